@@ -1,0 +1,133 @@
+"""Sillage: a citizen-owned lifelong e-portfolio with verifiable, signed credentials."""
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app import config as config_module
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    """SQLite: WAL for concurrent readers, enforced foreign keys, and a wait instead of 'locked'."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def create_app(config: Mapping | None = None) -> Flask:
+    """Build the application; ``config`` overrides the settings read from the environment (tests)."""
+    settings = config_module.load()
+    settings.update(config or {})
+    app = Flask(__name__, instance_path=settings["INSTANCE_PATH"])
+    app.config.update(settings)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    if not app.logger.handlers or app.debug:
+        logging.basicConfig(level=logging.INFO)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from app import cli, errors, templating
+
+    errors.register(app)
+    templating.register(app)
+    cli.register(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from app import sessions
+    from app.extensions import babel, csrf, db, limiter, login_manager, mail, migrate, talisman
+    from app.models import User
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    sessions.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    mail.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(identity: str):
+        """Identity is ``<id>:<session_version>``: a bumped version ends every older session."""
+        from app.policy import parse_id
+
+        user_id, _, version = identity.partition(":")
+        key = parse_id(user_id)
+        user = db.session.get(User, key) if key else None
+        if user is None or str(user.session_version) != version:
+            return None
+        return user
+
+    https = app.config["HTTPS"]
+    talisman.init_app(
+        app,
+        force_https=https,
+        strict_transport_security=https,
+        session_cookie_secure=https,
+        content_security_policy={
+            "default-src": "'self'",
+            "img-src": ["'self'", "data:"],
+            "style-src": "'self'",
+            "script-src": "'self'",
+            "object-src": "'none'",
+            "base-uri": "'self'",
+            "form-action": "'self'",
+            "frame-ancestors": "'none'",
+        },
+        content_security_policy_nonce_in=["script-src"],
+        referrer_policy="strict-origin-when-cross-origin",
+        frame_options="DENY",
+    )
+
+
+def _select_locale():
+    from flask_login import current_user
+
+    if getattr(current_user, "is_authenticated", False) and current_user.locale:
+        return current_user.locale
+    return request.accept_languages.best_match(["fr", "en"]) or "fr"
+
+
+def _select_timezone():
+    from flask_login import current_user
+
+    if getattr(current_user, "is_authenticated", False) and current_user.timezone:
+        return current_user.timezone
+    return None
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    # Feature blueprints register themselves here as they are written.
+    for name in ("auth", "portfolio", "settings", "api"):
+        try:
+            module = __import__(f"app.{name}", fromlist=["init_app"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"app.{name}":
+                raise
+            continue
+        module.init_app(app)

@@ -1,0 +1,95 @@
+"""The ``sillage`` command: the same commands as ``flask --app wsgi ...``.
+
+Commands commit once at the end of their work, like a request does.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from app.extensions import db
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=int, show_default=True)
+@click.option("--workers", type=int, default=None, help="Gunicorn workers (default: 2 x CPU + 1, or SILLAGE_WORKERS).")
+@click.option("--threads", type=int, default=None, help="Threads per worker (default: 1, or SILLAGE_THREADS).")
+def serve(host: str, port: int, workers: int | None, threads: int | None) -> None:
+    """Serve the application with gunicorn (a production WSGI server, several workers)."""
+    from gunicorn.app.base import BaseApplication
+
+    from app import create_app
+
+    workers = workers or int(os.environ.get("SILLAGE_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+    threads = threads or int(os.environ.get("SILLAGE_THREADS", 1))
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("accesslog", os.environ.get("SILLAGE_ACCESS_LOG") or None)
+            self.cfg.set("timeout", 60)
+
+        def load(self):
+            # Each worker builds its own application (and database engine) after the fork.
+            return create_app()
+
+    click.echo(f"Sillage on http://{host}:{port} ({workers} workers)")
+    Server().run()
+
+
+@click.command("demo")
+@click.option("--accounts", type=int, default=0, help="Also generate N synthetic accounts (benchmarks).")
+@with_appcontext
+def demo(accounts: int) -> None:
+    """Load the demo data (idempotent) and print the demo logins."""
+    from app import demo as demo_data
+
+    for line in demo_data.load(db.session, extra_accounts=accounts):
+        click.echo(line)
+
+
+users = click.Group("users", help="Manage accounts.")
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--admin", is_flag=True, help="Make this account a platform admin.")
+@click.option("--name", default="", help="Display name.")
+@with_appcontext
+def users_create(email: str, admin: bool, name: str) -> None:
+    """Create a verified account; the password is read from standard input."""
+    from app.services import accounts
+    from app.services.errors import ServiceError
+
+    password = sys.stdin.readline().rstrip("\r\n") if not sys.stdin.isatty() else click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.create_user(db.session, email=email, password=password, display_name=name,
+                                    is_admin=admin, verified=True)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Created {user.email}{' (admin)' if admin else ''}.")
+
+
+def register(app: Flask) -> None:
+    for command in (serve, demo, users):
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    from app import create_app
+
+    FlaskGroup(create_app=create_app, help="Sillage e-portfolio.")(
+        prog_name="sillage")
+
+

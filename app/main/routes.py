@@ -1,0 +1,27 @@
+"""Home page and liveness probe."""
+from flask import jsonify, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import text
+
+from app.extensions import csrf, db, limiter
+from app.main import bp
+
+
+@bp.get("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(url_for("portfolio.dashboard"))
+    return render_template("main/index.html")
+
+
+@bp.get("/healthz")
+@limiter.exempt
+@csrf.exempt
+def healthz():
+    """Liveness and database reachability, for load balancers and `make bench`'s trivial route."""
+    try:
+        db.session.execute(text("SELECT 1"))
+        return jsonify(status="ok", database="ok")
+    except Exception:  # noqa: BLE001 - any failure means "not reachable"; details go to the log
+        db.session.rollback()
+        return jsonify(status="error", database="unreachable"), 503

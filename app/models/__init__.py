@@ -1,0 +1,7 @@
+"""All models, imported here so that Alembic and the application see one metadata."""
+from app.database import Base, utcnow  # noqa: F401
+from app.models.user import ApiToken, OneTimeToken, User  # noqa: F401
+from app.models.portfolio import (  # noqa: F401
+    EXPERIENCE_KINDS, SKILL_LEVELS, Diploma, Experience, JournalEntry, Portfolio, Skill,
+)
+from app.models.session import HttpSession  # noqa: F401

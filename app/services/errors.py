@@ -1,0 +1,37 @@
+"""Errors raised by services, carrying a stable code that the API returns and pages translate."""
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, fields: dict[str, str] | None = None,
+                 status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.code
+        self.fields = fields or {}
+        self.status = status or self.status
+
+
+class ValidationFailed(ServiceError):
+    """Input that breaks a rule; ``fields`` maps each field name to a message for the person."""
+
+    status = 422
+    code = "validation_error"
+
+
+class Conflict(ServiceError):
+    status = 409
+    code = "conflict"
+
+
+class NotFound(ServiceError):
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(ServiceError):
+    status = 403
+    code = "forbidden"
