@@ -1,22 +1,34 @@
-# Sillage — the two commands of the README: `make run` and `make test`.
+# Sillage — the two commands of the README: `make run` and `make test` (and `make bench`).
+#
+#   make run    virtualenv + dependencies, translations, migrations, demo data, serve on 127.0.0.1:5000
+#   make test   the whole suite on SQLite (browser tests included when /usr/bin/chromium exists), then,
+#               if SILLAGE_TEST_DATABASE_URL is set, the suite again on PostgreSQL (browser tests excluded:
+#               they exercise pages, not the database engine)
+#   make bench  10,000 synthetic accounts, then throughput and latency of the main routes
+#
+# PYTEST_ARGS and BENCH_ARGS pass extra arguments (e.g. `make test PYTEST_ARGS="-x -k demo"`).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export SILLAGE_INSTANCE_PATH ?= $(CURDIR)/instance
+# Playwright drives Debian's chromium; it must never download a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: install translations migrate demo run test bench clean
+.PHONY: install translations migrate demo run test test-postgres bench clean
 
+# Reinstalled only when the dependency declarations change.
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,postgres]'
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,postgres]'
 	touch $(STAMP)
 
 install: $(STAMP) translations
 
 translations: $(STAMP)
-	@if [ -d app/translations ]; then $(BIN)/pybabel compile -q -d app/translations; fi
+	@if ls app/translations/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
+		$(BIN)/pybabel compile -q -d app/translations; fi
 
 migrate: install
 	$(BIN)/sillage db upgrade
@@ -28,7 +40,17 @@ run: demo
 	$(BIN)/sillage serve --host 127.0.0.1 --port 5000
 
 test: install
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	env -u SILLAGE_TEST_DATABASE_URL $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory test-postgres
+
+# The PostgreSQL pass alone (no-op without SILLAGE_TEST_DATABASE_URL).
+test-postgres: install
+	@if [ -n "$$SILLAGE_TEST_DATABASE_URL" ]; then \
+		echo "== the suite again on PostgreSQL ($${SILLAGE_TEST_DATABASE_URL#*@})"; \
+		$(BIN)/python -m pytest -q -m "not e2e" $(PYTEST_ARGS); \
+	else \
+		echo "== SILLAGE_TEST_DATABASE_URL is not set: PostgreSQL pass skipped"; \
+	fi
 
 bench: install
 	$(BIN)/python tests/benchmarks/run.py $(BENCH_ARGS)

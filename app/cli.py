@@ -52,7 +52,9 @@ def demo(accounts: int) -> None:
     """Load the demo data (idempotent) and print the demo logins."""
     from app import demo as demo_data
 
-    for line in demo_data.load(db.session, extra_accounts=accounts):
+    lines = demo_data.load(db.session, extra_accounts=accounts)
+    db.session.commit()
+    for line in lines:
         click.echo(line)
 
 

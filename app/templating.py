@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 import markdown as md
 import nh3
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import format_date, format_datetime, get_locale
 from markupsafe import Markup
 
@@ -33,8 +33,13 @@ def fmt_datetime(value: datetime | None, style: str = "medium") -> str:
     return format_datetime(value, style) if value else ""
 
 
+def has_endpoint(name: str) -> bool:
+    """Whether a view exists, so shared templates can link to features only where they are installed."""
+    return name in current_app.view_functions
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(markdown=render_markdown, date=fmt_date, month=fmt_month, datetime=fmt_datetime)
-    app.jinja_env.globals.update(get_locale=get_locale)
+    app.jinja_env.globals.update(get_locale=get_locale, has_endpoint=has_endpoint)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

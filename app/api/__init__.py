@@ -1,0 +1,79 @@
+"""JSON API v1: personal access tokens, profile and portfolio items, described in OpenAPI 3.
+
+The description is served at ``/api/v1/openapi.json`` (no bundled viewer: the CSP forbids the CDN
+scripts that Swagger UI and ReDoc load; any OpenAPI tool can read the JSON). Errors are
+``{"error": code, "message": ..., "fields": ...}``, produced by ``app.errors`` like everywhere else.
+"""
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+from werkzeug.exceptions import UnprocessableEntity
+
+from app.api import auth
+from app.api.schemas import ErrorSchema
+
+
+class SillageApi(Api):
+    """flask-smorest's Api without its app-wide error handler.
+
+    flask-smorest registers a handler for every ``HTTPException`` that answers JSON in its own shape,
+    which would replace Sillage's HTML error pages and JSON errors. ``app.errors`` stays the one place
+    that answers errors; only webargs' query-string errors get a blueprint handler (``_args_error``).
+    """
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self):
+        return None
+
+
+def _args_error(exc: UnprocessableEntity):
+    """A query parameter failed its schema: the same 422 shape as a service validation error."""
+    from flask_babel import lazy_gettext as _l
+
+    from app.errors import error_response
+    from app.extensions import db
+
+    db.session.rollback()
+    messages = (getattr(exc, "data", None) or {}).get("messages", {})
+    fields = {}
+    for location in messages.values():
+        for name, problems in location.items():
+            fields[name] = " ".join(problems) if isinstance(problems, list) else str(problems)
+    return error_response(422, "validation_error", _l("Some information is not valid."), fields)
+
+
+def _set_no_store(response):
+    """API answers are private (and one of them carries a new token): no cache may keep them."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    from app.api import items, profile, tokens
+    from app.extensions import csrf
+
+    app.config.update({
+        "API_TITLE": "Sillage",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "API_SPEC_OPTIONS": {
+            "info": {"description": "The Sillage e-portfolio API. Authenticate with a personal access "
+                                    "token: `Authorization: Bearer sil_...` (create one with POST /api/v1/tokens "
+                                    "or on the settings page). Lists are paginated with `limit` and `cursor`."},
+            "security": [{"bearerAuth": []}],
+        },
+    })
+    api = SillageApi(app)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
+                                                       "description": "A personal access token (sil_...)."})
+    auth.init_app(app)
+    # Blueprints are built afresh for each application: Flask refuses changes to a registered one.
+    for blueprint in (tokens.make_blueprint(), profile.make_blueprint(), *items.make_blueprints()):
+        blueprint.register_error_handler(UnprocessableEntity, _args_error)
+        blueprint.after_request(_set_no_store)
+        api.register_blueprint(blueprint)
+        csrf.exempt(blueprint)

@@ -1,0 +1,108 @@
+"""Who is calling the API: a personal access token in ``Authorization: Bearer``, and nothing else.
+
+The browser session plays no part under ``/api/``: it is neither read nor written (so no Set-Cookie),
+and a signed-in browser's cookie authenticates nothing there. That is also why the API needs no CSRF
+token: a browser never attaches a bearer token on its own.
+"""
+from __future__ import annotations
+
+from flask import Flask, g, request
+from flask.sessions import SecureCookieSession, SessionInterface
+from flask_babel import lazy_gettext as _l
+
+from app.errors import error_response
+from app.extensions import db, login_manager
+from app.models import User
+from app.services import tokens
+
+API_PREFIX = "/api/"
+
+
+def is_api_request() -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+class _DetachedSession(SecureCookieSession):
+    """A session for API requests: code may read or write it, nothing is loaded or saved."""
+
+
+class ApiAwareSessionInterface(SessionInterface):
+    """Wraps the application's session interface so that API requests never touch the session store.
+
+    Everything else (pages, ``regenerate`` at login) goes to the wrapped interface unchanged.
+    """
+
+    def __init__(self, inner: SessionInterface):
+        self.inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def open_session(self, app, request):
+        if request.path.startswith(API_PREFIX):
+            return _DetachedSession()
+        return self.inner.open_session(app, request)
+
+    def save_session(self, app, session, response):
+        if isinstance(session, _DetachedSession):
+            return None
+        return self.inner.save_session(app, session, response)
+
+
+def _bearer_token() -> str | None:
+    auth = request.authorization
+    if auth is not None and auth.type == "bearer" and auth.token:
+        return auth.token
+    return None
+
+
+def load_api_user() -> None:
+    """Before every API request: resolve the bearer token (if any) into ``g.api_user``.
+
+    Flask-Login's ``current_user`` is set to the same person (or anonymous), so that nothing that runs
+    later, such as the locale selector, falls back on a session or remember-me cookie.
+    """
+    if not is_api_request():
+        return
+    raw = _bearer_token()
+    g.api_token_sent = raw is not None
+    user = tokens.authenticate_token(db.session, raw) if raw else None
+    if user is not None:
+        db.session.commit()  # keeps last_used_at, which authenticate_token writes at most once a minute
+    g.api_user = user
+    login_manager._update_request_context_with_user(user)
+
+
+def forget_api_user(_exc=None) -> None:
+    """After an API request, drop who called: nothing may carry it over to a later request."""
+    if is_api_request():
+        g.pop("api_user", None)
+        g.pop("_login_user", None)
+
+
+def unauthorized():
+    """401 with the RFC 6750 challenge; ``invalid_token`` when a token was sent but refused."""
+    challenge = 'Bearer realm="sillage"'
+    if g.get("api_token_sent"):
+        challenge += ', error="invalid_token"'
+    return error_response(401, "unauthorized", _l("A valid API token is required "
+                                                  "(header Authorization: Bearer <token>)."),
+                          headers={"WWW-Authenticate": challenge})
+
+
+def require_token():
+    """Blueprint ``before_request``: refuse the request unless a valid token was presented."""
+    if g.get("api_user") is None:
+        return unauthorized()
+    return None
+
+
+def api_user() -> User:
+    """The authenticated caller (only inside views guarded by ``require_token``)."""
+    return g.api_user
+
+
+def init_app(app: Flask) -> None:
+    app.session_interface = ApiAwareSessionInterface(app.session_interface)
+    app.before_request(load_api_user)
+    app.teardown_request(forget_api_user)

@@ -1,0 +1,168 @@
+"""Marshmallow schemas of the API: they shape every response and document every request in OpenAPI.
+
+Request bodies are *documented* with schemas built from ``app.services.portfolio.RULES`` (so the
+description cannot drift from the rules), but they are *validated* by the services alone: one set of
+rules and messages for the pages and the API, and unknown fields refused in one place.
+"""
+from __future__ import annotations
+
+from datetime import timezone
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from app.models import EXPERIENCE_KINDS
+from app.services.portfolio import PROFILE_RULES
+from app.services.validation import Field
+
+
+class UTCDateTime(fields.DateTime):
+    """ISO 8601 in UTC ending with ``Z``, the form every Sillage time takes on the wire."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class ErrorSchema(ma.Schema):
+    """Every error: a stable code for programs, a message for people, and per-field messages."""
+
+    error = fields.String(required=True, metadata={"description": "Stable machine-readable code, "
+                                                                   "e.g. not_found, validation_error."})
+    message = fields.String(required=True, metadata={"description": "Human-readable explanation."})
+    fields_ = fields.Dict(keys=fields.String(), values=fields.String(), data_key="fields",
+                          metadata={"description": "For validation errors: one message per invalid field."})
+
+
+class PageArgsSchema(ma.Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200),
+                           metadata={"description": "Items per page (1 to 200)."})
+    cursor = fields.String(validate=validate.Length(max=200),
+                           metadata={"description": "The next_cursor of the previous page."})
+
+
+class ExperiencePageArgsSchema(PageArgsSchema):
+    kind = fields.String(validate=validate.OneOf(EXPERIENCE_KINDS),
+                         metadata={"description": "Only experiences of this kind."})
+
+
+class _IdSchema(ma.Schema):
+    id = fields.UUID()
+
+
+class ExperienceSchema(ma.Schema):
+    id = fields.UUID(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(EXPERIENCE_KINDS))
+    title = fields.String(required=True)
+    organisation = fields.String(required=True)
+    place = fields.String(required=True)
+    start_date = fields.Date(required=True)
+    end_date = fields.Date(required=True, allow_none=True, metadata={"description": "null while ongoing."})
+    description = fields.String(required=True, metadata={"description": "Markdown."})
+    skill_ids = fields.Pluck(_IdSchema, "id", many=True, attribute="skills", required=True)
+    created_at = UTCDateTime(required=True)
+    updated_at = UTCDateTime(required=True)
+
+
+class DiplomaSchema(ma.Schema):
+    id = fields.UUID(required=True)
+    title = fields.String(required=True)
+    awarding_body = fields.String(required=True)
+    awarded_on = fields.Date(required=True, allow_none=True)
+    level = fields.String(required=True)
+    reference = fields.String(required=True)
+
+
+class SkillSchema(ma.Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    level = fields.Integer(required=True, validate=validate.Range(min=1, max=4),
+                           metadata={"description": "1 not mastered ... 4 well mastered."})
+    framework = fields.String(required=True)
+    concept_uri = fields.String(required=True)
+    description = fields.String(required=True)
+    experience_ids = fields.Pluck(_IdSchema, "id", many=True, attribute="experiences", required=True)
+
+
+class JournalEntrySchema(ma.Schema):
+    id = fields.UUID(required=True)
+    title = fields.String(required=True)
+    body = fields.String(required=True, metadata={"description": "Markdown."})
+    created_at = UTCDateTime(required=True)
+    updated_at = UTCDateTime(required=True)
+
+
+def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """The shape of every list: a page of items and the cursor of the next page (null on the last)."""
+    return ma.Schema.from_dict({
+        "items": fields.List(fields.Nested(item_schema), required=True),
+        "next_cursor": fields.String(required=True, allow_none=True),
+    }, name=name)
+
+
+class ProfileSchema(ma.Schema):
+    display_name = fields.String(required=True)
+    headline = fields.String(required=True)
+    bio = fields.String(required=True)
+    contact_email = fields.String(required=True)
+    phone = fields.String(required=True)
+    location = fields.String(required=True)
+    website = fields.String(required=True)
+    photo_url = fields.String(required=True, allow_none=True,
+                              metadata={"description": "Read-only; null when there is no photo."})
+
+
+class TokenSchema(ma.Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    prefix = fields.String(required=True, metadata={"description": "First characters after sil_."})
+    created_at = UTCDateTime(required=True)
+    last_used_at = UTCDateTime(required=True, allow_none=True)
+    expires_at = UTCDateTime(required=True, allow_none=True)
+    revoked_at = UTCDateTime(required=True, allow_none=True)
+    active = fields.Boolean(required=True, attribute="is_active")
+
+
+class NewTokenSchema(ma.Schema):
+    token = fields.String(required=True, metadata={"description": "The secret; shown only this once."})
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    prefix = fields.String(required=True)
+    created_at = UTCDateTime(required=True)
+    expires_at = UTCDateTime(required=True, allow_none=True)
+
+
+class TokenRequestSchema(ma.Schema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    name = fields.String(validate=validate.Length(max=80), metadata={"description": "To recognise the token."})
+    expires_in_days = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=3650),
+                                     metadata={"description": "Omitted or null: the token does not expire."})
+
+
+def _documented_field(rule: Field, required: bool) -> fields.Field:
+    """The marshmallow field that describes what ``validation.clean`` accepts for ``rule``."""
+    optional = {"required": required, "allow_none": not rule.required}
+    if rule.kind == "date":
+        return fields.Date(**optional, metadata={"description": "YYYY-MM-DD"})
+    if rule.kind == "int":
+        return fields.Integer(**optional, validate=validate.Range(min=rule.minimum, max=rule.maximum))
+    if rule.kind == "ids":
+        return fields.List(fields.UUID(), **optional)
+    if rule.kind == "choice":
+        return fields.String(**optional, validate=validate.OneOf(rule.choices))
+    length = validate.Length(min=1 if rule.required else 0, max=rule.max_length)
+    description = {"email": "An e-mail address, or empty.", "url": "An http(s) address, or empty."}
+    return fields.String(**optional, validate=length,
+                         metadata={"description": description[rule.kind]} if rule.kind in description else {})
+
+
+def body_schema(rules: dict[str, Field], name: str, *, partial: bool) -> type[ma.Schema]:
+    """A request body schema from the service rules; unknown fields are refused (additionalProperties)."""
+    return ma.Schema.from_dict(
+        {key: _documented_field(rule, required=rule.required and not partial) for key, rule in rules.items()},
+        name=name)
+
+
+ProfileUpdateSchema = body_schema(PROFILE_RULES, "ProfileUpdateSchema", partial=True)

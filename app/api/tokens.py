@@ -1,0 +1,100 @@
+"""``/api/v1/tokens``: get a personal access token with e-mail and password, list and revoke tokens."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_smorest import Blueprint
+
+from app.api.auth import api_user, require_token
+from app.api.common import decode_cursor, document_errors, json_body, json_object, page
+from app.api.schemas import ErrorSchema, NewTokenSchema, PageArgsSchema, TokenRequestSchema, TokenSchema, page_schema
+from app.database import utcnow
+from app.extensions import db, limiter
+from app.services import accounts
+from app.services import tokens as token_service
+from app.services.errors import ServiceError, ValidationFailed
+
+FIELDS = ("email", "password", "name", "expires_in_days")
+MAX_DAYS = 3650
+# Built once: the views are rebuilt for each application, and the limiter would otherwise keep (and
+# count) one more copy of this limit each time. Per IP, like the sign-in page.
+login_limit = limiter.limit(lambda: current_app.config["RATE_LIMIT_LOGIN"])
+
+
+def _credentials(data: dict) -> tuple[str, str, str, int | None]:
+    """Check the shape of the body (the service checks the rest); every problem is listed at once."""
+    errors = {name: str(_l("Unknown field.")) for name in sorted(set(data) - set(FIELDS))}
+    for name in ("email", "password"):
+        if not isinstance(data.get(name), str) or not data[name]:
+            errors[name] = str(_l("This field is required."))
+    name = data.get("name")
+    if name is not None and not isinstance(name, str):
+        errors["name"] = str(_l("Must be text."))
+    days = data.get("expires_in_days")
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS):
+        errors["expires_in_days"] = str(_l("Must be between %(a)d and %(b)d.", a=1, b=MAX_DAYS))
+    if errors:
+        raise ValidationFailed(str(_l("Some information is not valid.")), fields=errors)
+    return data["email"], data["password"], name or "", days
+
+
+def _require_token_except_create():
+    """Creating a token is the one API call made with a password instead of a token."""
+    return None if request.endpoint == "tokens.create" else require_token()
+
+
+def make_blueprint() -> Blueprint:
+    blp = Blueprint("tokens", __name__, url_prefix="/api/v1/tokens",
+                    description="Personal access tokens: shown once at creation, stored hashed, revocable.")
+    blp.before_request(_require_token_except_create)
+
+    @blp.route("", methods=["POST"])
+    @login_limit
+    @blp.response(201, NewTokenSchema)
+    @blp.doc(summary="Create a token with your e-mail and password", security=[], **json_body(TokenRequestSchema))
+    @document_errors(blp, 400, 415, 422, 429)
+    @blp.alt_response(401, schema=ErrorSchema, description="Wrong e-mail or password (invalid_credentials).")
+    @blp.alt_response(403, schema=ErrorSchema, description="E-mail address not verified yet (email_not_verified).")
+    def create():
+        """The answer's ``token`` is the only time the secret is shown: keep it safe."""
+        email, password, name, days = _credentials(json_object())
+        user = accounts.authenticate(db.session, email, password)
+        db.session.commit()  # a failed attempt counts towards the account's backoff, so it is kept too
+        if user is None:
+            raise ServiceError(str(_l("Wrong e-mail or password.")), code="invalid_credentials", status=401)
+        if not user.is_verified:
+            raise ServiceError(str(_l("Please confirm your e-mail address first.")),
+                               code="email_not_verified", status=403)
+        expires_at = utcnow() + timedelta(days=days) if days else None
+        token, raw = token_service.create_token(db.session, user, name, expires_at)
+        db.session.commit()
+        return ({"token": raw, "id": token.id, "name": token.name, "prefix": token.prefix,
+                 "created_at": token.created_at, "expires_at": token.expires_at},
+                {"Location": url_for(".index")})
+
+    @blp.route("", methods=["GET"])
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, page_schema(TokenSchema, "TokenPageSchema"))
+    @blp.doc(summary="List your tokens (never their secret)")
+    @document_errors(blp, 400, 401, 422)
+    def index(args):
+        """Newest first; revoked and expired tokens are listed too, with ``active`` false."""
+        found = token_service.list_tokens(db.session, api_user())
+        after = decode_cursor(args.get("cursor"))
+        if after is not None:
+            ids = [token.id for token in found]
+            found = found[ids.index(after) + 1:] if after in ids else []
+        return page(found, args["limit"])
+
+    @blp.route("/<uuid:token_id>", methods=["DELETE"])
+    @blp.response(204)
+    @blp.doc(summary="Revoke a token (it stops working at once)")
+    @document_errors(blp, 401, 404)
+    def revoke(token_id):
+        token_service.revoke_token(db.session, api_user(), token_id)
+        db.session.commit()
+        return None
+
+    return blp

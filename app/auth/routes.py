@@ -1,0 +1,164 @@
+"""Register, verify the address, sign in and out, reset a forgotten password.
+
+No page ever tells whether an address has an account: register, sign-in and reset answer the same
+whatever the address (the owner of a taken address gets an e-mail instead). POST routes that guess
+secrets are limited per IP by Flask-Limiter; the per-account backoff lives in ``accounts.authenticate``.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext as _
+from flask_login import current_user, login_required
+
+from app.auth import emails
+from app.auth.forms import EmptyForm, ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
+from app.auth.utils import apply_errors, end_session, home_url, safe_next, start_session
+from app.extensions import db, limiter
+from app.services import accounts
+from app.services.errors import Conflict, ServiceError, ValidationFailed
+
+bp = Blueprint("auth", __name__, template_folder="templates")
+
+# Per-IP limit on the POSTs that guess or spend something (passwords, mails); GETs are free.
+post_limit = limiter.limit(lambda: current_app.config["RATE_LIMIT_LOGIN"], methods=["POST"])
+
+
+def invalid_link(exc: ServiceError):
+    """The page for a used, expired or unknown link (any other service error propagates)."""
+    if exc.code != "invalid_token":
+        raise exc
+    db.session.rollback()
+    return render_template("auth/invalid_link.html", message=exc.message), 400
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@post_limit
+def register():
+    if current_user.is_authenticated:
+        return redirect(home_url())
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(db.session, email=form.email.data, password=form.password.data,
+                                        display_name=form.display_name.data or "", locale=str(get_locale()))
+            raw = accounts.verification_token(db.session, user, force=True)
+            db.session.commit()
+            emails.verification(user, raw)
+        except Conflict:
+            # Same outcome as a new account; the address's owner learns of the attempt by mail.
+            db.session.rollback()
+            existing = accounts.find_by_email(db.session, form.email.data)
+            if existing is not None:
+                emails.register_attempt(existing)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+            return render_template("auth/register.html", form=form), 422
+        return redirect(url_for("auth.check_inbox", reason="register"))
+    return render_template("auth/register.html", form=form), 422 if form.errors else 200
+
+
+@bp.get("/register/check-inbox")
+def check_inbox():
+    return render_template("auth/check_inbox.html", reason=request.args.get("reason"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@post_limit
+def login():
+    next_url = safe_next(request.args.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_url or home_url())
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(db.session, form.email.data, form.password.data)
+        db.session.commit()  # a failure is counted too
+        if user is not None:
+            start_session(user)
+            if not user.is_verified:
+                flash(_("Please confirm your e-mail address with the link we sent you."), "info")
+            return redirect(next_url or home_url())
+        form.form_errors.append(_("The e-mail address or the password is not right. After several failed "
+                                  "attempts, signing in to an account is paused for a few minutes."))
+    return render_template("auth/login.html", form=form), 422 if form.errors else 200
+
+
+@bp.post("/logout")
+def logout():
+    end_session()
+    flash(_("You are signed out."), "success")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/verify-email/<token>", methods=["GET", "POST"])
+def verify_email(token: str):
+    """GET shows a button, POST uses the link: mail scanners that prefetch links do not spend it."""
+    form = EmptyForm()
+    try:
+        if request.method == "POST":
+            accounts.verify_email(db.session, token)
+            db.session.commit()
+            flash(_("Thank you: your e-mail address is confirmed."), "success")
+            return redirect(home_url() if current_user.is_authenticated else url_for("auth.login"))
+        accounts.peek_token(db.session, token, "verify_email")
+    except ServiceError as exc:
+        return invalid_link(exc)
+    return render_template("auth/verify_email.html", form=form)
+
+
+@bp.post("/verify-email/resend")
+@limiter.limit(lambda: current_app.config["RATE_LIMIT_LOGIN"])
+@login_required
+def resend_verification():
+    """Send a fresh link (at most one every two minutes per account; older links stop working)."""
+    user = current_user._get_current_object()
+    if user.is_verified:
+        flash(_("Your e-mail address is already confirmed."), "info")
+    else:
+        raw = accounts.verification_token(db.session, user)
+        db.session.commit()
+        if raw:
+            emails.verification(user, raw)
+        flash(_("We have sent a new link to %(email)s. It can take a few minutes to arrive; we send at most "
+                "one every two minutes.", email=user.email), "info")
+    return redirect(safe_next(request.form.get("next")) or url_for("settings.index"))
+
+
+@bp.route("/reset-password", methods=["GET", "POST"])
+@post_limit
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        found = accounts.request_password_reset(db.session, form.email.data)
+        db.session.commit()
+        if found is not None:
+            emails.password_reset(*found)
+        return redirect(url_for("auth.check_inbox", reason="reset"))
+    return render_template("auth/forgot_password.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@post_limit
+def reset_password(token: str):
+    try:
+        accounts.peek_token(db.session, token, "reset_password")
+    except ServiceError as exc:
+        return invalid_link(exc)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.reset_password(db.session, token, form.password.data)
+            db.session.commit()
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        except ServiceError as exc:
+            return invalid_link(exc)
+        else:
+            emails.password_changed(user)
+            if current_user.is_authenticated:
+                end_session()
+            flash(_("Your password has been changed and every session signed out. You can sign in now."),
+                  "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form), 422 if form.errors else 200

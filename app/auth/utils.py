@@ -1,0 +1,79 @@
+"""Session and redirect helpers shared by the auth and settings pages."""
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from werkzeug.routing import BuildError
+
+from app import sessions
+from app.models import User
+from app.services.errors import ValidationFailed
+
+
+def safe_next(target) -> str | None:
+    """``target`` if it is a path on this site, else None: ``next`` must never send people elsewhere.
+
+    Refuses absolute and scheme-relative URLs (``//evil``), and backslashes and control characters,
+    which some browsers read as ``/`` (``/\\evil``) or strip.
+    """
+    if not isinstance(target, str) or not target.startswith("/") or len(target) > 2000:
+        return None
+    if target.startswith("//") or "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def home_url() -> str:
+    """Where a signed-in person lands: the dashboard (or the settings while the portfolio is absent)."""
+    try:
+        return url_for("portfolio.dashboard")
+    except BuildError:
+        return url_for("settings.index")
+
+
+def start_session(user: User) -> None:
+    """Sign ``user`` in on a NEW session id, so that an id planted or seen before login is worthless.
+
+    The session store commits the database session when it drops the old id: callers commit first.
+    """
+    sessions.regenerate(session)
+    login_user(user)
+
+
+def end_session() -> None:
+    """Sign out for real: the stored session is deleted and the browser gets a fresh, empty one."""
+    logout_user()
+    sessions.regenerate(session)
+    session.clear()
+
+
+def verified_required(view):
+    """Actions that act on the identity the address stands for (e-mail change, API tokens) need it verified."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_verified:
+            flash(_("Please verify your e-mail address first: follow the link we sent you, "
+                    "or ask for a new one below."), "info")
+            return redirect(url_for("settings.index"))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def apply_errors(form, exc: ValidationFailed) -> None:
+    """Show a service's field messages under the form's fields (or above the form if no field matches)."""
+    for name, message in exc.fields.items():
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, message]
+        else:
+            form.form_errors.append(message)
+    if not exc.fields:
+        form.form_errors.append(exc.message)

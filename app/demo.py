@@ -1,0 +1,380 @@
+"""Demo data (`sillage demo`) and synthetic accounts for benchmarks (`sillage demo --accounts N`).
+
+The demo tells one believable story: Inès Martin, a pupil in a French vocational high school (lycée
+professionnel, bac pro), with internships (PFMP), a summer job, volunteering, family responsibilities,
+sport, an Erasmus+ mobility, diplomas, skills linked to the experiences that prove them, and a journal
+about her orientation project; plus a careers counsellor with a small portfolio of her own. Both are
+built through the same services as the pages and the API, so the demo also exercises their rules.
+
+Loading is idempotent: an account that already exists is left exactly as it is, and the same logins
+are printed every time. The caller commits (like every command).
+
+Synthetic accounts (``bench-<n>@example.org``) are for load tests: about twenty items each, generated
+from a seeded random generator (account *n* always gets the same content) and written with bulk
+inserts, hashing the shared password once, so that 10,000 accounts take seconds rather than hours.
+"""
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time as dtime, timedelta, timezone
+from typing import Callable
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from app.database import utcnow
+from app.models import Diploma, Experience, JournalEntry, Portfolio, Skill, User
+from app.models.portfolio import experience_skills
+
+# Demo passwords are public on purpose: they protect demo data only, and `sillage demo` prints them.
+BENCH_PASSWORD = "bench-password-sillage"
+BENCH_DOMAIN = "example.org"
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    email: str
+    password: str
+    display_name: str
+    description: str
+    role: str
+    build: Callable[[Session, User], None]
+
+
+def _when(day: str, hour: int = 18) -> datetime:
+    """An aware UTC timestamp on ``day`` (ISO date), for journal entries written over time."""
+    return datetime.combine(date.fromisoformat(day), dtime(hour, 0), tzinfo=timezone.utc)
+
+
+def _build_ines(session: Session, user: User) -> None:
+    """A bac pro pupil's portfolio, rich enough to show every page of the application."""
+    from app.services.portfolio import create_item, update_profile
+
+    update_profile(session, user, {
+        "display_name": "Inès Martin",
+        "headline": "Élève en terminale bac pro Métiers du commerce et de la vente, option A",
+        "bio": (
+            "J'ai 18 ans et je suis en terminale au lycée professionnel Les Trois-Rivières à Rezé. "
+            "J'aime le contact avec les clients, organiser un rayon et travailler en équipe.\n\n"
+            "Mon projet : un BTS Management commercial opérationnel en alternance, puis responsable "
+            "de rayon dans une jardinerie ou un magasin de producteurs."
+        ),
+        "contact_email": "ines.martin@example.org",
+        "location": "Rezé (Loire-Atlantique)",
+    })
+
+    def experience(key, **data):
+        experiences[key] = create_item(session, user, Experience, data)
+
+    experiences: dict[str, Experience] = {}
+    experience("college", kind="education", title="Collège, de la 6e à la 3e",
+               organisation="Collège Pierre-Abélard", place="Rezé",
+               start_date="2020-09-01", end_date="2024-07-05",
+               description="Option sport et stage d'observation de 3e dans une boulangerie.")
+    experience("bac", kind="education", title="Bac pro Métiers du commerce et de la vente, option A",
+               organisation="Lycée professionnel Les Trois-Rivières", place="Rezé",
+               start_date="2024-09-02",
+               description=("Option A : animation et gestion de l'espace commercial. "
+                            "22 semaines de PFMP sur les trois ans. Déléguée de classe en première."))
+    experience("pfmp1", kind="internship", title="PFMP — vendeuse en boulangerie-pâtisserie",
+               organisation="Boulangerie Le Fournil d'Anna", place="Rezé",
+               start_date="2025-01-13", end_date="2025-02-07",
+               description=("Accueil et service des clients, encaissement, mise en place de la vitrine "
+                            "dès 6 h 30. J'ai appris à garder le sourire quand la file s'allonge."))
+    experience("pfmp2", kind="internship", title="PFMP — employée de libre-service",
+               organisation="Supermarché Coop'Estuaire", place="Bouguenais",
+               start_date="2025-05-19", end_date="2025-06-13",
+               description=("Mise en rayon du frais, rotation des produits (premier entré, premier "
+                            "sorti), relevé des ruptures et participation à l'inventaire."))
+    experience("pfmp3", kind="internship", title="PFMP — conseillère de vente au rayon végétal",
+               organisation="Jardinerie Vert Bocage", place="Saint-Sébastien-sur-Loire",
+               start_date="2025-11-17", end_date="2025-12-19",
+               description=("Conseil aux clients sur les plantes d'intérieur, montage de l'îlot de "
+                            "Noël avec la responsable de rayon, suivi des commandes fournisseurs."))
+    experience("erasmus", kind="culture", title="Mobilité Erasmus+ : PFMP à Valence (Espagne)",
+               organisation="Tienda Mediterránea, avec le lycée et Erasmus+", place="Valence, Espagne",
+               start_date="2026-03-02", end_date="2026-03-27",
+               description=("Quatre semaines dans une épicerie fine, hébergée en famille d'accueil. "
+                            "J'ai servi des clients en espagnol et présenté nos produits régionaux "
+                            "lors d'une soirée d'échange au lycée partenaire."))
+    experience("summer", kind="job", title="Agente d'accueil saisonnière",
+               organisation="Camping Les Pins Dorés", place="Pornic",
+               start_date="2026-07-06", end_date="2026-08-23",
+               description=("Accueil des vacanciers en français et en anglais, réservations, gestion "
+                            "de la caisse de la supérette et des réclamations."))
+    experience("pfmp4", kind="internship", title="PFMP — assistante du responsable de rayon",
+               organisation="Magasin de producteurs Les Paniers du Lac", place="Grand-Lieu",
+               start_date="2026-10-05", end_date="2026-11-13",
+               description="Plan de merchandising du rayon fruits et légumes et animation d'une dégustation.")
+    experience("food_bank", kind="volunteering", title="Bénévole à l'épicerie solidaire",
+               organisation="Association Le Panier Partagé", place="Rezé", start_date="2024-10-05",
+               description="Le samedi matin : tri des dons, réassort et accueil des bénéficiaires.")
+    experience("brother", kind="family", title="Garde de mon petit frère après l'école",
+               place="Rezé", start_date="2023-09-04",
+               description=("Chaque soir de semaine jusqu'au retour de ma mère : goûter, devoirs, "
+                            "trajets au club de foot. Cela m'a appris à m'organiser."))
+    experience("handball", kind="sport", title="Handball en club, puis aide-entraîneuse des moins de 11 ans",
+               organisation="Handball Club Rezé-Trentemoult", place="Rezé", start_date="2016-09-01",
+               description="Joueuse en championnat régional ; depuis 2025, j'aide à entraîner les moins de 11 ans.")
+
+    create_item(session, user, Diploma, {
+        "title": "Diplôme national du brevet (DNB), mention bien", "awarding_body": "Académie de Nantes",
+        "awarded_on": "2024-07-10", "level": "Niveau 2 (CEC)"})
+    create_item(session, user, Diploma, {
+        "title": "Certificat Sauveteur secouriste du travail (SST)", "awarding_body": "INRS, formation au lycée",
+        "awarded_on": "2025-03-21", "reference": "SST-2025-0417"})
+    create_item(session, user, Diploma, {
+        "title": "Prévention et secours civiques de niveau 1 (PSC1)", "awarding_body": "Protection civile",
+        "awarded_on": "2023-06-17"})
+    create_item(session, user, Diploma, {
+        "title": "Certification Pix (compétences numériques)", "awarding_body": "Pix",
+        "awarded_on": "2026-04-30", "level": "Niveau indépendant", "reference": "P-7KM2QX4D"})
+
+    def skill(name, level, framework, linked, description=""):
+        create_item(session, user, Skill, {
+            "name": name, "level": level, "framework": framework, "description": description,
+            "experience_ids": [str(experiences[key].id) for key in linked]})
+
+    skill("Accueillir et conseiller les clients", 4, "ESCO", ["pfmp1", "pfmp3", "summer", "erasmus"])
+    skill("Encaisser et tenir une caisse", 3, "ESCO", ["pfmp1", "summer"])
+    skill("Mettre en rayon et assurer la rotation des produits", 4, "ESCO", ["pfmp2", "food_bank"])
+    skill("Appliquer les techniques de merchandising", 3, "ESCO", ["pfmp3", "pfmp4"])
+    skill("Traiter les réclamations des clients", 2, "ESCO", ["summer"])
+    skill("Travailler en équipe", 4, "ESCO (compétences transversales)", ["handball", "pfmp2", "food_bank"])
+    skill("S'organiser et gérer son temps", 3, "ESCO (compétences transversales)", ["brother", "bac"])
+    skill("Communiquer en espagnol", 2, "Cadre européen (CECRL)", ["erasmus"], "Niveau B1 à l'oral.")
+    skill("Communiquer en anglais", 2, "Cadre européen (CECRL)", ["summer"], "Niveau A2+.")
+    skill("Porter secours", 3, "Socle commun", ["handball"], "SST et PSC1.")
+    skill("Encadrer et motiver un groupe d'enfants", 2, "", ["handball", "brother"])
+
+    entries = [
+        ("2024-10-12", "Pourquoi le commerce ?",
+         "En 3e, je ne savais pas quoi choisir. Le stage d'observation à la boulangerie m'a montré que "
+         "j'aimais le contact. Au lycée, je découvre que le commerce, c'est aussi **organiser** et "
+         "**compter**, pas seulement vendre."),
+        ("2025-12-20", "Bilan de la PFMP à la jardinerie",
+         "Six semaines où j'ai été traitée comme une vraie vendeuse. Ce que je veux garder :\n\n"
+         "- conseiller quelqu'un qui ne sait pas ce qu'il cherche ;\n"
+         "- monter un îlot de A à Z.\n\n"
+         "À travailler : oser relancer un client qui hésite."),
+        ("2026-04-02", "Retour d'Espagne",
+         "Je suis partie sans oser parler espagnol et je suis revenue en servant des clients toute seule. "
+         "Je veux refaire une mobilité pendant le BTS."),
+        ("2026-11-15", "Mon projet après le bac",
+         "Après en avoir parlé avec Mme Dubois au CIO : BTS MCO en alternance. Je vais demander à la "
+         "jardinerie si elle prend des alternants, et préparer mes vœux Parcoursup avant janvier."),
+    ]
+    for day, title, body in entries:
+        entry = create_item(session, user, JournalEntry, {"title": title, "body": body})
+        # Written over two years: back-date the demo entries so that the journal reads in order.
+        entry.created_at = entry.updated_at = _when(day)
+
+
+def _build_counsellor(session: Session, user: User) -> None:
+    """A counsellor's own small portfolio: she also has a path of her own."""
+    from app.services.portfolio import create_item, update_profile
+
+    update_profile(session, user, {
+        "display_name": "Claire Dubois",
+        "headline": "Psychologue de l'Éducation nationale, conseil en orientation",
+        "bio": "J'accompagne les élèves des lycées professionnels du sud-Loire dans leur projet d'orientation.",
+        "location": "Nantes",
+    })
+    cio = create_item(session, user, Experience, {
+        "kind": "job", "title": "Psychologue de l'Éducation nationale (EDO)",
+        "organisation": "Centre d'information et d'orientation (CIO) Nantes-Sud", "place": "Nantes",
+        "start_date": "2015-09-01",
+        "description": "Entretiens individuels, ateliers Parcoursup et suivi des élèves de bac pro."})
+    create_item(session, user, Diploma, {
+        "title": "Master de psychologie de l'orientation", "awarding_body": "Université de Nantes",
+        "awarded_on": "2014-06-30", "level": "Niveau 7 (CEC)"})
+    create_item(session, user, Skill, {"name": "Conduire un entretien d'orientation", "level": 4,
+                                       "framework": "ESCO", "experience_ids": [str(cio.id)]})
+    create_item(session, user, Skill, {"name": "Animer un atelier collectif", "level": 3,
+                                       "framework": "ESCO", "experience_ids": [str(cio.id)]})
+    entry = create_item(session, user, JournalEntry, {
+        "title": "Ateliers Parcoursup 2026",
+        "body": "Les élèves qui tiennent un journal de bord arrivent avec des exemples concrets : à généraliser."})
+    entry.created_at = entry.updated_at = _when("2026-01-20")
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount("ines.martin@example.org", "ines-demo-portfolio", "Inès Martin",
+                "pupil in a vocational high school, rich portfolio", "citizen", _build_ines),
+    DemoAccount("claire.dubois@example.org", "claire-demo-conseil", "Claire Dubois",
+                "careers counsellor, small portfolio", "counsellor", _build_counsellor),
+)
+
+
+def load(session: Session, extra_accounts: int = 0) -> list[str]:
+    """Create the demo accounts that do not exist yet (and ``extra_accounts`` synthetic ones).
+
+    Returns the lines to print: the demo logins, and a summary of the synthetic accounts.
+    """
+    from app.services.accounts import create_user
+
+    for account in DEMO_ACCOUNTS:
+        if _user_by_email(session, account.email) is not None:
+            continue  # idempotent: never touch an existing account
+        user = create_user(session, email=account.email, password=account.password,
+                           display_name=account.display_name, verified=True, locale="fr")
+        user.role = account.role
+        account.build(session, user)
+        session.flush()
+
+    lines = ["Demo logins:"]
+    lines += [f"  {a.email}  password: {a.password}  ({a.description})" for a in DEMO_ACCOUNTS]
+    if extra_accounts > 0:
+        lines += generate_accounts(session, extra_accounts)
+    return lines
+
+
+def _user_by_email(session: Session, email: str) -> User | None:
+    return session.scalars(select(User).where(User.email == email)).first()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Synthetic accounts for benchmarks
+
+FIRST_NAMES = ("Léa", "Hugo", "Chloé", "Lucas", "Manon", "Nathan", "Camille", "Yanis", "Sarah", "Enzo",
+               "Jade", "Mathis", "Inaya", "Louis", "Lina", "Adam", "Zoé", "Rayan", "Emma", "Théo",
+               "Aïcha", "Noé", "Maëlys", "Sacha", "Fatoumata", "Gabriel", "Océane", "Mehdi", "Clara", "Tom")
+LAST_NAMES = ("Bernard", "Petit", "Robert", "Richard", "Durand", "Leroy", "Moreau", "Simon", "Laurent",
+              "Lefebvre", "Michel", "Garcia", "David", "Bertrand", "Roux", "Vincent", "Fournier", "Morel",
+              "Girard", "Andre", "Mercier", "Dupont", "Lambert", "Bonnet", "François", "Martinez", "Nguyen",
+              "Benali", "Diallo", "Le Goff")
+CITIES = ("Lille", "Rennes", "Nantes", "Bordeaux", "Toulouse", "Lyon", "Grenoble", "Marseille", "Dijon",
+          "Strasbourg", "Metz", "Rouen", "Caen", "Brest", "Tours", "Limoges", "Clermont-Ferrand", "Pau",
+          "Montpellier", "Besançon", "Amiens", "Poitiers", "Angers", "Nancy")
+ORGANISATIONS = ("Atelier Dumas", "Garage des Quatre Routes", "Boulangerie du Marché", "Hôtel Les Tilleuls",
+                 "Pharmacie Centrale", "Transports Lemoine", "Crèche Les Petits Pas", "Mairie annexe",
+                 "Menuiserie Bois & Fils", "Supermarché du Centre", "EHPAD Les Glycines", "Imprimerie Nouvelle",
+                 "Restaurant Le Comptoir", "Électricité Martin SARL", "Jardins de la Vallée", "Clinique Saint-Roch")
+TITLES = {
+    "job": ("Employé·e polyvalent·e", "Agent·e d'accueil", "Serveur·se", "Préparateur·rice de commandes",
+            "Vendeur·se", "Agent·e d'entretien", "Animateur·rice"),
+    "internship": ("Stage en atelier", "PFMP en magasin", "Stage d'observation", "Stage en cuisine",
+                   "Stage au service administratif", "Stage en maintenance"),
+    "education": ("CAP", "Bac pro", "BTS", "Licence professionnelle", "Formation qualifiante", "Seconde générale"),
+    "volunteering": ("Bénévole aux Restos", "Aide aux devoirs", "Collecte alimentaire", "Maraude solidaire",
+                     "Bénévole festival"),
+    "family": ("Aidant·e familial·e", "Garde de mes frères et sœurs", "Soutien à un grand-parent"),
+    "sport": ("Football en club", "Arbitre de basket", "Natation", "Judo", "Course à pied", "Escalade"),
+    "culture": ("Échange Erasmus+", "Théâtre amateur", "Chorale", "Atelier photo", "Séjour linguistique"),
+    "project": ("Création d'une mini-entreprise", "Chantier participatif", "Projet de classe", "Site web associatif"),
+    "other": ("Service civique", "Permis de conduire", "Année de césure"),
+}
+KIND_WEIGHTS = {"job": 4, "internship": 4, "education": 3, "volunteering": 2, "family": 1, "sport": 2,
+                "culture": 1, "project": 2, "other": 1}
+DIPLOMAS = (("Diplôme national du brevet", "Niveau 2"), ("CAP", "Niveau 3"), ("Baccalauréat professionnel", "Niveau 4"),
+            ("BTS", "Niveau 5"), ("Certificat SST", ""), ("PSC1", ""), ("Certification Pix", ""),
+            ("Permis B", ""), ("BAFA", ""), ("TOEIC", "B1"))
+SKILLS = (("Travailler en équipe", "ESCO"), ("Accueillir le public", "ESCO"), ("Gérer les stocks", "ESCO"),
+          ("Respecter les règles d'hygiène", "ESCO"), ("Utiliser un tableur", "ESCO"),
+          ("Communiquer à l'oral", "Socle commun"), ("Rédiger un écrit professionnel", "Socle commun"),
+          ("Résoudre un problème", "Socle commun"), ("Conduire un chariot élévateur", "ESCO"),
+          ("Prendre des initiatives", ""), ("Parler anglais", "CECRL"), ("Organiser son travail", ""))
+JOURNAL = (("Ce que je retiens de mon stage", "Une semaine chargée, mais j'ai appris à demander de l'aide."),
+           ("Mon projet d'orientation", "Je pense à une formation en alternance l'année prochaine."),
+           ("Entretien avec la conseillère", "Elle m'a conseillé de noter ce que j'aime faire chaque semaine."),
+           ("Premier salaire", "Fier·e d'avoir tenu tout l'été."),
+           ("Ce qui me motive", "Le contact avec les gens et voir le résultat de mon travail."))
+
+
+def bench_email(n: int) -> str:
+    return f"bench-{n}@{BENCH_DOMAIN}"
+
+
+def generate_accounts(session: Session, count: int, seed: str = "sillage-bench") -> list[str]:
+    """Ensure ``bench-1`` … ``bench-<count>`` exist, each with about twenty items; return a summary.
+
+    Existing numbers are skipped (idempotent). The first account created goes through the real
+    ``create_user`` (so that the password hash has the instance's parameters); its hash is then reused,
+    and everything else is written with bulk inserts in batches of ``BATCH`` rows.
+    """
+    from app.services.accounts import create_user
+
+    started = time.perf_counter()
+    existing = set(session.scalars(select(User.email).where(User.email.like(f"bench-%@{BENCH_DOMAIN}"))))
+    missing = [n for n in range(1, count + 1) if bench_email(n) not in existing]
+    created = len(missing)
+    tables: dict[object, list[dict]] = {t: [] for t in (User, Portfolio, Experience, Diploma, Skill,
+                                                        JournalEntry, experience_skills)}
+    if missing:
+        template = session.scalars(select(User).where(User.email.like(f"bench-%@{BENCH_DOMAIN}"))).first()
+        if template is None:
+            first = missing.pop(0)
+            template = create_user(session, email=bench_email(first), password=BENCH_PASSWORD,
+                                   verified=True, locale="fr")
+            _account_rows(random.Random(f"{seed}-{first}"), first, tables, user=template)
+        for n in missing:
+            _account_rows(random.Random(f"{seed}-{n}"), n, tables, password_hash=template.password_hash)
+        for table, rows in tables.items():
+            statement = table.insert() if table is experience_skills else insert(table)
+            for start in range(0, len(rows), BATCH):
+                session.execute(statement, rows[start:start + BATCH])
+        session.flush()
+    elapsed = time.perf_counter() - started
+    items = sum(len(tables[model]) for model in (Experience, Diploma, Skill, JournalEntry))
+    return [
+        f"Synthetic accounts: {bench_email(1)} … {bench_email(count)}  password: {BENCH_PASSWORD}",
+        f"  {created} created ({items} items), {count - created} already there, in {elapsed:.1f} s",
+    ]
+
+
+def _account_rows(rng: random.Random, n: int, tables: dict, *, user: User | None = None,
+                  password_hash: str = "") -> None:
+    """Append the rows of synthetic account ``n`` (about 20 items) to ``tables``."""
+    now = utcnow()
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    city = rng.choice(CITIES)
+    if user is None:
+        user_id, portfolio_id = uuid.uuid4(), uuid.uuid4()
+        tables[User].append({
+            "id": user_id, "email": bench_email(n), "password_hash": password_hash, "email_verified_at": now,
+            "role": "citizen", "is_admin": False, "locale": "fr", "timezone": None, "session_version": 1,
+            "failed_logins": 0, "locked_until": None, "last_login_at": None, "last_reset_sent_at": None,
+            "created_at": now, "updated_at": now})
+        tables[Portfolio].append({
+            "id": portfolio_id, "owner_id": user_id, "display_name": f"{first} {last}",
+            "headline": rng.choice(("En formation", "En recherche d'alternance", "Salarié·e", "Lycéen·ne")),
+            "bio": "", "contact_email": "", "phone": "", "location": city, "website": "", "photo_key": None,
+            "created_at": now, "updated_at": now})
+    else:
+        portfolio_id = user.portfolio.id
+        user.portfolio.display_name, user.portfolio.location = f"{first} {last}", city
+
+    born = 1965 + rng.randrange(44)
+    experience_ids = []
+    for _ in range(8):
+        kind = rng.choices(list(KIND_WEIGHTS), weights=list(KIND_WEIGHTS.values()))[0]
+        start = date(min(born + 14 + rng.randrange(12), 2025), 1 + rng.randrange(12), 1 + rng.randrange(28))
+        end = None if rng.random() < 0.2 else start + timedelta(days=7 + rng.randrange(900))
+        experience_id = uuid.uuid4()
+        experience_ids.append(experience_id)
+        tables[Experience].append({
+            "id": experience_id, "portfolio_id": portfolio_id, "kind": kind,
+            "title": rng.choice(TITLES[kind]), "organisation": rng.choice(ORGANISATIONS),
+            "place": rng.choice(CITIES), "start_date": start, "end_date": end,
+            "description": f"{rng.choice(JOURNAL)[1]} Expérience n° {rng.randrange(1, 99)} de mon parcours.",
+            "created_at": now, "updated_at": now})
+    for title, level in rng.sample(DIPLOMAS, 3):
+        tables[Diploma].append({
+            "id": uuid.uuid4(), "portfolio_id": portfolio_id, "title": title, "awarding_body": city,
+            "awarded_on": date(min(born + 15 + rng.randrange(15), 2026), 6, 1 + rng.randrange(30)), "level": level,
+            "reference": "", "created_at": now, "updated_at": now})
+    for name, framework in rng.sample(SKILLS, 6):
+        skill_id = uuid.uuid4()
+        tables[Skill].append({
+            "id": skill_id, "portfolio_id": portfolio_id, "name": name, "level": 1 + rng.randrange(4),
+            "framework": framework, "concept_uri": "", "description": "", "created_at": now, "updated_at": now})
+        for experience_id in rng.sample(experience_ids, 1 + rng.randrange(2)):
+            tables[experience_skills].append({"experience_id": experience_id, "skill_id": skill_id})
+    for title, body in rng.sample(JOURNAL, 3):
+        written = now - timedelta(days=rng.randrange(1, 1000))
+        tables[JournalEntry].append({"id": uuid.uuid4(), "portfolio_id": portfolio_id, "title": title,
+                                     "body": body, "created_at": written, "updated_at": written})

@@ -1,0 +1,43 @@
+"""The overview dashboard and the timeline of the whole path.
+
+Both are read-only views over the owner's portfolio and must stay cheap with large numbers of
+accounts and items: each runs a fixed, small number of queries (see ``services.portfolio.summary`` and
+``timeline``), never one per item.
+"""
+from __future__ import annotations
+
+from itertools import groupby
+
+from flask import render_template, request
+from flask_login import current_user, login_required
+
+from app.extensions import db
+from app.models import EXPERIENCE_KINDS
+from app.portfolio import bp
+from app.portfolio.labels import DIPLOMA_LABEL, KIND_LABELS
+from app.services import portfolio as service
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard():
+    summary = service.summary(db.session, current_user)
+    return render_template("portfolio/dashboard.html", summary=summary, portfolio=current_user.portfolio)
+
+
+@bp.get("/timeline")
+@login_required
+def timeline():
+    """Experiences and diplomas, newest first, grouped by year; ``?kind=`` keeps one kind.
+
+    An unknown ``kind`` shows everything rather than an error page: it can only come from an edited
+    or outdated link.
+    """
+    kind = request.args.get("kind", "")
+    if kind not in service.TIMELINE_KINDS:
+        kind = ""
+    entries = service.timeline(db.session, current_user, kind or None)
+    years = [(year, list(group)) for year, group in
+             groupby(entries, key=lambda item: service.entry_date(item).year if service.entry_date(item) else None)]
+    filters = [("", None)] + [(k, KIND_LABELS[k]) for k in EXPERIENCE_KINDS] + [("diploma", DIPLOMA_LABEL)]
+    return render_template("portfolio/timeline.html", years=years, kind=kind, filters=filters)

@@ -1,0 +1,427 @@
+"""Accounts: creation, passwords, login backoff, one-time e-mailed tokens, e-mail change, deletion.
+
+Shared by the pages, the API and the CLI. Like every service, these functions take the session and
+plain values, flush and never commit; they never send mail either: they return what the caller needs
+(a raw token, the user) so that the route commits first and mails second.
+
+Choices, per DESIGN.md:
+- Passwords: Argon2id (argon2-cffi). Cost from ``ARGON2_TIME_COST`` / ``ARGON2_MEMORY_COST`` when set
+  (tests set them low), else the library's defaults; hashes made with older parameters are upgraded at
+  the next successful login (``check_needs_rehash``).
+- Password rules (NIST SP 800-63B): 12 to 256 characters, not a well-known password, not the e-mail
+  address itself; no composition rules, which only push people towards predictable patterns.
+- Login backoff lives in the database (``failed_logins``, ``locked_until``) so that every worker and
+  process sees it: after 5 failures in a row the account is locked for 1, 2, 4 ... minutes, at most an
+  hour. A locked account answers exactly like a wrong password, without even checking the password.
+- One-time tokens (verify e-mail, reset password, change e-mail): 256 random bits, only their SHA-256
+  is stored, single use (a conditional UPDATE, so two concurrent clicks cannot both win), expiring.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import uuid
+import zoneinfo
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app, has_app_context
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from app.database import utcnow
+from app.models import OneTimeToken, Portfolio, User
+from app.services.errors import Conflict, Forbidden, ServiceError, ValidationFailed
+from app.services.validation import CONTROL_CHARS
+
+log = logging.getLogger(__name__)
+
+PASSWORD_MIN, PASSWORD_MAX = 12, 256
+LOCK_AFTER = 5  # failures in a row before the first lock
+LOCK_MAX = timedelta(hours=1)
+RESET_MAIL_INTERVAL = timedelta(minutes=2)  # at most one reset mail per account in this interval
+VERIFY_MAIL_INTERVAL = timedelta(minutes=2)
+LOCALES = ("fr", "en")
+PURPOSES = ("verify_email", "reset_password", "change_email")
+
+# Passwords of 12+ characters that still top the breach lists (English and French keyboards and words).
+# Compared case-insensitively. A short list on purpose: the length rule does most of the work.
+COMMON_PASSWORDS = frozenset("""
+123456789012 1234567890123 12345678901234 123456789123 000000000000 111111111111 123123123123
+121212121212 987654321098 098765432109 112233445566 123412341234 147258369147 159753159753
+password1234 password12345 password123456 passwordpassword password123! 1234password
+qwertyuiop12 qwertyuiop123 qwertyuiopas 1qaz2wsx3edc qazwsxedcrfv qwerty123456 123456qwerty
+azertyuiop12 azertyuiop123 azertyuiopqs 1234azertyui azerty123456 123456azerty
+motdepasse12 motdepasse123 motdepasse1234 motdepassemotdepasse 1234motdepasse
+iloveyou1234 jetaime12345 jetaime123456 soleil123456 doudou123456 chouchou1234
+letmein12345 welcome12345 welcome123456 bienvenue123 bienvenue1234 administrator admin1234567
+changeme1234 football1234 baseball1234 sunshine1234 princess1234 superman1234 trustno12345
+monkey123456 dragon123456 starwars1234 abcdefghijkl abcdefghijklmnop
+abc123456789 aaaaaaaaaaaa zzzzzzzzzzzz
+""".split())
+
+
+def _message() -> str:
+    return str(_l("Some information is not valid."))
+
+
+# --- e-mail addresses ------------------------------------------------------------------------------
+
+def normalise_email(value, field: str = "email") -> str:
+    """Syntax check (no DNS lookup) and lower-case the whole address, so one person has one account."""
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > 254:
+        raise ValidationFailed(_message(), fields={field: str(_l("Enter a valid e-mail address."))})
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise ValidationFailed(_message(), fields={field: str(_l("Enter a valid e-mail address."))}) from None
+
+
+def find_by_email(session: Session, email: str) -> User | None:
+    try:
+        email = normalise_email(email)
+    except ValidationFailed:
+        return None
+    return session.scalars(select(User).where(User.email == email)).first()
+
+
+# --- passwords -------------------------------------------------------------------------------------
+
+_hashers: dict[tuple, PasswordHasher] = {}
+_dummy_hashes: dict[tuple, str] = {}
+
+
+def _hasher() -> PasswordHasher:
+    """One PasswordHasher per parameter set (the tests and production use different costs)."""
+    config = current_app.config if has_app_context() else {}
+    key = (config.get("ARGON2_TIME_COST"), config.get("ARGON2_MEMORY_COST"))
+    if key not in _hashers:
+        kwargs = {}
+        if key[0]:
+            kwargs["time_cost"] = int(key[0])
+        if key[1]:
+            kwargs["memory_cost"] = int(key[1])
+        _hashers[key] = PasswordHasher(**kwargs)
+    return _hashers[key]
+
+
+def _dummy_hash() -> str:
+    """A hash to verify against when the e-mail is unknown, so that the answer takes as long."""
+    hasher = _hasher()
+    key = (hasher.time_cost, hasher.memory_cost)
+    if key not in _dummy_hashes:
+        _dummy_hashes[key] = hasher.hash(secrets.token_urlsafe(16))
+    return _dummy_hashes[key]
+
+
+def check_password_rules(password, email: str | None = None, field: str = "password") -> str:
+    """Refuse short, huge, well-known passwords and the e-mail itself; return the password unchanged."""
+    if not isinstance(password, str) or len(password) < PASSWORD_MIN:
+        error = _l("Use at least %(n)d characters.", n=PASSWORD_MIN)
+    elif len(password) > PASSWORD_MAX:
+        error = _l("Use at most %(n)d characters.", n=PASSWORD_MAX)
+    elif password.lower() in COMMON_PASSWORDS or " ".join(password.lower().split()) in COMMON_PASSWORDS \
+            or "".join(password.lower().split()) in COMMON_PASSWORDS:
+        error = _l("This password is too common. Choose another one, for example a few unrelated words.")
+    elif email and password.strip().lower() in (email.lower(), email.lower().partition("@")[0]):
+        error = _l("Your password must not be your e-mail address.")
+    else:
+        return password
+    raise ValidationFailed(_message(), fields={field: str(error)})
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def verify_password(stored: User | str | None, password) -> bool:
+    """Check ``password`` against a user (or a stored hash). Never raises for a wrong or odd input."""
+    encoded = stored.password_hash if isinstance(stored, User) else stored
+    if not encoded or not isinstance(password, str) or len(password) > PASSWORD_MAX:
+        return False
+    try:
+        return _hasher().verify(encoded, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# --- accounts --------------------------------------------------------------------------------------
+
+def create_user(session: Session, *, email: str, password: str, display_name: str = "", is_admin: bool = False,
+                verified: bool = False, locale: str | None = None) -> User:
+    """Create an account and its portfolio.
+
+    The password is checked and hashed before the duplicate check, so that a taken address costs the
+    same time as a new one; the register page turns ``email_taken`` into the usual "check your inbox".
+    """
+    email = normalise_email(email)
+    check_password_rules(password, email)
+    display_name = (display_name or "").strip()
+    if len(display_name) > 120 or CONTROL_CHARS.search(display_name):
+        raise ValidationFailed(_message(), fields={"display_name": str(_l("At most %(n)d characters.", n=120))})
+    password_hash = hash_password(password)
+    if session.scalars(select(User.id).where(User.email == email)).first() is not None:
+        raise Conflict(str(_l("An account already uses this e-mail address.")), code="email_taken",
+                       fields={"email": str(_l("An account already uses this e-mail address."))})
+    user = User(id=uuid.uuid4(), email=email, password_hash=password_hash, is_admin=is_admin,
+                locale=locale if locale in LOCALES else None, email_verified_at=utcnow() if verified else None,
+                session_version=1, failed_logins=0)
+    session.add(user)
+    session.add(Portfolio(id=uuid.uuid4(), owner=user, display_name=display_name))
+    session.flush()
+    return user
+
+
+def _lock_delay(failures: int) -> timedelta:
+    return min(timedelta(minutes=2 ** (failures - LOCK_AFTER)), LOCK_MAX)
+
+
+def authenticate(session: Session, email, password, *, now: datetime | None = None) -> User | None:
+    """The user if the e-mail and password match and the account is not locked, else None.
+
+    Every failure looks the same to the caller (unknown e-mail, wrong password, locked account). The
+    failure counter is incremented in SQL, so concurrent attempts on several workers all count. The
+    caller commits in both cases: a failure must be remembered too.
+    """
+    now = now or utcnow()
+    user = find_by_email(session, email) if isinstance(email, str) else None
+    if user is None:
+        verify_password(_dummy_hash(), password if isinstance(password, str) else "")
+        return None
+    if user.locked_until is not None and user.locked_until > now:
+        return None
+    if not verify_password(user, password):
+        session.execute(update(User).where(User.id == user.id)
+                        .values(failed_logins=User.failed_logins + 1)
+                        .execution_options(synchronize_session=False))
+        session.refresh(user, ["failed_logins"])
+        if user.failed_logins >= LOCK_AFTER:
+            user.locked_until = now + _lock_delay(user.failed_logins)
+        session.flush()
+        return None
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    if _hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    session.flush()
+    return user
+
+
+def set_password(session: Session, user: User, new: str, field: str = "password") -> None:
+    """Store a new password and end every session of the user (their version no longer matches)."""
+    check_password_rules(new, user.email, field)
+    user.password_hash = hash_password(new)
+    user.session_version = (user.session_version or 1) + 1
+    user.failed_logins = 0
+    user.locked_until = None
+    _void_tokens(session, user, "reset_password")
+    session.flush()
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """Change the password after checking the current one; every session of the user ends."""
+    if not verify_password(user, current):
+        raise ValidationFailed(_message(), fields={"current_password": str(_l("This is not your current password."))})
+    set_password(session, user, new, field="new_password")
+
+
+def end_all_sessions(session: Session, user: User) -> None:
+    """"Log out everywhere": every session opened before now stops matching the user."""
+    user.session_version = (user.session_version or 1) + 1
+    session.flush()
+
+
+def set_preferences(session: Session, user: User, *, locale: str | None, timezone: str | None) -> None:
+    """Language (fr, en) and IANA time zone; empty values fall back to the browser and Europe/Paris."""
+    errors = {}
+    if locale and locale not in LOCALES:
+        errors["locale"] = str(_l("Not one of the allowed values."))
+    if timezone and timezone not in zoneinfo.available_timezones():
+        errors["timezone"] = str(_l("Unknown time zone."))
+    if errors:
+        raise ValidationFailed(_message(), fields=errors)
+    user.locale = locale or None
+    user.timezone = timezone or None
+    session.flush()
+
+
+def delete_account(session: Session, user: User, password: str) -> None:
+    """Delete the account and everything it owns, after checking the password.
+
+    Rows go through the ORM cascades and ON DELETE CASCADE; the profile photo blob, if any, is removed
+    from storage after the flush succeeded (a failure there is logged: an orphan blob holds no account).
+    """
+    if not verify_password(user, password):
+        raise ValidationFailed(_message(), fields={"password": str(_l("This is not your current password."))})
+    photo_key = user.portfolio.photo_key if user.portfolio is not None else None
+    session.delete(user)
+    session.flush()
+    if photo_key:
+        _delete_blob(photo_key)
+
+
+def _delete_blob(key: str) -> None:
+    try:
+        from app import storage
+    except ImportError:
+        return
+    delete = getattr(storage, "delete", None)
+    if delete is None:
+        return
+    try:
+        delete(key)
+    except Exception:  # noqa: BLE001 - the account is gone either way; keep the trace for the operator
+        log.exception("Could not delete blob %s of a deleted account", key)
+
+
+# --- one-time tokens -------------------------------------------------------------------------------
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def _ttl(purpose: str) -> timedelta:
+    config = current_app.config if has_app_context() else {}
+    if purpose == "reset_password":
+        return config.get("TOKEN_TTL_RESET") or timedelta(hours=1)
+    return config.get("TOKEN_TTL_VERIFY") or timedelta(days=3)
+
+
+def _void_tokens(session: Session, user: User, purpose: str) -> None:
+    session.execute(update(OneTimeToken)
+                    .where(OneTimeToken.user_id == user.id, OneTimeToken.purpose == purpose,
+                           OneTimeToken.used_at.is_(None))
+                    .values(used_at=utcnow()).execution_options(synchronize_session=False))
+
+
+def issue_token(session: Session, user: User, purpose: str, payload: str | None = None) -> str:
+    """Create a one-time token and return the raw value (for the e-mailed link); earlier unused
+    tokens of the same purpose stop working, so only the latest link counts."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown token purpose {purpose!r}")
+    raw = secrets.token_urlsafe(32)
+    now = utcnow()
+    _void_tokens(session, user, purpose)
+    session.add(OneTimeToken(id=uuid.uuid4(), user_id=user.id, purpose=purpose, token_hash=_hash_token(raw),
+                             payload=payload, created_at=now, expires_at=now + _ttl(purpose)))
+    session.flush()
+    return raw
+
+
+def _invalid_token() -> ServiceError:
+    return ServiceError(str(_l("This link is not valid or has expired.")), code="invalid_token")
+
+
+def peek_token(session: Session, raw, purpose: str) -> OneTimeToken:
+    """The token if it is still usable, without using it (to show a confirmation page)."""
+    if not isinstance(raw, str) or not raw or len(raw) > 200:
+        raise _invalid_token()
+    token = session.scalars(select(OneTimeToken).where(OneTimeToken.token_hash == _hash_token(raw),
+                                                       OneTimeToken.purpose == purpose)).first()
+    if token is None or token.used_at is not None or token.expires_at <= utcnow():
+        raise _invalid_token()
+    return token
+
+
+def consume_token(session: Session, raw, purpose: str) -> OneTimeToken:
+    """Use a token once: the conditional UPDATE lets exactly one of two concurrent requests succeed."""
+    token = peek_token(session, raw, purpose)
+    now = utcnow()
+    result = session.execute(update(OneTimeToken)
+                             .where(OneTimeToken.id == token.id, OneTimeToken.used_at.is_(None))
+                             .values(used_at=now).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise _invalid_token()
+    token.used_at = now
+    session.flush()
+    return token
+
+
+def verification_token(session: Session, user: User, *, force: bool = False) -> str | None:
+    """A new e-mail verification token, or None if the user is verified or one was sent very recently."""
+    if user.is_verified:
+        return None
+    if not force:
+        latest = session.scalar(select(func.max(OneTimeToken.created_at))
+                                .where(OneTimeToken.user_id == user.id, OneTimeToken.purpose == "verify_email"))
+        if latest is not None and utcnow() - latest < VERIFY_MAIL_INTERVAL:
+            return None
+    return issue_token(session, user, "verify_email", payload=user.email)
+
+
+def verify_email(session: Session, raw) -> User:
+    """Mark the address verified; the token must have been sent to the address the account has now."""
+    token = consume_token(session, raw, "verify_email")
+    user = token.user
+    if token.payload and token.payload != user.email:
+        raise _invalid_token()
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    session.flush()
+    return user
+
+
+def request_password_reset(session: Session, email, *, now: datetime | None = None) -> tuple[User, str] | None:
+    """(user, raw token) to e-mail, or None: unknown address, or a reset mail went out < 2 minutes ago.
+
+    The caller shows the same message in every case, so the answer reveals nothing about the address.
+    """
+    now = now or utcnow()
+    user = find_by_email(session, email) if isinstance(email, str) else None
+    if user is None:
+        return None
+    if user.last_reset_sent_at is not None and now - user.last_reset_sent_at < RESET_MAIL_INTERVAL:
+        return None
+    user.last_reset_sent_at = now
+    return user, issue_token(session, user, "reset_password")
+
+
+def reset_password(session: Session, raw, new_password: str) -> User:
+    """Set a new password from an e-mailed link. Rules are checked before the token is used, so that a
+    refused password leaves the link valid; the link also proves the address, hence verified."""
+    user = peek_token(session, raw, "reset_password").user
+    check_password_rules(new_password, user.email)
+    consume_token(session, raw, "reset_password")
+    set_password(session, user, new_password)
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+    session.flush()
+    return user
+
+
+def request_email_change(session: Session, user: User, password: str, new_email: str) -> tuple[str, str]:
+    """(normalised new address, raw token) to send to the NEW address; nothing changes until it is used.
+
+    An address taken by another account is not reported here (that would reveal it): the link sent
+    there will simply not work, and its owner ignores it.
+    """
+    if not user.is_verified:
+        raise Forbidden(str(_l("Please verify your current e-mail address first.")), code="email_unverified")
+    new_email = normalise_email(new_email, field="new_email")
+    if not verify_password(user, password):
+        raise ValidationFailed(_message(), fields={"password": str(_l("This is not your current password."))})
+    if new_email == user.email:
+        raise ValidationFailed(_message(), fields={"new_email": str(_l("This is already your e-mail address."))})
+    return new_email, issue_token(session, user, "change_email", payload=new_email)
+
+
+def confirm_email_change(session: Session, raw) -> tuple[User, str]:
+    """Apply a confirmed e-mail change; return the user and the old address (to notify it)."""
+    token = consume_token(session, raw, "change_email")
+    user, new_email = token.user, token.payload
+    if not new_email:
+        raise _invalid_token()
+    if session.scalars(select(User.id).where(User.email == new_email, User.id != user.id)).first() is not None:
+        raise Conflict(str(_l("An account already uses this e-mail address.")), code="email_taken")
+    old_email = user.email
+    user.email = new_email
+    user.email_verified_at = utcnow()
+    _void_tokens(session, user, "verify_email")
+    _void_tokens(session, user, "reset_password")
+    session.flush()
+    return user, old_email

@@ -1,0 +1,224 @@
+"""Portfolio content: profile, experiences, diplomas, skills and the reflection journal.
+
+Every function takes the session, the acting user and plain values (form strings or JSON values), asks
+``policy`` before touching anything, validates through ``validation.clean`` and flushes; the caller
+commits. Field names are the API's field names.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from app import policy
+from app.models import EXPERIENCE_KINDS, SKILL_LEVELS, Diploma, Experience, JournalEntry, Portfolio, Skill, User
+from app.services.errors import NotFound, ValidationFailed
+from app.services.validation import Field, clean
+
+PROFILE_RULES = {
+    "display_name": Field(max_length=120),
+    "headline": Field(max_length=160),
+    "bio": Field(max_length=5000),
+    "contact_email": Field("email", max_length=254),
+    "phone": Field(max_length=40),
+    "location": Field(max_length=120),
+    "website": Field("url", max_length=300),
+}
+RULES: dict[type, dict[str, Field]] = {
+    Experience: {
+        "kind": Field("choice", required=True, choices=EXPERIENCE_KINDS),
+        "title": Field(required=True),
+        "organisation": Field(),
+        "place": Field(),
+        "start_date": Field("date", required=True),
+        "end_date": Field("date"),
+        "description": Field(max_length=20000),
+        "skill_ids": Field("ids"),
+    },
+    Diploma: {
+        "title": Field(required=True),
+        "awarding_body": Field(),
+        "awarded_on": Field("date"),
+        "level": Field(max_length=80),
+        "reference": Field(max_length=120),
+    },
+    Skill: {
+        "name": Field(required=True),
+        "level": Field("int", required=True, minimum=1, maximum=4),
+        "framework": Field(max_length=120),
+        "concept_uri": Field("url", max_length=300),
+        "description": Field(max_length=5000),
+        "experience_ids": Field("ids"),
+    },
+    JournalEntry: {
+        "title": Field(required=True),
+        "body": Field(max_length=50000),
+    },
+}
+ITEM_MODELS = tuple(RULES)
+TIMELINE_KINDS = EXPERIENCE_KINDS + ("diploma",)  # ?kind= on the timeline: an experience kind, or diplomas
+
+
+def portfolio_of(actor: User) -> Portfolio:
+    if actor.portfolio is None:  # every account gets one at creation; this guards old data
+        raise NotFound(str(_l("This account has no portfolio.")))
+    return actor.portfolio
+
+
+def update_profile(session: Session, actor: User, data: dict[str, Any]) -> Portfolio:
+    portfolio = portfolio_of(actor)
+    for name, value in clean(PROFILE_RULES, data, partial=True).items():
+        setattr(portfolio, name, value)
+    session.flush()
+    return portfolio
+
+
+def _linked(session: Session, actor: User, model: type, ids: list[str], field: str) -> list:
+    """Resolve ids of the actor's own skills or experiences; anything else is a field error."""
+    keys = [policy.parse_id(i) for i in ids]
+    if any(k is None for k in keys):
+        raise ValidationFailed(str(_l("Some information is not valid.")), fields={field: str(_l("Unknown id."))})
+    keys = list(dict.fromkeys(keys))  # the same id spelt twice (upper/lower case) counts once
+    found = session.scalars(select(model).where(model.id.in_(keys),
+                                                model.portfolio_id == portfolio_of(actor).id)).all() if keys else []
+    if len(found) != len(keys):
+        raise ValidationFailed(str(_l("Some information is not valid.")), fields={field: str(_l("Unknown id."))})
+    return list(found)
+
+
+def _apply(session: Session, actor: User, item, values: dict[str, Any]) -> None:
+    """Check everything first, then change ``item``: a refused update leaves the object untouched
+    (the session store commits at the end of the request, so a half-changed object would be saved)."""
+    rules = RULES[type(item)]
+    links = {}
+    if "skill_ids" in values:
+        links["skills"] = _linked(session, actor, Skill, values.pop("skill_ids"), "skill_ids")
+    if "experience_ids" in values:
+        links["experiences"] = _linked(session, actor, Experience, values.pop("experience_ids"), "experience_ids")
+    values = {name: "" if value is None and rules[name].kind not in ("date", "int") else value
+              for name, value in values.items()}
+    if isinstance(item, Experience):
+        start = values.get("start_date", item.start_date)
+        end = values.get("end_date", item.end_date)
+        if start and end and end < start:
+            raise ValidationFailed(str(_l("Some information is not valid.")),
+                                   fields={"end_date": str(_l("The end date must not be before the start date."))})
+    for name, value in values.items():
+        setattr(item, name, value)
+    for name, related in links.items():
+        setattr(item, name, related)
+
+
+def create_item(session: Session, actor: User, model: type, data: dict[str, Any]):
+    """Create an experience, diploma, skill or journal entry in the actor's own portfolio."""
+    values = clean(RULES[model], data)
+    item = model(portfolio_id=portfolio_of(actor).id)
+    item.id = uuid.uuid4()
+    _apply(session, actor, item, values)
+    session.add(item)
+    session.flush()
+    return item
+
+
+def update_item(session: Session, actor: User, item, data: dict[str, Any], *, partial: bool = True):
+    if not policy.can(actor, policy.UPDATE, item):
+        raise NotFound(str(_l("Not found.")))
+    _apply(session, actor, item, clean(RULES[type(item)], data, partial=partial))
+    session.flush()
+    return item
+
+
+def delete_item(session: Session, actor: User, item) -> None:
+    if not policy.can(actor, policy.DELETE, item):
+        raise NotFound(str(_l("Not found.")))
+    session.delete(item)
+    session.flush()
+
+
+def list_items(session: Session, actor: User, model: type, *, kind: str | None = None,
+               after: uuid.UUID | None = None, limit: int | None = None) -> list:
+    """The actor's items, newest first; ``after`` and ``limit`` give stable cursor pagination (by id
+    within the same order key, so that pages never repeat or skip an item)."""
+    order = {Experience: (Experience.start_date.desc(), Experience.id.desc()),
+             Diploma: (Diploma.awarded_on.desc(), Diploma.id.desc()),
+             Skill: (Skill.name.asc(), Skill.id.asc()),
+             JournalEntry: (JournalEntry.created_at.desc(), JournalEntry.id.desc())}[model]
+    query = select(model).where(model.portfolio_id == portfolio_of(actor).id).order_by(*order)
+    if model is Experience:
+        query = query.options(selectinload(Experience.skills))
+        if kind:
+            query = query.where(Experience.kind == kind)
+    if model is Skill:
+        query = query.options(selectinload(Skill.experiences))
+    items = list(session.scalars(query))
+    if after is not None:
+        ids = [i.id for i in items]
+        items = items[ids.index(after) + 1:] if after in ids else []
+    return items[:limit] if limit else items
+
+
+def entry_date(item: Experience | Diploma) -> date | None:
+    """The date that places an item on the timeline: an experience's start, a diploma's award."""
+    return item.start_date if isinstance(item, Experience) else item.awarded_on
+
+
+def timeline(session: Session, actor: User, kind: str | None = None) -> list[Experience | Diploma]:
+    """The actor's whole path, newest first: experiences (with their skills) and diplomas.
+
+    Three queries whatever the size of the portfolio (experiences, their skills, diplomas); undated
+    diplomas come last. ``kind`` is an experience kind or ``"diploma"``.
+    """
+    if kind and kind not in TIMELINE_KINDS:
+        raise ValidationFailed(str(_l("Some information is not valid.")),
+                               fields={"kind": str(_l("Not one of the allowed values."))})
+    portfolio_id = portfolio_of(actor).id
+    entries: list[Experience | Diploma] = []
+    if kind != "diploma":
+        query = (select(Experience).where(Experience.portfolio_id == portfolio_id)
+                 .options(selectinload(Experience.skills)))
+        if kind:
+            query = query.where(Experience.kind == kind)
+        entries.extend(session.scalars(query))
+    if not kind or kind == "diploma":
+        entries.extend(session.scalars(select(Diploma).where(Diploma.portfolio_id == portfolio_id)))
+    entries.sort(key=lambda item: (entry_date(item) is not None, entry_date(item) or date.min,
+                                   item.created_at), reverse=True)
+    return entries
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the overview dashboard shows; ``skill_levels`` maps each level 1-4 to a count."""
+
+    counts: dict[str, int]
+    latest_experiences: list[Experience]
+    skill_levels: dict[int, int]
+    latest_journal_entry: JournalEntry | None
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(self.counts.values())
+
+
+def summary(session: Session, actor: User) -> Summary:
+    """Counts per section, the three latest experiences, skills per level, the latest journal entry."""
+    portfolio_id = portfolio_of(actor).id
+
+    def count(model):
+        return select(func.count()).select_from(model).where(model.portfolio_id == portfolio_id).scalar_subquery()
+
+    row = session.execute(select(count(Experience), count(Diploma), count(Skill), count(JournalEntry))).one()
+    counts = dict(zip(("experiences", "diplomas", "skills", "journal"), row))
+    levels = dict.fromkeys(SKILL_LEVELS, 0)
+    levels.update(session.execute(select(Skill.level, func.count()).where(Skill.portfolio_id == portfolio_id)
+                                  .group_by(Skill.level)).all())
+    latest = list(session.scalars(select(Experience).where(Experience.portfolio_id == portfolio_id)
+                                  .order_by(Experience.start_date.desc(), Experience.created_at.desc()).limit(3)))
+    entry = session.scalars(select(JournalEntry).where(JournalEntry.portfolio_id == portfolio_id)
+                            .order_by(JournalEntry.created_at.desc()).limit(1)).first()
+    return Summary(counts, latest, levels, entry)

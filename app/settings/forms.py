@@ -1,0 +1,63 @@
+"""Forms of the settings pages (presence and size only; the rules live in the services)."""
+from __future__ import annotations
+
+import zoneinfo
+from functools import lru_cache
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
+
+from app.services.accounts import PASSWORD_MAX
+from app.services.tokens import NAME_MAX
+
+REQUIRED = _l("This field is required.")
+
+
+@lru_cache(maxsize=1)
+def timezone_names() -> tuple[str, ...]:
+    """The IANA zones people pick from (Area/City, plus UTC); odd aliases such as 'posixrules' are left out."""
+    zones = (z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith(("Etc/", "posix", "right/")))
+    return tuple(sorted(zones)) + ("UTC",)
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"),
+                                     validators=[DataRequired(REQUIRED), Length(max=PASSWORD_MAX)],
+                                     render_kw={"autocomplete": "current-password"})
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(REQUIRED), Length(max=PASSWORD_MAX)],
+                                 render_kw={"autocomplete": "new-password"})
+    new_password_confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(REQUIRED), EqualTo("new_password", _l("The two passwords are different."))],
+        render_kw={"autocomplete": "new-password"})
+
+
+class ChangeEmailForm(FlaskForm):
+    new_email = EmailField(_l("New e-mail address"), validators=[DataRequired(REQUIRED), Length(max=254)],
+                           render_kw={"autocomplete": "email"})
+    password = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED), Length(max=PASSWORD_MAX)],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED), Length(max=PASSWORD_MAX)],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class PreferencesForm(FlaskForm):
+    locale = SelectField(_l("Language"), choices=[("", _l("As my browser asks")), ("fr", "Français"),
+                                                   ("en", "English")], validators=[Optional()])
+    timezone = SelectField(_l("Time zone"), validators=[Optional()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        default = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "UTC")
+        self.timezone.choices = [("", _l("Default (%(zone)s)", zone=default))] + [(z, z) for z in timezone_names()]
+
+
+class CreateTokenForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=NAME_MAX)])
+    expires_in_days = IntegerField(_l("Expires after (days)"), validators=[Optional(), NumberRange(min=1, max=3650)])

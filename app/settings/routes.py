@@ -1,0 +1,188 @@
+"""Settings pages. Each acts on the signed-in account only; POSTs that check the password are limited
+per IP like the sign-in form, since a stolen session could otherwise guess it here."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.auth import emails
+from app.auth.forms import EmptyForm
+from app.auth.routes import invalid_link, post_limit
+from app.auth.utils import apply_errors, end_session, start_session, verified_required
+from app.database import utcnow
+from app.extensions import db
+from app.services import accounts
+from app.services import tokens as api_tokens
+from app.services.errors import Conflict, ServiceError, ValidationFailed
+from app.settings.forms import (
+    ChangeEmailForm, ChangePasswordForm, CreateTokenForm, DeleteAccountForm, PreferencesForm,
+)
+
+bp = Blueprint("settings", __name__, url_prefix="/settings", template_folder="templates")
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+@bp.get("")
+@login_required
+def index():
+    return render_template("settings/index.html", user=_me())
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@post_limit
+@login_required
+def password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = _me()
+        try:
+            accounts.change_password(db.session, user, form.current_password.data, form.new_password.data)
+            db.session.commit()
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            start_session(user)  # this session carries the new version; every other one has ended
+            emails.password_changed(user)
+            flash(_("Your password has been changed. Your other sessions have been signed out."), "success")
+            return redirect(url_for("settings.index"))
+    return render_template("settings/password.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/email", methods=["GET", "POST"])
+@post_limit
+@login_required
+@verified_required
+def email():
+    form = ChangeEmailForm()
+    if form.validate_on_submit():
+        user = _me()
+        try:
+            new_email, raw = accounts.request_email_change(db.session, user, form.password.data, form.new_email.data)
+            db.session.commit()
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            emails.email_change(user, new_email, raw)
+            flash(_("We have sent a link to %(email)s. Your address will change when you follow it.",
+                    email=new_email), "info")
+            return redirect(url_for("settings.index"))
+    return render_template("settings/email.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/email/confirm/<token>", methods=["GET", "POST"])
+def confirm_email(token: str):
+    """The link sent to the new address. Works signed out too (it may be opened on another device):
+    the token is the proof. GET shows a button, POST uses the link."""
+    form = EmptyForm()
+    try:
+        if form.validate_on_submit():
+            user, old_email = accounts.confirm_email_change(db.session, token)
+            db.session.commit()
+            emails.email_changed_notice(user, old_email)
+            flash(_("Your e-mail address is now %(email)s.", email=user.email), "success")
+            return redirect(url_for("settings.index") if current_user.is_authenticated else url_for("auth.login"))
+        accounts.peek_token(db.session, token, "change_email")
+    except Conflict:
+        db.session.rollback()
+        return render_template("auth/invalid_link.html",
+                               message=_("Another account already uses this e-mail address.")), 409
+    except ServiceError as exc:
+        return invalid_link(exc)
+    return render_template("settings/confirm_email.html", form=form)
+
+
+@bp.route("/preferences", methods=["GET", "POST"])
+@login_required
+def preferences():
+    user = _me()
+    form = PreferencesForm(data={"locale": user.locale or "", "timezone": user.timezone or ""})
+    if form.validate_on_submit():
+        try:
+            accounts.set_preferences(db.session, user, locale=form.locale.data, timezone=form.timezone.data)
+            db.session.commit()
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            flash(_("Your preferences are saved."), "success")
+            return redirect(url_for("settings.preferences"))
+    return render_template("settings/preferences.html", form=form), 422 if form.errors else 200
+
+
+@bp.post("/sessions/end")
+@login_required
+def logout_everywhere():
+    """End every other session (lost phone, shared computer); this one stays signed in."""
+    user = _me()
+    accounts.end_all_sessions(db.session, user)
+    db.session.commit()
+    start_session(user)
+    flash(_("All your other sessions have been signed out."), "success")
+    return redirect(url_for("settings.index"))
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@login_required
+@verified_required
+def tokens():
+    """List, create and revoke API tokens. A new token's value is shown on this response only."""
+    user = _me()
+    form = CreateTokenForm()
+    created = raw = None
+    status = 200
+    if form.validate_on_submit():
+        days = form.expires_in_days.data
+        expires_at = utcnow() + timedelta(days=days) if days else None
+        try:
+            created, raw = api_tokens.create_token(db.session, user, form.name.data, expires_at)
+            db.session.commit()
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            form = CreateTokenForm(formdata=None)
+    if form.errors:
+        status = 422
+    response = current_app.make_response((render_template(
+        "settings/tokens.html", form=form, tokens=api_tokens.list_tokens(db.session, user), created=created,
+        raw_token=raw, now=utcnow()), status))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+
+@bp.post("/tokens/<token_id>/revoke")
+@login_required
+@verified_required
+def revoke_token(token_id: str):
+    token = api_tokens.revoke_token(db.session, _me(), token_id)  # another person's id: NotFound, a 404 page
+    db.session.commit()
+    flash(_("The token “%(name)s” is revoked.", name=token.name), "success")
+    return redirect(url_for("settings.tokens"))
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+@post_limit
+@login_required
+def delete_account():
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        try:
+            accounts.delete_account(db.session, _me(), form.password.data)
+            db.session.commit()
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            end_session()
+            flash(_("Your account and everything in it have been deleted."), "success")
+            return redirect(url_for("main.index"))
+    return render_template("settings/delete.html", form=form), 422 if form.errors else 200

@@ -1,0 +1,55 @@
+"""Signing with a key file, for ``sillage sign`` and ``sillage keys generate`` (no database, no app state).
+
+An issuer may keep a did:key offline and sign credentials on their own machine; the verifier accepts
+did:key. Open Badges 3.0 credentials are checked against the OB 3.0 schema before signing (a signed
+credential cannot be fixed afterwards); any credential is refused when its issuer is not the key's
+controller, since it could never verify.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from badges.verify import document_kind
+
+
+class SigningRefused(Exception):
+    """The credential or the key cannot be used; the message says why."""
+
+
+def generate_did_key() -> dict:
+    """A new Ed25519 key pair as ``{type: Multikey, controller, id, publicKeyMultibase, secretKeyMultibase}``."""
+    from certs.keys import KeyPair
+
+    return KeyPair.generate().to_json(include_secret=True)
+
+
+def sign(credential: Any, key: Any) -> dict:
+    """``credential`` with an ``eddsa-rdfc-2022`` DataIntegrityProof by ``key`` (a key pair JSON)."""
+    from badges.errors import InvalidValue
+    from badges.loader import document_loader
+    from badges.signing import sign_credential
+    from certs.errors import CertsError
+    from certs.keys import KeyPair
+    from certs.proofs import sign as sign_document
+
+    if not isinstance(credential, Mapping) or not isinstance(key, Mapping):
+        raise SigningRefused("the credential and the key must be JSON objects")
+    try:
+        pair = KeyPair.from_json(key)
+    except CertsError as exc:
+        raise SigningRefused(f"the key is not usable: {exc}") from exc
+    issuer = credential.get("issuer")
+    issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+    if issuer_id != pair.controller:
+        raise SigningRefused(f"the credential's issuer ({issuer_id}) is not the key's controller "
+                             f"({pair.controller}); set \"issuer\" to {pair.controller}")
+    kind = document_kind(credential)
+    if kind is None:
+        raise SigningRefused("this is not a verifiable credential (@context must start with the VC context)")
+    try:
+        if kind == "ob3":
+            return sign_credential(credential, pair)
+        return sign_document(credential, pair, document_loader())
+    except (InvalidValue, CertsError) as exc:
+        raise SigningRefused(f"refused to sign: {exc}") from exc

@@ -1,0 +1,150 @@
+"""Recognising what a badge document is, without trusting it.
+
+Shared by ``bake`` (which must know whether a credential is OB 3.0 or OB 2.0 to choose the PNG
+keyword / SVG element) and ``read`` (which classifies whatever a person uploads). Nothing here
+verifies a signature: a compact JWS is only *decoded* so its payload can be classified; checking
+it is the verifier's job.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import DUPLICATE_KEY, INVALID_CREDENTIAL, TOO_LARGE, BadgeError
+
+MAX_PAYLOAD_BYTES = 1024 * 1024  # an embedded or submitted badge document
+OB2_CONTEXT = "https://w3id.org/openbadges/v2"
+VC2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+VC1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
+OB3_CONTEXT_PREFIX = "https://purl.imsglobal.org/spec/ob/v3p0/"
+OB3_TYPES = frozenset(("OpenBadgeCredential", "AchievementCredential"))
+
+_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    """A JSON object whose keys repeat means two things at once: refuse it."""
+    result: dict = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def parse_json(text: str | bytes) -> Any:
+    """Strict, bounded JSON parsing (no NaN/Infinity, no repeated key); raises ``BadgeError``."""
+    if len(text) > MAX_PAYLOAD_BYTES:
+        raise BadgeError(TOO_LARGE, f"the badge document is larger than {MAX_PAYLOAD_BYTES // 1024} KiB")
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8-sig")
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise BadgeError(DUPLICATE_KEY, f"the badge document repeats the key {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise BadgeError(INVALID_CREDENTIAL, f"the badge document is not valid JSON ({exc})") from None
+
+
+def looks_like_jws(value: str) -> bool:
+    return len(value) <= MAX_PAYLOAD_BYTES and bool(_JWS.match(value))
+
+
+def _b64url(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def decode_jws(token: str) -> tuple[dict, Any]:
+    """Decode a compact JWS into (header, payload) WITHOUT verifying it.
+
+    The payload is parsed as JSON when it is JSON (a JWT claims set); otherwise returned as text.
+    """
+    token = token.strip()
+    if not looks_like_jws(token):
+        raise BadgeError(INVALID_CREDENTIAL, "not a compact JWS (header.payload.signature)")
+    header_b64, payload_b64, _signature = token.split(".")
+    try:
+        header = parse_json(_b64url(header_b64))
+        payload_raw = _b64url(payload_b64)
+    except (BadgeError, binascii.Error, ValueError):
+        raise BadgeError(INVALID_CREDENTIAL, "the JWS header is not valid base64url JSON") from None
+    if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
+        raise BadgeError(INVALID_CREDENTIAL, "the JWS header has no algorithm")
+    payload: Any
+    if payload_raw.lstrip().startswith(b"{"):
+        payload = parse_json(payload_raw)
+    else:
+        payload = payload_raw.decode("utf-8", "replace")
+    return header, payload
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def document_version(document: Any) -> str | None:
+    """``"3.0"`` for an OB 3.0 credential, ``"2.0"`` for an OB 2.0 assertion, else None."""
+    if not isinstance(document, Mapping):
+        return None
+    # A VC-JWT payload may carry the credential in a "vc" claim (VC 1.1 style).
+    if isinstance(document.get("vc"), Mapping) and "@context" not in document:
+        document = document["vc"]
+    types = {t for t in _as_list(document.get("type")) if isinstance(t, str)}
+    contexts = [c for c in _as_list(document.get("@context")) if isinstance(c, str)]
+    if types & OB3_TYPES or any(c.startswith(OB3_CONTEXT_PREFIX) for c in contexts):
+        return "3.0"
+    if "Assertion" in types or OB2_CONTEXT in contexts:
+        return "2.0"
+    if "recipient" in document and "badge" in document:
+        return "2.0"  # OB 1.x/2.0 assertion without @context
+    return None
+
+
+def credential_version(credential: Any) -> str:
+    """Version of something to bake: an OB 3.0 dict or VC-JWT, an OB 2.0 dict, JWS or URL."""
+    if isinstance(credential, Mapping):
+        version = document_version(credential)
+    elif isinstance(credential, str):
+        value = credential.strip()
+        if looks_like_jws(value):
+            _header, payload = decode_jws(value)
+            version = document_version(payload)
+        elif value.lower().startswith(("https://", "http://")):
+            version = "2.0"  # a hosted OB 2.0 assertion URL (legacy baking)
+        else:
+            version = None
+    else:
+        version = None
+    if version is None:
+        raise BadgeError(INVALID_CREDENTIAL, "not an Open Badges 3.0 credential nor an Open Badges 2.0 assertion")
+    return version
+
+
+def serialize(credential: Any) -> str:
+    """The text embedded in an image: compact JSON (UTF-8) or the JWS/URL string as given.
+
+    ``]]>`` can only occur inside a JSON string, where ``\\u003e`` is an equivalent escape; it is
+    escaped so the text can always sit in an SVG CDATA section.
+    """
+    if isinstance(credential, str):
+        text = credential.strip()
+    else:
+        text = json.dumps(credential, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text = text.replace("]]>", "]]\\u003e")
+    if len(text.encode("utf-8")) > MAX_PAYLOAD_BYTES:
+        raise BadgeError(TOO_LARGE, f"the credential is larger than {MAX_PAYLOAD_BYTES // 1024} KiB")
+    return text

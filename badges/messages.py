@@ -1,0 +1,172 @@
+"""The texts of verification results, in English and French, keyed by stable codes.
+
+The verifier runs outside Flask (CLI, library use), so it cannot use Flask-Babel; the reader's language
+is passed in (``locale``) and looked up here. Codes never change once published: clients match on
+``code``; ``message`` and ``detail`` are for people and may be reworded.
+"""
+from __future__ import annotations
+
+LOCALES = ("en", "fr")
+
+# code -> (English, French). Placeholders use str.format names.
+MESSAGES: dict[str, tuple[str, str]] = {
+    # reading the input
+    "invalid_json": ("The document is not valid JSON{reason}.", "Le document n'est pas du JSON valide{reason}."),
+    "too_large": ("The document is too large (more than {limit}).", "Le document est trop volumineux (plus de {limit})."),
+    "too_deep": ("The document is nested too deeply (more than {limit} levels).",
+                 "Le document est trop imbriqué (plus de {limit} niveaux)."),
+    "duplicate_key": ("The document repeats the key “{key}”: its meaning would be ambiguous.",
+                      "Le document répète la clé « {key} » : son sens serait ambigu."),
+    "not_an_object": ("The document is not a JSON object.", "Le document n'est pas un objet JSON."),
+    "unsupported_document": ("This is neither a verifiable credential nor an Open Badges 2.0 assertion.",
+                             "Ce n'est ni une attestation vérifiable ni une assertion Open Badges 2.0."),
+    "no_badge": ("The image carries no badge.", "L'image ne contient aucun badge."),
+    "invalid_image": ("The image is damaged or cannot be read safely.",
+                      "L'image est endommagée ou ne peut pas être lue sans risque."),
+    "unsupported_image": ("Only PNG and SVG images can carry a badge.",
+                          "Seules les images PNG et SVG peuvent contenir un badge."),
+    "invalid_credential": ("The embedded badge is not a usable document.",
+                           "Le badge intégré n'est pas un document exploitable."),
+    "unreadable_input": ("The input cannot be read.", "L'entrée ne peut pas être lue."),
+    "unsupported_format": ("This badge format is not supported ({format}).", "Ce format de badge n'est pas pris en charge ({format})."),
+    # JSON-LD
+    "no_context": ("The document has no @context.", "Le document n'a pas de @context."),
+    "unknown_context": ("The context {url} is not one Sillage knows; it is never fetched.",
+                        "Le contexte {url} n'est pas connu de Sillage ; il n'est jamais téléchargé."),
+    "undefined_term": ("The term “{term}” is not defined by the document's contexts.",
+                       "Le terme « {term} » n'est défini par aucun contexte du document."),
+    "invalid_jsonld": ("The document is not valid JSON-LD: {reason}.", "Le document n'est pas du JSON-LD valide : {reason}."),
+    # schema
+    "schema_invalid": ("The document does not follow the Open Badges 3.0 schema: {reason}.",
+                       "Le document ne respecte pas le schéma Open Badges 3.0 : {reason}."),
+    "not_a_credential": ("The document is not a verifiable credential: {reason}.",
+                         "Le document n'est pas une attestation vérifiable : {reason}."),
+    # proof
+    "no_proof": ("The document carries no proof (signature).", "Le document ne porte aucune preuve (signature)."),
+    "unsupported_cryptosuite": ("The proof uses an unsupported suite ({suite}).",
+                                "La preuve utilise une suite non prise en charge ({suite})."),
+    "malformed_proof": ("The proof is malformed: {reason}.", "La preuve est mal formée : {reason}."),
+    "malformed_proof_value": ("The signature value is malformed: {reason}.", "La valeur de signature est mal formée : {reason}."),
+    "wrong_proof_purpose": ("The proof is not made for assertions (purpose {purpose}).",
+                            "La preuve n'est pas faite pour une assertion (usage {purpose})."),
+    "bad_signature": ("The signature does not match: the document was changed or signed with another key.",
+                      "La signature ne correspond pas : le document a été modifié ou signé avec une autre clé."),
+    "proof_expired": ("The proof itself expired ({reason}).", "La preuve elle-même a expiré ({reason})."),
+    # verification method
+    "key_revoked": ("The signing key was revoked by its controller ({reason}).",
+                    "La clé de signature a été révoquée par son contrôleur ({reason})."),
+    "key_expired": ("The signing key has expired ({reason}).", "La clé de signature a expiré ({reason})."),
+    "method_unresolvable": ("The signing key {method} cannot be found{reason}.",
+                            "La clé de signature {method} est introuvable{reason}."),
+    "method_not_authorized": ("The key {method} is not listed for assertions by its controller.",
+                              "La clé {method} n'est pas déclarée pour les assertions par son contrôleur."),
+    "controller_mismatch": ("The key document names another controller ({controller}).",
+                            "Le document de la clé désigne un autre contrôleur ({controller})."),
+    "unsupported_method": ("This kind of key identifier is not supported ({method}).",
+                           "Ce type d'identifiant de clé n'est pas pris en charge ({method})."),
+    "invalid_key": ("The key is malformed: {reason}.", "La clé est mal formée : {reason}."),
+    # issuer
+    "no_issuer": ("The document names no issuer.", "Le document ne désigne aucun émetteur."),
+    "issuer_mismatch": ("The issuer {issuer} does not control the signing key (its controller is {controller}).",
+                        "L'émetteur {issuer} ne contrôle pas la clé de signature (son contrôleur est {controller})."),
+    # validity
+    "not_yet_valid": ("The credential is valid only from {date}.", "L'attestation n'est valide qu'à partir du {date}."),
+    "expired": ("The credential expired on {date}.", "L'attestation a expiré le {date}."),
+    "invalid_date": ("The date {field} is not a valid date-time ({value}).",
+                     "La date {field} n'est pas une date-heure valide ({value})."),
+    # status
+    "revoked": ("The issuer has revoked this credential.", "L'émetteur a révoqué cette attestation."),
+    "suspended": ("The issuer has suspended this credential.", "L'émetteur a suspendu cette attestation."),
+    "status_unavailable": ("The status list cannot be checked{reason}.", "La liste de statuts ne peut pas être vérifiée{reason}."),
+    "status_invalid": ("The status list is not trustworthy: {reason}.", "La liste de statuts n'est pas fiable : {reason}."),
+    "unsupported_status": ("This kind of status ({type}) is not supported.", "Ce type de statut ({type}) n'est pas pris en charge."),
+    # Open Badges 2.0
+    "hosted_unavailable": ("The hosted assertion cannot be fetched{reason}.", "L'assertion hébergée est inaccessible{reason}."),
+    "hosted_mismatch": ("The hosted assertion differs from the one presented ({field}).",
+                        "L'assertion hébergée diffère de celle présentée ({field})."),
+    "badge_class_unavailable": ("The badge class cannot be fetched{reason}.", "La classe de badge est inaccessible{reason}."),
+    "issuer_unavailable": ("The issuer profile cannot be fetched{reason}.", "Le profil de l'émetteur est inaccessible{reason}."),
+    "ob2_inconsistent": ("The badge documents do not agree: {reason}.", "Les documents du badge ne concordent pas : {reason}."),
+    "ob2_invalid": ("The Open Badges 2.0 assertion is incomplete: {reason}.",
+                    "L'assertion Open Badges 2.0 est incomplète : {reason}."),
+    # fetching
+    "fetch_refused": ("Sillage refused to fetch {url}: {reason}.", "Sillage a refusé de télécharger {url} : {reason}."),
+    "fetch_failed": ("{url} could not be fetched: {reason}.", "{url} n'a pas pu être téléchargé : {reason}."),
+    "fetch_timeout": ("{url} did not answer in time.", "{url} n'a pas répondu à temps."),
+    "fetch_disabled": ("Fetching {url} is disabled here.", "Le téléchargement de {url} est désactivé ici."),
+    "internal_error": ("The verifier failed unexpectedly; the document is not considered valid.",
+                       "Le vérificateur a échoué de façon inattendue ; le document n'est pas considéré comme valide."),
+    # warnings
+    "lax_proof_value": ("The signature is encoded in base64url; Sillage accepts it but signs in base58btc.",
+                        "La signature est encodée en base64url ; Sillage l'accepte mais signe en base58btc."),
+    "date_without_timezone": ("The date {field} has no time zone; it is read as UTC.",
+                              "La date {field} n'a pas de fuseau horaire ; elle est lue en UTC."),
+    "status_not_checked": ("No status list is named: revocation cannot be checked.",
+                           "Aucune liste de statuts n'est indiquée : la révocation ne peut pas être vérifiée."),
+    "legacy_data_model": ("This credential uses the older Verifiable Credentials 1.1 data model.",
+                          "Cette attestation utilise l'ancien modèle de données Verifiable Credentials 1.1."),
+    "legacy_suite": ("The proof uses the older suite {suite}.", "La preuve utilise l'ancienne suite {suite}."),
+}
+
+# Details of checks that passed: check name -> (English, French).
+PASSED: dict[str, tuple[str, str]] = {
+    "parse": ("Document read: {kind}.", "Document lu : {kind}."),
+    "jsonld": ("Every term is defined by a known context.", "Chaque terme est défini par un contexte connu."),
+    "schema": ("Follows the {schema} schema.", "Respecte le schéma {schema}."),
+    "schema_generic": ("A well-formed verifiable credential.", "Une attestation vérifiable bien formée."),
+    "verification_method": ("Key {method}, listed for assertions by {controller}.",
+                            "Clé {method}, déclarée pour les assertions par {controller}."),
+    "proof": ("Valid {suite} signature.", "Signature {suite} valide."),
+    "issuer": ("Issued by {issuer}.", "Émise par {issuer}."),
+    "validity": ("Valid at {now}.", "Valide au {now}."),
+    "status": ("Not revoked nor suspended ({list}).", "Ni révoquée ni suspendue ({list})."),
+    "status_none": ("No status list: the issuer cannot revoke it.", "Pas de liste de statuts : l'émetteur ne peut pas la révoquer."),
+    "hosted": ("The hosted assertion at {url} matches.", "L'assertion hébergée à {url} correspond."),
+    "badge_class": ("Badge class “{name}”.", "Classe de badge « {name} »."),
+}
+
+KINDS = {
+    "ob3": ("Open Badges 3.0 credential", "attestation Open Badges 3.0"),
+    "vc2": ("verifiable credential (VC 2.0)", "attestation vérifiable (VC 2.0)"),
+    "vc1": ("verifiable credential (VC 1.1)", "attestation vérifiable (VC 1.1)"),
+    "ob2": ("Open Badges 2.0 assertion", "assertion Open Badges 2.0"),
+}
+
+
+def _pick(pair: tuple[str, str], locale: str) -> str:
+    return pair[1] if str(locale or "").lower().startswith("fr") else pair[0]
+
+
+class _Blank(dict):
+    """Format mapping that leaves unknown placeholders empty rather than failing."""
+
+    def __missing__(self, key):
+        return ""
+
+
+def message(code: str, locale: str = "en", **params) -> str:
+    """The sentence for ``code`` in the reader's language (English when unknown)."""
+    pair = MESSAGES.get(code) or (code.replace("_", " "), code.replace("_", " "))
+    if "reason" in params and params["reason"] and code in _PREFIXED_REASON:
+        params["reason"] = f" ({params['reason']})"
+    return _pick(pair, locale).format_map(_Blank({k: _short(v) for k, v in params.items()}))
+
+
+def passed(name: str, locale: str = "en", **params) -> str:
+    pair = PASSED.get(name, (name, name))
+    return _pick(pair, locale).format_map(_Blank({k: _short(v) for k, v in params.items()}))
+
+
+def kind_label(kind: str, locale: str = "en") -> str:
+    return _pick(KINDS.get(kind, (kind, kind)), locale)
+
+
+# Codes whose {reason} is optional and shown in parentheses after the sentence's subject.
+_PREFIXED_REASON = {"invalid_json", "method_unresolvable", "status_unavailable", "hosted_unavailable",
+                    "badge_class_unavailable", "issuer_unavailable"}
+
+
+def _short(value, limit: int = 200) -> str:
+    """Values come from untrusted documents: keep them to one short line."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,923 @@
+"""The verifier: one function, :func:`verify`, shared by ``sillage verify``, ``POST /api/v1/verify`` and
+the public ``/verify`` page.
+
+It reads a credential (a dict, JSON text or bytes, a baked PNG/SVG, or the URL of an OB 2.0 hosted
+assertion) and answers ``{"verified", "checks", "errors", "warnings"}``. Each check is named, passes or
+fails with a stable ``code``, and explains itself in the reader's language (``badges.messages``).
+
+Rules that matter more than anything else here:
+
+* it NEVER raises for bad input, and NEVER says ``verified: true`` unless every check that applies ran
+  and passed (the final verdict also requires the checks the kind of document needs to be present,
+  so a bug that skips one cannot turn into a false "verified");
+* it never fetches a JSON-LD context (the static loader knows them all); every other fetch (did:web
+  documents, https keys, status lists, OB 2.0 hosted documents) goes through the injected ``fetch``
+  function, by default :mod:`badges.fetch`'s SSRF guard;
+* lax forms that other verifiers accept (base64url ``proofValue``, dates without a time zone) are
+  accepted with a warning, since refusing them would call genuine credentials forged.
+
+Checks, in order, for a Verifiable Credential (VC 2.0 or 1.1, Open Badges 3.0 or not):
+``parse``, ``jsonld``, ``schema``, ``verification_method``, ``proof``, ``issuer``, ``validity``,
+``status``. For an Open Badges 2.0 hosted assertion: ``parse``, ``hosted``, ``badge_class``,
+``issuer``, ``validity``, ``status``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import messages
+from .fetch import FetchError, json_fetcher
+
+log = logging.getLogger(__name__)
+
+MAX_JSON_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+MAX_PROOFS = 4
+MAX_STATUS_ENTRIES = 4
+
+VC2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+VC1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
+OB2_CONTEXT = "https://w3id.org/openbadges/v2"
+OB3_TYPES = {"OpenBadgeCredential", "AchievementCredential"}
+
+REQUIRED_CHECKS = {
+    "vc": ("parse", "jsonld", "schema", "verification_method", "proof", "issuer", "validity", "status"),
+    "ob2": ("parse", "hosted", "badge_class", "issuer", "validity", "status"),
+}
+
+Fetch = Callable[[str], Any]
+
+
+class Failure(Exception):
+    """A check failed: ``code`` is stable, ``params`` fill the message."""
+
+    def __init__(self, code: str, **params):
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+class _Report:
+    """Collects checks, errors and warnings in the reader's language."""
+
+    def __init__(self, locale: str):
+        self.locale = locale
+        self.checks: list[dict] = []
+        self.errors: list[dict] = []
+        self.warnings: list[dict] = []
+
+    def passed(self, name: str, detail_key: str | None = None, **params) -> None:
+        self.checks.append({"name": name, "ok": True, "code": None,
+                            "detail": messages.passed(detail_key or name, self.locale, **params)})
+
+    def failed(self, name: str, failure: Failure) -> None:
+        text = messages.message(failure.code, self.locale, **failure.params)
+        self.checks.append({"name": name, "ok": False, "code": failure.code, "detail": text})
+        self.errors.append({"code": failure.code, "message": text})
+
+    def warn(self, code: str, **params) -> None:
+        entry = {"code": code, "message": messages.message(code, self.locale, **params)}
+        if entry not in self.warnings:
+            self.warnings.append(entry)
+
+    def has_failed(self) -> bool:
+        return any(not check["ok"] for check in self.checks)
+
+    def result(self, kind: str | None) -> dict:
+        names = {check["name"] for check in self.checks}
+        complete = kind in REQUIRED_CHECKS and all(name in names for name in REQUIRED_CHECKS[kind])
+        verified = complete and not self.errors and all(check["ok"] is True for check in self.checks)
+        return {"verified": verified, "checks": self.checks, "errors": self.errors, "warnings": self.warnings}
+
+
+def verify(input: Any, *, fetch: Fetch | None = None, now: datetime | None = None,  # noqa: A002
+           allow_loopback: bool = False, locale: str = "en") -> dict:
+    """Verify ``input`` and return ``{"verified", "checks", "errors", "warnings"}``; never raises.
+
+    ``fetch(url) -> JSON`` gets did:web documents, keys, status lists and OB 2.0 documents (default:
+    the SSRF-guarded :func:`badges.fetch.fetch_json`, loopback allowed only with ``allow_loopback``).
+    ``now`` (aware datetime, default: the current time) is the moment validity is judged at.
+    """
+    report = _Report("fr" if str(locale or "").lower().startswith("fr") else "en")
+    session = _Session(fetch or json_fetcher(allow_loopback=allow_loopback), _aware(now), report, allow_loopback)
+    kind = None
+    try:
+        kind = session.run(input)
+    except Exception:  # noqa: BLE001 - a verifier bug must read as "not verified", never as a crash
+        log.exception("verifier failed")
+        report.failed("internal", Failure("internal_error"))
+    return report.result(kind)
+
+
+def _aware(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(timezone.utc)
+    return now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
+
+
+# -- parsing ----------------------------------------------------------------------------------------
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    """Two values for one key would let two readers see two documents: refuse."""
+    result: dict = {}
+    for key, value in pairs:
+        if key in result:
+            raise Failure("duplicate_key", key=key)
+        result[key] = value
+    return result
+
+
+def _depth_ok(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Iterative depth check (a recursive one is what deep nesting attacks)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return False
+        if isinstance(item, Mapping):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return True
+
+
+def _text_depth_ok(text: str, limit: int = MAX_DEPTH) -> bool:
+    """Bracket depth of JSON text, before parsing (so Python's parser never recurses deeply)."""
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif char in "]}":
+            depth -= 1
+    return True
+
+
+def parse_json(data: bytes | str) -> Any:
+    """Strict JSON: bounded size and depth, no NaN/Infinity, no duplicate keys, valid text."""
+    if len(data) > MAX_JSON_BYTES:
+        raise Failure("too_large", limit="1 MB")
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise Failure("invalid_json", reason="not UTF-8 text") from None
+    if not _text_depth_ok(data):
+        raise Failure("too_deep", limit=MAX_DEPTH)
+    try:
+        value = json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+    except RecursionError:
+        raise Failure("too_deep", limit=MAX_DEPTH) from None
+    except ValueError as exc:
+        reason = f"{exc.msg}, line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise Failure("invalid_json", reason=reason) from None
+    _check_unicode(value)
+    return value
+
+
+def _check_unicode(value: Any) -> None:
+    """Lone surrogates (``\\ud800``) parse as JSON but are no text: nothing could hash them the same way."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise Failure("invalid_json", reason="invalid Unicode text") from None
+        elif isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _id_of(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
+        return value["id"]
+    return None
+
+
+def document_kind(document: Mapping) -> str | None:
+    """``ob3``, ``vc2``, ``vc1`` or ``ob2`` from the contexts and types; None for anything else."""
+    contexts = [c for c in _as_list(document.get("@context")) if isinstance(c, str)]
+    types = {t for t in _as_list(document.get("type")) if isinstance(t, str)}
+    if contexts and contexts[0] in (VC2_CONTEXT, VC1_CONTEXT):
+        if types & OB3_TYPES:
+            return "ob3"
+        return "vc2" if contexts[0] == VC2_CONTEXT else "vc1"
+    if OB2_CONTEXT in contexts or "Assertion" in types:
+        return "ob2"
+    return None
+
+
+# -- dates ---------------------------------------------------------------------------------------------
+
+_DATETIME = re.compile(r"^(-?\d{4,}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$")
+
+
+def parse_datetime(value: Any, field: str, report: _Report) -> datetime:
+    """An XSD dateTime; without a time zone it is read as UTC, with a warning."""
+    match = _DATETIME.match(value) if isinstance(value, str) else None
+    if not match:
+        raise Failure("invalid_date", field=field, value=value)
+    date, time, fraction, zone = match.groups()
+    fraction = (fraction or "")[:7]
+    if zone is None:
+        report.warn("date_without_timezone", field=field)
+        zone = "+00:00"
+    elif zone in ("Z", "z"):
+        zone = "+00:00"
+    try:
+        return datetime.fromisoformat(f"{date}T{time}{fraction}{zone}")
+    except ValueError:
+        raise Failure("invalid_date", field=field, value=value) from None
+
+
+def _show(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# -- a verification run ---------------------------------------------------------------------------------
+
+class _Session:
+    """One call of :func:`verify`: the report, the fetch function and what it fetched."""
+
+    def __init__(self, fetch: Fetch, now: datetime, report: _Report, allow_loopback: bool = False):
+        self.fetch_function = fetch
+        self.now = now
+        self.report = report
+        self.allow_loopback = allow_loopback
+        self._fetched: dict[str, Any] = {}
+
+    # -- fetching ----------------------------------------------------------------------------------
+
+    def fetch(self, url: str, code: str) -> Any:
+        """Fetch JSON once per run; failures become ``code`` (``fetch_refused`` stays itself)."""
+        if url in self._fetched:
+            return self._fetched[url]
+        try:
+            document = self.fetch_function(url)
+        except FetchError as exc:
+            if exc.code == "fetch_refused":
+                raise Failure("fetch_refused", url=url, reason=exc.message) from None
+            raise Failure(code, reason=exc.message, url=url, method=url) from None
+        except Exception as exc:  # noqa: BLE001 - an injected fetch may raise anything
+            raise Failure(code, reason=str(exc) or exc.__class__.__name__, url=url, method=url) from None
+        if not _depth_ok(document):
+            raise Failure(code, reason="the document is nested too deeply", url=url, method=url)
+        self._fetched[url] = document
+        return document
+
+    # -- entry -------------------------------------------------------------------------------------
+
+    def run(self, data: Any) -> str | None:
+        try:
+            document, via = self.read(data)
+            kind = document_kind(document)
+            if kind is None:
+                raise Failure("unsupported_document")
+        except Failure as failure:
+            self.report.failed("parse", failure)
+            return None
+        self.report.passed("parse", kind=messages.kind_label(kind, self.report.locale))
+        if kind == "ob2":
+            verify_ob2(self, document)
+            return "ob2"
+        verify_credential(self, document, kind)
+        return "vc"
+
+    def read(self, data: Any) -> tuple[dict, str]:
+        """The document to verify, from whatever was given; raises Failure (``parse``)."""
+        if isinstance(data, Mapping):
+            if not _depth_ok(data):
+                raise Failure("too_deep", limit=MAX_DEPTH)
+            try:
+                size = len(json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+            except (TypeError, ValueError, RecursionError):
+                raise Failure("invalid_json", reason="not a JSON value") from None
+            if size > MAX_JSON_BYTES:
+                raise Failure("too_large", limit="1 MB")
+            _check_unicode(data)
+            return dict(data), "json"
+        if isinstance(data, str):
+            stripped = data.strip()
+            if stripped.lower().startswith(("https://", "http://")) and len(stripped) < 2048 \
+                    and not any(c.isspace() for c in stripped):
+                return self._from_url(stripped), "url"
+            if len(data) > MAX_JSON_BYTES:
+                raise Failure("too_large", limit="1 MB")
+            data = data.encode("utf-8", "surrogatepass")
+        if isinstance(data, bytearray | memoryview):
+            data = bytes(data)
+        if not isinstance(data, bytes):
+            raise Failure("unreadable_input")
+        head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+        if data.startswith(b"\x89PNG") or (head.startswith(b"<") and b"<svg" in head):
+            return self._from_image(data), "image"
+        if not head:
+            raise Failure("invalid_json", reason="empty input")
+        if head[:1] not in (b"{", b"["):
+            raise Failure("invalid_json", reason="not a JSON object")
+        value = parse_json(data)
+        if not isinstance(value, dict):
+            raise Failure("not_an_object")
+        return value, "json"
+
+    def _from_url(self, url: str) -> dict:
+        document = self.fetch(url, "hosted_unavailable")
+        if not isinstance(document, dict):
+            raise Failure("not_an_object")
+        return document
+
+    def _from_image(self, data: bytes) -> dict:
+        from .bake import unbake  # noqa: PLC0415 - only images need Pillow-free PNG/SVG parsing
+        from .errors import BadgeError  # noqa: PLC0415
+
+        if len(data) > MAX_IMAGE_BYTES:
+            raise Failure("too_large", limit="5 MB")
+        try:
+            baked = unbake(data)
+        except BadgeError as exc:
+            code = exc.code if exc.code in messages.MESSAGES else "invalid_image"
+            raise Failure(code, limit="5 MB", reason=exc.message) from None
+        credential = baked["credential"]
+        if isinstance(credential, dict):
+            if not _depth_ok(credential):
+                raise Failure("too_deep", limit=MAX_DEPTH)
+            _check_unicode(credential)
+            return credential
+        if credential.lower().startswith(("https://", "http://")):
+            return self._from_url(credential)
+        raise Failure("unsupported_format", format="JWS")
+
+    # -- running one check -------------------------------------------------------------------------
+
+    def step(self, name: str, function: Callable[[], tuple[str | None, dict] | None]) -> bool:
+        """Run one check; it returns (detail key, params) when it passes or raises Failure."""
+        try:
+            outcome = function()
+        except Failure as failure:
+            self.report.failed(name, failure)
+            return False
+        detail_key, params = outcome if outcome else (None, {})
+        self.report.passed(name, detail_key, **params)
+        return True
+
+    def child(self) -> _Session:
+        """A session for a document met on the way (a status list): its own report, shared cache."""
+        session = _Session(self.fetch_function, self.now, _Report(self.report.locale), self.allow_loopback)
+        session._fetched = self._fetched
+        return session
+
+
+# -- Verifiable Credentials -------------------------------------------------------------------------
+
+# certs.proofs codes -> the verifier's codes (documented in badges.messages).
+_PROOF_CODES = {
+    "missing_proof": "no_proof", "malformed_proof": "malformed_proof", "invalid_proof_datetime": "malformed_proof",
+    "mismatched_proof_purpose": "wrong_proof_purpose", "unsupported_cryptosuite": "unsupported_cryptosuite",
+    "invalid_signature": "bad_signature", "invalid_signature_length": "malformed_proof_value",
+    "key_resolution_failed": "method_unresolvable", "invalid_verification_method": "invalid_key",
+    "verification_method_revoked": "key_revoked", "verification_method_expired": "key_expired",
+    "proof_expired": "proof_expired", "issuer_mismatch": "issuer_mismatch", "malformed_document": "not_an_object",
+}
+_SUPPORTED_SUITES = {("DataIntegrityProof", "eddsa-rdfc-2022"), ("DataIntegrityProof", "ecdsa-rdfc-2019"),
+                     ("Ed25519Signature2020", None)}
+
+
+def _loader():
+    from .loader import document_loader  # noqa: PLC0415 - JSON-LD is only needed to verify credentials
+
+    return document_loader()
+
+
+def verify_credential(session: _Session, document: dict, kind: str, *, check_status: bool = True) -> None:
+    """The checks of a Verifiable Credential; each one is recorded, later ones run when they can."""
+    if not session.step("jsonld", lambda: _check_jsonld(document)):
+        return  # without a well-defined meaning there is nothing a signature could be checked against
+    session.step("schema", lambda: _check_schema(document, kind))
+    proofs = _proofs(session, document)
+    methods = _resolve_methods(session, proofs) if proofs else None
+    if methods is not None:
+        session.step("proof", lambda: _check_proofs(session, document, proofs, methods))
+        session.step("issuer", lambda: _check_issuer(document, methods))
+    session.step("validity", lambda: _check_validity(session, document, kind))
+    if check_status:
+        session.step("status", lambda: _check_status(session, document))
+
+
+def _check_jsonld(document: dict):
+    from certs.canon import expand  # noqa: PLC0415
+    from certs.errors import CertsError  # noqa: PLC0415
+
+    if "@context" not in document:
+        raise Failure("no_context")
+    try:
+        expand(document, _loader())
+    except CertsError as exc:
+        url = _unknown_url(str(exc))
+        if exc.code == "unknown_context":
+            raise Failure("unknown_context", url=url or "?") from None
+        if exc.code == "undefined_term":
+            raise Failure("undefined_term", term=_quoted_terms(str(exc))) from None
+        raise Failure("invalid_jsonld", reason=str(exc)) from None
+    return None
+
+
+def _unknown_url(text: str) -> str | None:
+    match = re.search(r"'([^']+)'", text)
+    return match.group(1) if match else None
+
+
+def _quoted_terms(text: str) -> str:
+    names = re.findall(r"'([^']+)'", text)
+    return ", ".join(name.rsplit("/", 1)[-1] for name in names) or text
+
+
+def _check_schema(document: dict, kind: str):
+    if kind == "ob3":
+        from .schema import validate_ob3  # noqa: PLC0415
+
+        problems = validate_ob3(document)
+        if problems:
+            more = f" (+{len(problems) - 1})" if len(problems) > 1 else ""
+            raise Failure("schema_invalid", reason=problems[0] + more)
+        return "schema", {"schema": "Open Badges 3.0"}
+    types = _as_list(document.get("type"))
+    if "VerifiableCredential" not in types:
+        raise Failure("not_a_credential", reason="type has no VerifiableCredential")
+    if _id_of(document.get("issuer")) is None:
+        raise Failure("no_issuer")
+    subjects = _as_list(document.get("credentialSubject"))
+    if not subjects or not all(isinstance(subject, Mapping) for subject in subjects):
+        raise Failure("not_a_credential", reason="credentialSubject is missing")
+    if kind == "vc1" and "issuanceDate" not in document:
+        raise Failure("not_a_credential", reason="a VC 1.1 credential needs issuanceDate")
+    return "schema_generic", {}
+
+
+def _proofs(session: _Session, document: dict) -> list[Mapping] | None:
+    """The proofs to check, or None after recording why there are none usable."""
+    proofs = document.get("proof")
+    try:
+        if proofs is None or proofs == []:
+            raise Failure("no_proof")
+        proofs = _as_list(proofs)
+        if len(proofs) > MAX_PROOFS or not all(isinstance(proof, Mapping) for proof in proofs):
+            raise Failure("malformed_proof", reason="proof must be an object or a short list of objects")
+        for proof in proofs:
+            suite = (proof.get("type"), proof.get("cryptosuite") if proof.get("type") == "DataIntegrityProof" else None)
+            if suite not in _SUPPORTED_SUITES:
+                raise Failure("unsupported_cryptosuite", suite=" ".join(str(part) for part in suite if part))
+            if proof.get("proofPurpose") != "assertionMethod":
+                raise Failure("wrong_proof_purpose", purpose=proof.get("proofPurpose"))
+            if not isinstance(proof.get("verificationMethod"), str):
+                raise Failure("malformed_proof", reason="verificationMethod is missing")
+            _check_proof_value(session, proof.get("proofValue"))
+    except Failure as failure:
+        session.report.failed("proof", failure)
+        return None
+    return proofs
+
+
+def _check_proof_value(session: _Session, value: Any) -> None:
+    from certs import multibase  # noqa: PLC0415
+    from certs.errors import CertsError  # noqa: PLC0415
+
+    if not isinstance(value, str) or not value:
+        raise Failure("malformed_proof_value", reason="proofValue is missing")
+    try:
+        prefix, _data = multibase.decode(value)
+    except CertsError as exc:
+        raise Failure("malformed_proof_value", reason=str(exc)) from None
+    if prefix != multibase.BASE58BTC:
+        session.report.warn("lax_proof_value")
+
+
+def _resolve_methods(session: _Session, proofs: list[Mapping]) -> dict | None:
+    """Resolve every proof's verification method (recorded as the ``verification_method`` check)."""
+    methods: dict = {}
+
+    def resolve_all():
+        for proof in proofs:
+            vm_id = proof["verificationMethod"]
+            if vm_id not in methods:
+                methods[vm_id] = resolve_method(session, vm_id)
+        first = next(iter(methods.values()))
+        return None, {"method": first.id, "controller": first.controller}
+
+    return methods if session.step("verification_method", resolve_all) else None
+
+
+def resolve_method(session: _Session, vm_id: str):
+    """Find ``vm_id`` in its controller document and check it may make assertions.
+
+    did:key resolves offline; did:web and https documents are fetched through the session's fetch. The
+    controller document's ``id`` must be the DID (or URL) it was fetched for, the method must be listed
+    under ``assertionMethod``, and the method's ``controller`` must be that document.
+    """
+    from certs import keys  # noqa: PLC0415
+    from certs.errors import CertsError  # noqa: PLC0415
+
+    base = vm_id.split("#", 1)[0]
+    expected = base
+    if base.startswith("did:key:"):
+        try:
+            document = keys.did_key_document(base)
+        except CertsError as exc:
+            raise Failure("invalid_key", reason=str(exc)) from None
+    elif base.startswith("did:web:"):
+        document = session.fetch(_did_web_url(session, base, vm_id), "method_unresolvable")
+    elif base.startswith(("https://", "http://")):
+        document, expected = _https_controller(session, vm_id, base)
+    else:
+        raise Failure("unsupported_method", method=vm_id[:80])
+    if not isinstance(document, Mapping):
+        raise Failure("method_unresolvable", method=vm_id, reason="not a JSON object")
+    controller = document.get("id")
+    if controller != expected:
+        raise Failure("controller_mismatch", controller=controller)
+    document = _absolute_ids(document)
+    methods = [m for m in _as_list(document.get("verificationMethod")) if isinstance(m, Mapping)]
+    authorized = set()
+    for entry in _as_list(document.get("assertionMethod")):
+        if isinstance(entry, str):
+            authorized.add(entry)
+        elif isinstance(entry, Mapping):
+            methods.append(entry)
+            authorized.add(entry.get("id"))
+    method = next((m for m in methods if m.get("id") == vm_id), None)
+    if method is None:
+        raise Failure("method_unresolvable", method=vm_id, reason="not in its controller document")
+    if vm_id not in authorized:
+        raise Failure("method_not_authorized", method=vm_id)
+    if method.get("controller") != controller:
+        raise Failure("controller_mismatch", controller=method.get("controller"))
+    try:
+        return keys.method_from_document(document, vm_id)
+    except CertsError as exc:
+        raise Failure("invalid_key", reason=str(exc)) from None
+
+
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def _did_web_url(session: _Session, did: str, vm_id: str) -> str:
+    """The did:web document URL: https, except plain http to a loopback host when the run allows
+    loopback (tests and a local instance, whose ids are ``did:web:127.0.0.1%3A5000:...``)."""
+    from certs import keys  # noqa: PLC0415
+    from certs.errors import CertsError  # noqa: PLC0415
+
+    try:
+        url = keys.did_web_url(did)
+        host = urlsplit(url).hostname or ""
+        if session.allow_loopback and (host in _LOOPBACK_HOSTS or host == "::1"):
+            url = keys.did_web_url(did, scheme="http")
+        return url
+    except CertsError as exc:
+        raise Failure("method_unresolvable", method=vm_id, reason=str(exc)) from None
+
+
+def _https_controller(session: _Session, vm_id: str, base: str) -> tuple[dict, str]:
+    """An https key: a controller document holding the key, or a key document naming its controller.
+
+    Returns the controller document (with the key added to its methods if it only references it) and
+    the id that document must carry.
+    """
+    document = session.fetch(base, "method_unresolvable")
+    if not isinstance(document, Mapping):
+        raise Failure("method_unresolvable", method=vm_id, reason="not a JSON object")
+    controller_id = document.get("controller")
+    if document.get("id") != vm_id or not isinstance(controller_id, str) or controller_id == base:
+        return dict(document), base
+    controller_base = controller_id.split("#", 1)[0]
+    if controller_base.startswith("did:web:"):
+        url = _did_web_url(session, controller_base, vm_id)
+    elif controller_base.startswith(("https://", "http://")):
+        url = controller_base
+    else:
+        raise Failure("unsupported_method", method=controller_base[:80])
+    controller = session.fetch(url, "method_unresolvable")
+    if not isinstance(controller, Mapping):
+        raise Failure("method_unresolvable", method=vm_id, reason="the controller document is not a JSON object")
+    listed = [m for m in _as_list(controller.get("verificationMethod")) if isinstance(m, Mapping)]
+    if not any(m.get("id") == vm_id for m in listed):
+        listed.append({k: v for k, v in document.items() if k != "@context"})
+    return {**controller, "verificationMethod": listed}, controller_base
+
+
+def _absolute_ids(document: Mapping) -> dict:
+    """DID documents may name methods ``#key-1``: make such references absolute."""
+    base = document.get("id")
+    if not isinstance(base, str):
+        return dict(document)
+
+    def fix(value):
+        if isinstance(value, str) and value.startswith("#"):
+            return base + value
+        if isinstance(value, Mapping):
+            fixed = dict(value)
+            if isinstance(fixed.get("id"), str) and fixed["id"].startswith("#"):
+                fixed["id"] = base + fixed["id"]
+            return fixed
+        return value
+
+    result = dict(document)
+    for name in ("verificationMethod", "assertionMethod"):
+        if name in result:
+            result[name] = [fix(item) for item in _as_list(result[name])]
+    return result
+
+
+def _check_proofs(session: _Session, document: dict, proofs: list[Mapping], methods: dict):
+    from certs import proofs as data_integrity  # noqa: PLC0415
+
+    outcome = data_integrity.verify(document, _loader(), lambda vm_id: methods[vm_id],
+                                    check_issuer=False, now=session.now)
+    for warning in outcome.warnings:
+        if warning.code == "proof_value_base64url":
+            session.report.warn("lax_proof_value")
+        elif warning.code == "date_without_timezone":
+            session.report.warn("date_without_timezone", field=warning.message.split(" ", 1)[0])
+    if not outcome.verified:
+        problem = outcome.errors[0] if outcome.errors else None
+        code = _PROOF_CODES.get(problem.code, problem.code) if problem else "bad_signature"
+        if code not in messages.MESSAGES:
+            code = "bad_signature" if problem is None else "malformed_proof"
+        raise Failure(code, reason=problem.message if problem else "", suite="", purpose="")
+    suites = sorted({proof.get("cryptosuite") or proof.get("type") for proof in proofs})
+    return None, {"suite": ", ".join(suites)}
+
+
+def _check_issuer(document: dict, methods: dict):
+    issuer = _id_of(document.get("issuer"))
+    if issuer is None:
+        raise Failure("no_issuer")
+    for method in methods.values():
+        if method.controller != issuer:
+            raise Failure("issuer_mismatch", issuer=issuer, controller=method.controller)
+    return None, {"issuer": issuer}
+
+
+# Clock skew tolerated on "valid from" (a credential signed a moment ago by a server whose clock is ahead).
+_SKEW_SECONDS = 300
+
+
+def _check_validity(session: _Session, document: dict, kind: str):
+    names = ("issuanceDate", "expirationDate") if kind == "vc1" else ("validFrom", "validUntil")
+    start_field, end_field = names
+    start = parse_datetime(document[start_field], start_field, session.report) if start_field in document else None
+    end = parse_datetime(document[end_field], end_field, session.report) if end_field in document else None
+    if start is not None and (start - session.now).total_seconds() > _SKEW_SECONDS:
+        raise Failure("not_yet_valid", date=_show(start))
+    if end is not None and end <= session.now:
+        raise Failure("expired", date=_show(end))
+    return None, {"now": _show(session.now)}
+
+
+# -- status lists ------------------------------------------------------------------------------------
+
+_STATUS_ENTRY_TYPES = {"BitstringStatusListEntry": "BitstringStatusListCredential",
+                       "StatusList2021Entry": "StatusList2021Credential"}
+_MAX_LIST_BYTES = 16 * 1024 * 1024
+
+
+def _check_status(session: _Session, document: dict):
+    entries = _as_list(document.get("credentialStatus"))
+    if not entries:
+        return "status_none", {}
+    if len(entries) > MAX_STATUS_ENTRIES or not all(isinstance(entry, Mapping) for entry in entries):
+        raise Failure("status_invalid", reason="credentialStatus must be an object or a short list")
+    checked = []
+    for entry in entries:
+        entry_type = entry.get("type")
+        if entry_type not in _STATUS_ENTRY_TYPES:
+            raise Failure("unsupported_status", type=entry_type)
+        purpose = entry.get("statusPurpose")
+        if purpose not in ("revocation", "suspension"):
+            session.report.warn("status_not_checked")
+            continue
+        checked.append(_check_status_entry(session, document, entry, purpose))
+    if not checked:
+        return "status_none", {}
+    return None, {"list": ", ".join(checked)}
+
+
+def _check_status_entry(session: _Session, document: dict, entry: Mapping, purpose: str) -> str:
+    url = entry.get("statusListCredential")
+    index = entry.get("statusListIndex")
+    if isinstance(index, str) and index.isdigit():
+        index = int(index)
+    if not isinstance(url, str) or isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        raise Failure("status_invalid", reason="statusListCredential or statusListIndex is malformed")
+    if entry.get("statusSize") not in (None, 1, "1"):
+        raise Failure("unsupported_status", type=f"{entry.get('type')} statusSize {entry.get('statusSize')}")
+    status_list = session.fetch(url, "status_unavailable")
+    if not isinstance(status_list, dict):
+        raise Failure("status_invalid", reason="the status list is not a JSON object")
+    _verify_status_list(session, status_list, url, document, entry, purpose)
+    bits = _decode_list(status_list["credentialSubject"].get("encodedList"))
+    if index >= len(bits) * 8:
+        raise Failure("status_invalid", reason=f"index {index} is outside the list")
+    if bits[index // 8] >> (7 - index % 8) & 1:
+        raise Failure("revoked" if purpose == "revocation" else "suspended")
+    return url
+
+
+def _verify_status_list(session: _Session, status_list: dict, url: str, document: dict, entry: Mapping,
+                        purpose: str) -> None:
+    """The list must itself verify (signature, key, dates), come from the same issuer, and fit the entry."""
+    kind = document_kind(status_list)
+    if kind not in ("vc2", "vc1"):
+        raise Failure("status_invalid", reason="the status list is not a verifiable credential")
+    child = session.child()
+    verify_credential(child, status_list, kind, check_status=False)
+    if child.report.errors:
+        raise Failure("status_invalid", reason=child.report.errors[0]["message"])
+    if status_list.get("id") not in (None, url):
+        raise Failure("status_invalid", reason="the list's id is not the URL it was fetched from")
+    if _id_of(status_list.get("issuer")) != _id_of(document.get("issuer")):
+        raise Failure("status_invalid", reason="the list was issued by someone else")
+    if _STATUS_ENTRY_TYPES[entry["type"]] not in _as_list(status_list.get("type")):
+        raise Failure("status_invalid", reason="the list is not of the type the entry names")
+    subject = status_list.get("credentialSubject")
+    if not isinstance(subject, Mapping) or purpose not in _as_list(subject.get("statusPurpose")):
+        raise Failure("status_invalid", reason=f"the list is not a {purpose} list")
+
+
+def _decode_list(encoded: Any) -> bytes:
+    """GZIP-compressed bitstring, multibase base64url (``u…``) or, for StatusList2021, bare base64url."""
+    import base64  # noqa: PLC0415
+    import binascii  # noqa: PLC0415
+    import zlib  # noqa: PLC0415
+
+    if not isinstance(encoded, str) or not encoded or len(encoded) > MAX_JSON_BYTES:
+        raise Failure("status_invalid", reason="encodedList is missing")
+    body = encoded[1:] if encoded.startswith("u") else encoded
+    try:
+        compressed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        bits = inflater.decompress(compressed, _MAX_LIST_BYTES)
+    except (binascii.Error, ValueError, zlib.error):
+        raise Failure("status_invalid", reason="encodedList cannot be decoded") from None
+    if inflater.unconsumed_tail:
+        raise Failure("status_invalid", reason="the status list is too large")
+    return bits
+
+
+# -- Open Badges 2.0 hosted assertions ---------------------------------------------------------------
+
+_OB2_COMPARED = ("id", "recipient", "badge", "issuedOn", "expires", "verification")
+
+
+def verify_ob2(session: _Session, presented: dict) -> None:
+    """Hosted verification (OB 2.0 section "Hosted verification"): the assertion served at its ``id`` is
+    the authority; it must match what was presented, name a BadgeClass whose issuer Profile is served,
+    and live on an origin that issuer allows. There is no signature, so no JSON-LD processing."""
+    state: dict[str, Any] = {}
+    if not session.step("hosted", lambda: _ob2_hosted(session, presented, state)):
+        return
+    if state["assertion"].get("revoked") is True:
+        session.step("status", lambda: _ob2_status(session, state))  # a revoked stub names nothing else
+        return
+    if not session.step("badge_class", lambda: _ob2_badge_class(session, state)):
+        return
+    if not session.step("issuer", lambda: _ob2_issuer(session, state)):
+        return
+    session.step("validity", lambda: _ob2_validity(session, state["assertion"]))
+    session.step("status", lambda: _ob2_status(session, state))
+
+
+def _https_url(value: Any) -> bool:
+    return isinstance(value, str) and value.lower().startswith(("https://", "http://")) and len(value) < 2048
+
+
+def _ob2_hosted(session: _Session, presented: dict, state: dict):
+    verification = presented.get("verification")
+    method = verification.get("type") if isinstance(verification, Mapping) else None
+    if method not in (None, "hosted", "HostedBadge"):
+        raise Failure("unsupported_format", format=f"Open Badges 2.0 {method}")
+    url = presented.get("id")
+    if not _https_url(url):
+        raise Failure("ob2_invalid", reason="the assertion id is not an https URL")
+    hosted = session.fetch(url, "hosted_unavailable")
+    if not isinstance(hosted, dict):
+        raise Failure("hosted_unavailable", reason="not a JSON object")
+    if hosted.get("id") != url:
+        raise Failure("hosted_mismatch", field="id")
+    state["assertion"] = hosted
+    state["url"] = url
+    if hosted.get("revoked") is True:
+        return "hosted", {"url": url}  # the status check reports it; a revoked stub carries nothing else
+    for field in _OB2_COMPARED:
+        if field in presented and field != "badge" and presented[field] != hosted.get(field):
+            raise Failure("hosted_mismatch", field=field)
+    if _id_of(presented.get("badge")) != _id_of(hosted.get("badge")):
+        raise Failure("hosted_mismatch", field="badge")
+    recipient = hosted.get("recipient")
+    if not isinstance(recipient, Mapping) or not recipient.get("identity") or "issuedOn" not in hosted:
+        raise Failure("ob2_invalid", reason="recipient and issuedOn are required")
+    return "hosted", {"url": url}
+
+
+def _ob2_badge_class(session: _Session, state: dict):
+    assertion = state["assertion"]
+    badge_url = _id_of(assertion.get("badge"))
+    if not _https_url(badge_url):
+        raise Failure("ob2_invalid", reason="the badge is not an https URL")
+    badge = session.fetch(badge_url, "badge_class_unavailable")
+    if not isinstance(badge, Mapping) or badge.get("id") != badge_url:
+        raise Failure("ob2_inconsistent", reason="the badge class is not the one the assertion names")
+    if "BadgeClass" not in _as_list(badge.get("type")):
+        raise Failure("ob2_inconsistent", reason="the badge is not a BadgeClass")
+    state["badge"] = badge
+    return "badge_class", {"name": badge.get("name") or badge_url}
+
+
+def _ob2_issuer(session: _Session, state: dict):
+    issuer_url = _id_of(state["badge"].get("issuer"))
+    if not _https_url(issuer_url):
+        raise Failure("ob2_invalid", reason="the badge class names no issuer URL")
+    issuer = session.fetch(issuer_url, "issuer_unavailable")
+    if not isinstance(issuer, Mapping) or issuer.get("id") != issuer_url:
+        raise Failure("ob2_inconsistent", reason="the issuer profile is not the one the badge class names")
+    if not {"Issuer", "Profile"} & set(_as_list(issuer.get("type"))):
+        raise Failure("ob2_inconsistent", reason="the issuer is not a Profile")
+    if not _origin_allowed(state["url"], issuer_url, issuer.get("verification")):
+        raise Failure("ob2_inconsistent", reason="the assertion is not hosted where its issuer allows")
+    state["issuer"] = issuer
+    return None, {"issuer": issuer.get("name") or issuer_url}
+
+
+def _origin_allowed(assertion_url: str, issuer_url: str, verification: Any) -> bool:
+    """Same origin as the issuer, or an origin / URL prefix the issuer's ``verification`` allows."""
+    assertion = urlsplit(assertion_url)
+    issuer = urlsplit(issuer_url)
+    if isinstance(verification, Mapping):
+        starts = [p for p in _as_list(verification.get("startsWith")) if isinstance(p, str)]
+        origins = [o for o in _as_list(verification.get("allowedOrigins")) if isinstance(o, str)]
+        if starts:
+            return any(assertion_url.startswith(prefix) for prefix in starts)
+        if origins:
+            return assertion.netloc.lower() in {origin.lower() for origin in origins}
+    return (assertion.scheme, assertion.netloc.lower()) == (issuer.scheme, issuer.netloc.lower())
+
+
+def _ob2_validity(session: _Session, assertion: Mapping):
+    issued = parse_datetime(assertion.get("issuedOn"), "issuedOn", session.report)
+    if (issued - session.now).total_seconds() > _SKEW_SECONDS:
+        raise Failure("not_yet_valid", date=_show(issued))
+    if "expires" in assertion:
+        expires = parse_datetime(assertion["expires"], "expires", session.report)
+        if expires <= session.now:
+            raise Failure("expired", date=_show(expires))
+    return None, {"now": _show(session.now)}
+
+
+def _ob2_status(session: _Session, state: dict):
+    """``revoked`` on the hosted assertion, and the issuer's revocation list when it publishes one."""
+    if state["assertion"].get("revoked") is True:
+        raise Failure("revoked")
+    list_url = state["issuer"].get("revocationList")
+    if list_url is None:
+        return "status_none", {}
+    if not _https_url(list_url):
+        raise Failure("status_invalid", reason="revocationList is not a URL")
+    revocations = session.fetch(list_url, "status_unavailable")
+    if not isinstance(revocations, Mapping):
+        raise Failure("status_invalid", reason="the revocation list is not a JSON object")
+    for revoked in _as_list(revocations.get("revokedAssertions")):
+        if _id_of(revoked) == state["url"]:
+            raise Failure("revoked")
+    return None, {"list": list_url}

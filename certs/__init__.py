@@ -1,0 +1,1 @@
+"""Sillage cryptography (placeholder while building)."""

@@ -1,0 +1,247 @@
+"""Building OB 3.0 credentials: shape, schema validity, early refusals, recipient identity."""
+from __future__ import annotations
+
+import copy
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from badges import BadgeError, InvalidValue, ob3, validate_ob3
+from badges.identity import identity_hash
+from badges.schema import SchemaIntegrityError, _registry
+
+from tests.badges.factories import ACHIEVEMENT, ISSUER, NOW, STATUS, credential
+
+
+def test_built_credential_has_the_ob3_shape():
+    doc = credential()
+    assert doc["@context"] == ["https://www.w3.org/ns/credentials/v2",
+                               "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
+    assert doc["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
+    assert doc["id"].startswith("urn:uuid:")
+    assert doc["name"] == "Travail en équipe"
+    assert doc["validFrom"] == "2024-05-17T09:30:12Z"  # UTC, Z, no fractional seconds
+    assert doc["validUntil"] == "2025-05-17T09:30:12Z"
+    assert doc["issuer"] == {
+        "id": "did:web:sillage.example:issuers:7f0c", "type": ["Profile"], "name": "Université de Lyon",
+        "url": "https://univ.example", "email": "badges@univ.example",
+        "image": {"id": "https://sillage.example/issuers/7f0c/logo.png", "type": "Image"},
+    }
+    subject = doc["credentialSubject"]
+    assert subject["type"] == ["AchievementSubject"] and "id" not in subject
+    achievement = subject["achievement"]
+    assert achievement["type"] == ["Achievement"]
+    assert achievement["criteria"] == {"narrative": "Nommé par ses pairs."}
+    assert achievement["image"] == {"id": "https://sillage.example/achievements/1d2e/image.png", "type": "Image"}
+    assert achievement["alignment"] == [{"type": ["Alignment"], "targetName": "Travailler en équipe",
+                                         "targetUrl": "https://esco.example/skill/42",
+                                         "targetFramework": "ESCO", "targetCode": "S1.2"}]
+    assert achievement["resultDescription"][0]["allowedValue"] == ["A", "B", "C"]
+    assert subject["result"] == [{"type": ["Result"], "resultDescription": ACHIEVEMENT.result_descriptions[0].id,
+                                  "value": "A"}]
+    assert doc["credentialStatus"] == STATUS
+    assert doc["evidence"][0]["type"] == ["Evidence"]
+    assert "proof" not in doc and "credentialSchema" not in doc
+    json.dumps(doc, allow_nan=False)  # plain JSON
+
+
+def test_identifier_is_a_salted_hash_with_a_fresh_salt_each_time():
+    first, second = credential(), credential()
+    ident = first["credentialSubject"]["identifier"][0]
+    assert ident["type"] == "IdentityObject" and ident["identityType"] == "emailAddress"
+    assert ident["hashed"] is True
+    assert ident["identityHash"] == identity_hash("alice.martin@example.org", ident["salt"])
+    assert "alice" not in json.dumps(first).lower()
+    assert ident["salt"] != second["credentialSubject"]["identifier"][0]["salt"]
+    assert ident["identityHash"] != second["credentialSubject"]["identifier"][0]["identityHash"]
+    assert first["id"] != second["id"]
+
+
+def test_identity_hash_matches_the_specification_example():
+    # OB 3.0 data model, IdentityHash: 'a@example.com' salted with 'Kosher'.
+    assert identity_hash("a@example.com", "Kosher") == \
+        "sha256$b5809d8a92f8858436d7e6b87c12ebc0ae1eac4baecc2c0b913aee2c922ef399"
+
+
+def test_matches_identity():
+    doc = credential()
+    assert ob3.matches_identity(doc, "alice.martin@example.org")
+    assert ob3.matches_identity(doc, "  ALICE.Martin@example.ORG ")
+    assert not ob3.matches_identity(doc, "bob@example.org")
+    assert not ob3.matches_identity(doc, "")
+    assert not ob3.matches_identity({"credentialSubject": "nonsense"}, "a@example.com")
+    # another issuer's credential: spec example, subject as a single object, uppercase hex
+    other = {"credentialSubject": {"identifier": [{
+        "type": "IdentityObject", "identityType": "emailAddress", "hashed": True, "salt": "Kosher",
+        "identityHash": "sha256$B5809D8A92F8858436D7E6B87C12EBC0AE1EAC4BAECC2C0B913AEE2C922EF399"}]}}
+    assert ob3.matches_identity(other, "a@example.com")
+    plain = {"credentialSubject": {"identifier": [{"type": "IdentityObject", "identityType": "emailAddress",
+                                                   "hashed": False, "identityHash": "a@example.com"}]}}
+    assert ob3.matches_identity(plain, "A@example.com")
+
+
+def test_holder_did_and_email_can_be_combined_but_one_is_required():
+    doc = credential(holder_id="did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", email=None)
+    assert doc["credentialSubject"]["id"].startswith("did:key:")
+    assert "identifier" not in doc["credentialSubject"]
+    assert validate_ob3(doc) == []
+    with pytest.raises(InvalidValue) as caught:
+        credential(email=None)
+    assert caught.value.field == "recipient"
+
+
+def test_accepts_plain_dicts():
+    doc = ob3.build_credential(
+        issuer={"id": "https://sillage.example/issuers/1", "name": "Org"},
+        achievement={"id": "urn:uuid:8d5e3a52-3c43-4e1e-9a25-5b8a9f1f5f1a", "name": "A", "description": "D",
+                     "criteria_id": "https://sillage.example/criteria/1"},
+        valid_from=NOW, email="a@example.org", credential_id="https://sillage.example/credentials/1")
+    assert doc["id"] == "https://sillage.example/credentials/1"
+    assert doc["credentialSubject"]["achievement"]["criteria"] == {"id": "https://sillage.example/criteria/1"}
+    assert validate_ob3(doc) == []
+    with pytest.raises(InvalidValue) as caught:
+        ob3.build_credential(issuer={"id": "https://x.example", "name": "X", "colour": "red"},
+                             achievement=ACHIEVEMENT, valid_from=NOW, email="a@example.org")
+    assert caught.value.field == "issuer" and "colour" in caught.value.message
+
+
+@pytest.mark.parametrize("bad", ["Nom\x00", "a\x01b", "tab\x1f", "del\x7f", "surrogate\ud800"])
+def test_control_characters_are_refused_with_the_field_name(bad):
+    with pytest.raises(InvalidValue) as caught:
+        credential(achievement=ob3.Achievement(id=ACHIEVEMENT.id, name=bad, description="d",
+                                               criteria_narrative="c"))
+    assert caught.value.field == "achievement.name"
+
+
+def test_tabs_and_newlines_are_allowed_in_texts():
+    doc = credential(description="Ligne 1\nLigne 2\r\n\tfin")
+    assert doc["description"] == "Ligne 1\nLigne 2\r\n\tfin"
+
+
+def test_control_characters_in_credential_status_are_refused():
+    with pytest.raises(InvalidValue) as caught:
+        credential(credential_status=dict(STATUS, statusPurpose="revo\x02cation"))
+    assert caught.value.field == "credential_status.statusPurpose"
+
+
+@pytest.mark.parametrize("field,kwargs", [
+    ("credential_id", {"credential_id": "credentials/1"}),
+    ("credential_id", {"credential_id": "did:example:123"}),  # must be urn:uuid or http(s)
+    ("issuer.id", {"issuer": ob3.Profile(id="/issuers/1", name="X")}),
+    ("issuer.id", {"issuer": ob3.Profile(id="https:///nohost", name="X")}),
+    ("issuer.url", {"issuer": ob3.Profile(id="did:web:x.example", name="X", url="x.example")}),
+    ("holder_id", {"holder_id": "alice", "email": None}),
+    ("achievement.id", {"achievement": ob3.Achievement(id="achievements/1", name="n", description="d",
+                                                       criteria_narrative="c")}),
+    ("achievement.image.id", {"achievement": ob3.Achievement(id="urn:uuid:1", name="n", description="d",
+                                                             criteria_narrative="c", image="img.png")}),
+    ("evidence[0].id", {"evidence": [ob3.Evidence(id="evidence 1", narrative="x")]}),
+    ("credential_status.statusListCredential", {"credential_status": dict(STATUS, statusListCredential="/s/1")}),
+])
+def test_relative_or_malformed_ids_are_refused_early(field, kwargs):
+    with pytest.raises(InvalidValue) as caught:
+        credential(**kwargs)
+    assert caught.value.field == field
+
+
+def test_dates_must_be_aware_and_ordered():
+    with pytest.raises(InvalidValue) as caught:
+        credential(valid_from=datetime(2024, 1, 1))
+    assert caught.value.field == "valid_from"
+    with pytest.raises(InvalidValue) as caught:
+        credential(valid_until=NOW - timedelta(seconds=1))
+    assert caught.value.field == "valid_until"
+    paris = timezone(timedelta(hours=2))
+    assert credential(valid_from=datetime(2024, 6, 1, 12, 0, 0, 999, tzinfo=paris),
+                      valid_until=None)["validFrom"] == "2024-06-01T10:00:00Z"
+
+
+def test_other_refusals():
+    with pytest.raises(InvalidValue, match="criteria"):
+        credential(achievement=ob3.Achievement(id="urn:uuid:1", name="n", description="d"))
+    with pytest.raises(InvalidValue) as caught:
+        credential(achievement=ob3.Achievement(id="urn:uuid:1", name="n", description="d",
+                                               criteria_narrative="c", achievement_type="Trophy"))
+    assert caught.value.field == "achievement.achievement_type"
+    assert credential(achievement=ob3.Achievement(id="urn:uuid:1", name="n", description="d", criteria_narrative="c",
+                                                  achievement_type="ext:Hackathon"), results=())
+    with pytest.raises(InvalidValue) as caught:
+        credential(results=[ob3.Result(result_description="https://elsewhere.example/rd", value="A")])
+    assert caught.value.field == "results[0].result_description"
+    with pytest.raises(InvalidValue) as caught:
+        credential(results=[ob3.Result(status="Done")])
+    assert caught.value.field == "results[0].status"
+    with pytest.raises(InvalidValue) as caught:
+        credential(email="not-an-email")
+    assert caught.value.field == "email"
+    with pytest.raises(InvalidValue) as caught:
+        credential(credential_status=dict(STATUS, type="StatusList2021Entry"))
+    assert caught.value.field == "credential_status.type"
+    with pytest.raises(InvalidValue) as caught:
+        credential(evidence=[ob3.Evidence()])
+    assert caught.value.field == "evidence[0]"
+
+
+# -- schema -----------------------------------------------------------------------------
+
+def test_built_credential_is_schema_valid():
+    assert validate_ob3(credential()) == []
+
+
+def test_broken_credential_gives_readable_errors():
+    doc = credential()
+    broken = copy.deepcopy(doc)
+    del broken["validFrom"]
+    broken["type"] = ["VerifiableCredential"]
+    broken["issuer"]["image"] = {"id": "https://x.example/i.png", "type": "Image", "alt": "x"}
+    del broken["credentialSubject"]["achievement"]["criteria"]["narrative"]
+    del broken["credentialSubject"]["identifier"]
+    broken["credentialSubject"]["result"][0]["status"] = "Done"
+    errors = validate_ob3(broken)
+    text = "\n".join(errors)
+    assert "'validFrom' is a required property" in text
+    assert "credentialSubject: one of these is required: id, identifier" in text
+    assert "credentialSubject.achievement.criteria: one of these is required: id, narrative" in text
+    assert any(e.startswith("type:") for e in errors)
+    assert any(e.startswith("issuer.image") and "alt" in e for e in errors)
+    assert any(e.startswith("credentialSubject.result[0].status") for e in errors)
+    assert validate_ob3("not an object") == ["(document): 'not an object' is not of type 'object'"]
+
+
+def test_schema_checks_dates_and_identity_hash_format():
+    doc = credential()
+    doc["validFrom"] = "2024-13-45T00:00:00Z"
+    doc["credentialSubject"]["identifier"][0]["identityHash"] = "alice@example.org"
+    errors = validate_ob3(doc)
+    assert any(e.startswith("validFrom") for e in errors)
+    assert any(e.startswith("credentialSubject.identifier[0].identityHash") for e in errors)
+
+
+def test_the_1edtech_signed_example_is_schema_valid(signed_vector):
+    assert validate_ob3(signed_vector) == []
+
+
+def test_schema_registry_is_offline_and_pinned(monkeypatch):
+    # a $ref to anything not bundled is refused, never fetched
+    from referencing.exceptions import Unresolvable
+    from jsonschema import Draft201909Validator
+    validator = Draft201909Validator({"$ref": "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/x.json"},
+                                     registry=_registry())
+    with pytest.raises(Unresolvable):
+        validator.validate({})
+    # a bundled schema whose bytes changed is refused
+    from badges import schema
+    real = schema._read
+    monkeypatch.setattr(schema, "_read", lambda name: real(name) if name == "manifest.json" else real(name) + b" ")
+    schema._registry.cache_clear()
+    try:
+        with pytest.raises(SchemaIntegrityError):
+            schema._registry()
+    finally:
+        schema._registry.cache_clear()
+
+
+def test_badge_error_is_not_confused_with_invalid_value():
+    assert not issubclass(BadgeError, ValueError)
+    assert issubclass(InvalidValue, ValueError)

@@ -1,0 +1,147 @@
+"""A small, bounded HTTP load generator (standard library only, loopback only).
+
+Why not wrk or locust: the benchmark must run anywhere `make bench` runs, with nothing to install, and
+its numbers are read as ratios between routes measured by the same client in the same run, so the
+client's own overhead cancels out. Threads are enough: each request waits on the server's socket, which
+releases the GIL.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import re
+import statistics
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class Client:
+    """One HTTP connection to 127.0.0.1:port with a cookie jar of one cookie per name (enough here)."""
+
+    def __init__(self, port: int, timeout: float = 30):
+        self.port, self.timeout = port, timeout
+        self.cookies: dict[str, str] = {}
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        try:
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
+        except (http.client.HTTPException, ConnectionError):
+            # The server closed a kept-alive connection (gunicorn's sync workers do): retry once, fresh.
+            self.connection.close()
+            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+            self.connection.request(method, path, body=body, headers=headers)
+            response = self.connection.getresponse()
+        data = response.read()
+        for name, value in response.getheaders():
+            if name.lower() == "set-cookie":
+                key, _, rest = value.partition("=")
+                self.cookies[key.strip()] = rest.split(";", 1)[0]
+        if response.getheader("Connection", "").lower() == "close":
+            self.connection.close()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+
+    def login(self, email: str, password: str) -> None:
+        """Sign in through the real login form, keeping the session cookie."""
+        status, _, page = self.request("GET", "/login")
+        match = CSRF.search(page.decode("utf-8", "replace"))
+        if status != 200 or not match:
+            raise RuntimeError(f"GET /login answered {status} without a CSRF token")
+        form = urlencode({"email": email, "password": password, "csrf_token": match.group(1)}).encode()
+        status, headers, _ = self.request("POST", "/login", form,
+                                          {"Content-Type": "application/x-www-form-urlencoded"})
+        if status != 302 or "/login" in headers.get("location", ""):
+            raise RuntimeError(f"login of {email} failed ({status})")
+
+    def create_token(self, email: str, password: str) -> str:
+        body = json.dumps({"email": email, "password": password, "name": "benchmark"}).encode()
+        status, _, data = self.request("POST", "/api/v1/tokens", body, {"Content-Type": "application/json"})
+        if status != 201:
+            raise RuntimeError(f"POST /api/v1/tokens for {email} answered {status}: {data[:200]!r}")
+        return json.loads(data)["token"]
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@dataclass
+class Result:
+    name: str
+    latencies: list[float] = field(default_factory=list)  # seconds, successful requests only
+    errors: dict[int, int] = field(default_factory=dict)  # status (0: connection error) -> count
+    elapsed: float = 0.0
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies) + sum(self.errors.values())
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+
+    def percentile(self, p: float) -> float:
+        """The p-th percentile latency in milliseconds (0 when nothing succeeded)."""
+        if len(self.latencies) < 2:
+            return 1000 * (self.latencies[0] if self.latencies else 0.0)
+        return 1000 * statistics.quantiles(self.latencies, n=100, method="inclusive")[int(p) - 1]
+
+
+def measure(name: str, port: int, path_for, headers_for, *, duration: float, concurrency: int,
+            warmup: float = 1.0, seed: int = 1) -> Result:
+    """Send requests from ``concurrency`` threads for ``warmup`` + ``duration`` seconds; measure the
+    latter part only. ``path_for(rng)`` and ``headers_for(rng)`` pick what each request asks for and as
+    whom (a random owner's session cookie or token)."""
+    result = Result(name)
+    lock = threading.Lock()
+    start_at = time.perf_counter() + warmup
+    stop_at = start_at + duration
+
+    def worker(index: int) -> None:
+        rng = random.Random(seed * 1000 + index)
+        client = Client(port)
+        latencies, errors = [], {}
+        while True:
+            began = time.perf_counter()
+            if began >= stop_at:
+                break
+            headers = headers_for(rng)
+            try:
+                status, _, _ = _request(client, path_for(rng), headers)
+            except OSError:
+                status = 0
+            ended = time.perf_counter()
+            if began < start_at:
+                continue  # warm-up: connections, worker imports, caches
+            if status == 200:
+                latencies.append(ended - began)
+            else:
+                errors[status] = errors.get(status, 0) + 1
+        client.close()
+        with lock:
+            result.latencies.extend(latencies)
+            for status, count in errors.items():
+                result.errors[status] = result.errors.get(status, 0) + count
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result.elapsed = duration
+    return result
+
+
+def _request(client: Client, path: str, headers: dict[str, str]):
+    """A request that carries exactly the given credentials (not the client's own cookie jar)."""
+    client.cookies.clear()
+    return client.request("GET", path, headers=headers)

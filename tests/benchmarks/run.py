@@ -1,0 +1,177 @@
+"""`make bench`: throughput and latency of the main routes with 10,000 accounts in the database.
+
+1. a temporary instance (SQLite by default; pass --database-url for PostgreSQL) is migrated and seeded
+   with `sillage demo --accounts N` (about 20 items per account);
+2. `sillage serve` (gunicorn, default workers) listens on a free loopback port;
+3. a random sample of the accounts signs in through the login form (session cookies) and gets API
+   tokens (POST /api/v1/tokens);
+4. each route is loaded for a bounded time by the same client: GET /healthz (the trivial route: no
+   session, one `SELECT 1`), GET /timeline of random owners, GET /api/v1/experiences of random owners;
+5. a table gives requests per second, p50 and p95 latency, and each route's throughput as a ratio of
+   the trivial route's. Aim: at least half the trivial route's throughput.
+
+Rate limits are switched off in the benchmark instance (every request comes from 127.0.0.1). The exit
+status is non-zero if a request failed or the setup did not work; a ratio below the aim is reported,
+not failed, unless --strict is given (the figures depend on the machine).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from http_load import Client, measure  # noqa: E402  (a sibling module of this script)
+
+ROOT = Path(__file__).resolve().parents[2]
+SILLAGE = [sys.executable, "-c", "from app.cli import main; main()"]
+BENCH_PASSWORD = "bench-password-sillage"  # app.demo.BENCH_PASSWORD; the seed command prints it too
+AIM = 0.5
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", type=int, default=10_000, help="synthetic accounts (default 10000)")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per route (default 10)")
+    parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients (default 8)")
+    parser.add_argument("--sessions", type=int, default=40, help="accounts signed in through the form")
+    parser.add_argument("--tokens", type=int, default=40, help="accounts given an API token")
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: sillage serve's)")
+    parser.add_argument("--database-url", default=None, help="SILLAGE_DATABASE_URL (default: SQLite)")
+    parser.add_argument("--strict", action="store_true", help="fail when a route is below the aim")
+    return parser.parse_args(argv)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def sillage(env: dict, *args: str) -> str:
+    done = subprocess.run([*SILLAGE, *args], env=env, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"sillage {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def wait_until_up(url: str, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"the server stopped:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit(f"the server did not answer within 60 s:\n{log.read_text()[-3000:]}")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="sillage-bench-") as folder:
+        instance = Path(folder) / "instance"
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SILLAGE_")}
+        env.update(SILLAGE_INSTANCE_PATH=str(instance), SILLAGE_BASE_URL=f"http://127.0.0.1:{port}",
+                   SILLAGE_RATE_LIMITS="off")
+        if args.database_url:
+            env["SILLAGE_DATABASE_URL"] = args.database_url
+        if args.workers:
+            env["SILLAGE_WORKERS"] = str(args.workers)
+
+        print(f"Seeding {args.accounts} accounts in {instance} ...", flush=True)
+        started = time.perf_counter()
+        sillage(env, "db", "upgrade")
+        print("  " + sillage(env, "demo", "--accounts", str(args.accounts)).strip().replace("\n", "\n  "))
+        print(f"  migrations and seeding: {time.perf_counter() - started:.1f} s", flush=True)
+
+        log = Path(folder) / "server.log"
+        with log.open("w") as log_file:
+            server = subprocess.Popen([*SILLAGE, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                                      env=env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}", server, log)
+            print(log.read_text().splitlines()[0], flush=True)
+            return run_load(args, port)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+def run_load(args: argparse.Namespace, port: int) -> int:
+    rng = random.Random(2026)
+    owners = rng.sample(range(1, args.accounts + 1), min(args.accounts, max(args.sessions, args.tokens)))
+    started = time.perf_counter()
+
+    def sign_in(n: int) -> str:
+        client = Client(port)
+        client.login(f"bench-{n}@example.org", BENCH_PASSWORD)
+        client.close()
+        return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+
+    def get_token(n: int) -> str:
+        client = Client(port)
+        token = client.create_token(f"bench-{n}@example.org", BENCH_PASSWORD)
+        client.close()
+        return token
+
+    # Each sign-in costs a password hash check (Argon2): a few at a time, as real people would.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        cookies = list(pool.map(sign_in, owners[:args.sessions]))
+        tokens = list(pool.map(get_token, owners[:args.tokens]))
+    print(f"Signed in {len(cookies)} random accounts and created {len(tokens)} API tokens "
+          f"in {time.perf_counter() - started:.1f} s", flush=True)
+
+    routes = [
+        ("GET /healthz", lambda r: "/healthz", lambda r: {}),
+        ("GET /timeline", lambda r: "/timeline", lambda r: {"Cookie": r.choice(cookies)}),
+        ("GET /api/v1/experiences", lambda r: "/api/v1/experiences",
+         lambda r: {"Authorization": f"Bearer {r.choice(tokens)}"}),
+    ]
+    print(f"Measuring each route for {args.duration:g} s with {args.concurrency} concurrent clients ...",
+          flush=True)
+    results = [measure(name, port, path_for, headers_for, duration=args.duration,
+                       concurrency=args.concurrency, seed=i + 1)
+               for i, (name, path_for, headers_for) in enumerate(routes)]
+    return report(results, args)
+
+
+def report(results, args) -> int:
+    trivial = results[0].rps or 1.0
+    print()
+    print(f"{'route':<26}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}{'ratio':>8}")
+    for result in results:
+        print(f"{result.name:<26}{result.requests:>10}{result.rps:>10.1f}{result.percentile(50):>9.1f}"
+              f"{result.percentile(95):>9.1f}{sum(result.errors.values()):>8}{result.rps / trivial:>8.2f}")
+    print(f"\nAim: at least half the trivial route's throughput (ratio >= {AIM}).")
+    failed = False
+    for result in results[1:]:
+        ratio = result.rps / trivial
+        verdict = "meets the aim" if ratio >= AIM else "BELOW the aim"
+        print(f"  {result.name}: {ratio:.2f} of GET /healthz, {verdict}")
+        failed |= args.strict and ratio < AIM
+    for result in results:
+        if result.errors:
+            print(f"  {result.name}: failed requests by status {dict(sorted(result.errors.items()))}")
+            failed = True
+    print(f"({args.accounts} accounts, {os.cpu_count()} CPUs, {args.concurrency} clients, "
+          f"{args.duration:g} s per route)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

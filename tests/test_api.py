@@ -1,0 +1,412 @@
+"""JSON API v1: profile and portfolio items, errors, pagination, and the OpenAPI description."""
+from __future__ import annotations
+
+import io
+import re
+import uuid
+
+import pytest
+
+from app.extensions import db
+from app.models import Diploma, Experience, JournalEntry, Skill
+from app.services import tokens
+
+EXPERIENCE = {"kind": "job", "title": "Baker", "organisation": "Boulangerie", "place": "Lyon",
+              "start_date": "2019-09-01", "end_date": "2021-06-30", "description": "Bread *every* day"}
+RESOURCES = {
+    # path: (model, a valid creation body, a change, the fields of an answer)
+    "experiences": (Experience, EXPERIENCE, {"title": "Head baker", "end_date": None},
+                    {"id", "kind", "title", "organisation", "place", "start_date", "end_date", "description",
+                     "skill_ids", "created_at", "updated_at"}),
+    "diplomas": (Diploma, {"title": "CAP Boulanger", "awarding_body": "Académie de Lyon",
+                           "awarded_on": "2019-06-30", "level": "3", "reference": "CAP-123"},
+                 {"reference": "", "awarded_on": "2018-07-01"},
+                 {"id", "title", "awarding_body", "awarded_on", "level", "reference"}),
+    "skills": (Skill, {"name": "Kneading", "level": 3, "framework": "ESCO",
+                       "concept_uri": "http://data.europa.eu/esco/skill/1", "description": "Dough"},
+               {"level": 4}, {"id", "name", "level", "framework", "concept_uri", "description", "experience_ids"}),
+    "journal": (JournalEntry, {"title": "Why baking", "body": "Because *bread*."}, {"body": "Because pastry."},
+                {"id", "title", "body", "created_at", "updated_at"}),
+}
+ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+class Api:
+    """A test client that sends one person's token with every request."""
+
+    def __init__(self, client, raw: str):
+        self.client, self.headers = client, {"Authorization": f"Bearer {raw}"}
+
+    def __getattr__(self, method):
+        def call(path, **kwargs):
+            response = getattr(self.client, method)(f"/api/v1{path}", headers=self.headers, **kwargs)
+            assert "Set-Cookie" not in response.headers
+            assert response.status_code < 500, response.get_data(as_text=True)
+            return response
+        return call
+
+
+def api_for(client, person) -> Api:
+    _, raw = tokens.create_token(db.session, person, "tests")
+    db.session.commit()
+    return Api(client, raw)
+
+
+@pytest.fixture
+def api(client, user):
+    return api_for(client, user)
+
+
+@pytest.fixture
+def other_api(client, make_user):
+    return api_for(client, make_user("other@example.org"))
+
+
+def count(model) -> int:
+    db.session.expire_all()
+    return db.session.query(model).count()
+
+
+# --- full CRUD for each resource -------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", RESOURCES)
+def test_crud(api, path):
+    model, body, change, names = RESOURCES[path]
+    assert api.get(f"/{path}").get_json() == {"items": [], "next_cursor": None}
+
+    created = api.post(f"/{path}", json=body)
+    assert created.status_code == 201, created.get_json()
+    item = created.get_json()
+    assert set(item) == names
+    assert {k: item[k] for k in body} == body
+    assert created.headers["Location"].endswith(f"/api/v1/{path}/{item['id']}")
+    assert uuid.UUID(item["id"]).version == 4
+    for stamp in ("created_at", "updated_at"):
+        if stamp in item:
+            assert ISO_UTC.match(item[stamp]), item[stamp]
+
+    assert api.get(f"/{path}/{item['id']}").get_json() == item
+    assert api.get(f"/{path}").get_json() == {"items": [item], "next_cursor": None}
+
+    patched = api.patch(f"/{path}/{item['id']}", json=change)
+    assert patched.status_code == 200, patched.get_json()
+    assert patched.get_json() == {**item, **change, **{k: patched.get_json()[k] for k in ("updated_at",) if k in item}}
+    assert api.get(f"/{path}/{item['id']}").get_json() == patched.get_json()
+
+    deleted = api.delete(f"/{path}/{item['id']}")
+    assert deleted.status_code == 204 and deleted.data == b""
+    assert api.get(f"/{path}/{item['id']}").status_code == 404
+    assert api.delete(f"/{path}/{item['id']}").status_code == 404
+    assert count(model) == 0
+
+
+def test_experience_and_skill_links(api, other_api):
+    skill = api.post("/skills", json={"name": "Kneading", "level": 2}).get_json()
+    experience = api.post("/experiences", json={**EXPERIENCE, "skill_ids": [skill["id"]]}).get_json()
+    assert experience["skill_ids"] == [skill["id"]]
+    assert api.get(f"/skills/{skill['id']}").get_json()["experience_ids"] == [experience["id"]]
+
+    theirs = other_api.post("/skills", json={"name": "Theirs", "level": 1}).get_json()
+    response = api.patch(f"/experiences/{experience['id']}", json={"skill_ids": [theirs["id"]]})
+    assert response.status_code == 422 and "skill_ids" in response.get_json()["fields"]
+    assert api.get(f"/experiences/{experience['id']}").get_json()["skill_ids"] == [skill["id"]]
+
+    assert api.patch(f"/experiences/{experience['id']}", json={"skill_ids": []}).get_json()["skill_ids"] == []
+
+
+def test_ongoing_experience_and_empty_optional_fields(api):
+    item = api.post("/experiences", json={"kind": "volunteering", "title": "Coach", "start_date": "2022-01-01"})
+    assert item.status_code == 201
+    body = item.get_json()
+    assert body["end_date"] is None and body["organisation"] == "" and body["skill_ids"] == []
+    cleared = api.patch(f"/experiences/{body['id']}", json={"place": None, "description": ""}).get_json()
+    assert cleared["place"] == "" and cleared["description"] == ""
+
+
+# --- validation ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path, body, field", [
+    ("experiences", {**EXPERIENCE, "start_date": "2021-01-01", "end_date": "2020-01-01"}, "end_date"),
+    ("experiences", {**EXPERIENCE, "kind": "pirate"}, "kind"),
+    ("experiences", {**EXPERIENCE, "title": 123}, "title"),
+    ("experiences", {**EXPERIENCE, "title": "   "}, "title"),
+    ("experiences", {**EXPERIENCE, "start_date": "01/02/2020"}, "start_date"),
+    ("experiences", {**EXPERIENCE, "start_date": 20200101}, "start_date"),
+    ("experiences", {k: v for k, v in EXPERIENCE.items() if k != "start_date"}, "start_date"),
+    ("experiences", {**EXPERIENCE, "colour": "blue"}, "colour"),
+    ("experiences", {**EXPERIENCE, "skill_ids": ["not-an-id"]}, "skill_ids"),
+    ("experiences", {**EXPERIENCE, "skill_ids": [str(uuid.uuid4())]}, "skill_ids"),
+    ("experiences", {**EXPERIENCE, "skill_ids": {"a": 1}}, "skill_ids"),
+    ("experiences", {**EXPERIENCE, "title": "x" * 201}, "title"),
+    ("experiences", {**EXPERIENCE, "title": "bad\u0000title"}, "title"),
+    ("skills", {"name": "Kneading", "level": 5}, "level"),
+    ("skills", {"name": "Kneading", "level": 0}, "level"),
+    ("skills", {"name": "Kneading", "level": 2.5}, "level"),
+    ("skills", {"name": "Kneading", "level": True}, "level"),
+    ("skills", {"name": "Kneading", "level": 10 ** 30}, "level"),
+    ("skills", {"name": "Kneading", "level": 2, "concept_uri": "javascript:alert(1)"}, "concept_uri"),
+    ("diplomas", {"title": "CAP", "awarded_on": "2019-02-30"}, "awarded_on"),
+    ("diplomas", {"title": "CAP", "awarded_on": "1066-10-14"}, "awarded_on"),
+    ("journal", {"title": ["a list"]}, "title"),
+    ("journal", {"body": "no title"}, "title"),
+])
+def test_validation_errors_are_422_with_field_messages(api, path, body, field):
+    response = api.post(f"/{path}", json=body)
+    assert response.status_code == 422, response.get_json()
+    error = response.get_json()
+    assert error["error"] == "validation_error" and error["message"]
+    assert field in error["fields"] and error["fields"][field]
+    assert count(RESOURCES[path][0]) == 0  # nothing half-saved
+
+
+def test_patch_validation_leaves_the_item_unchanged(api):
+    item = api.post("/experiences", json=EXPERIENCE).get_json()
+    response = api.patch(f"/experiences/{item['id']}", json={"title": "New", "end_date": "2000-01-01"})
+    assert response.status_code == 422 and "end_date" in response.get_json()["fields"]
+    assert api.get(f"/experiences/{item['id']}").get_json() == item
+    response = api.patch(f"/experiences/{item['id']}", json={"title": "New", "id": str(uuid.uuid4())})
+    assert response.status_code == 422 and "id" in response.get_json()["fields"]
+    assert api.patch(f"/experiences/{item['id']}", json={"title": None}).status_code == 422
+    assert api.get(f"/experiences/{item['id']}").get_json() == item
+
+
+@pytest.mark.parametrize("data, content_type, status, code", [
+    ("{not json", "application/json", 400, "invalid_json"),
+    ("", "application/json", 400, "invalid_json"),
+    ("[1, 2]", "application/json", 400, "invalid_json"),
+    ('"text"', "application/json", 400, "invalid_json"),
+    ("null", "application/json", 400, "invalid_json"),
+    ('{"title": NaN}', "application/json", 400, "invalid_json"),
+    ('{"level": 1e400}', "application/json", 400, "invalid_json"),
+    ('{"title": "\\ud800"}', "application/json", 400, "invalid_json"),
+    ("[" * 100_000 + "]" * 100_000, "application/json", 400, "invalid_json"),
+    (b'{"title": "\xff\xfe"}', "application/json", 400, "invalid_json"),
+    ('{"title": "x"}', "text/plain", 415, "unsupported_media_type"),
+    ("title=x", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
+])
+def test_malformed_bodies_are_clear_errors(api, data, content_type, status, code):
+    response = api.post("/journal", data=data, content_type=content_type)
+    assert response.status_code == status
+    assert response.get_json()["error"] == code
+    item = api.post("/journal", json={"title": "x"}).get_json()
+    response = api.patch(f"/journal/{item['id']}", data=data, content_type=content_type)
+    assert response.status_code == status
+
+
+def test_a_large_body_is_refused(api):
+    response = api.post("/journal", data='{"title": "' + "x" * (1024 * 1024) + '"}', content_type="application/json")
+    assert response.status_code == 413 and response.get_json()["error"] == "payload_too_large"
+
+
+def test_json_with_a_charset_and_vendor_types_is_accepted(api):
+    assert api.post("/journal", data='{"title": "x"}', content_type="application/json; charset=utf-8").status_code == 201
+    assert api.post("/journal", data='{"title": "y"}', content_type="application/merge-patch+json").status_code == 201
+
+
+# --- isolation between people ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", RESOURCES)
+def test_another_persons_items_are_404(api, other_api, path):
+    model, body, change, _ = RESOURCES[path]
+    mine = api.post(f"/{path}", json=body).get_json()
+    missing = other_api.get(f"/{path}/{uuid.uuid4()}")
+    for response in (other_api.get(f"/{path}/{mine['id']}"),
+                     other_api.patch(f"/{path}/{mine['id']}", json=change),
+                     other_api.delete(f"/{path}/{mine['id']}")):
+        assert response.status_code == 404
+        assert response.get_json() == missing.get_json()
+        assert response.get_json()["error"] == "not_found"
+    assert other_api.get(f"/{path}").get_json()["items"] == []
+    assert api.get(f"/{path}/{mine['id']}").get_json() == mine
+
+
+@pytest.mark.parametrize("item_id", ["not-a-uuid", "1", "00000000-0000-0000-0000-00000000000g", "%00"])
+def test_malformed_ids_are_404(api, item_id):
+    for method in ("get", "patch", "delete"):
+        response = getattr(api, method)(f"/experiences/{item_id}")
+        assert response.status_code == 404
+        assert response.get_json()["error"] == "not_found"
+
+
+# --- pagination ------------------------------------------------------------------------------------
+
+def test_pagination_walks_every_item_exactly_once(api):
+    created = {api.post("/experiences", json={**EXPERIENCE, "title": f"Job {i}",
+                                               "start_date": f"20{10 + i % 3}-01-01", "end_date": None}
+                        ).get_json()["id"] for i in range(7)}
+    seen, cursor, pages = [], None, 0
+    while True:
+        query = {"limit": 3} | ({"cursor": cursor} if cursor else {})
+        body = api.get("/experiences", query_string=query).get_json()
+        assert len(body["items"]) <= 3
+        seen += [item["id"] for item in body["items"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3 and len(seen) == 7 and set(seen) == created
+    full = [item["id"] for item in api.get("/experiences").get_json()["items"]]
+    assert seen == full  # the same order as one big page
+
+
+def test_a_full_last_page_has_no_next_cursor(api):
+    for i in range(4):
+        api.post("/journal", json={"title": f"Entry {i}"})
+    first = api.get("/journal", query_string={"limit": 2}).get_json()
+    second = api.get("/journal", query_string={"limit": 2, "cursor": first["next_cursor"]}).get_json()
+    assert len(second["items"]) == 2 and second["next_cursor"] is None
+
+
+def test_kind_filter(api):
+    api.post("/experiences", json=EXPERIENCE)
+    api.post("/experiences", json={**EXPERIENCE, "kind": "sport", "title": "Rugby"})
+    body = api.get("/experiences", query_string={"kind": "sport"}).get_json()
+    assert [item["title"] for item in body["items"]] == ["Rugby"]
+    response = api.get("/experiences", query_string={"kind": "pirate"})
+    assert response.status_code == 422 and "kind" in response.get_json()["fields"]
+
+
+@pytest.mark.parametrize("cursor", ["%%%", "abc", "AAAA", "é", "A" * 200, "AAAAAAAAAAAAAAAAAAAAAA=="])
+def test_invalid_cursor(api, cursor):
+    response = api.get("/skills", query_string={"cursor": cursor})
+    if cursor == "AAAAAAAAAAAAAAAAAAAAAA==":  # well formed (a nil id): simply nothing after it
+        assert response.status_code == 200
+        return
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_cursor"
+
+
+@pytest.mark.parametrize("limit", ["0", "201", "-1", "abc", "1.5"])
+def test_invalid_limit(api, limit):
+    response = api.get("/diplomas", query_string={"limit": limit})
+    assert response.status_code == 422
+    assert response.get_json()["error"] == "validation_error" and "limit" in response.get_json()["fields"]
+
+
+def test_limit_bounds_are_accepted(api):
+    assert api.get("/diplomas", query_string={"limit": 1}).status_code == 200
+    assert api.get("/diplomas", query_string={"limit": 200}).status_code == 200
+
+
+# --- profile ---------------------------------------------------------------------------------------
+
+def test_profile_read_and_update(api, user):
+    profile = api.get("/profile").get_json()
+    assert profile == {"display_name": "Owner Person", "headline": "", "bio": "", "contact_email": "",
+                       "phone": "", "location": "", "website": "", "photo_url": None}
+    response = api.patch("/profile", json={"headline": "Baker", "website": "https://example.org/me",
+                                           "contact_email": "Me@Example.org"})
+    assert response.status_code == 200
+    assert response.get_json()["headline"] == "Baker"
+    assert api.get("/profile").get_json()["website"] == "https://example.org/me"
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"website": "ftp://example.org"}, "website"),
+    ({"contact_email": "not an address"}, "contact_email"),
+    ({"display_name": "x" * 121}, "display_name"),
+    ({"photo_url": "https://example.org/me.png"}, "photo_url"),
+    ({"headline": 5}, "headline"),
+])
+def test_profile_validation(api, body, field):
+    response = api.patch("/profile", json=body)
+    assert response.status_code == 422 and field in response.get_json()["fields"]
+    assert api.get("/profile").get_json()["display_name"] == "Owner Person"
+
+
+def test_profile_photo(api, user):
+    from PIL import Image
+
+    from app.services import photos
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), "orange").save(buffer, "PNG")
+    with api.client.application.test_request_context():
+        photos.set_photo(db.session, user, buffer.getvalue())
+    db.session.commit()
+    url = api.get("/profile").get_json()["photo_url"]
+    assert url.endswith("/api/v1/profile/photo")
+    response = api.get("/profile/photo")
+    assert response.status_code == 200 and response.mimetype == "image/jpeg"
+    assert response.data.startswith(b"\xff\xd8")
+    assert api.client.get("/api/v1/profile/photo").status_code == 401
+
+
+def test_no_photo_is_404(api):
+    assert api.get("/profile/photo").status_code == 404
+
+
+# --- errors: JSON under /api/, friendly pages elsewhere --------------------------------------------
+
+def test_html_pages_keep_their_error_page(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert b"<html" in response.data.lower()
+
+
+def test_api_errors_are_json(api, client):
+    missing = client.get("/api/v1/no-such-thing")
+    assert missing.status_code == 404 and missing.mimetype == "application/json"
+    assert missing.get_json()["error"] == "not_found" and missing.get_json()["message"]
+
+    not_allowed = api.put("/experiences", json={})
+    assert not_allowed.status_code == 405 and not_allowed.get_json()["error"] == "method_not_allowed"
+    assert "POST" in not_allowed.headers["Allow"]
+
+    invalid = api.post("/skills", json={"name": "x", "level": 9})
+    assert invalid.status_code == 422 and invalid.mimetype == "application/json"
+    assert set(invalid.get_json()) == {"error", "message", "fields"}
+
+
+def test_no_csrf_token_is_needed_with_a_bearer_token(api):
+    """CSRF is on in the tests (the forms need their token); bearer-token calls are exempt."""
+    assert api.client.application.config.get("WTF_CSRF_ENABLED", True)
+    assert api.post("/journal", json={"title": "no csrf"}).status_code == 201
+
+
+def test_api_answers_are_not_cached(api):
+    assert api.get("/profile").headers["Cache-Control"] == "no-store"
+
+
+# --- OpenAPI ---------------------------------------------------------------------------------------
+
+def _refs(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def test_openapi_description(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    spec = response.get_json()
+    assert spec["openapi"] == "3.0.3" and spec["info"]["version"] == "v1"
+    expected = {
+        "/api/v1/tokens": {"get", "post"}, "/api/v1/tokens/{token_id}": {"delete"},
+        "/api/v1/profile": {"get", "patch"}, "/api/v1/profile/photo": {"get"},
+    }
+    for path in RESOURCES:
+        expected[f"/api/v1/{path}"] = {"get", "post"}
+        expected[f"/api/v1/{path}/{{item_id}}"] = {"get", "patch", "delete"}
+    for path, methods in expected.items():
+        assert methods <= set(spec["paths"][path]), path
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http", "scheme": "bearer", "description": "A personal access token (sil_...)."}
+    assert spec["security"] == [{"bearerAuth": []}]
+    assert spec["paths"]["/api/v1/tokens"]["post"]["security"] == []
+    # Request bodies are documented, unknown fields refused, and every reference resolves.
+    create = spec["paths"]["/api/v1/experiences"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    body_schema = spec["components"]["schemas"][create["$ref"].rsplit("/", 1)[1]]
+    assert body_schema["additionalProperties"] is False
+    assert set(body_schema["required"]) == {"kind", "title", "start_date"}
+    for ref in set(_refs(spec)):
+        section, name = ref.split("/")[2:]
+        assert name in spec["components"][section], ref
+    assert set(spec["components"]["schemas"]["Error"]["properties"]) == {"error", "message", "fields"}

@@ -1,0 +1,469 @@
+"""Register, verify, sign in and out, backoff, reset: the happy paths and every refusal."""
+from __future__ import annotations
+
+import re
+import socket
+import time
+from datetime import timedelta
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from app.auth.utils import safe_next
+from app.database import utcnow
+from app.extensions import db
+from app.models import OneTimeToken, Portfolio, User
+from app.services import accounts
+from app.services.errors import Conflict, ServiceError, ValidationFailed
+from tests.conftest import PASSWORD, login
+from tests.helpers import csrf_token
+
+COOKIE = "sillage_session"
+NEW_PASSWORD = "a brand new passphrase"
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+class FreshClient(FlaskClient):
+    """A client whose every request runs in its own application context, as in production.
+
+    The ``app`` fixture keeps one application context pushed for the whole test; requests would reuse
+    it, and with it ``g`` (where Flask-Login caches the signed-in user and Flask-WTF the CSRF token)
+    and the database session, carrying them over from one request, or one client, to the next.
+    Pages are asked in English, so that assertions quote the source strings.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+def english(app) -> FlaskClient:
+    client = FreshClient(app, app.response_class, use_cookies=True)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+@pytest.fixture
+def client(app):
+    return english(app)
+
+
+@pytest.fixture
+def request_ctx(app):
+    """For calling services directly: their messages are translated, which needs a request's locale."""
+    with app.test_request_context():
+        yield
+
+
+def outbox(app) -> list:
+    """The mails written to <instance>/outbox, oldest first, parsed."""
+    folder = Path(app.instance_path) / "outbox"
+    files = sorted(folder.glob("*.eml")) if folder.exists() else []
+    return [BytesParser(policy=policy.default).parsebytes(f.read_bytes()) for f in files]
+
+
+def link_in(message, path_prefix: str) -> str:
+    """The path of the first link in a mail that starts with BASE_URL + ``path_prefix``."""
+    body = message.get_body(("plain",)).get_content()
+    match = re.search(r"http://localhost(" + re.escape(path_prefix) + r"\S+)", body)
+    assert match, body
+    return match.group(1)
+
+
+def post_form(client, url: str, data: dict, page_url: str | None = None, **kwargs):
+    """POST ``data`` with the CSRF token of the page at ``page_url`` (default: ``url``)."""
+    token = csrf_token(client.get(page_url or url))
+    return client.post(url, data={**data, "csrf_token": token}, **kwargs)
+
+
+def register(client, email="new@example.org", password=NEW_PASSWORD, **extra):
+    return post_form(client, "/register", {"email": email, "password": password, "password_confirm": password,
+                                           "display_name": "New Person", **extra})
+
+
+def is_signed_in(client) -> bool:
+    return client.get("/settings").status_code == 200
+
+
+def user_by_email(email: str) -> User | None:
+    db.session.expire_all()
+    return db.session.scalars(select(User).where(User.email == email)).first()
+
+
+# --- register and verify ---------------------------------------------------------------------------
+
+def test_register_mails_a_link_that_verifies_once(app, client):
+    response = register(client, email="New@Example.org")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/register/check-inbox")
+    user = user_by_email("new@example.org")
+    assert user is not None and not user.is_verified
+    assert user.portfolio.display_name == "New Person"
+    assert user.password_hash.startswith("$argon2id$")
+
+    mails = outbox(app)
+    assert len(mails) == 1 and mails[0]["To"] == "new@example.org"
+    path = link_in(mails[0], "/verify-email/")
+
+    page = client.get(path)  # GET only shows a button: a mail scanner's prefetch does not spend the link
+    assert page.status_code == 200
+    assert not user_by_email("new@example.org").is_verified
+    response = client.post(path, data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    assert user_by_email("new@example.org").is_verified
+
+    again = client.post(path, data={"csrf_token": csrf_token(page)})
+    assert again.status_code == 400
+    assert b"not valid or has expired" in again.data
+    assert client.get(path).status_code == 400
+
+
+def test_register_with_a_taken_address_looks_the_same_and_warns_its_owner(app, client, user):
+    first = register(client, email="someone@example.org")
+    taken = register(client, email="OWNER@example.org", password="another fine passphrase")
+    assert taken.status_code == first.status_code == 302
+    assert taken.headers["Location"] == first.headers["Location"]
+    assert db.session.scalar(select(func.count()).select_from(User).where(User.email == "owner@example.org")) == 1
+    owner = user_by_email("owner@example.org")
+    assert accounts.verify_password(owner, PASSWORD)  # the existing account is untouched
+    warning = [m for m in outbox(app) if m["To"] == "owner@example.org"]
+    assert len(warning) == 1  # in the owner's language (French by default), pointing to sign-in and reset
+    assert "http://localhost/reset-password" in warning[0].get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize("password, message", [
+    ("short pass", b"at least 12 characters"),
+    ("PASSWORD1234", b"too common"),
+    ("azertyuiop12", b"too common"),
+    ("new@example.org", b"must not be your e-mail"),
+])
+def test_register_refuses_weak_passwords(app, client, password, message):
+    response = register(client, password=password)
+    assert response.status_code == 422
+    assert message in response.data
+    assert b'aria-invalid="true"' in response.data
+    assert user_by_email("new@example.org") is None
+    assert outbox(app) == []
+
+
+def test_register_refuses_mismatched_confirmation_and_bad_address(client):
+    response = post_form(client, "/register", {"email": "not an address", "password": NEW_PASSWORD,
+                                               "password_confirm": NEW_PASSWORD})
+    assert response.status_code == 422 and b"valid e-mail address" in response.data
+    response = post_form(client, "/register", {"email": "x@example.org", "password": NEW_PASSWORD,
+                                               "password_confirm": NEW_PASSWORD + "!"})
+    assert response.status_code == 422 and b"two passwords are different" in response.data
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_create_user_service_rules(app, request_ctx):
+    user = accounts.create_user(db.session, email=" Mixed.Case@Example.ORG ", password=NEW_PASSWORD)
+    assert user.email == "mixed.case@example.org"
+    assert db.session.scalars(select(Portfolio).where(Portfolio.owner_id == user.id)).one()
+    with pytest.raises(Conflict) as exc:
+        accounts.create_user(db.session, email="mixed.case@example.org", password=NEW_PASSWORD)
+    assert exc.value.code == "email_taken"
+    with pytest.raises(ValidationFailed) as exc:
+        accounts.create_user(db.session, email="b@example.org", password="x" * 257)
+    assert "password" in exc.value.fields
+
+
+# --- sign in, sign out -----------------------------------------------------------------------------
+
+def test_wrong_password_and_unknown_address_answer_the_same(client, user):
+    wrong = login(client, user.email, "not the right password")
+    unknown = login(client, "nobody@example.org", PASSWORD)
+    assert wrong.status_code == unknown.status_code == 422
+    message = b"The e-mail address or the password is not right."
+    assert message in wrong.data and message in unknown.data
+    strip = lambda r: re.sub(rb'value="[^"]*"', b"", r.data)  # noqa: E731 - typed e-mail and token differ
+    assert strip(wrong) == strip(unknown)
+    assert not is_signed_in(client)
+
+
+def test_backoff_locks_the_account_then_unlocks(app, client, user):
+    for _ in range(accounts.LOCK_AFTER):
+        assert login(client, user.email, "not the right password").status_code == 422
+    locked = user_by_email(user.email)
+    assert locked.failed_logins == accounts.LOCK_AFTER
+    assert locked.locked_until > utcnow()
+
+    refused = login(client, user.email, PASSWORD)  # right password, but locked: same generic answer
+    assert refused.status_code == 422 and b"is not right" in refused.data
+    assert not is_signed_in(client)
+    assert user_by_email(user.email).failed_logins == accounts.LOCK_AFTER  # not even checked
+
+    locked = user_by_email(user.email)
+    locked.locked_until = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert login(client, user.email, PASSWORD).status_code == 302
+    unlocked = user_by_email(user.email)
+    assert unlocked.failed_logins == 0 and unlocked.locked_until is None and unlocked.last_login_at
+
+
+def test_backoff_grows_and_is_capped(app, user, request_ctx):
+    now = utcnow()
+    delays = []
+    for _ in range(14):
+        assert accounts.authenticate(db.session, user.email, "wrong password!!", now=now) is None
+        if user.locked_until:
+            delays.append(user.locked_until - now)
+            now = user.locked_until + timedelta(seconds=1)  # wait out the lock, fail again
+    assert delays[:3] == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
+    assert max(delays) == timedelta(hours=1)
+    assert accounts.authenticate(db.session, user.email, PASSWORD, now=now) is user
+
+
+def test_login_rehashes_outdated_hashes(app, client, user):
+    user.password_hash = PasswordHasher(time_cost=2, memory_cost=2048).hash(PASSWORD)
+    db.session.commit()
+    assert login(client, user.email, PASSWORD).status_code == 302
+    refreshed = user_by_email(user.email)
+    assert "t=1" in refreshed.password_hash and "m=1024" in refreshed.password_hash
+    assert accounts.verify_password(refreshed, PASSWORD)
+
+
+def test_login_gives_a_new_session_id(client, user):
+    client.get("/login")
+    before = client.get_cookie(COOKIE).value
+    assert login(client, user.email).status_code == 302
+    after = client.get_cookie(COOKIE).value
+    assert after != before
+    assert is_signed_in(client)
+    client.set_cookie(COOKIE, before)  # the pre-login id (e.g. planted by an attacker) is worth nothing
+    assert not is_signed_in(client)
+
+
+def test_logout_ends_the_session_for_real(logged_in):
+    client = logged_in
+    old = client.get_cookie(COOKIE).value
+    response = post_form(client, "/logout", {}, page_url="/settings")
+    assert response.status_code == 302
+    assert not is_signed_in(client)
+    client.set_cookie(COOKIE, old)  # replaying the old cookie does not bring the session back
+    assert not is_signed_in(client)
+
+
+def test_logout_is_post_only(logged_in):
+    assert logged_in.get("/logout").status_code == 405
+    assert is_signed_in(logged_in)
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example",
+                                    "javascript:alert(1)", "http:/evil.example", "/\t/evil.example"])
+def test_open_redirect_in_next_is_refused(client, user, target):
+    page = client.get("/login", query_string={"next": target})
+    response = client.post("/login", query_string={"next": target},
+                           data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/dashboard"
+    assert safe_next(target) is None
+
+
+def test_next_on_this_site_is_followed(client, user):
+    page = client.get("/login?next=/settings/preferences%3Fa%3D1")
+    response = client.post("/login?next=/settings/preferences%3Fa%3D1",
+                           data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_token(page)})
+    assert response.headers["Location"] == "/settings/preferences?a=1"
+
+
+def test_unverified_account_signs_in_and_can_resend_the_link(app, client, make_user):
+    person = make_user("unverified@example.org", verified=False)
+    response = login(client, person.email)
+    assert response.status_code == 302
+    page = client.get("/settings")
+    assert b"not confirmed yet" in page.data
+    assert client.post("/verify-email/resend", data={"csrf_token": csrf_token(page)}).status_code == 302
+    assert client.post("/verify-email/resend", data={"csrf_token": csrf_token(page)}).status_code == 302
+    mails = outbox(app)
+    assert len(mails) == 1  # the second request within two minutes sends nothing
+    path = link_in(mails[0], "/verify-email/")
+    client.post(path, data={"csrf_token": csrf_token(client.get(path))})
+    assert user_by_email(person.email).is_verified
+
+
+def test_verification_link_for_an_old_address_does_not_verify_the_new_one(app, make_user, request_ctx):
+    person = make_user("old@example.org", verified=False)
+    raw = accounts.verification_token(db.session, person, force=True)
+    person.email = "changed@example.org"
+    db.session.commit()
+    with pytest.raises(ServiceError) as exc:
+        accounts.verify_email(db.session, raw)
+    assert exc.value.code == "invalid_token"
+
+
+# --- CSRF and rate limits --------------------------------------------------------------------------
+
+def test_posts_without_csrf_token_are_refused(client, user):
+    response = client.post("/register", data={"email": "x@example.org", "password": NEW_PASSWORD,
+                                              "password_confirm": NEW_PASSWORD})
+    assert response.status_code == 400
+    assert user_by_email("x@example.org") is None
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 400
+    assert not is_signed_in(client)
+
+
+@pytest.fixture
+def strict_login_limit(app_settings):
+    app_settings["RATE_LIMIT_LOGIN"] = "3/minute"
+    return app_settings
+
+
+def test_login_is_rate_limited_per_ip(strict_login_limit, client, user):
+    for _ in range(3):
+        assert login(client, user.email, "not the right password").status_code == 422
+    limited = login(client, user.email, PASSWORD)
+    assert limited.status_code == 429
+    assert not is_signed_in(client)
+    assert client.get("/login").status_code == 200  # GET is not limited
+    other_ip = client.post("/login", environ_base={"REMOTE_ADDR": "192.0.2.9"},
+                           data={"email": user.email, "password": PASSWORD,
+                                 "csrf_token": csrf_token(client.get("/login"))})
+    assert other_ip.status_code == 302
+
+
+def test_reset_request_is_rate_limited_per_ip(strict_login_limit, client):
+    for _ in range(3):
+        assert post_form(client, "/reset-password", {"email": "a@example.org"}).status_code == 302
+    assert post_form(client, "/reset-password", {"email": "a@example.org"}).status_code == 429
+
+
+# --- password reset --------------------------------------------------------------------------------
+
+def test_reset_answers_the_same_for_unknown_addresses(app, client, user):
+    known = post_form(client, "/reset-password", {"email": user.email})
+    unknown = post_form(client, "/reset-password", {"email": "nobody@example.org"})
+    assert known.status_code == unknown.status_code == 302
+    assert known.headers["Location"] == unknown.headers["Location"]
+    assert [m["To"] for m in outbox(app)] == [user.email]
+
+
+def test_reset_link_sets_a_new_password_once(app, client, user, make_user):
+    other = english(app)
+    login(other, user.email)
+    post_form(client, "/reset-password", {"email": user.email})
+    path = link_in(outbox(app)[0], "/reset-password/")
+
+    page = client.get(path)
+    assert page.status_code == 200
+    weak = client.post(path, data={"password": "too short", "password_confirm": "too short",
+                                   "csrf_token": csrf_token(page)})
+    assert weak.status_code == 422  # refused, and the link still works
+    response = client.post(path, data={"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD,
+                                       "csrf_token": csrf_token(page)})
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert not is_signed_in(other)  # a reset ends every session
+    assert login(client, user.email, PASSWORD).status_code == 422
+    assert login(client, user.email, NEW_PASSWORD).status_code == 302
+
+    fresh = english(app)
+    assert fresh.get(path).status_code == 400
+    reused = fresh.post(path, data={"password": "yet another passphrase", "password_confirm": "yet another passphrase",
+                                    "csrf_token": csrf_token(fresh.get("/login"))})
+    assert reused.status_code == 400
+    assert accounts.verify_password(user_by_email(user.email), NEW_PASSWORD)
+
+
+def test_reset_link_expires(app, client, user, request_ctx):
+    raw = accounts.issue_token(db.session, user, "reset_password")
+    db.session.commit()
+    token = db.session.scalars(select(OneTimeToken).where(OneTimeToken.user_id == user.id)).one()
+    assert timedelta(minutes=59) < token.expires_at - token.created_at <= timedelta(hours=1)
+    token.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    response = client.get(f"/reset-password/{raw}")
+    assert response.status_code == 400
+    with pytest.raises(ServiceError) as exc:
+        accounts.consume_token(db.session, raw, "reset_password")
+    assert exc.value.code == "invalid_token"
+
+
+def test_tokens_are_stored_hashed_and_bound_to_their_purpose(app, user, request_ctx):
+    raw = accounts.issue_token(db.session, user, "verify_email")
+    token = db.session.scalars(select(OneTimeToken)).one()
+    assert raw not in token.token_hash and len(token.token_hash) == 64
+    with pytest.raises(ServiceError):
+        accounts.consume_token(db.session, raw, "reset_password")
+    newer = accounts.issue_token(db.session, user, "verify_email")  # a new link voids the older one
+    with pytest.raises(ServiceError):
+        accounts.consume_token(db.session, raw, "verify_email")
+    assert accounts.consume_token(db.session, newer, "verify_email").user_id == user.id
+
+
+def test_reset_mails_at_most_one_per_account_every_two_minutes(app, client, user):
+    post_form(client, "/reset-password", {"email": user.email})
+    post_form(client, "/reset-password", {"email": user.email})
+    assert len(outbox(app)) == 1
+    user = user_by_email(user.email)
+    user.last_reset_sent_at = utcnow() - timedelta(minutes=3)
+    db.session.commit()
+    post_form(client, "/reset-password", {"email": user.email})
+    assert len(outbox(app)) == 2
+
+
+# --- mail --------------------------------------------------------------------------------------------
+
+def test_mail_goes_in_the_recipients_language(app, client, make_user):
+    person = make_user("anglo@example.org", locale="en")
+    post_form(client, "/reset-password", {"email": person.email})
+    message = outbox(app)[0]
+    assert message["Subject"] == "Reset your password"
+    assert "http://localhost/reset-password/" in message.get_body(("plain",)).get_content()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(app_settings):
+    """A real SMTP server (aiosmtpd) on localhost; the app is configured with SMTP_URL to reach it."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    received = []
+
+    class Collect(Message):
+        def handle_message(self, message):
+            received.append(message)
+
+    port = _free_port()
+    controller = Controller(Collect(), hostname="127.0.0.1", port=port)
+    controller.start()
+    app_settings["SMTP_URL"] = f"smtp://127.0.0.1:{port}"
+    yield received
+    controller.stop()
+
+
+def test_mail_goes_through_smtp_when_configured(smtp_server, app, client):
+    register(client, email="smtp@example.org")
+    for _ in range(50):
+        if smtp_server:
+            break
+        time.sleep(0.05)
+    assert len(smtp_server) == 1
+    assert smtp_server[0]["To"] == "smtp@example.org"
+    assert "/verify-email/" in smtp_server[0].get_payload(decode=True).decode()
+    assert outbox(app) == []
+
+
+def test_smtp_url_parsing():
+    from app.mail import smtp_settings
+
+    settings = smtp_settings("smtp://me%40x.org:p%3Ass@mail.example.org:587?starttls=1")
+    assert (settings["MAIL_SERVER"], settings["MAIL_PORT"]) == ("mail.example.org", 587)
+    assert (settings["MAIL_USERNAME"], settings["MAIL_PASSWORD"]) == ("me@x.org", "p:ss")
+    assert settings["MAIL_USE_TLS"] and not settings["MAIL_USE_SSL"]
+    settings = smtp_settings("smtps://relay.example.org")
+    assert settings["MAIL_PORT"] == 465 and settings["MAIL_USE_SSL"] and not settings["MAIL_USE_TLS"]
+    with pytest.raises(ValueError):
+        smtp_settings("http://mail.example.org")
