@@ -15,6 +15,7 @@ inserts, hashing the shared password once, so that 10,000 accounts take seconds 
 """
 from __future__ import annotations
 
+import itertools
 import random
 import time
 import uuid
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time as dtime, timedelta, timezone
 from typing import Callable
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.database import utcnow
@@ -270,6 +271,8 @@ TITLES = {
 }
 KIND_WEIGHTS = {"job": 4, "internship": 4, "education": 3, "volunteering": 2, "family": 1, "sport": 2,
                 "culture": 1, "project": 2, "other": 1}
+KINDS = tuple(KIND_WEIGHTS)
+KIND_CUM_WEIGHTS = tuple(itertools.accumulate(KIND_WEIGHTS.values()))
 DIPLOMAS = (("Diplôme national du brevet", "Niveau 2"), ("CAP", "Niveau 3"), ("Baccalauréat professionnel", "Niveau 4"),
             ("BTS", "Niveau 5"), ("Certificat SST", ""), ("PSC1", ""), ("Certification Pix", ""),
             ("Permis B", ""), ("BAFA", ""), ("TOEIC", "B1"))
@@ -314,7 +317,8 @@ def generate_accounts(session: Session, count: int, seed: str = "sillage-bench")
         for n in missing:
             _account_rows(random.Random(f"{seed}-{n}"), n, tables, password_hash=template.password_hash)
         for table, rows in tables.items():
-            statement = table.insert() if table is experience_skills else insert(table)
+            # Core inserts of the tables (not ORM bulk inserts): one executemany per batch.
+            statement = (table if table is experience_skills else table.__table__).insert()
             for start in range(0, len(rows), BATCH):
                 session.execute(statement, rows[start:start + BATCH])
         session.flush()
@@ -351,7 +355,7 @@ def _account_rows(rng: random.Random, n: int, tables: dict, *, user: User | None
     born = 1965 + rng.randrange(44)
     experience_ids = []
     for _ in range(8):
-        kind = rng.choices(list(KIND_WEIGHTS), weights=list(KIND_WEIGHTS.values()))[0]
+        kind = rng.choices(KINDS, cum_weights=KIND_CUM_WEIGHTS)[0]
         start = date(min(born + 14 + rng.randrange(12), 2025), 1 + rng.randrange(12), 1 + rng.randrange(28))
         end = None if rng.random() < 0.2 else start + timedelta(days=7 + rng.randrange(900))
         experience_id = uuid.uuid4()

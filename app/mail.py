@@ -67,7 +67,8 @@ def send_mail(to: str, subject: str, body_text: str, body_html: str | None = Non
     _write_outbox(app, sender, to, subject, body_text, body_html)
 
 
-def _write_outbox(app: Flask, sender: str, to: str, subject: str, body_text: str, body_html: str | None) -> Path:
+def _write_outbox(app: Flask, sender: str, to: str, subject: str, body_text: str,
+                  body_html: str | None) -> Path:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to

@@ -32,6 +32,7 @@ from .errors import INVALID_CREDENTIAL, INVALID_IMAGE, NO_BADGE, TOO_LARGE, UNSU
 from .formats import MAX_PAYLOAD_BYTES, credential_version, looks_like_jws, parse_json, serialize
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_PNG_CHUNKS = 20_000  # real images have a few hundred at most; bounds the work on hostile ones
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 OB3_KEYWORD = b"openbadgecredential"
 OB2_KEYWORD = b"openbadges"
@@ -51,7 +52,7 @@ def image_format(image_bytes: bytes) -> str:
         raise BadgeError(TOO_LARGE, f"the image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
     if image_bytes.startswith(PNG_SIGNATURE):
         return "png"
-    head = bytes(image_bytes[:4096]).lstrip(b"\xef\xbb\xbf \t\r\n")
+    head = bytes(image_bytes[:65536]).lstrip(b"\xef\xbb\xbf \t\r\n")  # room for comments, DOCTYPE
     if head.startswith(b"<") and b"<svg" in head:
         return "svg"
     raise BadgeError(UNSUPPORTED_IMAGE, "the image is neither a PNG nor an SVG")
@@ -82,6 +83,8 @@ def _png_chunks(data: bytes) -> list[tuple[bytes, bytes, int, int]]:
         if not chunks and kind != b"IHDR":
             raise BadgeError(INVALID_IMAGE, "the PNG file does not start with IHDR")
         chunks.append((kind, body, pos, end))
+        if len(chunks) > MAX_PNG_CHUNKS:
+            raise BadgeError(INVALID_IMAGE, "the PNG file has too many chunks")
         pos = end
         if kind == b"IEND":
             return chunks
@@ -128,7 +131,8 @@ def _kept_chunks(data: bytes) -> list[bytes]:
 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+    crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
 
 
 def _bake_png_ob3(data: bytes, text: str) -> bytes:
@@ -176,11 +180,10 @@ def _badge_elements(doc):
     """Badge elements in document order, as (version, element)."""
     found = []
     for element in doc.getElementsByTagName("*"):
-        name = element.localName
-        prefixed = element.tagName
-        if name == "credential" and (element.namespaceURI == OB3_NAMESPACE or prefixed == "openbadges:credential"):
+        name = (element.namespaceURI, element.localName)
+        if name == (OB3_NAMESPACE, "credential") or element.tagName == "openbadges:credential":
             found.append(("3.0", element))
-        elif name == "assertion" and (element.namespaceURI == OB2_NAMESPACE or prefixed == "openbadges:assertion"):
+        elif name == (OB2_NAMESPACE, "assertion") or element.tagName == "openbadges:assertion":
             found.append(("2.0", element))
     return found
 

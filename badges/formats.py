@@ -130,7 +130,8 @@ def credential_version(credential: Any) -> str:
     else:
         version = None
     if version is None:
-        raise BadgeError(INVALID_CREDENTIAL, "not an Open Badges 3.0 credential nor an Open Badges 2.0 assertion")
+        raise BadgeError(INVALID_CREDENTIAL,
+                         "not an Open Badges 3.0 credential nor an Open Badges 2.0 assertion")
     return version
 
 

@@ -15,14 +15,14 @@ CONTEXTS_DIR = Path(__file__).with_name("contexts")
 
 @lru_cache(maxsize=1)
 def document_loader():
-    """``certs.loader.StaticLoader`` serving certs' contexts and the bundled OB 3.0 contexts."""
-    from certs.loader import bundled  # imported late: baking and reading badges need no JSON-LD
+    """A ``certs.StaticLoader`` serving certs' contexts and the bundled OB 3.0 contexts."""
+    import certs  # imported late: baking and reading badges need no JSON-LD
 
-    return bundled().extend_from_manifest(CONTEXTS_DIR)
+    return certs.bundled().extend_from_manifest(CONTEXTS_DIR)
 
 
 def context_urls() -> frozenset[str]:
     """The context URLs badges bundles itself (for documentation and tests)."""
-    from certs.loader import read_manifest
+    import certs
 
-    return frozenset(read_manifest(CONTEXTS_DIR))
+    return frozenset(certs.read_manifest(CONTEXTS_DIR))

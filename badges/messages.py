@@ -144,7 +144,7 @@ class _Blank(dict):
         return ""
 
 
-def message(code: str, locale: str = "en", **params) -> str:
+def message(code: str, locale: str = "en", /, **params) -> str:
     """The sentence for ``code`` in the reader's language (English when unknown)."""
     pair = MESSAGES.get(code) or (code.replace("_", " "), code.replace("_", " "))
     if "reason" in params and params["reason"] and code in _PREFIXED_REASON:
@@ -152,8 +152,8 @@ def message(code: str, locale: str = "en", **params) -> str:
     return _pick(pair, locale).format_map(_Blank({k: _short(v) for k, v in params.items()}))
 
 
-def passed(name: str, locale: str = "en", **params) -> str:
-    pair = PASSED.get(name, (name, name))
+def passed(check_name: str, locale: str = "en", /, **params) -> str:
+    pair = PASSED.get(check_name, (check_name, check_name))
     return _pick(pair, locale).format_map(_Blank({k: _short(v) for k, v in params.items()}))
 
 

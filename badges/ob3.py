@@ -163,7 +163,8 @@ def _enum_ext(field: str, value: str | None, allowed: frozenset[str]) -> str | N
         return None
     if checked in allowed:
         return checked
-    if checked.startswith("ext:") and len(checked) > 4 and all(c.isalnum() or c in ".-_" for c in checked[4:]):
+    name = checked[4:]
+    if checked.startswith("ext:") and name and all(c.isalnum() or c in ".-_" for c in name):
         return checked
     raise InvalidValue(field, "is not a known value (use one of the specification's values or ext:Name)")
 
@@ -255,13 +256,15 @@ def achievement_document(achievement: Achievement | Mapping, field: str = "achie
         "criteria": criteria,
     }
     _put(doc, "image", _image(f"{field}.image", a.image))
-    _put(doc, "achievementType", _enum_ext(f"{field}.achievement_type", a.achievement_type, ACHIEVEMENT_TYPES))
+    _put(doc, "achievementType",
+         _enum_ext(f"{field}.achievement_type", a.achievement_type, ACHIEVEMENT_TYPES))
     _put(doc, "alignment", [_alignment(f"{field}.alignments[{i}]", al)
                             for i, al in enumerate(_many(Alignment, a.alignments, f"{field}.alignments"))])
-    _put(doc, "resultDescription", [
-        _result_description(f"{field}.result_descriptions[{i}]", rd)
-        for i, rd in enumerate(_many(ResultDescription, a.result_descriptions, f"{field}.result_descriptions"))])
-    _put(doc, "tag", [values.text(f"{field}.tags[{i}]", t, max_length=200) for i, t in enumerate(a.tags or ())])
+    descriptions = _many(ResultDescription, a.result_descriptions, f"{field}.result_descriptions")
+    _put(doc, "resultDescription", [_result_description(f"{field}.result_descriptions[{i}]", rd)
+                                    for i, rd in enumerate(descriptions)])
+    _put(doc, "tag", [values.text(f"{field}.tags[{i}]", t, max_length=200)
+                      for i, t in enumerate(a.tags or ())])
     _put(doc, "humanCode", values.text(f"{field}.human_code", a.human_code, required=False, max_length=200))
     return doc
 
@@ -270,7 +273,8 @@ def _result(field: str, result: Result, described: set[str]) -> dict:
     doc: dict[str, Any] = {"type": ["Result"]}
     rd = values.iri(f"{field}.result_description", result.result_description, required=False)
     if rd is not None and rd not in described:
-        raise InvalidValue(f"{field}.result_description", "does not name a result description of the achievement")
+        raise InvalidValue(f"{field}.result_description",
+                           "does not name a result description of the achievement")
     _put(doc, "resultDescription", rd)
     _put(doc, "value", values.text(f"{field}.value", result.value, required=False, max_length=500))
     status = values.text(f"{field}.status", result.status, required=False, max_length=50)

@@ -82,7 +82,8 @@ def _from_jws(token: str, source: str) -> BadgeDocument:
         return BadgeDocument(OB2_SIGNED, "2.0", document, token, source, header=header)
     if _is_vc(document):
         return BadgeDocument(VC_JWT, None, document, token, source, header=header)
-    raise BadgeError(UNSUPPORTED_DOCUMENT, "the JWS does not carry a verifiable credential nor a badge assertion")
+    raise BadgeError(UNSUPPORTED_DOCUMENT,
+                     "the JWS does not carry a verifiable credential nor a badge assertion")
 
 
 def read_url(url: str, fetch: Fetch | None) -> BadgeDocument:
@@ -100,7 +101,8 @@ def read_url(url: str, fetch: Fetch | None) -> BadgeDocument:
     except BadgeError:
         raise
     except Exception as exc:  # any failure of the injected fetch is reported, with its code if it has one
-        raise BadgeError(getattr(exc, "code", FETCH_FAILED), f"the badge could not be fetched: {exc}") from exc
+        code = getattr(exc, "code", FETCH_FAILED)
+        raise BadgeError(code, f"the badge could not be fetched: {exc}") from exc
     body = getattr(result, "body", result)
     if isinstance(body, (bytes, bytearray)):
         if len(body) > MAX_PAYLOAD_BYTES:

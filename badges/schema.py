@@ -111,7 +111,8 @@ def _message(error) -> str:
 def validate_ob3(document: Any, schema_id: str = ACHIEVEMENT_CREDENTIAL) -> list[str]:
     """Validate an OB 3.0 credential; return readable errors (an empty list means valid)."""
     validator = _validator(schema_id)
-    errors = sorted(validator.iter_errors(document), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    errors = sorted(validator.iter_errors(document),
+                    key=lambda e: (list(map(str, e.absolute_path)), e.message))
     messages = []
     for error in errors:
         message = _message(error)

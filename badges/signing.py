@@ -24,9 +24,9 @@ def sign_credential(credential: Mapping[str, Any], key_pair, *, created: datetim
     the credential does not follow the OB 3.0 schema, or certs' ``ValueError`` subclasses when it
     cannot be signed faithfully.
     """
-    from certs.proofs import sign  # late: only issuing needs the signer
+    import certs  # late: only issuing needs the signer
 
     problems = validate_ob3(credential)
     if problems:
         raise InvalidValue("credential", "does not follow the Open Badges 3.0 schema: " + "; ".join(problems))
-    return sign(credential, key_pair, document_loader(), created=created)
+    return certs.sign(credential, key_pair, document_loader(), created=created)

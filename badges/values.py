@@ -48,7 +48,8 @@ def text(field: str, value: object, *, required: bool = True, max_length: int = 
     return value
 
 
-def iri(field: str, value: object, *, required: bool = True, schemes: tuple[str, ...] | None = None) -> str | None:
+def iri(field: str, value: object, *, required: bool = True,
+        schemes: tuple[str, ...] | None = None) -> str | None:
     """Return ``value`` as an absolute IRI, optionally restricted to some schemes.
 
     ``schemes`` entries are lower-case prefixes such as ``"https"``, ``"did"``, ``"urn:uuid"``.

@@ -58,7 +58,7 @@ Fetch = Callable[[str], Any]
 class Failure(Exception):
     """A check failed: ``code`` is stable, ``params`` fill the message."""
 
-    def __init__(self, code: str, **params):
+    def __init__(self, code: str, /, **params):
         super().__init__(code)
         self.code = code
         self.params = params
@@ -73,16 +73,16 @@ class _Report:
         self.errors: list[dict] = []
         self.warnings: list[dict] = []
 
-    def passed(self, name: str, detail_key: str | None = None, **params) -> None:
-        self.checks.append({"name": name, "ok": True, "code": None,
-                            "detail": messages.passed(detail_key or name, self.locale, **params)})
+    def passed(self, check_name: str, detail_key: str | None = None, /, **params) -> None:
+        self.checks.append({"name": check_name, "ok": True, "code": None,
+                            "detail": messages.passed(detail_key or check_name, self.locale, **params)})
 
-    def failed(self, name: str, failure: Failure) -> None:
+    def failed(self, check_name: str, failure: Failure, /) -> None:
         text = messages.message(failure.code, self.locale, **failure.params)
-        self.checks.append({"name": name, "ok": False, "code": failure.code, "detail": text})
+        self.checks.append({"name": check_name, "ok": False, "code": failure.code, "detail": text})
         self.errors.append({"code": failure.code, "message": text})
 
-    def warn(self, code: str, **params) -> None:
+    def warn(self, code: str, /, **params) -> None:
         entry = {"code": code, "message": messages.message(code, self.locale, **params)}
         if entry not in self.warnings:
             self.warnings.append(entry)
@@ -438,13 +438,13 @@ def verify_credential(session: _Session, document: dict, kind: str, *, check_sta
 
 
 def _check_jsonld(document: dict):
-    from certs.canon import expand  # noqa: PLC0415
+    from certs.canon import to_dataset  # noqa: PLC0415 - the same strict checks as canonicalization
     from certs.errors import CertsError  # noqa: PLC0415
 
     if "@context" not in document:
         raise Failure("no_context")
     try:
-        expand(document, _loader())
+        to_dataset(document, _loader())
     except CertsError as exc:
         url = _unknown_url(str(exc))
         if exc.code == "unknown_context":

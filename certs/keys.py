@@ -97,7 +97,8 @@ def encode_secret_multikey(private_key: PrivateKey) -> str:
         header = {"secp256r1": P256_PRIV, "secp384r1": P384_PRIV}.get(private_key.curve.name)
         if header:
             size = (private_key.curve.key_size + 7) // 8
-            return multibase.encode(header + private_key.private_numbers().private_value.to_bytes(size, "big"))
+            scalar = private_key.private_numbers().private_value.to_bytes(size, "big")
+            return multibase.encode(header + scalar)
     raise KeyFormatError(f"unsupported private key type {type(private_key).__name__}")
 
 
@@ -128,6 +129,8 @@ class VerificationMethod:
     public_key: PublicKey
     revoked: str | None = None
     expires: str | None = None
+    # Verification relationships listing this method; None when the resolver cannot tell.
+    relationships: frozenset[str] | None = None
 
     @property
     def public_key_multibase(self) -> str:
@@ -325,27 +328,26 @@ def did_web_document(did: str, keys: Iterable[KeyPair | VerificationMethod]) -> 
 Resolver = Callable[[str], VerificationMethod]
 
 
-def method_from_document(document: Mapping[str, Any], vm_id: str,
-                         relationship: str = "assertionMethod") -> VerificationMethod:
-    """Find *vm_id* in a controller document and check it may be used for *relationship*.
+def method_from_document(document: Mapping[str, Any], vm_id: str) -> VerificationMethod:
+    """Find *vm_id* in a controller document, with the relationships that list it.
 
-    The proof purpose must match a verification relationship of the controller
-    (Data Integrity); a key merely listed under ``verificationMethod`` is not enough.
+    A proof's purpose must match one of those relationships (Data Integrity); a key
+    merely present under ``verificationMethod`` may sign nothing. :func:`certs.verify`
+    checks it, using ``VerificationMethod.relationships``.
     """
     controller = document.get("id")
     candidates = [m for m in _as_list(document.get("verificationMethod")) if isinstance(m, Mapping)]
-    allowed = set()
-    for entry in _as_list(document.get(relationship)):
-        if isinstance(entry, str):
-            allowed.add(entry)
-        elif isinstance(entry, Mapping):
-            candidates.append(entry)
-            allowed.add(entry.get("id"))
+    relationships = set()
+    for relationship in VERIFICATION_RELATIONSHIPS:
+        for entry in _as_list(document.get(relationship)):
+            if isinstance(entry, Mapping):
+                candidates.append(entry)
+                entry = entry.get("id")
+            if entry == vm_id:
+                relationships.add(relationship)
     method = next((m for m in candidates if m.get("id") == vm_id), None)
     if method is None:
         raise KeyFormatError(f"{vm_id} is not a verification method of {controller}")
-    if vm_id not in allowed:
-        raise KeyFormatError(f"{vm_id} is not listed under {relationship} of {controller}")
     if method.get("controller") != controller:
         raise KeyFormatError(f"{vm_id} names controller {method.get('controller')}, not {controller}")
     if method.get("type") not in ("Multikey", "Ed25519VerificationKey2020"):
@@ -354,6 +356,7 @@ def method_from_document(document: Mapping[str, Any], vm_id: str,
         id=vm_id, controller=controller,
         public_key=decode_public_multikey(method.get("publicKeyMultibase")),
         revoked=method.get("revoked"), expires=method.get("expires"),
+        relationships=frozenset(relationships),
     )
 
 
@@ -363,7 +366,6 @@ def resolve_did_key(vm_id: str) -> VerificationMethod:
 
 
 def controller_resolver(fetch_json: Callable[[str], Mapping[str, Any]],
-                        relationship: str = "assertionMethod",
                         scheme: str = "https") -> Resolver:
     """A resolver for did:key (offline), did:web and https controller documents.
 
@@ -372,7 +374,7 @@ def controller_resolver(fetch_json: Callable[[str], Mapping[str, Any]],
     """
     def resolve(vm_id: str) -> VerificationMethod:
         if vm_id.startswith("did:key:"):
-            return method_from_document(did_key_document(vm_id), vm_id, relationship)
+            return method_from_document(did_key_document(vm_id), vm_id)
         base = vm_id.split("#", 1)[0]
         if base.startswith("did:web:"):
             url = did_web_url(base, scheme)
@@ -383,13 +385,12 @@ def controller_resolver(fetch_json: Callable[[str], Mapping[str, Any]],
         document = fetch_json(url)
         if not isinstance(document, Mapping) or document.get("id") != base:
             raise KeyFormatError(f"the document at {url} is not the controller document of {base}")
-        return method_from_document(document, vm_id, relationship)
+        return method_from_document(document, vm_id)
 
     return resolve
 
 
-def static_resolver(documents: Mapping[str, Mapping[str, Any]],
-                    relationship: str = "assertionMethod") -> Resolver:
+def static_resolver(documents: Mapping[str, Mapping[str, Any]]) -> Resolver:
     """A resolver over known controller documents keyed by DID or URL (no network)."""
     by_url = {}
     for key, document in documents.items():
@@ -401,7 +402,7 @@ def static_resolver(documents: Mapping[str, Mapping[str, Any]],
         except KeyError:
             raise KeyFormatError(f"unknown controller document {url}") from None
 
-    return controller_resolver(fetch, relationship)
+    return controller_resolver(fetch)
 
 
 def _as_list(value: Any) -> list:

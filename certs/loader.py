@@ -18,12 +18,12 @@ import copy
 import hashlib
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from cachetools import LRUCache
 from pyld.context_resolver import ContextResolver
 
 from .errors import ContextIntegrityError, UnknownDocumentError
@@ -33,6 +33,26 @@ CONTEXTS_DIR = Path(__file__).with_name("contexts")
 # pyld keeps at most this many resolved contexts; a credential uses 2 to 5.
 _CACHE_SIZE = 256
 _SCOPED_CACHE_SIZE = 4096
+
+
+class _LRU(OrderedDict):
+    """The two methods pyld's ContextResolver uses, with least-recently-used eviction."""
+
+    def __init__(self, maxsize: int):
+        super().__init__()
+        self.maxsize = maxsize
+
+    def get(self, key, default=None):
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        return default
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        if len(self) > self.maxsize:
+            self.popitem(last=False)
 
 
 def _sha256(data: bytes) -> str:
@@ -74,9 +94,9 @@ class StaticLoader:
             if not isinstance(document, Mapping):
                 raise ContextIntegrityError(f"document for {url} is not a JSON object")
             self._documents[url] = copy.deepcopy(dict(document))
-        self._cache: LRUCache = LRUCache(maxsize=_CACHE_SIZE)
+        self._cache = _LRU(_CACHE_SIZE)
         # Processed type- and property-scoped contexts (see canon._Processor).
-        self._scoped: LRUCache = LRUCache(maxsize=_SCOPED_CACHE_SIZE)
+        self._scoped = _LRU(_SCOPED_CACHE_SIZE)
         # pyld's caches (ours and the per-context ones inside it) are plain LRU dicts,
         # not thread-safe; callers hold this lock around a pyld run (see canon.py).
         # pyld is pure Python, so serialising costs no parallelism under the GIL.

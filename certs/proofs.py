@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from . import multibase
 from .canon import canonize
-from .errors import CertsError, SigningError
+from .errors import CertsError, KeyFormatError, SigningError
 from .keys import KeyPair, PublicKey, VerificationMethod, decode_public_multikey, utc_timestamp
 from .loader import StaticLoader
 
@@ -59,6 +59,7 @@ _SPEC_TYPES = {
     "invalid_verification_method": "INVALID_VERIFICATION_METHOD",
     "verification_method_revoked": "INVALID_VERIFICATION_METHOD",
     "verification_method_expired": "INVALID_VERIFICATION_METHOD",
+    "verification_method_not_authorized": "INVALID_VERIFICATION_METHOD",
     "undefined_term": "PROOF_TRANSFORMATION_ERROR",
     "relative_iri": "PROOF_TRANSFORMATION_ERROR",
     "control_character": "PROOF_TRANSFORMATION_ERROR",
@@ -299,6 +300,9 @@ def _verify_one(unsecured, proof, check, loader, resolve_key, result, purpose, d
 
     method = _resolve(resolve_key, proof["verificationMethod"])
     check.controller = method.controller
+    if method.relationships is not None and proof["proofPurpose"] not in method.relationships:
+        raise _Failure("verification_method_not_authorized",
+                       f"{method.id} is not listed under {proof['proofPurpose']} by its controller")
     _check_method(method, now)
     key = method.public_key
     if suite in (EDDSA_RDFC_2022, ED25519_SIGNATURE_2020):
@@ -396,6 +400,8 @@ def _date_warnings(document: Mapping[str, Any], result: VerificationResult) -> N
 def _resolve(resolve_key: KeyResolver, vm_id: str) -> VerificationMethod:
     try:
         resolved = resolve_key(vm_id)
+        if resolved is None:
+            raise KeyFormatError("no key found")
         if isinstance(resolved, VerificationMethod):
             method = resolved
         else:

@@ -314,22 +314,36 @@ def test_profile_validation(api, body, field):
     assert api.get("/profile").get_json()["display_name"] == "Owner Person"
 
 
-def test_profile_photo(api, user):
+def png(width=40, height=30) -> bytes:
     from PIL import Image
 
-    from app.services import photos
-
     buffer = io.BytesIO()
-    Image.new("RGB", (40, 30), "orange").save(buffer, "PNG")
-    with api.client.application.test_request_context():
-        photos.set_photo(db.session, user, buffer.getvalue())
-    db.session.commit()
-    url = api.get("/profile").get_json()["photo_url"]
+    Image.new("RGB", (width, height), "orange").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_profile_photo(api, user):
+    assert api.get("/profile").get_json()["photo_url"] is None
+    response = api.put("/profile/photo", data=png(), content_type="image/png")
+    assert response.status_code == 200, response.get_json()
+    url = response.get_json()["photo_url"]
     assert url.endswith("/api/v1/profile/photo")
-    response = api.get("/profile/photo")
-    assert response.status_code == 200 and response.mimetype == "image/jpeg"
-    assert response.data.startswith(b"\xff\xd8")
+    photo = api.get("/profile/photo")
+    assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
+    assert photo.data.startswith(b"\xff\xd8")
     assert api.client.get("/api/v1/profile/photo").status_code == 401
+
+    assert api.delete("/profile/photo").status_code == 204
+    assert api.get("/profile").get_json()["photo_url"] is None
+    assert api.get("/profile/photo").status_code == 404
+
+
+def test_profile_photo_refusals(api):
+    response = api.put("/profile/photo", data=b"not an image at all", content_type="image/png")
+    assert response.status_code == 422 and "photo" in response.get_json()["fields"]
+    response = api.put("/profile/photo", data=png(), content_type="application/octet-stream")
+    assert response.status_code == 415
+    assert api.get("/profile").get_json()["photo_url"] is None
 
 
 def test_no_photo_is_404(api):
@@ -350,13 +364,17 @@ def test_api_errors_are_json(api, client):
     assert missing.status_code == 404 and missing.mimetype == "application/json"
     assert missing.get_json()["error"] == "not_found" and missing.get_json()["message"]
 
-    not_allowed = api.put("/experiences", json={})
-    assert not_allowed.status_code == 405 and not_allowed.get_json()["error"] == "method_not_allowed"
-    assert "POST" in not_allowed.headers["Allow"]
-
     invalid = api.post("/skills", json={"name": "x", "level": 9})
     assert invalid.status_code == 422 and invalid.mimetype == "application/json"
     assert set(invalid.get_json()) == {"error", "message", "fields"}
+
+
+def test_api_405_is_json(api):
+    not_allowed = api.put("/experiences", json={})
+    assert not_allowed.status_code == 405
+    assert not_allowed.mimetype == "application/json"
+    assert not_allowed.get_json()["error"] == "method_not_allowed"
+    assert "POST" in not_allowed.headers["Allow"]
 
 
 def test_no_csrf_token_is_needed_with_a_bearer_token(api):
@@ -390,7 +408,7 @@ def test_openapi_description(client):
     assert spec["openapi"] == "3.0.3" and spec["info"]["version"] == "v1"
     expected = {
         "/api/v1/tokens": {"get", "post"}, "/api/v1/tokens/{token_id}": {"delete"},
-        "/api/v1/profile": {"get", "patch"}, "/api/v1/profile/photo": {"get"},
+        "/api/v1/profile": {"get", "patch"}, "/api/v1/profile/photo": {"get", "put", "delete"},
     }
     for path in RESOURCES:
         expected[f"/api/v1/{path}"] = {"get", "post"}

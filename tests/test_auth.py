@@ -129,7 +129,8 @@ def test_register_with_a_taken_address_looks_the_same_and_warns_its_owner(app, c
     taken = register(client, email="OWNER@example.org", password="another fine passphrase")
     assert taken.status_code == first.status_code == 302
     assert taken.headers["Location"] == first.headers["Location"]
-    assert db.session.scalar(select(func.count()).select_from(User).where(User.email == "owner@example.org")) == 1
+    owners = select(func.count()).select_from(User).where(User.email == "owner@example.org")
+    assert db.session.scalar(owners) == 1
     owner = user_by_email("owner@example.org")
     assert accounts.verify_password(owner, PASSWORD)  # the existing account is untouched
     warning = [m for m in outbox(app) if m["To"] == "owner@example.org"]
@@ -365,7 +366,8 @@ def test_reset_link_sets_a_new_password_once(app, client, user, make_user):
 
     fresh = english(app)
     assert fresh.get(path).status_code == 400
-    reused = fresh.post(path, data={"password": "yet another passphrase", "password_confirm": "yet another passphrase",
+    other_password = "yet another passphrase"
+    reused = fresh.post(path, data={"password": other_password, "password_confirm": other_password,
                                     "csrf_token": csrf_token(fresh.get("/login"))})
     assert reused.status_code == 400
     assert accounts.verify_password(user_by_email(user.email), NEW_PASSWORD)

@@ -67,8 +67,8 @@ def load_api_user() -> None:
     raw = _bearer_token()
     g.api_token_sent = raw is not None
     user = tokens.authenticate_token(db.session, raw) if raw else None
-    if user is not None:
-        db.session.commit()  # keeps last_used_at, which authenticate_token writes at most once a minute
+    if db.session.info.pop(tokens.TOUCHED, False):
+        db.session.commit()  # keeps last_used_at (written at most once a minute), even if the call fails
     g.api_user = user
     login_manager._update_request_context_with_user(user)
 

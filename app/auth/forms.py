@@ -40,7 +40,8 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField(_l("New password"), validators=[DataRequired(REQUIRED), Length(max=PASSWORD_MAX)],
+    password = PasswordField(_l("New password"),
+                             validators=[DataRequired(REQUIRED), Length(max=PASSWORD_MAX)],
                              render_kw={"autocomplete": "new-password"})
     password_confirm = PasswordField(
         _l("New password again"),

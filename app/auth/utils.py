@@ -55,7 +55,7 @@ def end_session() -> None:
 
 
 def verified_required(view):
-    """Actions that act on the identity the address stands for (e-mail change, API tokens) need it verified."""
+    """Actions on the identity the address stands for (e-mail change, API tokens) need it verified."""
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not current_user.is_verified:

@@ -151,8 +151,8 @@ def verify_password(stored: User | str | None, password) -> bool:
 
 # --- accounts --------------------------------------------------------------------------------------
 
-def create_user(session: Session, *, email: str, password: str, display_name: str = "", is_admin: bool = False,
-                verified: bool = False, locale: str | None = None) -> User:
+def create_user(session: Session, *, email: str, password: str, display_name: str = "",
+                is_admin: bool = False, verified: bool = False, locale: str | None = None) -> User:
     """Create an account and its portfolio.
 
     The password is checked and hashed before the duplicate check, so that a taken address costs the
@@ -162,14 +162,15 @@ def create_user(session: Session, *, email: str, password: str, display_name: st
     check_password_rules(password, email)
     display_name = (display_name or "").strip()
     if len(display_name) > 120 or CONTROL_CHARS.search(display_name):
-        raise ValidationFailed(_message(), fields={"display_name": str(_l("At most %(n)d characters.", n=120))})
+        raise ValidationFailed(_message(),
+                               fields={"display_name": str(_l("At most %(n)d characters.", n=120))})
     password_hash = hash_password(password)
     if session.scalars(select(User.id).where(User.email == email)).first() is not None:
         raise Conflict(str(_l("An account already uses this e-mail address.")), code="email_taken",
                        fields={"email": str(_l("An account already uses this e-mail address."))})
     user = User(id=uuid.uuid4(), email=email, password_hash=password_hash, is_admin=is_admin,
-                locale=locale if locale in LOCALES else None, email_verified_at=utcnow() if verified else None,
-                session_version=1, failed_logins=0)
+                locale=locale if locale in LOCALES else None, session_version=1, failed_logins=0,
+                email_verified_at=utcnow() if verified else None)
     session.add(user)
     session.add(Portfolio(id=uuid.uuid4(), owner=user, display_name=display_name))
     session.flush()
@@ -226,7 +227,8 @@ def set_password(session: Session, user: User, new: str, field: str = "password"
 def change_password(session: Session, user: User, current: str, new: str) -> None:
     """Change the password after checking the current one; every session of the user ends."""
     if not verify_password(user, current):
-        raise ValidationFailed(_message(), fields={"current_password": str(_l("This is not your current password."))})
+        raise ValidationFailed(_message(),
+                               fields={"current_password": str(_l("This is not your current password."))})
     set_password(session, user, new, field="new_password")
 
 
@@ -253,8 +255,8 @@ def set_preferences(session: Session, user: User, *, locale: str | None, timezon
 def delete_account(session: Session, user: User, password: str) -> None:
     """Delete the account and everything it owns, after checking the password.
 
-    Rows go through the ORM cascades and ON DELETE CASCADE; the profile photo blob, if any, is removed
-    from storage after the flush succeeded (a failure there is logged: an orphan blob holds no account).
+    Rows go through the ORM cascades and ON DELETE CASCADE. The profile photo blob, if any, is removed
+    by ``app.storage`` once the transaction commits (kept if it rolls back), when that module exists.
     """
     if not verify_password(user, password):
         raise ValidationFailed(_message(), fields={"password": str(_l("This is not your current password."))})
@@ -262,21 +264,21 @@ def delete_account(session: Session, user: User, password: str) -> None:
     session.delete(user)
     session.flush()
     if photo_key:
-        _delete_blob(photo_key)
+        _delete_blob(session, photo_key)
 
 
-def _delete_blob(key: str) -> None:
+def _delete_blob(session: Session, key: str) -> None:
     try:
         from app import storage
     except ImportError:
         return
-    delete = getattr(storage, "delete", None)
-    if delete is None:
-        return
-    try:
-        delete(key)
-    except Exception:  # noqa: BLE001 - the account is gone either way; keep the trace for the operator
-        log.exception("Could not delete blob %s of a deleted account", key)
+    if hasattr(storage, "delete_after_commit"):
+        storage.delete_after_commit(session, key)
+    elif hasattr(storage, "delete"):
+        try:
+            storage.delete(key)
+        except Exception:  # noqa: BLE001 - the account is gone either way; keep the trace for the operator
+            log.exception("Could not delete blob %s of a deleted account", key)
 
 
 # --- one-time tokens -------------------------------------------------------------------------------
@@ -348,7 +350,8 @@ def verification_token(session: Session, user: User, *, force: bool = False) -> 
         return None
     if not force:
         latest = session.scalar(select(func.max(OneTimeToken.created_at))
-                                .where(OneTimeToken.user_id == user.id, OneTimeToken.purpose == "verify_email"))
+                                .where(OneTimeToken.user_id == user.id,
+                                       OneTimeToken.purpose == "verify_email"))
         if latest is not None and utcnow() - latest < VERIFY_MAIL_INTERVAL:
             return None
     return issue_token(session, user, "verify_email", payload=user.email)
@@ -366,7 +369,8 @@ def verify_email(session: Session, raw) -> User:
     return user
 
 
-def request_password_reset(session: Session, email, *, now: datetime | None = None) -> tuple[User, str] | None:
+def request_password_reset(session: Session, email, *,
+                           now: datetime | None = None) -> tuple[User, str] | None:
     """(user, raw token) to e-mail, or None: unknown address, or a reset mail went out < 2 minutes ago.
 
     The caller shows the same message in every case, so the answer reveals nothing about the address.
@@ -406,7 +410,8 @@ def request_email_change(session: Session, user: User, password: str, new_email:
     if not verify_password(user, password):
         raise ValidationFailed(_message(), fields={"password": str(_l("This is not your current password."))})
     if new_email == user.email:
-        raise ValidationFailed(_message(), fields={"new_email": str(_l("This is already your e-mail address."))})
+        raise ValidationFailed(_message(),
+                               fields={"new_email": str(_l("This is already your e-mail address."))})
     return new_email, issue_token(session, user, "change_email", payload=new_email)
 
 
@@ -416,7 +421,8 @@ def confirm_email_change(session: Session, raw) -> tuple[User, str]:
     user, new_email = token.user, token.payload
     if not new_email:
         raise _invalid_token()
-    if session.scalars(select(User.id).where(User.email == new_email, User.id != user.id)).first() is not None:
+    taken = session.scalars(select(User.id).where(User.email == new_email, User.id != user.id)).first()
+    if taken is not None:
         raise Conflict(str(_l("An account already uses this e-mail address.")), code="email_taken")
     old_email = user.email
     user.email = new_email

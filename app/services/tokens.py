@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app import policy
 from app.database import utcnow
@@ -26,6 +26,9 @@ TOKEN_PREFIX = "sil_"
 NAME_MAX = 80
 # ``last_used_at`` is informative: writing it at most once a minute spares a write per API request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Set in ``session.info`` when ``authenticate_token`` wrote ``last_used_at``, so that a caller that would
+# not otherwise commit (a read-only API call) knows that it has something to commit.
+TOUCHED = "sillage.api_token_touched"
 
 
 def hash_token(raw: str) -> str:
@@ -90,11 +93,13 @@ def authenticate_token(session: Session, raw) -> User | None:
     """The user a raw bearer token belongs to, or None if it is unknown, revoked or expired."""
     if not isinstance(raw, str) or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
-    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(raw))).first()
+    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(raw))
+                            .options(joinedload(ApiToken.user).joinedload(User.portfolio))).first()
     if token is None or not token.is_active:
         return None
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now
         session.flush()
+        session.info[TOUCHED] = True
     return token.user

@@ -8,56 +8,65 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 from app.services.accounts import PASSWORD_MAX
 from app.services.tokens import NAME_MAX
 
 REQUIRED = _l("This field is required.")
+PASSWORD_CHECKS = [DataRequired(REQUIRED), Length(max=PASSWORD_MAX)]
+CURRENT = {"autocomplete": "current-password"}
+NEW = {"autocomplete": "new-password"}
 
 
 @lru_cache(maxsize=1)
 def timezone_names() -> tuple[str, ...]:
-    """The IANA zones people pick from (Area/City, plus UTC); odd aliases such as 'posixrules' are left out."""
-    zones = (z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith(("Etc/", "posix", "right/")))
+    """The IANA zones people pick from (Area/City, and UTC); aliases such as 'posixrules' are left out."""
+    zones = (z for z in zoneinfo.available_timezones()
+             if "/" in z and not z.startswith(("Etc/", "posix", "right/")))
     return tuple(sorted(zones)) + ("UTC",)
 
 
+def _zone_choice(zone: str) -> SelectChoice:
+    """"Europe/Paris" is shown as "Paris" in the "Europe" group."""
+    area, _, place = zone.partition("/")
+    return SelectChoice(zone, place.replace("_", " ") or zone, optgroup=area if place else None)
+
+
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"),
-                                     validators=[DataRequired(REQUIRED), Length(max=PASSWORD_MAX)],
-                                     render_kw={"autocomplete": "current-password"})
-    new_password = PasswordField(_l("New password"), validators=[DataRequired(REQUIRED), Length(max=PASSWORD_MAX)],
-                                 render_kw={"autocomplete": "new-password"})
+    current_password = PasswordField(_l("Current password"), validators=PASSWORD_CHECKS, render_kw=CURRENT)
+    new_password = PasswordField(_l("New password"), validators=PASSWORD_CHECKS, render_kw=NEW)
     new_password_confirm = PasswordField(
         _l("New password again"),
         validators=[DataRequired(REQUIRED), EqualTo("new_password", _l("The two passwords are different."))],
-        render_kw={"autocomplete": "new-password"})
+        render_kw=NEW)
 
 
 class ChangeEmailForm(FlaskForm):
     new_email = EmailField(_l("New e-mail address"), validators=[DataRequired(REQUIRED), Length(max=254)],
                            render_kw={"autocomplete": "email"})
-    password = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED), Length(max=PASSWORD_MAX)],
-                             render_kw={"autocomplete": "current-password"})
+    password = PasswordField(_l("Current password"), validators=PASSWORD_CHECKS, render_kw=CURRENT)
 
 
 class DeleteAccountForm(FlaskForm):
-    password = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED), Length(max=PASSWORD_MAX)],
-                             render_kw={"autocomplete": "current-password"})
+    password = PasswordField(_l("Current password"), validators=PASSWORD_CHECKS, render_kw=CURRENT)
 
 
 class PreferencesForm(FlaskForm):
-    locale = SelectField(_l("Language"), choices=[("", _l("As my browser asks")), ("fr", "Français"),
-                                                   ("en", "English")], validators=[Optional()])
+    locale = SelectField(_l("Language"), validators=[Optional()], choices=[
+        SelectChoice("", _l("As my browser asks")), SelectChoice("fr", "Français"),
+        SelectChoice("en", "English")])
     timezone = SelectField(_l("Time zone"), validators=[Optional()])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         default = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "UTC")
-        self.timezone.choices = [("", _l("Default (%(zone)s)", zone=default))] + [(z, z) for z in timezone_names()]
+        self.timezone.choices = [SelectChoice("", _l("Default (%(zone)s)", zone=default))] + [
+            _zone_choice(z) for z in timezone_names()]
 
 
 class CreateTokenForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=NAME_MAX)])
-    expires_in_days = IntegerField(_l("Expires after (days)"), validators=[Optional(), NumberRange(min=1, max=3650)])
+    expires_in_days = IntegerField(_l("Expires after (days)"),
+                                   validators=[Optional(), NumberRange(min=1, max=3650)])

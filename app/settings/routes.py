@@ -64,7 +64,8 @@ def email():
     if form.validate_on_submit():
         user = _me()
         try:
-            new_email, raw = accounts.request_email_change(db.session, user, form.password.data, form.new_email.data)
+            new_email, raw = accounts.request_email_change(db.session, user, form.password.data,
+                                                           form.new_email.data)
             db.session.commit()
         except ValidationFailed as exc:
             db.session.rollback()
@@ -88,7 +89,8 @@ def confirm_email(token: str):
             db.session.commit()
             emails.email_changed_notice(user, old_email)
             flash(_("Your e-mail address is now %(email)s.", email=user.email), "success")
-            return redirect(url_for("settings.index") if current_user.is_authenticated else url_for("auth.login"))
+            signed_in = current_user.is_authenticated
+            return redirect(url_for("settings.index") if signed_in else url_for("auth.login"))
         accounts.peek_token(db.session, token, "change_email")
     except Conflict:
         db.session.rollback()

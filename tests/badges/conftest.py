@@ -1,8 +1,12 @@
-"""Fixtures of the badges tests: the 1EdTech OB 3.0 signed test vector.
+"""Fixtures of the badges tests: the 1EdTech OB 3.0 signed examples.
 
-``data/ob3_test_vector_signed.json`` is the "Signed credential" of the Open Badges 3.0
-implementation guide's Linked Data Proof test vector (1EdTech/openbadges-specification,
-ob_v3p0 implementation guide), with its key pair (public key below) and expected hashes.
+Both come from the Linked Data Proof test vectors of the Open Badges 3.0 implementation guide
+(1EdTech/openbadges-specification, ob_v3p0 implementation guide), signed with the key below:
+
+* ``data/ob3_test_vector_signed.json``: the OB 3.0 "Signed credential" (with the published
+  canonical document and proof-configuration hashes);
+* ``data/ob3_clr_vector_nested_credential.json``: the signed AchievementCredential nested in the
+  CLR 2.0 vector (compact ``type`` strings, the ``extensions.json`` context, ``credentialSchema``).
 """
 from __future__ import annotations
 
@@ -21,3 +25,8 @@ VECTOR_PROOF_HASH = "d34009cea0dbc1ca941e09dc01c8c9d3e3ce3c5b853f67ee44698dcea10
 @pytest.fixture
 def signed_vector() -> dict:
     return json.loads((DATA / "ob3_test_vector_signed.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(params=["ob3_test_vector_signed.json", "ob3_clr_vector_nested_credential.json"])
+def signed_example(request) -> dict:
+    return json.loads((DATA / request.param).read_text(encoding="utf-8"))

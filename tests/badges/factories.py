@@ -43,8 +43,8 @@ def png_bytes(size: int = 16, color=(29, 78, 216, 255)) -> bytes:
 def credential(**overrides) -> dict:
     values = dict(issuer=ISSUER, achievement=ACHIEVEMENT, valid_from=NOW, email="Alice.Martin@Example.org",
                   valid_until=NOW + timedelta(days=365), credential_status=STATUS,
-                  evidence=[ob3.Evidence(id="https://sillage.example/evidence/9", narrative="Projet mené à 4.",
-                                         name="Projet", description="Un projet")],
+                  evidence=[ob3.Evidence(id="https://sillage.example/evidence/9", name="Projet",
+                                         narrative="Projet mené à 4.", description="Un projet")],
                   results=[ob3.Result(result_description=ACHIEVEMENT.result_descriptions[0].id, value="A")])
     values.update(overrides)
     return ob3.build_credential(**values)

@@ -11,7 +11,7 @@ from badges import BadgeError, InvalidValue, ob3, validate_ob3
 from badges.identity import identity_hash
 from badges.schema import SchemaIntegrityError, _registry
 
-from tests.badges.factories import ACHIEVEMENT, ISSUER, NOW, STATUS, credential
+from tests.badges.factories import ACHIEVEMENT, NOW, STATUS, credential
 
 
 def test_built_credential_has_the_ob3_shape():
@@ -33,13 +33,14 @@ def test_built_credential_has_the_ob3_shape():
     achievement = subject["achievement"]
     assert achievement["type"] == ["Achievement"]
     assert achievement["criteria"] == {"narrative": "Nommé par ses pairs."}
-    assert achievement["image"] == {"id": "https://sillage.example/achievements/1d2e/image.png", "type": "Image"}
+    assert achievement["image"] == {"id": "https://sillage.example/achievements/1d2e/image.png",
+                                    "type": "Image"}
     assert achievement["alignment"] == [{"type": ["Alignment"], "targetName": "Travailler en équipe",
                                          "targetUrl": "https://esco.example/skill/42",
                                          "targetFramework": "ESCO", "targetCode": "S1.2"}]
     assert achievement["resultDescription"][0]["allowedValue"] == ["A", "B", "C"]
-    assert subject["result"] == [{"type": ["Result"], "resultDescription": ACHIEVEMENT.result_descriptions[0].id,
-                                  "value": "A"}]
+    assert subject["result"] == [{"type": ["Result"], "value": "A",
+                                  "resultDescription": ACHIEVEMENT.result_descriptions[0].id}]
     assert doc["credentialStatus"] == STATUS
     assert doc["evidence"][0]["type"] == ["Evidence"]
     assert "proof" not in doc and "credentialSchema" not in doc
@@ -137,7 +138,8 @@ def test_control_characters_in_credential_status_are_refused():
     ("achievement.image.id", {"achievement": ob3.Achievement(id="urn:uuid:1", name="n", description="d",
                                                              criteria_narrative="c", image="img.png")}),
     ("evidence[0].id", {"evidence": [ob3.Evidence(id="evidence 1", narrative="x")]}),
-    ("credential_status.statusListCredential", {"credential_status": dict(STATUS, statusListCredential="/s/1")}),
+    ("credential_status.statusListCredential",
+     {"credential_status": dict(STATUS, statusListCredential="/s/1")}),
 ])
 def test_relative_or_malformed_ids_are_refused_early(field, kwargs):
     with pytest.raises(InvalidValue) as caught:
@@ -164,8 +166,9 @@ def test_other_refusals():
         credential(achievement=ob3.Achievement(id="urn:uuid:1", name="n", description="d",
                                                criteria_narrative="c", achievement_type="Trophy"))
     assert caught.value.field == "achievement.achievement_type"
-    assert credential(achievement=ob3.Achievement(id="urn:uuid:1", name="n", description="d", criteria_narrative="c",
-                                                  achievement_type="ext:Hackathon"), results=())
+    assert credential(achievement=ob3.Achievement(id="urn:uuid:1", name="n", description="d",
+                                                  criteria_narrative="c", achievement_type="ext:Hackathon"),
+                      results=())
     with pytest.raises(InvalidValue) as caught:
         credential(results=[ob3.Result(result_description="https://elsewhere.example/rd", value="A")])
     assert caught.value.field == "results[0].result_description"
@@ -218,8 +221,8 @@ def test_schema_checks_dates_and_identity_hash_format():
     assert any(e.startswith("credentialSubject.identifier[0].identityHash") for e in errors)
 
 
-def test_the_1edtech_signed_example_is_schema_valid(signed_vector):
-    assert validate_ob3(signed_vector) == []
+def test_the_1edtech_signed_examples_are_schema_valid(signed_example):
+    assert validate_ob3(signed_example) == []
 
 
 def test_schema_registry_is_offline_and_pinned(monkeypatch):
@@ -233,7 +236,8 @@ def test_schema_registry_is_offline_and_pinned(monkeypatch):
     # a bundled schema whose bytes changed is refused
     from badges import schema
     real = schema._read
-    monkeypatch.setattr(schema, "_read", lambda name: real(name) if name == "manifest.json" else real(name) + b" ")
+    monkeypatch.setattr(schema, "_read",
+                        lambda name: real(name) if name == "manifest.json" else real(name) + b" ")
     schema._registry.cache_clear()
     try:
         with pytest.raises(SchemaIntegrityError):

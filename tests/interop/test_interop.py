@@ -1,0 +1,126 @@
+"""Interoperability, proved against Digital Bazaar's reference implementation (Node.js, from npm):
+credentials Sillage signs verify there, credentials signed there verify in Sillage, and one changed
+byte fails on both sides.
+
+These tests run wherever node is installed, and always in CI (CI=true): there a missing node is a
+failure, not a skip.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+
+import pytest
+
+from app.verification.signing import generate_did_key, sign
+from badges.verify import verify
+from certs.keys import KeyPair, did_web, did_web_document, did_web_url
+from tests.interop.runner import NodeUnavailable, Witness, node_binary
+from tests.verify.credentials import ob3_credential, signed, vc2_credential
+
+@pytest.fixture(scope="module")
+def witness(tmp_path_factory):
+    if node_binary() is None and not os.environ.get("CI"):
+        pytest.skip("node is not installed (the interoperability tests always run in CI)")
+    try:
+        return Witness(tmp_path_factory.mktemp("interop"))
+    except NodeUnavailable as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(str(exc))
+
+
+def _change_one_byte(credential: dict) -> str:
+    """The JSON text with one character of the achievement's name changed."""
+    text = json.dumps(credential)
+    position = text.index("Premiers secours (PSC1)") + 1
+    return text[:position] + ("R" if text[position] != "R" else "Q") + text[position + 1:]
+
+
+def test_sillage_did_key_credential_verifies_in_node(witness):
+    key = generate_did_key()
+    credential = sign(ob3_credential(key["controller"]), key)
+    assert verify(credential)["verified"] is True
+    result = witness.verify(credential)
+    assert result == {"verified": True}, result
+
+
+def test_sillage_did_web_credential_verifies_in_node(witness):
+    did = did_web("issuer.example", "issuers", "interop")
+    key = KeyPair.generate(controller=did, key_id=f"{did}#key-1")
+    witness.extra = {did: did_web_document(did, [key])}
+    try:
+        credential = signed(ob3_credential(did), key)
+        assert witness.verify(credential)["verified"] is True
+        assert verify(credential, fetch=lambda url: {did_web_url(did): did_web_document(did, [key])}[url])[
+            "verified"] is True
+    finally:
+        witness.extra = {}
+
+
+def test_node_credential_verifies_in_sillage(witness):
+    key = witness.keygen()
+    credential = witness.sign(ob3_credential(key["controller"]), key)
+    assert credential["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+    result = verify(credential)
+    assert result["verified"] is True, result
+
+
+def test_node_signs_with_a_sillage_key_and_sillage_with_a_node_key(witness):
+    sillage_key = generate_did_key()
+    node_key = witness.keygen()
+    by_node = witness.sign(vc2_credential(sillage_key["controller"]), sillage_key)
+    by_sillage = sign(vc2_credential(node_key["controller"]), node_key)
+    assert verify(by_node)["verified"] is True
+    assert witness.verify(by_sillage)["verified"] is True
+
+
+def test_same_key_same_document_same_signature(witness):
+    """Ed25519 is deterministic: identical canonical bytes give identical signatures on both sides."""
+    key = generate_did_key()
+    by_node = witness.sign(vc2_credential(key["controller"]), key)
+    created = by_node["proof"]["created"]
+    from datetime import datetime
+
+    moment = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    by_sillage = signed(vc2_credential(key["controller"]), KeyPair.from_json(key), created=moment)
+    assert by_sillage["proof"] == by_node["proof"]
+
+
+def test_changed_byte_fails_on_both_sides(witness):
+    sillage_key = generate_did_key()
+    ours = sign(ob3_credential(sillage_key["controller"]), sillage_key)
+    node_key = witness.keygen()
+    theirs = witness.sign(ob3_credential(node_key["controller"]), node_key)
+    for credential in (ours, theirs):
+        changed = _change_one_byte(credential)
+        assert json.loads(changed) != credential
+        assert witness.verify(changed)["verified"] is False
+        result = verify(changed)
+        assert result["verified"] is False
+        assert "bad_signature" in [error["code"] for error in result["errors"]]
+
+
+def test_changed_signature_byte_fails_on_both_sides(witness):
+    key = generate_did_key()
+    credential = sign(ob3_credential(key["controller"]), key)
+    value = credential["proof"]["proofValue"]
+    middle = len(value) // 2
+    broken = copy.deepcopy(credential)
+    broken["proof"]["proofValue"] = value[:middle] + ("2" if value[middle] != "2" else "3") + value[middle + 1:]
+    assert witness.verify(broken)["verified"] is False
+    assert verify(broken)["verified"] is False
+
+
+def test_undefined_term_is_refused_on_both_sides(witness):
+    """Neither side signs a term no context defines (it would travel unsigned)."""
+    key = witness.keygen()
+    credential = vc2_credential(key["controller"])
+    credential["credentialSubject"]["shoeSize"] = 44
+    with pytest.raises(RuntimeError):
+        witness.sign(credential, key)
+    from app.verification.signing import SigningRefused
+
+    with pytest.raises(SigningRefused):
+        sign(credential, key)

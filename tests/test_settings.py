@@ -1,0 +1,275 @@
+"""Settings: password, e-mail change, sessions, preferences, API tokens, deleting the account."""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select, text
+
+from app.extensions import db
+from app.models import ApiToken, Diploma, Experience, JournalEntry, OneTimeToken, Portfolio, Skill, User
+from app.services import accounts
+from tests.conftest import PASSWORD, login
+from tests.helpers import csrf_token
+from tests.test_auth import NEW_PASSWORD, english, is_signed_in, link_in, outbox, post_form, user_by_email
+
+
+@pytest.fixture
+def client(app):
+    return english(app)
+
+
+def change_password(client, current=PASSWORD, new=NEW_PASSWORD, confirm=None):
+    return post_form(client, "/settings/password", {"current_password": current, "new_password": new,
+                                                    "new_password_confirm": confirm or new})
+
+
+# --- access ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/settings", "/settings/password", "/settings/email",
+                                  "/settings/preferences", "/settings/tokens", "/settings/delete"])
+def test_settings_pages_need_a_signed_in_person(client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_settings_page_shows_the_account(logged_in, user):
+    page = logged_in.get("/settings")
+    assert page.status_code == 200
+    assert user.email.encode() in page.data and b"confirmed" in page.data
+    for path in (b"/settings/password", b"/settings/email", b"/settings/preferences", b"/settings/tokens",
+                 b"/settings/delete"):
+        assert path in page.data
+
+
+# --- password and sessions -------------------------------------------------------------------------
+
+def test_password_change_keeps_this_session_and_ends_the_others(app, logged_in, user):
+    other = english(app)
+    assert login(other, user.email).status_code == 302
+    assert is_signed_in(other)
+
+    response = change_password(logged_in)
+    assert response.status_code == 302
+    assert is_signed_in(logged_in)
+    assert not is_signed_in(other)
+    assert accounts.verify_password(user_by_email(user.email), NEW_PASSWORD)
+    assert login(other, user.email, NEW_PASSWORD).status_code == 302
+    assert any(m["To"] == user.email for m in outbox(app))  # the owner is told
+
+
+@pytest.mark.parametrize("current, new, confirm, message", [
+    ("wrong current password", NEW_PASSWORD, None, b"not your current password"),
+    (PASSWORD, "short", None, b"at least 12 characters"),
+    (PASSWORD, "motdepasse123", None, b"too common"),
+    (PASSWORD, NEW_PASSWORD, NEW_PASSWORD + "x", b"two passwords are different"),
+])
+def test_password_change_refusals_change_nothing(logged_in, user, current, new, confirm, message):
+    before = user_by_email(user.email)
+    hash_before, version_before = before.password_hash, before.session_version
+    response = change_password(logged_in, current, new, confirm)
+    assert response.status_code == 422
+    assert message in response.data
+    after = user_by_email(user.email)
+    assert (after.password_hash, after.session_version) == (hash_before, version_before)
+    assert is_signed_in(logged_in)
+
+
+def test_log_out_everywhere_else(app, logged_in, user):
+    other = english(app)
+    login(other, user.email)
+    response = post_form(logged_in, "/settings/sessions/end", {}, page_url="/settings")
+    assert response.status_code == 302
+    assert is_signed_in(logged_in)
+    assert not is_signed_in(other)
+
+
+def test_posts_without_csrf_token_change_nothing(logged_in, user):
+    response = logged_in.post("/settings/password", data={
+        "current_password": PASSWORD, "new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD})
+    assert response.status_code == 400
+    assert accounts.verify_password(user_by_email(user.email), PASSWORD)
+    assert logged_in.post("/settings/delete", data={"password": PASSWORD}).status_code == 400
+    assert user_by_email(user.email) is not None
+    assert logged_in.post("/settings/sessions/end").status_code == 400
+    assert user_by_email(user.email).session_version == 1
+
+
+# --- e-mail change ---------------------------------------------------------------------------------
+
+def test_email_change_is_confirmed_by_a_link_sent_to_the_new_address(app, client, logged_in, user):
+    response = post_form(logged_in, "/settings/email",
+                         {"new_email": "Moved@Example.org", "password": PASSWORD})
+    assert response.status_code == 302
+    assert user_by_email(user.email) is not None  # nothing changes before the link is followed
+    mails = outbox(app)
+    assert [m["To"] for m in mails] == ["moved@example.org"]
+    path = link_in(mails[0], "/settings/email/confirm/")
+
+    stranger = english(app)  # the link works on any device, signed in or not: it is the proof
+    page = stranger.get(path)
+    assert page.status_code == 200
+    assert stranger.post(path, data={"csrf_token": csrf_token(page)}).status_code == 302
+    moved = user_by_email("moved@example.org")
+    assert moved is not None and moved.id == user.id and moved.is_verified
+    assert user_by_email("owner@example.org") is None
+    assert [m["To"] for m in outbox(app)][-1] == "owner@example.org"  # the old address is told
+    assert stranger.post(path, data={"csrf_token": csrf_token(page)}).status_code == 400  # once only
+    assert login(english(app), "moved@example.org").status_code == 302
+
+
+def test_email_change_needs_the_password(app, logged_in, user):
+    response = post_form(logged_in, "/settings/email",
+                         {"new_email": "moved@example.org", "password": "wrong one!!"})
+    assert response.status_code == 422 and b"not your current password" in response.data
+    assert outbox(app) == []
+    assert db.session.scalar(select(func.count()).select_from(OneTimeToken)) == 0
+
+
+def test_email_change_needs_a_verified_address(app, client, make_user):
+    person = make_user("unverified@example.org", verified=False)
+    login(client, person.email)
+    response = post_form(client, "/settings/email", {"new_email": "moved@example.org", "password": PASSWORD},
+                         page_url="/settings")
+    assert response.status_code == 302 and response.headers["Location"] == "/settings"
+    assert [m["To"] for m in outbox(app)] == []
+
+
+def test_email_change_to_a_taken_address_reveals_nothing_then_fails(app, logged_in, user, make_user):
+    make_user("taken@example.org")
+    response = post_form(logged_in, "/settings/email",
+                         {"new_email": "taken@example.org", "password": PASSWORD})
+    assert response.status_code == 302  # same answer as for a free address
+    path = link_in(outbox(app)[0], "/settings/email/confirm/")
+    page = logged_in.get(path)
+    assert logged_in.post(path, data={"csrf_token": csrf_token(page)}).status_code == 409
+    assert user_by_email("owner@example.org").id == user.id
+
+
+# --- preferences -----------------------------------------------------------------------------------
+
+def test_preferences_set_language_and_time_zone(logged_in, user):
+    response = post_form(logged_in, "/settings/preferences", {"locale": "en", "timezone": "America/Montreal"})
+    assert response.status_code == 302
+    saved = user_by_email(user.email)
+    assert (saved.locale, saved.timezone) == ("en", "America/Montreal")
+    logged_in.environ_base["HTTP_ACCEPT_LANGUAGE"] = "fr"
+    assert b'<html lang="en">' in logged_in.get("/settings").data  # the account's choice wins
+
+
+@pytest.mark.parametrize("data", [{"locale": "de", "timezone": ""},
+                                  {"locale": "fr", "timezone": "Mars/Olympus"}])
+def test_preferences_refuse_unknown_values(logged_in, user, data):
+    response = post_form(logged_in, "/settings/preferences", data)
+    assert response.status_code == 422
+    saved = user_by_email(user.email)
+    assert (saved.locale, saved.timezone) == (None, None)
+
+
+def test_preferences_service_validates_with_zoneinfo(app, user):
+    with app.test_request_context():
+        accounts.set_preferences(db.session, user, locale="fr", timezone="Pacific/Noumea")
+        assert user.timezone == "Pacific/Noumea"
+        with pytest.raises(accounts.ValidationFailed) as exc:
+            accounts.set_preferences(db.session, user, locale="xx", timezone="Nowhere/Town")
+    assert set(exc.value.fields) == {"locale", "timezone"}
+
+
+# --- API tokens ------------------------------------------------------------------------------------
+
+def test_tokens_are_created_shown_once_and_revoked(app, logged_in, user):
+    response = post_form(logged_in, "/settings/tokens", {"name": "Backup script", "expires_in_days": "30"})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    token = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).one()
+    assert token.name == "Backup script" and token.expires_at is not None
+    shown = response.data.split(b'id="new-token"')[1].split(b'value="')[1].split(b'"')[0].decode()
+    assert shown.startswith("sil_") and token.prefix in shown
+
+    listing = logged_in.get("/settings/tokens")
+    assert b"Backup script" in listing.data and shown.encode() not in listing.data  # never shown again
+
+    revoked = logged_in.post(f"/settings/tokens/{token.id}/revoke", data={"csrf_token": csrf_token(listing)})
+    assert revoked.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(ApiToken, token.id).revoked_at is not None
+
+
+def test_tokens_of_someone_else_answer_404(app, logged_in, make_user):
+    from app.services import tokens
+
+    stranger = make_user("stranger@example.org")
+    theirs, _raw = tokens.create_token(db.session, stranger, "theirs")
+    db.session.commit()
+    page = logged_in.get("/settings/tokens")
+    assert b"theirs" not in page.data
+    response = logged_in.post(f"/settings/tokens/{theirs.id}/revoke", data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 404
+    assert logged_in.post(f"/settings/tokens/{uuid.uuid4()}/revoke",
+                          data={"csrf_token": csrf_token(page)}).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(ApiToken, theirs.id).revoked_at is None
+
+
+def test_token_form_refusals(logged_in, user):
+    response = post_form(logged_in, "/settings/tokens", {"name": "", "expires_in_days": "0"})
+    assert response.status_code == 422
+    assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 0
+
+
+def test_tokens_need_a_verified_address(client, make_user):
+    person = make_user("unverified@example.org", verified=False)
+    login(client, person.email)
+    assert client.get("/settings/tokens").headers["Location"] == "/settings"
+
+
+# --- delete the account ----------------------------------------------------------------------------
+
+def _fill_portfolio(user: User) -> None:
+    portfolio_id = user.portfolio.id
+    skill = Skill(id=uuid.uuid4(), portfolio_id=portfolio_id, name="Welding", level=3)
+    experience = Experience(id=uuid.uuid4(), portfolio_id=portfolio_id, kind="job", title="Welder",
+                            start_date=date(2020, 1, 1), skills=[skill])
+    db.session.add_all([skill, experience,
+                        Diploma(id=uuid.uuid4(), portfolio_id=portfolio_id, title="CAP"),
+                        JournalEntry(id=uuid.uuid4(), portfolio_id=portfolio_id, title="Thoughts", body="…"),
+                        ApiToken(id=uuid.uuid4(), user_id=user.id, name="t", token_hash=uuid.uuid4().hex * 2,
+                                 prefix="abc")])
+    accounts.issue_token(db.session, user, "reset_password")
+    db.session.commit()
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_delete_account_asks_the_password_then_removes_everything(app, logged_in, user, make_user):
+    neighbour = make_user("neighbour@example.org")
+    _fill_portfolio(user)
+    _fill_portfolio(neighbour)
+
+    wrong = post_form(logged_in, "/settings/delete", {"password": "not my password"})
+    assert wrong.status_code == 422 and b"not your current password" in wrong.data
+    assert user_by_email(user.email) is not None and _count(Experience) == 2
+
+    response = post_form(logged_in, "/settings/delete", {"password": PASSWORD})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert user_by_email("owner@example.org") is None
+    for model in (Portfolio, Experience, Skill, Diploma, JournalEntry, ApiToken, OneTimeToken):
+        assert _count(model) == 1, model  # only the neighbour's are left
+    assert db.session.execute(text("SELECT count(*) FROM experience_skills")).scalar() == 1
+    assert not is_signed_in(logged_in)
+    assert login(english(app), "owner@example.org").status_code == 422
+
+
+def test_delete_account_removes_the_photo_blob(app, logged_in, user):
+    storage = pytest.importorskip("app.storage")
+    key = f"photos/{user.portfolio.id}/{uuid.uuid4()}.jpg"
+    storage.put(key, b"\xff\xd8\xff photo", "image/jpeg")
+    user.portfolio.photo_key = key
+    db.session.commit()
+    assert post_form(logged_in, "/settings/delete", {"password": PASSWORD}).status_code == 302
+    assert not storage.exists(key)
