@@ -28,7 +28,7 @@ install: $(STAMP) translations
 
 translations: $(STAMP)
 	@if ls app/translations/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
-		$(BIN)/pybabel compile -q -d app/translations; fi
+		$(BIN)/pybabel -q compile -d app/translations; fi
 
 migrate: install
 	$(BIN)/sillage db upgrade

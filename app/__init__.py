@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -105,6 +105,8 @@ def _init_extensions(app: Flask) -> None:
 def _select_locale():
     from flask_login import current_user
 
+    if not has_request_context():  # CLI and jobs: the default locale
+        return None
     if getattr(current_user, "is_authenticated", False) and current_user.locale:
         return current_user.locale
     return request.accept_languages.best_match(["fr", "en"]) or "fr"
@@ -113,6 +115,8 @@ def _select_locale():
 def _select_timezone():
     from flask_login import current_user
 
+    if not has_request_context():
+        return None
     if getattr(current_user, "is_authenticated", False) and current_user.timezone:
         return current_user.timezone
     return None

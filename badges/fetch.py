@@ -41,7 +41,8 @@ _CHUNK = 16 * 1024
 _EXTRA_BLOCKED = [ipaddress.ip_network(n) for n in (
     "0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15", "198.51.100.0/24",
     "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32",
-    "::/128", "::1/128", "::/96", "100::/64", "2001:db8::/32", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+    "::/128", "::1/128", "::/96", "100::/64", "2001:db8::/32", "fc00::/7", "fe80::/10", "fec0::/10",
+    "ff00::/8",
 )]
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
@@ -229,9 +230,8 @@ def fetch(url: str, *, allow_loopback: bool = False, accept: str = ACCEPT_JSON,
         if length and length.isdigit() and int(length) > max_bytes:
             raise FetchError("too_large", f"the document is larger than {max_bytes} bytes", url)
         body = _read_bounded(sock, response, deadline, max_bytes, url)
-        return FetchResult(url=url, status=response.status,
-                           content_type=(response.getheader("Content-Type") or "").split(";")[0].strip().lower(),
-                           body=body)
+        content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
+        return FetchResult(url=url, status=response.status, content_type=content_type, body=body)
     finally:
         conn.close()
 

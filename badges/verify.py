@@ -106,7 +106,8 @@ def verify(input: Any, *, fetch: Fetch | None = None, now: datetime | None = Non
     ``now`` (aware datetime, default: the current time) is the moment validity is judged at.
     """
     report = _Report("fr" if str(locale or "").lower().startswith("fr") else "en")
-    session = _Session(fetch or json_fetcher(allow_loopback=allow_loopback), _aware(now), report, allow_loopback)
+    fetch = fetch or json_fetcher(allow_loopback=allow_loopback)
+    session = _Session(fetch, _aware(now), report, allow_loopback)
     kind = None
     try:
         kind = session.run(input)
@@ -191,7 +192,9 @@ def parse_json(data: bytes | str) -> Any:
     except RecursionError:
         raise Failure("too_deep", limit=MAX_DEPTH) from None
     except ValueError as exc:
-        reason = f"{exc.msg}, line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+        reason = str(exc)
+        if isinstance(exc, json.JSONDecodeError):
+            reason = f"{exc.msg}, line {exc.lineno} column {exc.colno}"
         raise Failure("invalid_json", reason=reason) from None
     _check_unicode(value)
     return value
@@ -405,12 +408,14 @@ class _Session:
 
 # certs.proofs codes -> the verifier's codes (documented in badges.messages).
 _PROOF_CODES = {
-    "missing_proof": "no_proof", "malformed_proof": "malformed_proof", "invalid_proof_datetime": "malformed_proof",
+    "missing_proof": "no_proof", "malformed_proof": "malformed_proof",
+    "invalid_proof_datetime": "malformed_proof",
     "mismatched_proof_purpose": "wrong_proof_purpose", "unsupported_cryptosuite": "unsupported_cryptosuite",
     "invalid_signature": "bad_signature", "invalid_signature_length": "malformed_proof_value",
     "key_resolution_failed": "method_unresolvable", "invalid_verification_method": "invalid_key",
     "verification_method_revoked": "key_revoked", "verification_method_expired": "key_expired",
-    "proof_expired": "proof_expired", "issuer_mismatch": "issuer_mismatch", "malformed_document": "not_an_object",
+    "proof_expired": "proof_expired", "issuer_mismatch": "issuer_mismatch",
+    "malformed_document": "not_an_object",
 }
 _SUPPORTED_SUITES = {("DataIntegrityProof", "eddsa-rdfc-2022"), ("DataIntegrityProof", "ecdsa-rdfc-2019"),
                      ("Ed25519Signature2020", None)}
@@ -497,7 +502,8 @@ def _proofs(session: _Session, document: dict) -> list[Mapping] | None:
         if len(proofs) > MAX_PROOFS or not all(isinstance(proof, Mapping) for proof in proofs):
             raise Failure("malformed_proof", reason="proof must be an object or a short list of objects")
         for proof in proofs:
-            suite = (proof.get("type"), proof.get("cryptosuite") if proof.get("type") == "DataIntegrityProof" else None)
+            is_data_integrity = proof.get("type") == "DataIntegrityProof"
+            suite = (proof.get("type"), proof.get("cryptosuite") if is_data_integrity else None)
             if suite not in _SUPPORTED_SUITES:
                 raise Failure("unsupported_cryptosuite", suite=" ".join(str(part) for part in suite if part))
             if proof.get("proofPurpose") != "assertionMethod":
@@ -535,7 +541,8 @@ def _resolve_methods(session: _Session, proofs: list[Mapping]) -> dict | None:
             if vm_id not in methods:
                 methods[vm_id] = resolve_method(session, vm_id)
         first = next(iter(methods.values()))
-        return None, {"method": first.id, "controller": first.controller}
+        short = first.id[len(first.controller):] if first.id.startswith(first.controller + "#") else first.id
+        return None, {"method": short, "controller": first.controller}
 
     return methods if session.step("verification_method", resolve_all) else None
 
@@ -630,7 +637,8 @@ def _https_controller(session: _Session, vm_id: str, base: str) -> tuple[dict, s
         raise Failure("unsupported_method", method=controller_base[:80])
     controller = session.fetch(url, "method_unresolvable")
     if not isinstance(controller, Mapping):
-        raise Failure("method_unresolvable", method=vm_id, reason="the controller document is not a JSON object")
+        raise Failure("method_unresolvable", method=vm_id,
+                      reason="the controller document is not a JSON object")
     listed = [m for m in _as_list(controller.get("verificationMethod")) if isinstance(m, Mapping)]
     if not any(m.get("id") == vm_id for m in listed):
         listed.append({k: v for k, v in document.items() if k != "@context"})
@@ -697,8 +705,11 @@ _SKEW_SECONDS = 300
 def _check_validity(session: _Session, document: dict, kind: str):
     names = ("issuanceDate", "expirationDate") if kind == "vc1" else ("validFrom", "validUntil")
     start_field, end_field = names
-    start = parse_datetime(document[start_field], start_field, session.report) if start_field in document else None
-    end = parse_datetime(document[end_field], end_field, session.report) if end_field in document else None
+    start = end = None
+    if start_field in document:
+        start = parse_datetime(document[start_field], start_field, session.report)
+    if end_field in document:
+        end = parse_datetime(document[end_field], end_field, session.report)
     if start is not None and (start - session.now).total_seconds() > _SKEW_SECONDS:
         raise Failure("not_yet_valid", date=_show(start))
     if end is not None and end <= session.now:

@@ -128,9 +128,11 @@ class _Processor(JsonLdProcessor):
     pyld caches a processed context per (context, active context), but a type-scoped
     context is applied to a fresh clone of the active context each time, so the VC
     and Data Integrity scoped contexts were re-processed for every document. The
-    result only depends on the parent context (its ``_uuid``), the scoped context
-    object (owned by pyld's cache, never mutated) and the flags, so it is remembered
-    in the loader under that key. Contexts written in a document are not memoized.
+    result only depends on the parent context (its ``_uuid``, unique per context
+    object), the scoped context object and the flags, so it is remembered in the
+    loader under that key. Scoped contexts are pyld's own objects (pyld deep-copies
+    its input and keeps processed contexts frozen in its cache), so identity is a
+    safe key; contexts embedded in a node (``propagate`` true) are never memoized.
     """
 
     def _process_context(self, active_ctx, local_ctx, options, override_protected=False,

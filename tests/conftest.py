@@ -9,6 +9,7 @@ import os
 import shutil
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from app import create_app
@@ -70,9 +71,24 @@ def app_settings(tmp_path, template_db):
     return _settings(instance, url)
 
 
+class FreshClient(FlaskClient):
+    """A client whose every request runs in its own application context, as in production.
+
+    The ``app`` fixture keeps an application context pushed for the whole test (so tests can query the
+    database); without this, requests would reuse it, and with it ``g`` (where Flask-Login caches the
+    signed-in user and Flask-WTF the CSRF token) and the database session, from one request or one
+    client to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(app_settings):
     app = create_app(app_settings)
+    app.test_client_class = FreshClient
     with app.app_context():
         yield app
         db.session.remove()

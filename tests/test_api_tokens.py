@@ -197,8 +197,8 @@ def test_token_creation_is_rate_limited_per_ip(app_settings, user):
 
     app = create_app({**app_settings, "RATE_LIMIT_LOGIN": "2/minute"})
     client = app.test_client()
-    statuses = [client.post("/api/v1/tokens", json={"email": user.email, "password": "wrong password!"}).status_code
-                for _ in range(3)]
+    wrong = {"email": user.email, "password": "wrong password!"}
+    statuses = [client.post("/api/v1/tokens", json=wrong).status_code for _ in range(3)]
     assert statuses == [401, 401, 429]
     response = client.post("/api/v1/tokens", json={"email": user.email, "password": PASSWORD})
     assert response.status_code == 429 and response.get_json()["error"] == "rate_limited"
@@ -229,7 +229,8 @@ def test_revoked_and_expired_tokens_are_refused_by_the_api(client, user):
     _, live = new_token(user)
     response = client.delete(f"/api/v1/tokens/{token.id}", headers=bearer(live))
     assert response.status_code == 204
-    response = client.delete(f"/api/v1/tokens/{tokens.list_tokens(db.session, user)[0].id}", headers=bearer(live))
+    newest = tokens.list_tokens(db.session, user)[0]
+    response = client.delete(f"/api/v1/tokens/{newest.id}", headers=bearer(live))
     assert response.status_code == 204  # revoking the token in use works, and it stops at once
     assert client.get("/api/v1/profile", headers=bearer(live)).status_code == 401
 
@@ -238,7 +239,8 @@ def test_a_browser_session_does_not_authenticate_the_api(logged_in):
     response = logged_in.get("/api/v1/profile")
     assert response.status_code == 401
     assert "Set-Cookie" not in response.headers
-    response = logged_in.post("/api/v1/experiences", json={"kind": "job", "title": "x", "start_date": "2020-01-01"})
+    body = {"kind": "job", "title": "x", "start_date": "2020-01-01"}
+    response = logged_in.post("/api/v1/experiences", json=body)
     assert response.status_code == 401
 
 

@@ -66,7 +66,8 @@ def blobs(app) -> list[Path]:
 
 
 def field_error(response, field: str) -> str:
-    match = re.search(rf'<p class="field-error" id="{field}-error">([^<]*)</p>', response.get_data(as_text=True))
+    match = re.search(rf'<p class="field-error" id="{field}-error">([^<]*)</p>',
+                      response.get_data(as_text=True))
     assert match, f"no error shown for {field}"
     return match.group(1)
 
@@ -79,7 +80,8 @@ def test_profile_is_saved_and_shown_with_safe_markdown(logged_in, user):
     assert page.status_code == 200 and 'value="Owner Person"' in page.get_data(as_text=True)
     data = {"display_name": "Camille Martin", "headline": "Future nurse", "location": "Brest",
             "bio": "I *love* <script>alert(1)</script> [caring](javascript:alert(2))",
-            "contact_email": "Camille@Example.org", "phone": "+33 6 12 34 56 78", "website": "https://camille.example"}
+            "contact_email": "Camille@Example.org", "phone": "+33 6 12 34 56 78",
+            "website": "https://camille.example"}
     response = logged_in.post("/profile", data={**data, "csrf_token": csrf_token(page)})
     assert response.status_code == 302
     portfolio = portfolio_of(user)
@@ -134,7 +136,8 @@ def test_png_is_reencoded_as_small_jpeg_stored_under_the_portfolio(app, logged_i
     assert "private" in served.headers["Cache-Control"]
     image = Image.open(io.BytesIO(served.data))
     assert image.format == "JPEG" and image.size == (512, 256)
-    assert logged_in.get("/profile/photo", headers={"If-None-Match": served.headers["ETag"]}).status_code == 304
+    again = logged_in.get("/profile/photo", headers={"If-None-Match": served.headers["ETag"]})
+    assert again.status_code == 304
     assert "/profile/photo?v=" in logged_in.get("/profile").get_data(as_text=True)
 
 
@@ -204,7 +207,7 @@ def test_remove_photo(app, logged_in, user):
     (image_bytes("PNG")[:200], "truncated.png", "This file is not an image we can read"),
     (b"", "empty.png", "Choose an image file to upload."),
     (bomb_png(), "bomb.png", "This image has too many pixels"),
-])
+], ids=["text", "svg", "bmp", "truncated", "empty", "bomb"])
 def test_bad_uploads_are_refused_and_change_nothing(app, logged_in, user, data, filename, message):
     upload(logged_in, image_bytes())
     before = portfolio_of(user).photo_key

@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms
 
 from app import create_app, storage
 from app.extensions import db
@@ -39,8 +39,8 @@ def stranger(make_user):
 
 
 def job(actor, title="Job", start="2020-01-01", end=None, **extra):
-    return service.create_item(db.session, actor, Experience, {"kind": "job", "title": title, "start_date": start,
-                                                               "end_date": end, **extra})
+    data = {"kind": "job", "title": title, "start_date": start, "end_date": end, **extra}
+    return service.create_item(db.session, actor, Experience, data)
 
 
 def refused(call, *args, **kwargs) -> dict:
@@ -89,7 +89,8 @@ def test_create_links_and_lists_items(owner):
     new = job(owner, "New", "2021-01-01", kind="volunteering")
     db.session.commit()
     assert [e.title for e in service.list_items(db.session, owner, Experience)] == ["New", "Old"]
-    assert [e.title for e in service.list_items(db.session, owner, Experience, kind="volunteering")] == ["New"]
+    volunteering = service.list_items(db.session, owner, Experience, kind="volunteering")
+    assert [e.title for e in volunteering] == ["New"]
     assert service.list_items(db.session, owner, Experience, after=new.id) == [old]
     assert python.experiences == [old]
 
@@ -97,7 +98,8 @@ def test_create_links_and_lists_items(owner):
 def test_refused_update_leaves_the_object_untouched(owner):
     item = job(owner, "Kept", "2020-01-01", "2021-01-01")
     db.session.commit()
-    fields = refused(service.update_item, db.session, owner, item, {"title": "Changed", "end_date": "2019-12-31"})
+    fields = refused(service.update_item, db.session, owner, item,
+                     {"title": "Changed", "end_date": "2019-12-31"})
     assert fields == {"end_date": "The end date must not be before the start date."}
     assert item.title == "Kept" and item.end_date == date(2021, 1, 1)
     assert not db.session.is_modified(item)
@@ -162,7 +164,8 @@ def test_timeline_merges_experiences_and_diplomas_newest_first(owner):
     assert titles == ["2021 job", "2020 diploma", "2019 job", "Undated"]
     assert [i.title for i in service.timeline(db.session, owner, "diploma")] == ["2020 diploma", "Undated"]
     assert service.timeline(db.session, owner, "sport") == []
-    assert refused(service.timeline, db.session, owner, "holidays") == {"kind": "Not one of the allowed values."}
+    assert refused(service.timeline, db.session, owner, "holidays") == {
+        "kind": "Not one of the allowed values."}
 
 
 def test_summary(owner, stranger):
@@ -197,10 +200,20 @@ def test_normalise_refuses_images_above_the_pixel_guard_even_below_pillows_hard_
     assert "too many pixels" in refused(photos.normalise, bomb_png(side), max_bytes=10**7)["photo"]
 
 
+def test_normalise_size_cap_message_and_embedded_colour_profile():
+    cap = 3 * 2**20
+    assert refused(photos.normalise, b"x" * (cap + 1), max_bytes=cap) == {
+        "photo": "This image is too large: at most 3 MB."}
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    out = Image.open(io.BytesIO(photos.normalise(image_bytes("JPEG", (64, 64), icc_profile=icc), 10**7)))
+    assert "icc_profile" not in out.info and out.getpixel((32, 32))[0] > 200
+
+
 def test_normalise_converts_cmyk_and_greyscale():
     for mode, color in (("CMYK", (0, 255, 255, 0)), ("L", 128), ("1", 1)):
         fmt = "JPEG" if mode != "1" else "PNG"
-        image = Image.open(io.BytesIO(photos.normalise(image_bytes(fmt, (40, 40), mode=mode, color=color), 10**7)))
+        data = image_bytes(fmt, (40, 40), mode=mode, color=color)
+        image = Image.open(io.BytesIO(photos.normalise(data, 10**7)))
         assert image.mode == "RGB"
 
 

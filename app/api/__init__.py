@@ -7,11 +7,14 @@ scripts that Swagger UI and ReDoc load; any OpenAPI tool can read the JSON). Err
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Api
 from werkzeug.exceptions import UnprocessableEntity
 
 from app.api import auth
 from app.api.schemas import ErrorSchema
+from app.errors import error_response
+from app.extensions import csrf, db
 
 
 class SillageApi(Api):
@@ -30,11 +33,6 @@ class SillageApi(Api):
 
 def _args_error(exc: UnprocessableEntity):
     """A query parameter failed its schema: the same 422 shape as a service validation error."""
-    from flask_babel import lazy_gettext as _l
-
-    from app.errors import error_response
-    from app.extensions import db
-
     db.session.rollback()
     messages = (getattr(exc, "data", None) or {}).get("messages", {})
     fields = {}
@@ -52,7 +50,6 @@ def _set_no_store(response):
 
 def init_app(app: Flask) -> None:
     from app.api import items, profile, tokens
-    from app.extensions import csrf
 
     app.config.update({
         "API_TITLE": "Sillage",
@@ -61,9 +58,10 @@ def init_app(app: Flask) -> None:
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
         "API_SPEC_OPTIONS": {
-            "info": {"description": "The Sillage e-portfolio API. Authenticate with a personal access "
-                                    "token: `Authorization: Bearer sil_...` (create one with POST /api/v1/tokens "
-                                    "or on the settings page). Lists are paginated with `limit` and `cursor`."},
+            "info": {"description": (
+                "The Sillage e-portfolio API. Authenticate with a personal access token: "
+                "`Authorization: Bearer sil_...` (create one with POST /api/v1/tokens or on the settings "
+                "page). Lists are paginated with `limit` and `cursor`.")},
             "security": [{"bearerAuth": []}],
         },
     })

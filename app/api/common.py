@@ -48,7 +48,8 @@ def json_object() -> dict:
     Parsed here rather than with ``request.get_json`` to also refuse what Python's parser accepts but
     JSON does not (NaN, Infinity), numbers too large to use, and nesting deep enough to exhaust the stack.
     """
-    if not request.mimetype or not (request.mimetype == "application/json" or request.mimetype.endswith("+json")):
+    mimetype = request.mimetype or ""
+    if not (mimetype == "application/json" or mimetype.endswith("+json")):
         raise ServiceError(str(_l("Send a JSON body with Content-Type: application/json.")),
                            code="unsupported_media_type", status=415)
     if (request.content_length or 0) > MAX_JSON_BYTES:
@@ -75,7 +76,8 @@ def decode_cursor(cursor: str | None) -> uuid.UUID | None:
     if cursor is None:
         return None
     try:
-        raw = base64.b64decode(cursor.encode("ascii") + b"=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
+        padded = cursor.encode("ascii") + b"=" * (-len(cursor) % 4)
+        raw = base64.b64decode(padded, altchars=b"-_", validate=True)
         return uuid.UUID(bytes=raw)
     except (ValueError, binascii.Error, UnicodeError):
         raise ServiceError(str(_l("This cursor is not valid; start again from the first page.")),

@@ -16,7 +16,8 @@ from app import policy
 from app.api.auth import api_user, require_token
 from app.api.common import decode_cursor, document_errors, json_body, json_object, page
 from app.api.schemas import (
-    DiplomaSchema, ExperiencePageArgsSchema, ExperienceSchema, JournalEntrySchema, PageArgsSchema, SkillSchema,
+    DiplomaSchema, ExperiencePageArgsSchema, ExperienceSchema, JournalEntrySchema, PageArgsSchema,
+    SkillSchema,
     body_schema, page_schema,
 )
 from app.extensions import db

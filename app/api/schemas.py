@@ -136,7 +136,8 @@ class NewTokenSchema(ma.Schema):
 class TokenRequestSchema(ma.Schema):
     email = fields.String(required=True, validate=validate.Length(min=1, max=254))
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
-    name = fields.String(validate=validate.Length(max=80), metadata={"description": "To recognise the token."})
+    name = fields.String(validate=validate.Length(max=80),
+                         metadata={"description": "To recognise the token."})
     expires_in_days = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=3650),
                                      metadata={"description": "Omitted or null: the token does not expire."})
 

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app, request, url_for
+from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
 from app.api.auth import api_user, require_token
 from app.api.common import decode_cursor, document_errors, json_body, json_object, page
-from app.api.schemas import ErrorSchema, NewTokenSchema, PageArgsSchema, TokenRequestSchema, TokenSchema, page_schema
+from app.api.schemas import (
+    ErrorSchema, NewTokenSchema, PageArgsSchema, TokenRequestSchema, TokenSchema, page_schema,
+)
 from app.database import utcnow
 from app.extensions import db, limiter
 from app.services import accounts
@@ -33,7 +35,8 @@ def _credentials(data: dict) -> tuple[str, str, str, int | None]:
     if name is not None and not isinstance(name, str):
         errors["name"] = str(_l("Must be text."))
     days = data.get("expires_in_days")
-    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS):
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int)
+                             or not 1 <= days <= MAX_DAYS):
         errors["expires_in_days"] = str(_l("Must be between %(a)d and %(b)d.", a=1, b=MAX_DAYS))
     if errors:
         raise ValidationFailed(str(_l("Some information is not valid.")), fields=errors)
@@ -53,10 +56,12 @@ def make_blueprint() -> Blueprint:
     @blp.route("", methods=["POST"])
     @login_limit
     @blp.response(201, NewTokenSchema)
-    @blp.doc(summary="Create a token with your e-mail and password", security=[], **json_body(TokenRequestSchema))
+    @blp.doc(summary="Create a token with your e-mail and password", security=[],
+             **json_body(TokenRequestSchema))
     @document_errors(blp, 400, 415, 422, 429)
     @blp.alt_response(401, schema=ErrorSchema, description="Wrong e-mail or password (invalid_credentials).")
-    @blp.alt_response(403, schema=ErrorSchema, description="E-mail address not verified yet (email_not_verified).")
+    @blp.alt_response(403, schema=ErrorSchema,
+                      description="E-mail address not verified yet (email_not_verified).")
     def create():
         """The answer's ``token`` is the only time the secret is shown: keep it safe."""
         email, password, name, days = _credentials(json_object())
@@ -70,9 +75,8 @@ def make_blueprint() -> Blueprint:
         expires_at = utcnow() + timedelta(days=days) if days else None
         token, raw = token_service.create_token(db.session, user, name, expires_at)
         db.session.commit()
-        return ({"token": raw, "id": token.id, "name": token.name, "prefix": token.prefix,
-                 "created_at": token.created_at, "expires_at": token.expires_at},
-                {"Location": url_for(".index")})
+        return {"token": raw, "id": token.id, "name": token.name, "prefix": token.prefix,
+                "created_at": token.created_at, "expires_at": token.expires_at}
 
     @blp.route("", methods=["GET"])
     @blp.arguments(PageArgsSchema, location="query")

@@ -8,8 +8,8 @@ attributes, as a hint for browsers, never as the check itself.
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import (DateField, EmailField, RadioField, SelectField, SelectMultipleField, StringField, TelField,
-                     TextAreaField, URLField)
+from wtforms import (DateField, EmailField, RadioField, SelectField, SelectMultipleField, StringField,
+                     TelField, TextAreaField, URLField)
 from wtforms.fields import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -63,7 +63,8 @@ class ProfileForm(FlaskForm):
 
 
 class PhotoForm(FlaskForm):
-    photo = FileField(_l("Photo"), [Required()], render_kw={"accept": "image/jpeg,image/png,image/webp,image/gif"},
+    photo = FileField(_l("Photo"), [Required()],
+                      render_kw={"accept": "image/jpeg,image/png,image/webp,image/gif"},
                       description=_l("JPEG, PNG, WebP or GIF. It is resized to 512 pixels and its hidden "
                                      "data (location, camera) is removed."))
 
@@ -103,7 +104,8 @@ class SkillForm(FlaskForm):
                        choices=[SelectChoice(level, _l("%(n)d · %(label)s", n=level, label=label))
                                 for level, label in LEVEL_LABELS.items()])
     framework = _text(_rules, "framework", _l("Framework"),
-                      description=_l("Optional: the reference framework, for example ESCO or the socle commun."))
+                      description=_l("Optional: the reference framework, for example ESCO or the "
+                                     "socle commun."))
     concept_uri = _text(_rules, "concept_uri", _l("Concept address"), URLField,
                         description=_l("Optional: the web address of this skill in the framework."))
     description = _text(_rules, "description", _l("Description"), TextAreaField, description=MARKDOWN_HINT)

@@ -48,7 +48,8 @@ SECTIONS = (
     Section(Experience, "experience", "experiences", "/experiences", forms.ExperienceForm,
             _l("Experiences"), _l("Add an experience"), _l("Experience saved."), _l("Experience deleted.")),
     Section(Diploma, "diploma", "diplomas", "/diplomas", forms.DiplomaForm,
-            _l("Diplomas and certifications"), _l("Add a diploma"), _l("Diploma saved."), _l("Diploma deleted.")),
+            _l("Diplomas and certifications"), _l("Add a diploma"), _l("Diploma saved."),
+            _l("Diploma deleted.")),
     Section(Skill, "skill", "skills", "/skills", forms.SkillForm,
             _l("Skills"), _l("Add a skill"), _l("Skill saved."), _l("Skill deleted."), name_attr="name"),
     Section(JournalEntry, "journal_entry", "journal", "/journal", forms.JournalEntryForm,
@@ -61,7 +62,8 @@ def _link_choices(form: FlaskForm) -> None:
     """Offer the owner's own skills (on an experience) or experiences (on a skill) as checkboxes."""
     portfolio_id = service.portfolio_of(current_user).id
     if isinstance(form, forms.ExperienceForm):
-        skills = db.session.scalars(select(Skill).where(Skill.portfolio_id == portfolio_id).order_by(Skill.name))
+        skills = db.session.scalars(select(Skill).where(Skill.portfolio_id == portfolio_id)
+                                    .order_by(Skill.name))
         form.skill_ids.choices = [SelectChoice(str(s.id), s.name) for s in skills]
     elif isinstance(form, forms.SkillForm):
         experiences = db.session.scalars(select(Experience).where(Experience.portfolio_id == portfolio_id)

@@ -18,6 +18,11 @@ from app.portfolio.labels import DIPLOMA_LABEL, KIND_LABELS
 from app.services import portfolio as service
 
 
+def _year(item) -> int | None:
+    when = service.entry_date(item)
+    return when.year if when else None
+
+
 @bp.get("/dashboard")
 @login_required
 def dashboard():
@@ -37,7 +42,6 @@ def timeline():
     if kind not in service.TIMELINE_KINDS:
         kind = ""
     entries = service.timeline(db.session, current_user, kind or None)
-    years = [(year, list(group)) for year, group in
-             groupby(entries, key=lambda item: service.entry_date(item).year if service.entry_date(item) else None)]
+    years = [(year, list(group)) for year, group in groupby(entries, key=_year)]
     filters = [("", None)] + [(k, KIND_LABELS[k]) for k in EXPERIENCE_KINDS] + [("diploma", DIPLOMA_LABEL)]
     return render_template("portfolio/timeline.html", years=years, kind=kind, filters=filters)

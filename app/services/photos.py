@@ -37,6 +37,10 @@ def _refuse(message) -> ValidationFailed:
     return ValidationFailed(str(message), fields={"photo": str(message)})
 
 
+def _size(n: int) -> str:
+    return str(_l("%(n)d MB", n=n // 2**20) if n >= 2**20 else _l("%(n)d KB", n=max(1, n // 2**10)))
+
+
 def _to_srgb(image: Image.Image) -> Image.Image:
     """Convert colours from an embedded ICC profile to sRGB, so dropping the profile keeps the colours."""
     icc = image.info.get("icc_profile")
@@ -68,7 +72,7 @@ def normalise(data: bytes, max_bytes: int) -> bytes:
     if not data:
         raise _refuse(_l("Choose an image file to upload."))
     if len(data) > max_bytes:
-        raise _refuse(_l("This image is too large: at most %(n)d MB.", n=max(1, max_bytes // (1024 * 1024))))
+        raise _refuse(_l("This image is too large: at most %(size)s.", size=_size(max_bytes)))
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:

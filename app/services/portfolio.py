@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app import policy
-from app.models import EXPERIENCE_KINDS, SKILL_LEVELS, Diploma, Experience, JournalEntry, Portfolio, Skill, User
+from app.models import (EXPERIENCE_KINDS, SKILL_LEVELS, Diploma, Experience, JournalEntry, Portfolio, Skill,
+                        User)
 from app.services.errors import NotFound, ValidationFailed
 from app.services.validation import Field, clean
 
@@ -80,14 +81,20 @@ def update_profile(session: Session, actor: User, data: dict[str, Any]) -> Portf
 
 def _linked(session: Session, actor: User, model: type, ids: list[str], field: str) -> list:
     """Resolve ids of the actor's own skills or experiences; anything else is a field error."""
+    def unknown() -> ValidationFailed:
+        return ValidationFailed(str(_l("Some information is not valid.")),
+                                fields={field: str(_l("Unknown id."))})
+
     keys = [policy.parse_id(i) for i in ids]
     if any(k is None for k in keys):
-        raise ValidationFailed(str(_l("Some information is not valid.")), fields={field: str(_l("Unknown id."))})
+        raise unknown()
     keys = list(dict.fromkeys(keys))  # the same id spelt twice (upper/lower case) counts once
+    if not keys:
+        return []
     found = session.scalars(select(model).where(model.id.in_(keys),
-                                                model.portfolio_id == portfolio_of(actor).id)).all() if keys else []
+                                                model.portfolio_id == portfolio_of(actor).id)).all()
     if len(found) != len(keys):
-        raise ValidationFailed(str(_l("Some information is not valid.")), fields={field: str(_l("Unknown id."))})
+        raise unknown()
     return list(found)
 
 
@@ -99,15 +106,16 @@ def _apply(session: Session, actor: User, item, values: dict[str, Any]) -> None:
     if "skill_ids" in values:
         links["skills"] = _linked(session, actor, Skill, values.pop("skill_ids"), "skill_ids")
     if "experience_ids" in values:
-        links["experiences"] = _linked(session, actor, Experience, values.pop("experience_ids"), "experience_ids")
+        links["experiences"] = _linked(session, actor, Experience, values.pop("experience_ids"),
+                                       "experience_ids")
     values = {name: "" if value is None and rules[name].kind not in ("date", "int") else value
               for name, value in values.items()}
     if isinstance(item, Experience):
         start = values.get("start_date", item.start_date)
         end = values.get("end_date", item.end_date)
         if start and end and end < start:
-            raise ValidationFailed(str(_l("Some information is not valid.")),
-                                   fields={"end_date": str(_l("The end date must not be before the start date."))})
+            message = str(_l("The end date must not be before the start date."))
+            raise ValidationFailed(str(_l("Some information is not valid.")), fields={"end_date": message})
     for name, value in values.items():
         setattr(item, name, value)
     for name, related in links.items():
@@ -210,7 +218,8 @@ def summary(session: Session, actor: User) -> Summary:
     portfolio_id = portfolio_of(actor).id
 
     def count(model):
-        return select(func.count()).select_from(model).where(model.portfolio_id == portfolio_id).scalar_subquery()
+        return (select(func.count()).select_from(model).where(model.portfolio_id == portfolio_id)
+                .scalar_subquery())
 
     row = session.execute(select(count(Experience), count(Diploma), count(Skill), count(JournalEntry))).one()
     counts = dict(zip(("experiences", "diplomas", "skills", "journal"), row))
@@ -218,7 +227,8 @@ def summary(session: Session, actor: User) -> Summary:
     levels.update(session.execute(select(Skill.level, func.count()).where(Skill.portfolio_id == portfolio_id)
                                   .group_by(Skill.level)).all())
     latest = list(session.scalars(select(Experience).where(Experience.portfolio_id == portfolio_id)
-                                  .order_by(Experience.start_date.desc(), Experience.created_at.desc()).limit(3)))
+                                  .order_by(Experience.start_date.desc(), Experience.created_at.desc())
+                                  .limit(3)))
     entry = session.scalars(select(JournalEntry).where(JournalEntry.portfolio_id == portfolio_id)
                             .order_by(JournalEntry.created_at.desc()).limit(1)).first()
     return Summary(counts, latest, levels, entry)

@@ -39,7 +39,8 @@ def _clean_name(name) -> str:
     if name is None:
         name = ""
     if not isinstance(name, str):
-        raise ValidationFailed(str(_l("Some information is not valid.")), fields={"name": str(_l("Must be text."))})
+        raise ValidationFailed(str(_l("Some information is not valid.")),
+                               fields={"name": str(_l("Must be text."))})
     name = name.strip()
     if CONTROL_CHARS.search(name):
         raise ValidationFailed(str(_l("Some information is not valid.")),
@@ -70,8 +71,9 @@ def create_token(session: Session, actor: User, name: str, expires_at: datetime 
 
 def list_tokens(session: Session, actor: User) -> list[ApiToken]:
     """The actor's tokens, newest first, revoked and expired ones included (the owner sees history)."""
-    return list(session.scalars(
-        select(ApiToken).where(ApiToken.user_id == actor.id).order_by(ApiToken.created_at.desc(), ApiToken.id)))
+    query = (select(ApiToken).where(ApiToken.user_id == actor.id)
+             .order_by(ApiToken.created_at.desc(), ApiToken.id))
+    return list(session.scalars(query))
 
 
 def revoke_token(session: Session, actor: User, token_id) -> ApiToken:

@@ -1,4 +1,4 @@
-"""``sillage verify``, ``sillage sign`` and ``sillage keys generate``: the verifier and the signer from a shell.
+"""``sillage verify``, ``sillage sign``, ``sillage keys generate``: the verifier and the signer in a shell.
 
 They need no database (they run inside the FlaskGroup's application context only for its settings),
 so they work on a machine that merely has Sillage installed: a recruiter can verify a badge, an issuer
@@ -67,7 +67,10 @@ def verify_command(target: str, as_json: bool, lang: str) -> None:
     except FetchError as exc:
         _unreadable(as_json, exc.code, f"{target}: {exc.message}")
     except (OSError, click.ClickException) as exc:
-        message = exc.format_message() if isinstance(exc, click.ClickException) else f"{target}: {exc.strerror or exc}"
+        if isinstance(exc, click.ClickException):
+            message = exc.format_message()
+        else:
+            message = f"{target}: {exc.strerror or exc}"
         _unreadable(as_json, "unreadable_input", message)
     result = verify_document(data, allow_loopback=_allow_loopback(), locale=lang)
     if as_json:
@@ -80,8 +83,9 @@ def verify_command(target: str, as_json: bool, lang: str) -> None:
 
 def _unreadable(as_json: bool, code: str, message: str):
     if as_json:
-        click.echo(json.dumps({"verified": False, "checks": [], "errors": [{"code": code, "message": message}],
-                               "warnings": []}, ensure_ascii=False, indent=2))
+        errors = [{"code": code, "message": message}]
+        result = {"verified": False, "checks": [], "errors": errors, "warnings": []}
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
     else:
         click.echo(f"✗ {message}", err=True)
     sys.exit(EXIT_UNREADABLE)
@@ -104,7 +108,8 @@ def _print_human(result: dict, lang: str) -> None:
 @click.argument("credential", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--key", "key_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="A Multikey key pair JSON (sillage keys generate --did-key).")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), help="Write here instead of stdout.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True),
+              help="Write here instead of stdout.")
 @with_appcontext
 def sign_command(credential: str, key_path: str, out_path: str | None) -> None:
     """Sign CREDENTIAL.json with eddsa-rdfc-2022 (Data Integrity) and print or write the signed credential."""
@@ -134,7 +139,8 @@ keys = click.Group("keys", help="Signing keys.")
 @keys.command("generate")
 @click.option("--did-key", "did_key", is_flag=True, required=True,
               help="Identify the key by did:key (the only kind generated offline).")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write the key pair here (mode 0600).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False),
+              help="Write the key pair here (mode 0600).")
 @with_appcontext
 def keys_generate(did_key: bool, out_path: str | None) -> None:
     """Generate an Ed25519 Multikey key pair identified by did:key (it contains the SECRET key)."""

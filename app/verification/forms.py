@@ -7,8 +7,10 @@ from wtforms.validators import Optional
 
 
 class VerifyForm(FlaskForm):
-    credential = TextAreaField(_l("Credential"), validators=[Optional()], render_kw={"rows": 12, "spellcheck": "false"})
-    file = FileField(_l("Or a file"), render_kw={"accept": ".json,.jsonld,.png,.svg,application/json,image/png,image/svg+xml"})
+    credential = TextAreaField(_l("Credential"), validators=[Optional()],
+                               render_kw={"rows": 12, "spellcheck": "false"})
+    file = FileField(_l("Or a file"),
+                     render_kw={"accept": ".json,.jsonld,.png,.svg,application/json,image/png,image/svg+xml"})
 
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):

@@ -70,10 +70,12 @@ def verify():
 # -- the API route -------------------------------------------------------------------------------------
 
 class CheckSchema(ma.Schema):
-    name = ma.fields.String(required=True, metadata={"description": "parse, jsonld, schema, verification_method, "
-                                                                    "proof, issuer, validity, status, hosted, badge_class"})
+    name = ma.fields.String(required=True, metadata={
+        "description": "parse, jsonld, schema, verification_method, proof, issuer, validity, status, hosted, "
+                       "badge_class"})
     ok = ma.fields.Boolean(required=True)
-    detail = ma.fields.String(allow_none=True, metadata={"description": "What was found, in the reader's language."})
+    detail = ma.fields.String(allow_none=True,
+                              metadata={"description": "What was found, in the reader's language."})
     code = ma.fields.String(allow_none=True, metadata={"description": "A stable failure code, null when ok."})
 
 
@@ -111,7 +113,8 @@ def _api_input():
             return None, _refuse(413, "too_large", _l("A file is at most 5 MB."))
         upload = request.files.get("file")
         if upload is None:
-            return None, _refuse(400, "no_input", _l("Send the badge or credential as the multipart field “file”."))
+            return None, _refuse(400, "no_input",
+                                 _l("Send the badge or credential as the multipart field “file”."))
         data = upload.read(runner.MAX_FILE_BYTES + 1)
         if len(data) > runner.MAX_FILE_BYTES:
             return None, _refuse(413, "too_large", _l("A file is at most 5 MB."))
@@ -131,18 +134,20 @@ def make_api_blueprint() -> ApiBlueprint:
     @verify_limit
     @blp.doc(summary="Verify a credential, an Open Badges 2.0 assertion or a baked badge image", security=[],
              requestBody={"required": True, "content": {
-                 "application/json": {"schema": {"type": "object", "description": "The credential, as issued."}},
+                 "application/json": {"schema": {"type": "object",
+                                                 "description": "The credential, as issued."}},
                  "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
                      "file": {"type": "string", "format": "binary",
                               "description": "A baked PNG or SVG badge, or a JSON credential file."}}}}}})
     @blp.alt_response(200, schema=VerificationResultSchema,
                       description="The verification ran: `verified` says whether every check passed.")
-    @blp.alt_response(400, response=HTTPStatus(400).name, description="Nothing to verify (error no_input or "
-                                                                       "invalid_json).")
-    @blp.alt_response(413, response=HTTPStatus(413).name, description="More than 1 MB of JSON or 5 MB of file "
-                                                                       "(error too_large).")
+    @blp.alt_response(400, response=HTTPStatus(400).name,
+                      description="Nothing to verify (error no_input or invalid_json).")
+    @blp.alt_response(413, response=HTTPStatus(413).name,
+                      description="More than 1 MB of JSON or 5 MB of file (error too_large).")
     @blp.alt_response(415, response=HTTPStatus(415).name, description="Neither JSON nor multipart.")
-    @blp.alt_response(429, response=HTTPStatus(429).name, description="Too many verifications from this address.")
+    @blp.alt_response(429, response=HTTPStatus(429).name,
+                      description="Too many verifications from this address.")
     def verify_api():
         """Answers the same result object as ``sillage verify --json``."""
         data, refusal = _api_input()

@@ -18,7 +18,9 @@ class SigningRefused(Exception):
 
 
 def generate_did_key() -> dict:
-    """A new Ed25519 key pair as ``{type: Multikey, controller, id, publicKeyMultibase, secretKeyMultibase}``."""
+    """A new Ed25519 key pair: ``{type: Multikey, controller, id, publicKeyMultibase, secretKeyMultibase}``.
+
+    The controller is the key's own did:key."""
     from certs.keys import KeyPair
 
     return KeyPair.generate().to_json(include_secret=True)

@@ -1,7 +1,8 @@
 """Cold vs warm costs of signing and verifying (run with -s to see the figures).
 
-The assertions are loose on purpose (shared CI machines); the printed numbers are
-the ones reported in the design notes.
+The assertions are loose on purpose (shared CI machines); warm figures are the best
+of five runs, throughput is also given per CPU second because wall time depends on
+what else the machine is doing.
 """
 
 from __future__ import annotations
@@ -41,8 +42,10 @@ def test_sign_and_verify_cold_then_warm_and_throughput():
     sign_cold, first = _ms(lambda: certs.sign(_credential(0), key, loader))
     verify_cold, result = _ms(lambda: certs.verify(first, verifier, resolve))
     assert result.verified
-    sign_warm, second = _ms(lambda: certs.sign(_credential(1), key, loader))
-    verify_warm, result = _ms(lambda: certs.verify(second, loader, resolve))
+    warm_signs = [_ms(lambda: certs.sign(_credential(1), key, loader)) for _ in range(5)]
+    sign_warm, second = min(warm_signs, key=lambda pair: pair[0])
+    warm_verifies = [_ms(lambda: certs.verify(second, verifier, resolve)) for _ in range(5)]
+    verify_warm, result = min(warm_verifies, key=lambda pair: pair[0])
     assert result.verified
 
     batch = [certs.sign(_credential(n), key, loader) for n in range(2, 1002)]
@@ -55,5 +58,5 @@ def test_sign_and_verify_cold_then_warm_and_throughput():
           f"\nverify cold {verify_cold:6.1f} ms  warm {verify_warm:5.2f} ms"
           f"\nverify {len(batch)} credentials: {per_second:.0f}/s wall, {per_cpu_second:.0f}/s of CPU"
           " (one thread)")
-    assert sign_warm < sign_cold / 3 and verify_warm < verify_cold
-    assert per_second > 100
+    assert sign_warm < sign_cold / 3 and verify_warm < verify_cold / 3
+    assert per_cpu_second > 100  # CPU time: wall time depends on what else the machine runs

@@ -365,3 +365,12 @@ def test_verify_survives_hostile_shapes():
     for document in hostile:
         result = check(document)
         assert not result.verified
+
+
+def test_created_with_nanoseconds_or_offset_is_a_valid_datetime():
+    for created in ("2025-03-01T09:00:00.123456789Z", "2025-03-01T11:00:00+02:00"):
+        secured = _sign_with_proof(credential(), {
+            "type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022", "created": created,
+            "verificationMethod": KEY.id, "proofPurpose": "assertionMethod"})
+        result = check(secured)
+        assert result.verified and not result.warnings

@@ -19,6 +19,7 @@ from certs.keys import KeyPair, did_web, did_web_document, did_web_url
 from tests.interop.runner import NodeUnavailable, Witness, node_binary
 from tests.verify.credentials import ob3_credential, signed, vc2_credential
 
+
 @pytest.fixture(scope="module")
 def witness(tmp_path_factory):
     if node_binary() is None and not os.environ.get("CI"):

@@ -99,7 +99,8 @@ class Issuer:
 
     def __init__(self, web: Web, host: str = "issuer.example", name: str = "org-1", keys: int = 1):
         self.did = did_web(host, "issuers", name)
-        self.keys = [KeyPair.generate(controller=self.did, key_id=f"{self.did}#key-{i + 1}") for i in range(keys)]
+        self.keys = [KeyPair.generate(controller=self.did, key_id=f"{self.did}#key-{i + 1}")
+                     for i in range(keys)]
         self.key = self.keys[0]
         self.document = did_web_document(self.did, self.keys)
         self.url = did_web_url(self.did)

@@ -74,7 +74,8 @@ def test_api_image_without_badge_is_a_failed_check(web):
     data = {"file": (io.BytesIO(_png()), "plain.png", "image/png")}
     body = web.post(API, data=data, content_type="multipart/form-data").get_json()
     assert body["verified"] is False
-    assert body["checks"][0] == {"name": "parse", "ok": False, "code": "no_badge", "detail": body["checks"][0]["detail"]}
+    first = body["checks"][0]
+    assert (first["name"], first["ok"], first["code"]) == ("parse", False, "no_badge") and first["detail"]
 
 
 def test_api_truncated_json_body_is_400(web, credential):
@@ -181,24 +182,22 @@ def test_page_verifies_pasted_json(web, credential):
     token = csrf_token(web.get("/verify"))
     page = web.post("/verify", data={"credential": json.dumps(credential), "csrf_token": token})
     assert page.status_code == 200
-    assert b"verification-verdict" in page.data and "✓".encode() in page.data
-    assert b"Not verified" not in page.data and "Non vérifi".encode() not in page.data
+    assert b'data-verified="true"' in page.data and "✓".encode() in page.data
 
 
 def test_page_shows_failed_checks(web, credential):
     credential["name"] = "Falsifié"
     token = csrf_token(web.get("/verify"))
-    page = web.post("/verify", data={"credential": json.dumps(credential), "csrf_token": token},
-                    headers={"Accept-Language": "en"})
+    page = web.post("/verify", data={"credential": json.dumps(credential), "csrf_token": token})
     assert page.status_code == 200
-    assert b"Not verified" in page.data and b"bad_signature" in page.data
+    assert b'data-verified="false"' in page.data and b"bad_signature" in page.data
 
 
 def test_page_verifies_an_uploaded_badge(web, credential):
     token = csrf_token(web.get("/verify"))
     data = {"file": (io.BytesIO(bake(_png(), credential)), "badge.png"), "csrf_token": token}
-    page = web.post("/verify", data=data, content_type="multipart/form-data", headers={"Accept-Language": "en"})
-    assert page.status_code == 200 and b"Not verified" not in page.data and b"Verified" in page.data
+    page = web.post("/verify", data=data, content_type="multipart/form-data")
+    assert page.status_code == 200 and b'data-verified="true"' in page.data
 
 
 def test_page_escapes_hostile_text(web):
@@ -215,6 +214,6 @@ def test_page_without_csrf_is_refused(web, credential):
 
 def test_page_with_nothing_to_verify_shows_the_error(web):
     token = csrf_token(web.get("/verify"))
-    page = web.post("/verify", data={"credential": "  ", "csrf_token": token}, headers={"Accept-Language": "en"})
+    page = web.post("/verify", data={"credential": "  ", "csrf_token": token})
     assert page.status_code == 422
     assert b'aria-invalid="true"' in page.data and b"field-error" in page.data

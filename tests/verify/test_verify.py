@@ -265,8 +265,9 @@ def test_https_key_document_naming_its_controller(web):
     """A key published at its own https URL, listed under assertionMethod of its controller."""
     controller = "https://keys.example/issuer"
     key = KeyPair.generate(controller=controller, key_id="https://keys.example/keys/1")
-    web.documents["https://keys.example/keys/1"] = dict(key.to_json(), **{"@context": "https://w3id.org/security/multikey/v1"})
-    web.documents[controller] = {"@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+    multikey = "https://w3id.org/security/multikey/v1"
+    web.documents["https://keys.example/keys/1"] = dict(key.to_json(), **{"@context": multikey})
+    web.documents[controller] = {"@context": ["https://www.w3.org/ns/did/v1", multikey],
                                  "id": controller, "assertionMethod": [key.id]}
     credential = signed(vc2_credential(controller), key)
     assert verify(credential, fetch=web, now=NOW)["verified"] is True
@@ -501,7 +502,8 @@ def _png() -> bytes:
     return buffer.getvalue()
 
 
-SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8"/></svg>'
+SVG = (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="8" height="8">'
+       b'<rect width="8" height="8"/></svg>')
 
 
 def test_baked_png_and_svg_verify(key):
@@ -532,3 +534,21 @@ def test_damaged_image_is_refused(key):
                    b'<svg xmlns="http://www.w3.org/2000/svg">&b;</svg>')
     result = verify(hostile_svg)
     assert result["verified"] is False and check(result, "parse")["ok"] is False
+
+
+def test_status_list_built_by_certs_is_read_the_same(web, issuer):
+    """The platform publishes lists with certs.status; the verifier decodes them independently."""
+    from certs.status import StatusList, status_list_credential
+
+    bits = StatusList()
+    bits.set(77)
+    bits.set(131_000)
+    unsigned = status_list_credential(STATUS_URL, issuer.did, "revocation", bits.encode(),
+                                      valid_from=NOW - timedelta(days=1))
+    web.documents[STATUS_URL] = signed(unsigned, issuer.key)
+    for index, code in ((77, "revoked"), (131_000, "revoked"), (78, None), (0, None)):
+        result = verify(_with_status(issuer, index), fetch=web, now=NOW)
+        if code:
+            assert_refused(result, code, "status")
+        else:
+            assert result["verified"] is True, result
