@@ -39,9 +39,13 @@ demo: migrate
 run: demo
 	$(BIN)/sillage serve --host 127.0.0.1 --port 5000
 
+# Both passes run even if the first fails (one CI run reports everything); either failing fails `make test`.
 test: install
-	env -u SILLAGE_TEST_DATABASE_URL $(BIN)/python -m pytest -q $(PYTEST_ARGS)
-	@$(MAKE) --no-print-directory test-postgres
+	@status=0; \
+	echo "== the suite on SQLite"; \
+	env -u SILLAGE_TEST_DATABASE_URL $(BIN)/python -m pytest -q $(PYTEST_ARGS) || status=1; \
+	$(MAKE) --no-print-directory test-postgres || status=1; \
+	exit $$status
 
 # The PostgreSQL pass alone (no-op without SILLAGE_TEST_DATABASE_URL).
 test-postgres: install

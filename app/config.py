@@ -70,6 +70,8 @@ def load(env=os.environ) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATE_LIMIT_LOGIN": get("RATE_LIMIT_LOGIN", "20/minute;200/hour"),
         "RATE_LIMIT_VERIFY": get("RATE_LIMIT_VERIFY", "60/minute"),
+        # Tests only: lets the verifier fetch from loopback over http (never in production).
+        "VERIFY_ALLOW_LOOPBACK": get("VERIFY_ALLOW_LOOPBACK", "off").lower() in {"1", "true", "on", "yes"},
         "MAX_CONTENT_LENGTH": int(get("MAX_UPLOAD_BYTES", str(25 * 1024 * 1024))),
         "PHOTO_MAX_BYTES": 8 * 1024 * 1024,
         "VAULT_QUOTA_BYTES": int(get("VAULT_QUOTA_BYTES", str(1024**3))),

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -41,6 +42,11 @@ MAX_DEPTH = 64
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_PROOFS = 4
 MAX_STATUS_ENTRIES = 4
+# One verification fetches a handful of documents (controller document, status list and its issuer's
+# document; OB 2.0 assertion, badge class, issuer, revocation list). A credential that asks for more is
+# refused, and all fetches of one run share a time budget, so no request can hold a worker for long.
+MAX_FETCHES = 8
+FETCH_BUDGET_SECONDS = 15.0
 
 VC2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 VC1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
@@ -282,6 +288,7 @@ class _Session:
         self.report = report
         self.allow_loopback = allow_loopback
         self._fetched: dict[str, Any] = {}
+        self._budget = {"fetches": 0, "deadline": time.monotonic() + FETCH_BUDGET_SECONDS}
 
     # -- fetching ----------------------------------------------------------------------------------
 
@@ -289,6 +296,11 @@ class _Session:
         """Fetch JSON once per run; failures become ``code`` (``fetch_refused`` stays itself)."""
         if url in self._fetched:
             return self._fetched[url]
+        self._budget["fetches"] += 1
+        if self._budget["fetches"] > MAX_FETCHES:
+            raise Failure(code, reason="too many documents to fetch", url=url, method=url)
+        if time.monotonic() > self._budget["deadline"]:
+            raise Failure(code, reason="the verification took too long", url=url, method=url)
         try:
             document = self.fetch_function(url)
         except FetchError as exc:
@@ -401,6 +413,7 @@ class _Session:
         """A session for a document met on the way (a status list): its own report, shared cache."""
         session = _Session(self.fetch_function, self.now, _Report(self.report.locale), self.allow_loopback)
         session._fetched = self._fetched
+        session._budget = self._budget
         return session
 
 

@@ -7,7 +7,6 @@ import uuid
 from datetime import date
 
 import pytest
-from flask import g
 from sqlalchemy import event, func, select
 
 from app.extensions import db
@@ -38,19 +37,6 @@ NOBODY = "6f1c2d3e-4b5a-4c6d-8e7f-901a2b3c4d5e"  # a well-formed id that belongs
 def english(client):
     """Pages in the source language, so that messages can be compared with the code's strings."""
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-
-
-@pytest.fixture(autouse=True)
-def fresh_request_globals(app):
-    """Forget ``g`` after each request, as a real server does.
-
-    The ``app`` fixture keeps one application context pushed for the whole test, and requests reuse
-    it, so ``g`` would otherwise carry Flask-Login's user and Flask-WTF's CSRF token from one request
-    (or one client) to the next.
-    """
-    @app.teardown_request
-    def _forget(_exc):
-        g.__dict__.clear()
 
 
 def submit(client, url, data, form_url=None):

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import Portfolio
 from tests.conftest import login
 from tests.helpers import csrf_token
-from tests.test_portfolio import english, fresh_request_globals  # noqa: F401  (autouse fixtures)
+from tests.test_portfolio import english  # noqa: F401  (autouse fixture)
 
 ARTIST, SECRET_COMMENT = "Jane Q. Photographer", "secret-comment-4242"
 

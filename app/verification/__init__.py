@@ -6,11 +6,7 @@ to the command line (settings, the reader's language, exit codes, status codes).
 """
 from __future__ import annotations
 
-import os
-
 from flask import Flask
-
-TRUE = {"1", "true", "yes", "on"}
 
 
 def init_app(app: Flask) -> None:
@@ -18,9 +14,5 @@ def init_app(app: Flask) -> None:
     the commands."""
     from app.verification import cli, routes
 
-    # Tests and local demos verify credentials served by a server on 127.0.0.1; nothing else may.
-    app.config.setdefault("VERIFY_ALLOW_LOOPBACK",
-                          os.environ.get("SILLAGE_VERIFY_ALLOW_LOOPBACK", "").lower() in TRUE)
-    app.config.setdefault("RATE_LIMIT_VERIFY", os.environ.get("SILLAGE_RATE_LIMIT_VERIFY", "60/minute"))
     routes.register(app)
     cli.register(app)

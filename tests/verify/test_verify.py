@@ -552,3 +552,28 @@ def test_status_list_built_by_certs_is_read_the_same(web, issuer):
             assert_refused(result, code, "status")
         else:
             assert result["verified"] is True, result
+
+
+def test_a_credential_cannot_make_the_verifier_fetch_without_end(web, issuer):
+    """Each status entry names another list: past the fetch budget the verifier stops and refuses."""
+    from badges import verify as verifier
+
+    entries = []
+    for number in range(verifier.MAX_STATUS_ENTRIES):
+        url = f"https://issuer.example/status/{number}"
+        web.documents[url] = status_list(issuer, url)
+        entries.append(status_entry(url, 1))
+    credential = signed(vc2_credential(issuer.did, credentialStatus=entries), issuer.key)
+    assert verify(credential, fetch=web, now=NOW)["verified"] is True  # 1 + 4 fetches: within budget
+    assert len(web.requests) <= verifier.MAX_FETCHES
+
+    web.requests.clear()
+    budget = verifier.MAX_FETCHES
+    try:
+        verifier.MAX_FETCHES = 3
+        result = verify(credential, fetch=web, now=NOW)
+    finally:
+        verifier.MAX_FETCHES = budget
+    assert result["verified"] is False
+    assert check(result, "status")["code"] == "status_unavailable"
+    assert len(web.requests) == 3
