@@ -20,8 +20,11 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 # Reinstalled only when the dependency declarations change.
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,postgres]'
+	@# The build backend's warnings go to a log, shown only if the installation fails.
+	@$(BIN)/pip install --disable-pip-version-check --upgrade pip > $(VENV)/pip.log 2>&1 \
+		|| { cat $(VENV)/pip.log; exit 1; }
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,postgres]' > $(VENV)/pip.log 2>&1 \
+		|| { cat $(VENV)/pip.log; exit 1; }
 	touch $(STAMP)
 
 install: $(STAMP) translations

@@ -73,8 +73,8 @@ def register(app: Flask) -> None:
         headers = {}
         if exc.code == 429 and exc.get_headers():
             headers = {k: v for k, v in exc.get_headers() if k.lower() == "retry-after"}
-        if exc.code == 405 and exc.get_headers():
-            headers = dict(exc.get_headers())
+        if exc.code == 405:
+            headers = {k: v for k, v in exc.get_headers() if k.lower() == "allow"}
         # werkzeug's descriptions are not written for the person: services raise ServiceError for that.
         return error_response(exc.code or 500, headers=headers)
 
