@@ -60,6 +60,8 @@ def load(env=os.environ) -> dict:
         "SESSION_SQLALCHEMY_TABLE": "http_sessions",
         "SESSION_PERMANENT": True,
         "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
+        # An absolute 14-day lifetime: no write to the session store on every request, only on change.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": base_url.startswith("https://"),

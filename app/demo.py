@@ -120,13 +120,15 @@ def _build_ines(session: Session, user: User) -> None:
                             "trajets au club de foot. Cela m'a appris à m'organiser."))
     experience("handball", kind="sport", title="Handball en club, puis aide-entraîneuse des moins de 11 ans",
                organisation="Handball Club Rezé-Trentemoult", place="Rezé", start_date="2016-09-01",
-               description="Joueuse en championnat régional ; depuis 2025, j'aide à entraîner les moins de 11 ans.")
+               description=("Joueuse en championnat régional ; depuis 2025, j'aide à entraîner "
+                            "les moins de 11 ans."))
 
     create_item(session, user, Diploma, {
         "title": "Diplôme national du brevet (DNB), mention bien", "awarding_body": "Académie de Nantes",
         "awarded_on": "2024-07-10", "level": "Niveau 2 (CEC)"})
     create_item(session, user, Diploma, {
-        "title": "Certificat Sauveteur secouriste du travail (SST)", "awarding_body": "INRS, formation au lycée",
+        "title": "Certificat Sauveteur secouriste du travail (SST)",
+        "awarding_body": "INRS, formation au lycée",
         "awarded_on": "2025-03-21", "reference": "SST-2025-0417"})
     create_item(session, user, Diploma, {
         "title": "Prévention et secours civiques de niveau 1 (PSC1)", "awarding_body": "Protection civile",
@@ -182,7 +184,8 @@ def _build_counsellor(session: Session, user: User) -> None:
     update_profile(session, user, {
         "display_name": "Claire Dubois",
         "headline": "Psychologue de l'Éducation nationale, conseil en orientation",
-        "bio": "J'accompagne les élèves des lycées professionnels du sud-Loire dans leur projet d'orientation.",
+        "bio": ("J'accompagne les élèves des lycées professionnels du sud-Loire dans leur projet "
+                "d'orientation."),
         "location": "Nantes",
     })
     cio = create_item(session, user, Experience, {
@@ -199,7 +202,8 @@ def _build_counsellor(session: Session, user: User) -> None:
                                        "framework": "ESCO", "experience_ids": [str(cio.id)]})
     entry = create_item(session, user, JournalEntry, {
         "title": "Ateliers Parcoursup 2026",
-        "body": "Les élèves qui tiennent un journal de bord arrivent avec des exemples concrets : à généraliser."})
+        "body": ("Les élèves qui tiennent un journal de bord arrivent avec des exemples concrets : "
+                 "à généraliser.")})
     entry.created_at = entry.updated_at = _when("2026-01-20")
 
 
@@ -253,27 +257,31 @@ CITIES = ("Lille", "Rennes", "Nantes", "Bordeaux", "Toulouse", "Lyon", "Grenoble
           "Montpellier", "Besançon", "Amiens", "Poitiers", "Angers", "Nancy")
 ORGANISATIONS = ("Atelier Dumas", "Garage des Quatre Routes", "Boulangerie du Marché", "Hôtel Les Tilleuls",
                  "Pharmacie Centrale", "Transports Lemoine", "Crèche Les Petits Pas", "Mairie annexe",
-                 "Menuiserie Bois & Fils", "Supermarché du Centre", "EHPAD Les Glycines", "Imprimerie Nouvelle",
-                 "Restaurant Le Comptoir", "Électricité Martin SARL", "Jardins de la Vallée", "Clinique Saint-Roch")
+                 "Menuiserie Bois & Fils", "Supermarché du Centre", "EHPAD Les Glycines",
+                 "Imprimerie Nouvelle", "Restaurant Le Comptoir", "Électricité Martin SARL",
+                 "Jardins de la Vallée", "Clinique Saint-Roch")
 TITLES = {
     "job": ("Employé·e polyvalent·e", "Agent·e d'accueil", "Serveur·se", "Préparateur·rice de commandes",
             "Vendeur·se", "Agent·e d'entretien", "Animateur·rice"),
     "internship": ("Stage en atelier", "PFMP en magasin", "Stage d'observation", "Stage en cuisine",
                    "Stage au service administratif", "Stage en maintenance"),
-    "education": ("CAP", "Bac pro", "BTS", "Licence professionnelle", "Formation qualifiante", "Seconde générale"),
+    "education": ("CAP", "Bac pro", "BTS", "Licence professionnelle", "Formation qualifiante",
+                  "Seconde générale"),
     "volunteering": ("Bénévole aux Restos", "Aide aux devoirs", "Collecte alimentaire", "Maraude solidaire",
                      "Bénévole festival"),
     "family": ("Aidant·e familial·e", "Garde de mes frères et sœurs", "Soutien à un grand-parent"),
     "sport": ("Football en club", "Arbitre de basket", "Natation", "Judo", "Course à pied", "Escalade"),
     "culture": ("Échange Erasmus+", "Théâtre amateur", "Chorale", "Atelier photo", "Séjour linguistique"),
-    "project": ("Création d'une mini-entreprise", "Chantier participatif", "Projet de classe", "Site web associatif"),
+    "project": ("Création d'une mini-entreprise", "Chantier participatif", "Projet de classe",
+                "Site web associatif"),
     "other": ("Service civique", "Permis de conduire", "Année de césure"),
 }
 KIND_WEIGHTS = {"job": 4, "internship": 4, "education": 3, "volunteering": 2, "family": 1, "sport": 2,
                 "culture": 1, "project": 2, "other": 1}
 KINDS = tuple(KIND_WEIGHTS)
 KIND_CUM_WEIGHTS = tuple(itertools.accumulate(KIND_WEIGHTS.values()))
-DIPLOMAS = (("Diplôme national du brevet", "Niveau 2"), ("CAP", "Niveau 3"), ("Baccalauréat professionnel", "Niveau 4"),
+DIPLOMAS = (("Diplôme national du brevet", "Niveau 2"), ("CAP", "Niveau 3"),
+            ("Baccalauréat professionnel", "Niveau 4"),
             ("BTS", "Niveau 5"), ("Certificat SST", ""), ("PSC1", ""), ("Certification Pix", ""),
             ("Permis B", ""), ("BAFA", ""), ("TOEIC", "B1"))
 SKILLS = (("Travailler en équipe", "ESCO"), ("Accueillir le public", "ESCO"), ("Gérer les stocks", "ESCO"),
@@ -283,7 +291,8 @@ SKILLS = (("Travailler en équipe", "ESCO"), ("Accueillir le public", "ESCO"), (
           ("Prendre des initiatives", ""), ("Parler anglais", "CECRL"), ("Organiser son travail", ""))
 JOURNAL = (("Ce que je retiens de mon stage", "Une semaine chargée, mais j'ai appris à demander de l'aide."),
            ("Mon projet d'orientation", "Je pense à une formation en alternance l'année prochaine."),
-           ("Entretien avec la conseillère", "Elle m'a conseillé de noter ce que j'aime faire chaque semaine."),
+           ("Entretien avec la conseillère",
+            "Elle m'a conseillé de noter ce que j'aime faire chaque semaine."),
            ("Premier salaire", "Fier·e d'avoir tenu tout l'été."),
            ("Ce qui me motive", "Le contact avec les gens et voir le résultat de mon travail."))
 
@@ -369,13 +378,14 @@ def _account_rows(rng: random.Random, n: int, tables: dict, *, user: User | None
     for title, level in rng.sample(DIPLOMAS, 3):
         tables[Diploma].append({
             "id": uuid.uuid4(), "portfolio_id": portfolio_id, "title": title, "awarding_body": city,
-            "awarded_on": date(min(born + 15 + rng.randrange(15), 2026), 6, 1 + rng.randrange(30)), "level": level,
-            "reference": "", "created_at": now, "updated_at": now})
+            "awarded_on": date(min(born + 15 + rng.randrange(15), 2026), 6, 1 + rng.randrange(30)),
+            "level": level, "reference": "", "created_at": now, "updated_at": now})
     for name, framework in rng.sample(SKILLS, 6):
         skill_id = uuid.uuid4()
         tables[Skill].append({
             "id": skill_id, "portfolio_id": portfolio_id, "name": name, "level": 1 + rng.randrange(4),
-            "framework": framework, "concept_uri": "", "description": "", "created_at": now, "updated_at": now})
+            "framework": framework, "concept_uri": "", "description": "",
+            "created_at": now, "updated_at": now})
         for experience_id in rng.sample(experience_ids, 1 + rng.randrange(2)):
             tables[experience_skills].append({"experience_id": experience_id, "skill_id": skill_id})
     for title, body in rng.sample(JOURNAL, 3):

@@ -40,11 +40,11 @@ AIM = 0.5
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=10_000, help="synthetic accounts (default 10000)")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per route (default 10)")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per route (default 10)")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients (default 8)")
     parser.add_argument("--sessions", type=int, default=40, help="accounts signed in through the form")
     parser.add_argument("--tokens", type=int, default=40, help="accounts given an API token")
-    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: sillage serve's)")
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: serve's)")
     parser.add_argument("--database-url", default=None, help="SILLAGE_DATABASE_URL (default: SQLite)")
     parser.add_argument("--strict", action="store_true", help="fail when a route is below the aim")
     return parser.parse_args(argv)
