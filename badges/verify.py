@@ -56,6 +56,8 @@ OB3_TYPES = {"OpenBadgeCredential", "AchievementCredential"}
 REQUIRED_CHECKS = {
     "vc": ("parse", "jsonld", "schema", "verification_method", "proof", "issuer", "validity", "status"),
     "ob2": ("parse", "hosted", "badge_class", "issuer", "validity", "status"),
+    # a status list met while checking a credential's status: a credential itself, minus its own status
+    "status_list": ("jsonld", "schema", "verification_method", "proof", "issuer", "validity"),
 }
 
 Fetch = Callable[[str], Any]
@@ -289,6 +291,7 @@ class _Session:
         self.allow_loopback = allow_loopback
         self._fetched: dict[str, Any] = {}
         self._budget = {"fetches": 0, "deadline": time.monotonic() + FETCH_BUDGET_SECONDS}
+        self.memo = _memo()
 
     # -- fetching ----------------------------------------------------------------------------------
 
@@ -414,6 +417,7 @@ class _Session:
         session = _Session(self.fetch_function, self.now, _Report(self.report.locale), self.allow_loopback)
         session._fetched = self._fetched
         session._budget = self._budget
+        session.memo = self.memo
         return session
 
 
@@ -434,6 +438,12 @@ _SUPPORTED_SUITES = {("DataIntegrityProof", "eddsa-rdfc-2022"), ("DataIntegrityP
                      ("Ed25519Signature2020", None)}
 
 
+def _memo():
+    from certs.canon import Memo  # noqa: PLC0415 - JSON-LD is only needed to verify credentials
+
+    return Memo()
+
+
 def _loader():
     from .loader import document_loader  # noqa: PLC0415 - JSON-LD is only needed to verify credentials
 
@@ -442,7 +452,7 @@ def _loader():
 
 def verify_credential(session: _Session, document: dict, kind: str, *, check_status: bool = True) -> None:
     """The checks of a Verifiable Credential; each one is recorded, later ones run when they can."""
-    if not session.step("jsonld", lambda: _check_jsonld(document)):
+    if not session.step("jsonld", lambda: _check_jsonld(session, document)):
         return  # without a well-defined meaning there is nothing a signature could be checked against
     session.step("schema", lambda: _check_schema(document, kind))
     proofs = _proofs(session, document)
@@ -455,14 +465,22 @@ def verify_credential(session: _Session, document: dict, kind: str, *, check_sta
         session.step("status", lambda: _check_status(session, document))
 
 
-def _check_jsonld(document: dict):
-    from certs.canon import to_dataset  # noqa: PLC0415 - the same strict checks as canonicalization
+def _check_jsonld(session: _Session, document: dict):
+    """The document must mean exactly what it says: canonicalizing what each proof signs (the document
+    without its proofs, and the proof's configuration) applies certs' strict checks (unknown context,
+    undefined term, relative id, control character). The results stay in the session's memo, so the
+    proof check reuses them instead of canonicalizing the same documents again."""
     from certs.errors import CertsError  # noqa: PLC0415
+    from certs.proofs import proof_configuration  # noqa: PLC0415
 
     if "@context" not in document:
         raise Failure("no_context")
+    unsecured = _unsecured(document)
     try:
-        to_dataset(document, _loader())
+        session.memo.canonize(unsecured, _loader())
+        for proof in _as_list(document.get("proof"))[:MAX_PROOFS]:
+            if isinstance(proof, Mapping):
+                proof_configuration(unsecured, proof, _loader(), session.memo)
     except CertsError as exc:
         url = _unknown_url(str(exc))
         if exc.code == "unknown_context":
@@ -471,6 +489,12 @@ def _check_jsonld(document: dict):
             raise Failure("undefined_term", term=_quoted_terms(str(exc))) from None
         raise Failure("invalid_jsonld", reason=str(exc)) from None
     return None
+
+
+def _unsecured(document: Mapping) -> dict:
+    """The document without its proofs, built the way certs.proofs builds it (same key order, so the
+    memo recognises it)."""
+    return {key: value for key, value in document.items() if key != "proof"}
 
 
 def _unknown_url(text: str) -> str | None:
@@ -685,7 +709,7 @@ def _check_proofs(session: _Session, document: dict, proofs: list[Mapping], meth
     from certs import proofs as data_integrity  # noqa: PLC0415
 
     outcome = data_integrity.verify(document, _loader(), lambda vm_id: methods[vm_id],
-                                    check_issuer=False, now=session.now)
+                                    check_issuer=False, now=session.now, memo=session.memo)
     for warning in outcome.warnings:
         if warning.code == "proof_value_base64url":
             session.report.warn("lax_proof_value")
@@ -732,9 +756,7 @@ def _check_validity(session: _Session, document: dict, kind: str):
 
 # -- status lists ------------------------------------------------------------------------------------
 
-_STATUS_ENTRY_TYPES = {"BitstringStatusListEntry": "BitstringStatusListCredential",
-                       "StatusList2021Entry": "StatusList2021Credential"}
-_MAX_LIST_BYTES = 16 * 1024 * 1024
+STATUS_ENTRY = "BitstringStatusListEntry"
 
 
 def _check_status(session: _Session, document: dict):
@@ -745,12 +767,11 @@ def _check_status(session: _Session, document: dict):
         raise Failure("status_invalid", reason="credentialStatus must be an object or a short list")
     checked = []
     for entry in entries:
-        entry_type = entry.get("type")
-        if entry_type not in _STATUS_ENTRY_TYPES:
-            raise Failure("unsupported_status", type=entry_type)
+        if entry.get("type") != STATUS_ENTRY:
+            raise Failure("unsupported_status", type=entry.get("type"))
         purpose = entry.get("statusPurpose")
         if purpose not in ("revocation", "suspension"):
-            session.report.warn("status_not_checked")
+            session.report.warn("status_not_checked")  # refresh, message: nothing that invalidates
             continue
         checked.append(_check_status_entry(session, document, entry, purpose))
     if not checked:
@@ -759,70 +780,63 @@ def _check_status(session: _Session, document: dict):
 
 
 def _check_status_entry(session: _Session, document: dict, entry: Mapping, purpose: str) -> str:
+    """Bitstring Status List v1.0 section 3.2, on a status list that verifies as a credential of the same
+    issuer; the set bit means revoked or suspended, according to the entry's purpose."""
+    from certs.status import StatusListError, check_status  # noqa: PLC0415
+
     url = entry.get("statusListCredential")
     index = entry.get("statusListIndex")
-    if isinstance(index, str) and index.isdigit():
-        index = int(index)
-    if not isinstance(url, str) or isinstance(index, bool) or not isinstance(index, int) or index < 0:
+    if not isinstance(url, str) or not isinstance(index, str) or not re.fullmatch(r"[0-9]+", index):
         raise Failure("status_invalid", reason="statusListCredential or statusListIndex is malformed")
-    if entry.get("statusSize") not in (None, 1, "1"):
-        raise Failure("unsupported_status", type=f"{entry.get('type')} statusSize {entry.get('statusSize')}")
+    if entry.get("statusSize", 1) != 1:
+        raise Failure("unsupported_status", type=f"{STATUS_ENTRY} statusSize {entry.get('statusSize')}")
     status_list = session.fetch(url, "status_unavailable")
     if not isinstance(status_list, dict):
         raise Failure("status_invalid", reason="the status list is not a JSON object")
-    _verify_status_list(session, status_list, url, document, entry, purpose)
-    bits = _decode_list(status_list["credentialSubject"].get("encodedList"))
-    if index >= len(bits) * 8:
-        raise Failure("status_invalid", reason=f"index {index} is outside the list")
-    if bits[index // 8] >> (7 - index % 8) & 1:
+    _verify_status_list(session, status_list, document)
+    try:
+        is_set = check_status(entry, status_list)
+    except StatusListError as exc:
+        raise Failure("status_invalid", reason=str(exc)) from None
+    if is_set:
         raise Failure("revoked" if purpose == "revocation" else "suspended")
     return url
 
 
-def _verify_status_list(session: _Session, status_list: dict, url: str, document: dict, entry: Mapping,
-                        purpose: str) -> None:
-    """The list must itself verify (signature, key, dates), come from the same issuer, and fit the entry."""
+def _verify_status_list(session: _Session, status_list: dict, document: dict) -> None:
+    """The list must itself verify, every check of a credential passing (signature by a key of its
+    issuer, dates), and come from the credential's own issuer: anyone else's list, however valid, says
+    nothing about this credential."""
     kind = document_kind(status_list)
     if kind not in ("vc2", "vc1"):
         raise Failure("status_invalid", reason="the status list is not a verifiable credential")
     child = session.child()
     verify_credential(child, status_list, kind, check_status=False)
-    if child.report.errors:
-        raise Failure("status_invalid", reason=child.report.errors[0]["message"])
-    if status_list.get("id") not in (None, url):
-        raise Failure("status_invalid", reason="the list's id is not the URL it was fetched from")
-    if _id_of(status_list.get("issuer")) != _id_of(document.get("issuer")):
+    outcome = child.report.result("status_list")
+    if not outcome["verified"]:
+        reason = outcome["errors"][0]["message"] if outcome["errors"] else "it could not be verified"
+        raise Failure("status_invalid", reason=reason)
+    issuer = _id_of(document.get("issuer"))
+    if issuer is None or _id_of(status_list.get("issuer")) != issuer:
         raise Failure("status_invalid", reason="the list was issued by someone else")
-    if _STATUS_ENTRY_TYPES[entry["type"]] not in _as_list(status_list.get("type")):
-        raise Failure("status_invalid", reason="the list is not of the type the entry names")
-    subject = status_list.get("credentialSubject")
-    if not isinstance(subject, Mapping) or purpose not in _as_list(subject.get("statusPurpose")):
-        raise Failure("status_invalid", reason=f"the list is not a {purpose} list")
-
-
-def _decode_list(encoded: Any) -> bytes:
-    """GZIP-compressed bitstring, multibase base64url (``u…``) or, for StatusList2021, bare base64url."""
-    import base64  # noqa: PLC0415
-    import binascii  # noqa: PLC0415
-    import zlib  # noqa: PLC0415
-
-    if not isinstance(encoded, str) or not encoded or len(encoded) > MAX_JSON_BYTES:
-        raise Failure("status_invalid", reason="encodedList is missing")
-    body = encoded[1:] if encoded.startswith("u") else encoded
-    try:
-        compressed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        bits = inflater.decompress(compressed, _MAX_LIST_BYTES)
-    except (binascii.Error, ValueError, zlib.error):
-        raise Failure("status_invalid", reason="encodedList cannot be decoded") from None
-    if inflater.unconsumed_tail:
-        raise Failure("status_invalid", reason="the status list is too large")
-    return bits
 
 
 # -- Open Badges 2.0 hosted assertions ---------------------------------------------------------------
 
-_OB2_COMPARED = ("id", "recipient", "badge", "issuedOn", "expires", "verification")
+_ABSENT = object()
+
+
+def _differs(presented: Mapping, authority: Mapping, linked: tuple[str, ...] = ()) -> str | None:
+    """The first field of ``presented`` that ``authority`` (the document served at its id) does not say
+    the same way, or None. Fields named in ``linked`` may carry the linked document itself rather than its
+    URL: they are compared by id here, and field by field when that document is fetched."""
+    for field, value in presented.items():
+        if field in linked:
+            if _id_of(value) != _id_of(authority.get(field)):
+                return field
+        elif authority.get(field, _ABSENT) != value:
+            return field
+    return None
 
 
 def verify_ob2(session: _Session, presented: dict) -> None:
@@ -864,11 +878,15 @@ def _ob2_hosted(session: _Session, presented: dict, state: dict):
     state["url"] = url
     if hosted.get("revoked") is True:
         return "hosted", {"url": url}  # the status check reports it; a revoked stub carries nothing else
-    for field in _OB2_COMPARED:
-        if field in presented and field != "badge" and presented[field] != hosted.get(field):
-            raise Failure("hosted_mismatch", field=field)
-    if _id_of(presented.get("badge")) != _id_of(hosted.get("badge")):
-        raise Failure("hosted_mismatch", field="badge")
+    # Every field presented must be what the issuer hosts: a copy may leave fields out, never change one
+    # (a forged narrative or evidence would otherwise ride along with a genuine assertion).
+    field = _differs(presented, hosted, linked=("badge",))
+    if field is not None:
+        raise Failure("hosted_mismatch", field=field)
+    if "badge" not in presented:
+        raise Failure("ob2_invalid", reason="the assertion names no badge")
+    if isinstance(presented["badge"], Mapping):
+        state["presented_badge"] = presented["badge"]
     recipient = hosted.get("recipient")
     if not isinstance(recipient, Mapping) or not recipient.get("identity") or "issuedOn" not in hosted:
         raise Failure("ob2_invalid", reason="recipient and issuedOn are required")
@@ -885,6 +903,13 @@ def _ob2_badge_class(session: _Session, state: dict):
         raise Failure("ob2_inconsistent", reason="the badge class is not the one the assertion names")
     if "BadgeClass" not in _as_list(badge.get("type")):
         raise Failure("ob2_inconsistent", reason="the badge is not a BadgeClass")
+    embedded = state.get("presented_badge")
+    if embedded is not None:
+        field = _differs(embedded, badge, linked=("issuer",))
+        if field is not None:
+            raise Failure("hosted_mismatch", field=f"badge.{field}")
+        if isinstance(embedded.get("issuer"), Mapping):
+            state["presented_issuer"] = embedded["issuer"]
     state["badge"] = badge
     return "badge_class", {"name": badge.get("name") or badge_url}
 
@@ -900,6 +925,11 @@ def _ob2_issuer(session: _Session, state: dict):
         raise Failure("ob2_inconsistent", reason="the issuer is not a Profile")
     if not _origin_allowed(state["url"], issuer_url, issuer.get("verification")):
         raise Failure("ob2_inconsistent", reason="the assertion is not hosted where its issuer allows")
+    embedded = state.get("presented_issuer")
+    if embedded is not None:
+        field = _differs(embedded, issuer)
+        if field is not None:
+            raise Failure("hosted_mismatch", field=f"badge.issuer.{field}")
     state["issuer"] = issuer
     return None, {"issuer": issuer.get("name") or issuer_url}
 

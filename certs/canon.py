@@ -27,6 +27,7 @@ given shape pays for context processing.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -115,6 +116,42 @@ def canonize(document: Mapping[str, Any], loader: StaticLoader) -> str:
     """
     dataset = to_dataset(document, loader)
     return _BoundedURDNA2015().main(dataset, {"format": "application/n-quads"})
+
+
+class Memo:
+    """Canonical forms already computed during one verification, so none is computed twice.
+
+    A verifier needs the canonical N-Quads of the same unsecured document for its JSON-LD
+    check and again for the signature; expansion and RDF conversion are most of a warm
+    verification's cost. Entries are keyed by the document's exact JSON text (key order
+    included) and the loader, so only an identical document read with the same contexts
+    can hit, and a document that is not plain JSON is never memoized. Keep one Memo per
+    verification (it holds the documents' text), not one per process.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[StaticLoader, str]] = {}
+
+    def canonize(self, document: Mapping[str, Any], loader: StaticLoader) -> str:
+        key = _json_key(document)
+        if key is None:
+            return canonize(document, loader)
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] is loader:
+            return hit[1]
+        canonical = canonize(document, loader)
+        self._entries[key] = (loader, canonical)
+        return canonical
+
+
+def _json_key(document: Any) -> str | None:
+    """The document's JSON text, or None when the text would not stand for it exactly
+    (non-string keys, tuples, NaN...: JSON would silently coerce them)."""
+    try:
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return text if json.loads(text) == document else None
+    except (TypeError, ValueError, RecursionError):
+        return None
 
 
 def to_nquads(document: Mapping[str, Any], loader: StaticLoader) -> str:

@@ -103,14 +103,24 @@ def encode_secret_multikey(private_key: PrivateKey) -> str:
 
 
 def decode_secret_multikey(value: str) -> PrivateKey:
+    """Parse ``secretKeyMultibase``: Ed25519 as the 32-byte seed, or as the 64-byte form
+    (seed || public key) that @digitalbazaar/ed25519-multikey exports. The 64-byte form is
+    accepted only when its public half is the key the seed derives: a mismatched pair
+    would sign with one key while claiming another."""
     try:
         _, data = multibase.decode(value, allowed=multibase.BASE58BTC)
     except CertsError as error:
         raise KeyFormatError(f"secretKeyMultibase: {error}") from None
     header, raw = data[:2], data[2:]
+    if header == ED25519_PRIV and len(raw) in (32, 64):
+        private_key = ed25519.Ed25519PrivateKey.from_private_bytes(raw[:32])
+        derived = private_key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        if len(raw) == 64 and raw[32:] != derived:
+            raise KeyFormatError("the public half of this 64-byte Ed25519 secret key does not "
+                                 "match its seed")
+        return private_key
     try:
-        if header == ED25519_PRIV and len(raw) == 32:
-            return ed25519.Ed25519PrivateKey.from_private_bytes(raw)
         if header in _EC_PRIV:
             return ec.derive_private_key(int.from_bytes(raw, "big"), _EC_PRIV[header])
     except ValueError as error:

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from . import multibase
-from .canon import canonize
+from .canon import Memo, canonize
 from .errors import CertsError, KeyFormatError, SigningError
 from .keys import KeyPair, PublicKey, VerificationMethod, decode_public_multikey, utc_timestamp
 from .loader import StaticLoader
@@ -143,12 +143,12 @@ class _Failure(Exception):
 # -- the cryptosuite steps (public so the spec's test vectors can be replayed) ------------
 
 def proof_configuration(document: Mapping[str, Any], proof_options: Mapping[str, Any],
-                        loader: StaticLoader) -> str:
+                        loader: StaticLoader, memo: Memo | None = None) -> str:
     """Canonical proof configuration: the options, minus proofValue, with the document's @context."""
     config = {key: value for key, value in proof_options.items()
               if key not in ("proofValue", "@context")}
     config["@context"] = document["@context"]
-    return canonize(config, loader)
+    return memo.canonize(config, loader) if memo is not None else canonize(config, loader)
 
 
 def hash_data(canonical_proof_config: str, canonical_document: str,
@@ -211,7 +211,8 @@ def sign(document: Mapping[str, Any], key_pair: KeyPair, loader: StaticLoader, *
 def verify(document: Any, loader: StaticLoader, resolve_key: KeyResolver, *,
            expected_proof_purpose: str | None = "assertionMethod",
            domain: str | list[str] | None = None, challenge: str | None = None,
-           check_issuer: bool = True, now: datetime | None = None) -> VerificationResult:
+           check_issuer: bool = True, now: datetime | None = None,
+           memo: Memo | None = None) -> VerificationResult:
     """Verify every proof on *document*; never raises, never returns valid by accident.
 
     *resolve_key(verification_method_id)* returns a :class:`VerificationMethod` (so
@@ -219,13 +220,15 @@ def verify(document: Any, loader: StaticLoader, resolve_key: KeyResolver, *,
     ``publicKeyMultibase`` string; the caller decides how (did:key offline, did:web
     through its own fetcher...). Any exception it raises becomes
     ``key_resolution_failed``. With *check_issuer*, a proof whose key's controller is
-    known must belong to the document's ``issuer``.
+    known must belong to the document's ``issuer``. *memo* (a :class:`certs.canon.Memo`)
+    lets a caller that already canonicalized the unsecured document with the same memo
+    (the badges verifier's JSON-LD check does) skip doing it again.
     """
     result = VerificationResult(verified=False)
     now = now or datetime.now(timezone.utc)
     try:
         _verify(document, loader, resolve_key, result, expected_proof_purpose,
-                domain, challenge, check_issuer, now)
+                domain, challenge, check_issuer, now, memo or Memo())
     except _Failure as failure:
         result.errors.append(failure.problem)
     except Exception as error:  # noqa: BLE001 - a verifier must not crash on hostile input
@@ -237,7 +240,7 @@ def verify(document: Any, loader: StaticLoader, resolve_key: KeyResolver, *,
 
 
 def _verify(document, loader, resolve_key, result, purpose, domain, challenge,
-            check_issuer, now) -> None:
+            check_issuer, now, memo) -> None:
     if not isinstance(document, Mapping):
         raise _Failure("malformed_document", "a credential must be a JSON object")
     if "proof" not in document:
@@ -263,13 +266,13 @@ def _verify(document, loader, resolve_key, result, purpose, domain, challenge,
             if matching:
                 unsecured["proof"] = matching
             _verify_one(unsecured, proof, check, loader, resolve_key, result, purpose,
-                        domain, challenge, check_issuer, now)
+                        domain, challenge, check_issuer, now, memo)
         except _Failure as failure:
             result.errors.append(failure.problem)
 
 
 def _verify_one(unsecured, proof, check, loader, resolve_key, result, purpose, domain,
-                challenge, check_issuer, now) -> None:
+                challenge, check_issuer, now, memo) -> None:
     # Data Integrity 4.4 steps 3-6: required members, purpose, domain, challenge.
     for member in ("type", "verificationMethod", "proofPurpose"):
         if not isinstance(proof.get(member), str):
@@ -293,8 +296,8 @@ def _verify_one(unsecured, proof, check, loader, resolve_key, result, purpose, d
         raise _Failure("malformed_proof", "proof @context is not a prefix of the document @context")
 
     try:
-        canonical_config = proof_configuration(unsecured, proof, loader)
-        canonical_document = canonize(unsecured, loader)
+        canonical_config = proof_configuration(unsecured, proof, loader, memo)
+        canonical_document = memo.canonize(unsecured, loader)
     except CertsError as error:
         raise _Failure(error.code, str(error)) from None
 

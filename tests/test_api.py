@@ -1,12 +1,16 @@
 """JSON API v1: profile and portfolio items, errors, pagination, and the OpenAPI description."""
 from __future__ import annotations
 
+import base64
 import io
+import json
 import re
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from app.api.common import MAX_CURSOR
 from app.extensions import db
 from app.models import Diploma, Experience, JournalEntry, Skill
 from app.services import tokens
@@ -234,23 +238,126 @@ def test_malformed_ids_are_404(api, item_id):
 
 # --- pagination ------------------------------------------------------------------------------------
 
-def test_pagination_walks_every_item_exactly_once(api):
-    created = {api.post("/experiences", json={**EXPERIENCE, "title": f"Job {i}",
-                                               "start_date": f"20{10 + i % 3}-01-01", "end_date": None}
-                        ).get_json()["id"] for i in range(7)}
+def walk(api, path: str, limit: int = 2, **query) -> tuple[list[str], int]:
+    """Follow ``next_cursor`` from the first page to the last: (every id seen, in order; pages)."""
     seen, cursor, pages = [], None, 0
     while True:
-        query = {"limit": 3} | ({"cursor": cursor} if cursor else {})
-        body = api.get("/experiences", query_string=query).get_json()
-        assert len(body["items"]) <= 3
+        response = api.get(f"/{path}", query_string={"limit": limit, **query} | ({"cursor": cursor} if cursor else {}))
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        assert len(body["items"]) <= limit
         seen += [item["id"] for item in body["items"]]
         pages += 1
         cursor = body["next_cursor"]
         if cursor is None:
-            break
+            return seen, pages
+        assert pages < 100, "the walk does not end"
+
+
+def cursor_of(value) -> str:
+    """A hand-made cursor (URL-safe base64 of JSON, unpadded), to forge or replay positions."""
+    raw = json.dumps(value).encode() if not isinstance(value, bytes) else value
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _newest_first(items, key):
+    """The API's order: by ``key`` descending, then id descending; a NULL key comes last."""
+    return [item["id"] for item in sorted(
+        items, key=lambda item: (key(item) is not None, key(item) or "", uuid.UUID(item["id"])), reverse=True)]
+
+
+def _set_journal_times(entries, moments):
+    """Set creation times by hand: equal ones make ties that the keyset must break by id (and whole
+    seconds, since the API shows seconds while the database keeps microseconds)."""
+    for entry, moment in zip(entries, moments):
+        db.session.get(JournalEntry, uuid.UUID(entry["id"])).created_at = moment
+    db.session.commit()
+
+
+def test_walking_with_limit_2_returns_every_item_exactly_once_despite_equal_keys(api):
+    """Equal sort keys (same start date, same award date, same name, same creation time) and undated
+    diplomas: each item is seen once, in the order of one big page, and that order is the documented one."""
+    experiences = [api.post("/experiences", json={**EXPERIENCE, "start_date": day, "end_date": None}).get_json()
+                   for day in ["2020-01-01"] * 4 + ["2021-05-01", "2019-01-01"]]
+    diplomas = [api.post("/diplomas", json={"title": f"D{i}", "awarded_on": day}).get_json()
+                for i, day in enumerate([None, "2018-06-30", None, "2018-06-30", "2018-06-30", "2022-01-01", None])]
+    skills = [api.post("/skills", json={"name": name, "level": 2}).get_json()
+              for name in ["baking", "baking", "alpha", "baking", "zymurgy"]]
+    journal = [api.post("/journal", json={"title": f"J{i}"}).get_json() for i in range(5)]
+    tie = datetime(2024, 3, 1, 12, tzinfo=timezone.utc)
+    _set_journal_times(journal, [tie - timedelta(days=30), tie, tie, tie, tie + timedelta(seconds=1)])
+    journal = [api.get(f"/journal/{entry['id']}").get_json() for entry in journal]
+
+    expected = {
+        "experiences": _newest_first(experiences, lambda item: item["start_date"]),
+        "diplomas": _newest_first(diplomas, lambda item: item["awarded_on"]),
+        "skills": [item["id"] for item in sorted(skills, key=lambda item: (item["name"], uuid.UUID(item["id"])))],
+        "journal": _newest_first(journal, lambda item: item["created_at"]),
+    }
+    for path, order in expected.items():
+        seen, pages = walk(api, path, limit=2)
+        assert seen == order, path
+        assert len(seen) == len(set(seen)) and pages == (len(order) + 1) // 2, path
+        assert seen == [item["id"] for item in api.get(f"/{path}").get_json()["items"]], path
+    undated = [item["id"] for item in diplomas if item["awarded_on"] is None]
+    assert expected["diplomas"][-3:] == sorted(undated, key=uuid.UUID, reverse=True)  # NULLs last, once each
+
+
+def test_pagination_walks_every_item_exactly_once(api):
+    created = {api.post("/experiences", json={**EXPERIENCE, "title": f"Job {i}",
+                                               "start_date": f"20{10 + i % 3}-01-01", "end_date": None}
+                        ).get_json()["id"] for i in range(7)}
+    seen, pages = walk(api, "experiences", limit=3)
     assert pages == 3 and len(seen) == 7 and set(seen) == created
-    full = [item["id"] for item in api.get("/experiences").get_json()["items"]]
-    assert seen == full  # the same order as one big page
+    assert seen == [item["id"] for item in api.get("/experiences").get_json()["items"]]
+
+
+def test_the_kind_filter_pages_too(api):
+    for i in range(5):
+        api.post("/experiences", json={**EXPERIENCE, "kind": "sport" if i % 2 else "job", "title": f"E{i}"})
+    seen, _ = walk(api, "experiences", limit=1, kind="sport")
+    titles = {api.get(f"/experiences/{item_id}").get_json()["title"] for item_id in seen}
+    assert titles == {"E1", "E3"} and len(seen) == 2
+
+
+@pytest.mark.parametrize("path, make", [
+    ("journal", lambda i: {"title": f"J{i}"}),
+    ("experiences", lambda i: {**EXPERIENCE, "start_date": "2020-01-01", "end_date": None}),
+    ("diplomas", lambda i: {"title": f"D{i}", "awarded_on": None}),
+    ("skills", lambda i: {"name": "Same", "level": 1}),
+])
+def test_deleting_the_cursors_item_between_pages_still_continues(api, path, make):
+    """The cursor carries the position itself: the next page does not need its item to exist."""
+    for i in range(6):
+        api.post(f"/{path}", json=make(i))
+    order = [item["id"] for item in api.get(f"/{path}").get_json()["items"]]
+    first = api.get(f"/{path}", query_string={"limit": 2}).get_json()
+    assert [item["id"] for item in first["items"]] == order[:2]
+    assert api.delete(f"/{path}/{order[1]}").status_code == 204  # the item the cursor points at
+    assert api.delete(f"/{path}/{order[2]}").status_code == 204  # and the one that came next
+    second = api.get(f"/{path}", query_string={"limit": 2, "cursor": first["next_cursor"]}).get_json()
+    assert [item["id"] for item in second["items"]] == order[3:5]
+    third = api.get(f"/{path}", query_string={"limit": 2, "cursor": second["next_cursor"]}).get_json()
+    assert [item["id"] for item in third["items"]] == order[5:] and third["next_cursor"] is None
+
+
+def test_a_cursor_after_an_undated_diploma_goes_on_with_the_undated_ones(api):
+    dated = api.post("/diplomas", json={"title": "Dated", "awarded_on": "2020-01-01"}).get_json()
+    undated = [api.post("/diplomas", json={"title": f"U{i}"}).get_json()["id"] for i in range(3)]
+    undated.sort(key=uuid.UUID, reverse=True)
+    first = api.get("/diplomas", query_string={"limit": 2}).get_json()
+    assert [item["id"] for item in first["items"]] == [dated["id"], undated[0]]
+    rest = api.get("/diplomas", query_string={"limit": 5, "cursor": first["next_cursor"]}).get_json()
+    assert [item["id"] for item in rest["items"]] == undated[1:] and rest["next_cursor"] is None
+
+
+def test_a_long_skill_name_still_makes_a_usable_cursor(api):
+    for _ in range(2):
+        assert api.post("/skills", json={"name": "\U0001F35E" * 200, "level": 1}).status_code == 201
+    first = api.get("/skills", query_string={"limit": 1}).get_json()
+    assert first["next_cursor"] and len(first["next_cursor"]) <= MAX_CURSOR
+    second = api.get("/skills", query_string={"limit": 1, "cursor": first["next_cursor"]}).get_json()
+    assert len(second["items"]) == 1 and second["items"][0]["id"] != first["items"][0]["id"]
 
 
 def test_a_full_last_page_has_no_next_cursor(api):
@@ -270,14 +377,43 @@ def test_kind_filter(api):
     assert response.status_code == 422 and "kind" in response.get_json()["fields"]
 
 
-@pytest.mark.parametrize("cursor", ["%%%", "abc", "AAAA", "é", "A" * 200, "AAAAAAAAAAAAAAAAAAAAAA=="])
-def test_invalid_cursor(api, cursor):
-    response = api.get("/skills", query_string={"cursor": cursor})
-    if cursor == "AAAAAAAAAAAAAAAAAAAAAA==":  # well formed (a nil id): simply nothing after it
-        assert response.status_code == 200
-        return
-    assert response.status_code == 400
+NIL = "00000000-0000-0000-0000-000000000000"
+
+
+@pytest.mark.parametrize("path, cursor", [
+    ("skills", "%%%"), ("skills", "abc"), ("skills", "AAAA"), ("skills", "é"), ("skills", "A" * 200),
+    ("skills", "AAAAAAAAAAAAAAAAAAAAAA=="),  # the old id-only form
+    ("skills", cursor_of(b"[1, 2")), ("skills", cursor_of({"key": "a"})), ("skills", cursor_of(["a"])),
+    ("skills", cursor_of(["a", NIL, 3])), ("skills", cursor_of(["a", "not-an-id"])), ("skills", cursor_of(["a", 7])),
+    ("skills", cursor_of([None, NIL])), ("skills", cursor_of([5, NIL])), ("skills", cursor_of(["a\u0000", NIL])),
+    ("skills", cursor_of(b'["\\ud800", "' + NIL.encode() + b'"]')), ("skills", cursor_of([1.5, NIL])),
+    ("skills", cursor_of(b'[NaN, "' + NIL.encode() + b'"]')), ("skills", cursor_of(b"\xff\xfe")),
+    ("skills", cursor_of(b"[" * 1500)),
+    ("experiences", cursor_of(["2020-13-01", NIL])), ("experiences", cursor_of(["20200101", NIL])),
+    ("experiences", cursor_of([None, NIL])), ("experiences", cursor_of(["2020-01-01T00:00:00Z", NIL])),
+    ("diplomas", cursor_of(["soon", NIL])), ("diplomas", cursor_of([True, NIL])),
+    ("journal", cursor_of(["2024-01-01T00:00:00", NIL])),  # no time zone
+    ("journal", cursor_of(["0001-01-01T00:00:00+05:00", NIL])),  # before year 1 in UTC
+    ("journal", cursor_of(["yesterday", NIL])), ("journal", cursor_of([None, NIL])),
+    ("tokens", cursor_of(["2024-01-01", NIL])), ("tokens", "AAAAAAAAAAAAAAAAAAAAAA=="),
+])
+def test_invalid_cursor(api, path, cursor):
+    response = api.get(f"/{path}", query_string={"cursor": cursor})
+    assert response.status_code == 400, response.get_json()
     assert response.get_json()["error"] == "invalid_cursor"
+
+
+@pytest.mark.parametrize("path, cursor", [
+    ("skills", cursor_of(["zzz", NIL])), ("skills", base64.urlsafe_b64encode(json.dumps(["zzz", NIL]).encode()).decode()),  # padded
+    ("experiences", cursor_of(["1901-01-01", NIL])), ("diplomas", cursor_of([None, NIL])),
+    ("journal", cursor_of(["1999-01-01T00:00:00+00:00", NIL])),
+    ("journal", cursor_of(["1999-01-01T01:00:00+01:00", NIL])),
+    ("tokens", cursor_of(["1999-01-01T00:00:00+00:00", NIL])),
+])
+def test_a_well_formed_cursor_past_the_end_is_an_empty_last_page(api, path, cursor):
+    response = api.get(f"/{path}", query_string={"cursor": cursor})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json() == {"items": [], "next_cursor": None}
 
 
 @pytest.mark.parametrize("limit", ["0", "201", "-1", "abc", "1.5"])
@@ -413,6 +549,8 @@ def test_openapi_description(client):
     expected = {
         "/api/v1/tokens": {"get", "post"}, "/api/v1/tokens/{token_id}": {"delete"},
         "/api/v1/profile": {"get", "patch"}, "/api/v1/profile/photo": {"get", "put", "delete"},
+        "/api/v1/account": {"get", "patch", "delete"}, "/api/v1/account/password": {"post"},
+        "/api/v1/account/email": {"post"},
     }
     for path in RESOURCES:
         expected[f"/api/v1/{path}"] = {"get", "post"}
@@ -433,3 +571,9 @@ def test_openapi_description(client):
         section, name = ref.split("/")[2:]
         assert name in spec["components"][section], ref
     assert set(spec["components"]["schemas"]["Error"]["properties"]) == {"error", "message", "fields"}
+    # Every route that checks the password documents its refusal; deletion takes the password in its body.
+    for path, method in (("/api/v1/account/password", "post"), ("/api/v1/account/email", "post"),
+                         ("/api/v1/account", "delete")):
+        operation = spec["paths"][path][method]
+        assert "invalid_credentials" in operation["responses"]["403"]["description"], path
+        assert operation["requestBody"]["required"] is True and "429" in operation["responses"], path

@@ -13,15 +13,30 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.generation.modes import GenerationMode
 
 from app.extensions import db
-from app.models import Diploma, Experience, JournalEntry, Skill
+from app.models import Diploma, Experience, JournalEntry, Skill, User
 from app.services import portfolio, tokens
 
 EXAMPLES = int(os.environ.get("SILLAGE_FUZZ_EXAMPLES", "8"))
+# Operations not fuzzed, each with its reason.
+SKIPPED = {
+    # Deleting the account would end the fuzz user (and its token) at the first valid password, leaving
+    # every later operation to answer 401. It is tested in test_api_account.py; its refusals (wrong
+    # password, malformed body) go through the same code as the two password routes fuzzed here.
+    ("DELETE", "/api/v1/account"),
+}
+
+
+@pytest.fixture
+def app_settings(app_settings):
+    """No per-IP limits while fuzzing: the routes that check a password share the sign-in budget, and
+    hundreds of generated requests would otherwise meet 429 instead of the code under test."""
+    return {**app_settings, "RATELIMIT_ENABLED": False}
 
 
 def _seed(app, user) -> tuple[dict[str, str], str]:
@@ -44,11 +59,18 @@ def _seed(app, user) -> tuple[dict[str, str], str]:
 def test_api_never_answers_5xx(app, user):
     """Each operation, in both modes; reads and changes also aimed at existing items."""
     ids, raw = _seed(app, user)
+    user_id = user.id
     loaded = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     headers = {"Authorization": f"Bearer {raw}"}
     failures = []
 
-    for operation in [result.ok() for result in loaded.get_all_operations()]:
+    operations = [result.ok() for result in loaded.get_all_operations()]
+    names = {(operation.method.upper(), operation.path) for operation in operations}
+    assert SKIPPED <= names and {("POST", "/api/v1/account/password"), ("POST", "/api/v1/account/email"),
+                                 ("GET", "/api/v1/account"), ("PATCH", "/api/v1/account")} <= names
+    for operation in operations:
+        if (operation.method.upper(), operation.path) in SKIPPED:
+            continue
         resource = operation.path.split("/")[3]
         targets = [{}]
         if "{item_id}" in operation.path and operation.method.upper() != "DELETE":
@@ -72,6 +94,7 @@ def test_api_never_answers_5xx(app, user):
                 except Exception as exc:  # noqa: BLE001 - collected, so that one run reports every operation
                     failures.append(f"{operation.method.upper()} {operation.path} ({mode}): {exc}")
     assert not failures, "\n\n".join(failures)
+    assert db.session.get(User, user_id) is not None  # the fuzz user survived: nothing deleted it
 
 
 def test_the_description_is_a_valid_openapi_document(app):

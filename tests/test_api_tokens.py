@@ -12,7 +12,8 @@ from app.extensions import db
 from app.models import ApiToken, User
 from app.services import tokens
 from app.services.errors import NotFound, ValidationFailed
-from tests.conftest import PASSWORD, login
+from tests.conftest import PASSWORD, FreshClient, login
+from tests.helpers import csrf_token
 
 
 def bearer(raw: str) -> dict:
@@ -202,6 +203,46 @@ def test_token_creation_is_rate_limited_per_ip(app_settings, user):
     assert statuses == [401, 401, 429]
     response = client.post("/api/v1/tokens", json={"email": user.email, "password": PASSWORD})
     assert response.status_code == 429 and response.get_json()["error"] == "rate_limited"
+
+
+def _limited_client(app_settings, limit: str):
+    from app import create_app
+
+    app = create_app({**app_settings, "RATE_LIMIT_LOGIN": limit})
+    app.test_client_class = FreshClient
+    return app.test_client()
+
+
+def _login_attempt(client, email: str, password: str):
+    page = client.get("/login")  # GETs are free
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": csrf_token(page)})
+
+
+def test_the_sign_in_page_and_token_creation_share_one_budget_per_ip(app_settings, user):
+    """Guesses spent on the sign-in page are not available again on the API, and the other way round."""
+    client = _limited_client(app_settings, "3/minute")
+    assert [_login_attempt(client, user.email, "wrong password!").status_code for _ in range(3)] == [422] * 3
+    response = client.post("/api/v1/tokens", json={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 429 and response.get_json()["error"] == "rate_limited"
+    assert _login_attempt(client, user.email, PASSWORD).status_code == 429
+
+    client = _limited_client(app_settings, "3/minute")  # a fresh budget (a new in-memory store)
+    wrong = {"email": user.email, "password": "wrong password!"}
+    assert [client.post("/api/v1/tokens", json=wrong).status_code for _ in range(2)] == [401, 401]
+    assert _login_attempt(client, user.email, "wrong password!").status_code == 422
+    assert _login_attempt(client, user.email, PASSWORD).status_code == 429
+    assert client.post("/api/v1/tokens", json={"email": user.email, "password": PASSWORD}).status_code == 429
+    assert db.session.query(ApiToken).count() == 0
+
+
+def test_other_addresses_keep_their_own_budget(app_settings, user):
+    """The budget is per client address (behind the one trusted proxy, X-Forwarded-For)."""
+    client = _limited_client(app_settings, "1/minute")
+    here, there = {"X-Forwarded-For": "203.0.113.5"}, {"X-Forwarded-For": "203.0.113.6"}
+    body = {"email": user.email, "password": PASSWORD}
+    assert client.post("/api/v1/tokens", json=body, headers=here).status_code == 201
+    assert client.post("/api/v1/tokens", json=body, headers=here).status_code == 429
+    assert client.post("/api/v1/tokens", json=body, headers=there).status_code == 201
 
 
 # --- authentication of every other call ----------------------------------------------------------

@@ -65,6 +65,19 @@ def test_dates_are_strict_calendar_dates(value):
     assert "start_date" in refused(clean, {"start_date": Field("date")}, {"start_date": value})
 
 
+@pytest.mark.parametrize("value", ["\ud800", "a\udfffb", "\ud83d\ude00", "bad\x00", "del\x7f"])
+def test_text_refuses_lone_surrogates_and_control_characters(value):
+    """A lone surrogate is no text (UTF-8 cannot encode it, no database stores it): refused like a
+    control character, with the same message, instead of failing later in the database."""
+    rules = {"title": Field(), "email": Field("email"), "website": Field("url"), "kind": Field("choice", choices=("a",))}
+    fields = refused(clean, rules, {name: value for name in rules})
+    assert fields == dict.fromkeys(rules, "Contains characters that are not allowed.")
+
+
+def test_text_keeps_real_characters_outside_the_basic_plane():
+    assert clean({"title": Field()}, {"title": " Pain \U0001F35E é\tfin "}) == {"title": "Pain \U0001F35E é\tfin"}
+
+
 def test_dates_accept_iso_strings_and_date_objects():
     rules = {"a": Field("date"), "b": Field("date"), "c": Field("date")}
     assert clean(rules, {"a": " 2020-01-31 ", "b": date(2021, 5, 1), "c": ""}) == {
@@ -91,8 +104,47 @@ def test_create_links_and_lists_items(owner):
     assert [e.title for e in service.list_items(db.session, owner, Experience)] == ["New", "Old"]
     volunteering = service.list_items(db.session, owner, Experience, kind="volunteering")
     assert [e.title for e in volunteering] == ["New"]
-    assert service.list_items(db.session, owner, Experience, after=new.id) == [old]
+    assert service.list_items(db.session, owner, Experience, after=service.ORDERS[Experience].position(new)) == [old]
     assert python.experiences == [old]
+
+
+def test_list_items_seeks_pages_in_sql_from_any_position(owner, stranger):
+    """Keyset pagination: (sort key, id) positions, ties broken by id, undated diplomas last, and a
+    position whose item is gone (or never existed) still places the next page."""
+    order = service.ORDERS[Diploma]
+    titles = ["A", "B", "C", "D", "E"]
+    days = ["2020-01-01", None, "2020-01-01", "2021-01-01", None]
+    made = [service.create_item(db.session, owner, Diploma, {"title": t, "awarded_on": d})
+            for t, d in zip(titles, days)]
+    service.create_item(db.session, stranger, Diploma, {"title": "Theirs"})
+    db.session.commit()
+    everything = service.list_items(db.session, owner, Diploma)
+    assert [d.awarded_on for d in everything][-2:] == [None, None]
+    assert sorted(everything, key=lambda d: d.id) == sorted(made, key=lambda d: d.id)
+    pages, after = [], None
+    while True:
+        found = service.list_items(db.session, owner, Diploma, after=after, limit=2)
+        if not found:
+            break
+        pages.append(found)
+        after = order.position(found[-1])
+    assert [d for page in pages for d in page] == everything and [len(p) for p in pages] == [2, 2, 1]
+
+    gone = everything[1]
+    position = order.position(gone)
+    service.delete_item(db.session, owner, gone)
+    db.session.commit()
+    assert service.list_items(db.session, owner, Diploma, after=position) == everything[2:]
+    assert service.list_items(db.session, owner, Diploma, after=(None, uuid.UUID(int=0))) == []
+    assert service.list_items(db.session, owner, Diploma, after=(date(1900, 1, 1), uuid.UUID(int=0))) == [
+        d for d in everything if d.awarded_on is None]
+
+
+def test_orders_describe_their_keys():
+    assert service.ORDERS[Experience].key_type is date and not service.ORDERS[Experience].nullable
+    assert service.ORDERS[Diploma].key_type is date and service.ORDERS[Diploma].nullable
+    assert service.ORDERS[Skill].key_type is str
+    assert service.ORDERS[JournalEntry].key_type is datetime
 
 
 def test_refused_update_leaves_the_object_untouched(owner):

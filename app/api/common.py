@@ -6,6 +6,8 @@ import binascii
 import json
 import math
 import uuid
+from datetime import date, datetime, timezone
+from typing import Any, Callable
 
 import marshmallow as ma
 from flask import request
@@ -13,8 +15,12 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
 from app.services.errors import ServiceError
+from app.services.validation import CONTROL_CHARS, ISO_DATE
 
 MAX_JSON_BYTES = 1024 * 1024  # the largest item (a 50,000-character journal entry) fits many times over
+MAX_CURSOR_KEY = 400  # characters; the longest sort key is a 200-character skill name
+# A cursor's length bound: the longest key (200 characters of up to 4 UTF-8 bytes) and an id, in base64.
+MAX_CURSOR = 2048
 
 
 def _finite(text: str) -> float:
@@ -67,28 +73,72 @@ def json_object() -> dict:
     return data
 
 
-def encode_cursor(item_id: uuid.UUID) -> str:
-    """An opaque cursor: the last item's id, URL-safe base64 without padding."""
-    return base64.urlsafe_b64encode(item_id.bytes).rstrip(b"=").decode("ascii")
+def encode_cursor(position: tuple) -> str:
+    """An opaque cursor: URL-safe base64 (no padding) of the JSON ``[sort key, id]`` of the last item.
+
+    Carrying the sort key, not only the id, lets the next page be sought in SQL from that position,
+    whether or not the item is still there. The key is the owner's own data (a date, a time, a skill
+    name), so nothing is revealed to anyone else; clients must still treat the cursor as opaque.
+    """
+    key, item_id = position
+    if isinstance(key, datetime):
+        key = key.astimezone(timezone.utc).isoformat()
+    elif isinstance(key, date):
+        key = key.isoformat()
+    raw = json.dumps([key, str(item_id)], ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def decode_cursor(cursor: str | None) -> uuid.UUID | None:
+def _cursor_key(value, key_type: type, nullable: bool):
+    """The sort key of a cursor, with exactly the type of the sort column, else ValueError."""
+    if value is None:
+        if nullable:
+            return None
+        raise ValueError("null key")
+    if not isinstance(value, str) or len(value) > MAX_CURSOR_KEY:
+        raise ValueError("key is not a string")
+    if key_type is datetime:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("naive time")
+        return moment.astimezone(timezone.utc)
+    if key_type is date:
+        if not ISO_DATE.match(value):
+            raise ValueError("not a date")
+        return date.fromisoformat(value)
+    if key_type is str and not CONTROL_CHARS.search(value):
+        return value
+    raise ValueError("unusable key")
+
+
+def decode_cursor(cursor: str | None, key_type: type, *, nullable: bool = False) -> tuple | None:
+    """The (sort key, id) position in ``cursor``, or a 400 ``invalid_cursor``.
+
+    Everything is checked, the key's type included (a ``date``, an aware ``datetime`` or a ``str``),
+    so that a forged cursor is a clear error and never reaches the database as a value it refuses.
+    """
     if cursor is None:
         return None
     try:
         padded = cursor.encode("ascii") + b"=" * (-len(cursor) % 4)
         raw = base64.b64decode(padded, altchars=b"-_", validate=True)
-        return uuid.UUID(bytes=raw)
-    except (ValueError, binascii.Error, UnicodeError):
+        data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+        if not isinstance(data, list) or len(data) != 2 or not isinstance(data[1], str):
+            raise ValueError("not a [key, id] pair")
+        return _cursor_key(data[0], key_type, nullable), uuid.UUID(data[1])
+    except (ValueError, TypeError, OverflowError, RecursionError, binascii.Error, UnicodeError):
         raise ServiceError(str(_l("This cursor is not valid; start again from the first page.")),
                            code="invalid_cursor", status=400) from None
 
 
-def page(items: list, limit: int) -> dict:
-    """Build a page from up to ``limit + 1`` items: the extra one only tells that a next page exists."""
+def page(items: list, limit: int, position: Callable[[Any], tuple]) -> dict:
+    """Build a page from up to ``limit + 1`` items: the extra one only tells that a next page exists.
+
+    ``position`` gives an item's (sort key, id), from which the next page's cursor is made.
+    """
     shown = items[:limit]
     more = len(items) > limit
-    return {"items": shown, "next_cursor": encode_cursor(shown[-1].id) if more and shown else None}
+    return {"items": shown, "next_cursor": encode_cursor(position(shown[-1])) if more and shown else None}
 
 
 def json_body(schema: type[ma.Schema]) -> dict:

@@ -31,19 +31,22 @@ class Resource:
     label: str  # singular, for the documentation
     model: type
     schema: type[ma.Schema]
+    order: str  # how lists are sorted (``portfolio.ORDERS``), for the documentation
     args: type[ma.Schema] = PageArgsSchema
 
 
 RESOURCES = (
-    Resource("experiences", "experience", Experience, ExperienceSchema, ExperiencePageArgsSchema),
-    Resource("diplomas", "diploma", Diploma, DiplomaSchema),
-    Resource("skills", "skill", Skill, SkillSchema),
-    Resource("journal", "journal entry", JournalEntry, JournalEntrySchema),
+    Resource("experiences", "experience", Experience, ExperienceSchema, "Latest start date first.",
+             ExperiencePageArgsSchema),
+    Resource("diplomas", "diploma", Diploma, DiplomaSchema, "Latest award date first; undated diplomas last."),
+    Resource("skills", "skill", Skill, SkillSchema, "By name."),
+    Resource("journal", "journal entry", JournalEntry, JournalEntrySchema, "Newest first."),
 )
 
 
 def make_blueprint(resource: Resource) -> Blueprint:
     model, label = resource.model, resource.label
+    order = portfolio.ORDERS[model]
     article = "an" if label[0] in "aeiou" else "a"
     base = "".join(part.capitalize() for part in label.split())
     create_schema = body_schema(portfolio.RULES[model], f"{base}CreateSchema", partial=False)
@@ -57,14 +60,17 @@ def make_blueprint(resource: Resource) -> Blueprint:
     @blp.route("", methods=["GET"])
     @blp.arguments(resource.args, location="query")
     @blp.response(200, page_of)
-    @blp.doc(summary=f"List {resource.name}")
+    @blp.doc(summary=f"List {resource.name}", description=(
+        f"{resource.order} Pages of at most `limit` items; follow `next_cursor` until it is null. A cursor "
+        "stays valid when items are added or deleted meanwhile (even the last one seen): each item is then "
+        "listed once, and only items added before the cursor's position are not."))
     @document_errors(blp, 400, 401, 422)
     def index(args):
-        """Pages of at most ``limit`` items; follow ``next_cursor`` until it is null."""
-        after = decode_cursor(args.get("cursor"))
+        """The cursor holds the last item's (sort key, id): the next page is sought from it in SQL."""
+        after = decode_cursor(args.get("cursor"), order.key_type, nullable=order.nullable)
         found = portfolio.list_items(db.session, api_user(), model, kind=args.get("kind"), after=after,
                                      limit=args["limit"] + 1)
-        return page(found, args["limit"])
+        return page(found, args["limit"], order.position)
 
     @blp.route("", methods=["POST"])
     @blp.response(201, resource.schema)

@@ -11,7 +11,9 @@ from datetime import timezone
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from app.api.common import MAX_CURSOR
 from app.models import EXPERIENCE_KINDS
+from app.services.accounts import LOCALES, PASSWORD_MAX, PASSWORD_MIN
 from app.services.portfolio import PROFILE_RULES
 from app.services.validation import Field
 
@@ -38,7 +40,7 @@ class ErrorSchema(ma.Schema):
 class PageArgsSchema(ma.Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200),
                            metadata={"description": "Items per page (1 to 200)."})
-    cursor = fields.String(validate=validate.Length(max=200),
+    cursor = fields.String(validate=validate.Length(max=MAX_CURSOR),
                            metadata={"description": "The next_cursor of the previous page."})
 
 
@@ -140,6 +142,45 @@ class TokenRequestSchema(ma.Schema):
                          metadata={"description": "To recognise the token."})
     expires_in_days = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=3650),
                                      metadata={"description": "Omitted or null: the token does not expire."})
+
+
+class AccountSchema(ma.Schema):
+    email = fields.String(required=True)
+    email_verified = fields.Boolean(required=True)
+    locale = fields.String(required=True, allow_none=True,
+                           metadata={"description": "fr or en; null: the language the client asks for."})
+    timezone = fields.String(required=True, allow_none=True,
+                             metadata={"description": "An IANA time zone; null: Europe/Paris."})
+    created_at = UTCDateTime(required=True)
+
+
+class AccountUpdateSchema(ma.Schema):
+    locale = fields.String(allow_none=True, validate=validate.OneOf(("", *LOCALES)),
+                           metadata={"description": '"" or null: the language the client asks for.'})
+    timezone = fields.String(allow_none=True, validate=validate.Length(max=64),
+                             metadata={"description": 'An IANA time zone such as "Europe/Paris"; "" or null: '
+                                                      "the default."})
+
+
+class PasswordChangeSchema(ma.Schema):
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=PASSWORD_MAX))
+    new_password = fields.String(required=True, validate=validate.Length(min=PASSWORD_MIN, max=PASSWORD_MAX),
+                                 metadata={"description": "Not a well-known password, not your e-mail address."})
+
+
+class EmailChangeSchema(ma.Schema):
+    new_email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=PASSWORD_MAX),
+                             metadata={"description": "Your current password."})
+
+
+class PendingEmailSchema(ma.Schema):
+    new_email = fields.String(required=True, metadata={"description": "Where the confirmation link was sent."})
+
+
+class PasswordSchema(ma.Schema):
+    password = fields.String(required=True, validate=validate.Length(min=1, max=PASSWORD_MAX),
+                             metadata={"description": "Your current password."})
 
 
 def _documented_field(rule: Field, required: bool) -> fields.Field:

@@ -1,9 +1,9 @@
 """``/api/v1/tokens``: get a personal access token with e-mail and password, list and revoke tokens."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from flask import current_app, request
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
@@ -12,17 +12,15 @@ from app.api.common import decode_cursor, document_errors, json_body, json_objec
 from app.api.schemas import (
     ErrorSchema, NewTokenSchema, PageArgsSchema, TokenRequestSchema, TokenSchema, page_schema,
 )
+from app.auth.routes import login_budget
 from app.database import utcnow
-from app.extensions import db, limiter
+from app.extensions import db
 from app.services import accounts
 from app.services import tokens as token_service
 from app.services.errors import ServiceError, ValidationFailed
 
 FIELDS = ("email", "password", "name", "expires_in_days")
 MAX_DAYS = 3650
-# Built once: the views are rebuilt for each application, and the limiter would otherwise keep (and
-# count) one more copy of this limit each time. Per IP, like the sign-in page.
-login_limit = limiter.limit(lambda: current_app.config["RATE_LIMIT_LOGIN"])
 
 
 def _credentials(data: dict) -> tuple[str, str, str, int | None]:
@@ -54,7 +52,7 @@ def make_blueprint() -> Blueprint:
     blp.before_request(_require_token_except_create)
 
     @blp.route("", methods=["POST"])
-    @login_limit
+    @login_budget  # the sign-in page's per-IP budget, shared: one budget of guesses whatever the door
     @blp.response(201, NewTokenSchema)
     @blp.doc(summary="Create a token with your e-mail and password", security=[],
              **json_body(TokenRequestSchema))
@@ -85,12 +83,9 @@ def make_blueprint() -> Blueprint:
     @document_errors(blp, 400, 401, 422)
     def index(args):
         """Newest first; revoked and expired tokens are listed too, with ``active`` false."""
-        found = token_service.list_tokens(db.session, api_user())
-        after = decode_cursor(args.get("cursor"))
-        if after is not None:
-            ids = [token.id for token in found]
-            found = found[ids.index(after) + 1:] if after in ids else []
-        return page(found, args["limit"])
+        after = decode_cursor(args.get("cursor"), datetime)
+        found = token_service.list_tokens(db.session, api_user(), after=after, limit=args["limit"] + 1)
+        return page(found, args["limit"], lambda token: (token.created_at, token.id))
 
     @blp.route("/<uuid:token_id>", methods=["DELETE"])
     @blp.response(204)

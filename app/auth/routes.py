@@ -21,6 +21,9 @@ bp = Blueprint("auth", __name__, template_folder="templates")
 
 # Per-IP limit on the POSTs that guess or spend something (passwords, mails); GETs are free.
 post_limit = limiter.limit(lambda: current_app.config["RATE_LIMIT_LOGIN"], methods=["POST"])
+# One per-IP budget for every password guess, whatever the door: this page and POST /api/v1/tokens.
+login_budget = limiter.shared_limit(lambda: current_app.config["RATE_LIMIT_LOGIN"], scope="login",
+                                    methods=["POST"])
 
 
 def invalid_link(exc: ServiceError):
@@ -64,7 +67,7 @@ def check_inbox():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@post_limit
+@login_budget
 def login():
     next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated:

@@ -6,13 +6,14 @@ commits. Field names are the API's field names.
 """
 from __future__ import annotations
 
+import operator
 import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app import policy
@@ -148,26 +149,82 @@ def delete_item(session: Session, actor: User, item) -> None:
     session.flush()
 
 
+Position = tuple[Any, uuid.UUID]  # (sort key, id) of the last item of a page
+
+
+@dataclass(frozen=True)
+class Order:
+    """How a list is sorted: one column, then the id in the same direction, so that every row has
+    exactly one place and a page can start right after any position, even one whose row is gone.
+
+    NULL keys (an undated diploma) sort last in both directions, written ``NULLS LAST`` so that SQLite
+    (NULL smallest) and PostgreSQL (NULL largest) agree.
+    """
+
+    column: Any  # an ORM attribute, e.g. Experience.start_date
+    descending: bool
+
+    @property
+    def nullable(self) -> bool:
+        return bool(self.column.expression.nullable)
+
+    @property
+    def key_type(self) -> type:
+        """The Python type of the sort key (``date``, ``datetime`` or ``str``), to check a cursor."""
+        column_type = self.column.type
+        return getattr(column_type, "impl", column_type).python_type
+
+    def position(self, item) -> Position:
+        return getattr(item, self.column.key), item.id
+
+    def order_by(self) -> tuple:
+        ident = self.column.class_.id
+        key = self.column.desc() if self.descending else self.column.asc()
+        if self.nullable:
+            key = key.nulls_last()
+        return key, ident.desc() if self.descending else ident.asc()
+
+    def after(self, position: Position):
+        """The SQL condition "comes after ``position``" in this order (a keyset, or seek, condition)."""
+        key, item_id = position
+        column, ident = self.column, self.column.class_.id
+        beyond = operator.lt if self.descending else operator.gt
+        if key is None:  # only NULLs come after a NULL key, in id order
+            return and_(column.is_(None), beyond(ident, item_id))
+        condition = or_(beyond(column, key), and_(column == key, beyond(ident, item_id)))
+        return or_(condition, column.is_(None)) if self.nullable else condition
+
+
+ORDERS: dict[type, Order] = {
+    Experience: Order(Experience.start_date, descending=True),
+    Diploma: Order(Diploma.awarded_on, descending=True),
+    Skill: Order(Skill.name, descending=False),
+    JournalEntry: Order(JournalEntry.created_at, descending=True),
+}
+
+
 def list_items(session: Session, actor: User, model: type, *, kind: str | None = None,
-               after: uuid.UUID | None = None, limit: int | None = None) -> list:
-    """The actor's items, newest first; ``after`` and ``limit`` give stable cursor pagination (by id
-    within the same order key, so that pages never repeat or skip an item)."""
-    order = {Experience: (Experience.start_date.desc(), Experience.id.desc()),
-             Diploma: (Diploma.awarded_on.desc(), Diploma.id.desc()),
-             Skill: (Skill.name.asc(), Skill.id.asc()),
-             JournalEntry: (JournalEntry.created_at.desc(), JournalEntry.id.desc())}[model]
-    query = select(model).where(model.portfolio_id == portfolio_of(actor).id).order_by(*order)
+               after: Position | None = None, limit: int | None = None) -> list:
+    """The actor's items in ``ORDERS[model]`` order (newest first; skills by name).
+
+    ``after`` (the ``Order.position`` of the last item already seen) and ``limit`` page through the
+    list in SQL: each page is one indexed query whatever its depth, and a page continues correctly
+    even if the item it starts after was deleted meanwhile. The key in ``after`` must have the type
+    of the sort column (``Order.key_type``); callers that read it from outside check it first.
+    """
+    order = ORDERS[model]
+    query = select(model).where(model.portfolio_id == portfolio_of(actor).id).order_by(*order.order_by())
     if model is Experience:
         query = query.options(selectinload(Experience.skills))
         if kind:
             query = query.where(Experience.kind == kind)
     if model is Skill:
         query = query.options(selectinload(Skill.experiences))
-    items = list(session.scalars(query))
     if after is not None:
-        ids = [i.id for i in items]
-        items = items[ids.index(after) + 1:] if after in ids else []
-    return items[:limit] if limit else items
+        query = query.where(order.after(after))
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
 
 
 def entry_date(item: Experience | Diploma) -> date | None:

@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from app import policy
@@ -69,10 +69,21 @@ def create_token(session: Session, actor: User, name: str, expires_at: datetime 
     return token, raw
 
 
-def list_tokens(session: Session, actor: User) -> list[ApiToken]:
-    """The actor's tokens, newest first, revoked and expired ones included (the owner sees history)."""
+def list_tokens(session: Session, actor: User, *, after: tuple[datetime, uuid.UUID] | None = None,
+                limit: int | None = None) -> list[ApiToken]:
+    """The actor's tokens, newest first, revoked and expired ones included (the owner sees history).
+
+    ``after`` is the (created_at, id) of the last token already seen: the next page is sought in SQL
+    (keyset pagination, as ``portfolio.list_items``), so it never depends on that token still existing.
+    """
     query = (select(ApiToken).where(ApiToken.user_id == actor.id)
-             .order_by(ApiToken.created_at.desc(), ApiToken.id))
+             .order_by(ApiToken.created_at.desc(), ApiToken.id.desc()))
+    if after is not None:
+        created_at, token_id = after
+        query = query.where(or_(ApiToken.created_at < created_at,
+                                and_(ApiToken.created_at == created_at, ApiToken.id < token_id)))
+    if limit is not None:
+        query = query.limit(limit)
     return list(session.scalars(query))
 
 

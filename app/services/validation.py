@@ -15,9 +15,11 @@ from flask_babel import lazy_gettext as _l
 
 from app.services.errors import ValidationFailed
 
-# C0 controls other than tab, newline and carriage return, and DEL: never stored (they also break
-# canonicalization when a text later goes into a signed credential).
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Never stored: C0 controls other than tab, newline and carriage return, and DEL (they also break
+# canonicalization when a text later goes into a signed credential); and surrogate code points, which
+# only a lone "\ud800" escape in JSON (or a caller's bug) can produce: they are not text, no database
+# can store them, and UTF-8 cannot even encode them.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # date.fromisoformat also takes 20240131 and 2024-W05-3
 URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 MIN_DATE, MAX_DATE = date(1900, 1, 1), date(2100, 12, 31)

@@ -26,23 +26,6 @@ def generate_did_key() -> dict:
     return KeyPair.generate().to_json(include_secret=True)
 
 
-def _short_secret(key: Mapping) -> Mapping:
-    """Accept the 64-byte Ed25519 secret (seed || public key) that @digitalbazaar/ed25519-multikey
-    exports, by keeping the 32-byte seed once the public half is checked against publicKeyMultibase."""
-    from certs import multibase
-    from certs.errors import CertsError
-
-    secret = key.get("secretKeyMultibase")
-    try:
-        prefix, data = multibase.decode(secret, allowed=multibase.BASE58BTC)
-        _, public = multibase.decode(key.get("publicKeyMultibase"), allowed=multibase.BASE58BTC)
-    except CertsError:
-        return key
-    if data[:2] == b"\x80\x26" and len(data) == 66 and public == b"\xed\x01" + data[34:]:
-        return {**key, "secretKeyMultibase": multibase.encode(data[:34])}
-    return key
-
-
 def sign(credential: Any, key: Any) -> dict:
     """``credential`` with an ``eddsa-rdfc-2022`` DataIntegrityProof by ``key`` (a key pair JSON)."""
     from badges.errors import InvalidValue
@@ -55,7 +38,7 @@ def sign(credential: Any, key: Any) -> dict:
     if not isinstance(credential, Mapping) or not isinstance(key, Mapping):
         raise SigningRefused("the credential and the key must be JSON objects")
     try:
-        pair = KeyPair.from_json(_short_secret(key))
+        pair = KeyPair.from_json(key)  # also reads the 64-byte form Node exports
     except CertsError as exc:
         raise SigningRefused(f"the key is not usable: {exc}") from exc
     issuer = credential.get("issuer")

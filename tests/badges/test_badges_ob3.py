@@ -238,12 +238,86 @@ def test_schema_registry_is_offline_and_pinned(monkeypatch):
     real = schema._read
     monkeypatch.setattr(schema, "_read",
                         lambda name: real(name) if name == "manifest.json" else real(name) + b" ")
-    schema._registry.cache_clear()
+    caches = (schema._schemas, schema._registry, schema._fast_validator, schema._validator)
+    for cache in caches:
+        cache.cache_clear()
     try:
         with pytest.raises(SchemaIntegrityError):
             schema._registry()
+        with pytest.raises(SchemaIntegrityError):
+            schema.validate_ob3(credential())
     finally:
-        schema._registry.cache_clear()
+        for cache in caches:
+            cache.cache_clear()
+
+
+def test_bundled_schemas_are_valid_draft_2019_09():
+    """Checked here once rather than in every process that validates (it cost ~0.1 s at start-up)."""
+    from jsonschema import Draft201909Validator
+
+    from badges import schema
+    for schema_id, contents in schema._schemas().items():
+        Draft201909Validator.check_schema(contents)
+        assert contents["$schema"] == "https://json-schema.org/draft/2019-09/schema", schema_id
+
+
+def test_the_fast_validator_never_fetches():
+    import jsonschema_rs
+
+    from badges import schema
+    with pytest.raises(jsonschema_rs.ValidationError, match="never fetched"):
+        jsonschema_rs.Draft201909Validator(
+            {"$ref": "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/x.json"},
+            registry=jsonschema_rs.Registry(list(schema._schemas().items()), retriever=schema._refuse_rs),
+            retriever=schema._refuse_rs)
+
+
+def _variants():
+    """Valid and invalid documents, to hold the two validators to the same verdicts."""
+    base = credential()
+    yield base, True
+    changes = [
+        lambda d: d.pop("validFrom"),
+        lambda d: d.update(type=["VerifiableCredential"]),
+        lambda d: d.update(validFrom="2024-13-45T00:00:00Z"),
+        lambda d: d.update(validFrom="2024-01-01 00:00:00Z"),
+        lambda d: d.update(validFrom="2024-01-01T00:00:00"),
+        lambda d: d.update(validFrom="2024-01-01t00:00:00z"),
+        lambda d: d.update(id="not a uri"),
+        lambda d: d.update(name=""),
+        lambda d: d["@context"].reverse(),
+        lambda d: d["credentialSubject"].pop("identifier"),
+        lambda d: d["credentialSubject"]["achievement"]["criteria"].pop("narrative"),
+        lambda d: d["credentialSubject"]["identifier"][0].update(identityHash="alice@example.org"),
+        lambda d: d["issuer"].update(image={"id": "https://x.example/i.png", "type": "Image", "alt": 1}),
+        lambda d: d.update(proof={"type": "DataIntegrityProof"}),
+        lambda d: d.update(extra={"anything": "goes"}),
+    ]
+    for change in changes:
+        document = copy.deepcopy(base)
+        change(document)
+        yield document, None
+
+
+def test_the_deciding_and_the_explaining_validators_agree():
+    from badges import schema
+    fast = schema._fast_validator(schema.ACHIEVEMENT_CREDENTIAL)
+    explaining = schema._validator(schema.ACHIEVEMENT_CREDENTIAL)
+    for document, expected in _variants():
+        verdict = fast.is_valid(document)
+        assert verdict == explaining.is_valid(document), document
+        if expected is not None:
+            assert verdict is expected
+        assert (validate_ob3(document) == []) is verdict
+
+
+def test_a_pattern_never_accepts_a_final_newline():
+    """Python's ``$`` matches before a final newline, JSON Schema's (ECMA-262) does not: the document is
+    refused, explained by jsonschema-rs since jsonschema sees nothing wrong."""
+    document = credential()
+    document["id"] = document["id"] + "\n"
+    errors = validate_ob3(document)
+    assert errors and errors[0].startswith("id: ")
 
 
 def test_badge_error_is_not_confused_with_invalid_value():

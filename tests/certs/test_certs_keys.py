@@ -6,6 +6,7 @@ import os
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 import certs
 
@@ -32,6 +33,42 @@ def test_from_json_refuses_mismatched_or_public_only_keys():
         certs.KeyPair.from_json(data)
     with pytest.raises(certs.KeyFormatError):
         certs.KeyPair.from_json(key.to_json())
+
+
+def _long_secret(key: certs.KeyPair, public_half: bytes | None = None) -> str:
+    """The 64-byte Ed25519 secret (seed || public key) that @digitalbazaar/ed25519-multikey exports."""
+    from certs import multibase
+
+    public = certs.decode_public_multikey(key.public_key_multibase)
+    raw_public = public.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return multibase.encode(b"\x80\x26" + key.private_bytes() + (public_half or raw_public))
+
+
+def test_from_json_reads_the_64_byte_secret_that_node_exports():
+    key = certs.KeyPair.generate()
+    data = dict(key.to_json(include_secret=True), secretKeyMultibase=_long_secret(key))
+    again = certs.KeyPair.from_json(data)
+    assert again.public_key_multibase == key.public_key_multibase
+    assert again.private_bytes() == key.private_bytes()
+    # the secret Sillage writes back is the 32-byte seed form
+    assert again.secret_key_multibase == key.secret_key_multibase
+    # without publicKeyMultibase the public half inside the secret is still checked
+    del data["publicKeyMultibase"]
+    assert certs.KeyPair.from_json(data).id == key.id
+
+
+def test_from_json_refuses_a_64_byte_secret_whose_public_half_is_another_key():
+    key, other = certs.KeyPair.generate(), certs.KeyPair.generate()
+    other_public = certs.decode_public_multikey(other.public_key_multibase).public_bytes(
+        Encoding.Raw, PublicFormat.Raw)
+    data = dict(key.to_json(include_secret=True), secretKeyMultibase=_long_secret(key, other_public))
+    with pytest.raises(certs.KeyFormatError, match="public half"):
+        certs.KeyPair.from_json(data)
+    del data["publicKeyMultibase"]
+    with pytest.raises(certs.KeyFormatError, match="public half"):
+        certs.KeyPair.from_json(data)
+    with pytest.raises(certs.KeyFormatError):  # neither 32 nor 64 bytes
+        certs.decode_secret_multikey(_long_secret(key)[:-3])
 
 
 def test_secret_multikey_is_refused_as_a_public_key():

@@ -77,6 +77,14 @@ def test_node_signs_with_a_sillage_key_and_sillage_with_a_node_key(witness):
     assert witness.verify(by_sillage)["verified"] is True
 
 
+def test_node_exported_key_reads_as_the_same_key_pair(witness):
+    """Node exports the 64-byte secret (seed || public key); certs reads it as the same key."""
+    node_key = witness.keygen()
+    pair = KeyPair.from_json(node_key)
+    assert pair.public_key_multibase == node_key["publicKeyMultibase"]
+    assert pair.id == node_key["id"] and pair.controller == node_key["controller"]
+
+
 def test_same_key_same_document_same_signature(witness):
     """Ed25519 is deterministic: identical canonical bytes give identical signatures on both sides."""
     key = generate_did_key()

@@ -155,9 +155,17 @@ def test_api_is_rate_limited_per_ip(wired, web, credential):
 
 
 def test_api_rate_limit_off(wired, web, credential):
+    """``off`` neither limits nor counts: once a limit is set, the earlier requests weigh nothing."""
     wired.config["RATE_LIMIT_VERIFY"] = "off"
     for _ in range(5):
         assert web.post(API, json=credential).status_code == 200
+        assert web.post("/verify", data={}).status_code != 429  # the page shares the limit
+    wired.config["RATE_LIMIT_VERIFY"] = "2/minute"
+    assert web.post(API, json=credential).status_code == 200
+    assert web.post(API, json=credential).status_code == 200
+    assert web.post(API, json=credential).status_code == 429
+    wired.config["RATE_LIMIT_VERIFY"] = "OFF "
+    assert web.post(API, json=credential).status_code == 200
 
 
 def test_api_is_documented_when_flask_smorest_is_set_up(wired, web):

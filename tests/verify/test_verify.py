@@ -340,6 +340,25 @@ def test_not_yet_valid_credential_is_refused(key):
     assert_refused(verify(credential, now=NOW), "not_yet_valid", "validity")
 
 
+def test_valid_from_allows_a_little_clock_skew_only(key):
+    """A credential signed a moment ago by a server whose clock runs ahead is fine; minutes are not."""
+    soon = signed(ob3_credential(key.controller, validFrom=stamp(NOW + timedelta(minutes=2))), key)
+    assert verify(soon, now=NOW)["verified"] is True
+    later = signed(ob3_credential(key.controller, validFrom=stamp(NOW + timedelta(minutes=6))), key)
+    assert_refused(verify(later, now=NOW), "not_yet_valid", "validity")
+
+
+def test_valid_until_is_exclusive(key):
+    credential = signed(vc2_credential(key.controller, validUntil=stamp(NOW)), key)
+    assert_refused(verify(credential, now=NOW), "expired", "validity")
+    assert verify(credential, now=NOW - timedelta(seconds=1))["verified"] is True
+
+
+def test_vc11_issuance_date_in_the_future(key):
+    credential = signed(vc1_credential(key.controller, issuanceDate=stamp(NOW + timedelta(days=1))), key)
+    assert_refused(verify(credential, now=NOW), "not_yet_valid", "validity")
+
+
 def test_vc11_expiration_date(key):
     credential = signed(vc1_credential(key.controller, expirationDate=stamp(NOW - timedelta(hours=1))), key)
     assert_refused(verify(credential, now=NOW), "expired", "validity")
@@ -412,6 +431,81 @@ def test_unavailable_status_list_is_not_verified(issuer, web):
 def test_index_outside_the_list_is_refused(web, issuer):
     web.documents[STATUS_URL] = status_list(issuer, STATUS_URL, size_bits=64)
     assert_refused(verify(_with_status(issuer, 64), fetch=web, now=NOW), "status_invalid", "status")
+
+
+def test_unsigned_status_list_is_refused(web, issuer):
+    """A list without a valid proof could be written by anyone: it vouches for nothing."""
+    unsigned = status_list(issuer, STATUS_URL)
+    del unsigned["proof"]
+    web.documents[STATUS_URL] = unsigned
+    assert_refused(verify(_with_status(issuer, 4), fetch=web, now=NOW), "status_invalid", "status")
+
+
+def test_status_list_signed_by_someone_else_for_the_issuer_is_refused(web, issuer):
+    """The list names the right issuer but carries a stranger's signature: its issuer check fails."""
+    stranger = did_key_pair()
+    web.documents[STATUS_URL] = status_list(issuer, STATUS_URL, key=stranger)
+    result = verify(_with_status(issuer, 4), fetch=web, now=NOW)
+    assert_refused(result, "status_invalid", "status")
+    assert "someone else" not in check(result, "status")["detail"]  # the list's own check failed first
+
+
+def test_expired_status_list_is_refused(web, issuer):
+    web.documents[STATUS_URL] = status_list(issuer, STATUS_URL, validUntil=stamp(NOW - timedelta(days=1)))
+    assert_refused(verify(_with_status(issuer, 4), fetch=web, now=NOW), "status_invalid", "status")
+
+
+def test_status_list_shorter_than_the_minimum_is_refused(web, issuer):
+    """Bitstring Status List: at least 131,072 entries, the herd privacy rests on."""
+    web.documents[STATUS_URL] = status_list(issuer, STATUS_URL, size_bits=1024)
+    assert_refused(verify(_with_status(issuer, 4), fetch=web, now=NOW), "status_invalid", "status")
+
+
+def test_revocation_and_suspension_are_told_apart(web, issuer):
+    """Two entries, two lists: the set bit is reported by the purpose of the list it is set in."""
+    revocations, suspensions = STATUS_URL, "https://issuer.example/status/4"
+    entries = [status_entry(revocations, 7), status_entry(suspensions, 7, "suspension")]
+    credential = signed(ob3_credential(issuer.did, credentialStatus=entries), issuer.key)
+    web.documents[revocations] = status_list(issuer, revocations)
+    web.documents[suspensions] = status_list(issuer, suspensions, purpose="suspension", set_bits=[7])
+    assert_refused(verify(credential, fetch=web, now=NOW), "suspended", "status")
+    web.documents[suspensions] = status_list(issuer, suspensions, purpose="suspension")
+    web.documents[revocations] = status_list(issuer, revocations, set_bits=[7])
+    assert_refused(verify(credential, fetch=web, now=NOW), "revoked", "status")
+    web.documents[revocations] = status_list(issuer, revocations)
+    result = verify(credential, fetch=web, now=NOW)
+    assert result["verified"] is True, result
+    assert revocations in check(result, "status")["detail"] and suspensions in check(result, "status")["detail"]
+
+
+@pytest.mark.parametrize("change", [
+    {"statusListIndex": 4}, {"statusListIndex": "-4"}, {"statusListIndex": "\u0664"}, {"statusListIndex": "4.0"},
+    {"statusListCredential": None}, {"statusSize": 2},
+])
+def test_malformed_status_entry_is_refused(web, issuer, change):
+    web.documents[STATUS_URL] = status_list(issuer, STATUS_URL)
+    entry = dict(status_entry(STATUS_URL, 4), **change)
+    credential = signed(ob3_credential(issuer.did, credentialStatus=entry), issuer.key)
+    result = verify(credential, fetch=web, now=NOW)
+    assert result["verified"] is False
+    assert check(result, "status")["code"] in ("status_invalid", "unsupported_status")
+
+
+def test_status_purposes_that_say_nothing_about_validity_are_noted(web, issuer):
+    entry = dict(status_entry(STATUS_URL, 4), statusPurpose="message")
+    credential = signed(ob3_credential(issuer.did, credentialStatus=entry), issuer.key)
+    result = verify(credential, fetch=web, now=NOW)
+    assert result["verified"] is True, result
+    assert [w["code"] for w in result["warnings"]] == ["status_not_checked"]
+    assert web.requests == []  # nothing was fetched for it
+
+
+def test_status_list_2021_entries_are_not_supported(web, issuer):
+    entry = {"id": f"{STATUS_URL}#4", "type": "StatusList2021Entry", "statusPurpose": "revocation",
+             "statusListIndex": "4", "statusListCredential": STATUS_URL}
+    credential = ob3_credential(issuer.did)
+    credential["credentialStatus"] = entry
+    assert verify(credential, fetch=web, now=NOW)["verified"] is False
 
 
 def test_status_list_inside_the_network_is_refused(key):
@@ -488,6 +582,37 @@ def test_garbage_never_raises_and_never_verifies(bad):
     result = verify(bad, fetch=Web())
     assert_shape(result)
     assert result["verified"] is False
+
+
+def test_verified_needs_every_check_of_the_kind():
+    """The verdict is not "no check failed": a check that did not run (a bug, an early return) leaves the
+    result unverified."""
+    from badges.verify import REQUIRED_CHECKS, _Report
+
+    for kind, names in REQUIRED_CHECKS.items():
+        complete = _Report("en")
+        for name in names:
+            complete.passed(name)
+        assert complete.result(kind)["verified"] is True
+        for missing in names:
+            report = _Report("en")
+            for name in names:
+                if name != missing:
+                    report.passed(name)
+            assert report.result(kind)["verified"] is False, (kind, missing)
+        assert complete.result(None)["verified"] is False
+        assert complete.result("unknown")["verified"] is False
+
+
+def test_a_check_that_skips_itself_cannot_verify(key, monkeypatch):
+    """Were the status step to be skipped by a bug, the credential would not verify."""
+    from badges import verify as verifier
+
+    credential = signed(ob3_credential(key.controller), key)
+    original = verifier._Session.step
+    monkeypatch.setattr(verifier._Session, "step", lambda self, name, function:
+                        True if name == "status" else original(self, name, function))
+    assert verify(credential, now=NOW)["verified"] is False
 
 
 def test_unsupported_document_is_refused():

@@ -70,6 +70,51 @@ def test_presented_copy_that_differs_from_the_hosted_one_is_refused(web):
     assert check(result, "hosted")["code"] == "hosted_mismatch"
 
 
+@pytest.mark.parametrize("field, value", [
+    ("narrative", "Secouriste en chef"),                 # a field the issuer never hosted
+    ("evidence", [{"id": "https://attacker.example/e"}]),
+    ("issuedOn", "2023-05-01T10:00:00Z"),
+    ("badge", "https://badges.example/ob2/badges/surgery"),
+    ("verification", {"type": "signed"}),
+    ("@context", "https://w3id.org/openbadges/v1"),
+])
+def test_every_presented_field_must_be_the_hosted_one(web, field, value):
+    forged = dict(presented(), **{field: value})
+    result = verify(forged, fetch=web, now=NOW)
+    assert result["verified"] is False
+    assert check(result, "hosted")["code"] in ("hosted_mismatch", "unsupported_format")
+
+
+def test_a_copy_may_leave_fields_out(web):
+    partial = {key: value for key, value in presented().items() if key not in ("issuedOn", "verification")}
+    assert verify(partial, fetch=web, now=NOW)["verified"] is True
+
+
+def test_an_embedded_badge_class_must_be_the_hosted_one(web):
+    embedded = dict(presented(), badge=documents()[BADGE])
+    assert verify(embedded, fetch=web, now=NOW)["verified"] is True, "an exact embedded copy verifies"
+    forged = dict(presented(), badge=dict(documents()[BADGE], name="Chirurgie"))
+    result = verify(forged, fetch=web, now=NOW)
+    assert result["verified"] is False
+    assert check(result, "badge_class")["code"] == "hosted_mismatch"
+    assert "badge.name" in check(result, "badge_class")["detail"]
+
+
+def test_an_embedded_issuer_must_be_the_hosted_one(web):
+    badge = dict(documents()[BADGE], issuer=documents()[ISSUER])
+    assert verify(dict(presented(), badge=badge), fetch=web, now=NOW)["verified"] is True
+    badge = dict(documents()[BADGE], issuer=dict(documents()[ISSUER], name="Université Prestigieuse"))
+    result = verify(dict(presented(), badge=badge), fetch=web, now=NOW)
+    assert result["verified"] is False
+    assert check(result, "issuer")["code"] == "hosted_mismatch"
+
+
+def test_assertion_issued_in_the_future_is_refused(web):
+    web.documents[ASSERTION]["issuedOn"] = "2025-06-02T12:00:00Z"
+    result = verify(ASSERTION, fetch=web, now=NOW)
+    assert check(result, "validity")["code"] == "not_yet_valid" and result["verified"] is False
+
+
 def test_revoked_hosted_assertion_is_refused(web):
     web.documents[ASSERTION] = {"@context": OB2, "type": "Assertion", "id": ASSERTION, "revoked": True,
                                 "revocationReason": "error"}

@@ -1,0 +1,150 @@
+"""``/api/v1/account``: the token owner's account, as on the settings pages.
+
+Each route calls the same ``app.services.accounts`` function (and sends the same mail) as its page:
+preferences (``set_preferences``), password (``change_password``), e-mail (``request_email_change``
+then ``emails.email_change``) and deletion (``delete_account``).
+
+Two choices differ from the pages, because a bearer token is not a person at a keyboard:
+
+- A call that needs the current password first checks it as a sign-in does
+  (``accounts.authenticate``): a wrong one answers 403 ``invalid_credentials`` and counts towards the
+  per-account backoff, and a locked account is refused even with the right password. A stolen token
+  alone therefore cannot guess the password (and take the account over) faster than the sign-in page
+  allows; the per-IP budget is also the sign-in page's (shared scope ``login``).
+- Changing the password ends every browser session (``session_version``, as the page does) but leaves
+  API tokens working: they are separate credentials, each listed and revocable on its own, and the
+  client that changed the password would otherwise lose its own token mid-flight. To cut off a token,
+  revoke it (``DELETE /api/v1/tokens/{id}``). Deleting the account deletes its tokens with it.
+"""
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_smorest import Blueprint
+
+from app.api.auth import api_user, require_token
+from app.api.common import document_errors, json_body, json_object
+from app.api.schemas import (
+    AccountSchema, AccountUpdateSchema, EmailChangeSchema, ErrorSchema, PasswordChangeSchema, PasswordSchema,
+    PendingEmailSchema,
+)
+from app.auth import emails
+from app.extensions import db, limiter
+from app.services import accounts
+from app.services.errors import ServiceError, ValidationFailed
+from app.services.validation import Field, clean
+
+# The sign-in page's per-IP budget (same scope and limit, hence the same counter), for every method:
+# the account deletion is a DELETE, which ``app.auth.routes.login_budget`` (POST only) would not count.
+password_budget = limiter.shared_limit(lambda: current_app.config["RATE_LIMIT_LOGIN"], scope="login")
+# Shape only (text, length, no unknown field); ``accounts.set_preferences`` decides what is allowed.
+PREFERENCE_RULES = {"locale": Field(max_length=8), "timezone": Field(max_length=64)}
+WRONG_PASSWORD = "Wrong password, or checks paused after repeated failures (invalid_credentials)."
+
+
+def _strings(data: dict, *names: str) -> list[str]:
+    """The named fields, each a non-empty string, and nothing else; every problem is listed at once.
+
+    Values are returned exactly as sent: a password is never stripped or normalised.
+    """
+    errors = {name: str(_l("Unknown field.")) for name in sorted(set(data) - set(names))}
+    for name in names:
+        if not isinstance(data.get(name), str) or not data[name]:
+            errors[name] = str(_l("This field is required."))
+    if errors:
+        raise ValidationFailed(str(_l("Some information is not valid.")), fields=errors)
+    return [data[name] for name in names]
+
+
+def _confirm_password(password: str) -> None:
+    """Check the caller's password as a sign-in does; a failure is committed (it counts) and refused."""
+    user = api_user()
+    confirmed = accounts.authenticate(db.session, user.email, password)
+    if confirmed is None or confirmed.id != user.id:
+        db.session.commit()
+        raise ServiceError(str(_l("Wrong password.")), code="invalid_credentials", status=403)
+
+
+def _account() -> dict:
+    user = api_user()
+    return {"email": user.email, "email_verified": user.is_verified, "locale": user.locale,
+            "timezone": user.timezone, "created_at": user.created_at}
+
+
+def make_blueprint() -> Blueprint:
+    blp = Blueprint("account", __name__, url_prefix="/api/v1/account",
+                    description="Your account: address, language and time zone, password, deletion.")
+    blp.before_request(require_token)
+
+    @blp.route("", methods=["GET"])
+    @blp.response(200, AccountSchema)
+    @blp.doc(summary="Read your account")
+    @document_errors(blp, 401)
+    def show():
+        return _account()
+
+    @blp.route("", methods=["PATCH"])
+    @blp.response(200, AccountSchema)
+    @blp.doc(summary="Change your language or time zone", description=(
+        'Only the fields sent change; "" or null goes back to the default.'), **json_body(AccountUpdateSchema))
+    @document_errors(blp, 400, 401, 415, 422)
+    def update():
+        user = api_user()
+        values = clean(PREFERENCE_RULES, json_object(), partial=True)
+        accounts.set_preferences(db.session, user, locale=values.get("locale", user.locale),
+                                 timezone=values.get("timezone", user.timezone))
+        db.session.commit()
+        return _account()
+
+    @blp.route("/password", methods=["POST"])
+    @password_budget
+    @blp.response(204)
+    @blp.doc(summary="Change your password", description=(
+        "Every browser session ends; API tokens, this one included, keep working (revoke them one by one "
+        "if needed). A notice is mailed to your address. A wrong current password counts towards the "
+        "account's sign-in backoff."), **json_body(PasswordChangeSchema))
+    @document_errors(blp, 400, 401, 415, 422, 429)
+    @blp.alt_response(403, schema=ErrorSchema, description=WRONG_PASSWORD)
+    def change_password():
+        current, new = _strings(json_object(), "current_password", "new_password")
+        _confirm_password(current)
+        user = api_user()
+        accounts.change_password(db.session, user, current, new)
+        db.session.commit()
+        emails.password_changed(user)
+        return None
+
+    @blp.route("/email", methods=["POST"])
+    @password_budget
+    @blp.response(202, PendingEmailSchema)
+    @blp.doc(summary="Change your e-mail address", description=(
+        "A confirmation link is mailed to the new address; the address changes only when it is followed."),
+        **json_body(EmailChangeSchema))
+    @document_errors(blp, 400, 401, 415, 422, 429)
+    @blp.alt_response(403, schema=ErrorSchema, description=WRONG_PASSWORD + " Or the current address is not "
+                      "verified yet (email_unverified).")
+    def change_email():
+        new_email, password = _strings(json_object(), "new_email", "password")
+        _confirm_password(password)
+        user = api_user()
+        new_email, raw = accounts.request_email_change(db.session, user, password, new_email)
+        db.session.commit()
+        emails.email_change(user, new_email, raw)
+        return {"new_email": new_email}
+
+    @blp.route("", methods=["DELETE"])
+    @password_budget
+    @blp.response(204)
+    @blp.doc(summary="Delete your account and everything in it", description=(
+        "Irreversible: the portfolio, its files and every API token (this one included) go with the "
+        "account. The body carries your current password."), **json_body(PasswordSchema))
+    @document_errors(blp, 400, 401, 415, 422, 429)
+    @blp.alt_response(403, schema=ErrorSchema, description=WRONG_PASSWORD)
+    def delete():
+        (password,) = _strings(json_object(), "password")
+        _confirm_password(password)
+        accounts.delete_account(db.session, api_user(), password)
+        db.session.commit()
+        return None
+
+    return blp
