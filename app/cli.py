@@ -79,7 +79,8 @@ def users_create(email: str, admin: bool, name: str) -> None:
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
-        raise click.ClickException(exc.message) from exc
+        details = "".join(f"\n  {name}: {message}" for name, message in exc.fields.items())
+        raise click.ClickException(f"{exc.message}{details}") from exc
     click.echo(f"Created {user.email}{' (admin)' if admin else ''}.")
 
 

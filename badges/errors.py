@@ -22,12 +22,17 @@ class InvalidValue(ValueError):
 
 
 class BadgeError(Exception):
-    """Something read from outside is not a usable badge; ``code`` is stable, ``message`` readable."""
+    """Something read from outside is not a usable badge; ``code`` is stable, ``message`` readable.
 
-    def __init__(self, code: str, message: str):
+    ``params`` carry the facts a caller may put in its own words (the verifier's fr/en texts): the
+    repeated ``key``, the ``limit`` passed, the parser's ``reason``.
+    """
+
+    def __init__(self, code: str, message: str, **params):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.params = params
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"BadgeError({self.code!r}, {self.message!r})"
@@ -38,6 +43,7 @@ NO_BADGE = "no_badge"                  # a valid image that carries no badge
 INVALID_IMAGE = "invalid_image"        # truncated PNG, bad CRC, unparsable or hostile SVG
 UNSUPPORTED_IMAGE = "unsupported_image"  # neither PNG nor SVG
 TOO_LARGE = "too_large"                # image or embedded payload over the bounds
+TOO_DEEP = "too_deep"                  # JSON nested deeper than any badge needs (a parser attack)
 INVALID_CREDENTIAL = "invalid_credential"  # the embedded/submitted text is not a badge document
 DUPLICATE_KEY = "duplicate_key"        # a JSON object repeats a key: its meaning is ambiguous
 UNSUPPORTED_DOCUMENT = "unsupported_document"  # JSON that is neither a credential nor an OB 2.0 assertion

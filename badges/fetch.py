@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
-import json
 import socket
 import ssl
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from .errors import BadgeError
+from .formats import parse_json
 
 CONNECT_TIMEOUT = 2.0
 TOTAL_TIMEOUT = 5.0
@@ -260,12 +262,14 @@ def _read_bounded(sock, response, deadline: float, max_bytes: int, url: str) -> 
 
 
 def fetch_json(url: str, *, allow_loopback: bool = False) -> dict | list:
-    """GET a JSON (or JSON-LD) document under the guard and parse it."""
+    """GET a JSON (or JSON-LD) document under the guard and parse it as strictly as a submitted one
+    (:func:`badges.formats.parse_json`: a repeated key in a DID document is as ambiguous as anywhere)."""
     result = fetch(url, allow_loopback=allow_loopback)
     try:
-        return json.loads(result.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise FetchError("invalid_json", "the document is not valid JSON", url) from exc
+        return parse_json(result.body)
+    except BadgeError as exc:
+        code = exc.code if exc.code == "too_large" else "invalid_json"
+        raise FetchError(code, f"the document is not usable JSON ({exc.message})", url) from exc
 
 
 def json_fetcher(*, allow_loopback: bool = False):

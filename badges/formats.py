@@ -7,16 +7,15 @@ it is the verifier's job.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import DUPLICATE_KEY, INVALID_CREDENTIAL, TOO_LARGE, BadgeError
+from .errors import DUPLICATE_KEY, INVALID_CREDENTIAL, TOO_DEEP, TOO_LARGE, BadgeError
 
 MAX_PAYLOAD_BYTES = 1024 * 1024  # an embedded or submitted badge document
+MAX_DEPTH = 64  # levels of nesting; a credential needs about ten
 OB2_CONTEXT = "https://w3id.org/openbadges/v2"
 VC2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 VC1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
@@ -35,7 +34,7 @@ class _DuplicateKey(ValueError):
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
-    """A JSON object whose keys repeat means two things at once: refuse it."""
+    """A JSON object whose keys repeat means two things at once (each reader keeps another value)."""
     result: dict = {}
     for key, value in pairs:
         if key in result:
@@ -44,18 +43,86 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
     return result
 
 
+def _text_depth_ok(text: str, limit: int = MAX_DEPTH) -> bool:
+    """Bracket depth of JSON text, measured before parsing so that no parser recurses deeply."""
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif char in "]}":
+            depth -= 1
+    return True
+
+
 def parse_json(text: str | bytes) -> Any:
-    """Strict, bounded JSON parsing (no NaN/Infinity, no repeated key); raises ``BadgeError``."""
+    """Strict, bounded JSON, the one parser for whatever comes from outside (pasted, uploaded, baked,
+    fetched): at most 1 MB and 64 levels, no NaN/Infinity, no repeated key, only valid Unicode text.
+
+    Raises ``BadgeError``: ``too_large`` (param ``limit``), ``too_deep`` (``limit``), ``duplicate_key``
+    (``key``) or ``invalid_credential`` (``reason``).
+    """
     if len(text) > MAX_PAYLOAD_BYTES:
-        raise BadgeError(TOO_LARGE, f"the badge document is larger than {MAX_PAYLOAD_BYTES // 1024} KiB")
+        raise BadgeError(TOO_LARGE, f"the badge document is larger than {MAX_PAYLOAD_BYTES // 1024} KiB",
+                         limit="1 MB")
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise BadgeError(INVALID_CREDENTIAL, "the badge document is not UTF-8 text",
+                             reason="not UTF-8 text") from None
+    if not _text_depth_ok(text):
+        raise BadgeError(TOO_DEEP, f"the badge document is nested more than {MAX_DEPTH} levels deep",
+                         limit=MAX_DEPTH)
     try:
-        if isinstance(text, bytes):
-            text = text.decode("utf-8-sig")
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+        value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
     except _DuplicateKey as exc:
-        raise BadgeError(DUPLICATE_KEY, f"the badge document repeats the key {exc}") from None
-    except (ValueError, RecursionError) as exc:
-        raise BadgeError(INVALID_CREDENTIAL, f"the badge document is not valid JSON ({exc})") from None
+        raise BadgeError(DUPLICATE_KEY, f"the badge document repeats the key {exc}", key=str(exc)) from None
+    except RecursionError:
+        raise BadgeError(TOO_DEEP, "the badge document is nested too deeply", limit=MAX_DEPTH) from None
+    except ValueError as exc:
+        reason = f"{exc.msg}, line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) \
+            else str(exc)
+        raise BadgeError(INVALID_CREDENTIAL, f"the badge document is not valid JSON ({reason})",
+                         reason=reason) from None
+    check_json_value(value)
+    return value
+
+
+def check_json_value(value: Any, limit: int = MAX_DEPTH) -> None:
+    """The same bounds for a value parsed elsewhere (a dict handed in, a document an injected fetch
+    returned): at most ``limit`` levels, and only text that is valid Unicode (a lone surrogate such as
+    ``\\ud800`` parses as JSON but is no text: nothing could hash it the same way twice). One iterative
+    walk: a recursive one is what deep nesting attacks."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            raise BadgeError(TOO_DEEP, f"the badge document is nested more than {limit} levels deep",
+                             limit=limit)
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise BadgeError(INVALID_CREDENTIAL, "the badge document holds invalid Unicode text",
+                                 reason="invalid Unicode text") from None
+        elif isinstance(item, Mapping):
+            for key, child in item.items():
+                stack.append((key, depth))
+                stack.append((child, depth + 1))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((child, depth + 1) for child in item)
 
 
 def looks_like_jws(value: str) -> bool:
@@ -63,7 +130,10 @@ def looks_like_jws(value: str) -> bool:
 
 
 def _b64url(part: str) -> bytes:
-    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    """A JWS segment: base64url without padding, which is multibase ``u`` without its prefix."""
+    from certs import multibase  # late: reading a badge needs no JSON-LD machinery
+
+    return multibase.decode(multibase.BASE64URL + part, allowed=multibase.BASE64URL)[1]
 
 
 def decode_jws(token: str) -> tuple[dict, Any]:
@@ -78,7 +148,7 @@ def decode_jws(token: str) -> tuple[dict, Any]:
     try:
         header = parse_json(_b64url(header_b64))
         payload_raw = _b64url(payload_b64)
-    except (BadgeError, binascii.Error, ValueError):
+    except (BadgeError, ValueError):  # certs' multibase errors are ValueErrors
         raise BadgeError(INVALID_CREDENTIAL, "the JWS header is not valid base64url JSON") from None
     if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
         raise BadgeError(INVALID_CREDENTIAL, "the JWS header has no algorithm")
@@ -90,7 +160,8 @@ def decode_jws(token: str) -> tuple[dict, Any]:
     return header, payload
 
 
-def _as_list(value: Any) -> list:
+def as_list(value: Any) -> list:
+    """JSON-LD's "one or many": a missing value is none, a single value is a list of one."""
     if value is None:
         return []
     return list(value) if isinstance(value, (list, tuple)) else [value]
@@ -103,8 +174,8 @@ def document_version(document: Any) -> str | None:
     # A VC-JWT payload may carry the credential in a "vc" claim (VC 1.1 style).
     if isinstance(document.get("vc"), Mapping) and "@context" not in document:
         document = document["vc"]
-    types = {t for t in _as_list(document.get("type")) if isinstance(t, str)}
-    contexts = [c for c in _as_list(document.get("@context")) if isinstance(c, str)]
+    types = {t for t in as_list(document.get("type")) if isinstance(t, str)}
+    contexts = [c for c in as_list(document.get("@context")) if isinstance(c, str)]
     if types & OB3_TYPES or any(c.startswith(OB3_CONTEXT_PREFIX) for c in contexts):
         return "3.0"
     if "Assertion" in types or OB2_CONTEXT in contexts:

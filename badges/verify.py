@@ -33,12 +33,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import messages
+from .errors import INVALID_CREDENTIAL, BadgeError
 from .fetch import FetchError, json_fetcher
+from .formats import (MAX_PAYLOAD_BYTES, OB2_CONTEXT, OB3_TYPES, VC1_CONTEXT, VC2_CONTEXT, as_list,
+                      check_json_value)
+from .formats import parse_json as _parse_json
 
 log = logging.getLogger(__name__)
 
-MAX_JSON_BYTES = 1024 * 1024
-MAX_DEPTH = 64
+MAX_JSON_BYTES = MAX_PAYLOAD_BYTES
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_PROOFS = 4
 MAX_STATUS_ENTRIES = 4
@@ -47,11 +50,6 @@ MAX_STATUS_ENTRIES = 4
 # refused, and all fetches of one run share a time budget, so no request can hold a worker for long.
 MAX_FETCHES = 8
 FETCH_BUDGET_SECONDS = 15.0
-
-VC2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
-VC1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
-OB2_CONTEXT = "https://w3id.org/openbadges/v2"
-OB3_TYPES = {"OpenBadgeCredential", "AchievementCredential"}
 
 REQUIRED_CHECKS = {
     "vc": ("parse", "jsonld", "schema", "verification_method", "proof", "issuer", "validity", "status"),
@@ -133,102 +131,27 @@ def _aware(now: datetime | None) -> datetime:
 
 # -- parsing ----------------------------------------------------------------------------------------
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not JSON")
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
-    """Two values for one key would let two readers see two documents: refuse."""
-    result: dict = {}
-    for key, value in pairs:
-        if key in result:
-            raise Failure("duplicate_key", key=key)
-        result[key] = value
-    return result
-
-
-def _depth_ok(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """Iterative depth check (a recursive one is what deep nesting attacks)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return False
-        if isinstance(item, Mapping):
-            stack.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
-    return True
-
-
-def _text_depth_ok(text: str, limit: int = MAX_DEPTH) -> bool:
-    """Bracket depth of JSON text, before parsing (so Python's parser never recurses deeply)."""
-    depth = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > limit:
-                return False
-        elif char in "]}":
-            depth -= 1
-    return True
+def _read_failure(error: BadgeError) -> Failure:
+    """A reading error of :mod:`badges.formats` as a failed ``parse`` check, in the verifier's codes."""
+    code = "invalid_json" if error.code == INVALID_CREDENTIAL else error.code
+    return Failure(code, **error.params)
 
 
 def parse_json(data: bytes | str) -> Any:
-    """Strict JSON: bounded size and depth, no NaN/Infinity, no duplicate keys, valid text."""
-    if len(data) > MAX_JSON_BYTES:
-        raise Failure("too_large", limit="1 MB")
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise Failure("invalid_json", reason="not UTF-8 text") from None
-    if not _text_depth_ok(data):
-        raise Failure("too_deep", limit=MAX_DEPTH)
+    """Strict JSON (badges.formats' one parser: bounded size and depth, no NaN/Infinity, no duplicate
+    keys, valid text); raises Failure."""
     try:
-        value = json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
-    except RecursionError:
-        raise Failure("too_deep", limit=MAX_DEPTH) from None
-    except ValueError as exc:
-        reason = str(exc)
-        if isinstance(exc, json.JSONDecodeError):
-            reason = f"{exc.msg}, line {exc.lineno} column {exc.colno}"
-        raise Failure("invalid_json", reason=reason) from None
-    _check_unicode(value)
-    return value
+        return _parse_json(data)
+    except BadgeError as error:
+        raise _read_failure(error) from None
 
 
-def _check_unicode(value: Any) -> None:
-    """Lone surrogates (``\\ud800``) parse as JSON but are no text: nothing could hash them the same way."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise Failure("invalid_json", reason="invalid Unicode text") from None
-        elif isinstance(item, Mapping):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-
-
-def _as_list(value: Any) -> list:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
+def check_value(value: Any) -> None:
+    """The same bounds on a value that was not parsed here; raises Failure."""
+    try:
+        check_json_value(value)
+    except BadgeError as error:
+        raise _read_failure(error) from None
 
 
 def _id_of(value: Any) -> str | None:
@@ -241,8 +164,8 @@ def _id_of(value: Any) -> str | None:
 
 def document_kind(document: Mapping) -> str | None:
     """``ob3``, ``vc2``, ``vc1`` or ``ob2`` from the contexts and types; None for anything else."""
-    contexts = [c for c in _as_list(document.get("@context")) if isinstance(c, str)]
-    types = {t for t in _as_list(document.get("type")) if isinstance(t, str)}
+    contexts = [c for c in as_list(document.get("@context")) if isinstance(c, str)]
+    types = {t for t in as_list(document.get("type")) if isinstance(t, str)}
     if contexts and contexts[0] in (VC2_CONTEXT, VC1_CONTEXT):
         if types & OB3_TYPES:
             return "ob3"
@@ -312,8 +235,10 @@ class _Session:
             raise Failure(code, reason=exc.message, url=url, method=url) from None
         except Exception as exc:  # noqa: BLE001 - an injected fetch may raise anything
             raise Failure(code, reason=str(exc) or exc.__class__.__name__, url=url, method=url) from None
-        if not _depth_ok(document):
-            raise Failure(code, reason="the document is nested too deeply", url=url, method=url)
+        try:
+            check_json_value(document)
+        except BadgeError as error:
+            raise Failure(code, reason=error.message, url=url, method=url) from None
         self._fetched[url] = document
         return document
 
@@ -338,15 +263,13 @@ class _Session:
     def read(self, data: Any) -> tuple[dict, str]:
         """The document to verify, from whatever was given; raises Failure (``parse``)."""
         if isinstance(data, Mapping):
-            if not _depth_ok(data):
-                raise Failure("too_deep", limit=MAX_DEPTH)
+            check_value(data)
             try:
                 size = len(json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogatepass"))
             except (TypeError, ValueError, RecursionError):
                 raise Failure("invalid_json", reason="not a JSON value") from None
             if size > MAX_JSON_BYTES:
                 raise Failure("too_large", limit="1 MB")
-            _check_unicode(data)
             return dict(data), "json"
         if isinstance(data, str):
             stripped = data.strip()
@@ -391,9 +314,7 @@ class _Session:
             raise Failure(code, limit="5 MB", reason=exc.message) from None
         credential = baked["credential"]
         if isinstance(credential, dict):
-            if not _depth_ok(credential):
-                raise Failure("too_deep", limit=MAX_DEPTH)
-            _check_unicode(credential)
+            check_value(credential)
             return credential
         if credential.lower().startswith(("https://", "http://")):
             return self._from_url(credential)
@@ -478,7 +399,7 @@ def _check_jsonld(session: _Session, document: dict):
     unsecured = _unsecured(document)
     try:
         session.memo.canonize(unsecured, _loader())
-        for proof in _as_list(document.get("proof"))[:MAX_PROOFS]:
+        for proof in as_list(document.get("proof"))[:MAX_PROOFS]:
             if isinstance(proof, Mapping):
                 proof_configuration(unsecured, proof, _loader(), session.memo)
     except CertsError as exc:
@@ -516,12 +437,12 @@ def _check_schema(document: dict, kind: str):
             more = f" (+{len(problems) - 1})" if len(problems) > 1 else ""
             raise Failure("schema_invalid", reason=problems[0] + more)
         return "schema", {"schema": "Open Badges 3.0"}
-    types = _as_list(document.get("type"))
+    types = as_list(document.get("type"))
     if "VerifiableCredential" not in types:
         raise Failure("not_a_credential", reason="type has no VerifiableCredential")
     if _id_of(document.get("issuer")) is None:
         raise Failure("no_issuer")
-    subjects = _as_list(document.get("credentialSubject"))
+    subjects = as_list(document.get("credentialSubject"))
     if not subjects or not all(isinstance(subject, Mapping) for subject in subjects):
         raise Failure("not_a_credential", reason="credentialSubject is missing")
     if kind == "vc1" and "issuanceDate" not in document:
@@ -535,7 +456,7 @@ def _proofs(session: _Session, document: dict) -> list[Mapping] | None:
     try:
         if proofs is None or proofs == []:
             raise Failure("no_proof")
-        proofs = _as_list(proofs)
+        proofs = as_list(proofs)
         if len(proofs) > MAX_PROOFS or not all(isinstance(proof, Mapping) for proof in proofs):
             raise Failure("malformed_proof", reason="proof must be an object or a short list of objects")
         for proof in proofs:
@@ -613,9 +534,9 @@ def resolve_method(session: _Session, vm_id: str):
     if controller != expected:
         raise Failure("controller_mismatch", controller=controller)
     document = _absolute_ids(document)
-    methods = [m for m in _as_list(document.get("verificationMethod")) if isinstance(m, Mapping)]
+    methods = [m for m in as_list(document.get("verificationMethod")) if isinstance(m, Mapping)]
     authorized = set()
-    for entry in _as_list(document.get("assertionMethod")):
+    for entry in as_list(document.get("assertionMethod")):
         if isinstance(entry, str):
             authorized.add(entry)
         elif isinstance(entry, Mapping):
@@ -676,7 +597,7 @@ def _https_controller(session: _Session, vm_id: str, base: str) -> tuple[dict, s
     if not isinstance(controller, Mapping):
         raise Failure("method_unresolvable", method=vm_id,
                       reason="the controller document is not a JSON object")
-    listed = [m for m in _as_list(controller.get("verificationMethod")) if isinstance(m, Mapping)]
+    listed = [m for m in as_list(controller.get("verificationMethod")) if isinstance(m, Mapping)]
     if not any(m.get("id") == vm_id for m in listed):
         listed.append({k: v for k, v in document.items() if k != "@context"})
     return {**controller, "verificationMethod": listed}, controller_base
@@ -701,7 +622,7 @@ def _absolute_ids(document: Mapping) -> dict:
     result = dict(document)
     for name in ("verificationMethod", "assertionMethod"):
         if name in result:
-            result[name] = [fix(item) for item in _as_list(result[name])]
+            result[name] = [fix(item) for item in as_list(result[name])]
     return result
 
 
@@ -760,7 +681,7 @@ STATUS_ENTRY = "BitstringStatusListEntry"
 
 
 def _check_status(session: _Session, document: dict):
-    entries = _as_list(document.get("credentialStatus"))
+    entries = as_list(document.get("credentialStatus"))
     if not entries:
         return "status_none", {}
     if len(entries) > MAX_STATUS_ENTRIES or not all(isinstance(entry, Mapping) for entry in entries):
@@ -901,7 +822,7 @@ def _ob2_badge_class(session: _Session, state: dict):
     badge = session.fetch(badge_url, "badge_class_unavailable")
     if not isinstance(badge, Mapping) or badge.get("id") != badge_url:
         raise Failure("ob2_inconsistent", reason="the badge class is not the one the assertion names")
-    if "BadgeClass" not in _as_list(badge.get("type")):
+    if "BadgeClass" not in as_list(badge.get("type")):
         raise Failure("ob2_inconsistent", reason="the badge is not a BadgeClass")
     embedded = state.get("presented_badge")
     if embedded is not None:
@@ -921,7 +842,7 @@ def _ob2_issuer(session: _Session, state: dict):
     issuer = session.fetch(issuer_url, "issuer_unavailable")
     if not isinstance(issuer, Mapping) or issuer.get("id") != issuer_url:
         raise Failure("ob2_inconsistent", reason="the issuer profile is not the one the badge class names")
-    if not {"Issuer", "Profile"} & set(_as_list(issuer.get("type"))):
+    if not {"Issuer", "Profile"} & set(as_list(issuer.get("type"))):
         raise Failure("ob2_inconsistent", reason="the issuer is not a Profile")
     if not _origin_allowed(state["url"], issuer_url, issuer.get("verification")):
         raise Failure("ob2_inconsistent", reason="the assertion is not hosted where its issuer allows")
@@ -939,8 +860,8 @@ def _origin_allowed(assertion_url: str, issuer_url: str, verification: Any) -> b
     assertion = urlsplit(assertion_url)
     issuer = urlsplit(issuer_url)
     if isinstance(verification, Mapping):
-        starts = [p for p in _as_list(verification.get("startsWith")) if isinstance(p, str)]
-        origins = [o for o in _as_list(verification.get("allowedOrigins")) if isinstance(o, str)]
+        starts = [p for p in as_list(verification.get("startsWith")) if isinstance(p, str)]
+        origins = [o for o in as_list(verification.get("allowedOrigins")) if isinstance(o, str)]
         if starts:
             return any(assertion_url.startswith(prefix) for prefix in starts)
         if origins:
@@ -971,7 +892,7 @@ def _ob2_status(session: _Session, state: dict):
     revocations = session.fetch(list_url, "status_unavailable")
     if not isinstance(revocations, Mapping):
         raise Failure("status_invalid", reason="the revocation list is not a JSON object")
-    for revoked in _as_list(revocations.get("revokedAssertions")):
+    for revoked in as_list(revocations.get("revokedAssertions")):
         if _id_of(revoked) == state["url"]:
             raise Failure("revoked")
     return None, {"list": list_url}

@@ -62,8 +62,9 @@ def make_blueprint(resource: Resource) -> Blueprint:
     @blp.response(200, page_of)
     @blp.doc(summary=f"List {resource.name}", description=(
         f"{resource.order} Pages of at most `limit` items; follow `next_cursor` until it is null. A cursor "
-        "stays valid when items are added or deleted meanwhile (even the last one seen): each item is then "
-        "listed once, and only items added before the cursor's position are not."))
+        "stays valid when items are added, changed or deleted meanwhile, even the last one seen: the walk "
+        "goes on from that place in the order, so no item is listed twice and none that kept its place is "
+        "skipped."))
     @document_errors(blp, 400, 401, 422)
     def index(args):
         """The cursor holds the last item's (sort key, id): the next page is sought from it in SQL."""

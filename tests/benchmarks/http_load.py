@@ -117,8 +117,8 @@ def measure(name: str, port: int, path_for, headers_for, *, duration: float, con
             headers = headers_for(rng)
             try:
                 status, _, _ = _request(client, path_for(rng), headers)
-            except OSError:
-                status = 0
+            except (OSError, http.client.HTTPException):
+                status = 0  # counted as a failed request
             ended = time.perf_counter()
             if began < start_at:
                 continue  # warm-up: connections, worker imports, caches
