@@ -23,7 +23,7 @@ from typing import Any
 from . import values
 from .errors import InvalidValue
 from .identity import identity_hash, new_salt
-from .ob3 import Alignment, Evidence, _many, _put
+from .ob3 import Alignment, Evidence, _evidence, _many, _put
 
 CONTEXT = "https://w3id.org/openbadges/v2"
 URL_SCHEMES = ("https", "http")
@@ -87,20 +87,6 @@ def badge_class_document(*, badge_url: str, issuer_url: str, name: str, descript
     return doc
 
 
-def _evidence(field: str, evidence: Evidence) -> dict:
-    doc: dict[str, Any] = {}
-    _put(doc, "id", values.iri(f"{field}.id", evidence.id, required=False))
-    doc["type"] = "Evidence"
-    _put(doc, "narrative", values.text(f"{field}.narrative", evidence.narrative, required=False))
-    _put(doc, "name", values.text(f"{field}.name", evidence.name, required=False, max_length=500))
-    _put(doc, "description", values.text(f"{field}.description", evidence.description, required=False))
-    _put(doc, "genre", values.text(f"{field}.genre", evidence.genre, required=False, max_length=200))
-    _put(doc, "audience", values.text(f"{field}.audience", evidence.audience, required=False, max_length=200))
-    if len(doc) == 1:
-        raise InvalidValue(field, "evidence needs at least a URL, a narrative, a name or a description")
-    return doc
-
-
 def recipient(email: str, salt: str | None = None) -> dict:
     """An OB 2.0 ``IdentityObject`` for an e-mail, hashed (``sha256$``) with a (fresh) salt."""
     address = values.email("email", email)
@@ -127,7 +113,7 @@ def assertion_document(*, assertion_url: str, badge_url: str, email: str, issued
         "issuedOn": issued,
     }
     _put(doc, "image", values.iri("image", image, required=False, schemes=IMAGE_SCHEMES))
-    _put(doc, "evidence", [_evidence(f"evidence[{i}]", e)
+    _put(doc, "evidence", [_evidence(f"evidence[{i}]", e, "Evidence")
                            for i, e in enumerate(_many(Evidence, evidence, "evidence"))])
     _put(doc, "narrative", values.text("narrative", narrative, required=False))
     _put(doc, "expires", expiry)

@@ -285,10 +285,11 @@ def _result(field: str, result: Result, described: set[str]) -> dict:
     return doc
 
 
-def _evidence(field: str, evidence: Evidence) -> dict:
+def _evidence(field: str, evidence: Evidence, evidence_type: str | list[str] | None = None) -> dict:
+    """An ``Evidence`` object; OB 2.0 (``badges.ob2``) writes the same one with a bare ``"Evidence"`` type."""
     doc: dict[str, Any] = {}
     _put(doc, "id", values.iri(f"{field}.id", evidence.id, required=False))
-    doc["type"] = ["Evidence"]
+    doc["type"] = evidence_type if evidence_type is not None else ["Evidence"]
     _put(doc, "narrative", values.text(f"{field}.narrative", evidence.narrative, required=False))
     _put(doc, "name", values.text(f"{field}.name", evidence.name, required=False, max_length=500))
     _put(doc, "description", values.text(f"{field}.description", evidence.description, required=False))

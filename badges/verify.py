@@ -177,25 +177,18 @@ def document_kind(document: Mapping) -> str | None:
 
 # -- dates ---------------------------------------------------------------------------------------------
 
-_DATETIME = re.compile(r"^(-?\d{4,}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$")
-
-
 def parse_datetime(value: Any, field: str, report: _Report) -> datetime:
-    """An XSD dateTime; without a time zone it is read as UTC, with a warning."""
-    match = _DATETIME.match(value) if isinstance(value, str) else None
-    if not match:
-        raise Failure("invalid_date", field=field, value=value)
-    date, time, fraction, zone = match.groups()
-    fraction = (fraction or "")[:7]
-    if zone is None:
-        report.warn("date_without_timezone", field=field)
-        zone = "+00:00"
-    elif zone in ("Z", "z"):
-        zone = "+00:00"
+    """An XML Schema dateTime (certs' parser); without a time zone it is read as UTC, with a warning."""
+    from certs.errors import CertsError  # noqa: PLC0415
+    from certs.proofs import parse_datetime as parse_xsd_datetime  # noqa: PLC0415
+
     try:
-        return datetime.fromisoformat(f"{date}T{time}{fraction}{zone}")
-    except ValueError:
+        moment, has_zone = parse_xsd_datetime(value)
+    except CertsError:
         raise Failure("invalid_date", field=field, value=value) from None
+    if not has_zone:
+        report.warn("date_without_timezone", field=field)
+    return moment
 
 
 def _show(moment: datetime) -> str:

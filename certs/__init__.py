@@ -13,7 +13,7 @@ Typical use::
     result.verified, result.errors, result.warnings
 """
 
-from .canon import ALGORITHM, canonize, check_text
+from .canon import ALGORITHM, Memo, canonize, check_text
 from .errors import (
     CanonicalizationError,
     CertsError,
@@ -43,7 +43,8 @@ from .keys import (
     unseal,
 )
 from .loader import StaticLoader, bundled, read_manifest
-from .proofs import Problem, ProofCheck, VerificationResult, hash_data, proof_configuration, sign, verify
+from .proofs import (Problem, ProofCheck, VerificationResult, hash_data, parse_datetime,
+                     proof_configuration, sign, verify)
 from .status import (
     StatusList,
     StatusListError,
@@ -54,12 +55,12 @@ from .status import (
 
 __all__ = [
     "ALGORITHM", "CanonicalizationError", "CertsError", "ContextIntegrityError", "KeyFormatError",
-    "KeyPair", "Problem", "ProofCheck", "SealError", "SigningError", "StaticLoader", "StatusList",
+    "KeyPair", "Memo", "Problem", "ProofCheck", "SealError", "SigningError", "StaticLoader", "StatusList",
     "StatusListError", "UnknownDocumentError", "VerificationMethod", "VerificationResult",
     "bundled", "canonize", "check_status", "check_text", "controller_resolver",
     "decode_public_multikey", "decode_secret_multikey", "did_key", "did_key_document", "did_web",
     "did_web_document", "did_web_url", "encode_public_multikey", "encode_secret_multikey",
-    "hash_data", "method_from_document", "proof_configuration", "read_manifest",
+    "hash_data", "method_from_document", "parse_datetime", "proof_configuration", "read_manifest",
     "resolve_did_key", "seal", "sign", "static_resolver", "status_entry",
     "status_list_credential", "unseal", "verify",
 ]

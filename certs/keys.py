@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any, Union
 from urllib.parse import quote, unquote
 
@@ -67,7 +68,18 @@ def encode_public_multikey(public_key: PublicKey) -> str:
 
 
 def decode_public_multikey(value: str) -> PublicKey:
-    """Parse ``publicKeyMultibase``; refuse private-key headers and unknown codecs."""
+    """Parse ``publicKeyMultibase``; refuse private-key headers and unknown codecs.
+
+    Remembered per value (key objects are immutable): a verification meets the same key in the
+    did:key document and in its verification method, and an issuer's key in every credential.
+    """
+    if not isinstance(value, str):
+        raise KeyFormatError(f"publicKeyMultibase must be a string, not {type(value).__name__}")
+    return _decode_public_multikey(value)
+
+
+@lru_cache(maxsize=1024)
+def _decode_public_multikey(value: str) -> PublicKey:
     try:
         prefix, data = multibase.decode(value, allowed=multibase.BASE58BTC)
     except CertsError as error:

@@ -69,8 +69,11 @@ _SPEC_TYPES = {
     "dataset_poisoning": "PROOF_TRANSFORMATION_ERROR",
 }
 
+# XML Schema dateTime, with the time zone optional and, as other verifiers allow, "t" and "z" in
+# either case (RFC 3339); Sillage itself only emits "...T...Z" (keys.utc_timestamp).
 _XSD_DATETIME = re.compile(
-    r"^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(?P<tz>Z|[+-]\d{2}:\d{2})?$"
+    r"^(?P<date>-?\d{4,}-\d{2}-\d{2})[Tt](?P<time>\d{2}:\d{2}:\d{2})(?P<fraction>\.\d+)?"
+    r"(?P<tz>[Zz]|[+-]\d{2}:\d{2})?$"
 )
 _DOCUMENT_DATES = ("validFrom", "validUntil", "issuanceDate", "expirationDate")
 
@@ -374,21 +377,37 @@ def _check_dates(proof: Mapping[str, Any], result: VerificationResult, now: date
         raise _Failure("proof_expired", f"the proof expired at {proof['expires']}")
 
 
+def parse_datetime(value: Any) -> tuple[datetime, bool]:
+    """An XML Schema dateTime as an aware datetime, and whether it named its time zone.
+
+    Without a time zone it is read as UTC, as other verifiers do (callers report it as a warning);
+    digits past the microsecond are dropped rather than refused. Raises CertsError
+    ``invalid_datetime`` for anything else, including dates that do not exist.
+    """
+    match = _XSD_DATETIME.match(value) if isinstance(value, str) else None
+    if not match:
+        raise CertsError(f"{str(value)[:40]!r} is not an XML Schema dateTime", "invalid_datetime")
+    zone = match.group("tz")
+    offset = "+00:00" if zone is None or zone in "Zz" else zone
+    fraction = (match.group("fraction") or "")[:7]
+    try:
+        parsed = datetime.fromisoformat(f"{match.group('date')}T{match.group('time')}{fraction}{offset}")
+    except ValueError:
+        raise CertsError(f"{value[:40]!r} is not a valid date", "invalid_datetime") from None
+    return parsed, zone is not None
+
+
 def _parse_datetime(value: Any, name: str, result: VerificationResult,
                     required: bool) -> datetime | None:
     if value is None and not required:
         return None
-    match = _XSD_DATETIME.match(value) if isinstance(value, str) else None
-    if not match:
-        raise _Failure("invalid_proof_datetime", f"{name} is not an XML Schema dateTime")
-    try:  # Python keeps microseconds: drop finer digits rather than refuse the date
-        parsed = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", value))
-    except ValueError:
-        raise _Failure("invalid_proof_datetime", f"{name} is not a valid date") from None
-    if match.group("tz") is None:
+    try:
+        parsed, has_zone = parse_datetime(value)
+    except CertsError:
+        raise _Failure("invalid_proof_datetime", f"{name} is not a valid XML Schema dateTime") from None
+    if not has_zone:
         result.warnings.append(Problem("date_without_timezone",
                                        f"{name} has no time zone; read as UTC"))
-        parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed
 
 

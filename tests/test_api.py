@@ -242,7 +242,8 @@ def walk(api, path: str, limit: int = 2, **query) -> tuple[list[str], int]:
     """Follow ``next_cursor`` from the first page to the last: (every id seen, in order; pages)."""
     seen, cursor, pages = [], None, 0
     while True:
-        response = api.get(f"/{path}", query_string={"limit": limit, **query} | ({"cursor": cursor} if cursor else {}))
+        args = {"limit": limit, **query} | ({"cursor": cursor} if cursor else {})
+        response = api.get(f"/{path}", query_string=args)
         assert response.status_code == 200, response.get_json()
         body = response.get_json()
         assert len(body["items"]) <= limit
@@ -262,8 +263,10 @@ def cursor_of(value) -> str:
 
 def _newest_first(items, key):
     """The API's order: by ``key`` descending, then id descending; a NULL key comes last."""
-    return [item["id"] for item in sorted(
-        items, key=lambda item: (key(item) is not None, key(item) or "", uuid.UUID(item["id"])), reverse=True)]
+    def place(item):
+        return key(item) is not None, key(item) or "", uuid.UUID(item["id"])
+
+    return [item["id"] for item in sorted(items, key=place, reverse=True)]
 
 
 def _set_journal_times(entries, moments):
@@ -277,10 +280,11 @@ def _set_journal_times(entries, moments):
 def test_walking_with_limit_2_returns_every_item_exactly_once_despite_equal_keys(api):
     """Equal sort keys (same start date, same award date, same name, same creation time) and undated
     diplomas: each item is seen once, in the order of one big page, and that order is the documented one."""
-    experiences = [api.post("/experiences", json={**EXPERIENCE, "start_date": day, "end_date": None}).get_json()
-                   for day in ["2020-01-01"] * 4 + ["2021-05-01", "2019-01-01"]]
+    experiences = [api.post("/experiences", json={**EXPERIENCE, "start_date": day, "end_date": None})
+                   .get_json() for day in ["2020-01-01"] * 4 + ["2021-05-01", "2019-01-01"]]
     diplomas = [api.post("/diplomas", json={"title": f"D{i}", "awarded_on": day}).get_json()
-                for i, day in enumerate([None, "2018-06-30", None, "2018-06-30", "2018-06-30", "2022-01-01", None])]
+                for i, day in enumerate([None, "2018-06-30", None, "2018-06-30", "2018-06-30", "2022-01-01",
+                                         None])]
     skills = [api.post("/skills", json={"name": name, "level": 2}).get_json()
               for name in ["baking", "baking", "alpha", "baking", "zymurgy"]]
     journal = [api.post("/journal", json={"title": f"J{i}"}).get_json() for i in range(5)]
@@ -291,7 +295,7 @@ def test_walking_with_limit_2_returns_every_item_exactly_once_despite_equal_keys
     expected = {
         "experiences": _newest_first(experiences, lambda item: item["start_date"]),
         "diplomas": _newest_first(diplomas, lambda item: item["awarded_on"]),
-        "skills": [item["id"] for item in sorted(skills, key=lambda item: (item["name"], uuid.UUID(item["id"])))],
+        "skills": [item["id"] for item in sorted(skills, key=lambda i: (i["name"], uuid.UUID(i["id"])))],
         "journal": _newest_first(journal, lambda item: item["created_at"]),
     }
     for path, order in expected.items():
@@ -384,8 +388,9 @@ NIL = "00000000-0000-0000-0000-000000000000"
     ("skills", "%%%"), ("skills", "abc"), ("skills", "AAAA"), ("skills", "é"), ("skills", "A" * 200),
     ("skills", "AAAAAAAAAAAAAAAAAAAAAA=="),  # the old id-only form
     ("skills", cursor_of(b"[1, 2")), ("skills", cursor_of({"key": "a"})), ("skills", cursor_of(["a"])),
-    ("skills", cursor_of(["a", NIL, 3])), ("skills", cursor_of(["a", "not-an-id"])), ("skills", cursor_of(["a", 7])),
-    ("skills", cursor_of([None, NIL])), ("skills", cursor_of([5, NIL])), ("skills", cursor_of(["a\u0000", NIL])),
+    ("skills", cursor_of(["a", NIL, 3])), ("skills", cursor_of(["a", "not-an-id"])),
+    ("skills", cursor_of(["a", 7])), ("skills", cursor_of([None, NIL])), ("skills", cursor_of([5, NIL])),
+    ("skills", cursor_of(["a\u0000", NIL])),
     ("skills", cursor_of(b'["\\ud800", "' + NIL.encode() + b'"]')), ("skills", cursor_of([1.5, NIL])),
     ("skills", cursor_of(b'[NaN, "' + NIL.encode() + b'"]')), ("skills", cursor_of(b"\xff\xfe")),
     ("skills", cursor_of(b"[" * 1500)),
@@ -404,7 +409,8 @@ def test_invalid_cursor(api, path, cursor):
 
 
 @pytest.mark.parametrize("path, cursor", [
-    ("skills", cursor_of(["zzz", NIL])), ("skills", base64.urlsafe_b64encode(json.dumps(["zzz", NIL]).encode()).decode()),  # padded
+    ("skills", cursor_of(["zzz", NIL])),
+    ("skills", base64.urlsafe_b64encode(json.dumps(["zzz", NIL]).encode()).decode()),  # padded
     ("experiences", cursor_of(["1901-01-01", NIL])), ("diplomas", cursor_of([None, NIL])),
     ("journal", cursor_of(["1999-01-01T00:00:00+00:00", NIL])),
     ("journal", cursor_of(["1999-01-01T01:00:00+01:00", NIL])),
@@ -550,7 +556,7 @@ def test_openapi_description(client):
         "/api/v1/tokens": {"get", "post"}, "/api/v1/tokens/{token_id}": {"delete"},
         "/api/v1/profile": {"get", "patch"}, "/api/v1/profile/photo": {"get", "put", "delete"},
         "/api/v1/account": {"get", "patch", "delete"}, "/api/v1/account/password": {"post"},
-        "/api/v1/account/email": {"post"},
+        "/api/v1/account/email": {"post"}, "/api/v1/account/sessions": {"delete"},
     }
     for path in RESOURCES:
         expected[f"/api/v1/{path}"] = {"get", "post"}

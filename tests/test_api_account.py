@@ -64,10 +64,11 @@ def test_change_language_and_time_zone(api, user):
 
 
 def test_the_chosen_language_is_the_apis_language(api):
+    english_message = "Some information is not valid."
     api.patch("/account", json={"locale": "en"})
-    assert api.patch("/account", json={"locale": "de"}).get_json()["message"] == "Some information is not valid."
+    assert api.patch("/account", json={"locale": "de"}).get_json()["message"] == english_message
     api.patch("/account", json={"locale": "fr"})
-    assert api.patch("/account", json={"locale": "de"}).get_json()["message"] != "Some information is not valid."
+    assert api.patch("/account", json={"locale": "de"}).get_json()["message"] != english_message
 
 
 @pytest.mark.parametrize("body, field", [
@@ -95,7 +96,8 @@ def test_change_password_ends_browser_sessions_but_not_tokens(app, api, user):
     assert browser.get("/settings").status_code == 200
     version = fresh(user).session_version
 
-    response = api.post("/account/password", json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
+    body = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    response = api.post("/account/password", json=body)
     assert response.status_code == 204 and response.data == b""
 
     assert fresh(user).session_version == version + 1
@@ -152,6 +154,16 @@ def test_passwords_are_taken_exactly_as_sent(api, user):
     body = {"current_password": PASSWORD, "new_password": f"  {NEW_PASSWORD}  "}
     assert api.post("/account/password", json=body).status_code == 204
     assert accounts.verify_password(fresh(user), f"  {NEW_PASSWORD}  ")
+
+
+def test_sign_out_every_browser_session(app, api, user):
+    browser = english(app)
+    assert login(browser, user.email).status_code == 302
+    response = api.delete("/account/sessions")
+    assert response.status_code == 204 and response.data == b""
+    assert browser.get("/settings").status_code == 302
+    assert api.get("/account").status_code == 200  # tokens are not sessions
+    assert login(english(app), user.email).status_code == 302  # and signing in again works
 
 
 # --- e-mail ----------------------------------------------------------------------------------------
@@ -214,7 +226,8 @@ def test_delete_the_account(app, api, other_api, user, other):
     assert response.status_code == 204 and response.data == b""
     assert fresh(user) is None
     assert db.session.scalar(select(func.count()).select_from(Experience)) == 0
-    assert db.session.scalar(select(func.count()).select_from(ApiToken).where(ApiToken.user_id == user_id)) == 0
+    tokens_left = select(func.count()).select_from(ApiToken).where(ApiToken.user_id == user_id)
+    assert db.session.scalar(tokens_left) == 0
     # The deleted account's token no longer works; the other person's does.
     gone = api.get("/account")
     assert gone.status_code == 401 and 'error="invalid_token"' in gone.headers["WWW-Authenticate"]
@@ -237,7 +250,8 @@ def test_another_token_acts_on_its_own_account_only(api, other_api, user, other)
         other_api.delete("/account", json={"password": "the owner's own secret"}),
         other_api.post("/account/password", json={"current_password": "the owner's own secret",
                                                   "new_password": NEW_PASSWORD}),
-        other_api.post("/account/email", json={"new_email": "x@example.org", "password": "the owner's own secret"}),
+        other_api.post("/account/email", json={"new_email": "x@example.org",
+                                               "password": "the owner's own secret"}),
     ):
         assert response.status_code == 403 and response.get_json()["error"] == "invalid_credentials"
     assert fresh(user) is not None and fresh(other) is not None
@@ -248,7 +262,7 @@ def test_another_token_acts_on_its_own_account_only(api, other_api, user, other)
 
 @pytest.mark.parametrize("method, path", [
     ("get", "/account"), ("patch", "/account"), ("delete", "/account"),
-    ("post", "/account/password"), ("post", "/account/email"),
+    ("post", "/account/password"), ("post", "/account/email"), ("delete", "/account/sessions"),
 ])
 def test_every_account_route_needs_a_token(client, user, method, path):
     for headers in ({}, {"Authorization": "Bearer sil_nope"}):
@@ -276,7 +290,7 @@ def test_password_checks_spend_the_sign_in_pages_budget(app_settings, user):
         body = {"current_password": "wrong password!", "new_password": NEW_PASSWORD}
         assert api.post("/account/password", json=body).status_code == 403
         for response in (api.post("/account/password", json=body),
-                         api.post("/account/email", json={"new_email": "x@example.org", "password": PASSWORD}),
+                         api.post("/account/email", json={"new_email": "x@ex.org", "password": PASSWORD}),
                          api.delete("/account", json={"password": PASSWORD}),
                          client.post("/api/v1/tokens", json={"email": user.email, "password": PASSWORD})):
             assert response.status_code == 429 and response.get_json()["error"] == "rate_limited"

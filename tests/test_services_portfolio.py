@@ -69,13 +69,15 @@ def test_dates_are_strict_calendar_dates(value):
 def test_text_refuses_lone_surrogates_and_control_characters(value):
     """A lone surrogate is no text (UTF-8 cannot encode it, no database stores it): refused like a
     control character, with the same message, instead of failing later in the database."""
-    rules = {"title": Field(), "email": Field("email"), "website": Field("url"), "kind": Field("choice", choices=("a",))}
+    rules = {"title": Field(), "email": Field("email"), "website": Field("url"),
+             "kind": Field("choice", choices=("a",))}
     fields = refused(clean, rules, {name: value for name in rules})
     assert fields == dict.fromkeys(rules, "Contains characters that are not allowed.")
 
 
 def test_text_keeps_real_characters_outside_the_basic_plane():
-    assert clean({"title": Field()}, {"title": " Pain \U0001F35E é\tfin "}) == {"title": "Pain \U0001F35E é\tfin"}
+    assert clean({"title": Field()}, {"title": " Pain \U0001F35E é\tfin "}) == {
+        "title": "Pain \U0001F35E é\tfin"}
 
 
 def test_dates_accept_iso_strings_and_date_objects():
@@ -104,7 +106,8 @@ def test_create_links_and_lists_items(owner):
     assert [e.title for e in service.list_items(db.session, owner, Experience)] == ["New", "Old"]
     volunteering = service.list_items(db.session, owner, Experience, kind="volunteering")
     assert [e.title for e in volunteering] == ["New"]
-    assert service.list_items(db.session, owner, Experience, after=service.ORDERS[Experience].position(new)) == [old]
+    after_new = service.ORDERS[Experience].position(new)
+    assert service.list_items(db.session, owner, Experience, after=after_new) == [old]
     assert python.experiences == [old]
 
 

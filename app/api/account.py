@@ -2,7 +2,8 @@
 
 Each route calls the same ``app.services.accounts`` function (and sends the same mail) as its page:
 preferences (``set_preferences``), password (``change_password``), e-mail (``request_email_change``
-then ``emails.email_change``) and deletion (``delete_account``).
+then ``emails.email_change``), "log out everywhere" (``end_all_sessions``) and deletion
+(``delete_account``).
 
 Two choices differ from the pages, because a bearer token is not a person at a keyboard:
 
@@ -86,7 +87,8 @@ def make_blueprint() -> Blueprint:
     @blp.route("", methods=["PATCH"])
     @blp.response(200, AccountSchema)
     @blp.doc(summary="Change your language or time zone", description=(
-        'Only the fields sent change; "" or null goes back to the default.'), **json_body(AccountUpdateSchema))
+        'Only the fields sent change; "" or null goes back to the default.'),
+        **json_body(AccountUpdateSchema))
     @document_errors(blp, 400, 401, 415, 422)
     def update():
         user = api_user()
@@ -131,6 +133,17 @@ def make_blueprint() -> Blueprint:
         db.session.commit()
         emails.email_change(user, new_email, raw)
         return {"new_email": new_email}
+
+    @blp.route("/sessions", methods=["DELETE"])
+    @blp.response(204)
+    @blp.doc(summary="Sign out every browser session", description=(
+        "As \"log out everywhere\" on the settings page (a lost phone, a shared computer). API tokens "
+        "are not sessions and keep working."))
+    @document_errors(blp, 401)
+    def end_sessions():
+        accounts.end_all_sessions(db.session, api_user())
+        db.session.commit()
+        return None
 
     @blp.route("", methods=["DELETE"])
     @password_budget

@@ -38,7 +38,8 @@ class Resource:
 RESOURCES = (
     Resource("experiences", "experience", Experience, ExperienceSchema, "Latest start date first.",
              ExperiencePageArgsSchema),
-    Resource("diplomas", "diploma", Diploma, DiplomaSchema, "Latest award date first; undated diplomas last."),
+    Resource("diplomas", "diploma", Diploma, DiplomaSchema,
+             "Latest award date first; undated diplomas last."),
     Resource("skills", "skill", Skill, SkillSchema, "By name."),
     Resource("journal", "journal entry", JournalEntry, JournalEntrySchema, "Newest first."),
 )

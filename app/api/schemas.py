@@ -164,8 +164,9 @@ class AccountUpdateSchema(ma.Schema):
 
 class PasswordChangeSchema(ma.Schema):
     current_password = fields.String(required=True, validate=validate.Length(min=1, max=PASSWORD_MAX))
-    new_password = fields.String(required=True, validate=validate.Length(min=PASSWORD_MIN, max=PASSWORD_MAX),
-                                 metadata={"description": "Not a well-known password, not your e-mail address."})
+    new_password = fields.String(
+        required=True, validate=validate.Length(min=PASSWORD_MIN, max=PASSWORD_MAX),
+        metadata={"description": "Not a well-known password, not your e-mail address."})
 
 
 class EmailChangeSchema(ma.Schema):
@@ -175,7 +176,8 @@ class EmailChangeSchema(ma.Schema):
 
 
 class PendingEmailSchema(ma.Schema):
-    new_email = fields.String(required=True, metadata={"description": "Where the confirmation link was sent."})
+    new_email = fields.String(required=True,
+                              metadata={"description": "Where the confirmation link was sent."})
 
 
 class PasswordSchema(ma.Schema):

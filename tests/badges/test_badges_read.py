@@ -143,6 +143,9 @@ def test_fetch_errors_keep_their_code():
     ("eyJhbGciOiJIUzI1NiJ9.bm90IGpzb24.c2ln", "invalid_credential"),  # payload is not JSON
     ("e30.e30.c2ln", "invalid_credential"),  # header without alg
     ("[" * 100_000 + "]" * 100_000, "invalid_credential"),
+    ('{"a":' * 65 + "1" + "}" * 65, "too_deep"),
+    ('{"a":' * 100_000 + "1" + "}" * 100_000, "too_deep"),
+    ('{"a": "\\ud800"}', "invalid_credential"),  # a lone surrogate is no text
     (b"\xff\xfe\x00garbage", "unsupported_image"),
     ("x" * (1024 * 1024 + 1), "too_large"),
     (b"{" + b" " * (11 * 1024 * 1024) + b"}", "too_large"),
@@ -152,3 +155,28 @@ def test_unreadable_inputs_give_clean_errors(data, code):
     with pytest.raises(BadgeError) as caught:
         read_badge(data)
     assert caught.value.code == code
+
+
+def test_one_strict_parser_for_every_source():
+    """formats.parse_json serves the reader, the baker, the verifier and the fetcher: the same bounds."""
+    from badges.formats import check_json_value, parse_json
+
+    with pytest.raises(BadgeError) as caught:
+        parse_json('{"a": 1, "a": 2}')
+    assert caught.value.code == "duplicate_key" and caught.value.params == {"key": "a"}
+    with pytest.raises(BadgeError) as caught:
+        parse_json(b'{"a": "\xff"}')
+    assert caught.value.code == "invalid_credential" and caught.value.params["reason"] == "not UTF-8 text"
+    assert parse_json('{"a": [1, {"b": "\u00e9"}]}') == {"a": [1, {"b": "é"}]}
+    nested: dict = {}
+    node = nested
+    for _ in range(70):
+        node["a"] = {}
+        node = node["a"]
+    with pytest.raises(BadgeError) as caught:
+        check_json_value(nested)
+    assert caught.value.code == "too_deep"
+    with pytest.raises(BadgeError) as caught:
+        check_json_value({"\ud800": 1})
+    assert caught.value.code == "invalid_credential"
+    check_json_value({"a": [1, 2.5, None, True, "é"]})

@@ -193,3 +193,70 @@ def test_processed_contexts_are_cached_per_loader():
     warm = sorted(timings)[len(timings) // 2]
     print(f"\ncanonize: cold {cold * 1000:.1f} ms, warm median {warm * 1000:.2f} ms")
     assert warm < cold / 3
+
+
+# -- the per-verification memo ----------------------------------------------------------------------
+
+@pytest.fixture
+def counted(monkeypatch):
+    """How many real canonicalizations a Memo triggers."""
+    from certs import canon
+
+    calls = []
+    real = canon.canonize
+
+    def canonize(document, loader):
+        calls.append(document)
+        return real(document, loader)
+
+    monkeypatch.setattr(canon, "canonize", canonize)
+    return calls
+
+
+def test_memo_canonicalizes_an_identical_document_once(loader, counted):
+    memo = certs.canon.Memo()
+    first = memo.canonize(credential(), loader)
+    assert memo.canonize(credential(), loader) == first == certs.canon.canonize(credential(), loader)
+    assert len(counted) == 2  # the memo once, the direct call once
+
+
+def test_memo_never_serves_another_document(loader, counted):
+    memo = certs.canon.Memo()
+    document = credential()
+    first = memo.canonize(document, loader)
+    document["credentialSubject"]["name"] = "Bob"  # the same object, changed: its text differs
+    second = memo.canonize(document, loader)
+    assert first != second and "Bob" in second
+    reordered = dict(reversed(list(credential().items())))  # same meaning, other text: computed again
+    assert memo.canonize(reordered, loader) == first
+    assert len(counted) == 3
+
+
+def test_memo_is_per_loader(counted):
+    memo = certs.canon.Memo()
+    other = certs.StaticLoader.from_manifest(certs.loader.CONTEXTS_DIR)
+    assert memo.canonize(credential(), certs.bundled()) == memo.canonize(credential(), other)
+    assert len(counted) == 2
+
+
+@pytest.mark.parametrize("document", [
+    {**credential(), "credentialSubject": {"id": "did:example:alice", "name": ("Alice",)}},  # a tuple
+    {**credential(), 1: "x"},  # a key JSON would turn into "1"
+])
+def test_memo_does_not_key_what_json_cannot_stand_for(loader, counted, document):
+    memo = certs.canon.Memo()
+    for _ in range(2):
+        try:
+            memo.canonize(document, loader)
+        except (certs.CertsError, TypeError):  # pyld cannot sort mixed keys; a verifier reports it
+            pass
+    assert len(counted) == 2  # never served from the memo
+
+
+def test_memo_keeps_errors_errors(loader):
+    memo = certs.canon.Memo()
+    bad = credential(shoeSize=44)
+    for _ in range(2):
+        with pytest.raises(certs.CanonicalizationError) as caught:
+            memo.canonize(bad, loader)
+        assert caught.value.code == "undefined_term"

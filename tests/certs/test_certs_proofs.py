@@ -374,3 +374,36 @@ def test_created_with_nanoseconds_or_offset_is_a_valid_datetime():
             "verificationMethod": KEY.id, "proofPurpose": "assertionMethod"})
         result = check(secured)
         assert result.verified and not result.warnings
+
+
+@pytest.mark.parametrize("value, expected, zoned", [
+    ("2025-03-01T09:00:00Z", datetime(2025, 3, 1, 9, tzinfo=timezone.utc), True),
+    ("2025-03-01t09:00:00z", datetime(2025, 3, 1, 9, tzinfo=timezone.utc), True),
+    ("2025-03-01T11:00:00+02:00", datetime(2025, 3, 1, 9, tzinfo=timezone.utc), True),
+    ("2025-03-01T09:00:00.123456789Z", datetime(2025, 3, 1, 9, 0, 0, 123456, tzinfo=timezone.utc), True),
+    ("2025-03-01T09:00:00", datetime(2025, 3, 1, 9, tzinfo=timezone.utc), False),
+])
+def test_parse_datetime_reads_xml_schema_datetimes(value, expected, zoned):
+    assert certs.proofs.parse_datetime(value) == (expected, zoned)
+
+
+@pytest.mark.parametrize("value", ["2025-02-30T09:00:00Z", "2025-03-01 09:00:00Z", "2025-03-01", "tomorrow",
+                                   "2025-03-01T25:00:00Z", "", None, 20250301, "2025-03-01T09:00:00+2"])
+def test_parse_datetime_refuses_the_rest(value):
+    with pytest.raises(certs.CertsError) as caught:
+        certs.proofs.parse_datetime(value)
+    assert caught.value.code == "invalid_datetime"
+
+
+def test_one_canonicalization_per_document_even_with_a_proof_set(monkeypatch):
+    """Two proofs over the same document: it is canonicalized once, each configuration once."""
+    from certs import canon
+
+    second_key = certs.KeyPair.generate(ISSUER, key_id=f"{ISSUER}#key-2")
+    resolve = certs.static_resolver({ISSUER: certs.did_web_document(ISSUER, [KEY, second_key])})
+    secured = certs.sign(signed(), second_key, LOADER)
+    calls = []
+    real = canon.canonize
+    monkeypatch.setattr(canon, "canonize", lambda document, loader: calls.append(1) or real(document, loader))
+    assert check(secured, resolve).verified
+    assert len(calls) == 3

@@ -188,12 +188,18 @@ def test_server_that_never_answers_times_out():
 
 
 def test_invalid_json_has_its_code():
+    """A fetched document is parsed as strictly as a submitted one (badges.formats.parse_json)."""
     routes = Routes()
     routes.add("/bad", "{not json")
+    routes.add("/twice", '{"id": "did:web:a.example", "id": "did:web:b.example"}')
+    routes.add("/deep", '{"a":' * 100 + "1" + "}" * 100)
+    routes.add("/good", '{"id": "did:web:a.example"}')
     with serve(routes) as base:
-        with pytest.raises(FetchError) as caught:
-            fetch_json(base + "/bad", allow_loopback=True)
-    assert caught.value.code == "invalid_json"
+        for path in ("/bad", "/twice", "/deep"):
+            with pytest.raises(FetchError) as caught:
+                fetch_json(base + path, allow_loopback=True)
+            assert caught.value.code == "invalid_json", path
+        assert fetch_json(base + "/good", allow_loopback=True) == {"id": "did:web:a.example"}
 
 
 def _tls_pair(tmp_path, name: str):

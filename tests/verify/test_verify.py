@@ -94,6 +94,18 @@ def test_plain_vc2_vc11_and_older_suites_verify(key):
     assert "ecdsa-rdfc-2019" in check(result, "proof")["detail"]
 
 
+def test_each_document_is_canonicalized_once(key, monkeypatch):
+    """The JSON-LD check and the signature check share their canonical forms: one for the credential,
+    one for its proof configuration; the status list, when there is one, costs the same again."""
+    from certs import canon
+
+    calls = []
+    real = canon.canonize
+    monkeypatch.setattr(canon, "canonize", lambda document, loader: calls.append(1) or real(document, loader))
+    assert verify(signed(ob3_credential(key.controller), key), now=NOW)["verified"] is True
+    assert len(calls) == 2
+
+
 def test_messages_follow_the_reader_language(key):
     credential = signed(ob3_credential(key.controller), key)
     credential["name"] = "Falsifié"
@@ -475,12 +487,13 @@ def test_revocation_and_suspension_are_told_apart(web, issuer):
     web.documents[revocations] = status_list(issuer, revocations)
     result = verify(credential, fetch=web, now=NOW)
     assert result["verified"] is True, result
-    assert revocations in check(result, "status")["detail"] and suspensions in check(result, "status")["detail"]
+    detail = check(result, "status")["detail"]
+    assert revocations in detail and suspensions in detail
 
 
 @pytest.mark.parametrize("change", [
-    {"statusListIndex": 4}, {"statusListIndex": "-4"}, {"statusListIndex": "\u0664"}, {"statusListIndex": "4.0"},
-    {"statusListCredential": None}, {"statusSize": 2},
+    {"statusListIndex": 4}, {"statusListIndex": "-4"}, {"statusListIndex": "\u0664"},
+    {"statusListIndex": "4.0"}, {"statusListCredential": None}, {"statusSize": 2},
 ])
 def test_malformed_status_entry_is_refused(web, issuer, change):
     web.documents[STATUS_URL] = status_list(issuer, STATUS_URL)
