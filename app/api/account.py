@@ -7,17 +7,20 @@ then ``emails.email_change``), "log out everywhere" (``end_all_sessions``) and d
 
 Two choices differ from the pages, because a bearer token is not a person at a keyboard:
 
-- A call that needs the current password first checks it as a sign-in does
-  (``accounts.authenticate``): a wrong one answers 403 ``invalid_credentials`` and counts towards the
-  per-account backoff, and a locked account is refused even with the right password. A stolen token
-  alone therefore cannot guess the password (and take the account over) faster than the sign-in page
-  allows; the per-IP budget is also the sign-in page's (shared scope ``login``).
+- A wrong current password answers 403 ``invalid_credentials`` (the page shows it under the field).
+  As on the pages, the service checks it once with the sign-in backoff (``accounts.confirm_password``):
+  it counts towards the per-account lock, and a locked account is refused even with the right
+  password. A stolen token alone therefore cannot guess the password (and take the account over)
+  faster than the sign-in page allows; the per-IP budget is also the sign-in page's (shared scope
+  ``login``).
 - Changing the password ends every browser session (``session_version``, as the page does) but leaves
   API tokens working: they are separate credentials, each listed and revocable on its own, and the
   client that changed the password would otherwise lose its own token mid-flight. To cut off a token,
   revoke it (``DELETE /api/v1/tokens/{id}``). Deleting the account deletes its tokens with it.
 """
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -57,13 +60,15 @@ def _strings(data: dict, *names: str) -> list[str]:
     return [data[name] for name in names]
 
 
-def _confirm_password(password: str) -> None:
-    """Check the caller's password as a sign-in does; a failure is committed (it counts) and refused."""
-    user = api_user()
-    confirmed = accounts.authenticate(db.session, user.email, password)
-    if confirmed is None or confirmed.id != user.id:
-        db.session.commit()
-        raise ServiceError(str(_l("Wrong password.")), code="invalid_credentials", status=403)
+@contextmanager
+def _refusal_counts():
+    """Commit a refused password before the error answers (the handler rolls back): it must count."""
+    try:
+        yield
+    except ServiceError as exc:
+        if exc.code == "invalid_credentials":
+            db.session.commit()
+        raise
 
 
 def _account() -> dict:
@@ -109,9 +114,9 @@ def make_blueprint() -> Blueprint:
     @blp.alt_response(403, schema=ErrorSchema, description=WRONG_PASSWORD)
     def change_password():
         current, new = _strings(json_object(), "current_password", "new_password")
-        _confirm_password(current)
         user = api_user()
-        accounts.change_password(db.session, user, current, new)
+        with _refusal_counts():
+            accounts.change_password(db.session, user, current, new)
         db.session.commit()
         emails.password_changed(user)
         return None
@@ -127,9 +132,9 @@ def make_blueprint() -> Blueprint:
                       "verified yet (email_unverified).")
     def change_email():
         new_email, password = _strings(json_object(), "new_email", "password")
-        _confirm_password(password)
         user = api_user()
-        new_email, raw = accounts.request_email_change(db.session, user, password, new_email)
+        with _refusal_counts():
+            new_email, raw = accounts.request_email_change(db.session, user, password, new_email)
         db.session.commit()
         emails.email_change(user, new_email, raw)
         return {"new_email": new_email}
@@ -155,8 +160,8 @@ def make_blueprint() -> Blueprint:
     @blp.alt_response(403, schema=ErrorSchema, description=WRONG_PASSWORD)
     def delete():
         (password,) = _strings(json_object(), "password")
-        _confirm_password(password)
-        accounts.delete_account(db.session, api_user(), password)
+        with _refusal_counts():
+            accounts.delete_account(db.session, api_user(), password)
         db.session.commit()
         return None
 

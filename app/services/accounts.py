@@ -13,6 +13,8 @@ Choices, per DESIGN.md:
 - Login backoff lives in the database (``failed_logins``, ``locked_until``) so that every worker and
   process sees it: after 5 failures in a row the account is locked for 1, 2, 4 ... minutes, at most an
   hour. A locked account answers exactly like a wrong password, without even checking the password.
+  The same backoff guards every re-check of the current password (``confirm_password``: changing the
+  password or the address, deleting the account), on the pages and in the API alike.
 - One-time tokens (verify e-mail, reset password, change e-mail): 256 random bits, only their SHA-256
   is stored, single use (a conditional UPDATE, so two concurrent clicks cannot both win), expiring.
 """
@@ -181,20 +183,23 @@ def _lock_delay(failures: int) -> timedelta:
     return min(timedelta(minutes=2 ** (failures - LOCK_AFTER)), LOCK_MAX)
 
 
-def authenticate(session: Session, email, password, *, now: datetime | None = None) -> User | None:
-    """The user if the e-mail and password match and the account is not locked, else None.
+def _invalid_credentials() -> ServiceError:
+    """The one refusal for a wrong password and for a paused account: the two must look the same."""
+    return ServiceError(str(_l("This is not your current password, or password checks on this account are "
+                               "paused for a few minutes after repeated failures.")),
+                        code="invalid_credentials", status=403)
 
-    Every failure looks the same to the caller (unknown e-mail, wrong password, locked account). The
-    failure counter is incremented in SQL, so concurrent attempts on several workers all count. The
-    caller commits in both cases: a failure must be remembered too.
+
+def _check_with_backoff(session: Session, user: User, password, now: datetime) -> bool:
+    """True if ``password`` is the user's and the account is not locked; the one place the backoff lives.
+
+    A locked account is refused without verifying the password (so a guess while locked teaches
+    nothing and costs no hash). A wrong password is counted in SQL, so concurrent attempts on several
+    workers all count, and locks the account after ``LOCK_AFTER`` in a row. A success resets the count.
+    The caller commits in both cases: a failure must be remembered too.
     """
-    now = now or utcnow()
-    user = find_by_email(session, email) if isinstance(email, str) else None
-    if user is None:
-        verify_password(_dummy_hash(), password if isinstance(password, str) else "")
-        return None
     if user.locked_until is not None and user.locked_until > now:
-        return None
+        return False
     if not verify_password(user, password):
         session.execute(update(User).where(User.id == user.id)
                         .values(failed_logins=User.failed_logins + 1)
@@ -203,14 +208,44 @@ def authenticate(session: Session, email, password, *, now: datetime | None = No
         if user.failed_logins >= LOCK_AFTER:
             user.locked_until = now + _lock_delay(user.failed_logins)
         session.flush()
-        return None
+        return False
     user.failed_logins = 0
     user.locked_until = None
+    return True
+
+
+def authenticate(session: Session, email, password, *, now: datetime | None = None) -> User | None:
+    """The user if the e-mail and password match and the account is not locked, else None.
+
+    Every failure looks the same to the caller (unknown e-mail, wrong password, locked account). The
+    caller commits in both cases: a failure must be remembered too.
+    """
+    now = now or utcnow()
+    user = find_by_email(session, email) if isinstance(email, str) else None
+    if user is None:
+        verify_password(_dummy_hash(), password if isinstance(password, str) else "")
+        return None
+    if not _check_with_backoff(session, user, password, now):
+        return None
     user.last_login_at = now
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     session.flush()
     return user
+
+
+def confirm_password(session: Session, user: User, password, *, now: datetime | None = None) -> None:
+    """Check the signed-in person's current password before a sensitive change, with the sign-in backoff.
+
+    A stolen session or API token must not let anyone guess the password faster than the sign-in page
+    allows, so a wrong password here counts towards the same lock, and a locked account is refused even
+    with the right one. Raises ``ServiceError`` ``invalid_credentials`` (403) with one generic message;
+    the caller commits before answering, so that the failure is remembered. A success resets the count
+    but is no sign-in (``last_login_at`` stays), and does not upgrade an old hash: sign-in does that.
+    """
+    if not _check_with_backoff(session, user, password, now or utcnow()):
+        raise _invalid_credentials()
+    session.flush()
 
 
 def set_password(session: Session, user: User, new: str, field: str = "password") -> None:
@@ -225,10 +260,14 @@ def set_password(session: Session, user: User, new: str, field: str = "password"
 
 
 def change_password(session: Session, user: User, current: str, new: str) -> None:
-    """Change the password after checking the current one; every session of the user ends."""
-    if not verify_password(user, current):
-        raise ValidationFailed(_message(),
-                               fields={"current_password": str(_l("This is not your current password."))})
+    """Change the password after checking the current one; every session of the user ends.
+
+    The new password's rules come first: a refused new password then costs no guess of the current one,
+    and a wrong current password (``confirm_password``) is the last possible refusal, with nothing else
+    pending for the caller, who commits it so that it counts.
+    """
+    check_password_rules(new, user.email, "new_password")
+    confirm_password(session, user, current)
     set_password(session, user, new, field="new_password")
 
 
@@ -253,13 +292,13 @@ def set_preferences(session: Session, user: User, *, locale: str | None, timezon
 
 
 def delete_account(session: Session, user: User, password: str) -> None:
-    """Delete the account and everything it owns, after checking the password.
+    """Delete the account and everything it owns, after checking the password (``confirm_password``:
+    a wrong one counts towards the sign-in backoff; the caller commits that refusal too).
 
     Rows go through the ORM cascades and ON DELETE CASCADE. The profile photo blob, if any, is removed
     by ``app.storage`` once the transaction commits (kept if it rolls back), when that module exists.
     """
-    if not verify_password(user, password):
-        raise ValidationFailed(_message(), fields={"password": str(_l("This is not your current password."))})
+    confirm_password(session, user, password)
     photo_key = user.portfolio.photo_key if user.portfolio is not None else None
     session.delete(user)
     session.flush()
@@ -401,17 +440,18 @@ def reset_password(session: Session, raw, new_password: str) -> User:
 def request_email_change(session: Session, user: User, password: str, new_email: str) -> tuple[str, str]:
     """(normalised new address, raw token) to send to the NEW address; nothing changes until it is used.
 
-    An address taken by another account is not reported here (that would reveal it): the link sent
-    there will simply not work, and its owner ignores it.
+    The address is checked first and the password last (``confirm_password``, with the sign-in backoff),
+    so that a wrong password is the last possible refusal and nothing else is pending when the caller
+    commits it. An address taken by another account is not reported here (that would reveal it): the
+    link sent there will simply not work, and its owner ignores it.
     """
     if not user.is_verified:
         raise Forbidden(str(_l("Please verify your current e-mail address first.")), code="email_unverified")
     new_email = normalise_email(new_email, field="new_email")
-    if not verify_password(user, password):
-        raise ValidationFailed(_message(), fields={"password": str(_l("This is not your current password."))})
     if new_email == user.email:
         raise ValidationFailed(_message(),
                                fields={"new_email": str(_l("This is already your e-mail address."))})
+    confirm_password(session, user, password)
     return new_email, issue_token(session, user, "change_email", payload=new_email)
 
 

@@ -1,5 +1,9 @@
-"""Settings pages. Each acts on the signed-in account only; POSTs that check the password are limited
-per IP like the sign-in form, since a stolen session could otherwise guess it here."""
+"""Settings pages. Each acts on the signed-in account only.
+
+The POSTs that check the current password (password, e-mail, deletion) go through
+``accounts.confirm_password``, the sign-in page's per-account backoff, and spend the sign-in page's
+per-IP budget (``login_budget``, shared with ``/login`` and the API): a stolen session must not guess
+the password here faster than anywhere else."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,7 +14,7 @@ from flask_login import current_user, login_required
 
 from app.auth import emails
 from app.auth.forms import EmptyForm
-from app.auth.routes import invalid_link, post_limit
+from app.auth.routes import invalid_link, login_budget
 from app.auth.utils import apply_errors, end_session, start_session, verified_required
 from app.database import utcnow
 from app.extensions import db
@@ -28,6 +32,15 @@ def _me():
     return current_user._get_current_object()
 
 
+def _refuse_password(field, exc: ServiceError) -> None:
+    """Show a refused current password under its field, after committing the refusal (it counts
+    towards the backoff). Any other service error propagates to the error pages."""
+    if exc.code != "invalid_credentials":
+        raise exc
+    db.session.commit()
+    field.errors = [*field.errors, exc.message]
+
+
 @bp.get("")
 @login_required
 def index():
@@ -35,7 +48,7 @@ def index():
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@post_limit
+@login_budget
 @login_required
 def password():
     form = ChangePasswordForm()
@@ -47,6 +60,8 @@ def password():
         except ValidationFailed as exc:
             db.session.rollback()
             apply_errors(form, exc)
+        except ServiceError as exc:
+            _refuse_password(form.current_password, exc)
         else:
             start_session(user)  # this session carries the new version; every other one has ended
             emails.password_changed(user)
@@ -56,7 +71,7 @@ def password():
 
 
 @bp.route("/email", methods=["GET", "POST"])
-@post_limit
+@login_budget
 @login_required
 @verified_required
 def email():
@@ -70,6 +85,8 @@ def email():
         except ValidationFailed as exc:
             db.session.rollback()
             apply_errors(form, exc)
+        except ServiceError as exc:
+            _refuse_password(form.password, exc)
         else:
             emails.email_change(user, new_email, raw)
             flash(_("We have sent a link to %(email)s. Your address will change when you follow it.",
@@ -160,7 +177,6 @@ def tokens():
     return response
 
 
-
 @bp.post("/tokens/<token_id>/revoke")
 @login_required
 @verified_required
@@ -172,7 +188,7 @@ def revoke_token(token_id: str):
 
 
 @bp.route("/delete", methods=["GET", "POST"])
-@post_limit
+@login_budget
 @login_required
 def delete_account():
     form = DeleteAccountForm()
@@ -183,6 +199,8 @@ def delete_account():
         except ValidationFailed as exc:
             db.session.rollback()
             apply_errors(form, exc)
+        except ServiceError as exc:
+            _refuse_password(form.password, exc)
         else:
             end_session()
             flash(_("Your account and everything in it have been deleted."), "success")
