@@ -96,6 +96,22 @@ def user_by_email(email: str) -> User | None:
     return db.session.scalars(select(User).where(User.email == email)).first()
 
 
+def count_verifications(monkeypatch) -> list:
+    """Count the calls to ``accounts.verify_password`` (the real one still runs: nothing is mocked).
+
+    Returns a list that grows by one per call, so ``len(calls)`` is the number of Argon2 checks.
+    """
+    calls = []
+    real = accounts.verify_password
+
+    def counting(stored, password):
+        calls.append(password)
+        return real(stored, password)
+
+    monkeypatch.setattr(accounts, "verify_password", counting)
+    return calls
+
+
 # --- register and verify ---------------------------------------------------------------------------
 
 def test_register_mails_a_link_that_verifies_once(app, client):
@@ -219,6 +235,59 @@ def test_backoff_grows_and_is_capped(app, user, request_ctx):
     assert delays[:3] == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
     assert max(delays) == timedelta(hours=1)
     assert accounts.authenticate(db.session, user.email, PASSWORD, now=now) is user
+
+
+def test_confirm_password_applies_the_sign_in_backoff(app, user, request_ctx, monkeypatch):
+    """Re-checking the current password (settings, API) counts and locks exactly as signing in does."""
+    now = utcnow()
+    for attempt in range(1, accounts.LOCK_AFTER + 1):
+        with pytest.raises(ServiceError) as exc:
+            accounts.confirm_password(db.session, user, "wrong password!!", now=now)
+        assert (exc.value.code, exc.value.status) == ("invalid_credentials", 403)
+        assert user_by_email(user.email).failed_logins == attempt
+    wrong_message = exc.value.message
+    locked = user_by_email(user.email)
+    assert locked.locked_until == now + timedelta(minutes=1)
+
+    calls = count_verifications(monkeypatch)
+    with pytest.raises(ServiceError) as exc:  # the right password while locked: refused, not even checked
+        accounts.confirm_password(db.session, locked, PASSWORD, now=now)
+    assert exc.value.code == "invalid_credentials" and exc.value.message == wrong_message
+    assert calls == [] and user_by_email(user.email).failed_logins == accounts.LOCK_AFTER
+    assert accounts.authenticate(db.session, user.email, PASSWORD, now=now) is None  # one lock for both
+
+    later = locked.locked_until + timedelta(seconds=1)
+    accounts.confirm_password(db.session, user_by_email(user.email), PASSWORD, now=later)
+    db.session.commit()
+    confirmed = user_by_email(user.email)
+    assert (confirmed.failed_logins, confirmed.locked_until) == (0, None)
+    assert confirmed.last_login_at is None  # a confirmation is not a sign-in
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("call", [
+    lambda user: accounts.change_password(db.session, user, PASSWORD, NEW_PASSWORD),
+    lambda user: accounts.request_email_change(db.session, user, PASSWORD, "moved@example.org"),
+    lambda user: accounts.delete_account(db.session, user, PASSWORD),
+])
+def test_services_that_recheck_the_password_use_the_backoff_and_verify_once(app, user, request_ctx,
+                                                                            monkeypatch, call):
+    user.failed_logins = 2
+    db.session.commit()
+    calls = count_verifications(monkeypatch)
+    call(user)
+    assert len(calls) == 1
+    db.session.commit()
+    db.session.expire_all()
+    remaining = db.session.get(User, user.id)
+    assert remaining is None or remaining.failed_logins == 0
+
+    person = accounts.create_user(db.session, email="locked@example.org", password=PASSWORD, verified=True)
+    person.failed_logins, person.locked_until = accounts.LOCK_AFTER, utcnow() + timedelta(minutes=1)
+    db.session.commit()
+    with pytest.raises(ServiceError) as exc:
+        call(person)
+    assert exc.value.code == "invalid_credentials" and len(calls) == 1  # locked: no second check
 
 
 def test_login_rehashes_outdated_hashes(app, client, user):
