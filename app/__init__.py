@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as config_module
@@ -70,12 +71,16 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(identity: str):
-        """Identity is ``<id>:<session_version>``: a bumped version ends every older session."""
+        """Identity is ``<id>:<session_version>``: a bumped version ends every older session.
+
+        The portfolio comes in the same query: nearly every signed-in page reads it, and a second
+        round trip per request costs more than the join.
+        """
         from app.policy import parse_id
 
         user_id, _, version = identity.partition(":")
         key = parse_id(user_id)
-        user = db.session.get(User, key) if key else None
+        user = db.session.get(User, key, options=[joinedload(User.portfolio)]) if key else None
         if user is None or str(user.session_version) != version:
             return None
         return user

@@ -129,6 +129,10 @@ PASSED: dict[str, tuple[str, str]] = {
     "jsonld": ("Every term is defined by a known context.", "Chaque terme est défini par un contexte connu."),
     "schema": ("Follows the {schema} schema.", "Respecte le schéma {schema}."),
     "schema_generic": ("A well-formed verifiable credential.", "Une attestation vérifiable bien formée."),
+    "schema_ob3_vc1": ("Has what an OB 3.0 (VC 1.1 release) credential requires: context, types, issuer, "
+                       "issuanceDate and achievement.",
+                       "Contient ce qu'exige une attestation OB 3.0 (VC 1.1 release) : contexte, types, "
+                       "émetteur, issuanceDate et réalisation."),
     "verification_method": ("Key {method}, listed for assertions by {controller}.",
                             "Clé {method}, déclarée pour les assertions par {controller}."),
     "proof": ("Valid {suite} signature.", "Signature {suite} valide."),

@@ -18,8 +18,10 @@ Rules that matter more than anything else here:
 
 Checks, in order, for a Verifiable Credential (VC 2.0 or 1.1, Open Badges 3.0 or not):
 ``parse``, ``jsonld``, ``schema``, ``verification_method``, ``proof``, ``issuer``, ``validity``,
-``status``. For an Open Badges 2.0 hosted assertion: ``parse``, ``hosted``, ``badge_class``,
-``issuer``, ``validity``, ``status``.
+``status``. An Open Badges 3.0 credential of the releases built on VC 1.1 (VC 1.1 context first,
+``issuanceDate``) gets an explicit shape check instead of the VC 2.0 OB 3.0 schema, and its validity is
+judged on ``issuanceDate`` / ``expirationDate``. For an Open Badges 2.0 hosted assertion: ``parse``,
+``hosted``, ``badge_class``, ``issuer``, ``validity``, ``status``.
 """
 from __future__ import annotations
 
@@ -35,8 +37,8 @@ from urllib.parse import urlsplit
 from . import messages
 from .errors import INVALID_CREDENTIAL, BadgeError
 from .fetch import FetchError, json_fetcher
-from .formats import (MAX_PAYLOAD_BYTES, OB2_CONTEXT, OB3_TYPES, VC1_CONTEXT, VC2_CONTEXT, as_list,
-                      check_json_value)
+from .formats import (MAX_PAYLOAD_BYTES, OB2_CONTEXT, OB3_CONTEXT_PREFIX, OB3_TYPES, VC1_CONTEXT, VC2_CONTEXT,
+                      as_list, check_json_value)
 from .formats import parse_json as _parse_json
 
 log = logging.getLogger(__name__)
@@ -421,7 +423,17 @@ def _quoted_terms(text: str) -> str:
     return ", ".join(name.rsplit("/", 1)[-1] for name in names) or text
 
 
+def is_vc1(document: Mapping) -> bool:
+    """Whether the document is a VC 1.1 credential (its first context is the VC 1.1 one): its dates are
+    then ``issuanceDate`` / ``expirationDate`` rather than ``validFrom`` / ``validUntil``."""
+    contexts = as_list(document.get("@context"))
+    return bool(contexts) and contexts[0] == VC1_CONTEXT
+
+
 def _check_schema(document: dict, kind: str):
+    if kind == "ob3" and is_vc1(document):
+        _check_ob3_vc1_shape(document)
+        return "schema_ob3_vc1", {}
     if kind == "ob3":
         from .schema import validate_ob3  # noqa: PLC0415
 
@@ -441,6 +453,49 @@ def _check_schema(document: dict, kind: str):
     if kind == "vc1" and "issuanceDate" not in document:
         raise Failure("not_a_credential", reason="a VC 1.1 credential needs issuanceDate")
     return "schema_generic", {}
+
+
+def _check_ob3_vc1_shape(document: dict) -> None:
+    """The shape of an Open Badges 3.0 credential from the releases built on VC 1.1 (context-3.0.1 and
+    3.0.2, still produced by many issuers and wallets, often signed with Ed25519Signature2020).
+
+    The bundled OB 3.0 JSON Schema is the VC 2.0 one (``validFrom``, VC 2.0 context first): applying it
+    here would call every such credential invalid. No JSON Schema of those releases is bundled (none is
+    in a package registry), so this is a small explicit check of what they require; the JSON-LD check has
+    already made sure that every term is defined by a pinned context.
+    """
+    contexts = as_list(document.get("@context"))
+    if not any(isinstance(c, str) and c.startswith(OB3_CONTEXT_PREFIX) for c in contexts):
+        raise Failure("schema_invalid", reason="@context has no Open Badges 3.0 context")
+    types = as_list(document.get("type"))
+    if "VerifiableCredential" not in types:
+        raise Failure("schema_invalid", reason="type has no VerifiableCredential")
+    if not OB3_TYPES & {t for t in types if isinstance(t, str)}:
+        raise Failure("schema_invalid",
+                      reason="type has neither OpenBadgeCredential nor AchievementCredential")
+    if _id_of(document.get("issuer")) is None:
+        raise Failure("schema_invalid", reason="issuer has no id")
+    if not isinstance(document.get("issuanceDate"), str):
+        raise Failure("schema_invalid", reason="issuanceDate is required")
+    for name in ("issuanceDate", "expirationDate"):
+        if name in document and not _is_datetime(document[name]):
+            raise Failure("schema_invalid", reason=f"{name} is not a date-time")
+    subjects = as_list(document.get("credentialSubject"))
+    if not subjects or not all(isinstance(subject, Mapping) for subject in subjects):
+        raise Failure("schema_invalid", reason="credentialSubject is required")
+    if not all(isinstance(subject.get("achievement"), Mapping) for subject in subjects):
+        raise Failure("schema_invalid", reason="credentialSubject.achievement is required")
+
+
+def _is_datetime(value: Any) -> bool:
+    from certs.errors import CertsError  # noqa: PLC0415
+    from certs.proofs import parse_datetime as parse_xsd_datetime  # noqa: PLC0415
+
+    try:
+        parse_xsd_datetime(value)
+    except CertsError:
+        return False
+    return True
 
 
 def _proofs(session: _Session, document: dict) -> list[Mapping] | None:
@@ -654,7 +709,8 @@ _SKEW_SECONDS = 300
 
 
 def _check_validity(session: _Session, document: dict, kind: str):
-    names = ("issuanceDate", "expirationDate") if kind == "vc1" else ("validFrom", "validUntil")
+    # VC 1.1 (a plain credential or an Open Badge of the releases before 3.0.3) names its dates differently.
+    names = ("issuanceDate", "expirationDate") if is_vc1(document) else ("validFrom", "validUntil")
     start_field, end_field = names
     start = end = None
     if start_field in document:

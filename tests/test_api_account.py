@@ -14,7 +14,7 @@ from app.services import accounts
 from tests.conftest import PASSWORD, FreshClient, login
 from tests.helpers import csrf_token
 from tests.test_api import EXPERIENCE, api_for
-from tests.test_auth import english, link_in, outbox, user_by_email
+from tests.test_auth import count_verifications, english, link_in, outbox, user_by_email
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -128,6 +128,40 @@ def test_a_wrong_current_password_is_403_and_counts_towards_the_backoff(app, api
     db.session.commit()
     assert api.post("/account/password", json=right).status_code == 204
     assert fresh(user).failed_logins == 0
+
+
+# Each route that checks the current password: method, path, body for a password, success status.
+PASSWORD_ROUTES = [
+    ("post", "/account/password",
+     lambda password: {"current_password": password, "new_password": NEW_PASSWORD}, 204),
+    ("post", "/account/email",
+     lambda password: {"new_email": "moved@example.org", "password": password}, 202),
+    ("delete", "/account", lambda password: {"password": password}, 204),
+]
+
+
+@pytest.mark.parametrize("method, path, body, status", PASSWORD_ROUTES)
+def test_each_password_route_verifies_the_password_once(api, user, monkeypatch, method, path, body, status):
+    """One Argon2 check per request, with the backoff: no separate sign-in check before the service's."""
+    calls = count_verifications(monkeypatch)
+    wrong = getattr(api, method)(path, json=body("not my password!"))
+    assert wrong.status_code == 403 and wrong.get_json()["error"] == "invalid_credentials"
+    assert len(calls) == 1 and fresh(user).failed_logins == 1
+    assert getattr(api, method)(path, json=body(PASSWORD)).status_code == status
+    assert len(calls) == 2
+    assert fresh(user) is None or fresh(user).failed_logins == 0
+
+
+@pytest.mark.parametrize("method, path, body, status", PASSWORD_ROUTES)
+def test_a_locked_account_is_refused_without_a_check(app, api, user, monkeypatch, method, path, body, status):
+    locked = fresh(user)
+    locked.failed_logins, locked.locked_until = accounts.LOCK_AFTER, utcnow() + timedelta(minutes=1)
+    db.session.commit()
+    calls = count_verifications(monkeypatch)
+    refused = getattr(api, method)(path, json=body(PASSWORD))
+    assert refused.status_code == 403 and refused.get_json()["error"] == "invalid_credentials"
+    assert calls == [] and fresh(user).failed_logins == accounts.LOCK_AFTER
+    assert fresh(user).email == "owner@example.org" and outbox(app) == []
 
 
 @pytest.mark.parametrize("body, field", [

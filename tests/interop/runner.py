@@ -76,11 +76,15 @@ class Witness:
     def keygen(self) -> dict:
         return self.run("keygen")
 
-    def sign(self, credential: dict, key: dict) -> dict:
+    def sign(self, credential: dict, key: dict, suite: str = "eddsa-rdfc-2022",
+             created: str | None = None) -> dict:
+        """Sign with ``eddsa-rdfc-2022`` or ``Ed25519Signature2020`` (which Sillage only verifies);
+        ``created`` (ISO date-time) fixes the proof's date, so that signatures can be compared."""
         key_path = self.workdir / "key.json"
         key_path.write_text(json.dumps(key))
         os.chmod(key_path, 0o600)
-        return self.run("sign", "-", str(key_path), stdin=json.dumps(credential))
+        extra = ["--created", created] if created else []
+        return self.run("sign", "-", str(key_path), "--suite", suite, *extra, stdin=json.dumps(credential))
 
     def verify(self, credential: dict | str) -> dict:
         text = credential if isinstance(credential, str) else json.dumps(credential)

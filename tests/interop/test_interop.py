@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+from datetime import timedelta
 
 import pytest
 
@@ -17,7 +18,8 @@ from app.verification.signing import generate_did_key, sign
 from badges.verify import verify
 from certs.keys import KeyPair, did_web, did_web_document, did_web_url
 from tests.interop.runner import NodeUnavailable, Witness, node_binary
-from tests.verify.credentials import ob3_credential, signed, vc2_credential
+from tests.verify.credentials import (ED2020, NOW, OB3_V302, VC1, legacy_signed, ob3_credential,
+                                      ob3_vc1_credential, signed, stamp, vc2_credential)
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +135,56 @@ def test_undefined_term_is_refused_on_both_sides(witness):
 
     with pytest.raises(SigningRefused):
         sign(credential, key)
+
+
+# -- Ed25519Signature2020 on Open Badges 3.0 of the VC 1.1 releases ------------------------------------
+
+def _ed2020_open_badge(witness, **overrides):
+    key = witness.keygen()
+    credential = witness.sign(ob3_vc1_credential(key["controller"], **overrides), key,
+                              suite="Ed25519Signature2020")
+    assert credential["proof"]["type"] == "Ed25519Signature2020"
+    assert credential["@context"] == [VC1, OB3_V302, ED2020]
+    return key, credential
+
+
+def test_node_ed25519_signature_2020_vc11_open_badge_verifies_in_sillage(witness):
+    """What @digitalbazaar/ed25519-signature-2020 signs (the suite of the DCC issuer and many wallets)
+    on a VC 1.1 Open Badge (context-3.0.2) verifies in Sillage, every check passing."""
+    _key, credential = _ed2020_open_badge(witness)
+    assert witness.verify(credential) == {"verified": True}
+    result = verify(credential, now=NOW)
+    assert result["verified"] is True, result
+    schema = next(c for c in result["checks"] if c["name"] == "schema")
+    assert "OB 3.0 (VC 1.1 release)" in schema["detail"]
+
+
+def test_the_test_signer_makes_the_proof_node_makes(witness):
+    """tests/verify's Ed25519Signature2020 signer (certs' building blocks) gives byte-identical proofs
+    to Digital Bazaar's suite: the unit tests built on it test the real suite."""
+    key = witness.keygen()
+    document = ob3_vc1_credential(key["controller"])
+    ours = legacy_signed(document, KeyPair.from_json(key), "Ed25519Signature2020")
+    theirs = witness.sign(document, key, suite="Ed25519Signature2020", created=ours["proof"]["created"])
+    assert theirs["proof"] == ours["proof"]
+    assert witness.verify(ours) == {"verified": True}
+
+
+def test_ed25519_signature_2020_changed_byte_fails_on_both_sides(witness):
+    _key, credential = _ed2020_open_badge(witness)
+    changed = _change_one_byte(credential)
+    assert json.loads(changed) != credential
+    assert witness.verify(changed)["verified"] is False
+    result = verify(changed, now=NOW)
+    assert result["verified"] is False
+    assert "bad_signature" in [error["code"] for error in result["errors"]]
+
+
+def test_ed25519_signature_2020_expired_fails_on_both_sides(witness):
+    """An expirationDate already past (the witness judges at the real time, Sillage at NOW)."""
+    _key, credential = _ed2020_open_badge(witness, expirationDate=stamp(NOW - timedelta(hours=1)))
+    theirs = witness.verify(credential)
+    assert theirs["verified"] is False and "expired" in theirs["error"]
+    result = verify(credential, now=NOW)
+    assert result["verified"] is False
+    assert [error["code"] for error in result["errors"]] == ["expired"]

@@ -23,6 +23,8 @@ from certs.proofs import proof_configuration, sign
 VC2 = "https://www.w3.org/ns/credentials/v2"
 VC1 = "https://www.w3.org/2018/credentials/v1"
 OB3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+OB3_V301 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.1.json"
+OB3_V302 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.2.json"
 DI_V2 = "https://w3id.org/security/data-integrity/v2"
 ED2020 = "https://w3id.org/security/suites/ed25519-2020/v1"
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
@@ -53,6 +55,18 @@ def ob3_credential(issuer: str, **overrides) -> dict:
             },
         },
     }
+    document.update(overrides)
+    return document
+
+
+def ob3_vc1_credential(issuer: str, ob_context: str = OB3_V302, **overrides) -> dict:
+    """An unsigned Open Badges 3.0 credential of the releases built on VC 1.1 (``issuanceDate``, the VC 1.1
+    context first, then an earlier OB 3.0 context and the Ed25519Signature2020 context), as the Digital
+    Credentials Consortium's issuer and many wallets still produce them."""
+    document = ob3_credential(issuer)
+    del document["validFrom"]
+    document = {**document, "@context": [VC1, ob_context, ED2020],
+                "issuanceDate": stamp(NOW - timedelta(days=365))}
     document.update(overrides)
     return document
 
