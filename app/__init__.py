@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask, has_request_context, request
-from sqlalchemy import event
+from flask_login import current_user
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -31,12 +32,12 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 def create_app(config: Mapping | None = None) -> Flask:
     """Build the application; ``config`` overrides the settings read from the environment (tests)."""
-    settings = config_module.load()
-    settings.update(config or {})
+    settings = config_module.load(overrides=config)
     app = Flask(__name__, instance_path=settings["INSTANCE_PATH"])
     app.config.update(settings)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    if hops := app.config["PROXY_HOPS"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     if not app.logger.handlers or app.debug:
         logging.basicConfig(level=logging.INFO)
 
@@ -69,21 +70,30 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
+    # Built once: this runs on every signed-in request. The portfolio comes in the same query, as
+    # nearly every page reads it and a second round trip costs more than the join.
+    user_with_portfolio = select(User).where(User.id == bindparam("id")).options(joinedload(User.portfolio))
+
     @login_manager.user_loader
     def load_user(identity: str):
-        """Identity is ``<id>:<session_version>``: a bumped version ends every older session.
-
-        The portfolio comes in the same query: nearly every signed-in page reads it, and a second
-        round trip per request costs more than the join.
-        """
+        """Identity is ``<id>:<session_version>``: a bumped version ends every older session."""
         from app.policy import parse_id
 
         user_id, _, version = identity.partition(":")
         key = parse_id(user_id)
-        user = db.session.get(User, key, options=[joinedload(User.portfolio)]) if key else None
+        user = db.session.scalars(user_with_portfolio, {"id": key}).first() if key else None
         if user is None or str(user.session_version) != version:
             return None
         return user
+
+    @app.after_request
+    def keep_private_pages_out_of_caches(response):
+        """A signed-in page shows private content: Back after logout on a shared computer must not
+        replay it from the browser cache. Routes that set their own policy (the photo) keep it."""
+        if (request.endpoint != "static" and "Cache-Control" not in response.headers
+                and current_user.is_authenticated):
+            response.headers["Cache-Control"] = "no-store"
+        return response
 
     https = app.config["HTTPS"]
     talisman.init_app(
@@ -108,8 +118,6 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _select_locale():
-    from flask_login import current_user
-
     if not has_request_context():  # CLI and jobs: the default locale
         return None
     if getattr(current_user, "is_authenticated", False) and current_user.locale:
@@ -118,8 +126,6 @@ def _select_locale():
 
 
 def _select_timezone():
-    from flask_login import current_user
-
     if not has_request_context():
         return None
     if getattr(current_user, "is_authenticated", False) and current_user.timezone:

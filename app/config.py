@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,30 +26,54 @@ def instance_path(env=os.environ) -> Path:
 def _secret_from_instance(folder: Path, name: str, nbytes: int) -> str:
     """Read a secret kept in the instance folder, creating it (mode 0600) on first start.
 
-    Secrets are never committed: they come from the environment or from here.
+    Secrets are never committed: they come from the environment or from here. Several workers may
+    start at once on a new instance: the secret is written whole to a private temporary file and then
+    hard-linked into place, so every process reads the same complete value, whichever won.
     """
     path = folder / name
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(nbytes))
-        log.warning("Generated a new %s in %s; keep it safe and back it up.", name, path)
-    return path.read_text().strip()
+        tmp = folder / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(nbytes))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.link(tmp, path)
+            log.warning("Generated a new %s in %s; keep it safe and back it up.", name, path)
+        except FileExistsError:
+            pass  # another process was first: use its value
+        finally:
+            tmp.unlink()
+    value = path.read_text().strip()
+    if not value:
+        raise RuntimeError(f"{path} is empty: restore it from a backup, or set SILLAGE_{name.upper()}.")
+    return value
 
 
-def load(env=os.environ) -> dict:
-    """Build the Flask configuration mapping from the environment."""
-    folder = instance_path(env)
+def load(env=os.environ, overrides: Mapping | None = None) -> dict:
+    """Build the Flask configuration mapping from the environment, then ``overrides`` (tests).
+
+    Secrets are only read or generated when neither the overrides nor the environment give them.
+    """
+    overrides = dict(overrides or {})
+    folder = Path(overrides["INSTANCE_PATH"]).resolve() if "INSTANCE_PATH" in overrides else instance_path(env)
     get = lambda name, default=None: env.get(ENV_PREFIX + name, default)  # noqa: E731
-    database_url = get("DATABASE_URL") or f"sqlite:///{folder / 'sillage.db'}"
+
+    def secret(name: str, nbytes: int) -> str:
+        key = name.upper()
+        return overrides.get(key) or get(key) or _secret_from_instance(folder, name, nbytes)
+
+    database_url = (overrides.get("SQLALCHEMY_DATABASE_URI") or get("DATABASE_URL")
+                    or f"sqlite:///{folder / 'sillage.db'}")
     redis_url = get("REDIS_URL")
     base_url = (get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
-    return {
+    settings = {
         "INSTANCE_PATH": str(folder),
         "BASE_URL": base_url,
-        "SECRET_KEY": get("SECRET_KEY") or _secret_from_instance(folder, "secret_key", 48),
-        "MASTER_KEY": get("MASTER_KEY") or _secret_from_instance(folder, "master_key", 32),
+        "SECRET_KEY": secret("secret_key", 48),
+        "MASTER_KEY": secret("master_key", 32),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True} if not database_url.startswith("sqlite") else {},
         "STORAGE_URL": get("STORAGE_URL") or f"file://{folder}",
@@ -82,7 +107,11 @@ def load(env=os.environ) -> dict:
         "LANGUAGES": ("fr", "en"),
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session, which expires on its own
         "HTTPS": base_url.startswith("https://"),
-        "SQLITE_WAL": True,
+        # Reverse proxies in front of Sillage whose X-Forwarded-* headers are trusted (0: none, so a
+        # client cannot forge its address to escape the per-IP limits when gunicorn faces the network).
+        "PROXY_HOPS": int(get("PROXY_HOPS", "0")),
         "TOKEN_TTL_VERIFY": timedelta(days=3),
         "TOKEN_TTL_RESET": timedelta(hours=1),
     }
+    settings.update(overrides)
+    return settings

@@ -15,7 +15,7 @@ from app.models import Diploma, Experience, JournalEntry, Portfolio, Skill, User
 
 T = TypeVar("T")
 
-READ, UPDATE, DELETE, CREATE = "read", "update", "delete", "create"
+READ, UPDATE, DELETE = "read", "update", "delete"
 PORTFOLIO_ITEMS = (Experience, Diploma, Skill, JournalEntry)
 
 

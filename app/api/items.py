@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import marshmallow as ma
-from flask import url_for
+from flask import jsonify, url_for
 from flask_smorest import Blueprint
 
 from app import policy
@@ -18,7 +18,7 @@ from app.api.common import decode_cursor, document_errors, json_body, json_objec
 from app.api.schemas import (
     DiplomaSchema, ExperiencePageArgsSchema, ExperienceSchema, JournalEntrySchema, PageArgsSchema,
     SkillSchema,
-    body_schema, page_schema,
+    body_schema, page_schema, plain_dumper,
 )
 from app.extensions import db
 from app.models import Diploma, Experience, JournalEntry, Skill
@@ -53,6 +53,7 @@ def make_blueprint(resource: Resource) -> Blueprint:
     create_schema = body_schema(portfolio.RULES[model], f"{base}CreateSchema", partial=False)
     update_schema = body_schema(portfolio.RULES[model], f"{base}UpdateSchema", partial=True)
     page_of = page_schema(resource.schema, f"{base}PageSchema")
+    dump_item = plain_dumper(resource.schema)
 
     blp = Blueprint(resource.name, __name__, url_prefix=f"/api/v1/{resource.name}",
                     description=f"The owner's {resource.name} (each {label} belongs to the token's owner).")
@@ -68,11 +69,17 @@ def make_blueprint(resource: Resource) -> Blueprint:
         "skipped."))
     @document_errors(blp, 400, 401, 422)
     def index(args):
-        """The cursor holds the last item's (sort key, id): the next page is sought from it in SQL."""
+        """The cursor holds the last item's (sort key, id): the next page is sought from it in SQL.
+
+        The answer is the page schema's (it documents it), written by ``dump_item``, which gives what
+        the schema gives at a fraction of its cost on this, the API's busiest route.
+        """
         after = decode_cursor(args.get("cursor"), order.key_type, nullable=order.nullable)
         found = portfolio.list_items(db.session, api_user(), model, kind=args.get("kind"), after=after,
                                      limit=args["limit"] + 1)
-        return page(found, args["limit"], order.position)
+        result = page(found, args["limit"], order.position)
+        return jsonify({"items": [dump_item(item) for item in result["items"]],
+                        "next_cursor": result["next_cursor"]})
 
     @blp.route("", methods=["POST"])
     @blp.response(201, resource.schema)

@@ -6,7 +6,8 @@ rules and messages for the pages and the API, and unknown fields refused in one 
 """
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import date, datetime, timezone
+from typing import Any, Callable
 
 import marshmallow as ma
 from marshmallow import fields, validate
@@ -18,13 +19,18 @@ from app.services.portfolio import PROFILE_RULES
 from app.services.validation import Field
 
 
+def utc_text(value: datetime) -> str:
+    """ISO 8601 in UTC ending with ``Z``, to the second."""
+    return value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 class UTCDateTime(fields.DateTime):
     """ISO 8601 in UTC ending with ``Z``, the form every Sillage time takes on the wire."""
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
-        return value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        return utc_text(value)
 
 
 class ErrorSchema(ma.Schema):
@@ -93,6 +99,54 @@ class JournalEntrySchema(ma.Schema):
     body = fields.String(required=True, metadata={"description": "Markdown."})
     created_at = UTCDateTime(required=True)
     updated_at = UTCDateTime(required=True)
+
+
+# What ``plain_dumper`` does for the field types of the item schemas; any other field is serialised by
+# its own ``_serialize``, which is what marshmallow calls once it has the attribute's value.
+_PLAIN: dict[type, Callable[[Any], Any]] = {
+    fields.UUID: str,
+    fields.String: str,
+    fields.Integer: int,
+    fields.Date: date.isoformat,
+    UTCDateTime: utc_text,
+}
+
+
+def _plain_converter(field: fields.Field) -> Callable[[Any], Any]:
+    if type(field) in _PLAIN and getattr(field, "format", None) in (None, "iso", "iso8601") \
+            and not getattr(field, "as_string", False):
+        return _PLAIN[type(field)]
+    if (type(field) is fields.Pluck and field.many and type(field.schema.fields[field.field_name]) is fields.UUID
+            and field.schema.fields[field.field_name].attribute is None):
+        plucked = field.field_name
+        return lambda related: [None if (key := getattr(other, plucked)) is None else str(key) for other in related]
+    return lambda value: field._serialize(value, None, None)
+
+
+def plain_dumper(schema_class: type[ma.Schema]) -> Callable[[Any], dict]:
+    """A function giving exactly ``schema_class().dump(obj)`` for one object, at a fraction of the cost.
+
+    Listing a page of items spent more time in marshmallow's per-field machinery than in the database;
+    this reads each attribute and converts it directly, from the schema's own field list (so the two
+    cannot drift apart; tests/test_perf_queries.py compares them). ``None`` stays ``None``, as every
+    field here serialises it. Schemas with fields that do not read an attribute (``Method``,
+    ``Function``) or read a dotted path are refused: they would need marshmallow's general path.
+    """
+    steps = []
+    for name, field in schema_class().dump_fields.items():
+        attribute = field.attribute or name
+        if not field._CHECK_ATTRIBUTE or "." in attribute:
+            raise TypeError(f"{schema_class.__name__}.{name}: no plain dumper for this field")
+        steps.append((field.data_key or name, attribute, _plain_converter(field)))
+
+    def dump(obj) -> dict:
+        out = {}
+        for key, attribute, convert in steps:
+            value = getattr(obj, attribute)
+            out[key] = None if value is None else convert(value)
+        return out
+
+    return dump
 
 
 def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:

@@ -14,16 +14,13 @@ from app.database import db, IdMixin, TimestampMixin, utcnow
 if TYPE_CHECKING:
     from app.models.portfolio import Portfolio
 
-ROLES = ("citizen", "counsellor")
-
-
 class User(IdMixin, TimestampMixin, UserMixin, db.Model):
     __tablename__ = "users"
 
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-cased
     password_hash: Mapped[str] = mapped_column(String(255))
     email_verified_at: Mapped[Optional[datetime]]
-    role: Mapped[str] = mapped_column(String(20), default="citizen")
+    role: Mapped[str] = mapped_column(String(20), default="citizen")  # citizen | counsellor
     is_admin: Mapped[bool] = mapped_column(default=False)
     locale: Mapped[Optional[str]] = mapped_column(String(8))
     timezone: Mapped[Optional[str]] = mapped_column(String(64))

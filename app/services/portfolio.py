@@ -13,12 +13,14 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import and_, bindparam, func, inspect, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import policy
 from app.models import (EXPERIENCE_KINDS, SKILL_LEVELS, Diploma, Experience, JournalEntry, Portfolio, Skill,
                         User)
+from app.models.portfolio import experience_skills
 from app.services.errors import NotFound, ValidationFailed
 from app.services.validation import Field, clean
 
@@ -203,6 +205,39 @@ ORDERS: dict[type, Order] = {
 }
 
 
+# Statements built once, with the portfolio (and the kind) bound at execution: lists and the timeline
+# are asked for on every view, and building and coercing the expressions anew cost more than SQLite
+# takes to answer them. Here, each list's statement without its page bounds.
+_LISTS = {model: select(model).where(model.portfolio_id == bindparam("portfolio_id")).order_by(*order.order_by())
+          for model, order in ORDERS.items()}
+# The many-to-many links of a page of items: (item id, linked object) for the ids in ``:ids``. The same
+# statement as ``selectinload`` emits, without the cost of the loader around it.
+_LINKED = {
+    Experience: ("skills", select(experience_skills.c.experience_id, Skill).select_from(experience_skills)
+                 .join(Skill, Skill.id == experience_skills.c.skill_id)
+                 .where(experience_skills.c.experience_id.in_(bindparam("ids", expanding=True)))),
+    Skill: ("experiences", select(experience_skills.c.skill_id, Experience).select_from(experience_skills)
+            .join(Experience, Experience.id == experience_skills.c.experience_id)
+            .where(experience_skills.c.skill_id.in_(bindparam("ids", expanding=True)))),
+}
+_LINK_CHUNK = 500  # ids per statement, as selectinload does, well under SQLite's parameter limit
+
+
+def _attach_links(session: Session, model: type, items: list) -> None:
+    """Load the skills of experiences (or the experiences of skills) of ``items`` in one query per
+    500 items, and set them as each item's loaded collection. A collection already loaded in this
+    session is left as it is, as the eager loader would."""
+    attribute, statement = _LINKED[model]
+    pending = [item for item in items if attribute in inspect(item).unloaded]
+    for start in range(0, len(pending), _LINK_CHUNK):
+        chunk = pending[start:start + _LINK_CHUNK]
+        linked: dict[uuid.UUID, list] = {item.id: [] for item in chunk}
+        for item_id, other in session.execute(statement, {"ids": list(linked)}):
+            linked[item_id].append(other)
+        for item in chunk:
+            set_committed_value(item, attribute, linked[item.id])
+
+
 def list_items(session: Session, actor: User, model: type, *, kind: str | None = None,
                after: Position | None = None, limit: int | None = None) -> list:
     """The actor's items in ``ORDERS[model]`` order (newest first; skills by name).
@@ -211,20 +246,19 @@ def list_items(session: Session, actor: User, model: type, *, kind: str | None =
     list in SQL: each page is one indexed query whatever its depth, and a page continues correctly
     even if the item it starts after was deleted meanwhile. The key in ``after`` must have the type
     of the sort column (``Order.key_type``); callers that read it from outside check it first.
+    Experiences come with their skills and skills with their experiences (one more query).
     """
-    order = ORDERS[model]
-    query = select(model).where(model.portfolio_id == portfolio_of(actor).id).order_by(*order.order_by())
-    if model is Experience:
-        query = query.options(selectinload(Experience.skills))
-        if kind:
-            query = query.where(Experience.kind == kind)
-    if model is Skill:
-        query = query.options(selectinload(Skill.experiences))
+    query = _LISTS[model]
+    if model is Experience and kind:
+        query = query.where(Experience.kind == kind)
     if after is not None:
-        query = query.where(order.after(after))
+        query = query.where(ORDERS[model].after(after))
     if limit is not None:
         query = query.limit(limit)
-    return list(session.scalars(query))
+    items = list(session.scalars(query, {"portfolio_id": portfolio_of(actor).id}))
+    if model in _LINKED and items:
+        _attach_links(session, model, items)
+    return items
 
 
 def entry_date(item: Experience | Diploma) -> date | None:
@@ -232,11 +266,17 @@ def entry_date(item: Experience | Diploma) -> date | None:
     return item.start_date if isinstance(item, Experience) else item.awarded_on
 
 
+# The timeline's statements (see ``_LISTS``).
+_TIMELINE_EXPERIENCES = select(Experience).where(Experience.portfolio_id == bindparam("portfolio_id"))
+_TIMELINE_EXPERIENCES_OF_KIND = _TIMELINE_EXPERIENCES.where(Experience.kind == bindparam("kind"))
+_TIMELINE_DIPLOMAS = select(Diploma).where(Diploma.portfolio_id == bindparam("portfolio_id"))
+
+
 def timeline(session: Session, actor: User, kind: str | None = None) -> list[Experience | Diploma]:
     """The actor's whole path, newest first: experiences (with their skills) and diplomas.
 
-    Three queries whatever the size of the portfolio (experiences, their skills, diplomas); undated
-    diplomas come last. ``kind`` is an experience kind or ``"diploma"``.
+    Three queries whatever the size of the portfolio (experiences, their skills, diplomas; the skills
+    take one more per 500 experiences beyond the first 500); undated diplomas come last. ``kind`` is an experience kind or ``"diploma"``.
     """
     if kind and kind not in TIMELINE_KINDS:
         raise ValidationFailed(str(_l("Some information is not valid.")),
@@ -244,13 +284,13 @@ def timeline(session: Session, actor: User, kind: str | None = None) -> list[Exp
     portfolio_id = portfolio_of(actor).id
     entries: list[Experience | Diploma] = []
     if kind != "diploma":
-        query = (select(Experience).where(Experience.portfolio_id == portfolio_id)
-                 .options(selectinload(Experience.skills)))
-        if kind:
-            query = query.where(Experience.kind == kind)
-        entries.extend(session.scalars(query))
+        params = {"portfolio_id": portfolio_id, "kind": kind} if kind else {"portfolio_id": portfolio_id}
+        experiences = list(session.scalars(_TIMELINE_EXPERIENCES_OF_KIND if kind else _TIMELINE_EXPERIENCES, params))
+        if experiences:
+            _attach_links(session, Experience, experiences)
+        entries.extend(experiences)
     if not kind or kind == "diploma":
-        entries.extend(session.scalars(select(Diploma).where(Diploma.portfolio_id == portfolio_id)))
+        entries.extend(session.scalars(_TIMELINE_DIPLOMAS, {"portfolio_id": portfolio_id}))
     entries.sort(key=lambda item: (entry_date(item) is not None, entry_date(item) or date.min,
                                    item.created_at), reverse=True)
     return entries

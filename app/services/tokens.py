@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from app import policy
@@ -102,12 +102,18 @@ def revoke_token(session: Session, actor: User, token_id) -> ApiToken:
     return token
 
 
+# Every API request runs this query: built once (with the owner and the portfolio, which the API's
+# item routes read, in the same round trip), as building it with its loader options cost more than
+# SQLite takes to answer it.
+_BY_HASH = (select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
+            .options(joinedload(ApiToken.user).joinedload(User.portfolio)))
+
+
 def authenticate_token(session: Session, raw) -> User | None:
     """The user a raw bearer token belongs to, or None if it is unknown, revoked or expired."""
     if not isinstance(raw, str) or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
-    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(raw))
-                            .options(joinedload(ApiToken.user).joinedload(User.portfolio))).first()
+    token = session.scalars(_BY_HASH, {"token_hash": hash_token(raw)}).first()
     if token is None or not token.is_active:
         return None
     now = utcnow()
