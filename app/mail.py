@@ -4,6 +4,9 @@ The embedded default needs no mail server: each message is written as a standard
 with any mail client) and its links are logged at INFO, so a person running Sillage on a laptop can
 still verify an address or reset a password. ``SMTP_URL`` looks like
 ``smtp://user:password@host:587?starttls=1`` or ``smtps://user:password@host:465``.
+
+Mails asked for during a request go out after its response (``send_after_response``), so that no
+answer waits for them, and none takes longer because an account exists.
 """
 from __future__ import annotations
 
@@ -11,12 +14,13 @@ import logging
 import re
 import uuid
 from datetime import datetime, timezone
+from typing import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from flask import Flask, current_app
+from flask import Flask, Response, after_this_request, current_app, has_request_context
 from flask_mail import Message
 
 from app.extensions import mail
@@ -53,6 +57,41 @@ def _configure_smtp(app: Flask) -> None:
     app.config.setdefault("MAIL_DEFAULT_SENDER", app.config.get("MAIL_SENDER"))
     mail.init_app(app)
     app.extensions[_CONFIGURED] = app.config["SMTP_URL"]
+
+
+def send_after_response(send: Callable[..., object], *args) -> None:
+    """Call ``send(*args)`` once the response has been sent; at once outside a request (CLI, jobs).
+
+    Why: a mail costs a template, a file write or a whole SMTP round trip. Sent before answering, it
+    makes the answer slower exactly when the address has an account (a reset, or registering a taken
+    address), which tells anyone timing the answer that it does. After the response, every answer
+    takes the same time, and no page waits for the mail server.
+
+    The WSGI server calls the response's ``close`` once the body is out (PEP 3333: even if the client
+    went away). The request is over by then, so ``send`` runs in a fresh application context: it must
+    take plain values (not objects of the request's database session) and get its URLs already built.
+    A failure is logged and never raised: the answer has already gone.
+    """
+    if not has_request_context():
+        _run(send, args)
+        return
+    app = current_app._get_current_object()
+
+    def after_close() -> None:
+        with app.app_context():
+            _run(send, args)
+
+    @after_this_request
+    def register(response: Response) -> Response:
+        response.call_on_close(after_close)
+        return response
+
+
+def _run(send: Callable[..., object], args: tuple) -> None:
+    try:
+        send(*args)
+    except Exception:  # noqa: BLE001 - see send_after_response; the arguments may hold secret links
+        log.exception("Could not send a mail (%s)", getattr(send, "__qualname__", send))
 
 
 def send_mail(to: str, subject: str, body_text: str, body_html: str | None = None) -> None:

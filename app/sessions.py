@@ -9,8 +9,9 @@ points it at ``HttpSession`` and does each step in a single SQL statement:
 - reading a session is one ``SELECT data, expiry`` in SQLAlchemy Core (the parent goes through the
   legacy ORM ``Query``, which costs more than the query itself on a page that renders in milliseconds);
 - a request that does not change the session writes nothing (``SESSION_REFRESH_EACH_REQUEST`` is off:
-  the lifetime is absolute), and one that does writes with an ``UPDATE`` (an ``INSERT`` only for a new
-  session) instead of the parent's read-then-write;
+  the lifetime is absolute), and one that does writes with one ``UPDATE`` (an ``INSERT`` for a new
+  session or id) instead of the parent's read-then-write, which also brought back a row deleted
+  meanwhile;
 - API requests never reach this class (``app.api.auth.ApiAwareSessionInterface``), and the periodic
   clean-up of expired rows runs on page requests only, so an API call touches no session row at all.
 
@@ -68,12 +69,24 @@ class DatabaseSessionInterface(SqlAlchemySessionInterface):
             db.session.rollback()
             raise
 
+    def open_session(self, app: Flask, request) -> ServerSideSession:
+        session = super().open_session(app, request)
+        # The parent keeps the cookie's id only when it found that row; otherwise it made a new id.
+        session.loaded_sid = session.sid if session.sid == request.cookies.get(self.get_cookie_name(app)) else None
+        return session
+
     def _upsert_session(self, session_lifetime: timedelta, session: ServerSideSession, store_id: str) -> None:
-        """Write a changed session: one ``UPDATE``, or one ``INSERT`` when the row does not exist yet."""
+        """Write a changed session in one statement: ``UPDATE`` the row it was read from, or ``INSERT``
+        a new one (a new session, or a new id given at sign-in).
+
+        A row deleted while the request ran (signed out in another tab, expired) is not brought back:
+        the parent's read-then-write would resurrect a session that was just ended.
+        """
         values = {"data": self.serializer.encode(session), "expiry": _naive_utcnow() + session_lifetime}
         try:
-            done = db.session.execute(update(_table).where(_table.c.session_id == store_id).values(**values))
-            if done.rowcount == 0:
+            if getattr(session, "loaded_sid", None) == session.sid:
+                db.session.execute(update(_table).where(_table.c.session_id == store_id).values(**values))
+            else:
                 db.session.execute(insert(_table).values(session_id=store_id, **values))
             db.session.commit()
         except Exception:

@@ -14,9 +14,15 @@ from app.services import accounts
 from tests.conftest import PASSWORD, FreshClient, login
 from tests.helpers import csrf_token
 from tests.test_api import EXPERIENCE, api_for
-from tests.test_auth import count_verifications, english, link_in, outbox, user_by_email
+from tests.test_auth import ServerClient, count_verifications, english, link_in, outbox, user_by_email
 
 NEW_PASSWORD = "a brand new passphrase"
+
+
+@pytest.fixture
+def client(app):
+    """Closes each response before handing it over, as a server does: mails go out on that close."""
+    return ServerClient(app, app.response_class, use_cookies=True)
 
 
 @pytest.fixture
@@ -75,6 +81,11 @@ def test_the_chosen_language_is_the_apis_language(api):
     ({"locale": "de"}, "locale"),
     ({"locale": 5}, "locale"),
     ({"timezone": "Mars/Olympus_Mons"}, "timezone"),
+    ({"timezone": "localtime"}, "timezone"),  # the server's own zone, whatever that is: not a choice
+    ({"timezone": "Factory"}, "timezone"),
+    ({"timezone": "posixrules"}, "timezone"),
+    ({"timezone": "EST5EDT"}, "timezone"),
+    ({"timezone": "Etc/GMT+5"}, "timezone"),
     ({"timezone": "x" * 65}, "timezone"),
     ({"timezone": ["Europe/Paris"]}, "timezone"),
     ({"locale": "en", "email": "me@example.org"}, "email"),
@@ -107,6 +118,28 @@ def test_change_password_ends_browser_sessions_but_not_tokens(app, api, user):
     assert login(english(app), user.email, PASSWORD).status_code == 422
     assert login(english(app), user.email, NEW_PASSWORD).status_code == 302
     assert [m["To"] for m in outbox(app)] == [user.email]  # the owner is told, as with the page
+
+
+def test_change_password_can_revoke_every_token(app, api, client, user, other):
+    from app.services import tokens
+
+    _, second = tokens.create_token(db.session, user, "phone")
+    _, others = tokens.create_token(db.session, other, "theirs")
+    db.session.commit()
+    body = {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "revoke_tokens": True}
+    assert api.post("/account/password", json=body).status_code == 204
+    assert client.get("/api/v1/account").status_code == 401
+    for raw, status in ((second, 401), (others, 200)):
+        assert client.get("/api/v1/account", headers={"Authorization": f"Bearer {raw}"}).status_code == status
+    assert api.get("/account").status_code == 401  # the token that asked, too
+    assert accounts.verify_password(fresh(user), NEW_PASSWORD)
+
+
+@pytest.mark.parametrize("value", [False, None])
+def test_change_password_keeps_the_tokens_by_default(api, user, value):
+    body = {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "revoke_tokens": value}
+    assert api.post("/account/password", json=body).status_code == 204
+    assert api.get("/account").status_code == 200
 
 
 def test_a_wrong_current_password_is_403_and_counts_towards_the_backoff(app, api, user):
@@ -153,14 +186,17 @@ def test_each_password_route_verifies_the_password_once(api, user, monkeypatch, 
 
 
 @pytest.mark.parametrize("method, path, body, status", PASSWORD_ROUTES)
-def test_a_locked_account_is_refused_without_a_check(app, api, user, monkeypatch, method, path, body, status):
+def test_a_locked_account_is_refused_in_the_time_of_a_check(app, api, user, monkeypatch, method, path, body,
+                                                            status):
+    """Refused, not counted, but the password still goes through Argon2: a refusal without a hash
+    would answer at once, and tell apart a locked account from a wrong guess."""
     locked = fresh(user)
     locked.failed_logins, locked.locked_until = accounts.LOCK_AFTER, utcnow() + timedelta(minutes=1)
     db.session.commit()
     calls = count_verifications(monkeypatch)
     refused = getattr(api, method)(path, json=body(PASSWORD))
     assert refused.status_code == 403 and refused.get_json()["error"] == "invalid_credentials"
-    assert calls == [] and fresh(user).failed_logins == accounts.LOCK_AFTER
+    assert len(calls) == 1 and fresh(user).failed_logins == accounts.LOCK_AFTER
     assert fresh(user).email == "owner@example.org" and outbox(app) == []
 
 
@@ -172,6 +208,8 @@ def test_a_locked_account_is_refused_without_a_check(app, api, user, monkeypatch
     ({"new_password": NEW_PASSWORD}, "current_password"),
     ({"current_password": 12, "new_password": NEW_PASSWORD}, "current_password"),
     ({"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD}, "confirm"),
+    ({"current_password": PASSWORD, "new_password": NEW_PASSWORD, "revoke_tokens": "yes"}, "revoke_tokens"),
+    ({"current_password": PASSWORD, "new_password": NEW_PASSWORD, "revoke_tokens": 1}, "revoke_tokens"),
 ])
 def test_change_password_refusals(app, api, user, body, field):
     version = fresh(user).session_version

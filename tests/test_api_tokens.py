@@ -205,10 +205,10 @@ def test_token_creation_is_rate_limited_per_ip(app_settings, user):
     assert response.status_code == 429 and response.get_json()["error"] == "rate_limited"
 
 
-def _limited_client(app_settings, limit: str):
+def _limited_client(app_settings, limit: str, **settings):
     from app import create_app
 
-    app = create_app({**app_settings, "RATE_LIMIT_LOGIN": limit})
+    app = create_app({**app_settings, "RATE_LIMIT_LOGIN": limit, **settings})
     app.test_client_class = FreshClient
     return app.test_client()
 
@@ -237,7 +237,7 @@ def test_the_sign_in_page_and_token_creation_share_one_budget_per_ip(app_setting
 
 def test_other_addresses_keep_their_own_budget(app_settings, user):
     """The budget is per client address (behind the one trusted proxy, X-Forwarded-For)."""
-    client = _limited_client(app_settings, "1/minute")
+    client = _limited_client(app_settings, "1/minute", PROXY_HOPS=1)
     here, there = {"X-Forwarded-For": "203.0.113.5"}, {"X-Forwarded-For": "203.0.113.6"}
     body = {"email": user.email, "password": PASSWORD}
     assert client.post("/api/v1/tokens", json=body, headers=here).status_code == 201

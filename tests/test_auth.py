@@ -1,6 +1,8 @@
 """Register, verify, sign in and out, backoff, reset: the happy paths and every refusal."""
 from __future__ import annotations
 
+import importlib
+import logging
 import re
 import socket
 import time
@@ -18,9 +20,10 @@ from app.auth.utils import safe_next
 from app.database import utcnow
 from app.extensions import db
 from app.models import OneTimeToken, Portfolio, User
-from app.services import accounts
+from app.mail import send_after_response
+from app.services import accounts, one_time_tokens, tokens
 from app.services.errors import Conflict, ServiceError, ValidationFailed
-from tests.conftest import PASSWORD, login
+from tests.conftest import PASSWORD, FreshClient, login
 from tests.helpers import csrf_token
 
 COOKIE = "sillage_session"
@@ -29,22 +32,21 @@ NEW_PASSWORD = "a brand new passphrase"
 
 # --- helpers ---------------------------------------------------------------------------------------
 
-class FreshClient(FlaskClient):
-    """A client whose every request runs in its own application context, as in production.
+class ServerClient(FreshClient):
+    """A client that behaves like a WSGI server, each request in its own application context.
 
-    The ``app`` fixture keeps one application context pushed for the whole test; requests would reuse
-    it, and with it ``g`` (where Flask-Login caches the signed-in user and Flask-WTF the CSRF token)
-    and the database session, carrying them over from one request, or one client, to the next.
-    Pages are asked in English, so that assertions quote the source strings.
+    A server reads the response's body and then closes it; mails go out on that close
+    (``app.mail.send_after_response``), so this client does the same before ``open`` returns, and the
+    outbox is complete when a test looks at it. ``buffered=False`` shows the moment in between.
     """
 
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
+    def open(self, *args, buffered: bool = True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
 
 
 def english(app) -> FlaskClient:
-    client = FreshClient(app, app.response_class, use_cookies=True)
+    """A client that asks for pages in English, so that assertions quote the source strings."""
+    client = ServerClient(app, app.response_class, use_cookies=True)
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     return client
 
@@ -110,6 +112,26 @@ def count_verifications(monkeypatch) -> list:
 
     monkeypatch.setattr(accounts, "verify_password", counting)
     return calls
+
+
+def count_argon2(monkeypatch) -> list:
+    """Count the Argon2 verifications themselves (``PasswordHasher.verify``; the real one still runs)."""
+    calls = []
+    real = PasswordHasher.verify
+
+    def counting(self, hash, password):
+        calls.append(hash)
+        return real(self, hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counting)
+    return calls
+
+
+@pytest.fixture
+def english_ctx(app):
+    """Like ``request_ctx``, in English, for tests that quote a service's message."""
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        yield
 
 
 # --- register and verify ---------------------------------------------------------------------------
@@ -191,6 +213,65 @@ def test_create_user_service_rules(app, request_ctx):
     assert "password" in exc.value.fields
 
 
+@pytest.mark.parametrize("name, message", [
+    ("Bob\x01", "Contains characters that are not allowed."),
+    ("x" * 121, "At most 120 characters."),
+])
+def test_create_user_checks_the_display_name_with_the_profiles_rule(app, english_ctx, name, message):
+    with pytest.raises(ValidationFailed) as exc:
+        accounts.create_user(db.session, email="bob@example.org", password=NEW_PASSWORD, display_name=name)
+    assert exc.value.fields == {"display_name": message}
+    assert user_by_email("bob@example.org") is None
+    person = accounts.create_user(db.session, email="bob@example.org", password=NEW_PASSWORD,
+                                  display_name="  Bob  ")
+    assert person.portfolio.display_name == "Bob"
+
+
+def test_register_page_shows_the_display_name_rule(client):
+    response = register(client, display_name="Bob\x01")
+    assert response.status_code == 422
+    assert b"Contains characters that are not allowed." in response.data
+    assert user_by_email("new@example.org") is None
+
+
+def test_registering_a_taken_address_mails_its_owner_at_most_every_two_minutes(app, client, user):
+    """Otherwise anyone could flood an inbox through the register page. The interval is the reset
+    page's: the mail carries a reset link, and one interval covers every mail a stranger can cause."""
+    for _ in range(2):
+        assert register(client, email=user.email, password="another fine passphrase").status_code == 302
+    assert [m["To"] for m in outbox(app)] == [user.email]
+    assert post_form(client, "/reset-password", {"email": user.email}).status_code == 302
+    assert len(outbox(app)) == 1
+
+    owner = user_by_email(user.email)
+    owner.last_reset_sent_at = utcnow() - timedelta(minutes=3)
+    db.session.commit()
+    register(client, email=user.email, password="another fine passphrase")
+    assert [m["To"] for m in outbox(app)] == [user.email] * 2
+
+    path = link_in(outbox(app)[-1], "/reset-password/")  # the owner who forgot can reset at once
+    page = client.get(path)
+    response = client.post(path, data={"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD,
+                                       "csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    assert login(client, user.email, NEW_PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize("lifetime, stated", [
+    (None, "3 days"),  # the default of the token is the default of the mail
+    (timedelta(hours=72), "3 days"),
+    (timedelta(hours=5), "5 hours"),
+])
+def test_the_verification_mail_states_the_links_real_lifetime(app_settings, request, lifetime, stated):
+    app_settings["TOKEN_TTL_VERIFY"] = lifetime
+    app = request.getfixturevalue("app")
+    register(english(app))
+    body = outbox(app)[0].get_body(("plain",)).get_content()
+    assert f"expires in {stated}." in body
+    token = db.session.scalars(select(OneTimeToken)).one()
+    assert token.expires_at - token.created_at == (lifetime or timedelta(days=3))
+
+
 # --- sign in, sign out -----------------------------------------------------------------------------
 
 def test_wrong_password_and_unknown_address_answer_the_same(client, user):
@@ -204,6 +285,48 @@ def test_wrong_password_and_unknown_address_answer_the_same(client, user):
     assert not is_signed_in(client)
 
 
+@pytest.fixture
+def locked_user(make_user):
+    person = make_user("locked@example.org")
+    person.failed_logins, person.locked_until = accounts.LOCK_AFTER, utcnow() + timedelta(minutes=5)
+    db.session.commit()
+    return person
+
+
+@pytest.mark.parametrize("door", ["sign-in page", "POST /api/v1/tokens"])
+def test_unknown_wrong_and_locked_each_cost_one_argon2_check(app, client, user, locked_user, monkeypatch,
+                                                             door):
+    """A refusal that skips the hash answers in milliseconds instead of the usual tens: if a locked
+    account did, five wrong guesses and then one timed attempt would tell that the address exists."""
+    calls = count_argon2(monkeypatch)
+    answers = []
+    for email, password in (("nobody@example.org", PASSWORD), (user.email, "not the right password"),
+                            (locked_user.email, PASSWORD)):
+        before = len(calls)
+        if door == "sign-in page":
+            response = login(client, email, password)
+            assert response.status_code == 422
+            answers.append(re.sub(rb'value="[^"]*"', b"", response.data))
+        else:
+            response = client.post("/api/v1/tokens", json={"email": email, "password": password})
+            assert response.status_code == 401
+            answers.append(response.get_json())
+        assert len(calls) == before + 1, email
+    assert answers[0] == answers[1] == answers[2]
+    assert user_by_email(locked_user.email).failed_logins == accounts.LOCK_AFTER  # not counted
+    assert user_by_email(locked_user.email).last_login_at is None
+
+
+def test_authenticate_costs_one_argon2_check_whatever_the_failure(app, user, locked_user, english_ctx,
+                                                                  monkeypatch):
+    calls = count_argon2(monkeypatch)
+    assert accounts.authenticate(db.session, "nobody@example.org", PASSWORD) is None
+    assert accounts.authenticate(db.session, user.email, "not the right password") is None
+    assert accounts.authenticate(db.session, locked_user.email, PASSWORD) is None
+    assert len(calls) == 3
+    assert calls[2] == locked_user.password_hash  # the account's own hash: the same cost as a wrong guess
+
+
 def test_backoff_locks_the_account_then_unlocks(app, client, user):
     for _ in range(accounts.LOCK_AFTER):
         assert login(client, user.email, "not the right password").status_code == 422
@@ -214,7 +337,7 @@ def test_backoff_locks_the_account_then_unlocks(app, client, user):
     refused = login(client, user.email, PASSWORD)  # right password, but locked: same generic answer
     assert refused.status_code == 422 and b"is not right" in refused.data
     assert not is_signed_in(client)
-    assert user_by_email(user.email).failed_logins == accounts.LOCK_AFTER  # not even checked
+    assert user_by_email(user.email).failed_logins == accounts.LOCK_AFTER  # not counted
 
     locked = user_by_email(user.email)
     locked.locked_until = utcnow() - timedelta(seconds=1)
@@ -250,10 +373,11 @@ def test_confirm_password_applies_the_sign_in_backoff(app, user, request_ctx, mo
     assert locked.locked_until == now + timedelta(minutes=1)
 
     calls = count_verifications(monkeypatch)
-    with pytest.raises(ServiceError) as exc:  # the right password while locked: refused, not even checked
+    with pytest.raises(ServiceError) as exc:  # the right password while locked: refused, not counted
         accounts.confirm_password(db.session, locked, PASSWORD, now=now)
     assert exc.value.code == "invalid_credentials" and exc.value.message == wrong_message
-    assert calls == [] and user_by_email(user.email).failed_logins == accounts.LOCK_AFTER
+    assert len(calls) == 1  # checked all the same, so that the refusal takes as long as a wrong guess
+    assert user_by_email(user.email).failed_logins == accounts.LOCK_AFTER
     assert accounts.authenticate(db.session, user.email, PASSWORD, now=now) is None  # one lock for both
 
     later = locked.locked_until + timedelta(seconds=1)
@@ -262,7 +386,7 @@ def test_confirm_password_applies_the_sign_in_backoff(app, user, request_ctx, mo
     confirmed = user_by_email(user.email)
     assert (confirmed.failed_logins, confirmed.locked_until) == (0, None)
     assert confirmed.last_login_at is None  # a confirmation is not a sign-in
-    assert len(calls) == 1
+    assert len(calls) == 3
 
 
 @pytest.mark.parametrize("call", [
@@ -287,7 +411,9 @@ def test_services_that_recheck_the_password_use_the_backoff_and_verify_once(app,
     db.session.commit()
     with pytest.raises(ServiceError) as exc:
         call(person)
-    assert exc.value.code == "invalid_credentials" and len(calls) == 1  # locked: no second check
+    assert exc.value.code == "invalid_credentials"
+    assert len(calls) == 2  # locked: refused, in the time of one check
+    assert db.session.get(User, person.id).failed_logins == accounts.LOCK_AFTER  # and not counted
 
 
 def test_login_rehashes_outdated_hashes(app, client, user):
@@ -443,7 +569,7 @@ def test_reset_link_sets_a_new_password_once(app, client, user, make_user):
 
 
 def test_reset_link_expires(app, client, user, request_ctx):
-    raw = accounts.issue_token(db.session, user, "reset_password")
+    raw = one_time_tokens.issue_token(db.session, user, "reset_password")
     db.session.commit()
     token = db.session.scalars(select(OneTimeToken).where(OneTimeToken.user_id == user.id)).one()
     assert timedelta(minutes=59) < token.expires_at - token.created_at <= timedelta(hours=1)
@@ -452,20 +578,20 @@ def test_reset_link_expires(app, client, user, request_ctx):
     response = client.get(f"/reset-password/{raw}")
     assert response.status_code == 400
     with pytest.raises(ServiceError) as exc:
-        accounts.consume_token(db.session, raw, "reset_password")
+        one_time_tokens.consume_token(db.session, raw, "reset_password")
     assert exc.value.code == "invalid_token"
 
 
 def test_tokens_are_stored_hashed_and_bound_to_their_purpose(app, user, request_ctx):
-    raw = accounts.issue_token(db.session, user, "verify_email")
+    raw = one_time_tokens.issue_token(db.session, user, "verify_email")
     token = db.session.scalars(select(OneTimeToken)).one()
     assert raw not in token.token_hash and len(token.token_hash) == 64
     with pytest.raises(ServiceError):
-        accounts.consume_token(db.session, raw, "reset_password")
-    newer = accounts.issue_token(db.session, user, "verify_email")  # a new link voids the older one
+        one_time_tokens.consume_token(db.session, raw, "reset_password")
+    newer = one_time_tokens.issue_token(db.session, user, "verify_email")  # a new link voids the older one
     with pytest.raises(ServiceError):
-        accounts.consume_token(db.session, raw, "verify_email")
-    assert accounts.consume_token(db.session, newer, "verify_email").user_id == user.id
+        one_time_tokens.consume_token(db.session, raw, "verify_email")
+    assert one_time_tokens.consume_token(db.session, newer, "verify_email").user_id == user.id
 
 
 def test_reset_mails_at_most_one_per_account_every_two_minutes(app, client, user):
@@ -477,6 +603,39 @@ def test_reset_mails_at_most_one_per_account_every_two_minutes(app, client, user
     db.session.commit()
     post_form(client, "/reset-password", {"email": user.email})
     assert len(outbox(app)) == 2
+
+
+def test_reset_revokes_every_api_token_and_clears_the_lock(app, client, user, make_user):
+    """A reset is what one does when the password may have leaked: whoever had it may have made a
+    token. And a lock kept up by someone guessing must not keep the owner out."""
+    active, raw = tokens.create_token(db.session, user, "laptop")
+    expired, _ = tokens.create_token(db.session, user, "old", utcnow() + timedelta(days=1))
+    revoked, _ = tokens.create_token(db.session, user, "gone")
+    revoked_at = revoked.revoked_at = utcnow() - timedelta(days=2)
+    neighbours, neighbours_raw = tokens.create_token(db.session, make_user("neighbour@example.org"), "theirs")
+    user.failed_logins, user.locked_until = accounts.LOCK_AFTER + 2, utcnow() + timedelta(minutes=30)
+    db.session.commit()
+    expired.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert client.get("/api/v1/account", headers={"Authorization": f"Bearer {raw}"}).status_code == 200
+
+    post_form(client, "/reset-password", {"email": user.email})
+    path = link_in(outbox(app)[0], "/reset-password/")
+    page = client.get(path)
+    response = client.post(path, data={"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD,
+                                       "csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+
+    after = user_by_email(user.email)
+    assert (after.failed_logins, after.locked_until) == (0, None)
+    assert db.session.get(type(active), active.id).revoked_at is not None
+    assert db.session.get(type(expired), expired.id).revoked_at is None  # expired: its history stays
+    assert db.session.get(type(revoked), revoked.id).revoked_at == revoked_at
+    assert db.session.get(type(neighbours), neighbours.id).revoked_at is None
+    assert client.get("/api/v1/account", headers={"Authorization": f"Bearer {raw}"}).status_code == 401
+    assert client.get("/api/v1/account",
+                      headers={"Authorization": f"Bearer {neighbours_raw}"}).status_code == 200
+    assert login(client, user.email, NEW_PASSWORD).status_code == 302
 
 
 # --- mail --------------------------------------------------------------------------------------------
@@ -538,3 +697,70 @@ def test_smtp_url_parsing():
     assert settings["MAIL_PORT"] == 465 and settings["MAIL_USE_SSL"] and not settings["MAIL_USE_TLS"]
     with pytest.raises(ValueError):
         smtp_settings("http://mail.example.org")
+
+
+# --- mail after the response -------------------------------------------------------------------------
+
+SLOW = 0.3
+
+
+@pytest.fixture
+def slow_outbox(monkeypatch):
+    """Writing a mail takes 0.3 s, as an SMTP round trip might (the real writer still runs)."""
+    mail = importlib.import_module("app.mail")
+    real = mail._write_outbox
+
+    def slow(*args, **kwargs):
+        time.sleep(SLOW)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mail, "_write_outbox", slow)
+
+
+@pytest.mark.parametrize("path, data, to", [
+    ("/reset-password", {"email": "owner@example.org"}, "owner@example.org"),
+    ("/register", {"email": "new@example.org", "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD},
+     "new@example.org"),
+    ("/register", {"email": "owner@example.org", "password": NEW_PASSWORD,
+                   "password_confirm": NEW_PASSWORD}, "owner@example.org"),
+])
+def test_mails_go_out_after_the_response(app, client, user, slow_outbox, path, data, to):
+    """Sent before answering, a mail made the answer slower exactly when the address had an account."""
+    token = csrf_token(client.get(path))
+    started = time.perf_counter()
+    response = client.post(path, data={**data, "csrf_token": token}, buffered=False)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 302
+    assert outbox(app) == [] and elapsed < SLOW  # answered, and nothing written yet
+    response.close()  # what the server does once the body is sent
+    assert [m["To"] for m in outbox(app)] == [to]
+
+
+def test_the_resent_verification_goes_out_after_the_response(app, client, make_user, slow_outbox):
+    person = make_user("unverified@example.org", verified=False)
+    login(client, person.email)
+    token = csrf_token(client.get("/settings"))
+    response = client.post("/verify-email/resend", data={"csrf_token": token}, buffered=False)
+    assert response.status_code == 302 and outbox(app) == []
+    response.close()
+    assert [m["To"] for m in outbox(app)] == [person.email]
+
+
+def test_a_mail_that_fails_after_the_response_is_logged(app, client, user, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(importlib.import_module("app.mail"), "_write_outbox", broken)
+    # Alembic's logging set-up (migrations/env.py, run by the fixtures) disables the loggers that exist.
+    monkeypatch.setattr(logging.getLogger("app.auth.emails"), "disabled", False)
+    response = post_form(client, "/reset-password", {"email": user.email})
+    assert response.status_code == 302
+    assert "Could not send the 'reset_password' mail to owner@example.org" in caplog.text
+    assert "disk full" in caplog.text
+
+
+def test_outside_a_request_mail_goes_at_once(app):
+    """The CLI and jobs have no response to wait for."""
+    sent = []
+    send_after_response(sent.append, "now")
+    assert sent == ["now"]

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
+import sqlalchemy as sa
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import event, func, select
 
 from app.extensions import db
 from app.models import Diploma, Experience, JournalEntry, Skill
+from app.models.portfolio import sort_key
+from app.services import portfolio as service
 from tests.conftest import login
 from tests.helpers import csrf_token
+from tests.test_api import api_for, walk
 
 SECTIONS = {
     # path, model, valid form data, a changed title field, name attribute
@@ -392,3 +397,89 @@ def test_dashboard_counts_latest_items_and_levels(logged_in):
     assert "Experience 2018" in page and "Experience 2016" in page and "Experience 2015" not in page
     assert re.search(r"Well mastered.*?</span>: 2", page, re.S)
     assert "Latest thoughts" in page and "Older thoughts" not in page
+
+
+# --- Skills in reading order ---------------------------------------------------------------------------
+
+SKILL_NAMES = ["Zèle", "anglais", "budget", "Écoute active"]  # byte order; a reader expects EXPECTED
+EXPECTED = ["anglais", "budget", "Écoute active", "Zèle"]
+
+
+def in_page_order(page: str, names: list[str]) -> list[str]:
+    """``names`` in the order they first appear in ``page`` as an element's whole text."""
+    assert all(f">{name}<" in page for name in names), page[-3000:]
+    return sorted(names, key=lambda name: page.index(f">{name}<"))
+
+
+def test_sort_key_ignores_case_accents_and_compatibility_forms():
+    assert sorted(SKILL_NAMES) != EXPECTED and sorted(SKILL_NAMES, key=sort_key) == EXPECTED
+    assert sort_key("Écoute Active") == "ecoute active"
+    assert sort_key("Straße") == "strasse" and sort_key("ﬁnance") == "finance"
+    assert sort_key("İstanbul") == "istanbul" and sort_key("ÅNGSTRÖM") == "angstrom"
+    assert sort_key("한국어") == "한국어"  # Hangul syllables recomposed, one character each
+    assert len(sort_key("\ufdfa" * 20)) == 200  # 18 characters each once decomposed: cut to fit
+
+
+def test_skills_are_listed_by_name_ignoring_case_and_accents(logged_in):
+    ids = {name: item_id(submit(logged_in, "/skills/new", {"name": name, "level": "2"})) for name in SKILL_NAMES}
+    assert in_page_order(text(logged_in.get("/skills")), SKILL_NAMES) == EXPECTED
+    assert in_page_order(text(logged_in.get("/experiences/new")), SKILL_NAMES) == EXPECTED  # the checkboxes
+    experience = item_id(submit(logged_in, "/experiences/new",
+                                {**SECTIONS["experiences"][2], "skill_ids": list(ids.values())}))
+    assert in_page_order(text(logged_in.get(f"/experiences/{experience}")), SKILL_NAMES) == EXPECTED
+
+    # A renamed skill moves to its new place (the key follows the name on every change).
+    item_id(submit(logged_in, f"/skills/{ids['Zèle']}/edit", {"name": "Adaptabilité", "level": "2"}))
+    assert in_page_order(text(logged_in.get("/skills")), ["Adaptabilité", *EXPECTED[:3]]) == [
+        "Adaptabilité", *EXPECTED[:3]]
+
+
+def test_api_pages_through_skills_in_the_same_order(client, user):
+    """One skill per page: each cursor carries the sort key, so the next page is sought from it."""
+    api = api_for(client, user)
+    for name in SKILL_NAMES:
+        assert api.post("/skills", json={"name": name, "level": 2}).status_code == 201
+    seen, pages = walk(api, "skills", limit=1)
+    assert [api.get(f"/skills/{skill_id}").get_json()["name"] for skill_id in seen] == EXPECTED
+    assert pages == 4
+    assert [item["name"] for item in api.get("/skills").get_json()["items"]] == EXPECTED
+
+    renamed = api.patch(f"/skills/{seen[-1]}", json={"name": "Adaptabilité"})  # was "Zèle"
+    assert renamed.status_code == 200
+    seen, _ = walk(api, "skills", limit=3)
+    assert [api.get(f"/skills/{skill_id}").get_json()["name"] for skill_id in seen] == [
+        "Adaptabilité", *EXPECTED[:3]]
+
+
+def test_core_inserts_get_the_sort_key_from_the_column_default(user):
+    """Bulk inserts (as app/demo.py writes synthetic accounts) bypass the ORM validator."""
+    db.session.execute(Skill.__table__.insert(), [
+        {"id": uuid.uuid4(), "portfolio_id": user.portfolio.id, "name": name, "level": 2}
+        for name in SKILL_NAMES])
+    db.session.commit()
+    skills = service.list_items(db.session, user, Skill)
+    assert [skill.name for skill in skills] == EXPECTED
+    assert [skill.sort_name for skill in skills] == ["anglais", "budget", "ecoute active", "zele"]
+
+
+def test_the_migration_fills_the_sort_key_of_existing_skills(app, user):
+    """Skills written before the column existed get their key from the migration itself."""
+    portfolio_id = user.portfolio.id
+    db.session.remove()
+    downgrade(revision="f99cf7be7f99")
+    try:
+        skills = sa.table("skills", *(sa.column(name) for name in (
+            "name", "level", "framework", "concept_uri", "description", "created_at", "updated_at")),
+            sa.column("id", sa.Uuid()), sa.column("portfolio_id", sa.Uuid()))
+        now = datetime.now(timezone.utc)
+        with db.engine.begin() as connection:
+            assert "sort_name" not in {c["name"] for c in sa.inspect(connection).get_columns("skills")}
+            connection.execute(skills.insert(), [
+                {"id": uuid.uuid4(), "portfolio_id": portfolio_id, "name": name, "level": 2, "framework": "",
+                 "concept_uri": "", "description": "", "created_at": now, "updated_at": now}
+                for name in SKILL_NAMES])
+    finally:
+        upgrade()
+    owner = db.session.get(type(user), user.id)
+    assert [skill.name for skill in service.list_items(db.session, owner, Skill)] == EXPECTED
+    assert db.session.scalar(select(func.count()).where(Skill.sort_name == "")) == 0

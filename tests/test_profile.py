@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 import io
+import random
 import re
 import struct
 import zlib
 from pathlib import Path
 
 import pytest
-from PIL import Image, PngImagePlugin
+from PIL import Image, ImageCms, ImageOps, PngImagePlugin
 
 from app.extensions import db
 from app.models import Portfolio
+from app.services import tokens
+from app.services.errors import ValidationFailed
+from app.services.photos import MAX_SIDE, normalise
 from tests.conftest import login
 from tests.helpers import csrf_token
 from tests.test_portfolio import english  # noqa: F401  (autouse fixture)
@@ -245,3 +249,116 @@ def test_nobody_else_can_fetch_the_photo(app, client, logged_in, make_user):
     anonymous = app.test_client()
     response = anonymous.get("/profile/photo")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+# --- Damaged files: a refusal or a clean JPEG, never a 500 -------------------------------------------------
+
+
+def broken_exif_webp() -> bytes:
+    """A 64x48 WebP whose EXIF block reads (orientation 6) but cannot be written back: the
+    ImageDescription entry's tag is changed to one whose type does not match (``struct.error``
+    in ``ImageOps.exif_transpose``, a 500 before the fix)."""
+    exif = Image.Exif()
+    exif[0x0112], exif[0x010E] = 6, "hello"
+    data = bytearray(image_bytes("WEBP", (64, 48), exif=exif.tobytes()))
+    entry = data.index(b"\x01\x0e\x00\x02")  # big-endian IFD entry: tag 0x010E, type ASCII
+    data[entry + 1] = 0x44
+    return bytes(data)
+
+
+def test_broken_exif_keeps_the_pixels_on_the_page(logged_in, user):
+    data = broken_exif_webp()
+    with pytest.raises(struct.error):  # what Pillow's own transposition does with it
+        ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+    assert upload(logged_in, data, filename="photo.webp", content_type="image/webp").status_code == 302
+    stored = Image.open(io.BytesIO(logged_in.get("/profile/photo").data))
+    assert stored.format == "JPEG" and stored.size == (48, 64)  # the readable orientation is applied
+    assert len(stored.getexif()) == 0
+
+
+def test_broken_exif_through_the_api(client, user):
+    _, raw = tokens.create_token(db.session, user, "tests")
+    db.session.commit()
+    response = client.put("/api/v1/profile/photo", data=broken_exif_webp(), content_type="image/webp",
+                          headers={"Authorization": f"Bearer {raw}"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert portfolio_of(user).photo_key is not None
+
+
+def test_unreadable_exif_leaves_the_image_unrotated():
+    """EXIF that cannot be parsed at all: the pixels are fine, so they are kept as stored."""
+    data = bytearray(image_bytes("JPEG", (60, 20), exif=exif_with_gps(orientation=6)))
+    header = data.index(b"MM\x00*")
+    data[header + 4:header + 8] = b"\xff\xff\xff\xf0"  # first IFD offset far beyond the block
+    assert Image.open(io.BytesIO(normalise(bytes(data), 10**6))).size == (60, 20)
+
+
+def _fixed_icc() -> bytes:
+    """An sRGB profile with its creation time zeroed, so that the fuzz inputs are the same every run."""
+    icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    icc[24:36] = bytes(12)
+    return bytes(icc)
+
+
+def _fuzz_seed(fmt: str) -> bytes:
+    """A small image whose bytes are mostly metadata (EXIF, ICC profile), where parsers are weakest."""
+    image = Image.new("RGB", (16, 12), "red")
+    image.paste((0, 0, 255), (0, 0, 8, 6))
+    out = io.BytesIO()
+    if fmt == "GIF":  # no EXIF in GIF: two frames and a comment instead
+        frame = image.convert("P")
+        frame.save(out, "GIF", save_all=True, append_images=[frame], duration=50, comment=b"hello")
+    else:
+        exif = Image.Exif()
+        exif[0x0112], exif[0x010E], exif[0x013B] = 6, "hello", ARTIST
+        image.save(out, fmt, exif=exif.tobytes(), icc_profile=_fixed_icc())
+    return out.getvalue()
+
+
+def _png_chunks(data: bytes) -> list[tuple[int, int]]:
+    """(offset, length) of each chunk of a well-formed PNG."""
+    chunks, pos = [], 8
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        chunks.append((pos, length))
+        pos += 12 + length
+    return chunks
+
+
+def _mutants(data: bytes, fmt: str, rng: random.Random, count: int):
+    """``count`` copies of ``data`` with 1-3 bytes replaced, half of them inside the EXIF header and
+    first entries. PNG chunks get their CRC recomputed, or nearly every mutant would stop at the CRC
+    check and the decoders behind it would never be exercised."""
+    tiff = max(data.find(b"MM\x00*"), data.find(b"II*\x00"))
+    chunks = _png_chunks(data) if fmt == "PNG" else []
+    for _ in range(count):
+        mutant = bytearray(data)
+        for _ in range(rng.randint(1, 3)):
+            exif_hit = tiff >= 0 and rng.random() < 0.75
+            mutant[tiff + rng.randrange(46) if exif_hit else rng.randrange(len(mutant))] = rng.randrange(256)
+        for pos, length in chunks:
+            end = pos + 8 + length
+            mutant[end:end + 4] = struct.pack(">I", zlib.crc32(mutant[pos + 4:end]))
+        yield bytes(mutant)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "GIF"])
+def test_damaged_images_are_refused_or_cleanly_reencoded(fmt):
+    """Seeded byte-flip fuzzing of the normaliser: only ValidationFailed or a clean JPEG comes out.
+
+    Before the fix, 300 mutants per format gave a ``struct.error`` (a 500) for PNG, JPEG and WebP.
+    """
+    rng = random.Random(1234)
+    outcomes = {"refused": 0, "accepted": 0}
+    for mutant in _mutants(_fuzz_seed(fmt), fmt, rng, 300):
+        try:
+            jpeg = normalise(mutant, 10**6)
+        except ValidationFailed as refusal:
+            assert set(refusal.fields) == {"photo"}
+            outcomes["refused"] += 1
+            continue
+        image = Image.open(io.BytesIO(jpeg))
+        image.load()
+        assert image.format == "JPEG" and max(image.size) <= MAX_SIDE and len(image.getexif()) == 0
+        outcomes["accepted"] += 1
+    assert outcomes["refused"] and outcomes["accepted"]  # the mutants reach both ends

@@ -12,7 +12,7 @@ from app import create_app
 from app.database import utcnow
 from app.extensions import db
 from app.models import ApiToken, Diploma, Experience, JournalEntry, OneTimeToken, Portfolio, Skill, User
-from app.services import accounts
+from app.services import accounts, one_time_tokens, tokens
 from tests.conftest import PASSWORD, login
 from tests.helpers import csrf_token
 from tests.test_api import api_for
@@ -81,6 +81,39 @@ def test_password_change_refusals_change_nothing(logged_in, user, current, new, 
     after = user_by_email(user.email)
     assert (after.password_hash, after.session_version) == (hash_before, version_before)
     assert is_signed_in(logged_in)
+
+
+@pytest.mark.parametrize("revoke", [False, True])
+def test_password_change_revokes_the_api_tokens_only_if_asked(app, logged_in, user, make_user, revoke):
+    page = logged_in.get("/settings/password")
+    checkbox = re.search(rb'<input[^>]*name="revoke_tokens"[^>]*>', page.data).group(0)
+    assert b'type="checkbox"' in checkbox and b"checked" not in checkbox  # unchecked unless chosen
+    assert b'<label for="revoke_tokens">Also revoke my API tokens</label>' in page.data
+    mine, raw = tokens.create_token(db.session, user, "laptop")
+    theirs, _ = tokens.create_token(db.session, make_user("neighbour@example.org"), "theirs")
+    db.session.commit()
+
+    data = {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD}
+    response = post_form(logged_in, "/settings/password", {**data, "revoke_tokens": "y"} if revoke else data)
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert (db.session.get(ApiToken, mine.id).revoked_at is not None) is revoke
+    assert db.session.get(ApiToken, theirs.id).revoked_at is None
+    api_status = english(app).get("/api/v1/account", headers={"Authorization": f"Bearer {raw}"}).status_code
+    assert api_status == (401 if revoke else 200)
+    flashed = logged_in.get("/settings").data
+    assert (b"API tokens revoked" in flashed) is revoke
+
+
+def test_a_refused_password_change_revokes_nothing(logged_in, user):
+    mine, _ = tokens.create_token(db.session, user, "laptop")
+    db.session.commit()
+    response = post_form(logged_in, "/settings/password", {
+        "current_password": "not my password!", "new_password": NEW_PASSWORD,
+        "new_password_confirm": NEW_PASSWORD, "revoke_tokens": "y"})
+    assert response.status_code == 422
+    db.session.expire_all()
+    assert db.session.get(ApiToken, mine.id).revoked_at is None
 
 
 def test_log_out_everywhere_else(app, logged_in, user):
@@ -183,6 +216,15 @@ def test_preferences_service_validates_with_zoneinfo(app, user):
     assert set(exc.value.fields) == {"locale", "timezone"}
 
 
+def test_the_form_offers_exactly_the_zones_the_service_accepts(logged_in):
+    page = logged_in.get("/settings/preferences").get_data(as_text=True)
+    menu = re.search(r'<select[^>]*name="timezone".*?</select>', page, re.S).group(0)
+    offered = set(re.findall(r'<option[^>]*value="([^"]*)"', menu)) - {""}
+    assert offered == accounts.timezones()
+    assert {"Europe/Paris", "America/Argentina/Buenos_Aires", "UTC"} <= offered
+    assert not offered & {"localtime", "Factory", "posixrules", "EST5EDT", "Etc/GMT+5"}
+
+
 # --- API tokens ------------------------------------------------------------------------------------
 
 def test_tokens_are_created_shown_once_and_revoked(app, logged_in, user):
@@ -243,7 +285,7 @@ def _fill_portfolio(user: User) -> None:
                         JournalEntry(id=uuid.uuid4(), portfolio_id=portfolio_id, title="Thoughts", body="…"),
                         ApiToken(id=uuid.uuid4(), user_id=user.id, name="t", token_hash=uuid.uuid4().hex * 2,
                                  prefix="abc")])
-    accounts.issue_token(db.session, user, "reset_password")
+    one_time_tokens.issue_token(db.session, user, "reset_password")
     db.session.commit()
 
 
@@ -327,7 +369,7 @@ def test_wrong_current_passwords_on_the_pages_lock_the_account_everywhere(app, l
     assert refused.status_code == 403 and refused.get_json()["error"] == "invalid_credentials"
     assert login(english(app), user.email).status_code == 422
     locked = user_by_email(user.email)
-    assert locked.failed_logins == accounts.LOCK_AFTER  # locked attempts are not even checked
+    assert locked.failed_logins == accounts.LOCK_AFTER  # locked attempts are not counted
     assert locked.password_hash == hash_before and locked.email == "owner@example.org"
     assert is_signed_in(logged_in) and outbox(app) == []
     assert db.session.scalar(select(func.count()).select_from(OneTimeToken)) == 0

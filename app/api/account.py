@@ -13,14 +13,17 @@ Two choices differ from the pages, because a bearer token is not a person at a k
   password. A stolen token alone therefore cannot guess the password (and take the account over)
   faster than the sign-in page allows; the per-IP budget is also the sign-in page's (shared scope
   ``login``).
-- Changing the password ends every browser session (``session_version``, as the page does) but leaves
-  API tokens working: they are separate credentials, each listed and revocable on its own, and the
-  client that changed the password would otherwise lose its own token mid-flight. To cut off a token,
-  revoke it (``DELETE /api/v1/tokens/{id}``). Deleting the account deletes its tokens with it.
+- Changing the password ends every browser session (``session_version``, as the page does) but, by
+  default, leaves API tokens working: they are separate credentials, each listed and revocable on its
+  own, and the client that changed the password would otherwise lose its own token mid-flight. Send
+  ``"revoke_tokens": true`` (the page's "Also revoke my API tokens") to revoke them all, this one
+  included, or revoke one (``DELETE /api/v1/tokens/{id}``). A reset by e-mail always revokes them all.
+  Deleting the account deletes its tokens with it.
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import Callable
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -46,18 +49,32 @@ PREFERENCE_RULES = {"locale": Field(max_length=8), "timezone": Field(max_length=
 WRONG_PASSWORD = "Wrong password, or checks paused after repeated failures (invalid_credentials)."
 
 
-def _strings(data: dict, *names: str) -> list[str]:
-    """The named fields, each a non-empty string, and nothing else; every problem is listed at once.
+def body_fields(data: dict, required: tuple[str, ...],
+                optional: dict[str, Callable[[object], str | None]] | None = None) -> dict:
+    """Check the shape of a body that carries passwords (here and in ``POST /api/v1/tokens``): each
+    ``required`` field a non-empty string, each ``optional`` one absent, null or passing its check
+    (which returns an error message, or None), and nothing else. Every problem is listed at once;
+    the service checks the rest.
 
-    Values are returned exactly as sent: a password is never stripped or normalised.
+    Values are returned exactly as sent (absent optional fields as None): a password is never
+    stripped or normalised, which ``validation.clean`` would do to text.
     """
-    errors = {name: str(_l("Unknown field.")) for name in sorted(set(data) - set(names))}
-    for name in names:
+    optional = optional or {}
+    errors = {name: str(_l("Unknown field.")) for name in sorted(set(data) - set(required) - set(optional))}
+    for name in required:
         if not isinstance(data.get(name), str) or not data[name]:
             errors[name] = str(_l("This field is required."))
+    for name, check in optional.items():
+        message = check(data[name]) if data.get(name) is not None else None
+        if message:
+            errors[name] = message
     if errors:
         raise ValidationFailed(str(_l("Some information is not valid.")), fields=errors)
-    return [data[name] for name in names]
+    return {name: data.get(name) for name in (*required, *optional)}
+
+
+def _boolean(value) -> str | None:
+    return None if isinstance(value, bool) else str(_l("Must be true or false."))
 
 
 @contextmanager
@@ -107,16 +124,18 @@ def make_blueprint() -> Blueprint:
     @password_budget
     @blp.response(204)
     @blp.doc(summary="Change your password", description=(
-        "Every browser session ends; API tokens, this one included, keep working (revoke them one by one "
-        "if needed). A notice is mailed to your address. A wrong current password counts towards the "
-        "account's sign-in backoff."), **json_body(PasswordChangeSchema))
+        "Every browser session ends. API tokens, this one included, keep working unless "
+        "`revoke_tokens` is true (default false), which revokes them all. A notice is mailed to your "
+        "address. A wrong current password counts towards the account's sign-in backoff."),
+        **json_body(PasswordChangeSchema))
     @document_errors(blp, 400, 401, 415, 422, 429)
     @blp.alt_response(403, schema=ErrorSchema, description=WRONG_PASSWORD)
     def change_password():
-        current, new = _strings(json_object(), "current_password", "new_password")
+        body = body_fields(json_object(), ("current_password", "new_password"), {"revoke_tokens": _boolean})
         user = api_user()
         with _refusal_counts():
-            accounts.change_password(db.session, user, current, new)
+            accounts.change_password(db.session, user, body["current_password"], body["new_password"],
+                                     revoke_tokens=bool(body["revoke_tokens"]))
         db.session.commit()
         emails.password_changed(user)
         return None
@@ -131,10 +150,11 @@ def make_blueprint() -> Blueprint:
     @blp.alt_response(403, schema=ErrorSchema, description=WRONG_PASSWORD + " Or the current address is not "
                       "verified yet (email_unverified).")
     def change_email():
-        new_email, password = _strings(json_object(), "new_email", "password")
+        body = body_fields(json_object(), ("new_email", "password"))
         user = api_user()
         with _refusal_counts():
-            new_email, raw = accounts.request_email_change(db.session, user, password, new_email)
+            new_email, raw = accounts.request_email_change(db.session, user, body["password"],
+                                                           body["new_email"])
         db.session.commit()
         emails.email_change(user, new_email, raw)
         return {"new_email": new_email}
@@ -159,7 +179,7 @@ def make_blueprint() -> Blueprint:
     @document_errors(blp, 400, 401, 415, 422, 429)
     @blp.alt_response(403, schema=ErrorSchema, description=WRONG_PASSWORD)
     def delete():
-        (password,) = _strings(json_object(), "password")
+        password = body_fields(json_object(), ("password",))["password"]
         with _refusal_counts():
             accounts.delete_account(db.session, api_user(), password)
         db.session.commit()

@@ -7,6 +7,7 @@ from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
+from app.api.account import body_fields
 from app.api.auth import api_user, require_token
 from app.api.common import decode_cursor, document_errors, json_body, json_object, page
 from app.api.schemas import (
@@ -17,28 +18,19 @@ from app.database import utcnow
 from app.extensions import db
 from app.services import accounts
 from app.services import tokens as token_service
-from app.services.errors import ServiceError, ValidationFailed
+from app.services.errors import ServiceError
 
-FIELDS = ("email", "password", "name", "expires_in_days")
 MAX_DAYS = 3650
 
 
-def _credentials(data: dict) -> tuple[str, str, str, int | None]:
-    """Check the shape of the body (the service checks the rest); every problem is listed at once."""
-    errors = {name: str(_l("Unknown field.")) for name in sorted(set(data) - set(FIELDS))}
-    for name in ("email", "password"):
-        if not isinstance(data.get(name), str) or not data[name]:
-            errors[name] = str(_l("This field is required."))
-    name = data.get("name")
-    if name is not None and not isinstance(name, str):
-        errors["name"] = str(_l("Must be text."))
-    days = data.get("expires_in_days")
-    if days is not None and (isinstance(days, bool) or not isinstance(days, int)
-                             or not 1 <= days <= MAX_DAYS):
-        errors["expires_in_days"] = str(_l("Must be between %(a)d and %(b)d.", a=1, b=MAX_DAYS))
-    if errors:
-        raise ValidationFailed(str(_l("Some information is not valid.")), fields=errors)
-    return data["email"], data["password"], name or "", days
+def _text(value) -> str | None:
+    return None if isinstance(value, str) else str(_l("Must be text."))
+
+
+def _days(value) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_DAYS:
+        return None
+    return str(_l("Must be between %(a)d and %(b)d.", a=1, b=MAX_DAYS))
 
 
 def _require_token_except_create():
@@ -62,16 +54,17 @@ def make_blueprint() -> Blueprint:
                       description="E-mail address not verified yet (email_not_verified).")
     def create():
         """The answer's ``token`` is the only time the secret is shown: keep it safe."""
-        email, password, name, days = _credentials(json_object())
-        user = accounts.authenticate(db.session, email, password)
+        body = body_fields(json_object(), ("email", "password"), {"name": _text, "expires_in_days": _days})
+        user = accounts.authenticate(db.session, body["email"], body["password"])
         db.session.commit()  # a failed attempt counts towards the account's backoff, so it is kept too
         if user is None:
             raise ServiceError(str(_l("Wrong e-mail or password.")), code="invalid_credentials", status=401)
         if not user.is_verified:
             raise ServiceError(str(_l("Please confirm your e-mail address first.")),
                                code="email_not_verified", status=403)
+        days = body["expires_in_days"]
         expires_at = utcnow() + timedelta(days=days) if days else None
-        token, raw = token_service.create_token(db.session, user, name, expires_at)
+        token, raw = token_service.create_token(db.session, user, body["name"] or "", expires_at)
         db.session.commit()
         return {"token": raw, "id": token.id, "name": token.name, "prefix": token.prefix,
                 "created_at": token.created_at, "expires_at": token.expires_at}

@@ -1,7 +1,10 @@
 """The account e-mails, each written in the recipient's language with absolute links to BASE_URL.
 
-Mails go out after the route committed; a delivery failure is logged and never undoes the action (the
-person can ask for a new link), so these helpers do not raise.
+Mails go out after the route committed, and after its response (``app.mail.send_after_response``):
+no answer waits for them, and none takes longer because an address has an account. A delivery
+failure is logged and never undoes the action (the person can ask for a new link), so these helpers
+do not raise. Everything a mail needs is read when it is asked for, in the request (links, address,
+language); rendering and sending happen later, in a request-less application context.
 """
 from __future__ import annotations
 
@@ -11,8 +14,9 @@ from datetime import timedelta
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale, format_timedelta, lazy_gettext as _l
 
-from app.mail import send_mail
+from app.mail import send_after_response, send_mail
 from app.models import User
+from app.services.one_time_tokens import ttl
 
 log = logging.getLogger(__name__)
 
@@ -22,36 +26,39 @@ def _link(endpoint: str, **values) -> str:
 
 
 def _deliver(to: str, user: User, subject, template: str, **context) -> None:
-    """Render and send one mail in ``user``'s language (``subject`` is a lazy string; durations are
-    written out in words in that language too)."""
+    """Send one mail to ``to`` in ``user``'s language, after the response (``subject`` is a lazy
+    string; durations are written out in words in that language too)."""
+    locale = user.locale or current_app.config.get("BABEL_DEFAULT_LOCALE", "fr")
+    send_after_response(_render_and_send, to, locale, subject, template, context)
+
+
+def _render_and_send(to: str, locale: str, subject, template: str, context: dict) -> None:
     try:
-        with force_locale(user.locale or current_app.config.get("BABEL_DEFAULT_LOCALE", "fr")):
+        with force_locale(locale):
             subject = str(subject)
             context = {k: format_timedelta(v) if isinstance(v, timedelta) else v for k, v in context.items()}
-            body = render_template(f"auth/email/{template}.txt", subject=subject, user=user, **context)
+            body = render_template(f"auth/email/{template}.txt", subject=subject, **context)
         send_mail(to, subject, body)
     except Exception:  # noqa: BLE001 - see the module docstring
         log.exception("Could not send the %r mail to %s", template, to)
 
 
-def _ttl(name: str) -> timedelta:
-    return current_app.config.get(name) or timedelta(hours=1)
-
-
 def verification(user: User, raw: str) -> None:
     _deliver(user.email, user, _l("Confirm your e-mail address"), "verify",
-             link=_link("auth.verify_email", token=raw), expires=_ttl("TOKEN_TTL_VERIFY"))
+             link=_link("auth.verify_email", token=raw), expires=ttl("verify_email"))
 
 
-def register_attempt(user: User) -> None:
-    """Sent instead of an error when someone registers with an address that already has an account."""
+def register_attempt(user: User, raw: str) -> None:
+    """Sent instead of an error when someone registers with an address that already has an account:
+    a sign-in link, and a reset link (``raw``) in case its owner forgot having an account."""
     _deliver(user.email, user, _l("Someone tried to create an account with your address"), "register_attempt",
-             login_link=_link("auth.login"), reset_link=_link("auth.forgot_password"))
+             login_link=_link("auth.login"), reset_link=_link("auth.reset_password", token=raw),
+             expires=ttl("reset_password"))
 
 
 def password_reset(user: User, raw: str) -> None:
     _deliver(user.email, user, _l("Reset your password"), "reset_password",
-             link=_link("auth.reset_password", token=raw), expires=_ttl("TOKEN_TTL_RESET"))
+             link=_link("auth.reset_password", token=raw), expires=ttl("reset_password"))
 
 
 def password_changed(user: User) -> None:
@@ -62,7 +69,7 @@ def password_changed(user: User) -> None:
 def email_change(user: User, new_email: str, raw: str) -> None:
     """Sent to the NEW address: following the link proves it belongs to the account holder."""
     _deliver(new_email, user, _l("Confirm your new e-mail address"), "change_email",
-             link=_link("settings.confirm_email", token=raw), expires=_ttl("TOKEN_TTL_VERIFY"),
+             link=_link("settings.confirm_email", token=raw), expires=ttl("change_email"),
              new_email=new_email)
 
 

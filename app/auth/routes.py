@@ -1,7 +1,8 @@
 """Register, verify the address, sign in and out, reset a forgotten password.
 
-No page ever tells whether an address has an account: register, sign-in and reset answer the same
-whatever the address (the owner of a taken address gets an e-mail instead). POST routes that guess
+No page ever tells whether an address has an account: register, sign-in and reset answer the same,
+in the same time, whatever the address (the owner of a taken address gets an e-mail instead, and
+every mail goes out after the response). POST routes that guess
 secrets are limited per IP by Flask-Limiter; the per-account backoff lives in the database, applied by
 ``accounts.authenticate`` here and by ``accounts.confirm_password`` wherever the current password is asked
 again (settings pages, API account routes).
@@ -16,7 +17,7 @@ from app.auth import emails
 from app.auth.forms import EmptyForm, ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
 from app.auth.utils import apply_errors, end_session, home_url, safe_next, start_session
 from app.extensions import db, limiter
-from app.services import accounts
+from app.services import accounts, one_time_tokens
 from app.services.errors import Conflict, ServiceError, ValidationFailed
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -51,13 +52,15 @@ def register():
             db.session.commit()
             emails.verification(user, raw)
         except Conflict:
-            # Same outcome as a new account; the address's owner learns of the attempt by mail.
+            # Same outcome as a new account; the address's owner gets a mail with a reset link, at
+            # most one every two minutes (the reset page's interval), so that this door cannot be
+            # used to flood an inbox.
             db.session.rollback()
-            existing = accounts.find_by_email(db.session, form.email.data)
-            if existing is not None:
-                emails.register_attempt(existing)
+            found = accounts.request_password_reset(db.session, form.email.data)
+            db.session.commit()
+            if found is not None:
+                emails.register_attempt(*found)
         except ValidationFailed as exc:
-            db.session.rollback()
             apply_errors(form, exc)
             return render_template("auth/register.html", form=form), 422
         return redirect(url_for("auth.check_inbox", reason="register"))
@@ -106,7 +109,7 @@ def verify_email(token: str):
             db.session.commit()
             flash(_("Thank you: your e-mail address is confirmed."), "success")
             return redirect(home_url() if current_user.is_authenticated else url_for("auth.login"))
-        accounts.peek_token(db.session, token, "verify_email")
+        one_time_tokens.peek_token(db.session, token, "verify_email")
     except ServiceError as exc:
         return invalid_link(exc)
     return render_template("auth/verify_email.html", form=form)
@@ -147,7 +150,7 @@ def forgot_password():
 @post_limit
 def reset_password(token: str):
     try:
-        accounts.peek_token(db.session, token, "reset_password")
+        one_time_tokens.peek_token(db.session, token, "reset_password")
     except ServiceError as exc:
         return invalid_link(exc)
     form = ResetPasswordForm()
@@ -156,7 +159,6 @@ def reset_password(token: str):
             user = accounts.reset_password(db.session, token, form.password.data)
             db.session.commit()
         except ValidationFailed as exc:
-            db.session.rollback()
             apply_errors(form, exc)
         except ServiceError as exc:
             return invalid_link(exc)
@@ -164,7 +166,7 @@ def reset_password(token: str):
             emails.password_changed(user)
             if current_user.is_authenticated:
                 end_session()
-            flash(_("Your password has been changed and every session signed out. You can sign in now."),
-                  "success")
+            flash(_("Your password has been changed, every session signed out and every API token "
+                    "revoked. You can sign in now."), "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form), 422 if form.errors else 200

@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from werkzeug.routing import BuildError
 
 from app import sessions
+from app.extensions import db
 from app.models import User
 from app.services.errors import ValidationFailed
 
@@ -31,11 +31,8 @@ def safe_next(target) -> str | None:
 
 
 def home_url() -> str:
-    """Where a signed-in person lands: the dashboard (or the settings while the portfolio is absent)."""
-    try:
-        return url_for("portfolio.dashboard")
-    except BuildError:
-        return url_for("settings.index")
+    """Where a signed-in person lands."""
+    return url_for("portfolio.dashboard")
 
 
 def start_session(user: User) -> None:
@@ -68,7 +65,12 @@ def verified_required(view):
 
 
 def apply_errors(form, exc: ValidationFailed) -> None:
-    """Show a service's field messages under the form's fields (or above the form if no field matches)."""
+    """Show a service's field messages under the form's fields (or above the form if no field matches).
+
+    The session is rolled back first: nothing of a refused submission may be committed by what runs
+    later in the request (the server-side session store commits the same database session).
+    """
+    db.session.rollback()
     for name, message in exc.fields.items():
         field = getattr(form, name, None)
         if field is not None and hasattr(field, "errors"):

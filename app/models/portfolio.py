@@ -1,12 +1,13 @@
 """The owner's portfolio and its items: experiences, diplomas, skills, journal entries."""
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import date
 from typing import Optional
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, SmallInteger, String, Table, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.database import db, IdMixin, TimestampMixin
 from app.models.user import User
@@ -15,6 +16,27 @@ EXPERIENCE_KINDS = (
     "job", "internship", "education", "volunteering", "family", "sport", "culture", "project", "other",
 )
 SKILL_LEVELS = (1, 2, 3, 4)  # 1 not mastered … 4 well mastered
+SORT_KEY_LENGTH = 200
+
+
+def sort_key(text: str) -> str:
+    """The key that sorts names as a reader expects: "anglais", "budget", "Écoute active", "Zèle".
+
+    Databases compare strings byte by byte (SQLite, PostgreSQL with the C collation), which puts every
+    capital before every small letter and accented letters after "z". The key is compatibility-
+    decomposed (NFKD: "ﬁ" is "fi", "é" is "e" + accent), case-folded ("Straße" is "strasse"), stripped
+    of combining marks, then recomposed (NFC: Hangul syllables stay one character each). It is cut at
+    the column's length, since a decomposition can be longer than the name (ties fall back to the id).
+    """
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    bare = "".join(char for char in folded if not unicodedata.combining(char))
+    return unicodedata.normalize("NFC", bare)[:SORT_KEY_LENGTH]
+
+
+def _name_sort_key(context) -> str:
+    """Column default of ``Skill.sort_name``: also applies to Core and bulk inserts (app/demo.py),
+    which the ORM validator below does not see."""
+    return sort_key(context.get_current_parameters()["name"])
 
 experience_skills = Table(
     "experience_skills",
@@ -90,10 +112,14 @@ class Skill(PortfolioItem, db.Model):
     __tablename__ = "skills"
     __table_args__ = (
         CheckConstraint("level BETWEEN 1 AND 4", name="level_range"),
-        Index("ix_skills_portfolio", "portfolio_id"),
+        # Lists are read in (sort_name, id) order and paged by keyset on it; also serves portfolio_id alone.
+        Index("ix_skills_portfolio_sort", "portfolio_id", "sort_name", "id"),
     )
 
     name: Mapped[str] = mapped_column(String(200))
+    # Derived from ``name`` (``sort_key``), never set by hand: by the validator for ORM objects, by the
+    # column default for Core inserts. A Core ``update(Skill)`` that changes ``name`` must set it too.
+    sort_name: Mapped[str] = mapped_column(String(SORT_KEY_LENGTH), default=_name_sort_key)
     level: Mapped[int] = mapped_column(SmallInteger, default=1)
     framework: Mapped[str] = mapped_column(String(120), default="")  # e.g. "ESCO", "Socle commun"
     concept_uri: Mapped[str] = mapped_column(String(300), default="")
@@ -101,6 +127,11 @@ class Skill(PortfolioItem, db.Model):
 
     portfolio: Mapped[Portfolio] = relationship(back_populates="skills")
     experiences: Mapped[list[Experience]] = relationship(secondary=experience_skills, back_populates="skills")
+
+    @validates("name")
+    def _keep_sort_name(self, _key: str, name: str) -> str:
+        self.sort_name = sort_key(name or "")  # a missing name is refused by its own NOT NULL
+        return name
 
 
 class JournalEntry(PortfolioItem, db.Model):

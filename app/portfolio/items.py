@@ -63,7 +63,7 @@ def _link_choices(form: FlaskForm) -> None:
     portfolio_id = service.portfolio_of(current_user).id
     if isinstance(form, forms.ExperienceForm):
         skills = db.session.scalars(select(Skill).where(Skill.portfolio_id == portfolio_id)
-                                    .order_by(Skill.name))
+                                    .order_by(Skill.sort_name, Skill.id))
         form.skill_ids.choices = [SelectChoice(str(s.id), s.name) for s in skills]
     elif isinstance(form, forms.SkillForm):
         experiences = db.session.scalars(select(Experience).where(Experience.portfolio_id == portfolio_id)

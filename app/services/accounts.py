@@ -2,7 +2,8 @@
 
 Shared by the pages, the API and the CLI. Like every service, these functions take the session and
 plain values, flush and never commit; they never send mail either: they return what the caller needs
-(a raw token, the user) so that the route commits first and mails second.
+(a raw token, the user) so that the route commits first and mails second (after the response:
+``app.mail.send_after_response``).
 
 Choices, per DESIGN.md:
 - Passwords: Argon2id (argon2-cffi). Cost from ``ARGON2_TIME_COST`` / ``ARGON2_MEMORY_COST`` when set
@@ -12,16 +13,19 @@ Choices, per DESIGN.md:
   address itself; no composition rules, which only push people towards predictable patterns.
 - Login backoff lives in the database (``failed_logins``, ``locked_until``) so that every worker and
   process sees it: after 5 failures in a row the account is locked for 1, 2, 4 ... minutes, at most an
-  hour. A locked account answers exactly like a wrong password, without even checking the password.
-  The same backoff guards every re-check of the current password (``confirm_password``: changing the
-  password or the address, deleting the account), on the pages and in the API alike.
-- One-time tokens (verify e-mail, reset password, change e-mail): 256 random bits, only their SHA-256
-  is stored, single use (a conditional UPDATE, so two concurrent clicks cannot both win), expiring.
+  hour. A locked account answers exactly like a wrong password, in the same time: the password is
+  still put through Argon2, and the result ignored. The same backoff guards every re-check of the
+  current password (``confirm_password``: changing the password or the address, deleting the
+  account), on the pages and in the API alike. Anyone who knows an address can keep its account
+  locked by guessing wrongly once per lock period; that is accepted because the answers stay generic
+  and the owner can always reset the password by e-mail, which clears the lock.
+- One-time tokens (verify e-mail, reset password, change e-mail): ``app.services.one_time_tokens``.
+  At most one mail per account every two minutes from each door a stranger can knock at (reset,
+  registering a taken address, resending the verification).
 """
 from __future__ import annotations
 
-import hashlib
-import logging
+import functools
 import secrets
 import uuid
 import zoneinfo
@@ -32,15 +36,18 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from app import storage
 from app.database import utcnow
-from app.models import OneTimeToken, Portfolio, User
+from app.models import ApiToken, Portfolio, User
 from app.services.errors import Conflict, Forbidden, ServiceError, ValidationFailed
-from app.services.validation import CONTROL_CHARS
-
-log = logging.getLogger(__name__)
+from app.services.one_time_tokens import (
+    consume_token, invalid_token, issue_token, newest_token_time, peek_token, void_tokens,
+)
+from app.services.portfolio import PROFILE_RULES
+from app.services.validation import clean
 
 PASSWORD_MIN, PASSWORD_MAX = 12, 256
 LOCK_AFTER = 5  # failures in a row before the first lock
@@ -48,7 +55,6 @@ LOCK_MAX = timedelta(hours=1)
 RESET_MAIL_INTERVAL = timedelta(minutes=2)  # at most one reset mail per account in this interval
 VERIFY_MAIL_INTERVAL = timedelta(minutes=2)
 LOCALES = ("fr", "en")
-PURPOSES = ("verify_email", "reset_password", "change_email")
 
 # Passwords of 12+ characters that still top the breach lists (English and French keyboards and words).
 # Compared case-insensitively. A short list on purpose: the length rule does most of the work.
@@ -162,10 +168,9 @@ def create_user(session: Session, *, email: str, password: str, display_name: st
     """
     email = normalise_email(email)
     check_password_rules(password, email)
-    display_name = (display_name or "").strip()
-    if len(display_name) > 120 or CONTROL_CHARS.search(display_name):
-        raise ValidationFailed(_message(),
-                               fields={"display_name": str(_l("At most %(n)d characters.", n=120))})
+    # The profile's own rule (length, control characters), with its own messages.
+    display_name = clean({"display_name": PROFILE_RULES["display_name"]},
+                         {"display_name": display_name})["display_name"]
     password_hash = hash_password(password)
     if session.scalars(select(User.id).where(User.email == email)).first() is not None:
         raise Conflict(str(_l("An account already uses this e-mail address.")), code="email_taken",
@@ -193,12 +198,16 @@ def _invalid_credentials() -> ServiceError:
 def _check_with_backoff(session: Session, user: User, password, now: datetime) -> bool:
     """True if ``password`` is the user's and the account is not locked; the one place the backoff lives.
 
-    A locked account is refused without verifying the password (so a guess while locked teaches
-    nothing and costs no hash). A wrong password is counted in SQL, so concurrent attempts on several
+    A locked account is refused whatever the password, and not counted; the password still goes
+    through Argon2 (against the user's own hash, the result ignored), because an answer without a
+    hash would come back in a few milliseconds instead of the usual tens, and tell anyone timing it
+    that this address has an account (unknown addresses pay a check against a dummy hash). A wrong
+    password is counted in SQL, so concurrent attempts on several
     workers all count, and locks the account after ``LOCK_AFTER`` in a row. A success resets the count.
     The caller commits in both cases: a failure must be remembered too.
     """
     if user.locked_until is not None and user.locked_until > now:
+        verify_password(user, password)  # the time of a check, not its answer: see the docstring
         return False
     if not verify_password(user, password):
         session.execute(update(User).where(User.id == user.id)
@@ -255,12 +264,27 @@ def set_password(session: Session, user: User, new: str, field: str = "password"
     user.session_version = (user.session_version or 1) + 1
     user.failed_logins = 0
     user.locked_until = None
-    _void_tokens(session, user, "reset_password")
+    void_tokens(session, user, "reset_password")
     session.flush()
 
 
-def change_password(session: Session, user: User, current: str, new: str) -> None:
-    """Change the password after checking the current one; every session of the user ends.
+def revoke_api_tokens(session: Session, user: User) -> int:
+    """Revoke every active API token of the user (a password reset, or on request with a change);
+    return how many. Expired and already revoked tokens keep their history as it is."""
+    now = utcnow()
+    result = session.execute(update(ApiToken)
+                             .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None),
+                                    or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now))
+                             .values(revoked_at=now).execution_options(synchronize_session=False))
+    session.flush()
+    return result.rowcount
+
+
+def change_password(session: Session, user: User, current: str, new: str, *,
+                    revoke_tokens: bool = False) -> None:
+    """Change the password after checking the current one; every session of the user ends, and with
+    ``revoke_tokens`` every API token too (by default they keep working: the client making the change
+    may be one of them; a reset, where the password may have leaked, always revokes them).
 
     The new password's rules come first: a refused new password then costs no guess of the current one,
     and a wrong current password (``confirm_password``) is the last possible refusal, with nothing else
@@ -269,6 +293,8 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     check_password_rules(new, user.email, "new_password")
     confirm_password(session, user, current)
     set_password(session, user, new, field="new_password")
+    if revoke_tokens:
+        revoke_api_tokens(session, user)
 
 
 def end_all_sessions(session: Session, user: User) -> None:
@@ -277,12 +303,26 @@ def end_all_sessions(session: Session, user: User) -> None:
     session.flush()
 
 
+@functools.cache
+def timezones() -> frozenset[str]:
+    """The time zones one may choose, here and on the settings form: IANA "Area/Location" names and UTC.
+
+    ``zoneinfo.available_timezones()`` also lists names that are no place (``Factory``, ``localtime``,
+    which is the server's own zone, ``posixrules``), legacy abbreviations (``EST5EDT``, ``GMT+0``) and
+    the ``Etc/``, ``posix/`` and ``right/`` variants; none is offered, so none is accepted. Cached: the
+    call walks the whole time zone database.
+    """
+    return frozenset(zone for zone in zoneinfo.available_timezones()
+                     if "/" in zone and not zone.startswith(("Etc/", "posix/", "right/"))) | {"UTC"}
+
+
 def set_preferences(session: Session, user: User, *, locale: str | None, timezone: str | None) -> None:
-    """Language (fr, en) and IANA time zone; empty values fall back to the browser and Europe/Paris."""
+    """Language (fr, en) and time zone (``timezones``); empty values fall back to the browser and
+    Europe/Paris."""
     errors = {}
     if locale and locale not in LOCALES:
         errors["locale"] = str(_l("Not one of the allowed values."))
-    if timezone and timezone not in zoneinfo.available_timezones():
+    if timezone and timezone not in timezones():
         errors["timezone"] = str(_l("Unknown time zone."))
     if errors:
         raise ValidationFailed(_message(), fields=errors)
@@ -296,101 +336,24 @@ def delete_account(session: Session, user: User, password: str) -> None:
     a wrong one counts towards the sign-in backoff; the caller commits that refusal too).
 
     Rows go through the ORM cascades and ON DELETE CASCADE. The profile photo blob, if any, is removed
-    by ``app.storage`` once the transaction commits (kept if it rolls back), when that module exists.
+    by ``app.storage`` once the transaction commits (kept if it rolls back).
     """
     confirm_password(session, user, password)
     photo_key = user.portfolio.photo_key if user.portfolio is not None else None
     session.delete(user)
     session.flush()
     if photo_key:
-        _delete_blob(session, photo_key)
+        storage.delete_after_commit(session, photo_key)
 
 
-def _delete_blob(session: Session, key: str) -> None:
-    try:
-        from app import storage
-    except ImportError:
-        return
-    if hasattr(storage, "delete_after_commit"):
-        storage.delete_after_commit(session, key)
-    elif hasattr(storage, "delete"):
-        try:
-            storage.delete(key)
-        except Exception:  # noqa: BLE001 - the account is gone either way; keep the trace for the operator
-            log.exception("Could not delete blob %s of a deleted account", key)
-
-
-# --- one-time tokens -------------------------------------------------------------------------------
-
-def _hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
-
-
-def _ttl(purpose: str) -> timedelta:
-    config = current_app.config if has_app_context() else {}
-    if purpose == "reset_password":
-        return config.get("TOKEN_TTL_RESET") or timedelta(hours=1)
-    return config.get("TOKEN_TTL_VERIFY") or timedelta(days=3)
-
-
-def _void_tokens(session: Session, user: User, purpose: str) -> None:
-    session.execute(update(OneTimeToken)
-                    .where(OneTimeToken.user_id == user.id, OneTimeToken.purpose == purpose,
-                           OneTimeToken.used_at.is_(None))
-                    .values(used_at=utcnow()).execution_options(synchronize_session=False))
-
-
-def issue_token(session: Session, user: User, purpose: str, payload: str | None = None) -> str:
-    """Create a one-time token and return the raw value (for the e-mailed link); earlier unused
-    tokens of the same purpose stop working, so only the latest link counts."""
-    if purpose not in PURPOSES:
-        raise ValueError(f"unknown token purpose {purpose!r}")
-    raw = secrets.token_urlsafe(32)
-    now = utcnow()
-    _void_tokens(session, user, purpose)
-    session.add(OneTimeToken(id=uuid.uuid4(), user_id=user.id, purpose=purpose, token_hash=_hash_token(raw),
-                             payload=payload, created_at=now, expires_at=now + _ttl(purpose)))
-    session.flush()
-    return raw
-
-
-def _invalid_token() -> ServiceError:
-    return ServiceError(str(_l("This link is not valid or has expired.")), code="invalid_token")
-
-
-def peek_token(session: Session, raw, purpose: str) -> OneTimeToken:
-    """The token if it is still usable, without using it (to show a confirmation page)."""
-    if not isinstance(raw, str) or not raw or len(raw) > 200:
-        raise _invalid_token()
-    token = session.scalars(select(OneTimeToken).where(OneTimeToken.token_hash == _hash_token(raw),
-                                                       OneTimeToken.purpose == purpose)).first()
-    if token is None or token.used_at is not None or token.expires_at <= utcnow():
-        raise _invalid_token()
-    return token
-
-
-def consume_token(session: Session, raw, purpose: str) -> OneTimeToken:
-    """Use a token once: the conditional UPDATE lets exactly one of two concurrent requests succeed."""
-    token = peek_token(session, raw, purpose)
-    now = utcnow()
-    result = session.execute(update(OneTimeToken)
-                             .where(OneTimeToken.id == token.id, OneTimeToken.used_at.is_(None))
-                             .values(used_at=now).execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        raise _invalid_token()
-    token.used_at = now
-    session.flush()
-    return token
-
+# --- flows that e-mail a one-time link -----------------------------------------------------------------
 
 def verification_token(session: Session, user: User, *, force: bool = False) -> str | None:
     """A new e-mail verification token, or None if the user is verified or one was sent very recently."""
     if user.is_verified:
         return None
     if not force:
-        latest = session.scalar(select(func.max(OneTimeToken.created_at))
-                                .where(OneTimeToken.user_id == user.id,
-                                       OneTimeToken.purpose == "verify_email"))
+        latest = newest_token_time(session, user, "verify_email")
         if latest is not None and utcnow() - latest < VERIFY_MAIL_INTERVAL:
             return None
     return issue_token(session, user, "verify_email", payload=user.email)
@@ -401,7 +364,7 @@ def verify_email(session: Session, raw) -> User:
     token = consume_token(session, raw, "verify_email")
     user = token.user
     if token.payload and token.payload != user.email:
-        raise _invalid_token()
+        raise invalid_token()
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
     session.flush()
@@ -412,7 +375,10 @@ def request_password_reset(session: Session, email, *,
                            now: datetime | None = None) -> tuple[User, str] | None:
     """(user, raw token) to e-mail, or None: unknown address, or a reset mail went out < 2 minutes ago.
 
-    The caller shows the same message in every case, so the answer reveals nothing about the address.
+    The caller shows the same message in every case, so the answer reveals nothing about the address,
+    and sends the mail after the response, so that its time reveals nothing either. Registering with
+    a taken address comes here too (its owner gets a reset link instead of an error): one interval
+    for every mail a stranger can make us send to an account.
     """
     now = now or utcnow()
     user = find_by_email(session, email) if isinstance(email, str) else None
@@ -426,11 +392,16 @@ def request_password_reset(session: Session, email, *,
 
 def reset_password(session: Session, raw, new_password: str) -> User:
     """Set a new password from an e-mailed link. Rules are checked before the token is used, so that a
-    refused password leaves the link valid; the link also proves the address, hence verified."""
+    refused password leaves the link valid; the link also proves the address, hence verified.
+
+    A reset is what one does when the password may have leaked, so every API token is revoked too
+    (someone who had the password may have made one), and the sign-in lock is cleared (a lock kept
+    up by someone guessing must not keep the owner out: ``set_password``)."""
     user = peek_token(session, raw, "reset_password").user
     check_password_rules(new_password, user.email)
     consume_token(session, raw, "reset_password")
     set_password(session, user, new_password)
+    revoke_api_tokens(session, user)
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
     session.flush()
@@ -460,14 +431,14 @@ def confirm_email_change(session: Session, raw) -> tuple[User, str]:
     token = consume_token(session, raw, "change_email")
     user, new_email = token.user, token.payload
     if not new_email:
-        raise _invalid_token()
+        raise invalid_token()
     taken = session.scalars(select(User.id).where(User.email == new_email, User.id != user.id)).first()
     if taken is not None:
         raise Conflict(str(_l("An account already uses this e-mail address.")), code="email_taken")
     old_email = user.email
     user.email = new_email
     user.email_verified_at = utcnow()
-    _void_tokens(session, user, "verify_email")
-    _void_tokens(session, user, "reset_password")
+    void_tokens(session, user, "verify_email")
+    void_tokens(session, user, "reset_password")
     session.flush()
     return user, old_email

@@ -10,12 +10,13 @@ author, comments) survives. Only the re-encoded bytes ever reach storage or anot
 from __future__ import annotations
 
 import io
+import struct
 import uuid
 import warnings
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageCms
 from sqlalchemy.orm import Session
 
 from app import storage
@@ -31,6 +32,21 @@ CONTENT_TYPE = "image/jpeg"
 # above it Pillow warns, and ``normalise`` turns that warning into a refusal.
 MAX_PIXELS = 40_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# What Pillow's decoders raise on damaged or hostile input, besides their documented OSError: the
+# plugins parse headers, chunks and EXIF with struct, indexing and arithmetic, so a flipped byte can
+# surface as any of these (UnidentifiedImageError is an OSError). Each is a refusal, never a 500.
+DECODER_ERRORS = (OSError, SyntaxError, ValueError, struct.error, EOFError, ZeroDivisionError, IndexError,
+                  TypeError, KeyError, Image.DecompressionBombError)
+# EXIF orientation -> the transposition that puts the pixels upright (as ``ImageOps.exif_transpose``).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 def _refuse(message) -> ValidationFailed:
@@ -39,6 +55,22 @@ def _refuse(message) -> ValidationFailed:
 
 def _size(n: int) -> str:
     return str(_l("%(n)d MB", n=n // 2**20) if n >= 2**20 else _l("%(n)d KB", n=max(1, n // 2**10)))
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Apply the EXIF (or XMP) orientation to the pixels.
+
+    Not ``ImageOps.exif_transpose``: it also rewrites the EXIF block for the new image, and a damaged
+    block that we could read the orientation from can still fail to re-encode (``struct.error``). We
+    drop all metadata anyway, so only the transposition is needed. When the metadata cannot be read
+    at all, the pixels are fine: the photo is kept as stored, unrotated, rather than refused.
+    """
+    try:
+        orientation = image.getexif().get(ExifTags.Base.Orientation)
+    except DECODER_ERRORS:
+        return image
+    method = _UPRIGHT.get(orientation) if isinstance(orientation, int) else None
+    return image.transpose(method) if method is not None else image
 
 
 def _to_srgb(image: Image.Image) -> Image.Image:
@@ -50,7 +82,7 @@ def _to_srgb(image: Image.Image) -> Image.Image:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         mode = "RGBA" if image.mode == "RGBA" else "RGB"
         return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode=mode)
-    except (ImageCms.PyCMSError, OSError, ValueError):
+    except (ImageCms.PyCMSError, *DECODER_ERRORS):
         return image  # a broken profile: keep the raw values rather than refuse the photo
 
 
@@ -74,6 +106,8 @@ def normalise(data: bytes, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise _refuse(_l("This image is too large: at most %(size)s.", size=_size(max_bytes)))
     with warnings.catch_warnings():
+        # Pillow's UserWarnings are about damaged metadata ("Corrupt EXIF data"), which is dropped anyway.
+        warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as original:
@@ -81,14 +115,13 @@ def normalise(data: bytes, max_bytes: int) -> bytes:
                     original.draft("RGB", (MAX_SIDE * 2, MAX_SIDE * 2))
                 original.seek(0)  # animated GIF/WebP: the first frame
                 original.load()
-                image = ImageOps.exif_transpose(original)
-                image = _to_srgb(image)
+                image = _to_srgb(_upright(original))
                 image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
                 clean = _flatten(image)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise _refuse(_l("This image has too many pixels (at most %(n)d million).",
                              n=MAX_PIXELS // 1_000_000)) from None
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, TypeError):
+        except DECODER_ERRORS:
             raise _refuse(_l("This file is not an image we can read: use a JPEG, PNG, WebP or GIF "
                              "picture.")) from None
     out = io.BytesIO()

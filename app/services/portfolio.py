@@ -200,7 +200,7 @@ class Order:
 ORDERS: dict[type, Order] = {
     Experience: Order(Experience.start_date, descending=True),
     Diploma: Order(Diploma.awarded_on, descending=True),
-    Skill: Order(Skill.name, descending=False),
+    Skill: Order(Skill.sort_name, descending=False),  # by name, ignoring case and accents
     JournalEntry: Order(JournalEntry.created_at, descending=True),
 }
 

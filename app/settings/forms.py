@@ -1,17 +1,16 @@
 """Forms of the settings pages (presence and size only; the rules live in the services)."""
 from __future__ import annotations
 
-import zoneinfo
-from functools import lru_cache
+from functools import cache
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
-from app.services.accounts import PASSWORD_MAX
+from app.services.accounts import PASSWORD_MAX, timezones
 from app.services.tokens import NAME_MAX
 
 REQUIRED = _l("This field is required.")
@@ -20,12 +19,10 @@ CURRENT = {"autocomplete": "current-password"}
 NEW = {"autocomplete": "new-password"}
 
 
-@lru_cache(maxsize=1)
+@cache
 def timezone_names() -> tuple[str, ...]:
-    """The IANA zones people pick from (Area/City, and UTC); aliases such as 'posixrules' are left out."""
-    zones = (z for z in zoneinfo.available_timezones()
-             if "/" in z and not z.startswith(("Etc/", "posix", "right/")))
-    return tuple(sorted(zones)) + ("UTC",)
+    """The zones the service accepts (``accounts.timezones``), sorted, UTC last."""
+    return tuple(sorted(timezones() - {"UTC"})) + ("UTC",)
 
 
 def _zone_choice(zone: str) -> SelectChoice:
@@ -41,6 +38,7 @@ class ChangePasswordForm(FlaskForm):
         _l("New password again"),
         validators=[DataRequired(REQUIRED), EqualTo("new_password", _l("The two passwords are different."))],
         render_kw=NEW)
+    revoke_tokens = BooleanField(_l("Also revoke my API tokens"), default=False)
 
 
 class ChangeEmailForm(FlaskForm):

@@ -7,6 +7,7 @@ the password here faster than anywhere else."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Callable
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -18,7 +19,7 @@ from app.auth.routes import invalid_link, login_budget
 from app.auth.utils import apply_errors, end_session, start_session, verified_required
 from app.database import utcnow
 from app.extensions import db
-from app.services import accounts
+from app.services import accounts, one_time_tokens
 from app.services import tokens as api_tokens
 from app.services.errors import Conflict, ServiceError, ValidationFailed
 from app.settings.forms import (
@@ -32,13 +33,28 @@ def _me():
     return current_user._get_current_object()
 
 
-def _refuse_password(field, exc: ServiceError) -> None:
-    """Show a refused current password under its field, after committing the refusal (it counts
-    towards the backoff). Any other service error propagates to the error pages."""
-    if exc.code != "invalid_credentials":
-        raise exc
-    db.session.commit()
-    field.errors = [*field.errors, exc.message]
+def _save(form, change: Callable[[], object], password_field=None) -> tuple[bool, object]:
+    """Run ``change`` (a service call) and commit: (True, its result), or (False, None) with the
+    refusal shown in ``form``.
+
+    A refused value (``ValidationFailed``) is rolled back and shown under its field. A wrong current
+    password (``invalid_credentials``, where the form has a ``password_field``) is committed, because
+    it counts towards the sign-in backoff, and shown under that field. Any other service error
+    propagates to the error pages.
+    """
+    try:
+        result = change()
+        db.session.commit()
+    except ValidationFailed as exc:
+        apply_errors(form, exc)
+        return False, None
+    except ServiceError as exc:
+        if password_field is None or exc.code != "invalid_credentials":
+            raise
+        db.session.commit()
+        password_field.errors = [*password_field.errors, exc.message]
+        return False, None
+    return True, result
 
 
 @bp.get("")
@@ -53,19 +69,16 @@ def index():
 def password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        user = _me()
-        try:
-            accounts.change_password(db.session, user, form.current_password.data, form.new_password.data)
-            db.session.commit()
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        except ServiceError as exc:
-            _refuse_password(form.current_password, exc)
-        else:
+        user, revoke = _me(), form.revoke_tokens.data
+        saved, _result = _save(form, lambda: accounts.change_password(
+            db.session, user, form.current_password.data, form.new_password.data, revoke_tokens=revoke),
+            form.current_password)
+        if saved:
             start_session(user)  # this session carries the new version; every other one has ended
             emails.password_changed(user)
-            flash(_("Your password has been changed. Your other sessions have been signed out."), "success")
+            flash(_("Your password has been changed. Your other sessions have been signed out and your API "
+                    "tokens revoked.") if revoke else
+                  _("Your password has been changed. Your other sessions have been signed out."), "success")
             return redirect(url_for("settings.index"))
     return render_template("settings/password.html", form=form), 422 if form.errors else 200
 
@@ -78,16 +91,10 @@ def email():
     form = ChangeEmailForm()
     if form.validate_on_submit():
         user = _me()
-        try:
-            new_email, raw = accounts.request_email_change(db.session, user, form.password.data,
-                                                           form.new_email.data)
-            db.session.commit()
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        except ServiceError as exc:
-            _refuse_password(form.password, exc)
-        else:
+        saved, pending = _save(form, lambda: accounts.request_email_change(
+            db.session, user, form.password.data, form.new_email.data), form.password)
+        if saved:
+            new_email, raw = pending
             emails.email_change(user, new_email, raw)
             flash(_("We have sent a link to %(email)s. Your address will change when you follow it.",
                     email=new_email), "info")
@@ -108,7 +115,7 @@ def confirm_email(token: str):
             flash(_("Your e-mail address is now %(email)s.", email=user.email), "success")
             signed_in = current_user.is_authenticated
             return redirect(url_for("settings.index") if signed_in else url_for("auth.login"))
-        accounts.peek_token(db.session, token, "change_email")
+        one_time_tokens.peek_token(db.session, token, "change_email")
     except Conflict:
         db.session.rollback()
         return render_template("auth/invalid_link.html",
@@ -124,13 +131,9 @@ def preferences():
     user = _me()
     form = PreferencesForm(data={"locale": user.locale or "", "timezone": user.timezone or ""})
     if form.validate_on_submit():
-        try:
-            accounts.set_preferences(db.session, user, locale=form.locale.data, timezone=form.timezone.data)
-            db.session.commit()
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        else:
+        saved, _result = _save(form, lambda: accounts.set_preferences(
+            db.session, user, locale=form.locale.data, timezone=form.timezone.data))
+        if saved:
             flash(_("Your preferences are saved."), "success")
             return redirect(url_for("settings.preferences"))
     return render_template("settings/preferences.html", form=form), 422 if form.errors else 200
@@ -160,13 +163,10 @@ def tokens():
     if form.validate_on_submit():
         days = form.expires_in_days.data
         expires_at = utcnow() + timedelta(days=days) if days else None
-        try:
-            created, raw = api_tokens.create_token(db.session, user, form.name.data, expires_at)
-            db.session.commit()
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        else:
+        saved, created_and_raw = _save(form, lambda: api_tokens.create_token(
+            db.session, user, form.name.data, expires_at))
+        if saved:
+            created, raw = created_and_raw
             form = CreateTokenForm(formdata=None)
     if form.errors:
         status = 422
@@ -193,15 +193,9 @@ def revoke_token(token_id: str):
 def delete_account():
     form = DeleteAccountForm()
     if form.validate_on_submit():
-        try:
-            accounts.delete_account(db.session, _me(), form.password.data)
-            db.session.commit()
-        except ValidationFailed as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        except ServiceError as exc:
-            _refuse_password(form.password, exc)
-        else:
+        saved, _result = _save(form, lambda: accounts.delete_account(db.session, _me(), form.password.data),
+                               form.password)
+        if saved:
             end_session()
             flash(_("Your account and everything in it have been deleted."), "success")
             return redirect(url_for("main.index"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import random
 import re
 import statistics
@@ -80,6 +81,14 @@ class Result:
     latencies: list[float] = field(default_factory=list)  # seconds, successful requests only
     errors: dict[int, int] = field(default_factory=dict)  # status (0: connection error) -> count
     elapsed: float = 0.0
+    server_cpu: float | None = None  # CPU seconds the server used while measured, when known
+
+    @property
+    def server_ms_per_request(self) -> float | None:
+        """Server CPU time per request: unlike req/s, hardly moved by what else runs on the machine."""
+        if self.server_cpu is None or not self.requests:
+            return None
+        return 1000 * self.server_cpu / self.requests
 
     @property
     def requests(self) -> int:
@@ -97,14 +106,27 @@ class Result:
 
 
 def measure(name: str, port: int, path_for, headers_for, *, duration: float, concurrency: int,
-            warmup: float = 1.0, seed: int = 1) -> Result:
+            warmup: float = 1.0, seed: int = 1, cpu_probe=None) -> Result:
     """Send requests from ``concurrency`` threads for ``warmup`` + ``duration`` seconds; measure the
     latter part only. ``path_for(rng)`` and ``headers_for(rng)`` pick what each request asks for and as
-    whom (a random owner's session cookie or token)."""
+    whom (a random owner's session cookie or token). ``cpu_probe()``, if given, returns the server's
+    CPU seconds so far: it is read when the measured part starts and ends."""
     result = Result(name)
     lock = threading.Lock()
     start_at = time.perf_counter() + warmup
     stop_at = start_at + duration
+    probe_thread = None
+    if cpu_probe is not None:
+        def probe() -> None:
+            time.sleep(max(0.0, start_at - time.perf_counter()))
+            first = cpu_probe()
+            time.sleep(max(0.0, stop_at - time.perf_counter()))
+            last = cpu_probe()
+            if first is not None and last is not None:
+                result.server_cpu = last - first
+
+        probe_thread = threading.Thread(target=probe, daemon=True)
+        probe_thread.start()
 
     def worker(index: int) -> None:
         rng = random.Random(seed * 1000 + index)
@@ -137,8 +159,35 @@ def measure(name: str, port: int, path_for, headers_for, *, duration: float, con
         thread.start()
     for thread in threads:
         thread.join()
+    if probe_thread is not None:
+        probe_thread.join()
     result.elapsed = duration
     return result
+
+
+def process_tree_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) used so far by process ``pid`` and its children (gunicorn's master
+    and workers), read from Linux's /proc; None elsewhere."""
+    def cpu_and_parent(stat: str) -> tuple[float, int]:
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks, int(fields[1])
+
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    cpu, parent = cpu_and_parent(fh.read())
+            except OSError:  # the process ended meanwhile
+                continue
+            if int(entry) == pid or parent == pid:
+                total += cpu
+        return total
+    except (OSError, ValueError):
+        return None
 
 
 def _request(client: Client, path: str, headers: dict[str, str]):

@@ -8,7 +8,10 @@
 4. each route is loaded for a bounded time by the same client: GET /healthz (the trivial route: no
    session, one `SELECT 1`), GET /timeline of random owners, GET /api/v1/experiences of random owners;
 5. a table gives requests per second, p50 and p95 latency, and each route's throughput as a ratio of
-   the trivial route's. Aim: at least half the trivial route's throughput.
+   the trivial route's. Aim: at least half the trivial route's throughput;
+6. then, unless --skip-credentials is given, the credential benchmark (tests/benchmarks/
+   bench_credentials.py --count 1000: signing and verifying Open Badges 3.0 credentials, beside
+   Node.js's reference libraries when Node is installed).
 
 Rate limits are switched off in the benchmark instance (every request comes from 127.0.0.1). The exit
 status is non-zero if a request failed or the setup did not work; a ratio below the aim is reported,
@@ -29,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from http_load import Client, measure  # noqa: E402  (a sibling module of this script)
+from http_load import Client, measure, process_tree_cpu  # noqa: E402  (a sibling module of this script)
 
 ROOT = Path(__file__).resolve().parents[2]
 SILLAGE = [sys.executable, "-c", "from app.cli import main; main()"]
@@ -47,6 +50,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: serve's)")
     parser.add_argument("--database-url", default=None, help="SILLAGE_DATABASE_URL (default: SQLite)")
     parser.add_argument("--strict", action="store_true", help="fail when a route is below the aim")
+    parser.add_argument("--skip-credentials", action="store_true",
+                        help="do not run the credential benchmark after the HTTP one")
     return parser.parse_args(argv)
 
 
@@ -79,6 +84,20 @@ def wait_until_up(url: str, server: subprocess.Popen, log: Path) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    status = run_http(args)
+    if not args.skip_credentials:
+        print("\nCredentials: signing and verifying (tests/benchmarks/bench_credentials.py) ...", flush=True)
+        try:
+            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_credentials.py"), "--count", "1000"],
+                           cwd=ROOT, check=True)
+        except subprocess.CalledProcessError as exc:
+            print(f"the credential benchmark failed (exit status {exc.returncode})")
+            status = 1
+    return status
+
+
+def run_http(args: argparse.Namespace) -> int:
+    """Steps 1 to 5: seed, serve, sign in, measure, report (the server is always stopped)."""
     with tempfile.TemporaryDirectory(prefix="sillage-bench-") as folder:
         instance = Path(folder) / "instance"
         port = free_port()
@@ -103,7 +122,7 @@ def main(argv=None) -> int:
         try:
             wait_until_up(f"http://127.0.0.1:{port}", server, log)
             print(log.read_text().splitlines()[0], flush=True)
-            return run_load(args, port)
+            return run_load(args, port, server.pid)
         finally:
             server.terminate()
             try:
@@ -112,7 +131,7 @@ def main(argv=None) -> int:
                 server.kill()
 
 
-def run_load(args: argparse.Namespace, port: int) -> int:
+def run_load(args: argparse.Namespace, port: int, server_pid: int) -> int:
     rng = random.Random(2026)
     owners = rng.sample(range(1, args.accounts + 1), min(args.accounts, max(args.sessions, args.tokens)))
     started = time.perf_counter()
@@ -145,7 +164,8 @@ def run_load(args: argparse.Namespace, port: int) -> int:
     print(f"Measuring each route for {args.duration:g} s with {args.concurrency} concurrent clients ...",
           flush=True)
     results = [measure(name, port, path_for, headers_for, duration=args.duration,
-                       concurrency=args.concurrency, seed=i + 1)
+                       concurrency=args.concurrency, seed=i + 1,
+                       cpu_probe=lambda: process_tree_cpu(server_pid))
                for i, (name, path_for, headers_for) in enumerate(routes)]
     return report(results, args)
 
@@ -153,11 +173,16 @@ def run_load(args: argparse.Namespace, port: int) -> int:
 def report(results, args) -> int:
     trivial = results[0].rps or 1.0
     print()
-    print(f"{'route':<26}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}{'ratio':>8}")
+    print(f"{'route':<26}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}{'ratio':>8}"
+          f"{'server CPU ms/req':>19}")
     for result in results:
+        cpu = result.server_ms_per_request
         print(f"{result.name:<26}{result.requests:>10}{result.rps:>10.1f}{result.percentile(50):>9.1f}"
-              f"{result.percentile(95):>9.1f}{sum(result.errors.values()):>8}{result.rps / trivial:>8.2f}")
+              f"{result.percentile(95):>9.1f}{sum(result.errors.values()):>8}{result.rps / trivial:>8.2f}"
+              f"{'-' if cpu is None else format(cpu, '.2f'):>19}")
     print(f"\nAim: at least half the trivial route's throughput (ratio >= {AIM}).")
+    print("Server CPU ms/req: the server's (gunicorn master and workers) CPU time per request, less moved "
+          "than req/s by\nother work on the machine; the client's own share of the CPU is not in it.")
     failed = False
     for result in results[1:]:
         ratio = result.rps / trivial
