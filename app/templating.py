@@ -173,8 +173,8 @@ def fast_url_for(endpoint: str, **values) -> str:
             if prefix is not None:
                 return prefix + str(value) + suffix
             return current_app.url_for(endpoint, **values)
-    try:
-        key = (endpoint, *values.items())
+    try:  # with the types: 1, 1.0 and True are equal keys but not the same URL
+        key = (endpoint, *((name, type(value), value) for name, value in values.items()))
         url = memo.get(key)
     except TypeError:  # an unhashable argument: nothing to remember
         return current_app.url_for(endpoint, **values)

@@ -648,6 +648,15 @@ def test_mail_goes_in_the_recipients_language(app, client, make_user):
     assert "http://localhost/reset-password/" in message.get_body(("plain",)).get_content()
 
 
+def test_french_mails_are_written_in_french(app, client):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "fr"
+    register(client, email="francais@example.org")
+    message = outbox(app)[0]
+    body = message.get_body(("plain",)).get_content()
+    assert message["Subject"] == "Confirmez votre adresse électronique"
+    assert body.startswith("Bonjour,") and "expire dans 3\u00a0jours." in body
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -170,7 +170,9 @@ def test_template_url_for_gives_what_flask_gives(app):
              ("portfolio.timeline", {}), ("portfolio.timeline", {"kind": "sport"}),
              ("static", {"filename": "sillage.css"}), ("portfolio.timeline", {"item_id": some_id}),
              ("portfolio.experience", {"item_id": some_id, "_anchor": "skills"}),
-             ("portfolio.experience", {"item_id": some_id, "_external": True})]
+             ("portfolio.experience", {"item_id": some_id, "_external": True}),
+             ("portfolio.timeline", {"kind": 1}), ("portfolio.timeline", {"kind": True}),
+             ("portfolio.timeline", {"kind": ["job", "sport"]})]
     with app.test_request_context("/timeline", base_url="http://example.org/prefix"):
         for _ in range(2):  # the second round comes from the memo
             for endpoint, values in calls:

@@ -421,7 +421,8 @@ def test_sort_key_ignores_case_accents_and_compatibility_forms():
 
 
 def test_skills_are_listed_by_name_ignoring_case_and_accents(logged_in):
-    ids = {name: item_id(submit(logged_in, "/skills/new", {"name": name, "level": "2"})) for name in SKILL_NAMES}
+    ids = {name: item_id(submit(logged_in, "/skills/new", {"name": name, "level": "2"}))
+           for name in SKILL_NAMES}
     assert in_page_order(text(logged_in.get("/skills")), SKILL_NAMES) == EXPECTED
     assert in_page_order(text(logged_in.get("/experiences/new")), SKILL_NAMES) == EXPECTED  # the checkboxes
     experience = item_id(submit(logged_in, "/experiences/new",

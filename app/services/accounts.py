@@ -20,8 +20,8 @@ Choices, per DESIGN.md:
   locked by guessing wrongly once per lock period; that is accepted because the answers stay generic
   and the owner can always reset the password by e-mail, which clears the lock.
 - One-time tokens (verify e-mail, reset password, change e-mail): ``app.services.one_time_tokens``.
-  At most one mail per account every two minutes from each door a stranger can knock at (reset,
-  registering a taken address, resending the verification).
+  At most one verification mail per account every two minutes, and one mail a stranger can cause
+  (a reset, or registering with a taken address, which mails a reset link): no inbox flooding.
 """
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ from app.services.validation import clean
 PASSWORD_MIN, PASSWORD_MAX = 12, 256
 LOCK_AFTER = 5  # failures in a row before the first lock
 LOCK_MAX = timedelta(hours=1)
-RESET_MAIL_INTERVAL = timedelta(minutes=2)  # at most one reset mail per account in this interval
+RESET_MAIL_INTERVAL = timedelta(minutes=2)  # at most one reset (or register-attempt) mail per account
 VERIFY_MAIL_INTERVAL = timedelta(minutes=2)
 LOCALES = ("fr", "en")
 
@@ -201,10 +201,10 @@ def _check_with_backoff(session: Session, user: User, password, now: datetime) -
     A locked account is refused whatever the password, and not counted; the password still goes
     through Argon2 (against the user's own hash, the result ignored), because an answer without a
     hash would come back in a few milliseconds instead of the usual tens, and tell anyone timing it
-    that this address has an account (unknown addresses pay a check against a dummy hash). A wrong
-    password is counted in SQL, so concurrent attempts on several
-    workers all count, and locks the account after ``LOCK_AFTER`` in a row. A success resets the count.
-    The caller commits in both cases: a failure must be remembered too.
+    that this address has an account (unknown addresses pay a check against a dummy hash).
+    A wrong password is counted in SQL, so concurrent attempts on several workers all count, and
+    locks the account after ``LOCK_AFTER`` in a row. A success resets the count. The caller commits
+    in both cases: a failure must be remembered too.
     """
     if user.locked_until is not None and user.locked_until > now:
         verify_password(user, password)  # the time of a check, not its answer: see the docstring
