@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 
-from flask import Flask, has_request_context, request
+from flask import Flask, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.engine import Engine
@@ -90,8 +90,9 @@ def _init_extensions(app: Flask) -> None:
     def keep_private_pages_out_of_caches(response):
         """A signed-in page shows private content: Back after logout on a shared computer must not
         replay it from the browser cache. Routes that set their own policy (the photo) keep it."""
+        user = g.get("_login_user")  # only if the view loaded it: no extra query on public routes
         if (request.endpoint != "static" and "Cache-Control" not in response.headers
-                and current_user.is_authenticated):
+                and user is not None and user.is_authenticated):
             response.headers["Cache-Control"] = "no-store"
         return response
 

@@ -72,7 +72,8 @@ class DatabaseSessionInterface(SqlAlchemySessionInterface):
     def open_session(self, app: Flask, request) -> ServerSideSession:
         session = super().open_session(app, request)
         # The parent keeps the cookie's id only when it found that row; otherwise it made a new id.
-        session.loaded_sid = session.sid if session.sid == request.cookies.get(self.get_cookie_name(app)) else None
+        loaded = session.sid == request.cookies.get(self.get_cookie_name(app))
+        session.loaded_sid = session.sid if loaded else None
         return session
 
     def _upsert_session(self, session_lifetime: timedelta, session: ServerSideSession, store_id: str) -> None:

@@ -7,8 +7,8 @@ made them more than half of the page's time. The helpers here give the same stri
 
 - ``translations()``: the catalogue is looked up once per request and locale, then reused (a change of
   locale in the request, by ``flask_babel.refresh`` or ``force_locale``, is seen at once);
-- ``url_for`` in templates: the same URL asked twice in one request is built once, and the URL of an
-  item (one UUID argument) is the item's id spliced into a pattern built once per request;
+- ``url_for`` in templates: a page's links (the same on every page) are built once per process, and
+  the URL of an item (one UUID argument) is the item's id spliced into a pattern built once;
 - the ``date`` and ``month`` filters remember what they formatted for each locale.
 """
 from __future__ import annotations
@@ -55,8 +55,8 @@ def _remembered(lookup, domain: Domain | None = None):
     if state is not None:
         seen = state.__dict__
         cached = seen.get(_CACHE_KEY)
-        if (cached is not None and cached[0] is seen.get("babel_locale") and cached[1] is seen.get("babel_domain")
-                and (domain is None or domain is cached[1])):
+        if (cached is not None and cached[0] is seen.get("babel_locale")
+                and cached[1] is seen.get("babel_domain") and (domain is None or domain is cached[1])):
             return cached[2]
     found = lookup()
     state = getattr(g, "_flask_babel", None)
@@ -151,44 +151,62 @@ def fmt_datetime(value: datetime | None, style: str = "medium") -> str:
 
 # --- URLs ------------------------------------------------------------------------------------------
 
-_MEMO = "sillage.url_for"  # the per-request memo, kept in the WSGI environ (it lives as long as the request)
+_URLS = "sillage.urls"  # app.extensions key of the URL memo: (root path, endpoint, arguments) -> URL
+_URLS_MAX = 5_000  # distinct URLs remembered per process before starting afresh
 _SENTINEL = uuid.uuid4()  # stands for "the item's id" in a URL pattern; random, so no route default equals it
 _NO_PATTERN = (None, None)
+
+
+def _memo(app: Flask) -> dict | None:
+    """The application's URL memo, or None when a URL may depend on more than its arguments and the
+    script root: ``url_defaults`` callbacks, a ``SERVER_NAME`` or subdomain/host matching (then a
+    URL can depend on the request's host)."""
+    if (any(app.url_default_functions.values()) or app.config.get("SERVER_NAME") or app.subdomain_matching
+            or app.url_map.host_matching):
+        return None
+    memo = app.extensions.get(_URLS)
+    if memo is None or len(memo) > _URLS_MAX:
+        memo = app.extensions[_URLS] = {}
+    return memo
 
 
 def fast_url_for(endpoint: str, **values) -> str:
     """``url_for`` for templates, with the same results.
 
-    Within one request a URL depends only on its arguments, so each distinct call is built once; a
-    call whose only argument is a UUID (an item's page) reuses a pattern built once per endpoint.
-    Outside a request (mail rendered by a job), it is plain ``url_for``.
+    In a request, a URL without ``_external`` or ``_scheme`` is relative and depends only on the
+    script root, the endpoint (and the blueprint, for ``.name``) and the arguments: each is built once
+    per process and then read from a memo. The URL of an item (one UUID argument) is the id spliced
+    into a pattern built once per endpoint. Anything else is plain ``url_for``.
     """
-    if not has_request_context():
-        return current_app.url_for(endpoint, **values)
-    memo = request.environ.setdefault(_MEMO, {})
+    app = current_app._get_current_object()
+    if not has_request_context() or "_external" in values or "_scheme" in values:
+        return app.url_for(endpoint, **values)
+    memo = _memo(app)
+    if memo is None:
+        return app.url_for(endpoint, **values)
+    scope = (request.root_path, request.blueprint if endpoint[:1] == "." else None, endpoint)
     if len(values) == 1:
         (name, value), = values.items()
         if type(value) is uuid.UUID:
-            prefix, suffix = memo.get((endpoint, name)) or _pattern(memo, endpoint, name)
+            prefix, suffix = memo.get((*scope, name)) or _pattern(app, memo, scope, name)
             if prefix is not None:
                 return prefix + str(value) + suffix
-            return current_app.url_for(endpoint, **values)
+            return app.url_for(endpoint, **values)
     try:  # with the types: 1, 1.0 and True are equal keys but not the same URL
-        key = (endpoint, *((name, type(value), value) for name, value in values.items()))
+        key = (*scope, *((name, type(value), value) for name, value in values.items()))
         url = memo.get(key)
     except TypeError:  # an unhashable argument: nothing to remember
-        return current_app.url_for(endpoint, **values)
+        return app.url_for(endpoint, **values)
     if url is None:
-        url = memo[key] = current_app.url_for(endpoint, **values)
+        url = memo[key] = app.url_for(endpoint, **values)
     return url
 
 
-def _pattern(memo: dict, endpoint: str, name: str) -> tuple[str | None, str | None]:
+def _pattern(app: Flask, memo: dict, scope: tuple, name: str) -> tuple[str | None, str | None]:
     """Split the URL built for the sentinel id around it (or note that the route does not allow it)."""
-    url = current_app.url_for(endpoint, **{name: _SENTINEL})
+    url = app.url_for(scope[2], **{name: _SENTINEL})
     marker = str(_SENTINEL)
-    memo[(endpoint, name)] = pattern = (
-        tuple(url.split(marker)) if url.count(marker) == 1 else _NO_PATTERN)
+    memo[(*scope, name)] = pattern = tuple(url.split(marker)) if url.count(marker) == 1 else _NO_PATTERN
     return pattern
 
 
@@ -198,7 +216,8 @@ def has_endpoint(name: str) -> bool:
 
 
 def register(app: Flask) -> None:
-    app.jinja_env.filters.update(markdown=render_markdown, date=fmt_date, month=fmt_month, datetime=fmt_datetime)
+    app.jinja_env.filters.update(markdown=render_markdown, date=fmt_date, month=fmt_month,
+                                 datetime=fmt_datetime)
     app.jinja_env.globals.update(get_locale=get_locale, has_endpoint=has_endpoint, url_for=fast_url_for)
     babel = app.extensions["babel"].instance
     babel.domain_instance = RequestCachedDomain(domain=app.extensions["babel"].default_domain)

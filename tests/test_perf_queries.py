@@ -139,7 +139,8 @@ def test_a_session_deleted_during_a_request_is_not_brought_back(app, client, use
     login(client, user.email)
     sid = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
     interface = app.session_interface
-    with app.test_request_context("/timeline", headers={"Cookie": f"{app.config['SESSION_COOKIE_NAME']}={sid}"}):
+    cookie = f"{app.config['SESSION_COOKIE_NAME']}={sid}"
+    with app.test_request_context("/timeline", headers={"Cookie": cookie}):
         session = interface.open_session(app, request)
         assert session.sid == sid and session
         db.session.execute(HttpSession.__table__.delete())
@@ -155,13 +156,20 @@ def test_plain_dumper_gives_what_the_schema_gives(app, make_user):
     portfolio.create_item(db.session, owner, JournalEntry, {"title": "Day one", "body": "**Bold** start"})
     portfolio.create_item(db.session, owner, Experience, {"kind": "other", "title": "No skills, ongoing",
                                                           "start_date": "2024-02-29"})
+    portfolio.create_item(db.session, owner, Skill, {"name": "Unused", "level": 2})
     db.session.commit()
     db.session.expire_all()
     for resource in RESOURCES:
         items = portfolio.list_items(db.session, owner, resource.model)
         assert items
         dump = plain_dumper(resource.schema)
-        assert [dump(item) for item in items] == resource.schema(many=True).dump(items), resource.name
+        expected = resource.schema(many=True).dump(items)
+        assert [dump(item) for item in items] == expected, resource.name
+        links = portfolio.LINKS.get(resource.model)
+        if links:  # the API's list gives the links from their ids alone, in the same order
+            ids = portfolio.linked_ids(db.session, resource.model, items)
+            assert [dump(item, {links: ids[item.id]}) for item in items] == expected, resource.name
+            assert any(ids.values()) and not all(ids.values())  # some items have links, some have none
 
 
 def test_template_url_for_gives_what_flask_gives(app):
@@ -181,6 +189,22 @@ def test_template_url_for_gives_what_flask_gives(app):
         assert fast_url_for("portfolio.experience", item_id=some_id) == f"/experiences/{some_id}"
 
 
+def test_template_url_for_follows_url_defaults(app):
+    """A ``url_defaults`` callback may make a URL depend on more than its arguments: no memo then."""
+    with app.test_request_context("/timeline"):
+        assert fast_url_for("portfolio.timeline") == "/timeline"
+    calls = iter(range(10))
+
+    @app.url_defaults
+    def number_each_timeline_link(endpoint, values):
+        if endpoint == "portfolio.timeline":
+            values.setdefault("n", next(calls))
+
+    with app.test_request_context("/timeline"):
+        assert fast_url_for("portfolio.timeline") == "/timeline?n=0"
+        assert fast_url_for("portfolio.timeline") == "/timeline?n=1"
+
+
 def test_cached_translations_follow_the_locale(app):
     with app.test_request_context("/", headers={"Accept-Language": "fr"}):
         french = gettext("Timeline")
@@ -197,3 +221,16 @@ def test_templates_translate_with_the_request_locale(client, user):
     english = client.get("/timeline", headers={"Accept-Language": "en"}).get_data(as_text=True)
     french = client.get("/timeline", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert "<h1>My path</h1>" in english and "<h1>My path</h1>" not in french
+
+
+def test_the_verification_banner_shows_for_unverified_accounts_only(app, client, make_user):
+    """base.html includes it at the top of <main>, for signed-in accounts whose address is unverified."""
+    banner = "/verify-email/resend"
+    assert banner not in client.get("/").get_data(as_text=True)
+    verified = make_user()
+    login(client, verified.email)
+    assert banner not in client.get("/timeline").get_data(as_text=True)
+    other = app.test_client()
+    login(other, make_user(verified=False).email)
+    page = other.get("/timeline").get_data(as_text=True)
+    assert banner in page and page.index('<main id="main"') < page.index(banner) < page.index("<h1>")

@@ -40,7 +40,7 @@ RESOURCES = (
              ExperiencePageArgsSchema),
     Resource("diplomas", "diploma", Diploma, DiplomaSchema,
              "Latest award date first; undated diplomas last."),
-    Resource("skills", "skill", Skill, SkillSchema, "By name."),
+    Resource("skills", "skill", Skill, SkillSchema, "By name, ignoring case and accents."),
     Resource("journal", "journal entry", JournalEntry, JournalEntrySchema, "Newest first."),
 )
 
@@ -54,6 +54,7 @@ def make_blueprint(resource: Resource) -> Blueprint:
     update_schema = body_schema(portfolio.RULES[model], f"{base}UpdateSchema", partial=True)
     page_of = page_schema(resource.schema, f"{base}PageSchema")
     dump_item = plain_dumper(resource.schema)
+    links = portfolio.LINKS.get(model)
 
     blp = Blueprint(resource.name, __name__, url_prefix=f"/api/v1/{resource.name}",
                     description=f"The owner's {resource.name} (each {label} belongs to the token's owner).")
@@ -76,10 +77,15 @@ def make_blueprint(resource: Resource) -> Blueprint:
         """
         after = decode_cursor(args.get("cursor"), order.key_type, nullable=order.nullable)
         found = portfolio.list_items(db.session, api_user(), model, kind=args.get("kind"), after=after,
-                                     limit=args["limit"] + 1)
+                                     limit=args["limit"] + 1, with_links=False)
         result = page(found, args["limit"], order.position)
-        return jsonify({"items": [dump_item(item) for item in result["items"]],
-                        "next_cursor": result["next_cursor"]})
+        shown = result["items"]
+        if links:  # linked skills (or experiences) are shown as ids: read their ids, not the objects
+            ids = portfolio.linked_ids(db.session, model, shown)
+            items = [dump_item(item, {links: ids[item.id]}) for item in shown]
+        else:
+            items = [dump_item(item) for item in shown]
+        return jsonify({"items": items, "next_cursor": result["next_cursor"]})
 
     @blp.route("", methods=["POST"])
     @blp.response(201, resource.schema)

@@ -116,10 +116,11 @@ def _plain_converter(field: fields.Field) -> Callable[[Any], Any]:
     if type(field) in _PLAIN and getattr(field, "format", None) in (None, "iso", "iso8601") \
             and not getattr(field, "as_string", False):
         return _PLAIN[type(field)]
-    if (type(field) is fields.Pluck and field.many and type(field.schema.fields[field.field_name]) is fields.UUID
-            and field.schema.fields[field.field_name].attribute is None):
-        plucked = field.field_name
-        return lambda related: [None if (key := getattr(other, plucked)) is None else str(key) for other in related]
+    plucked = field.schema.fields[field.field_name] if type(field) is fields.Pluck else None
+    if plucked is not None and field.many and type(plucked) is fields.UUID and plucked.attribute is None:
+        name = field.field_name
+        return lambda related: [None if (key := getattr(other, name)) is None else str(key)
+                                for other in related]
     return lambda value: field._serialize(value, None, None)
 
 
@@ -139,9 +140,14 @@ def plain_dumper(schema_class: type[ma.Schema]) -> Callable[[Any], dict]:
             raise TypeError(f"{schema_class.__name__}.{name}: no plain dumper for this field")
         steps.append((field.data_key or name, attribute, _plain_converter(field)))
 
-    def dump(obj) -> dict:
+    def dump(obj, ids: dict[str, list] | None = None) -> dict:
+        """``ids`` may give, by attribute, the ids of a related collection that a ``Pluck`` of ids
+        shows (``{"skills": [...]}``), so that the related objects need not be loaded."""
         out = {}
         for key, attribute, convert in steps:
+            if ids is not None and attribute in ids:
+                out[key] = [str(other) for other in ids[attribute]]
+                continue
             value = getattr(obj, attribute)
             out[key] = None if value is None else convert(value)
         return out
@@ -221,6 +227,8 @@ class PasswordChangeSchema(ma.Schema):
     new_password = fields.String(
         required=True, validate=validate.Length(min=PASSWORD_MIN, max=PASSWORD_MAX),
         metadata={"description": "Not a well-known password, not your e-mail address."})
+    revoke_tokens = fields.Boolean(load_default=False, metadata={
+        "description": "Also revoke every API token of the account, this one included."})
 
 
 class EmailChangeSchema(ma.Schema):

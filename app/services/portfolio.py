@@ -208,7 +208,8 @@ ORDERS: dict[type, Order] = {
 # Statements built once, with the portfolio (and the kind) bound at execution: lists and the timeline
 # are asked for on every view, and building and coercing the expressions anew cost more than SQLite
 # takes to answer them. Here, each list's statement without its page bounds.
-_LISTS = {model: select(model).where(model.portfolio_id == bindparam("portfolio_id")).order_by(*order.order_by())
+_LISTS = {model: (select(model).where(model.portfolio_id == bindparam("portfolio_id"))
+                  .order_by(*order.order_by()))
           for model, order in ORDERS.items()}
 # The many-to-many links of a page of items: (item id, linked object) for the ids in ``:ids``. The same
 # statement as ``selectinload`` emits, without the cost of the loader around it.
@@ -221,6 +222,18 @@ _LINKED = {
             .where(experience_skills.c.skill_id.in_(bindparam("ids", expanding=True)))),
 }
 _LINK_CHUNK = 500  # ids per statement, as selectinload does, well under SQLite's parameter limit
+# The same links as ids only (same joins, so the same order), for answers that show nothing but ids;
+# on the tables (SQLAlchemy Core), as no ORM object comes out of them.
+_skills, _experiences = Skill.__table__, Experience.__table__
+_LINKED_IDS = {
+    Experience: select(experience_skills.c.experience_id, _skills.c.id)
+    .select_from(experience_skills.join(_skills, _skills.c.id == experience_skills.c.skill_id))
+    .where(experience_skills.c.experience_id.in_(bindparam("ids", expanding=True))),
+    Skill: select(experience_skills.c.skill_id, _experiences.c.id)
+    .select_from(experience_skills.join(_experiences, _experiences.c.id == experience_skills.c.experience_id))
+    .where(experience_skills.c.skill_id.in_(bindparam("ids", expanding=True))),
+}
+LINKS = {model: attribute for model, (attribute, _statement) in _LINKED.items()}  # model -> link collection
 
 
 def _attach_links(session: Session, model: type, items: list) -> None:
@@ -238,15 +251,28 @@ def _attach_links(session: Session, model: type, items: list) -> None:
             set_committed_value(item, attribute, linked[item.id])
 
 
+def linked_ids(session: Session, model: type, items: list) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """For each of ``items`` (experiences or skills), the ids in its ``LINKS[model]`` collection, in
+    the order ``list_items`` loads that collection, without loading the linked objects."""
+    linked: dict[uuid.UUID, list[uuid.UUID]] = {item.id: [] for item in items}
+    keys = list(linked)
+    for start in range(0, len(keys), _LINK_CHUNK):
+        chunk = keys[start:start + _LINK_CHUNK]
+        for item_id, other_id in session.execute(_LINKED_IDS[model], {"ids": chunk}):
+            linked[item_id].append(other_id)
+    return linked
+
+
 def list_items(session: Session, actor: User, model: type, *, kind: str | None = None,
-               after: Position | None = None, limit: int | None = None) -> list:
+               after: Position | None = None, limit: int | None = None, with_links: bool = True) -> list:
     """The actor's items in ``ORDERS[model]`` order (newest first; skills by name).
 
     ``after`` (the ``Order.position`` of the last item already seen) and ``limit`` page through the
     list in SQL: each page is one indexed query whatever its depth, and a page continues correctly
     even if the item it starts after was deleted meanwhile. The key in ``after`` must have the type
     of the sort column (``Order.key_type``); callers that read it from outside check it first.
-    Experiences come with their skills and skills with their experiences (one more query).
+    Experiences come with their skills and skills with their experiences (one more query), unless
+    ``with_links`` is false (a caller that needs only their ids asks ``linked_ids``).
     """
     query = _LISTS[model]
     if model is Experience and kind:
@@ -256,7 +282,7 @@ def list_items(session: Session, actor: User, model: type, *, kind: str | None =
     if limit is not None:
         query = query.limit(limit)
     items = list(session.scalars(query, {"portfolio_id": portfolio_of(actor).id}))
-    if model in _LINKED and items:
+    if with_links and model in _LINKED and items:
         _attach_links(session, model, items)
     return items
 
@@ -276,7 +302,8 @@ def timeline(session: Session, actor: User, kind: str | None = None) -> list[Exp
     """The actor's whole path, newest first: experiences (with their skills) and diplomas.
 
     Three queries whatever the size of the portfolio (experiences, their skills, diplomas; the skills
-    take one more per 500 experiences beyond the first 500); undated diplomas come last. ``kind`` is an experience kind or ``"diploma"``.
+    take one more per 500 experiences beyond the first 500); undated diplomas come last. ``kind`` is
+    an experience kind or ``"diploma"``.
     """
     if kind and kind not in TIMELINE_KINDS:
         raise ValidationFailed(str(_l("Some information is not valid.")),
@@ -285,7 +312,8 @@ def timeline(session: Session, actor: User, kind: str | None = None) -> list[Exp
     entries: list[Experience | Diploma] = []
     if kind != "diploma":
         params = {"portfolio_id": portfolio_id, "kind": kind} if kind else {"portfolio_id": portfolio_id}
-        experiences = list(session.scalars(_TIMELINE_EXPERIENCES_OF_KIND if kind else _TIMELINE_EXPERIENCES, params))
+        statement = _TIMELINE_EXPERIENCES_OF_KIND if kind else _TIMELINE_EXPERIENCES
+        experiences = list(session.scalars(statement, params))
         if experiences:
             _attach_links(session, Experience, experiences)
         entries.extend(experiences)

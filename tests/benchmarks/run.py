@@ -88,8 +88,8 @@ def main(argv=None) -> int:
     if not args.skip_credentials:
         print("\nCredentials: signing and verifying (tests/benchmarks/bench_credentials.py) ...", flush=True)
         try:
-            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_credentials.py"), "--count", "1000"],
-                           cwd=ROOT, check=True)
+            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_credentials.py"),
+                            "--count", "1000"], cwd=ROOT, check=True)
         except subprocess.CalledProcessError as exc:
             print(f"the credential benchmark failed (exit status {exc.returncode})")
             status = 1
