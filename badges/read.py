@@ -54,16 +54,19 @@ def _is_vc(document: Mapping) -> bool:
     return "VerifiableCredential" in types
 
 
+def _classify(document: dict, kinds: dict) -> tuple[str, str | None] | None:
+    """(kind, version) of a badge document, the kinds given per OB version (None: any other VC)."""
+    version = document_version(document)
+    if version in ("3.0", "2.0"):
+        return kinds[version], version
+    return (kinds[None], None) if _is_vc(document) else None
+
+
 def _from_json(document: Any, raw: str, source: str, url: str | None = None) -> BadgeDocument:
     if not isinstance(document, dict):
         raise BadgeError(INVALID_CREDENTIAL, "the badge document is not a JSON object")
-    version = document_version(document)
-    if version == "3.0":
-        return BadgeDocument(OB3_CREDENTIAL, "3.0", document, raw, source, url=url)
-    if version == "2.0":
-        return BadgeDocument(OB2_ASSERTION, "2.0", document, raw, source, url=url)
-    if _is_vc(document):
-        return BadgeDocument(VC_CREDENTIAL, None, document, raw, source, url=url)
+    if found := _classify(document, {"3.0": OB3_CREDENTIAL, "2.0": OB2_ASSERTION, None: VC_CREDENTIAL}):
+        return BadgeDocument(*found, document, raw, source, url=url)
     raise BadgeError(UNSUPPORTED_DOCUMENT,
                      "this is neither a verifiable credential nor an Open Badges 2.0 assertion")
 
@@ -75,13 +78,8 @@ def _from_jws(token: str, source: str) -> BadgeDocument:
     document = payload
     if isinstance(payload.get("vc"), dict) and "@context" not in payload:
         document = payload["vc"]  # VC 1.1-style JWT: the credential sits in the "vc" claim
-    version = document_version(document)
-    if version == "3.0":
-        return BadgeDocument(OB3_JWT, "3.0", document, token, source, header=header)
-    if version == "2.0":
-        return BadgeDocument(OB2_SIGNED, "2.0", document, token, source, header=header)
-    if _is_vc(document):
-        return BadgeDocument(VC_JWT, None, document, token, source, header=header)
+    if found := _classify(document, {"3.0": OB3_JWT, "2.0": OB2_SIGNED, None: VC_JWT}):
+        return BadgeDocument(*found, document, token, source, header=header)
     raise BadgeError(UNSUPPORTED_DOCUMENT,
                      "the JWS does not carry a verifiable credential nor a badge assertion")
 
