@@ -25,6 +25,8 @@ VC1 = "https://www.w3.org/2018/credentials/v1"
 OB3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 OB3_V301 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.1.json"
 OB3_V302 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.2.json"
+OB3_EXTENSIONS = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
+OB3_SCHEMA = "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json"
 DI_V2 = "https://w3id.org/security/data-integrity/v2"
 ED2020 = "https://w3id.org/security/suites/ed25519-2020/v1"
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
@@ -56,6 +58,18 @@ def ob3_credential(issuer: str, **overrides) -> dict:
         },
     }
     document.update(overrides)
+    return document
+
+
+def declaring_schema(document: dict, *schema_ids: str) -> dict:
+    """``document`` declaring ``credentialSchema`` entries of type ``1EdTechJsonSchemaValidator2019`` (by
+    default the official AchievementCredential schema), with the extensions context that defines that
+    type, as the OB 3.0 specification's sample file does."""
+    document = copy.deepcopy(document)
+    if OB3_EXTENSIONS not in document["@context"]:
+        document["@context"] = [*document["@context"], OB3_EXTENSIONS]
+    document["credentialSchema"] = [{"id": schema_id, "type": "1EdTechJsonSchemaValidator2019"}
+                                    for schema_id in schema_ids or (OB3_SCHEMA,)]
     return document
 
 
