@@ -372,3 +372,33 @@ def test_a_pattern_never_accepts_a_final_newline():
 def test_badge_error_is_not_confused_with_invalid_value():
     assert not issubclass(BadgeError, ValueError)
     assert issubclass(InvalidValue, ValueError)
+
+
+# The official schemas' SHA-256 as /work/shared/schemas/ob_v3p0/SOURCES.md records them: pinned here
+# independently of the manifest, so that changing a file and its manifest entry together still fails.
+OFFICIAL_SCHEMAS = {
+    "ob_v3p0_achievementcredential_schema.json":
+        "b7358e895f492e74055dc6bfc7ffc420d0e497f90c4579fb83d9519b86d393ea",
+    "ob_v3p0_endorsementcredential_schema.json":
+        "786b1190ea97e7e339d8057f02414603c0e2b8b1cbe46fd72165c73f39a256c6",
+    "ob_v3p0_getopenbadgecredentialsresponse_schema.json":
+        "26a2c1ef205f3f49682502994ae6567acfbf64f0edf6c4944e6d411b30c6d566",
+    "ob_v3p0_profile_schema.json": "6b268f2caa591bf657e2a290e195713c41dc2db4e1c797723cfd00a1a83f8f13",
+    "ob_v3p0_imsx_statusinfo_schema.json": "578a26bc71c9c3a63d84ee334d3eb0cc03fee3cbd2716bbf0b5b77e630ae03de",
+    "ob_v3p0_achievementcredential_schema.formal-2024-09.json":
+        "86a141ff0c1b1a6b4e08460f786a8ffe0f737d8256a86243d134a2e6450efe4d",
+}
+
+
+def test_the_official_schemas_are_bundled_byte_exact():
+    import hashlib
+    from importlib import resources
+
+    manifest = json.loads(resources.files("badges").joinpath("schemas", "manifest.json").read_bytes())
+    assert {entry["path"]: entry["sha256"] for entry in manifest["schemas"]} == OFFICIAL_SCHEMAS
+    for name, digest in OFFICIAL_SCHEMAS.items():
+        raw = resources.files("badges").joinpath("schemas", name).read_bytes()
+        assert hashlib.sha256(raw).hexdigest() == digest, name
+    for entry in manifest["schemas"]:
+        assert entry["source_url"].startswith("https://purl.imsglobal.org/spec/ob/v3p0/schema/json/")
+        assert entry["provenance"]

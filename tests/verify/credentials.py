@@ -73,6 +73,41 @@ def declaring_schema(document: dict, *schema_ids: str) -> dict:
     return document
 
 
+def third_party_credential(issuer: str) -> dict:
+    """An Open Badges 3.0 credential as another conformant implementation makes it (modelled on the
+    specification's sample file): the extensions context, ``credentialSchema``, a hashed e-mail
+    ``identifier`` instead of an ``id``, and activity dates that are dates (``xsd:date`` in the OB context),
+    not the date-times the JSON Schema annotates."""
+    return {
+        "@context": [VC2, OB3, OB3_EXTENSIONS],
+        "id": "https://badges.other-issuer.example/credentials/7d4c0a52",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "name": "Summer School in Applied Statistics",
+        "issuer": {"id": issuer, "type": ["Profile"], "name": "Other Issuer University",
+                   "url": "https://other-issuer.example"},
+        "validFrom": stamp(NOW - timedelta(days=20)),
+        "credentialSubject": {
+            "type": ["AchievementSubject"],
+            "identifier": [{
+                "type": "IdentityObject", "identityType": "emailAddress", "hashed": True,
+                "identityHash": "sha256$" + hashlib.sha256(b"learner@example.orgN4cl").hexdigest(),
+                "salt": "N4cl",
+            }],
+            "activityStartDate": "2025-05-05",
+            "activityEndDate": "2025-05-09",
+            "achievement": {
+                "id": "https://badges.other-issuer.example/achievements/stats-summer",
+                "type": ["Achievement"],
+                "achievementType": "Course",
+                "name": "Applied Statistics (summer school)",
+                "description": "Five days of regression, sampling and experimental design.",
+                "criteria": {"narrative": "Attend the five days and pass the final project."},
+            },
+        },
+        "credentialSchema": [{"id": OB3_SCHEMA, "type": "1EdTechJsonSchemaValidator2019"}],
+    }
+
+
 def ob3_vc1_credential(issuer: str, ob_context: str = OB3_V302, **overrides) -> dict:
     """An unsigned Open Badges 3.0 credential of the releases built on VC 1.1 (``issuanceDate``, the VC 1.1
     context first, then an earlier OB 3.0 context and the Ed25519Signature2020 context), as the Digital
