@@ -17,6 +17,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
                   "Le document est trop volumineux (plus de {limit})."),
     "too_deep": ("The document is nested too deeply (more than {limit} levels).",
                  "Le document est trop imbriqué (plus de {limit} niveaux)."),
+    "too_complex": ("The document asks for more processing than any credential needs (more than {limit}); "
+                    "it was not processed.",
+                    "Le document demande plus de traitement qu'aucune attestation n'en exige (plus de "
+                    "{limit}) ; il n'a pas été traité."),
+    "verification_timeout": (
+        "The verification took longer than its time budget and was stopped: the credential could not be "
+        "checked (this is not a forgery verdict).",
+        "La vérification a dépassé le temps qui lui est accordé et a été arrêtée : l'attestation n'a pas "
+        "pu être contrôlée (ce n'est pas un constat de falsification)."),
     "duplicate_key": ("The document repeats the key “{key}”: its meaning would be ambiguous.",
                       "Le document répète la clé « {key} » : son sens serait ambigu."),
     "not_an_object": ("The document is not a JSON object.", "Le document n'est pas un objet JSON."),

@@ -14,16 +14,50 @@ fixed afterwards, so what would make it non-conforming is refused before signing
 The schema that decides is the one the credential declares (``credentialSchema``), else the served
 AchievementCredential schema (see :mod:`badges.schema`). certs is given the loader that knows the Open
 Badges contexts.
+
+Signing is bounded like verifying: the complexity bounds (``too_complex``, checked before any JSON-LD
+work) and a time budget on canonicalization (:func:`time_budget`, code ``timeout``), so that no document
+handed to a signing path can hold a worker.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from .errors import InvalidValue
+from .errors import BadgeError, InvalidValue
+from .formats import check_complexity
 from .loader import document_loader
 from .schema import ACHIEVEMENT_CREDENTIAL, check, declared_schemas, is_bundled
+
+
+SIGN_TIME_BUDGET_SECONDS = 10.0
+
+
+class TooComplex(InvalidValue):
+    """The document exceeds the complexity bounds (an ``InvalidValue`` with the stable ``code``)."""
+
+    code = "too_complex"
+
+
+def check_bounds(credential: Any) -> None:
+    """The verifier's complexity bounds, before any JSON-LD work; raises ``TooComplex``."""
+    try:
+        check_complexity(credential)
+    except BadgeError as error:
+        raise TooComplex("credential", f"is too complex to sign: {error.message}") from None
+
+
+@contextmanager
+def time_budget(seconds: float | None = None) -> Iterator[None]:
+    """Canonicalization inside the block stops after ``seconds`` (default ``SIGN_TIME_BUDGET_SECONDS``;
+    certs' ``CanonicalizationError``, code ``timeout``)."""
+    from certs.canon import deadline  # noqa: PLC0415
+
+    with deadline(time.monotonic() + (SIGN_TIME_BUDGET_SECONDS if seconds is None else seconds)):
+        yield
 
 
 def check_signable(credential: Mapping[str, Any]) -> list[str]:
@@ -31,6 +65,7 @@ def check_signable(credential: Mapping[str, Any]) -> list[str]:
     ``credential``) on a real error."""
     if not isinstance(credential, Mapping):
         raise InvalidValue("credential", "must be a JSON object")
+    check_bounds(credential)
     subjects = credential.get("credentialSubject")
     for subject in subjects if isinstance(subjects, list) else [subjects]:
         if isinstance(subject, Mapping) and subject.get("id") is None and not subject.get("identifier"):
@@ -81,4 +116,5 @@ def sign_credential(credential: Mapping[str, Any], key_pair, *, created: datetim
     remarks = check_signable(credential)
     if warnings is not None:
         warnings.extend(remarks)
-    return certs.sign(credential, key_pair, document_loader(), created=created)
+    with time_budget():
+        return certs.sign(credential, key_pair, document_loader(), created=created)

@@ -7,7 +7,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..formats import OB3_CONTEXT_PREFIX, OB3_TYPES, as_list
+from ..errors import BadgeError
+from ..formats import OB3_CONTEXT_PREFIX, OB3_TYPES, as_list, check_complexity
 from .proofs import MAX_PROOFS
 from .reading import _id_of, is_vc1
 from .report import Failure
@@ -24,6 +25,10 @@ def _check_jsonld(session: _Session, document: dict):
 
     if "@context" not in document:
         raise Failure("no_context")
+    try:
+        check_complexity(document)  # before any JSON-LD work: pyld's node map is quadratic
+    except BadgeError as error:
+        raise Failure(error.code, **error.params) from None
     unsecured = _unsecured(document)
     try:
         session.memo.canonize(unsecured, _loader())
@@ -36,6 +41,8 @@ def _check_jsonld(session: _Session, document: dict):
             raise Failure("unknown_context", url=url or "?") from None
         if exc.code == "undefined_term":
             raise Failure("undefined_term", term=_quoted_terms(str(exc))) from None
+        if exc.code == "timeout":
+            raise Failure("verification_timeout") from None
         raise Failure("invalid_jsonld", reason=str(exc)) from None
     return None
 
