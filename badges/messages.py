@@ -47,6 +47,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "Le contexte {url} n'est pas connu de Sillage ; il n'est jamais téléchargé."),
     "undefined_term": ("The term “{term}” is not defined by the document's contexts.",
                        "Le terme « {term} » n'est défini par aucun contexte du document."),
+    "unsafe_context": ("The document carries a context of its own that could change its meaning unseen "
+                       "({reason}).",
+                       "Le document porte un contexte de son cru qui pourrait en changer le sens à l'insu "
+                       "du lecteur ({reason})."),
+    "inline_context": ("Remark: the document defines terms in a context of its own, not in one of the "
+                       "published contexts Sillage holds; those terms mean what the document says.",
+                       "Remarque : le document définit des termes dans un contexte de son cru, et non dans "
+                       "l'un des contextes publiés que Sillage détient ; ces termes veulent dire ce que le "
+                       "document en dit."),
     "invalid_jsonld": ("The document is not valid JSON-LD: {reason}.",
                        "Le document n'est pas du JSON-LD valide : {reason}."),
     # schema

@@ -6,10 +6,12 @@ fixed afterwards, so what would make it non-conforming is refused before signing
 * real errors: a ``credentialSubject`` with neither ``id`` nor ``identifier`` (OB 3.0 section 9.1), a
   document the official JSON Schema rejects (a missing required field, a wrong type), and, from certs,
   undefined terms, relative ids and control characters;
-* remarks, returned as warnings and signed anyway: format deviations, which Draft 2019-09 makes
-  annotations (an ``activityStartDate`` of ``2025-06-30``, typed ``xsd:date`` by the OB context while the
-  schema says ``date-time``: openbadges-specification issue #645), and a declared schema that is not
-  bundled (never fetched, so not checked).
+* real errors too: an inline ``@context`` that defines ``@vocab``, redefines a term of the pinned contexts
+  or aliases a keyword (:mod:`badges.inline_contexts`);
+* remarks, returned as warnings and signed anyway: any other inline context, format deviations, which
+  Draft 2019-09 makes annotations (an ``activityStartDate`` of ``2025-06-30``, typed ``xsd:date`` by the OB
+  context while the schema says ``date-time``: openbadges-specification issue #645), and a declared
+  schema that is not bundled (never fetched, so not checked).
 
 The schema that decides is the one the credential declares (``credentialSchema``), else the served
 AchievementCredential schema (see :mod:`badges.schema`). certs is given the loader that knows the Open
@@ -29,6 +31,7 @@ from typing import Any
 
 from .errors import BadgeError, InvalidValue
 from .formats import check_complexity
+from .inline_contexts import UnsafeContext, inline_contexts
 from .loader import document_loader
 from .schema import ACHIEVEMENT_CREDENTIAL, check, declared_schemas, is_bundled
 
@@ -60,19 +63,29 @@ def time_budget(seconds: float | None = None) -> Iterator[None]:
         yield
 
 
+def check_contexts(credential: Any) -> list[str]:
+    """Refuse an inline context that could hide content from the signature (``InvalidValue``); report
+    any other inline context (see :mod:`badges.inline_contexts`)."""
+    try:
+        _urls, inline = inline_contexts(credential)
+    except UnsafeContext as unsafe:
+        raise InvalidValue("credential", f"has an unsafe inline @context: {unsafe.reason}") from None
+    return ["the document defines terms in an inline @context of its own"] if inline else []
+
+
 def check_signable(credential: Mapping[str, Any]) -> list[str]:
     """The remarks on an OB 3.0 credential about to be signed; raises ``InvalidValue`` (field
     ``credential``) on a real error."""
     if not isinstance(credential, Mapping):
         raise InvalidValue("credential", "must be a JSON object")
     check_bounds(credential)
+    warnings: list[str] = check_contexts(credential)
     subjects = credential.get("credentialSubject")
     for subject in subjects if isinstance(subjects, list) else [subjects]:
         if isinstance(subject, Mapping) and subject.get("id") is None and not subject.get("identifier"):
             raise InvalidValue("credential", "credentialSubject needs an id or an identifier "
                                              "(Open Badges 3.0, section 9.1)")
     _check_dates(credential)
-    warnings: list[str] = []
     schemas = []
     for schema_id in declared_schemas(credential):
         if is_bundled(schema_id):

@@ -40,7 +40,7 @@ def sign_with_warnings(credential: Any, key: Any) -> tuple[dict, list[str]]:
     """``(signed credential, remarks)``; raises ``SigningRefused`` on a real error."""
     from badges.errors import InvalidValue
     from badges.loader import document_loader
-    from badges.signing import check_bounds, sign_credential, time_budget
+    from badges.signing import check_bounds, check_contexts, sign_credential, time_budget
     from certs.errors import CertsError
     from certs.keys import KeyPair
     from certs.proofs import sign as sign_document
@@ -64,6 +64,7 @@ def sign_with_warnings(credential: Any, key: Any) -> tuple[dict, list[str]]:
         if kind == "ob3":
             return sign_credential(credential, pair, warnings=warnings), warnings
         check_bounds(credential)
+        warnings.extend(check_contexts(credential))
         with time_budget():
             return sign_document(credential, pair, document_loader()), warnings
     except (InvalidValue, CertsError) as exc:

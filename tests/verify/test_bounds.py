@@ -164,3 +164,55 @@ def test_signing_has_the_same_bounds(monkeypatch):
         with pytest.raises(SigningRefused) as refused:
             sign(copy.deepcopy(unsigned), key)
         assert refused.value.code == "timeout"
+
+
+# -- inline contexts ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("context, change, reason", [
+    ({"@vocab": "https://evil.example/"}, None, "@vocab"),
+    # a keyword alias: the value is no RDF statement (not signed) while a JSON reader shows it
+    ({"note": "@index"}, ("credentialSubject", "note", "Hired as chief executive"), "@index"),
+    ({"name": {"@id": "https://schema.org/name"}}, None, "“name”"),
+    ({"Extra": {"@id": "https://x.example/Extra", "@context": {"@vocab": "https://x.example/"}}}, None, "@vocab"),
+])
+def test_an_inline_context_appended_after_signing_that_could_hide_content_is_refused(key, context, change, reason):
+    """All of these verified before: the appended context changes no signed statement."""
+    credential = signed(ob3_credential(key.controller), key)
+    credential["@context"] = [*credential["@context"], context]
+    if change:
+        credential[change[0]][change[1]] = change[2]
+    result = verify(credential, now=NOW)
+    assert result["verified"] is False
+    assert check(result, "jsonld")["code"] == "unsafe_context"
+    assert reason in check(result, "jsonld")["detail"]
+
+
+def test_an_embedded_context_in_a_nested_object_is_found_too(key):
+    credential = signed(ob3_credential(key.controller), key)
+    credential["credentialSubject"]["@context"] = {"@vocab": "https://evil.example/"}
+    assert check(verify(credential, now=NOW), "jsonld")["code"] == "unsafe_context"
+
+
+def test_any_other_inline_context_is_at_least_a_warning(key):
+    credential = signed(ob3_credential(key.controller), key)
+    credential["@context"] = [*credential["@context"], {"Extra": "https://x.example/Extra", "id": "@id"}]
+    result = verify(credential, now=NOW)
+    assert [warning["code"] for warning in result["warnings"]] == ["inline_context"]
+    assert result["verified"] is True  # the signed statements are unchanged: a remark, not a forgery
+    clean = verify(signed(ob3_credential(key.controller), key), now=NOW)
+    assert clean["warnings"] == []
+
+
+def test_signing_refuses_unsafe_inline_contexts_and_reports_the_others():
+    from app.verification.signing import SigningRefused, generate_did_key, sign_with_warnings
+
+    key = generate_did_key()
+    for signer_input in (ob3_credential(key["controller"]), vc2_credential(key["controller"])):
+        unsafe = copy.deepcopy(signer_input)
+        unsafe["@context"] = [*unsafe["@context"], {"@vocab": "https://evil.example/"}]
+        with pytest.raises(SigningRefused, match="@vocab"):
+            sign_with_warnings(unsafe, key)
+        other = copy.deepcopy(signer_input)
+        other["@context"] = [*other["@context"], {"Extra": "https://x.example/Extra"}]
+        _signed, warnings = sign_with_warnings(other, key)
+        assert any("inline @context" in warning for warning in warnings)
