@@ -49,7 +49,8 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "FETCH_BUDGET_SECONDS", "MAX_FETCHES", "MAX_IMAGE_BYTES", "MAX_JSON_BYTES", "MAX_PROOFS",
-    "MAX_STATUS_ENTRIES", "REQUIRED_CHECKS", "STATUS_ENTRY", "TIME_BUDGET_SECONDS", "Failure", "Fetch", "check_value",
+    "MAX_STATUS_ENTRIES", "REQUIRED_CHECKS", "STATUS_ENTRY", "TIME_BUDGET_SECONDS", "Failure", "Fetch",
+    "check_value",
     "document_kind", "is_vc1", "parse_datetime", "parse_json", "resolve_method", "verify",
     "verify_credential", "verify_ob2", "_Report", "_Session",
 ]

@@ -266,8 +266,8 @@ def test_declared_schemas_are_read_from_credential_schema():
 
     assert schema.declared_schemas(credential()) == [schema.ACHIEVEMENT_CREDENTIAL]
     assert schema.declared_schemas({"credentialSchema": {"id": "x", "type": "JsonSchema"}}) == []
-    assert schema.declared_schemas({"credentialSchema": {"id": "x", "type": "1EdTechJsonSchemaValidator2019"}}) \
-        == ["x"]
+    declared = {"credentialSchema": {"id": "x", "type": "1EdTechJsonSchemaValidator2019"}}
+    assert schema.declared_schemas(declared) == ["x"]
     assert schema.is_bundled(schema.FORMAL_ACHIEVEMENT_CREDENTIAL)
     assert not schema.is_bundled("https://accrediter.edu/schema/endorsementcredential.json")
 

@@ -45,7 +45,8 @@ def test_the_reported_inflated_credential_is_refused_before_json_ld(key, monkeyp
 
 
 @pytest.mark.parametrize("inflate, limit", [
-    (lambda d: d["credentialSubject"]["achievement"].update(alignment=_alignments(formats.MAX_ARRAY_LENGTH + 1)),
+    (lambda d: d["credentialSubject"]["achievement"].update(
+        alignment=_alignments(formats.MAX_ARRAY_LENGTH + 1)),
      "items in an array"),
     # objects sharing an id are one node: their values pile up without any long array
     (lambda d: d.update(evidence=[{"id": "https://e.example/1", "name": f"N{i}"} for i in range(250)]
@@ -173,9 +174,11 @@ def test_signing_has_the_same_bounds(monkeypatch):
     # a keyword alias: the value is no RDF statement (not signed) while a JSON reader shows it
     ({"note": "@index"}, ("credentialSubject", "note", "Hired as chief executive"), "@index"),
     ({"name": {"@id": "https://schema.org/name"}}, None, "“name”"),
-    ({"Extra": {"@id": "https://x.example/Extra", "@context": {"@vocab": "https://x.example/"}}}, None, "@vocab"),
+    ({"Extra": {"@id": "https://x.example/Extra", "@context": {"@vocab": "https://x.example/"}}}, None,
+     "@vocab"),
 ])
-def test_an_inline_context_appended_after_signing_that_could_hide_content_is_refused(key, context, change, reason):
+def test_an_inline_context_appended_after_signing_that_could_hide_content_is_refused(key, context, change,
+                                                                                      reason):
     """All of these verified before: the appended context changes no signed statement."""
     credential = signed(ob3_credential(key.controller), key)
     credential["@context"] = [*credential["@context"], context]

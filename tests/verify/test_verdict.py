@@ -14,9 +14,11 @@ import pytest
 from app import verification
 from badges.verify import verify
 from tests.verify.credentials import (NOW, OB3_SCHEMA, VC1, check, declaring_schema, did_key_pair,
-                                      legacy_signed, ob3_credential, ob3_vc1_credential, signed, third_party_credential)
+                                      legacy_signed, ob3_credential, ob3_vc1_credential, signed,
+                                      third_party_credential)
 
-FORMAL_SCHEMA = "https://purl.imsglobal.org/spec/ob/v3p0/schema/json-ld/ob_v3p0_achievementcredential_schema.json"
+FORMAL_SCHEMA = ("https://purl.imsglobal.org/spec/ob/v3p0/schema/json-ld/"
+                 "ob_v3p0_achievementcredential_schema.json")
 ISSUER_SCHEMA = "https://accrediter.example/schema/achievementcredential.json"
 
 
@@ -173,7 +175,8 @@ def test_sillage_sign_signs_with_remarks_and_prints_them(wired, tmp_path):
     unsigned = tmp_path / "unsigned.json"
     unsigned.write_text(json.dumps(third_party_credential(key["controller"])))
     out = tmp_path / "signed.json"
-    result = wired.test_cli_runner().invoke(args=["sign", str(unsigned), "--key", str(key_path), "--out", str(out)])
+    arguments = ["sign", str(unsigned), "--key", str(key_path), "--out", str(out)]
+    result = wired.test_cli_runner().invoke(args=arguments)
     assert result.exit_code == 0, result.output
     assert "Warning: format" in result.stderr and "activityStartDate" in result.stderr
     assert verify(json.loads(out.read_text()), now=NOW)["verified"] is True
