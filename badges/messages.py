@@ -27,6 +27,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
                       "L'image est endommagée ou ne peut pas être lue sans risque."),
     "unsupported_image": ("Only PNG and SVG images can carry a badge.",
                           "Seules les images PNG et SVG peuvent contenir un badge."),
+    "multiple_badges": ("The image carries more than one badge; baking allows only one, so which one "
+                        "counts would be ambiguous.",
+                        "L'image contient plus d'un badge ; l'intégration n'en permet qu'un, et l'on ne "
+                        "saurait pas lequel compte."),
+    "compressed_badge": ("The badge is stored compressed in the image, which the baking rules forbid.",
+                         "Le badge est stocké compressé dans l'image, ce que les règles d'intégration "
+                         "interdisent."),
     "invalid_credential": ("The embedded badge is not a usable document.",
                            "Le badge intégré n'est pas un document exploitable."),
     "unreadable_input": ("The input cannot be read.", "L'entrée ne peut pas être lue."),
