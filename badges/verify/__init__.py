@@ -37,6 +37,7 @@ from typing import Any
 from .. import messages
 from ..fetch import json_fetcher
 from .credential import verify_credential
+from .jwt import SecuredCredential
 from .ob2 import verify_ob2
 from .proofs import MAX_PROOFS, resolve_method
 from .reading import MAX_IMAGE_BYTES, MAX_JSON_BYTES, check_value, document_kind, is_vc1, parse_json, read
@@ -78,6 +79,8 @@ def _run(session: _Session, data: Any) -> str | None:
     """Read the input (the ``parse`` check), then verify it as what it is; returns the kind of run."""
     try:
         document, _via = read(session, data)
+        secured = document if isinstance(document, SecuredCredential) else None  # a VC-JWT
+        document = secured.credential if secured else document
         kind = document_kind(document)
         if kind is None:
             raise Failure("unsupported_document")
@@ -88,5 +91,5 @@ def _run(session: _Session, data: Any) -> str | None:
     if kind == "ob2":
         verify_ob2(session, document)
         return "ob2"
-    verify_credential(session, document, kind)
+    verify_credential(session, document, kind, secured=secured)
     return "vc"

@@ -57,7 +57,7 @@ def vc_claims(credential: dict) -> dict:
 
 def ob3_jwt_credential(issuer: str, **overrides) -> dict:
     """An OB 3.0 credential with whole-second dates (a NumericDate has no fraction), valid for a year."""
-    return ob3_credential(issuer, validUntil=stamp(NOW + timedelta(days=365)), **overrides)
+    return ob3_credential(issuer, **{"validUntil": stamp(NOW + timedelta(days=365)), **overrides})
 
 
 class JwkIssuer:
