@@ -18,11 +18,11 @@ the allow-list below (asymmetric only: ``none`` and HMAC are refused, which also
 "public key used as an HMAC secret" confusion). ``crit`` is refused whatever it lists: Sillage supports
 no JWS extension, and RFC 7515 §4.1.11 makes a JWS with an unsupported critical extension invalid.
 
-The key comes from ``kid`` (a did:key / did:web verification method, an https controller document,
-JWK or JWK Set, all through the run's SSRF-guarded fetch) or from the ``jwk`` header. A key that can
+The key comes from ``kid`` (a did:key / did:jwk / did:web verification method, an https controller
+document, JWK or JWK Set, all through the run's SSRF-guarded fetch) or from the ``jwk`` header. A key that can
 sign is never accepted (a JWK with ``d`` or another private member, or a symmetric key). Whose key it
 is decides the ``issuer`` check: a method's controller must be the issuer; a header ``jwk`` must be one
-of the issuer's own assertion keys (its did:key, or a method of its controller document), since anyone
+of the issuer's own assertion keys (its did:key or did:jwk, or a method of its controller document), since anyone
 can put any key in a header; a bare JWK published at a URL must be on the issuer's origin.
 """
 from __future__ import annotations
@@ -295,6 +295,9 @@ def resolve_key(session, header: Mapping) -> JwtKey:
 def _resolve_kid(session, kid: str) -> JwtKey:
     from .proofs import resolve_method  # noqa: PLC0415
 
+    if kid.startswith("did:jwk:"):
+        did = kid.split("#", 1)[0]
+        return JwtKey(_did_jwk_key(did), kid, did, "method")
     if kid.startswith("did:key:") and "#" not in kid:
         kid = f"{kid}#{kid[len('did:key:'):]}"  # a bare did:key names its one key
     if kid.startswith("did:"):
@@ -304,6 +307,15 @@ def _resolve_kid(session, kid: str) -> JwtKey:
     if isinstance(document, Mapping) and ("kty" in document or "keys" in document):
         return JwtKey(_jwk_at_url(document, kid, fragment), kid, None, "url")
     return resolve_method(session, kid, read_key=_key_from_method)  # an https controller document
+
+
+def _did_jwk_key(did: str):
+    """did:jwk: the DID is the base64url of the public JWK itself, so it resolves offline."""
+    try:
+        jwk = parse_json(_unb64(did[len("did:jwk:"):]))
+    except (ValueError, BadgeError):
+        raise Failure("invalid_key", reason="the did:jwk does not encode a JWK") from None
+    return import_public_jwk(jwk, "the did:jwk")
 
 
 def _jwk_at_url(document: Mapping, kid: str, fragment: str):
@@ -436,6 +448,11 @@ def _issuer_lists(session, issuer: str, key) -> bool:
 
     from .proofs import _did_web_url, resolve_method  # noqa: PLC0415
 
+    if issuer.startswith("did:jwk:"):
+        try:
+            return _did_jwk_key(issuer).thumbprint() == key.thumbprint()
+        except Failure:
+            return False
     try:
         if issuer.startswith("did:key:"):
             document = keys.did_key_document(issuer)

@@ -11,6 +11,7 @@ from joserfc.jwk import OKPKey
 
 from app import verification
 from certs.keys import KeyPair
+from tests.helpers import csrf_token
 from tests.verify.credentials import stamp
 from tests.verify.jwts import assemble, ob3_jwt_credential, sign, vc_claims
 
@@ -102,3 +103,15 @@ def test_cli_verifies_a_jwt_file(wired, token, tmp_path):
     result = runner.invoke(args=["verify", str(path), "--json"])
     assert result.exit_code == 1
     assert "bad_signature" in [e["code"] for e in json.loads(result.output)["errors"]]
+
+
+def test_the_verify_page_takes_a_pasted_or_uploaded_jwt(client, token):
+    page = client.post("/verify", data={"credential": token, "csrf_token": csrf_token(client.get("/verify"))})
+    assert page.status_code == 200 and b'data-verified="true"' in page.data
+    upload = {"file": (io.BytesIO(token.encode()), "badge.jwt"), "credential": "",
+              "csrf_token": csrf_token(client.get("/verify"))}
+    page = client.post("/verify", data=upload, content_type="multipart/form-data")
+    assert page.status_code == 200 and b'data-verified="true"' in page.data
+    page = client.post("/verify", data={"credential": _tampered(token),
+                                        "csrf_token": csrf_token(client.get("/verify"))})
+    assert b'data-verified="false"' in page.data

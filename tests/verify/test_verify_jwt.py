@@ -270,7 +270,27 @@ def test_unreadable_and_other_jwts_fail_the_parse_check(web, issuer):
             assert_refused(result, code, "parse")
             assert result["checks"][0]["name"] == "parse"
     duplicated = ".".join([b64('{"alg":"ES256","alg":"none"}'), b64(json.dumps(vc_claims(credential))), "eA"])
-    assert verify(duplicated, fetch=web, now=NOW)["verified"] is False
+    assert_refused(verify(duplicated, fetch=web, now=NOW), "jwt_invalid", "parse")
+    # an Open Badges 2.0 signed assertion is a JWS too, but not a VC-JWT
+    assertion = {"@context": "https://w3id.org/openbadges/v2", "type": "Assertion", "id": "urn:uuid:1",
+                 "recipient": {"type": "email", "identity": "a@example.org"}, "badge": "https://b.example/1",
+                 "verification": {"type": "SignedBadge"}, "issuedOn": "2025-01-01T00:00:00Z"}
+    assert_refused(verify(assemble({"alg": "RS256"}, assertion, b"x"), fetch=web, now=NOW),
+                   "unsupported_format", "parse")
+
+
+def test_did_jwk_kid_and_issuer(web):
+    key = ALGORITHMS["ES256"]()
+    did = "did:jwk:" + b64(json.dumps(public_jwk(key)))
+    credential = ob3_jwt_credential(did)
+    for header in ({"alg": "ES256", "kid": f"{did}#0"}, {"alg": "ES256", "jwk": public_jwk(key)}):
+        result = verify(sign(header, vc_claims(credential), key), fetch=web, now=NOW)
+        assert result["verified"] is True, result
+    other = ALGORITHMS["ES256"]()
+    forged = sign({"alg": "ES256", "jwk": public_jwk(other)}, vc_claims(credential), other)
+    assert_refused(verify(forged, fetch=web, now=NOW), "jwt_key_not_bound", "issuer")
+    broken = sign({"alg": "ES256", "kid": "did:jwk:bm90LWEtandr#0"}, vc_claims(credential), key)
+    assert_refused(verify(broken, fetch=web, now=NOW), "invalid_key", "verification_method")
 
 
 def test_missing_ob3_claims_are_warnings_and_messages_are_translated(web, issuer):
