@@ -151,6 +151,20 @@ def read_jwt(token: str) -> SecuredCredential:
     return SecuredCredential(token, header, payload, _credential_from_claims(payload), enveloped=False)
 
 
+def enveloped_token(document: Mapping) -> str | None:
+    """The compact JWS of a VC 2.0 ``EnvelopedVerifiableCredential`` (``id``:
+    ``data:application/vc+jwt,<token>``), None for any other document; raises Failure for an envelope
+    of another securing mechanism (SD-JWT, COSE), which Sillage does not verify."""
+    if "EnvelopedVerifiableCredential" not in as_list(document.get("type")):
+        return None
+    media_type, comma, token = str(document.get("id") or "").partition(",")
+    if not comma or not media_type.lower().startswith("data:"):
+        raise Failure("jwt_invalid", reason="the enveloped credential's id is not a data: URL")
+    if _media_type(media_type[len("data:"):]) not in CREDENTIAL_TYPES or not looks_like_jwt(token):
+        raise Failure("unsupported_format", format=media_type[len("data:"):][:60])
+    return token
+
+
 def _media_type(typ: str) -> str:
     value = typ.strip().lower()
     return value[len("application/"):] if value.startswith("application/") else value

@@ -12,7 +12,7 @@ from ..errors import INVALID_CREDENTIAL, BadgeError
 from ..formats import (MAX_PAYLOAD_BYTES, OB2_CONTEXT, OB3_TYPES, VC1_CONTEXT, VC2_CONTEXT, as_list,
                        check_json_value)
 from ..formats import parse_json as _parse_json
-from .jwt import looks_like_jwt, read_jwt
+from .jwt import enveloped_token, looks_like_jwt, read_jwt
 from .report import Failure
 from .session import _Session
 
@@ -82,6 +82,8 @@ def read(session: _Session, data: Any) -> tuple[Any, str]:
             raise Failure("invalid_json", reason="not a JSON value") from None
         if size > MAX_JSON_BYTES:
             raise Failure("too_large", limit="1 MB")
+        if token := enveloped_token(data):
+            return _from_jwt(token), "jwt"
         return dict(data), "json"
     if isinstance(data, str):
         stripped = data.strip()
@@ -111,6 +113,8 @@ def read(session: _Session, data: Any) -> tuple[Any, str]:
     value = parse_json(data)
     if not isinstance(value, dict):
         raise Failure("not_an_object")
+    if token := enveloped_token(value):
+        return _from_jwt(token), "jwt"
     return value, "json"
 
 

@@ -325,3 +325,16 @@ def test_baked_images_with_two_badges_or_compression_are_refused_by_the_verifier
         result = verify(image, fetch=web, now=NOW, locale="fr")
         assert_refused(result, code, "parse")
         assert "image" in result["errors"][0]["message"]
+
+
+def test_enveloped_verifiable_credential(web, issuer):
+    """VC 2.0: a JOSE-secured credential inside JSON, as a data: URL (what presentations carry)."""
+    token = issuer.vc_jwt("ES256")
+    envelope = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": "EnvelopedVerifiableCredential",
+                "id": f"data:application/vc+jwt,{token}"}
+    for given in (envelope, json.dumps(envelope)):
+        assert verify(given, fetch=web, now=NOW)["verified"] is True
+    tampered = {**envelope, "id": envelope["id"][:-3] + ("AAA" if not envelope["id"].endswith("AAA") else "BBB")}
+    assert_refused(verify(tampered, fetch=web, now=NOW), "bad_signature", "proof")
+    sd_jwt = {**envelope, "id": f"data:application/vc+sd-jwt,{token}~"}
+    assert_refused(verify(sd_jwt, fetch=web, now=NOW), "unsupported_format", "parse")
