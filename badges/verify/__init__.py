@@ -87,7 +87,8 @@ def _run(session: _Session, data: Any) -> str | None:
     except Failure as failure:
         session.report.failed("parse", failure)
         return None
-    session.report.passed("parse", kind=messages.kind_label(kind, session.report.locale))
+    label = messages.kind_label(kind, session.report.locale)
+    session.report.passed("parse", kind=f"{label} (VC-JWT)" if secured else label)
     if kind == "ob2":
         verify_ob2(session, document)
         return "ob2"

@@ -57,6 +57,7 @@ def test_ob3_jwt_verifies_for_each_algorithm(web, issuer, alg):
     assert result["verified"] is True, result
     assert [c["name"] for c in result["checks"]] == CHECKS
     assert f"JWT {alg}" in check(result, "proof")["detail"]
+    assert "(VC-JWT)" in check(result, "parse")["detail"]
     assert result["warnings"] == []
 
 
