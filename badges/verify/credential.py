@@ -22,7 +22,7 @@ def verify_credential(session: _Session, document: dict, kind: str, *, check_sta
     proof (OB 3.0 section 8.2, VC-JOSE-COSE), and the document needs no embedded ``proof``."""
     if not session.step("jsonld", lambda: _check_jsonld(session, document)):
         return  # without a well-defined meaning there is nothing a signature could be checked against
-    session.step("schema", lambda: _check_schema(document, kind))
+    session.step("schema", lambda: _check_schema(session, document, kind))
     if secured is not None:
         verify_secured(session, secured, kind)
     else:
