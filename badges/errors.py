@@ -50,3 +50,5 @@ DUPLICATE_KEY = "duplicate_key"        # a JSON object repeats a key: its meanin
 UNSUPPORTED_DOCUMENT = "unsupported_document"  # JSON that is neither a credential nor an OB 2.0 assertion
 FETCH_REQUIRED = "fetch_required"      # a hosted OB 2.0 URL was given but no fetch function
 FETCH_FAILED = "fetch_failed"          # the fetch function passed in could not get the URL
+MULTIPLE_BADGES = "multiple_badges"    # an image with two badge chunks / elements: which one counts?
+COMPRESSED_BADGE = "compressed_badge"  # a compressed (zTXt, or iTXt with the flag set) badge chunk

@@ -36,6 +36,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
                       "L'image est endommagée ou ne peut pas être lue sans risque."),
     "unsupported_image": ("Only PNG and SVG images can carry a badge.",
                           "Seules les images PNG et SVG peuvent contenir un badge."),
+    "multiple_badges": ("The image carries more than one badge; baking allows only one, so which one "
+                        "counts would be ambiguous.",
+                        "L'image contient plus d'un badge ; l'intégration n'en permet qu'un, et l'on ne "
+                        "saurait pas lequel compte."),
+    "compressed_badge": ("The badge is stored compressed in the image, which the baking rules forbid.",
+                         "Le badge est stocké compressé dans l'image, ce que les règles d'intégration "
+                         "interdisent."),
     "invalid_credential": ("The embedded badge is not a usable document.",
                            "Le badge intégré n'est pas un document exploitable."),
     "unreadable_input": ("The input cannot be read.", "L'entrée ne peut pas être lue."),
@@ -95,6 +102,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The signature does not match: the document was changed or signed with another key.",
         "La signature ne correspond pas : le document a été modifié ou signé avec une autre clé."),
     "proof_expired": ("The proof itself expired ({reason}).", "La preuve elle-même a expiré ({reason})."),
+    # JWT-secured credentials (VC-JWT: OB 3.0 section 8.2, VC-JOSE-COSE)
+    "jwt_invalid": ("The JWT is malformed: {reason}.", "Le JWT est mal formé : {reason}."),
+    "jwt_unsupported_type": ("This JWT is not a credential Sillage verifies ({type}).",
+                             "Ce JWT n'est pas une attestation que Sillage vérifie ({type})."),
+    "jwt_alg_refused": ("The JWT's signing algorithm “{alg}” is refused; accepted: {allowed}.",
+                        "L'algorithme de signature du JWT « {alg} » est refusé ; acceptés : {allowed}."),
+    "jwt_crit_unsupported": ("The JWT requires header extensions that Sillage does not support ({names}).",
+                             "Le JWT exige des extensions d'en-tête que Sillage ne prend pas en charge "
+                             "({names})."),
+    "jwt_no_key": ("The JWT names no key (neither kid nor jwk).",
+                   "Le JWT ne désigne aucune clé (ni kid ni jwk)."),
+    "jwt_private_key": ("A private key was found in {where}: it is refused, and whoever published it should "
+                        "consider it compromised.",
+                        "Une clé privée figure dans {where} : elle est refusée, et qui l'a publiée doit la "
+                        "considérer comme compromise."),
+    "jwt_key_mismatch": ("The key in the JWT header is not the key {kid}.",
+                         "La clé de l'en-tête du JWT n'est pas la clé {kid}."),
+    "jwt_key_not_bound": ("Nothing shows that the signing key belongs to the issuer {issuer}.",
+                          "Rien ne montre que la clé de signature appartient à l'émetteur {issuer}."),
+    "jwt_claim_mismatch": ("The JWT claim “{claim}” contradicts the credential's {property}.",
+                           "La revendication « {claim} » du JWT contredit la propriété {property} de "
+                           "l'attestation."),
+    "jwt_expired": ("The JWT signature expired on {date}.", "La signature du JWT a expiré le {date}."),
+    "jwt_not_yet_valid": ("The JWT signature is valid only from {date}.",
+                          "La signature du JWT n'est valide qu'à partir du {date}."),
     # verification method
     "key_revoked": ("The signing key was revoked by its controller ({reason}).",
                     "La clé de signature a été révoquée par son contrôleur ({reason})."),
@@ -154,6 +186,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "La signature est encodée en base64url ; Sillage l'accepte mais signe en base58btc."),
     "date_without_timezone": ("The date {field} has no time zone; it is read as UTC.",
                               "La date {field} n'a pas de fuseau horaire ; elle est lue en UTC."),
+    "jwt_claim_missing": ("The JWT lacks the claim “{claim}” that Open Badges 3.0 requires.",
+                          "Il manque au JWT la revendication « {claim} » qu'exige Open Badges 3.0."),
     "status_not_checked": ("A status entry of another purpose than revocation or suspension was not checked.",
                            "Une entrée de statut qui ne porte ni sur la révocation ni sur la suspension "
                            "n'a pas été vérifiée."),
@@ -175,6 +209,9 @@ PASSED: dict[str, tuple[str, str]] = {
                        "émetteur, issuanceDate et réalisation."),
     "verification_method": ("Key {method}, listed for assertions by {controller}.",
                             "Clé {method}, déclarée pour les assertions par {controller}."),
+    "jwt_key_header": ("Key given in the JWT header (thumbprint {thumbprint}).",
+                       "Clé donnée dans l'en-tête du JWT (empreinte {thumbprint})."),
+    "jwt_key_url": ("Key published at {url}.", "Clé publiée à {url}."),
     "proof": ("Valid {suite} signature.", "Signature {suite} valide."),
     "issuer": ("Issued by {issuer}.", "Émise par {issuer}."),
     "validity": ("Valid at {now}.", "Valide au {now}."),

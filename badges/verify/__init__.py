@@ -37,6 +37,7 @@ from typing import Any
 from .. import messages
 from ..fetch import json_fetcher
 from .credential import verify_credential
+from .jwt import SecuredCredential
 from .ob2 import verify_ob2
 from .proofs import MAX_PROOFS, resolve_method
 from .reading import MAX_IMAGE_BYTES, MAX_JSON_BYTES, check_value, document_kind, is_vc1, parse_json, read
@@ -85,15 +86,18 @@ def _run(session: _Session, data: Any) -> str | None:
     """Read the input (the ``parse`` check), then verify it as what it is; returns the kind of run."""
     try:
         document, _via = read(session, data)
+        secured = document if isinstance(document, SecuredCredential) else None  # a VC-JWT
+        document = secured.credential if secured else document
         kind = document_kind(document)
         if kind is None:
             raise Failure("unsupported_document")
     except Failure as failure:
         session.report.failed("parse", failure)
         return None
-    session.report.passed("parse", kind=messages.kind_label(kind, session.report.locale))
+    label = messages.kind_label(kind, session.report.locale)
+    session.report.passed("parse", kind=f"{label} (VC-JWT)" if secured else label)
     if kind == "ob2":
         verify_ob2(session, document)
         return "ob2"
-    verify_credential(session, document, kind)
+    verify_credential(session, document, kind, secured=secured)
     return "vc"

@@ -88,8 +88,11 @@ def _resolve_methods(session: _Session, proofs: list[Mapping]) -> dict | None:
     return methods if session.step("verification_method", resolve_all) else None
 
 
-def resolve_method(session: _Session, vm_id: str):
+def resolve_method(session: _Session, vm_id: str, read_key=None):
     """Find ``vm_id`` in its controller document and check it may make assertions.
+
+    ``read_key(document, vm_id)`` reads the key once the method is found and authorised (default: certs'
+    Multikey reader; a VC-JWT also takes ``JsonWebKey`` methods).
 
     did:key resolves offline; did:web and https documents are fetched through the session's fetch. The
     controller document's ``id`` must be the DID (or URL) it was fetched for, the method must be listed
@@ -133,7 +136,7 @@ def resolve_method(session: _Session, vm_id: str):
     if method.get("controller") != controller:
         raise Failure("controller_mismatch", controller=method.get("controller"))
     try:
-        return keys.method_from_document(document, vm_id)
+        return (read_key or keys.method_from_document)(document, vm_id)
     except CertsError as exc:
         raise Failure("invalid_key", reason=str(exc)) from None
 

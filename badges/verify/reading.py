@@ -1,5 +1,6 @@
-"""Reading the input: a dict, JSON text or bytes, a baked PNG/SVG, or the URL of an OB 2.0 hosted
-assertion, into the document to verify (the ``parse`` check), and what kind of document it is."""
+"""Reading the input: a dict, JSON text or bytes, a compact JWS (VC-JWT, also as a JSON string), a baked
+PNG/SVG, or the URL of an OB 2.0 hosted assertion, into the document to verify (the ``parse`` check), and
+what kind of document it is. A JWT is returned as a :class:`jwt.SecuredCredential` (not yet verified)."""
 from __future__ import annotations
 
 import json
@@ -11,6 +12,7 @@ from ..errors import INVALID_CREDENTIAL, BadgeError
 from ..formats import (MAX_PAYLOAD_BYTES, OB2_CONTEXT, OB3_TYPES, VC1_CONTEXT, VC2_CONTEXT, as_list,
                        check_json_value)
 from ..formats import parse_json as _parse_json
+from .jwt import enveloped_token, looks_like_jwt, read_jwt
 from .report import Failure
 from .session import _Session
 
@@ -70,7 +72,7 @@ def is_vc1(document: Mapping) -> bool:
 
 
 
-def read(session: _Session, data: Any) -> tuple[dict, str]:
+def read(session: _Session, data: Any) -> tuple[Any, str]:
     """The document to verify, from whatever was given; raises Failure (``parse``)."""
     if isinstance(data, Mapping):
         check_value(data)
@@ -80,12 +82,16 @@ def read(session: _Session, data: Any) -> tuple[dict, str]:
             raise Failure("invalid_json", reason="not a JSON value") from None
         if size > MAX_JSON_BYTES:
             raise Failure("too_large", limit="1 MB")
+        if token := enveloped_token(data):
+            return _from_jwt(token), "jwt"
         return dict(data), "json"
     if isinstance(data, str):
         stripped = data.strip()
         if stripped.lower().startswith(("https://", "http://")) and len(stripped) < 2048 \
                 and not any(c.isspace() for c in stripped):
             return _from_url(session, stripped), "url"
+        if looks_like_jwt(stripped):
+            return _from_jwt(stripped), "jwt"
         if len(data) > MAX_JSON_BYTES:
             raise Failure("too_large", limit="1 MB")
         data = data.encode("utf-8", "surrogatepass")
@@ -98,11 +104,17 @@ def read(session: _Session, data: Any) -> tuple[dict, str]:
         return _from_image(session, data), "image"
     if not head:
         raise Failure("invalid_json", reason="empty input")
+    if head[:1] == b'"' or (head[:1] == b"e" and len(data) <= MAX_JSON_BYTES):  # a JWS, or one as JSON
+        text = parse_json(data) if head[:1] == b'"' else data.decode("ascii", "replace")
+        if looks_like_jwt(text):
+            return _from_jwt(text), "jwt"
     if head[:1] not in (b"{", b"["):
         raise Failure("invalid_json", reason="not a JSON object")
     value = parse_json(data)
     if not isinstance(value, dict):
         raise Failure("not_an_object")
+    if token := enveloped_token(value):
+        return _from_jwt(token), "jwt"
     return value, "json"
 
 
@@ -129,6 +141,14 @@ def _from_image(session: _Session, data: bytes) -> dict:
         return credential
     if credential.lower().startswith(("https://", "http://")):
         return _from_url(session, credential)
-    raise Failure("unsupported_format", format="JWS")
+    return _from_jwt(credential)  # unbake returns JSON, a URL or a compact JWS
+
+
+def _from_jwt(token: str):
+    """A VC-JWT as read (see :mod:`.jwt`); an OB 2.0 signed assertion is a JWS too, which is not verified."""
+    secured = read_jwt(token)
+    if document_kind(secured.credential) == "ob2":
+        raise Failure("unsupported_format", format="Open Badges 2.0 signed assertion (JWS)")
+    return secured
 
 # -- running one check -------------------------------------------------------------------------
