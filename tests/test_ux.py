@@ -1,0 +1,89 @@
+"""What a new user meets first (issue 6 §5): one word per idea, language choice, Markdown, limits,
+the landing page, the API reference page and an installable package."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from tests.test_ui import english_user  # noqa: F401  (fixture)
+
+ROOT = Path(__file__).resolve().parent.parent
+PO = ROOT / "app" / "translations" / "fr" / "LC_MESSAGES" / "messages.po"
+
+
+def _source_messages() -> set[str]:
+    """Every msgid the application's code and templates use, found as ``pybabel extract`` finds them."""
+    method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2"), ("**/templates/**.txt", "jinja2")]
+    options = {"**/templates/**.html": {"trim_blocks": "True", "lstrip_blocks": "True"},
+               "**/templates/**.txt": {"trim_blocks": "True", "lstrip_blocks": "True"}}
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
+                "pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3)}
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+            str(ROOT / "app"), method_map, options, keywords=keywords):
+        found.update([message] if isinstance(message, str) else [m for m in message if m])
+    return found
+
+
+# --- one word per idea -----------------------------------------------------------------------------
+
+def test_one_word_per_idea_in_english_and_french():
+    """"Sign in" / "Sign out" and "Dashboard" everywhere: never "Log in", "Log out" or "Overview"."""
+    used = _source_messages()
+    assert {"Sign in", "Sign out", "Dashboard"} <= used
+    english = [m for m in used if re.search(r"\blog(ged)? ?(in|out)\b|\blogin\b|\boverview\b", m, re.I)]
+    assert not english, english
+    with PO.open("rb") as fh:
+        catalogue = {m.id: m.string for m in read_po(fh, locale="fr") if m.id in used}
+    assert catalogue["Sign in"] == "Se connecter" and catalogue["Sign out"] == "Se déconnecter"
+    assert catalogue["Dashboard"] == "Tableau de bord"
+    french = [s for s in catalogue.values()
+              if re.search(r"vue d.ensemble|s.identifier|ouvrir une session|fermer .*session", s or "", re.I)]
+    assert not french, french
+
+
+def test_pages_use_the_chosen_words(app, english_user):
+    visitor = app.test_client().get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert ">Sign in</a>" in visitor and "Log in" not in visitor
+    dashboard = english_user.get("/dashboard").get_data(as_text=True)
+    assert "<title>Dashboard · Sillage</title>" in dashboard and "Overview" not in dashboard
+    assert ">Sign out</button>" in dashboard and "Log out" not in dashboard
+
+
+# --- limits the person can see ---------------------------------------------------------------------
+
+def test_title_limit_is_shown_and_a_longer_title_refused_with_a_message(app, english_user, user):
+    page = english_user.get("/experiences/new").get_data(as_text=True)
+    title = re.search(r'<input[^>]*name="title"[^>]*>', page).group(0)
+    assert "maxlength" not in title  # the browser would cut a long paste without a word
+    hint_id = re.search(r'aria-describedby="([^"]*)"', title).group(1).split()[0]
+    assert re.search(rf'<p class="hint" id="{hint_id}">At most 200 characters.</p>', page)
+
+    response = english_user.post("/experiences/new", data={
+        "csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1),
+        "kind": "job", "title": "x" * 201, "start_date": "2024-01-01"})
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "Title: At most 200 characters." in body  # in the error summary, linked to the field
+    assert 'value="' + "x" * 201 + '"' in body  # nothing cut: the person can shorten it
+
+
+def test_website_hint_and_rule_agree_in_the_form_the_service_and_the_api(app, english_user, user):
+    from tests.test_api import api_for
+
+    page = english_user.get("/profile").get_data(as_text=True)
+    assert "A web address starting with https:// or http://." in page
+    assert "starting with https://</p>" not in page
+    english_user.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    api = api_for(english_user, user)
+    for accepted in ("http://asso.example/", "https://me.example/"):
+        assert api.patch("/profile", json={"website": accepted}).status_code == 200
+    refused = api.patch("/profile", json={"website": "ftp://files.example/"})
+    assert refused.status_code == 422
+    assert refused.get_json()["fields"]["website"] == "Must be a web address starting with https:// or http://."
+    description = app.test_client().get("/api/v1/openapi.json").get_json()[
+        "components"]["schemas"]["Profile"]["properties"]["website"]["description"]
+    assert "https:// or http://" in description
