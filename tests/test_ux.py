@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
@@ -87,3 +89,60 @@ def test_website_hint_and_rule_agree_in_the_form_the_service_and_the_api(app, en
     description = app.test_client().get("/api/v1/openapi.json").get_json()[
         "components"]["schemas"]["Profile"]["properties"]["website"]["description"]
     assert "https:// or http://" in description
+
+
+# --- Markdown --------------------------------------------------------------------------------------
+
+def test_markdown_headings_are_kept_below_the_page_headings():
+    from app.templating import render_markdown
+
+    html = str(render_markdown("# Goals\n\ntext\n\n## Steps\n\n### Detail\n\n#### Deeper\n\n###### Deepest"))
+    assert html.startswith("<h3>Goals</h3>")
+    assert "<h4>Steps</h4>" in html and "<h5>Detail</h5>" in html
+    assert "<h6>Deeper</h6>" in html and "<h6>Deepest</h6>" in html
+    assert "<h1" not in html and "<h2" not in html
+    assert str(render_markdown("# Top", top=2)) == "<h2>Top</h2>"
+    assert str(render_markdown("<h1>raw</h1><h2>raw</h2>\n\n# md")).count("<h") == 1  # raw HTML does not count
+
+
+NASTY_LINKS = [
+    "javascript:alert(1)", "JaVaScRiPt:alert(1)", " javascript:alert(1)", "javascript&#58;alert(1)",
+    "java&#x73;cript:alert(1)", "jav\tascript:alert(1)", "&#106;avascript:alert(1)",
+    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==", "DATA:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)", "VBScript:msgbox(1)", "file:///etc/passwd", "/settings/delete", "//evil.example/x",
+    "javascript://%0aalert(1)", "https:evil.example",
+]
+
+
+@pytest.mark.parametrize("href", NASTY_LINKS)
+def test_markdown_unsafe_links_become_plain_text(href):
+    from app.templating import render_markdown
+
+    for source in (f"[click **me**]({href})", f'[click **me**]({href} "title")', f"[[click **me**]({href})](x)",
+                   f"<a href=\"{href}\">click **me**</a>"):
+        html = str(render_markdown(source))
+        assert "<a" not in html, (source, html)
+        assert "click" in html  # the words stay, as text
+        assert not re.search(r"(?i)<[^>]*(javascript|vbscript|data:|href|title)", html), (source, html)
+
+
+def test_markdown_keeps_safe_links_and_nests_inside_them():
+    from app.templating import render_markdown
+
+    html = str(render_markdown("[see *this*](https://example.org/a?b=1&c=2) and <mailto:me@example.org> "
+                               "and [![img](https://example.org/i.png)](https://example.org/)"))
+    assert '<a href="https://example.org/a?b=1&amp;c=2" rel="nofollow noopener noreferrer">see <em>this</em></a>' in html
+    assert 'href="mailto:me@example.org"' in html
+    assert "<img" not in html  # images are not allowed
+
+
+def test_item_page_renders_markdown_headings_and_drops_unsafe_anchors(english_user):
+    page = english_user.get("/journal/new").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    created = english_user.post("/journal/new", data={
+        "csrf_token": token, "title": "Plans", "body": "# Next year\n\n[trap](javascript:alert(1)) ok"})
+    assert created.status_code == 302
+    html = english_user.get(created.headers["Location"]).get_data(as_text=True)
+    assert "<h3>Next year</h3>" in html
+    article = re.search(r"<article.*?</article>", html, re.S).group(0)
+    assert "trap ok" in article and "<a" not in article.split("<h3>")[1]
