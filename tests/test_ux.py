@@ -10,6 +10,8 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from app.extensions import db
+
 from tests.test_ui import english_user  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,3 +148,90 @@ def test_item_page_renders_markdown_headings_and_drops_unsafe_anchors(english_us
     assert "<h3>Next year</h3>" in html
     article = re.search(r"<article.*?</article>", html, re.S).group(0)
     assert "trap ok" in article and "<a" not in article.split("<h3>")[1]
+
+
+# --- language --------------------------------------------------------------------------------------
+
+def _lang(page) -> str:
+    return re.search(r'<html lang="(\w+)">', page.get_data(as_text=True)).group(1)
+
+
+def test_visitor_chooses_a_language_that_a_cookie_remembers(app):
+    from app.i18n import COOKIE
+
+    visitor = app.test_client()
+    french = visitor.get("/login", headers={"Accept-Language": "fr"})
+    assert _lang(french) == "fr" and "Accept-Language" in french.headers["Vary"]
+    # The switch in the header: the same page in the other language.
+    switch = re.search(r'<a href="([^"]+)" lang="en" hreflang="en">English</a>', french.get_data(as_text=True))
+    assert switch and switch.group(1) == "/login?lang=en"
+    assert '<span lang="fr" aria-current="true">Français</span>' in french.get_data(as_text=True)
+
+    english = visitor.get(switch.group(1), headers={"Accept-Language": "fr"})
+    assert _lang(english) == "en" and ">Sign in</a>" in english.get_data(as_text=True)
+    cookie = visitor.get_cookie(COOKIE)
+    assert cookie is not None and cookie.value == "en" and cookie.http_only and cookie.same_site == "Lax"
+    # Remembered without the parameter, over the browser's own preference, and no session is needed.
+    later = visitor.get("/register?next=%2F", headers={"Accept-Language": "fr"})
+    assert _lang(later) == "en"
+    assert "/register?next=%2F&amp;lang=fr" in later.get_data(as_text=True)  # other arguments kept
+
+    for unknown in ("de", "", "en;q=1", "../fr"):
+        other = app.test_client()
+        page = other.get(f"/?lang={unknown}", headers={"Accept-Language": "fr"})
+        assert _lang(page) == "fr" and other.get_cookie(COOKIE) is None
+
+
+def test_signed_in_preference_wins_over_parameter_and_cookie(app, logged_in, user):
+    from app.i18n import COOKIE
+
+    user.locale = "fr"
+    db.session.commit()
+    logged_in.set_cookie(COOKIE, "en")
+    page = logged_in.get("/dashboard?lang=en", headers={"Accept-Language": "en"})
+    assert _lang(page) == "fr"
+    assert "hreflang" not in page.get_data(as_text=True)  # signed in: the settings page, not the switch
+    user.locale = None  # no saved preference: like a visitor
+    db.session.commit()
+    assert _lang(logged_in.get("/dashboard", headers={"Accept-Language": "fr"})) == "en"
+
+
+def test_instance_default_language(app_settings, tmp_path):
+    from app import create_app
+    from app.config import load
+    from tests.conftest import FreshClient
+
+    secrets = {"SILLAGE_INSTANCE_PATH": str(tmp_path), "SILLAGE_SECRET_KEY": "s", "SILLAGE_MASTER_KEY": "m" * 32}
+    assert load(env=secrets)["BABEL_DEFAULT_LOCALE"] == "fr"
+    assert load(env={**secrets, "SILLAGE_DEFAULT_LANGUAGE": "en"})["BABEL_DEFAULT_LOCALE"] == "en"
+    english = create_app({**app_settings, "BABEL_DEFAULT_LOCALE": "en"})
+    english.test_client_class = FreshClient
+    with english.app_context():
+        assert _lang(english.test_client().get("/")) == "en"  # no Accept-Language
+        assert _lang(english.test_client().get("/", headers={"Accept-Language": "de"})) == "en"
+        assert _lang(english.test_client().get("/", headers={"Accept-Language": "fr"})) == "fr"
+        db.engine.dispose()
+    with pytest.raises(RuntimeError, match="SILLAGE_DEFAULT_LANGUAGE"):
+        create_app({**app_settings, "BABEL_DEFAULT_LOCALE": "de"})
+
+
+def test_api_errors_follow_accept_language(app, client, user):
+    from tests.test_api import api_for
+
+    user.locale = "fr"
+    db.session.commit()
+    anonymous = client.get("/api/v1/profile", headers={"Accept-Language": "en"})
+    assert anonymous.status_code == 401 and anonymous.get_json()["message"].startswith("A valid API token")
+    assert "valide" in client.get("/api/v1/profile", headers={"Accept-Language": "fr"}).get_json()["message"]
+
+    api = api_for(client, user)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    refused = api.patch("/profile", json={"website": "ftp://x.example/"})
+    assert refused.get_json()["fields"]["website"].startswith("Must be a web address")
+    del client.environ_base["HTTP_ACCEPT_LANGUAGE"]  # none sent: the token owner's language
+    refused = api.patch("/profile", json={"website": "ftp://x.example/"})
+    assert not refused.get_json()["fields"]["website"].startswith("Must be")
+    # ?lang= is for pages: the API ignores it.
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    assert api.patch("/profile?lang=fr", json={"website": "ftp://x.example/"}).get_json()[
+        "fields"]["website"].startswith("Must be")
