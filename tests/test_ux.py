@@ -235,3 +235,35 @@ def test_api_errors_follow_accept_language(app, client, user):
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     assert api.patch("/profile?lang=fr", json={"website": "ftp://x.example/"}).get_json()[
         "fields"]["website"].startswith("Must be")
+
+
+# --- the API reference page ------------------------------------------------------------------------
+
+def test_api_reference_page_uses_only_local_assets_allowed_by_the_csp(app, client):
+    from app.api.docs import DIST, swagger_ui_version
+
+    page = client.get("/api/v1/docs", headers={"Accept-Language": "en"})
+    assert page.status_code == 200 and "<h1>API reference</h1>" in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "style-src 'self'" in csp and "unsafe" not in csp
+    assert not re.search(r"(?:src|href)=\"(?:https?:)?//", html)  # nothing from another origin
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html)  # no inline script for the CSP to refuse
+    assert 'data-spec-url="/api/v1/openapi.json"' in html
+    assert "Set-Cookie" not in page.headers  # under /api/: no session
+    for url in re.findall(r'(?:src|href)="(/[^"]+)"', html):
+        if url.startswith("/api/v1/openapi.json"):
+            continue
+        asset = client.get(url)
+        assert asset.status_code == 200, url
+        if "/docs/assets/" in url:
+            assert asset.data == (DIST / url.rsplit("/", 1)[1]).read_bytes()  # the package's bytes
+    assert swagger_ui_version().startswith("v5.")
+    # Only the files the page needs; nothing else from the package's folder, no way out of it.
+    for name in ("index.css", "oauth2-redirect.html", "..%2F__init__.py", "LICENSE"):
+        assert client.get(f"/api/v1/docs/assets/{name}").status_code == 404
+
+
+def test_api_reference_is_linked_from_the_footer_and_the_tokens_page(app, logged_in):
+    assert 'href="/api/v1/docs"' in app.test_client().get("/").get_data(as_text=True)
+    assert 'href="/api/v1/docs"' in logged_in.get("/settings/tokens").get_data(as_text=True)
