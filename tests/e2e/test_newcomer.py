@@ -1,4 +1,5 @@
-"""The API reference page renders in a real browser, from this site only, under the site's CSP."""
+"""In a real browser: the API reference renders from this site only under the site's CSP; the visitors'
+language switch."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -34,3 +35,15 @@ def test_footer_and_tokens_page_link_to_the_api_reference(page):
     page.goto("/")
     page.locator("footer").get_by_role("link", name="API reference").click()
     page.wait_for_url("**/api/v1/docs")
+
+
+def test_visitor_switches_language_in_the_header_and_it_is_remembered(page):
+    page.goto("/")
+    assert page.locator("html").get_attribute("lang") == "en"  # the browser asks for en-GB
+    page.locator("header").get_by_role("link", name="Français").click()
+    page.wait_for_url("**/?lang=fr")
+    assert page.locator("html").get_attribute("lang") == "fr"
+    page.locator("header").get_by_role("link", name="Se connecter").click()
+    page.wait_for_url("**/login")
+    assert page.locator("html").get_attribute("lang") == "fr"  # no ?lang= any more: the cookie
+    assert page.locator("h1").inner_text() == "Se connecter"
