@@ -47,3 +47,35 @@ def test_visitor_switches_language_in_the_header_and_it_is_remembered(page):
     page.wait_for_url("**/login")
     assert page.locator("html").get_attribute("lang") == "fr"  # no ?lang= any more: the cookie
     assert page.locator("h1").inner_text() == "Se connecter"
+
+
+def test_new_api_token_is_shown_once_and_copied(page, live_server):
+    import subprocess
+
+    from tests.e2e.conftest import SILLAGE
+
+    address, password = "tokens@example.org", "a token for the nightly backup"
+    subprocess.run([*SILLAGE, "users", "create", address], input=password + "\n", env=live_server.env,
+                   check=True, capture_output=True, text=True, timeout=120)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto("/login")
+    form = page.locator("main form:has(input[name=password])")
+    form.locator("input[name=email]").fill(address)
+    form.locator("input[name=password]").fill(password)
+    form.locator("[type=submit]").first.click()
+    page.wait_for_url("**/dashboard")
+
+    page.goto("/settings/tokens")
+    page.locator("input[name=name]").fill("backup")
+    page.get_by_role("button", name="Create the token").click()
+    page.wait_for_url("**/settings/tokens")
+    secret = page.locator("#new-token").input_value()
+    assert secret.startswith("sil_")
+    page.get_by_role("button", name="Copy the token").click()  # hidden unless the nonce'd script ran
+    page.locator("#copy-token-status", has_text="Copied").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == secret
+    assert page.locator("tbody code").inner_text() == secret[:12] + "…"
+
+    page.reload()  # neither a second token nor the secret again
+    assert page.locator("#new-token").count() == 0
+    assert page.locator("tbody tr").count() == 1
