@@ -22,7 +22,7 @@ from app.services.portfolio import PROFILE_RULES, RULES
 # The service's URL rule (app.services.validation.URL) accepts both: many framework concept URIs
 # (ESCO's among them) and small associations' sites are still http.
 URL_HINT = _l("A web address starting with https:// or http://.")
-MARKDOWN_HINT = _l("You can use Markdown: **bold**, *italic*, lists and links.")
+MARKDOWN_HINT = _l("You can use Markdown: # headings, **bold**, *italic*, lists and web links (https://…).")
 
 
 class Required:
