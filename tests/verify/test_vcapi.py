@@ -1,0 +1,254 @@
+"""The W3C VC-API verifier routes: ``POST /credentials/verify`` and ``POST /presentations/verify``.
+
+Shapes follow what the W3C suites send (w3c/vc-data-model-2.0-test-suite ``TestEndpoints.js``,
+``data-generator.js``; digitalbazaar/data-integrity-test-suite-assertion ``assertions.js``): 200 only for
+a valid document, 400 or 422 for everything else, JSON bodies in both cases.
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import json
+
+import flask_babel
+import pytest
+
+from app import verification
+from badges.loader import document_loader
+from certs.keys import KeyPair
+from certs.proofs import sign
+from tests.helpers import csrf_token
+from tests.verify.credentials import NOW, VC2, did_key_pair, ob3_credential, signed, vc2_credential
+
+CREDENTIALS = "/credentials/verify"
+PRESENTATIONS = "/presentations/verify"
+CHALLENGE = "u6dTBF3Q8zZ0fWkR9y2nq4A"
+DOMAIN = "github.com/w3c/vc-data-model-2.0-test-suite"
+
+
+@pytest.fixture
+def wired(app):
+    if "vcapi.verify_credential" not in app.view_functions:
+        verification.init_app(app)
+    app.config["RATE_LIMIT_VERIFY"] = "off"
+    return app
+
+
+@pytest.fixture
+def web(wired):
+    return wired.test_client()
+
+
+@pytest.fixture
+def key():
+    return did_key_pair()
+
+
+@pytest.fixture
+def credential(key):
+    return signed(ob3_credential(key.controller), key)
+
+
+def _codes(body: dict) -> list[str]:
+    return [error["code"] for error in body["errors"]]
+
+
+# -- /credentials/verify ----------------------------------------------------------------------------
+
+def test_valid_credential_is_200_with_checks_and_no_errors(web, credential):
+    response = web.post(CREDENTIALS, json={"verifiableCredential": credential, "options": {"checks": ["proof"]}})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["verified"] is True
+    assert body["errors"] == [] and body["problemDetails"] == []
+    assert {check["name"] for check in body["checks"]} >= {"proof", "issuer", "validity", "status"}
+    assert all(check["ok"] for check in body["checks"])
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in response.headers
+    assert "credential" not in body
+
+
+def test_return_credential_option_echoes_it(web, credential):
+    body = web.post(CREDENTIALS, json={"verifiableCredential": credential,
+                                       "options": {"returnCredential": True}}).get_json()
+    assert body["credential"] == credential
+
+
+def test_tampered_credential_is_422_with_problem_details(web, credential):
+    credential["credentialSubject"]["achievement"]["name"] = "Forged"
+    response = web.post(CREDENTIALS, json={"verifiableCredential": credential})
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["verified"] is False
+    assert _codes(body) == ["bad_signature"]
+    error = body["errors"][0]
+    assert error["type"] == "https://www.w3.org/TR/vc-data-model#CRYPTOGRAPHIC_SECURITY_ERROR"
+    assert error["title"] == "bad_signature" and error["detail"] == error["message"]
+    assert body["problemDetails"][0] == error
+
+
+@pytest.mark.parametrize("mutate, code", [
+    (lambda vc: vc.update(proof=None), "no_proof"),
+    (lambda vc: vc["proof"].pop("proofValue"), "malformed_proof_value"),
+    (lambda vc: vc["proof"].update(proofValue=vc["proof"]["proofValue"][1:]), None),
+    (lambda vc: vc["proof"].pop("type"), None),
+    (lambda vc: vc["proof"].update(proofPurpose="authentication"), "wrong_proof_purpose"),
+    (lambda vc: vc["proof"].update(cryptosuite="eddsa-2022"), "unsupported_cryptosuite"),
+    (lambda vc: vc["credentialSubject"].update(undefinedTerm="IfDroppedWillVerify"), "undefined_term"),
+    (lambda vc: vc["type"].append("UndefinedType"), "undefined_term"),
+])
+def test_data_integrity_suite_refusals_are_4xx(web, credential, mutate, code):
+    """The mutations of data-integrity-test-suite-assertion ``suites/verify.js``."""
+    mutate(credential)
+    response = web.post(CREDENTIALS, json={"verifiableCredential": credential})
+    assert response.status_code in (400, 422)
+    body = response.get_json()
+    assert body["verified"] is False and body["errors"]
+    if code:
+        assert code in _codes(body)
+
+
+def test_credential_sent_as_a_json_string_is_refused(web, credential):
+    response = web.post(CREDENTIALS, json={"verifiableCredential": json.dumps(credential)})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_credential"
+
+
+def test_nonconforming_document_is_refused(web):
+    """vc-data-model-2.0-test-suite ``1.03-conformance.js``: ``{type: ['NonconformingDocument']}``."""
+    response = web.post(CREDENTIALS, json={"verifiableCredential": {"type": ["NonconformingDocument"]}})
+    assert response.status_code == 422
+    assert _codes(response.get_json()) == ["no_context"]
+
+
+def test_ob2_assertion_is_not_a_verifiable_credential_here(web):
+    assertion = {"@context": "https://w3id.org/openbadges/v2", "type": "Assertion",
+                 "id": "https://issuer.example/assertions/1"}
+    response = web.post(CREDENTIALS, json={"verifiableCredential": assertion})
+    assert response.status_code == 422
+    assert _codes(response.get_json()) == ["not_a_credential"]
+
+
+@pytest.mark.parametrize("body, status, code", [
+    (b"", 400, "invalid_json"),
+    (b"{not json", 400, "invalid_json"),
+    (b'{"verifiableCredential": {}, "verifiableCredential": {}}', 400, "duplicate_key"),
+    (b"[]", 400, "invalid_request"),
+    (b'"text"', 400, "invalid_request"),
+    (b"{}", 400, "missing_credential"),
+    (b'{"credential": {}}', 400, "missing_credential"),
+    (b'{"verifiableCredential": null}', 400, "missing_credential"),
+    (b'{"verifiableCredential": [1]}', 400, "invalid_credential"),
+    (b'{"verifiableCredential": 3}', 400, "invalid_credential"),
+    (b'{"verifiableCredential": {}, "options": []}', 400, "invalid_options"),
+    (b'{"verifiableCredential": {}, "options": {"challenge": 5}}', 400, "invalid_options"),
+    (b'{"verifiableCredential": {}, "options": {"domain": [1]}}', 400, "invalid_options"),
+    (b'{"verifiableCredential": {}, "options": {"checks": "proof"}}', 400, "invalid_options"),
+    (b'{"verifiableCredential": {}, "options": {"returnCredential": "yes"}}', 400, "invalid_options"),
+    (b"[" * 100 + b"]" * 100, 400, "too_deep"),
+])
+def test_malformed_requests_are_400_with_a_stable_code(web, body, status, code):
+    for route in (CREDENTIALS, PRESENTATIONS):
+        response = web.post(route, data=body, content_type="application/json")
+        if route == PRESENTATIONS and code == "missing_credential":
+            code_here = "missing_presentation"
+        else:
+            code_here = code
+        if route == PRESENTATIONS and code in ("invalid_credential",):
+            continue  # the presentation route does not read verifiableCredential
+        assert response.status_code == status, (route, body)
+        payload = response.get_json()
+        assert payload["error"] == code_here and payload["message"]
+        assert payload["status"] == status and payload["type"].startswith(("https://", "about:"))
+
+
+def test_wrong_media_type_and_size(web, credential):
+    text = json.dumps({"verifiableCredential": credential})
+    for route in (CREDENTIALS, PRESENTATIONS):
+        assert web.post(route, data=text, content_type="text/plain").status_code == 415
+        assert web.post(route, data={"verifiableCredential": text}).status_code == 415
+        too_big = web.post(route, data=b'{"a": "' + b"x" * (1024 * 1024) + b'"}', content_type="application/json")
+        assert too_big.status_code == 413
+        assert too_big.get_json()["error"] == "too_large"
+        assert web.get(route).status_code == 405
+
+
+def test_unknown_options_are_warnings(web, credential):
+    body = web.post(CREDENTIALS, json={"verifiableCredential": credential,
+                                       "options": {"credentialFormat": "JSON_LD_CLASSIC"}}).get_json()
+    assert body["verified"] is True
+    warning = next(item for item in body["warnings"] if item["code"] == "unknown_option")
+    assert warning["type"] == "https://www.w3.org/TR/vcalm#UNKNOWN_OPTION_PROVIDED"
+    assert "credentialFormat" in warning["message"]
+
+
+def test_credential_challenge_and_domain_options_are_compared_with_its_proof(web, key):
+    bound = signed(ob3_credential(key.controller), key, challenge=CHALLENGE, domain="domain.example")
+    ok = web.post(CREDENTIALS, json={"verifiableCredential": bound,
+                                     "options": {"challenge": CHALLENGE, "domain": "domain.example"}})
+    assert ok.status_code == 200
+    assert any(check["name"] == "request_binding" and check["ok"] for check in ok.get_json()["checks"])
+    wrong = web.post(CREDENTIALS, json={"verifiableCredential": bound, "options": {"challenge": "1235abcd6789"}})
+    assert wrong.status_code == 422 and _codes(wrong.get_json()) == ["wrong_challenge"]
+    assert wrong.get_json()["errors"][0]["type"] == "https://w3id.org/security#INVALID_CHALLENGE_ERROR"
+    other = web.post(CREDENTIALS, json={"verifiableCredential": bound, "options": {"domain": "other.example"}})
+    assert other.status_code == 422 and _codes(other.get_json()) == ["wrong_domain"]
+    unbound = signed(ob3_credential(key.controller), key)
+    missing = web.post(CREDENTIALS, json={"verifiableCredential": unbound, "options": {"challenge": CHALLENGE}})
+    assert missing.status_code == 422 and _codes(missing.get_json()) == ["wrong_challenge"]
+
+
+def test_enveloped_credential_shapes(web):
+    def envelope(**changes):
+        value = {"@context": VC2, "type": "EnvelopedVerifiableCredential",
+                 "id": "data:application/vc+jwt,eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln"}
+        value.update(changes)
+        return {key: item for key, item in value.items() if item is not None}
+
+    for bad in (envelope(**{"@context": []}), envelope(**{"@context": "https://www.w3.org/ns/credentials/examples/v2"}),
+                envelope(id="eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln"), envelope(type="VerifiableCredential"),
+                envelope(id="data:text/plain,hello")):
+        response = web.post(CREDENTIALS, json={"verifiableCredential": bad})
+        assert response.status_code == 422, bad
+        assert response.get_json()["verified"] is False
+
+
+def test_no_csrf_no_token_needed(wired, credential):
+    wired.config["WTF_CSRF_ENABLED"] = True
+    web = wired.test_client()
+    response = web.post(CREDENTIALS, json={"verifiableCredential": credential},
+                        headers={"Authorization": "Bearer sil_wrong"})
+    assert response.status_code == 200
+    # CSRF still guards the page
+    assert web.post("/verify", data={"credential": json.dumps(credential)}).status_code == 400
+    assert csrf_token(web.get("/verify"))
+
+
+def test_shares_the_verify_rate_limit(wired, web, credential):
+    wired.config["RATE_LIMIT_VERIFY"] = "2/minute"
+    assert web.post(CREDENTIALS, json={"verifiableCredential": credential}).status_code == 200
+    assert web.post("/api/v1/verify", json=credential).status_code == 200
+    limited = web.post(PRESENTATIONS, json={"verifiablePresentation": {}})
+    assert limited.status_code == 429
+    assert limited.get_json()["error"] == "rate_limited"
+    assert web.post(CREDENTIALS, json={"verifiableCredential": credential}).status_code == 429
+    other = web.post(CREDENTIALS, json={"verifiableCredential": credential}, environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.status_code == 200
+
+
+def test_api_v1_verify_still_answers_200_for_a_tampered_credential(web, credential):
+    credential["name"] = "Falsifié"
+    response = web.post("/api/v1/verify", json=credential)
+    assert response.status_code == 200
+    assert response.get_json()["verified"] is False
+
+
+def test_messages_follow_accept_language(web, credential):
+    credential["name"] = "x"
+    french = web.post(CREDENTIALS, json={"verifiableCredential": credential},
+                      headers={"Accept-Language": "fr"}).get_json()
+    flask_babel.refresh()
+    assert "signature ne correspond pas" in french["errors"][0]["message"]
+    refusal = web.post(CREDENTIALS, json={}, headers={"Accept-Language": "fr"}).get_json()
+    flask_babel.refresh()
+    assert "verifiableCredential" in refusal["message"] and "La requête" in refusal["message"]
