@@ -252,3 +252,180 @@ def test_messages_follow_accept_language(web, credential):
     refusal = web.post(CREDENTIALS, json={}, headers={"Accept-Language": "fr"}).get_json()
     flask_babel.refresh()
     assert "verifiableCredential" in refusal["message"] and "La requête" in refusal["message"]
+
+
+# -- /presentations/verify --------------------------------------------------------------------------
+
+def presentation(*credentials, holder=None, **extra) -> dict:
+    document = {"@context": [VC2], "type": ["VerifiablePresentation"]}
+    if credentials:
+        document["verifiableCredential"] = list(credentials)
+    if holder is not None:
+        document["holder"] = holder
+    document.update(extra)
+    return document
+
+
+def signed_vp(document: dict, holder_key: KeyPair, *, purpose="authentication", challenge=CHALLENGE,
+              domain=DOMAIN) -> dict:
+    return sign(document, holder_key, document_loader(), created=NOW, proof_purpose=purpose,
+                challenge=challenge, domain=domain)
+
+
+@pytest.fixture
+def holder():
+    return did_key_pair()
+
+
+@pytest.fixture
+def vp(holder, credential):
+    return signed_vp(presentation(credential, holder=holder.controller), holder)
+
+
+def _post_vp(web, vp, **options):
+    options = {"challenge": CHALLENGE, "domain": DOMAIN, **options}
+    return web.post(PRESENTATIONS, json={"verifiablePresentation": vp,
+                                         "options": {key: value for key, value in options.items()
+                                                     if value is not None}})
+
+
+def test_signed_presentation_is_200(web, vp):
+    response = _post_vp(web, vp, checks=["proof"])
+    body = response.get_json()
+    assert response.status_code == 200, body["errors"]
+    assert body["verified"] is True and body["errors"] == []
+    names = [check["name"] for check in body["checks"]]
+    assert names == ["parse", "jsonld", "verification_method", "proof", "holder", "credentials"]
+    assert len(body["credentials"]) == 1 and body["credentials"][0]["verified"] is True
+    assert "challenge_not_checked" not in [warning["code"] for warning in body["warnings"]]
+
+
+def test_presentation_holder_may_be_an_object_or_absent(web, holder, credential):
+    for document in (presentation(credential, holder={"id": holder.controller}), presentation(credential),
+                     presentation(), presentation(id="urn:uuid:9c9a36f8-518f-4976-a934-6649502d0008")):
+        response = _post_vp(web, signed_vp(document, holder))
+        assert response.status_code == 200, response.get_json()["errors"]
+
+
+@pytest.mark.parametrize("options, code", [
+    ({"challenge": "another-challenge"}, "wrong_challenge"),
+    ({"domain": "evil.example"}, "wrong_domain"),
+    ({"domain": [DOMAIN, "evil.example"]}, "wrong_domain"),
+])
+def test_wrong_challenge_or_domain_is_refused(web, vp, options, code):
+    response = _post_vp(web, vp, **options)
+    assert response.status_code == 422
+    body = response.get_json()
+    assert _codes(body) == [code]
+    assert body["credentials"] == []  # nothing else is checked for a presentation made for someone else
+
+
+def test_challenge_asked_but_proof_has_none(web, holder, credential):
+    document = signed_vp(presentation(credential), holder, challenge=None, domain=None)
+    response = _post_vp(web, document, domain=None)
+    assert response.status_code == 422 and _codes(response.get_json()) == ["wrong_challenge"]
+    response = _post_vp(web, document, challenge=None)
+    assert response.status_code == 422 and _codes(response.get_json()) == ["wrong_domain"]
+
+
+def test_no_challenge_asked_verifies_with_a_replay_warning(web, vp):
+    response = _post_vp(web, vp, challenge=None, domain=None)
+    body = response.get_json()
+    assert response.status_code == 200
+    assert "challenge_not_checked" in [warning["code"] for warning in body["warnings"]]
+
+
+def test_assertion_purpose_is_not_authentication(web, holder, credential):
+    document = signed_vp(presentation(credential), holder, purpose="assertionMethod")
+    response = _post_vp(web, document)
+    assert response.status_code == 422
+    assert _codes(response.get_json()) == ["not_authentication"]
+
+
+def test_tampered_presentation_is_refused(web, vp, holder):
+    vp["holder"] = "did:example:someone-else"
+    response = _post_vp(web, vp)
+    assert response.status_code == 422 and _codes(response.get_json()) == ["bad_signature"]
+    other = signed_vp(presentation(), holder)
+    other["proof"]["proofValue"] = "z5nmMBw2u9TGKd9NxxHJtyZKgjN2Eh"  # 7-algorithms.js
+    assert _post_vp(web, other).status_code in (400, 422)
+
+
+def test_presentation_signed_by_someone_else_than_its_holder(web, holder, credential):
+    stranger = did_key_pair()
+    document = signed_vp(presentation(credential, holder=holder.controller), stranger)
+    response = _post_vp(web, document)
+    assert response.status_code == 422
+    body = response.get_json()
+    assert _codes(body) == ["holder_mismatch"]
+    assert holder.controller in body["errors"][0]["message"]
+
+
+def test_presentation_carrying_a_tampered_credential(web, holder, credential):
+    forged = copy.deepcopy(credential)
+    forged["credentialSubject"]["achievement"]["name"] = "Forged"
+    document = signed_vp(presentation(credential, forged, holder=holder.controller), holder)
+    response = _post_vp(web, document)
+    assert response.status_code == 422
+    body = response.get_json()
+    assert _codes(body) == ["credential_not_verified"]
+    assert "2" in body["errors"][0]["message"]
+    assert [item["verified"] for item in body["credentials"]] == [True, False]
+    assert body["credentials"][1]["errors"][0]["code"] == "bad_signature"
+    assert body["credentials"][1]["errors"][0]["type"].endswith("#CRYPTOGRAPHIC_SECURITY_ERROR")
+
+
+def test_presentation_without_proof(web, credential):
+    unsigned = presentation(credential)
+    response = _post_vp(web, unsigned)
+    assert response.status_code == 422 and _codes(response.get_json()) == ["no_proof"]
+    response = web.post(PRESENTATIONS, json={"verifiablePresentation": unsigned})
+    assert response.status_code == 422 and _codes(response.get_json()) == ["no_proof"]
+    # VCALM's ProoflessVerifyPresentationRequest: the credentials are verified, with a warning
+    response = web.post(PRESENTATIONS, json={"presentation": unsigned})
+    body = response.get_json()
+    assert response.status_code == 200, body["errors"]
+    assert "presentation_unsigned" in [warning["code"] for warning in body["warnings"]]
+    assert body["credentials"][0]["verified"] is True
+    credential["name"] = "Forged"
+    assert web.post(PRESENTATIONS, json={"presentation": unsigned}).status_code == 422
+    # a challenge cannot be answered without a proof
+    response = web.post(PRESENTATIONS, json={"presentation": presentation(), "options": {"challenge": CHALLENGE}})
+    assert response.status_code == 422 and _codes(response.get_json()) == ["no_proof"]
+
+
+@pytest.mark.parametrize("change, code", [
+    (lambda vp: vp.pop("@context"), "no_context"),
+    (lambda vp: vp.update({"@context": ["https://www.w3.org/ns/credentials/examples/v2"]}), "not_a_presentation"),
+    (lambda vp: vp.update(type=["CredentialManagerPresentation"]), "not_a_presentation"),
+    (lambda vp: vp.pop("type"), "not_a_presentation"),
+    (lambda vp: vp.update(holder=5), "not_a_presentation"),
+    (lambda vp: vp.update(verifiableCredential=["https://example.com/credential"]), "not_a_presentation"),
+    (lambda vp: vp.update(type=["NonconformingDocument"]), "not_a_presentation"),
+])
+def test_malformed_presentations_are_refused(web, vp, change, code):
+    change(vp)
+    response = _post_vp(web, vp)
+    assert response.status_code == 422
+    assert _codes(response.get_json()) == [code]
+
+
+def test_presentation_with_inline_context_term(web, holder):
+    """vc-data-model-2.0-test-suite ``presentation-optional-type-ok.json``."""
+    document = presentation(**{"@context": [VC2, {"CredentialManagerPresentation":
+                                                  "https://example.org/examples#CredentialManagerPresentation"}],
+                               "type": ["VerifiablePresentation", "CredentialManagerPresentation"]})
+    response = _post_vp(web, signed_vp(document, holder))
+    assert response.status_code == 200, response.get_json()["errors"]
+
+
+def test_presentation_of_a_plain_vc2_credential_issued_by_the_holder(web, holder):
+    """What the W3C suite's ``createLocalVp`` makes: the holder's did:key issues and presents."""
+    credential = signed(vc2_credential(holder.controller), holder)
+    response = _post_vp(web, signed_vp(presentation(credential, holder=holder.controller), holder))
+    assert response.status_code == 200, response.get_json()["errors"]
+
+
+def test_return_presentation_option(web, vp):
+    body = _post_vp(web, vp, returnPresentation=True).get_json()
+    assert body["verifiablePresentation"] == vp
