@@ -88,8 +88,9 @@ def _resolve_methods(session: _Session, proofs: list[Mapping]) -> dict | None:
     return methods if session.step("verification_method", resolve_all) else None
 
 
-def resolve_method(session: _Session, vm_id: str):
-    """Find ``vm_id`` in its controller document and check it may make assertions.
+def resolve_method(session: _Session, vm_id: str, relationship: str = "assertionMethod"):
+    """Find ``vm_id`` in its controller document and check it may make assertions (or, with
+    ``relationship="authentication"``, sign presentations: badges.verify.presentation).
 
     did:key resolves offline; did:web and https documents are fetched through the session's fetch. The
     controller document's ``id`` must be the DID (or URL) it was fetched for, the method must be listed
@@ -119,7 +120,7 @@ def resolve_method(session: _Session, vm_id: str):
     document = _absolute_ids(document)
     methods = [m for m in as_list(document.get("verificationMethod")) if isinstance(m, Mapping)]
     authorized = set()
-    for entry in as_list(document.get("assertionMethod")):
+    for entry in as_list(document.get(relationship)):
         if isinstance(entry, str):
             authorized.add(entry)
         elif isinstance(entry, Mapping):
@@ -129,7 +130,8 @@ def resolve_method(session: _Session, vm_id: str):
     if method is None:
         raise Failure("method_unresolvable", method=vm_id, reason="not in its controller document")
     if vm_id not in authorized:
-        raise Failure("method_not_authorized", method=vm_id)
+        raise Failure("method_not_authorized" if relationship == "assertionMethod" else "method_not_authenticating",
+                      method=vm_id)
     if method.get("controller") != controller:
         raise Failure("controller_mismatch", controller=method.get("controller"))
     try:
@@ -203,7 +205,7 @@ def _absolute_ids(document: Mapping) -> dict:
         return value
 
     result = dict(document)
-    for name in ("verificationMethod", "assertionMethod"):
+    for name in ("verificationMethod", "assertionMethod", "authentication"):
         if name in result:
             result[name] = [fix(item) for item in as_list(result[name])]
     return result
