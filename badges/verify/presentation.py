@@ -203,9 +203,9 @@ def _read(session: _Session, presentation: Any, state: dict):
         raise Failure("not_an_object")
     check_value(presentation)
     document = dict(presentation)
-    if "@context" not in document:
+    contexts = as_list(document.get("@context"))
+    if not contexts:
         raise Failure("no_context")
-    contexts = as_list(document["@context"])
     if contexts[0] not in (VC2_CONTEXT, VC1_CONTEXT):
         raise Failure("not_a_presentation", reason="the first @context is not the VC 2.0 or 1.1 one")
     if "EnvelopedVerifiablePresentation" in as_list(document.get("type")):

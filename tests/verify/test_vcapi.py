@@ -427,3 +427,52 @@ def test_presentation_of_a_plain_vc2_credential_issued_by_the_holder(web, holder
 def test_return_presentation_option(web, vp):
     body = _post_vp(web, vp, returnPresentation=True).get_json()
     assert body["verifiablePresentation"] == vp
+
+
+# -- badges.verify.presentation with did:web holders (fetched through the verifier's fetch) ----------
+
+def _did_web_holder(web_documents, relationships=("authentication",)):
+    from certs.keys import did_web, did_web_url
+
+    did = did_web("wallet.example", "holders", "h1")
+    key = KeyPair.generate(controller=did, key_id=f"{did}#key-1")
+    method = key.verification_method().to_json()
+    document = {"@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+                "id": did, "verificationMethod": [method],
+                **{relationship: ["#key-1"] for relationship in relationships}}
+    web_documents.documents[did_web_url(did)] = document
+    return key
+
+
+def test_did_web_holder_key_listed_for_authentication(credential):
+    from badges.verify.presentation import verify_presentation
+    from tests.verify.credentials import Web
+
+    web = Web()
+    holder_key = _did_web_holder(web)
+    vp = signed_vp(presentation(credential, holder=holder_key.controller), holder_key)
+    result = verify_presentation(vp, challenge=CHALLENGE, domain=DOMAIN, fetch=web, now=NOW)
+    assert result["verified"] is True, result["errors"]
+    assert web.requests == [web.requests[0]] and web.requests[0].endswith("/holders/h1/did.json")
+
+
+def test_did_web_holder_key_only_for_assertions_cannot_authenticate(credential):
+    from badges.verify.presentation import verify_presentation
+    from tests.verify.credentials import Web
+
+    web = Web()
+    holder_key = _did_web_holder(web, relationships=("assertionMethod",))
+    vp = signed_vp(presentation(credential, holder=holder_key.controller), holder_key)
+    result = verify_presentation(vp, challenge=CHALLENGE, domain=DOMAIN, fetch=web, now=NOW)
+    assert result["verified"] is False
+    assert [error["code"] for error in result["errors"]] == ["method_not_authenticating"]
+
+
+def test_presentation_never_raises_and_is_never_verified_by_accident():
+    from badges.verify.presentation import verify_presentation
+
+    for value in (None, "text", [], {"@context": []}, {"@context": [VC2], "type": "VerifiablePresentation",
+                                                       "proof": "x"}, {"@context": [VC2, 5]}):
+        result = verify_presentation(value, challenge=CHALLENGE)
+        assert result["verified"] is False and result["errors"], value
+        assert "internal_error" not in [error["code"] for error in result["errors"]], value
