@@ -10,7 +10,7 @@ from badges.loader import document_loader
 from certs.keys import KeyPair
 from certs.proofs import sign
 from tests.interop.test_interop import witness  # noqa: F401 - the shared module fixture
-from tests.verify.credentials import NOW, VC2, ob3_credential, signed, vc2_credential
+from tests.verify.credentials import NOW, VC2, ob3_credential, signed
 
 CHALLENGE = "u6dTBF3Q8zZ0fWkR9y2nq4A"
 DOMAIN = "github.com/w3c/vc-data-model-2.0-test-suite"
@@ -25,8 +25,11 @@ def web(app):
 
 
 def test_node_signed_presentation_verifies_in_sillage(witness, web):  # noqa: F811
+    """The shape of the W3C suite's ``presentation-holder-ok.json`` through ``createLocalVp``: the
+    holder's did:key issues the credential (no id, no validFrom) and signs the presentation."""
     holder = witness.keygen()
-    credential = witness.sign(vc2_credential(holder["controller"]), holder)
+    credential = witness.sign({"@context": [VC2], "type": ["VerifiableCredential"], "issuer": holder["controller"],
+                               "credentialSubject": {"id": "did:example:subject"}}, holder)
     presentation = {"@context": [VC2], "type": ["VerifiablePresentation"], "holder": holder["controller"],
                     "verifiableCredential": [credential]}
     vp = witness.sign_presentation(presentation, holder, CHALLENGE, DOMAIN)
