@@ -476,3 +476,35 @@ def test_presentation_never_raises_and_is_never_verified_by_accident():
         result = verify_presentation(value, challenge=CHALLENGE)
         assert result["verified"] is False and result["errors"], value
         assert "internal_error" not in [error["code"] for error in result["errors"]], value
+
+
+# -- whatever arrives, never a 5xx, never verified by accident ---------------------------------------
+
+def test_fuzzed_bodies_never_crash_nor_verify(web, vp):
+    from hypothesis import HealthCheck, assume, given, settings
+    from hypothesis import strategies as st
+
+    scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=12)
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                          | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=12)
+    keys = st.sampled_from(["@context", "type", "proof", "holder", "verifiableCredential", "id", "issuer"])
+
+    @given(route=st.sampled_from([CREDENTIALS, PRESENTATIONS]), document=values, options=values,
+           mutations=st.lists(st.tuples(keys, values), min_size=1, max_size=3), use_vp=st.booleans())
+    @settings(max_examples=60, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    def check(route, document, options, mutations, use_vp):
+        if use_vp:
+            document = copy.deepcopy(vp)
+            for key, value in mutations:
+                document[key] = value
+            assume(document != vp)  # a signed presentation changed anywhere
+        name = "verifiableCredential" if route == CREDENTIALS else "verifiablePresentation"
+        response = web.post(route, json={name: document, "options": options})
+        assert response.status_code in (400, 422), (route, document, options, response.get_data()[:300])
+        body = response.get_json()
+        assert body.get("verified") is not True
+        assert isinstance(body.get("error"), str) or body["errors"]
+        assert "internal_error" not in [error["code"] for error in body.get("errors", [])], body
+
+    check()
