@@ -148,6 +148,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "La signature est encodée en base64url ; Sillage l'accepte mais signe en base58btc."),
     "date_without_timezone": ("The date {field} has no time zone; it is read as UTC.",
                               "La date {field} n'a pas de fuseau horaire ; elle est lue en UTC."),
+    "status_not_checked": ("A status entry of another purpose than revocation or suspension was not checked.",
+                           "Une entrée de statut qui ne porte ni sur la révocation ni sur la suspension "
+                           "n'a pas été vérifiée."),
     "challenge_not_checked": ("No challenge was given: nothing shows that this presentation was made for "
                               "this request (it could be replayed).",
                               "Aucun défi n'a été fourni : rien ne montre que cette présentation a été faite "
@@ -157,9 +160,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
                               "attestations."),
     "unknown_option": ("The option “{option}” is not known to Sillage and was ignored.",
                        "L'option « {option} » n'est pas connue de Sillage et a été ignorée."),
-    "status_not_checked": ("A status entry of another purpose than revocation or suspension was not checked.",
-                           "Une entrée de statut qui ne porte ni sur la révocation ni sur la suspension "
-                           "n'a pas été vérifiée."),
 }
 
 # Details of checks that passed: check name -> (English, French).

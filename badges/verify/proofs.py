@@ -88,13 +88,13 @@ def _resolve_methods(session: _Session, proofs: list[Mapping]) -> dict | None:
     return methods if session.step("verification_method", resolve_all) else None
 
 
-def resolve_method(session: _Session, vm_id: str, relationship: str = "assertionMethod"):
-    """Find ``vm_id`` in its controller document and check it may make assertions (or, with
-    ``relationship="authentication"``, sign presentations: badges.verify.presentation).
+def resolve_method(session: _Session, vm_id: str, *, relationship: str = "assertionMethod"):
+    """Find ``vm_id`` in its controller document and check it may make assertions.
 
     did:key resolves offline; did:web and https documents are fetched through the session's fetch. The
     controller document's ``id`` must be the DID (or URL) it was fetched for, the method must be listed
-    under ``assertionMethod``, and the method's ``controller`` must be that document.
+    under ``assertionMethod`` (under ``relationship``: ``authentication`` for the key of a presentation, see
+    :mod:`.presentation`), and the method's ``controller`` must be that document.
     """
     from certs import keys  # noqa: PLC0415
     from certs.errors import CertsError  # noqa: PLC0415

@@ -263,16 +263,16 @@ async function main() {
   let output;
   if(command === 'keygen') {
     output = await keygen();
-  } else if(command === 'sign' && positional.length === 2) {
-    output = await sign(readJson(positional[0]), readJson(positional[1]), documentLoader, options.created,
-      options.suite);
-  } else if(command === 'verify' && positional.length === 1) {
-    output = await verify(readJson(positional[0]), documentLoader, options.now);
   } else if(command === 'sign-presentation' && positional.length === 2) {
     output = await signPresentation(readJson(positional[0]), readJson(positional[1]), documentLoader,
       options);
   } else if(command === 'verify-presentation' && positional.length === 1) {
     output = await verifyPresentation(readJson(positional[0]), documentLoader, options);
+  } else if(command === 'sign' && positional.length === 2) {
+    output = await sign(readJson(positional[0]), readJson(positional[1]), documentLoader, options.created,
+      options.suite);
+  } else if(command === 'verify' && positional.length === 1) {
+    output = await verify(readJson(positional[0]), documentLoader, options.now);
   } else if(command === 'bench' && positional.length === 1) {
     output = await bench(readJson(positional[0]), documentLoader, Number(options.count || 1000));
   } else {

@@ -86,10 +86,6 @@ class Witness:
         extra = ["--created", created] if created else []
         return self.run("sign", "-", str(key_path), "--suite", suite, *extra, stdin=json.dumps(credential))
 
-    def verify(self, credential: dict | str) -> dict:
-        text = credential if isinstance(credential, str) else json.dumps(credential)
-        return self.run("verify", "-", stdin=text)
-
     def sign_presentation(self, presentation: dict, key: dict, challenge: str, domain: str | None = None,
                           created: str | None = None) -> dict:
         """``vc.signPresentation``: an ``eddsa-rdfc-2022`` proof for ``authentication``."""
@@ -104,6 +100,10 @@ class Witness:
         extra = ["--domain", domain] if domain else []
         return self.run("verify-presentation", "-", "--challenge", challenge, *extra,
                         stdin=json.dumps(presentation))
+
+    def verify(self, credential: dict | str) -> dict:
+        text = credential if isinstance(credential, str) else json.dumps(credential)
+        return self.run("verify", "-", stdin=text)
 
     def bench(self, credential: dict, count: int) -> dict:
         return self.run("bench", "-", "--count", str(count), stdin=json.dumps(credential), timeout=1800)
