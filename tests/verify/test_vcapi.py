@@ -508,3 +508,31 @@ def test_fuzzed_bodies_never_crash_nor_verify(web, vp):
         assert "internal_error" not in [error["code"] for error in body.get("errors", [])], body
 
     check()
+
+
+def test_enveloped_vc_jwt_verifies_alone_and_in_a_presentation():
+    """VC-JOSE-COSE credentials in an EnvelopedVerifiableCredential (VC Data Model 2.0 §4.13.1), read by the
+    VC-JWT verifier (badges.verify.jwt, branch v-jwt: this test runs once both are merged)."""
+    pytest.importorskip("badges.verify.jwt")
+    pytest.importorskip("joserfc")
+    from datetime import timedelta
+
+    from badges.verify import verify
+    from badges.verify.presentation import credential_input, verify_presentation
+    from tests.verify.credentials import Web
+    from tests.verify.jwts import JwkIssuer, numeric
+
+    web = Web()
+    issuer = JwkIssuer(web)
+    token = issuer.vc_jwt("ES256", claims={"iss": issuer.did, "iat": numeric(NOW - timedelta(days=1))})
+    envelope = {"@context": VC2, "type": "EnvelopedVerifiableCredential", "id": f"data:application/vc+jwt,{token}"}
+    data, failure = credential_input(envelope)
+    assert failure is None and data == token
+    assert verify(data, fetch=web, now=NOW)["verified"] is True
+    holder = did_key_pair()
+    vp = signed_vp(presentation(envelope, holder=holder.controller), holder)
+    result = verify_presentation(vp, challenge=CHALLENGE, domain=DOMAIN, fetch=web, now=NOW)
+    assert result["verified"] is True, result["errors"]
+    forged = dict(envelope, id=envelope["id"][:-3] + ("AAA" if not envelope["id"].endswith("AAA") else "BBB"))
+    data, failure = credential_input(forged)
+    assert verify(data, fetch=web, now=NOW)["verified"] is False
