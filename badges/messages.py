@@ -43,6 +43,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # schema
     "schema_invalid": ("The document does not follow the Open Badges 3.0 schema: {reason}.",
                        "Le document ne respecte pas le schéma Open Badges 3.0 : {reason}."),
+    "subject_unidentified": (
+        "The credential does not say whom it is about: credentialSubject has neither id nor identifier.",
+        "L'attestation ne dit pas qui elle concerne : credentialSubject n'a ni id ni identifier."),
+    "schema_warning": (
+        "Remark: the credential declares no JSON Schema and does not follow the Open Badges 3.0 schema on "
+        "this point: {reason}.",
+        "Remarque : l'attestation ne déclare aucun schéma JSON et ne suit pas le schéma Open Badges 3.0 "
+        "sur ce point : {reason}."),
+    "schema_format": (
+        "Remark: a value does not have the format the JSON Schema suggests ({reason}); formats are "
+        "annotations, not requirements.",
+        "Remarque : une valeur n'a pas le format que suggère le schéma JSON ({reason}) ; les formats sont "
+        "des annotations, pas des exigences."),
+    "schema_not_checked": (
+        "Remark: the credential declares the JSON Schema {url}, which Sillage does not hold and never "
+        "fetches: it was not checked.",
+        "Remarque : l'attestation déclare le schéma JSON {url}, que Sillage ne détient pas et ne "
+        "télécharge jamais : il n'a pas été vérifié."),
     "not_a_credential": ("The document is not a verifiable credential: {reason}.",
                          "Le document n'est pas une attestation vérifiable : {reason}."),
     # proof
@@ -167,6 +185,10 @@ PASSED: dict[str, tuple[str, str]] = {
     "parse": ("Document read: {kind}.", "Document lu : {kind}."),
     "jsonld": ("Every term is defined by a known context.", "Chaque terme est défini par un contexte connu."),
     "schema": ("Follows the {schema} schema.", "Respecte le schéma {schema}."),
+    "schema_undeclared": ("Identifies its subject; declares no JSON Schema, so the Open Badges 3.0 schema "
+                          "was applied as remarks only.",
+                          "Identifie son sujet ; ne déclare aucun schéma JSON, le schéma Open Badges 3.0 "
+                          "n'a donc donné que des remarques."),
     "schema_generic": ("A well-formed verifiable credential.", "Une attestation vérifiable bien formée."),
     "schema_ob3_vc1": ("Has what an OB 3.0 (VC 1.1 release) credential requires: context, types, issuer, "
                        "issuanceDate and achievement.",

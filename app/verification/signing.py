@@ -1,9 +1,10 @@
 """Signing with a key file, for ``sillage sign`` and ``sillage keys generate`` (no database, no app state).
 
 An issuer may keep a did:key offline and sign credentials on their own machine; the verifier accepts
-did:key. Open Badges 3.0 credentials are checked against the OB 3.0 schema before signing (a signed
-credential cannot be fixed afterwards); any credential is refused when its issuer is not the key's
-controller, since it could never verify.
+did:key. Open Badges 3.0 credentials are checked before signing (a signed credential cannot be fixed
+afterwards): real errors are refused, remarks (format annotations, a declared schema that is not bundled)
+are returned as warnings and the credential is signed (see :mod:`badges.signing`). Any credential is
+refused when its issuer is not the key's controller, since it could never verify.
 """
 from __future__ import annotations
 
@@ -28,6 +29,11 @@ def generate_did_key() -> dict:
 
 def sign(credential: Any, key: Any) -> dict:
     """``credential`` with an ``eddsa-rdfc-2022`` DataIntegrityProof by ``key`` (a key pair JSON)."""
+    return sign_with_warnings(credential, key)[0]
+
+
+def sign_with_warnings(credential: Any, key: Any) -> tuple[dict, list[str]]:
+    """``(signed credential, remarks)``; raises ``SigningRefused`` on a real error."""
     from badges.errors import InvalidValue
     from badges.loader import document_loader
     from badges.signing import sign_credential
@@ -49,9 +55,10 @@ def sign(credential: Any, key: Any) -> dict:
     kind = document_kind(credential)
     if kind is None:
         raise SigningRefused("this is not a verifiable credential (@context must start with the VC context)")
+    warnings: list[str] = []
     try:
         if kind == "ob3":
-            return sign_credential(credential, pair)
-        return sign_document(credential, pair, document_loader())
+            return sign_credential(credential, pair, warnings=warnings), warnings
+        return sign_document(credential, pair, document_loader()), warnings
     except (InvalidValue, CertsError) as exc:
         raise SigningRefused(f"refused to sign: {exc}") from exc
