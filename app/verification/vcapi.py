@@ -29,7 +29,10 @@ no ``verifiableCredential``, a malformed option); 413 too large, 415 not JSON, 4
 newest VCALM text lets ``/presentations/verify`` answer 200 for an invalid presentation; Sillage keeps
 one rule for both routes (200 means valid), which every suite above reads correctly.
 
-``options.checks`` is accepted and does not narrow anything: Sillage always runs every check, since
+Options: ``challenge`` and ``domain`` (compared with the proofs, Data Integrity §4.4), ``returnCredential``
+/ ``returnPresentation`` (echo the document), ``returnResults`` (VCALM's per-property ``results``).
+Enveloped *presentations* (VP-JWT) are refused as ``unsupported_format``; enveloped credentials (VC-JWT
+in a ``data:`` URL) go to the VC-JWT verifier. ``options.checks`` is accepted and does not narrow anything: Sillage always runs every check, since
 ``verified: true`` must mean that everything that applies was checked. An unknown option is ignored with
 an ``unknown_option`` warning rather than refused, because implementation manifests of the suites pass
 options of their own.
@@ -48,7 +51,7 @@ from app.verification import runner
 from app.verification.routes import verify_limit
 from badges import messages
 from badges.errors import BadgeError
-from badges.formats import parse_json
+from badges.formats import as_list, parse_json
 
 bp = Blueprint("vcapi", __name__)
 
@@ -121,6 +124,54 @@ def _as_api_result(result: dict) -> dict:
     if "credentials" in result:
         shaped["credentials"] = [_as_api_result(item) for item in result["credentials"]]
     return shaped
+
+
+def _ran(result: dict, name: str) -> bool:
+    """Whether the check ``name`` ran and passed (one that did not run verified nothing)."""
+    return any(check["name"] == name and check["ok"] is True for check in result["checks"])
+
+
+def _failed(result: dict, code: str) -> bool:
+    return any(error["code"] == code for error in result["errors"])
+
+
+def credential_results(document: Mapping, result: dict) -> dict:
+    """VCALM's ``results`` of a credential (``returnResults``): each proof, date, status entry and schema
+    with the outcome of the check that covers it."""
+    def objects(name):
+        return [item for item in as_list(document.get(name)) if isinstance(item, Mapping)]
+
+    results: dict[str, Any] = {"proof": [{"verified": _ran(result, "proof"), "input": proof}
+                                         for proof in objects("proof")]}
+    # The validity check reads validFrom first: "expired" means that validFrom held.
+    if "validFrom" in document:
+        results["validFrom"] = {"verified": _ran(result, "validity") or _failed(result, "expired"),
+                                "input": document["validFrom"]}
+    if "validUntil" in document:
+        results["validUntil"] = {"verified": _ran(result, "validity"), "input": document["validUntil"]}
+    if objects("credentialStatus"):
+        results["credentialStatus"] = [{"verified": _ran(result, "status"), "input": entry}
+                                       for entry in objects("credentialStatus")]
+    if objects("credentialSchema"):
+        results["credentialSchema"] = [{"verified": _ran(result, "schema"), "input": schema}
+                                       for schema in objects("credentialSchema")]
+    return results
+
+
+def presentation_results(document: Mapping, result: dict, options: Mapping) -> dict:
+    """VCALM's ``results`` of a presentation: its own proof, challenge, domain and holder, then each
+    credential's results."""
+    ran_proof = _ran(result, "proof")
+    own: dict[str, Any] = {"proof": [{"verified": ran_proof, "input": proof}
+                                     for proof in as_list(document.get("proof")) if isinstance(proof, Mapping)]}
+    for name, code in (("challenge", "wrong_challenge"), ("domain", "wrong_domain")):
+        if options.get(name) is not None:
+            own[name] = {"verified": ran_proof and not _failed(result, code), "input": options[name]}
+    if "holder" in document:
+        own["holder"] = {"verified": _ran(result, "holder"), "input": document["holder"]}
+    carried = [item for item in as_list(document.get("verifiableCredential")) if isinstance(item, Mapping)]
+    return {"presentation": own, "credentials": [credential_results(credential, outcome)
+                                                 for credential, outcome in zip(carried, result["credentials"])]}
 
 
 def _answer(result: dict, extra: dict | None = None):
@@ -239,7 +290,12 @@ def verify_credential():
         result = runner.run(data)
         bind_to_request(result, credential, options.get("challenge"), options.get("domain"), _locale())
     _warn_unknown(result, unknown)
-    return _answer(result, {"credential": credential} if options.get("returnCredential") else None)
+    extra: dict[str, Any] = {}
+    if options.get("returnCredential"):
+        extra["credential"] = credential
+    if options.get("returnResults"):
+        extra["results"] = credential_results(credential, result)
+    return _answer(result, extra)
 
 
 @bp.route("/presentations/verify", methods=["POST"])
@@ -267,6 +323,8 @@ def verify_presentation():
     extra: dict[str, Any] = {}
     if options.get("returnPresentation"):
         extra["verifiablePresentation"] = presentation
+    if options.get("returnResults"):
+        extra["results"] = presentation_results(presentation, result, options)
     return _answer(result, extra)
 
 

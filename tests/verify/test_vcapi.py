@@ -536,3 +536,27 @@ def test_enveloped_vc_jwt_verifies_alone_and_in_a_presentation():
     forged = dict(envelope, id=envelope["id"][:-3] + ("AAA" if not envelope["id"].endswith("AAA") else "BBB"))
     data, failure = credential_input(forged)
     assert verify(data, fetch=web, now=NOW)["verified"] is False
+
+
+def test_return_results_option(web, key, holder):
+    from datetime import timedelta
+
+    from tests.verify.credentials import stamp
+
+    expired = signed(ob3_credential(key.controller, validUntil=stamp(NOW - timedelta(days=1))), key)
+    body = web.post(CREDENTIALS, json={"verifiableCredential": expired,
+                                       "options": {"returnResults": True}}).get_json()
+    assert body["results"]["proof"] == [{"verified": True, "input": expired["proof"]}]
+    assert body["results"]["validFrom"]["verified"] is True
+    assert body["results"]["validUntil"] == {"verified": False, "input": expired["validUntil"]}
+    good = signed(ob3_credential(key.controller), key)
+    vp = signed_vp(presentation(good, holder=holder.controller), holder)
+    response = _post_vp(web, vp, returnResults=True)
+    results = response.get_json()["results"]
+    assert results["presentation"]["challenge"] == {"verified": True, "input": CHALLENGE}
+    assert results["presentation"]["holder"] == {"verified": True, "input": holder.controller}
+    assert results["presentation"]["proof"][0]["verified"] is True
+    assert results["credentials"][0]["proof"][0]["verified"] is True
+    wrong = _post_vp(web, vp, returnResults=True, challenge="other").get_json()["results"]
+    assert wrong["presentation"]["challenge"] == {"verified": False, "input": "other"}
+    assert wrong["presentation"]["domain"]["verified"] is False  # its proof did not verify
