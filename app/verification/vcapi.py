@@ -32,10 +32,10 @@ one rule for both routes (200 means valid), which every suite above reads correc
 Options: ``challenge`` and ``domain`` (compared with the proofs, Data Integrity §4.4), ``returnCredential``
 / ``returnPresentation`` (echo the document), ``returnResults`` (VCALM's per-property ``results``).
 Enveloped *presentations* (VP-JWT) are refused as ``unsupported_format``; enveloped credentials (VC-JWT
-in a ``data:`` URL) go to the VC-JWT verifier. ``options.checks`` is accepted and does not narrow anything: Sillage always runs every check, since
-``verified: true`` must mean that everything that applies was checked. An unknown option is ignored with
-an ``unknown_option`` warning rather than refused, because implementation manifests of the suites pass
-options of their own.
+in a ``data:`` URL) go to the VC-JWT verifier. ``options.checks`` is accepted and does not narrow
+anything: Sillage always runs every check, since ``verified: true`` must mean that everything that applies
+was checked. An unknown option is ignored with an ``unknown_option`` warning rather than refused, because
+implementation manifests of the suites pass options of their own.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Presentations across implementations: a presentation signed by Digital Bazaar's ``vc.signPresentation``
+"""Across implementations, through the VC-API routes: a presentation signed by Digital Bazaar's ``vc.signPresentation``
 (what the W3C suites' ``createLocalVp`` uses) verifies at ``POST /presentations/verify``, and one Sillage
 signs for ``authentication`` verifies with ``vc.verify``; a wrong challenge fails on both sides."""
 from __future__ import annotations
@@ -53,3 +53,18 @@ def test_sillage_signed_presentation_verifies_in_node(witness):  # noqa: F811
               challenge=CHALLENGE, domain=DOMAIN)
     assert witness.verify_presentation(vp, CHALLENGE, DOMAIN) == {"verified": True}
     assert witness.verify_presentation(vp, "other", DOMAIN)["verified"] is False
+
+
+def test_node_signed_credential_through_credentials_verify(witness, web):  # noqa: F811
+    """The VC 2.0 ``validVc`` of w3c/vc-di-eddsa-test-suite, signed by Digital Bazaar's eddsa-rdfc-2022
+    suite: 200 at ``POST /credentials/verify``; with a term added after signing (``suites/verify.js``), 4xx."""
+    key = witness.keygen()
+    credential = witness.sign({"@context": [VC2], "id": "urn:uuid:86294362-4254-4f36-854f-3952fe42555d",
+                               "type": ["VerifiableCredential"], "issuer": key["controller"],
+                               "credentialSubject": {"id": "did:key:z6MktKwz7Ge1Yxzr4JHavN33wiwa8y81QdcMRLXQsrH9T53b",
+                                                     "name": "ExampleClaim"}}, key)
+    body = {"verifiableCredential": credential, "options": {"checks": ["proof"]}}
+    response = web.post("/credentials/verify", json=body)
+    assert response.status_code == 200, response.get_json()["errors"]
+    credential["credentialSubject"]["undefinedTerm"] = "IfDroppedWillVerify"
+    assert web.post("/credentials/verify", json=body).status_code == 422
