@@ -60,7 +60,7 @@ MAX_BODY_BYTES = runner.MAX_JSON_BYTES
 
 _VCDM = "https://www.w3.org/TR/vc-data-model#"
 _SECURITY = "https://w3id.org/security#"
-_STATUS = "https://www.w3.org/ns/credentials/status#"
+_STATUS = "https://www.w3.org/ns/credentials/status-list#"
 UNKNOWN_OPTION_TYPE = "https://www.w3.org/TR/vcalm#UNKNOWN_OPTION_PROVIDED"
 
 # Sillage's stable codes -> the problem types of VC Data Model 2.0 §7.2, Data Integrity §4.7 and
