@@ -39,6 +39,7 @@ implementation manifests of the suites pass options of their own.
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -265,6 +266,13 @@ def _warn_unknown(result: dict, unknown: list[str]) -> None:
                                    "message": messages.message("unknown_option", locale, option=name)})
 
 
+def _slot():
+    """A verification slot: ``runner.slot()`` bounds how many verifications run at once on a host, so
+    that slow ones cannot starve the other requests (``runner.run`` holds one for credentials; a
+    presentation, verified here, holds one itself). Until the runner offers slots, nothing to hold."""
+    return getattr(runner, "slot", contextlib.nullcontext)()
+
+
 def _allow_loopback() -> bool:
     return bool(current_app.config.get("VERIFY_ALLOW_LOOPBACK"))
 
@@ -317,8 +325,9 @@ def verify_presentation():
     if not isinstance(presentation, dict):
         raise Refusal(400, "invalid_request", reason="the presentation is not a JSON object")
     options, unknown = read_options(body)
-    result = verify_vp(presentation, challenge=options.get("challenge"), domain=options.get("domain"),
-                       require_proof=signed, allow_loopback=_allow_loopback(), locale=_locale())
+    with _slot():
+        result = verify_vp(presentation, challenge=options.get("challenge"), domain=options.get("domain"),
+                           require_proof=signed, allow_loopback=_allow_loopback(), locale=_locale())
     _warn_unknown(result, unknown)
     extra: dict[str, Any] = {}
     if options.get("returnPresentation"):

@@ -560,3 +560,34 @@ def test_return_results_option(web, key, holder):
     wrong = _post_vp(web, vp, returnResults=True, challenge="other").get_json()["results"]
     assert wrong["presentation"]["challenge"] == {"verified": False, "input": "other"}
     assert wrong["presentation"]["domain"]["verified"] is False  # its proof did not verify
+
+
+def test_presentations_hold_a_verification_slot(web, vp, monkeypatch):
+    """Slow verifications must not starve other requests: a presentation is verified inside the runner's
+    slot (``runner.slot``, which refuses with 503 when every slot is taken), as credentials are in
+    ``runner.run``."""
+    import contextlib
+
+    from app.verification import runner
+    from badges.verify import presentation as presentations
+
+    state = {"inside": False, "verified_inside": []}
+
+    @contextlib.contextmanager
+    def recording_slot():
+        state["inside"] = True
+        try:
+            yield 0
+        finally:
+            state["inside"] = False
+
+    original = presentations.verify_presentation
+
+    def recording_verify(*args, **kwargs):
+        state["verified_inside"].append(state["inside"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "slot", recording_slot, raising=False)
+    monkeypatch.setattr(presentations, "verify_presentation", recording_verify)
+    assert _post_vp(web, vp).status_code == 200
+    assert state["verified_inside"] == [True] and state["inside"] is False
