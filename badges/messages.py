@@ -17,6 +17,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
                   "Le document est trop volumineux (plus de {limit})."),
     "too_deep": ("The document is nested too deeply (more than {limit} levels).",
                  "Le document est trop imbriqué (plus de {limit} niveaux)."),
+    "too_complex": ("The document asks for more processing than any credential needs (more than {limit}); "
+                    "it was not processed.",
+                    "Le document demande plus de traitement qu'aucune attestation n'en exige (plus de "
+                    "{limit}) ; il n'a pas été traité."),
+    "verification_timeout": (
+        "The verification took longer than its time budget and was stopped: the credential could not be "
+        "checked (this is not a forgery verdict).",
+        "La vérification a dépassé le temps qui lui est accordé et a été arrêtée : l'attestation n'a pas "
+        "pu être contrôlée (ce n'est pas un constat de falsification)."),
     "duplicate_key": ("The document repeats the key “{key}”: its meaning would be ambiguous.",
                       "Le document répète la clé « {key} » : son sens serait ambigu."),
     "not_an_object": ("The document is not a JSON object.", "Le document n'est pas un objet JSON."),
@@ -38,6 +47,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "Le contexte {url} n'est pas connu de Sillage ; il n'est jamais téléchargé."),
     "undefined_term": ("The term “{term}” is not defined by the document's contexts.",
                        "Le terme « {term} » n'est défini par aucun contexte du document."),
+    "unsafe_context": ("The document carries a context of its own that could change its meaning unseen "
+                       "({reason}).",
+                       "Le document porte un contexte de son cru qui pourrait en changer le sens à l'insu "
+                       "du lecteur ({reason})."),
+    "inline_context": ("Remark: the document defines terms in a context of its own, not in one of the "
+                       "published contexts Sillage holds; those terms mean what the document says.",
+                       "Remarque : le document définit des termes dans un contexte de son cru, et non dans "
+                       "l'un des contextes publiés que Sillage détient ; ces termes veulent dire ce que le "
+                       "document en dit."),
     "invalid_jsonld": ("The document is not valid JSON-LD: {reason}.",
                        "Le document n'est pas du JSON-LD valide : {reason}."),
     # schema

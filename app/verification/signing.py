@@ -17,6 +17,10 @@ from badges.verify import document_kind
 class SigningRefused(Exception):
     """The credential or the key cannot be used; the message says why."""
 
+    def __init__(self, message: str, code: str = "signing_refused"):
+        super().__init__(message)
+        self.code = code
+
 
 def generate_did_key() -> dict:
     """A new Ed25519 key pair: ``{type: Multikey, controller, id, publicKeyMultibase, secretKeyMultibase}``.
@@ -36,7 +40,7 @@ def sign_with_warnings(credential: Any, key: Any) -> tuple[dict, list[str]]:
     """``(signed credential, remarks)``; raises ``SigningRefused`` on a real error."""
     from badges.errors import InvalidValue
     from badges.loader import document_loader
-    from badges.signing import sign_credential
+    from badges.signing import check_bounds, check_contexts, sign_credential, time_budget
     from certs.errors import CertsError
     from certs.keys import KeyPair
     from certs.proofs import sign as sign_document
@@ -59,6 +63,13 @@ def sign_with_warnings(credential: Any, key: Any) -> tuple[dict, list[str]]:
     try:
         if kind == "ob3":
             return sign_credential(credential, pair, warnings=warnings), warnings
-        return sign_document(credential, pair, document_loader()), warnings
+        check_bounds(credential)
+        warnings.extend(check_contexts(credential))
+        with time_budget():
+            return sign_document(credential, pair, document_loader()), warnings
     except (InvalidValue, CertsError) as exc:
-        raise SigningRefused(f"refused to sign: {exc}") from exc
+        code = getattr(exc, "code", None)
+        if code == "timeout":
+            raise SigningRefused("refused to sign: canonicalizing it took longer than its time budget",
+                                 "timeout") from exc
+        raise SigningRefused(f"refused to sign: {exc}", code or "signing_refused") from exc

@@ -7,7 +7,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..formats import OB3_CONTEXT_PREFIX, OB3_TYPES, as_list
+from ..errors import BadgeError
+from ..formats import OB3_CONTEXT_PREFIX, OB3_TYPES, as_list, check_complexity
+from ..inline_contexts import UnsafeContext, inline_contexts
 from .proofs import MAX_PROOFS
 from .reading import _id_of, is_vc1
 from .report import Failure
@@ -15,7 +17,9 @@ from .session import _Session, _loader
 
 
 def _check_jsonld(session: _Session, document: dict):
-    """The document must mean exactly what it says: canonicalizing what each proof signs (the document
+    """The document must mean exactly what it says: bounded work first (``too_complex``), no inline
+    context that could hide content from the signature (``unsafe_context``; any inline context is a
+    warning, see :mod:`badges.inline_contexts`), then canonicalizing what each proof signs (the document
     without its proofs, and the proof's configuration) applies certs' strict checks (unknown context,
     undefined term, relative id, control character). The results stay in the session's memo, so the
     proof check reuses them instead of canonicalizing the same documents again."""
@@ -24,6 +28,16 @@ def _check_jsonld(session: _Session, document: dict):
 
     if "@context" not in document:
         raise Failure("no_context")
+    try:
+        check_complexity(document)  # before any JSON-LD work: pyld's node map is quadratic
+    except BadgeError as error:
+        raise Failure(error.code, **error.params) from None
+    try:
+        _urls, inline = inline_contexts(document)
+    except UnsafeContext as unsafe:
+        raise Failure("unsafe_context", reason=unsafe.reason) from None
+    if inline:
+        session.report.warn("inline_context")
     unsecured = _unsecured(document)
     try:
         session.memo.canonize(unsecured, _loader())
@@ -36,6 +50,8 @@ def _check_jsonld(session: _Session, document: dict):
             raise Failure("unknown_context", url=url or "?") from None
         if exc.code == "undefined_term":
             raise Failure("undefined_term", term=_quoted_terms(str(exc))) from None
+        if exc.code == "timeout":
+            raise Failure("verification_timeout") from None
         raise Failure("invalid_jsonld", reason=str(exc)) from None
     return None
 

@@ -201,10 +201,19 @@ def test_sillage_credentials_pass_the_served_and_the_formal_schema_without_a_rem
     """Sillage's own credentials stay strict: no error and no format remark under either variant."""
     from badges import schema
 
+    import certs
+    from badges.loader import document_loader
+    from badges.signing import check_signable
+    from certs.keys import KeyPair
+
     full = credential(valid_until=NOW + timedelta(days=30))
     for schema_id in (schema.ACHIEVEMENT_CREDENTIAL, schema.FORMAL_ACHIEVEMENT_CREDENTIAL):
         assert schema.check(full, schema_id) == schema.Findings(), schema_id
         assert schema._fast_validator(schema_id, True).is_valid(full), schema_id
+    assert check_signable(full) == []
+    # signed, it still meets the schema it declares (the served one) without a remark
+    signed = certs.sign(full, KeyPair.generate(), document_loader())
+    assert schema.check(signed, full["credentialSchema"][0]["id"]) == schema.Findings()
 
 
 def test_broken_credential_gives_readable_errors():
