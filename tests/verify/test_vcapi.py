@@ -415,6 +415,12 @@ def test_presentation_with_inline_context_term(web, holder):
                                "type": ["VerifiablePresentation", "CredentialManagerPresentation"]})
     response = _post_vp(web, signed_vp(document, holder))
     assert response.status_code == 200, response.get_json()["errors"]
+    assert "inline_context" in [warning["code"] for warning in response.get_json()["warnings"]]
+    # the credential verifier's inline-context rules apply to presentations too: no @vocab
+    vocab = presentation(**{"@context": [VC2, {"@vocab": "https://example.org/#"}],
+                            "type": ["VerifiablePresentation", "Anything"]})
+    response = _post_vp(web, signed_vp(vocab, holder))
+    assert response.status_code == 422 and _codes(response.get_json()) == ["unsafe_context"]
 
 
 def test_presentation_of_a_plain_vc2_credential_issued_by_the_holder(web, holder):
