@@ -181,6 +181,36 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "internal_error": (
         "The verifier failed unexpectedly; the document is not considered valid.",
         "Le vérificateur a échoué de façon inattendue ; le document n'est pas considéré comme valide."),
+    # presentations and the W3C VC-API routes
+    "not_a_presentation": ("The document is not a verifiable presentation: {reason}.",
+                           "Le document n'est pas une présentation vérifiable : {reason}."),
+    "not_authentication": ("The presentation's proof is not made for authentication (purpose {purpose}).",
+                           "La preuve de la présentation n'est pas faite pour l'authentification "
+                           "(usage {purpose})."),
+    "method_not_authenticating": ("The key {method} is not listed for authentication by its controller.",
+                                  "La clé {method} n'est pas déclarée pour l'authentification par son "
+                                  "contrôleur."),
+    "wrong_challenge": ("The proof does not answer the expected challenge{reason}.",
+                        "La preuve ne répond pas au défi attendu{reason}."),
+    "wrong_domain": ("The proof was made for another domain{reason}.",
+                     "La preuve a été faite pour un autre domaine{reason}."),
+    "holder_mismatch": ("The presentation names {holder} as its holder but was signed by a key of {controller}.",
+                        "La présentation désigne {holder} comme détenteur mais a été signée par une clé de "
+                        "{controller}."),
+    "credential_not_verified": ("Credential {index} of the presentation is not verified: {reason}",
+                                "L'attestation {index} de la présentation n'est pas vérifiée : {reason}"),
+    "invalid_envelope": ("The enveloped credential is malformed: {reason}.",
+                         "L'attestation enveloppée est mal formée : {reason}."),
+    "invalid_request": ("The request is not usable: {reason}.", "La requête est inutilisable : {reason}."),
+    "missing_credential": ("The request has no “verifiableCredential” object.",
+                           "La requête ne contient pas d'objet « verifiableCredential »."),
+    "missing_presentation": ("The request has no “verifiablePresentation” (or “presentation”) object.",
+                             "La requête ne contient pas d'objet « verifiablePresentation » (ni "
+                             "« presentation »)."),
+    "invalid_options": ("The option “{option}” is malformed: {reason}.",
+                        "L'option « {option} » est mal formée : {reason}."),
+    "unsupported_media_type": ("Send the request as application/json.",
+                               "Envoyez la requête en application/json."),
     # warnings
     "lax_proof_value": ("The signature is encoded in base64url; Sillage accepts it but signs in base58btc.",
                         "La signature est encodée en base64url ; Sillage l'accepte mais signe en base58btc."),
@@ -191,6 +221,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status_not_checked": ("A status entry of another purpose than revocation or suspension was not checked.",
                            "Une entrée de statut qui ne porte ni sur la révocation ni sur la suspension "
                            "n'a pas été vérifiée."),
+    "challenge_not_checked": ("No challenge was given: nothing shows that this presentation was made for "
+                              "this request (it could be replayed).",
+                              "Aucun défi n'a été fourni : rien ne montre que cette présentation a été faite "
+                              "pour cette demande (elle pourrait être rejouée)."),
+    "presentation_unsigned": ("The presentation is not signed: nothing shows who presents these credentials.",
+                              "La présentation n'est pas signée : rien ne montre qui présente ces "
+                              "attestations."),
+    "unknown_option": ("The option “{option}” is not known to Sillage and was ignored.",
+                       "L'option « {option} » n'est pas connue de Sillage et a été ignorée."),
 }
 
 # Details of checks that passed: check name -> (English, French).
@@ -220,6 +259,18 @@ PASSED: dict[str, tuple[str, str]] = {
                     "Pas de liste de statuts : l'émetteur ne peut pas la révoquer."),
     "hosted": ("The hosted assertion at {url} matches.", "L'assertion hébergée à {url} correspond."),
     "badge_class": ("Badge class “{name}”.", "Classe de badge « {name} »."),
+    "presentation_method": ("Key {method}, listed for authentication by {controller}.",
+                            "Clé {method}, déclarée pour l'authentification par {controller}."),
+    "holder": ("Presented by its holder {holder}.", "Présentée par son détenteur {holder}."),
+    "holder_none": ("No holder named; signed by {controller}.",
+                    "Aucun détenteur désigné ; signée par {controller}."),
+    "holder_unsigned": ("Not signed: the holder is not checked.",
+                        "Non signée : le détenteur n'est pas vérifié."),
+    "credentials": ("{count} credential(s), each verified.", "{count} attestation(s), chacune vérifiée."),
+    "credentials_none": ("The presentation carries no credential.",
+                         "La présentation ne contient aucune attestation."),
+    "request_binding": ("The proof answers the expected challenge and domain.",
+                        "La preuve répond au défi et au domaine attendus."),
 }
 
 KINDS = {
@@ -227,6 +278,8 @@ KINDS = {
     "vc2": ("verifiable credential (VC 2.0)", "attestation vérifiable (VC 2.0)"),
     "vc1": ("verifiable credential (VC 1.1)", "attestation vérifiable (VC 1.1)"),
     "ob2": ("Open Badges 2.0 assertion", "assertion Open Badges 2.0"),
+    "vp2": ("verifiable presentation (VC 2.0)", "présentation vérifiable (VC 2.0)"),
+    "vp1": ("verifiable presentation (VC 1.1)", "présentation vérifiable (VC 1.1)"),
 }
 
 
@@ -260,7 +313,7 @@ def kind_label(kind: str, locale: str = "en") -> str:
 
 # Codes whose {reason} is optional and shown in parentheses after the sentence's subject.
 _PREFIXED_REASON = {"invalid_json", "method_unresolvable", "status_unavailable", "hosted_unavailable",
-                    "badge_class_unavailable", "issuer_unavailable"}
+                    "badge_class_unavailable", "issuer_unavailable", "wrong_challenge", "wrong_domain"}
 
 
 def _short(value, limit: int = 200) -> str:

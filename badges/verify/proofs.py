@@ -88,7 +88,7 @@ def _resolve_methods(session: _Session, proofs: list[Mapping]) -> dict | None:
     return methods if session.step("verification_method", resolve_all) else None
 
 
-def resolve_method(session: _Session, vm_id: str, read_key=None):
+def resolve_method(session: _Session, vm_id: str, read_key=None, *, relationship: str = "assertionMethod"):
     """Find ``vm_id`` in its controller document and check it may make assertions.
 
     ``read_key(document, vm_id)`` reads the key once the method is found and authorised (default: certs'
@@ -96,7 +96,8 @@ def resolve_method(session: _Session, vm_id: str, read_key=None):
 
     did:key resolves offline; did:web and https documents are fetched through the session's fetch. The
     controller document's ``id`` must be the DID (or URL) it was fetched for, the method must be listed
-    under ``assertionMethod``, and the method's ``controller`` must be that document.
+    under ``assertionMethod`` (under ``relationship``: ``authentication`` for the key of a presentation, see
+    :mod:`.presentation`), and the method's ``controller`` must be that document.
     """
     from certs import keys  # noqa: PLC0415
     from certs.errors import CertsError  # noqa: PLC0415
@@ -122,7 +123,7 @@ def resolve_method(session: _Session, vm_id: str, read_key=None):
     document = _absolute_ids(document)
     methods = [m for m in as_list(document.get("verificationMethod")) if isinstance(m, Mapping)]
     authorized = set()
-    for entry in as_list(document.get("assertionMethod")):
+    for entry in as_list(document.get(relationship)):
         if isinstance(entry, str):
             authorized.add(entry)
         elif isinstance(entry, Mapping):
@@ -132,7 +133,8 @@ def resolve_method(session: _Session, vm_id: str, read_key=None):
     if method is None:
         raise Failure("method_unresolvable", method=vm_id, reason="not in its controller document")
     if vm_id not in authorized:
-        raise Failure("method_not_authorized", method=vm_id)
+        raise Failure("method_not_authorized" if relationship == "assertionMethod" else "method_not_authenticating",
+                      method=vm_id)
     if method.get("controller") != controller:
         raise Failure("controller_mismatch", controller=method.get("controller"))
     try:
@@ -206,7 +208,7 @@ def _absolute_ids(document: Mapping) -> dict:
         return value
 
     result = dict(document)
-    for name in ("verificationMethod", "assertionMethod"):
+    for name in ("verificationMethod", "assertionMethod", "authentication"):
         if name in result:
             result[name] = [fix(item) for item in as_list(result[name])]
     return result

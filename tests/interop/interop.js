@@ -16,6 +16,10 @@
  *                                                            -> the signed credential
  *   node interop.js verify CREDENTIAL.json [--documents F] [--now ISO]
  *                                                            -> {"verified": bool, "error": "..."}
+ *   node interop.js sign-presentation PRESENTATION.json KEY.json --challenge C [--domain D] [--created ISO]
+ *                                                            -> the presentation signed for authentication
+ *   node interop.js verify-presentation PRESENTATION.json --challenge C [--domain D]
+ *                                                            -> {"verified": bool, "error": "..."}
  *   node interop.js bench CREDENTIAL.json [--count N] [--documents F]
  *                                                            -> timings (ms) of sign/verify, cold and warm
  *   node interop.js jwt-keygen --alg RS256|ES256|EdDSA        -> {"privateJwk", "publicJwk"} (panva's jose)
@@ -188,6 +192,36 @@ async function verify(credential, documentLoader, now) {
   return out;
 }
 
+// Presentations: vc.signPresentation / vc.verify with AuthenticationProofPurpose (challenge, domain).
+async function signPresentation(presentation, key, documentLoader, {challenge, domain, created}) {
+  const keyPair = await Ed25519Multikey.from(key);
+  const suite = new DataIntegrityProof({
+    signer: keyPair.signer(), cryptosuite: eddsaRdfc2022CryptoSuite,
+    date: created ? new Date(created) : undefined
+  });
+  return vc.signPresentation({
+    presentation: structuredClone(presentation), suite, documentLoader, challenge, domain
+  });
+}
+
+async function verifyPresentation(presentation, documentLoader, {challenge, domain}) {
+  const suite = [new DataIntegrityProof({cryptosuite: eddsaRdfc2022CryptoSuite})];
+  const result = await vc.verify({
+    presentation, suite, documentLoader, challenge, domain,
+    checkStatus: async () => ({verified: true})
+  });
+  const out = {verified: result.verified === true};
+  if(!out.verified) {
+    const error = result.error || result.presentationResult?.error ||
+      (result.credentialResults || []).map(r => r.error).find(Boolean);
+    out.error = error ? String(error.message || error) : 'not verified';
+    if(error && error.errors) {
+      out.error += ': ' + error.errors.map(e => e.message).join('; ');
+    }
+  }
+  return out;
+}
+
 async function bench(credential, documentLoader, count) {
   const key = await keygen();
   const issuer = typeof credential.issuer === 'object' ?
@@ -269,6 +303,11 @@ async function main() {
   let output;
   if(command === 'keygen') {
     output = await keygen();
+  } else if(command === 'sign-presentation' && positional.length === 2) {
+    output = await signPresentation(readJson(positional[0]), readJson(positional[1]), documentLoader,
+      options);
+  } else if(command === 'verify-presentation' && positional.length === 1) {
+    output = await verifyPresentation(readJson(positional[0]), documentLoader, options);
   } else if(command === 'sign' && positional.length === 2) {
     output = await sign(readJson(positional[0]), readJson(positional[1]), documentLoader, options.created,
       options.suite);

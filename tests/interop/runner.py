@@ -86,6 +86,21 @@ class Witness:
         extra = ["--created", created] if created else []
         return self.run("sign", "-", str(key_path), "--suite", suite, *extra, stdin=json.dumps(credential))
 
+    def sign_presentation(self, presentation: dict, key: dict, challenge: str, domain: str | None = None,
+                          created: str | None = None) -> dict:
+        """``vc.signPresentation``: an ``eddsa-rdfc-2022`` proof for ``authentication``."""
+        key_path = self.workdir / "key.json"
+        key_path.write_text(json.dumps(key))
+        os.chmod(key_path, 0o600)
+        extra = [*(["--domain", domain] if domain else []), *(["--created", created] if created else [])]
+        return self.run("sign-presentation", "-", str(key_path), "--challenge", challenge, *extra,
+                        stdin=json.dumps(presentation))
+
+    def verify_presentation(self, presentation: dict, challenge: str, domain: str | None = None) -> dict:
+        extra = ["--domain", domain] if domain else []
+        return self.run("verify-presentation", "-", "--challenge", challenge, *extra,
+                        stdin=json.dumps(presentation))
+
     def verify(self, credential: dict | str) -> dict:
         text = credential if isinstance(credential, str) else json.dumps(credential)
         return self.run("verify", "-", stdin=text)
