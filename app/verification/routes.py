@@ -13,14 +13,15 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import marshmallow as ma
-from flask import Blueprint, Flask, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, current_app, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint as ApiBlueprint
 
 from app.errors import error_response
 from app.extensions import csrf, limiter
-from app.verification import runner
-from app.verification.forms import VerifyForm
+from app.verification import display, runner
+from app.verification.forms import RecipientCheckForm, VerifyForm
+from badges.identity import hash_matches
 
 UNLIMITED = "1000000/second"
 
@@ -40,14 +41,18 @@ verify_limit = limiter.shared_limit(_limit_value, scope="verify", methods=["POST
 # -- the public page --------------------------------------------------------------------------------
 
 page_bp = Blueprint("verification", __name__, template_folder="templates")
+display.register(page_bp)
 
 
 @page_bp.route("/verify", methods=["GET", "POST"])
 @verify_limit
 def verify():
-    """Anyone may paste a credential (or a badge URL) or upload a baked badge, and see every check."""
+    """Anyone may paste a credential (or a badge URL) or upload a baked badge, and see the verdict, what
+    the credential says and every check. Nothing is stored and the result has no address of its own:
+    the answer is marked ``no-store`` so that no cache keeps what was pasted."""
     form = VerifyForm()
     result = None
+    image = None
     status = 200
     if form.validate_on_submit():
         if form.file.data and form.file.data.filename:
@@ -61,10 +66,32 @@ def verify():
                 form.credential.errors.append(_l("This text is too long (at most 1 MB)."))
                 data = None
         if data is not None:
-            result = runner.run(data)
+            result = display.with_verdict(runner.run(data), runner.reader_locale())
+            image = display.badge_image(result, data if isinstance(data, bytes) else None)
     elif request.method == "POST":
         status = 400 if form.csrf_token.errors else 422
-    return render_template("verification/verify.html", form=form, result=result), status
+    response = make_response(render_template("verification/verify.html", form=form, result=result,
+                                             badge_image=image), status)
+    if request.method == "POST":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@page_bp.route("/verify/recipient", methods=["POST"])
+@verify_limit
+def check_recipient():
+    """Whether an e-mail address is the one a credential's salted hash designates, for readers without
+    JavaScript (the page compares in the browser otherwise). The address is neither stored nor logged."""
+    form = RecipientCheckForm()
+    matches = None
+    status = 200
+    if form.validate_on_submit():
+        matches = hash_matches(form.identity_hash.data, form.email.data, form.salt.data or None)
+    else:
+        status = 400 if form.csrf_token.errors else 422
+    response = make_response(render_template("verification/recipient.html", matches=matches), status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # -- the API route -------------------------------------------------------------------------------------
