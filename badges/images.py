@@ -130,8 +130,9 @@ def reencode_raster(data: bytes) -> bytes:
                 frame = image.convert("RGBA")
     except ImageRefused:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageRefused("the image is too large (a decompression bomb)") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
         raise ImageRefused(f"not a readable image ({exc.__class__.__name__})") from None
     out = io.BytesIO()
     frame.save(out, "PNG", optimize=True)

@@ -47,6 +47,8 @@ _REASON_OF_CODE = {
                      "badge_class_unavailable", "issuer_unavailable", "fetch_failed", "fetch_timeout",
                      "fetch_refused", "unsupported_cryptosuite", "unsupported_method", "unsupported_status",
                      "unsupported_format", "internal_error"), "unchecked"),
+    # Not a credential at all (rather than one Sillage cannot check).
+    **dict.fromkeys(("unsupported_document", "unsupported_image", "no_badge"), "invalid"),
 }
 # Codes added later by other stages (JWT, work and time budgets) are placed by their words, so that a
 # new "…_signature" failure reads as forged and a new budget or timeout never reads as a forgery.
