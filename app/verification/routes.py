@@ -116,6 +116,14 @@ class VerificationResultSchema(ma.Schema):
     checks = ma.fields.List(ma.fields.Nested(CheckSchema), required=True)
     errors = ma.fields.List(ma.fields.Nested(MessageSchema), required=True)
     warnings = ma.fields.List(ma.fields.Nested(MessageSchema), required=True)
+    verdict = ma.fields.Dict(required=True, metadata={
+        "description": "For people: status verified, verified_with_remarks or not_verified; reason (when not "
+                       "verified) forged, revoked, suspended, expired, not_yet_valid, invalid or unchecked "
+                       "(could not be checked: not a forgery verdict); title and message in the reader's "
+                       "language."})
+    credential = ma.fields.Dict(metadata={
+        "description": "What the document says (achievement, issuer, recipient, dates, image, evidence, "
+                       "alignments, endorsements), in the reader's language; absent when nothing was read."})
 
 
 def _refuse(status: int, code: str, message):
