@@ -44,6 +44,12 @@
     });
   });
 
+  // After a verification, the verdict is what the reader came for: bring it into view and focus.
+  var verdict = document.getElementById("verification-verdict");
+  if (verdict) {
+    verdict.focus();
+  }
+
   var lang = document.documentElement.lang || undefined;
   var format;
   try {
