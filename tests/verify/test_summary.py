@@ -363,3 +363,23 @@ def test_identity_object_builder_and_summary_agree():
     subject = ob3.identity_object("x@example.org", "salt")
     assert summarise(factories.credential(email="x@example.org", salt="salt"))["recipient"]["identifiers"][0][
         "hash"] == subject["identityHash"]
+
+
+def test_the_verifier_summarises_an_ob2_assertion_from_what_it_fetched():
+    from tests.verify.test_verify_ob2 import ASSERTION, documents
+
+    web = Web()
+    web.documents.update(documents())
+    result = verify(ASSERTION, fetch=web, now=NOW, locale="fr")
+    assert result["verdict"]["status"] == "verified"
+    credential = result["credential"]
+    assert credential["kind"] == "ob2" and credential["achievement"]["name"] == "Premiers secours"
+    assert credential["achievement"]["criteria"]["narrative"] == "7 heures"
+    assert credential["issuer"]["name"] == "Croix Test" and credential["issuer"]["url"] == "https://badges.example"
+    assert credential["image"] == {"url": "https://badges.example/ob2/badges/first-aid.png"}
+    assert credential["dates"] == {"valid_from": "2024-05-01T10:00:00Z"}
+
+
+def test_the_verifier_adds_no_summary_when_nothing_was_read():
+    result = verify("{broken", now=NOW)
+    assert "credential" not in result and result["verdict"]["reason"] == "invalid"
