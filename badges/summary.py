@@ -38,11 +38,12 @@ REASONS = ("forged", "revoked", "suspended", "expired", "not_yet_valid", "invali
 
 _REASON_OF_CODE = {
     **dict.fromkeys(("bad_signature", "malformed_proof_value", "issuer_mismatch", "controller_mismatch",
-                     "method_not_authorized", "hosted_mismatch"), "forged"),
+                     "method_not_authorized", "hosted_mismatch", "jwt_key_mismatch", "jwt_key_not_bound",
+                     "jwt_claim_mismatch"), "forged"),
     "revoked": "revoked",
     "suspended": "suspended",
-    **dict.fromkeys(("expired", "proof_expired"), "expired"),
-    "not_yet_valid": "not_yet_valid",
+    **dict.fromkeys(("expired", "proof_expired", "jwt_expired"), "expired"),
+    **dict.fromkeys(("not_yet_valid", "jwt_not_yet_valid"), "not_yet_valid"),
     **dict.fromkeys(("method_unresolvable", "status_unavailable", "status_invalid", "hosted_unavailable",
                      "badge_class_unavailable", "issuer_unavailable", "fetch_failed", "fetch_timeout",
                      "fetch_refused", "unsupported_cryptosuite", "unsupported_method", "unsupported_status",
@@ -53,8 +54,8 @@ _REASON_OF_CODE = {
 # Codes added later by other stages (JWT, work and time budgets) are placed by their words, so that a
 # new "…_signature" failure reads as forged and a new budget or timeout never reads as a forgery.
 _FORGED_WORDS = re.compile(r"signature|tamper|mismatch")
-_UNCHECKED_WORDS = re.compile(r"unavailable|unreachable|unresolvable|timeout|time_budget|budget|too_slow"
-                              r"|too_long|unsupported")
+_UNCHECKED_WORDS = re.compile(r"unavailable|unreachable|unresolvable|timeout|timed_out|time_exceeded|deadline"
+                              r"|budget|too_slow|unsupported")
 
 
 def reason_of(code: str) -> str:

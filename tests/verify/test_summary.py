@@ -117,7 +117,10 @@ def test_verified_true_with_an_error_is_not_trusted():
 
 @pytest.mark.parametrize("code, reason", [
     ("jwt_bad_signature", "forged"), ("time_budget_exceeded", "unchecked"), ("jwks_unavailable", "unchecked"),
+    ("verification_timed_out", "unchecked"), ("jwt_claim_mismatch", "forged"), ("jwt_key_not_bound", "forged"),
+    ("jwt_expired", "expired"), ("jwt_not_yet_valid", "not_yet_valid"), ("jwt_alg_refused", "invalid"),
     ("schema_invalid", "invalid"), ("undefined_term", "invalid"), ("fetch_refused", "unchecked"),
+    ("multiple_badges", "invalid"), ("subject_unidentified", "invalid"),
 ])
 def test_codes_added_by_other_stages_are_placed_by_their_words(code, reason):
     assert reason_of(code) == reason
