@@ -210,8 +210,8 @@ VERDICTS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
          "The signature does not match what the document says: it was changed after signing, or it was "
          "not signed by the issuer it names. Do not trust its content."),
         ("Non vérifiée : falsifiée ou modifiée",
-         "La signature ne correspond pas à ce que dit le document : il a été modifié après signature, ou "
-         "il n'a pas été signé par l'émetteur qu'il nomme. Ne vous fiez pas à son contenu.")),
+         "La signature ne correspond pas à ce que dit le document : il a été modifié après signature, "
+         "ou il n'a pas été signé par l'émetteur qu'il nomme. Ne vous fiez pas à son contenu.")),
     "revoked": (
         ("Not verified: revoked", "The issuer has withdrawn this credential: it no longer counts."),
         ("Non vérifiée : révoquée", "L'émetteur a retiré cette attestation : elle ne vaut plus.")),
@@ -225,7 +225,8 @@ VERDICTS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
         ("Non vérifiée : expirée", "La période de validité de cette attestation est terminée.")),
     "not_yet_valid": (
         ("Not verified: not yet valid", "This credential's period of validity has not begun."),
-        ("Non vérifiée : pas encore valide", "La période de validité de cette attestation n'a pas commencé.")),
+        ("Non vérifiée : pas encore valide",
+         "La période de validité de cette attestation n'a pas commencé.")),
     "invalid": (
         ("Not verified: not a valid credential",
          "This document is malformed or incomplete: it cannot be verified as a credential."),

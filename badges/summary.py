@@ -131,7 +131,8 @@ def localised(value: Any, locale: str = "en", limit: int = MAX_TEXT) -> str | No
         elif isinstance(item, Mapping) and isinstance(item.get("@value"), str):
             options.append((str(item.get("@language") or ""), item["@value"]))
         elif isinstance(item, Mapping) and item and all(
-                isinstance(k, str) and _LANG_TAG.fullmatch(k) and isinstance(v, str) for k, v in item.items()):
+                isinstance(k, str) and _LANG_TAG.fullmatch(k) and isinstance(v, str)
+                for k, v in item.items()):
             options.extend(item.items())
     picked = _pick(options, locale)
     return _clean(picked, limit) if picked is not None else None

@@ -35,8 +35,9 @@ def credential() -> dict:
     key = did_key_pair()
     document = ob3_credential(key.controller)
     subject = document["credentialSubject"]
-    subject["identifier"] = [{"type": "IdentityObject", "identityType": "emailAddress", "hashed": True,
-                              "salt": "c0ffee", "identityHash": identity_hash("camille@example.org", "c0ffee")}]
+    subject["identifier"] = [{
+        "type": "IdentityObject", "identityType": "emailAddress", "hashed": True, "salt": "c0ffee",
+        "identityHash": identity_hash("camille@example.org", "c0ffee")}]
     subject["achievement"]["image"] = {
         "id": "data:image/png;base64," + base64.b64encode(badge_png()).decode(), "type": "Image"}
     subject["achievement"]["criteria"]["narrative"] = "Formation de **7 heures** et mise en situation."

@@ -19,8 +19,8 @@ from badges.identity import identity_hash
 from badges.verify import verify
 from tests.helpers import csrf_token
 from tests.test_ui import contrast, luminance  # noqa: F401 - the WCAG formula, shared
-from tests.verify.credentials import (NOW, Issuer, Web, did_key_pair, ob3_credential, signed, stamp, status_entry,
-                                      status_list)
+from tests.verify.credentials import (NOW, Issuer, Web, did_key_pair, ob3_credential, signed, stamp,
+                                      status_entry, status_list)
 
 STATUS_URL = "https://issuer.example/status/3"
 CSS = runner.__file__.rsplit("/app/", 1)[0] + "/app/static/sillage.css"
@@ -60,10 +60,10 @@ def submit(client, credential, language="en", **extra):
 
 def verdict_of(page) -> dict:
     html = page.get_data(as_text=True)
-    section = re.search(r'<section class="verdict ([^"]+)"[^>]*data-verdict="([^"]+)"(?: data-reason="([^"]+)")?',
-                        html)
-    title = re.search(r'id="verification-verdict"[^>]*>.*?<svg class="verdict-icon".*?</svg>\s*<span>([^<]+)</span>',
-                      html, re.S)
+    section = re.search(r'<section class="verdict ([^"]+)"[^>]*data-verdict="([^"]+)"'
+                        r'(?: data-reason="([^"]+)")?', html)
+    title = re.search(r'id="verification-verdict"[^>]*>.*?<svg class="verdict-icon".*?</svg>'
+                      r'\s*<span>([^<]+)</span>', html, re.S)
     return {"class": section.group(1), "status": section.group(2), "reason": section.group(3),
             "title": title.group(1) if title else None}
 
@@ -89,7 +89,8 @@ def test_verified_shows_the_badge_name_image_and_issuer(client, key):
     assert verdict_of(page) == {"class": "verdict-verified", "status": "verified", "reason": None,
                                 "title": "Verified"}
     assert "Premiers secours (PSC1)" in html and "Croix Test" in html and key.controller in html
-    image = re.search(r'<img class="badge-image" src="(data:image/png;base64,[^"]+)"[^>]*alt="Croix blanche"', html)
+    image = re.search(r'<img class="badge-image" src="(data:image/png;base64,[^"]+)"[^>]*'
+                      r'alt="Croix blanche"', html)
     assert image, "the badge image is shown, re-encoded"
     assert "What the credential says" in html and "Nothing you paste or upload is stored." in html
 
@@ -122,11 +123,13 @@ def test_forged_comes_first_in_plain_words(client, key):
 
 
 @pytest.mark.parametrize("purpose, reason, title", [
-    ("revocation", "revoked", "Not verified: revoked"), ("suspension", "suspended", "Not verified: suspended")])
+    ("revocation", "revoked", "Not verified: revoked"),
+    ("suspension", "suspended", "Not verified: suspended")])
 def test_revoked_and_suspended(client, web_docs, purpose, reason, title):
     issuer = Issuer(web_docs)
     web_docs.documents[STATUS_URL] = status_list(issuer, STATUS_URL, purpose=purpose, set_bits=[7])
-    credential = signed(ob3_credential(issuer.did, credentialStatus=status_entry(STATUS_URL, 7, purpose)), issuer.key)
+    entry = status_entry(STATUS_URL, 7, purpose)
+    credential = signed(ob3_credential(issuer.did, credentialStatus=entry), issuer.key)
     found = verdict_of(submit(client, credential))
     assert (found["reason"], found["title"]) == (reason, title)
 
@@ -156,10 +159,12 @@ def test_french(client, key):
     page = submit(client, credential_with(key), language="fr")
     html = page.get_data(as_text=True)
     assert verdict_of(page)["title"] == "Vérifiée"
-    assert "Ce que dit l’attestation" in html and "Émise par" in html and "Rien de ce que vous collez" in html
+    assert "Ce que dit l’attestation" in html and "Émise par" in html
+    assert "Rien de ce que vous collez" in html
     credential = credential_with(key)
     credential["name"] = "Autre"
-    assert verdict_of(submit(client, credential, language="fr"))["title"] == "Non vérifiée : falsifiée ou modifiée"
+    found = verdict_of(submit(client, credential, language="fr"))
+    assert found["title"] == "Non vérifiée : falsifiée ou modifiée"
 
 
 # -- what the credential says -----------------------------------------------------------------------
@@ -176,10 +181,12 @@ def test_markdown_criteria_are_rendered_safely(client, key):
 
 
 def test_hostile_svg_image_is_shown_only_as_a_sanitised_image(client, key):
-    svg = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8" onload="alert(1)"><script>alert(2)</script>'
+    svg = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8" onload="alert(1)">'
+           b'<script>alert(2)</script>'
            b'<image href="https://evil.example/x.png"/><circle cx="4" cy="4" r="3" fill="#123456"/></svg>')
     document = ob3_credential(key.controller)
-    document["credentialSubject"]["achievement"]["image"] = {"id": data_uri(svg, "image/svg+xml"), "type": "Image"}
+    achievement = document["credentialSubject"]["achievement"]
+    achievement["image"] = {"id": data_uri(svg, "image/svg+xml"), "type": "Image"}
     html = submit(client, signed(document, key)).get_data(as_text=True)
     src = re.search(r'<img class="badge-image" src="data:image/svg\+xml;base64,([^"]+)"', html).group(1)
     shown = base64.b64decode(src)
@@ -189,7 +196,8 @@ def test_hostile_svg_image_is_shown_only_as_a_sanitised_image(client, key):
 
 def test_unreachable_or_private_image_degrades_to_a_placeholder(client, key):
     document = ob3_credential(key.controller)
-    document["credentialSubject"]["achievement"]["image"] = {"id": "https://127.0.0.1/badge.png", "type": "Image"}
+    achievement = document["credentialSubject"]["achievement"]
+    achievement["image"] = {"id": "https://127.0.0.1/badge.png", "type": "Image"}
     page = submit(client, signed(document, key))
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and verdict_of(page)["status"] == "verified"

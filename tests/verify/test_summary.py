@@ -18,15 +18,16 @@ from badges.identity import hash_matches, identity_hash
 from badges.summary import localised, reason_of, summarise, verdict
 from badges.verify import verify
 from tests.badges import factories
-from tests.verify.credentials import (NOW, Issuer, Web, did_key_pair, ob3_credential, signed, stamp, status_entry,
-                                      status_list, vc2_credential)
+from tests.verify.credentials import (NOW, Issuer, Web, did_key_pair, ob3_credential, signed, stamp,
+                                      status_entry, status_list, vc2_credential)
 
 STATUS_URL = "https://issuer.example/status/3"
 
 
 def png(size=16, colour=(29, 78, 216, 255), fmt="PNG") -> bytes:
     buffer = io.BytesIO()
-    Image.new("RGBA" if fmt == "PNG" else "RGB", (size, size), colour[: 4 if fmt == "PNG" else 3]).save(buffer, fmt)
+    mode = "RGBA" if fmt == "PNG" else "RGB"
+    Image.new(mode, (size, size), colour[: len(mode)]).save(buffer, fmt)
     return buffer.getvalue()
 
 
@@ -70,8 +71,8 @@ def test_revoked_and_suspended():
     credential = signed(ob3_credential(issuer.did, credentialStatus=status_entry(STATUS_URL, 5)), issuer.key)
     assert verdict(verify(credential, fetch=web, now=NOW))["reason"] == "revoked"
     web.documents[STATUS_URL] = status_list(issuer, STATUS_URL, purpose="suspension", set_bits=[5])
-    credential = signed(ob3_credential(issuer.did, credentialStatus=status_entry(STATUS_URL, 5, "suspension")),
-                        issuer.key)
+    entry = status_entry(STATUS_URL, 5, "suspension")
+    credential = signed(ob3_credential(issuer.did, credentialStatus=entry), issuer.key)
     assert verdict(verify(credential, fetch=web, now=NOW))["reason"] == "suspended"
 
 
@@ -117,7 +118,8 @@ def test_verified_true_with_an_error_is_not_trusted():
 
 @pytest.mark.parametrize("code, reason", [
     ("jwt_bad_signature", "forged"), ("time_budget_exceeded", "unchecked"), ("jwks_unavailable", "unchecked"),
-    ("verification_timed_out", "unchecked"), ("jwt_claim_mismatch", "forged"), ("jwt_key_not_bound", "forged"),
+    ("verification_timed_out", "unchecked"), ("jwt_claim_mismatch", "forged"),
+    ("jwt_key_not_bound", "forged"),
     ("jwt_expired", "expired"), ("jwt_not_yet_valid", "not_yet_valid"), ("jwt_alg_refused", "invalid"),
     ("schema_invalid", "invalid"), ("undefined_term", "invalid"), ("fetch_refused", "unchecked"),
     ("multiple_badges", "invalid"), ("subject_unidentified", "invalid"),
@@ -181,7 +183,8 @@ def test_untrusted_values_are_tamed():
     credential["credentialSubject"]["achievement"]["name"] = "A\x07B " + "x" * 10_000
     credential["credentialSubject"]["achievement"]["image"] = {"id": "javascript:alert(1)"}
     credential["credentialSubject"]["achievement"]["alignment"] = [
-        {"type": "Alignment", "targetName": f"skill {i}", "targetUrl": "https://esco.example/s"} for i in range(500)]
+        {"type": "Alignment", "targetName": f"skill {i}", "targetUrl": "https://esco.example/s"}
+        for i in range(500)]
     summary = summarise(credential)
     assert "url" not in summary["issuer"]
     assert summary["achievement"]["name"].startswith("AB ") and len(summary["achievement"]["name"]) <= 300
@@ -194,7 +197,8 @@ def test_endorsements_are_listed_as_stated():
     credential["credentialSubject"]["achievement"]["endorsement"] = [{
         "id": "urn:uuid:1", "type": ["VerifiableCredential", "EndorsementCredential"],
         "issuer": {"id": "https://cnam.example", "name": "Le Cnam"}, "validFrom": "2024-01-01T00:00:00Z",
-        "credentialSubject": {"id": "urn:x", "type": ["EndorsementSubject"], "endorsementComment": "Solide."}}]
+        "credentialSubject": {"id": "urn:x", "type": ["EndorsementSubject"],
+                              "endorsementComment": "Solide."}}]
     endorsement = summarise(credential)["endorsements"][0]
     assert endorsement == {"about": "achievement", "id": "urn:uuid:1", "comment": "Solide.",
                            "issuer": {"id": "https://cnam.example", "name": "Le Cnam"},
@@ -204,7 +208,8 @@ def test_endorsements_are_listed_as_stated():
 def test_ob2_summary_prefers_the_fetched_documents():
     assertion = factories.assertion()
     badge = {"@context": "https://w3id.org/openbadges/v2", "type": "BadgeClass", "id": assertion["badge"],
-             "name": "Secourisme", "description": "Premiers secours", "image": "https://sillage.example/b.png",
+             "name": "Secourisme", "description": "Premiers secours",
+             "image": "https://sillage.example/b.png",
              "criteria": {"narrative": "Réussir l'examen."}, "issuer": "https://sillage.example/ob2/issuer",
              "alignment": [{"targetName": "Sauver", "targetUrl": "https://esco.example/1"}]}
     issuer = {"type": "Profile", "id": "https://sillage.example/ob2/issuer", "name": "Croix Test",
@@ -243,7 +248,8 @@ HOSTILE_SVG = b"""<?xml version="1.0"?>
   <set attributeName="onmouseover" to="alert('set')"/>
   <animate attributeName="href" to="javascript:alert('animate')"/>
   <linearGradient id="grad"><stop offset="0" stop-color="#fff"/></linearGradient>
-  <openbadges:credential xmlns:openbadges="https://purl.imsglobal.org/ob/v3p0"><![CDATA[{"a": 1}]]></openbadges:credential>
+  <openbadges:credential xmlns:openbadges="https://purl.imsglobal.org/ob/v3p0"><![CDATA[{"a": 1}]]>
+  </openbadges:credential>
 </svg>"""
 
 
@@ -260,7 +266,8 @@ def test_hostile_svg_comes_out_harmless():
 
 
 @pytest.mark.parametrize("svg", [
-    b'<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]><svg xmlns="http://www.w3.org/2000/svg">&x;</svg>',
+    b'<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    b'<svg xmlns="http://www.w3.org/2000/svg">&x;</svg>',
     b'<svg xmlns="http://www.w3.org/2000/svg"><circle',
     b'<html><body>not an svg</body></html>',
 ])
@@ -300,7 +307,8 @@ def test_display_image_prefers_data_then_upload_then_fetch():
 
     shown = images.display_image({"data": data_uri(png())}, fetch_bytes=fetch_bytes)
     assert shown.startswith("data:image/png;base64,") and calls == []
-    shown = images.display_image({"url": "https://img.example/b.png"}, fallback=png(), fetch_bytes=fetch_bytes)
+    shown = images.display_image({"url": "https://img.example/b.png"}, fallback=png(),
+                                 fetch_bytes=fetch_bytes)
     assert shown and calls == []
     assert images.display_image({"url": "https://img.example/b.png"}, fetch_bytes=fetch_bytes) and calls
 
@@ -315,8 +323,8 @@ def test_broken_image_degrades_to_none():
     assert images.display_image(None) is None
 
 
-@pytest.mark.parametrize("url", ["https://127.0.0.1/b.png", "https://169.254.169.254/latest", "http://example.org/x",
-                                 "https://[::1]/b.png", "file:///etc/passwd"])
+@pytest.mark.parametrize("url", ["https://127.0.0.1/b.png", "https://169.254.169.254/latest",
+                                 "http://example.org/x", "https://[::1]/b.png", "file:///etc/passwd"])
 def test_remote_images_never_reach_private_addresses(url):
     with pytest.raises(FetchError) as caught:
         images.fetch_image(url)
@@ -352,7 +360,8 @@ def image_server():
 
 
 def test_remote_image_fetch_is_capped_and_bounded_in_time(image_server):
-    assert images.display_image({"url": image_server + "/ok.png"}, allow_loopback=True).startswith("data:image/png")
+    shown = images.display_image({"url": image_server + "/ok.png"}, allow_loopback=True)
+    assert shown.startswith("data:image/png")
     with pytest.raises(FetchError) as caught:
         images.fetch_image(image_server + "/big.png", allow_loopback=True)
     assert caught.value.code == "too_large"
@@ -378,7 +387,8 @@ def test_the_verifier_summarises_an_ob2_assertion_from_what_it_fetched():
     credential = result["credential"]
     assert credential["kind"] == "ob2" and credential["achievement"]["name"] == "Premiers secours"
     assert credential["achievement"]["criteria"]["narrative"] == "7 heures"
-    assert credential["issuer"]["name"] == "Croix Test" and credential["issuer"]["url"] == "https://badges.example"
+    assert credential["issuer"]["name"] == "Croix Test"
+    assert credential["issuer"]["url"] == "https://badges.example"
     assert credential["image"] == {"url": "https://badges.example/ob2/badges/first-aid.png"}
     assert credential["dates"] == {"valid_from": "2024-05-01T10:00:00Z"}
 
