@@ -44,6 +44,7 @@ INVALID_IMAGE = "invalid_image"        # truncated PNG, bad CRC, unparsable or h
 UNSUPPORTED_IMAGE = "unsupported_image"  # neither PNG nor SVG
 TOO_LARGE = "too_large"                # image or embedded payload over the bounds
 TOO_DEEP = "too_deep"                  # JSON nested deeper than any badge needs (a parser attack)
+TOO_COMPLEX = "too_complex"            # more objects, values or array items than any credential needs
 INVALID_CREDENTIAL = "invalid_credential"  # the embedded/submitted text is not a badge document
 DUPLICATE_KEY = "duplicate_key"        # a JSON object repeats a key: its meaning is ambiguous
 UNSUPPORTED_DOCUMENT = "unsupported_document"  # JSON that is neither a credential nor an OB 2.0 assertion

@@ -17,6 +17,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
                   "Le document est trop volumineux (plus de {limit})."),
     "too_deep": ("The document is nested too deeply (more than {limit} levels).",
                  "Le document est trop imbriqué (plus de {limit} niveaux)."),
+    "too_complex": ("The document asks for more processing than any credential needs (more than {limit}); "
+                    "it was not processed.",
+                    "Le document demande plus de traitement qu'aucune attestation n'en exige (plus de "
+                    "{limit}) ; il n'a pas été traité."),
+    "verification_timeout": (
+        "The verification took longer than its time budget and was stopped: the credential could not be "
+        "checked (this is not a forgery verdict).",
+        "La vérification a dépassé le temps qui lui est accordé et a été arrêtée : l'attestation n'a pas "
+        "pu être contrôlée (ce n'est pas un constat de falsification)."),
     "duplicate_key": ("The document repeats the key “{key}”: its meaning would be ambiguous.",
                       "Le document répète la clé « {key} » : son sens serait ambigu."),
     "not_an_object": ("The document is not a JSON object.", "Le document n'est pas un objet JSON."),
@@ -38,11 +47,38 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "Le contexte {url} n'est pas connu de Sillage ; il n'est jamais téléchargé."),
     "undefined_term": ("The term “{term}” is not defined by the document's contexts.",
                        "Le terme « {term} » n'est défini par aucun contexte du document."),
+    "unsafe_context": ("The document carries a context of its own that could change its meaning unseen "
+                       "({reason}).",
+                       "Le document porte un contexte de son cru qui pourrait en changer le sens à l'insu "
+                       "du lecteur ({reason})."),
+    "inline_context": ("Remark: the document defines terms in a context of its own, not in one of the "
+                       "published contexts Sillage holds; those terms mean what the document says.",
+                       "Remarque : le document définit des termes dans un contexte de son cru, et non dans "
+                       "l'un des contextes publiés que Sillage détient ; ces termes veulent dire ce que le "
+                       "document en dit."),
     "invalid_jsonld": ("The document is not valid JSON-LD: {reason}.",
                        "Le document n'est pas du JSON-LD valide : {reason}."),
     # schema
     "schema_invalid": ("The document does not follow the Open Badges 3.0 schema: {reason}.",
                        "Le document ne respecte pas le schéma Open Badges 3.0 : {reason}."),
+    "subject_unidentified": (
+        "The credential does not say whom it is about: credentialSubject has neither id nor identifier.",
+        "L'attestation ne dit pas qui elle concerne : credentialSubject n'a ni id ni identifier."),
+    "schema_warning": (
+        "Remark: the credential declares no JSON Schema and does not follow the Open Badges 3.0 schema on "
+        "this point: {reason}.",
+        "Remarque : l'attestation ne déclare aucun schéma JSON et ne suit pas le schéma Open Badges 3.0 "
+        "sur ce point : {reason}."),
+    "schema_format": (
+        "Remark: a value does not have the format the JSON Schema suggests ({reason}); formats are "
+        "annotations, not requirements.",
+        "Remarque : une valeur n'a pas le format que suggère le schéma JSON ({reason}) ; les formats sont "
+        "des annotations, pas des exigences."),
+    "schema_not_checked": (
+        "Remark: the credential declares the JSON Schema {url}, which Sillage does not hold and never "
+        "fetches: it was not checked.",
+        "Remarque : l'attestation déclare le schéma JSON {url}, que Sillage ne détient pas et ne "
+        "télécharge jamais : il n'a pas été vérifié."),
     "not_a_credential": ("The document is not a verifiable credential: {reason}.",
                          "Le document n'est pas une attestation vérifiable : {reason}."),
     # proof
@@ -128,6 +164,10 @@ PASSED: dict[str, tuple[str, str]] = {
     "parse": ("Document read: {kind}.", "Document lu : {kind}."),
     "jsonld": ("Every term is defined by a known context.", "Chaque terme est défini par un contexte connu."),
     "schema": ("Follows the {schema} schema.", "Respecte le schéma {schema}."),
+    "schema_undeclared": ("Identifies its subject; declares no JSON Schema, so the Open Badges 3.0 schema "
+                          "was applied as remarks only.",
+                          "Identifie son sujet ; ne déclare aucun schéma JSON, le schéma Open Badges 3.0 "
+                          "n'a donc donné que des remarques."),
     "schema_generic": ("A well-formed verifiable credential.", "Une attestation vérifiable bien formée."),
     "schema_ob3_vc1": ("Has what an OB 3.0 (VC 1.1 release) credential requires: context, types, issuer, "
                        "issuanceDate and achievement.",

@@ -47,7 +47,7 @@ _REASON_OF_CODE = {
     **dict.fromkeys(("method_unresolvable", "status_unavailable", "status_invalid", "hosted_unavailable",
                      "badge_class_unavailable", "issuer_unavailable", "fetch_failed", "fetch_timeout",
                      "fetch_refused", "unsupported_cryptosuite", "unsupported_method", "unsupported_status",
-                     "unsupported_format", "internal_error"), "unchecked"),
+                     "unsupported_format", "internal_error", "verification_timeout"), "unchecked"),
     # Not a credential at all (rather than one Sillage cannot check).
     **dict.fromkeys(("unsupported_document", "unsupported_image", "no_badge"), "invalid"),
 }

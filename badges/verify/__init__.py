@@ -41,34 +41,40 @@ from .ob2 import verify_ob2
 from .proofs import MAX_PROOFS, resolve_method
 from .reading import MAX_IMAGE_BYTES, MAX_JSON_BYTES, check_value, document_kind, is_vc1, parse_json, read
 from .report import REQUIRED_CHECKS, Failure, _Report
-from .session import FETCH_BUDGET_SECONDS, MAX_FETCHES, Fetch, _aware, _Session, parse_datetime
+from .session import (FETCH_BUDGET_SECONDS, MAX_FETCHES, TIME_BUDGET_SECONDS, Fetch, _aware, _Session,
+                      parse_datetime)
 from .status import MAX_STATUS_ENTRIES, STATUS_ENTRY
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "FETCH_BUDGET_SECONDS", "MAX_FETCHES", "MAX_IMAGE_BYTES", "MAX_JSON_BYTES", "MAX_PROOFS",
-    "MAX_STATUS_ENTRIES", "REQUIRED_CHECKS", "STATUS_ENTRY", "Failure", "Fetch", "check_value",
+    "MAX_STATUS_ENTRIES", "REQUIRED_CHECKS", "STATUS_ENTRY", "TIME_BUDGET_SECONDS", "Failure", "Fetch", "check_value",
     "document_kind", "is_vc1", "parse_datetime", "parse_json", "resolve_method", "verify",
     "verify_credential", "verify_ob2", "_Report", "_Session",
 ]
 
 
 def verify(input: Any, *, fetch: Fetch | None = None, now: datetime | None = None,  # noqa: A002
-           allow_loopback: bool = False, locale: str = "en") -> dict:
+           allow_loopback: bool = False, locale: str = "en", time_budget: float | None = None) -> dict:
     """Verify ``input`` and return ``{"verified", "checks", "errors", "warnings", "verdict"}`` plus
     ``"credential"`` (what it says, :func:`badges.summary.summarise`) when a document was read; never raises.
 
     ``fetch(url) -> JSON`` gets did:web documents, keys, status lists and OB 2.0 documents (default:
     the SSRF-guarded :func:`badges.fetch.fetch_json`, loopback allowed only with ``allow_loopback``).
     ``now`` (aware datetime, default: the current time) is the moment validity is judged at.
+    ``time_budget`` (seconds, default ``TIME_BUDGET_SECONDS``) bounds the whole run: past it, the run
+    stops with ``verification_timeout``.
     """
+    from certs.canon import deadline  # noqa: PLC0415
+
     report = _Report("fr" if str(locale or "").lower().startswith("fr") else "en")
     fetch = fetch or json_fetcher(allow_loopback=allow_loopback)
-    session = _Session(fetch, _aware(now), report, allow_loopback)
+    session = _Session(fetch, _aware(now), report, allow_loopback, time_budget)
     kind = None
     try:
-        kind = _run(session, input)
+        with deadline(session.deadline):
+            kind = _run(session, input)
     except Exception:  # noqa: BLE001 - a verifier bug must read as "not verified", never as a crash
         log.exception("verifier failed")
         report.failed("internal", Failure("internal_error"))

@@ -17,7 +17,7 @@ def verify_credential(session: _Session, document: dict, kind: str, *, check_sta
     """The checks of a Verifiable Credential; each one is recorded, later ones run when they can."""
     if not session.step("jsonld", lambda: _check_jsonld(session, document)):
         return  # without a well-defined meaning there is nothing a signature could be checked against
-    session.step("schema", lambda: _check_schema(document, kind))
+    session.step("schema", lambda: _check_schema(session, document, kind))
     proofs = _proofs(session, document)
     methods = _resolve_methods(session, proofs) if proofs else None
     if methods is not None:

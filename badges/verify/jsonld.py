@@ -7,7 +7,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..formats import OB3_CONTEXT_PREFIX, OB3_TYPES, as_list
+from ..errors import BadgeError
+from ..formats import OB3_CONTEXT_PREFIX, OB3_TYPES, as_list, check_complexity
+from ..inline_contexts import UnsafeContext, inline_contexts
 from .proofs import MAX_PROOFS
 from .reading import _id_of, is_vc1
 from .report import Failure
@@ -15,7 +17,9 @@ from .session import _Session, _loader
 
 
 def _check_jsonld(session: _Session, document: dict):
-    """The document must mean exactly what it says: canonicalizing what each proof signs (the document
+    """The document must mean exactly what it says: bounded work first (``too_complex``), no inline
+    context that could hide content from the signature (``unsafe_context``; any inline context is a
+    warning, see :mod:`badges.inline_contexts`), then canonicalizing what each proof signs (the document
     without its proofs, and the proof's configuration) applies certs' strict checks (unknown context,
     undefined term, relative id, control character). The results stay in the session's memo, so the
     proof check reuses them instead of canonicalizing the same documents again."""
@@ -24,6 +28,16 @@ def _check_jsonld(session: _Session, document: dict):
 
     if "@context" not in document:
         raise Failure("no_context")
+    try:
+        check_complexity(document)  # before any JSON-LD work: pyld's node map is quadratic
+    except BadgeError as error:
+        raise Failure(error.code, **error.params) from None
+    try:
+        _urls, inline = inline_contexts(document)
+    except UnsafeContext as unsafe:
+        raise Failure("unsafe_context", reason=unsafe.reason) from None
+    if inline:
+        session.report.warn("inline_context")
     unsecured = _unsecured(document)
     try:
         session.memo.canonize(unsecured, _loader())
@@ -36,6 +50,8 @@ def _check_jsonld(session: _Session, document: dict):
             raise Failure("unknown_context", url=url or "?") from None
         if exc.code == "undefined_term":
             raise Failure("undefined_term", term=_quoted_terms(str(exc))) from None
+        if exc.code == "timeout":
+            raise Failure("verification_timeout") from None
         raise Failure("invalid_jsonld", reason=str(exc)) from None
     return None
 
@@ -56,18 +72,54 @@ def _quoted_terms(text: str) -> str:
     return ", ".join(name.rsplit("/", 1)[-1] for name in names) or text
 
 
-def _check_schema(document: dict, kind: str):
-    if kind == "ob3" and is_vc1(document):
+MAX_SCHEMA_REMARKS = 5
+
+
+def _check_schema(session: _Session, document: dict, kind: str):
+    """Conformance, as Open Badges 3.0 section 9.1 step 1 defines it for OB credentials.
+
+    * ``credentialSubject`` must be identified by ``id`` and/or ``identifier``;
+    * each ``credentialSchema`` of type ``1EdTechJsonSchemaValidator2019`` that Sillage bundles decides:
+      a document that does not conform to it fails. Format deviations are annotations (Draft 2019-09):
+      warnings, never failures;
+    * a declared schema that is not bundled cannot be checked, since schemas are never fetched. Section
+      9.1 makes non-conformance, not the absence of a check, the failure, and the specification's own
+      complete example declares a second, issuer-hosted schema: it is reported as a warning
+      (``schema_not_checked``) rather than failing a genuine credential;
+    * with no declared schema, the official AchievementCredential schema is still applied, its findings
+      as warnings only (``schema_warning``).
+
+    An OB 3.0 credential of the releases built on VC 1.1 named the same ``json/`` schema URL when that URL
+    served a VC 1.1 schema (until April 2024, SOURCES.md): the bundled VC 2.0 schemas are not what it
+    declared, so it gets the explicit shape check and its declared schemas are reported as not checked.
+    """
+    from ..schema import ACHIEVEMENT_CREDENTIAL, check, declared_schemas, is_bundled  # noqa: PLC0415
+
+    report = session.report
+    vc1 = is_vc1(document)
+    if kind == "ob3":
+        _check_subject_identified(document)
+    decided = []
+    for schema_id in declared_schemas(document):
+        if vc1 or not is_bundled(schema_id):
+            report.warn("schema_not_checked", url=schema_id if isinstance(schema_id, str) else "?")
+            continue
+        findings = check(document, schema_id)
+        _format_remarks(session, findings.warnings)
+        if findings.errors:
+            raise Failure("schema_invalid", reason=_first(findings.errors))
+        decided.append(schema_id)
+    if kind == "ob3" and vc1:
         _check_ob3_vc1_shape(document)
         return "schema_ob3_vc1", {}
     if kind == "ob3":
-        from ..schema import validate_ob3  # noqa: PLC0415
-
-        problems = validate_ob3(document)
-        if problems:
-            more = f" (+{len(problems) - 1})" if len(problems) > 1 else ""
-            raise Failure("schema_invalid", reason=problems[0] + more)
-        return "schema", {"schema": "Open Badges 3.0"}
+        if decided:
+            return "schema", {"schema": "Open Badges 3.0"}
+        findings = check(document, ACHIEVEMENT_CREDENTIAL)
+        _format_remarks(session, findings.warnings)
+        if findings.errors:
+            report.warn("schema_warning", reason=_first(findings.errors))
+        return "schema_undeclared", {}
     types = as_list(document.get("type"))
     if "VerifiableCredential" not in types:
         raise Failure("not_a_credential", reason="type has no VerifiableCredential")
@@ -78,7 +130,29 @@ def _check_schema(document: dict, kind: str):
         raise Failure("not_a_credential", reason="credentialSubject is missing")
     if kind == "vc1" and "issuanceDate" not in document:
         raise Failure("not_a_credential", reason="a VC 1.1 credential needs issuanceDate")
+    if decided:
+        return "schema", {"schema": "1EdTech"}
     return "schema_generic", {}
+
+
+def _first(problems: list[str]) -> str:
+    return problems[0] + (f" (+{len(problems) - 1})" if len(problems) > 1 else "")
+
+
+def _format_remarks(session: _Session, warnings: list[str]) -> None:
+    for text in warnings[:MAX_SCHEMA_REMARKS]:
+        session.report.warn("schema_format", reason=text)
+
+
+def _check_subject_identified(document: dict) -> None:
+    """OB 3.0 section 9.1: the ``credentialSubject`` must be identified by an ``id`` and/or an
+    ``identifier``; if neither is present, the credential does not conform to the specification."""
+    subjects = as_list(document.get("credentialSubject"))
+    if not subjects or not all(isinstance(subject, Mapping) for subject in subjects):
+        raise Failure("schema_invalid", reason="credentialSubject is required")
+    for subject in subjects:
+        if subject.get("id") is None and not as_list(subject.get("identifier")):
+            raise Failure("subject_unidentified")
 
 
 def _check_ob3_vc1_shape(document: dict) -> None:

@@ -27,7 +27,7 @@ _PROOF_CODES = {
     "key_resolution_failed": "method_unresolvable", "invalid_verification_method": "invalid_key",
     "verification_method_revoked": "key_revoked", "verification_method_expired": "key_expired",
     "proof_expired": "proof_expired", "issuer_mismatch": "issuer_mismatch",
-    "malformed_document": "not_an_object",
+    "malformed_document": "not_an_object", "timeout": "verification_timeout",
 }
 _SUPPORTED_SUITES = {("DataIntegrityProof", "eddsa-rdfc-2022"), ("DataIntegrityProof", "ecdsa-rdfc-2019"),
                      ("Ed25519Signature2020", None)}

@@ -1,8 +1,15 @@
-"""One verification run: the fetch function and its budget, the clock, the steps and child sessions.
+"""One verification run: the fetch function and its budget, the time budget, the clock, the steps and
+child sessions.
 
 Every fetch of one run (did:web documents, https keys, status lists, OB 2.0 hosted documents) goes
 through :meth:`_Session.fetch`, which caches each URL and shares one budget with the run's child
 sessions, so that no credential can make the verifier fetch without end.
+
+The whole run (reading, JSON-LD and canonicalization, schema, proofs, fetches, status lists) has one
+time budget: each step checks it before it starts, certs' JSON-LD processing checks it at every node
+(``certs.canon.deadline``), and a fetch is not started past it. Past the budget the run stops with the
+stable code ``verification_timeout`` rather than holding a worker. The budget is a last guard: the
+complexity bounds (``badges.formats.check_complexity``) already refuse what would take long.
 """
 from __future__ import annotations
 
@@ -20,7 +27,8 @@ from .report import Failure, _Report
 # document; OB 2.0 assertion, badge class, issuer, revocation list). A credential that asks for more is
 # refused, and all fetches of one run share a time budget, so no request can hold a worker for long.
 MAX_FETCHES = 8
-FETCH_BUDGET_SECONDS = 15.0
+TIME_BUDGET_SECONDS = 15.0
+FETCH_BUDGET_SECONDS = TIME_BUDGET_SECONDS  # fetches share the run's budget (the name callers knew)
 
 Fetch = Callable[[str], Any]
 
@@ -58,14 +66,24 @@ def _show(moment: datetime) -> str:
 class _Session:
     """One call of :func:`verify`: the report, the fetch function and what it fetched."""
 
-    def __init__(self, fetch: Fetch, now: datetime, report: _Report, allow_loopback: bool = False):
+    def __init__(self, fetch: Fetch, now: datetime, report: _Report, allow_loopback: bool = False,
+                 time_budget: float | None = None):
         self.fetch_function = fetch
         self.now = now
         self.report = report
         self.allow_loopback = allow_loopback
         self._fetched: dict[str, Any] = {}
-        self._budget = {"fetches": 0, "deadline": time.monotonic() + FETCH_BUDGET_SECONDS}
+        seconds = TIME_BUDGET_SECONDS if time_budget is None else time_budget
+        self._budget = {"fetches": 0, "deadline": time.monotonic() + seconds, "timed_out": False}
         self.memo = _memo()
+
+    @property
+    def deadline(self) -> float:
+        """The ``time.monotonic()`` past which the run (and its child sessions) stops."""
+        return self._budget["deadline"]
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() > self._budget["deadline"]
 
     # -- fetching ----------------------------------------------------------------------------------
 
@@ -76,8 +94,8 @@ class _Session:
         self._budget["fetches"] += 1
         if self._budget["fetches"] > MAX_FETCHES:
             raise Failure(code, reason="too many documents to fetch", url=url, method=url)
-        if time.monotonic() > self._budget["deadline"]:
-            raise Failure(code, reason="the verification took too long", url=url, method=url)
+        if self.out_of_time():
+            raise Failure("verification_timeout")
         try:
             document = self.fetch_function(url)
         except FetchError as exc:
@@ -96,11 +114,18 @@ class _Session:
     # -- running one check -------------------------------------------------------------------------
 
     def step(self, name: str, function: Callable[[], tuple[str | None, dict] | None]) -> bool:
-        """Run one check; it returns (detail key, params) when it passes or raises Failure."""
+        """Run one check; it returns (detail key, params) when it passes or raises Failure. Past the time
+        budget, the first step says so (``verification_timeout``) and the later ones do not run."""
+        if self._budget["timed_out"]:
+            return False
         try:
+            if self.out_of_time():
+                raise Failure("verification_timeout")
             outcome = function()
         except Failure as failure:
             self.report.failed(name, failure)
+            if failure.code == "verification_timeout":
+                self._budget["timed_out"] = True
             return False
         detail_key, params = outcome if outcome else (None, {})
         self.report.passed(name, detail_key, **params)

@@ -71,6 +71,8 @@ def _verify_status_list(session: _Session, status_list: dict, document: dict) ->
     verify_credential(child, status_list, kind, check_status=False)
     outcome = child.report.result("status_list")
     if not outcome["verified"]:
+        if any(error["code"] == "verification_timeout" for error in outcome["errors"]):
+            raise Failure("verification_timeout")
         reason = outcome["errors"][0]["message"] if outcome["errors"] else "it could not be verified"
         raise Failure("status_invalid", reason=reason)
     issuer = _id_of(document.get("issuer"))

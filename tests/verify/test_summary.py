@@ -122,7 +122,8 @@ def test_verified_true_with_an_error_is_not_trusted():
     ("jwt_key_not_bound", "forged"),
     ("jwt_expired", "expired"), ("jwt_not_yet_valid", "not_yet_valid"), ("jwt_alg_refused", "invalid"),
     ("schema_invalid", "invalid"), ("undefined_term", "invalid"), ("fetch_refused", "unchecked"),
-    ("multiple_badges", "invalid"), ("subject_unidentified", "invalid"),
+    ("multiple_badges", "invalid"), ("subject_unidentified", "invalid"), ("verification_timeout", "unchecked"),
+    ("too_complex", "invalid"), ("unsafe_context", "invalid"),
 ])
 def test_codes_added_by_other_stages_are_placed_by_their_words(code, reason):
     assert reason_of(code) == reason
