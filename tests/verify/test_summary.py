@@ -93,6 +93,8 @@ def test_unreachable_key_or_status_list_could_not_be_checked_and_is_not_called_f
     with_status = signed(ob3_credential(issuer.did, credentialStatus=status_entry(STATUS_URL, 1)), issuer.key)
     assert verdict(verify(with_status, fetch=web, now=NOW))["reason"] == "unchecked"  # no status list served
 
+    assert verdict(verify(credential, fetch=web, now=NOW, time_budget=0.0))["reason"] == "unchecked"
+
 
 @pytest.mark.parametrize("text", ["{not json", "[]", '{"hello": "world"}', ""])
 def test_malformed_input_is_not_a_valid_credential(text):
