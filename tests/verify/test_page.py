@@ -243,6 +243,15 @@ def test_hashed_recipient_offers_a_local_check(client, key):
     assert re.search(r'<script src="/static/verification.js" nonce="[^"]+" defer>', html)
 
 
+def test_other_hashed_identifiers_offer_no_e_mail_check(client, key):
+    document = ob3_credential(key.controller)
+    document["credentialSubject"]["identifier"] = [{
+        "type": "IdentityObject", "identityType": "studentId", "hashed": True, "salt": "s",
+        "identityHash": identity_hash("12345", "s")}]
+    html = submit(client, signed(document, key)).get_data(as_text=True)
+    assert "A hidden identifier (studentId)" in html and "recipient-check" not in html
+
+
 @pytest.mark.parametrize("address, expected", [("A@Example.com ", "Yes: this address is the recipient"),
                                                ("b@example.com", "No: this address is not the one")])
 def test_server_fallback_compares_without_storing(client, key, address, expected):
