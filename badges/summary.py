@@ -264,6 +264,24 @@ def _date(value: Any) -> str | None:
     return value if isinstance(value, str) and 4 <= len(value) <= 40 and not _CONTROL.search(value) else None
 
 
+def _achievement(node: Mapping, locale: str) -> dict:
+    """An OB 3.0 Achievement or an OB 2.0 BadgeClass (whose criteria may be just a URL)."""
+    criteria = node.get("criteria")
+    if not isinstance(criteria, Mapping):
+        criteria = {"id": criteria}
+    return _drop_empty({
+        "id": identifier(node.get("id")),
+        "name": localised(node.get("name"), locale, MAX_SHORT),
+        "description": localised(node.get("description"), locale),
+        "type": localised(node.get("achievementType"), locale, MAX_SHORT),
+        "criteria": _drop_empty({"url": link(criteria.get("id")),
+                                 "narrative": localised(criteria.get("narrative"), locale)}),
+        "human_code": localised(node.get("humanCode"), locale, MAX_SHORT),
+        "field_of_study": localised(node.get("fieldOfStudy"), locale, MAX_SHORT),
+        "image": image_ref(node.get("image"), locale),
+    })
+
+
 def _identifiers(subject: Mapping) -> list[dict]:
     """OB 3.0 ``identifier`` (IdentityObject): hashed ones keep their hash and salt, so that a reader can
     check an address they know; plain ones keep their value."""
@@ -324,7 +342,6 @@ def _guess_kind(document: Mapping) -> str | None:
 def _summarise_vc(document: Mapping, locale: str, cap: _Capped) -> dict:
     subject = _first(document.get("credentialSubject"))
     achievement = subject.get("achievement") if isinstance(subject.get("achievement"), Mapping) else {}
-    criteria = achievement.get("criteria") if isinstance(achievement.get("criteria"), Mapping) else {}
     issuer = _profile(document.get("issuer"), locale)
     name_identity = next((i for i in as_list(subject.get("identifier"))
                           if isinstance(i, Mapping) and i.get("identityType") == "name"
@@ -344,17 +361,7 @@ def _summarise_vc(document: Mapping, locale: str, cap: _Capped) -> dict:
         "id": identifier(document.get("id")),
         "name": localised(document.get("name"), locale, MAX_SHORT),
         "description": localised(document.get("description"), locale),
-        "achievement": _drop_empty({
-            "id": identifier(achievement.get("id")),
-            "name": localised(achievement.get("name"), locale, MAX_SHORT),
-            "description": localised(achievement.get("description"), locale),
-            "type": localised(achievement.get("achievementType"), locale, MAX_SHORT),
-            "criteria": _drop_empty({"url": link(criteria.get("id")),
-                                     "narrative": localised(criteria.get("narrative"), locale)}),
-            "human_code": localised(achievement.get("humanCode"), locale, MAX_SHORT),
-            "field_of_study": localised(achievement.get("fieldOfStudy"), locale, MAX_SHORT),
-            "image": image_ref(achievement.get("image"), locale),
-        }),
+        "achievement": _achievement(achievement, locale),
         "issuer": issuer,
         "recipient": recipient,
         "dates": _drop_empty({
@@ -384,7 +391,6 @@ def _summarise_ob2(presented: Mapping, locale: str, linked: Mapping[str, Any], c
     assertion = _linked(presented, linked) or presented
     badge = _linked(assertion.get("badge") or presented.get("badge"), linked)
     issuer_doc = _linked(badge.get("issuer"), linked)
-    criteria = badge.get("criteria")
     recipient = assertion.get("recipient") if isinstance(assertion.get("recipient"), Mapping) else {}
     identity = recipient.get("identity")
     identifiers = []
@@ -396,16 +402,7 @@ def _summarise_ob2(presented: Mapping, locale: str, linked: Mapping[str, Any], c
         "id": identifier(assertion.get("id")),
         "name": localised(badge.get("name"), locale, MAX_SHORT),
         "description": localised(assertion.get("narrative"), locale),
-        "achievement": _drop_empty({
-            "id": identifier(badge.get("id")),
-            "name": localised(badge.get("name"), locale, MAX_SHORT),
-            "description": localised(badge.get("description"), locale),
-            "criteria": _drop_empty({
-                "url": link(criteria.get("id") if isinstance(criteria, Mapping) else criteria),
-                "narrative": localised(criteria.get("narrative"), locale) if isinstance(criteria, Mapping)
-                else None}),
-            "image": image_ref(badge.get("image"), locale),
-        }),
+        "achievement": _achievement(badge, locale),
         "issuer": issuer,
         "recipient": _drop_empty({"identifiers": identifiers}),
         "dates": _drop_empty({"valid_from": _date(assertion.get("issuedOn")),

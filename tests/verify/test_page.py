@@ -18,22 +18,18 @@ from badges.bake import bake
 from badges.identity import identity_hash
 from badges.verify import verify
 from tests.helpers import csrf_token
-from tests.test_ui import contrast, luminance  # noqa: F401 - the WCAG formula, shared
+from tests.test_ui import CSS, contrast
 from tests.verify.credentials import (NOW, Issuer, Web, did_key_pair, ob3_credential, signed, stamp,
                                       status_entry, status_list)
+from tests.verify.test_summary import data_uri
 
 STATUS_URL = "https://issuer.example/status/3"
-CSS = runner.__file__.rsplit("/app/", 1)[0] + "/app/static/sillage.css"
 
 
 def png(colour=(10, 20, 145)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (32, 32), colour).save(buffer, "PNG")
     return buffer.getvalue()
-
-
-def data_uri(data: bytes, media_type="image/png") -> str:
-    return f"data:{media_type};base64,{base64.b64encode(data).decode()}"
 
 
 @pytest.fixture
@@ -282,7 +278,7 @@ def test_verification_script_is_served(client):
 # -- accessibility -----------------------------------------------------------------------------------
 
 def _tokens() -> dict[str, str]:
-    css = open(CSS).read()
+    css = CSS.read_text()
     return dict(re.findall(r"--(verdict-[\w-]+):\s*(#[0-9a-fA-F]{6})", css))
 
 
