@@ -1,4 +1,5 @@
-"""``POST /api/v1/verify`` (JSON, public, no token) and the public page ``/verify`` (HTML form).
+"""``POST /api/v1/verify`` (JSON, public, no token) and the public page ``/verify`` (HTML form), with
+``POST /verify/recipient``, the no-JavaScript fallback of the page's "check an e-mail address".
 
 Both answer the verifier's result object as is. A request that carries nothing verifiable (no body,
 another media type, more bytes than a credential or a badge image can take) is refused with a 4xx and a
