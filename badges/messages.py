@@ -320,3 +320,60 @@ def _short(value, limit: int = 200) -> str:
     """Values come from untrusted documents: keep them to one short line."""
     text = " ".join(str(value).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# Verdicts (badges.summary.verdict): status or reason -> ((title, explanation) English, (…) French).
+# The reason comes first, in plain words; the failed checks below it give the technical detail.
+VERDICTS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    "verified": (
+        ("Verified", "Signed by its issuer, unchanged since, and valid today."),
+        ("Vérifiée", "Signée par son émetteur, inchangée depuis, et valide aujourd'hui.")),
+    "verified_with_remarks": (
+        ("Verified, with remarks",
+         "Signed by its issuer, unchanged since, and valid today. The remarks below do not change this "
+         "verdict, but are worth reading."),
+        ("Vérifiée, avec des remarques",
+         "Signée par son émetteur, inchangée depuis, et valide aujourd'hui. Les remarques ci-dessous ne "
+         "changent pas ce verdict, mais méritent d'être lues.")),
+    "forged": (
+        ("Not verified: forged or altered",
+         "The signature does not match what the document says: it was changed after signing, or it was "
+         "not signed by the issuer it names. Do not trust its content."),
+        ("Non vérifiée : falsifiée ou modifiée",
+         "La signature ne correspond pas à ce que dit le document : il a été modifié après signature, "
+         "ou il n'a pas été signé par l'émetteur qu'il nomme. Ne vous fiez pas à son contenu.")),
+    "revoked": (
+        ("Not verified: revoked", "The issuer has withdrawn this credential: it no longer counts."),
+        ("Non vérifiée : révoquée", "L'émetteur a retiré cette attestation : elle ne vaut plus.")),
+    "suspended": (
+        ("Not verified: suspended",
+         "The issuer has suspended this credential: it does not count for now."),
+        ("Non vérifiée : suspendue",
+         "L'émetteur a suspendu cette attestation : elle ne vaut pas pour le moment.")),
+    "expired": (
+        ("Not verified: expired", "This credential's period of validity has ended."),
+        ("Non vérifiée : expirée", "La période de validité de cette attestation est terminée.")),
+    "not_yet_valid": (
+        ("Not verified: not yet valid", "This credential's period of validity has not begun."),
+        ("Non vérifiée : pas encore valide",
+         "La période de validité de cette attestation n'a pas commencé.")),
+    "invalid": (
+        ("Not verified: not a valid credential",
+         "This document is malformed or incomplete: it cannot be verified as a credential."),
+        ("Non vérifiée : attestation non valable",
+         "Ce document est mal formé ou incomplet : il ne peut pas être vérifié comme une attestation.")),
+    "unchecked": (
+        ("Not verified: could not be checked",
+         "Sillage could not finish the checks (the issuer's key or status list could not be reached, the "
+         "format is not supported, or it took too long). This is not a verdict of forgery: try again "
+         "later, or ask the issuer."),
+        ("Non vérifiée : vérification impossible",
+         "Sillage n'a pas pu terminer les vérifications (clé ou liste de statuts de l'émetteur "
+         "injoignable, format non pris en charge, ou délai dépassé). Ce n'est pas un constat de "
+         "falsification : réessayez plus tard, ou interrogez l'émetteur.")),
+}
+
+
+def verdict_text(key: str, locale: str = "en") -> tuple[str, str]:
+    """(title, explanation) of a verdict status or reason, in the reader's language."""
+    return _pick(VERDICTS.get(key, VERDICTS["unchecked"]), locale)

@@ -2,8 +2,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import TextAreaField
-from wtforms.validators import Optional
+from wtforms import HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 
 class VerifyForm(FlaskForm):
@@ -24,3 +24,12 @@ class VerifyForm(FlaskForm):
             self.file.errors.append(_l("Choose either a pasted credential or a file, not both."))
             return False
         return True
+
+
+class RecipientCheckForm(FlaskForm):
+    """The server-side fallback of "check an e-mail address" (the page compares in the browser when it
+    can). Carries the hash and salt back from the page: nothing about the credential is kept."""
+
+    email = StringField(_l("E-mail address"), validators=[DataRequired(), Length(max=320)])
+    identity_hash = HiddenField(validators=[DataRequired(), Length(max=300)])
+    salt = HiddenField(validators=[Optional(), Length(max=500)])

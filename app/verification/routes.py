@@ -1,4 +1,5 @@
-"""``POST /api/v1/verify`` (JSON, public, no token) and the public page ``/verify`` (HTML form).
+"""``POST /api/v1/verify`` (JSON, public, no token) and the public page ``/verify`` (HTML form), with
+``POST /verify/recipient``, the no-JavaScript fallback of the page's "check an e-mail address".
 
 Both answer the verifier's result object as is. A request that carries nothing verifiable (no body,
 another media type, more bytes than a credential or a badge image can take) is refused with a 4xx and a
@@ -13,14 +14,15 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import marshmallow as ma
-from flask import Blueprint, Flask, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, current_app, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint as ApiBlueprint
 
 from app.errors import error_response
 from app.extensions import csrf, limiter
-from app.verification import runner
-from app.verification.forms import VerifyForm
+from app.verification import display, runner
+from app.verification.forms import RecipientCheckForm, VerifyForm
+from badges.identity import hash_matches
 from badges.verify.jwt import MEDIA_TYPES as jwt_media_types
 
 UNLIMITED = "1000000/second"
@@ -41,14 +43,18 @@ verify_limit = limiter.shared_limit(_limit_value, scope="verify", methods=["POST
 # -- the public page --------------------------------------------------------------------------------
 
 page_bp = Blueprint("verification", __name__, template_folder="templates")
+display.register(page_bp)
 
 
 @page_bp.route("/verify", methods=["GET", "POST"])
 @verify_limit
 def verify():
-    """Anyone may paste a credential (or a badge URL) or upload a baked badge, and see every check."""
+    """Anyone may paste a credential (or a badge URL) or upload a baked badge, and see the verdict, what
+    the credential says and every check. Nothing is stored and the result has no address of its own:
+    the answer is marked ``no-store`` so that no cache keeps what was pasted."""
     form = VerifyForm()
     result = None
+    image = None
     status = 200
     if form.validate_on_submit():
         if form.file.data and form.file.data.filename:
@@ -62,10 +68,32 @@ def verify():
                 form.credential.errors.append(_l("This text is too long (at most 1 MB)."))
                 data = None
         if data is not None:
-            result = runner.run(data)
+            result = display.with_verdict(runner.run(data), runner.reader_locale())
+            image = display.badge_image(result, data if isinstance(data, bytes) else None)
     elif request.method == "POST":
         status = 400 if form.csrf_token.errors else 422
-    return render_template("verification/verify.html", form=form, result=result), status
+    response = make_response(render_template("verification/verify.html", form=form, result=result,
+                                             badge_image=image), status)
+    if request.method == "POST":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@page_bp.route("/verify/recipient", methods=["POST"])
+@verify_limit
+def check_recipient():
+    """Whether an e-mail address is the one a credential's salted hash designates, for readers without
+    JavaScript (the page compares in the browser otherwise). The address is neither stored nor logged."""
+    form = RecipientCheckForm()
+    matches = None
+    status = 200
+    if form.validate_on_submit():
+        matches = hash_matches(form.identity_hash.data, form.email.data, form.salt.data or None)
+    else:
+        status = 400 if form.csrf_token.errors else 422
+    response = make_response(render_template("verification/recipient.html", matches=matches), status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # -- the API route -------------------------------------------------------------------------------------
@@ -90,6 +118,14 @@ class VerificationResultSchema(ma.Schema):
     checks = ma.fields.List(ma.fields.Nested(CheckSchema), required=True)
     errors = ma.fields.List(ma.fields.Nested(MessageSchema), required=True)
     warnings = ma.fields.List(ma.fields.Nested(MessageSchema), required=True)
+    verdict = ma.fields.Dict(required=True, metadata={
+        "description": "For people: status verified, verified_with_remarks or not_verified; reason (when not "
+                       "verified) forged, revoked, suspended, expired, not_yet_valid, invalid or unchecked "
+                       "(could not be checked: not a forgery verdict); title and message in the reader's "
+                       "language."})
+    credential = ma.fields.Dict(metadata={
+        "description": "What the document says (achievement, issuer, recipient, dates, image, evidence, "
+                       "alignments, endorsements), in the reader's language; absent when nothing was read."})
 
 
 def _refuse(status: int, code: str, message):

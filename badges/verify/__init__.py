@@ -34,7 +34,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from .. import messages
+from .. import messages, summary
 from ..fetch import json_fetcher
 from .credential import verify_credential
 from .jwt import SecuredCredential
@@ -59,7 +59,8 @@ __all__ = [
 
 def verify(input: Any, *, fetch: Fetch | None = None, now: datetime | None = None,  # noqa: A002
            allow_loopback: bool = False, locale: str = "en", time_budget: float | None = None) -> dict:
-    """Verify ``input`` and return ``{"verified", "checks", "errors", "warnings"}``; never raises.
+    """Verify ``input`` and return ``{"verified", "checks", "errors", "warnings", "verdict"}`` plus
+    ``"credential"`` (what it says, :func:`badges.summary.summarise`) when a document was read; never raises.
 
     ``fetch(url) -> JSON`` gets did:web documents, keys, status lists and OB 2.0 documents (default:
     the SSRF-guarded :func:`badges.fetch.fetch_json`, loopback allowed only with ``allow_loopback``).
@@ -79,7 +80,25 @@ def verify(input: Any, *, fetch: Fetch | None = None, now: datetime | None = Non
     except Exception:  # noqa: BLE001 - a verifier bug must read as "not verified", never as a crash
         log.exception("verifier failed")
         report.failed("internal", Failure("internal_error"))
-    return report.result(kind)
+    return _for_people(report.result(kind), session)
+
+
+def _for_people(result: dict, session: _Session) -> dict:
+    """Add the ``verdict`` (always) and, when a document was read, the ``credential`` summary
+    (:mod:`badges.summary`), from the document the session read and the documents it fetched."""
+    locale = session.report.locale
+    result["verdict"] = summary.verdict(result, locale)
+    document = getattr(session, "document", None)
+    if document is not None:
+        try:
+            credential = summary.summarise(document, locale, kind=session.document_kind,
+                                           linked=session._fetched)
+        except Exception:  # noqa: BLE001 - a summary is a courtesy: it never costs the verdict
+            log.exception("summary failed")
+            credential = None
+        if credential is not None:
+            result["credential"] = credential
+    return result
 
 
 def _run(session: _Session, data: Any) -> str | None:
@@ -96,6 +115,7 @@ def _run(session: _Session, data: Any) -> str | None:
         return None
     label = messages.kind_label(kind, session.report.locale)
     session.report.passed("parse", kind=f"{label} (VC-JWT)" if secured else label)
+    session.document, session.document_kind = document, kind  # what was read, for the summary
     if kind == "ob2":
         verify_ob2(session, document)
         return "ob2"

@@ -50,7 +50,9 @@ def test_api_verifies_a_json_credential(web, credential):
     assert response.status_code == 200
     body = response.get_json()
     assert body["verified"] is True
-    assert set(body) == {"verified", "checks", "errors", "warnings"}
+    assert set(body) == {"verified", "checks", "errors", "warnings", "verdict", "credential"}
+    assert body["verdict"]["status"] == "verified"
+    assert body["credential"]["achievement"]["name"] == credential["credentialSubject"]["achievement"]["name"]
     assert response.headers["Cache-Control"] == "no-store"
     assert "Set-Cookie" not in response.headers
 

@@ -49,7 +49,9 @@ def assert_refused(result: dict, code: str, name: str | None = None) -> None:
 
 
 def assert_shape(result: dict) -> None:
-    assert set(result) == {"verified", "checks", "errors", "warnings"}
+    assert {"verified", "checks", "errors", "warnings", "verdict"} <= set(result) <= {
+        "verified", "checks", "errors", "warnings", "verdict", "credential"}
+    assert set(result["verdict"]) == {"status", "reason", "title", "message"}
     assert isinstance(result["verified"], bool)
     for item in result["checks"]:
         assert set(item) == {"name", "ok", "detail", "code"} and isinstance(item["ok"], bool)
