@@ -17,6 +17,7 @@ points it at ``HttpSession`` and does each step in a single SQL statement:
 
 With ``SILLAGE_REDIS_URL`` set, Flask-Session's Redis backend is used unchanged.
 """
+import uuid
 from datetime import datetime, timedelta, timezone
 
 from flask import Flask
@@ -29,6 +30,17 @@ from app.models.session import HttpSession
 
 _table = HttpSession.__table__
 _READ = select(_table.c.data, _table.c.expiry).where(_table.c.session_id == bindparam("sid"))
+
+
+def _owner(session) -> uuid.UUID | None:
+    """The signed-in account of a session: Flask-Login keeps ``<uuid>:<session_version>`` in it."""
+    identity = dict.get(session, "_user_id")
+    if not isinstance(identity, str):
+        return None
+    try:
+        return uuid.UUID(identity.partition(":")[0])
+    except ValueError:
+        return None
 
 
 def _naive_utcnow() -> datetime:
@@ -83,7 +95,8 @@ class DatabaseSessionInterface(SqlAlchemySessionInterface):
         A row deleted while the request ran (signed out in another tab, expired) is not brought back:
         the parent's read-then-write would resurrect a session that was just ended.
         """
-        values = {"data": self.serializer.encode(session), "expiry": _naive_utcnow() + session_lifetime}
+        values = {"data": self.serializer.encode(session), "expiry": _naive_utcnow() + session_lifetime,
+                  "user_id": _owner(session)}
         try:
             if getattr(session, "loaded_sid", None) == session.sid:
                 db.session.execute(update(_table).where(_table.c.session_id == store_id).values(**values))
@@ -110,6 +123,15 @@ def init_app(app: Flask) -> None:
 
         app.config.setdefault("SESSION_REDIS", redis.from_url(app.config["REDIS_URL"]))
         server_session.init_app(app)
+
+
+def delete_user_sessions(db_session, user_id: uuid.UUID) -> None:
+    """Delete every stored session of an account (when it is deleted); flushed with the caller's work.
+
+    With Redis, sessions are not indexed by account: the ones left end at their 14-day expiry, and
+    none can be used meanwhile, since the account they name no longer exists (``load_user``).
+    """
+    db_session.execute(delete(_table).where(_table.c.user_id == user_id))
 
 
 def regenerate(session) -> None:
