@@ -16,11 +16,18 @@ points it at ``HttpSession`` and does each step in a single SQL statement:
   clean-up of expired rows runs on page requests only, so an API call touches no session row at all.
 
 With ``SILLAGE_REDIS_URL`` set, Flask-Session's Redis backend is used unchanged.
+
+Either store only ever holds sessions of signed-in people (``CookieUntilSignIn``): before sign-in, the
+little a session holds (the CSRF token, a flash message) travels in a cookie signed with the secret
+key, so that anonymous visits (crawlers, scanners, every first ``GET /login``) write nothing. A stored
+session begins at sign-in, on a new id, and its row is deleted at sign-out.
 """
 import uuid
 from datetime import datetime, timedelta, timezone
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface, SessionInterface
+from itsdangerous import BadSignature
 from flask_session.base import ServerSideSession, ServerSideSessionInterface
 from flask_session.sqlalchemy import SqlAlchemySessionInterface
 from sqlalchemy import bindparam, delete, insert, select, update
@@ -115,6 +122,81 @@ class DatabaseSessionInterface(SqlAlchemySessionInterface):
             super()._cleanup_n_requests()
 
 
+class CookieUntilSignIn(SessionInterface):
+    """A signed cookie while nobody is signed in, a stored session (``inner``) once someone is.
+
+    Why: a stored session per anonymous visit costs a 14-day row per request, which anyone can make by
+    the thousand. What an anonymous session holds is worth nothing to a thief (a CSRF token for a
+    sign-in form, a flash message), so it may live in the browser, signed (Flask's own cookie format).
+    What decides is Flask-Login's ``_user_id``: present, the session is stored (and the signed
+    cookie is replaced by the row's id, same cookie name); absent, it is written to the signed cookie
+    and any stored row of it is deleted. An identity is never read from a signed cookie: a replayed
+    or forged cookie signs nobody in, and sign-out (which deletes the row) stays real.
+
+    Both kinds share one cookie name; a signed value has dots, a row's id (``token_urlsafe``) never.
+    """
+
+    USER_KEY = "_user_id"
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.signed = SecureCookieSessionInterface()
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def open_session(self, app: Flask, request):
+        value = request.cookies.get(self.get_cookie_name(app)) or ""
+        if "." not in value:
+            session = self.inner.open_session(app, request)
+            session.stored = bool(value) and session.sid == value
+            return session
+        data = {}
+        serializer = self.signed.get_signing_serializer(app)
+        if serializer is not None:
+            try:
+                data = serializer.loads(value, max_age=int(app.permanent_session_lifetime.total_seconds()))
+            except BadSignature:
+                data = {}
+        data = {key: item for key, item in data.items() if key not in (self.USER_KEY, "_fresh", "_id")} \
+            if isinstance(data, dict) else {}
+        session = self.inner.session_class(data, sid=self.inner._generate_sid(self.inner.sid_length),
+                                           permanent=self.inner.permanent)
+        session.stored = False
+        return session
+
+    def regenerate(self, session) -> None:
+        """A new id: the stored row (if any) is deleted; a session that was never stored just gets one."""
+        if getattr(session, "stored", False):
+            self.inner.regenerate(session)
+        else:
+            session.sid = self.inner._generate_sid(self.inner.sid_length)
+            session.modified = True
+        session.stored = False
+
+    def save_session(self, app: Flask, session, response) -> None:
+        if dict.get(session, self.USER_KEY) is not None:
+            return self.inner.save_session(app, session, response)
+        if session.accessed:
+            response.vary.add("Cookie")
+        if getattr(session, "stored", False):  # signed out, or the identity removed: the row goes
+            self.inner._delete_session(self.inner._get_store_id(session.sid))
+            session.stored, session.modified = False, True
+        if not session.modified:
+            return None
+        name, domain, path = self.get_cookie_name(app), self.get_cookie_domain(app), self.get_cookie_path(app)
+        if not session:
+            response.delete_cookie(name, domain=domain, path=path)
+            response.vary.add("Cookie")
+            return None
+        response.set_cookie(name, self.signed.get_signing_serializer(app).dumps(dict(session)),
+                            expires=self.get_expiration_time(app, session), httponly=self.get_cookie_httponly(app),
+                            domain=domain, path=path, secure=self.get_cookie_secure(app),
+                            samesite=self.get_cookie_samesite(app))
+        response.vary.add("Cookie")
+        return None
+
+
 def init_app(app: Flask) -> None:
     if app.config["SESSION_TYPE"] == "sqlalchemy":
         app.session_interface = DatabaseSessionInterface(app)
@@ -123,6 +205,7 @@ def init_app(app: Flask) -> None:
 
         app.config.setdefault("SESSION_REDIS", redis.from_url(app.config["REDIS_URL"]))
         server_session.init_app(app)
+    app.session_interface = CookieUntilSignIn(app.session_interface)
 
 
 def delete_user_sessions(db_session, user_id: uuid.UUID) -> None:

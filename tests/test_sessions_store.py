@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import HttpSession
 from tests.conftest import PASSWORD, login
+from tests.helpers import csrf_token
 from tests.test_auth import english, is_signed_in, post_form
 
 
@@ -50,3 +51,80 @@ def test_deleting_an_account_through_the_api_deletes_its_sessions(app, make_user
                                         headers={"Authorization": f"Bearer {raw}"})
     assert response.status_code in (200, 204), response.data
     assert rows_of(owner_id) == 0 and not is_signed_in(browser)
+
+
+# --- no stored session until there is someone to keep it for ----------------------------------------------
+
+def cookie_value(client, app) -> str | None:
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    return cookie.value if cookie is not None else None
+
+
+def test_anonymous_pages_store_no_session(app):
+    """100 visitors without cookies (crawlers, scanners, first visits) leave no row behind."""
+    for n in range(100):
+        client = english(app)
+        path = ("/login", "/register", "/")[n % 3]
+        assert client.get(path).status_code == 200
+    assert session_rows() == 0
+
+
+def test_the_login_form_works_from_a_signed_cookie_and_sign_in_gets_a_stored_session(app, user):
+    client = english(app)
+    page = client.get("/login")
+    before = cookie_value(client, app)
+    assert before and "." in before  # a signed cookie, not the id of a row
+    assert session_rows() == 0
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD,
+                                           "csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    after = cookie_value(client, app)
+    assert after != before and "." not in after  # a new id, of a stored row
+    assert rows_of(user.id) == 1 and session_rows() == 1
+    assert is_signed_in(client)
+
+
+def test_a_wrong_password_stores_nothing_either(app, user):
+    client = english(app)
+    response = post_form(client, "/login", {"email": user.email, "password": "not the password at all"})
+    assert response.status_code == 422
+    assert session_rows() == 0
+
+
+def test_forged_or_missing_csrf_tokens_still_fail(app, user):
+    client, stranger = english(app), english(app)
+    client.get("/login")
+    stranger_token = csrf_token(stranger.get("/login"))
+    data = {"email": user.email, "password": PASSWORD}
+    assert client.post("/login", data=data).status_code == 400  # no token
+    assert client.post("/login", data={**data, "csrf_token": stranger_token}).status_code == 400  # another's
+    # A token of this very client, but with its signed cookie altered: the raw token is unknown.
+    token = csrf_token(client.get("/login"))
+    value = cookie_value(client, app)
+    client.set_cookie(app.config["SESSION_COOKIE_NAME"], value[:-2] + ("AA" if value[-2:] != "AA" else "BB"))
+    assert client.post("/login", data={**data, "csrf_token": token}).status_code == 400
+    assert not is_signed_in(client) and session_rows() == 0
+
+
+def test_a_signed_cookie_never_signs_anyone_in(app, user):
+    """Only stored sessions carry an identity: a cookie signed with the instance's key that names an
+    account (as a leaked key, or a bug, could produce) is read without it."""
+    from flask.sessions import SecureCookieSessionInterface
+
+    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
+    client = english(app)
+    client.set_cookie(app.config["SESSION_COOKIE_NAME"],
+                      serializer.dumps({"_user_id": user.get_id(), "_fresh": True}))
+    assert not is_signed_in(client)
+
+
+def test_signing_out_deletes_the_row_and_keeps_only_a_cookie(app, user):
+    client = english(app)
+    assert login(client, user.email).status_code == 302
+    assert session_rows() == 1
+    response = post_form(client, "/logout", {}, page_url="/settings")
+    assert response.status_code == 302
+    assert session_rows() == 0
+    page = client.get("/").get_data(as_text=True)
+    assert "You are signed out." in page  # the message travelled in the signed cookie
+    assert session_rows() == 0 and not is_signed_in(client)
