@@ -136,7 +136,9 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
         "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
         "SESSION_COOKIE_NAME": "sillage_session",
         "REMEMBER_COOKIE_DURATION": timedelta(days=14),
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Counters shared by every worker: Redis when configured, else the database (``app.ratelimits``).
+        "RATELIMIT_STORAGE_URI": redis_url or "sillage-db://",
+        "RATELIMIT_STORAGE_OPTIONS": {} if redis_url else {"database_url": database_url},
         "RATELIMIT_ENABLED": get("RATE_LIMITS", "on") != "off",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATE_LIMIT_LOGIN": get("RATE_LIMIT_LOGIN", "20/minute;200/hour"),

@@ -9,6 +9,7 @@ from flask_session import Session
 from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
 
+from app import ratelimits  # noqa: F401  (registers the sillage-db:// rate-limit storage)
 from app.database import db  # noqa: F401  (re-exported)
 
 migrate = Migrate()
