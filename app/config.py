@@ -143,6 +143,10 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATE_LIMIT_LOGIN": get("RATE_LIMIT_LOGIN", "20/minute;200/hour"),
         "RATE_LIMIT_VERIFY": get("RATE_LIMIT_VERIFY", "60/minute"),
+        # Verifications running at once on this host (``app.verification.runner``): half the request
+        # capacity of ``sillage serve``, so that slow ones never hold every worker.
+        "VERIFY_SLOTS": int(get("VERIFY_SLOTS") or max(1, int(get("WORKERS") or 2 * (os.cpu_count() or 1) + 1)
+                                                     * int(get("THREADS") or 1) // 2)),
         # Tests only: lets the verifier fetch from loopback over http (never in production).
         "VERIFY_ALLOW_LOOPBACK": get("VERIFY_ALLOW_LOOPBACK", "off").lower() in {"1", "true", "on", "yes"},
         "MAX_CONTENT_LENGTH": int(get("MAX_UPLOAD_BYTES", str(25 * 1024 * 1024))),

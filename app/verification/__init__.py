@@ -12,7 +12,8 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the page, the API route (in the OpenAPI description when flask-smorest is set up) and
     the commands."""
-    from app.verification import cli, routes
+    from app.verification import cli, routes, runner
 
     routes.register(app)
     cli.register(app)
+    app.register_error_handler(runner.VerifierBusy, runner.handle_busy)
