@@ -71,3 +71,15 @@ def test_an_expired_window_starts_again_from_one(app):
     assert storage.get("gone") == 1 and storage.get_expiry("k") > storage.get_expiry("gone") - 61
     storage.clear("k")
     assert storage.get("k") == 0 and storage.check()
+
+
+def test_with_redis_the_counters_stay_in_redis():
+    from app import config
+
+    base = {"SILLAGE_SECRET_KEY": "s", "SILLAGE_MASTER_KEY": "m"}
+    settings = config.load(env={**base, "SILLAGE_REDIS_URL": "redis://127.0.0.1:6379/0"})
+    assert settings["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
+    assert settings["RATELIMIT_STORAGE_OPTIONS"] == {}
+    settings = config.load(env={**base, "SILLAGE_DATABASE_URL": "sqlite:////tmp/elsewhere.db"})
+    assert settings["RATELIMIT_STORAGE_URI"] == "sillage-db://"
+    assert settings["RATELIMIT_STORAGE_OPTIONS"] == {"database_url": "sqlite:////tmp/elsewhere.db"}

@@ -7,7 +7,8 @@ gunicorn worker, and the whole site (sign-in, portfolios, ``/healthz``) would st
 
 So at most ``VERIFY_SLOTS`` verifications run at once across all the worker processes of a host. A
 slot is an exclusive, non-blocking ``flock`` on one of the files ``<instance>/verify-slots/<n>.lock``:
-the kernel shares it between processes and threads, costs a few microseconds, and releases it by
+the kernel shares it between processes and threads, costs well under a millisecond (0.1 to 0.2 ms
+measured here, against tens of milliseconds for a verification), and releases it by
 itself if a worker dies mid-verification (a counter in a file or a table would leak there). When
 every slot is taken, the request is refused at once with 503 and the stable code ``verifier_busy``
 (``Retry-After``), instead of waiting in a worker. The default is half the request capacity of
@@ -38,6 +39,9 @@ MAX_JSON_BYTES = 1024 * 1024
 RETRY_AFTER = 5
 
 
+_made: set[Path] = set()  # slot folders known to exist (one mkdir per process)
+
+
 class VerifierBusy(Exception):
     """Every verification slot is taken: answered 503 ``verifier_busy`` (``handle_busy``)."""
 
@@ -51,7 +55,9 @@ def reader_locale() -> str:
 def slot():
     """Hold one of the host's ``VERIFY_SLOTS`` verification slots, or raise ``VerifierBusy`` at once."""
     folder = Path(current_app.instance_path) / "verify-slots"
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder not in _made:
+        folder.mkdir(parents=True, exist_ok=True)
+        _made.add(folder)
     for number in range(max(1, int(current_app.config.get("VERIFY_SLOTS") or 1))):
         fd = os.open(folder / f"{number}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
