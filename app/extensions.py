@@ -5,7 +5,6 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
-from flask_session import Session
 from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
 
@@ -18,5 +17,4 @@ csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 talisman = Talisman()
-server_session = Session()
 mail = Mail()

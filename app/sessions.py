@@ -32,7 +32,7 @@ from flask_session.base import ServerSideSession, ServerSideSessionInterface
 from flask_session.sqlalchemy import SqlAlchemySessionInterface
 from sqlalchemy import bindparam, delete, insert, select, update
 
-from app.extensions import db, server_session
+from app.extensions import db
 from app.models.session import HttpSession
 
 _table = HttpSession.__table__
@@ -197,23 +197,53 @@ class CookieUntilSignIn(SessionInterface):
         return None
 
 
+def _redis_interface(app: Flask):
+    """Flask-Session's Redis backend, plus one set per account of its session ids (``user:<id>``,
+    expiring with them), so that deleting the account can delete them all, as the SQL table does."""
+    import redis
+    from flask_session.redis import RedisSessionInterface
+
+    class RedisSessions(RedisSessionInterface):
+        def _user_key(self, user_id) -> str:
+            return f"{self.key_prefix}user:{user_id}"
+
+        def _upsert_session(self, session_lifetime, session, store_id) -> None:
+            super()._upsert_session(session_lifetime, session, store_id)
+            owner = _owner(session)
+            if owner is not None:
+                pipe = self.client.pipeline()
+                pipe.sadd(self._user_key(owner), store_id)
+                pipe.expire(self._user_key(owner), int(session_lifetime.total_seconds()))
+                pipe.execute()
+
+        def delete_user_sessions(self, user_id) -> None:
+            ids = self.client.smembers(self._user_key(user_id))
+            self.client.delete(self._user_key(user_id), *ids)
+
+    client = app.config.get("SESSION_REDIS") or redis.from_url(app.config["REDIS_URL"])
+    return RedisSessions(app, client=client, key_prefix=app.config.get("SESSION_KEY_PREFIX", "session:"),
+                         permanent=app.config["SESSION_PERMANENT"], sid_length=32,
+                         serialization_format="msgpack")
+
+
 def init_app(app: Flask) -> None:
     if app.config["SESSION_TYPE"] == "sqlalchemy":
         app.session_interface = DatabaseSessionInterface(app)
     else:
-        import redis
-
-        app.config.setdefault("SESSION_REDIS", redis.from_url(app.config["REDIS_URL"]))
-        server_session.init_app(app)
+        app.session_interface = _redis_interface(app)
     app.session_interface = CookieUntilSignIn(app.session_interface)
 
 
 def delete_user_sessions(db_session, user_id: uuid.UUID) -> None:
-    """Delete every stored session of an account (when it is deleted); flushed with the caller's work.
+    """Delete every stored session of an account (when it is deleted): in the SQL table, with the
+    caller's transaction; in Redis, at once (through the account's set of session ids)."""
+    from flask import current_app, has_app_context
 
-    With Redis, sessions are not indexed by account: the ones left end at their 14-day expiry, and
-    none can be used meanwhile, since the account they name no longer exists (``load_user``).
-    """
+    store = current_app.session_interface if has_app_context() else None
+    while store is not None and "inner" in vars(store):  # unwrap ApiAwareSessionInterface, CookieUntilSignIn
+        store = store.inner
+    if store is not None and hasattr(store, "delete_user_sessions"):
+        store.delete_user_sessions(user_id)
     db_session.execute(delete(_table).where(_table.c.user_id == user_id))
 
 

@@ -1,6 +1,7 @@
 """The server-side session store: what is kept, for whom, and for how long (issue 6, §6)."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -128,3 +129,36 @@ def test_signing_out_deletes_the_row_and_keeps_only_a_cookie(app, user):
     page = client.get("/").get_data(as_text=True)
     assert "You are signed out." in page  # the message travelled in the signed cookie
     assert session_rows() == 0 and not is_signed_in(client)
+
+
+# --- the same with Redis (fakeredis: the real client library, an in-process server) ------------------------
+
+@pytest.fixture
+def redis_app(app_settings):
+    fakeredis = pytest.importorskip("fakeredis")
+    from app import create_app
+
+    server = fakeredis.FakeRedis()
+    app = create_app({**app_settings, "SESSION_TYPE": "redis", "REDIS_URL": "redis://fake", "SESSION_REDIS": server})
+    with app.app_context():
+        yield app, server
+        db.engine.dispose()
+
+
+def test_with_redis_anonymous_visits_store_nothing_and_deletion_ends_every_session(redis_app, make_user):
+    app, server = redis_app
+    for path in ("/login", "/register", "/"):
+        assert english(app).get(path).status_code == 200
+    assert server.keys("*") == []
+
+    owner, neighbour = make_user("owner@example.org"), make_user("neighbour@example.org")
+    here, phone, other = english(app), english(app), english(app)
+    for client, person in ((here, owner), (phone, owner), (other, neighbour)):
+        assert login(client, person.email).status_code == 302
+    sessions = [key for key in server.keys("session:*") if b":user:" not in key]
+    assert len(sessions) == 3 and is_signed_in(phone)
+
+    assert post_form(here, "/settings/delete", {"password": PASSWORD}).status_code == 302
+    left = [key for key in server.keys("session:*") if b":user:" not in key]
+    assert left == [b"session:" + cookie_value(other, app).encode()]
+    assert not is_signed_in(phone) and is_signed_in(other)
