@@ -15,7 +15,9 @@ points it at ``HttpSession`` and does each step in a single SQL statement:
 - API requests never reach this class (``app.api.auth.ApiAwareSessionInterface``), and the periodic
   clean-up of expired rows runs on page requests only, so an API call touches no session row at all.
 
-With ``SILLAGE_REDIS_URL`` set, Flask-Session's Redis backend is used unchanged.
+Each row also names its account (``user_id``), so that deleting the account deletes all its sessions.
+With ``SILLAGE_REDIS_URL`` set, Flask-Session's Redis backend is used, with one set of session ids per
+account for the same purpose (``_redis_interface``).
 
 Either store only ever holds sessions of signed-in people (``CookieUntilSignIn``): before sign-in, the
 little a session holds (the CSRF token, a flash message) travels in a cookie signed with the secret
