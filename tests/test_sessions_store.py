@@ -162,3 +162,29 @@ def test_with_redis_anonymous_visits_store_nothing_and_deletion_ends_every_sessi
     left = [key for key in server.keys("session:*") if b":user:" not in key]
     assert left == [b"session:" + cookie_value(other, app).encode()]
     assert not is_signed_in(phone) and is_signed_in(other)
+
+
+def test_the_migration_names_the_account_of_existing_rows_and_drops_the_orphans(app, user):
+    """Rows written before ``user_id`` existed: filled from their data; a deleted account's are deleted."""
+    import uuid
+
+    import msgspec
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    user_id = user.id
+    db.session.remove()
+    downgrade(revision="7db48724395e")
+    try:
+        table = sa.table("http_sessions", sa.column("session_id"), sa.column("data"), sa.column("expiry"))
+        rows = {"mine": {"_user_id": f"{user_id}:1", "csrf_token": "x"}, "anonymous": {"csrf_token": "y"},
+                "orphan": {"_user_id": f"{uuid.uuid4()}:3"}, "broken": None}
+        with db.engine.begin() as connection:
+            connection.execute(table.insert(), [
+                {"session_id": sid, "expiry": None,
+                 "data": msgspec.msgpack.encode(data) if data is not None else b"\x00not msgpack"}
+                for sid, data in rows.items()])
+    finally:
+        upgrade()
+    found = {row.session_id: row.user_id for row in db.session.scalars(select(HttpSession))}
+    assert found == {"mine": user_id, "anonymous": None, "broken": None}
