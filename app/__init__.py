@@ -30,6 +30,13 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.close()
 
 
+def migrations_directory() -> str:
+    """The Alembic folder: ``app/migrations`` in an installed wheel (setup.py copies it there), else the
+    checkout's top-level ``migrations/``, where new migrations are written."""
+    packaged = Path(__file__).resolve().parent / "migrations"
+    return str(packaged if (packaged / "env.py").is_file() else ROOT / "migrations")
+
+
 def create_app(config: Mapping | None = None) -> Flask:
     """Build the application; ``config`` overrides the settings read from the environment (tests)."""
     settings = config_module.load(overrides=config)
@@ -53,17 +60,18 @@ def create_app(config: Mapping | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from app import sessions
+    from app import i18n, sessions
     from app.extensions import babel, csrf, db, limiter, login_manager, mail, migrate, talisman
     from app.models import User
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=migrations_directory(), render_as_batch=True)
     sessions.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     mail.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=_select_timezone)
+    i18n.init_app(app)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -116,14 +124,6 @@ def _init_extensions(app: Flask) -> None:
         referrer_policy="strict-origin-when-cross-origin",
         frame_options="DENY",
     )
-
-
-def _select_locale():
-    if not has_request_context():  # CLI and jobs: the default locale
-        return None
-    if getattr(current_user, "is_authenticated", False) and current_user.locale:
-        return current_user.locale
-    return request.accept_languages.best_match(["fr", "en"]) or "fr"
 
 
 def _select_timezone():

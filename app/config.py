@@ -152,7 +152,8 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
         "MAX_CONTENT_LENGTH": int(get("MAX_UPLOAD_BYTES", str(25 * 1024 * 1024))),
         "PHOTO_MAX_BYTES": 8 * 1024 * 1024,
         "VAULT_QUOTA_BYTES": int(get("VAULT_QUOTA_BYTES", str(1024**3))),
-        "BABEL_DEFAULT_LOCALE": "fr",
+        # Language of visitors whose browser asks for none Sillage speaks, and of the CLI (app/i18n.py).
+        "BABEL_DEFAULT_LOCALE": get("DEFAULT_LANGUAGE", "fr"),
         "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
         "LANGUAGES": ("fr", "en"),
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session, which expires on its own

@@ -13,26 +13,72 @@ made them more than half of the page's time. The helpers here give the same stri
 """
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
+from urllib.parse import urlsplit
 
 import markdown as md
 import nh3
 from flask import Flask, current_app, g, has_app_context, has_request_context, request
 from flask_babel import Domain, format_date, format_datetime, get_locale, get_translations
 from jinja2 import pass_context
+from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
 
-ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "blockquote", "code", "pre", "h3", "h4", "hr"}
+# Headings are allowed from ``top`` down only (see below), so raw HTML cannot add a higher one either.
+ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "blockquote", "code", "pre", "hr"}
+# Markdown headings sit below the page's own: a page has its <h1> (the item's title) and its <h2>
+# sections, so by default ``#`` becomes <h3>, ``##`` <h4>, and ``####`` or deeper <h6>. A template
+# whose Markdown sits directly under a section heading of another level passes ``top`` to the filter.
+HEADING_TOP = 3
+LINK_SCHEMES = {"http", "https", "mailto"}
+_LINK_REL = "nofollow noopener noreferrer"
+# What nh3 leaves of a link whose address it refused: the anchor with our ``rel`` and nothing else.
+_BARE_ANCHOR = re.compile(r'<a rel="%s">(.*?)</a>' % _LINK_REL, re.S)
 
 
-def render_markdown(text: str | None) -> Markup:
-    """Markdown to HTML, then sanitised by nh3 (raw HTML in the source never survives)."""
+class _ShiftHeadings(Treeprocessor):
+    def __init__(self, md_instance, top: int):
+        super().__init__(md_instance)
+        self.top = top
+
+    def run(self, root):
+        for element in root.iter():
+            if len(element.tag) == 2 and element.tag[0] == "h" and element.tag[1] in "123456":
+                element.tag = f"h{min(int(element.tag[1]) + self.top - 1, 6)}"
+
+
+def _safe_href(element: str, attribute: str, value: str):
+    """nh3's attribute filter: a link keeps its address only if it is absolute http(s) with a host, or
+    mailto. Anything else (javascript:, data:, vbscript:, relative or protocol-relative addresses,
+    whatever the case, entities or blanks) loses it, and its anchor is then dropped."""
+    if element != "a" or attribute != "href":
+        return value
+    parts = urlsplit(value.strip())
+    scheme = parts.scheme.lower()
+    if scheme in {"http", "https"} and parts.netloc and value.strip() == value:
+        return value
+    if scheme == "mailto" and parts.path:
+        return value
+    return None
+
+
+def render_markdown(text: str | None, top: int = HEADING_TOP) -> Markup:
+    """Markdown to HTML, then sanitised by nh3 (raw HTML in the source never survives).
+
+    Headings are kept, shifted so that ``#`` is ``<h{top}>``. A link to an address that is not
+    absolute http(s) or mailto becomes its plain text: no anchor is left that looks clickable.
+    """
     if not text:
         return Markup("")
-    html = md.markdown(text, extensions=["sane_lists"], output_format="html")
-    return Markup(nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}},
-                            url_schemes={"http", "https", "mailto"}, link_rel="nofollow noopener noreferrer"))
+    top = max(1, min(top, 6))
+    renderer = md.Markdown(extensions=["sane_lists"], output_format="html")
+    renderer.treeprocessors.register(_ShiftHeadings(renderer, top), "sillage_headings", 1)
+    headings = {f"h{level}" for level in range(top, 7)}
+    html = nh3.clean(renderer.convert(text), tags=ALLOWED_TAGS | headings, attributes={"a": {"href"}, "*": set()},
+                     attribute_filter=_safe_href, url_schemes=LINK_SCHEMES, link_rel=_LINK_REL)
+    return Markup(_BARE_ANCHOR.sub(r"\1", html))
 
 
 # --- translations ----------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ the credential's version.
   openbadges-bakery.
 
 An image carries one badge: baking first removes any badge chunk or element already present,
-whatever its version. Reading is defensive because images come from strangers: sizes are bounded,
+whatever its version, and reading refuses an image with two (``multiple_badges``) or with a
+compressed badge chunk (``compressed_badge``), both forbidden by the baking specifications. Reading is defensive because images come from strangers: sizes are bounded,
 every PNG chunk CRC is checked, a truncated file is refused, and SVG is parsed with defusedxml only
 (entity expansion, external entities refused).
 """
@@ -28,7 +29,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.minidom import parseString
 from openbadges_bakery import png_bakery, svg_bakery
 
-from .errors import INVALID_CREDENTIAL, INVALID_IMAGE, NO_BADGE, TOO_LARGE, UNSUPPORTED_IMAGE, BadgeError
+from .errors import (COMPRESSED_BADGE, INVALID_CREDENTIAL, INVALID_IMAGE, MULTIPLE_BADGES, NO_BADGE, TOO_LARGE,
+                     UNSUPPORTED_IMAGE, BadgeError)
 from .formats import MAX_PAYLOAD_BYTES, credential_version, looks_like_jws, parse_json, serialize
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -98,7 +100,12 @@ def _chunk_keyword(kind: bytes, body: bytes) -> bytes | None:
 
 
 def _itxt_text(body: bytes) -> str:
-    """The text of an iTXt chunk (decompressed within bounds if, against the spec, compressed)."""
+    """The text of an uncompressed iTXt chunk.
+
+    Both baking specifications say "Compression MUST NOT be used" (OB 3.0 "Baked Badge", Open Badges
+    Baking 2.0): a compressed badge chunk is refused rather than inflated, since no conformant baker
+    writes one and every reader that follows the rule would see no badge at all.
+    """
     try:
         _keyword, rest = body.split(b"\x00", 1)
         flag, method, rest = rest[0], rest[1], rest[2:]
@@ -106,16 +113,8 @@ def _itxt_text(body: bytes) -> str:
         _translated, text = rest.split(b"\x00", 1)
     except (ValueError, IndexError):
         raise BadgeError(INVALID_IMAGE, "the badge iTXt chunk is malformed") from None
-    if flag == 1:
-        if method != 0:
-            raise BadgeError(INVALID_IMAGE, "the badge iTXt chunk uses an unknown compression")
-        inflater = zlib.decompressobj()
-        try:
-            text = inflater.decompress(text, MAX_PAYLOAD_BYTES + 1)
-        except zlib.error:
-            raise BadgeError(INVALID_IMAGE, "the badge iTXt chunk cannot be decompressed") from None
-        if len(text) > MAX_PAYLOAD_BYTES or inflater.unconsumed_tail:
-            raise BadgeError(TOO_LARGE, "the embedded badge is larger than 1 MB")
+    if flag != 0 or method != 0:
+        raise BadgeError(COMPRESSED_BADGE, "the badge iTXt chunk is compressed, which baking forbids")
     if len(text) > MAX_PAYLOAD_BYTES:
         raise BadgeError(TOO_LARGE, "the embedded badge is larger than 1 MB")
     try:
@@ -150,15 +149,27 @@ def _bake_png_ob2(data: bytes, text: str) -> bytes:
 
 
 def _unbake_png(data: bytes) -> tuple[str, str]:
-    for kind, body, _start, _end in _png_chunks(data):
-        keyword = _chunk_keyword(kind, body)
-        if keyword == OB3_KEYWORD and kind == b"iTXt":
-            return "3.0", _itxt_text(body)
-        if keyword == OB2_KEYWORD and kind == b"iTXt":
-            return "2.0", _itxt_text(body)
-        if keyword == OB2_KEYWORD and kind == b"tEXt":  # legacy: the hosted assertion URL
-            return "2.0", body.split(b"\x00", 1)[1].decode("latin-1")
-    raise BadgeError(NO_BADGE, "the image carries no badge")
+    """The one badge chunk of a PNG.
+
+    Both baking specifications allow one badge chunk per image and tell readers to take the first;
+    an image with two would be judged here on one while another reader shows the other, so it is
+    refused (an ``openbadges`` and an ``openbadgecredential`` chunk together are just as ambiguous).
+    """
+    found = [(kind, keyword, body) for kind, body, _start, _end in _png_chunks(data)
+             if (keyword := _chunk_keyword(kind, body)) in (OB3_KEYWORD, OB2_KEYWORD)]
+    if not found:
+        raise BadgeError(NO_BADGE, "the image carries no badge")
+    if len(found) > 1:
+        raise BadgeError(MULTIPLE_BADGES, f"the image carries {len(found)} badge chunks; baking allows one")
+    kind, keyword, body = found[0]
+    version = "3.0" if keyword == OB3_KEYWORD else "2.0"
+    if kind == b"zTXt":
+        raise BadgeError(COMPRESSED_BADGE, "the badge is in a compressed zTXt chunk, which baking forbids")
+    if kind == b"iTXt":
+        return version, _itxt_text(body)
+    if keyword == OB2_KEYWORD:  # legacy tEXt chunk: the hosted assertion URL
+        return "2.0", body.split(b"\x00", 1)[1].decode("latin-1")
+    raise BadgeError(INVALID_IMAGE, "an Open Badges 3.0 badge must be baked in an iTXt chunk, not tEXt")
 
 
 # --------------------------------------------------------------------------- SVG
@@ -228,6 +239,8 @@ def _unbake_svg(data: bytes) -> tuple[str, str]:
     found = _badge_elements(_parse_svg(data))
     if not found:
         raise BadgeError(NO_BADGE, "the image carries no badge")
+    if len(found) > 1:  # "There MUST be only one <openbadges:credential> tag in an SVG" (and assertion)
+        raise BadgeError(MULTIPLE_BADGES, f"the image carries {len(found)} badge elements; baking allows one")
     version, element = found[0]
     body = _element_text(element)
     verify = element.getAttribute("verify").strip()

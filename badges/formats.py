@@ -12,10 +12,22 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import DUPLICATE_KEY, INVALID_CREDENTIAL, TOO_DEEP, TOO_LARGE, BadgeError
+from .errors import DUPLICATE_KEY, INVALID_CREDENTIAL, TOO_COMPLEX, TOO_DEEP, TOO_LARGE, BadgeError
 
 MAX_PAYLOAD_BYTES = 1024 * 1024  # an embedded or submitted badge document
 MAX_DEPTH = 64  # levels of nesting; a credential needs about ten
+# Bounds on the JSON-LD work a credential may ask for (see check_complexity). The largest real
+# credential measured, the 1EdTech OB 3.0 "Complete OpenBadgeCredential" example, has 86 objects,
+# 545 values, no array longer than 4 and a node-map work (jsonld_work) of 916; Sillage's own
+# credentials about 15 objects, 90 values, arrays of 3 and a work of 84; the 1EdTech test vectors
+# and the other specification examples less. The limits leave a margin of 20x (objects), 35x
+# (values), 64x (array length: an achievement aligned with 256 skills) and 100x (work), and keep
+# the worst document within them to about a second or two of verification on this 2-core machine
+# (tests/benchmarks/bench_credentials.py, section "inflated").
+MAX_OBJECTS = 2_000
+MAX_VALUES = 20_000
+MAX_ARRAY_LENGTH = 256
+MAX_JSONLD_WORK = 100_000
 OB2_CONTEXT = "https://w3id.org/openbadges/v2"
 VC2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 VC1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
@@ -123,6 +135,60 @@ def check_json_value(value: Any, limit: int = MAX_DEPTH) -> None:
                 stack.append((child, depth + 1))
         elif isinstance(item, (list, tuple)):
             stack.extend((child, depth + 1) for child in item)
+
+
+def check_complexity(value: Any) -> None:
+    """Refuse (``too_complex``) a document that would cost more JSON-LD work than any real credential.
+
+    pyld's node map adds each value of a node's property after comparing it with those already there:
+    quadratic in the number of values a node gets for one property (10,000 alignments in 840 KB took
+    38 s), and objects that share an ``id`` are one node, whose values pile up. The size cap alone does
+    not bound that, so four bounds do, each far above real credentials (see ``MAX_OBJECTS``): objects,
+    values in all, items of one array, and the node map's work, the sum over (node, property) of the
+    square of its number of values, counting objects with the same ``id`` as one node. Checked before
+    any JSON-LD processing, by the verifier and every signing path; documents that are never JSON-LD
+    processed (an OB 2.0 revocation list) are not bound by it. One iterative walk.
+    """
+    _measure(value, check=True)
+
+
+def jsonld_work(value: Any) -> int:
+    """The node-map work measure of :func:`check_complexity` (for measurements and the README)."""
+    return _measure(value, check=False)
+
+
+def _measure(value: Any, check: bool) -> int:
+    objects = values = 0
+    blank_work = 0
+    named: dict[tuple[str, str], int] = {}  # (node id, property) -> number of values
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        values += 1
+        if isinstance(item, Mapping):
+            objects += 1
+            node = item.get("id", item.get("@id"))
+            for key, child in item.items():
+                count = len(child) if isinstance(child, (list, tuple)) else 1
+                if isinstance(node, str) and isinstance(key, str):
+                    named[(node, key)] = named.get((node, key), 0) + count
+                else:
+                    blank_work += count * count
+                stack.append(child)
+        elif isinstance(item, (list, tuple)):
+            if check and len(item) > MAX_ARRAY_LENGTH:
+                raise BadgeError(TOO_COMPLEX, f"an array has more than {MAX_ARRAY_LENGTH} items",
+                                 limit=f"{MAX_ARRAY_LENGTH} items in an array")
+            stack.extend(item)
+        if check and (objects > MAX_OBJECTS or values > MAX_VALUES):
+            limit = f"{MAX_OBJECTS} objects" if objects > MAX_OBJECTS else f"{MAX_VALUES} values"
+            raise BadgeError(TOO_COMPLEX, f"the document has more than {limit}", limit=limit)
+    work = blank_work + sum(count * count for count in named.values())
+    if check and work > MAX_JSONLD_WORK:
+        raise BadgeError(TOO_COMPLEX, "the document asks for too much JSON-LD work "
+                         f"({work} > {MAX_JSONLD_WORK} value comparisons)",
+                         limit=f"{MAX_JSONLD_WORK} value comparisons")
+    return work
 
 
 def looks_like_jws(value: str) -> bool:

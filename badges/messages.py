@@ -17,6 +17,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
                   "Le document est trop volumineux (plus de {limit})."),
     "too_deep": ("The document is nested too deeply (more than {limit} levels).",
                  "Le document est trop imbriqué (plus de {limit} niveaux)."),
+    "too_complex": ("The document asks for more processing than any credential needs (more than {limit}); "
+                    "it was not processed.",
+                    "Le document demande plus de traitement qu'aucune attestation n'en exige (plus de "
+                    "{limit}) ; il n'a pas été traité."),
+    "verification_timeout": (
+        "The verification took longer than its time budget and was stopped: the credential could not be "
+        "checked (this is not a forgery verdict).",
+        "La vérification a dépassé le temps qui lui est accordé et a été arrêtée : l'attestation n'a pas "
+        "pu être contrôlée (ce n'est pas un constat de falsification)."),
     "duplicate_key": ("The document repeats the key “{key}”: its meaning would be ambiguous.",
                       "Le document répète la clé « {key} » : son sens serait ambigu."),
     "not_an_object": ("The document is not a JSON object.", "Le document n'est pas un objet JSON."),
@@ -27,6 +36,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
                       "L'image est endommagée ou ne peut pas être lue sans risque."),
     "unsupported_image": ("Only PNG and SVG images can carry a badge.",
                           "Seules les images PNG et SVG peuvent contenir un badge."),
+    "multiple_badges": ("The image carries more than one badge; baking allows only one, so which one "
+                        "counts would be ambiguous.",
+                        "L'image contient plus d'un badge ; l'intégration n'en permet qu'un, et l'on ne "
+                        "saurait pas lequel compte."),
+    "compressed_badge": ("The badge is stored compressed in the image, which the baking rules forbid.",
+                         "Le badge est stocké compressé dans l'image, ce que les règles d'intégration "
+                         "interdisent."),
     "invalid_credential": ("The embedded badge is not a usable document.",
                            "Le badge intégré n'est pas un document exploitable."),
     "unreadable_input": ("The input cannot be read.", "L'entrée ne peut pas être lue."),
@@ -38,11 +54,38 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "Le contexte {url} n'est pas connu de Sillage ; il n'est jamais téléchargé."),
     "undefined_term": ("The term “{term}” is not defined by the document's contexts.",
                        "Le terme « {term} » n'est défini par aucun contexte du document."),
+    "unsafe_context": ("The document carries a context of its own that could change its meaning unseen "
+                       "({reason}).",
+                       "Le document porte un contexte de son cru qui pourrait en changer le sens à l'insu "
+                       "du lecteur ({reason})."),
+    "inline_context": ("Remark: the document defines terms in a context of its own, not in one of the "
+                       "published contexts Sillage holds; those terms mean what the document says.",
+                       "Remarque : le document définit des termes dans un contexte de son cru, et non dans "
+                       "l'un des contextes publiés que Sillage détient ; ces termes veulent dire ce que le "
+                       "document en dit."),
     "invalid_jsonld": ("The document is not valid JSON-LD: {reason}.",
                        "Le document n'est pas du JSON-LD valide : {reason}."),
     # schema
     "schema_invalid": ("The document does not follow the Open Badges 3.0 schema: {reason}.",
                        "Le document ne respecte pas le schéma Open Badges 3.0 : {reason}."),
+    "subject_unidentified": (
+        "The credential does not say whom it is about: credentialSubject has neither id nor identifier.",
+        "L'attestation ne dit pas qui elle concerne : credentialSubject n'a ni id ni identifier."),
+    "schema_warning": (
+        "Remark: the credential declares no JSON Schema and does not follow the Open Badges 3.0 schema on "
+        "this point: {reason}.",
+        "Remarque : l'attestation ne déclare aucun schéma JSON et ne suit pas le schéma Open Badges 3.0 "
+        "sur ce point : {reason}."),
+    "schema_format": (
+        "Remark: a value does not have the format the JSON Schema suggests ({reason}); formats are "
+        "annotations, not requirements.",
+        "Remarque : une valeur n'a pas le format que suggère le schéma JSON ({reason}) ; les formats sont "
+        "des annotations, pas des exigences."),
+    "schema_not_checked": (
+        "Remark: the credential declares the JSON Schema {url}, which Sillage does not hold and never "
+        "fetches: it was not checked.",
+        "Remarque : l'attestation déclare le schéma JSON {url}, que Sillage ne détient pas et ne "
+        "télécharge jamais : il n'a pas été vérifié."),
     "not_a_credential": ("The document is not a verifiable credential: {reason}.",
                          "Le document n'est pas une attestation vérifiable : {reason}."),
     # proof
@@ -59,6 +102,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The signature does not match: the document was changed or signed with another key.",
         "La signature ne correspond pas : le document a été modifié ou signé avec une autre clé."),
     "proof_expired": ("The proof itself expired ({reason}).", "La preuve elle-même a expiré ({reason})."),
+    # JWT-secured credentials (VC-JWT: OB 3.0 section 8.2, VC-JOSE-COSE)
+    "jwt_invalid": ("The JWT is malformed: {reason}.", "Le JWT est mal formé : {reason}."),
+    "jwt_unsupported_type": ("This JWT is not a credential Sillage verifies ({type}).",
+                             "Ce JWT n'est pas une attestation que Sillage vérifie ({type})."),
+    "jwt_alg_refused": ("The JWT's signing algorithm “{alg}” is refused; accepted: {allowed}.",
+                        "L'algorithme de signature du JWT « {alg} » est refusé ; acceptés : {allowed}."),
+    "jwt_crit_unsupported": ("The JWT requires header extensions that Sillage does not support ({names}).",
+                             "Le JWT exige des extensions d'en-tête que Sillage ne prend pas en charge "
+                             "({names})."),
+    "jwt_no_key": ("The JWT names no key (neither kid nor jwk).",
+                   "Le JWT ne désigne aucune clé (ni kid ni jwk)."),
+    "jwt_private_key": ("A private key was found in {where}: it is refused, and whoever published it should "
+                        "consider it compromised.",
+                        "Une clé privée figure dans {where} : elle est refusée, et qui l'a publiée doit la "
+                        "considérer comme compromise."),
+    "jwt_key_mismatch": ("The key in the JWT header is not the key {kid}.",
+                         "La clé de l'en-tête du JWT n'est pas la clé {kid}."),
+    "jwt_key_not_bound": ("Nothing shows that the signing key belongs to the issuer {issuer}.",
+                          "Rien ne montre que la clé de signature appartient à l'émetteur {issuer}."),
+    "jwt_claim_mismatch": ("The JWT claim “{claim}” contradicts the credential's {property}.",
+                           "La revendication « {claim} » du JWT contredit la propriété {property} de "
+                           "l'attestation."),
+    "jwt_expired": ("The JWT signature expired on {date}.", "La signature du JWT a expiré le {date}."),
+    "jwt_not_yet_valid": ("The JWT signature is valid only from {date}.",
+                          "La signature du JWT n'est valide qu'à partir du {date}."),
     # verification method
     "key_revoked": ("The signing key was revoked by its controller ({reason}).",
                     "La clé de signature a été révoquée par son contrôleur ({reason})."),
@@ -113,14 +181,55 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "internal_error": (
         "The verifier failed unexpectedly; the document is not considered valid.",
         "Le vérificateur a échoué de façon inattendue ; le document n'est pas considéré comme valide."),
+    # presentations and the W3C VC-API routes
+    "not_a_presentation": ("The document is not a verifiable presentation: {reason}.",
+                           "Le document n'est pas une présentation vérifiable : {reason}."),
+    "not_authentication": ("The presentation's proof is not made for authentication (purpose {purpose}).",
+                           "La preuve de la présentation n'est pas faite pour l'authentification "
+                           "(usage {purpose})."),
+    "method_not_authenticating": ("The key {method} is not listed for authentication by its controller.",
+                                  "La clé {method} n'est pas déclarée pour l'authentification par son "
+                                  "contrôleur."),
+    "wrong_challenge": ("The proof does not answer the expected challenge{reason}.",
+                        "La preuve ne répond pas au défi attendu{reason}."),
+    "wrong_domain": ("The proof was made for another domain{reason}.",
+                     "La preuve a été faite pour un autre domaine{reason}."),
+    "holder_mismatch": ("The presentation names {holder} as its holder but was signed by a key of {controller}.",
+                        "La présentation désigne {holder} comme détenteur mais a été signée par une clé de "
+                        "{controller}."),
+    "credential_not_verified": ("Credential {index} of the presentation is not verified: {reason}",
+                                "L'attestation {index} de la présentation n'est pas vérifiée : {reason}"),
+    "invalid_envelope": ("The enveloped credential is malformed: {reason}.",
+                         "L'attestation enveloppée est mal formée : {reason}."),
+    "invalid_request": ("The request is not usable: {reason}.", "La requête est inutilisable : {reason}."),
+    "missing_credential": ("The request has no “verifiableCredential” object.",
+                           "La requête ne contient pas d'objet « verifiableCredential »."),
+    "missing_presentation": ("The request has no “verifiablePresentation” (or “presentation”) object.",
+                             "La requête ne contient pas d'objet « verifiablePresentation » (ni "
+                             "« presentation »)."),
+    "invalid_options": ("The option “{option}” is malformed: {reason}.",
+                        "L'option « {option} » est mal formée : {reason}."),
+    "unsupported_media_type": ("Send the request as application/json.",
+                               "Envoyez la requête en application/json."),
     # warnings
     "lax_proof_value": ("The signature is encoded in base64url; Sillage accepts it but signs in base58btc.",
                         "La signature est encodée en base64url ; Sillage l'accepte mais signe en base58btc."),
     "date_without_timezone": ("The date {field} has no time zone; it is read as UTC.",
                               "La date {field} n'a pas de fuseau horaire ; elle est lue en UTC."),
+    "jwt_claim_missing": ("The JWT lacks the claim “{claim}” that Open Badges 3.0 requires.",
+                          "Il manque au JWT la revendication « {claim} » qu'exige Open Badges 3.0."),
     "status_not_checked": ("A status entry of another purpose than revocation or suspension was not checked.",
                            "Une entrée de statut qui ne porte ni sur la révocation ni sur la suspension "
                            "n'a pas été vérifiée."),
+    "challenge_not_checked": ("No challenge was given: nothing shows that this presentation was made for "
+                              "this request (it could be replayed).",
+                              "Aucun défi n'a été fourni : rien ne montre que cette présentation a été faite "
+                              "pour cette demande (elle pourrait être rejouée)."),
+    "presentation_unsigned": ("The presentation is not signed: nothing shows who presents these credentials.",
+                              "La présentation n'est pas signée : rien ne montre qui présente ces "
+                              "attestations."),
+    "unknown_option": ("The option “{option}” is not known to Sillage and was ignored.",
+                       "L'option « {option} » n'est pas connue de Sillage et a été ignorée."),
 }
 
 # Details of checks that passed: check name -> (English, French).
@@ -128,6 +237,10 @@ PASSED: dict[str, tuple[str, str]] = {
     "parse": ("Document read: {kind}.", "Document lu : {kind}."),
     "jsonld": ("Every term is defined by a known context.", "Chaque terme est défini par un contexte connu."),
     "schema": ("Follows the {schema} schema.", "Respecte le schéma {schema}."),
+    "schema_undeclared": ("Identifies its subject; declares no JSON Schema, so the Open Badges 3.0 schema "
+                          "was applied as remarks only.",
+                          "Identifie son sujet ; ne déclare aucun schéma JSON, le schéma Open Badges 3.0 "
+                          "n'a donc donné que des remarques."),
     "schema_generic": ("A well-formed verifiable credential.", "Une attestation vérifiable bien formée."),
     "schema_ob3_vc1": ("Has what an OB 3.0 (VC 1.1 release) credential requires: context, types, issuer, "
                        "issuanceDate and achievement.",
@@ -135,6 +248,9 @@ PASSED: dict[str, tuple[str, str]] = {
                        "émetteur, issuanceDate et réalisation."),
     "verification_method": ("Key {method}, listed for assertions by {controller}.",
                             "Clé {method}, déclarée pour les assertions par {controller}."),
+    "jwt_key_header": ("Key given in the JWT header (thumbprint {thumbprint}).",
+                       "Clé donnée dans l'en-tête du JWT (empreinte {thumbprint})."),
+    "jwt_key_url": ("Key published at {url}.", "Clé publiée à {url}."),
     "proof": ("Valid {suite} signature.", "Signature {suite} valide."),
     "issuer": ("Issued by {issuer}.", "Émise par {issuer}."),
     "validity": ("Valid at {now}.", "Valide au {now}."),
@@ -143,6 +259,18 @@ PASSED: dict[str, tuple[str, str]] = {
                     "Pas de liste de statuts : l'émetteur ne peut pas la révoquer."),
     "hosted": ("The hosted assertion at {url} matches.", "L'assertion hébergée à {url} correspond."),
     "badge_class": ("Badge class “{name}”.", "Classe de badge « {name} »."),
+    "presentation_method": ("Key {method}, listed for authentication by {controller}.",
+                            "Clé {method}, déclarée pour l'authentification par {controller}."),
+    "holder": ("Presented by its holder {holder}.", "Présentée par son détenteur {holder}."),
+    "holder_none": ("No holder named; signed by {controller}.",
+                    "Aucun détenteur désigné ; signée par {controller}."),
+    "holder_unsigned": ("Not signed: the holder is not checked.",
+                        "Non signée : le détenteur n'est pas vérifié."),
+    "credentials": ("{count} credential(s), each verified.", "{count} attestation(s), chacune vérifiée."),
+    "credentials_none": ("The presentation carries no credential.",
+                         "La présentation ne contient aucune attestation."),
+    "request_binding": ("The proof answers the expected challenge and domain.",
+                        "La preuve répond au défi et au domaine attendus."),
 }
 
 KINDS = {
@@ -150,6 +278,8 @@ KINDS = {
     "vc2": ("verifiable credential (VC 2.0)", "attestation vérifiable (VC 2.0)"),
     "vc1": ("verifiable credential (VC 1.1)", "attestation vérifiable (VC 1.1)"),
     "ob2": ("Open Badges 2.0 assertion", "assertion Open Badges 2.0"),
+    "vp2": ("verifiable presentation (VC 2.0)", "présentation vérifiable (VC 2.0)"),
+    "vp1": ("verifiable presentation (VC 1.1)", "présentation vérifiable (VC 1.1)"),
 }
 
 
@@ -183,7 +313,7 @@ def kind_label(kind: str, locale: str = "en") -> str:
 
 # Codes whose {reason} is optional and shown in parentheses after the sentence's subject.
 _PREFIXED_REASON = {"invalid_json", "method_unresolvable", "status_unavailable", "hosted_unavailable",
-                    "badge_class_unavailable", "issuer_unavailable"}
+                    "badge_class_unavailable", "issuer_unavailable", "wrong_challenge", "wrong_domain"}
 
 
 def _short(value, limit: int = 200) -> str:

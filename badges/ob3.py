@@ -7,7 +7,8 @@ refused with the field's name so the issuing form can say what is wrong.
 
 Shape (1EdTech Open Badges 3.0, VC Data Model 2.0)::
 
-    @context      ["https://www.w3.org/ns/credentials/v2", ".../ob/v3p0/context-3.0.3.json"]
+    @context      ["https://www.w3.org/ns/credentials/v2", ".../ob/v3p0/context-3.0.3.json",
+                   ".../ob/v3p0/extensions.json"]
     type          ["VerifiableCredential", "OpenBadgeCredential"]
     id            urn:uuid:... or https://...
     issuer        Profile {id, type ["Profile"], name, url, email, image}
@@ -17,9 +18,14 @@ Shape (1EdTech Open Badges 3.0, VC Data Model 2.0)::
                         achievement {...}, result [...]}
     credentialStatus   BitstringStatusListEntry (given by the status list service)
     evidence      [{type ["Evidence"], ...}]
+    credentialSchema  [{id ".../schema/json/ob_v3p0_achievementcredential_schema.json",
+                        type "1EdTechJsonSchemaValidator2019"}]
 
-Not emitted: ``credentialSchema`` (its usual type ``1EdTechJsonSchemaValidator2019`` is defined
-only by the extensions context, and an undefined term is exactly what the signer refuses).
+``credentialSchema`` is emitted as in the specification's "Sample OpenBadgeCredential file contents"
+(section "Open Badges Document Formats"): it asks every verifier to hold the credential to the official
+schema (OB 3.0 section 9.1), which Sillage's credentials meet strictly (tests/badges). Its type
+``1EdTechJsonSchemaValidator2019`` is defined only by the extensions context, hence that third context,
+as in the specification's examples.
 """
 from __future__ import annotations
 
@@ -35,7 +41,12 @@ from .identity import hash_matches, identity_hash, new_salt
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB3_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
-CONTEXTS = (VC_CONTEXT, OB3_CONTEXT)
+OB3_EXTENSIONS_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
+CONTEXTS = (VC_CONTEXT, OB3_CONTEXT, OB3_EXTENSIONS_CONTEXT)
+CREDENTIAL_SCHEMA = {
+    "id": "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json",
+    "type": "1EdTechJsonSchemaValidator2019",
+}
 CREDENTIAL_TYPES = ("VerifiableCredential", "OpenBadgeCredential")
 
 ACHIEVEMENT_TYPES = frozenset((
@@ -393,6 +404,7 @@ def build_credential(
     _put(doc, "credentialStatus", _status("credential_status", credential_status))
     _put(doc, "evidence", [_evidence(f"evidence[{i}]", e)
                            for i, e in enumerate(_many(Evidence, evidence, "evidence"))])
+    doc["credentialSchema"] = [dict(CREDENTIAL_SCHEMA)]
     return doc
 
 

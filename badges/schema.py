@@ -1,28 +1,40 @@
-"""JSON Schema validation of OB 3.0 documents, offline.
+"""JSON Schema validation of Open Badges 3.0 documents against the official 1EdTech schemas, offline.
 
-The schemas are the files listed in ``badges/schemas/manifest.json``; each is checked against its
-pinned SHA-256 when loaded, and the registry is built from them alone, with a retrieve function that
-refuses every other URI: validation never touches the network.
+The schemas are the files listed in ``badges/schemas/manifest.json``, copied byte-exact from the 1EdTech
+URLs (provenance in the manifest and in ``/work/shared/schemas/ob_v3p0/SOURCES.md``); each is checked
+against its pinned SHA-256 when loaded, and registered under its own ``$id``. The registry refuses every
+other URI: validation never touches the network, and a schema is never fetched.
 
-Two validators, each for what it does best. The verdict comes from ``jsonschema-rs``, compiled once per
-process and about a hundred times faster than ``jsonschema`` (on a warm verification, the schema check
-used to cost more than canonicalizing the credential). Only when a document is invalid does
-``jsonschema`` explain why, in the readable, path-prefixed messages issuers and verifiers see. Should it
-find nothing where ``jsonschema-rs`` found something (their regular expressions differ at the margins:
-Python's ``$`` also matches before a final newline, ECMA-262's does not), ``jsonschema-rs``'s own
-messages are given: a document is never called valid by the lenient one. Both use the same date-time
-and date checks. That the bundled schemas are valid Draft 2019-09 is a test (tests/badges), not a cost
-every process pays when it starts.
+Which schema decides for which ``credentialSchema`` id: the one whose ``$id`` it is. SOURCES.md
+records that 1EdTech mixed the two variants up: the file served at the ``json/`` URL is the permissive
+"JSON-LD adaptation" (values may be one or many, strings may be language maps) and carries the
+``json/`` ``$id``, while the earlier formal (strict) variant carries the ``json-ld/`` ``$id``. A credential
+naming the ``json/`` URL (as every 1EdTech example does) is therefore judged by what that URL serves and
+any verifier fetching it would get; one naming the ``json-ld/`` URL by the formal schema. With no
+``credentialSchema``, the served AchievementCredential schema is applied, and its findings are only
+warnings (OB 3.0 section 9.1: conformance to JSON Schema decides only when the credential declares it).
 
-The official 1EdTech ``ob_v3p0_achievementcredential_schema.json`` is in no package registry this
-project can install from, so the bundled schema is a hand-written subset of it (same required
-properties, types and enumerations for the classes Sillage issues and reads). The manifest says so.
+Draft 2019-09 semantics: ``format`` is an annotation, not an assertion. A format deviation (an
+``activityStartDate`` of ``2025-06-30`` where the schema says ``date-time`` although the OB context types
+it ``xsd:date``: 1EdTech openbadges-specification issue #645) is reported as a warning, never as an
+error. :func:`check` returns both lists.
+
+Two validators, each for what it does best. The verdict comes from ``jsonschema-rs`` (formats as
+annotations), compiled once per process and about a hundred times faster than ``jsonschema``; a second
+``jsonschema-rs`` validator asserting the formats tells whether there is any format warning at all. Only
+when there is something to say does ``jsonschema`` explain it, in readable, path-prefixed messages. Should
+it find nothing where ``jsonschema-rs`` found something (their regular expressions differ at the margins:
+Python's ``$`` also matches before a final newline, ECMA-262's does not), ``jsonschema-rs``'s own messages
+are given: a document is never called valid by the lenient one. Both use the same date-time and date
+checks (the only formats the OB 3.0 schemas use).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from importlib import resources
@@ -33,7 +45,14 @@ from jsonschema import Draft201909Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 
-ACHIEVEMENT_CREDENTIAL = "urn:sillage:schema:ob_v3p0_achievementcredential_subset"
+_SCHEMA_BASE = "https://purl.imsglobal.org/spec/ob/v3p0/schema/"
+# What https://purl.imsglobal.org/spec/ob/v3p0/schema/json/... serves: the permissive JSON-LD adaptation.
+ACHIEVEMENT_CREDENTIAL = _SCHEMA_BASE + "json/ob_v3p0_achievementcredential_schema.json"
+ENDORSEMENT_CREDENTIAL = _SCHEMA_BASE + "json/ob_v3p0_endorsementcredential_schema.json"
+PROFILE = _SCHEMA_BASE + "json/ob_v3p0_profile_schema.json"
+# The earlier formal (strict) AchievementCredential schema, whose $id names the json-ld/ URL.
+FORMAL_ACHIEVEMENT_CREDENTIAL = _SCHEMA_BASE + "json-ld/ob_v3p0_achievementcredential_schema.json"
+VALIDATOR_TYPE = "1EdTechJsonSchemaValidator2019"
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -113,23 +132,24 @@ def _format_checker() -> FormatChecker:
     return checker
 
 
-@lru_cache(maxsize=4)
-def _fast_validator(schema_id: str):
-    """The deciding validator, compiled once per process from the pinned schemas alone."""
+@lru_cache(maxsize=16)
+def _fast_validator(schema_id: str, formats: bool = False):
+    """A ``jsonschema-rs`` validator compiled once per process from the pinned schemas alone; it asserts
+    the formats only when asked (Draft 2019-09 makes them annotations)."""
     schemas = _schemas()
     return jsonschema_rs.Draft201909Validator(
-        schemas[schema_id], validate_formats=True, formats=dict(_FORMATS),
+        schemas[schema_id], validate_formats=formats, formats=dict(_FORMATS),
         registry=jsonschema_rs.Registry(list(schemas.items()), retriever=_refuse_rs),
         retriever=_refuse_rs,
     )
 
 
-@lru_cache(maxsize=4)
-def _validator(schema_id: str) -> Draft201909Validator:
-    """The explaining validator, built the first time a document is invalid."""
+@lru_cache(maxsize=16)
+def _validator(schema_id: str, formats: bool = False) -> Draft201909Validator:
+    """The explaining validator, built the first time there is something to explain."""
     registry = _registry()
     return Draft201909Validator(registry.contents(schema_id), registry=registry,
-                                format_checker=_format_checker())
+                                format_checker=_format_checker() if formats else None)
 
 
 def _path(error) -> str:
@@ -154,14 +174,55 @@ def _message(error) -> str:
     return f"{_path(error)}: {error.message}"
 
 
-def validate_ob3(document: Any, schema_id: str = ACHIEVEMENT_CREDENTIAL) -> list[str]:
-    """Validate an OB 3.0 credential; return readable errors (an empty list means valid)."""
-    fast = _fast_validator(schema_id)
+@dataclass(frozen=True)
+class Findings:
+    """What a schema says about a document: ``errors`` (the document does not conform) and ``warnings``
+    (format annotations it does not meet, which never make it non-conforming)."""
+
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def is_bundled(schema_id: Any) -> bool:
+    return isinstance(schema_id, str) and schema_id in _schemas()
+
+
+def declared_schemas(document: Any) -> list[Any]:
+    """The ids of the document's ``credentialSchema`` entries of type ``1EdTechJsonSchemaValidator2019``
+    (the only type OB 3.0 section 9.1 asks a verifier to apply)."""
+    if not isinstance(document, Mapping):
+        return []
+    entries = document.get("credentialSchema")
+    entries = entries if isinstance(entries, list) else [entries] if entries is not None else []
+    return [entry.get("id") for entry in entries
+            if isinstance(entry, Mapping) and VALIDATOR_TYPE in _types(entry.get("type"))]
+
+
+def _types(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def check(document: Any, schema_id: str = ACHIEVEMENT_CREDENTIAL) -> Findings:
+    """Validate ``document`` against the bundled schema ``schema_id`` (Draft 2019-09, formats as
+    annotations). Common case, one compiled pass: nothing to report."""
+    asserting = _fast_validator(schema_id, True)
     try:
-        if fast.is_valid(document):
-            return []
+        if asserting.is_valid(document):
+            return Findings()
+        conforms = _fast_validator(schema_id).is_valid(document)
     except (TypeError, ValueError):  # not a JSON value at all: jsonschema says what is wrong
-        pass
+        conforms = False
+    errors = [] if conforms else _explain(schema_id, document)
+    return Findings(errors, _format_warnings(schema_id, document, conforms))
+
+
+def validate_ob3(document: Any, schema_id: str = ACHIEVEMENT_CREDENTIAL) -> list[str]:
+    """Validate an OB 3.0 credential; return readable errors (an empty list means it conforms; format
+    deviations are not errors, see :func:`check`)."""
+    return check(document, schema_id).errors
+
+
+def _explain(schema_id: str, document: Any) -> list[str]:
     errors = sorted(_validator(schema_id).iter_errors(document),
                     key=lambda e: (list(map(str, e.absolute_path)), e.message))
     messages = []
@@ -171,7 +232,24 @@ def validate_ob3(document: Any, schema_id: str = ACHIEVEMENT_CREDENTIAL) -> list
             message = f"{_path(error)}: {message}"
         if message not in messages:
             messages.append(message)
-    return messages or _fast_messages(fast, document)
+    return messages or _fast_messages(_fast_validator(schema_id), document)
+
+
+def _format_warnings(schema_id: str, document: Any, conforms: bool) -> list[str]:
+    """The format annotations the document does not meet: the ``format`` leaves of the asserting
+    validator's error tree (an ``anyOf`` of "one value or many" nests them)."""
+    warnings: list[str] = []
+    stack = list(_validator(schema_id, True).iter_errors(document))
+    while stack:
+        error = stack.pop()
+        if error.validator == "format":
+            text = f"{_path(error)}: {error.message}"
+            if text not in warnings:
+                warnings.append(text)
+        stack.extend(error.context or ())
+    if not warnings and conforms:  # the two libraries disagree on a format: jsonschema-rs's own words
+        warnings = _fast_messages(_fast_validator(schema_id, True), document)
+    return sorted(warnings)
 
 
 def _fast_messages(fast, document: Any) -> list[str]:

@@ -18,6 +18,11 @@ what a reader of the JSON sees:
     dataset poisoning): processing is abandoned after a bounded amount of work.
 ``unknown_context`` / ``context_hash_mismatch`` / ``invalid_jsonld``
     a context the static loader does not bundle, or JSON-LD that pyld rejects.
+``timeout``
+    the caller's deadline (:func:`deadline`) passed: expansion, the node map and the
+    canonicalization check it at every node, so that no input holds a worker for long
+    (pyld's node map is quadratic in the length of an array; callers also bound sizes
+    before, see ``badges.formats.check_json_value``).
 
 The document is turned into RDF once, with pyld's property-dropped hook; relative
 references are resolved against a sentinel base so they can be found in the result.
@@ -29,7 +34,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from pyld.canon import URDNA2015
@@ -53,6 +61,27 @@ _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 # a few identical anonymous objects need a handful.
 _WORK_PER_BLANK_NODE = 64
 _MIN_WORK = 256
+
+
+# time.monotonic() after which JSON-LD processing and canonicalization stop (None: no limit).
+# A context variable, so that each verification or signing (thread, task) has its own.
+_DEADLINE: ContextVar[float | None] = ContextVar("certs_canon_deadline", default=None)
+
+
+@contextmanager
+def deadline(at: float | None) -> Iterator[None]:
+    """Within the block, stop JSON-LD work once ``time.monotonic()`` passes ``at`` (code ``timeout``)."""
+    token = _DEADLINE.set(at)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def check_deadline() -> None:
+    at = _DEADLINE.get()
+    if at is not None and time.monotonic() > at:
+        raise CanonicalizationError("JSON-LD processing took longer than its time budget", "timeout")
 
 
 def check_text(document: Any, path: str = "$") -> None:
@@ -160,7 +189,8 @@ def to_nquads(document: Mapping[str, Any], loader: StaticLoader) -> str:
 
 
 class _Processor(JsonLdProcessor):
-    """pyld's processor, remembering processed type- and property-scoped contexts.
+    """pyld's processor, remembering processed type- and property-scoped contexts, and
+    checking the caller's deadline at every element it expands or maps.
 
     pyld caches a processed context per (context, active context), but a type-scoped
     context is applied to a fresh clone of the active context each time, so the VC
@@ -171,6 +201,14 @@ class _Processor(JsonLdProcessor):
     its input and keeps processed contexts frozen in its cache), so identity is a
     safe key; contexts embedded in a node (``propagate`` true) are never memoized.
     """
+
+    def _expand(self, *args, **kwargs):
+        check_deadline()
+        return super()._expand(*args, **kwargs)
+
+    def _create_node_map(self, *args, **kwargs):
+        check_deadline()
+        return super()._create_node_map(*args, **kwargs)
 
     def _process_context(self, active_ctx, local_ctx, options, override_protected=False,
                          propagate=True, validate_scoped=True, cycles=None):
@@ -205,7 +243,12 @@ class _BoundedURDNA2015(URDNA2015):
         self._budget = max(_MIN_WORK, _WORK_PER_BLANK_NODE * len(blank_nodes))
         return super().main(dataset, options)
 
+    def hash_first_degree_quads(self, id_):
+        check_deadline()
+        return super().hash_first_degree_quads(id_)
+
     def hash_n_degree_quads(self, id_, issuer):
+        check_deadline()
         self._budget -= 1
         if self._budget < 0:
             raise CanonicalizationError(

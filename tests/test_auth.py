@@ -484,6 +484,45 @@ def test_unverified_account_signs_in_and_can_resend_the_link(app, client, make_u
     assert user_by_email(person.email).is_verified
 
 
+def test_spent_confirmation_link_offers_a_new_confirmation_not_a_password_reset(app, client, make_user):
+    person = make_user("spent@example.org", verified=False)
+    path = "/verify-email/" + accounts.verification_token(db.session, person, force=True)
+    db.session.commit()
+    page = client.get(path)
+    client.post(path, data={"csrf_token": csrf_token(page)})
+    assert user_by_email(person.email).is_verified
+
+    signed_out = client.get(path)  # the link again, signed out: it is spent
+    assert signed_out.status_code == 400
+    assert b"password reset" not in signed_out.data and b"/reset-password" not in signed_out.data
+    assert b"Sign in to get a new confirmation link" in signed_out.data
+
+    other = make_user("other@example.org", verified=False)
+    stale = "/verify-email/" + accounts.verification_token(db.session, other, force=True)
+    accounts.verification_token(db.session, other, force=True)  # a newer link replaces it
+    db.session.commit()
+    login(client, other.email)
+    signed_in = client.get(stale)
+    assert signed_in.status_code == 400 and b"password reset" not in signed_in.data
+    # Signed in and still unconfirmed: a button that sends a fresh confirmation link.
+    assert b'action="/verify-email/resend"' in signed_in.data
+    assert b"Send a new confirmation link" in signed_in.data
+
+
+def test_spent_password_reset_link_still_offers_a_new_reset(client):
+    page = client.get("/reset-password/not-a-real-token")
+    assert page.status_code == 400 and b"Get a new password reset link" in page.data
+
+
+def test_unverified_account_sees_one_reminder_not_two(app, client, make_user):
+    person = make_user("once@example.org", verified=False)
+    response = login(client, person.email)
+    page = client.get(response.headers["Location"], follow_redirects=True)
+    assert page.data.count(b"confirm your e-mail address") == 1
+    settings = client.get("/settings")
+    assert settings.data.count(b"/verify-email/resend") == 1
+
+
 def test_verification_link_for_an_old_address_does_not_verify_the_new_one(app, make_user, request_ctx):
     person = make_user("old@example.org", verified=False)
     raw = accounts.verification_token(db.session, person, force=True)

@@ -229,20 +229,40 @@ def test_the_form_offers_exactly_the_zones_the_service_accepts(logged_in):
 
 def test_tokens_are_created_shown_once_and_revoked(app, logged_in, user):
     response = post_form(logged_in, "/settings/tokens", {"name": "Backup script", "expires_in_days": "30"})
-    assert response.status_code == 200
-    assert response.headers["Cache-Control"] == "no-store"
+    # Post/redirect/get: the form post answers a redirect, so reloading the page cannot post again.
+    assert response.status_code == 302 and response.headers["Location"] == "/settings/tokens"
     token = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).one()
     assert token.name == "Backup script" and token.expires_at is not None
-    shown = response.data.split(b'id="new-token"')[1].split(b'value="')[1].split(b'"')[0].decode()
-    assert shown.startswith("sil_") and token.prefix in shown
 
-    listing = logged_in.get("/settings/tokens")
+    shown_page = logged_in.get("/settings/tokens")
+    assert shown_page.status_code == 200 and shown_page.headers["Cache-Control"] == "no-store"
+    shown = shown_page.data.split(b'id="new-token"')[1].split(b'value="')[1].split(b'"')[0].decode()
+    assert shown.startswith("sil_") and token.prefix in shown
+    assert tokens.hash_token(shown) == token.token_hash
+    # The list shows the same beginning as the real token, "sil_" included.
+    assert f"<code>{shown[:12]}…</code>".encode() in shown_page.data
+    # A copy button, enhanced by a script that carries this response's CSP nonce.
+    assert b'id="copy-token"' in shown_page.data
+    nonce = re.search(r"'nonce-([^']+)'", shown_page.headers["Content-Security-Policy"]).group(1)
+    assert f'<script nonce="{nonce}">'.encode() in shown_page.data
+
+    listing = logged_in.get("/settings/tokens")  # the reload
     assert b"Backup script" in listing.data and shown.encode() not in listing.data  # never shown again
+    assert b'id="copy-token"' not in listing.data
+    assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 1  # no second token
 
     revoked = logged_in.post(f"/settings/tokens/{token.id}/revoke", data={"csrf_token": csrf_token(listing)})
     assert revoked.status_code == 302
     db.session.expire_all()
     assert db.session.get(ApiToken, token.id).revoked_at is not None
+
+
+def test_new_token_value_leaves_the_session_store_once_shown(app, logged_in, user):
+    """The value waits in the server-side session between the redirect and the page, no longer."""
+    assert post_form(logged_in, "/settings/tokens", {"name": "ci"}).status_code == 302
+    logged_in.get("/settings/tokens")
+    rows = db.session.execute(text("SELECT data FROM http_sessions")).scalars().all()
+    assert rows and not any(b"sil_" in bytes(row) for row in rows)
 
 
 def test_tokens_of_someone_else_answer_404(app, logged_in, make_user):

@@ -1,7 +1,7 @@
 """JSON API v1: personal access tokens, profile and portfolio items, described in OpenAPI 3.
 
-The description is served at ``/api/v1/openapi.json`` (no bundled viewer: the CSP forbids the CDN
-scripts that Swagger UI and ReDoc load; any OpenAPI tool can read the JSON). Errors are
+The description is served at ``/api/v1/openapi.json``, and shown to people at ``/api/v1/docs`` by a
+Swagger UI served from this site (``app.api.docs``: no CDN, so the CSP stays ``'self'``). Errors are
 ``{"error": code, "message": ..., "fields": ...}``, produced by ``app.errors`` like everywhere else.
 """
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _set_no_store(response):
 
 
 def init_app(app: Flask) -> None:
-    from app.api import account, items, profile, tokens
+    from app.api import account, docs, items, profile, tokens
 
     app.config.update({
         "API_TITLE": "Sillage",
@@ -69,6 +69,7 @@ def init_app(app: Flask) -> None:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
                                                        "description": "A personal access token (sil_...)."})
     auth.init_app(app)
+    docs.init_app(app)
     # Blueprints are built afresh for each application: Flask refuses changes to a registered one.
     for blueprint in (tokens.make_blueprint(), account.make_blueprint(), profile.make_blueprint(),
                       *items.make_blueprints()):

@@ -2,7 +2,7 @@
 
 Each route calls the same ``app.services.accounts`` function (and sends the same mail) as its page:
 preferences (``set_preferences``), password (``change_password``), e-mail (``request_email_change``
-then ``emails.email_change``), "log out everywhere" (``end_all_sessions``) and deletion
+then ``emails.email_change``), "sign out everywhere" (``end_all_sessions``) and deletion
 (``delete_account``).
 
 Two choices differ from the pages, because a bearer token is not a person at a keyboard:
@@ -162,7 +162,7 @@ def make_blueprint() -> Blueprint:
     @blp.route("/sessions", methods=["DELETE"])
     @blp.response(204)
     @blp.doc(summary="Sign out every browser session", description=(
-        "As \"log out everywhere\" on the settings page (a lost phone, a shared computer). API tokens "
+        "As \"sign out everywhere\" on the settings page (a lost phone, a shared computer). API tokens "
         "are not sessions and keep working."))
     @document_errors(blp, 401)
     def end_sessions():

@@ -170,7 +170,8 @@ class ProfileSchema(ma.Schema):
     contact_email = fields.String(required=True)
     phone = fields.String(required=True)
     location = fields.String(required=True)
-    website = fields.String(required=True)
+    website = fields.String(required=True, metadata={
+        "description": "Empty, or a web address starting with https:// or http:// (at most 300 characters)."})
     photo_url = fields.String(required=True, allow_none=True,
                               metadata={"description": "Read-only; null when there is no photo."})
 

@@ -30,12 +30,15 @@ login_budget = limiter.shared_limit(lambda: current_app.config["RATE_LIMIT_LOGIN
                                     methods=["POST"])
 
 
-def invalid_link(exc: ServiceError):
-    """The page for a used, expired or unknown link (any other service error propagates)."""
+def invalid_link(exc: ServiceError, purpose: str):
+    """The page for a used, expired or unknown link (any other service error propagates).
+
+    ``purpose`` (``verify_email``, ``reset_password``, ``change_email``) decides what the page offers
+    next: a spent confirmation link offers a new confirmation, not a password reset."""
     if exc.code != "invalid_token":
         raise exc
     db.session.rollback()
-    return render_template("auth/invalid_link.html", message=exc.message), 400
+    return render_template("auth/invalid_link.html", message=exc.message, purpose=purpose), 400
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -84,8 +87,6 @@ def login():
         db.session.commit()  # a failure is counted too
         if user is not None:
             start_session(user)
-            if not user.is_verified:
-                flash(_("Please confirm your e-mail address with the link we sent you."), "info")
             return redirect(next_url or home_url())
         form.form_errors.append(_("The e-mail address or the password is not right. After several failed "
                                   "attempts, signing in to an account is paused for a few minutes."))
@@ -111,7 +112,7 @@ def verify_email(token: str):
             return redirect(home_url() if current_user.is_authenticated else url_for("auth.login"))
         one_time_tokens.peek_token(db.session, token, "verify_email")
     except ServiceError as exc:
-        return invalid_link(exc)
+        return invalid_link(exc, "verify_email")
     return render_template("auth/verify_email.html", form=form)
 
 
@@ -152,7 +153,7 @@ def reset_password(token: str):
     try:
         one_time_tokens.peek_token(db.session, token, "reset_password")
     except ServiceError as exc:
-        return invalid_link(exc)
+        return invalid_link(exc, "reset_password")
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
@@ -161,7 +162,7 @@ def reset_password(token: str):
         except ValidationFailed as exc:
             apply_errors(form, exc)
         except ServiceError as exc:
-            return invalid_link(exc)
+            return invalid_link(exc, "reset_password")
         else:
             emails.password_changed(user)
             if current_user.is_authenticated:

@@ -56,8 +56,8 @@ def verified_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not current_user.is_verified:
-            flash(_("Please verify your e-mail address first: follow the link we sent you, "
-                    "or ask for a new one below."), "info")
+            # Only why the page did not open: the banner on every page already offers a new link.
+            flash(_("This needs a confirmed e-mail address."), "info")
             return redirect(url_for("settings.index"))
         return view(*args, **kwargs)
 

@@ -2,10 +2,12 @@
 
 The services are the authority on what is valid (the API uses the same rules): views hand the raw
 strings to a service and put its ``ValidationFailed.fields`` messages back on these fields. So no
-WTForms validators here; lengths and required flags are copied from the service rules into HTML
-attributes, as a hint for browsers, never as the check itself.
+WTForms validators here. Required flags are copied from the service rules into HTML attributes; a
+length limit is shown in the field's hint instead of a ``maxlength`` attribute, which would make the
+browser cut a long paste without a word: a value over the limit reaches the service, which says so.
 """
 from flask_babel import lazy_gettext as _l
+from markupsafe import escape
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (DateField, EmailField, RadioField, SelectField, SelectMultipleField, StringField,
@@ -17,7 +19,10 @@ from app.models import Diploma, Experience, JournalEntry, Skill
 from app.portfolio.labels import KIND_LABELS, LEVEL_LABELS
 from app.services.portfolio import PROFILE_RULES, RULES
 
-MARKDOWN_HINT = _l("You can use Markdown: **bold**, *italic*, lists and links.")
+# The service's URL rule (app.services.validation.URL) accepts both: many framework concept URIs
+# (ESCO's among them) and small associations' sites are still http.
+URL_HINT = _l("A web address starting with https:// or http://.")
+MARKDOWN_HINT = _l("You can use Markdown: # headings, **bold**, *italic*, lists and web links (https://…).")
 
 
 class Required:
@@ -29,18 +34,32 @@ class Required:
         pass
 
 
-def _attrs(rules, name: str) -> dict:
-    """HTML hints mirroring the service rule for field ``name``."""
-    rule = rules[name]
-    return {"maxlength": rule.max_length} if rule.kind in ("text", "email", "url") else {}
+class LimitHint:
+    """A field's hint followed by its length limit ("At most 200 characters."), translated when shown."""
+
+    def __init__(self, limit: int, hint=None):
+        self.limit, self.hint = limit, hint
+
+    def __str__(self) -> str:
+        limit = str(_l("At most %(n)d characters.", n=self.limit))
+        return f"{self.hint} {limit}" if self.hint else limit
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+    def __bool__(self) -> bool:
+        return True
 
 
 def _marks(rules, name: str) -> list:
     return [Required()] if rules[name].required else []
 
 
-def _text(rules, name, label, field=StringField, **kwargs):
-    return field(label, _marks(rules, name), render_kw=_attrs(rules, name), **kwargs)
+def _text(rules, name, label, field=StringField, description=None, **kwargs):
+    rule = rules[name]
+    if rule.kind in ("text", "email", "url"):
+        description = LimitHint(rule.max_length, description)
+    return field(label, _marks(rules, name), description=description or "", **kwargs)
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -59,7 +78,7 @@ class ProfileForm(FlaskForm):
     phone = _text(PROFILE_RULES, "phone", _l("Phone"), TelField)
     location = _text(PROFILE_RULES, "location", _l("Location"))
     website = _text(PROFILE_RULES, "website", _l("Website"), URLField,
-                    description=_l("A web address starting with https://"))
+                    description=URL_HINT)
 
 
 class PhotoForm(FlaskForm):
@@ -107,7 +126,8 @@ class SkillForm(FlaskForm):
                       description=_l("Optional: the reference framework, for example ESCO or the "
                                      "socle commun."))
     concept_uri = _text(_rules, "concept_uri", _l("Concept address"), URLField,
-                        description=_l("Optional: the web address of this skill in the framework."))
+                        description=_l("Optional: the web address of this skill in the framework, "
+                                       "starting with https:// or http://."))
     description = _text(_rules, "description", _l("Description"), TextAreaField, description=MARKDOWN_HINT)
     experience_ids = MultiCheckboxField(_l("Experiences that show it"), choices=[], validate_choice=False)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Callable
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -119,9 +119,10 @@ def confirm_email(token: str):
     except Conflict:
         db.session.rollback()
         return render_template("auth/invalid_link.html",
-                               message=_("Another account already uses this e-mail address.")), 409
+                               message=_("Another account already uses this e-mail address."),
+                               purpose="change_email"), 409
     except ServiceError as exc:
-        return invalid_link(exc)
+        return invalid_link(exc, "change_email")
     return render_template("settings/confirm_email.html", form=form)
 
 
@@ -151,15 +152,22 @@ def logout_everywhere():
     return redirect(url_for("settings.index"))
 
 
+# Where a new token's value waits between the POST that made it and the page that shows it.
+NEW_TOKEN_KEY = "new_api_token"
+
+
 @bp.route("/tokens", methods=["GET", "POST"])
 @login_required
 @verified_required
 def tokens():
-    """List, create and revoke API tokens. A new token's value is shown on this response only."""
+    """List, create and revoke API tokens.
+
+    Creation is post/redirect/get: the POST keeps the new value in the session and redirects; the
+    next GET takes it out of the session and shows it, once. Reloading either page therefore never
+    creates a second token, and the value leaves the session store as soon as it has been shown.
+    """
     user = _me()
     form = CreateTokenForm()
-    created = raw = None
-    status = 200
     if form.validate_on_submit():
         days = form.expires_in_days.data
         expires_at = utcnow() + timedelta(days=days) if days else None
@@ -167,12 +175,17 @@ def tokens():
             db.session, user, form.name.data, expires_at))
         if saved:
             created, raw = created_and_raw
-            form = CreateTokenForm(formdata=None)
-    if form.errors:
-        status = 422
+            session[NEW_TOKEN_KEY] = {"id": str(created.id), "raw": raw}
+            return redirect(url_for("settings.tokens"))
+    listed = api_tokens.list_tokens(db.session, user)
+    created = raw = None
+    pending = session.pop(NEW_TOKEN_KEY, None) if request.method == "GET" else None
+    if isinstance(pending, dict):
+        created = next((token for token in listed if str(token.id) == pending.get("id")), None)
+        raw = pending.get("raw") if created is not None else None
     response = current_app.make_response((render_template(
-        "settings/tokens.html", form=form, tokens=api_tokens.list_tokens(db.session, user), created=created,
-        raw_token=raw, now=utcnow()), status))
+        "settings/tokens.html", form=form, tokens=listed, created=created, raw_token=raw,
+        token_prefix=api_tokens.TOKEN_PREFIX, now=utcnow()), 422 if form.errors else 200))
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -112,19 +112,30 @@ def _print_human(result: dict, lang: str) -> None:
               help="Write here instead of stdout.")
 @with_appcontext
 def sign_command(credential: str, key_path: str, out_path: str | None) -> None:
-    """Sign CREDENTIAL.json with eddsa-rdfc-2022 (Data Integrity) and print or write the signed credential."""
+    """Sign CREDENTIAL.json with eddsa-rdfc-2022 (Data Integrity) and print or write the signed credential.
+
+    Real errors (undefined terms, relative ids, control characters, a missing required field) refuse it;
+    remarks (e.g. a date where the schema suggests a date-time) are printed as warnings on stderr.
+    """
     from app.verification import signing
+
+    from badges.errors import BadgeError
+    from badges.formats import parse_json
 
     try:
         with click.open_file(credential, "rb") as handle:
-            unsigned = json.loads(handle.read(MAX_INPUT_BYTES + 1))
+            unsigned = parse_json(handle.read(MAX_INPUT_BYTES + 1))  # bounded: size, depth, keys
         key = json.loads(Path(key_path).read_text(encoding="utf-8"))
+    except BadgeError as exc:
+        raise click.ClickException(f"cannot read the input ({exc.code}): {exc.message}") from exc
     except (OSError, ValueError, RecursionError) as exc:
         raise click.ClickException(f"cannot read the input: {exc}") from exc
     try:
-        signed = signing.sign(unsigned, key)
+        signed, warnings = signing.sign_with_warnings(unsigned, key)
     except signing.SigningRefused as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(f"{exc} ({exc.code})") from exc
+    for warning in warnings:
+        click.echo(f"Warning: {warning}", err=True)
     text = json.dumps(signed, ensure_ascii=False, indent=2) + "\n"
     if out_path:
         Path(out_path).write_text(text, encoding="utf-8")

@@ -21,6 +21,7 @@ from app.errors import error_response
 from app.extensions import csrf, limiter
 from app.verification import runner
 from app.verification.forms import VerifyForm
+from badges.verify.jwt import MEDIA_TYPES as jwt_media_types
 
 UNLIMITED = "1000000/second"
 
@@ -95,18 +96,23 @@ def _refuse(status: int, code: str, message):
     return error_response(status, code, message)
 
 
+# A VC-JWT as the body: text/plain (OB 3.0 serves a VC-JWT so), and the media types JOSE credentials use.
+JWT_MEDIA_TYPES = ("text/plain", "application/jwt", *jwt_media_types)
+
+
 def _api_input():
-    """The document to verify from a JSON body or a multipart ``file``; or a refusal response."""
+    """The document to verify from a JSON body (a credential, or a VC-JWT as a JSON string), a compact
+    JWS as text, or a multipart ``file``; or a refusal response."""
     mimetype = request.mimetype or ""
     length = request.content_length
-    if mimetype == "application/json" or mimetype.endswith("+json"):
+    if mimetype == "application/json" or mimetype.endswith("+json") or mimetype in JWT_MEDIA_TYPES:
         if length is not None and length > runner.MAX_JSON_BYTES:
             return None, _refuse(413, "too_large", _l("A credential is at most 1 MB."))
         raw = request.stream.read(runner.MAX_JSON_BYTES + 1) if length is None else request.get_data()
         if len(raw) > runner.MAX_JSON_BYTES:
             return None, _refuse(413, "too_large", _l("A credential is at most 1 MB."))
         if not raw.strip():
-            return None, _refuse(400, "no_input", _l("Send a credential as the JSON body."))
+            return None, _refuse(400, "no_input", _l("Send a credential as the JSON body, or a VC-JWT as text."))
         return raw, None
     if mimetype == "multipart/form-data":
         if length is not None and length > runner.MAX_FILE_BYTES + 64 * 1024:
@@ -122,7 +128,8 @@ def _api_input():
             return None, _refuse(400, "no_input", _l("The file is empty."))
         return data, None
     return None, _refuse(415, "unsupported_media_type",
-                         _l("Send a credential as application/json, or a file as multipart/form-data."))
+                         _l("Send a credential as application/json, a VC-JWT as text/plain, or a file as "
+                            "multipart/form-data."))
 
 
 def make_api_blueprint() -> ApiBlueprint:
@@ -132,20 +139,26 @@ def make_api_blueprint() -> ApiBlueprint:
 
     @blp.route("", methods=["POST"])
     @verify_limit
-    @blp.doc(summary="Verify a credential, an Open Badges 2.0 assertion or a baked badge image", security=[],
+    @blp.doc(summary="Verify a credential, a VC-JWT, an Open Badges 2.0 assertion or a baked badge image",
+             security=[],
              requestBody={"required": True, "content": {
-                 "application/json": {"schema": {"type": "object",
-                                                 "description": "The credential, as issued."}},
+                 "application/json": {"schema": {"oneOf": [
+                     {"type": "object", "description": "The credential, as issued."},
+                     {"type": "string", "description": "A VC-JWT (compact JWS) as a JSON string."}]}},
+                 "text/plain": {"schema": {"type": "string", "description": (
+                     "A VC-JWT: a compact JWS (OB 3.0 section 8.2, or VC-JOSE-COSE). Also accepted as "
+                     "application/jwt and application/vc+jwt.")}},
                  "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
                      "file": {"type": "string", "format": "binary",
-                              "description": "A baked PNG or SVG badge, or a JSON credential file."}}}}}})
+                              "description": "A baked PNG or SVG badge, a JSON credential file, or a "
+                                             "VC-JWT (.jwt) file."}}}}}})
     @blp.alt_response(200, schema=VerificationResultSchema,
                       description="The verification ran: `verified` says whether every check passed.")
     @blp.alt_response(400, response=HTTPStatus(400).name,
                       description="Nothing to verify (error no_input or invalid_json).")
     @blp.alt_response(413, response=HTTPStatus(413).name,
                       description="More than 1 MB of JSON or 5 MB of file (error too_large).")
-    @blp.alt_response(415, response=HTTPStatus(415).name, description="Neither JSON nor multipart.")
+    @blp.alt_response(415, response=HTTPStatus(415).name, description="Neither JSON, a JWT nor multipart.")
     @blp.alt_response(429, response=HTTPStatus(429).name,
                       description="Too many verifications from this address.")
     def verify_api():

@@ -118,19 +118,77 @@ def test_first_chunk_wins_and_legacy_text_chunk_is_read():
                               "format": "png"}
 
 
-def test_compressed_itxt_is_read_within_bounds():
-    doc = credential()
-    body = b"openbadgecredential\x00\x01\x00\x00\x00" + zlib.compress(json.dumps(doc).encode())
+def _with_chunks(*chunks: bytes) -> bytes:
     png = png_bytes()
-    baked = png[:-12] + _chunk(b"iTXt", body) + png[-12:]
-    assert unbake(baked)["credential"] == doc
-    bomb = b"openbadgecredential\x00\x01\x00\x00\x00" + zlib.compress(b" " * (MAX_PAYLOAD_BYTES + 10))
-    with pytest.raises(BadgeError) as caught:
-        unbake(png[:-12] + _chunk(b"iTXt", bomb) + png[-12:])
-    assert caught.value.code == "too_large"
+    return png[:-12] + b"".join(chunks) + png[-12:]  # before IEND
+
+
+def _ob3_itxt(text: str, flag: int = 0) -> bytes:
+    payload = zlib.compress(text.encode()) if flag else text.encode()
+    return _chunk(b"iTXt", b"openbadgecredential\x00" + bytes([flag]) + b"\x00\x00\x00" + payload)
 
 
 # -- refusals ---------------------------------------------------------------------------
+
+def test_two_badge_chunks_are_refused_not_judged_on_the_first():
+    genuine, forged = credential(), credential(name="Forged")
+    png = _with_chunks(_ob3_itxt(json.dumps(genuine)), _ob3_itxt(json.dumps(forged)))
+    with pytest.raises(BadgeError) as caught:
+        unbake(png)
+    assert caught.value.code == "multiple_badges"
+    # an OB 3.0 chunk next to an OB 2.0 one is as ambiguous (an OB 2.0 reader shows the other one)
+    ob2 = _chunk(b"iTXt", b"openbadges\x00\x00\x00\x00\x00" + json.dumps(assertion()).encode())
+    with pytest.raises(BadgeError) as caught:
+        unbake(_with_chunks(_ob3_itxt(json.dumps(genuine)), ob2))
+    assert caught.value.code == "multiple_badges"
+    legacy = _chunk(b"tEXt", b"openbadges\x00https://old.example/assertion/1")
+    with pytest.raises(BadgeError) as caught:
+        unbake(_with_chunks(legacy, ob2))
+    assert caught.value.code == "multiple_badges"
+    # other text chunks are no badge and do not count
+    other = _chunk(b"iTXt", b"Comment\x00\x00\x00\x00\x00made by hand")
+    assert unbake(_with_chunks(other, _ob3_itxt(json.dumps(genuine))))["credential"] == genuine
+
+
+def test_compressed_badge_chunks_are_refused():
+    doc = credential()
+    with pytest.raises(BadgeError) as caught:
+        unbake(_with_chunks(_ob3_itxt(json.dumps(doc), flag=1)))
+    assert caught.value.code == "compressed_badge"
+    bomb = _ob3_itxt(" " * (MAX_PAYLOAD_BYTES + 10), flag=1)  # refused without being inflated
+    with pytest.raises(BadgeError) as caught:
+        unbake(_with_chunks(bomb))
+    assert caught.value.code == "compressed_badge"
+    ztxt = _chunk(b"zTXt", b"openbadges\x00\x00" + zlib.compress(json.dumps(assertion()).encode()))
+    with pytest.raises(BadgeError) as caught:
+        unbake(_with_chunks(ztxt))
+    assert caught.value.code == "compressed_badge"
+    # the uncompressed chunk of the same credential is read
+    assert unbake(_with_chunks(_ob3_itxt(json.dumps(doc))))["credential"] == doc
+
+
+def test_an_ob3_badge_in_a_text_chunk_is_refused():
+    text = _chunk(b"tEXt", b"openbadgecredential\x00" + json.dumps(credential()).encode())
+    with pytest.raises(BadgeError) as caught:
+        unbake(_with_chunks(text))
+    assert caught.value.code == "invalid_image"
+
+
+def test_two_badge_elements_in_an_svg_are_refused():
+    genuine = bake(SVG, credential())
+    element = (b'<openbadges:credential><![CDATA[' + json.dumps(credential(name="Forged")).encode()
+               + b']]></openbadges:credential>')
+    doubled = genuine.replace(b"</svg>", element + b"</svg>")
+    assert doubled.count(b"<openbadges:credential") == 2
+    with pytest.raises(BadgeError) as caught:
+        unbake(doubled)
+    assert caught.value.code == "multiple_badges"
+    mixed = genuine.replace(b"</svg>", b'<openbadges:assertion xmlns:openbadges="http://openbadges.org" '
+                                       b'verify="https://old.example/assertion/1"/></svg>')
+    with pytest.raises(BadgeError) as caught:
+        unbake(mixed)
+    assert caught.value.code == "multiple_badges"
+
 
 def test_image_without_badge():
     for image in (png_bytes(), SVG):

@@ -66,6 +66,53 @@ def bench_sillage(count: int) -> dict:
             "sign_batch_ms": sign_batch, "verify_batch_ms": verify_batch}
 
 
+def _inflated(issuer: str, alignments: int) -> dict:
+    document = _credential(issuer)
+    document["credentialSubject"]["achievement"]["alignment"] = [
+        {"type": ["Alignment"], "targetName": f"S{i}", "targetUrl": f"https://s.example/{i}"}
+        for i in range(alignments)]
+    return document
+
+
+def _within_bounds(issuer: str) -> dict:
+    """About the most JSON-LD work the complexity bounds let through (badges.formats)."""
+    document = _credential(issuer)
+    document["credentialSubject"]["result"] = [
+        {"type": ["Result"], "status": "Completed", "resultDescription": f"urn:uuid:{i}", "value": f"v{i}"}
+        for i in range(100)]
+    document["evidence"] = [{"type": ["Evidence"], "name": f"N{i}", "narrative": f"x{i}"} for i in range(100)]
+    achievement = document["credentialSubject"]["achievement"]
+    achievement["alignment"] = _inflated(issuer, 100)["credentialSubject"]["achievement"]["alignment"]
+    achievement["tag"] = [f"t{i}" for i in range(100)]
+    achievement["resultDescription"] = [
+        {"id": f"urn:uuid:{i}", "type": ["ResultDescription"], "name": f"R{i}", "resultType": "Status",
+         "allowedValue": [f"a{j}" for j in range(20)]} for i in range(100)]
+    return document
+
+
+def bench_inflated() -> str:
+    """Issue 6 section 6: the credential with 10,000 alignments (840 KB) that cost ~38 s is answered
+    ``too_complex`` before any JSON-LD work; the worst document inside the bounds still verifies."""
+    import json
+
+    from badges.formats import jsonld_work
+    from badges.loader import document_loader
+    from badges.verify import verify
+    from certs.keys import KeyPair
+    from certs.proofs import sign
+
+    key = KeyPair.generate()
+    verify(sign(_credential(key.controller), key, document_loader()))  # warm
+    inflated = json.dumps(_inflated(key.controller, 10_000))
+    attack_ms, result = _timed(lambda: verify(inflated))
+    codes = [error["code"] for error in result["errors"]]
+    bounded = sign(_within_bounds(key.controller), key, document_loader())
+    bounded_ms, bounded_result = _timed(lambda: verify(bounded))
+    return (f"inflated credential, 10,000 alignments ({len(inflated) // 1024} KB): {attack_ms:.0f} ms, {codes}\n"
+            f"worst inside the bounds (work {jsonld_work(bounded)}, {len(json.dumps(bounded)) // 1024} KB): "
+            f"{bounded_ms:.0f} ms, verified {bounded_result['verified']}")
+
+
 def bench_node(count: int) -> dict | None:
     from tests.interop.runner import NodeUnavailable, Witness
 
@@ -121,6 +168,8 @@ def main(argv=None) -> int:
     sillage = bench_sillage(args.count)  # first: its cold figures are this process's first calls
     node = None if args.no_node else bench_node(args.count)
     print(report(sillage, node))
+    print("== bounded JSON-LD work")
+    print(bench_inflated())
     return 0
 
 

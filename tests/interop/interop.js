@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /*
  * Sillage interoperability witness: signs and verifies Verifiable Credentials with Digital Bazaar's
- * reference libraries (@digitalbazaar/vc, data-integrity, eddsa-rdfc-2022-cryptosuite, ed25519-multikey,
+ * reference libraries, and VC-JWTs with panva's jose (RS256, ES256, EdDSA) (@digitalbazaar/vc, data-integrity, eddsa-rdfc-2022-cryptosuite, ed25519-multikey,
  * ed25519-signature-2020), so the tests can prove that what Sillage signs verifies here and what is signed
  * here verifies in Sillage. Ed25519Signature2020 is the suite of many VC 1.1 issuers and wallets (earlier
  * Open Badges 3.0 releases); Sillage only verifies it, and this is the independent signer it is tested on.
@@ -16,14 +16,24 @@
  *                                                            -> the signed credential
  *   node interop.js verify CREDENTIAL.json [--documents F] [--now ISO]
  *                                                            -> {"verified": bool, "error": "..."}
+ *   node interop.js sign-presentation PRESENTATION.json KEY.json --challenge C [--domain D] [--created ISO]
+ *                                                            -> the presentation signed for authentication
+ *   node interop.js verify-presentation PRESENTATION.json --challenge C [--domain D]
+ *                                                            -> {"verified": bool, "error": "..."}
  *   node interop.js bench CREDENTIAL.json [--count N] [--documents F]
  *                                                            -> timings (ms) of sign/verify, cold and warm
+ *   node interop.js jwt-keygen --alg RS256|ES256|EdDSA        -> {"privateJwk", "publicJwk"} (panva's jose)
+ *   node interop.js jwt-sign PAYLOAD.json PRIVATE_JWK.json --alg A [--kid K] [--typ T] [--jwk yes]
+ *                                                            -> {"jwt": compact JWS of the payload as given}
+ *   node interop.js jwt-verify JWT_FILE PUBLIC_JWK.json --alg A
+ *                                                            -> {"verified": bool, "payload", "error"}
  * A path of "-" reads standard input.
  */
 import {randomUUID} from 'node:crypto';
 import {readFileSync} from 'node:fs';
 import {performance} from 'node:perf_hooks';
 
+import * as jose from 'jose';
 import * as vc from '@digitalbazaar/vc';
 import {contexts as credentialsContexts} from '@digitalbazaar/credentials-context';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
@@ -182,6 +192,36 @@ async function verify(credential, documentLoader, now) {
   return out;
 }
 
+// Presentations: vc.signPresentation / vc.verify with AuthenticationProofPurpose (challenge, domain).
+async function signPresentation(presentation, key, documentLoader, {challenge, domain, created}) {
+  const keyPair = await Ed25519Multikey.from(key);
+  const suite = new DataIntegrityProof({
+    signer: keyPair.signer(), cryptosuite: eddsaRdfc2022CryptoSuite,
+    date: created ? new Date(created) : undefined
+  });
+  return vc.signPresentation({
+    presentation: structuredClone(presentation), suite, documentLoader, challenge, domain
+  });
+}
+
+async function verifyPresentation(presentation, documentLoader, {challenge, domain}) {
+  const suite = [new DataIntegrityProof({cryptosuite: eddsaRdfc2022CryptoSuite})];
+  const result = await vc.verify({
+    presentation, suite, documentLoader, challenge, domain,
+    checkStatus: async () => ({verified: true})
+  });
+  const out = {verified: result.verified === true};
+  if(!out.verified) {
+    const error = result.error || result.presentationResult?.error ||
+      (result.credentialResults || []).map(r => r.error).find(Boolean);
+    out.error = error ? String(error.message || error) : 'not verified';
+    if(error && error.errors) {
+      out.error += ': ' + error.errors.map(e => e.message).join('; ');
+    }
+  }
+  return out;
+}
+
 async function bench(credential, documentLoader, count) {
   const key = await keygen();
   const issuer = typeof credential.issuer === 'object' ?
@@ -222,6 +262,40 @@ async function bench(credential, documentLoader, count) {
   };
 }
 
+// -- VC-JWT with panva's jose: an independent JOSE implementation on the other side ---------------------
+
+async function jwtKeygen(alg) {
+  const {publicKey, privateKey} = await jose.generateKeyPair(alg, {extractable: true});
+  return {privateJwk: await jose.exportJWK(privateKey), publicJwk: await jose.exportJWK(publicKey)};
+}
+
+async function jwtSign(payload, privateJwk, {alg, kid, typ, jwk}) {
+  const key = await jose.importJWK(privateJwk, alg);
+  const header = {alg};
+  if(kid) {
+    header.kid = kid;
+  }
+  if(typ) {
+    header.typ = typ;
+  }
+  if(jwk === 'yes') {
+    const {d, p, q, dp, dq, qi, ...publicJwk} = privateJwk;  // never the private members
+    header.jwk = publicJwk;
+  }
+  const bytes = new TextEncoder().encode(JSON.stringify(payload));
+  return {jwt: await new jose.CompactSign(bytes).setProtectedHeader(header).sign(key)};
+}
+
+async function jwtVerify(token, publicJwk, alg) {
+  try {
+    const key = await jose.importJWK(publicJwk, alg);
+    const {payload} = await jose.compactVerify(token.trim(), key, {algorithms: [alg]});
+    return {verified: true, payload: JSON.parse(new TextDecoder().decode(payload))};
+  } catch(error) {
+    return {verified: false, error: `${error.code || error.name}: ${error.message}`};
+  }
+}
+
 async function main() {
   const [command, ...rest] = process.argv.slice(2);
   const {positional, options} = parseArgs(rest);
@@ -229,15 +303,28 @@ async function main() {
   let output;
   if(command === 'keygen') {
     output = await keygen();
+  } else if(command === 'sign-presentation' && positional.length === 2) {
+    output = await signPresentation(readJson(positional[0]), readJson(positional[1]), documentLoader,
+      options);
+  } else if(command === 'verify-presentation' && positional.length === 1) {
+    output = await verifyPresentation(readJson(positional[0]), documentLoader, options);
   } else if(command === 'sign' && positional.length === 2) {
     output = await sign(readJson(positional[0]), readJson(positional[1]), documentLoader, options.created,
       options.suite);
   } else if(command === 'verify' && positional.length === 1) {
     output = await verify(readJson(positional[0]), documentLoader, options.now);
+  } else if(command === 'jwt-keygen') {
+    output = await jwtKeygen(options.alg);
+  } else if(command === 'jwt-sign' && positional.length === 2) {
+    output = await jwtSign(readJson(positional[0]), readJson(positional[1]), options);
+  } else if(command === 'jwt-verify' && positional.length === 2) {
+    output = await jwtVerify(readFileSync(positional[0] === '-' ? 0 : positional[0], 'utf8'),
+      readJson(positional[1]), options.alg);
   } else if(command === 'bench' && positional.length === 1) {
     output = await bench(readJson(positional[0]), documentLoader, Number(options.count || 1000));
   } else {
-    process.stderr.write('usage: interop.js keygen | sign CRED KEY | verify CRED | bench CRED [--count N]\n');
+    process.stderr.write('usage: interop.js keygen | sign CRED KEY | verify CRED | bench CRED [--count N] | '
+      + 'jwt-keygen --alg A | jwt-sign PAYLOAD JWK --alg A | jwt-verify JWT JWK --alg A\n');
     process.exit(2);
   }
   process.stdout.write(JSON.stringify(output, null, 2) + '\n');

@@ -86,9 +86,43 @@ class Witness:
         extra = ["--created", created] if created else []
         return self.run("sign", "-", str(key_path), "--suite", suite, *extra, stdin=json.dumps(credential))
 
+    def sign_presentation(self, presentation: dict, key: dict, challenge: str, domain: str | None = None,
+                          created: str | None = None) -> dict:
+        """``vc.signPresentation``: an ``eddsa-rdfc-2022`` proof for ``authentication``."""
+        key_path = self.workdir / "key.json"
+        key_path.write_text(json.dumps(key))
+        os.chmod(key_path, 0o600)
+        extra = [*(["--domain", domain] if domain else []), *(["--created", created] if created else [])]
+        return self.run("sign-presentation", "-", str(key_path), "--challenge", challenge, *extra,
+                        stdin=json.dumps(presentation))
+
+    def verify_presentation(self, presentation: dict, challenge: str, domain: str | None = None) -> dict:
+        extra = ["--domain", domain] if domain else []
+        return self.run("verify-presentation", "-", "--challenge", challenge, *extra,
+                        stdin=json.dumps(presentation))
+
     def verify(self, credential: dict | str) -> dict:
         text = credential if isinstance(credential, str) else json.dumps(credential)
         return self.run("verify", "-", stdin=text)
+
+    def jwt_keygen(self, alg: str) -> dict:
+        """A key pair made by jose: ``{"privateJwk", "publicJwk"}``."""
+        return self.run("jwt-keygen", "--alg", alg)
+
+    def jwt_sign(self, payload: dict, private_jwk: dict, alg: str, kid: str | None = None,
+                 typ: str | None = None, embed_jwk: bool = False) -> str:
+        """A compact JWS of ``payload`` signed by jose (the key file is private to this run)."""
+        key_path = self.workdir / "jwk.json"
+        key_path.write_text(json.dumps(private_jwk))
+        os.chmod(key_path, 0o600)
+        extra = [*(["--kid", kid] if kid else []), *(["--typ", typ] if typ else []),
+                 *(["--jwk", "yes"] if embed_jwk else [])]
+        return self.run("jwt-sign", "-", str(key_path), "--alg", alg, *extra, stdin=json.dumps(payload))["jwt"]
+
+    def jwt_verify(self, token: str, public_jwk: dict, alg: str) -> dict:
+        key_path = self.workdir / "public-jwk.json"
+        key_path.write_text(json.dumps(public_jwk))
+        return self.run("jwt-verify", "-", str(key_path), "--alg", alg, stdin=token)
 
     def bench(self, credential: dict, count: int) -> dict:
         return self.run("bench", "-", "--count", str(count), stdin=json.dumps(credential), timeout=1800)

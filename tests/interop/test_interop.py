@@ -1,6 +1,6 @@
 """Interoperability, proved against Digital Bazaar's reference implementation (Node.js, from npm):
 credentials Sillage signs verify there, credentials signed there verify in Sillage, and one changed
-byte fails on both sides.
+byte fails on both sides. VC-JWTs likewise against panva's jose (RS256, ES256, EdDSA).
 
 These tests run wherever node is installed, and always in CI (CI=true): there a missing node is a
 failure, not a skip.
@@ -13,13 +13,15 @@ import os
 from datetime import timedelta
 
 import pytest
+from joserfc.jwk import OKPKey
 
 from app.verification.signing import generate_did_key, sign
 from badges.verify import verify
-from certs.keys import KeyPair, did_web, did_web_document, did_web_url
+from certs.keys import KeyPair, did_key, did_web, did_web_document, did_web_url
 from tests.interop.runner import NodeUnavailable, Witness, node_binary
-from tests.verify.credentials import (ED2020, NOW, OB3_V302, VC1, legacy_signed, ob3_credential,
+from tests.verify.credentials import (ED2020, NOW, OB3_V302, VC1, Web, legacy_signed, ob3_credential,
                                       ob3_vc1_credential, signed, stamp, vc2_credential)
+from tests.verify.jwts import JwkIssuer, b64, ob3_jwt_credential, public_jwk, unb64, vc_claims
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +190,67 @@ def test_ed25519_signature_2020_expired_fails_on_both_sides(witness):
     result = verify(credential, now=NOW)
     assert result["verified"] is False
     assert [error["code"] for error in result["errors"]] == ["expired"]
+
+
+# -- VC-JWT with panva's jose (npm), an independent JOSE implementation ---------------------------------
+
+def _jwt_issuer(witness, alg: str):
+    """A did:web issuer whose JsonWebKey method holds a key that jose generated (and signs with)."""
+    web = Web()
+    keys = witness.jwt_keygen(alg)
+    did = did_web("jose-issuer.example", "issuers", alg.lower())
+    kid = f"{did}#key-1"
+    web.documents[did_web_url(did)] = {
+        "@context": ["https://www.w3.org/ns/did/v1"], "id": did,
+        "verificationMethod": [{"id": kid, "type": "JsonWebKey", "controller": did,
+                                "publicKeyJwk": keys["publicJwk"]}],
+        "assertionMethod": [kid]}
+    return web, keys, did, kid
+
+
+def _flip_signature(token: str) -> str:
+    """The token with one character of its signature changed."""
+    header, payload, signature = token.split(".")
+    return ".".join([header, payload, signature[:5] + ("A" if signature[5] != "A" else "B") + signature[6:]])
+
+
+@pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA"])
+def test_jose_signed_vc_jwts_verify_in_sillage(witness, alg):
+    web, keys, did, kid = _jwt_issuer(witness, alg)
+    credential = ob3_jwt_credential(did)
+    ob3 = witness.jwt_sign(vc_claims(credential), keys["privateJwk"], alg, kid=kid, typ="JWT")
+    enveloped = witness.jwt_sign(credential, keys["privateJwk"], alg, kid=kid, typ="vc+jwt")
+    for token in (ob3, enveloped):
+        result = verify(token, fetch=web, now=NOW)
+        assert result["verified"] is True, result
+        assert f"JWT {alg}" in next(c for c in result["checks"] if c["name"] == "proof")["detail"]
+        tampered = verify(_flip_signature(token), fetch=web, now=NOW)
+        assert tampered["verified"] is False and "bad_signature" in [e["code"] for e in tampered["errors"]]
+        header, payload, signature = token.split(".")
+        changed = json.loads(unb64(payload))
+        (changed.get("vc") or changed)["name"] = "Forged"
+        forged = ".".join([header, b64(json.dumps(changed)), signature])
+        assert verify(forged, fetch=web, now=NOW)["verified"] is False
+
+
+def test_jose_header_jwk_of_a_did_key_issuer_verifies_in_sillage(witness):
+    """jose signs with the jwk header; the issuer is that key's did:key, so the key is the issuer's."""
+    keys = witness.jwt_keygen("EdDSA")
+    public = OKPKey.import_key(keys["publicJwk"]).raw_value
+    token = witness.jwt_sign(vc_claims(ob3_jwt_credential(did_key(public))), keys["privateJwk"], "EdDSA",
+                             embed_jwk=True)
+    assert verify(token, now=NOW)["verified"] is True
+
+
+@pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA"])
+def test_sillage_test_jwts_verify_in_jose(witness, alg):
+    """Tokens made on the Python side (joserfc, as Sillage's tests make them) verify in jose, and Sillage
+    accepts them too; a changed byte fails in both."""
+    web = Web()
+    issuer = JwkIssuer(web)
+    token = issuer.ob3_jwt(alg)
+    assert verify(token, fetch=web, now=NOW)["verified"] is True
+    result = witness.jwt_verify(token, public_jwk(issuer.keys[alg]), alg)
+    assert result["verified"] is True, result
+    assert result["payload"]["jti"] == issuer.credential()["id"]
+    assert witness.jwt_verify(_flip_signature(token), public_jwk(issuer.keys[alg]), alg)["verified"] is False

@@ -25,6 +25,8 @@ VC1 = "https://www.w3.org/2018/credentials/v1"
 OB3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 OB3_V301 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.1.json"
 OB3_V302 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.2.json"
+OB3_EXTENSIONS = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
+OB3_SCHEMA = "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json"
 DI_V2 = "https://w3id.org/security/data-integrity/v2"
 ED2020 = "https://w3id.org/security/suites/ed25519-2020/v1"
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
@@ -57,6 +59,53 @@ def ob3_credential(issuer: str, **overrides) -> dict:
     }
     document.update(overrides)
     return document
+
+
+def declaring_schema(document: dict, *schema_ids: str) -> dict:
+    """``document`` declaring ``credentialSchema`` entries of type ``1EdTechJsonSchemaValidator2019`` (by
+    default the official AchievementCredential schema), with the extensions context that defines that
+    type, as the OB 3.0 specification's sample file does."""
+    document = copy.deepcopy(document)
+    if OB3_EXTENSIONS not in document["@context"]:
+        document["@context"] = [*document["@context"], OB3_EXTENSIONS]
+    document["credentialSchema"] = [{"id": schema_id, "type": "1EdTechJsonSchemaValidator2019"}
+                                    for schema_id in schema_ids or (OB3_SCHEMA,)]
+    return document
+
+
+def third_party_credential(issuer: str) -> dict:
+    """An Open Badges 3.0 credential as another conformant implementation makes it (modelled on the
+    specification's sample file): the extensions context, ``credentialSchema``, a hashed e-mail
+    ``identifier`` instead of an ``id``, and activity dates that are dates (``xsd:date`` in the OB context),
+    not the date-times the JSON Schema annotates."""
+    return {
+        "@context": [VC2, OB3, OB3_EXTENSIONS],
+        "id": "https://badges.other-issuer.example/credentials/7d4c0a52",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "name": "Summer School in Applied Statistics",
+        "issuer": {"id": issuer, "type": ["Profile"], "name": "Other Issuer University",
+                   "url": "https://other-issuer.example"},
+        "validFrom": stamp(NOW - timedelta(days=20)),
+        "credentialSubject": {
+            "type": ["AchievementSubject"],
+            "identifier": [{
+                "type": "IdentityObject", "identityType": "emailAddress", "hashed": True,
+                "identityHash": "sha256$" + hashlib.sha256(b"learner@example.orgN4cl").hexdigest(),
+                "salt": "N4cl",
+            }],
+            "activityStartDate": "2025-05-05",
+            "activityEndDate": "2025-05-09",
+            "achievement": {
+                "id": "https://badges.other-issuer.example/achievements/stats-summer",
+                "type": ["Achievement"],
+                "achievementType": "Course",
+                "name": "Applied Statistics (summer school)",
+                "description": "Five days of regression, sampling and experimental design.",
+                "criteria": {"narrative": "Attend the five days and pass the final project."},
+            },
+        },
+        "credentialSchema": [{"id": OB3_SCHEMA, "type": "1EdTechJsonSchemaValidator2019"}],
+    }
 
 
 def ob3_vc1_credential(issuer: str, ob_context: str = OB3_V302, **overrides) -> dict:

@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from badges.verify import verify
 from certs.keys import KeyPair
 from tests.verify.credentials import (DI_V2, ED2020, NOW, OB3, OB3_V301, OB3_V302, VC1, VC2, Issuer, Web,
-                                      check, did_key_pair, failed_codes, legacy_signed, ob3_credential,
+                                      check, declaring_schema, did_key_pair, failed_codes, legacy_signed,
+                                      ob3_credential,
                                       ob3_vc1_credential, signed, stamp)
 
 CHECKS = ["parse", "jsonld", "schema", "verification_method", "proof", "issuer", "validity", "status"]
@@ -145,15 +146,20 @@ def test_vc11_shape_is_checked(key, change, reason):
 
 
 def test_vc11_open_badge_needs_an_open_badges_context(key):
-    """Types defined by another context (here an inline ``@vocab``) do not make an Open Badge of the
-    VC 1.1 releases: the shape check names the missing OB 3.0 context."""
+    """Types defined by another context do not make an Open Badge of the VC 1.1 releases: the shape check
+    names the missing OB 3.0 context. (An inline ``@vocab``, which used to reach it, is now refused first:
+    tests/verify/test_bounds.py.)"""
+    from badges.verify import Failure
+    from badges.verify.jsonld import _check_ob3_vc1_shape
+
     document = ob3_vc1_credential(key.controller)
     document["@context"] = [VC1, ED2020, {"@vocab": "https://example.org/vocab#"}]
     result = verify(ed2020(document, key), now=NOW)
-    assert check(result, "jsonld")["ok"] is True, result["checks"]
-    schema = check(result, "schema")
-    assert schema["code"] == "schema_invalid" and "Open Badges 3.0 context" in schema["detail"]
+    assert check(result, "jsonld")["code"] == "unsafe_context"
     assert result["verified"] is False
+    with pytest.raises(Failure) as refused:
+        _check_ob3_vc1_shape(document)
+    assert refused.value.code == "schema_invalid" and "Open Badges 3.0 context" in refused.value.params["reason"]
 
 
 def test_the_unversioned_ob3_context_is_refused_as_unknown(key):
@@ -175,9 +181,12 @@ def test_an_unsigned_vc11_open_badge_is_not_verified(key):
 # -- VC 2.0 behaviour is unchanged ---------------------------------------------------------------------
 
 def test_vc2_open_badge_still_gets_the_vc2_schema(key):
-    result = verify(signed(ob3_credential(key.controller), key), now=NOW)
+    result = verify(signed(declaring_schema(ob3_credential(key.controller)), key), now=NOW)
     assert result["verified"] is True
     assert check(result, "schema")["detail"] == "Follows the Open Badges 3.0 schema."
+    result = verify(signed(ob3_credential(key.controller), key), now=NOW)
+    assert result["verified"] is True and result["warnings"] == []
+    assert check(result, "schema")["detail"].startswith("Identifies its subject; declares no JSON Schema")
 
 
 def test_vc2_open_badge_with_vc11_dates_is_still_refused(key):
@@ -188,12 +197,17 @@ def test_vc2_open_badge_with_vc11_dates_is_still_refused(key):
 
 
 def test_vc2_open_badge_without_valid_from_fails_the_vc2_schema(key):
-    """The OB 3.0 JSON Schema (VC 2.0) still applies to a VC 2.0 credential: validFrom is required."""
-    document = ob3_credential(key.controller)
+    """The OB 3.0 JSON Schema (VC 2.0) still applies to a VC 2.0 credential: validFrom is required when
+    the schema is declared, a remark otherwise (VC 2.0 makes validFrom optional)."""
+    document = declaring_schema(ob3_credential(key.controller))
     del document["validFrom"]
     result = verify(signed(document, key), now=NOW)
     assert_refused(result, "schema_invalid", "schema")
     assert RELEASE not in check(result, "schema")["detail"]
+    del document["credentialSchema"]
+    result = verify(signed(document, key), now=NOW)
+    assert result["verified"] is True
+    assert [w["code"] for w in result["warnings"]] == ["schema_warning"]
 
 
 def test_context_3_0_1_clashes_with_vc2(key):
@@ -203,7 +217,7 @@ def test_context_3_0_1_clashes_with_vc2(key):
 
 
 def test_context_3_0_2_with_vc2_is_read_with_its_own_pinned_terms(key):
-    credential = signed(ob3_credential(key.controller, **{"@context": [VC2, OB3_V302]}), key)
+    credential = signed(declaring_schema(ob3_credential(key.controller, **{"@context": [VC2, OB3_V302]})), key)
     result = verify(credential, now=NOW)
     assert result["verified"] is True, result
     assert check(result, "schema")["detail"] == "Follows the Open Badges 3.0 schema."
@@ -218,8 +232,8 @@ def p256():
 
 def test_ecdsa_p256_open_badge_verifies(p256):
     assert p256.controller.startswith("did:key:zDn")
-    credential = legacy_signed(ob3_credential(p256.controller, **{"@context": [VC2, OB3]}), p256,
-                               "ecdsa-rdfc-2019")
+    credential = legacy_signed(declaring_schema(ob3_credential(p256.controller, **{"@context": [VC2, OB3]})),
+                               p256, "ecdsa-rdfc-2019")
     result = verify(credential, now=NOW)
     assert result["verified"] is True, result
     assert [c["name"] for c in result["checks"]] == CHECKS
