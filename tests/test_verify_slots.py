@@ -44,6 +44,14 @@ def test_when_every_slot_is_taken_verifications_are_refused_at_once(one_slot):
         page = client.post("/verify", data={"credential": "{}", "csrf_token": csrf_token(client.get("/verify"))})
         assert page.status_code == 503 and b"The verifier is busy" in page.data
         assert page.headers["Retry-After"].isdigit()
+        # The W3C VC-API routes inherit it (credentials through ``runner.run``, presentations hold a slot).
+        vc2 = ["https://www.w3.org/ns/credentials/v2"]
+        for path, body in (
+                ("/credentials/verify", {"verifiableCredential": {"@context": vc2, "type": ["VerifiableCredential"]}}),
+                ("/presentations/verify", {"verifiablePresentation": {"@context": vc2,
+                                                                      "type": ["VerifiablePresentation"]}})):
+            response = client.post(path, json=body)
+            assert response.status_code == 503 and response.get_json()["error"] == "verifier_busy", path
         assert client.get("/healthz").status_code == 200  # everything else keeps answering
     finally:
         release.set()
