@@ -168,12 +168,12 @@ class CookieUntilSignIn(SessionInterface):
         return session
 
     def regenerate(self, session) -> None:
-        """A new id: the stored row (if any) is deleted; a session that was never stored just gets one."""
+        """A new id: the stored row (if any) is deleted, even when the session is empty (the parent's
+        ``regenerate`` skips an empty one); a session that was never stored just gets the new id."""
         if getattr(session, "stored", False):
-            self.inner.regenerate(session)
-        else:
-            session.sid = self.inner._generate_sid(self.inner.sid_length)
-            session.modified = True
+            self.inner._delete_session(self.inner._get_store_id(session.sid))
+        session.sid = self.inner._generate_sid(self.inner.sid_length)
+        session.modified = True
         session.stored = False
 
     def save_session(self, app: Flask, session, response) -> None:

@@ -188,3 +188,21 @@ def test_the_migration_names_the_account_of_existing_rows_and_drops_the_orphans(
         upgrade()
     found = {row.session_id: row.user_id for row in db.session.scalars(select(HttpSession))}
     assert found == {"mine": user_id, "anonymous": None, "broken": None}
+
+
+def test_regenerating_an_empty_stored_session_still_deletes_its_row(app, user):
+    """Sign-out regenerates the id after Flask-Login emptied the session: the old row must go anyway."""
+    from flask import request
+
+    client = english(app)
+    assert login(client, user.email).status_code == 302
+    sid = cookie_value(client, app)
+    name = app.config["SESSION_COOKIE_NAME"]
+    with app.test_request_context("/", headers={"Cookie": f"{name}={sid}"}):
+        session = app.session_interface.open_session(app, request)
+        assert session.sid == sid
+        session.clear()
+        app.session_interface.regenerate(session)
+        assert session.sid != sid
+        app.session_interface.save_session(app, session, app.response_class())
+    assert session_rows() == 0
