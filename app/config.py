@@ -52,28 +52,72 @@ def _secret_from_instance(folder: Path, name: str, nbytes: int) -> str:
     return value
 
 
+def _holds_data(database_url: str) -> bool:
+    """Whether the database already holds accounts, hence data that the master key protects.
+
+    "New instance" means: no database yet (an SQLite file that does not exist), no ``users`` table
+    (migrations not run), or no row in it. Every key the master key seals (vault data keys, signing
+    keys) belongs to an account or to an organisation that accounts run, so no account means nothing
+    a new master key could orphan. A database that cannot be read counts as holding data: the start
+    stops with that error rather than generate a key that might replace one in use.
+    """
+    from sqlalchemy import create_engine, inspect, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and (not url.database or url.database == ":memory:"
+                                               or not Path(url.database).exists()):
+        return False
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table("users"):
+                return False
+            return connection.execute(text("SELECT 1 FROM users LIMIT 1")).first() is not None
+    finally:
+        engine.dispose()
+
+
+def _master_key(folder: Path, database_url: str) -> str:
+    """The instance master key from ``<instance>/master_key``, generated only for a new instance.
+
+    An empty file always stops the start (``_secret_from_instance``); so does a missing one once the
+    database holds accounts (``_holds_data``): generating a new key then would silently make every
+    sealed key and vault document unreadable.
+    """
+    path = folder / "master_key"
+    if not path.exists() and _holds_data(database_url):
+        raise RuntimeError(
+            f"{path} is missing, but the database already holds accounts whose keys it protects. "
+            f"Sillage will not generate a new one (that would make their sealed keys and vault documents "
+            f"unreadable): restore it from a backup into {path} (mode 0600), or set SILLAGE_MASTER_KEY.")
+    return _secret_from_instance(folder, "master_key", 32)
+
+
 def load(env=os.environ, overrides: Mapping | None = None) -> dict:
     """Build the Flask configuration mapping from the environment, then ``overrides`` (tests).
 
-    Secrets are only read or generated when neither the overrides nor the environment give them.
+    Secrets are only read or generated when neither the overrides nor the environment give them; the
+    master key is generated for a new instance only (``_master_key``).
     """
     overrides = dict(overrides or {})
     folder = Path(overrides["INSTANCE_PATH"]).resolve() if "INSTANCE_PATH" in overrides else instance_path(env)
     get = lambda name, default=None: env.get(ENV_PREFIX + name, default)  # noqa: E731
+    database_url = (overrides.get("SQLALCHEMY_DATABASE_URI") or get("DATABASE_URL")
+                    or f"sqlite:///{folder / 'sillage.db'}")
 
     def secret(name: str, nbytes: int) -> str:
         key = name.upper()
         return overrides.get(key) or get(key) or _secret_from_instance(folder, name, nbytes)
 
-    database_url = (overrides.get("SQLALCHEMY_DATABASE_URI") or get("DATABASE_URL")
-                    or f"sqlite:///{folder / 'sillage.db'}")
+
     redis_url = get("REDIS_URL")
     base_url = (get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
     settings = {
         "INSTANCE_PATH": str(folder),
         "BASE_URL": base_url,
         "SECRET_KEY": secret("secret_key", 48),
-        "MASTER_KEY": secret("master_key", 32),
+        "MASTER_KEY": overrides.get("MASTER_KEY") or get("MASTER_KEY") or _master_key(folder, database_url),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True} if not database_url.startswith("sqlite") else {},
         "STORAGE_URL": get("STORAGE_URL") or f"file://{folder}",
@@ -92,11 +136,17 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
         "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
         "SESSION_COOKIE_NAME": "sillage_session",
         "REMEMBER_COOKIE_DURATION": timedelta(days=14),
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Counters shared by every worker: Redis when configured, else the database (``app.ratelimits``).
+        "RATELIMIT_STORAGE_URI": redis_url or "sillage-db://",
+        "RATELIMIT_STORAGE_OPTIONS": {} if redis_url else {"database_url": database_url},
         "RATELIMIT_ENABLED": get("RATE_LIMITS", "on") != "off",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATE_LIMIT_LOGIN": get("RATE_LIMIT_LOGIN", "20/minute;200/hour"),
         "RATE_LIMIT_VERIFY": get("RATE_LIMIT_VERIFY", "60/minute"),
+        # Verifications running at once on this host (``app.verification.runner``): half the request
+        # capacity of ``sillage serve``, so that slow ones never hold every worker.
+        "VERIFY_SLOTS": int(get("VERIFY_SLOTS") or max(1, int(get("WORKERS") or 2 * (os.cpu_count() or 1) + 1)
+                                                     * int(get("THREADS") or 1) // 2)),
         # Tests only: lets the verifier fetch from loopback over http (never in production).
         "VERIFY_ALLOW_LOOPBACK": get("VERIFY_ALLOW_LOOPBACK", "off").lower() in {"1", "true", "on", "yes"},
         "MAX_CONTENT_LENGTH": int(get("MAX_UPLOAD_BYTES", str(25 * 1024 * 1024))),

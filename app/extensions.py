@@ -5,10 +5,10 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
-from flask_session import Session
 from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
 
+from app import ratelimits  # noqa: F401  (registers the sillage-db:// rate-limit storage)
 from app.database import db  # noqa: F401  (re-exported)
 
 migrate = Migrate()
@@ -17,5 +17,4 @@ csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 talisman = Talisman()
-server_session = Session()
 mail = Mail()

@@ -15,20 +15,41 @@ points it at ``HttpSession`` and does each step in a single SQL statement:
 - API requests never reach this class (``app.api.auth.ApiAwareSessionInterface``), and the periodic
   clean-up of expired rows runs on page requests only, so an API call touches no session row at all.
 
-With ``SILLAGE_REDIS_URL`` set, Flask-Session's Redis backend is used unchanged.
+Each row also names its account (``user_id``), so that deleting the account deletes all its sessions.
+With ``SILLAGE_REDIS_URL`` set, Flask-Session's Redis backend is used, with one set of session ids per
+account for the same purpose (``_redis_interface``).
+
+Either store only ever holds sessions of signed-in people (``CookieUntilSignIn``): before sign-in, the
+little a session holds (the CSRF token, a flash message) travels in a cookie signed with the secret
+key, so that anonymous visits (crawlers, scanners, every first ``GET /login``) write nothing. A stored
+session begins at sign-in, on a new id, and its row is deleted at sign-out.
 """
+import uuid
 from datetime import datetime, timedelta, timezone
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface, SessionInterface
+from itsdangerous import BadSignature
 from flask_session.base import ServerSideSession, ServerSideSessionInterface
 from flask_session.sqlalchemy import SqlAlchemySessionInterface
 from sqlalchemy import bindparam, delete, insert, select, update
 
-from app.extensions import db, server_session
+from app.extensions import db
 from app.models.session import HttpSession
 
 _table = HttpSession.__table__
 _READ = select(_table.c.data, _table.c.expiry).where(_table.c.session_id == bindparam("sid"))
+
+
+def _owner(session) -> uuid.UUID | None:
+    """The signed-in account of a session: Flask-Login keeps ``<uuid>:<session_version>`` in it."""
+    identity = dict.get(session, "_user_id")
+    if not isinstance(identity, str):
+        return None
+    try:
+        return uuid.UUID(identity.partition(":")[0])
+    except ValueError:
+        return None
 
 
 def _naive_utcnow() -> datetime:
@@ -83,7 +104,8 @@ class DatabaseSessionInterface(SqlAlchemySessionInterface):
         A row deleted while the request ran (signed out in another tab, expired) is not brought back:
         the parent's read-then-write would resurrect a session that was just ended.
         """
-        values = {"data": self.serializer.encode(session), "expiry": _naive_utcnow() + session_lifetime}
+        values = {"data": self.serializer.encode(session), "expiry": _naive_utcnow() + session_lifetime,
+                  "user_id": _owner(session)}
         try:
             if getattr(session, "loaded_sid", None) == session.sid:
                 db.session.execute(update(_table).where(_table.c.session_id == store_id).values(**values))
@@ -102,14 +124,129 @@ class DatabaseSessionInterface(SqlAlchemySessionInterface):
             super()._cleanup_n_requests()
 
 
+class CookieUntilSignIn(SessionInterface):
+    """A signed cookie while nobody is signed in, a stored session (``inner``) once someone is.
+
+    Why: a stored session per anonymous visit costs a 14-day row per request, which anyone can make by
+    the thousand. What an anonymous session holds is worth nothing to a thief (a CSRF token for a
+    sign-in form, a flash message), so it may live in the browser, signed (Flask's own cookie format).
+    What decides is Flask-Login's ``_user_id``: present, the session is stored (and the signed
+    cookie is replaced by the row's id, same cookie name); absent, it is written to the signed cookie
+    and any stored row of it is deleted. An identity is never read from a signed cookie: a replayed
+    or forged cookie signs nobody in, and sign-out (which deletes the row) stays real.
+
+    Both kinds share one cookie name; a signed value has dots, a row's id (``token_urlsafe``) never.
+    """
+
+    USER_KEY = "_user_id"
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.signed = SecureCookieSessionInterface()
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def open_session(self, app: Flask, request):
+        value = request.cookies.get(self.get_cookie_name(app)) or ""
+        if "." not in value:
+            session = self.inner.open_session(app, request)
+            session.stored = bool(value) and session.sid == value
+            return session
+        data = {}
+        serializer = self.signed.get_signing_serializer(app)
+        if serializer is not None:
+            try:
+                data = serializer.loads(value, max_age=int(app.permanent_session_lifetime.total_seconds()))
+            except BadSignature:
+                data = {}
+        data = {key: item for key, item in data.items() if key not in (self.USER_KEY, "_fresh", "_id")} \
+            if isinstance(data, dict) else {}
+        session = self.inner.session_class(data, sid=self.inner._generate_sid(self.inner.sid_length),
+                                           permanent=self.inner.permanent)
+        session.stored = False
+        return session
+
+    def regenerate(self, session) -> None:
+        """A new id: the stored row (if any) is deleted, even when the session is empty (the parent's
+        ``regenerate`` skips an empty one); a session that was never stored just gets the new id."""
+        if getattr(session, "stored", False):
+            self.inner._delete_session(self.inner._get_store_id(session.sid))
+        session.sid = self.inner._generate_sid(self.inner.sid_length)
+        session.modified = True
+        session.stored = False
+
+    def save_session(self, app: Flask, session, response) -> None:
+        if dict.get(session, self.USER_KEY) is not None:
+            return self.inner.save_session(app, session, response)
+        if session.accessed:
+            response.vary.add("Cookie")
+        if getattr(session, "stored", False):  # signed out, or the identity removed: the row goes
+            self.inner._delete_session(self.inner._get_store_id(session.sid))
+            session.stored, session.modified = False, True
+        if not session.modified:
+            return None
+        name, domain, path = self.get_cookie_name(app), self.get_cookie_domain(app), self.get_cookie_path(app)
+        if not session:
+            response.delete_cookie(name, domain=domain, path=path)
+            response.vary.add("Cookie")
+            return None
+        response.set_cookie(name, self.signed.get_signing_serializer(app).dumps(dict(session)),
+                            expires=self.get_expiration_time(app, session), httponly=self.get_cookie_httponly(app),
+                            domain=domain, path=path, secure=self.get_cookie_secure(app),
+                            samesite=self.get_cookie_samesite(app))
+        response.vary.add("Cookie")
+        return None
+
+
+def _redis_interface(app: Flask):
+    """Flask-Session's Redis backend, plus one set per account of its session ids (``user:<id>``,
+    expiring with them), so that deleting the account can delete them all, as the SQL table does."""
+    import redis
+    from flask_session.redis import RedisSessionInterface
+
+    class RedisSessions(RedisSessionInterface):
+        def _user_key(self, user_id) -> str:
+            return f"{self.key_prefix}user:{user_id}"
+
+        def _upsert_session(self, session_lifetime, session, store_id) -> None:
+            super()._upsert_session(session_lifetime, session, store_id)
+            owner = _owner(session)
+            if owner is not None:
+                pipe = self.client.pipeline()
+                pipe.sadd(self._user_key(owner), store_id)
+                pipe.expire(self._user_key(owner), int(session_lifetime.total_seconds()))
+                pipe.execute()
+
+        def delete_user_sessions(self, user_id) -> None:
+            ids = self.client.smembers(self._user_key(user_id))
+            self.client.delete(self._user_key(user_id), *ids)
+
+    client = app.config.get("SESSION_REDIS") or redis.from_url(app.config["REDIS_URL"])
+    return RedisSessions(app, client=client, key_prefix=app.config.get("SESSION_KEY_PREFIX", "session:"),
+                         permanent=app.config["SESSION_PERMANENT"], sid_length=32,
+                         serialization_format="msgpack")
+
+
 def init_app(app: Flask) -> None:
     if app.config["SESSION_TYPE"] == "sqlalchemy":
         app.session_interface = DatabaseSessionInterface(app)
     else:
-        import redis
+        app.session_interface = _redis_interface(app)
+    app.session_interface = CookieUntilSignIn(app.session_interface)
 
-        app.config.setdefault("SESSION_REDIS", redis.from_url(app.config["REDIS_URL"]))
-        server_session.init_app(app)
+
+def delete_user_sessions(db_session, user_id: uuid.UUID) -> None:
+    """Delete every stored session of an account (when it is deleted): in the SQL table, with the
+    caller's transaction; in Redis, at once (through the account's set of session ids)."""
+    from flask import current_app, has_app_context
+
+    store = current_app.session_interface if has_app_context() else None
+    while store is not None and "inner" in vars(store):  # unwrap ApiAwareSessionInterface, CookieUntilSignIn
+        store = store.inner
+    if store is not None and hasattr(store, "delete_user_sessions"):
+        store.delete_user_sessions(user_id)
+    db_session.execute(delete(_table).where(_table.c.user_id == user_id))
 
 
 def regenerate(session) -> None:

@@ -4,4 +4,4 @@ from app.models.user import ApiToken, OneTimeToken, User  # noqa: F401
 from app.models.portfolio import (  # noqa: F401
     EXPERIENCE_KINDS, SKILL_LEVELS, Diploma, Experience, JournalEntry, Portfolio, Skill,
 )
-from app.models.session import HttpSession  # noqa: F401
+from app.models.session import HttpSession, RateLimitCounter  # noqa: F401

@@ -39,7 +39,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from app import storage
+from app import sessions, storage
 from app.database import utcnow
 from app.models import ApiToken, Portfolio, User
 from app.services.errors import Conflict, Forbidden, ServiceError, ValidationFailed
@@ -335,11 +335,14 @@ def delete_account(session: Session, user: User, password: str) -> None:
     """Delete the account and everything it owns, after checking the password (``confirm_password``:
     a wrong one counts towards the sign-in backoff; the caller commits that refusal too).
 
-    Rows go through the ORM cascades and ON DELETE CASCADE. The profile photo blob, if any, is removed
-    by ``app.storage`` once the transaction commits (kept if it rolls back).
+    Rows go through the ORM cascades and ON DELETE CASCADE. Every stored browser session of the
+    account goes too (not only the one making the request): a session row holds the account's id.
+    The profile photo blob, if any, is removed by ``app.storage`` once the transaction commits (kept
+    if it rolls back).
     """
     confirm_password(session, user, password)
     photo_key = user.portfolio.photo_key if user.portfolio is not None else None
+    sessions.delete_user_sessions(session, user.id)
     session.delete(user)
     session.flush()
     if photo_key:

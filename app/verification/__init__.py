@@ -13,8 +13,9 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the page, the API route (in the OpenAPI description when flask-smorest is set up) and
     the commands."""
-    from app.verification import cli, routes, vcapi
+    from app.verification import cli, routes, runner, vcapi
 
     routes.register(app)
     vcapi.register(app)
     cli.register(app)
+    app.register_error_handler(runner.VerifierBusy, runner.handle_busy)
