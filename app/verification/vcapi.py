@@ -39,7 +39,6 @@ implementation manifests of the suites pass options of their own.
 """
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -120,6 +119,9 @@ def _as_api_result(result: dict) -> dict:
     """The verifier's result with ProblemDetails members on every error and warning, and the
     ``problemDetails`` list of VCALM's VerificationResult (errors first)."""
     shaped = dict(result)
+    # The verifier's summary of what a credential says is for people (the /verify page): VCALM's
+    # ``credential`` member is the credential itself, returned only when ``returnCredential`` asks.
+    shaped.pop("credential", None)
     shaped["errors"] = [problem(entry) for entry in result["errors"]]
     shaped["warnings"] = [problem(entry) for entry in result["warnings"]]
     shaped["problemDetails"] = shaped["errors"] + shaped["warnings"]
@@ -267,13 +269,6 @@ def _warn_unknown(result: dict, unknown: list[str]) -> None:
                                    "message": messages.message("unknown_option", locale, option=name)})
 
 
-def _slot():
-    """A verification slot: ``runner.slot()`` bounds how many verifications run at once on a host, so
-    that slow ones cannot starve the other requests (``runner.run`` holds one for credentials; a
-    presentation, verified here, holds one itself). Until the runner offers slots, nothing to hold."""
-    return getattr(runner, "slot", contextlib.nullcontext)()
-
-
 def _allow_loopback() -> bool:
     return bool(current_app.config.get("VERIFY_ALLOW_LOOPBACK"))
 
@@ -326,7 +321,7 @@ def verify_presentation():
     if not isinstance(presentation, dict):
         raise Refusal(400, "invalid_request", reason="the presentation is not a JSON object")
     options, unknown = read_options(body)
-    with _slot():
+    with runner.slot():  # runner.run holds one for a credential; a presentation holds one here
         result = verify_vp(presentation, challenge=options.get("challenge"), domain=options.get("domain"),
                            require_proof=signed, allow_loopback=_allow_loopback(), locale=_locale())
     _warn_unknown(result, unknown)

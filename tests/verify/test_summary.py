@@ -118,16 +118,25 @@ def test_verified_true_with_an_error_is_not_trusted():
     assert verdict({"verified": False, "errors": [], "checks": [], "warnings": []})["reason"] == "unchecked"
 
 
+def test_every_failure_code_has_an_explicit_reason():
+    """A new failure code must be placed deliberately: a guess could call a forgery "unchecked"."""
+    from badges import messages
+    from badges.summary import _REASON_OF_CODE, WARNING_CODES
+
+    unplaced = set(messages.MESSAGES) - set(_REASON_OF_CODE) - WARNING_CODES
+    assert not unplaced
+    assert not set(_REASON_OF_CODE) & WARNING_CODES
+
+
 @pytest.mark.parametrize("code, reason", [
-    ("jwt_bad_signature", "forged"), ("time_budget_exceeded", "unchecked"), ("jwks_unavailable", "unchecked"),
-    ("verification_timed_out", "unchecked"), ("jwt_claim_mismatch", "forged"),
-    ("jwt_key_not_bound", "forged"),
+    ("jwt_claim_mismatch", "forged"), ("jwt_key_not_bound", "forged"), ("unsafe_context", "forged"),
+    ("holder_mismatch", "forged"), ("key_revoked", "revoked"), ("key_expired", "expired"),
     ("jwt_expired", "expired"), ("jwt_not_yet_valid", "not_yet_valid"), ("jwt_alg_refused", "invalid"),
     ("schema_invalid", "invalid"), ("undefined_term", "invalid"), ("fetch_refused", "unchecked"),
     ("multiple_badges", "invalid"), ("subject_unidentified", "invalid"), ("verification_timeout", "unchecked"),
-    ("too_complex", "invalid"), ("unsafe_context", "invalid"),
+    ("too_complex", "invalid"), ("jwt_no_key", "unchecked"), ("a_code_nobody_placed", "invalid"),
 ])
-def test_codes_added_by_other_stages_are_placed_by_their_words(code, reason):
+def test_codes_have_their_reason(code, reason):
     assert reason_of(code) == reason
 
 
