@@ -6,6 +6,7 @@ accounts and items: each runs a fixed, small number of queries (see ``services.p
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from itertools import groupby
 
 from flask import render_template, request
@@ -17,6 +18,7 @@ from app.models import EXPERIENCE_KINDS
 from app.portfolio import bp, fragments
 from app.portfolio.labels import DIPLOMA_LABEL, KIND_LABELS
 from app.services import portfolio as service
+from app.templating import translations
 
 UNKNOWN_KIND_SHOWN = 60  # characters of an unknown filter repeated in the notice
 # The tag class of each kind, as macros/ui.html's kind_tag gives it (an unknown code looks like "other").
@@ -61,9 +63,16 @@ def timeline():
 def _timeline_content(kind: str) -> str:
     entries = service.timeline(db.session, current_user, kind or None)
     years = [(year, list(group)) for year, group in groupby(entries, key=_year)]
-    # The labels, translated once here rather than once per item as the page shows them.
+    kind_labels, diploma_label, filters = _labels(translations())
+    return render_template("portfolio/_timeline_content.html", years=years, kind=kind, filters=filters,
+                           kind_labels=kind_labels, diploma_label=diploma_label, kind_classes=KIND_CLASSES)
+
+
+@lru_cache(maxsize=8)
+def _labels(_catalogue) -> tuple[dict[str, str], str, list[tuple[str, str | None]]]:
+    """The words of kinds and filters, translated once per catalogue (the request's locale) rather
+    than once per item, or once per page."""
     kind_labels = {k: str(label) for k, label in KIND_LABELS.items()}
     diploma_label = str(DIPLOMA_LABEL)
     filters = [("", None)] + [(k, kind_labels[k]) for k in EXPERIENCE_KINDS] + [("diploma", diploma_label)]
-    return render_template("portfolio/_timeline_content.html", years=years, kind=kind, filters=filters,
-                           kind_labels=kind_labels, diploma_label=diploma_label, kind_classes=KIND_CLASSES)
+    return kind_labels, diploma_label, filters

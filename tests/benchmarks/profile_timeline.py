@@ -4,7 +4,8 @@
 
 A temporary SQLite instance gets the real migrations and ``sillage demo --accounts N`` content (the
 same synthetic accounts as ``make bench``); ``--owners`` of them sign in through the login form, then
-``--requests`` timeline requests cycle through them. It prints the process CPU time per request
+``--requests`` timeline requests cycle through them (``--no-cache``: each one renders afresh, as the
+first view after a change does; otherwise all but the first of each owner come from the cache). It prints the process CPU time per request
 (``time.process_time``: hardly moved by the other work on a shared machine, unlike requests per
 second) for ``/timeline`` and ``/healthz`` side by side, then, with ``--pyinstrument`` (or
 ``--cprofile``), the profile of the timeline requests. No server and no network: this measures the
@@ -34,7 +35,7 @@ from app.extensions import db  # noqa: E402
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
-def build(folder: Path, accounts: int):
+def build(folder: Path, accounts: int, cache: bool = True):
     from flask_migrate import upgrade
 
     instance = folder / "instance"
@@ -43,6 +44,7 @@ def build(folder: Path, accounts: int):
         "INSTANCE_PATH": str(instance), "SECRET_KEY": "profile", "MASTER_KEY": "profile-master-key-0123456789",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'sillage.db'}", "STORAGE_URL": f"file://{instance}",
         "BASE_URL": "http://localhost", "RATELIMIT_ENABLED": False, "SMTP_URL": None,
+        **({} if cache else {"FRAGMENT_CACHE_BYTES": 0}),
     })
     with app.app_context():
         upgrade()
@@ -80,12 +82,14 @@ def main(argv=None) -> int:
     parser.add_argument("--owners", type=int, default=40, help="accounts signed in and cycled through")
     parser.add_argument("--requests", type=int, default=400, help="timeline requests measured")
     parser.add_argument("--rounds", type=int, default=3, help="measurements of each route (best kept)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="turn the timeline's fragment cache off (every request renders, as after a change)")
     parser.add_argument("--pyinstrument", action="store_true", help="print a pyinstrument profile")
     parser.add_argument("--cprofile", action="store_true", help="print the top of a cProfile profile")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="sillage-profile-") as folder:
-        app = build(Path(folder), args.accounts)
+        app = build(Path(folder), args.accounts, cache=not args.no_cache)
         clients = signed_in(app, min(args.owners, args.accounts))
         gc.collect()
         if hasattr(gc, "freeze"):
