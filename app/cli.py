@@ -17,10 +17,10 @@ from app.extensions import db
 
 
 def default_workers() -> int:
-    """CPUs + 1 gunicorn workers: measured with `make bench` on 2 CPUs (README, "Benchmarks"), 3
-    workers served as many requests as 5 with less memory and shorter tails, while 2 left a CPU idle
-    whenever a worker waited for the database. The classic 2 x CPUs + 1 assumes more waiting on I/O
-    than these requests do."""
+    """CPUs + 1 gunicorn workers, as measured with `make bench` (README, "Performance"): on 2 CPUs,
+    3 workers served more timeline requests than 2 (which leave a CPU idle while a worker waits for
+    the database) and than 5 (the classic 2 x CPUs + 1, which assumes much more waiting on I/O than
+    these requests do: the extra workers only add context switches and memory)."""
     return multiprocessing.cpu_count() + 1
 
 
