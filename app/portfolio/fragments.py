@@ -3,9 +3,12 @@
 The timeline's content (everything but the layout) depends only on the portfolio's items, the filter,
 the reader's language and time zone, and the application's mount point. ``Portfolio.revision`` counts
 every change to the portfolio and its items in the same transaction as the change, so a key that
-holds all of these can never give stale content: an edit makes a new key, which every worker sees on
-its next request (the revision comes with the signed-in user, in a query each request makes anyway),
-and the old entry is simply never asked for again, then pushed out by newer ones.
+holds all of these never gives stale content: an edit makes a new key, which every worker sees on its
+next request (the revision comes with the signed-in user, in a query each request makes anyway), and
+the old entry is simply never asked for again, then pushed out by newer ones. This holds as long as
+every write increases the revision: the ORM's flush does it for pages, API and CLI; a Core statement
+that changes items must do it too. Only the owner sees their timeline today: a page that others may
+see through a grant or a link must also put what that viewer may see into its key.
 
 Nothing is shared between processes: each gunicorn worker fills its own cache. The size is bounded in
 bytes (``FRAGMENT_CACHE_BYTES``, 0 turns caching off), the least recently used part going first.
