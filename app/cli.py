@@ -17,7 +17,7 @@ from app.extensions import db
 
 
 def default_workers() -> int:
-    """CPUs + 1 gunicorn workers, as measured with `make bench --compare-workers 2,3,5` (README,
+    """CPUs + 1 gunicorn workers, as measured by `make bench` with `--compare-workers 2,3,5` (README,
     "Performance"): on 2 CPUs, 3 workers served the timeline and the API best (or within noise of the
     best) with less memory than 5, the classic 2 x CPUs + 1, which won only the trivial route, by 5 %;
     2 leave a CPU idle while a worker waits for the database."""
