@@ -4,6 +4,7 @@ Commands commit once at the end of their work, like a request does.
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -15,10 +16,26 @@ from flask.cli import FlaskGroup, with_appcontext
 from app.extensions import db
 
 
+def default_workers() -> int:
+    """CPUs + 1 gunicorn workers, as measured by `make bench` with `--compare-workers 2,3,5` (README,
+    "Performance"): on 2 CPUs, 3 workers served the timeline and the API best (or within noise of the
+    best) with less memory than 5, the classic 2 x CPUs + 1, which won only the trivial route, by 5 %;
+    2 leave a CPU idle while a worker waits for the database."""
+    return multiprocessing.cpu_count() + 1
+
+
+def _freeze_after_start(_worker) -> None:
+    """gunicorn's ``post_worker_init`` hook: the application just built in this worker (SQLAlchemy
+    mappers, Jinja, Babel catalogues, routes) lives as long as the worker, so it is moved out of the
+    garbage collector's sight: full collections stop scanning those objects again and again."""
+    gc.collect()
+    gc.freeze()
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)
-@click.option("--workers", type=int, default=None, help="Gunicorn workers (default: 2 x CPU + 1, or SILLAGE_WORKERS).")
+@click.option("--workers", type=int, default=None, help="Gunicorn workers (default: CPUs + 1, or SILLAGE_WORKERS).")
 @click.option("--threads", type=int, default=None, help="Threads per worker (default: 1, or SILLAGE_THREADS).")
 def serve(host: str, port: int, workers: int | None, threads: int | None) -> None:
     """Serve the application with gunicorn (a production WSGI server, several workers)."""
@@ -26,7 +43,7 @@ def serve(host: str, port: int, workers: int | None, threads: int | None) -> Non
 
     from app import create_app
 
-    workers = workers or int(os.environ.get("SILLAGE_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+    workers = workers or int(os.environ.get("SILLAGE_WORKERS") or default_workers())
     threads = threads or int(os.environ.get("SILLAGE_THREADS", 1))
 
     class Server(BaseApplication):
@@ -36,6 +53,7 @@ def serve(host: str, port: int, workers: int | None, threads: int | None) -> Non
             self.cfg.set("threads", threads)
             self.cfg.set("accesslog", os.environ.get("SILLAGE_ACCESS_LOG") or None)
             self.cfg.set("timeout", 60)
+            self.cfg.set("post_worker_init", _freeze_after_start)
 
         def load(self):
             # Each worker builds its own application (and database engine) after the fork.

@@ -152,6 +152,8 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
         "MAX_CONTENT_LENGTH": int(get("MAX_UPLOAD_BYTES", str(25 * 1024 * 1024))),
         "PHOTO_MAX_BYTES": 8 * 1024 * 1024,
         "VAULT_QUOTA_BYTES": int(get("VAULT_QUOTA_BYTES", str(1024**3))),
+        # Memory per worker for rendered page parts (the timeline's content); 0 turns the cache off.
+        "FRAGMENT_CACHE_BYTES": int(get("FRAGMENT_CACHE_BYTES", str(16 * 1024 * 1024))),
         # Language of visitors whose browser asks for none Sillage speaks, and of the CLI (app/i18n.py).
         "BABEL_DEFAULT_LOCALE": get("DEFAULT_LANGUAGE", "fr"),
         "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",

@@ -327,7 +327,10 @@ def test_timeline_filter_by_kind(logged_in):
     page = text(logged_in.get("/timeline?kind=diploma"))
     assert "CAP Boulanger" in page and "Football club" not in page
 
-    page = text(logged_in.get("/timeline?kind=nonsense"))  # an edited link: show everything
+    response = logged_in.get("/timeline?kind=nonsense")  # an edited link: everything, and a notice
+    page = text(response)
+    assert response.status_code == 400
+    assert "There is no filter “nonsense”: everything is shown below." in page
     assert "Football club" in page and "CAP Boulanger" in page
     assert re.search(r'href="/timeline" aria-current="page"', page)
 

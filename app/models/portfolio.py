@@ -6,8 +6,10 @@ import uuid
 from datetime import date
 from typing import Optional
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, SmallInteger, String, Table, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy import (CheckConstraint, Column, ForeignKey, Index, Integer, SmallInteger, String, Table, Text,
+                        event, inspect, update)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
+from sqlalchemy.orm.util import identity_key
 
 from app.database import db, IdMixin, TimestampMixin
 from app.models.user import User
@@ -60,6 +62,9 @@ class Portfolio(IdMixin, TimestampMixin, db.Model):
     location: Mapped[str] = mapped_column(String(120), default="")
     website: Mapped[str] = mapped_column(String(300), default="")
     photo_key: Mapped[Optional[str]] = mapped_column(String(200))  # blob key in storage
+    # Counts the changes to the portfolio and its items (``_count_changes``): what is rendered from
+    # them can be cached under it (the timeline), and a change is seen at once by every process.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     owner: Mapped[User] = relationship(back_populates="portfolio")
     experiences: Mapped[list["Experience"]] = relationship(
@@ -142,3 +147,34 @@ class JournalEntry(PortfolioItem, db.Model):
 
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
+
+
+@event.listens_for(Session, "before_flush")
+def _count_changes(session: Session, _context, _instances) -> None:
+    """Add one to the ``revision`` of every portfolio whose profile or items this flush changes.
+
+    Done here, in every session's flush, rather than in the services, so that no write path can
+    forget it: pages, API, CLI and demo all flush through the ORM (a Core statement that changes items
+    must bump the revision itself). The bump is an ``UPDATE … SET revision = revision + 1`` in the
+    same transaction as the change: concurrent writers each count (no lost update), a rollback undoes
+    both, and a reader that sees the new items sees the new revision. A move of an item from one
+    portfolio to another counts for both. The in-memory value is expired, to be read again if asked.
+    """
+    changed: set = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, PortfolioItem):
+            changed.add(obj.portfolio_id)
+            changed.update(inspect(obj).attrs.portfolio_id.history.deleted or ())
+        elif isinstance(obj, Portfolio):
+            changed.add(obj.id)
+    changed.discard(None)  # a portfolio not inserted yet starts at 0 with whatever it holds
+    if not changed:
+        return
+    table = Portfolio.__table__
+    # ``updated_at`` is named so that its ``onupdate`` does not fire: it stays the profile's own date.
+    session.execute(update(table).where(table.c.id.in_(changed))
+                    .values(revision=table.c.revision + 1, updated_at=table.c.updated_at))
+    for portfolio_id in changed:
+        portfolio = session.identity_map.get(identity_key(Portfolio, portfolio_id))
+        if portfolio is not None:
+            session.expire(portfolio, ["revision"])

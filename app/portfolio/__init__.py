@@ -18,7 +18,8 @@ def _labels() -> dict:
 
 def init_app(app: Flask) -> None:
     from app import storage
-    from app.portfolio import items, overview, profile  # noqa: F401  (routes attach to bp)
+    from app.portfolio import fragments, items, overview, profile  # noqa: F401  (routes attach to bp)
 
-    storage.init_app(app)  # a wrong STORAGE_URL (s3:// in this version) fails at start-up, clearly
+    storage.init_app(app)
+    fragments.init_app(app)  # a wrong STORAGE_URL (s3:// in this version) fails at start-up, clearly
     app.register_blueprint(bp)

@@ -6,16 +6,23 @@ accounts and items: each runs a fixed, small number of queries (see ``services.p
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from itertools import groupby
 
 from flask import render_template, request
+from flask_babel import get_locale, get_timezone
 from flask_login import current_user, login_required
 
 from app.extensions import db
 from app.models import EXPERIENCE_KINDS
-from app.portfolio import bp
+from app.portfolio import bp, fragments
 from app.portfolio.labels import DIPLOMA_LABEL, KIND_LABELS
 from app.services import portfolio as service
+from app.templating import translations
+
+UNKNOWN_KIND_SHOWN = 60  # characters of an unknown filter repeated in the notice
+# The tag class of each kind, as macros/ui.html's kind_tag gives it (an unknown code looks like "other").
+KIND_CLASSES = {kind: kind for kind in EXPERIENCE_KINDS}
 
 
 def _year(item) -> int | None:
@@ -35,17 +42,37 @@ def dashboard():
 def timeline():
     """Experiences and diplomas, newest first, grouped by year; ``?kind=`` keeps one kind.
 
-    An unknown ``kind`` shows everything rather than an error page: it can only come from an edited
-    or outdated link.
+    The content is cached per portfolio revision (``fragments``): a page seen again costs neither the
+    item queries nor their rendering. An unknown ``kind`` (an edited or outdated link) answers 400
+    with the whole timeline and a notice saying that this filter does not exist, rather than showing
+    everything as if the filter had worked.
     """
     kind = request.args.get("kind", "")
-    if kind not in service.TIMELINE_KINDS:
-        kind = ""
+    unknown = None
+    if kind and kind not in service.TIMELINE_KINDS:
+        unknown, kind = kind[:UNKNOWN_KIND_SHOWN], ""
+    portfolio = service.portfolio_of(current_user)
+    # Everything the content depends on; the revision changes with every change to the items.
+    key = ("timeline", portfolio.id, portfolio.revision, kind, str(get_locale()), str(get_timezone()),
+           request.root_path)
+    content = fragments.cached(key, lambda: _timeline_content(kind))
+    page = render_template("portfolio/timeline.html", content=content, unknown_kind=unknown)
+    return page, 400 if unknown is not None else 200
+
+
+def _timeline_content(kind: str) -> str:
     entries = service.timeline(db.session, current_user, kind or None)
     years = [(year, list(group)) for year, group in groupby(entries, key=_year)]
-    # The labels, translated once here rather than once per item as the page shows them.
+    kind_labels, diploma_label, filters = _labels(translations())
+    return render_template("portfolio/_timeline_content.html", years=years, kind=kind, filters=filters,
+                           kind_labels=kind_labels, diploma_label=diploma_label, kind_classes=KIND_CLASSES)
+
+
+@lru_cache(maxsize=8)
+def _labels(_catalogue) -> tuple[dict[str, str], str, list[tuple[str, str | None]]]:
+    """The words of kinds and filters, translated once per catalogue (the request's locale) rather
+    than once per item, or once per page."""
     kind_labels = {k: str(label) for k, label in KIND_LABELS.items()}
     diploma_label = str(DIPLOMA_LABEL)
     filters = [("", None)] + [(k, kind_labels[k]) for k in EXPERIENCE_KINDS] + [("diploma", diploma_label)]
-    return render_template("portfolio/timeline.html", years=years, kind=kind, filters=filters,
-                           kind_labels=kind_labels, diploma_label=diploma_label)
+    return kind_labels, diploma_label, filters

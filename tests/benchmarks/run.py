@@ -23,6 +23,7 @@ import argparse
 import os
 import random
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--sessions", type=int, default=40, help="accounts signed in through the form")
     parser.add_argument("--tokens", type=int, default=40, help="accounts given an API token")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: serve's)")
+    parser.add_argument("--compare-workers", type=lambda text: [int(n) for n in text.split(",")], default=None,
+                        metavar="N,N,...", help="serve with each of these worker counts in turn and compare")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --compare-workers (default 3)")
     parser.add_argument("--database-url", default=None, help="SILLAGE_DATABASE_URL (default: SQLite)")
     parser.add_argument("--strict", action="store_true", help="fail when a route is below the aim")
     parser.add_argument("--skip-credentials", action="store_true",
@@ -97,17 +101,17 @@ def main(argv=None) -> int:
 
 
 def run_http(args: argparse.Namespace) -> int:
-    """Steps 1 to 5: seed, serve, sign in, measure, report (the server is always stopped)."""
+    """Steps 1 to 5: seed, serve, sign in, measure, report (the server is always stopped).
+
+    With --compare-workers, the same instance and signed-in accounts are served with each worker count
+    in turn, --rounds times (interleaved, so that a burst of other work on the machine hits every
+    count alike), and the medians are compared."""
     with tempfile.TemporaryDirectory(prefix="sillage-bench-") as folder:
         instance = Path(folder) / "instance"
-        port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("SILLAGE_")}
-        env.update(SILLAGE_INSTANCE_PATH=str(instance), SILLAGE_BASE_URL=f"http://127.0.0.1:{port}",
-                   SILLAGE_RATE_LIMITS="off")
+        env.update(SILLAGE_INSTANCE_PATH=str(instance), SILLAGE_RATE_LIMITS="off")
         if args.database_url:
             env["SILLAGE_DATABASE_URL"] = args.database_url
-        if args.workers:
-            env["SILLAGE_WORKERS"] = str(args.workers)
 
         print(f"Seeding {args.accounts} accounts in {instance} ...", flush=True)
         started = time.perf_counter()
@@ -115,34 +119,63 @@ def run_http(args: argparse.Namespace) -> int:
         print("  " + sillage(env, "demo", "--accounts", str(args.accounts)).strip().replace("\n", "\n  "))
         print(f"  migrations and seeding: {time.perf_counter() - started:.1f} s", flush=True)
 
-        log = Path(folder) / "server.log"
-        with log.open("w") as log_file:
-            server = subprocess.Popen([*SILLAGE, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                      env=env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
+        counts = args.compare_workers or [args.workers]
+        signed_in = None
+        runs: dict = {}
+        for _round in range(args.rounds if args.compare_workers else 1):
+            for workers in counts:
+                port = free_port()
+                server_env = dict(env, SILLAGE_BASE_URL=f"http://127.0.0.1:{port}")
+                if workers:
+                    server_env["SILLAGE_WORKERS"] = str(workers)
+                with serving(server_env, port, Path(folder) / "server.log") as pid:
+                    if signed_in is None:
+                        signed_in = sign_in(args, port)
+                    runs.setdefault(workers, []).append(run_load(args, port, pid, *signed_in))
+        if not args.compare_workers:
+            return report(runs[args.workers][0], args)
+        return report_workers(runs, args)
+
+
+class serving:
+    """``sillage serve`` on ``port`` for the time of a ``with`` block (its process id as target)."""
+
+    def __init__(self, env: dict, port: int, log: Path):
+        self.env, self.port, self.log = env, port, log
+
+    def __enter__(self) -> int:
+        with self.log.open("w") as log_file:
+            self.server = subprocess.Popen([*SILLAGE, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                                           env=self.env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT)
         try:
-            wait_until_up(f"http://127.0.0.1:{port}", server, log)
-            print(log.read_text().splitlines()[0], flush=True)
-            return run_load(args, port, server.pid)
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            wait_until_up(f"http://127.0.0.1:{self.port}", self.server, self.log)
+        except BaseException:
+            self.__exit__()
+            raise
+        print(self.log.read_text().splitlines()[0], flush=True)
+        return self.server.pid
+
+    def __exit__(self, *_exc) -> None:
+        self.server.terminate()
+        try:
+            self.server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.server.kill()
 
 
-def run_load(args: argparse.Namespace, port: int, server_pid: int) -> int:
+def sign_in(args: argparse.Namespace, port: int) -> tuple[list[str], list[str]]:
+    """Session cookies (through the login form) and API tokens of random accounts."""
     rng = random.Random(2026)
     owners = rng.sample(range(1, args.accounts + 1), min(args.accounts, max(args.sessions, args.tokens)))
     started = time.perf_counter()
 
-    def sign_in(n: int) -> str:
+    def session_of(n: int) -> str:
         client = Client(port)
         client.login(f"bench-{n}@example.org", BENCH_PASSWORD)
         client.close()
         return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
 
-    def get_token(n: int) -> str:
+    def token_of(n: int) -> str:
         client = Client(port)
         token = client.create_token(f"bench-{n}@example.org", BENCH_PASSWORD)
         client.close()
@@ -150,11 +183,14 @@ def run_load(args: argparse.Namespace, port: int, server_pid: int) -> int:
 
     # Each sign-in costs a password hash check (Argon2): a few at a time, as real people would.
     with ThreadPoolExecutor(max_workers=4) as pool:
-        cookies = list(pool.map(sign_in, owners[:args.sessions]))
-        tokens = list(pool.map(get_token, owners[:args.tokens]))
+        cookies = list(pool.map(session_of, owners[:args.sessions]))
+        tokens = list(pool.map(token_of, owners[:args.tokens]))
     print(f"Signed in {len(cookies)} random accounts and created {len(tokens)} API tokens "
           f"in {time.perf_counter() - started:.1f} s", flush=True)
+    return cookies, tokens
 
+
+def run_load(args: argparse.Namespace, port: int, server_pid: int, cookies: list[str], tokens: list[str]):
     routes = [
         ("GET /healthz", lambda r: "/healthz", lambda r: {}),
         ("GET /timeline", lambda r: "/timeline", lambda r: {"Cookie": r.choice(cookies)}),
@@ -163,11 +199,28 @@ def run_load(args: argparse.Namespace, port: int, server_pid: int) -> int:
     ]
     print(f"Measuring each route for {args.duration:g} s with {args.concurrency} concurrent clients ...",
           flush=True)
-    results = [measure(name, port, path_for, headers_for, duration=args.duration,
-                       concurrency=args.concurrency, seed=i + 1,
-                       cpu_probe=lambda: process_tree_cpu(server_pid))
-               for i, (name, path_for, headers_for) in enumerate(routes)]
-    return report(results, args)
+    return [measure(name, port, path_for, headers_for, duration=args.duration,
+                    concurrency=args.concurrency, seed=i + 1,
+                    cpu_probe=lambda: process_tree_cpu(server_pid))
+            for i, (name, path_for, headers_for) in enumerate(routes)]
+
+
+def report_workers(runs: dict, args) -> int:
+    """Per worker count: the median over the rounds of each route's req/s, ratio and server CPU."""
+    print(f"\nWorker counts compared ({args.rounds} interleaved rounds; medians; {os.cpu_count()} CPUs, "
+          f"{args.concurrency} clients, {args.duration:g} s per route, {args.accounts} accounts)")
+    print(f"{'workers':<9}{'route':<26}{'req/s':>9}{'p95 ms':>9}{'ratio':>8}{'CPU ms/req':>12}")
+    failed = False
+    for workers, rounds in runs.items():
+        for index, name in enumerate(result.name for result in rounds[0]):
+            rps = statistics.median(results[index].rps for results in rounds)
+            p95 = statistics.median(results[index].percentile(95) for results in rounds)
+            ratio = statistics.median(results[index].rps / (results[0].rps or 1.0) for results in rounds)
+            cpus = [results[index].server_ms_per_request for results in rounds]
+            cpu = "-" if None in cpus else format(statistics.median(cpus), ".2f")
+            print(f"{workers:<9}{name:<26}{rps:>9.1f}{p95:>9.1f}{ratio:>8.2f}{cpu:>12}")
+            failed |= any(results[index].errors for results in rounds)
+    return 1 if failed else 0
 
 
 def report(results, args) -> int:
