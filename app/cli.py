@@ -5,7 +5,6 @@ Commands commit once at the end of their work, like a request does.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import sys
 
@@ -13,15 +12,8 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
+from app.config import default_workers
 from app.extensions import db
-
-
-def default_workers() -> int:
-    """CPUs + 1 gunicorn workers, as measured by `make bench` with `--compare-workers 2,3,5` (README,
-    "Performance"): on 2 CPUs, 3 workers served the timeline and the API best (or within noise of the
-    best) with less memory than 5, the classic 2 x CPUs + 1, which won only the trivial route, by 5 %;
-    2 leave a CPU idle while a worker waits for the database."""
-    return multiprocessing.cpu_count() + 1
 
 
 def _freeze_after_start(_worker) -> None:
@@ -45,6 +37,8 @@ def serve(host: str, port: int, workers: int | None, threads: int | None) -> Non
 
     workers = workers or int(os.environ.get("SILLAGE_WORKERS") or default_workers())
     threads = threads or int(os.environ.get("SILLAGE_THREADS", 1))
+    # The settings derived from the request capacity (verification slots) see the real figures.
+    os.environ["SILLAGE_WORKERS"], os.environ["SILLAGE_THREADS"] = str(workers), str(threads)
 
     class Server(BaseApplication):
         def load_config(self):

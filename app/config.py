@@ -18,6 +18,14 @@ log = logging.getLogger(__name__)
 ENV_PREFIX = "SILLAGE_"
 
 
+
+def default_workers() -> int:
+    """CPUs + 1 gunicorn workers, as measured by `make bench` with `--compare-workers 2,3,5` (README,
+    "Performance"): on 2 CPUs, 3 workers served the timeline and the API best (or within noise of the
+    best) with less memory than 5, the classic 2 x CPUs + 1, which won only the trivial route, by 5 %;
+    2 leave a CPU idle while a worker waits for the database."""
+    return (os.cpu_count() or 1) + 1
+
 def instance_path(env=os.environ) -> Path:
     """The instance folder: ``SILLAGE_INSTANCE_PATH`` or ``./instance``, so instances can run side by side."""
     return Path(env.get(ENV_PREFIX + "INSTANCE_PATH") or "instance").resolve()
@@ -145,7 +153,7 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
         "RATE_LIMIT_VERIFY": get("RATE_LIMIT_VERIFY", "60/minute"),
         # Verifications running at once on this host (``app.verification.runner``): half the request
         # capacity of ``sillage serve``, so that slow ones never hold every worker.
-        "VERIFY_SLOTS": int(get("VERIFY_SLOTS") or max(1, int(get("WORKERS") or 2 * (os.cpu_count() or 1) + 1)
+        "VERIFY_SLOTS": int(get("VERIFY_SLOTS") or max(1, int(get("WORKERS") or default_workers())
                                                      * int(get("THREADS") or 1) // 2)),
         # Tests only: lets the verifier fetch from loopback over http (never in production).
         "VERIFY_ALLOW_LOOPBACK": get("VERIFY_ALLOW_LOOPBACK", "off").lower() in {"1", "true", "on", "yes"},
