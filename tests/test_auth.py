@@ -775,11 +775,9 @@ def slow_outbox(monkeypatch):
 def test_mails_go_out_after_the_response(app, client, user, slow_outbox, path, data, to):
     """Sent before answering, a mail made the answer slower exactly when the address had an account."""
     token = csrf_token(client.get(path))
-    started = time.perf_counter()
     response = client.post(path, data={**data, "csrf_token": token}, buffered=False)
-    elapsed = time.perf_counter() - started
     assert response.status_code == 302
-    assert outbox(app) == [] and elapsed < SLOW  # answered, and nothing written yet
+    assert outbox(app) == []  # answered, and nothing written yet (no timing: the order is what counts)
     response.close()  # what the server does once the body is sent
     assert [m["To"] for m in outbox(app)] == [to]
 

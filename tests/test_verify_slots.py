@@ -181,7 +181,40 @@ def test_slow_verifications_never_hold_every_worker(tmp_path, template_db):
             try:
                 after = requests.post(server.url + "/api/v1/verify", json={"type": ["VerifiableCredential"]},
                                       timeout=30)
+                inflated = _three_inflated_at_once(server.url)
             finally:
                 server.stop()
         assert answers == [200, 200]  # the held ones finished normally
         assert after.status_code == 200 and after.json()["verified"] is False  # and let their slots go
+        # The reported attack (issue 6, §6): three 840 KB credentials at once, each refused before any
+        # JSON-LD work (the times are measured in tests/benchmarks), while the site keeps answering.
+        assert len(inflated["answers"]) == 3 and (200, "too_complex") in inflated["answers"]
+        assert set(inflated["answers"]) <= {(200, "too_complex"), (503, "verifier_busy")}
+        assert inflated["health"] == 200
+
+
+def _three_inflated_at_once(url: str) -> dict:
+    """POST three credentials carrying 10,000 alignments each at the same time, and ask /healthz
+    meanwhile; returns each answer's (status, first error code) and the health status."""
+    import requests
+
+    from tests.verify.credentials import did_key_pair, ob3_credential
+
+    document = ob3_credential(did_key_pair().controller)
+    document["credentialSubject"]["achievement"]["alignment"] = [
+        {"type": ["Alignment"], "targetName": f"S{i}", "targetUrl": f"https://s.example/{i}"}
+        for i in range(10_000)]
+    answers: list[tuple[int, str | None]] = []
+
+    def post():
+        response = requests.post(url + "/api/v1/verify", json=document, timeout=60)
+        body = response.json()
+        answers.append((response.status_code, (body.get("errors") or [{}])[0].get("code") or body.get("error")))
+
+    threads = [threading.Thread(target=post) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    health = requests.get(url + "/healthz", timeout=60).status_code
+    for thread in threads:
+        thread.join(60)
+    return {"answers": answers, "health": health}

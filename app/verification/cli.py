@@ -92,6 +92,8 @@ def _unreadable(as_json: bool, code: str, message: str):
 
 
 def _print_human(result: dict, lang: str) -> None:
+    from badges.summary import verdict as verdict_of  # noqa: PLC0415
+
     width = max((len(check["name"]) for check in result["checks"]), default=0)
     for check in result["checks"]:
         mark = "✓" if check["ok"] else "✗"
@@ -99,9 +101,9 @@ def _print_human(result: dict, lang: str) -> None:
         click.echo(line)
     for warning in result["warnings"]:
         click.echo(f"! {warning['message']}")
-    verdict = {("en", True): "Verified.", ("en", False): "NOT verified.",
-               ("fr", True): "Vérifiée.", ("fr", False): "NON vérifiée."}[(lang, bool(result["verified"]))]
-    click.echo(verdict)
+    # The verdict people read on the /verify page (badges.summary), reason first when not verified.
+    verdict = result.get("verdict") or verdict_of(result, lang)
+    click.echo(f"{verdict['title']}. {verdict['message']}")
 
 
 @click.command("sign")

@@ -41,10 +41,10 @@ from ..fetch import json_fetcher
 from ..formats import VC1_CONTEXT, VC2_CONTEXT, as_list
 from . import _run
 from .jsonld import _check_jsonld
-from .proofs import _PROOF_CODES, MAX_PROOFS, _check_proof_value, resolve_method
+from .proofs import _PROOF_CODES, MAX_PROOFS, _check_proof_value, _check_proofs, _resolve_methods
 from .reading import _id_of, check_value, document_kind
 from .report import Failure, _Report
-from .session import Fetch, _aware, _loader, _Session
+from .session import Fetch, _aware, _Session
 
 log = logging.getLogger(__name__)
 
@@ -252,43 +252,14 @@ def _check_signature(session: _Session, document: dict, challenge, domain) -> bo
         return False
     if challenge is None:
         session.report.warn("challenge_not_checked")
-    methods: dict = {}
-
-    def resolve_all():
-        for proof in proofs:
-            vm_id = proof["verificationMethod"]
-            if vm_id not in methods:
-                methods[vm_id] = resolve_method(session, vm_id, relationship="authentication")
-        first = next(iter(methods.values()))
-        short = first.id[len(first.controller):] if first.id.startswith(first.controller + "#") else first.id
-        return "presentation_method", {"method": short, "controller": first.controller}
-
-    if not session.step("verification_method", resolve_all):
+    methods = _resolve_methods(session, proofs, relationship="authentication")
+    if methods is None:
         return False
-    if not session.step("proof", lambda: _verify_proofs(session, document, proofs, methods, challenge, domain)):
+    if not session.step("proof", lambda: _check_proofs(
+            session, document, proofs, methods, codes=_PRESENTATION_CODES,
+            expected_proof_purpose="authentication", challenge=challenge, domain=domain)):
         return False
     return session.step("holder", lambda: _check_holder(document, methods))
-
-
-def _verify_proofs(session: _Session, document: dict, proofs: list[Mapping], methods: dict, challenge, domain):
-    from certs import proofs as data_integrity  # noqa: PLC0415
-
-    outcome = data_integrity.verify(document, _loader(), lambda vm_id: methods[vm_id],
-                                    expected_proof_purpose="authentication", challenge=challenge, domain=domain,
-                                    check_issuer=False, now=session.now, memo=session.memo)
-    for warning in outcome.warnings:
-        if warning.code == "proof_value_base64url":
-            session.report.warn("lax_proof_value")
-        elif warning.code == "date_without_timezone":
-            session.report.warn("date_without_timezone", field=warning.message.split(" ", 1)[0])
-    if not outcome.verified:
-        problem = outcome.errors[0] if outcome.errors else None
-        code = _PRESENTATION_CODES.get(problem.code, problem.code) if problem else "bad_signature"
-        if code not in messages.MESSAGES:
-            code = "bad_signature" if problem is None else "malformed_proof"
-        raise Failure(code, reason=problem.message if problem else "", suite="", purpose="", method="")
-    suites = sorted({str(proof.get("cryptosuite") or proof.get("type")) for proof in proofs})
-    return None, {"suite": ", ".join(suites)}
 
 
 def _check_holder(document: dict, methods: dict):

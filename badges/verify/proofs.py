@@ -72,18 +72,21 @@ def _check_proof_value(session: _Session, value: Any) -> None:
         session.report.warn("lax_proof_value")
 
 
-def _resolve_methods(session: _Session, proofs: list[Mapping]) -> dict | None:
-    """Resolve every proof's verification method (recorded as the ``verification_method`` check)."""
+def _resolve_methods(session: _Session, proofs: list[Mapping], relationship: str = "assertionMethod"
+                     ) -> dict | None:
+    """Resolve every proof's verification method (recorded as the ``verification_method`` check), each
+    listed under ``relationship`` by its controller (``authentication`` for a presentation's)."""
     methods: dict = {}
 
     def resolve_all():
         for proof in proofs:
             vm_id = proof["verificationMethod"]
             if vm_id not in methods:
-                methods[vm_id] = resolve_method(session, vm_id)
+                methods[vm_id] = resolve_method(session, vm_id, relationship=relationship)
         first = next(iter(methods.values()))
         short = first.id[len(first.controller):] if first.id.startswith(first.controller + "#") else first.id
-        return None, {"method": short, "controller": first.controller}
+        detail = None if relationship == "assertionMethod" else "presentation_method"
+        return detail, {"method": short, "controller": first.controller}
 
     return methods if session.step("verification_method", resolve_all) else None
 
@@ -214,11 +217,16 @@ def _absolute_ids(document: Mapping) -> dict:
     return result
 
 
-def _check_proofs(session: _Session, document: dict, proofs: list[Mapping], methods: dict):
+def _check_proofs(session: _Session, document: dict, proofs: list[Mapping], methods: dict, *,
+                 codes: Mapping[str, str] | None = None, **expected):
+    """The Data Integrity check of every proof, with the keys already resolved (``methods``).
+
+    ``expected`` goes to :func:`certs.proofs.verify` (a presentation's ``authentication`` purpose,
+    challenge and domain); ``codes`` maps certs' codes to the verifier's (default: a credential's)."""
     from certs import proofs as data_integrity  # noqa: PLC0415
 
     outcome = data_integrity.verify(document, _loader(), lambda vm_id: methods[vm_id],
-                                    check_issuer=False, now=session.now, memo=session.memo)
+                                    check_issuer=False, now=session.now, memo=session.memo, **expected)
     for warning in outcome.warnings:
         if warning.code == "proof_value_base64url":
             session.report.warn("lax_proof_value")
@@ -226,11 +234,11 @@ def _check_proofs(session: _Session, document: dict, proofs: list[Mapping], meth
             session.report.warn("date_without_timezone", field=warning.message.split(" ", 1)[0])
     if not outcome.verified:
         problem = outcome.errors[0] if outcome.errors else None
-        code = _PROOF_CODES.get(problem.code, problem.code) if problem else "bad_signature"
+        code = (codes or _PROOF_CODES).get(problem.code, problem.code) if problem else "bad_signature"
         if code not in messages.MESSAGES:
             code = "bad_signature" if problem is None else "malformed_proof"
-        raise Failure(code, reason=problem.message if problem else "", suite="", purpose="")
-    suites = sorted({proof.get("cryptosuite") or proof.get("type") for proof in proofs})
+        raise Failure(code, reason=problem.message if problem else "", suite="", purpose="", method="")
+    suites = sorted({str(proof.get("cryptosuite") or proof.get("type")) for proof in proofs})
     return None, {"suite": ", ".join(suites)}
 
 

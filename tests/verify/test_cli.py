@@ -60,7 +60,7 @@ def test_verify_tampered_exits_1(cli, signed_file, tmp_path):
     path.write_text(json.dumps(credential))
     result = cli("verify", str(path), "--lang", "en")
     assert result.exit_code == 1
-    assert "✗ proof" in result.output and "NOT verified." in result.output
+    assert "✗ proof" in result.output and "Not verified: forged or altered." in result.output
 
 
 @pytest.mark.parametrize("content", [b'{"truncated": ', b"", b"[" * 10_000, b"\x89PNG\r\n\x1a\n garbage"])

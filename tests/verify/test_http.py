@@ -9,26 +9,11 @@ import flask_babel
 import pytest
 from PIL import Image
 
-from app import verification
 from badges.bake import bake
 from tests.helpers import csrf_token
 from tests.verify.credentials import did_key_pair, ob3_credential, signed
 
 API = "/api/v1/verify"
-
-
-@pytest.fixture
-def wired(app):
-    """The application with this package wired (the lead wires it in create_app; tests work either way)."""
-    if "verification.verify" not in app.view_functions:
-        verification.init_app(app)
-    app.config["RATE_LIMIT_VERIFY"] = "off"
-    return app
-
-
-@pytest.fixture
-def web(wired):
-    return wired.test_client()
 
 
 @pytest.fixture

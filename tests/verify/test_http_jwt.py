@@ -9,21 +9,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from joserfc.jwk import OKPKey
 
-from app import verification
 from certs.keys import KeyPair
 from tests.helpers import csrf_token
 from tests.verify.credentials import stamp
 from tests.verify.jwts import assemble, ob3_jwt_credential, sign, vc_claims
 
 API = "/api/v1/verify"
-
-
-@pytest.fixture
-def wired(app):
-    if "verification.verify" not in app.view_functions:
-        verification.init_app(app)
-    app.config["RATE_LIMIT_VERIFY"] = "off"
-    return app
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import json
 import flask_babel
 import pytest
 
-from app import verification
 from badges.loader import document_loader
 from certs.keys import KeyPair
 from certs.proofs import sign
@@ -23,19 +22,6 @@ CREDENTIALS = "/credentials/verify"
 PRESENTATIONS = "/presentations/verify"
 CHALLENGE = "u6dTBF3Q8zZ0fWkR9y2nq4A"
 DOMAIN = "github.com/w3c/vc-data-model-2.0-test-suite"
-
-
-@pytest.fixture
-def wired(app):
-    if "vcapi.verify_credential" not in app.view_functions:
-        verification.init_app(app)
-    app.config["RATE_LIMIT_VERIFY"] = "off"
-    return app
-
-
-@pytest.fixture
-def web(wired):
-    return wired.test_client()
 
 
 @pytest.fixture

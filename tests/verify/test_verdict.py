@@ -11,7 +11,6 @@ import json
 
 import pytest
 
-from app import verification
 from badges.verify import verify
 from tests.verify.credentials import (NOW, OB3_SCHEMA, VC1, check, declaring_schema, did_key_pair,
                                       legacy_signed, ob3_credential, ob3_vc1_credential, signed,
@@ -136,13 +135,6 @@ def test_a_vc1_open_badge_declaring_the_json_url_is_not_judged_by_the_vc2_schema
 
 # -- the CLI and the API ------------------------------------------------------------------------------
 
-@pytest.fixture
-def wired(app):
-    if "verification.verify" not in app.view_functions:
-        verification.init_app(app)
-    app.config["RATE_LIMIT_VERIFY"] = "off"
-    return app
-
 
 def test_the_cli_and_the_api_verify_the_third_party_credential(wired, third_party, tmp_path):
     path = tmp_path / "third-party.json"
@@ -150,7 +142,7 @@ def test_the_cli_and_the_api_verify_the_third_party_credential(wired, third_part
     runner = wired.test_cli_runner()
     result = runner.invoke(args=["verify", str(path), "--lang", "en"])
     assert result.exit_code == 0, result.output
-    assert "Verified." in result.output and "! Remark" in result.output
+    assert "Verified, with remarks." in result.output and "! Remark" in result.output
     response = wired.test_client().post("/api/v1/verify", json=third_party)
     assert response.status_code == 200 and response.get_json()["verified"] is True
     third_party["credentialSubject"]["activityEndDate"] = "2025-06-29"
