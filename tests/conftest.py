@@ -42,7 +42,7 @@ def _migrate(settings: dict) -> None:
 
     app = create_app(settings)
     with app.app_context():
-        if PG_URL:
+        if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
             db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
             db.session.commit()
         upgrade()
@@ -55,6 +55,17 @@ def template_db(tmp_path_factory):
     folder = tmp_path_factory.mktemp("template")
     url = PG_URL or f"sqlite:///{folder / 'template.db'}"
     _migrate(_settings(folder, url))
+    return folder / "template.db"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory, template_db):
+    """A migrated SQLite file, in the PostgreSQL pass too: for the tests of the embedded default itself
+    (a new instance's master key, a live ``sillage serve`` on its own instance folder)."""
+    if not PG_URL:
+        return template_db
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    _migrate(_settings(folder, f"sqlite:///{folder / 'template.db'}"))
     return folder / "template.db"
 
 

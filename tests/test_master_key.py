@@ -26,10 +26,10 @@ def test_a_new_instance_gets_a_generated_key_and_says_so(tmp_path, caplog):
     assert config.load(env=env_for(folder))["MASTER_KEY"] == settings["MASTER_KEY"]  # kept from now on
 
 
-def test_a_migrated_database_without_accounts_is_still_new(tmp_path, template_db):
+def test_a_migrated_database_without_accounts_is_still_new(tmp_path, sqlite_template):
     folder = tmp_path / "instance"
     folder.mkdir()
-    shutil.copy(template_db, folder / "sillage.db")
+    shutil.copy(sqlite_template, folder / "sillage.db")
     assert len(config.load(env=env_for(folder))["MASTER_KEY"]) >= 32
 
 

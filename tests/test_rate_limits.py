@@ -38,7 +38,8 @@ def run_worker(settings: dict, count: int) -> list[int]:
     return codes
 
 
-def test_two_processes_share_one_sign_in_count(app_settings):
+def test_two_processes_share_one_sign_in_count(app_settings, app):
+    """``app`` is here for its clean-up: on PostgreSQL, the counters the processes wrote are emptied."""
     app_settings["RATE_LIMIT_LOGIN"] = "3/minute"
     assert run_worker(app_settings, 2) == [422, 422]  # wrong password, counted
     # Another process: its first attempt is the third of this address, its second is one too many.

@@ -112,7 +112,7 @@ class MigratedServer:
     """``tests.e2e.conftest.LiveServer`` on a copy of the session's migrated template database (saves
     running the migrations again in a subprocess)."""
 
-    def __new__(cls, instance, template_db):
+    def __new__(cls, instance, sqlite_template):
         import shutil
 
         from tests.e2e.conftest import LiveServer
@@ -122,11 +122,11 @@ class MigratedServer:
                 return "" if args == ("db", "upgrade") else super().run(*args)
 
         instance.mkdir(parents=True)
-        shutil.copy(template_db, instance / "sillage.db")
+        shutil.copy(sqlite_template, instance / "sillage.db")
         return Server(instance)
 
 
-def test_slow_verifications_never_hold_every_worker(tmp_path, template_db):
+def test_slow_verifications_never_hold_every_worker(tmp_path, sqlite_template):
     """Three workers, two slots. Two verifications of a badge URL whose host does not answer hold both
     slots; a third is refused at once (503 ``verifier_busy``), the API too, and ``/healthz`` answers.
 
@@ -156,7 +156,7 @@ def test_slow_verifications_never_hold_every_worker(tmp_path, template_db):
     routes = Routes()
     routes.routes["/slow"] = slow
     with serve(routes) as host:
-        server = MigratedServer(tmp_path / "instance", template_db)
+        server = MigratedServer(tmp_path / "instance", sqlite_template)
         server.env.update(SILLAGE_WORKERS="3", SILLAGE_VERIFY_SLOTS="2", SILLAGE_VERIFY_ALLOW_LOOPBACK="1")
         server.start()
         answers: list[int] = []
