@@ -408,15 +408,21 @@ def s3_client(endpoint_url: str | None = None, region: str | None = None, access
     return session.client("s3", endpoint_url=endpoint_url or None, config=config)
 
 
+def _shown(url: str) -> str:
+    """``url`` fit for an error message or a log: any ``user:password@`` replaced by ``***@``."""
+    return re.sub(r"^([a-z0-9+.-]*://)[^/@]*@", r"\1***@", url, flags=re.I)
+
+
 def _s3_from_url(url: str, options: Mapping) -> S3Storage:
     parsed = urlparse(url)
     bucket = parsed.netloc
     if not BUCKET.match(bucket) or ".." in bucket:
         raise StorageConfigError(
             f"SILLAGE_STORAGE_URL must be s3://bucket/prefix with a valid bucket name (3 to 63 lowercase "
-            f"letters, digits, dots and hyphens), not {url!r}.")
+            f"letters, digits, dots and hyphens), not {_shown(url)!r}.")
     if parsed.query or parsed.fragment or parsed.params:
-        raise StorageConfigError(f"SILLAGE_STORAGE_URL takes no query or fragment: s3://bucket/prefix, not {url!r}.")
+        raise StorageConfigError(
+            f"SILLAGE_STORAGE_URL takes no query or fragment: s3://bucket/prefix, not {_shown(url)!r}.")
     prefix = unquote(parsed.path).strip("/")
     if prefix:
         try:
@@ -459,7 +465,7 @@ def from_url(url: str, options: Mapping | None = None) -> Storage:
     parsed = urlparse(url or "")
     if parsed.scheme == "file":
         if parsed.netloc not in ("", "localhost") or not parsed.path.startswith("/"):
-            raise StorageConfigError(f"SILLAGE_STORAGE_URL must be file:///absolute/path, not {url!r}.")
+            raise StorageConfigError(f"SILLAGE_STORAGE_URL must be file:///absolute/path, not {_shown(url)!r}.")
         return FileStorage(Path(unquote(parsed.path)))
     if parsed.scheme == "s3":
         return _s3_from_url(url, options or {})
