@@ -434,7 +434,7 @@ def _s3_from_url(url: str, options: Mapping) -> S3Storage:
     endpoint = options.get("S3_ENDPOINT_URL") or None
     if endpoint:
         target = urlparse(endpoint)
-        if target.scheme not in ("http", "https") or not target.hostname or target.username or target.password:
+        if target.scheme not in ("http", "https") or not target.hostname or "@" in target.netloc:
             raise StorageConfigError(
                 f"SILLAGE_S3_ENDPOINT_URL must be http(s)://host[:port] (no credentials in it), not "
                 f"{target.scheme}://{target.hostname}….")
@@ -465,7 +465,8 @@ def from_url(url: str, options: Mapping | None = None) -> Storage:
     parsed = urlparse(url or "")
     if parsed.scheme == "file":
         if parsed.netloc not in ("", "localhost") or not parsed.path.startswith("/"):
-            raise StorageConfigError(f"SILLAGE_STORAGE_URL must be file:///absolute/path, not {_shown(url)!r}.")
+            raise StorageConfigError(
+                f"SILLAGE_STORAGE_URL must be file:///absolute/path, not {_shown(url)!r}.")
         return FileStorage(Path(unquote(parsed.path)))
     if parsed.scheme == "s3":
         return _s3_from_url(url, options or {})

@@ -31,11 +31,10 @@ PART = storage.S3Storage.MIN_PART_SIZE  # the smallest parts, so that every test
 def _need_s3() -> None:
     if S3_URL and S3_KEY and S3_SECRET:
         return
-    reason = ("SILLAGE_TEST_S3_URL / _ACCESS_KEY_ID / _SECRET_ACCESS_KEY are not set: S3 storage tests "
-              "skipped (.ci/run starts SeaweedFS and sets them)")
+    missing = "SILLAGE_TEST_S3_URL / _ACCESS_KEY_ID / _SECRET_ACCESS_KEY are not set"
     if os.environ.get("CI"):
-        pytest.fail(reason + ", but CI must run them")
-    pytest.skip(reason)
+        pytest.fail(f"{missing}: CI must run the S3 storage tests (.ci/run starts SeaweedFS and sets them)")
+    pytest.skip(f"{missing}: S3 storage tests skipped (.ci/run starts SeaweedFS and sets them)")
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +82,8 @@ def _leftovers(store) -> list[str]:
     multipart uploads (S3)."""
     if isinstance(store, storage.FileStorage):
         return sorted(str(p.relative_to(store.root)) for p in store.root.rglob("*") if p.is_file())
-    return _objects(store.client, store.prefix) + [f"upload:{k}" for k in _pending_uploads(store.client, store.prefix)]
+    pending = _pending_uploads(store.client, store.prefix)
+    return _objects(store.client, store.prefix) + [f"upload:{name}" for name in pending]
 
 
 def _block(i: int, size: int = 64 * 1024) -> bytes:
@@ -134,7 +134,8 @@ def test_missing_blob_is_blob_not_found_for_every_read(store):
 @pytest.mark.parametrize("key", ["../secret", "/etc/passwd", "a/../b", "a//b", "", ".hidden", "a/.b", "a\\b",
                                  "a/b/", "é", "a b", "x" * 129, ".tmp-abc", "a/" * 16 + "a", None])
 def test_unsafe_keys_are_refused_by_every_operation(store, key):
-    for call in (lambda: store.put(key, b"x", "text/plain"), lambda: store.put_stream(key, [b"x"], "text/plain"),
+    for call in (lambda: store.put(key, b"x", "text/plain"),
+                 lambda: store.put_stream(key, [b"x"], "text/plain"),
                  lambda: store.get(key), lambda: store.open(key), lambda: store.get_range(key, 0, 1),
                  lambda: store.size(key), lambda: store.delete(key), lambda: store.exists(key)):
         with pytest.raises(ValueError):
@@ -288,7 +289,8 @@ def test_unreachable_s3_is_storage_unavailable():
     client = storage.s3_client(f"http://127.0.0.1:{_closed_port()}", "us-east-1", "key", "secret",
                                max_attempts=1, connect_timeout=1)
     store = storage.S3Storage(client, BUCKET, "p")
-    for call in (lambda: store.get("k"), lambda: store.put("k", b"v", "text/plain"), lambda: store.exists("k"),
+    for call in (lambda: store.get("k"), lambda: store.put("k", b"v", "text/plain"),
+                 lambda: store.exists("k"),
                  lambda: store.size("k"), lambda: store.get_range("k", 0, 1), lambda: store.delete("k"),
                  lambda: store.open("k"), lambda: store.put_stream("k", iter([b"x" * PART, b"y"]), "a/b")):
         with pytest.raises(storage.StorageUnavailable, match="unreachable"):
@@ -314,7 +316,8 @@ def no_ambient_aws(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
-S3_OPTIONS = {"S3_ENDPOINT_URL": "http://127.0.0.1:8333", "S3_ACCESS_KEY_ID": "k", "S3_SECRET_ACCESS_KEY": "s"}
+S3_OPTIONS = {"S3_ENDPOINT_URL": "http://127.0.0.1:8333", "S3_ACCESS_KEY_ID": "k",
+              "S3_SECRET_ACCESS_KEY": "s"}
 
 
 def test_s3_url_builds_an_s3_store(no_ambient_aws):
@@ -339,11 +342,14 @@ def test_s3_credentials_may_come_from_boto3s_own_variables(no_ambient_aws, monke
     ("s3://key:secret@bucket/p", S3_OPTIONS, "SILLAGE_STORAGE_URL must be s3://bucket/prefix"),
     ("s3://bucket/p?region=x", S3_OPTIONS, "SILLAGE_STORAGE_URL takes no query"),
     ("s3://bucket/../x", S3_OPTIONS, "prefix '../x' of SILLAGE_STORAGE_URL"),
-    ("s3://bucket/p", {**S3_OPTIONS, "S3_SECRET_ACCESS_KEY": None}, "SILLAGE_S3_SECRET_ACCESS_KEY is not set"),
+    ("s3://bucket/p", {**S3_OPTIONS, "S3_SECRET_ACCESS_KEY": None},
+     "SILLAGE_S3_SECRET_ACCESS_KEY is not set"),
     ("s3://bucket/p", {**S3_OPTIONS, "S3_ACCESS_KEY_ID": ""}, "SILLAGE_S3_ACCESS_KEY_ID is not set"),
-    ("s3://bucket/p", {"S3_ENDPOINT_URL": "http://127.0.0.1:8333"}, "no S3 credentials.*SILLAGE_S3_ACCESS_KEY_ID"),
+    ("s3://bucket/p", {"S3_ENDPOINT_URL": "http://127.0.0.1:8333"},
+     "no S3 credentials.*SILLAGE_S3_ACCESS_KEY_ID"),
     ("s3://bucket/p", {**S3_OPTIONS, "S3_ENDPOINT_URL": "127.0.0.1:8333"}, "SILLAGE_S3_ENDPOINT_URL must be"),
-    ("s3://bucket/p", {**S3_OPTIONS, "S3_ENDPOINT_URL": "http://u:pw@host"}, "SILLAGE_S3_ENDPOINT_URL must be"),
+    ("s3://bucket/p", {**S3_OPTIONS, "S3_ENDPOINT_URL": "http://u:pw@host"},
+     "SILLAGE_S3_ENDPOINT_URL must be"),
     ("ftp://host/x", {}, "Unsupported SILLAGE_STORAGE_URL scheme"),
     ("file://relative/path", {}, "file:///absolute/path"),
     ("file://u:pw@host/path", {}, "file:///absolute/path, not 'file://\\*\\*\\*@host/path'"),
@@ -364,7 +370,8 @@ def test_start_up_accepts_s3_and_stops_on_missing_credentials(no_ambient_aws, ap
 def test_s3_settings_come_from_the_environment(no_ambient_aws, monkeypatch, app_settings):
     from app import config
     env = {"SILLAGE_STORAGE_URL": "s3://b-1/x", "SILLAGE_S3_ENDPOINT_URL": "http://127.0.0.1:1",
-           "SILLAGE_S3_REGION": "eu-west-3", "SILLAGE_S3_ACCESS_KEY_ID": "a", "SILLAGE_S3_SECRET_ACCESS_KEY": "b"}
+           "SILLAGE_S3_REGION": "eu-west-3", "SILLAGE_S3_ACCESS_KEY_ID": "a",
+           "SILLAGE_S3_SECRET_ACCESS_KEY": "b"}
     settings = config.load(env, {"INSTANCE_PATH": app_settings["INSTANCE_PATH"], "SECRET_KEY": "x",
                                  "MASTER_KEY": "y"})
     store = storage.from_url(settings["STORAGE_URL"], settings)
