@@ -294,8 +294,12 @@ class S3Storage:
         return _S3Reader(self, key, self.size(key))
 
     def get(self, key: str) -> bytes:
-        with self.open(key) as fh:
-            return fh.read()
+        body = self._get(key)["Body"]  # one round trip (``open`` adds a HEAD for the size)
+        with self._errors(key, "read"):
+            try:
+                return body.read()
+            finally:
+                body.close()
 
     def get_range(self, key: str, start: int, length: int) -> bytes:
         _check_range(start, length)
