@@ -374,6 +374,13 @@ class _S3Reader(io.RawIOBase):
         self._pos += len(data)
         return len(data)
 
+    def readall(self) -> bytes:
+        """The rest of the blob, read in large pieces (the default would ask for 8 KiB at a time)."""
+        pieces = []
+        while piece := self.read(MiB):
+            pieces.append(piece)
+        return b"".join(pieces)
+
     def _drop_body(self) -> None:
         if self._body is not None:
             body, self._body = self._body, None
