@@ -101,11 +101,12 @@ class Storage(Protocol):
 
 
 @contextmanager
-def _local_errors(key: str):
-    """Map the operating system's errors: no file → ``BlobNotFound``, anything else → unavailable."""
+def _local_errors(key: str, writing: bool = False):
+    """Map the operating system's errors: reading no file → ``BlobNotFound``, anything else (a write
+    that fails for any reason, a full disk, a folder we may not read) → ``StorageUnavailable``."""
     try:
         yield
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+    except () if writing else (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         raise BlobNotFound(key) from None
     except OSError as exc:
         raise StorageUnavailable(f"local storage error for {key}: {exc.strerror or exc}") from exc
@@ -132,19 +133,19 @@ class FileStorage:
         """
         path = self._path(key)
         written = 0
-        with _local_errors(key):
+        with _local_errors(key, writing=True):
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # mode 0600
         try:
             with os.fdopen(fd, "wb") as fh:
                 for chunk in chunks:  # the caller's exceptions propagate unchanged
-                    with _local_errors(key):
+                    with _local_errors(key, writing=True):
                         fh.write(chunk)
                     written += len(chunk)
-                with _local_errors(key):
+                with _local_errors(key, writing=True):
                     fh.flush()
                     os.fsync(fh.fileno())
-            with _local_errors(key):
+            with _local_errors(key, writing=True):
                 os.replace(tmp, path)
         except BaseException:
             with suppress(OSError):

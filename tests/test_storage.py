@@ -68,6 +68,8 @@ def s3_store(s3_client):
     yield storage.S3Storage(s3_client, BUCKET, prefix, part_size=PART)
     for name in _objects(s3_client, prefix):
         s3_client.delete_object(Bucket=BUCKET, Key=name)
+    for upload in s3_client.list_multipart_uploads(Bucket=BUCKET, Prefix=prefix + "/").get("Uploads", []):
+        s3_client.abort_multipart_upload(Bucket=BUCKET, Key=upload["Key"], UploadId=upload["UploadId"])
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -239,6 +241,15 @@ def test_abandoned_write_leaves_nothing(store, before_failure):
         store.client.abort_multipart_upload(Bucket=BUCKET, Key=name, UploadId=upload)
 
 
+def test_a_local_disk_failure_is_storage_unavailable(tmp_path):
+    store = storage.FileStorage(tmp_path)
+    store.root.parent.mkdir(exist_ok=True)
+    store.root.write_bytes(b"not a folder")  # the blob folder cannot be created
+    for call in (lambda: store.put("k", b"v", "text/plain"), lambda: store.put_stream("a/k", [b"v"], "x/y")):
+        with pytest.raises(storage.StorageUnavailable, match="local storage error"):
+            call()
+
+
 def test_files_are_private_and_replaced_atomically(tmp_path):
     store = storage.FileStorage(tmp_path)
     store.put_stream("photos/x/one.jpg", [b"a", b"b"], "image/jpeg")
@@ -254,6 +265,22 @@ def test_s3_objects_sit_under_the_prefix_with_their_content_type(s3_store):
     s3_store.put("photos/p/1.jpg", b"jpeg", "image/jpeg")
     head = s3_store.client.head_object(Bucket=BUCKET, Key=f"{s3_store.prefix}/photos/p/1.jpg")
     assert head["ContentType"] == "image/jpeg" and head["ContentLength"] == 4
+
+
+def test_a_store_failure_mid_upload_aborts_the_upload(s3_store, monkeypatch):
+    """The second part is refused by the server (an unknown upload id): StorageUnavailable, and the
+    real upload, whose first part went up, is aborted rather than left pending."""
+    real = s3_store.client.upload_part
+
+    def second_part_refused(**arguments):
+        if arguments["PartNumber"] == 2:
+            arguments = {**arguments, "UploadId": "no-such-upload"}
+        return real(**arguments)
+
+    monkeypatch.setattr(s3_store.client, "upload_part", second_part_refused)
+    with pytest.raises(storage.StorageUnavailable, match="upload a part"):
+        s3_store.put_stream("doc", (_block(i) for i in range(3 * PART // 65536)), "application/pdf")
+    assert _leftovers(s3_store) == []
 
 
 def test_a_wrong_secret_is_refused_by_the_server(s3_client, s3_store):
