@@ -104,9 +104,10 @@ class Storage(Protocol):
 def _local_errors(key: str, writing: bool = False):
     """Map the operating system's errors: reading no file → ``BlobNotFound``, anything else (a write
     that fails for any reason, a full disk, a folder we may not read) → ``StorageUnavailable``."""
+    not_found = () if writing else (FileNotFoundError, IsADirectoryError, NotADirectoryError)
     try:
         yield
-    except () if writing else (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+    except not_found:
         raise BlobNotFound(key) from None
     except OSError as exc:
         raise StorageUnavailable(f"local storage error for {key}: {exc.strerror or exc}") from exc
