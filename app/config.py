@@ -129,6 +129,11 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True} if not database_url.startswith("sqlite") else {},
         "STORAGE_URL": get("STORAGE_URL") or f"file://{folder}",
+        # S3-compatible storage (``app.storage``): unset credentials fall back to boto3's usual chain.
+        "S3_ENDPOINT_URL": get("S3_ENDPOINT_URL"),
+        "S3_REGION": get("S3_REGION"),
+        "S3_ACCESS_KEY_ID": get("S3_ACCESS_KEY_ID"),
+        "S3_SECRET_ACCESS_KEY": get("S3_SECRET_ACCESS_KEY"),
         "REDIS_URL": redis_url,
         "SMTP_URL": get("SMTP_URL"),
         "MAIL_SENDER": get("MAIL_SENDER", "Sillage <no-reply@localhost>"),
