@@ -96,7 +96,7 @@ def users_create(email: str, admin: bool, name: str) -> None:
     click.echo(f"Created {user.email}{' (admin)' if admin else ''}.")
 
 
-keys = click.Group("keys", help="Manage the instance master key.")
+keys = click.Group("keys", help="Signing keys and the instance master key.")
 
 
 @keys.command("rotate-master")
@@ -135,8 +135,14 @@ def keys_rotate_master(new_key_file, batch_size: int) -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (serve, demo, users, keys):
+    for command in (serve, demo, users):
         app.cli.add_command(command)
+    # ``keys`` is shared with the verifier's ``keys generate`` (app.verification.cli), whichever comes first.
+    existing = app.cli.commands.get("keys")
+    if isinstance(existing, click.Group) and existing is not keys:
+        existing.add_command(keys_rotate_master, "rotate-master")
+    else:
+        app.cli.add_command(keys)
 
 
 def main() -> None:

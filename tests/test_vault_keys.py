@@ -297,3 +297,7 @@ def test_rotation_with_the_key_in_the_environment(app, app_settings, make_user):
     app.config["MASTER_KEY"] = ""
     result = rotate(app)
     assert result.exit_code == 1 and "no master key" in result.output
+
+
+def test_rotate_master_joins_the_verifier_keys_group(app):
+    assert {"generate", "rotate-master"} <= set(app.cli.commands["keys"].commands)
