@@ -23,8 +23,9 @@ With ``SILLAGE_MASTER_KEY`` (no key file), the new key still goes through ``mast
 how this instance reads both keys while rotating), and nothing is swapped at the end: the operator sets
 ``SILLAGE_MASTER_KEY`` to the new key, restarts, then removes ``master_key.next``. The new key is never
 printed (terminal output ends up in logs); it is generated into that file, or read from
-``--new-key-file``. Several hosts sharing one database must each see the new key before the rotation
-starts: copy ``master_key.next`` to each instance folder and restart them first.
+``--new-key-file``. Several hosts sharing one database must each see the new key before any row moves
+to it: write it into ``master_key.next`` on every host first (the keyring reads it at once, no restart),
+then run the command on one host, which takes the key it finds there.
 """
 from __future__ import annotations
 
