@@ -301,3 +301,17 @@ def test_rotation_with_the_key_in_the_environment(app, app_settings, make_user):
 
 def test_rotate_master_joins_the_verifier_keys_group(app):
     assert {"generate", "rotate-master"} <= set(app.cli.commands["keys"].commands)
+
+
+def test_a_key_placed_in_master_key_next_beforehand_is_the_one_rotated_to(keyed_app):
+    """Several hosts: the operator writes the new key into master_key.next on each, then rotates on one."""
+    folder = Path(keyed_app.config["INSTANCE_PATH"])
+    keys = owners_with_keys(2)
+    (folder / "master_key.next").write_text(NEW_KEY + "\n")
+    late = new_user()  # already wrapped under the new key, as on every host that sees the file
+    keys[late.id] = vault_keys.data_key_for(db.session, late)
+    db.session.commit()
+    result = rotate(keyed_app)
+    assert result.exit_code == 0 and "Resuming" in result.output and "2 data key(s)" in result.output
+    assert (folder / "master_key").read_text().strip() == NEW_KEY  # the operator's file, renamed into place
+    check_all_keys(keys, NEW_KEY, not_master=OLD_KEY)
