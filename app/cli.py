@@ -121,8 +121,8 @@ def keys_rotate_master(new_key_file, batch_size: int) -> None:
     try:
         ring, resuming = vault_keys.begin_rotation(config, new_key_file.read() if new_key_file else None)
         left = vault_keys.pending(db.session, ring)
-        click.echo(f"{'Resuming the' if resuming else 'Starting a'} rotation to master key {ring.wrapping_id}: "
-                   f"{left} data key(s) to re-wrap.")
+        click.echo(f"{'Resuming the' if resuming else 'Starting a'} rotation to master key "
+                   f"{ring.wrapping_id}: {left} data key(s) to re-wrap.")
         done = 0
         while count := vault_keys.rewrap_batch(db.session, ring, batch_size):
             db.session.commit()

@@ -1,4 +1,5 @@
-"""The vault cipher: documents encrypted in streamed, authenticated chunks; data keys wrapped by the master key.
+"""The vault cipher: documents encrypted in streamed, authenticated chunks; data keys wrapped by the master
+key.
 
 Envelope encryption (DESIGN.md, "The vault"): each owner has a random 256-bit data key, stored only
 wrapped by the instance master key (:func:`wrap_data_key`); each document is encrypted with its owner's
@@ -387,7 +388,8 @@ def unwrap_data_key(wrapped: Bytes, master_key: Bytes | str, owner_id: object) -
     """The data key sealed by :func:`wrap_data_key`; VaultError for a wrong master key or owner, or
     altered bytes."""
     try:
-        data_key = unseal(bytes(wrapped), _master_bytes(master_key), _owner_aad(owner_id), purpose=_WRAP_PURPOSE)
+        data_key = unseal(bytes(wrapped), _master_bytes(master_key), _owner_aad(owner_id),
+                          purpose=_WRAP_PURPOSE)
     except SealError as error:
         raise VaultError(f"the data key does not unwrap: {error}", "vault_key_unwrap") from None
     if len(data_key) != DATA_KEY_SIZE:

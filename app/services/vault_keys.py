@@ -90,7 +90,8 @@ class Keyring:
 
 
 def current_master_key(config: Mapping) -> str | None:
-    """The key in ``<instance>/master_key`` when the configuration came from there, else the configured one."""
+    """The key in ``<instance>/master_key`` when the configuration came from there, else the configured
+    one."""
     path = config.get("MASTER_KEY_FILE")
     return (_read_key(Path(path)) if path else None) or config.get("MASTER_KEY") or None
 
@@ -139,7 +140,7 @@ def shred(session: Session, user: User) -> bool:
     return result.rowcount > 0
 
 
-# --- master-key rotation -------------------------------------------------------------------------------------
+# --- master-key rotation ---------------------------------------------------------------------------------
 
 def _write_private(path: Path, value: str, *, replace: bool) -> None:
     """Write *value* whole to a 0600 temporary file, then link it into place (or atomically replace)."""
@@ -182,12 +183,13 @@ def begin_rotation(config: Mapping, new_key: str | None = None) -> tuple[Keyring
     key_file = config.get("MASTER_KEY_FILE")
     current = current_master_key(config)
     if not current or (key_file and not Path(key_file).exists()):
-        raise RotationRefused(f"this instance has no master key ({key_file or 'SILLAGE_MASTER_KEY'}): there is "
-                              "nothing to rotate. Restore the key from a backup first.")
+        raise RotationRefused(f"this instance has no master key ({key_file or 'SILLAGE_MASTER_KEY'}): "
+                              "there is nothing to rotate. Restore the key from a backup first.")
     upcoming = _read_key(folder / NEXT)
     if upcoming is not None and upcoming == current:
         raise RotationRefused(f"{folder / NEXT} holds the master key already in use (a rotation finished "
-                              "under SILLAGE_MASTER_KEY): remove it, then run the command again to rotate anew.")
+                              "under SILLAGE_MASTER_KEY): remove it, then run the command again to rotate "
+                              "anew.")
     if upcoming is None and (folder / OLD).exists():
         raise RotationRefused(f"{folder / OLD} is still there from the last rotation. Once your backups hold "
                               f"the current master key, remove it, then run the command again.")

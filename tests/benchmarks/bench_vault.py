@@ -12,9 +12,9 @@ pieces, as a request body would be):
   encrypting into and decrypting from a temporary file, and the process's maximum resident size.
 
 Aim (issue 8): streamed throughput at least half of the raw cipher's. Encryption carries the SHA-256,
-which on most machines is slower than AES-GCM with AES-NI: its ceiling is printed beside it. Each figure is
-the best of 3 runs; figures are printed, not asserted (they depend on the machine); the exit status is non-zero only if a round trip
-fails.
+which on most machines is slower than AES-GCM with AES-NI: its ceiling is printed beside it. Each figure
+is the best of 3 interleaved runs; figures are printed, not asserted (they depend on the machine); the
+exit status is non-zero only if a round trip fails.
 
     python tests/benchmarks/bench_vault.py [--mib 200]
 """

@@ -103,10 +103,11 @@ def main(argv=None) -> int:
             print(f"the credential benchmark failed (exit status {exc.returncode})")
             status = 1
     if not args.skip_vault:
-        print("\nVault cipher: raw AES-256-GCM beside streamed encryption (tests/benchmarks/bench_vault.py) ...",
-              flush=True)
+        print("\nVault cipher: raw AES-256-GCM beside streamed encryption "
+              "(tests/benchmarks/bench_vault.py) ...", flush=True)
         try:
-            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_vault.py")], cwd=ROOT, check=True)
+            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_vault.py")], cwd=ROOT,
+                           check=True)
         except subprocess.CalledProcessError as exc:
             print(f"the vault benchmark failed (exit status {exc.returncode})")
             status = 1

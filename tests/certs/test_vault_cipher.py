@@ -266,7 +266,8 @@ def test_a_range_equals_slicing(start, length):
 def test_any_range_equals_slicing(data):
     start = data.draw(st.integers(0, len(RANGE_DATA) - 1))
     length = data.draw(st.integers(1, len(RANGE_DATA) - start))
-    assert decrypt_range(start, length, batch=data.draw(st.integers(1, 4))) == RANGE_DATA[start:start + length]
+    batch = data.draw(st.integers(1, 4))
+    assert decrypt_range(start, length, batch=batch) == RANGE_DATA[start:start + length]
 
 
 def test_a_range_reads_only_the_header_and_the_covering_chunks():
@@ -328,8 +329,9 @@ def test_data_keys_wrap_and_unwrap_bound_to_the_owner_and_the_master_key():
     assert key not in wrapped
     assert vault.unwrap_data_key(wrapped, MASTER, OWNER) == key
     assert vault.unwrap_data_key(wrapped, MASTER.encode(), OWNER) == key  # text or bytes: the same key
+    altered = wrapped[:-1] + bytes([wrapped[-1] ^ 1])
     for master, owner, blob in [("n" * 43, OWNER, wrapped), (MASTER, "another-owner", wrapped),
-                                (MASTER, OWNER, wrapped[:-1] + bytes([wrapped[-1] ^ 1])), (MASTER, OWNER, b"")]:
+                                (MASTER, OWNER, altered), (MASTER, OWNER, b"")]:
         with pytest.raises(VaultError) as refused:
             vault.unwrap_data_key(blob, master, owner)
         assert refused.value.code == "vault_key_unwrap"
