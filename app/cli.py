@@ -96,9 +96,53 @@ def users_create(email: str, admin: bool, name: str) -> None:
     click.echo(f"Created {user.email}{' (admin)' if admin else ''}.")
 
 
+keys = click.Group("keys", help="Signing keys and the instance master key.")
+
+
+@keys.command("rotate-master")
+@click.option("--new-key-file", type=click.File("r"), default=None,
+              help="Read the new master key from this file (default: generate one).")
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=500, show_default=True,
+              help="Data keys re-wrapped per transaction.")
+@with_appcontext
+def keys_rotate_master(new_key_file, batch_size: int) -> None:
+    """Re-wrap every vault data key under a new master key; run it again to resume after an interruption.
+
+    The new key goes to <instance>/master_key.next first; each batch commits; at the end the old key is
+    kept as master_key.old and master_key.next takes the place of master_key (with SILLAGE_MASTER_KEY,
+    the command says how to switch instead). Documents are not touched. The key is never printed.
+    """
+    from flask import current_app
+
+    from app.services import vault_keys
+    from certs.vault import VaultError
+
+    config = current_app.config
+    try:
+        ring, resuming = vault_keys.begin_rotation(config, new_key_file.read() if new_key_file else None)
+        left = vault_keys.pending(db.session, ring)
+        click.echo(f"{'Resuming the' if resuming else 'Starting a'} rotation to master key "
+                   f"{ring.wrapping_id}: {left} data key(s) to re-wrap.")
+        done = 0
+        while count := vault_keys.rewrap_batch(db.session, ring, batch_size):
+            db.session.commit()
+            done += count
+            click.echo(f"  {done} re-wrapped")
+        click.echo(vault_keys.finish_rotation(config))
+    except (vault_keys.RotationRefused, VaultError) as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+
+
 def register(app: Flask) -> None:
     for command in (serve, demo, users):
         app.cli.add_command(command)
+    # ``keys`` is shared with the verifier's ``keys generate`` (app.verification.cli), whichever comes first.
+    existing = app.cli.commands.get("keys")
+    if isinstance(existing, click.Group) and existing is not keys:
+        existing.add_command(keys_rotate_master, "rotate-master")
+    else:
+        app.cli.add_command(keys)
 
 
 def main() -> None:

@@ -119,13 +119,17 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
         return overrides.get(key) or get(key) or _secret_from_instance(folder, name, nbytes)
 
 
+    given_master_key = overrides.get("MASTER_KEY") or get("MASTER_KEY")
     redis_url = get("REDIS_URL")
     base_url = (get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
     settings = {
         "INSTANCE_PATH": str(folder),
         "BASE_URL": base_url,
         "SECRET_KEY": secret("secret_key", 48),
-        "MASTER_KEY": overrides.get("MASTER_KEY") or get("MASTER_KEY") or _master_key(folder, database_url),
+        "MASTER_KEY": given_master_key or _master_key(folder, database_url),
+        # Where the master key came from, when from the instance folder: ``app.services.vault_keys``
+        # re-reads it there, so that workers follow ``sillage keys rotate-master`` without a restart.
+        "MASTER_KEY_FILE": None if given_master_key else str(folder / "master_key"),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True} if not database_url.startswith("sqlite") else {},
         "STORAGE_URL": get("STORAGE_URL") or f"file://{folder}",

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from app import sessions, storage
 from app.database import utcnow
 from app.models import ApiToken, Portfolio, User
+from app.services import vault_keys
 from app.services.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from app.services.one_time_tokens import (
     consume_token, invalid_token, issue_token, newest_token_time, peek_token, void_tokens,
@@ -339,9 +340,15 @@ def delete_account(session: Session, user: User, password: str) -> None:
     account goes too (not only the one making the request): a session row holds the account's id.
     The profile photo blob, if any, is removed by ``app.storage`` once the transaction commits (kept
     if it rolls back).
+
+    The vault's data key goes first (``vault_keys.shred``, a crypto-shred): from then on, every copy of
+    the owner's encrypted documents is unreadable, even one a failed blob deletion leaves behind.
     """
     confirm_password(session, user, password)
     photo_key = user.portfolio.photo_key if user.portfolio is not None else None
+    vault_keys.shred(session, user)
+    # Vault blobs come after the key: when documents exist (the vault's Document model), schedule the
+    # deletion of each of their blobs here with ``storage.delete_after_commit``, as for the photo.
     sessions.delete_user_sessions(session, user.id)
     session.delete(user)
     session.flush()

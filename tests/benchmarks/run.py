@@ -11,7 +11,10 @@
    the trivial route's. Aim: at least half the trivial route's throughput;
 6. then, unless --skip-credentials is given, the credential benchmark (tests/benchmarks/
    bench_credentials.py --count 1000: signing and verifying Open Badges 3.0 credentials, beside
-   Node.js's reference libraries when Node is installed).
+   Node.js's reference libraries when Node is installed);
+7. then, unless --skip-vault is given, the vault cipher benchmark (tests/benchmarks/bench_vault.py: raw
+   AES-256-GCM of `cryptography` beside the streamed encryption and decryption of 200 MiB, MiB/s and
+   peak memory).
 
 Rate limits are switched off in the benchmark instance (every request comes from 127.0.0.1). The exit
 status is non-zero if a request failed or the setup did not work; a ratio below the aim is reported,
@@ -56,6 +59,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--strict", action="store_true", help="fail when a route is below the aim")
     parser.add_argument("--skip-credentials", action="store_true",
                         help="do not run the credential benchmark after the HTTP one")
+    parser.add_argument("--skip-vault", action="store_true",
+                        help="do not run the vault cipher benchmark (tests/benchmarks/bench_vault.py)")
     return parser.parse_args(argv)
 
 
@@ -96,6 +101,15 @@ def main(argv=None) -> int:
                             "--count", "1000"], cwd=ROOT, check=True)
         except subprocess.CalledProcessError as exc:
             print(f"the credential benchmark failed (exit status {exc.returncode})")
+            status = 1
+    if not args.skip_vault:
+        print("\nVault cipher: raw AES-256-GCM beside streamed encryption "
+              "(tests/benchmarks/bench_vault.py) ...", flush=True)
+        try:
+            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_vault.py")], cwd=ROOT,
+                           check=True)
+        except subprocess.CalledProcessError as exc:
+            print(f"the vault benchmark failed (exit status {exc.returncode})")
             status = 1
     return status
 
