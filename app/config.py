@@ -60,6 +60,18 @@ def _secret_from_instance(folder: Path, name: str, nbytes: int) -> str:
     return value
 
 
+def _absolute_sqlite(database_url: str, folder: Path) -> str:
+    """A relative SQLite path made absolute under the instance folder, as Flask-SQLAlchemy reads it, so
+    that the checks made here (``_holds_data``) and the rate-limit storage open the same file."""
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" \
+            or url.database.startswith("file:") or Path(url.database).is_absolute():
+        return database_url
+    return url.set(database=str(folder / url.database)).render_as_string(hide_password=False)
+
+
 def _holds_data(database_url: str) -> bool:
     """Whether the database already holds accounts, hence data that the master key protects.
 
@@ -111,8 +123,8 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
     overrides = dict(overrides or {})
     folder = Path(overrides["INSTANCE_PATH"]).resolve() if "INSTANCE_PATH" in overrides else instance_path(env)
     get = lambda name, default=None: env.get(ENV_PREFIX + name, default)  # noqa: E731
-    database_url = (overrides.get("SQLALCHEMY_DATABASE_URI") or get("DATABASE_URL")
-                    or f"sqlite:///{folder / 'sillage.db'}")
+    database_url = _absolute_sqlite(overrides.get("SQLALCHEMY_DATABASE_URI") or get("DATABASE_URL")
+                                    or f"sqlite:///{folder / 'sillage.db'}", folder)
 
     def secret(name: str, nbytes: int) -> str:
         key = name.upper()

@@ -17,7 +17,7 @@ language in use as the new account's preference.
 """
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import Flask, current_app, has_request_context, request
 from flask_login import current_user
@@ -64,7 +64,8 @@ def switch_url(language: str) -> str:
     """The current page in ``language``: the same path and query, with ``lang`` replaced."""
     args = request.args.copy()
     args["lang"] = language
-    return request.script_root + request.path + "?" + urlencode(list(args.items(multi=True)))
+    # Quoted: a path such as ``/\\evil.example`` must stay a path on this site, never read as ``//host``.
+    return request.script_root + quote(request.path) + "?" + urlencode(list(args.items(multi=True)))
 
 
 def init_app(app: Flask) -> None:

@@ -166,7 +166,10 @@ letter-spacing visibility display isolation mix-blend-mode flood-color flood-opa
 """.split())
 _URL = re.compile(r"url\s*\(", re.I)
 _LOCAL_URL = re.compile(r"url\(\s*['\"]?#[A-Za-z_][\w.-]*['\"]?\s*\)")
-_DECLARATION = re.compile(r"^\s*([a-z-]+)\s*:\s*([^;]*?)\s*$")
+_PROPERTY_NAME = re.compile(r"[a-z-]+")
+# Style text longer than this is dropped whole: no real badge needs more, and every parse stays linear.
+MAX_STYLE_CHARS = 16_384
+MAX_SVG_DEPTH = 64
 _SELECTOR = re.compile(r"^[\w\s.#,*>:+~()-]*$")
 MAX_SVG_NODES = 20_000
 
@@ -179,24 +182,42 @@ def _safe_value(value: str) -> bool:
 
 
 def _safe_declarations(text: str) -> str | None:
+    """The allowed ``property: value`` pairs of ``text``. Parsed by splitting, not by a backtracking
+    regular expression: a crafted style attribute must cost linear time (a lazy pattern took seconds)."""
+    if len(text) > MAX_STYLE_CHARS:
+        return None
     kept = []
     for declaration in text.split(";"):
-        if not declaration.strip():
-            continue
-        match = _DECLARATION.match(declaration)
-        if match and match.group(1).lower() in _PROPERTIES and _safe_value(match.group(2)):
-            kept.append(f"{match.group(1).lower()}:{match.group(2)}")
+        name, colon, value = declaration.partition(":")
+        name, value = name.strip().lower(), value.strip()
+        if colon and _PROPERTY_NAME.fullmatch(name) and name in _PROPERTIES and _safe_value(value):
+            kept.append(f"{name}:{value}")
     return ";".join(kept) or None
 
 
+def _without_comments(text: str) -> str:
+    """``text`` without ``/* … */`` comments, in one linear pass (an unclosed one runs to the end)."""
+    parts, position = [], 0
+    while (start := text.find("/*", position)) != -1:
+        parts.append(text[position:start])
+        end = text.find("*/", start + 2)
+        position = len(text) if end == -1 else end + 2
+    parts.append(text[position:])
+    return "".join(parts)
+
+
 def _safe_sheet(text: str) -> str | None:
-    """A ``<style>`` sheet of plain rules (``selector { declarations }``), each declaration allowed."""
-    if "@" in text or "\\" in text or "<" in text:
+    """A ``<style>`` sheet of plain rules (``selector { declarations }``), each declaration allowed; no
+    at-rule, escape or nesting. Split on braces in linear time, like the declarations."""
+    if len(text) > MAX_STYLE_CHARS or "@" in text or "\\" in text or "<" in text:
         return None
     rules = []
-    for selector, body in re.findall(r"([^{}]*)\{([^{}]*)\}", re.sub(r"/\*.*?\*/", "", text, flags=re.S)):
+    for rule in _without_comments(text).split("}")[:-1]:
+        selector, brace, body = rule.partition("{")
+        if not brace or "{" in body or not _SELECTOR.match(selector):
+            continue
         declarations = _safe_declarations(body)
-        if declarations and _SELECTOR.match(selector):
+        if declarations:
             rules.append(f"{selector.strip()}{{{declarations}}}")
     return "\n".join(rules) or None
 
@@ -233,12 +254,14 @@ def sanitize_svg(data: bytes) -> bytes:
     return "".join(out).encode("utf-8")
 
 
-def _write(element, out: list[str], budget: list[int], top: bool = False) -> None:
+def _write(element, out: list[str], budget: list[int], top: bool = False, depth: int = 0) -> None:
     from xml.dom import Node  # noqa: PLC0415
 
     budget[0] -= 1
     if budget[0] < 0:
         raise ImageRefused("the SVG has too many elements")
+    if depth > MAX_SVG_DEPTH:  # the walk is recursive: a deep document must not exhaust the stack
+        raise ImageRefused("the SVG is nested too deeply")
     name = element.localName
     attributes = []
     for attribute in element.attributes.values():
@@ -259,7 +282,7 @@ def _write(element, out: list[str], budget: list[int], top: bool = False) -> Non
         for child in element.childNodes:
             if child.nodeType == Node.ELEMENT_NODE:
                 if child.namespaceURI in (SVG_NS, None) and child.localName in _ELEMENTS:
-                    _write(child, out, budget)
+                    _write(child, out, budget, depth=depth + 1)
             elif child.nodeType in (Node.TEXT_NODE, Node.CDATA_SECTION_NODE) and name in _TEXT_ELEMENTS:
                 out.append(escape(child.data))
     out.append(f"</{name}>")

@@ -71,9 +71,21 @@ def _check_inline(context: Mapping, defined: frozenset[str]) -> None:
                 continue
             if term in defined:
                 raise UnsafeContext(f"it redefines the term “{term}” of the pinned contexts")
-            target = definition.get("@id") if isinstance(definition, Mapping) else definition
+            if isinstance(definition, Mapping):
+                target = definition.get("@reverse", definition.get("@id", term))
+                containers = definition.get("@container")
+                containers = containers if isinstance(containers, list) else [containers]
+            else:
+                target, containers = definition, []
+            if target is None:  # a term mapped to null is dropped by expansion: its values are not signed
+                raise UnsafeContext(f"it maps “{term}” to nothing, so that its values would not be signed")
             if isinstance(target, str) and target.startswith("@"):
                 raise UnsafeContext(f"it makes “{term}” an alias of the keyword {target}")
+            if isinstance(target, str) and target.startswith("_:"):
+                # a blank-node predicate is dropped from the signed dataset (RDF has none)
+                raise UnsafeContext(f"it maps “{term}” to a blank node, so that its values would not be signed")
+            if "@index" in containers:  # index map keys are not part of the signed data either
+                raise UnsafeContext(f"it makes “{term}” an index map, whose keys would not be signed")
             if isinstance(definition, Mapping):
                 scoped = definition.get("@context")
                 for entry in scoped if isinstance(scoped, list) else [scoped]:

@@ -52,12 +52,14 @@ _REASON_OF_CODE = {
                      "badge_class_unavailable", "issuer_unavailable", "fetch_failed", "fetch_timeout",
                      "fetch_refused", "unsupported_cryptosuite", "unsupported_method", "unsupported_status",
                      "unsupported_format", "jwt_unsupported_type", "jwt_crit_unsupported", "jwt_no_key",
-                     "internal_error", "verification_timeout"), "unchecked"),
+                     "internal_error", "verification_timeout",
+                     # a context Sillage does not bundle: it cannot read the credential, never fetches
+                     "unknown_context"), "unchecked"),
     # Not a usable credential at all: malformed, incomplete, or beyond what any real credential needs.
     **dict.fromkeys((
         "invalid_json", "too_large", "too_deep", "too_complex", "duplicate_key", "not_an_object",
         "unsupported_document", "no_badge", "invalid_image", "unsupported_image", "multiple_badges",
-        "compressed_badge", "invalid_credential", "unreadable_input", "no_context", "unknown_context",
+        "compressed_badge", "invalid_credential", "unreadable_input", "no_context",
         "undefined_term", "invalid_jsonld", "schema_invalid", "subject_unidentified", "not_a_credential",
         "no_proof", "malformed_proof", "wrong_proof_purpose", "jwt_invalid", "jwt_alg_refused",
         "jwt_private_key", "invalid_key", "no_issuer", "invalid_date", "ob2_inconsistent", "ob2_invalid",

@@ -102,12 +102,17 @@ def app(app_settings):
     app.test_client_class = FreshClient
     with app.app_context():
         yield app
-        db.session.remove()
-        if PG_URL:
-            tables = ", ".join(t.name for t in db.metadata.sorted_tables)
-            db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            db.session.commit()
-        db.engine.dispose()
+        release_database()
+
+
+def release_database() -> None:
+    """The end of a test's application: on PostgreSQL (one database for every test), empty it."""
+    db.session.remove()
+    if PG_URL:
+        tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+        db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+    db.engine.dispose()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import User, VaultKey
 from app.services import accounts, vault_keys
 from certs import vault
-from tests.conftest import PASSWORD, FreshClient
+from tests.conftest import PASSWORD, FreshClient, release_database
 
 OLD_KEY = "old-master-key-" + "o" * 32
 NEW_KEY = "new-master-key-" + "n" * 32
@@ -133,8 +133,7 @@ def keyed_app(app_settings):
     assert app.config["MASTER_KEY_FILE"] == str(folder / "master_key")
     with app.app_context():
         yield app
-        db.session.remove()
-        db.engine.dispose()
+        release_database()
 
 
 def rotate(app, *args, input=None):

@@ -61,12 +61,17 @@ def test_when_every_slot_is_taken_verifications_are_refused_at_once(one_slot):
 
 
 def test_slots_are_counted_and_released(one_slot):
-    with one_slot.test_request_context("/"):
-        with runner.slot() as number:
-            assert number == 0
+    started, release = threading.Event(), threading.Event()
+    holder = hold_slot(one_slot, started, release)  # another worker holds the only slot
+    try:
+        with one_slot.test_request_context("/"):
             with pytest.raises(runner.VerifierBusy), runner.slot():
                 pass
-        with runner.slot() as number:  # released on the way out, even after a refusal inside
+    finally:
+        release.set()
+        holder.join(30)
+    with one_slot.test_request_context("/"):
+        with runner.slot() as number:  # released on the way out
             assert number == 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, session, url_for
+from flask import flash, g, redirect, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -41,6 +41,9 @@ def start_session(user: User) -> None:
     The session store commits the database session when it drops the old id: callers commit first.
     """
     sessions.regenerate(session)
+    # A new CSRF token too: the one from before sign-in lived in a cookie that someone else may have set.
+    session.pop("csrf_token", None)
+    g.pop("csrf_token", None)
     login_user(user)
 
 

@@ -6,6 +6,7 @@ per-IP budget (``login_budget``, shared with ``/login`` and the API): a stolen s
 the password here faster than anywhere else."""
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Callable
 
@@ -154,6 +155,7 @@ def logout_everywhere():
 
 # Where a new token's value waits between the POST that made it and the page that shows it.
 NEW_TOKEN_KEY = "new_api_token"
+NEW_TOKEN_SECONDS = 300
 
 
 @bp.route("/tokens", methods=["GET", "POST"])
@@ -175,12 +177,13 @@ def tokens():
             db.session, user, form.name.data, expires_at))
         if saved:
             created, raw = created_and_raw
-            session[NEW_TOKEN_KEY] = {"id": str(created.id), "raw": raw}
+            session[NEW_TOKEN_KEY] = {"id": str(created.id), "raw": raw, "at": time.time()}
             return redirect(url_for("settings.tokens"))
     listed = api_tokens.list_tokens(db.session, user)
     created = raw = None
     pending = session.pop(NEW_TOKEN_KEY, None) if request.method == "GET" else None
-    if isinstance(pending, dict):
+    # Shown only right after its creation: a value left behind (the redirect never followed) expires.
+    if isinstance(pending, dict) and time.time() - float(pending.get("at") or 0) < NEW_TOKEN_SECONDS:
         created = next((token for token in listed if str(token.id) == pending.get("id")), None)
         raw = pending.get("raw") if created is not None else None
     response = current_app.make_response((render_template(

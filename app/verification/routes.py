@@ -68,8 +68,9 @@ def verify():
                 form.credential.errors.append(_l("This text is too long (at most 1 MB)."))
                 data = None
         if data is not None:
-            result = display.with_verdict(runner.run(data), runner.reader_locale())
-            image = display.badge_image(result, data if isinstance(data, bytes) else None)
+            with runner.slot():  # one slot for the verification and the badge image it shows
+                result = display.with_verdict(runner.run(data), runner.reader_locale())
+                image = display.badge_image(result, data if isinstance(data, bytes) else None)
     elif request.method == "POST":
         status = 400 if form.csrf_token.errors else 422
     response = make_response(render_template("verification/verify.html", form=form, result=result,

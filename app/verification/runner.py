@@ -25,7 +25,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from flask import current_app, has_request_context, jsonify, render_template, request
+from flask import current_app, g, has_request_context, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -39,7 +39,6 @@ MAX_JSON_BYTES = 1024 * 1024
 RETRY_AFTER = 5
 
 
-_made: set[Path] = set()  # slot folders known to exist (one mkdir per process)
 
 
 class VerifierBusy(Exception):
@@ -53,24 +52,42 @@ def reader_locale() -> str:
 
 @contextlib.contextmanager
 def slot():
-    """Hold one of the host's ``VERIFY_SLOTS`` verification slots, or raise ``VerifierBusy`` at once."""
+    """Hold one of the host's ``VERIFY_SLOTS`` verification slots, or raise ``VerifierBusy`` at once.
+
+    Re-entrant within a request: a page that verifies and then prepares the badge image holds one slot
+    for both (``g.verify_slot``), never two."""
+    if g.get("verify_slot") is not None:
+        yield g.verify_slot
+        return
     folder = Path(current_app.instance_path) / "verify-slots"
-    if folder not in _made:
-        folder.mkdir(parents=True, exist_ok=True)
-        _made.add(folder)
     for number in range(max(1, int(current_app.config.get("VERIFY_SLOTS") or 1))):
-        fd = os.open(folder / f"{number}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fd = _open_lock(folder / f"{number}.lock")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             continue
+        except BaseException:
+            os.close(fd)
+            raise
+        g.verify_slot = number
         try:
             yield number
         finally:
+            g.pop("verify_slot", None)
             os.close(fd)  # closing the file releases the lock
         return
     raise VerifierBusy()
+
+
+def _open_lock(path: Path) -> int:
+    """The slot's lock file (never through a symbolic link); its folder is made again if removed."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        return os.open(path, flags, 0o600)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, flags, 0o600)
 
 
 def run(data) -> dict:

@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -53,6 +53,8 @@ MIN_RSA_BITS = 2048
 CREDENTIAL_TYPES = ("vc+jwt", "vc+ld+json+jwt", "vc+ld+jwt")  # VC-JOSE-COSE, and its earlier drafts' names
 PLAIN_TYPES = ("jwt",)
 MEDIA_TYPES = tuple(f"application/{name}" for name in CREDENTIAL_TYPES + PLAIN_TYPES)
+# What an EnvelopedVerifiableCredential's data: URL may declare (VC-JOSE-COSE, and the plain JWT type).
+ENVELOPE_TYPES = (*CREDENTIAL_TYPES, "vc-ld+jwt", *PLAIN_TYPES)
 # JWK members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2).
 PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 MAX_JWKS_KEYS = 64
@@ -153,15 +155,20 @@ def read_jwt(token: str) -> SecuredCredential:
 
 def enveloped_token(document: Mapping) -> str | None:
     """The compact JWS of a VC 2.0 ``EnvelopedVerifiableCredential`` (``id``:
-    ``data:application/vc+jwt,<token>``), None for any other document; raises Failure for an envelope
-    of another securing mechanism (SD-JWT, COSE), which Sillage does not verify."""
+    ``data:application/vc+jwt,<token>``, percent-encoding allowed as in any data: URL), None for any
+    other document; raises Failure for an envelope of another securing mechanism (SD-JWT, COSE) or
+    encoding, which Sillage does not verify. The one reader of envelopes (``/api/v1/verify``, the page
+    and the VC-API routes alike)."""
     if "EnvelopedVerifiableCredential" not in as_list(document.get("type")):
         return None
-    media_type, comma, token = str(document.get("id") or "").partition(",")
+    media_type, comma, payload = str(document.get("id") or "").partition(",")
     if not comma or not media_type.lower().startswith("data:"):
         raise Failure("jwt_invalid", reason="the enveloped credential's id is not a data: URL")
-    if _media_type(media_type[len("data:"):]) not in CREDENTIAL_TYPES or not looks_like_jwt(token):
-        raise Failure("unsupported_format", format=media_type[len("data:"):][:60])
+    declared = media_type[len("data:"):]
+    token = unquote_to_bytes(payload).decode("ascii", "replace").strip()
+    if ";base64" in declared.lower() or _media_type(declared.split(";", 1)[0]) not in ENVELOPE_TYPES \
+            or not looks_like_jwt(token):
+        raise Failure("unsupported_format", format=declared[:60])
     return token
 
 
@@ -441,17 +448,24 @@ def check_issuer(session, secured: SecuredCredential, found: JwtKey):
         if found.controller != issuer:
             raise Failure("issuer_mismatch", issuer=issuer, controller=found.controller)
     elif found.source == "url":
-        if not _same_origin(found.id, issuer):
+        if not _under_issuer(found.id, issuer) and not _issuer_lists(session, issuer, found.key):
             raise Failure("jwt_key_not_bound", issuer=issuer)
     elif not _issuer_lists(session, issuer, found.key):
         raise Failure("jwt_key_not_bound", issuer=issuer)
     return None, {"issuer": issuer}
 
 
-def _same_origin(url: str, issuer: str) -> bool:
+def _under_issuer(url: str, issuer: str) -> bool:
+    """A key document published under the issuer's own URL (same origin, and a path below the issuer's):
+    the origin alone is not enough, since many issuers share a host (``raw.githubusercontent.com/alice``
+    must not vouch for a key under ``/mallory``), except ``/.well-known/`` (RFC 8615: the origin's owner
+    controls it). Anything else must be listed by the issuer itself."""
     key, owner = urlsplit(url), urlsplit(issuer)
-    return owner.scheme in ("https", "http") and (key.scheme, key.netloc.lower()) == (owner.scheme,
-                                                                                        owner.netloc.lower())
+    if owner.scheme not in ("https", "http") or (key.scheme, key.netloc.lower()) != (owner.scheme,
+                                                                                     owner.netloc.lower()):
+        return False
+    base = owner.path.rstrip("/") + "/"
+    return base == "/" or key.path == owner.path or key.path.startswith((base, "/.well-known/"))
 
 
 def _issuer_lists(session, issuer: str, key) -> bool:

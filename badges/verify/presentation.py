@@ -34,13 +34,13 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote_to_bytes
 
 from .. import messages
 from ..fetch import json_fetcher
 from ..formats import VC1_CONTEXT, VC2_CONTEXT, as_list
 from . import _run
 from .jsonld import _check_jsonld
+from .jwt import enveloped_token
 from .proofs import _PROOF_CODES, MAX_PROOFS, _check_proof_value, _check_proofs, _resolve_methods
 from .reading import _id_of, check_value, document_kind
 from .report import Failure, _Report
@@ -54,7 +54,6 @@ REQUIRED_UNSIGNED = ("parse", "jsonld", "credentials")
 
 # The media types of an EnvelopedVerifiableCredential's data: URL that carry a VC-JWT (VC-JOSE-COSE §3.1;
 # the W3C VC 2.0 test suite also sends plain application/jwt).
-_JWT_MEDIA_TYPES = ("application/vc+jwt", "application/vc-ld+jwt", "application/jwt")
 _PRESENTATION_CODES = {**_PROOF_CODES, "mismatched_proof_purpose": "not_authentication",
                        "invalid_challenge": "wrong_challenge", "invalid_domain": "wrong_domain",
                        "verification_method_not_authorized": "method_not_authenticating"}
@@ -101,16 +100,14 @@ def enveloped_payload(envelope: Mapping) -> str:
     if envelope.get("type") != "EnvelopedVerifiableCredential" and as_list(envelope.get("type")) != [
             "EnvelopedVerifiableCredential"]:
         raise Failure("invalid_envelope", reason="type must be EnvelopedVerifiableCredential")
-    url = envelope.get("id")
-    if not isinstance(url, str) or not url.startswith("data:") or "," not in url:
-        raise Failure("invalid_envelope", reason="id must be a data: URL")
-    header, payload = url[5:].split(",", 1)
-    media_type = header.split(";", 1)[0].strip().lower()
-    if media_type not in _JWT_MEDIA_TYPES or ";base64" in header.lower():
-        raise Failure("unsupported_format", format=media_type or "data: URL")
-    token = unquote_to_bytes(payload).decode("ascii", "replace").strip()
-    if token.count(".") != 2:
-        raise Failure("invalid_envelope", reason="the data: URL does not hold a compact JWS")
+    try:
+        token = enveloped_token(envelope)
+    except Failure as failure:
+        if failure.code == "unsupported_format":
+            raise
+        raise Failure("invalid_envelope", reason="id must be a data: URL holding a compact JWS") from None
+    if token is None:
+        raise Failure("invalid_envelope", reason="type must be EnvelopedVerifiableCredential")
     return token
 
 
@@ -139,7 +136,10 @@ def _answers_request(proof: Mapping, challenge: str | None, domain: Any) -> None
     if challenge is not None and proof.get("challenge") != challenge:
         raise Failure("wrong_challenge", reason="" if "challenge" in proof else "the proof has none")
     if domain is not None:
-        wanted = {domain} if isinstance(domain, str) else set(domain)
+        items = [domain] if isinstance(domain, str) else domain if isinstance(domain, list) else None
+        if not items or not all(isinstance(item, str) for item in items):
+            raise Failure("wrong_domain", reason="the expected domain is not a string or a list of strings")
+        wanted = set(items)
         got = proof.get("domain")
         got = {got} if isinstance(got, str) else {item for item in as_list(got) if isinstance(item, str)}
         if wanted != got:
@@ -157,12 +157,15 @@ def verify_presentation(presentation: Any, *, challenge: str | None = None, doma
     compared); ``require_proof=False`` accepts an unsigned presentation (its credentials still verified).
     The other arguments are :func:`badges.verify.verify`'s.
     """
+    from certs.canon import deadline  # noqa: PLC0415
+
     report = _Report(_lang(locale))
     session = _Session(fetch or json_fetcher(allow_loopback=allow_loopback), _aware(now), report, allow_loopback)
     credentials: list[dict] = []
     required: tuple[str, ...] = REQUIRED_SIGNED
     try:
-        required = _verify(session, presentation, challenge, domain, require_proof, credentials)
+        with deadline(session.deadline):  # the same time budget as verify(), inside JSON-LD work too
+            required = _verify(session, presentation, challenge, domain, require_proof, credentials)
     except Exception:  # noqa: BLE001 - a verifier bug must read as "not verified", never as a crash
         log.exception("presentation verifier failed")
         report.failed("internal", Failure("internal_error"))

@@ -176,6 +176,13 @@ def test_signing_has_the_same_bounds(monkeypatch):
     ({"name": {"@id": "https://schema.org/name"}}, None, "“name”"),
     ({"Extra": {"@id": "https://x.example/Extra", "@context": {"@vocab": "https://x.example/"}}}, None,
      "@vocab"),
+    # terms whose values never reach the signed dataset (found in review): blank-node predicates,
+    # index-map keys, terms mapped to null
+    ({"note": "_:b0"}, ("credentialSubject", "note", "forged"), "blank node"),
+    ({"note": {"@id": "_:b1"}}, ("credentialSubject", "note", "forged"), "blank node"),
+    ({"note": {"@reverse": "_:b2"}}, ("credentialSubject", "note", "forged"), "blank node"),
+    ({"notes": {"@id": "https://x.example/notes", "@container": "@index"}},
+     ("credentialSubject", "notes", {"forged key": "https://x.example/v"}), "index map"),
 ])
 def test_an_inline_context_appended_after_signing_that_could_hide_content_is_refused(key, context, change,
                                                                                       reason):
@@ -188,6 +195,14 @@ def test_an_inline_context_appended_after_signing_that_could_hide_content_is_ref
     assert result["verified"] is False
     assert check(result, "jsonld")["code"] == "unsafe_context"
     assert reason in check(result, "jsonld")["detail"]
+
+
+def test_a_term_mapped_to_null_after_signing_is_refused(key):
+    credential = signed(ob3_credential(key.controller), key)
+    credential["@context"] = [*credential["@context"], {"note": None}]
+    credential["credentialSubject"]["note"] = "forged"
+    result = verify(credential, now=NOW)
+    assert result["verified"] is False and check(result, "jsonld")["code"] in ("undefined_term", "unsafe_context")
 
 
 def test_an_embedded_context_in_a_nested_object_is_found_too(key):

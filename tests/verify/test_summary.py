@@ -408,3 +408,40 @@ def test_the_verifier_summarises_an_ob2_assertion_from_what_it_fetched():
 def test_the_verifier_adds_no_summary_when_nothing_was_read():
     result = verify("{broken", now=NOW)
     assert "credential" not in result and result["verdict"]["reason"] == "invalid"
+
+
+# -- found in review: the SVG sanitiser must cost linear time and never recurse without bound ------------
+
+@pytest.mark.parametrize("svg", [
+    b'<svg xmlns="http://www.w3.org/2000/svg"><style>' + b"a" * 200_000 + b"</style></svg>",
+    b'<svg xmlns="http://www.w3.org/2000/svg"><style>' + b"/*" * 100_000 + b"</style></svg>",
+    b'<svg xmlns="http://www.w3.org/2000/svg"><style>' + b"a{" * 100_000 + b"</style></svg>",
+    b'<svg xmlns="http://www.w3.org/2000/svg"><rect style="' + b" " * 90_000 + b'fill:red"/></svg>',
+])
+def test_hostile_styles_are_dropped_without_backtracking(svg):
+    """These took seconds to minutes with the regular expressions of the first version; dropped whole
+    now (style text over MAX_STYLE_CHARS). No timing is asserted: the shape of the parse is."""
+    from badges import images
+
+    out = images.sanitize_svg(svg)
+    assert b"fill" not in out and out.startswith(b"<svg")
+
+
+def test_a_deeply_nested_svg_is_refused_not_a_crash():
+    from badges import images
+
+    deep = b'<svg xmlns="http://www.w3.org/2000/svg">' + b"<g>" * 5000 + b"</g>" * 5000 + b"</svg>"
+    with pytest.raises(images.ImageRefused, match="nested too deeply"):
+        images.sanitize_svg(deep)
+    assert images.display_image({"data": "data:image/svg+xml;base64,"
+                                 + __import__("base64").b64encode(deep).decode()}) is None
+
+
+def test_styles_within_bounds_keep_their_allowed_declarations():
+    from badges import images
+
+    out = images.sanitize_svg(b'<svg xmlns="http://www.w3.org/2000/svg"><style>rect{fill:red} /* c */ '
+                              b'.a > b {stroke: blue; behavior: url(x)}</style>'
+                              b'<rect style="FILL: #fff; stroke:url(http://x)"/></svg>')
+    assert b"rect{fill:red}" in out and b"stroke:blue" in out and b"behavior" not in out
+    assert b'style="fill:#fff"' in out

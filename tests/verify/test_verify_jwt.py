@@ -109,8 +109,8 @@ def test_https_jwks_key_must_be_on_the_issuers_origin(web):
     key = RSAKey.generate_key(2048)
     web.documents["https://school.example/.well-known/jwks.json"] = {
         "keys": [{**public_jwk(RSAKey.generate_key(2048)), "kid": "old"}, {**public_jwk(key), "kid": "k1"}]}
-    web.documents["https://school.example/keys/1"] = public_jwk(key)
-    for kid in ("https://school.example/.well-known/jwks.json#k1", "https://school.example/keys/1"):
+    web.documents["https://school.example/issuers/1/keys/1"] = public_jwk(key)
+    for kid in ("https://school.example/.well-known/jwks.json#k1", "https://school.example/issuers/1/keys/1"):
         token = sign({"alg": "RS256", "kid": kid}, vc_claims(ob3_jwt_credential("https://school.example/issuers/1")),
                      key)
         result = verify(token, fetch=web, now=NOW)
@@ -120,6 +120,15 @@ def test_https_jwks_key_must_be_on_the_issuers_origin(web):
     unknown = sign({"alg": "RS256", "kid": "https://school.example/.well-known/jwks.json#nope"},
                    vc_claims(ob3_jwt_credential("https://school.example/issuers/1")), key)
     assert_refused(verify(unknown, fetch=web, now=NOW), "method_unresolvable", "verification_method")
+
+
+def test_a_key_elsewhere_on_a_shared_host_does_not_speak_for_the_issuer(web):
+    """Found in review: the origin alone bound a key to the issuer, on hosts that many people share."""
+    key = RSAKey.generate_key(2048)
+    web.documents["https://pages.example/mallory/key.json"] = public_jwk(key)
+    credential = ob3_jwt_credential("https://pages.example/alice/issuer.json")
+    token = sign({"alg": "RS256", "kid": "https://pages.example/mallory/key.json"}, vc_claims(credential), key)
+    assert_refused(verify(token, fetch=web, now=NOW), "jwt_key_not_bound", "issuer")
 
 
 def test_claims_fill_what_the_vc_claim_leaves_out(web, issuer):
