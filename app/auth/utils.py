@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import flash, g, redirect, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 
 from app import sessions
 from app.extensions import db
@@ -42,8 +43,10 @@ def start_session(user: User) -> None:
     """
     sessions.regenerate(session)
     # A new CSRF token too: the one from before sign-in lived in a cookie that someone else may have set.
+    # Made now, so that it is stored with the new session rather than by the next page's extra write.
     session.pop("csrf_token", None)
     g.pop("csrf_token", None)
+    generate_csrf()
     login_user(user)
 
 
