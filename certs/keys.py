@@ -372,14 +372,55 @@ def method_from_document(document: Mapping[str, Any], vm_id: str) -> Verificatio
         raise KeyFormatError(f"{vm_id} is not a verification method of {controller}")
     if method.get("controller") != controller:
         raise KeyFormatError(f"{vm_id} names controller {method.get('controller')}, not {controller}")
-    if method.get("type") not in ("Multikey", "Ed25519VerificationKey2020"):
-        raise KeyFormatError(f"unsupported verification method type {method.get('type')!r}")
+    kind = method.get("type")
+    if kind in ("Multikey", "Ed25519VerificationKey2020"):
+        public_key = decode_public_multikey(method.get("publicKeyMultibase"))
+    elif kind in ("JsonWebKey", "JsonWebKey2020"):
+        public_key = public_key_from_jwk(method.get("publicKeyJwk"))
+    else:
+        raise KeyFormatError(f"unsupported verification method type {kind!r}")
     return VerificationMethod(
         id=vm_id, controller=controller,
-        public_key=decode_public_multikey(method.get("publicKeyMultibase")),
+        public_key=public_key,
         revoked=method.get("revoked"), expires=method.get("expires"),
         relationships=frozenset(relationships),
     )
+
+
+_JWK_CURVES = {"P-256": ec.SECP256R1, "P-384": ec.SECP384R1}
+_JWK_PRIVATE = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
+
+
+def public_key_from_jwk(jwk: Any) -> PublicKey:
+    """The public key of a ``JsonWebKey`` verification method's ``publicKeyJwk`` (VC Data Integrity
+    EdDSA and ECDSA cryptosuites, "Verification Methods": Multikey or JsonWebKey): an Ed25519 ``OKP`` key
+    (RFC 8037) or a P-256 / P-384 ``EC`` key (RFC 7518). A JWK carrying private members is refused:
+    a controller document must never publish one."""
+    import base64  # noqa: PLC0415
+
+    def unb64(value: Any, size: int) -> bytes:
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]+", value):
+            raise KeyFormatError("publicKeyJwk has a malformed coordinate")
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        if len(raw) != size:
+            raise KeyFormatError("publicKeyJwk has a coordinate of the wrong length")
+        return raw
+
+    if not isinstance(jwk, Mapping):
+        raise KeyFormatError("publicKeyJwk is missing")
+    if any(member in jwk for member in _JWK_PRIVATE):
+        raise KeyFormatError("publicKeyJwk holds private key material")
+    if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519":
+        return ed25519.Ed25519PublicKey.from_public_bytes(unb64(jwk.get("x"), 32))
+    if jwk.get("kty") == "EC" and jwk.get("crv") in _JWK_CURVES:
+        curve = _JWK_CURVES[jwk["crv"]]()
+        size = (curve.key_size + 7) // 8
+        x, y = (int.from_bytes(unb64(jwk.get(name), size), "big") for name in ("x", "y"))
+        try:
+            return ec.EllipticCurvePublicNumbers(x, y, curve).public_key()
+        except ValueError:
+            raise KeyFormatError("publicKeyJwk is not a point of its curve") from None
+    raise KeyFormatError(f"unsupported publicKeyJwk ({jwk.get('kty')!r}, {jwk.get('crv')!r})")
 
 
 def resolve_did_key(vm_id: str) -> VerificationMethod:
