@@ -155,7 +155,6 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
         "MAIL_SENDER": get("MAIL_SENDER", "Sillage <no-reply@localhost>"),
         # Server-side sessions: logout and password changes end sessions for real.
         "SESSION_TYPE": "redis" if redis_url else "sqlalchemy",
-        "SESSION_SQLALCHEMY_TABLE": "http_sessions",
         "SESSION_PERMANENT": True,
         "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
         # An absolute 14-day lifetime: no write to the session store on every request, only on change.

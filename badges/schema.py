@@ -264,6 +264,3 @@ def _fast_messages(fast, document: Any) -> list[str]:
         messages.append(f"(document): {error}")
     return messages or ["(document): does not follow the Open Badges 3.0 schema"]
 
-
-def is_valid_ob3(document: Any) -> bool:
-    return not validate_ob3(document)

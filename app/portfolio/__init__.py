@@ -21,5 +21,5 @@ def init_app(app: Flask) -> None:
     from app.portfolio import fragments, items, overview, profile  # noqa: F401  (routes attach to bp)
 
     storage.init_app(app)
-    fragments.init_app(app)  # a wrong STORAGE_URL (s3:// in this version) fails at start-up, clearly
+    fragments.init_app(app)
     app.register_blueprint(bp)

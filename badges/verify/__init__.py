@@ -70,7 +70,7 @@ def verify(input: Any, *, fetch: Fetch | None = None, now: datetime | None = Non
     """
     from certs.canon import deadline  # noqa: PLC0415
 
-    report = _Report("fr" if str(locale or "").lower().startswith("fr") else "en")
+    report = _Report(locale)
     fetch = fetch or json_fetcher(allow_loopback=allow_loopback)
     session = _Session(fetch, _aware(now), report, allow_loopback, time_budget)
     kind = None

@@ -43,6 +43,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from ..errors import BadgeError
 from ..formats import MAX_PAYLOAD_BYTES, as_list, parse_json
 from .report import Failure
+from .session import _SKEW_SECONDS
 
 # Asymmetric JWS algorithms (RFC 7518, RFC 8037, RFC 9864). OB 3.0 requires RS256; ES256 and EdDSA are
 # what VC-JOSE-COSE implementations use.
@@ -58,7 +59,6 @@ ENVELOPE_TYPES = (*CREDENTIAL_TYPES, "vc-ld+jwt", *PLAIN_TYPES)
 # JWK members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2).
 PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 MAX_JWKS_KEYS = 64
-_SKEW_SECONDS = 300
 _COMPACT = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _MAX_TOKEN_CHARS = (MAX_PAYLOAD_BYTES * 4) // 3 + 16 * 1024
 

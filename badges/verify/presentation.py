@@ -59,13 +59,10 @@ _PRESENTATION_CODES = {**_PROOF_CODES, "mismatched_proof_purpose": "not_authenti
                        "verification_method_not_authorized": "method_not_authenticating"}
 
 
-def _lang(locale: str) -> str:
-    return "fr" if str(locale or "").lower().startswith("fr") else "en"
-
 
 def failed_result(check_name: str, failure: Failure, locale: str = "en") -> dict:
     """A result whose only check failed (an input refused before any verification)."""
-    report = _Report(_lang(locale))
+    report = _Report(locale)
     report.failed(check_name, failure)
     return report.result(None)
 
@@ -117,7 +114,7 @@ def bind_to_request(result: dict, document: Mapping, challenge: str | None, doma
     already checked, covers those proof members). Adds a ``request_binding`` check to ``result``."""
     if challenge is None and domain is None:
         return
-    report = _Report(_lang(locale))
+    report = _Report(locale)
     report.checks, report.errors = result["checks"], result["errors"]
     try:
         proofs = [proof for proof in as_list(document.get("proof")) if isinstance(proof, Mapping)]
@@ -159,7 +156,7 @@ def verify_presentation(presentation: Any, *, challenge: str | None = None, doma
     """
     from certs.canon import deadline  # noqa: PLC0415
 
-    report = _Report(_lang(locale))
+    report = _Report(locale)
     session = _Session(fetch or json_fetcher(allow_loopback=allow_loopback), _aware(now), report, allow_loopback)
     credentials: list[dict] = []
     required: tuple[str, ...] = REQUIRED_SIGNED

@@ -151,4 +151,3 @@ def _from_jwt(token: str):
         raise Failure("unsupported_format", format="Open Badges 2.0 signed assertion (JWS)")
     return secured
 
-# -- running one check -------------------------------------------------------------------------

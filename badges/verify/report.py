@@ -28,7 +28,7 @@ class _Report:
     """Collects checks, errors and warnings in the reader's language."""
 
     def __init__(self, locale: str):
-        self.locale = locale
+        self.locale = "fr" if str(locale or "").lower().startswith("fr") else "en"
         self.checks: list[dict] = []
         self.errors: list[dict] = []
         self.warnings: list[dict] = []
