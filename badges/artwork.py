@@ -26,18 +26,17 @@ import hashlib
 import io
 import math
 import re
-import struct
 import unicodedata
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import PurePath
 from xml.dom import Node
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
-from PIL import Image, ImageCms, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageFont
 
-from . import images
+from . import images, pixels
 
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 # An SVG is kept as text and may be shown by verifiers, ours included, which show images up to this size.
@@ -47,9 +46,6 @@ MAX_SIDE = 512
 MAX_EMBEDDED_SIDE = 1024  # a raster inside an uploaded SVG keeps more detail: the SVG may be drawn large
 PNG_TYPE, SVG_TYPE = "image/png", "image/svg+xml"
 _RASTERS = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG"}
-# What Pillow's decoders raise on damaged or hostile input besides OSError (as app/services/photos.py).
-_DECODER_ERRORS = (OSError, SyntaxError, ValueError, struct.error, EOFError, ZeroDivisionError, IndexError,
-                   TypeError, KeyError)
 
 # Stable codes (the app's messages are keyed by them).
 EMPTY_FILE = "empty_file"
@@ -115,8 +111,8 @@ def _sniff(data: bytes) -> str:
 
 
 def _decode(data: bytes, kind: str, max_side: int) -> Image.Image:
-    """The image's first frame, upright, in sRGB, as a new RGBA image of at most ``max_side`` pixels a
-    side, holding pixels only (no ``info``: no EXIF, ICC, text chunk survives)."""
+    """The image's only frame, upright, in sRGB, as a new RGBA image of at most ``max_side`` pixels a
+    side, holding pixels only (no ``info``: no EXIF, ICC profile or text chunk survives)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # damaged metadata, dropped anyway
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -130,14 +126,16 @@ def _decode(data: bytes, kind: str, max_side: int) -> Image.Image:
                 if image.format == "JPEG":  # decode at a reduced scale: faster, far less memory
                     image.draft("RGB", (max_side * 2, max_side * 2))
                 image.load()  # raises on a truncated JPEG or WebP
-                image = _upright(image)
-                image = _to_srgb(image).convert("RGBA")
-                image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+                image = pixels.upright(image)
+                if image.mode not in ("RGB", "RGBA", "CMYK", "L"):  # palette, 16-bit…: resized smoothly
+                    image = image.convert("RGBA")
+                image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)  # before copies: less memory
+                image = pixels.to_srgb(image).convert("RGBA")
         except ArtworkError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ArtworkError(TOO_LARGE, "the image has too many pixels (a decompression bomb?)") from None
-        except _DECODER_ERRORS as exc:
+        except pixels.DECODER_ERRORS as exc:
             raise ArtworkError(MALFORMED_IMAGE, f"the image cannot be read ({exc.__class__.__name__}: "
                                                 f"truncated or damaged)") from None
     clean = Image.new("RGBA", image.size)
@@ -154,34 +152,15 @@ def _check_header(image: Image.Image) -> None:
         raise ArtworkError(ANIMATED_IMAGE, "animated images are not accepted as badge images")
 
 
-def _upright(image: Image.Image) -> Image.Image:
-    """Apply the EXIF orientation; a damaged EXIF block leaves the pixels as stored, never a refusal."""
-    try:
-        return ImageOps.exif_transpose(image)
-    except _DECODER_ERRORS:
-        return image
-
-
-def _to_srgb(image: Image.Image) -> Image.Image:
-    """Colours from an embedded ICC profile converted to sRGB, since the profile itself is dropped."""
-    icc = image.info.get("icc_profile")
-    if not icc or image.mode not in ("RGB", "RGBA", "CMYK"):
-        return image
-    try:
-        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        mode = "RGBA" if image.mode == "RGBA" else "RGB"
-        return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode=mode)
-    except (ImageCms.PyCMSError, *_DECODER_ERRORS):
-        return image
-
-
 def _encode_png(image: Image.Image, *, square: bool, side: int | None = None) -> bytes:
-    """A PNG of ``image``; with ``square``, centred on a transparent square canvas (badge slots are square)."""
+    """A PNG of ``image``; with ``square``, centred on a transparent square canvas (badge slots are
+    square) of ``side`` pixels, the image scaled to fit it (up or down), else of its longer side."""
     if square:
+        if side and max(image.size) != side:
+            ratio = side / max(image.size)
+            image = image.resize((max(1, round(image.width * ratio)), max(1, round(image.height * ratio))),
+                                 Image.Resampling.LANCZOS)
         side = side or max(image.size)
-        if image.size != (side, side) and max(image.size) > side:
-            image = image.copy()
-            image.thumbnail((side, side), Image.Resampling.LANCZOS)
         canvas = Image.new("RGBA", (side, side), (0, 0, 0, 0))
         canvas.paste(image, ((side - image.width) // 2, (side - image.height) // 2))
         image = canvas
@@ -197,7 +176,8 @@ _ACTIVE_ELEMENTS = frozenset(("script", "foreignobject", "iframe", "embed", "obj
                               "audio", "video", "canvas"))
 _ANIMATIONS = frozenset(("animate", "set", "animatemotion", "animatetransform", "animatecolor", "discard"))
 _SCHEMES = re.compile(r"(?:java|vb|live)script:|data:(?!image/(?:png|jpeg);base64,)", re.I)
-_DRAWABLE = frozenset(("path", "rect", "circle", "ellipse", "line", "polyline", "polygon", "text", "image", "use"))
+_DRAWABLE = frozenset("path rect circle ellipse line polyline polygon text image use".split())
+_RASTER_URI = re.compile(r"data:image/(png|jpeg);base64,[A-Za-z0-9+/=]*", re.I)
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 
 
@@ -205,7 +185,7 @@ def sanitise_svg(data: bytes) -> bytes:
     """The allow-list layer alone: a new SVG holding only what :mod:`badges.images` allows (the same rules
     as the verifier's display), plus ``<image>`` elements whose ``data:image/png|jpeg`` bytes are decoded
     and re-encoded here. It never leaves active content, whatever the input; it may silently drop some."""
-    return images.write_svg(_parse(data), embedded_raster=_embedded_raster)
+    return _write(_parse(data))
 
 
 def sanitise_upload_svg(data: bytes) -> bytes:
@@ -213,8 +193,8 @@ def sanitise_upload_svg(data: bytes) -> bytes:
 
     Two layers. First a *refusal* of anything active or loading — scripts, ``foreignObject`` and other
     embedded HTML, event handlers, ``javascript:``/``data:`` URLs (but raster ``data:image/png|jpeg``),
-    ``href`` to anything but a local ``#id``, animations that target a link or handler, ``url(…)`` other than
-    ``url(#id)``, ``@import``, CSS escapes and ``expression()``, ``xml-stylesheet`` instructions — with
+    ``href`` to anything but a local ``#id``, animations that target a link or handler, ``url(…)`` other
+    than ``url(#id)``, ``@import``, CSS escapes and ``expression()``, ``xml-stylesheet`` instructions — with
     ``unsafe_svg``: a file carrying them was made to attack or depends on things we will not keep, and
     silently dropping them would store a different picture from the one the uploader saw. Then the
     allow-list (:func:`sanitise_svg`) writes the new document: the guarantee, even if the first layer
@@ -225,7 +205,7 @@ def sanitise_upload_svg(data: bytes) -> bytes:
         raise ArtworkError(TOO_LARGE, f"an SVG image must be at most {MAX_SVG_BYTES // 1024} KB")
     document = _parse(data)
     _refuse_active_content(document)
-    out = images.write_svg(document, embedded_raster=_embedded_raster)
+    out = _write(document)
     if not any(node.localName in _DRAWABLE for node in _elements(_parse(out))):
         raise ArtworkError(EMPTY_IMAGE, "nothing of this SVG can be drawn once sanitised")
     if len(out) > MAX_SVG_BYTES:
@@ -236,6 +216,13 @@ def sanitise_upload_svg(data: bytes) -> bytes:
 def _parse(data: bytes):
     try:
         return images.parse_svg(data)
+    except images.ImageRefused as exc:
+        raise ArtworkError(exc.code, str(exc)) from None
+
+
+def _write(document) -> bytes:
+    try:
+        return images.write_svg(document, embedded_raster=_embedded_raster)
     except images.ImageRefused as exc:
         raise ArtworkError(exc.code, str(exc)) from None
 
@@ -294,8 +281,7 @@ def _check_attribute(element: str, attribute) -> None:
         raise _unsafe(f"has an event handler ({attribute.name})")
     compact = re.sub(r"[\s\x00-\x1f]+", "", value)
     if local == "href":
-        if _LOCAL_FRAGMENT.fullmatch(compact) or (
-                element == "image" and re.fullmatch(r"data:image/(png|jpeg);base64,[A-Za-z0-9+/=]*", compact, re.I)):
+        if _LOCAL_FRAGMENT.fullmatch(compact) or (element == "image" and _RASTER_URI.fullmatch(compact)):
             return
         raise _unsafe(f"links to {value[:60]!r} (only #fragments of the image itself are kept)")
     if _SCHEMES.search(compact):
@@ -315,7 +301,7 @@ def _check_css(text: str) -> None:
 
 # -- generated default badge -----------------------------------------------------------------------------
 
-BADGE_NS = "urn:x-sillage:badge-art:1"  # the generator's version: a stored badge from another is redrawn
+BADGE_NS = "urn:x-sillage:badge-art"
 VIEW = 512
 _CENTRE = VIEW / 2
 _FONT_FAMILY = "Aileron, 'Helvetica Neue', Arial, sans-serif"  # Aileron is the font Pillow bundles
@@ -331,55 +317,50 @@ _SHAPES = (("shield", ("diploma", "degree", "licence", "master", "doctor", "bach
            ("hexagon", ("competen", "compéten", "skill")),
            ("circle", ("participation", "attendance", "event")))
 _SMALL_WORDS = frozenset("a à au aux d de des du en et for in l la le les of on the to and".split())
+_RIBBON = ((20, 300), (110, 330), (150, 492), (112, 462), (70, 484))
 
 
 def default_badge(name: str, kind: str, seed: str) -> Artwork:
     """A pleasant badge generated from the achievement: the shape from ``kind`` (shield for diplomas,
     rosette for certificates, hexagon for competencies, circle for participation, octagon otherwise),
     the colours and ornament from ``seed`` (say, the achievement's id: renaming it keeps its look), the
-    initials of ``name`` in the centre and ``name`` as the accessible ``<title>``. Same input, same bytes."""
+    initials of ``name`` in the centre and ``name`` as the accessible ``<title>``. Same input, same bytes.
+    """
     name, kind, seed = str(name).strip(), str(kind).strip().lower(), str(seed)
-    design = _design(name, kind, seed)
-    head = (f'<svg xmlns="{images.SVG_NS}" xmlns:sillage="{BADGE_NS}" viewBox="0 0 {VIEW} {VIEW}" '
-            f'width="{VIEW}" height="{VIEW}" role="img" aria-labelledby="badge-title" '
-            f'sillage:name={quoteattr(name)} sillage:kind={quoteattr(kind)} sillage:seed={quoteattr(seed)}>')
+    head = (f'<svg xmlns="{images.SVG_NS}" xmlns:sillage="{BADGE_NS}" sillage:generator="1" '
+            f'viewBox="0 0 {VIEW} {VIEW}" width="{VIEW}" height="{VIEW}" role="img" '
+            f'aria-labelledby="badge-title">')
     parts = ['<?xml version="1.0" encoding="UTF-8"?>\n', head,
              f'<title id="badge-title">{escape(name or "Badge")}</title>']
-    parts += [_svg_shape(shape) for shape in design]
+    parts += [_svg_item(item) for item in _design(name, kind, seed)]
     parts.append("</svg>\n")
     return Artwork("".join(parts).encode("utf-8"), SVG_TYPE, "badge.svg")
 
 
 def _design(name: str, kind: str, seed: str) -> list[tuple]:
     """The badge as a list of filled shapes in a 512×512 box: ``("polygon", points, colour)``,
-    ``("circle", cx, cy, r, colour)`` and ``("text", label, baseline, size, colour)``. Both the SVG and
-    the Pillow drawing are written from it, so they show the same design."""
+    ``("circle", cx, cy, r, colour)`` and ``("text", label, baseline, size, colour)``. The SVG is written
+    from it and :func:`to_png` reads it back from the SVG, so both show the same design."""
     digest = hashlib.sha256(f"{kind}\x00{seed}".encode()).digest()
     base, accent = PALETTE[digest[0] % len(PALETTE)]
     shade, soft = _mix(base, "#000000", 0.3), _mix(base, accent, 0.45)
     shape = next((shape for shape, words in _SHAPES if any(word in kind for word in words)), "octagon")
-    ornament = digest[1] % 3
-    outline = _OUTLINES[shape]
+    ornament, outline, inner = digest[1] % 3, _OUTLINES[shape], _INNER_RADIUS[shape]
     items: list[tuple] = []
     if shape == "rosette":  # two ribbon tails behind the seal
-        for side in (-1, 1):
-            points = [(256 + side * x, y) for x, y in ((20, 300), (110, 330), (150, 492), (112, 462), (70, 484))]
-            items.append(("polygon", points, shade))
-    items += [("polygon", outline(1.0), base), ("polygon", outline(0.9), accent), ("polygon", outline(0.84), base)]
-    if ornament == 0:
+        items += [("polygon", [(256 + side * x, y) for x, y in _RIBBON], shade) for side in (-1, 1)]
+    items += [("polygon", outline(k), colour) for k, colour in ((1.0, base), (0.9, accent), (0.84, base))]
+    if ornament == 0:  # a ring of dots
         count = 16 + 4 * (digest[2] % 4)
-        radius = 0.69 * _INNER_RADIUS[shape]
-        items += [("circle", round(256 + radius * math.sin(2 * math.pi * i / count), 2),
-                   round(256 - radius * math.cos(2 * math.pi * i / count), 2), 5, soft) for i in range(count)]
-    elif ornament == 1:
-        items.append(("polygon", _polygon(0.62 * _INNER_RADIUS[shape], 96), shade))
-    label = _initials(name)
-    lift = 0
-    if ornament == 2:
-        lift = 20
+        items += [("circle", x, y, 5, soft) for x, y in _polygon(0.69 * inner, count)]
+    elif ornament == 1:  # a darker disc behind the initials
+        items.append(("polygon", _polygon(0.62 * inner, 96), shade))
+    lift = 20 if ornament == 2 else 0
+    if ornament == 2:  # three stars below
         items += [("polygon", _star(256 + dx, 380 - abs(dx) * 0.25, 17), accent) for dx in (-46, 0, 46)]
+    label = _initials(name)
     if label:
-        size = {1: 210, 2: 170, 3: 130}.get(len(label), 104)
+        size = {1: 210, 2: 170, 3: 130}[len(label)]
         width = _font(size).getlength(label)
         if width > 300:
             size = int(size * 300 / width)
@@ -390,18 +371,16 @@ def _design(name: str, kind: str, seed: str) -> list[tuple]:
     return items
 
 
-def _polygon(radius: float, corners: int, rotation: float = 0.0, centre=(_CENTRE, _CENTRE)) -> list:
-    return [(round(centre[0] + radius * math.sin(rotation + 2 * math.pi * i / corners), 2),
-             round(centre[1] - radius * math.cos(rotation + 2 * math.pi * i / corners), 2))
-            for i in range(corners)]
+def _polygon(radius: float, corners: int, rotation: float = 0.0) -> list:
+    angles = (rotation + 2 * math.pi * i / corners for i in range(corners))
+    return [(round(_CENTRE + radius * math.sin(a), 2), round(_CENTRE - radius * math.cos(a), 2))
+            for a in angles]
 
 
 def _star(cx: float, cy: float, radius: float) -> list:
-    points = []
-    for i in range(10):
-        r = radius if i % 2 == 0 else radius * 0.45
-        points.append((round(cx + r * math.sin(math.pi * i / 5), 2), round(cy - r * math.cos(math.pi * i / 5), 2)))
-    return points
+    radii = (radius if i % 2 == 0 else radius * 0.45 for i in range(10))
+    return [(round(cx + r * math.sin(math.pi * i / 5), 2), round(cy - r * math.cos(math.pi * i / 5), 2))
+            for i, r in enumerate(radii)]
 
 
 def _shield(scale: float) -> list:
@@ -414,9 +393,10 @@ def _shield(scale: float) -> list:
 
 
 def _rosette(scale: float) -> list:
+    """A seal with sixteen scallops."""
+    angles = [2 * math.pi * i / 192 for i in range(192)]
     return [(round(256 + r * math.sin(a), 2), round(256 - r * math.cos(a), 2))
-            for a, r in ((2 * math.pi * i / 192, scale * (222 + 12 * math.cos(16 * 2 * math.pi * i / 192)))
-                         for i in range(192))]
+            for a, r in ((a, scale * (222 + 12 * math.cos(16 * a))) for a in angles)]
 
 
 _OUTLINES = {
@@ -439,15 +419,15 @@ def _initials(name: str) -> str:
     words (``Licence de Mathématiques`` → ``LM``). Only letters the font bundled with Pillow draws (ASCII:
     the same glyphs on every machine, which keeps the PNG deterministic); an accented letter loses its
     accent (``É`` → ``E``), a letter of another script is left out (the full name stays in the title)."""
-    words = [[_letter(c) for c in word] for word in re.findall(r"[^\W_]+", unicodedata.normalize("NFC", name))]
-    words = [(word, "".join(c for c in word if c)) for word in words]
+    found = re.findall(r"[^\W_]+", unicodedata.normalize("NFC", name))
+    words = [(raw, "".join(map(_letter, raw))) for raw in found]
     for raw, letters in words:
         if 2 <= len(raw) <= 3 and len(letters) == len(raw) and letters.isupper():
             return letters
-    significant = [w for w in words if w[1].lower() not in _SMALL_WORDS] or words
-    initials = [raw[0] for raw, _letters in significant if raw[0]][:3]
-    if len(initials) == 1 and len(significant[0][0]) > 1 and significant[0][0][1]:
-        initials.append(significant[0][0][1])
+    significant = [w for w in words if w[0].lower() not in _SMALL_WORDS] or words
+    initials = [letter for raw, _letters in significant[:3] if (letter := _letter(raw[0]))]
+    if len(significant) == 1 and len(initials) == 1 and len(significant[0][1]) > 1:
+        initials.append(significant[0][1][1])
     return "".join(initials).upper()
 
 
@@ -459,7 +439,7 @@ def _letter(char: str) -> str:
     return ""
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=64)
 def _font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.load_default(size)
 
@@ -469,40 +449,84 @@ def _drawable(char: str) -> bool:
     """Whether the bundled font has a glyph for ``char`` (else it draws its 'missing glyph' box)."""
     if len(char) != 1 or not char.isalnum():
         return False
-    font = _font(48)
-    return bytes(font.getmask(char)) != bytes(font.getmask("\ufffe")) or font.getbbox(char) != font.getbbox("\ufffe")
+    font, missing = _font(48), "\ufffe"
+    return (bytes(font.getmask(char)), font.getbbox(char)) != (bytes(font.getmask(missing)),
+                                                               font.getbbox(missing))
 
 
-def _svg_shape(item: tuple) -> str:
+def _svg_item(item: tuple) -> str:
     if item[0] == "polygon":
         points = " ".join(f"{x:g},{y:g}" for x, y in item[1])
         return f'<polygon points="{points}" fill="{item[2]}"/>'
     if item[0] == "circle":
         return f'<circle cx="{item[1]:g}" cy="{item[2]:g}" r="{item[3]:g}" fill="{item[4]}"/>'
     _kind, label, baseline, size, colour = item
-    width = round(_font(size).getlength(label), 2)
+    width = round(_font(size).getlength(label), 2)  # other fonts are stretched to Aileron's width
     stroke = round(size / 14, 2)  # Aileron is regular; a stroke (half outside) gives it the weight of a badge
     return (f'<text x="256" y="{baseline:g}" text-anchor="middle" font-family="{_FONT_FAMILY}" '
-            f'font-size="{size}" textLength="{width:g}" lengthAdjust="spacingAndGlyphs" fill="{colour}" '
+            f'font-size="{size:g}" textLength="{width:g}" lengthAdjust="spacingAndGlyphs" fill="{colour}" '
             f'stroke="{colour}" stroke-width="{stroke:g}" stroke-linejoin="round">{escape(label)}</text>')
 
 
+def _read_design(data: bytes) -> list[tuple] | None:
+    """The design of a badge :func:`default_badge` wrote, read back from its SVG, or None for any other
+    SVG: only the generator's marker, its 512 box, and polygons, circles and text filled with plain
+    colours are understood (an upload can never carry the marker: the sanitiser drops foreign
+    attributes). Reading the SVG, not regenerating it, keeps stored badges drawable when the generator
+    or the font metrics change."""
+    try:
+        root = images.parse_svg(data).documentElement
+    except images.ImageRefused:
+        return None
+    if not root.hasAttributeNS(BADGE_NS, "generator") or root.getAttribute("viewBox") != f"0 0 {VIEW} {VIEW}":
+        return None
+    design = []
+    try:
+        for element in (n for n in root.childNodes if n.nodeType == Node.ELEMENT_NODE):
+            fill = element.getAttribute("fill")
+            if element.localName != "title" and not re.fullmatch(r"#[0-9a-f]{6}", fill):
+                return None
+            if element.localName == "polygon":
+                pairs = [pair.split(",") for pair in element.getAttribute("points").split()]
+                if not pairs or any(len(pair) != 2 for pair in pairs):
+                    return None
+                design.append(("polygon", [(float(x), float(y)) for x, y in pairs], fill))
+            elif element.localName == "circle":
+                circle = tuple(float(element.getAttribute(key)) for key in ("cx", "cy", "r"))
+                design.append(("circle", *circle, fill))
+            elif element.localName == "text":
+                label = "".join(n.data for n in element.childNodes if n.nodeType == Node.TEXT_NODE)
+                size = float(element.getAttribute("font-size"))
+                if not 8 <= size <= 512 or element.getAttribute("x") != "256":
+                    return None
+                design.append(("text", label, float(element.getAttribute("y")), size, fill))
+            elif element.localName != "title":
+                return None
+    except ValueError:
+        return None
+    return design
+
+
 def _draw(design: list[tuple], size: int) -> Image.Image:
-    """Pillow's drawing of a design, at four times the size then scaled down (Pillow does not smooth
-    polygon edges itself)."""
-    scale = size * 4 / VIEW
-    canvas = Image.new("RGBA", (size * 4, size * 4), (0, 0, 0, 0))
+    """Pillow's drawing of a design, supersampled then scaled down (Pillow does not smooth polygon edges
+    itself; 2048 pixels a side at most while drawing)."""
+    factor = max(1, min(4, 2048 // size))
+    scale = size * factor / VIEW
+    canvas = Image.new("RGBA", (size * factor, size * factor), (0, 0, 0, 0))
     draw = ImageDraw.Draw(canvas)
     for item in design:
         if item[0] == "polygon":
-            draw.polygon([(x * scale, y * scale) for x, y in item[1]], fill=item[2])
+            if len(item[1]) >= 2:  # Pillow refuses a polygon of one point
+                draw.polygon([(x * scale, y * scale) for x, y in item[1]], fill=item[2])
         elif item[0] == "circle":
             _kind, cx, cy, r, colour = item
-            draw.ellipse(((cx - r) * scale, (cy - r) * scale, (cx + r) * scale, (cy + r) * scale), fill=colour)
+            box = ((cx - r) * scale, (cy - r) * scale, (cx + r) * scale, (cy + r) * scale)
+            draw.ellipse(box, fill=colour)
         else:
             _kind, label, baseline, font_size, colour = item
-            draw.text((256 * scale, baseline * scale), label, font=_font(round(font_size * scale)), anchor="ms",
-                      fill=colour, stroke_width=round(font_size * scale / 28), stroke_fill=colour)
+            font = _font(round(font_size * scale))
+            draw.text((256 * scale, baseline * scale), label, font=font, anchor="ms", fill=colour,
+                      stroke_width=round(font_size * scale / 28), stroke_fill=colour)
     return canvas.resize((size, size), Image.Resampling.LANCZOS)
 
 
@@ -512,8 +536,8 @@ def to_png(artwork: Artwork, size: int = MAX_SIDE) -> bytes:
     """A square PNG of ``size`` pixels, for OB 2.0 baking and ``.png`` downloads.
 
     * a PNG (always one :func:`prepare_upload` wrote): decoded again under the same guards and scaled;
-    * a badge from :func:`default_badge`: recognised by redrawing it from the parameters it carries and
-      comparing the bytes, then drawn by Pillow from the same design (no SVG renderer involved);
+    * a badge from :func:`default_badge`: its design is read back from the SVG and drawn by Pillow (no SVG
+      renderer involved, see :func:`_read_design`);
     * any other SVG (an upload): ``needs_renderer``. Without a renderer we cannot turn arbitrary SVG into
       pixels, and guessing would put a wrong picture in a signed badge. The caller bakes the SVG itself
       (:func:`badges.bake.bake` bakes SVG for OB 2.0 and 3.0 alike) and, where a PNG is unavoidable,
@@ -522,20 +546,12 @@ def to_png(artwork: Artwork, size: int = MAX_SIDE) -> bytes:
     if not 16 <= size <= 2048:
         raise ValueError("size must be between 16 and 2048 pixels")
     if artwork.media_type == PNG_TYPE:
-        return _encode_png(_decode(artwork.data, "PNG", size), square=True, side=size)
-    generated = _generated_parameters(artwork.data)
-    if generated is not None and default_badge(*generated).data == artwork.data:
-        return _encode_png(_draw(_design(*generated), size), square=False)
-    raise ArtworkError(NEEDS_RENDERER, "an uploaded SVG cannot be turned into a PNG without an SVG renderer")
-
-
-def _generated_parameters(data: bytes) -> tuple[str, str, str] | None:
-    try:
-        root = images.parse_svg(data).documentElement
-    except images.ImageRefused:
-        return None
-    values = tuple(root.getAttributeNS(BADGE_NS, key) for key in ("name", "kind", "seed"))
-    return values if root.hasAttributeNS(BADGE_NS, "seed") else None
+        return _encode_png(_decode(artwork.data, "PNG", max(size, MAX_SIDE)), square=True, side=size)
+    design = _read_design(artwork.data) if artwork.media_type == SVG_TYPE else None
+    if design is None:
+        raise ArtworkError(NEEDS_RENDERER, "an uploaded SVG cannot be turned into a PNG without an SVG "
+                                           "renderer")
+    return _encode_png(_draw(design, size), square=False)
 
 
 def data_uri(artwork: Artwork) -> str:

