@@ -312,11 +312,14 @@ PALETTE = (
     ("#0f5f6e", "#9ee7e5"), ("#3d405b", "#e07a5f"), ("#7a4419", "#f2cc8f"), ("#264653", "#e9c46a"),
     ("#4a1d96", "#fbbf24"), ("#2b4162", "#fa9f42"),
 )
-_SHAPES = (("shield", ("diploma", "degree", "licence", "master", "doctor", "bachelor", "diplôme")),
-           ("rosette", ("certific",)),
+# Kinds as the app names them (OB 3.0 achievement types: Diploma, BachelorDegree, Certificate, License…)
+# or as people write them; matched on lower-case parts.
+_SHAPES = (("shield", ("diploma", "degree", "licence", "license", "master", "doctor", "bachelor", "diplôme")),
+           ("rosette", ("certific", "award")),
            ("hexagon", ("competen", "compéten", "skill")),
            ("circle", ("participation", "attendance", "event")))
 _SMALL_WORDS = frozenset("a à au aux d de des du en et for in l la le les of on the to and".split())
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _RIBBON = ((20, 300), (110, 330), (150, 492), (112, 462), (70, 484))
 
 
@@ -326,7 +329,8 @@ def default_badge(name: str, kind: str, seed: str) -> Artwork:
     the colours and ornament from ``seed`` (say, the achievement's id: renaming it keeps its look), the
     initials of ``name`` in the centre and ``name`` as the accessible ``<title>``. Same input, same bytes.
     """
-    name, kind, seed = str(name).strip(), str(kind).strip().lower(), str(seed)
+    name = _NOT_XML.sub("", str(name)).strip()[:300]  # a control character would make the SVG unreadable
+    kind, seed = str(kind).strip().lower(), str(seed)
     head = (f'<svg xmlns="{images.SVG_NS}" xmlns:sillage="{BADGE_NS}" sillage:generator="1" '
             f'viewBox="0 0 {VIEW} {VIEW}" width="{VIEW}" height="{VIEW}" role="img" '
             f'aria-labelledby="badge-title">')
@@ -344,7 +348,7 @@ def _design(name: str, kind: str, seed: str) -> list[tuple]:
     digest = hashlib.sha256(f"{kind}\x00{seed}".encode()).digest()
     base, accent = PALETTE[digest[0] % len(PALETTE)]
     shade, soft = _mix(base, "#000000", 0.3), _mix(base, accent, 0.45)
-    shape = next((shape for shape, words in _SHAPES if any(word in kind for word in words)), "octagon")
+    shape = _shape(kind)
     ornament, outline, inner = digest[1] % 3, _OUTLINES[shape], _INNER_RADIUS[shape]
     items: list[tuple] = []
     if shape == "rosette":  # two ribbon tails behind the seal
@@ -369,6 +373,10 @@ def _design(name: str, kind: str, seed: str) -> list[tuple]:
     else:  # no letter the font can draw (a name in another script): an emblem instead
         items.append(("polygon", _star(256, 256 - lift, 96), accent))
     return items
+
+
+def _shape(kind: str) -> str:
+    return next((shape for shape, words in _SHAPES if any(word in kind.lower() for word in words)), "octagon")
 
 
 def _polygon(radius: float, corners: int, rotation: float = 0.0) -> list:

@@ -252,6 +252,35 @@ def test_bad_files_are_refused_with_a_stable_code(data, code):
     assert caught.value.code == code
 
 
+def test_damaged_files_never_raise_anything_but_artwork_errors():
+    """Seeded random damage (flipped, cut and inserted bytes) to each accepted type."""
+    import random
+    rng = random.Random(7)
+    noisy = Image.effect_noise((120, 90), 64).convert("RGB")
+    samples = [INKSCAPE, ILLUSTRATOR]
+    for fmt in ("PNG", "JPEG", "WEBP"):
+        out = io.BytesIO()
+        noisy.save(out, fmt)
+        samples.append(out.getvalue())
+    outcomes = set()
+    for data in samples:
+        for _ in range(60):
+            damaged = bytearray(data)
+            for _ in range(rng.randint(1, 8)):
+                position, roll = rng.randrange(len(damaged)), rng.random()
+                if roll < 0.6:
+                    damaged[position] = rng.randrange(256)
+                elif roll < 0.8:
+                    del damaged[position:position + rng.randint(1, 50)]
+                else:
+                    damaged[position:position] = rng.randbytes(rng.randint(1, 20))
+            try:
+                outcomes.add(prepare_upload(bytes(damaged), "f").media_type)
+            except ArtworkError as exc:
+                outcomes.add(exc.code)
+    assert {"malformed_image", "image/png"} <= outcomes
+
+
 # -- raster uploads ---------------------------------------------------------------------------------------
 
 def _text_info(key, value):
@@ -411,6 +440,22 @@ def test_a_hostile_name_stays_text():
     assert document.getElementsByTagName("title")[0].firstChild.data.startswith("</title><script>")
     assert_inert(images.sanitize_svg(data))  # and the verifier's display keeps it drawable
     assert b"<polygon" in images.sanitize_svg(data)
+
+
+def test_default_badge_takes_any_text():
+    for name in ("a\x00b\x1f\ud800c\ufffe", "x" * 10_000, "  ", "\u202eevil"):
+        data = default_badge(name, "Diploma", "\x00").data
+        parseString(data)  # well-formed whatever the name
+        assert to_png(Artwork(data, "image/svg+xml"), 64)
+    assert b"<title id=\"badge-title\">abc</title>" in default_badge("a\x00b\x1f\ud800c", "x", "s").data
+
+
+@pytest.mark.parametrize("shape,kinds", [
+    ("shield", ("Diploma", "BachelorDegree", "License", "licence")), ("rosette", ("Certificate", "Certification")),
+    ("hexagon", ("Competency", "skill")), ("circle", ("participation", "Attendance")), ("octagon", ("Badge", "")),
+])
+def test_kinds_of_a_family_share_a_shape(shape, kinds):
+    assert {artwork._shape(kind) for kind in kinds} == {shape}
 
 
 def _contrast(one: str, other: str) -> float:
