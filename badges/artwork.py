@@ -314,7 +314,8 @@ PALETTE = (
 )
 # Kinds as the app names them (OB 3.0 achievement types: Diploma, BachelorDegree, Certificate, License…)
 # or as people write them; matched on lower-case parts.
-_SHAPES = (("shield", ("diploma", "degree", "licence", "license", "master", "doctor", "bachelor", "diplôme")),
+_SHAPES = (("shield", ("diploma", "diplôme", "degree", "licence", "license", "master", "doctor",
+                      "bachelor")),
            ("rosette", ("certific", "award")),
            ("hexagon", ("competen", "compéten", "skill")),
            ("circle", ("participation", "attendance", "event")))

@@ -451,8 +451,9 @@ def test_default_badge_takes_any_text():
 
 
 @pytest.mark.parametrize("shape,kinds", [
-    ("shield", ("Diploma", "BachelorDegree", "License", "licence")), ("rosette", ("Certificate", "Certification")),
-    ("hexagon", ("Competency", "skill")), ("circle", ("participation", "Attendance")), ("octagon", ("Badge", "")),
+    ("shield", ("Diploma", "BachelorDegree", "License", "licence")),
+    ("rosette", ("Certificate", "Certification")), ("hexagon", ("Competency", "skill")),
+    ("circle", ("participation", "Attendance")), ("octagon", ("Badge", "")),
 ])
 def test_kinds_of_a_family_share_a_shape(shape, kinds):
     assert {artwork._shape(kind) for kind in kinds} == {shape}
