@@ -8,14 +8,16 @@ Sillage keeps is pixels it wrote itself, or an SVG it wrote itself from an allow
   are decoded by Pillow under a pixel cap checked *before* decoding (decompression bombs), refused when
   animated or truncated, and re-drawn on a fresh square canvas of at most :data:`MAX_SIDE` pixels: the PNG
   written carries no EXIF (GPS position, camera serial), text chunk, ICC profile (colours are converted
-  to sRGB first) or polyglot tail. SVG goes through :func:`sanitise_svg` (see there).
+  to sRGB first) or polyglot tail. SVG goes through :func:`sanitise_upload_svg` (see there).
 * :func:`default_badge` draws a deterministic badge from the achievement's name, kind and a seed.
 * :func:`to_png` gives the PNG that Open Badges 2.0 baking and ``.png`` downloads need.
 
 No renderer: rasterising an SVG needs a rendering engine (CairoSVG needs the system cairo library and
 fetched external resources in its CVE-2023-27586), which Sillage does not ship. So an uploaded SVG that
 the sanitiser cannot keep faithfully and safely is *refused* (``unsafe_svg``), never rasterised, and
-:func:`to_png` of an uploaded SVG raises ``needs_renderer`` (details there).
+:func:`to_png` of an uploaded SVG raises ``needs_renderer`` (details there). Should uploaded SVGs one day
+need PNG copies, resvg (PyPI ``resvg-py``: Rust, wheels, no system library) is the renderer to weigh,
+fed only the sanitised document.
 
 Errors are :class:`ArtworkError` with a stable ``code`` and an English message; the app translates by code.
 """
