@@ -5,10 +5,10 @@ The validator pins libraries from 2017-2020, so it lives in a virtualenv of its 
 runs as a subprocess: ``tests/ob2validator_shim.py`` (which says why a shim) prints its JSON report.
 
 It fetches what it validates over HTTP, as a backpack would: serve the hosted assertion, badge class,
-issuer and images on 127.0.0.1 (``StaticSite`` / the ``ob2_site`` fixture, or a live Sillage server) and
-give it the assertion URL or a baked image. Nothing leaves the machine: the JSON-LD context comes from the
-validator's own copy, loopback is reached directly, and every other address goes to a closed local proxy
-port, so a document naming an outside URL fails instead of reaching out.
+issuer and images on 127.0.0.1 (``StaticSite`` / the ``ob2_site`` fixture for files, ``LiveApp`` for the
+app's own routes) and give it the assertion URL or a baked image. Nothing leaves the machine: the JSON-LD
+context comes from the validator's own copy, loopback is reached directly, and every other address goes
+to a closed local proxy port, so a document naming an outside URL fails instead of reaching out.
 
 Use from any test module::
 
@@ -18,6 +18,9 @@ Use from any test module::
         url = ob2_site.put("/ob2/assertions/1", assertion_document)
         ok, report = ob2_validator(url, recipient="alice@example.org")
         assert ok, report["errors"]
+
+For web-issued assertions, serve the app itself: ``with LiveApp() as live:`` set the app's ``BASE_URL``
+to ``live.base_url``, build the app, ``live.app = app``, then validate ``live.base_url + "/ob2/..."``.
 
 Outside CI the fixture skips (with the reason) when the venv is absent; in CI (``CI=true``) that is a
 failure, like the Node.js interoperability tests.
@@ -217,6 +220,51 @@ class StaticSite:
             self._server = None
 
     def __enter__(self) -> StaticSite:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class LiveApp:
+    """A WSGI application (a Sillage app) served on 127.0.0.1 by werkzeug in a thread, so that the validator
+    fetches its ``/ob2/...`` URLs from the real routes.
+
+    The port is chosen at ``start()``, before the application exists, because the app's ``BASE_URL`` must
+    name it (the documents' ids are URLs under it): start, set ``BASE_URL`` to ``base_url``, build the app,
+    then assign ``live.app``. Until then every request answers 503.
+    """
+
+    def __init__(self, app=None):
+        self.app = app
+        self._server = None
+
+    def __call__(self, environ, start_response):
+        if self.app is None:
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"no application yet"]
+        return self.app(environ, start_response)
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the server is not started")
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def start(self) -> LiveApp:
+        from werkzeug.serving import make_server
+
+        self._server = make_server("127.0.0.1", 0, self, threaded=True)
+        threading.Thread(target=self._server.serve_forever, name="ob2-live-app", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> LiveApp:
         return self.start()
 
     def __exit__(self, *exc) -> None:

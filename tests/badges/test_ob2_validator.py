@@ -19,7 +19,7 @@ from badges import InvalidValue, ob2, ob3, unbake
 from badges.bake import bake
 from badges.identity import hash_matches
 from tests.badges.factories import png_bytes
-from tests.ob2validator import StaticSite, ob2_site, ob2_validator  # noqa: F401 (fixtures)
+from tests.ob2validator import LiveApp, StaticSite, ob2_site, ob2_validator  # noqa: F401 (fixtures)
 
 ISSUED = datetime(2024, 5, 17, 9, 30, 12, tzinfo=timezone.utc)
 EMAIL = "alice.martin@example.org"
@@ -176,3 +176,40 @@ def test_assertion_image_data_uri_is_refused_by_the_validator_and_by_ob2(ob2_sit
         ob2.assertion_document(assertion_url=url, badge_url=document["badge"], email=EMAIL, issued_on=ISSUED,
                                image=data_uri)
     assert caught.value.field == "image"
+
+
+def test_documents_served_by_a_flask_app_pass(ob2_validator):
+    """The path the award branch takes: a WSGI app's own routes, live on 127.0.0.1 (``LiveApp``)."""
+    from flask import Flask, Response, json
+
+    with LiveApp() as live:
+        base = live.base_url
+        issuer = ob2.issuer_document(issuer_url=f"{base}/ob2/issuers/1", name="Association Sillage",
+                                     url=f"{base}/", email="contact@association.example")
+        badge = ob2.badge_class_document(badge_url=f"{base}/ob2/badges/1", issuer_url=issuer["id"],
+                                         name="Bénévole", description="Un an de bénévolat.",
+                                         image=f"{base}/ob2/badges/1/image.png", criteria_narrative="Un an.")
+        assertion = ob2.assertion_document(assertion_url=f"{base}/ob2/assertions/1", badge_url=badge["id"],
+                                           email=EMAIL, issued_on=ISSUED)
+        documents = {"issuers/1": issuer, "badges/1": badge, "assertions/1": assertion}
+        app = Flask(__name__)
+
+        @app.get("/ob2/<kind>/<key>")
+        def document(kind, key):
+            found = documents.get(f"{kind}/{key}")
+            if found is None:
+                return Response("not found", status=404, mimetype="text/plain")
+            return Response(json.dumps(found), mimetype="application/ld+json")
+
+        @app.get("/ob2/badges/<key>/image.png")
+        def image(key):
+            return Response(png_bytes(32), mimetype="image/png")
+
+        assert ob2_validator(f"{base}/ob2/assertions/1")[0] is False  # 503 until the app is set
+        live.app = app
+        ok, report = ob2_validator(f"{base}/ob2/assertions/1", recipient=EMAIL)
+        assert ok, report["errors"]
+        ok, report = ob2_validator(bake(png_bytes(32), assertion), recipient=EMAIL)
+        assert ok, report["errors"]
+        del documents["badges/1"]
+        assert ob2_validator(f"{base}/ob2/assertions/1")[0] is False
