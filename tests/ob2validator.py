@@ -76,7 +76,7 @@ def _revoked(graph: list) -> list[str]:
 
 def validate(target: str | os.PathLike | bytes, *, recipient: str | None = None,
              timeout: float = 120) -> tuple[bool, dict]:
-    """Run the validator on a hosted assertion URL, a baked PNG's path, or a baked PNG's bytes.
+    """Run the validator on a hosted assertion URL, or a baked PNG or SVG (its path or its bytes).
 
     ``recipient``: an e-mail the assertion must be awarded to (its salted hash is checked; the validator
     hashes the address exactly as given, so pass it lower-cased as Sillage hashes it).
@@ -90,7 +90,7 @@ def validate(target: str | os.PathLike | bytes, *, recipient: str | None = None,
         raise ValidatorUnavailable(f"the OB 2.0 validator's venv is missing ({VENV}): run `make ob2validator`")
     with tempfile.TemporaryDirectory(prefix="sillage-ob2v-") as workdir:
         if isinstance(target, (bytes, bytearray)):
-            image = Path(workdir) / "baked.png"
+            image = Path(workdir) / "baked-image"  # the validator's bakery tells PNG from SVG by content
             image.write_bytes(bytes(target))
             argument = str(image)
         elif isinstance(target, str) and target.startswith(("http://", "https://")):

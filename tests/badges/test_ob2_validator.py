@@ -18,7 +18,7 @@ import pytest
 from badges import InvalidValue, ob2, ob3, unbake
 from badges.bake import bake
 from badges.identity import hash_matches
-from tests.badges.factories import png_bytes
+from tests.badges.factories import SVG, png_bytes
 from tests.ob2validator import LiveApp, StaticSite, ob2_site, ob2_validator  # noqa: F401 (fixtures)
 
 ISSUED = datetime(2024, 5, 17, 9, 30, 12, tzinfo=timezone.utc)
@@ -85,6 +85,29 @@ def test_baked_png_passes(ob2_site, ob2_validator, tmp_path):
     ob2_site.remove("/ob2/assertions/5b1c")
     ok, report = ob2_validator(baked)
     assert not ok and report["errors"]
+
+
+def test_baked_svg_passes(ob2_site, ob2_validator):
+    document, url = publish(ob2_site)
+    baked = bake(SVG, document)
+    ok, report = ob2_validator(baked, recipient=EMAIL)
+    assert ok, report["errors"]
+    assert report["raw"]["report"]["validationSubject"] == url
+
+
+def test_image_without_a_badge_is_reported(ob2_validator):
+    ok, report = ob2_validator(png_bytes(16))
+    assert not ok
+    assert report["errors"] == ["Could not find Open Badges metadata in file."]
+
+
+def test_missing_validator_is_an_error_not_a_pass(monkeypatch, tmp_path):
+    import tests.ob2validator as harness
+
+    monkeypatch.setattr(harness, "PYTHON", tmp_path / "absent" / "python")
+    assert harness.available() is False
+    with pytest.raises(harness.ValidatorUnavailable, match="make ob2validator"):
+        harness.validate("http://127.0.0.1:9/ob2/assertions/1")
 
 
 def test_wrong_badge_url_is_reported(ob2_site, ob2_validator):
