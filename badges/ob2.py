@@ -140,5 +140,3 @@ def revoked_assertion_document(*, assertion_url: str, reason: str | None = None)
 
 __all__ = ["CONTEXT", "assertion_document", "badge_class_document", "issuer_document", "recipient",
            "revoked_assertion_document"]
-
-

@@ -12,7 +12,10 @@ to a closed local proxy port, so a document naming an outside URL fails instead 
 
 Use from any test module::
 
-    from tests.ob2validator import ob2_site, ob2_validator  # noqa: F401  (pytest fixtures)
+    from tests import ob2validator
+
+    ob2_site = ob2validator.ob2_site  # pytest fixtures
+    ob2_validator = ob2validator.ob2_validator
 
     def test_x(ob2_site, ob2_validator):
         url = ob2_site.put("/ob2/assertions/1", assertion_document)
@@ -87,7 +90,8 @@ def validate(target: str | os.PathLike | bytes, *, recipient: str | None = None,
     JSON answer). Raises ``ValidatorUnavailable`` when its venv is missing or it crashed.
     """
     if not available():
-        raise ValidatorUnavailable(f"the OB 2.0 validator's venv is missing ({VENV}): run `make ob2validator`")
+        raise ValidatorUnavailable(f"the OB 2.0 validator's venv is missing ({VENV}): "
+                                   "run `make ob2validator`")
     with tempfile.TemporaryDirectory(prefix="sillage-ob2v-") as workdir:
         if isinstance(target, (bytes, bytearray)):
             image = Path(workdir) / "baked-image"  # the validator's bakery tells PNG from SVG by content
@@ -97,11 +101,14 @@ def validate(target: str | os.PathLike | bytes, *, recipient: str | None = None,
             argument = target
         else:
             argument = str(Path(target).resolve())
-        command = [str(PYTHON), str(SHIM), argument, *(["--recipient", recipient] if recipient else [])]
+        command = [str(PYTHON), str(SHIM), argument]
+        if recipient:
+            command += ["--recipient", recipient]
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=workdir,
                                 env=_environment())
     if result.returncode != 0:
-        raise ValidatorUnavailable(f"the OB 2.0 validator crashed ({result.returncode}): {result.stderr[-3000:]}")
+        raise ValidatorUnavailable(f"the OB 2.0 validator crashed ({result.returncode}): "
+                                   f"{result.stderr[-3000:]}")
     raw = json.loads(result.stdout)
     messages = raw["report"].get("messages", [])
     errors = [m["result"] for m in messages if m.get("messageLevel") == "ERROR"]

@@ -68,8 +68,8 @@ def offline_options():
     session.mount("http://", ContextAdapter())
     session.mount("https://", ContextAdapter())
     options = dict(DEFAULT_OPTIONS)
-    options.update(use_cache=False, cache_backend=None,
-                   jsonld_options={"documentLoader": CachableDocumentLoader(use_cache=False, session=session)})
+    loader = CachableDocumentLoader(use_cache=False, session=session)
+    options.update(use_cache=False, cache_backend=None, jsonld_options={"documentLoader": loader})
     return options
 
 

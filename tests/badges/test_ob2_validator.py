@@ -19,7 +19,11 @@ from badges import InvalidValue, ob2, ob3, unbake
 from badges.bake import bake
 from badges.identity import hash_matches
 from tests.badges.factories import SVG, png_bytes
-from tests.ob2validator import LiveApp, StaticSite, ob2_site, ob2_validator  # noqa: F401 (fixtures)
+from tests import ob2validator as harness
+from tests.ob2validator import LiveApp, StaticSite
+
+ob2_site = harness.ob2_site  # the harness's fixtures
+ob2_validator = harness.ob2_validator
 
 ISSUED = datetime(2024, 5, 17, 9, 30, 12, tzinfo=timezone.utc)
 EMAIL = "alice.martin@example.org"
@@ -37,12 +41,13 @@ def publish(site, *, assertion_site=None, email=EMAIL, issued_on=ISSUED, expires
         image=logo))
     badge_url = site.put("/ob2/badges/1d2e", ob2.badge_class_document(
         badge_url=site.url("/ob2/badges/1d2e"), issuer_url=issuer_url, name="Travail en équipe",
-        description="Reconnaît la capacité à collaborer.", image=site.put("/ob2/badges/1d2e/image.png",
-                                                                          png_bytes(64)),
+        description="Reconnaît la capacité à collaborer.",
+        image=site.put("/ob2/badges/1d2e/image.png", png_bytes(64)),
         criteria_narrative="Nommé par ses pairs après un projet mené à quatre.",
         criteria_url=site.url("/achievements/1d2e/criteria"),
-        alignments=[ob3.Alignment(target_name="Travailler en équipe", target_url="https://esco.example/skill/42",
-                                  target_framework="ESCO", target_code="S1.2",
+        alignments=[ob3.Alignment(target_name="Travailler en équipe",
+                                  target_url="https://esco.example/skill/42", target_framework="ESCO",
+                                  target_code="S1.2",
                                   target_description="Coopérer avec d'autres.")],
         tags=["équipe", "savoir-être"]))
     host = assertion_site or site
@@ -50,7 +55,7 @@ def publish(site, *, assertion_site=None, email=EMAIL, issued_on=ISSUED, expires
     document = ob2.assertion_document(
         assertion_url=assertion_url, badge_url=badge_url, email=email, issued_on=issued_on, expires=expires,
         image=host.url("/ob2/assertions/5b1c/image.png"),
-        evidence=[ob3.Evidence(id="https://portfolio.example/projets/9", name="Projet", narrative="Mené à 4."),
+        evidence=[ob3.Evidence(id="https://portfolio.example/projets/9", name="Projet", narrative="À 4."),
                   {"narrative": "Présentation orale devant le jury."}],
         narrative="Bravo pour ce travail.", **assertion_extra)
     host.put("/ob2/assertions/5b1c/image.png", bake(png_bytes(64), document))
@@ -102,8 +107,6 @@ def test_image_without_a_badge_is_reported(ob2_validator):
 
 
 def test_missing_validator_is_an_error_not_a_pass(monkeypatch, tmp_path):
-    import tests.ob2validator as harness
-
     monkeypatch.setattr(harness, "PYTHON", tmp_path / "absent" / "python")
     assert harness.available() is False
     with pytest.raises(harness.ValidatorUnavailable, match="make ob2validator"):
