@@ -76,6 +76,22 @@ def test_hosted_assertion_badge_class_and_issuer_pass(ob2_site, ob2_validator):
             "/ob2/badges/1d2e/image.png"} <= set(ob2_site.requests)
 
 
+def test_minimal_award_passes(ob2_site, ob2_validator):
+    """Only the required properties; the badge image a data URI, the criteria a URL (both allowed)."""
+    site = ob2_site
+    issuer_url = site.put("/ob2/issuers/1", ob2.issuer_document(
+        issuer_url=site.url("/ob2/issuers/1"), name="Club", url=site.url("/"), email="club@club.example"))
+    badge_url = site.put("/ob2/badges/1", ob2.badge_class_document(
+        badge_url=site.url("/ob2/badges/1"), issuer_url=issuer_url, name="Arbitre", description="Arbitre.",
+        image="data:image/png;base64," + base64.b64encode(png_bytes(8)).decode(),
+        criteria_url="https://club.example/arbitre"))
+    url = site.put("/ob2/assertions/1", ob2.assertion_document(
+        assertion_url=site.url("/ob2/assertions/1"), badge_url=badge_url, email=EMAIL, issued_on=ISSUED))
+    ok, report = ob2_validator(url, recipient=EMAIL)
+    assert ok, report["errors"]
+    assert report["warnings"] == []
+
+
 def test_baked_png_passes(ob2_site, ob2_validator, tmp_path):
     document, url = publish(ob2_site)
     baked = bake(png_bytes(64), document)
