@@ -156,6 +156,8 @@ def worker(workers: int | None, periodic: bool) -> None:
     if huey.immediate:
         raise click.ClickException("Jobs run immediately in this configuration (testing or "
                                    "SILLAGE_JOBS_IMMEDIATE): there is no queue to consume.")
+    if not logging.getLogger().handlers:  # a consumer's log is its only voice: tasks run, errors
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for module in current_app.config.get("JOBS_IMPORTS") or ():
         importlib.import_module(module)  # modules defining more tasks or batch handlers
     workers = workers or int(os.environ.get("SILLAGE_JOBS_WORKERS") or 2)
