@@ -285,13 +285,13 @@ def test_two_consumers_at_once_do_each_item_once(app, effects):
     on the test database (SQLite, or PostgreSQL in the PostgreSQL pass)."""
     rows = [{"n": n} for n in range(60)]
     batch = new_batch(rows)
-    start, results = threading.Barrier(2), []
+    batch_id, start, results = batch.id, threading.Barrier(2), []  # the id read here, not in the threads
 
     def consumer():
         with app.app_context():
             start.wait()
             try:
-                results.append(batches.run_batch(batch.id))
+                results.append(batches.run_batch(batch_id))
             finally:
                 db.session.remove()
 

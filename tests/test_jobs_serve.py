@@ -15,7 +15,7 @@ from app import cli, create_app, jobs
 from app.extensions import db
 from app.models import Batch
 from app.services import batches
-from tests.conftest import _settings, release_database
+from tests.conftest import _settings
 from tests.jobs_helpers import EFFECTS, KIND, effect_counts
 
 
@@ -128,6 +128,7 @@ def test_serve_runs_one_consumer_that_does_the_jobs_and_stops_with_it(server):
     [consumer] = consumers(server)  # one, not one per web worker
 
     # The application enqueues into the instance's queue file; the server's consumer runs the batch.
+    before = jobs.huey.name, jobs.huey._immediate, jobs.huey.storage, dict(jobs._state)
     app = create_app(_settings(server.instance, f"sqlite:///{server.instance / 'sillage.db'}",
                                JOBS_IMMEDIATE=False))
     with app.app_context():
@@ -145,7 +146,10 @@ def test_serve_runs_one_consumer_that_does_the_jobs_and_stops_with_it(server):
             with db.engine.connect() as connection:
                 assert effect_counts(connection, batch.id) == {str(n): 1 for n in range(20)}
         finally:
-            release_database()
+            db.session.remove()
+            db.engine.dispose()  # SQLite only: nothing to empty for the PostgreSQL pass
+            jobs.huey.name, jobs.huey._immediate, jobs.huey.storage = before[:3]
+            jobs._state.update(before[3])
 
     server.stop()
     assert server.process.returncode == 0

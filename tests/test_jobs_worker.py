@@ -22,7 +22,7 @@ from app import create_app
 from app.extensions import db
 from app.models import Batch
 from app.services import batches
-from tests.conftest import _settings, release_database
+from tests.conftest import _settings
 from tests.jobs_helpers import EFFECTS, KIND, effect_counts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,15 +99,19 @@ def queue(tmp_path, sqlite_template):
         opened.append(context)
         return app, env
 
-    opened: list = []
-    yield make
     from app import jobs
 
+    before = jobs.huey.name, jobs.huey._immediate, jobs.huey.storage, dict(jobs._state)
+    opened: list = []
+    yield make
     for context in opened:
         if not jobs.huey.immediate:
             jobs.huey.storage.flush_all()  # this test's queue only (its own name)
-        release_database()
+        db.session.remove()
+        db.engine.dispose()  # SQLite only: nothing to empty for the PostgreSQL pass
         context.pop()
+    jobs.huey.name, jobs.huey._immediate, jobs.huey.storage = before[:3]  # as the next tests expect it
+    jobs._state.update(before[3])
 
 
 def redis_url() -> str:

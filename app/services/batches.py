@@ -101,8 +101,9 @@ def _insert_ignoring_duplicate(session: Session, values: dict) -> bool:
     module = {"sqlite": sqlite, "postgresql": postgresql}.get(dialect)
     if module is None:
         raise RuntimeError(f"batches need SQLite or PostgreSQL, not {dialect}")
-    statement = module.insert(Batch).values(**values).on_conflict_do_nothing(index_elements=["kind", "key"])
-    return session.execute(statement).rowcount == 1
+    statement = (module.insert(Batch).values(**values).on_conflict_do_nothing(index_elements=["kind", "key"])
+                 .returning(Batch.id))  # a row back if inserted (an INSERT's rowcount is not reliable)
+    return session.execute(statement).first() is not None
 
 
 def create_batch(session: Session, kind: str, items: Sequence[Mapping], key: str, *, owner=None,
