@@ -122,8 +122,9 @@ def redis_url() -> str:
     return REDIS_URL
 
 
-def crash_and_resume(tmp_path, app, env) -> None:
-    """Enqueue a batch, kill its consumer with SIGKILL mid-batch, start another: each item once."""
+def crash_and_resume(tmp_path, app, env, *, graceful: bool = False) -> None:
+    """Enqueue a batch, kill its consumer with SIGKILL mid-batch (or stop it with SIGINT: ``graceful``),
+    start another: each item once."""
     rows = [{"pupil": n} for n in range(ITEMS)]
     batch = batches.create_batch(db.session, KIND, rows, "class-of-2026.csv", params={"sleep": 0.01},
                                  item_key=lambda row, _: f"pupil-{row['pupil']}")
@@ -140,14 +141,18 @@ def crash_and_resume(tmp_path, app, env) -> None:
     first = Worker(env, tmp_path / "worker.log")
     try:
         wait_for(lambda: sum(state()[1].values()) >= 60, "60 items done by the first consumer", first)
-        first.kill()
+        if not graceful:
+            first.kill()
     finally:
-        first.stop()
+        stopped = first.stop()
     killed, effects = state()
-    # Killed in the middle: what is done is done once, with its status; the rest is pending.
+    # Stopped in the middle: what is done is done once, with its status; the rest is pending.
     assert 60 <= killed.done_count < ITEMS and killed.status == "running", first.log()
     assert effects == {f"pupil-{n}": 1 for n in range(killed.done_count)}
-    assert killed.lease_owner is not None  # left behind by the dead consumer
+    if graceful:  # it stopped between two items and handed the batch over
+        assert stopped == 0 and killed.lease_owner is None, first.log()
+    else:
+        assert stopped == -signal.SIGKILL and killed.lease_owner is not None  # left by the dead consumer
 
     second = Worker(env, tmp_path / "worker.log")
     try:
@@ -169,6 +174,11 @@ def test_a_consumer_killed_mid_batch_on_the_sqlite_queue(tmp_path, queue):
 
     assert jobs.describe().startswith("SQLite ") and Path(jobs.huey.storage.filename).parent == Path(app.instance_path)
     crash_and_resume(tmp_path, app, env)
+
+
+def test_a_consumer_stopped_gracefully_hands_its_batch_over(tmp_path, queue):
+    app, env = queue(None)
+    crash_and_resume(tmp_path, app, env, graceful=True)
 
 
 def test_a_consumer_killed_mid_batch_on_redis(tmp_path, queue):
