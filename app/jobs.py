@@ -78,7 +78,8 @@ def describe() -> str:
     if isinstance(storage, SqliteStorage):
         return f"SQLite {storage.filename}"
     kwargs = storage.pool.connection_kwargs
-    return f"Redis {kwargs.get('host', kwargs.get('path', '?'))}:{kwargs.get('port', '')}/{kwargs.get('db', 0)}"
+    where = kwargs.get("host", kwargs.get("path", "?"))
+    return f"Redis {where}:{kwargs.get('port', '')}/{kwargs.get('db', 0)}"
 
 
 def _application() -> Flask:
@@ -187,13 +188,12 @@ class EmbeddedConsumer:
     server. It runs in its own session (a Ctrl-C in the terminal reaches it through the master only).
     """
 
-    def __init__(self, workers: int, env: dict | None = None):
+    def __init__(self, workers: int):
         self.workers = workers
-        self.env = env
         self.process: subprocess.Popen | None = None
 
     def start(self, server) -> None:
-        self.process = subprocess.Popen([*SILLAGE, "worker", "--workers", str(self.workers)], env=self.env,
+        self.process = subprocess.Popen([*SILLAGE, "worker", "--workers", str(self.workers)],
                                         start_new_session=True, preexec_fn=_exit_with_parent)
         server.log.info("Job consumer started (pid %s, %s thread(s))", self.process.pid, self.workers)
 

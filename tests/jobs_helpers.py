@@ -33,6 +33,6 @@ def record_effect(session, batch, item):
 
 def effect_counts(connection, batch_id) -> dict[str, int]:
     """How many times each item's effect was recorded."""
-    rows = connection.execute(select(EFFECTS.c.item_key, func.count()).where(EFFECTS.c.batch_id == str(batch_id))
-                              .group_by(EFFECTS.c.item_key))
+    rows = connection.execute(select(EFFECTS.c.item_key, func.count())
+                              .where(EFFECTS.c.batch_id == str(batch_id)).group_by(EFFECTS.c.item_key))
     return {key: count for key, count in rows}

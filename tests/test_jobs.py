@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import OperationalError
 
 from app import create_app, jobs
@@ -130,7 +130,8 @@ def test_the_same_key_gives_the_same_batch_and_nothing_new(app, user):
     assert first.owner_id == user.id and first.total == len(ROWS) and first.status == "pending"
     items = db.session.scalars(select(BatchItem).where(BatchItem.batch_id == first.id)
                                .order_by(BatchItem.position)).all()
-    assert [item.payload for item in items] == ROWS and [item.key for item in items] == [str(n) for n in range(12)]
+    assert [item.payload for item in items] == ROWS
+    assert [item.key for item in items] == [str(n) for n in range(12)]
     # Another kind may use the same key: keys are per kind.
     assert batches.create_batch(db.session, "other", ROWS, "file-sha256").id != first.id
 
@@ -175,8 +176,8 @@ def test_a_batch_runs_in_order_with_a_report_per_row(app, effects):
 
     batch = fresh(batch)
     summary = batches.progress(batch)
-    assert (summary["status"], summary["done"], summary["failed"], summary["pending"], summary["percent"]) == \
-        ("done", 6, 1, 0, 100)
+    figures = summary["status"], summary["done"], summary["failed"], summary["pending"], summary["percent"]
+    assert figures == ("done", 6, 1, 0, 100)
     assert summary["finished_at"] and batch.lease_owner is None
     assert counts(batch) == {row["email"]: 1 for row in rows if not row.get("fail")}
     with db.engine.connect() as connection:  # in order
@@ -211,7 +212,7 @@ def test_an_unexpected_error_fails_its_item_only_and_leaves_no_partial_effect(ap
 
 def test_a_result_that_is_not_json_fails_the_item_not_the_batch(app):
     batch = new_batch(ROWS[:2])
-    done = batches.run_batch(batch.id, lambda session, batch, item: {"when": utcnow()} if item.position else {})
+    done = batches.run_batch(batch.id, lambda session, b, item: {"when": utcnow()} if item.position else {})
     assert (done.done_count, done.failed_count) == (1, 1)
 
 
@@ -237,6 +238,45 @@ def test_a_crash_inside_an_item_loses_nothing_and_repeats_nothing(app, effects):
     assert counts(batch) == {str(n): 1 for n in range(12)}
 
 
+def test_items_sharing_a_transaction_roll_back_together_after_a_crash(app, effects):
+    app.config["JOBS_LEASE_SECONDS"] = 0
+
+    def crash_at_eighth(session, batch, item):
+        session.execute(EFFECTS.insert().values(batch_id=str(batch.id), item_key=item.key, pid=0))
+        if item.position == 7:
+            raise KeyboardInterrupt
+        return None
+
+    batch = new_batch()
+    with pytest.raises(KeyboardInterrupt):
+        batches.run_batch(batch.id, crash_at_eighth, per_transaction=5)
+    db.session.rollback()
+    assert counts(batch) == {str(n): 1 for n in range(5)} and fresh(batch).done_count == 5
+    assert batches.run_batch(batch.id, per_transaction=5).status == "done"
+    assert counts(batch) == {str(n): 1 for n in range(12)} and fresh(batch).done_count == 12
+
+
+def test_a_handler_registers_its_items_per_transaction(app, effects):
+    seen = []
+
+    @batches.handler("grouped", per_transaction=4)
+    def grouped(session, batch, item):
+        seen.append(item.position)
+        return None
+
+    try:
+        batch = batches.create_batch(db.session, "grouped", ROWS, "k")
+        db.session.commit()
+        commits = []
+        event.listen(db.session(), "after_commit",  # the outer commits, not the items' savepoints
+                     lambda session: session.in_nested_transaction() or commits.append(1))
+        assert batches.run_batch(batch.id, session=db.session()).status == "done"
+        assert seen == list(range(12))
+        assert len(commits) == 1 + 3 + 1  # the claim, three groups of four, the end
+    finally:
+        del batches.HANDLERS["grouped"]
+
+
 def test_a_database_outage_leaves_the_item_pending(app, effects):
     def unreachable(session, batch, item):
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
@@ -250,7 +290,8 @@ def test_a_database_outage_leaves_the_item_pending(app, effects):
 
 def test_a_live_lease_keeps_other_consumers_out_until_it_expires(app, effects):
     batch = new_batch(ROWS[:3])
-    db.session.execute(update(Batch).values(lease_owner="other-host:1:x", lease_until=utcnow() + timedelta(hours=1)))
+    db.session.execute(update(Batch).values(lease_owner="other-host:1:x",
+                                            lease_until=utcnow() + timedelta(hours=1)))
     db.session.commit()
     assert batches.run_batch(batch.id) is None
     assert counts(batch) == {} and fresh(batch).lease_owner == "other-host:1:x"

@@ -1,5 +1,6 @@
 """Real consumers: `sillage worker` processes on the SQLite queue and on a real Redis server, killed with
-SIGKILL in the middle of a batch, restarted, and every item's effect found exactly once.
+SIGKILL in the middle of a batch, restarted, and every item's effect found exactly once. The database is
+the test's (SQLite; PostgreSQL in the PostgreSQL pass).
 
 The Redis tests need ``SILLAGE_TEST_REDIS_URL`` (.ci/run starts a private redis-server and sets it);
 they are skipped without it on a developer's machine, and fail in CI, where it must be there.
@@ -7,7 +8,6 @@ they are skipped without it on a developer's machine, and fail in CI, where it m
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +22,7 @@ from app import create_app
 from app.extensions import db
 from app.models import Batch
 from app.services import batches
-from tests.conftest import _settings
+from tests.conftest import release_database
 from tests.jobs_helpers import EFFECTS, KIND, effect_counts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,20 +73,18 @@ class Worker:
 
 
 @pytest.fixture
-def queue(tmp_path, sqlite_template):
-    """A real queue on a new instance (SQLite database), as the application and its consumers see it.
+def queue(app_settings):
+    """A real queue for the test's instance and database (SQLite, or PostgreSQL in the PostgreSQL pass,
+    where the row locks of ``app.services.batches`` are exercised by real processes).
 
     A factory: ``queue(redis_url or None)`` gives ``(app, env)``, the application that enqueues
     (immediate mode off, its context pushed) and the environment of the consumers the test starts."""
     def make(redis_url: str | None):
-        instance = tmp_path / "instance"
-        instance.mkdir()
-        shutil.copy(sqlite_template, instance / "sillage.db")
-        settings = _settings(instance, f"sqlite:///{instance / 'sillage.db'}", JOBS_IMMEDIATE=False,
-                             JOBS_LEASE_SECONDS=LEASE_SECONDS, JOBS_QUEUE=f"test{uuid.uuid4().hex}",
-                             REDIS_URL=redis_url)
+        settings = {**app_settings, "JOBS_IMMEDIATE": False, "JOBS_LEASE_SECONDS": LEASE_SECONDS,
+                    "JOBS_QUEUE": f"test{uuid.uuid4().hex}", "REDIS_URL": redis_url}
         env = {k: v for k, v in os.environ.items() if not k.startswith("SILLAGE_")}
-        env.update(SILLAGE_INSTANCE_PATH=str(instance), SILLAGE_DATABASE_URL=settings["SQLALCHEMY_DATABASE_URI"],
+        env.update(SILLAGE_INSTANCE_PATH=settings["INSTANCE_PATH"],
+                   SILLAGE_DATABASE_URL=settings["SQLALCHEMY_DATABASE_URI"],
                    SILLAGE_SECRET_KEY=settings["SECRET_KEY"], SILLAGE_MASTER_KEY=settings["MASTER_KEY"],
                    SILLAGE_JOBS_QUEUE=settings["JOBS_QUEUE"], SILLAGE_JOBS_LEASE_SECONDS=str(LEASE_SECONDS),
                    SILLAGE_JOBS_IMPORTS="tests.jobs_helpers", PYTHONPATH=str(ROOT))
@@ -108,7 +106,8 @@ def queue(tmp_path, sqlite_template):
         if not jobs.huey.immediate:
             jobs.huey.storage.flush_all()  # this test's queue only (its own name)
         db.session.remove()
-        db.engine.dispose()  # SQLite only: nothing to empty for the PostgreSQL pass
+        EFFECTS.drop(db.engine)
+        release_database()
         context.pop()
     jobs.huey.name, jobs.huey._immediate, jobs.huey.storage = before[:3]  # as the next tests expect it
     jobs._state.update(before[3])
@@ -117,8 +116,10 @@ def queue(tmp_path, sqlite_template):
 def redis_url() -> str:
     if not REDIS_URL:
         if os.environ.get("CI"):
-            pytest.fail("SILLAGE_TEST_REDIS_URL is not set; .ci/run starts Redis and must set it", pytrace=False)
-        pytest.skip("SILLAGE_TEST_REDIS_URL is not set (a Redis server for the queue tests; .ci/run starts one)")
+            pytest.fail("SILLAGE_TEST_REDIS_URL is not set; .ci/run starts Redis and must set it",
+                        pytrace=False)
+        pytest.skip("SILLAGE_TEST_REDIS_URL is not set (a Redis server for the queue tests; "
+                    ".ci/run starts one)")
     return REDIS_URL
 
 
@@ -172,7 +173,8 @@ def test_a_consumer_killed_mid_batch_on_the_sqlite_queue(tmp_path, queue):
     app, env = queue(None)
     from app import jobs
 
-    assert jobs.describe().startswith("SQLite ") and Path(jobs.huey.storage.filename).parent == Path(app.instance_path)
+    assert jobs.describe().startswith("SQLite ")
+    assert Path(jobs.huey.storage.filename) == Path(app.instance_path) / "jobs.db"
     crash_and_resume(tmp_path, app, env)
 
 
@@ -189,7 +191,7 @@ def test_a_consumer_killed_mid_batch_on_redis(tmp_path, queue):
     crash_and_resume(tmp_path, app, env)
 
 
-def test_the_worker_refuses_to_run_in_immediate_mode(tmp_path, sqlite_template):
+def test_the_worker_refuses_to_run_in_immediate_mode(tmp_path):
     instance = tmp_path / "instance"
     instance.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SILLAGE_")}
