@@ -77,7 +77,9 @@ class ItemFailed(Exception):
 
 
 def handler(kind: str, *, per_transaction: int = 1):
-    """Register the handler of a batch kind (in a module that the consumers import: see JOBS_IMPORTS).
+    """Register the handler of a batch kind, in a module that every consumer imports: one that
+    ``create_app`` imports anyway (a blueprint's routes importing its service), or one named in
+    ``SILLAGE_JOBS_IMPORTS``; ``run_batch`` says so when a kind has no handler.
 
     ``per_transaction`` items share one transaction (default 1): more saves commits (each is a disk
     sync on PostgreSQL) at the price of redoing up to that many items' work after a crash, never of
