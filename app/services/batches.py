@@ -44,6 +44,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, has_app_context
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
@@ -97,7 +98,7 @@ def _digest(params: Mapping, rows: list[tuple[str, Mapping]]) -> str:
         text = json.dumps({"params": params, "items": rows}, sort_keys=True, separators=(",", ":"),
                           ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise BatchError(f"Batch items and parameters must be plain JSON: {exc}",
+        raise BatchError(str(_l("Batch items and parameters must be plain JSON.")),
                          code="invalid_payload") from exc
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -127,20 +128,20 @@ def create_batch(session: Session, kind: str, items: Sequence[Mapping], key: str
     items (an achievement id, say). Flushes; the caller commits, then enqueues ``run_batch_job``.
     """
     if not kind or len(kind) > 64 or not key or len(key) > MAX_KEY:
-        raise BatchError("A batch needs a kind (64 characters at most) and a key (200 at most).")
+        raise BatchError(str(_l("A batch needs a kind (64 characters at most) and a key (200 at most).")))
     if not items:
-        raise BatchError("A batch needs at least one item.", code="empty_batch")
+        raise BatchError(str(_l("A batch needs at least one item.")), code="empty_batch")
     params = dict(params or {})
     rows: list[tuple[str, Mapping]] = []
     seen: set[str] = set()
     for position, payload in enumerate(items):
         name = str(item_key(payload, position) if item_key else position)
         if not name or len(name) > MAX_KEY:
-            raise BatchError(f"Item {position + 1}: its key must have 1 to 200 characters.",
-                             code="invalid_item")
+            raise BatchError(str(_l("Item %(position)s: its key must have 1 to 200 characters.",
+                                    position=position + 1)), code="invalid_item")
         if name in seen:
-            raise BatchError(f"Item {position + 1} repeats the key of an earlier item.",
-                             code="duplicate_item")
+            raise BatchError(str(_l("Item %(position)s repeats the key of an earlier item.",
+                                    position=position + 1)), code="duplicate_item")
         seen.add(name)
         rows.append((name, dict(payload)))
     digest = _digest(params, rows)
@@ -157,8 +158,8 @@ def create_batch(session: Session, kind: str, items: Sequence[Mapping], key: str
         return session.get(Batch, batch_id)
     existing = session.scalars(select(Batch).where(Batch.kind == kind, Batch.key == key)).one()
     if existing.digest != digest:
-        raise BatchError("A different batch was already submitted under this key.", code="batch_conflict",
-                         status=409)
+        raise BatchError(str(_l("A different batch was already submitted under this key.")),
+                         code="batch_conflict", status=409)
     return existing
 
 
@@ -183,10 +184,12 @@ def _renew(session: Session, batch_id, owner: str, until: datetime, now: datetim
 
 def _failure(exc: Exception, batch: Batch, item: BatchItem) -> tuple[str, str]:
     code, message = getattr(exc, "code", None), getattr(exc, "message", None)
-    if isinstance(code, str) and code and isinstance(message, str):
-        return code[:64], message
+    if isinstance(code, str) and code and message is not None:  # an expected refusal, told as such
+        return code[:64], str(message)
     log.exception("Batch %s (%s), item %s failed unexpectedly", batch.id, batch.kind, item.position)
-    return "internal_error", "An unexpected error stopped this item; the operators were told."
+    # Stored with the item, in the instance's default language (a job has no reader); pages may
+    # translate by code.
+    return "internal_error", str(_l("An unexpected error stopped this item; the operators were told."))
 
 
 def _process(session: Session, batch: Batch, item: BatchItem, handle: Handler, now: datetime) -> None:
