@@ -14,6 +14,14 @@ that item commits: two consumers handed the same batch never interleave, and the
 lease stops. A lease left by a dead consumer expires after ``JOBS_LEASE_SECONDS``; the sweep
 (``resume_unfinished``, at consumer start and every minute) then enqueues the batch again.
 
+Use (a bulk award, say)::
+
+    batch = batches.create_batch(db.session, "award", rows, f"{organisation.id}:{file_sha256}",
+                                 owner=user, params={"achievement": str(achievement.id)},
+                                 item_key=lambda row, position: row["email"])
+    db.session.commit()                      # then enqueue: the job reads what was committed
+    batches.run_batch_job(str(batch.id))     # the page polls batches.progress(batch), batches.report(...)
+
 **The handler contract** (``handler(session, batch, item) -> dict | None``, registered per kind with
 ``@handler("kind")``, or passed to ``run_batch``):
 
