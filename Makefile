@@ -28,7 +28,7 @@ $(STAMP): setup.cfg pyproject.toml
 	@# The build backend's warnings go to a log, shown only if the installation fails.
 	@$(BIN)/pip install --disable-pip-version-check --upgrade pip > $(VENV)/pip.log 2>&1 \
 		|| { cat $(VENV)/pip.log; exit 1; }
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,postgres,s3]' > $(VENV)/pip.log 2>&1 \
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,postgres,s3,redis]' > $(VENV)/pip.log 2>&1 \
 		|| { cat $(VENV)/pip.log; exit 1; }
 	touch $(STAMP)
 

@@ -33,9 +33,10 @@ def serve(host: str, port: int, workers: int | None, threads: int | None) -> Non
     """Serve the application with gunicorn (a production WSGI server, several workers)."""
     from gunicorn.app.base import BaseApplication
 
-    from app import create_app
+    from app import create_app, jobs
 
     workers = workers or int(os.environ.get("SILLAGE_WORKERS") or default_workers())
+    consumer = jobs.embedded_consumer()  # one job consumer beside the web workers, unless external
     threads = threads or int(os.environ.get("SILLAGE_THREADS", 1))
     # The settings derived from the request capacity (verification slots) see the real figures.
     os.environ["SILLAGE_WORKERS"], os.environ["SILLAGE_THREADS"] = str(workers), str(threads)
@@ -48,12 +49,17 @@ def serve(host: str, port: int, workers: int | None, threads: int | None) -> Non
             self.cfg.set("accesslog", os.environ.get("SILLAGE_ACCESS_LOG") or None)
             self.cfg.set("timeout", 60)
             self.cfg.set("post_worker_init", _freeze_after_start)
+            if consumer is not None:
+                self.cfg.set("when_ready", consumer.start)
+                self.cfg.set("on_exit", consumer.stop)
 
         def load(self):
             # Each worker builds its own application (and database engine) after the fork.
             return create_app()
 
     click.echo(f"Sillage on http://{host}:{port} ({workers} workers)")
+    click.echo("Jobs: one consumer started with the server." if consumer else
+               "Jobs: no consumer started by the server (SILLAGE_JOBS_CONSUMER=external, or immediate mode).")
     Server().run()
 
 
@@ -135,7 +141,9 @@ def keys_rotate_master(new_key_file, batch_size: int) -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (serve, demo, users):
+    from app.jobs import worker
+
+    for command in (serve, demo, users, worker):
         app.cli.add_command(command)
     # ``keys`` is shared with the verifier's ``keys generate`` (app.verification.cli), whichever comes first.
     existing = app.cli.commands.get("keys")

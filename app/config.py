@@ -1,8 +1,9 @@
 """Settings, read from ``SILLAGE_*`` environment variables with embedded defaults.
 
 The embedded default needs no setting at all: SQLite (WAL) and files in the instance folder, mail
-written to ``instance/outbox/``, jobs inline, and secrets generated into the instance folder on first
-start. At scale, the same code points at PostgreSQL, Redis and an SMTP relay through the variables below.
+written to ``instance/outbox/``, jobs queued in ``instance/jobs.db``, and secrets generated into the
+instance folder on first start. At scale, the same code points at PostgreSQL, Redis and an SMTP relay
+through the variables below.
 """
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ def default_workers() -> int:
     best) with less memory than 5, the classic 2 x CPUs + 1, which won only the trivial route, by 5 %;
     2 leave a CPU idle while a worker waits for the database."""
     return (os.cpu_count() or 1) + 1
+
+def _flag(value: str | None) -> bool | None:
+    """An on/off setting; None when unset, so that the code can choose its own default."""
+    return None if value in (None, "") else value.strip().lower() in {"1", "true", "on", "yes"}
+
 
 def instance_path(env=os.environ) -> Path:
     """The instance folder: ``SILLAGE_INSTANCE_PATH`` or ``./instance``, so instances can run side by side."""
@@ -151,6 +157,14 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
         "S3_ACCESS_KEY_ID": get("S3_ACCESS_KEY_ID"),
         "S3_SECRET_ACCESS_KEY": get("S3_SECRET_ACCESS_KEY"),
         "REDIS_URL": redis_url,
+        # Background jobs (``app.jobs``): Huey on Redis when REDIS_URL is set, else ``<instance>/jobs.db``;
+        # immediate (tasks run in the caller) when set here, or by default in tests. JOBS_IMPORTS: extra
+        # modules that consumers import (their tasks and batch handlers). A batch whose consumer
+        # stopped answering is taken over after JOBS_LEASE_SECONDS (``app.services.batches``).
+        "JOBS_IMMEDIATE": _flag(get("JOBS_IMMEDIATE")),
+        "JOBS_QUEUE": get("JOBS_QUEUE", "sillage"),
+        "JOBS_IMPORTS": tuple(filter(None, (name.strip() for name in get("JOBS_IMPORTS", "").split(",")))),
+        "JOBS_LEASE_SECONDS": int(get("JOBS_LEASE_SECONDS", "60")),
         "SMTP_URL": get("SMTP_URL"),
         "MAIL_SENDER": get("MAIL_SENDER", "Sillage <no-reply@localhost>"),
         # Server-side sessions: logout and password changes end sessions for real.

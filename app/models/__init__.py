@@ -6,3 +6,4 @@ from app.models.portfolio import (  # noqa: F401
 )
 from app.models.session import HttpSession, RateLimitCounter  # noqa: F401
 from app.models.vault import VaultKey  # noqa: F401
+from app.models.jobs import Batch, BatchItem  # noqa: F401
