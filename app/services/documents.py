@@ -27,6 +27,7 @@ Why it is built this way:
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 import unicodedata
 import uuid
@@ -50,6 +51,7 @@ from app.services.portfolio import Order, portfolio_of
 from app.services.validation import CONTROL_CHARS
 from certs import vault
 
+log = logging.getLogger(__name__)
 MiB = 1024 * 1024
 READ_SIZE = 256 * 1024  # bytes pulled from the request or from storage at a time
 DESCRIPTION_LENGTH = 5000
@@ -417,8 +419,25 @@ def _put(key: str, chunks: Iterable[bytes]) -> int:
     try:
         return storage.put_stream(key, chunks, "application/octet-stream")
     except storage.StorageUnavailable:
-        current_app.logger.exception("Vault storage unavailable while writing %s", key)
+        log.exception("Vault storage unavailable while writing %s", key)
         raise StorageDown() from None
+
+
+def admit(session: Session, user: User, declared_size: int | None) -> tuple[int, int]:
+    """Refuse at once a file known to be at least ``declared_size`` bytes that cannot be taken (over the
+    per-file limit, or beyond the room left); return (used, quota)."""
+    limit = max_file_size()
+    used, quota = usage(session, user)
+    if declared_size is not None and declared_size > limit:
+        raise _too_large(limit)
+    if declared_size is not None and used + declared_size > quota:
+        raise _over_quota(quota, used)
+    return used, quota
+
+
+def declared_file_size(content_length: int | None) -> int | None:
+    """The least the file of a multipart upload of ``content_length`` bytes can hold."""
+    return None if content_length is None else max(0, content_length - MULTIPART_OVERHEAD)
 
 
 def store(session: Session, user: User, filename, chunks: Iterable[bytes], *, tags=(), description="",
@@ -436,11 +455,7 @@ def store(session: Session, user: User, filename, chunks: Iterable[bytes], *, ta
     description = _clean_description(description)
     portfolio = portfolio_of(user)
     limit = max_file_size()
-    used, quota = usage(session, user)
-    if declared_size is not None and declared_size > limit:
-        raise _too_large(limit)
-    if declared_size is not None and used + declared_size > quota:
-        raise _over_quota(quota, used)
+    used, quota = admit(session, user, declared_size)
     data_key = _data_key(session, user)
     document_id = uuid.uuid4()
     prefix = owner_prefix(portfolio.id)
@@ -546,7 +561,7 @@ def receive(session: Session, user: User, stream: IO[bytes], content_type: str |
     if mimetype != "multipart/form-data" or not options.get("boundary"):
         raise ServiceError(str(_l("Send the file as multipart/form-data, in a field named file.")),
                            code="unsupported_media_type", status=415)
-    declared = None if content_length is None else max(0, content_length - MULTIPART_OVERHEAD)
+    declared = declared_file_size(content_length)
     before: dict[str, list[str]] = {"tags": clean_tags(tags), "description": [description or ""]}
     after: dict[str, list[str]] = {}
     document = None
@@ -591,21 +606,22 @@ def _blob_size(key: str) -> int:
     except storage.BlobNotFound:
         raise _missing_blob() from None
     except storage.StorageUnavailable:
-        current_app.logger.exception("Vault storage unavailable while reading %s", key)
+        log.exception("Vault storage unavailable while reading %s", key)
         raise StorageDown() from None
 
 
-def _guarded(pieces: Iterator[bytes], document: Document) -> Iterator[bytes]:
-    """Map faults found while streaming to ``DocumentCorrupted`` / ``StorageDown``."""
+def _guarded(pieces: Iterator[bytes], document_id: str, key: str) -> Iterator[bytes]:
+    """Map faults found while streaming to ``DocumentCorrupted`` / ``StorageDown``. Takes plain values:
+    it runs after the request's view has returned, when the ORM object may be detached."""
     try:
         yield from pieces
     except vault.VaultError as error:
-        current_app.logger.error("Vault document %s does not decrypt: %s", document.id, error)
+        log.error("Vault document %s does not decrypt: %s", document_id, error)
         raise DocumentCorrupted() from None
     except storage.BlobNotFound:
         raise _missing_blob() from None
     except storage.StorageUnavailable:
-        current_app.logger.exception("Vault storage unavailable while reading %s", document.blob_key)
+        log.exception("Vault storage unavailable while reading %s", key)
         raise StorageDown() from None
 
 
@@ -615,8 +631,8 @@ def _primed(pieces: Iterator[bytes]) -> Iterator[bytes]:
     return pieces if first is None else itertools.chain([first], pieces)
 
 
-def _stored_pieces(key: str) -> Iterator[bytes]:
-    with storage.open(key) as handle:
+def _stored_pieces(store, key: str) -> Iterator[bytes]:
+    with store.open(key) as handle:
         while piece := handle.read(READ_SIZE):
             yield piece
 
@@ -636,18 +652,20 @@ def read(user: User, document: Document, start: int = 0, length: int | None = No
     if start < 0 or length < 0 or start + length > document.size or (length == 0 and start != 0):
         raise ValueError(f"range {start}+{length} is outside a document of {document.size} bytes")
     if _blob_size(document.blob_key) != vault.encrypted_size(document.size):
-        current_app.logger.error("Vault document %s: stored blob has the wrong length", document.id)
+        log.error("Vault document %s: stored blob has the wrong length", document.id)
         raise DocumentCorrupted()
     data_key = _data_key(_session_of(document), user)
-    aad = _document_aad(document)
+    aad, key = _document_aad(document), document.blob_key
+    # The backend itself, not the ``storage`` facade: the pieces are read after the request's view has
+    # returned, outside the application context that the facade needs.
+    store = storage.backend()
     if start == 0 and length == document.size:
-        pieces = vault.decrypt_stream(data_key, _stored_pieces(document.blob_key), aad,
+        pieces = vault.decrypt_stream(data_key, _stored_pieces(store, key), aad,
                                       expected_sha256=document.sha256)
     else:
-        pieces = vault.decrypt_range(data_key, lambda offset, size: storage.get_range(document.blob_key,
-                                                                                        offset, size),
+        pieces = vault.decrypt_range(data_key, lambda offset, size: store.get_range(key, offset, size),
                                      document.size, start, length, aad)
-    return _primed(_guarded(pieces, document))
+    return _primed(_guarded(pieces, str(document.id), key))
 
 
 def thumbnail(user: User, document: Document) -> bytes | None:
@@ -663,7 +681,7 @@ def thumbnail(user: User, document: Document) -> bytes | None:
     except storage.BlobNotFound:
         return None
     except storage.StorageUnavailable:
-        current_app.logger.exception("Vault storage unavailable while reading a thumbnail")
+        log.exception("Vault storage unavailable while reading a thumbnail")
         raise StorageDown() from None
     try:
         return b"".join(vault.decrypt_stream(data_key, [blob], _thumbnail_aad(document)))
