@@ -39,7 +39,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, object_session
 from werkzeug.http import parse_options_header
-from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData, Preamble
 
 from app import policy, storage
 from app.models import Diploma, Experience, Skill, User
@@ -497,7 +497,7 @@ def _multipart_events(stream: IO[bytes], boundary: bytes) -> Iterator:
             decoder.receive_data(stream.read(READ_SIZE) or None)
         elif isinstance(event, Epilogue):
             return
-        else:
+        elif not isinstance(event, Preamble):  # text before the first part: ignored (RFC 2046)
             yield event
 
 
