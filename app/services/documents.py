@@ -468,9 +468,10 @@ def store(session: Session, user: User, filename, chunks: Iterable[bytes], *, ta
                         content_type=meter.content_type, size=encrypted.size, sha256=encrypted.sha256,
                         blob_key=blob_key)
     document.tags = tags
-    if meter.image is not None:
-        thumbnail = _thumbnail_of(bytes(meter.image))
-        meter.image = None
+    image, meter.image = meter.image, None
+    if image is not None and document.content_type in THUMBNAIL_TYPES:
+        thumbnail = _thumbnail_of(bytes(image))
+        del image
         if thumbnail is not None:
             thumbnail_key = f"{prefix}/{uuid.uuid4().hex}"
             _put(thumbnail_key, vault.encrypt_stream(data_key, [thumbnail], _thumbnail_aad(document)))
