@@ -45,7 +45,7 @@ from app import policy, storage
 from app.models import Diploma, Experience, Skill, User
 from app.models.portfolio import sort_key
 from app.models.vault import EVIDENCE_TABLES, NAME_LENGTH, TAG_LENGTH, Document, DocumentTag
-from app.services import vault_keys
+from app.services import photos, vault_keys
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.portfolio import Order, portfolio_of
 from app.services.validation import CONTROL_CHARS
@@ -407,8 +407,6 @@ class _Meter:
 def _thumbnail_of(image: bytes) -> bytes | None:
     """A small JPEG of the image: decoded with the decompression-bomb guard, upright, sRGB, pixels only
     (no EXIF, GPS, ICC or comments survive), by ``photos.normalise``; None if it cannot be read."""
-    from app.services import photos
-
     try:
         return photos.normalise(image, THUMBNAIL_SOURCE_MAX, max_side=THUMBNAIL_SIDE)
     except ValidationFailed:
