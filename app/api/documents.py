@@ -75,6 +75,7 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-dat
         "description": {"type": "string"},
     }}}}}}
 BINARY = {"schema": {"type": "string", "format": "binary"}}
+OCTETS = "application/octet-stream"
 
 
 def attachment(name: str) -> str:
@@ -185,8 +186,9 @@ def make_blueprint() -> Blueprint:
         body = json_object()
         unknown = set(body) - {"name", "description", "tags"}
         if unknown:
+            problem = str(_l("Unknown field."))
             raise documents.ValidationFailed(str(_l("Some information is not valid.")),
-                                             fields={name: str(_l("Unknown field.")) for name in sorted(unknown)})
+                                             fields={name: problem for name in sorted(unknown)})
         if "tags" in body and body["tags"] is None:
             body["tags"] = []
         if "tags" in body and not isinstance(body["tags"], list):
@@ -216,8 +218,8 @@ def make_blueprint() -> Blueprint:
         "byte: `document_corrupted` (500; 410 when the stored content is missing), `storage_unavailable` "
         "(503). Damage found later in a long download cuts the connection short of Content-Length, so "
         "a client never takes a partial or altered file for the document."),
-        responses={"200": {"description": "The whole document", "content": {"application/octet-stream": BINARY}},
-                   "206": {"description": "The requested range", "content": {"application/octet-stream": BINARY}},
+        responses={"200": {"description": "The whole document", "content": {OCTETS: BINARY}},
+                   "206": {"description": "The requested range", "content": {OCTETS: BINARY}},
                    "416": {"description": "The range is outside the document"}})
     @document_errors(blp, 401, 404)
     def content(document_id):
@@ -242,12 +244,13 @@ def make_blueprint() -> Blueprint:
 
 # --- evidence -------------------------------------------------------------------------------------------
 
-EVIDENCE = (("experiences", Experience, "experience"), ("diplomas", Diploma, "diploma"), ("skills", Skill, "skill"))
+EVIDENCE = (("experiences", Experience, "experience"), ("diplomas", Diploma, "diploma"),
+            ("skills", Skill, "skill"))
 
 
 def make_evidence_blueprint() -> Blueprint:
     blp = Blueprint("evidence", __name__, url_prefix="/api/v1",
-                    description="Documents of the vault attached as evidence to experiences, diplomas, skills.")
+                    description="Vault documents attached as evidence to experiences, diplomas, skills.")
     blp.before_request(require_token)
     page_of = page_schema(DocumentSchema, "EvidencePageSchema")
 

@@ -551,10 +551,10 @@ def receive(session: Session, user: User, stream: IO[bytes], content_type: str |
     ``stream`` (a request's input stream), with the optional fields ``tags`` (comma-separated, or the
     field repeated) and ``description``, before or after the file.
 
-    The body is parsed as it is read: the file's content goes straight to ``store``. A page route must
-    not let anything read ``request.form`` first (Flask-WTF's ``CSRFProtect`` does, which would parse
-    and spool the whole body): exempt it and check the token from the ``X-CSRFToken`` header. Fields sent after
-    the file are applied to the document once it is stored. One file per request; everything other
+    The body is parsed as it is read: the file's content goes straight to ``store``. A page route must not
+    let anything read ``request.form`` first (Flask-WTF's ``CSRFProtect`` does, which would parse and
+    spool the whole body): exempt it and check the token from the ``X-CSRFToken`` header. Fields sent
+    after the file are applied to the document once it is stored. One file per request; everything other
     than the file must fit in ``MULTIPART_OVERHEAD`` bytes. Raises what ``store`` raises, and
     ``ServiceError`` ``unsupported_media_type`` / ``invalid_form`` / ``payload_too_large``.
     """
