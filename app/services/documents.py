@@ -478,6 +478,9 @@ def store(session: Session, user: User, filename, chunks: Iterable[bytes], *, ta
     session.add(document)
     session.flush()
     # Another upload of the same owner may have been committed meanwhile: count again, with this one.
+    # The flush above bumped the portfolio's revision (``_count_changes``), which locks that row until
+    # this transaction ends (PostgreSQL; SQLite has one writer), so two concurrent uploads of one owner
+    # take turns here and the second sees the first: together they cannot overshoot the quota.
     used_now, _quota = usage(session, user)
     if used_now > quota:
         raise _over_quota(quota, used_now - document.size)
