@@ -5,7 +5,7 @@ one row per item (payload, status, outcome), so that a bulk operation resumes af
 doing any item twice (app/services/batches.py).
 
 Revision ID: d1a4b5c6f704
-Revises: c7a3e9d15b42
+Revises: a8d1e2f3c401
 Create Date: 2026-12-05 14:10:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision = 'd1a4b5c6f704'
-down_revision = 'c7a3e9d15b42'
+down_revision = 'a8d1e2f3c401'
 branch_labels = None
 depends_on = None
 
