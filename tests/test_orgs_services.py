@@ -175,3 +175,20 @@ def test_achievement_document_and_refusals(app, org_pair):
             achievements.create(db.session, admin, org, {**BADGE, **bad})
     data, media_type = achievements.image_of(badge)
     assert media_type == "image/svg+xml" and b"<script" not in data
+
+
+def test_demo_issuer_is_approved_with_an_admin_and_two_achievements_once(app):
+    from app import demo
+    from app.models import Achievement, Organisation
+
+    first = demo.load(db.session)
+    db.session.commit()
+    second = demo.load(db.session)
+    db.session.commit()
+    assert first == second
+    org = db.session.scalars(select(Organisation)).one()
+    assert org.status == "approved" and org.name == demo.ISSUER["name"]
+    admin = db.session.scalars(select(Membership)).one()
+    assert admin.role == "admin" and admin.user.email == demo.ISSUER_ADMIN.email
+    assert len(db.session.scalars(select(Achievement)).all()) == 2
+    assert orgs.signing_key(db.session, org).controller == org.did
