@@ -80,7 +80,7 @@ def test_request_then_admin_approves_and_the_requester_is_told(app, client, make
     db.session.refresh(org)
     assert org.status == "approved"
     mails = outbox(app)
-    assert len(mails) == 1 and "person@example.org" in mails[0] and "approved" in mails[0]
+    assert len(mails) == 1 and "person@example.org" in mails[0] and "est approuvé" in mails[0]  # in the requester's language (default fr)
     # an admin cannot read the organisation's own page, nor act in it
     assert client.get(f"/organisations/{org.id}").status_code == 404
     public = client.get(f"/issuers/{org.id}")
