@@ -23,7 +23,7 @@ from app.models import ACHIEVEMENT_KINDS, MEMBER_ROLES, ORGANISATION_KINDS
 from app.services import achievements, artwork, orgs
 from app.services.errors import ServiceError, ValidationFailed
 
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml", "image/webp", "image/gif")
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
 
 
 # --- schemas -------------------------------------------------------------------------------------------------
@@ -428,7 +428,7 @@ def make_blueprint() -> Blueprint:
     @blp.route("/<org_id>/achievements/<achievement_id>/image", methods=["PUT"])
     @blp.response(200, AchievementSchema)
     @blp.doc(summary="Replace an achievement's image", requestBody={
-        "required": True, "description": "The image itself (PNG, JPEG, GIF, WebP or SVG, at most 512 KB); "
+        "required": True, "description": "The image itself (PNG, JPEG or SVG, at most 4 MB); "
                                          "raster images are re-encoded, SVG sanitised.",
         "content": {kind: {"schema": {"type": "string", "format": "binary"}} for kind in IMAGE_TYPES}})
     @_errors(blp, 401, 404, 415, 422)
