@@ -185,14 +185,19 @@ def image_of(achievement: Achievement) -> tuple[bytes, str]:
     return artwork.default_image(achievement.name, achievement.kind, str(achievement.id))
 
 
-def achievement_document(achievement: Achievement) -> dict:
-    """The OB 3.0 ``Achievement`` object for a credential's ``credentialSubject.achievement``."""
+def ob3_achievement(achievement: Achievement) -> ob3.Achievement:
+    """The achievement as ``badges.ob3.Achievement`` (what ``build_credential(achievement=...)`` takes)."""
     alignments = tuple(ob3.Alignment(target_name=a["target_name"], target_url=a["target_url"],
                                      target_framework=a.get("target_framework"))
                        for a in achievement.alignments or ())
-    return ob3.achievement_document(ob3.Achievement(
+    return ob3.Achievement(
         id=public_url(achievement), name=achievement.name, description=achievement.description,
         criteria_narrative=achievement.criteria_narrative or None, criteria_id=achievement.criteria_url,
         image=ob3.Image(id=public_url(achievement, "/image"), caption=achievement.name),
-        achievement_type=achievement.kind, alignments=alignments, tags=tuple(achievement.tags or ())))
+        achievement_type=achievement.kind, alignments=alignments, tags=tuple(achievement.tags or ()))
+
+
+def achievement_document(achievement: Achievement) -> dict:
+    """The OB 3.0 ``Achievement`` object for a credential's ``credentialSubject.achievement``."""
+    return ob3.achievement_document(ob3_achievement(achievement))
 

@@ -122,12 +122,16 @@ def public_url(org: Organisation, suffix: str = "") -> str:
     return f"{current_app.config['BASE_URL']}/issuers/{org.id}{suffix}"
 
 
+def profile(org: Organisation) -> Profile:
+    """The organisation as ``badges.ob3.Profile`` (what ``build_credential(issuer=...)`` takes)."""
+    return Profile(id=org.did, name=org.name, url=org.website or public_url(org), email=org.contact_email,
+                   description=org.description or None,
+                   image=public_url(org, "/logo") if org.logo_type else None)
+
+
 def issuer_profile(org: Organisation) -> dict:
-    """The OB 3.0 ``Profile`` of the organisation, as a credential's ``issuer``."""
-    return profile_document(Profile(
-        id=org.did, name=org.name, url=org.website or public_url(org), email=org.contact_email,
-        description=org.description or None,
-        image=public_url(org, "/logo") if org.logo_type else None))
+    """The OB 3.0 ``Profile`` document of the organisation, as a credential's ``issuer``."""
+    return profile_document(profile(org))
 
 
 def _vm_id(org: Organisation, row: SigningKey) -> str:
