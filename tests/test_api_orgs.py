@@ -161,3 +161,16 @@ def test_openapi_describes_the_organisation_routes(client):
     for path in ("/api/v1/organisations", "/api/v1/organisations/{org_id}/achievements",
                  "/api/v1/organisations/{org_id}/tokens", "/api/v1/organisations/{org_id}/members"):
         assert path in spec["paths"], path
+
+
+def test_patch_details(client, two_orgs):
+    a, b = two_orgs["a"], two_orgs["b"]
+    url = f"{API}/{a['org'].id}"
+    assert client.patch(url, headers=personal(a["issuer"]), json={"name": "x"}).status_code == 403
+    assert client.patch(url, headers=org_token(a["org"]), json={"name": "x"}).status_code == 403
+    assert client.patch(f"{API}/{b['org'].id}", headers=personal(a["admin"]), json={"name": "x"}).status_code == 404
+    admin = personal(a["admin"])
+    bad = client.patch(url, headers=admin, json={"kind": "castle", "did": "did:web:evil"})
+    assert bad.status_code == 422 and set(bad.json["fields"]) == {"kind", "did"}
+    done = client.patch(url, headers=admin, json={"website": "https://a.example", "name": "A"})
+    assert done.status_code == 200 and done.json["name"] == "A" and done.json["did"] == a["org"].did

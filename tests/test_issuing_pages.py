@@ -264,3 +264,19 @@ def test_did_key_organisation_has_no_did_json(app, client, make_user):
     db.session.commit()
     assert client.get(f"/issuers/{org.id}").status_code == 200
     assert client.get(f"/issuers/{org.id}/did.json").status_code == 404
+
+
+def test_edit_details_admin_only_and_never_another_organisation(app, client, two_orgs):
+    a, b = two_orgs["a"], two_orgs["b"]
+    login(client, a["issuer"].email)
+    assert client.get(f"/organisations/{a['org'].id}/edit").status_code == 403
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/organisations"))})
+    login(client, a["admin"].email)
+    assert client.get(f"/organisations/{b['org'].id}/edit").status_code == 404
+    url = f"/organisations/{a['org'].id}/edit"
+    assert b"Org a" in client.get(url).data
+    assert post(client, url, {**ORG, "name": ""}).status_code == 422
+    assert post(client, url, {**ORG, "name": "Org A renamed", "description": "Hello"}).status_code == 302
+    db.session.refresh(a["org"])
+    assert a["org"].name == "Org A renamed" and a["org"].description == "Hello"
+    assert orgs.issuer_profile(a["org"])["name"] == "Org A renamed"

@@ -250,6 +250,18 @@ def make_blueprint() -> Blueprint:
     def show(org_id):
         return orgs.get(db.session, _actor(), org_id)
 
+    @blp.route("/<org_id>", methods=["PATCH"])
+    @blp.response(200, OrganisationSchema)
+    @blp.doc(summary="Change the organisation's details (organisation admins)",
+             **json_body(OrganisationRequestSchema))
+    @_errors(blp, 400, 401, 404, 415, 422)
+    def update(org_id):
+        """Only the fields sent change; credentials already signed keep the details they carry."""
+        org = orgs.get(db.session, _actor(), org_id, "manage_profile")
+        orgs.update_organisation(db.session, _actor(), org, json_object())
+        db.session.commit()
+        return org
+
     @blp.route("/<org_id>/approve", methods=["POST"])
     @blp.response(200, OrganisationSchema)
     @blp.doc(summary="Approve a pending request (platform admins)")

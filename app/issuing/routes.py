@@ -109,6 +109,27 @@ def organisation(org_id):
     return _render_org(orgs.get(db.session, _me(), org_id))
 
 
+@bp.route("/organisations/<org_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_organisation(org_id):
+    """The organisation's public details and logo (its admins). The name in credentials already signed
+    stays as it was."""
+    org = orgs.get(db.session, _me(), org_id, "manage_profile")
+    form = OrganisationForm(obj=None if request.method == "POST" else org)
+    if form.validate_on_submit():
+        try:
+            logo = _upload(form.logo, "logo")
+            data = {name: getattr(form, name).data or "" for name in orgs.RULES}
+            orgs.update_organisation(db.session, _me(), org, data, logo=logo)
+            db.session.commit()
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            flash(_("The organisation's details are saved."), "success")
+            return redirect(url_for("issuing.organisation", org_id=org.id))
+    return render_template("issuing/request.html", form=form, org=org), 422 if form.errors else 200
+
+
 @bp.post("/organisations/<org_id>/members")
 @login_required
 def add_member(org_id):

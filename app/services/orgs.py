@@ -247,7 +247,7 @@ def create_organisation(session: Session, actor, data: dict, *, admin: User, did
 
 def update_organisation(session: Session, actor, org: Organisation, data: dict,
                         logo: tuple[bytes, str] | None = None) -> Organisation:
-    check(actor, "manage_members", org)
+    check(actor, "manage_profile", org)
     values = clean(RULES, data, partial=True)
     for name, value in values.items():
         setattr(org, name, value or (None if name == "website" else value))
