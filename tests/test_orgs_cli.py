@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app import policy
 from app.extensions import db
-from app.models import Achievement, Organisation, SigningKey
+from app.models import Achievement, Organisation, SigningKey, User
 from app.services import orgs
 from certs import vault
 from tests.test_issuing_pages import PNG
@@ -79,3 +79,18 @@ def test_master_key_rotation_reseals_signing_keys_and_they_still_sign(keyed_app)
     assert row.master_key_id != vault.master_key_id(OLD_KEY)
     assert orgs.signing_key(db.session, db.session.get(Organisation, org.id)).public_key_multibase == before
     assert len(keys) == 2
+
+
+def test_approve_and_add_member_commands(app, make_user):
+    make_user("a@example.org")
+    make_user("b@example.org")
+    org_id = run(app, "orgs", "create", "Later", "--admin", "a@example.org").output.strip().splitlines()[-1]
+    assert run(app, "orgs", "add-member", org_id, "b@example.org").exit_code == 1  # pending: not yet
+    assert run(app, "orgs", "approve", org_id).exit_code == 0
+    assert run(app, "orgs", "approve", org_id).exit_code == 1  # decided already
+    added = run(app, "orgs", "add-member", org_id, "b@example.org", "--role", "admin")
+    assert added.exit_code == 0, added.output
+    assert run(app, "orgs", "add-member", org_id, "b@example.org").exit_code == 1  # already a member
+    org = db.session.get(Organisation, uuid.UUID(org_id))
+    member = db.session.scalars(select(User).where(User.email == "b@example.org")).one()
+    assert orgs.may_issue(member, org)

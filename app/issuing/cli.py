@@ -89,6 +89,36 @@ def orgs_token(org, name):
     click.echo(raw)
 
 
+@orgs.command("approve")
+@click.argument("org")
+@with_appcontext
+def orgs_approve(org):
+    """Approve a pending organisation (as a platform admin would on /admin/organisations)."""
+    organisation = _organisation(org)
+    try:
+        org_service.approve(db.session, policy.OPERATOR, organisation)
+        db.session.commit()
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{organisation.name}: approved")
+
+
+@orgs.command("add-member")
+@click.argument("org")
+@click.argument("email")
+@click.option("--role", type=click.Choice(("admin", "issuer")), default="issuer", show_default=True)
+@with_appcontext
+def orgs_add_member(org, email, role):
+    """Add an existing account to an organisation, e.g. a new admin when the last one left."""
+    organisation = _organisation(org)
+    try:
+        org_service.add_member(db.session, policy.OPERATOR, organisation, email, role)
+        db.session.commit()
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{email} is {role} of {organisation.name}")
+
+
 @orgs.command("list")
 @click.option("--status", type=click.Choice(("pending", "approved", "refused")), default=None)
 @with_appcontext
