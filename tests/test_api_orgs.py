@@ -1,11 +1,9 @@
-"""``/api/v1/organisations``: personal and organisation tokens, roles, and two organisations on every route."""
+"""``/api/v1/organisations``: personal and organisation tokens, roles, two organisations on every route."""
 from __future__ import annotations
-
-import pytest
 
 from app import policy
 from app.extensions import db
-from app.services import achievements, orgs, tokens
+from app.services import orgs, tokens
 from tests.test_issuing_pages import BADGE, ORG, PNG, two_orgs  # noqa: F401 (fixture)
 
 API = "/api/v1/organisations"

@@ -1,4 +1,4 @@
-"""``sillage orgs ...``, ``sillage achievements create``, and signing keys in ``sillage keys rotate-master``."""
+"""``sillage orgs ...``, ``sillage achievements create``; signing keys in ``sillage keys rotate-master``."""
 from __future__ import annotations
 
 import uuid
@@ -12,7 +12,7 @@ from app.models import Achievement, Organisation, SigningKey, User
 from app.services import orgs
 from certs import vault
 from tests.test_issuing_pages import PNG
-from tests.test_vault_keys import NEW_KEY, OLD_KEY, keyed_app, new_user, owners_with_keys, rotate  # noqa: F401
+from tests.test_vault_keys import OLD_KEY, keyed_app, new_user, owners_with_keys, rotate  # noqa: F401
 
 
 def run(app, *args):

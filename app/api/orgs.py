@@ -26,7 +26,7 @@ from app.services.errors import ServiceError, ValidationFailed
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
 
 
-# --- schemas -------------------------------------------------------------------------------------------------
+# --- schemas ------------------------------------------------------------------------------------------------
 
 class OrganisationSchema(ma.Schema):
     id = fields.UUID(required=True)
@@ -152,7 +152,7 @@ class StatusArgsSchema(ma.Schema):
                            metadata={"description": "Platform admins: every organisation with this status."})
 
 
-# --- who calls --------------------------------------------------------------------------------------------------
+# --- who calls ----------------------------------------------------------------------------------------------
 
 def _principal():
     """Before each request: a person (personal token) or an organisation (its token), else 401."""
@@ -412,7 +412,8 @@ def make_blueprint() -> Blueprint:
 
     @blp.route("/<org_id>/achievements", methods=["POST"])
     @blp.response(201, AchievementSchema)
-    @blp.doc(summary="Create an achievement (organisation admins and tokens)", **json_body(AchievementInputSchema))
+    @blp.doc(summary="Create an achievement (organisation admins and tokens)",
+             **json_body(AchievementInputSchema))
     @_errors(blp, 400, 401, 404, 415, 422)
     def achievement_create(org_id):
         org = orgs.get(db.session, _actor(), org_id, "manage_achievements")

@@ -48,8 +48,8 @@ def _organisation(value: str) -> Organisation:
 @orgs.command("create")
 @click.argument("name")
 @click.option("--admin", "admin_email", required=True, help="E-mail of an existing account: the first admin.")
-@click.option("--kind", default="other", show_default=True, help="university, school, training_body, employer, "
-              "association, guidance_service or other.")
+@click.option("--kind", default="other", show_default=True,
+              help="university, school, training_body, employer, association, guidance_service or other.")
 @click.option("--contact", default=None, help="Public contact e-mail (default: the admin's).")
 @click.option("--website", default="", help="The organisation's web site.")
 @click.option("--approve", is_flag=True, help="Approve it at once (it can issue).")

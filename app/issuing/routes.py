@@ -47,7 +47,7 @@ def _upload(field, name: str):
     return artwork.prepare_image(storage.read(artwork.MAX_UPLOAD + 1), storage.filename, field=name)
 
 
-# --- the person's organisations and requests ------------------------------------------------------------------
+# --- the person's organisations and requests ----------------------------------------------------------------
 
 @bp.get("/organisations")
 @login_required
@@ -222,13 +222,12 @@ def revoke_token(org_id, token_id):
     return redirect(url_for("issuing.organisation", org_id=org.id, _anchor="tokens"))
 
 
-# --- achievements ---------------------------------------------------------------------------------------------
+# --- achievements -------------------------------------------------------------------------------------------
 
 def _achievement_data(form: AchievementForm) -> dict:
-    return {"name": form.name.data or "", "kind": form.kind.data or "", "description": form.description.data or "",
-            "criteria_narrative": form.criteria_narrative.data or "", "criteria_url": form.criteria_url.data or "",
-            "tags": form.tags.data or "", "alignments": form.alignments.data or "",
-            "validity_months": form.validity_months.data}
+    data = {name: getattr(form, name).data or "" for name in (
+        "name", "kind", "description", "criteria_narrative", "criteria_url", "tags", "alignments")}
+    return {**data, "validity_months": form.validity_months.data}
 
 
 @bp.route("/organisations/<org_id>/achievements/new", methods=["GET", "POST"])
@@ -276,7 +275,7 @@ def edit_achievement(org_id, achievement_id):
         422 if form.errors else 200
 
 
-# --- platform admins: requests ---------------------------------------------------------------------------------
+# --- platform admins: requests ------------------------------------------------------------------------------
 
 def _platform_admin():
     me = _me()

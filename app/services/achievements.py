@@ -128,7 +128,8 @@ def create(session: Session, actor, org: Organisation, data: dict,
     """A new achievement of ``org``; ``image`` is an already prepared ``(bytes, media type)``."""
     check(actor, "manage_achievements", org)
     values = _values(data, partial=False)
-    achievement = Achievement(id=uuid.uuid4(), organisation=org, organisation_id=org.id, kind=values.pop("kind", "") or "Achievement",
+    achievement = Achievement(id=uuid.uuid4(), organisation=org, organisation_id=org.id,
+                              kind=values.pop("kind", "") or "Achievement",
                               tags=values.pop("tags", []), alignments=values.pop("alignments", []),
                               criteria_narrative=values.pop("criteria_narrative", ""),
                               criteria_url=values.pop("criteria_url", "") or None, **values)

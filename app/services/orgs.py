@@ -33,7 +33,9 @@ from app.services.errors import Conflict, Forbidden, NotFound, ServiceError, Val
 from app.services.tokens import _clean_name, hash_token
 from app.services.validation import Field, clean
 from badges.ob3 import Profile, profile_document
-from certs.keys import KeyPair, VerificationMethod, decode_public_multikey, did_web, did_web_document, seal, unseal
+from certs.keys import (
+    KeyPair, VerificationMethod, decode_public_multikey, did_web, did_web_document, seal, unseal,
+)
 
 ORG_TOKEN_PREFIX = "silo_"
 SEAL_PURPOSE = vault_keys.SIGNING_PURPOSE
@@ -108,7 +110,7 @@ def may_issue(user, org: Organisation) -> bool:
     return policy.can(user, "issue", org)
 
 
-# --- identity -------------------------------------------------------------------------------------------------
+# --- identity -----------------------------------------------------------------------------------------------
 
 def web_did(organisation_id, base_url: str | None = None) -> str:
     """``did:web:HOST[%3APORT][:PATH...]:issuers:ID`` from ``SILLAGE_BASE_URL``; the document is then
@@ -175,7 +177,8 @@ def current_key_row(session: Session, org: Organisation) -> SigningKey:
                                                    SigningKey.retired_at.is_(None))
                           .order_by(SigningKey.created_at.desc()).limit(1)).first()
     if row is None:
-        raise ServiceError(str(_l("This organisation has no signing key.")), code="no_signing_key", status=409)
+        raise ServiceError(str(_l("This organisation has no signing key.")), code="no_signing_key",
+                           status=409)
     return row
 
 
@@ -250,7 +253,7 @@ def update_organisation(session: Session, actor, org: Organisation, data: dict,
     check(actor, "manage_profile", org)
     values = clean(RULES, data, partial=True)
     for name, value in values.items():
-        setattr(org, name, value or (None if name == "website" else value))
+        setattr(org, name, (value or None) if name == "website" else value)
     if logo is not None:
         org.logo, org.logo_type = logo
     session.flush()
@@ -344,7 +347,7 @@ def remove_member(session: Session, actor, org: Organisation, membership_id) -> 
     session.flush()
 
 
-# --- organisation API tokens ---------------------------------------------------------------------------------
+# --- organisation API tokens --------------------------------------------------------------------------------
 
 def create_token(session: Session, actor, org: Organisation, name: str = "") -> tuple[OrganisationToken, str]:
     """A token acting for the organisation; the raw value is returned once and never stored."""
