@@ -280,3 +280,16 @@ def test_edit_details_admin_only_and_never_another_organisation(app, client, two
     db.session.refresh(a["org"])
     assert a["org"].name == "Org A renamed" and a["org"].description == "Hello"
     assert orgs.issuer_profile(a["org"])["name"] == "Org A renamed"
+
+
+def test_lists_show_my_organisations_and_tell_admins_what_awaits(app, client, two_orgs, make_user):
+    person, root = make_user("p@example.org"), make_user("root@example.org", is_admin=True)
+    orgs.create_organisation(db.session, person, ORG, admin=person)
+    db.session.commit()
+    login(client, root.email)
+    page = client.get("/organisations")
+    assert b"1 request awaits a decision" in page.data and b"Org a" not in page.data
+    client.post("/logout", data={"csrf_token": csrf_token(page)})
+    login(client, two_orgs["a"]["issuer"].email)
+    page = client.get("/organisations")
+    assert b"Org a" in page.data and b"Org b" not in page.data and b"awaits a decision" not in page.data
