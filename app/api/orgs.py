@@ -239,8 +239,11 @@ def make_blueprint() -> Blueprint:
         if not me.is_verified:
             raise ServiceError(str(_l("Please confirm your e-mail address first.")),
                                code="email_not_verified", status=403)
+        from app.issuing import emails
+
         org = orgs.create_organisation(db.session, me, json_object(), admin=me)
         db.session.commit()
+        emails.new_request(org, orgs.platform_admins(db.session))
         return org
 
     @blp.route("/<org_id>", methods=["GET"])

@@ -73,6 +73,7 @@ def request_organisation():
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:
+            emails.new_request(org, orgs.platform_admins(db.session))
             flash(_("Your request is sent. A platform admin will approve or refuse it; you will be told by "
                     "e-mail."), "success")
             return redirect(url_for("issuing.organisation", org_id=org.id))

@@ -100,6 +100,10 @@ def pending_requests(session: Session, actor: User) -> list[Organisation]:
     return list_organisations(session, PENDING)
 
 
+def platform_admins(session: Session) -> list[User]:
+    return list(session.scalars(select(User).where(User.is_admin.is_(True)).order_by(User.email)))
+
+
 def members(session: Session, org: Organisation) -> list[Membership]:
     return list(session.scalars(select(Membership).where(Membership.organisation_id == org.id)
                                 .join(User).order_by(Membership.role, User.email)))
