@@ -219,7 +219,7 @@ def make_blueprint() -> Blueprint:
     def index(args):
         actor = _actor()
         if args.get("status"):
-            if not getattr(_person(), "is_admin", False):
+            if not policy.reviews_requests(_person()):
                 raise ServiceError(str(_l("Only platform admins list organisations by status.")),
                                    code="forbidden", status=403)
             found = orgs.list_organisations(db.session, args["status"])

@@ -53,9 +53,9 @@ def _upload(field, name: str):
 @login_required
 def organisations():
     me = _me()
-    pending = len(orgs.list_organisations(db.session, "pending")) if me.is_admin else 0
+    pending = len(orgs.list_organisations(db.session, "pending")) if policy.reviews_requests(me) else 0
     return render_template("issuing/organisations.html", memberships=orgs.organisations_of(db.session, me),
-                           pending=pending)
+                           pending=pending, reviews=policy.reviews_requests(me))
 
 
 @bp.route("/organisations/new", methods=["GET", "POST"])
@@ -280,7 +280,7 @@ def edit_achievement(org_id, achievement_id):
 
 def _platform_admin():
     me = _me()
-    if not me.is_admin:
+    if not policy.reviews_requests(me):
         abort(404)
     return me
 

@@ -95,7 +95,7 @@ def list_organisations(session: Session, status: str | None = None) -> list[Orga
 
 
 def pending_requests(session: Session, actor: User) -> list[Organisation]:
-    if not (isinstance(actor, User) and actor.is_admin):
+    if not policy.reviews_requests(actor):
         raise Forbidden(str(_l("Only platform admins review organisation requests.")))
     return list_organisations(session, PENDING)
 
