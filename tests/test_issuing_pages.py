@@ -238,6 +238,7 @@ def test_achievement_create_edit_and_public_pages(app, client, two_orgs):
                                   "alignments": "Engagement | https://example.org/engagement | Socle",
                                   "image": (io.BytesIO(PNG), "b.png")}, content_type="multipart/form-data")
     assert response.status_code == 302, response.data[:3000]
+    assert "The achievement “Délégué de classe” is created." in client.get(response.location).get_data(as_text=True)
     badge = db.session.scalars(select(Achievement).where(Achievement.name == "Délégué de classe")).one()
     assert badge.tags == ["citoyenneté", "vie scolaire"] and badge.validity_months == 12
     assert badge.alignments == [{"target_name": "Engagement", "target_url": "https://example.org/engagement",

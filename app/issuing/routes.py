@@ -231,23 +231,30 @@ def _achievement_data(form: AchievementForm) -> dict:
     return {**data, "validity_months": form.validity_months.data}
 
 
-@bp.route("/organisations/<org_id>/achievements/new", methods=["GET", "POST"])
-@login_required
-def new_achievement(org_id):
-    org = orgs.get(db.session, _me(), org_id, "manage_achievements")
-    form = AchievementForm()
+def _achievement_page(org, form: AchievementForm, achievement, save, done):
+    """Create or edit: ``save(data, image)`` calls the service, ``done(name)`` says it worked; a refusal
+    is shown under its field."""
     if form.validate_on_submit():
         try:
-            image = _upload(form.image, "image")
-            achievement = achievements.create(db.session, _me(), org, _achievement_data(form), image=image)
+            saved = save(_achievement_data(form), _upload(form.image, "image"))
             db.session.commit()
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:
-            flash(_("The achievement “%(name)s” is created.", name=achievement.name), "success")
+            flash(done(saved.name), "success")
             return redirect(url_for("issuing.organisation", org_id=org.id, _anchor="achievements"))
-    return render_template("issuing/achievement_form.html", form=form, org=org, achievement=None), \
+    return render_template("issuing/achievement_form.html", form=form, org=org, achievement=achievement), \
         422 if form.errors else 200
+
+
+@bp.route("/organisations/<org_id>/achievements/new", methods=["GET", "POST"])
+@login_required
+def new_achievement(org_id):
+    org = orgs.get(db.session, _me(), org_id, "manage_achievements")
+    return _achievement_page(
+        org, AchievementForm(), None,
+        lambda data, image: achievements.create(db.session, _me(), org, data, image=image),
+        lambda name: _("The achievement “%(name)s” is created.", name=name))
 
 
 @bp.route("/organisations/<org_id>/achievements/<achievement_id>/edit", methods=["GET", "POST"])
@@ -262,18 +269,10 @@ def edit_achievement(org_id, achievement_id):
         form.tags.data = ", ".join(achievement.tags or [])
         form.alignments.data = achievements.alignment_lines(achievement.alignments or [])
         form.criteria_url.data = achievement.criteria_url or ""
-    if form.validate_on_submit():
-        try:
-            image = _upload(form.image, "image")
-            achievements.update(db.session, _me(), achievement, _achievement_data(form), image=image)
-            db.session.commit()
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            flash(_("The achievement “%(name)s” is saved.", name=achievement.name), "success")
-            return redirect(url_for("issuing.organisation", org_id=org.id, _anchor="achievements"))
-    return render_template("issuing/achievement_form.html", form=form, org=org, achievement=achievement), \
-        422 if form.errors else 200
+    return _achievement_page(
+        org, form, achievement,
+        lambda data, image: achievements.update(db.session, _me(), achievement, data, image=image),
+        lambda name: _("The achievement “%(name)s” is saved.", name=name))
 
 
 # --- platform admins: requests ------------------------------------------------------------------------------

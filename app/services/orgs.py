@@ -30,7 +30,7 @@ from app.models.issuing import ADMIN, APPROVED, MEMBER_ROLES, ORGANISATION_KINDS
 from app.services import vault_keys
 from app.services.accounts import normalise_email
 from app.services.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
-from app.services.tokens import _clean_name, hash_token
+from app.services.tokens import LAST_USED_RESOLUTION, _clean_name, hash_token
 from app.services.validation import Field, clean
 from badges.ob3 import Profile, profile_document
 from certs.keys import (
@@ -393,7 +393,7 @@ def organisation_for_token(raw_token, session: Session | None = None) -> Organis
     if token is None or not token.is_active or token.organisation.status != APPROVED:
         return None
     now = utcnow()
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() >= 60:
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now
         session.flush()
     return token.organisation
