@@ -2,6 +2,12 @@
 
 Views and API routes never compare owners themselves: they call ``can`` or ``get_or_404``. Another
 person's object answers 404, exactly as a missing one, so that ids reveal nothing.
+
+Organisations grow by data: ``ORG_RULES`` says which role may do which action, and whether the
+organisation must be approved (an unapproved one can do nothing but show its request to its members).
+Principals: a ``User`` (by their membership), an ``OrganisationPrincipal`` (an organisation token, for its
+own organisation only), the ``OPERATOR`` (the command line). Platform admins decide requests
+(``reviews_requests``) and get no member right and no portfolio content.
 """
 from __future__ import annotations
 
