@@ -70,11 +70,16 @@ def test_request_then_admin_approves_and_the_requester_is_told(app, client, make
     assert client.get(f"/issuers/{org.id}/did.json").status_code == 404
     # the requester is no platform admin
     assert client.get("/admin/organisations").status_code == 404
+    assert client.get(f"/admin/organisations/{org.id}/logo").status_code == 404
     assert client.post(f"/admin/organisations/{org.id}",
                        data={"decision": "approve", "csrf_token": csrf_token(page)}).status_code == 404
     client.post("/logout", data={"csrf_token": csrf_token(page)})
 
     login(client, admin.email)
+    review = client.get(f"/admin/organisations/{org.id}")
+    assert f"/admin/organisations/{org.id}/logo".encode() in review.data
+    logo = client.get(f"/admin/organisations/{org.id}/logo")
+    assert logo.mimetype == "image/png" and "default-src 'none'" in logo.headers["Content-Security-Policy"]
     listing = client.get("/admin/organisations")
     assert b"Lyc" in listing.data
     response = post(client, f"/admin/organisations/{org.id}", {"decision": "approve"})

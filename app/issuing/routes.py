@@ -14,8 +14,9 @@ from flask_login import current_user, login_required
 from app import policy
 from app.auth.forms import EmptyForm
 from app.auth.utils import apply_errors, verified_required
-from app.extensions import db
+from app.extensions import db, talisman
 from app.issuing import emails
+from app.issuing.public import IMAGE_CSP
 from app.issuing.forms import (
     ACHIEVEMENT_KIND_LABELS, ORGANISATION_KIND_LABELS, ROLE_LABELS, STATUS_LABELS, AchievementForm,
     AddMemberForm, OrganisationForm, RefuseForm, RoleForm, TokenForm,
@@ -319,3 +320,16 @@ def admin_review(org_id):
             return redirect(url_for("issuing.admin_requests"))
     return render_template("issuing/admin_review.html", org=org, form=form, button=EmptyForm()), \
         422 if form.errors else 200
+
+
+@bp.get("/admin/organisations/<org_id>/logo")
+@login_required
+@talisman(content_security_policy=IMAGE_CSP)
+def admin_logo(org_id):
+    """The logo of a request, for the admin deciding it (the public one exists once approved)."""
+    org = orgs.get(db.session, _platform_admin(), org_id, "review")
+    if not org.logo_type or not org.logo:
+        abort(404)
+    response = current_app.make_response(org.logo)
+    response.mimetype = org.logo_type
+    return response
