@@ -112,7 +112,8 @@ keys = click.Group("keys", help="Signing keys and the instance master key.")
               help="Data keys re-wrapped per transaction.")
 @with_appcontext
 def keys_rotate_master(new_key_file, batch_size: int) -> None:
-    """Re-wrap every vault data key under a new master key; run it again to resume after an interruption.
+    """Re-wrap every vault data key and organisation signing key under a new master key; run it again to
+    resume after an interruption.
 
     The new key goes to <instance>/master_key.next first; each batch commits; at the end the old key is
     kept as master_key.old and master_key.next takes the place of master_key (with SILLAGE_MASTER_KEY,
@@ -145,6 +146,8 @@ def register(app: Flask) -> None:
 
     for command in (serve, demo, users, worker):
         app.cli.add_command(command)
+    from app.issuing import cli as issuing_cli  # sillage orgs / achievements
+    issuing_cli.register(app)
     # ``keys`` is shared with the verifier's ``keys generate`` (app.verification.cli), whichever comes first.
     existing = app.cli.commands.get("keys")
     if isinstance(existing, click.Group) and existing is not keys:

@@ -212,6 +212,8 @@ DEMO_ACCOUNTS = (
                 "pupil in a vocational high school, rich portfolio", "citizen", _build_ines),
     DemoAccount("claire.dubois@example.org", "claire-demo-conseil", "Claire Dubois",
                 "careers counsellor, small portfolio", "counsellor", _build_counsellor),
+    DemoAccount("direction.trois-rivieres@example.org", "lycee-demo-direction", "Nadia Benali",
+                "admin of the lycée's issuing organisation", "citizen", lambda session, user: None),
 )
 
 
@@ -233,9 +235,48 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
 
     lines = ["Demo logins:"]
     lines += [f"  {a.email}  password: {a.password}  ({a.description})" for a in DEMO_ACCOUNTS]
+    lines += _load_issuer(session)
     if extra_accounts > 0:
         lines += generate_accounts(session, extra_accounts)
     return lines
+
+
+# The lycée of the story, an approved issuer, with its admin and two achievements.
+ISSUER_ADMIN = DEMO_ACCOUNTS[2]
+ISSUER = {"name": "Lycée professionnel Les Trois-Rivières", "kind": "school",
+          "website": "https://trois-rivieres.example.org", "contact_email": "ce.trois-rivieres@example.org",
+          "description": "Lycée professionnel des métiers du commerce et de la vente, à Rezé."}
+ISSUER_ACHIEVEMENTS = (
+    {"name": "Délégué·e de classe", "kind": "CoCurricular",
+     "description": "Élu·e par sa classe, a représenté ses camarades aux conseils de classe de l'année.",
+     "criteria_narrative": "Avoir été élu·e délégué·e et avoir siégé aux trois conseils de classe.",
+     "tags": ["citoyenneté", "vie lycéenne"]},
+    {"name": "PFMP validée : accueil et vente", "kind": "CertificateOfCompletion",
+     "description": "Période de formation en milieu professionnel de quatre semaines, validée par le tuteur "
+                    "et l'équipe pédagogique.",
+     "criteria_narrative": "Quatre semaines en entreprise, évaluation favorable du tuteur, rapport d'activité "
+                           "présenté à l'oral.",
+     "tags": ["bac pro", "commerce"], "validity_months": None},
+)
+
+
+def _load_issuer(session: Session) -> list[str]:
+    """The approved demo organisation (through the services, as the operator), once."""
+    from app import policy
+    from app.models import Achievement, Organisation
+    from app.services import achievements, orgs
+
+    admin = _user_by_email(session, ISSUER_ADMIN.email)  # created with the other demo accounts
+    org = session.scalars(select(Organisation).where(Organisation.name == ISSUER["name"],
+                                                     Organisation.created_by_id == admin.id)).first()
+    if org is None:
+        org = orgs.create_organisation(session, policy.OPERATOR, ISSUER, admin=admin, approve=True)
+    have = set(session.scalars(select(Achievement.name).where(Achievement.organisation_id == org.id)))
+    for data in ISSUER_ACHIEVEMENTS:
+        if data["name"] not in have:
+            achievements.create(session, policy.OPERATOR, org, data)
+    session.flush()
+    return [f"Demo issuer: {org.name} ({org.id})"]
 
 
 def _user_by_email(session: Session, email: str) -> User | None:

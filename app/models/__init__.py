@@ -7,3 +7,7 @@ from app.models.portfolio import (  # noqa: F401
 from app.models.session import HttpSession, RateLimitCounter  # noqa: F401
 from app.models.vault import Document, DocumentTag, VaultKey  # noqa: F401
 from app.models.jobs import Batch, BatchItem  # noqa: F401
+from app.models.issuing import (  # noqa: F401
+    ACHIEVEMENT_KINDS, MEMBER_ROLES, ORGANISATION_KINDS, Achievement, Membership, Organisation,
+    OrganisationToken, SigningKey,
+)
