@@ -106,7 +106,8 @@ keys = click.Group("keys", help="Signing keys and the instance master key.")
               help="Data keys re-wrapped per transaction.")
 @with_appcontext
 def keys_rotate_master(new_key_file, batch_size: int) -> None:
-    """Re-wrap every vault data key under a new master key; run it again to resume after an interruption.
+    """Re-wrap every vault data key and organisation signing key under a new master key; run it again to
+    resume after an interruption.
 
     The new key goes to <instance>/master_key.next first; each batch commits; at the end the old key is
     kept as master_key.old and master_key.next takes the place of master_key (with SILLAGE_MASTER_KEY,

@@ -6,3 +6,7 @@ from app.models.portfolio import (  # noqa: F401
 )
 from app.models.session import HttpSession, RateLimitCounter  # noqa: F401
 from app.models.vault import VaultKey  # noqa: F401
+from app.models.issuing import (  # noqa: F401
+    ACHIEVEMENT_KINDS, MEMBER_ROLES, ORGANISATION_KINDS, Achievement, Membership, Organisation,
+    OrganisationToken, SigningKey,
+)

@@ -1,0 +1,177 @@
+"""Organisations and achievements through their services: identity, keys, members, tokens, refusals."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app import policy
+from app.extensions import db
+from app.models import Membership, SigningKey
+from app.services import achievements, orgs
+from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from certs.keys import KeyPair, method_from_document
+
+ORG = {"name": "Lycée Exemple", "kind": "school", "contact_email": "contact@lycee.example",
+       "website": "https://lycee.example"}
+BADGE = {"name": "Secourisme", "description": "First aid.", "criteria_narrative": "Passed the PSC1 course.",
+         "kind": "Certificate", "tags": "first aid, safety", "validity_months": 24}
+
+
+@pytest.fixture
+def org_pair(app, make_user):
+    admin = make_user("admin@lycee.example")
+    org = orgs.create_organisation(db.session, policy.OPERATOR, ORG, admin=admin, approve=True)
+    db.session.commit()
+    return org, admin
+
+
+def test_a_web_organisation_has_a_did_web_under_the_base_url_and_a_document_with_its_key(app, org_pair):
+    org, _ = org_pair
+    assert org.did == f"did:web:localhost:issuers:{org.id}"
+    assert orgs.web_did(org.id, "https://example.org:8443/sub") == f"did:web:example.org%3A8443:sub:issuers:{org.id}"
+    pair = orgs.signing_key(db.session, org)
+    doc = orgs.did_document(org)
+    assert doc["@context"] == ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
+    method = method_from_document(doc, pair.id)
+    assert method.public_key_multibase == pair.public_key_multibase and "assertionMethod" in method.relationships
+    # the private key is stored only sealed
+    row = db.session.scalars(select(SigningKey)).one()
+    assert pair.private_bytes() not in row.sealed_private_key
+
+
+def test_rotation_keeps_the_old_key_published_and_signs_with_the_new(app, org_pair):
+    org, admin = org_pair
+    before = orgs.signing_key(db.session, org)
+    orgs.rotate_key(db.session, admin, org)
+    db.session.commit()
+    after = orgs.signing_key(db.session, org)
+    assert after.id != before.id
+    doc = orgs.did_document(org)
+    assert {m["id"] for m in doc["verificationMethod"]} == {before.id, after.id}
+    assert set(doc["assertionMethod"]) == {before.id, after.id}
+
+
+def test_a_did_key_organisation_is_its_key_and_cannot_rotate(app, make_user):
+    admin = make_user()
+    org = orgs.create_organisation(db.session, policy.OPERATOR, ORG, admin=admin, approve=True, did_key=True)
+    pair = orgs.signing_key(db.session, org)
+    assert org.did.startswith("did:key:z6Mk") and pair.controller == org.did
+    assert pair.id == f"{org.did}#{org.did[len('did:key:'):]}"
+    with pytest.raises(Conflict) as refused:
+        orgs.rotate_key(db.session, admin, org)
+    assert refused.value.code == "did_key_cannot_rotate"
+
+
+def test_a_pending_organisation_cannot_issue_sign_or_manage(app, make_user):
+    person = make_user()
+    org = orgs.create_organisation(db.session, person, ORG, admin=person)
+    assert org.status == "pending" and not orgs.may_issue(person, org)
+    with pytest.raises(Forbidden):
+        orgs.signing_key(db.session, org)
+    with pytest.raises(Forbidden) as refused:
+        achievements.create(db.session, person, org, BADGE)
+    assert refused.value.code == "organisation_not_approved"
+    with pytest.raises(Forbidden):
+        orgs.create_token(db.session, person, org)
+    with pytest.raises(Forbidden):  # a person cannot approve their own request
+        orgs.create_organisation(db.session, person, ORG, admin=person, approve=True)
+    with pytest.raises(Forbidden):
+        orgs.approve(db.session, person, org)
+
+
+def test_platform_admin_decides_but_is_no_member(app, make_user):
+    person, admin = make_user(), make_user(is_admin=True)
+    org = orgs.create_organisation(db.session, person, ORG, admin=person)
+    with pytest.raises(ValidationFailed):
+        orgs.refuse(db.session, admin, org, "  ")
+    orgs.refuse(db.session, admin, org, "Not an organisation we can verify.")
+    assert org.status == "refused" and org.refusal_reason.startswith("Not an")
+    with pytest.raises(Forbidden):  # decided already
+        orgs.approve(db.session, admin, org)
+    other = orgs.create_organisation(db.session, person, ORG, admin=person)
+    orgs.approve(db.session, admin, other)
+    assert orgs.may_issue(person, other) and not orgs.may_issue(admin, other)
+    for action in ("read", "issue", "manage_achievements", "manage_members", "manage_tokens", "manage_keys"):
+        assert not policy.can(admin, action, other), action
+    assert not policy.can(admin, "read", person.portfolio)
+
+
+def test_members_roles_and_the_last_admin(app, org_pair, make_user):
+    org, admin = org_pair
+    teacher = make_user("teacher@lycee.example")
+    membership = orgs.add_member(db.session, admin, org, "Teacher@Lycee.example", "issuer")
+    assert orgs.may_issue(teacher, org) and not policy.can(teacher, "manage_achievements", org)
+    with pytest.raises(Forbidden):
+        orgs.add_member(db.session, teacher, org, "x@example.org", "admin")
+    with pytest.raises(Conflict):
+        orgs.add_member(db.session, admin, org, teacher.email, "admin")
+    with pytest.raises(ValidationFailed) as unknown:
+        orgs.add_member(db.session, admin, org, "nobody@example.org", "issuer")
+    assert unknown.value.code == "no_such_account"
+    with pytest.raises(ValidationFailed):
+        orgs.add_member(db.session, admin, org, teacher.email, "owner")
+    own = db.session.scalars(select(Membership).where(Membership.user_id == admin.id)).one()
+    with pytest.raises(Conflict) as last:
+        orgs.change_role(db.session, admin, org, own.id, "issuer")
+    assert last.value.code == "last_admin"
+    with pytest.raises(Conflict):
+        orgs.remove_member(db.session, admin, org, own.id)
+    orgs.change_role(db.session, admin, org, membership.id, "admin")
+    orgs.remove_member(db.session, teacher, org, own.id)  # now there is another admin
+    assert not orgs.may_issue(admin, org)
+
+
+def test_an_issuer_of_one_organisation_never_acts_for_another(app, org_pair, make_user):
+    org, admin = org_pair
+    other_admin = make_user()
+    other = orgs.create_organisation(db.session, policy.OPERATOR, {**ORG, "name": "Autre"}, admin=other_admin,
+                                     approve=True)
+    badge = achievements.create(db.session, admin, org, BADGE)
+    assert not orgs.may_issue(other_admin, org)
+    with pytest.raises(NotFound):
+        orgs.get(db.session, other_admin, org.id)
+    with pytest.raises(NotFound):
+        achievements.get(db.session, other_admin, badge.id)
+    with pytest.raises(NotFound):
+        achievements.create(db.session, other_admin, org, BADGE)
+    with pytest.raises(NotFound):
+        orgs.add_member(db.session, other_admin, org, other_admin.email, "admin")
+    with pytest.raises(NotFound):
+        orgs.rotate_key(db.session, other_admin, org)
+    token, raw = orgs.create_token(db.session, other_admin, other, "robot")
+    principal = policy.OrganisationPrincipal(orgs.organisation_for_token(raw).id)
+    assert orgs.may_issue(principal, other) and not orgs.may_issue(principal, org)
+    with pytest.raises(NotFound):
+        achievements.get(db.session, principal, badge.id)
+
+
+def test_tokens_are_hashed_revocable_and_distinct_from_personal_tokens(app, org_pair):
+    from app.services import tokens as personal
+
+    org, admin = org_pair
+    token, raw = orgs.create_token(db.session, admin, org, "SIS")
+    assert raw.startswith("silo_") and raw not in token.token_hash
+    assert orgs.organisation_for_token(raw) is org and token.last_used_at is not None
+    assert personal.authenticate_token(db.session, raw) is None
+    assert orgs.organisation_for_token(raw[:-1] + ("A" if raw[-1] != "A" else "B")) is None
+    orgs.revoke_token(db.session, admin, org, token.id)
+    assert orgs.organisation_for_token(raw) is None
+
+
+def test_achievement_document_and_refusals(app, org_pair):
+    org, admin = org_pair
+    badge = achievements.create(db.session, admin, org, {
+        **BADGE, "criteria_url": "https://lycee.example/psc1",
+        "alignments": [{"target_name": "First aid", "target_url": "https://esco.example/fa"}]})
+    doc = achievements.achievement_document(badge)
+    assert doc["achievementType"] == "Certificate" and doc["tag"] == ["first aid", "safety"]
+    assert doc["criteria"] == {"id": "https://lycee.example/psc1", "narrative": "Passed the PSC1 course."}
+    assert doc["alignment"][0]["targetUrl"] == "https://esco.example/fa"
+    assert doc["image"]["id"].endswith(f"/achievements/{badge.id}/image")
+    for bad in ({"criteria_narrative": ""}, {"kind": "Unicorn"}, {"validity_months": 0},
+                {"name": "x\x01"}, {"alignments": [{"target_name": "A", "target_url": "ftp://x"}]},
+                {"tags": ["t" * 61]}, {"colour": "red"}):
+        with pytest.raises(ValidationFailed):
+            achievements.create(db.session, admin, org, {**BADGE, **bad})
+    data, media_type = achievements.image_of(badge)
+    assert media_type == "image/svg+xml" and b"<script" not in data
