@@ -20,6 +20,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Te
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import IdMixin, db, utcnow
+from app.models.issuing import Achievement, Organisation
 
 PURPOSES = ("revocation", "suspension")
 
@@ -73,6 +74,8 @@ class Credential(IdMixin, db.Model):
     hidden: Mapped[bool] = mapped_column(default=False)  # hidden by its owner from their portfolio
     show_recipient_name: Mapped[bool] = mapped_column(default=False)  # privacy first: off by default
 
+    organisation: Mapped["Organisation"] = relationship()
+    achievement: Mapped["Achievement"] = relationship()
     entries: Mapped[list["StatusEntry"]] = relationship(back_populates="credential",
                                                         cascade="all, delete-orphan", passive_deletes=True)
 
@@ -91,19 +94,19 @@ class Credential(IdMixin, db.Model):
 
 
 class StatusEntry(IdMixin, db.Model):
-    """Index ``index`` of list ``status_list_id`` belongs to ``credential_id`` (unique per list)."""
+    """Index ``list_index`` of list ``status_list_id`` belongs to ``credential_id`` (unique per list)."""
 
     __tablename__ = "status_entries"
 
     status_list_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("status_lists.id", ondelete="CASCADE"))
-    index: Mapped[int] = mapped_column(Integer)
+    list_index: Mapped[int] = mapped_column(Integer)
     credential_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("credentials.id", ondelete="CASCADE"),
                                                      index=True)
 
     credential: Mapped[Credential] = relationship(back_populates="entries")
     status_list: Mapped[StatusList] = relationship()
 
-    __table_args__ = (UniqueConstraint("status_list_id", "index", name="uq_status_entries_list_index"),)
+    __table_args__ = (UniqueConstraint("status_list_id", "list_index", name="uq_status_entries_list_index"),)
 
 
 class ClaimToken(IdMixin, db.Model):

@@ -153,10 +153,15 @@ def award(session: Session, actor: User | None, achievement, email: str, *, narr
     entry = status_lists.allocate(session, organisation, credential.id, STATUS_PURPOSE)
     evidence_items = ([{"narrative": narrative}] if narrative else []) + [{"id": url} for url in urls]
     try:
+        issuer, achieved = orgs.issuer_profile(organisation), achievements.achievement_document(achievement)
         unsigned = build_credential(
-            issuer=orgs.issuer_profile(organisation), achievement=achievements.achievement_document(achievement),
+            issuer={"id": issuer["id"], "name": issuer["name"]},
+            achievement={"id": achieved["id"], "name": achieved["name"],
+                         "description": achieved["description"], "criteria_narrative": "-"},
             valid_from=now, valid_until=valid_until, credential_id=f"urn:uuid:{credential.id}", email=email,
             salt=credential.recipient_salt, credential_status=entry, evidence=evidence_items, awarded_date=now)
+        # The organisation's own documents (org-core builds and checks them), in place of the stand-ins.
+        unsigned["issuer"], unsigned["credentialSubject"]["achievement"] = issuer, achieved
         credential.document = sign_credential(unsigned, orgs.signing_key(session, organisation), created=now)
     except InvalidValue as exc:
         raise ServiceError(str(_l("This credential could not be signed: %(reason)s", reason=exc.message)),

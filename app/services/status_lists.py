@@ -73,7 +73,7 @@ def allocate(session: Session, organisation, credential_id: uuid.UUID, purpose: 
         index = secrets.randbelow(status_list.length)
         try:
             with session.begin_nested():
-                session.add(StatusEntry(id=uuid.uuid4(), status_list_id=status_list.id, index=index,
+                session.add(StatusEntry(id=uuid.uuid4(), status_list_id=status_list.id, list_index=index,
                                         credential_id=credential_id))
         except IntegrityError:
             continue  # drawn by another credential: draw again
@@ -88,7 +88,7 @@ def publish(session: Session, status_list: StatusList, organisation) -> None:
     session.execute(select(StatusList.id).where(StatusList.id == status_list.id).with_for_update())
     bits = Bitstring(status_list.length)
     state = _state_column(status_list.purpose)
-    for index in session.scalars(select(StatusEntry.index)
+    for index in session.scalars(select(StatusEntry.list_index)
                                  .join(Credential, Credential.id == StatusEntry.credential_id)
                                  .where(StatusEntry.status_list_id == status_list.id, state.is_not(None))):
         bits.set(index)
