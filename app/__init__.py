@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from importlib import import_module
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
@@ -142,3 +143,4 @@ def _register_blueprints(app: Flask) -> None:
     # The API first: verification documents its route on the API's OpenAPI description.
     for feature in (auth, portfolio, settings, api, verification):
         feature.init_app(app)
+    import_module("app.credentials").init_app(app)  # issued credentials, status lists (issue 7, award)
