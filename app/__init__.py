@@ -136,11 +136,12 @@ def _select_timezone():
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app import api, auth, portfolio, settings, verification
+    from app import api, auth, issuing, portfolio, settings, verification
     from app.main import bp as main_bp
 
     app.register_blueprint(main_bp)
     # The API first: verification documents its route on the API's OpenAPI description.
     for feature in (auth, portfolio, settings, api, verification):
         feature.init_app(app)
+    issuing.init_app(app)
     import_module("app.credentials").init_app(app)  # issued credentials, status lists (issue 7, award)

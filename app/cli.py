@@ -138,6 +138,8 @@ def keys_rotate_master(new_key_file, batch_size: int) -> None:
 def register(app: Flask) -> None:
     for command in (serve, demo, users):
         app.cli.add_command(command)
+    from app.issuing import cli as issuing_cli  # sillage orgs / achievements
+    issuing_cli.register(app)
     # ``keys`` is shared with the verifier's ``keys generate`` (app.verification.cli), whichever comes first.
     existing = app.cli.commands.get("keys")
     if isinstance(existing, click.Group) and existing is not keys:

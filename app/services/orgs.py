@@ -54,7 +54,10 @@ def get(session: Session, actor, organisation_id, action: str = "read") -> Organ
     """The organisation if ``actor`` may ``action`` it; ``NotFound`` if it may not even read it."""
     key = policy.parse_id(organisation_id)
     org = session.get(Organisation, key) if key is not None else None
-    if org is None or not (policy.can(actor, action, org) or policy.can(actor, "review", org)):
+    # A platform admin sees a request to decide it; for anything else, only members see the organisation.
+    visible = org is not None and (policy.can(actor, "read", org) or policy.can(actor, action, org) or (
+        action in ("review", "decide") and policy.can(actor, "review", org)))
+    if not visible:
         raise NotFound(str(_l("Not found.")))
     if not policy.can(actor, action, org):
         raise _forbidden(org)

@@ -1,0 +1,11 @@
+"""Issuers: asking to open an organisation, the platform admins' decision, the organisation's own pages
+(members, keys, API tokens, achievements), and the public profile and DID document of each issuer."""
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from app.issuing.routes import bp
+    from app.issuing.public import public
+
+    app.register_blueprint(bp)
+    app.register_blueprint(public)

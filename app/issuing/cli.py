@@ -1,0 +1,132 @@
+"""``sillage orgs ...`` and ``sillage achievements create``: the operator's commands for issuers.
+
+The operator (whoever runs the command holds the database) acts as ``policy.OPERATOR``. A command that
+creates something prints the new id (or token) alone on its last line, so that scripts can chain them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+from sqlalchemy import or_, select
+
+from app import policy
+from app.extensions import db
+from app.models import Organisation, User
+from app.services import achievements as achievement_service
+from app.services import artwork, orgs as org_service
+from app.services.accounts import normalise_email
+from app.services.errors import ServiceError
+
+orgs = click.Group("orgs", help="Issuer organisations.")
+achievements = click.Group("achievements", help="Achievements (badge classes) of organisations.")
+
+
+def _fail(exc: ServiceError) -> click.ClickException:
+    db.session.rollback()
+    details = "".join(f"\n  {name}: {message}" for name, message in exc.fields.items())
+    return click.ClickException(f"{exc.message}{details}")
+
+
+def _organisation(value: str) -> Organisation:
+    """An organisation by id, or by exact name when exactly one has it."""
+    key = policy.parse_id(value)
+    org = db.session.get(Organisation, key) if key else None
+    if org is None:
+        found = db.session.scalars(select(Organisation).where(or_(Organisation.name == value,
+                                                                  Organisation.did == value))).all()
+        if len(found) > 1:
+            raise click.ClickException(f"several organisations are named {value!r}: give the id")
+        org = found[0] if found else None
+    if org is None:
+        raise click.ClickException(f"no organisation {value!r}")
+    return org
+
+
+@orgs.command("create")
+@click.argument("name")
+@click.option("--admin", "admin_email", required=True, help="E-mail of an existing account: the first admin.")
+@click.option("--kind", default="other", show_default=True, help="university, school, training_body, employer, "
+              "association, guidance_service or other.")
+@click.option("--contact", default=None, help="Public contact e-mail (default: the admin's).")
+@click.option("--website", default="", help="The organisation's web site.")
+@click.option("--approve", is_flag=True, help="Approve it at once (it can issue).")
+@click.option("--did-key", is_flag=True, help="Identify it by a did:key (offline use) instead of did:web.")
+@with_appcontext
+def orgs_create(name, admin_email, kind, contact, website, approve, did_key):
+    """Create an organisation; print its id on the last line."""
+    try:
+        email = normalise_email(admin_email)
+        admin = db.session.scalars(select(User).where(User.email == email)).first()
+        if admin is None:
+            raise click.ClickException(f"no account {email}: create it first (sillage users create)")
+        org = org_service.create_organisation(
+            db.session, policy.OPERATOR,
+            {"name": name, "kind": kind, "website": website, "contact_email": contact or admin.email},
+            admin=admin, approve=approve, did_key=did_key)
+        db.session.commit()
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{org.name}: {org.status}, {org.did}")
+    click.echo(str(org.id))
+
+
+@orgs.command("token")
+@click.argument("org")
+@click.option("--name", default="", help="A name to recognise the token by.")
+@with_appcontext
+def orgs_token(org, name):
+    """Create an organisation API token; print it (once, never again) on the last line."""
+    organisation = _organisation(org)
+    try:
+        token, raw = org_service.create_token(db.session, policy.OPERATOR, organisation, name)
+        db.session.commit()
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"Token {token.name!r} for {organisation.name} (shown once, keep it safe):", err=True)
+    click.echo(raw)
+
+
+@orgs.command("list")
+@click.option("--status", type=click.Choice(("pending", "approved", "refused")), default=None)
+@with_appcontext
+def orgs_list(status):
+    """List organisations: id, status, name, DID."""
+    for org in org_service.list_organisations(db.session, status):
+        click.echo(f"{org.id}  {org.status:8}  {org.name}  {org.did}")
+
+
+@achievements.command("create")
+@click.option("--org", "org", required=True, help="Organisation id (or exact name).")
+@click.option("--name", required=True)
+@click.option("--description", required=True)
+@click.option("--criteria", default="", help="What one does to earn it.")
+@click.option("--criteria-url", default="", help="A page describing the criteria.")
+@click.option("--kind", default="Achievement", show_default=True, help="An OB 3.0 achievementType, e.g. "
+              "Diploma, Certificate, Competency, Badge, CertificateOfCompletion.")
+@click.option("--tag", "tags", multiple=True, help="A tag (repeat for several).")
+@click.option("--validity-months", type=int, default=None, help="Credentials expire this long after award.")
+@click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A PNG, JPEG or SVG image (checked; an SVG is sanitised).")
+@with_appcontext
+def achievements_create(org, name, description, criteria, criteria_url, kind, tags, validity_months, image):
+    """Create an achievement; print its id on the last line."""
+    organisation = _organisation(org)
+    try:
+        prepared = artwork.prepare_image(image.read_bytes(), image.name) if image else None
+        achievement = achievement_service.create(db.session, policy.OPERATOR, organisation, {
+            "name": name, "description": description, "criteria_narrative": criteria,
+            "criteria_url": criteria_url, "kind": kind, "tags": list(tags),
+            "validity_months": validity_months}, image=prepared)
+        db.session.commit()
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{achievement.name} ({organisation.name})")
+    click.echo(str(achievement.id))
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(orgs)
+    app.cli.add_command(achievements)

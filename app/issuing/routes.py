@@ -1,0 +1,301 @@
+"""Organisation pages for members, and the platform admins' review of requests.
+
+Views stay thin: the services (``app.services.orgs``, ``achievements``) check every action with
+``app.policy``; an organisation the person cannot read is a 404, an action their role does not allow a 403.
+"""
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app import policy
+from app.auth.forms import EmptyForm
+from app.auth.utils import apply_errors, verified_required
+from app.extensions import db
+from app.issuing import emails
+from app.issuing.forms import (
+    ACHIEVEMENT_KIND_LABELS, ORGANISATION_KIND_LABELS, ROLE_LABELS, STATUS_LABELS, AchievementForm,
+    AddMemberForm, OrganisationForm, RefuseForm, RoleForm, TokenForm,
+)
+from app.services import achievements, artwork, orgs
+from app.services.errors import Conflict, ValidationFailed
+
+bp = Blueprint("issuing", __name__, template_folder="templates")
+
+NEW_TOKEN_KEY = "new_org_token"
+NEW_TOKEN_SECONDS = 300
+
+
+@bp.context_processor
+def _labels():
+    return {"kind_labels": ORGANISATION_KIND_LABELS, "role_labels": ROLE_LABELS,
+            "status_labels": STATUS_LABELS, "achievement_kind_labels": ACHIEVEMENT_KIND_LABELS}
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _upload(field, name: str):
+    """The uploaded image, checked and re-encoded (``artwork.prepare_image``), or None if none was sent."""
+    storage = field.data
+    if storage is None or not getattr(storage, "filename", ""):
+        return None
+    return artwork.prepare_image(storage.read(artwork.MAX_UPLOAD + 1), storage.filename, field=name)
+
+
+# --- the person's organisations and requests ------------------------------------------------------------------
+
+@bp.get("/organisations")
+@login_required
+def organisations():
+    me = _me()
+    pending = len(orgs.list_organisations(db.session, "pending")) if me.is_admin else 0
+    return render_template("issuing/organisations.html", memberships=orgs.organisations_of(db.session, me),
+                           pending=pending)
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"])
+@login_required
+@verified_required
+def request_organisation():
+    """Ask to open an organisation: it stays pending, unable to issue, until a platform admin approves it."""
+    form = OrganisationForm()
+    if form.validate_on_submit():
+        try:
+            logo = _upload(form.logo, "logo")
+            data = {name: getattr(form, name).data or "" for name in orgs.RULES}
+            org = orgs.create_organisation(db.session, _me(), data, admin=_me(), logo=logo)
+            db.session.commit()
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            flash(_("Your request is sent. A platform admin will approve or refuse it; you will be told by "
+                    "e-mail."), "success")
+            return redirect(url_for("issuing.organisation", org_id=org.id))
+    return render_template("issuing/request.html", form=form), 422 if form.errors else 200
+
+
+def _render_org(org, status: int = 200, member_form=None, token_form=None):
+    me = _me()
+    allowed = {action: policy.can(me, action, org) for action in policy.ORG_RULES}
+    raw = created = None
+    if allowed["manage_tokens"]:
+        tokens = orgs.list_tokens(db.session, me, org)
+        pending = session.pop(NEW_TOKEN_KEY, None) if request.method == "GET" else None
+        if isinstance(pending, dict) and time.time() - float(pending.get("at") or 0) < NEW_TOKEN_SECONDS:
+            created = next((t for t in tokens if str(t.id) == pending.get("id")), None)
+            raw = pending.get("raw") if created is not None else None
+    else:
+        tokens = []
+    response = current_app.make_response((render_template(
+        "issuing/organisation.html", org=org, allowed=allowed, role=policy.org_role(me, org),
+        members=orgs.members(db.session, org) if org.is_approved else [],
+        keys=sorted(org.signing_keys, key=lambda k: k.created_at, reverse=True),
+        tokens=tokens, created=created, raw_token=raw, token_prefix=orgs.ORG_TOKEN_PREFIX,
+        achievements=achievements.list_for(db.session, me, org),
+        member_form=member_form or AddMemberForm(), token_form=token_form or TokenForm(),
+        role_form=RoleForm(), button=EmptyForm()), status))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/organisations/<org_id>")
+@login_required
+def organisation(org_id):
+    return _render_org(orgs.get(db.session, _me(), org_id))
+
+
+@bp.post("/organisations/<org_id>/members")
+@login_required
+def add_member(org_id):
+    org = orgs.get(db.session, _me(), org_id, "manage_members")
+    form = AddMemberForm()
+    if form.validate_on_submit():
+        try:
+            membership = orgs.add_member(db.session, _me(), org, form.email.data, form.role.data)
+            db.session.commit()
+        except (ValidationFailed, Conflict) as exc:
+            apply_errors(form, ValidationFailed(exc.message, fields=exc.fields or {"email": exc.message}))
+        else:
+            flash(_("%(email)s is now a member.", email=membership.user.email), "success")
+            return redirect(url_for("issuing.organisation", org_id=org.id, _anchor="members"))
+    return _render_org(org, 422, member_form=form)
+
+
+def _member_action(org_id, membership_id, change) -> object:
+    org = orgs.get(db.session, _me(), org_id, "manage_members")
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        change(org)
+        db.session.commit()
+    except (Conflict, ValidationFailed) as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(url_for("issuing.organisation", org_id=org.id, _anchor="members"))
+
+
+@bp.post("/organisations/<org_id>/members/<membership_id>/role")
+@login_required
+def change_role(org_id, membership_id):
+    role = request.form.get("role")
+    return _member_action(org_id, membership_id,
+                          lambda org: orgs.change_role(db.session, _me(), org, membership_id, role))
+
+
+@bp.post("/organisations/<org_id>/members/<membership_id>/remove")
+@login_required
+def remove_member(org_id, membership_id):
+    return _member_action(org_id, membership_id,
+                          lambda org: orgs.remove_member(db.session, _me(), org, membership_id))
+
+
+@bp.post("/organisations/<org_id>/keys/rotate")
+@login_required
+def rotate_key(org_id):
+    org = orgs.get(db.session, _me(), org_id, "manage_keys")
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        orgs.rotate_key(db.session, _me(), org)
+        db.session.commit()
+        flash(_("A new signing key is in use. The previous ones stay published, so that the credentials "
+                "they signed still verify."), "success")
+    except Conflict as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(url_for("issuing.organisation", org_id=org.id, _anchor="keys"))
+
+
+@bp.post("/organisations/<org_id>/tokens")
+@login_required
+def create_token(org_id):
+    """Post/redirect/get, as the personal tokens: the value waits in the session and is shown once."""
+    org = orgs.get(db.session, _me(), org_id, "manage_tokens")
+    form = TokenForm()
+    if form.validate_on_submit():
+        try:
+            token, raw = orgs.create_token(db.session, _me(), org, form.name.data)
+            db.session.commit()
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            session[NEW_TOKEN_KEY] = {"id": str(token.id), "raw": raw, "at": time.time()}
+            return redirect(url_for("issuing.organisation", org_id=org.id, _anchor="tokens"))
+    return _render_org(org, 422, token_form=form)
+
+
+@bp.post("/organisations/<org_id>/tokens/<token_id>/revoke")
+@login_required
+def revoke_token(org_id, token_id):
+    org = orgs.get(db.session, _me(), org_id, "manage_tokens")
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    token = orgs.revoke_token(db.session, _me(), org, token_id)
+    db.session.commit()
+    flash(_("The token “%(name)s” is revoked.", name=token.name), "success")
+    return redirect(url_for("issuing.organisation", org_id=org.id, _anchor="tokens"))
+
+
+# --- achievements ---------------------------------------------------------------------------------------------
+
+def _achievement_data(form: AchievementForm) -> dict:
+    return {"name": form.name.data or "", "kind": form.kind.data or "", "description": form.description.data or "",
+            "criteria_narrative": form.criteria_narrative.data or "", "criteria_url": form.criteria_url.data or "",
+            "tags": form.tags.data or "", "alignments": form.alignments.data or "",
+            "validity_months": form.validity_months.data}
+
+
+@bp.route("/organisations/<org_id>/achievements/new", methods=["GET", "POST"])
+@login_required
+def new_achievement(org_id):
+    org = orgs.get(db.session, _me(), org_id, "manage_achievements")
+    form = AchievementForm()
+    if form.validate_on_submit():
+        try:
+            image = _upload(form.image, "image")
+            achievement = achievements.create(db.session, _me(), org, _achievement_data(form), image=image)
+            db.session.commit()
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            flash(_("The achievement “%(name)s” is created.", name=achievement.name), "success")
+            return redirect(url_for("issuing.organisation", org_id=org.id, _anchor="achievements"))
+    return render_template("issuing/achievement_form.html", form=form, org=org, achievement=None), \
+        422 if form.errors else 200
+
+
+@bp.route("/organisations/<org_id>/achievements/<achievement_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_achievement(org_id, achievement_id):
+    achievement = achievements.get(db.session, _me(), achievement_id, policy.UPDATE)
+    org = achievement.organisation
+    if str(org.id) != str(org_id):
+        abort(404)
+    form = AchievementForm(obj=None if request.method == "POST" else achievement)
+    if request.method == "GET":
+        form.tags.data = ", ".join(achievement.tags or [])
+        form.alignments.data = achievements.alignment_lines(achievement.alignments or [])
+        form.criteria_url.data = achievement.criteria_url or ""
+    if form.validate_on_submit():
+        try:
+            image = _upload(form.image, "image")
+            achievements.update(db.session, _me(), achievement, _achievement_data(form), image=image)
+            db.session.commit()
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            flash(_("The achievement “%(name)s” is saved.", name=achievement.name), "success")
+            return redirect(url_for("issuing.organisation", org_id=org.id, _anchor="achievements"))
+    return render_template("issuing/achievement_form.html", form=form, org=org, achievement=achievement), \
+        422 if form.errors else 200
+
+
+# --- platform admins: requests ---------------------------------------------------------------------------------
+
+def _platform_admin():
+    me = _me()
+    if not me.is_admin:
+        abort(404)
+    return me
+
+
+@bp.get("/admin/organisations")
+@login_required
+def admin_requests():
+    _platform_admin()
+    return render_template("issuing/admin_requests.html",
+                           pending=orgs.list_organisations(db.session, "pending"),
+                           decided=[o for o in orgs.list_organisations(db.session) if o.status != "pending"])
+
+
+@bp.route("/admin/organisations/<org_id>", methods=["GET", "POST"])
+@login_required
+def admin_review(org_id):
+    """One request: approve it, or refuse it with a reason (the requester is told by e-mail)."""
+    me = _platform_admin()
+    org = orgs.get(db.session, me, org_id, "review")
+    form = RefuseForm()
+    if request.method == "POST":
+        decision = request.form.get("decision")
+        if decision == "approve" and EmptyForm().validate_on_submit():
+            orgs.approve(db.session, me, org)
+        elif decision == "refuse" and form.validate_on_submit():
+            try:
+                orgs.refuse(db.session, me, org, form.reason.data)
+            except ValidationFailed as exc:
+                apply_errors(form, exc)
+        elif decision not in ("approve", "refuse"):
+            abort(400)
+        if not form.errors and org.status != "pending":
+            db.session.commit()
+            emails.decision(org)
+            flash(_("“%(name)s” is %(status)s. The requester is told by e-mail.", name=org.name,
+                    status=STATUS_LABELS[org.status]), "success")
+            return redirect(url_for("issuing.admin_requests"))
+    return render_template("issuing/admin_review.html", org=org, form=form, button=EmptyForm()), \
+        422 if form.errors else 200
