@@ -279,8 +279,9 @@ def test_unapproved_organisation_cannot_issue(app, client, issuer, org, achievem
 
 def test_a_citizen_cannot_issue(app, client, org, achievement, make_user):
     citizen = make_user("citizen@example.org")
-    with pytest.raises(ServiceError):
-        awarding.award(db.session, citizen, achievement, "x@example.org")
+    for nobody in (citizen, None):
+        with pytest.raises(ServiceError):
+            awarding.award(db.session, nobody, achievement, "x@example.org")
     login(client, citizen.email)
     assert client.get(f"/organisations/{org.id}/achievements/{achievement.id}/award").status_code == 404
 

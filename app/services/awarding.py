@@ -114,18 +114,18 @@ def credential_url(credential_id) -> str:
 
 
 def check_may_issue(actor, organisation) -> None:
-    """Only approved organisations issue, and only through their admins and issuers (``actor`` None is
-    the operator at the command line, who still cannot issue for an organisation not approved)."""
+    """Only approved organisations issue, and only through their admins and issuers, their organisation
+    token, or the operator at the command line (``policy.OPERATOR``); nobody else, ``None`` included."""
     from app.services import orgs  # noqa: PLC0415
 
     if getattr(organisation, "status", None) != "approved":
         raise Forbidden(str(_l("This organisation is not approved to issue credentials.")),
                         code="organisation_not_approved")
-    if actor is not None and not orgs.may_issue(actor, organisation):
+    if actor is None or not orgs.may_issue(actor, organisation):
         raise Forbidden(str(_l("You may not issue credentials for this organisation.")), code="not_issuer")
 
 
-def award(session: Session, actor: User | None, achievement, email: str, *, narrative: str | None = None,
+def award(session: Session, actor, achievement, email: str, *, narrative: str | None = None,
           evidence: Iterable[str] | str | None = (), now: datetime | None = None) -> Awarded:
     """Issue ``achievement`` to the person at ``email``: a signed credential, delivered or claimable."""
     from app.services import accounts, achievements, orgs  # noqa: PLC0415
@@ -187,7 +187,7 @@ def _check_acting(actor, credential: Credential) -> None:
     check_may_issue(actor, credential.organisation)
 
 
-def revoke(session: Session, actor: User | None, credential: Credential, reason: str) -> None:
+def revoke(session: Session, actor, credential: Credential, reason: str) -> None:
     """Revoke for good (a reason is required); the revocation list is re-signed at once."""
     _check_acting(actor, credential)
     reason = _text(reason, "reason", REASON_MAX)
@@ -201,7 +201,7 @@ def revoke(session: Session, actor: User | None, credential: Credential, reason:
     status_lists.publish_for(session, credential, "revocation")
 
 
-def suspend(session: Session, actor: User | None, credential: Credential, reason: str | None = None) -> None:
+def suspend(session: Session, actor, credential: Credential, reason: str | None = None) -> None:
     """Suspend until ``unsuspend``; a revoked credential cannot be suspended."""
     _check_acting(actor, credential)
     reason = _text(reason, "reason", REASON_MAX)
@@ -215,7 +215,7 @@ def suspend(session: Session, actor: User | None, credential: Credential, reason
     status_lists.publish_for(session, credential, "suspension")
 
 
-def unsuspend(session: Session, actor: User | None, credential: Credential) -> None:
+def unsuspend(session: Session, actor, credential: Credential) -> None:
     _check_acting(actor, credential)
     if credential.suspended_at is None:
         raise Conflict(str(_l("This credential is not suspended.")), code="not_suspended")
@@ -235,12 +235,12 @@ def get(session: Session, credential_id) -> Credential | None:
     return session.get(Credential, key) if key is not None else None
 
 
-def get_for_issuer(session: Session, actor: User | None, credential_id) -> Credential:
+def get_for_issuer(session: Session, actor, credential_id) -> Credential:
     """A credential the actor may manage; another organisation's answers ``not_found`` (no leak)."""
     from app.services import orgs  # noqa: PLC0415
 
     credential = get(session, credential_id)
-    if credential is None or (actor is not None and not orgs.may_issue(actor, credential.organisation)):
+    if credential is None or actor is None or not orgs.may_issue(actor, credential.organisation):
         raise NotFound(str(_l("No such credential.")))
     return credential
 
