@@ -231,11 +231,33 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
         account.build(session, user)
         session.flush()
 
+    _demo_credentials(session)
+
     lines = ["Demo logins:"]
     lines += [f"  {a.email}  password: {a.password}  ({a.description})" for a in DEMO_ACCOUNTS]
     if extra_accounts > 0:
         lines += generate_accounts(session, extra_accounts)
     return lines
+
+
+def _demo_credentials(session: Session) -> None:
+    """Inès receives a credential from the demo organisation (the first approved organisation that has an
+    achievement, from org-core's demo part): through ``awarding.award``, like the award form. Once only."""
+    from app.models import Achievement, Organisation
+    from app.models.credentials import Credential
+    from app.policy import OPERATOR
+    from app.services import awarding
+
+    ines = _user_by_email(session, DEMO_ACCOUNTS[0].email)
+    achievement = session.scalars(select(Achievement).join(Organisation)
+                                  .where(Organisation.status == "approved")
+                                  .order_by(Organisation.created_at, Achievement.created_at).limit(1)).first()
+    if ines is None or achievement is None:
+        return
+    if session.scalars(select(Credential.id).where(Credential.recipient_email == ines.email)).first():
+        return  # idempotent
+    awarding.award(session, OPERATOR, achievement, ines.email,
+                   narrative="Attestation délivrée à l'issue de la formation, avec mention.")
 
 
 def _user_by_email(session: Session, email: str) -> User | None:

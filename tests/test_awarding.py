@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.database import utcnow
 from app.extensions import db
 from app.models.credentials import ClaimToken, Credential, StatusEntry, StatusList
 from app.services import awarding, orgs
@@ -223,7 +224,7 @@ def test_expired_credential_shows_expired(app, client, issuer, org):
     later = credential.valid_until + timedelta(days=1)
     result = verify(document, fetch=local_fetch(app), now=later)
     assert result["verified"] is False and result["verdict"]["reason"] == "expired"
-    credential.valid_until = credential.issued_at + timedelta(seconds=1)  # as the page sees it a year on
+    credential.valid_until = utcnow() - timedelta(seconds=1)  # the page a year on: the end date is past
     db.session.commit()
     assert b'data-state="expired"' in client.get(f"/credentials/{credential.id}").data
 

@@ -189,3 +189,19 @@ def test_api_owner_lists_own_credentials_only(app, client, issuer, achievement, 
     listed = client.get("/api/v1/credentials", headers=_token(owner))
     assert listed.status_code == 200 and len(listed.json["items"]) == 1
     assert client.get("/api/v1/credentials").status_code == 401
+
+
+def test_demo_awards_ines_once(app, issuer, org, achievement):
+    from app import demo
+
+    demo.load(db.session)
+    db.session.commit()
+    demo.load(db.session)
+    db.session.commit()
+    credentials = db.session.scalars(select(Credential)).all()
+    assert len(credentials) == 1
+    ines = db.session.scalars(select(demo.User).where(demo.User.email == "ines.martin@example.org")).one()
+    assert credentials[0].portfolio_id == ines.portfolio.id
+    from badges.verify import verify
+
+    assert verify(credentials[0].document, fetch=local_fetch(app))["verified"] is True
