@@ -401,3 +401,10 @@ def test_ob2_hosted_assertion_verifies(app, client, issuer, org, achievement):
     assert result["verified"] is True, result["errors"]
     baked = client.get(f"/ob2/assertions/{credential.id}.png")
     assert unbake(baked.data)["credential"]["id"] == assertion["id"]
+
+
+def test_organisation_page_links_to_the_award_form_and_the_issued_list(app, client, issuer, org, achievement):
+    login(client, issuer.email)
+    page = client.get(f"/organisations/{org.id}")
+    assert f"/organisations/{org.id}/achievements/{achievement.id}/award".encode() in page.data
+    assert f"/organisations/{org.id}/credentials".encode() in page.data
