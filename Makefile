@@ -15,7 +15,12 @@ export SILLAGE_INSTANCE_PATH ?= $(CURDIR)/instance
 # Playwright drives Debian's chromium; it must never download a browser of its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: install translations migrate demo run test test-postgres bench clean
+.PHONY: install translations migrate demo run test test-postgres bench clean ob2validator
+
+# 1EdTech's OB 2.0 validator (PyPI `openbadges`) pins libraries from 2017-2020: it lives in a virtualenv of
+# its own, from the exact set in tests/ob2validator-requirements.txt (tests/ob2validator.py drives it).
+OB2V_VENV  := .venv-ob2validator
+OB2V_STAMP := $(OB2V_VENV)/.installed-stamp
 
 # Reinstalled only when the dependency declarations change.
 $(STAMP): setup.cfg pyproject.toml
@@ -28,6 +33,17 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP) translations
+
+$(OB2V_STAMP): tests/ob2validator-requirements.txt
+	rm -rf $(OB2V_VENV)
+	$(PYTHON) -m venv $(OB2V_VENV)
+	@$(OB2V_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps \
+		-r tests/ob2validator-requirements.txt > $(OB2V_VENV)/pip.log 2>&1 \
+		|| { cat $(OB2V_VENV)/pip.log; exit 1; }
+	$(OB2V_VENV)/bin/python -c 'import openbadges.verifier'
+	touch $(OB2V_STAMP)
+
+ob2validator: $(OB2V_STAMP)
 
 translations: $(STAMP)
 	@if ls app/translations/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
@@ -43,7 +59,7 @@ run: demo
 	$(BIN)/sillage serve --host 127.0.0.1 --port 5000
 
 # Both passes run even if the first fails (one CI run reports everything); either failing fails `make test`.
-test: install
+test: install ob2validator
 	@status=0; \
 	echo "== the suite on SQLite"; \
 	env -u SILLAGE_TEST_DATABASE_URL $(BIN)/python -m pytest -q $(PYTEST_ARGS) || status=1; \
@@ -51,7 +67,7 @@ test: install
 	exit $$status
 
 # The PostgreSQL pass alone (no-op without SILLAGE_TEST_DATABASE_URL).
-test-postgres: install
+test-postgres: install ob2validator
 	@if [ -n "$$SILLAGE_TEST_DATABASE_URL" ]; then \
 		echo "== the suite again on PostgreSQL ($${SILLAGE_TEST_DATABASE_URL#*@})"; \
 		$(BIN)/python -m pytest -q -m "not e2e" $(PYTEST_ARGS); \
@@ -63,4 +79,4 @@ bench: install
 	$(BIN)/python tests/benchmarks/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(OB2V_VENV) build *.egg-info .pytest_cache

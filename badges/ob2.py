@@ -98,7 +98,13 @@ def assertion_document(*, assertion_url: str, badge_url: str, email: str, issued
                        salt: str | None = None, image: str | None = None,
                        evidence: Iterable[Evidence | Mapping] = (), narrative: str | None = None,
                        expires: datetime | None = None) -> dict:
-    """The hosted ``Assertion``: ``id`` is where it is served, ``badge`` the BadgeClass URL."""
+    """The hosted ``Assertion``: ``id`` is where it is served, ``badge`` the BadgeClass URL.
+
+    ``image`` (optional) is the URL of the baked image: unlike a BadgeClass or issuer image, an
+    Assertion's image may not be a data URI. OB 2.0 wants it "prepared via the Baking specification"
+    (an image that carries this assertion), and 1EdTech's validator refuses a data URI there
+    ("Image in node ... may not be a data URI", tests/badges/test_ob2_validator.py).
+    """
     issued = values.timestamp("issued_on", issued_on)
     expiry = values.timestamp("expires", expires, required=False)
     if expires is not None and expires <= issued_on:
@@ -112,7 +118,7 @@ def assertion_document(*, assertion_url: str, badge_url: str, email: str, issued
         "verification": {"type": "hosted"},
         "issuedOn": issued,
     }
-    _put(doc, "image", values.iri("image", image, required=False, schemes=IMAGE_SCHEMES))
+    _put(doc, "image", values.iri("image", image, required=False, schemes=URL_SCHEMES))
     _put(doc, "evidence", [_evidence(f"evidence[{i}]", e, "Evidence")
                            for i, e in enumerate(_many(Evidence, evidence, "evidence"))])
     _put(doc, "narrative", values.text("narrative", narrative, required=False))
@@ -134,5 +140,3 @@ def revoked_assertion_document(*, assertion_url: str, reason: str | None = None)
 
 __all__ = ["CONTEXT", "assertion_document", "badge_class_document", "issuer_document", "recipient",
            "revoked_assertion_document"]
-
-
