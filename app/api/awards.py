@@ -13,6 +13,7 @@ from datetime import datetime
 import marshmallow as ma
 from flask import g, request
 from flask_smorest import Blueprint
+from sqlalchemy import select
 
 from app import policy
 from app.api.auth import api_user, require_token, unauthorized
@@ -149,8 +150,6 @@ def make_issuer_blueprint() -> Blueprint:
     @blp.doc(summary="List the credentials issued for an achievement, newest first")
     @document_errors(blp, 400, 401, 404, 422)
     def issued(args, organisation_id, achievement_id):
-        from sqlalchemy import select  # noqa: PLC0415
-
         achievement = _achievement(organisation_id, achievement_id)
         return _credential_page(select(Credential).where(Credential.achievement_id == achievement.id), args)
 
@@ -201,8 +200,6 @@ def make_owner_blueprint() -> Blueprint:
     @blp.doc(summary="List your credentials, newest first (hidden ones included, marked)")
     @document_errors(blp, 400, 401, 422)
     def index(args):
-        from sqlalchemy import select  # noqa: PLC0415
-
         portfolio = api_user().portfolio
         return _credential_page(select(Credential).where(Credential.portfolio_id == portfolio.id), args)
 
@@ -211,7 +208,6 @@ def make_owner_blueprint() -> Blueprint:
 
 def register(app) -> None:
     """Registered by ``app.credentials`` on the API (documented in ``/api/v1/openapi.json``)."""
-    from flask_smorest import Api  # noqa: F401,PLC0415
     from werkzeug.exceptions import UnprocessableEntity  # noqa: PLC0415
 
     from app.api import _args_error, _set_no_store  # noqa: PLC0415

@@ -12,13 +12,13 @@ import re
 from flask import current_app
 
 from app.models import Achievement, Organisation
-from app.models.credentials import Credential
-from app.services import achievements, orgs
+from app.models.credentials import Credential, StatusList
+from app.policy import parse_id
+from app.services import orgs, status_lists
+from app.credentials import images
 from badges import ob2
 from badges.bake import bake
 from certs.keys import did_web_url
-
-from app.credentials import images
 
 
 _DID_DOCUMENT = re.compile(r"/issuers/([0-9a-fA-F-]{36})/did\.json$")
@@ -88,26 +88,17 @@ def local_fetch(session, fallback):
     other URL to ``fallback`` (the SSRF-guarded fetch). Why: the credential page's verify button must not
     make the site fetch itself over the network (a reverse proxy, TLS, or a local ``http://127.0.0.1``
     address where did:web says ``https``)."""
-    from app.models.credentials import StatusList  # noqa: PLC0415
-    from app.services import status_lists  # noqa: PLC0415
-
     status_prefix = f"{_base()}/status/"
 
     def fetch(url: str):
         if url.startswith(status_prefix):
-            status_list = session.get(StatusList, _uuid(url[len(status_prefix):]))
+            status_list = session.get(StatusList, parse_id(url[len(status_prefix):]))
             if status_list is not None and status_list.document and status_lists.list_url(status_list) == url:
                 return status_list.document
         match = _DID_DOCUMENT.search(url)
-        organisation = session.get(Organisation, _uuid(match.group(1))) if match else None
+        organisation = session.get(Organisation, parse_id(match.group(1))) if match else None
         if organisation is not None and organisation.did_method == "web" and did_web_url(organisation.did) == url:
             return orgs.did_document(organisation)
         return fallback(url)
 
     return fetch
-
-
-def _uuid(text: str):
-    from app.policy import parse_id  # noqa: PLC0415
-
-    return parse_id(text)

@@ -12,7 +12,7 @@ from flask import abort, current_app, flash, jsonify, make_response, redirect, r
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.credentials import bp, documents
+from app.credentials import bp, documents, images
 from app.credentials.forms import EmptyForm
 from app.extensions import db
 from app.models import Achievement, Organisation
@@ -21,6 +21,8 @@ from app.services import awarding
 from app.services.errors import ServiceError
 from app.verification import display, runner
 from app.verification.routes import verify_limit
+from badges.fetch import json_fetcher
+from badges.verify import verify as run_verifier
 
 STATUS_MAX_AGE = 60  # seconds a cache may keep a status list: how late a revocation may be seen
 DOCUMENT_MAX_AGE = 300
@@ -72,9 +74,6 @@ def page(credential_id):
 @verify_limit
 def verify(credential_id):
     """The verify button: the app's verifier on the stored credential, against this site's documents."""
-    from badges.fetch import json_fetcher  # noqa: PLC0415
-    from badges.verify import verify as run_verifier  # noqa: PLC0415
-
     credential = _credential(credential_id)
     form = EmptyForm()
     if not form.validate_on_submit():
@@ -155,8 +154,6 @@ def ob2_badge_class(achievement_id):
 
 @bp.get("/ob2/badges/<uuid:achievement_id>/image")
 def ob2_badge_image(achievement_id):
-    from app.credentials import images  # noqa: PLC0415
-
     return _download(images.achievement_png(_issuing_achievement(achievement_id)), "image/png", "badge.png",
                      False)
 

@@ -40,10 +40,15 @@ from sqlalchemy.orm import Session
 from app.database import utcnow
 from app.models import Portfolio, User
 from app.models.credentials import ClaimToken, Credential
-from app.services import status_lists
+from app.policy import parse_id
+from app.services import accounts, achievements, orgs, status_lists
 from app.services.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from app.services.tokens import hash_token
 from app.services.validation import CONTROL_CHARS, URL
+from badges.errors import InvalidValue
+from badges.identity import new_salt
+from badges.ob3 import build_credential
+from badges.signing import sign_credential
 
 STATUS_PURPOSE = "revocation"  # the one entry the signed credential carries (see the module docstring)
 CLAIM_TTL = timedelta(days=90)
@@ -80,15 +85,14 @@ def _text(value, field: str, max_length: int) -> str | None:
 
 
 def _evidence(urls: Iterable[str] | str | None) -> list[str]:
+    """Evidence URLs, from a list (API, CLI) or a text of one per line (the form); duplicates dropped."""
     if urls is None:
         return []
     if isinstance(urls, str):
         urls = urls.split()
-    if not isinstance(urls, (list, tuple)):
+    if not isinstance(urls, (list, tuple)) or not all(isinstance(url, str) for url in urls):
         raise _invalid("evidence", _l("Give a list of web addresses."))
-    cleaned = [u.strip() for u in urls if isinstance(u, str) and u.strip()]
-    if len(cleaned) != len([u for u in urls if not (isinstance(u, str) and not u.strip())]):
-        raise _invalid("evidence", _l("Give a list of web addresses."))
+    cleaned = [url.strip() for url in urls if url.strip()]
     if len(cleaned) > EVIDENCE_MAX:
         raise _invalid("evidence", _l("At most %(n)d links.", n=EVIDENCE_MAX))
     for url in cleaned:
@@ -116,8 +120,6 @@ def credential_url(credential_id) -> str:
 def check_may_issue(actor, organisation) -> None:
     """Only approved organisations issue, and only through their admins and issuers, their organisation
     token, or the operator at the command line (``policy.OPERATOR``); nobody else, ``None`` included."""
-    from app.services import orgs  # noqa: PLC0415
-
     if getattr(organisation, "status", None) != "approved":
         raise Forbidden(str(_l("This organisation is not approved to issue credentials.")),
                         code="organisation_not_approved")
@@ -128,12 +130,6 @@ def check_may_issue(actor, organisation) -> None:
 def award(session: Session, actor, achievement, email: str, *, narrative: str | None = None,
           evidence: Iterable[str] | str | None = (), now: datetime | None = None) -> Awarded:
     """Issue ``achievement`` to the person at ``email``: a signed credential, delivered or claimable."""
-    from app.services import accounts, achievements, orgs  # noqa: PLC0415
-    from badges.errors import InvalidValue  # noqa: PLC0415
-    from badges.identity import new_salt  # noqa: PLC0415
-    from badges.ob3 import build_credential  # noqa: PLC0415
-    from badges.signing import sign_credential  # noqa: PLC0415
-
     organisation = achievement.organisation
     check_may_issue(actor, organisation)
     email = accounts.normalise_email(email, field="recipient")
@@ -229,16 +225,12 @@ def unsuspend(session: Session, actor, credential: Credential) -> None:
 
 def get(session: Session, credential_id) -> Credential | None:
     """Any credential by its public id (the public page shows every issued credential)."""
-    from app.policy import parse_id  # noqa: PLC0415
-
     key = parse_id(credential_id)
     return session.get(Credential, key) if key is not None else None
 
 
 def get_for_issuer(session: Session, actor, credential_id) -> Credential:
     """A credential the actor may manage; another organisation's answers ``not_found`` (no leak)."""
-    from app.services import orgs  # noqa: PLC0415
-
     credential = get(session, credential_id)
     if credential is None or actor is None or not orgs.may_issue(actor, credential.organisation):
         raise NotFound(str(_l("No such credential.")))

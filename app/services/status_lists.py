@@ -30,7 +30,10 @@ from sqlalchemy.orm import Session
 
 from app.database import utcnow
 from app.models.credentials import PURPOSES, Credential, StatusEntry, StatusList
+from app.services import orgs
 from app.services.errors import ServiceError
+from badges.loader import document_loader
+import certs
 from certs.status import MIN_LENGTH, StatusList as Bitstring, status_entry, status_list_credential
 
 FILL_LIMIT = 2  # a list takes new entries until 1/FILL_LIMIT of its indexes are used
@@ -104,10 +107,6 @@ def publish_for(session: Session, credential: Credential, purpose: str) -> None:
 
 def _sign(session: Session, status_list: StatusList, organisation, bits: Bitstring,
           now: datetime | None = None) -> None:
-    from app.services import orgs  # noqa: PLC0415 - org-core's service; awarding needs it too
-    from badges.loader import document_loader  # noqa: PLC0415
-    import certs  # noqa: PLC0415
-
     now = now or utcnow()
     unsigned = status_list_credential(list_url(status_list), organisation.did, status_list.purpose,
                                       bits.encode(), valid_from=now)
