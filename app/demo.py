@@ -212,6 +212,8 @@ DEMO_ACCOUNTS = (
                 "pupil in a vocational high school, rich portfolio", "citizen", _build_ines),
     DemoAccount("claire.dubois@example.org", "claire-demo-conseil", "Claire Dubois",
                 "careers counsellor, small portfolio", "counsellor", _build_counsellor),
+    DemoAccount("direction.trois-rivieres@example.org", "lycee-demo-direction", "Nadia Benali",
+                "admin of the lycée's issuing organisation", "citizen", lambda session, user: None),
 )
 
 
@@ -231,18 +233,56 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
         account.build(session, user)
         session.flush()
 
-    _demo_credentials(session)
-
     lines = ["Demo logins:"]
     lines += [f"  {a.email}  password: {a.password}  ({a.description})" for a in DEMO_ACCOUNTS]
+    lines += _load_issuer(session)
+    _demo_credentials(session)  # after the demo organisation exists
     if extra_accounts > 0:
         lines += generate_accounts(session, extra_accounts)
     return lines
 
 
+# The lycée of the story, an approved issuer, with its admin and two achievements.
+ISSUER_ADMIN = DEMO_ACCOUNTS[2]
+ISSUER = {"name": "Lycée professionnel Les Trois-Rivières", "kind": "school",
+          "website": "https://trois-rivieres.example.org", "contact_email": "ce.trois-rivieres@example.org",
+          "description": "Lycée professionnel des métiers du commerce et de la vente, à Rezé."}
+ISSUER_ACHIEVEMENTS = (
+    {"name": "Délégué·e de classe", "kind": "CoCurricular",
+     "description": "Élu·e par sa classe, a représenté ses camarades aux conseils de classe de l'année.",
+     "criteria_narrative": "Avoir été élu·e délégué·e et avoir siégé aux trois conseils de classe.",
+     "tags": ["citoyenneté", "vie lycéenne"]},
+    {"name": "PFMP validée : accueil et vente", "kind": "CertificateOfCompletion",
+     "description": "Période de formation en milieu professionnel de quatre semaines, validée par le tuteur "
+                    "et l'équipe pédagogique.",
+     "criteria_narrative": "Quatre semaines en entreprise, évaluation favorable du tuteur, rapport d'activité "
+                           "présenté à l'oral.",
+     "tags": ["bac pro", "commerce"], "validity_months": None},
+)
+
+
+def _load_issuer(session: Session) -> list[str]:
+    """The approved demo organisation (through the services, as the operator), once."""
+    from app import policy
+    from app.models import Achievement, Organisation
+    from app.services import achievements, orgs
+
+    admin = _user_by_email(session, ISSUER_ADMIN.email)  # created with the other demo accounts
+    org = session.scalars(select(Organisation).where(Organisation.name == ISSUER["name"],
+                                                     Organisation.created_by_id == admin.id)).first()
+    if org is None:
+        org = orgs.create_organisation(session, policy.OPERATOR, ISSUER, admin=admin, approve=True)
+    have = set(session.scalars(select(Achievement.name).where(Achievement.organisation_id == org.id)))
+    for data in ISSUER_ACHIEVEMENTS:
+        if data["name"] not in have:
+            achievements.create(session, policy.OPERATOR, org, data)
+    session.flush()
+    return [f"Demo issuer: {org.name} ({org.id})"]
+
+
 def _demo_credentials(session: Session) -> None:
-    """Inès receives a credential from the demo organisation (the first approved organisation that has an
-    achievement, from org-core's demo part): through ``awarding.award``, like the award form. Once only."""
+    """Inès receives a credential from the demo organisation (``ISSUER``, its first achievement) through
+    ``awarding.award``, like the award form. Once only."""
     from app.models import Achievement, Organisation
     from app.models.credentials import Credential
     from app.policy import OPERATOR
@@ -250,8 +290,8 @@ def _demo_credentials(session: Session) -> None:
 
     ines = _user_by_email(session, DEMO_ACCOUNTS[0].email)
     achievement = session.scalars(select(Achievement).join(Organisation)
-                                  .where(Organisation.status == "approved")
-                                  .order_by(Organisation.created_at, Achievement.created_at).limit(1)).first()
+                                  .where(Organisation.name == ISSUER["name"], Organisation.status == "approved")
+                                  .order_by(Achievement.created_at, Achievement.name).limit(1)).first()
     if ines is None or achievement is None:
         return
     if session.scalars(select(Credential.id).where(Credential.recipient_email == ines.email)).first():

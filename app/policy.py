@@ -38,6 +38,7 @@ ORG_RULES: dict[str, tuple[frozenset[str], bool]] = {
     "read": (frozenset({"admin", "issuer", "token", "operator"}), False),
     "issue": (frozenset({"admin", "issuer", "token", "operator"}), True),
     "manage_achievements": (frozenset({"admin", "token", "operator"}), True),
+    "manage_profile": (frozenset({"admin", "operator"}), True),
     "manage_members": (frozenset({"admin", "operator"}), True),
     "manage_keys": (frozenset({"admin", "operator"}), True),
     "manage_tokens": (frozenset({"admin", "operator"}), True),

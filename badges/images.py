@@ -21,6 +21,8 @@ then draws a placeholder. It never raises for a bad image.
   ``url(#…)``; ``style`` declarations and ``<style>`` sheets only with the properties listed and nothing
   that could load (``@import``, ``url(`` other than local, escapes). The result is then *still* only ever
   shown through ``<img>``, where browsers run no script and load nothing: two independent defences.
+  :mod:`badges.artwork` writes uploaded badge SVGs with the same rules (:func:`parse_svg`, :func:`write_svg`),
+  keeping also ``<image>`` elements whose ``data:image/png|jpeg`` bytes it re-encodes.
 """
 from __future__ import annotations
 
@@ -47,7 +49,12 @@ XLINK_NS = "http://www.w3.org/1999/xlink"
 
 
 class ImageRefused(Exception):
-    """An image that will not be shown; the message says why (for logs and tests)."""
+    """An image that will not be shown; the message says why (for logs and tests), ``code`` in a stable
+    word that :mod:`badges.artwork` passes on to uploaders (``unsafe_svg``, ``malformed_image``, …)."""
+
+    def __init__(self, message: str, code: str = "malformed_image"):
+        super().__init__(message)
+        self.code = code
 
 
 # -- the public entry ------------------------------------------------------------------------------------
@@ -222,9 +229,15 @@ def _safe_sheet(text: str) -> str | None:
     return "\n".join(rules) or None
 
 
-def _attribute(element: str, name: str, namespace: str | None, value: str) -> str | None:
+_RASTER_DATA_URI = re.compile(r"data:image/(png|jpeg);base64,([A-Za-z0-9+/=\s]*)", re.I)
+
+
+def _attribute(element: str, name: str, namespace: str | None, value: str,
+               raster: Callable[[bytes], bytes] | None = None) -> str | None:
     """The attribute's safe value, or None to drop it."""
     if name == "href" and namespace in (None, XLINK_NS):
+        if element == "image":
+            return _embedded_raster(value, raster)
         return value if element in ("use", "linearGradient", "radialGradient", "pattern") \
             and re.fullmatch(r"#[A-Za-z_][\w.-]*", value) else None
     if namespace is not None or name not in _ATTRIBUTES or len(value) > 100_000:
@@ -234,40 +247,69 @@ def _attribute(element: str, name: str, namespace: str | None, value: str) -> st
     return value if _safe_value(value) else None
 
 
-def sanitize_svg(data: bytes) -> bytes:
-    """A new SVG document with only the allowed elements, attributes and styles of ``data``."""
+def _embedded_raster(value: str, raster: Callable[[bytes], bytes] | None) -> str | None:
+    """An ``<image>``'s ``data:image/png|jpeg;base64`` URI with its bytes re-encoded by ``raster`` (which
+    raises :class:`ImageRefused` for a bad one); anything else (another document, a URL) is dropped."""
+    match = _RASTER_DATA_URI.fullmatch(value.strip()) if raster is not None else None
+    if match is None:
+        return None
+    try:
+        data = base64.b64decode("".join(match.group(2).split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise ImageRefused("an embedded image is not valid base64") from None
+    return f"data:image/png;base64,{base64.b64encode(raster(data)).decode('ascii')}"
+
+
+def parse_svg(data: bytes):
+    """The DOM of an SVG document, parsed with defusedxml: no DTD, entity or external reference."""
     from defusedxml import DefusedXmlException  # noqa: PLC0415
     from defusedxml.minidom import parseString  # noqa: PLC0415
 
     try:
         document = parseString(bytes(data), forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
-        raise ImageRefused("the SVG declares a DTD, entities or external resources") from None
+        raise ImageRefused("the SVG declares a DTD, entities or external resources", "unsafe_svg") from None
     except Exception as exc:  # noqa: BLE001 - expat errors, bad encodings
         raise ImageRefused(f"the SVG is not well-formed XML ({exc.__class__.__name__})") from None
     root = document.documentElement
     if root is None or root.localName != "svg" or root.namespaceURI not in (SVG_NS, None):
-        raise ImageRefused("not an SVG image")
+        raise ImageRefused("not an SVG image", "unsupported_type")
+    return document
+
+
+def sanitize_svg(data: bytes) -> bytes:
+    """A new SVG document with only the allowed elements, attributes and styles of ``data``."""
+    return write_svg(parse_svg(data))
+
+
+def write_svg(document, *, embedded_raster: Callable[[bytes], bytes] | None = None) -> bytes:
+    """Write the allowed part of a parsed SVG (:func:`parse_svg`) as a new document.
+
+    ``embedded_raster``, when given, also keeps ``<image>`` elements whose ``href`` is a
+    ``data:image/png`` or ``data:image/jpeg`` URI, their bytes replaced by ``embedded_raster(bytes)`` (a
+    re-encoding: pixels only). Without it, as for the verifier's display, no ``<image>`` is kept.
+    """
     out: list[str] = []
     budget = [MAX_SVG_NODES]
-    _write(root, out, budget, top=True)
+    _write(document.documentElement, out, budget, top=True, raster=embedded_raster)
     return "".join(out).encode("utf-8")
 
 
-def _write(element, out: list[str], budget: list[int], top: bool = False, depth: int = 0) -> None:
+def _write(element, out: list[str], budget: list[int], top: bool = False, depth: int = 0,
+           raster: Callable[[bytes], bytes] | None = None) -> None:
     from xml.dom import Node  # noqa: PLC0415
 
     budget[0] -= 1
     if budget[0] < 0:
-        raise ImageRefused("the SVG has too many elements")
+        raise ImageRefused("the SVG has too many elements", "too_large")
     if depth > MAX_SVG_DEPTH:  # the walk is recursive: a deep document must not exhaust the stack
-        raise ImageRefused("the SVG is nested too deeply")
+        raise ImageRefused("the SVG is nested too deeply", "too_large")
     name = element.localName
     attributes = []
     for attribute in element.attributes.values():
         if attribute.name.startswith("xmlns"):
             continue
-        value = _attribute(name, attribute.localName, attribute.namespaceURI, attribute.value)
+        value = _attribute(name, attribute.localName, attribute.namespaceURI, attribute.value, raster)
         if value is not None:
             qualified = "xlink:href" if attribute.namespaceURI == XLINK_NS else attribute.localName
             attributes.append(f" {qualified}={quoteattr(value)}")
@@ -281,8 +323,9 @@ def _write(element, out: list[str], budget: list[int], top: bool = False, depth:
     else:
         for child in element.childNodes:
             if child.nodeType == Node.ELEMENT_NODE:
-                if child.namespaceURI in (SVG_NS, None) and child.localName in _ELEMENTS:
-                    _write(child, out, budget, depth=depth + 1)
+                if child.namespaceURI in (SVG_NS, None) and (
+                        child.localName in _ELEMENTS or (child.localName == "image" and raster is not None)):
+                    _write(child, out, budget, depth=depth + 1, raster=raster)
             elif child.nodeType in (Node.TEXT_NODE, Node.CDATA_SECTION_NODE) and name in _TEXT_ELEMENTS:
                 out.append(escape(child.data))
     out.append(f"</{name}>")

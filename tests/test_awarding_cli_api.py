@@ -191,7 +191,7 @@ def test_api_owner_lists_own_credentials_only(app, client, issuer, achievement, 
     assert client.get("/api/v1/credentials").status_code == 401
 
 
-def test_demo_awards_ines_once(app, issuer, org, achievement):
+def test_demo_awards_ines_once(app):
     from app import demo
 
     demo.load(db.session)
@@ -200,6 +200,7 @@ def test_demo_awards_ines_once(app, issuer, org, achievement):
     db.session.commit()
     credentials = db.session.scalars(select(Credential)).all()
     assert len(credentials) == 1
+    assert credentials[0].organisation.name == demo.ISSUER["name"]
     ines = db.session.scalars(select(demo.User).where(demo.User.email == "ines.martin@example.org")).one()
     assert credentials[0].portfolio_id == ines.portfolio.id
     from badges.verify import verify

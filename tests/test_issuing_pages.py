@@ -80,7 +80,7 @@ def test_request_then_admin_approves_and_the_requester_is_told(app, client, make
     db.session.refresh(org)
     assert org.status == "approved"
     mails = outbox(app)
-    assert len(mails) == 1 and "person@example.org" in mails[0] and "approved" in mails[0]
+    assert len(mails) == 1 and "person@example.org" in mails[0] and "est approuvé" in mails[0]  # in the requester's language (default fr)
     # an admin cannot read the organisation's own page, nor act in it
     assert client.get(f"/organisations/{org.id}").status_code == 404
     public = client.get(f"/issuers/{org.id}")
@@ -121,15 +121,20 @@ def test_bad_request_form_and_a_hostile_svg_logo(app, client, make_user):
     login(client, "person@example.org")
     response = post(client, "/organisations/new", {**ORG, "kind": "castle", "contact_email": "nope"})
     assert response.status_code == 422
-    svg = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script><rect width="5" height="5"/></svg>'
-    response = post(client, "/organisations/new", {**ORG, "logo": (io.BytesIO(svg), "x.svg")},
+    hostile = (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script>'
+               b'<rect width="5" height="5"/></svg>')
+    response = post(client, "/organisations/new", {**ORG, "logo": (io.BytesIO(hostile), "x.svg")},
+                    page="/organisations/new", content_type="multipart/form-data")
+    assert response.status_code == 422 and b"unsafe_svg" in response.data
+    clean = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="5" height="5" fill="#123"/></svg>'
+    response = post(client, "/organisations/new", {**ORG, "logo": (io.BytesIO(clean), "x.svg")},
                     page="/organisations/new", content_type="multipart/form-data")
     assert response.status_code == 302
     org = db.session.scalars(select(Organisation)).one()
-    assert org.logo_type == "image/svg+xml" and b"script" not in org.logo and b"onload" not in org.logo
+    assert org.logo_type == "image/svg+xml" and b"<rect" in org.logo
     response = post(client, "/organisations/new", {**ORG, "logo": (io.BytesIO(b"not an image"), "x.png")},
                     page="/organisations/new", content_type="multipart/form-data")
-    assert response.status_code == 422 and b"not a PNG" in response.data
+    assert response.status_code == 422 and b"unsupported_type" in response.data
 
 
 def test_members_page_roles_and_last_admin(app, client, two_orgs, make_user):
@@ -259,3 +264,32 @@ def test_did_key_organisation_has_no_did_json(app, client, make_user):
     db.session.commit()
     assert client.get(f"/issuers/{org.id}").status_code == 200
     assert client.get(f"/issuers/{org.id}/did.json").status_code == 404
+
+
+def test_edit_details_admin_only_and_never_another_organisation(app, client, two_orgs):
+    a, b = two_orgs["a"], two_orgs["b"]
+    login(client, a["issuer"].email)
+    assert client.get(f"/organisations/{a['org'].id}/edit").status_code == 403
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/organisations"))})
+    login(client, a["admin"].email)
+    assert client.get(f"/organisations/{b['org'].id}/edit").status_code == 404
+    url = f"/organisations/{a['org'].id}/edit"
+    assert b"Org a" in client.get(url).data
+    assert post(client, url, {**ORG, "name": ""}).status_code == 422
+    assert post(client, url, {**ORG, "name": "Org A renamed", "description": "Hello"}).status_code == 302
+    db.session.refresh(a["org"])
+    assert a["org"].name == "Org A renamed" and a["org"].description == "Hello"
+    assert orgs.issuer_profile(a["org"])["name"] == "Org A renamed"
+
+
+def test_lists_show_my_organisations_and_tell_admins_what_awaits(app, client, two_orgs, make_user):
+    person, root = make_user("p@example.org"), make_user("root@example.org", is_admin=True)
+    orgs.create_organisation(db.session, person, ORG, admin=person)
+    db.session.commit()
+    login(client, root.email)
+    page = client.get("/organisations")
+    assert b"1 request awaits a decision" in page.data and b"Org a" not in page.data
+    client.post("/logout", data={"csrf_token": csrf_token(page)})
+    login(client, two_orgs["a"]["issuer"].email)
+    page = client.get("/organisations")
+    assert b"Org a" in page.data and b"Org b" not in page.data and b"awaits a decision" not in page.data

@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import Membership, SigningKey
 from app.services import achievements, orgs
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from certs.keys import KeyPair, method_from_document
+from certs.keys import method_from_document
 
 ORG = {"name": "Lycée Exemple", "kind": "school", "contact_email": "contact@lycee.example",
        "website": "https://lycee.example"}
@@ -28,12 +28,14 @@ def org_pair(app, make_user):
 def test_a_web_organisation_has_a_did_web_under_the_base_url_and_a_document_with_its_key(app, org_pair):
     org, _ = org_pair
     assert org.did == f"did:web:localhost:issuers:{org.id}"
-    assert orgs.web_did(org.id, "https://example.org:8443/sub") == f"did:web:example.org%3A8443:sub:issuers:{org.id}"
+    assert orgs.web_did(org.id, "https://example.org:8443/sub") == \
+        f"did:web:example.org%3A8443:sub:issuers:{org.id}"
     pair = orgs.signing_key(db.session, org)
     doc = orgs.did_document(org)
     assert doc["@context"] == ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
     method = method_from_document(doc, pair.id)
-    assert method.public_key_multibase == pair.public_key_multibase and "assertionMethod" in method.relationships
+    assert method.public_key_multibase == pair.public_key_multibase
+    assert "assertionMethod" in method.relationships
     # the private key is stored only sealed
     row = db.session.scalars(select(SigningKey)).one()
     assert pair.private_bytes() not in row.sealed_private_key
@@ -175,3 +177,20 @@ def test_achievement_document_and_refusals(app, org_pair):
             achievements.create(db.session, admin, org, {**BADGE, **bad})
     data, media_type = achievements.image_of(badge)
     assert media_type == "image/svg+xml" and b"<script" not in data
+
+
+def test_demo_issuer_is_approved_with_an_admin_and_two_achievements_once(app):
+    from app import demo
+    from app.models import Achievement, Organisation
+
+    first = demo.load(db.session)
+    db.session.commit()
+    second = demo.load(db.session)
+    db.session.commit()
+    assert first == second
+    org = db.session.scalars(select(Organisation)).one()
+    assert org.status == "approved" and org.name == demo.ISSUER["name"]
+    admin = db.session.scalars(select(Membership)).one()
+    assert admin.role == "admin" and admin.user.email == demo.ISSUER_ADMIN.email
+    assert len(db.session.scalars(select(Achievement)).all()) == 2
+    assert orgs.signing_key(db.session, org).controller == org.did

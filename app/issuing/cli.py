@@ -48,8 +48,8 @@ def _organisation(value: str) -> Organisation:
 @orgs.command("create")
 @click.argument("name")
 @click.option("--admin", "admin_email", required=True, help="E-mail of an existing account: the first admin.")
-@click.option("--kind", default="other", show_default=True, help="university, school, training_body, employer, "
-              "association, guidance_service or other.")
+@click.option("--kind", default="other", show_default=True,
+              help="university, school, training_body, employer, association, guidance_service or other.")
 @click.option("--contact", default=None, help="Public contact e-mail (default: the admin's).")
 @click.option("--website", default="", help="The organisation's web site.")
 @click.option("--approve", is_flag=True, help="Approve it at once (it can issue).")
@@ -87,6 +87,36 @@ def orgs_token(org, name):
         raise _fail(exc) from exc
     click.echo(f"Token {token.name!r} for {organisation.name} (shown once, keep it safe):", err=True)
     click.echo(raw)
+
+
+@orgs.command("approve")
+@click.argument("org")
+@with_appcontext
+def orgs_approve(org):
+    """Approve a pending organisation (as a platform admin would on /admin/organisations)."""
+    organisation = _organisation(org)
+    try:
+        org_service.approve(db.session, policy.OPERATOR, organisation)
+        db.session.commit()
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{organisation.name}: approved")
+
+
+@orgs.command("add-member")
+@click.argument("org")
+@click.argument("email")
+@click.option("--role", type=click.Choice(("admin", "issuer")), default="issuer", show_default=True)
+@with_appcontext
+def orgs_add_member(org, email, role):
+    """Add an existing account to an organisation, e.g. a new admin when the last one left."""
+    organisation = _organisation(org)
+    try:
+        org_service.add_member(db.session, policy.OPERATOR, organisation, email, role)
+        db.session.commit()
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{email} is {role} of {organisation.name}")
 
 
 @orgs.command("list")

@@ -49,7 +49,7 @@ class OrganisationForm(FlaskForm):
                                description=_l("Shown publicly on the organisation's profile and in the "
                                               "credentials it issues."))
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
-    logo = FileField(_l("Logo"), description=_l("PNG, JPEG or SVG, at most 512 KB (optional)."))
+    logo = FileField(_l("Logo"), description=_l("PNG, JPEG or SVG, at most 4 MB (optional)."))
 
 
 class AddMemberForm(FlaskForm):
@@ -85,5 +85,5 @@ class AchievementForm(FlaskForm):
                                description=_l("One a line: name | web address | framework (optional)."))
     validity_months = IntegerField(_l("Valid for (months)"), validators=[Optional(), NumberRange(1, 600)],
                                    description=_l("Leave empty for credentials that do not expire."))
-    image = FileField(_l("Image"), description=_l("PNG, JPEG or SVG, at most 512 KB. Without one, a "
+    image = FileField(_l("Image"), description=_l("PNG, JPEG or SVG, at most 4 MB. Without one, a "
                                                   "default image is drawn."))

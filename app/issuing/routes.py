@@ -47,7 +47,7 @@ def _upload(field, name: str):
     return artwork.prepare_image(storage.read(artwork.MAX_UPLOAD + 1), storage.filename, field=name)
 
 
-# --- the person's organisations and requests ------------------------------------------------------------------
+# --- the person's organisations and requests ----------------------------------------------------------------
 
 @bp.get("/organisations")
 @login_required
@@ -107,6 +107,27 @@ def _render_org(org, status: int = 200, member_form=None, token_form=None):
 @login_required
 def organisation(org_id):
     return _render_org(orgs.get(db.session, _me(), org_id))
+
+
+@bp.route("/organisations/<org_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_organisation(org_id):
+    """The organisation's public details and logo (its admins). The name in credentials already signed
+    stays as it was."""
+    org = orgs.get(db.session, _me(), org_id, "manage_profile")
+    form = OrganisationForm(obj=None if request.method == "POST" else org)
+    if form.validate_on_submit():
+        try:
+            logo = _upload(form.logo, "logo")
+            data = {name: getattr(form, name).data or "" for name in orgs.RULES}
+            orgs.update_organisation(db.session, _me(), org, data, logo=logo)
+            db.session.commit()
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            flash(_("The organisation's details are saved."), "success")
+            return redirect(url_for("issuing.organisation", org_id=org.id))
+    return render_template("issuing/request.html", form=form, org=org), 422 if form.errors else 200
 
 
 @bp.post("/organisations/<org_id>/members")
@@ -201,13 +222,12 @@ def revoke_token(org_id, token_id):
     return redirect(url_for("issuing.organisation", org_id=org.id, _anchor="tokens"))
 
 
-# --- achievements ---------------------------------------------------------------------------------------------
+# --- achievements -------------------------------------------------------------------------------------------
 
 def _achievement_data(form: AchievementForm) -> dict:
-    return {"name": form.name.data or "", "kind": form.kind.data or "", "description": form.description.data or "",
-            "criteria_narrative": form.criteria_narrative.data or "", "criteria_url": form.criteria_url.data or "",
-            "tags": form.tags.data or "", "alignments": form.alignments.data or "",
-            "validity_months": form.validity_months.data}
+    data = {name: getattr(form, name).data or "" for name in (
+        "name", "kind", "description", "criteria_narrative", "criteria_url", "tags", "alignments")}
+    return {**data, "validity_months": form.validity_months.data}
 
 
 @bp.route("/organisations/<org_id>/achievements/new", methods=["GET", "POST"])
@@ -255,7 +275,7 @@ def edit_achievement(org_id, achievement_id):
         422 if form.errors else 200
 
 
-# --- platform admins: requests ---------------------------------------------------------------------------------
+# --- platform admins: requests ------------------------------------------------------------------------------
 
 def _platform_admin():
     me = _me()

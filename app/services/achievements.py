@@ -128,7 +128,8 @@ def create(session: Session, actor, org: Organisation, data: dict,
     """A new achievement of ``org``; ``image`` is an already prepared ``(bytes, media type)``."""
     check(actor, "manage_achievements", org)
     values = _values(data, partial=False)
-    achievement = Achievement(id=uuid.uuid4(), organisation=org, organisation_id=org.id, kind=values.pop("kind", "") or "Achievement",
+    achievement = Achievement(id=uuid.uuid4(), organisation=org, organisation_id=org.id,
+                              kind=values.pop("kind", "") or "Achievement",
                               tags=values.pop("tags", []), alignments=values.pop("alignments", []),
                               criteria_narrative=values.pop("criteria_narrative", ""),
                               criteria_url=values.pop("criteria_url", "") or None, **values)
@@ -185,14 +186,19 @@ def image_of(achievement: Achievement) -> tuple[bytes, str]:
     return artwork.default_image(achievement.name, achievement.kind, str(achievement.id))
 
 
-def achievement_document(achievement: Achievement) -> dict:
-    """The OB 3.0 ``Achievement`` object for a credential's ``credentialSubject.achievement``."""
+def ob3_achievement(achievement: Achievement) -> ob3.Achievement:
+    """The achievement as ``badges.ob3.Achievement`` (what ``build_credential(achievement=...)`` takes)."""
     alignments = tuple(ob3.Alignment(target_name=a["target_name"], target_url=a["target_url"],
                                      target_framework=a.get("target_framework"))
                        for a in achievement.alignments or ())
-    return ob3.achievement_document(ob3.Achievement(
+    return ob3.Achievement(
         id=public_url(achievement), name=achievement.name, description=achievement.description,
         criteria_narrative=achievement.criteria_narrative or None, criteria_id=achievement.criteria_url,
         image=ob3.Image(id=public_url(achievement, "/image"), caption=achievement.name),
-        achievement_type=achievement.kind, alignments=alignments, tags=tuple(achievement.tags or ())))
+        achievement_type=achievement.kind, alignments=alignments, tags=tuple(achievement.tags or ()))
+
+
+def achievement_document(achievement: Achievement) -> dict:
+    """The OB 3.0 ``Achievement`` object for a credential's ``credentialSubject.achievement``."""
+    return ob3.achievement_document(ob3_achievement(achievement))
 

@@ -33,7 +33,9 @@ from app.services.errors import Conflict, Forbidden, NotFound, ServiceError, Val
 from app.services.tokens import _clean_name, hash_token
 from app.services.validation import Field, clean
 from badges.ob3 import Profile, profile_document
-from certs.keys import KeyPair, VerificationMethod, decode_public_multikey, did_web, did_web_document, seal, unseal
+from certs.keys import (
+    KeyPair, VerificationMethod, decode_public_multikey, did_web, did_web_document, seal, unseal,
+)
 
 ORG_TOKEN_PREFIX = "silo_"
 SEAL_PURPOSE = vault_keys.SIGNING_PURPOSE
@@ -108,7 +110,7 @@ def may_issue(user, org: Organisation) -> bool:
     return policy.can(user, "issue", org)
 
 
-# --- identity -------------------------------------------------------------------------------------------------
+# --- identity -----------------------------------------------------------------------------------------------
 
 def web_did(organisation_id, base_url: str | None = None) -> str:
     """``did:web:HOST[%3APORT][:PATH...]:issuers:ID`` from ``SILLAGE_BASE_URL``; the document is then
@@ -122,12 +124,16 @@ def public_url(org: Organisation, suffix: str = "") -> str:
     return f"{current_app.config['BASE_URL']}/issuers/{org.id}{suffix}"
 
 
+def profile(org: Organisation) -> Profile:
+    """The organisation as ``badges.ob3.Profile`` (what ``build_credential(issuer=...)`` takes)."""
+    return Profile(id=org.did, name=org.name, url=org.website or public_url(org), email=org.contact_email,
+                   description=org.description or None,
+                   image=public_url(org, "/logo") if org.logo_type else None)
+
+
 def issuer_profile(org: Organisation) -> dict:
-    """The OB 3.0 ``Profile`` of the organisation, as a credential's ``issuer``."""
-    return profile_document(Profile(
-        id=org.did, name=org.name, url=org.website or public_url(org), email=org.contact_email,
-        description=org.description or None,
-        image=public_url(org, "/logo") if org.logo_type else None))
+    """The OB 3.0 ``Profile`` document of the organisation, as a credential's ``issuer``."""
+    return profile_document(profile(org))
 
 
 def _vm_id(org: Organisation, row: SigningKey) -> str:
@@ -171,7 +177,8 @@ def current_key_row(session: Session, org: Organisation) -> SigningKey:
                                                    SigningKey.retired_at.is_(None))
                           .order_by(SigningKey.created_at.desc()).limit(1)).first()
     if row is None:
-        raise ServiceError(str(_l("This organisation has no signing key.")), code="no_signing_key", status=409)
+        raise ServiceError(str(_l("This organisation has no signing key.")), code="no_signing_key",
+                           status=409)
     return row
 
 
@@ -243,10 +250,10 @@ def create_organisation(session: Session, actor, data: dict, *, admin: User, did
 
 def update_organisation(session: Session, actor, org: Organisation, data: dict,
                         logo: tuple[bytes, str] | None = None) -> Organisation:
-    check(actor, "manage_members", org)
+    check(actor, "manage_profile", org)
     values = clean(RULES, data, partial=True)
     for name, value in values.items():
-        setattr(org, name, value or (None if name == "website" else value))
+        setattr(org, name, (value or None) if name == "website" else value)
     if logo is not None:
         org.logo, org.logo_type = logo
     session.flush()
@@ -340,7 +347,7 @@ def remove_member(session: Session, actor, org: Organisation, membership_id) -> 
     session.flush()
 
 
-# --- organisation API tokens ---------------------------------------------------------------------------------
+# --- organisation API tokens --------------------------------------------------------------------------------
 
 def create_token(session: Session, actor, org: Organisation, name: str = "") -> tuple[OrganisationToken, str]:
     """A token acting for the organisation; the raw value is returned once and never stored."""

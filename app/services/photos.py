@@ -10,19 +10,21 @@ author, comments) survives. Only the re-encoded bytes ever reach storage or anot
 from __future__ import annotations
 
 import io
-import struct
 import uuid
 import warnings
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from PIL import ExifTags, Image, ImageCms
+from PIL import Image
 from sqlalchemy.orm import Session
 
 from app import storage
 from app.models import Portfolio, User
 from app.services.errors import ValidationFailed
 from app.services.portfolio import portfolio_of
+from badges.pixels import DECODER_ERRORS
+from badges.pixels import to_srgb as _to_srgb
+from badges.pixels import upright as _upright
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 MAX_SIDE = 512
@@ -32,21 +34,6 @@ CONTENT_TYPE = "image/jpeg"
 # above it Pillow warns, and ``normalise`` turns that warning into a refusal.
 MAX_PIXELS = 40_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-# What Pillow's decoders raise on damaged or hostile input, besides their documented OSError: the
-# plugins parse headers, chunks and EXIF with struct, indexing and arithmetic, so a flipped byte can
-# surface as any of these (UnidentifiedImageError is an OSError). Each is a refusal, never a 500.
-DECODER_ERRORS = (OSError, SyntaxError, ValueError, struct.error, EOFError, ZeroDivisionError, IndexError,
-                  TypeError, KeyError, Image.DecompressionBombError)
-# EXIF orientation -> the transposition that puts the pixels upright (as ``ImageOps.exif_transpose``).
-_UPRIGHT = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
 
 
 def _refuse(message) -> ValidationFailed:
@@ -55,35 +42,6 @@ def _refuse(message) -> ValidationFailed:
 
 def _size(n: int) -> str:
     return str(_l("%(n)d MB", n=n // 2**20) if n >= 2**20 else _l("%(n)d KB", n=max(1, n // 2**10)))
-
-
-def _upright(image: Image.Image) -> Image.Image:
-    """Apply the EXIF (or XMP) orientation to the pixels.
-
-    Not ``ImageOps.exif_transpose``: it also rewrites the EXIF block for the new image, and a damaged
-    block that we could read the orientation from can still fail to re-encode (``struct.error``). We
-    drop all metadata anyway, so only the transposition is needed. When the metadata cannot be read
-    at all, the pixels are fine: the photo is kept as stored, unrotated, rather than refused.
-    """
-    try:
-        orientation = image.getexif().get(ExifTags.Base.Orientation)
-    except DECODER_ERRORS:
-        return image
-    method = _UPRIGHT.get(orientation) if isinstance(orientation, int) else None
-    return image.transpose(method) if method is not None else image
-
-
-def _to_srgb(image: Image.Image) -> Image.Image:
-    """Convert colours from an embedded ICC profile to sRGB, so dropping the profile keeps the colours."""
-    icc = image.info.get("icc_profile")
-    if not icc or image.mode not in ("RGB", "RGBA", "CMYK"):
-        return image
-    try:
-        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        mode = "RGBA" if image.mode == "RGBA" else "RGB"
-        return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode=mode)
-    except (ImageCms.PyCMSError, *DECODER_ERRORS):
-        return image  # a broken profile: keep the raw values rather than refuse the photo
 
 
 def _flatten(image: Image.Image) -> Image.Image:
