@@ -84,6 +84,13 @@ def test_web_issued_credential_verifies_and_lands_in_the_portfolio(app, client, 
     stored = db.session.get(Credential, awarding.get(db.session, credential_id).id)
     assert stored.portfolio_id == recipient.portfolio.id
     assert stored.document == document  # verbatim
+    # The page's verify button: the app's verifier, against this site's own did:web document and list.
+    page = client.get(f"/credentials/{credential_id}")
+    assert b"Alice Martin" not in page.data  # privacy first: no name unless the owner allows it
+    checked = client.post(f"/credentials/{credential_id}/verify", data={"csrf_token": csrf_token(page)})
+    assert checked.status_code == 200 and b'data-verdict="verified"' in checked.data
+    assert checked.headers["Cache-Control"] == "no-store"
+    assert client.post(f"/credentials/{credential_id}/verify").status_code == 400  # no CSRF token
 
 
 def test_a_tampered_credential_fails(app, client, issuer, org, achievement):
@@ -408,3 +415,43 @@ def test_organisation_page_links_to_the_award_form_and_the_issued_list(app, clie
     page = client.get(f"/organisations/{org.id}")
     assert f"/organisations/{org.id}/achievements/{achievement.id}/award".encode() in page.data
     assert f"/organisations/{org.id}/credentials".encode() in page.data
+
+
+def test_concurrent_awards_never_share_an_index(app, issuer, org, achievement, monkeypatch):
+    """Two workers awarding at once, drawing from a deliberately tiny range so that they clash: the unique
+    (list, index) constraint and the retry give every credential its own index (PostgreSQL runs them truly
+    in parallel; SQLite serialises the writers)."""
+    import random
+    import secrets as secrets_module
+    import threading
+
+    from app.models import Achievement, User
+
+    first = awarding.award(db.session, issuer, achievement, "first@example.org").credential
+    status_list_id = first.entries[0].status_list_id
+    db.session.commit()
+    monkeypatch.setattr(secrets_module, "randbelow", lambda n: random.randrange(12))
+    issuer_id, achievement_id = issuer.id, achievement.id  # read here: the test's session stays here
+    errors = []
+
+    def worker(number: int):
+        try:
+            with app.app_context():
+                actor = db.session.get(User, issuer_id)
+                target = db.session.get(Achievement, achievement_id)
+                for i in range(4):
+                    awarding.award(db.session, actor, target, f"w{number}-{i}@example.org")
+                    db.session.commit()
+                db.session.remove()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    indexes = db.session.scalars(select(StatusEntry.list_index).where(StatusEntry.status_list_id == status_list_id)).all()
+    assert len(indexes) == len(set(indexes)) == 9
+    assert db.session.get(StatusList, status_list_id).used == 9
