@@ -54,7 +54,8 @@ class Credential(IdMixin, db.Model):
 
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"),
                                                        index=True)
-    achievement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("achievements.id", ondelete="CASCADE"),
+    # RESTRICT: an issued credential outlives any change to its achievement, which cannot be deleted under it.
+    achievement_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("achievements.id", ondelete="RESTRICT"),
                                                       index=True)
     document: Mapped[dict] = mapped_column(JSON)  # the signed OB 3.0 credential, verbatim
     recipient_email: Mapped[str] = mapped_column(String(254), index=True)  # normalised

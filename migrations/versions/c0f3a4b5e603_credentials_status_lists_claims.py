@@ -57,7 +57,7 @@ def upgrade():
     sa.Column('hidden', sa.Boolean(), nullable=False),
     sa.Column('show_recipient_name', sa.Boolean(), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
-    sa.ForeignKeyConstraint(['achievement_id'], ['achievements.id'], name=op.f('fk_credentials_achievement_id_achievements'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['achievement_id'], ['achievements.id'], name=op.f('fk_credentials_achievement_id_achievements'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['issued_by_id'], ['users.id'], name=op.f('fk_credentials_issued_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_credentials_organisation_id_organisations'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['portfolio_id'], ['portfolios.id'], name=op.f('fk_credentials_portfolio_id_portfolios'), ondelete='SET NULL'),
