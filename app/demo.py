@@ -236,6 +236,7 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
     lines = ["Demo logins:"]
     lines += [f"  {a.email}  password: {a.password}  ({a.description})" for a in DEMO_ACCOUNTS]
     lines += _load_issuer(session)
+    _demo_credentials(session)  # after the demo organisation exists
     if extra_accounts > 0:
         lines += generate_accounts(session, extra_accounts)
     return lines
@@ -277,6 +278,26 @@ def _load_issuer(session: Session) -> list[str]:
             achievements.create(session, policy.OPERATOR, org, data)
     session.flush()
     return [f"Demo issuer: {org.name} ({org.id})"]
+
+
+def _demo_credentials(session: Session) -> None:
+    """Inès receives a credential from the demo organisation (``ISSUER``, its first achievement) through
+    ``awarding.award``, like the award form. Once only."""
+    from app.models import Achievement, Organisation
+    from app.models.credentials import Credential
+    from app.policy import OPERATOR
+    from app.services import awarding
+
+    ines = _user_by_email(session, DEMO_ACCOUNTS[0].email)
+    achievement = session.scalars(select(Achievement).join(Organisation)
+                                  .where(Organisation.name == ISSUER["name"], Organisation.status == "approved")
+                                  .order_by(Achievement.created_at, Achievement.name).limit(1)).first()
+    if ines is None or achievement is None:
+        return
+    if session.scalars(select(Credential.id).where(Credential.recipient_email == ines.email)).first():
+        return  # idempotent
+    awarding.award(session, OPERATOR, achievement, ines.email,
+                   narrative="Attestation délivrée à l'issue de la formation, avec mention.")
 
 
 def _user_by_email(session: Session, email: str) -> User | None:

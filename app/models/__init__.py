@@ -11,3 +11,4 @@ from app.models.issuing import (  # noqa: F401
     ACHIEVEMENT_KINDS, MEMBER_ROLES, ORGANISATION_KINDS, Achievement, Membership, Organisation,
     OrganisationToken, SigningKey,
 )
+from app.models.credentials import ClaimToken, Credential, StatusEntry, StatusList  # noqa: F401

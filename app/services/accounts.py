@@ -382,7 +382,15 @@ def verify_email(session: Session, raw) -> User:
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
     session.flush()
+    _deliver_credentials(session, user)
     return user
+
+
+def _deliver_credentials(session: Session, user: User) -> None:
+    """Credentials awarded to an address land in the portfolio once the address is proved (issue 7)."""
+    from app.services import awarding  # noqa: PLC0415 - awarding needs accounts: imported when used
+
+    awarding.deliver_pending(session, user)
 
 
 def request_password_reset(session: Session, email, *,
@@ -419,6 +427,7 @@ def reset_password(session: Session, raw, new_password: str) -> User:
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
     session.flush()
+    _deliver_credentials(session, user)
     return user
 
 
@@ -455,4 +464,5 @@ def confirm_email_change(session: Session, raw) -> tuple[User, str]:
     void_tokens(session, user, "verify_email")
     void_tokens(session, user, "reset_password")
     session.flush()
+    _deliver_credentials(session, user)
     return user, old_email

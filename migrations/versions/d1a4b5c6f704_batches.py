@@ -5,7 +5,7 @@ one row per item (payload, status, outcome), so that a bulk operation resumes af
 doing any item twice (app/services/batches.py).
 
 Revision ID: d1a4b5c6f704
-Revises: b9e2f3a4d502
+Revises: c0f3a4b5e603
 Create Date: 2026-12-05 14:10:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision = 'd1a4b5c6f704'
-down_revision = 'b9e2f3a4d502'
+down_revision = 'c0f3a4b5e603'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,16 @@
+"""Issued credentials: the public credential page and its downloads, status lists, OB 2.0 hosted documents,
+claim links, the issuer's award form and issued list, the owner's "Credentials" section, and the
+commands ``sillage award / revoke / suspend / unsuspend``. The work is done by ``app.services.awarding``.
+"""
+from flask import Blueprint, Flask
+
+bp = Blueprint("credentials", __name__, template_folder="templates")
+
+
+def init_app(app: Flask) -> None:
+    from app.api import awards
+    from app.credentials import cli, issuer, mine, public  # noqa: F401  (routes attach to bp)
+
+    app.register_blueprint(bp)
+    awards.register(app)
+    cli.register(app)

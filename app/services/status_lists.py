@@ -1,0 +1,122 @@
+"""Bitstring Status Lists of the issuing organisations: index allocation, and the signed list credential.
+
+Built on :mod:`certs.status` (the bitstring, its encoding, the list credential's shape). Choices:
+
+- One open list per organisation and purpose (``revocation``, ``suspension``), each of
+  ``certs.status.MIN_LENGTH`` (131,072) bits: the herd that makes one fetched list tell nothing about
+  which credential is being checked.
+- Indexes are drawn at random, as the specification advises (sequential ones would reveal the order of
+  issuance). Uniqueness is the database's job, not a Python set's: ``(list, index)`` is unique, each
+  attempt is a savepoint, and a clash (another worker drew the same index at the same moment) is simply
+  drawn again. A list is closed when half full, so that a draw rarely clashes (at most one in two).
+- The bits are never edited in place: ``publish`` rebuilds them from the credentials' state (revoked or
+  suspended) under a row lock, then re-signs the list. Two concurrent revocations on one list therefore
+  cannot lose each other's bit, and a list can always be rebuilt from the truth.
+- The list credential is signed with the organisation's current key (``orgs.signing_key``) and stored
+  with its ETag, so that ``/status/<id>`` serves stored bytes and a cache can revalidate cheaply.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.database import utcnow
+from app.models.credentials import PURPOSES, Credential, StatusEntry, StatusList
+from app.services import orgs
+from app.services.errors import ServiceError
+from badges.loader import document_loader
+import certs
+from certs.status import MIN_LENGTH, StatusList as Bitstring, status_entry, status_list_credential
+
+FILL_LIMIT = 2  # a list takes new entries until 1/FILL_LIMIT of its indexes are used
+MAX_DRAWS = 64  # random draws before giving up (each clashes with probability below 1/FILL_LIMIT)
+
+
+def list_url(status_list: StatusList | uuid.UUID) -> str:
+    """The public URL of a list, which is also the list credential's ``id``."""
+    list_id = status_list.id if isinstance(status_list, StatusList) else status_list
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/status/{list_id}"
+
+
+def _state_column(purpose: str):
+    return Credential.revoked_at if purpose == "revocation" else Credential.suspended_at
+
+
+def _open_list(session: Session, organisation, purpose: str) -> StatusList:
+    """The organisation's list for ``purpose`` that still takes entries (a new, published one if none)."""
+    found = session.scalars(select(StatusList)
+                            .where(StatusList.organisation_id == organisation.id, StatusList.purpose == purpose,
+                                   StatusList.used * FILL_LIMIT < StatusList.length)
+                            .order_by(StatusList.created_at.desc()).limit(1)).first()
+    if found is not None:
+        return found
+    status_list = StatusList(id=uuid.uuid4(), organisation_id=organisation.id, purpose=purpose,
+                             length=MIN_LENGTH, bits=bytes(MIN_LENGTH // 8), used=0)
+    session.add(status_list)
+    session.flush()
+    _sign(session, status_list, organisation, Bitstring(MIN_LENGTH))
+    return status_list
+
+
+def allocate(session: Session, organisation, credential_id: uuid.UUID, purpose: str) -> dict:
+    """Give the (already flushed) credential a random free index for ``purpose``; return its
+    ``BitstringStatusListEntry`` for ``credentialStatus``."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown status purpose {purpose!r}")
+    status_list = _open_list(session, organisation, purpose)
+    for _ in range(MAX_DRAWS):
+        index = secrets.randbelow(status_list.length)
+        try:
+            with session.begin_nested():
+                session.add(StatusEntry(id=uuid.uuid4(), status_list_id=status_list.id, list_index=index,
+                                        credential_id=credential_id))
+        except IntegrityError:
+            continue  # drawn by another credential: draw again
+        session.execute(update(StatusList).where(StatusList.id == status_list.id)
+                        .values(used=StatusList.used + 1).execution_options(synchronize_session=False))
+        return status_entry(list_url(status_list), index, purpose)
+    raise ServiceError("no free status list index could be drawn", code="status_list_full", status=503)
+
+
+def publish(session: Session, status_list: StatusList, organisation) -> None:
+    """Rebuild the list's bits from its credentials' state and re-sign it (the row is locked meanwhile)."""
+    session.execute(select(StatusList.id).where(StatusList.id == status_list.id).with_for_update())
+    bits = Bitstring(status_list.length)
+    state = _state_column(status_list.purpose)
+    for index in session.scalars(select(StatusEntry.list_index)
+                                 .join(Credential, Credential.id == StatusEntry.credential_id)
+                                 .where(StatusEntry.status_list_id == status_list.id, state.is_not(None))):
+        bits.set(index)
+    _sign(session, status_list, organisation, bits)
+
+
+def publish_for(session: Session, credential: Credential, purpose: str) -> None:
+    """Re-sign every list of ``purpose`` that holds an entry of ``credential``."""
+    for entry in credential.entries:
+        if entry.status_list.purpose == purpose:
+            publish(session, entry.status_list, credential.organisation)
+
+
+def _sign(session: Session, status_list: StatusList, organisation, bits: Bitstring,
+          now: datetime | None = None) -> None:
+    now = now or utcnow()
+    unsigned = status_list_credential(list_url(status_list), organisation.did, status_list.purpose,
+                                      bits.encode(), valid_from=now)
+    signed = certs.sign(unsigned, orgs.signing_key(session, organisation), document_loader(), created=now)
+    status_list.bits = bits.to_bytes()
+    status_list.document = signed
+    status_list.etag = hashlib.sha256(json.dumps(signed, sort_keys=True).encode()).hexdigest()[:32]
+    status_list.updated_at = now
+    session.flush()
+
+
+def get(session: Session, list_id: uuid.UUID) -> StatusList | None:
+    return session.get(StatusList, list_id)

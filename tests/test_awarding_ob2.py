@@ -1,0 +1,61 @@
+"""A web-issued credential's OB 2.0 hosted assertion and baked PNG pass 1EdTech's own OB 2.0 validator
+(validator-core, tests/ob2validator.py), fetched from this application's real routes on 127.0.0.1; a
+revoked one fails it."""
+from __future__ import annotations
+
+import pytest
+
+from app import create_app
+from app.extensions import db
+from app.services import awarding
+from tests import ob2validator
+from tests.awarding_helpers import make_achievement, make_org
+from tests.conftest import FreshClient, login, release_database
+from tests.helpers import csrf_token
+
+ob2_validator = ob2validator.ob2_validator
+
+
+@pytest.fixture
+def live_app(app_settings, ob2_validator):
+    """The application served on 127.0.0.1, its BASE_URL that address (the documents' ids are under it)."""
+    with ob2validator.LiveApp() as live:
+        app = create_app({**app_settings, "BASE_URL": live.base_url})
+        app.test_client_class = FreshClient
+        live.app = app
+        with app.app_context():
+            yield live, app
+            release_database()
+
+
+def test_web_issued_hosted_assertion_and_baked_png_pass_the_1edtech_validator(live_app, ob2_validator,
+                                                                               make_user):
+    live, app = live_app
+    from app.services import accounts
+
+    issuer = accounts.create_user(db.session, email="issuer@univ.example", password="correct horse battery staple",
+                                  verified=True)
+    db.session.commit()
+    org = make_org(issuer)
+    achievement = make_achievement(org)
+    client = app.test_client()
+    login(client, issuer.email)
+    form = client.get(f"/organisations/{org.id}/achievements/{achievement.id}/award")
+    response = client.post(f"/organisations/{org.id}/achievements/{achievement.id}/award",
+                           data={"recipient": "alice@example.org", "narrative": "Très bien",
+                                 "csrf_token": csrf_token(form)})
+    assert response.status_code == 302, response.data[:300]
+    credential_id = response.headers["Location"].rsplit("/", 1)[-1]
+
+    ok, report = ob2_validator(f"{live.base_url}/ob2/assertions/{credential_id}", recipient="alice@example.org")
+    assert ok, report["errors"]
+    baked = client.get(f"/ob2/assertions/{credential_id}.png").data
+    ok, report = ob2_validator(baked, recipient="alice@example.org")
+    assert ok, report["errors"]
+
+    from app.policy import OPERATOR
+
+    awarding.revoke(db.session, OPERATOR, awarding.get(db.session, credential_id), "Erreur")
+    db.session.commit()
+    ok, report = ob2_validator(f"{live.base_url}/ob2/assertions/{credential_id}")
+    assert not ok
