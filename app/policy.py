@@ -2,6 +2,12 @@
 
 Views and API routes never compare owners themselves: they call ``can`` or ``get_or_404``. Another
 person's object answers 404, exactly as a missing one, so that ids reveal nothing.
+
+Organisations grow by data: ``ORG_RULES`` says which role may do which action, and whether the
+organisation must be approved (an unapproved one can do nothing but show its request to its members).
+Principals: a ``User`` (by their membership), an ``OrganisationPrincipal`` (an organisation token, for its
+own organisation only), the ``OPERATOR`` (the command line). Platform admins decide requests
+(``reviews_requests``) and get no member right and no portfolio content.
 """
 from __future__ import annotations
 
@@ -80,6 +86,11 @@ def org_role(user, organisation: Organisation) -> str | None:
                                                            Membership.user_id == user.id))
 
 
+def reviews_requests(user) -> bool:
+    """Platform admins (and the operator) see and decide organisation requests, and nothing inside them."""
+    return isinstance(user, Operator) or (isinstance(user, User) and user.is_authenticated and user.is_admin)
+
+
 def _can_organisation(user, action: str, organisation: Organisation) -> bool:
     rule = ORG_RULES.get(action)
     if rule is None:
@@ -89,7 +100,7 @@ def _can_organisation(user, action: str, organisation: Organisation) -> bool:
         return False
     if action == "decide" and organisation.status != PENDING:
         return False
-    if "platform_admin" in roles and isinstance(user, User) and user.is_admin:
+    if "platform_admin" in roles and reviews_requests(user):
         return True
     return org_role(user, organisation) in roles
 

@@ -8,14 +8,16 @@ Sillage keeps is pixels it wrote itself, or an SVG it wrote itself from an allow
   are decoded by Pillow under a pixel cap checked *before* decoding (decompression bombs), refused when
   animated or truncated, and re-drawn on a fresh square canvas of at most :data:`MAX_SIDE` pixels: the PNG
   written carries no EXIF (GPS position, camera serial), text chunk, ICC profile (colours are converted
-  to sRGB first) or polyglot tail. SVG goes through :func:`sanitise_svg` (see there).
+  to sRGB first) or polyglot tail. SVG goes through :func:`sanitise_upload_svg` (see there).
 * :func:`default_badge` draws a deterministic badge from the achievement's name, kind and a seed.
 * :func:`to_png` gives the PNG that Open Badges 2.0 baking and ``.png`` downloads need.
 
 No renderer: rasterising an SVG needs a rendering engine (CairoSVG needs the system cairo library and
 fetched external resources in its CVE-2023-27586), which Sillage does not ship. So an uploaded SVG that
 the sanitiser cannot keep faithfully and safely is *refused* (``unsafe_svg``), never rasterised, and
-:func:`to_png` of an uploaded SVG raises ``needs_renderer`` (details there).
+:func:`to_png` of an uploaded SVG raises ``needs_renderer`` (details there). Should uploaded SVGs one day
+need PNG copies, resvg (PyPI ``resvg-py``: Rust, wheels, no system library) is the renderer to weigh,
+fed only the sanitised document.
 
 Errors are :class:`ArtworkError` with a stable ``code`` and an English message; the app translates by code.
 """
@@ -312,11 +314,15 @@ PALETTE = (
     ("#0f5f6e", "#9ee7e5"), ("#3d405b", "#e07a5f"), ("#7a4419", "#f2cc8f"), ("#264653", "#e9c46a"),
     ("#4a1d96", "#fbbf24"), ("#2b4162", "#fa9f42"),
 )
-_SHAPES = (("shield", ("diploma", "degree", "licence", "master", "doctor", "bachelor", "diplôme")),
-           ("rosette", ("certific",)),
+# Kinds as the app names them (OB 3.0 achievement types: Diploma, BachelorDegree, Certificate, License…)
+# or as people write them; matched on lower-case parts.
+_SHAPES = (("shield", ("diploma", "diplôme", "degree", "licence", "license", "master", "doctor",
+                      "bachelor")),
+           ("rosette", ("certific", "award")),
            ("hexagon", ("competen", "compéten", "skill")),
            ("circle", ("participation", "attendance", "event")))
 _SMALL_WORDS = frozenset("a à au aux d de des du en et for in l la le les of on the to and".split())
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _RIBBON = ((20, 300), (110, 330), (150, 492), (112, 462), (70, 484))
 
 
@@ -326,7 +332,8 @@ def default_badge(name: str, kind: str, seed: str) -> Artwork:
     the colours and ornament from ``seed`` (say, the achievement's id: renaming it keeps its look), the
     initials of ``name`` in the centre and ``name`` as the accessible ``<title>``. Same input, same bytes.
     """
-    name, kind, seed = str(name).strip(), str(kind).strip().lower(), str(seed)
+    name = _NOT_XML.sub("", str(name)).strip()[:300]  # a control character would make the SVG unreadable
+    kind, seed = str(kind).strip().lower(), str(seed)
     head = (f'<svg xmlns="{images.SVG_NS}" xmlns:sillage="{BADGE_NS}" sillage:generator="1" '
             f'viewBox="0 0 {VIEW} {VIEW}" width="{VIEW}" height="{VIEW}" role="img" '
             f'aria-labelledby="badge-title">')
@@ -344,7 +351,7 @@ def _design(name: str, kind: str, seed: str) -> list[tuple]:
     digest = hashlib.sha256(f"{kind}\x00{seed}".encode()).digest()
     base, accent = PALETTE[digest[0] % len(PALETTE)]
     shade, soft = _mix(base, "#000000", 0.3), _mix(base, accent, 0.45)
-    shape = next((shape for shape, words in _SHAPES if any(word in kind for word in words)), "octagon")
+    shape = _shape(kind)
     ornament, outline, inner = digest[1] % 3, _OUTLINES[shape], _INNER_RADIUS[shape]
     items: list[tuple] = []
     if shape == "rosette":  # two ribbon tails behind the seal
@@ -369,6 +376,10 @@ def _design(name: str, kind: str, seed: str) -> list[tuple]:
     else:  # no letter the font can draw (a name in another script): an emblem instead
         items.append(("polygon", _star(256, 256 - lift, 96), accent))
     return items
+
+
+def _shape(kind: str) -> str:
+    return next((shape for shape, words in _SHAPES if any(word in kind.lower() for word in words)), "octagon")
 
 
 def _polygon(radius: float, corners: int, rotation: float = 0.0) -> list:

@@ -62,25 +62,33 @@ def test_request_then_admin_approves_and_the_requester_is_told(app, client, make
     assert response.status_code == 302, response.data[:2000]
     org = db.session.scalars(select(Organisation)).one()
     assert org.status == "pending" and org.logo_type == "image/png"
+    told = outbox(app)  # the platform admins, not the requester
+    assert len(told) == 1 and "root@example.org" in told[0] and f"/admin/organisations/{org.id}" in told[0]
     page = client.get(response.location)
     assert b"awaits a platform admin" in page.data and b"New achievement" not in page.data
     assert client.get(f"/issuers/{org.id}").status_code == 404
     assert client.get(f"/issuers/{org.id}/did.json").status_code == 404
     # the requester is no platform admin
     assert client.get("/admin/organisations").status_code == 404
+    assert client.get(f"/admin/organisations/{org.id}/logo").status_code == 404
     assert client.post(f"/admin/organisations/{org.id}",
                        data={"decision": "approve", "csrf_token": csrf_token(page)}).status_code == 404
     client.post("/logout", data={"csrf_token": csrf_token(page)})
 
     login(client, admin.email)
+    review = client.get(f"/admin/organisations/{org.id}")
+    assert f"/admin/organisations/{org.id}/logo".encode() in review.data
+    logo = client.get(f"/admin/organisations/{org.id}/logo")
+    assert logo.mimetype == "image/png" and "default-src 'none'" in logo.headers["Content-Security-Policy"]
     listing = client.get("/admin/organisations")
     assert b"Lyc" in listing.data
     response = post(client, f"/admin/organisations/{org.id}", {"decision": "approve"})
     assert response.status_code == 302
     db.session.refresh(org)
     assert org.status == "approved"
-    mails = outbox(app)
-    assert len(mails) == 1 and "person@example.org" in mails[0] and "est approuvé" in mails[0]  # in the requester's language (default fr)
+    mails = outbox(app)[1:]
+    assert len(mails) == 1 and "person@example.org" in mails[0]
+    assert "est approuvé" in mails[0]  # in the requester's language (French by default)
     # an admin cannot read the organisation's own page, nor act in it
     assert client.get(f"/organisations/{org.id}").status_code == 404
     public = client.get(f"/issuers/{org.id}")
@@ -235,6 +243,7 @@ def test_achievement_create_edit_and_public_pages(app, client, two_orgs):
                                   "alignments": "Engagement | https://example.org/engagement | Socle",
                                   "image": (io.BytesIO(PNG), "b.png")}, content_type="multipart/form-data")
     assert response.status_code == 302, response.data[:3000]
+    assert "The achievement “Délégué de classe” is created." in client.get(response.location).get_data(as_text=True)
     badge = db.session.scalars(select(Achievement).where(Achievement.name == "Délégué de classe")).one()
     assert badge.tags == ["citoyenneté", "vie scolaire"] and badge.validity_months == 12
     assert badge.alignments == [{"target_name": "Engagement", "target_url": "https://example.org/engagement",

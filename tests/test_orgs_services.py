@@ -194,3 +194,32 @@ def test_demo_issuer_is_approved_with_an_admin_and_two_achievements_once(app):
     assert admin.role == "admin" and admin.user.email == demo.ISSUER_ADMIN.email
     assert len(db.session.scalars(select(Achievement)).all()) == 2
     assert orgs.signing_key(db.session, org).controller == org.did
+
+
+@pytest.mark.parametrize("status", ["pending", "approved", "refused"])
+def test_policy_matrix_from_the_rule_table(app, make_user, status):
+    """Every action of ``ORG_RULES`` for every kind of principal, on an organisation in each status: the
+    table is what decides, and an outsider (another organisation's admin or token, a stranger) gets
+    nothing."""
+    admin, issuer, stranger, root = make_user(), make_user(), make_user(), make_user(is_admin=True)
+    org = orgs.create_organisation(db.session, policy.OPERATOR, {**ORG, "name": "Mine"}, admin=admin,
+                                   approve=True)
+    orgs.add_member(db.session, policy.OPERATOR, org, issuer.email, "issuer")
+    other_admin = make_user()
+    other = orgs.create_organisation(db.session, policy.OPERATOR, {**ORG, "name": "Other"},
+                                     admin=other_admin, approve=True)
+    org.status = status
+    db.session.flush()
+    principals = {
+        "admin": admin, "issuer": issuer, "token": policy.OrganisationPrincipal(org.id),
+        "operator": policy.OPERATOR, "platform_admin": root,
+        None: [stranger, other_admin, policy.OrganisationPrincipal(other.id), None],
+    }
+    for action, (roles, needs_approval) in policy.ORG_RULES.items():
+        open_now = (status == "approved" or not needs_approval) and (action != "decide" or status == "pending")
+        for role, who in principals.items():
+            for principal in who if isinstance(who, list) else [who]:
+                expected = role in roles and open_now if role else False
+                assert policy.can(principal, action, org) is expected, (action, role, status)
+    assert not policy.can(root, "read", admin.portfolio)
+    assert not policy.can(policy.OPERATOR, "read", admin.portfolio)

@@ -219,7 +219,7 @@ def make_blueprint() -> Blueprint:
     def index(args):
         actor = _actor()
         if args.get("status"):
-            if not getattr(_person(), "is_admin", False):
+            if not policy.reviews_requests(_person()):
                 raise ServiceError(str(_l("Only platform admins list organisations by status.")),
                                    code="forbidden", status=403)
             found = orgs.list_organisations(db.session, args["status"])
@@ -239,8 +239,11 @@ def make_blueprint() -> Blueprint:
         if not me.is_verified:
             raise ServiceError(str(_l("Please confirm your e-mail address first.")),
                                code="email_not_verified", status=403)
+        from app.issuing import emails
+
         org = orgs.create_organisation(db.session, me, json_object(), admin=me)
         db.session.commit()
+        emails.new_request(org, orgs.platform_admins(db.session))
         return org
 
     @blp.route("/<org_id>", methods=["GET"])

@@ -1,4 +1,5 @@
-"""The e-mail telling a requester what a platform admin decided about their organisation.
+"""The e-mails of an organisation request: to the platform admins when it arrives, and to the requester
+when one of them decided.
 
 Sent after the response, in the requester's language (as the account e-mails of ``app.auth.emails``);
 a delivery failure is logged and never undoes the decision.
@@ -11,7 +12,7 @@ from flask import current_app, render_template, url_for
 from flask_babel import force_locale, lazy_gettext as _l
 
 from app.mail import send_after_response, send_mail
-from app.models import Organisation
+from app.models import Organisation, User
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,16 @@ def decision(org: Organisation) -> None:
     send_after_response(_render_and_send, requester.email, locale, subject,
                         "approved" if approved else "refused",
                         {"name": org.name, "link": link, "reason": org.refusal_reason or ""})
+
+
+def new_request(org: Organisation, admins: list[User]) -> None:
+    """Tell each platform admin that a request awaits a decision (name and link only)."""
+    link = current_app.config["BASE_URL"].rstrip("/") + url_for("issuing.admin_review", org_id=org.id)
+    for admin in admins:
+        locale = admin.locale or current_app.config.get("BABEL_DEFAULT_LOCALE", "fr")
+        send_after_response(_render_and_send, admin.email, locale,
+                            _l("A request to open “%(name)s” awaits your decision", name=org.name),
+                            "new_request", {"name": org.name, "link": link, "reason": ""})
 
 
 def _render_and_send(to: str, locale: str, subject, template: str, context: dict) -> None:

@@ -14,8 +14,9 @@ from flask_login import current_user, login_required
 from app import policy
 from app.auth.forms import EmptyForm
 from app.auth.utils import apply_errors, verified_required
-from app.extensions import db
+from app.extensions import db, talisman
 from app.issuing import emails
+from app.issuing.public import IMAGE_CSP
 from app.issuing.forms import (
     ACHIEVEMENT_KIND_LABELS, ORGANISATION_KIND_LABELS, ROLE_LABELS, STATUS_LABELS, AchievementForm,
     AddMemberForm, OrganisationForm, RefuseForm, RoleForm, TokenForm,
@@ -53,9 +54,9 @@ def _upload(field, name: str):
 @login_required
 def organisations():
     me = _me()
-    pending = len(orgs.list_organisations(db.session, "pending")) if me.is_admin else 0
+    pending = len(orgs.list_organisations(db.session, "pending")) if policy.reviews_requests(me) else 0
     return render_template("issuing/organisations.html", memberships=orgs.organisations_of(db.session, me),
-                           pending=pending)
+                           pending=pending, reviews=policy.reviews_requests(me))
 
 
 @bp.route("/organisations/new", methods=["GET", "POST"])
@@ -73,6 +74,7 @@ def request_organisation():
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:
+            emails.new_request(org, orgs.platform_admins(db.session))
             flash(_("Your request is sent. A platform admin will approve or refuse it; you will be told by "
                     "e-mail."), "success")
             return redirect(url_for("issuing.organisation", org_id=org.id))
@@ -230,23 +232,30 @@ def _achievement_data(form: AchievementForm) -> dict:
     return {**data, "validity_months": form.validity_months.data}
 
 
-@bp.route("/organisations/<org_id>/achievements/new", methods=["GET", "POST"])
-@login_required
-def new_achievement(org_id):
-    org = orgs.get(db.session, _me(), org_id, "manage_achievements")
-    form = AchievementForm()
+def _achievement_page(org, form: AchievementForm, achievement, save, done):
+    """Create or edit: ``save(data, image)`` calls the service, ``done(name)`` says it worked; a refusal
+    is shown under its field."""
     if form.validate_on_submit():
         try:
-            image = _upload(form.image, "image")
-            achievement = achievements.create(db.session, _me(), org, _achievement_data(form), image=image)
+            saved = save(_achievement_data(form), _upload(form.image, "image"))
             db.session.commit()
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:
-            flash(_("The achievement “%(name)s” is created.", name=achievement.name), "success")
+            flash(done(saved.name), "success")
             return redirect(url_for("issuing.organisation", org_id=org.id, _anchor="achievements"))
-    return render_template("issuing/achievement_form.html", form=form, org=org, achievement=None), \
+    return render_template("issuing/achievement_form.html", form=form, org=org, achievement=achievement), \
         422 if form.errors else 200
+
+
+@bp.route("/organisations/<org_id>/achievements/new", methods=["GET", "POST"])
+@login_required
+def new_achievement(org_id):
+    org = orgs.get(db.session, _me(), org_id, "manage_achievements")
+    return _achievement_page(
+        org, AchievementForm(), None,
+        lambda data, image: achievements.create(db.session, _me(), org, data, image=image),
+        lambda name: _("The achievement “%(name)s” is created.", name=name))
 
 
 @bp.route("/organisations/<org_id>/achievements/<achievement_id>/edit", methods=["GET", "POST"])
@@ -261,25 +270,17 @@ def edit_achievement(org_id, achievement_id):
         form.tags.data = ", ".join(achievement.tags or [])
         form.alignments.data = achievements.alignment_lines(achievement.alignments or [])
         form.criteria_url.data = achievement.criteria_url or ""
-    if form.validate_on_submit():
-        try:
-            image = _upload(form.image, "image")
-            achievements.update(db.session, _me(), achievement, _achievement_data(form), image=image)
-            db.session.commit()
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            flash(_("The achievement “%(name)s” is saved.", name=achievement.name), "success")
-            return redirect(url_for("issuing.organisation", org_id=org.id, _anchor="achievements"))
-    return render_template("issuing/achievement_form.html", form=form, org=org, achievement=achievement), \
-        422 if form.errors else 200
+    return _achievement_page(
+        org, form, achievement,
+        lambda data, image: achievements.update(db.session, _me(), achievement, data, image=image),
+        lambda name: _("The achievement “%(name)s” is saved.", name=name))
 
 
 # --- platform admins: requests ------------------------------------------------------------------------------
 
 def _platform_admin():
     me = _me()
-    if not me.is_admin:
+    if not policy.reviews_requests(me):
         abort(404)
     return me
 
@@ -319,3 +320,16 @@ def admin_review(org_id):
             return redirect(url_for("issuing.admin_requests"))
     return render_template("issuing/admin_review.html", org=org, form=form, button=EmptyForm()), \
         422 if form.errors else 200
+
+
+@bp.get("/admin/organisations/<org_id>/logo")
+@login_required
+@talisman(content_security_policy=IMAGE_CSP)
+def admin_logo(org_id):
+    """The logo of a request, for the admin deciding it (the public one exists once approved)."""
+    org = orgs.get(db.session, _platform_admin(), org_id, "review")
+    if not org.logo_type or not org.logo:
+        abort(404)
+    response = current_app.make_response(org.logo)
+    response.mimetype = org.logo_type
+    return response

@@ -30,7 +30,7 @@ from app.models.issuing import ADMIN, APPROVED, MEMBER_ROLES, ORGANISATION_KINDS
 from app.services import vault_keys
 from app.services.accounts import normalise_email
 from app.services.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
-from app.services.tokens import _clean_name, hash_token
+from app.services.tokens import LAST_USED_RESOLUTION, _clean_name, hash_token
 from app.services.validation import Field, clean
 from badges.ob3 import Profile, profile_document
 from certs.keys import (
@@ -95,9 +95,13 @@ def list_organisations(session: Session, status: str | None = None) -> list[Orga
 
 
 def pending_requests(session: Session, actor: User) -> list[Organisation]:
-    if not (isinstance(actor, User) and actor.is_admin):
+    if not policy.reviews_requests(actor):
         raise Forbidden(str(_l("Only platform admins review organisation requests.")))
     return list_organisations(session, PENDING)
+
+
+def platform_admins(session: Session) -> list[User]:
+    return list(session.scalars(select(User).where(User.is_admin.is_(True)).order_by(User.email)))
 
 
 def members(session: Session, org: Organisation) -> list[Membership]:
@@ -389,7 +393,7 @@ def organisation_for_token(raw_token, session: Session | None = None) -> Organis
     if token is None or not token.is_active or token.organisation.status != APPROVED:
         return None
     now = utcnow()
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() >= 60:
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now
         session.flush()
     return token.organisation

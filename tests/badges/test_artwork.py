@@ -252,6 +252,35 @@ def test_bad_files_are_refused_with_a_stable_code(data, code):
     assert caught.value.code == code
 
 
+def test_damaged_files_never_raise_anything_but_artwork_errors():
+    """Seeded random damage (flipped, cut and inserted bytes) to each accepted type."""
+    import random
+    rng = random.Random(7)
+    noisy = Image.effect_noise((120, 90), 64).convert("RGB")
+    samples = [INKSCAPE, ILLUSTRATOR]
+    for fmt in ("PNG", "JPEG", "WEBP"):
+        out = io.BytesIO()
+        noisy.save(out, fmt)
+        samples.append(out.getvalue())
+    outcomes = set()
+    for data in samples:
+        for _ in range(60):
+            damaged = bytearray(data)
+            for _ in range(rng.randint(1, 8)):
+                position, roll = rng.randrange(len(damaged)), rng.random()
+                if roll < 0.6:
+                    damaged[position] = rng.randrange(256)
+                elif roll < 0.8:
+                    del damaged[position:position + rng.randint(1, 50)]
+                else:
+                    damaged[position:position] = rng.randbytes(rng.randint(1, 20))
+            try:
+                outcomes.add(prepare_upload(bytes(damaged), "f").media_type)
+            except ArtworkError as exc:
+                outcomes.add(exc.code)
+    assert {"malformed_image", "image/png"} <= outcomes
+
+
 # -- raster uploads ---------------------------------------------------------------------------------------
 
 def _text_info(key, value):
@@ -413,6 +442,23 @@ def test_a_hostile_name_stays_text():
     assert b"<polygon" in images.sanitize_svg(data)
 
 
+def test_default_badge_takes_any_text():
+    for name in ("a\x00b\x1f\ud800c\ufffe", "x" * 10_000, "  ", "\u202eevil"):
+        data = default_badge(name, "Diploma", "\x00").data
+        parseString(data)  # well-formed whatever the name
+        assert to_png(Artwork(data, "image/svg+xml"), 64)
+    assert b"<title id=\"badge-title\">abc</title>" in default_badge("a\x00b\x1f\ud800c", "x", "s").data
+
+
+@pytest.mark.parametrize("shape,kinds", [
+    ("shield", ("Diploma", "BachelorDegree", "License", "licence")),
+    ("rosette", ("Certificate", "Certification")), ("hexagon", ("Competency", "skill")),
+    ("circle", ("participation", "Attendance")), ("octagon", ("Badge", "")),
+])
+def test_kinds_of_a_family_share_a_shape(shape, kinds):
+    assert {artwork._shape(kind) for kind in kinds} == {shape}
+
+
 def _contrast(one: str, other: str) -> float:
     def luminance(colour: str) -> float:
         channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
@@ -482,3 +528,93 @@ def test_to_png_reads_the_design_back_from_the_svg():
         assert caught.value.code == "needs_renderer"
     # an upload cannot pass itself off as a generated badge: the sanitiser drops the marker
     assert b"generator" not in prepare_upload(badge.data, "badge.svg").data
+
+
+# -- in a real browser -----------------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's chromium through Playwright (never a downloaded browser); skipped without it, except in
+    CI, where a missing browser fails as in tests/e2e."""
+    import os
+    from pathlib import Path
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if sync_playwright is None or not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("browser tests must run in CI (Debian's chromium and playwright)", pytrace=False)
+        pytest.skip("chromium or playwright is not installed")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield browser
+        browser.close()
+
+
+class _Watcher:
+    """One browser page that opens SVG files as top-level documents (the worst case: someone opens the
+    image's own URL) and records the dialogs they raise and the requests they make besides themselves."""
+
+    def __init__(self, browser):
+        self.page = browser.new_page()
+        self.dialogs: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
+        self.page.on("request", lambda request: self.requests.append(request.url))
+
+    def open(self, path) -> tuple[list[str], list[str]]:
+        self.dialogs.clear()
+        self.requests.clear()
+        self.page.goto(path.as_uri())
+        self.page.mouse.move(5, 5)  # hover handlers
+        self.page.mouse.click(5, 5)  # click handlers, links
+        self.page.wait_for_timeout(150)  # animations, timers
+        return list(self.dialogs), [url for url in self.requests if url != path.as_uri()]
+
+
+@pytest.mark.e2e
+def test_a_browser_opening_the_sanitised_payloads_runs_and_loads_nothing(chromium, tmp_path):
+    watcher = _Watcher(chromium)
+    original = tmp_path / "original.svg"
+    original.write_bytes(svg('<rect width="100" height="100"/>', f'<svg xmlns="{SVG_NS}" onload="alert(1)">'))
+    assert watcher.open(original)[0] == ["1"]  # the harness does see a script run…
+    original.write_bytes(XSS["image_external"])
+    assert watcher.open(original)[1] == ["https://evil.example/track.png"]  # …and a request
+    for name, payload in sorted(XSS.items()):
+        try:
+            clean = sanitise_svg(payload)
+        except ArtworkError:
+            continue  # DTDs and entities: nothing is written at all
+        path = tmp_path / f"{name}.svg"
+        path.write_bytes(clean)
+        assert watcher.open(path) == ([], []), name
+
+
+@pytest.mark.e2e
+def test_a_browser_draws_the_svg_as_pillow_draws_the_png(chromium, tmp_path):
+    """The generated SVG, rendered by chromium (with its own fonts), against to_png's drawing."""
+    def rendered(badge) -> Image.Image:
+        path = tmp_path / "badge.svg"
+        path.write_bytes(badge.data)
+        page = chromium.new_page(viewport={"width": 512, "height": 512})
+        page.goto(path.as_uri())
+        shot = page.screenshot(omit_background=True)
+        page.close()
+        return Image.open(io.BytesIO(shot)).convert("RGBA")
+
+    def distance(one: Image.Image, other: Image.Image) -> float:
+        small = [image.resize((64, 64), Image.Resampling.BOX).convert("RGB") for image in (one, other)]
+        return sum(abs(a - b) for a, b in zip(small[0].tobytes(), small[1].tobytes())) / (64 * 64 * 3)
+
+    for args in (("Licence de Mathématiques", "diploma", "a1"), ("Secourisme", "certificate", "a2"),
+                 ("Python", "competency", "a3")):
+        badge = default_badge(*args)
+        png = Image.open(io.BytesIO(to_png(badge))).convert("RGBA")
+        browser_view = rendered(badge)
+        assert distance(browser_view, png) < 8, args  # the same picture, give or take anti-aliasing
+        other = Image.open(io.BytesIO(to_png(default_badge(args[0], "participation", "zz")))).convert("RGBA")
+        assert distance(browser_view, other) > 20  # while another badge is far
