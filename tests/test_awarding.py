@@ -455,3 +455,15 @@ def test_concurrent_awards_never_share_an_index(app, issuer, org, achievement, m
     indexes = db.session.scalars(select(StatusEntry.list_index).where(StatusEntry.status_list_id == status_list_id)).all()
     assert len(indexes) == len(set(indexes)) == 9
     assert db.session.get(StatusList, status_list_id).used == 9
+
+
+def test_an_uploaded_svg_achievement_still_bakes_a_png(app, client, issuer, org, achievement):
+    achievement.image = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>'
+    achievement.image_type = "image/svg+xml"
+    credential = awarding.award(db.session, issuer, achievement, "svg@example.org").credential
+    db.session.commit()
+    png = client.get(f"/credentials/{credential.id}.png").data
+    assert png.startswith(b"\x89PNG") and unbake(png)["credential"] == credential.document
+    svg = client.get(f"/credentials/{credential.id}.svg")
+    assert unbake(svg.data)["credential"] == credential.document
+    assert "default-src 'none'" in svg.headers["Content-Security-Policy"]

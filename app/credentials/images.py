@@ -1,8 +1,9 @@
 """The images a credential is baked into: a PNG and an SVG of the achievement's picture.
 
 Behind one function each, because the achievement's image may be an uploaded PNG, JPEG, WebP, GIF or SVG,
-or org-core's default SVG, while a baked PNG needs PNG bytes: an SVG is rasterised by ``badges.artwork``
-when branch badge-art has landed, else a plain medal is drawn with Pillow (deterministic, from the name).
+or the generated default SVG, while a baked PNG needs PNG bytes: the generated SVG is drawn as a PNG by
+``badges.artwork.to_png``; an uploaded SVG, which it cannot draw without an SVG renderer, gets a plain medal
+drawn with Pillow instead (deterministic, from the name).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from xml.sax.saxutils import escape
 from PIL import Image, ImageDraw, ImageFont
 
 from app.services import achievements
+from badges import artwork
 
 SIZE = 256
 PALETTE = ((31, 111, 139), (122, 73, 136), (46, 125, 79), (181, 86, 42), (61, 90, 152), (138, 109, 29))
@@ -44,10 +46,8 @@ def achievement_png(achievement) -> bytes:
             raster.convert("RGBA").save(out, "PNG")
             return out.getvalue()
     try:
-        from badges import artwork  # noqa: PLC0415 - branch badge-art; absent until it lands
-
         return artwork.to_png(artwork.Artwork(data=data, media_type=media_type), size=SIZE)
-    except Exception:  # noqa: BLE001 - any rasteriser failure falls back on the drawn medal
+    except artwork.ArtworkError:  # an uploaded SVG (needs_renderer): the drawn medal instead
         return _drawn(achievement.name, str(achievement.id))
 
 

@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from app.credentials import bp, documents, images
 from app.credentials.forms import EmptyForm
-from app.extensions import db
+from app.extensions import db, talisman
 from app.models import Achievement, Organisation
 from app.models.credentials import StatusList
 from app.services import awarding
@@ -26,6 +26,7 @@ from badges.verify import verify as run_verifier
 
 STATUS_MAX_AGE = 60  # seconds a cache may keep a status list: how late a revocation may be seen
 DOCUMENT_MAX_AGE = 300
+SVG_POLICY = {"default-src": "'none'", "img-src": "data:", "style-src": "'unsafe-inline'"}
 
 
 def _credential(credential_id: uuid.UUID):
@@ -104,13 +105,11 @@ def credential_png(credential_id):
 
 
 @bp.get("/credentials/<uuid:credential_id>.svg")
+@talisman(content_security_policy=SVG_POLICY)  # an SVG opened directly is a document: nothing in it may run
 def credential_svg(credential_id):
     credential = _credential(credential_id)
-    response = _download(documents.baked_svg(credential), "image/svg+xml", f"credential-{credential.id}.svg",
-                         bool(request.args.get("download")))
-    # An SVG opened directly is a document: nothing in it may run, whatever it holds.
-    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
-    return response
+    return _download(documents.baked_svg(credential), "image/svg+xml", f"credential-{credential.id}.svg",
+                     bool(request.args.get("download")))
 
 
 @bp.get("/status/<uuid:list_id>")
