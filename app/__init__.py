@@ -135,10 +135,11 @@ def _select_timezone():
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app import api, auth, portfolio, settings, verification
+    from app import api, auth, portfolio, settings, vault, verification
     from app.main import bp as main_bp
 
     app.register_blueprint(main_bp)
     # The API first: verification documents its route on the API's OpenAPI description.
     for feature in (auth, portfolio, settings, api, verification):
         feature.init_app(app)
+    vault.init_app(app)

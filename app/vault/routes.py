@@ -1,0 +1,266 @@
+"""The vault's own pages: the list (search, tags, quota, upload), one document (edit, download,
+thumbnail, delete).
+
+Uploads stream: a file's content goes from the request to ``documents.store`` in chunks, never whole
+in memory. Two ways in, both checked against CSRF:
+
+- ``POST /vault/upload``: an ordinary multipart form (``<input type=file multiple>``), which works
+  without JavaScript. Werkzeug spools each part to a temporary file as it parses (memory stays flat),
+  within the per-file limit plus a little room for the form itself.
+- ``POST /vault/upload.json?name=…``: one file as the raw request body, sent by ``static/vault.js``
+  (XHR, for its progress events) with the token in the ``X-CSRFToken`` header. Nothing is parsed: the
+  body is read straight into the service, which counts the bytes against the limits. The path ends in
+  ``.json`` so that every error, CSRF and size included, answers JSON (``app.errors.wants_json``).
+
+Both are exempt from the automatic CSRF check only so that the size limit can be raised *before*
+the body is first touched (the automatic check reads the form, which reads the body); the view then
+runs the same check itself, first thing.
+"""
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator
+from urllib.parse import quote
+
+from flask import (Response, abort, current_app, flash, jsonify, make_response, redirect, render_template,
+                   request, stream_with_context, url_for)
+from flask_babel import gettext as _, ngettext
+from flask_login import current_user, login_required
+
+from app.errors import error_response
+from app.extensions import csrf, db
+from app.portfolio.forms import ConfirmForm
+from app.services import documents as service
+from app.services.errors import ServiceError
+from app.vault import bp
+from app.vault.forms import DocumentForm, UploadForm, parse_tags
+from app.vault.text import error_message, max_file_bytes
+
+CHUNK = 1024 * 1024
+PAGE_SIZE = 24
+FORM_ROOM = 1024 * 1024  # the multipart form's own fields and boundaries, beyond the file itself
+# Types a browser may receive as they are (always as an attachment); anything else, HTML, SVG and XML
+# above all, goes as application/octet-stream, so that no browser ever renders it as a page.
+SAFE_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "text/plain",
+              "application/zip", "video/", "audio/")
+THUMBNAIL_TYPES = ((b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"RIFF", "image/webp"))
+DocumentError = getattr(service, "DocumentError", ServiceError)
+
+
+def chunks(stream, size: int = CHUNK) -> Iterator[bytes]:
+    while chunk := stream.read(size):
+        yield chunk
+
+
+def check_csrf() -> None:
+    """The check CSRFProtect runs on every other POST, run by the view itself (see the module doc)."""
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()
+
+
+def get_document(document_id):
+    """The signed-in person's document, or 404 (someone else's id reads exactly as a missing one)."""
+    try:
+        return service.get(db.session, current_user, document_id)
+    except DocumentError as exc:
+        if exc.code == "not_found":
+            abort(404)
+        raise
+
+
+def refusal(exc, name: str = "", status: int | None = None):
+    """A service refusal as a page (or JSON under .json), in the words of ``text.MESSAGES``."""
+    db.session.rollback()
+    return error_response(status or getattr(exc, "status", 400), exc.code, error_message(exc, name))
+
+
+# --- The list ---------------------------------------------------------------------------------------
+
+def _list_context(upload_form=None, upload_errors=()) -> dict:
+    q = " ".join(request.args.get("q", "").split())[:200]
+    tag = request.args.get("tag", "").strip()[:100]
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    found = service.search(db.session, current_user, q=q or None, tag=tag or None)
+    total = len(found)
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    page = min(page, pages)
+    used, quota = service.usage(db.session, current_user)
+    return dict(documents=found[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], total=total, page=page,
+                pages=pages, q=q, tag=tag, tags=service.tag_counts(db.session, current_user),
+                used=used, quota=quota, max_file=max_file_bytes(),
+                upload_form=upload_form or UploadForm(formdata=None), upload_errors=upload_errors,
+                form=upload_form)
+
+
+@bp.get("")
+@login_required
+def index():
+    """The documents, newest first, searched by name (``q``) and filtered by one tag (``tag``)."""
+    return render_template("vault/index.html", **_list_context())
+
+
+@bp.post("/upload")
+@csrf.exempt
+@login_required
+def upload():
+    """Several files from the plain form; each is stored (and committed) on its own, so that one
+    refused file does not lose the others. Refusals are listed by file name, in plain words."""
+    request.max_content_length = max_file_bytes() + FORM_ROOM
+    check_csrf()
+    form = UploadForm()
+    files = [f for f in request.files.getlist("files") if f.filename]
+    tags = parse_tags(request.form.get("tags"))
+    if not files:
+        form.files.errors = [_("Choose at least one file.")]
+        return render_template("vault/index.html", **_list_context(form)), 422
+    added, errors = 0, []
+    for upload_file in files:
+        try:
+            service.store(db.session, current_user, upload_file.filename, chunks(upload_file.stream),
+                          tags=tags)
+            db.session.commit()
+            added += 1
+        except ServiceError as exc:
+            db.session.rollback()
+            errors.append(error_message(exc, upload_file.filename))
+    if added:
+        flash(ngettext("%(num)d document added to your vault.", "%(num)d documents added to your vault.",
+                       added), "success")
+    if errors:
+        return render_template("vault/index.html", **_list_context(upload_errors=errors)), 422 if not added else 200
+    return redirect(url_for("vault.index"))
+
+
+@bp.post("/upload.json")
+@csrf.exempt
+@login_required
+def upload_json():
+    """One file as the raw body (``vault.js``): ``201 {"id", "name", "url"}``, or ``{"error", "message"}``."""
+    request.max_content_length = None  # the service counts the bytes against the per-file limit and quota
+    check_csrf()
+    name = request.args.get("name", "")
+    try:
+        document = service.store(db.session, current_user, name, chunks(request.stream),
+                                 tags=parse_tags(request.args.get("tags")),
+                                 declared_size=request.content_length)
+    except ServiceError as exc:
+        return refusal(exc, name)
+    db.session.commit()
+    return jsonify(id=str(document.id), name=document.name,
+                   url=url_for("vault.document", document_id=document.id)), 201
+
+
+# --- One document -----------------------------------------------------------------------------------
+
+def _render_document(document, form=None, status: int = 200):
+    from app.vault.evidence import evidence_of
+
+    form = form or DocumentForm(formdata=None, name=document.name, description=document.description,
+                                tags=", ".join(document.tags))
+    return render_template("vault/document.html", document=document, form=form,
+                           evidence=evidence_of(document)), status
+
+
+@bp.route("/<document_id>", methods=["GET", "POST"])
+@login_required
+def document(document_id):
+    """The document's page; POST saves its name, description and tags."""
+    document = get_document(document_id)
+    if request.method == "GET":
+        return _render_document(document)
+    form = DocumentForm()
+    try:
+        service.update(db.session, current_user, document, name=form.name.data or "",
+                       description=form.description.data or "", tags=parse_tags(form.tags.data))
+    except ServiceError as exc:
+        db.session.rollback()
+        fields = dict(getattr(exc, "fields", None) or {})
+        if not fields:
+            fields["tags" if exc.code.startswith("invalid_tag") else "name"] = error_message(exc, form.name.data)
+        for field, message in fields.items():
+            if field in form:
+                form[field].errors = [str(message)]
+        return _render_document(get_document(document_id), form, 422)
+    db.session.commit()
+    flash(_("Document saved."), "success")
+    return redirect(url_for("vault.document", document_id=document.id))
+
+
+def content_disposition(name: str) -> str:
+    """``attachment`` with the name twice (RFC 6266): plain ASCII for old clients, UTF-8 for the rest."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    plain = "".join(c for c in plain if c.isprintable() and c not in '"\\;') or "document"
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def download_type(content_type: str) -> str:
+    return content_type if content_type.startswith(SAFE_TYPES) else "application/octet-stream"
+
+
+@bp.get("/<document_id>/download")
+@login_required
+def download(document_id):
+    """The document, streamed and decrypted, always as an attachment.
+
+    The first chunk is read before the response starts, so that a missing, damaged or unreachable
+    blob gives a clear error page rather than a download that begins and stops. A chunk that fails
+    its authentication later breaks the transfer (the browser marks it failed): never garbage bytes.
+    """
+    document = get_document(document_id)
+    try:
+        parts = iter(service.read(current_user, document))
+        first = next(parts, b"")
+    except ServiceError as exc:
+        return refusal(exc, document.name)
+
+    def body():
+        yield first
+        yield from parts
+
+    response = Response(stream_with_context(body()), mimetype=download_type(document.content_type))
+    response.headers["Content-Disposition"] = content_disposition(document.name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.content_length = document.size
+    return response
+
+
+@bp.get("/<document_id>/thumbnail")
+@login_required
+def thumbnail(document_id):
+    """The image's small preview (made by the service, metadata stripped, stored encrypted)."""
+    document = get_document(document_id)
+    try:
+        data = service.thumbnail(current_user, document)
+    except ServiceError as exc:
+        return refusal(exc, document.name)
+    mimetype = next((kind for magic, kind in THUMBNAIL_TYPES if data and data.startswith(magic)), None)
+    if mimetype is None:
+        abort(404)
+    response = make_response(data)
+    response.mimetype = mimetype
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.cache_control.private = True
+    response.cache_control.max_age = 3600
+    response.set_etag(f"{document.id}-{document.sha256[:16]}")
+    return response.make_conditional(request)
+
+
+@bp.route("/<document_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(document_id):
+    """GET asks for confirmation (saying what it is evidence for); POST deletes."""
+    from app.vault.evidence import evidence_of
+
+    document = get_document(document_id)
+    if request.method == "POST":  # CSRFProtect checked the token before the view
+        name = document.name
+        try:
+            service.delete(db.session, current_user, document)
+        except ServiceError as exc:
+            return refusal(exc, name)
+        db.session.commit()
+        flash(_("“%(name)s” deleted.", name=name), "success")
+        return redirect(url_for("vault.index"))
+    return render_template("vault/confirm_delete.html", document=document, form=ConfirmForm(),
+                           evidence=evidence_of(document))
