@@ -179,7 +179,9 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
         "VERIFY_ALLOW_LOOPBACK": get("VERIFY_ALLOW_LOOPBACK", "off").lower() in {"1", "true", "on", "yes"},
         "MAX_CONTENT_LENGTH": int(get("MAX_UPLOAD_BYTES", str(25 * 1024 * 1024))),
         "PHOTO_MAX_BYTES": 8 * 1024 * 1024,
-        "VAULT_QUOTA_BYTES": int(get("VAULT_QUOTA_BYTES", str(1024**3))),
+        # The vault (app/services/documents.py): quota per owner and largest file, in bytes.
+        "VAULT_QUOTA_BYTES": int(get("VAULT_QUOTA") or get("VAULT_QUOTA_BYTES") or 1024**3),
+        "VAULT_MAX_FILE_BYTES": int(get("VAULT_MAX_FILE") or 500 * 1024**2),
         # Memory per worker for rendered page parts (the timeline's content); 0 turns the cache off.
         "FRAGMENT_CACHE_BYTES": int(get("FRAGMENT_CACHE_BYTES", str(16 * 1024 * 1024))),
         # Language of visitors whose browser asks for none Sillage speaks, and of the CLI (app/i18n.py).

@@ -11,12 +11,12 @@ from typing import TypeVar
 from flask import abort
 
 from app.extensions import db
-from app.models import Diploma, Experience, JournalEntry, Portfolio, Skill, User
+from app.models import Diploma, Document, Experience, JournalEntry, Portfolio, Skill, User
 
 T = TypeVar("T")
 
 READ, UPDATE, DELETE = "read", "update", "delete"
-PORTFOLIO_ITEMS = (Experience, Diploma, Skill, JournalEntry)
+PORTFOLIO_ITEMS = (Experience, Diploma, Skill, JournalEntry, Document)
 
 
 def _owns_portfolio(user: User, portfolio_id) -> bool:

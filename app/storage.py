@@ -95,6 +95,7 @@ class Storage(Protocol):
     def size(self, key: str) -> int: ...
     def delete(self, key: str) -> None: ...
     def exists(self, key: str) -> bool: ...
+    def delete_prefix(self, prefix: str) -> int: ...
 
 
 # --- Local files -------------------------------------------------------------------------------------
@@ -190,6 +191,22 @@ class FileStorage:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every blob under the folder ``prefix`` (and the folder); the number removed."""
+        folder = self._path(prefix)
+        removed = 0
+        with _local_errors(prefix, writing=True):
+            if not folder.is_dir() or folder.is_symlink():
+                return 0
+            for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+                if path.is_dir() and not path.is_symlink():
+                    path.rmdir()
+                else:
+                    path.unlink()
+                    removed += not path.name.startswith(".tmp-")
+            folder.rmdir()
+        return removed
 
 
 # --- S3-compatible object storage ----------------------------------------------------------------------
@@ -335,6 +352,27 @@ class S3Storage:
         except BlobNotFound:
             return False
         return True
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every object under ``prefix/`` (listed, then deleted 1000 at a time), and abort the
+        multipart uploads left pending there; the number of objects removed."""
+        name = self._name(prefix) + "/"
+        removed = 0
+        with self._errors(prefix, "delete"):
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=name):
+                keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+                if keys:
+                    answer = self.client.delete_objects(Bucket=self.bucket,
+                                                        Delete={"Objects": keys, "Quiet": True})
+                    if answer.get("Errors"):
+                        first = answer["Errors"][0]
+                        raise StorageUnavailable(f"S3 storage refused to delete {first.get('Key')} "
+                                                 f"({first.get('Code')})", code=first.get("Code"))
+                    removed += len(keys)
+            for upload in self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=name).get("Uploads", []):
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"],
+                                                   UploadId=upload["UploadId"])
+        return removed
 
 
 class _S3Reader(io.RawIOBase):
@@ -540,6 +578,11 @@ def exists(key: str) -> bool:
     return backend().exists(key)
 
 
+def delete_prefix(prefix: str) -> int:
+    """Remove every blob whose key starts with ``prefix/`` (an owner's vault); the number removed."""
+    return backend().delete_prefix(prefix)
+
+
 # --- Blob lifetimes tied to the database transaction ------------------------------------------------
 
 _AFTER_COMMIT = "storage.delete_after_commit"
@@ -551,15 +594,27 @@ def delete_after_commit(session, key: str) -> None:
     session.info.setdefault(_AFTER_COMMIT, []).append((backend(), key))
 
 
+def delete_prefix_after_commit(session, prefix: str) -> None:
+    """Delete every blob under ``prefix`` once ``session`` commits (a deleted account's vault)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append((backend(), _Prefix(prefix)))
+
+
 def delete_unless_committed(session, key: str) -> None:
     """Delete ``key`` if ``session``'s transaction ends without a commit (e.g. a just-written photo)."""
     session.info.setdefault(_UNLESS_COMMITTED, []).append((backend(), key))
 
 
+class _Prefix(str):
+    """A scheduled deletion of a whole prefix rather than of one key."""
+
+
 def _delete_all(entries) -> None:
     for store, key in entries:
         try:
-            store.delete(key)
+            if isinstance(key, _Prefix):
+                store.delete_prefix(key)
+            else:
+                store.delete(key)
         except Exception:  # noqa: BLE001 - the transaction is over; an orphan blob is only logged
             log.exception("Could not delete blob %s", key)
 

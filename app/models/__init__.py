@@ -5,4 +5,4 @@ from app.models.portfolio import (  # noqa: F401
     EXPERIENCE_KINDS, SKILL_LEVELS, Diploma, Experience, JournalEntry, Portfolio, Skill,
 )
 from app.models.session import HttpSession, RateLimitCounter  # noqa: F401
-from app.models.vault import VaultKey  # noqa: F401
+from app.models.vault import Document, DocumentTag, VaultKey  # noqa: F401

@@ -43,6 +43,7 @@ from app import sessions, storage
 from app.database import utcnow
 from app.models import ApiToken, Portfolio, User
 from app.services import vault_keys
+from app.services.documents import owner_prefix
 from app.services.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from app.services.one_time_tokens import (
     consume_token, invalid_token, issue_token, newest_token_time, peek_token, void_tokens,
@@ -342,18 +343,21 @@ def delete_account(session: Session, user: User, password: str) -> None:
     if it rolls back).
 
     The vault's data key goes first (``vault_keys.shred``, a crypto-shred): from then on, every copy of
-    the owner's encrypted documents is unreadable, even one a failed blob deletion leaves behind.
+    the owner's encrypted documents is unreadable, even one a failed blob deletion leaves behind. The
+    document rows go with the portfolio (ON DELETE CASCADE); their blobs, the whole
+    ``vault/<portfolio id>`` prefix, once the deletion is committed.
     """
     confirm_password(session, user, password)
-    photo_key = user.portfolio.photo_key if user.portfolio is not None else None
+    portfolio = user.portfolio
+    photo_key = portfolio.photo_key if portfolio is not None else None
     vault_keys.shred(session, user)
-    # Vault blobs come after the key: when documents exist (the vault's Document model), schedule the
-    # deletion of each of their blobs here with ``storage.delete_after_commit``, as for the photo.
     sessions.delete_user_sessions(session, user.id)
     session.delete(user)
     session.flush()
     if photo_key:
         storage.delete_after_commit(session, photo_key)
+    if portfolio is not None:  # the vault's blobs, after the key (whose row is gone with this commit)
+        storage.delete_prefix_after_commit(session, owner_prefix(portfolio.id))
 
 
 # --- flows that e-mail a one-time link -----------------------------------------------------------------

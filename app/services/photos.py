@@ -99,8 +99,9 @@ def _flatten(image: Image.Image) -> Image.Image:
     return flat
 
 
-def normalise(data: bytes, max_bytes: int) -> bytes:
-    """Return ``data`` re-encoded as a clean JPEG of at most 512x512, or raise ``ValidationFailed``."""
+def normalise(data: bytes, max_bytes: int, *, max_side: int = MAX_SIDE) -> bytes:
+    """Return ``data`` re-encoded as a clean JPEG of at most ``max_side`` pixels a side (512 for
+    photos; the vault's thumbnails are smaller), or raise ``ValidationFailed``."""
     if not data:
         raise _refuse(_l("Choose an image file to upload."))
     if len(data) > max_bytes:
@@ -112,11 +113,11 @@ def normalise(data: bytes, max_bytes: int) -> bytes:
         try:
             with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as original:
                 if original.format == "JPEG":  # decode at a reduced scale: faster, far less memory
-                    original.draft("RGB", (MAX_SIDE * 2, MAX_SIDE * 2))
+                    original.draft("RGB", (max_side * 2, max_side * 2))
                 original.seek(0)  # animated GIF/WebP: the first frame
                 original.load()
                 image = _to_srgb(_upright(original))
-                image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+                image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
                 clean = _flatten(image)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise _refuse(_l("This image has too many pixels (at most %(n)d million).",
