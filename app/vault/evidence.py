@@ -7,7 +7,7 @@ both belong to the same owner before linking.
 """
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 
@@ -19,7 +19,7 @@ from app.services.errors import ServiceError
 from app.vault import bp
 from app.vault.forms import AttachForm, AttachUploadForm
 from app.vault.routes import check_csrf, chunks, get_document
-from app.vault.text import error_message, max_file_bytes
+from app.vault.text import error_message
 
 KINDS = {"experience": Experience, "diploma": Diploma, "skill": Skill}
 KIND_OF = {model: kind for kind, model in KINDS.items()}
@@ -45,7 +45,7 @@ def item_title(item) -> str:
 
 def evidence_of(document) -> list[dict]:
     """What ``document`` is evidence for: [{"kind", "label", "title", "url"}], in a stable order."""
-    items = service.evidence_for(db.session, current_user, document)
+    items = [*document.experiences, *document.diplomas, *document.skills]
     return [{"kind": KIND_OF[type(item)], "label": str(KIND_LABELS[KIND_OF[type(item)]]),
              "title": item_title(item), "url": item_url(item)} for item in items if type(item) in KIND_OF]
 
@@ -86,7 +86,7 @@ def attach(kind, item_id):
 @login_required
 def attach_upload(kind, item_id):
     """A new file, stored in the vault and attached in the same transaction (both or neither)."""
-    request.max_content_length = max_file_bytes() + 1024 * 1024
+    request.max_content_length = service.max_file_size() + 1024 * 1024
     check_csrf()
     item = _item(kind, item_id)
     upload = request.files.get("file")

@@ -34,17 +34,13 @@ from app.services import documents as service
 from app.services.errors import ServiceError
 from app.vault import bp
 from app.vault.forms import DocumentForm, UploadForm, parse_tags
-from app.vault.text import error_message, max_file_bytes
+from app.vault.text import error_message
 
 CHUNK = 1024 * 1024
 PAGE_SIZE = 24
 FORM_ROOM = 1024 * 1024  # the multipart form's own fields and boundaries, beyond the file itself
-# Types a browser may receive as they are (always as an attachment); anything else, HTML, SVG and XML
-# above all, goes as application/octet-stream, so that no browser ever renders it as a page.
-SAFE_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "text/plain",
-              "application/zip", "video/", "audio/")
 THUMBNAIL_TYPES = ((b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"RIFF", "image/webp"))
-DocumentError = getattr(service, "DocumentError", ServiceError)
+DocumentError = service.DocumentError
 
 
 def chunks(stream, size: int = CHUNK) -> Iterator[bytes]:
@@ -77,19 +73,28 @@ def refusal(exc, name: str = "", status: int | None = None):
 # --- The list ---------------------------------------------------------------------------------------
 
 def _list_context(upload_form=None, upload_errors=()) -> dict:
+    """The list page: one page of documents, newest first, and what surrounds it.
+
+    Pages follow each other by keyset (``?after=<id of the last document shown>``, the service's
+    ``after``), so that a page costs the same however far down it is and an upload meanwhile never
+    shifts a document onto two pages. A cursor that names no document of this person restarts at the top.
+    """
     q = " ".join(request.args.get("q", "").split())[:200]
     tag = request.args.get("tag", "").strip()[:100]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    found = service.search(db.session, current_user, q=q or None, tag=tag or None)
-    total = len(found)
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    page = min(page, pages)
+    after = None
+    if request.args.get("after"):
+        try:
+            after = service.ORDER.position(service.get(db.session, current_user, request.args["after"]))
+        except DocumentError:
+            after = None
+    found = service.search(db.session, current_user, q=q or None, tag=tag or None, after=after,
+                           limit=PAGE_SIZE + 1)
+    documents, more = found[:PAGE_SIZE], len(found) > PAGE_SIZE
     used, quota = service.usage(db.session, current_user)
-    return dict(documents=found[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], total=total, page=page,
-                pages=pages, q=q, tag=tag, tags=service.tag_counts(db.session, current_user),
-                used=used, quota=quota, max_file=max_file_bytes(),
-                upload_form=upload_form or UploadForm(formdata=None), upload_errors=upload_errors,
-                form=upload_form)
+    return dict(documents=documents, older=documents[-1].id if more else None, paged=after is not None,
+                q=q, tag=tag, tags=service.all_tags(db.session, current_user), used=used, quota=quota,
+                max_file=service.max_file_size(), upload_form=upload_form or UploadForm(formdata=None),
+                upload_errors=upload_errors, form=upload_form)
 
 
 @bp.get("")
@@ -105,7 +110,7 @@ def index():
 def upload():
     """Several files from the plain form; each is stored (and committed) on its own, so that one
     refused file does not lose the others. Refusals are listed by file name, in plain words."""
-    request.max_content_length = max_file_bytes() + FORM_ROOM
+    request.max_content_length = service.max_file_size() + FORM_ROOM
     check_csrf()
     form = UploadForm()
     files = [f for f in request.files.getlist("files") if f.filename]
@@ -193,31 +198,23 @@ def content_disposition(name: str) -> str:
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def download_type(content_type: str) -> str:
-    return content_type if content_type.startswith(SAFE_TYPES) else "application/octet-stream"
-
-
 @bp.get("/<document_id>/download")
 @login_required
 def download(document_id):
-    """The document, streamed and decrypted, always as an attachment.
+    """The document, streamed and decrypted, always as an attachment, never rendered (nosniff, and
+    a type a browser would run goes as application/octet-stream: ``documents.served_type``).
 
-    The first chunk is read before the response starts, so that a missing, damaged or unreachable
-    blob gives a clear error page rather than a download that begins and stops. A chunk that fails
-    its authentication later breaks the transfer (the browser marks it failed): never garbage bytes.
+    ``documents.read`` checks the blob and its first chunk before the response starts, so that a
+    missing, damaged or unreachable blob gives a clear error page rather than a download that begins
+    and stops. A chunk that fails its check later breaks the transfer short of its Content-Length (the
+    browser marks the download failed): never garbage bytes.
     """
     document = get_document(document_id)
     try:
-        parts = iter(service.read(current_user, document))
-        first = next(parts, b"")
+        parts = service.read(current_user, document)  # checks the blob and its first chunk now
     except ServiceError as exc:
         return refusal(exc, document.name)
-
-    def body():
-        yield first
-        yield from parts
-
-    response = Response(stream_with_context(body()), mimetype=download_type(document.content_type))
+    response = Response(stream_with_context(parts), mimetype=service.served_type(document))
     response.headers["Content-Disposition"] = content_disposition(document.name)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"

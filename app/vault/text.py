@@ -6,9 +6,12 @@ as is, but the sentence below for that code, translated, with the numbers that h
 """
 from __future__ import annotations
 
-from flask import current_app
 from flask_babel import format_decimal, format_percent, gettext as _, lazy_gettext as _l
 
+from flask_login import current_user
+
+from app.extensions import db
+from app.services import documents
 from app.vault import bp
 
 KIB = 1024
@@ -24,9 +27,9 @@ MESSAGES = {
                        "punctuation, without slashes or control characters, at most 200 characters."),
     "storage_unavailable": _l("Your documents cannot be reached right now (the storage is unavailable). "
                               "Nothing was changed; please try again in a few minutes."),
-    "document_corrupted": _l("This document is damaged in storage and cannot be read safely, so it "
-                             "was not sent. Please tell your administrator; if you have a copy, "
-                             "upload it again."),
+    "document_corrupted": _l("The stored copy of “%(name)s” is damaged or missing, so it cannot be "
+                             "read safely and nothing was sent. If you have the file elsewhere, please "
+                             "upload it again; tell your administrator if this happens often."),
     "not_found": _l("This document does not exist or is not yours."),
 }
 
@@ -36,25 +39,15 @@ def error_message(exc, name: str = "") -> str:
     template = MESSAGES.get(getattr(exc, "code", ""))
     if template is None:
         return str(getattr(exc, "message", exc))
-    values = {"name": name or _("this file"), "limit": filesize(max_file_bytes())}
+    values = {"name": name or _("this file"), "limit": filesize(documents.max_file_size())}
     if exc.code == "quota_exceeded":
         used, quota = usage_now()
         values.update(free=filesize(max(quota - used, 0)), quota=filesize(quota))
     return str(template) % values
 
 
-def max_file_bytes() -> int:
-    return int(current_app.config.get("VAULT_MAX_FILE_BYTES") or current_app.config.get("VAULT_MAX_FILE")
-               or 500 * KIB ** 2)
-
-
 def usage_now() -> tuple[int, int]:
     """(used, quota) of the signed-in person, read again (after a refusal, the session was rolled back)."""
-    from flask_login import current_user
-
-    from app.extensions import db
-    from app.services import documents
-
     return documents.usage(db.session, current_user)
 
 
@@ -63,8 +56,8 @@ def filesize(size: int | None) -> str:
     """``1536`` → "1.5 KB" (in the reader's language: "1,5 Ko"); below 1 KB, in bytes."""
     size = int(size or 0)
     for unit, label in UNITS:
-        if size >= unit:
-            value = size / unit
+        value = size / unit
+        if round(value, 1) >= 1:  # 1023.99 MB reads "1 GB", not "1,024 MB"
             pattern = "#,##0" if value >= 100 else "#,##0.#"
             return str(label) % {"n": format_decimal(value, format=pattern)}
     return _("%(n)s bytes", n=format_decimal(size)) if size != 1 else _("1 byte")
