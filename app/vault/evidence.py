@@ -91,7 +91,7 @@ def attach_upload(kind, item_id):
     item = _item(kind, item_id)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        flash(_("Choose a file to upload."), "error")
+        flash(_("Choose a file to upload and attach."), "error")
         return redirect(item_url(item))
     try:
         document = service.store(db.session, current_user, upload.filename, chunks(upload.stream))

@@ -179,12 +179,13 @@ def document(document_id):
                        description=form.description.data or "", tags=parse_tags(form.tags.data))
     except ServiceError as exc:
         db.session.rollback()
-        fields = dict(getattr(exc, "fields", None) or {})
-        if not fields:
-            fields["tags" if exc.code.startswith("invalid_tag") else "name"] = error_message(exc, form.name.data)
+        # A refused tag or description comes with its field; a refused name says what a name needs.
+        fields = dict(exc.fields) or {"name": exc.message if exc.code == "invalid_name" else error_message(exc)}
         for field, message in fields.items():
             if field in form:
                 form[field].errors = [str(message)]
+            else:
+                flash(str(message), "error")
         return _render_document(get_document(document_id), form, 422)
     db.session.commit()
     flash(_("Document saved."), "success")

@@ -30,7 +30,7 @@ MESSAGES = {
     "document_corrupted": _l("The stored copy of “%(name)s” is damaged or missing, so it cannot be "
                              "read safely and nothing was sent. If you have the file elsewhere, please "
                              "upload it again; tell your administrator if this happens often."),
-    "not_found": _l("This document does not exist or is not yours."),
+    "not_found": _l("This document does not exist, or it is not yours."),
 }
 
 
