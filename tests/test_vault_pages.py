@@ -444,3 +444,38 @@ def test_vault_pages_are_in_french(owner, english):
     page = html(owner.get("/vault"))
     assert "Mon coffre-fort" in page and "Ajouter des documents" in page and "Image (PNG)" in page
     assert "Ko" in page and "Espace utilisé" in page
+
+
+# --- demo ----------------------------------------------------------------------------------------------
+
+def test_demo_fills_ines_vault_once_with_real_files_linked_as_evidence(app):
+    from app.vault import demo as vault_demo
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    ines = db.session.scalars(select(Document.portfolio_id).limit(1)).first()
+    found = {d.name: d for d in db.session.scalars(select(Document).where(Document.portfolio_id == ines))}
+    assert len(found) == 3
+    certificate = found["Attestation PFMP — Jardinerie Vert Bocage.pdf"]
+    photo = found["Îlot de Noël — rayon végétal.png"]
+    assert certificate.content_type == "application/pdf" and "pfmp" in certificate.tags
+    assert photo.content_type == "image/png" and photo.has_thumbnail
+    assert [e.title for e in certificate.experiences] == ["PFMP — conseillère de vente au rayon végétal"]
+    assert [s.name for s in photo.skills] == ["Appliquer les techniques de merchandising"]
+    sst = found["Certificat SST — Inès Martin.pdf"]
+    assert [d.title for d in sst.diplomas] == ["Certificat Sauveteur secouriste du travail (SST)"]
+    # A real PDF: header, one page, its text, cross-reference table and trailer where they should be.
+    data = vault_demo.pdf("Titre", ["Élève — « stage »"])
+    assert data.startswith(b"%PDF-1.4") and data.rstrip().endswith(b"%%EOF")
+    xref = int(data.rsplit(b"startxref\n", 1)[1].split(b"\n", 1)[0])
+    assert data[xref:xref + 4] == b"xref" and b"(\xc9l\xe8ve \x97 \xab stage \xbb) Tj" in data
+    entries = re.findall(rb"(\d{10}) 00000 n ", data[xref:])
+    assert len(entries) == 6
+    for number, offset in enumerate(entries, start=1):
+        assert data[int(offset):].startswith(b"%d 0 obj" % number)
+    length = int(re.search(rb"/Length (\d+)", data).group(1))
+    start = data.index(b"stream\n") + len(b"stream\n")
+    assert data[start + length:].startswith(b"\nendstream")
+    # Idempotent: a second run adds nothing.
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    assert db.session.scalar(select(func.count()).select_from(Document)) == 3
