@@ -6,7 +6,7 @@ as is, but the sentence below for that code, translated, with the numbers that h
 """
 from __future__ import annotations
 
-from flask_babel import format_decimal, format_percent, gettext as _, lazy_gettext as _l
+from flask_babel import format_decimal, format_percent, get_locale, gettext as _, lazy_gettext as _l
 
 from flask_login import current_user
 
@@ -67,7 +67,9 @@ def filesize(size: int | None) -> str:
 def percent_of(used: int, quota: int) -> str:
     """Share of the quota in use, in the reader's language: "12 %", "0.4 %" (one decimal below 10 %)."""
     ratio = used / quota if quota else 1.0
-    return format_percent(ratio, format="#,##0.#%" if ratio < 0.1 else "#,##0%")
+    pattern = get_locale().percent_formats[None].pattern  # "#,##0%" in English, "#,##0 %" in French
+    return format_percent(ratio, format=pattern.replace("0%", "0.#%").replace("0\u00a0%", "0.#\u00a0%")
+                          if ratio < 0.1 else pattern)
 
 
 KINDS = {
