@@ -278,6 +278,33 @@ def test_raw_upload_refusals_in_plain_words(app, owner, english, setting, value,
     assert db.session.scalar(select(func.count()).select_from(Document)) == before
 
 
+def test_raw_upload_takes_files_over_the_sites_general_body_limit(app, owner, english):
+    """The vault's own limit applies to its uploads, not MAX_CONTENT_LENGTH (forms, photos, the API)."""
+    app.config["MAX_CONTENT_LENGTH"] = 4096
+    response = raw_upload(owner, "scan.bin", b"s" * 50_000, token(owner))
+    assert response.status_code == 201
+    assert db.session.scalar(select(Document.size)) == 50_000
+
+
+def test_bodies_over_the_limit_are_refused_in_plain_words_before_reading(app, owner, english):
+    app.config["VAULT_MAX_FILE_BYTES"] = 1000
+    response = raw_upload(owner, "big.bin", b"b" * 5000, token(owner))
+    assert response.status_code == 413 and response.get_json()["error"] == "file_too_large"
+    files = [(io.BytesIO(b"f" * 30_000), f"part-{n}.bin") for n in range(3)]
+    response = owner.post("/vault/upload", data={"csrf_token": token(owner), "files": files},
+                          content_type="multipart/form-data", headers=EN)
+    assert response.status_code == 413
+    assert "All together, the files you chose are larger than 1,000 bytes" in html(response)
+    item = experience_of(english)
+    response = owner.post(f"/vault/evidence/experience/{item.id}/upload", data={
+        "csrf_token": token(owner), "file": (io.BytesIO(b"g" * 90_000), "big.pdf")},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+    assert "All together, the files you chose are larger than" in html(owner.get(f"/experiences/{item.id}",
+                                                                                    headers=EN))
+    assert db.session.scalar(select(func.count()).select_from(Document)) == 0
+
+
 def test_upload_with_a_name_that_is_only_dots_is_refused(owner):
     response = raw_upload(owner, "..", PDF, token(owner))
     assert response.status_code == 422 and response.get_json()["error"] == "invalid_name"

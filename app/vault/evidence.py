@@ -18,7 +18,7 @@ from app.services import documents as service
 from app.services.errors import ServiceError
 from app.vault import bp
 from app.vault.forms import AttachForm, AttachUploadForm
-from app.vault.routes import check_csrf, chunks, get_document
+from app.vault.routes import check_csrf, chunks, form_limit, form_too_large, get_document
 from app.vault.text import error_message
 
 KINDS = {"experience": Experience, "diploma": Diploma, "skill": Skill}
@@ -86,9 +86,12 @@ def attach(kind, item_id):
 @login_required
 def attach_upload(kind, item_id):
     """A new file, stored in the vault and attached in the same transaction (both or neither)."""
-    request.max_content_length = service.max_file_size() + 1024 * 1024
-    check_csrf()
+    request.max_content_length = form_limit()
     item = _item(kind, item_id)
+    if too_large := form_too_large():
+        flash(too_large, "error")
+        return redirect(item_url(item))
+    check_csrf()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash(_("Choose a file to upload and attach."), "error")

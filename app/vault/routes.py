@@ -27,6 +27,9 @@ from flask import (Response, abort, current_app, flash, jsonify, make_response, 
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
 
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms.validators import ValidationError
+
 from app.errors import error_response
 from app.extensions import csrf, db
 from app.portfolio.forms import ConfirmForm
@@ -34,11 +37,11 @@ from app.services import documents as service
 from app.services.errors import ServiceError
 from app.vault import bp
 from app.vault.forms import DocumentForm, UploadForm, parse_tags
-from app.vault.text import error_message
+from app.vault.text import error_message, filesize
 
 CHUNK = 1024 * 1024
 PAGE_SIZE = 24
-FORM_ROOM = 1024 * 1024  # the multipart form's own fields and boundaries, beyond the file itself
+FORM_ROOM = service.MULTIPART_OVERHEAD  # the multipart form's own fields and boundaries, beyond the file
 THUMBNAIL_TYPES = ((b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"RIFF", "image/webp"))
 DocumentError = service.DocumentError
 
@@ -48,10 +51,44 @@ def chunks(stream, size: int = CHUNK) -> Iterator[bytes]:
         yield chunk
 
 
-def check_csrf() -> None:
-    """The check CSRFProtect runs on every other POST, run by the view itself (see the module doc)."""
-    if current_app.config.get("WTF_CSRF_ENABLED", True):
+def body_chunks() -> Iterator[bytes]:
+    """The raw request body, opened only when the service starts reading: werkzeug refuses a body
+    over ``request.max_content_length`` as soon as the stream is opened, and the service's own check
+    of the declared size (with its plain message) must come first."""
+    yield from chunks(request.stream)
+
+
+def form_limit() -> int:
+    """Largest multipart body the forms take: one file at the per-file limit, plus the form itself."""
+    return service.max_file_size() + FORM_ROOM
+
+
+def form_too_large() -> str | None:
+    """The person's sentence when the announced body is over ``form_limit()``, before werkzeug refuses
+    it with a bare 413 while parsing."""
+    if (request.content_length or 0) <= form_limit():
+        return None
+    return _("All together, the files you chose are larger than %(limit)s, the most one sending can "
+             "take. Please send them in several goes.", limit=filesize(service.max_file_size()))
+
+
+def check_csrf(header_only: bool = False) -> None:
+    """The check CSRFProtect runs on every other POST, run by the view itself (see the module doc).
+
+    ``header_only``: the token is taken from the ``X-CSRFToken`` header alone. CSRFProtect looks in
+    the form first, and merely asking for the form of a raw body opens the body's stream, which
+    werkzeug refuses with a bare 413 when the body is over the limit: the service must see the
+    declared size first, to say so in plain words.
+    """
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    if not header_only:
         csrf.protect()
+        return
+    try:
+        validate_csrf(request.headers.get("X-CSRFToken"))
+    except ValidationError as error:
+        raise CSRFError(error.args[0]) from None
 
 
 def get_document(document_id):
@@ -110,7 +147,9 @@ def index():
 def upload():
     """Several files from the plain form; each is stored (and committed) on its own, so that one
     refused file does not lose the others. Refusals are listed by file name, in plain words."""
-    request.max_content_length = service.max_file_size() + FORM_ROOM
+    request.max_content_length = form_limit()
+    if too_large := form_too_large():
+        return render_template("vault/index.html", **_list_context(upload_errors=[too_large])), 413
     check_csrf()
     form = UploadForm()
     files = [f for f in request.files.getlist("files") if f.filename]
@@ -141,11 +180,11 @@ def upload():
 @login_required
 def upload_json():
     """One file as the raw body (``vault.js``): ``201 {"id", "name", "url"}``, or ``{"error", "message"}``."""
-    request.max_content_length = None  # the service counts the bytes against the per-file limit and quota
-    check_csrf()
+    request.max_content_length = service.max_file_size()  # the body is the file, nothing else
+    check_csrf(header_only=True)
     name = request.args.get("name", "")
     try:
-        document = service.store(db.session, current_user, name, chunks(request.stream),
+        document = service.store(db.session, current_user, name, body_chunks(),
                                  tags=parse_tags(request.args.get("tags")),
                                  declared_size=request.content_length)
     except ServiceError as exc:

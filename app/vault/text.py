@@ -57,7 +57,7 @@ def filesize(size: int | None) -> str:
     size = int(size or 0)
     for unit, label in UNITS:
         value = size / unit
-        if round(value, 1) >= 1:  # 1023.99 MB reads "1 GB", not "1,024 MB"
+        if size >= unit * 1023.5 / 1024:  # what would read "1,024 MB" reads "1 GB"
             pattern = "#,##0" if value >= 100 else "#,##0.#"
             return str(label) % {"n": format_decimal(value, format=pattern)}
     return _("%(n)s bytes", n=format_decimal(size)) if size != 1 else _("1 byte")
