@@ -259,6 +259,12 @@ def test_link_and_unlink_evidence_on_each_kind_of_item(app, user):
         documents.unlink(db.session, user, first, item)
         db.session.commit()
         assert documents.evidence(db.session, item) == [second]
+    experience = items[0]
+    documents.link(db.session, user, first, experience)
+    db.session.delete(experience)  # deleting the item removes its links, not the documents
+    db.session.commit()
+    assert documents.get(db.session, user, first.id) is first
+    items = items[1:]
     documents.delete(db.session, user, second)  # deleting the document removes the links
     db.session.commit()
     assert all(documents.evidence(db.session, item) == [] for item in items)

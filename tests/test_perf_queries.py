@@ -31,7 +31,7 @@ from tests.conftest import login
 
 TIMELINE_STATEMENTS = 5  # session row, user + portfolio, experiences, their skills, diplomas
 TIMELINE_CACHED_STATEMENTS = 2  # seen again, unchanged: session row, user + portfolio (and its revision)
-API_LIST_STATEMENTS = 3  # token + owner + portfolio, experiences, their skills
+API_LIST_STATEMENTS = 4  # token + owner + portfolio, experiences, their skills, their evidence ids
 
 
 @contextmanager

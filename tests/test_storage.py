@@ -425,3 +425,17 @@ def test_photo_blobs_follow_the_transaction_on_s3(on_s3, app, make_user):
     key = photo_tests.photos.set_photo(photo_tests.db.session, owner, photo_tests.image_bytes()).photo_key
     photo_tests.db.session.commit()
     assert _objects(on_s3.client, on_s3.prefix) == [f"{on_s3.prefix}/{key}"]
+
+
+def test_delete_prefix_removes_one_folder_and_nothing_beside_it(store):
+    """What account deletion uses for the owner's vault: everything under the prefix goes, a sibling
+    whose name merely starts the same stays, and a missing prefix is no error."""
+    for key in ("vault/aa/1", "vault/aa/2", "vault/aa/sub/3", "vault/aab/4", "vault/b/5"):
+        store.put(key, key.encode(), "application/octet-stream")
+    assert store.delete_prefix("vault/aa") == 3
+    assert [store.exists(k) for k in ("vault/aa/1", "vault/aa/sub/3", "vault/aab/4", "vault/b/5")] == \
+        [False, False, True, True]
+    assert store.delete_prefix("vault/aa") == 0 and store.delete_prefix("vault/none") == 0
+    assert sorted(_leftovers(store)) == sorted(_leftovers_of(store, ["vault/aab/4", "vault/b/5"]))
+    with pytest.raises(ValueError):
+        store.delete_prefix("../x")

@@ -49,7 +49,7 @@ def _set_no_store(response):
 
 
 def init_app(app: Flask) -> None:
-    from app.api import account, docs, items, profile, tokens
+    from app.api import account, docs, documents, items, profile, tokens
 
     app.config.update({
         "API_TITLE": "Sillage",
@@ -72,7 +72,7 @@ def init_app(app: Flask) -> None:
     docs.init_app(app)
     # Blueprints are built afresh for each application: Flask refuses changes to a registered one.
     for blueprint in (tokens.make_blueprint(), account.make_blueprint(), profile.make_blueprint(),
-                      *items.make_blueprints()):
+                      *items.make_blueprints(), documents.make_blueprint(), documents.make_evidence_blueprint()):
         blueprint.register_error_handler(UnprocessableEntity, _args_error)
         blueprint.after_request(_set_no_store)
         api.register_blueprint(blueprint)

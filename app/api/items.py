@@ -22,7 +22,7 @@ from app.api.schemas import (
 )
 from app.extensions import db
 from app.models import Diploma, Experience, JournalEntry, Skill
-from app.services import portfolio
+from app.services import documents, portfolio
 
 
 @dataclass(frozen=True)
@@ -80,11 +80,19 @@ def make_blueprint(resource: Resource) -> Blueprint:
                                      limit=args["limit"] + 1, with_links=False)
         result = page(found, args["limit"], order.position)
         shown = result["items"]
-        if links:  # linked skills (or experiences) are shown as ids: read their ids, not the objects
-            ids = portfolio.linked_ids(db.session, model, shown)
-            items = [dump_item(item, {links: ids[item.id]}) for item in shown]
-        else:
-            items = [dump_item(item) for item in shown]
+        # Linked skills (or experiences) and evidence documents are shown as ids: read their ids, not
+        # the objects.
+        evidence = (documents.evidence_ids(db.session, model, [item.id for item in shown])
+                    if model in documents.EVIDENCE_ITEMS else None)
+        ids = portfolio.linked_ids(db.session, model, shown) if links else None
+
+        def related(item) -> dict | None:
+            known = {links: ids[item.id]} if links else {}
+            if evidence is not None:
+                known["evidence"] = evidence[item.id]
+            return known or None
+
+        items = [dump_item(item, related(item)) for item in shown]
         return jsonify({"items": items, "next_cursor": result["next_cursor"]})
 
     @blp.route("", methods=["POST"])

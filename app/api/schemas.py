@@ -55,6 +55,10 @@ class ExperiencePageArgsSchema(PageArgsSchema):
                          metadata={"description": "Only experiences of this kind."})
 
 
+EVIDENCE_DESCRIPTION = ("Ids of the vault documents attached as evidence (read-only here: PUT or DELETE "
+                        ".../evidence/<document id>).")
+
+
 class _IdSchema(ma.Schema):
     id = fields.UUID()
 
@@ -69,6 +73,8 @@ class ExperienceSchema(ma.Schema):
     end_date = fields.Date(required=True, allow_none=True, metadata={"description": "null while ongoing."})
     description = fields.String(required=True, metadata={"description": "Markdown."})
     skill_ids = fields.Pluck(_IdSchema, "id", many=True, attribute="skills", required=True)
+    evidence = fields.Pluck(_IdSchema, "id", many=True, attribute="evidence", required=True,
+                            metadata={"description": EVIDENCE_DESCRIPTION})
     created_at = UTCDateTime(required=True)
     updated_at = UTCDateTime(required=True)
 
@@ -80,6 +86,8 @@ class DiplomaSchema(ma.Schema):
     awarded_on = fields.Date(required=True, allow_none=True)
     level = fields.String(required=True)
     reference = fields.String(required=True)
+    evidence = fields.Pluck(_IdSchema, "id", many=True, attribute="evidence", required=True,
+                            metadata={"description": EVIDENCE_DESCRIPTION})
 
 
 class SkillSchema(ma.Schema):
@@ -91,6 +99,8 @@ class SkillSchema(ma.Schema):
     concept_uri = fields.String(required=True)
     description = fields.String(required=True)
     experience_ids = fields.Pluck(_IdSchema, "id", many=True, attribute="experiences", required=True)
+    evidence = fields.Pluck(_IdSchema, "id", many=True, attribute="evidence", required=True,
+                            metadata={"description": EVIDENCE_DESCRIPTION})
 
 
 class JournalEntrySchema(ma.Schema):

@@ -27,6 +27,7 @@ Why it is built this way:
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 import unicodedata
 import uuid
@@ -38,18 +39,19 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, object_session
 from werkzeug.http import parse_options_header
-from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData, Preamble
 
 from app import policy, storage
 from app.models import Diploma, Experience, Skill, User
 from app.models.portfolio import sort_key
 from app.models.vault import EVIDENCE_TABLES, NAME_LENGTH, TAG_LENGTH, Document, DocumentTag
-from app.services import vault_keys
+from app.services import photos, vault_keys
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.portfolio import Order, portfolio_of
 from app.services.validation import CONTROL_CHARS
 from certs import vault
 
+log = logging.getLogger(__name__)
 MiB = 1024 * 1024
 READ_SIZE = 256 * 1024  # bytes pulled from the request or from storage at a time
 DESCRIPTION_LENGTH = 5000
@@ -405,8 +407,6 @@ class _Meter:
 def _thumbnail_of(image: bytes) -> bytes | None:
     """A small JPEG of the image: decoded with the decompression-bomb guard, upright, sRGB, pixels only
     (no EXIF, GPS, ICC or comments survive), by ``photos.normalise``; None if it cannot be read."""
-    from app.services import photos
-
     try:
         return photos.normalise(image, THUMBNAIL_SOURCE_MAX, max_side=THUMBNAIL_SIDE)
     except ValidationFailed:
@@ -417,8 +417,25 @@ def _put(key: str, chunks: Iterable[bytes]) -> int:
     try:
         return storage.put_stream(key, chunks, "application/octet-stream")
     except storage.StorageUnavailable:
-        current_app.logger.exception("Vault storage unavailable while writing %s", key)
+        log.exception("Vault storage unavailable while writing %s", key)
         raise StorageDown() from None
+
+
+def admit(session: Session, user: User, declared_size: int | None) -> tuple[int, int]:
+    """Refuse at once a file known to be at least ``declared_size`` bytes that cannot be taken (over the
+    per-file limit, or beyond the room left); return (used, quota)."""
+    limit = max_file_size()
+    used, quota = usage(session, user)
+    if declared_size is not None and declared_size > limit:
+        raise _too_large(limit)
+    if declared_size is not None and used + declared_size > quota:
+        raise _over_quota(quota, used)
+    return used, quota
+
+
+def declared_file_size(content_length: int | None) -> int | None:
+    """The least the file of a multipart upload of ``content_length`` bytes can hold."""
+    return None if content_length is None else max(0, content_length - MULTIPART_OVERHEAD)
 
 
 def store(session: Session, user: User, filename, chunks: Iterable[bytes], *, tags=(), description="",
@@ -436,11 +453,7 @@ def store(session: Session, user: User, filename, chunks: Iterable[bytes], *, ta
     description = _clean_description(description)
     portfolio = portfolio_of(user)
     limit = max_file_size()
-    used, quota = usage(session, user)
-    if declared_size is not None and declared_size > limit:
-        raise _too_large(limit)
-    if declared_size is not None and used + declared_size > quota:
-        raise _over_quota(quota, used)
+    used, quota = admit(session, user, declared_size)
     data_key = _data_key(session, user)
     document_id = uuid.uuid4()
     prefix = owner_prefix(portfolio.id)
@@ -453,9 +466,10 @@ def store(session: Session, user: User, filename, chunks: Iterable[bytes], *, ta
                         content_type=meter.content_type, size=encrypted.size, sha256=encrypted.sha256,
                         blob_key=blob_key)
     document.tags = tags
-    if meter.image is not None:
-        thumbnail = _thumbnail_of(bytes(meter.image))
-        meter.image = None
+    image, meter.image = meter.image, None
+    if image is not None and document.content_type in THUMBNAIL_TYPES:
+        thumbnail = _thumbnail_of(bytes(image))
+        del image
         if thumbnail is not None:
             thumbnail_key = f"{prefix}/{uuid.uuid4().hex}"
             _put(thumbnail_key, vault.encrypt_stream(data_key, [thumbnail], _thumbnail_aad(document)))
@@ -482,7 +496,7 @@ def _multipart_events(stream: IO[bytes], boundary: bytes) -> Iterator:
             decoder.receive_data(stream.read(READ_SIZE) or None)
         elif isinstance(event, Epilogue):
             return
-        else:
+        elif not isinstance(event, Preamble):  # text before the first part: ignored (RFC 2046)
             yield event
 
 
@@ -546,7 +560,7 @@ def receive(session: Session, user: User, stream: IO[bytes], content_type: str |
     if mimetype != "multipart/form-data" or not options.get("boundary"):
         raise ServiceError(str(_l("Send the file as multipart/form-data, in a field named file.")),
                            code="unsupported_media_type", status=415)
-    declared = None if content_length is None else max(0, content_length - MULTIPART_OVERHEAD)
+    declared = declared_file_size(content_length)
     before: dict[str, list[str]] = {"tags": clean_tags(tags), "description": [description or ""]}
     after: dict[str, list[str]] = {}
     document = None
@@ -591,21 +605,22 @@ def _blob_size(key: str) -> int:
     except storage.BlobNotFound:
         raise _missing_blob() from None
     except storage.StorageUnavailable:
-        current_app.logger.exception("Vault storage unavailable while reading %s", key)
+        log.exception("Vault storage unavailable while reading %s", key)
         raise StorageDown() from None
 
 
-def _guarded(pieces: Iterator[bytes], document: Document) -> Iterator[bytes]:
-    """Map faults found while streaming to ``DocumentCorrupted`` / ``StorageDown``."""
+def _guarded(pieces: Iterator[bytes], document_id: str, key: str) -> Iterator[bytes]:
+    """Map faults found while streaming to ``DocumentCorrupted`` / ``StorageDown``. Takes plain values:
+    it runs after the request's view has returned, when the ORM object may be detached."""
     try:
         yield from pieces
     except vault.VaultError as error:
-        current_app.logger.error("Vault document %s does not decrypt: %s", document.id, error)
+        log.error("Vault document %s does not decrypt: %s", document_id, error)
         raise DocumentCorrupted() from None
     except storage.BlobNotFound:
         raise _missing_blob() from None
     except storage.StorageUnavailable:
-        current_app.logger.exception("Vault storage unavailable while reading %s", document.blob_key)
+        log.exception("Vault storage unavailable while reading %s", key)
         raise StorageDown() from None
 
 
@@ -615,8 +630,8 @@ def _primed(pieces: Iterator[bytes]) -> Iterator[bytes]:
     return pieces if first is None else itertools.chain([first], pieces)
 
 
-def _stored_pieces(key: str) -> Iterator[bytes]:
-    with storage.open(key) as handle:
+def _stored_pieces(store, key: str) -> Iterator[bytes]:
+    with store.open(key) as handle:
         while piece := handle.read(READ_SIZE):
             yield piece
 
@@ -625,8 +640,8 @@ def read(user: User, document: Document, start: int = 0, length: int | None = No
     """The plaintext of ``document``, or of ``[start, start + length)``, as an iterator of pieces.
 
     Checked before returning: access, the blob's presence and length (a truncated or missing blob is an
-    error here, before any byte), and the first piece's authenticity. A whole read also checks the
-    SHA-256 recorded at upload, at the end. Raises ``DocumentNotFound``, ``DocumentCorrupted``,
+    error here, before any byte), and the first piece's authenticity; every later piece is
+    authenticated before it is yielded. Raises ``DocumentNotFound``, ``DocumentCorrupted``,
     ``StorageDown``, or ``ValueError`` for a range outside the document (the caller answers 416).
     """
     if not policy.can(user, policy.READ, document):
@@ -636,18 +651,22 @@ def read(user: User, document: Document, start: int = 0, length: int | None = No
     if start < 0 or length < 0 or start + length > document.size or (length == 0 and start != 0):
         raise ValueError(f"range {start}+{length} is outside a document of {document.size} bytes")
     if _blob_size(document.blob_key) != vault.encrypted_size(document.size):
-        current_app.logger.error("Vault document %s: stored blob has the wrong length", document.id)
+        log.error("Vault document %s: stored blob has the wrong length", document.id)
         raise DocumentCorrupted()
     data_key = _data_key(_session_of(document), user)
-    aad = _document_aad(document)
+    aad, key = _document_aad(document), document.blob_key
+    # The backend itself, not the ``storage`` facade: the pieces are read after the request's view has
+    # returned, outside the application context that the facade needs.
+    store = storage.backend()
     if start == 0 and length == document.size:
-        pieces = vault.decrypt_stream(data_key, _stored_pieces(document.blob_key), aad,
-                                      expected_sha256=document.sha256)
+        # No SHA-256 on the way out: the GCM tags already authenticate every byte, its position and the
+        # end, under this owner's key and this document's id; hashing would halve the throughput here.
+        # The digest is in the API (and the ETag) for clients that check end to end.
+        pieces = vault.decrypt_stream(data_key, _stored_pieces(store, key), aad)
     else:
-        pieces = vault.decrypt_range(data_key, lambda offset, size: storage.get_range(document.blob_key,
-                                                                                        offset, size),
+        pieces = vault.decrypt_range(data_key, lambda offset, size: store.get_range(key, offset, size),
                                      document.size, start, length, aad)
-    return _primed(_guarded(pieces, document))
+    return _primed(_guarded(pieces, str(document.id), key))
 
 
 def thumbnail(user: User, document: Document) -> bytes | None:
@@ -663,7 +682,7 @@ def thumbnail(user: User, document: Document) -> bytes | None:
     except storage.BlobNotFound:
         return None
     except storage.StorageUnavailable:
-        current_app.logger.exception("Vault storage unavailable while reading a thumbnail")
+        log.exception("Vault storage unavailable while reading a thumbnail")
         raise StorageDown() from None
     try:
         return b"".join(vault.decrypt_stream(data_key, [blob], _thumbnail_aad(document)))

@@ -1,0 +1,280 @@
+"""``/api/v1/documents``: the vault (upload, list and search, read, change, delete, download with
+``Range``, thumbnails), and ``/api/v1/<experiences|diplomas|skills>/<id>/evidence``: documents attached
+as evidence. The work is done by ``app.services.documents``; these views parse HTTP and shape answers.
+
+Downloads are never rendered by a browser: always ``Content-Disposition: attachment`` (RFC 6266, with
+an ASCII fallback and the UTF-8 name in ``filename*``), ``X-Content-Type-Options: nosniff``, a sandboxing
+CSP, and for kinds a browser would run (HTML, SVG, XML) ``application/octet-stream``.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import quote
+
+import marshmallow as ma
+from flask import Response, jsonify, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from app import policy
+from app.api.auth import api_user, require_token
+from app.api.common import decode_cursor, document_errors, json_object, page
+from app.api.schemas import ErrorSchema, PageArgsSchema, UTCDateTime, page_schema
+from app.extensions import db, talisman
+from app.models import Diploma, Document, Experience, Skill
+from app.services import documents
+from app.services.errors import ServiceError
+
+CONTENT_CSP = {"default-src": "'none'", "sandbox": ""}  # nothing loads, nothing runs, even if opened
+
+
+class DocumentSchema(ma.Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+    content_type = fields.String(required=True, metadata={
+        "description": "Detected from the content at upload (never from the name)."})
+    size = fields.Integer(required=True, metadata={"description": "Bytes."})
+    sha256 = fields.String(required=True, metadata={"description": "Hex SHA-256 of the content."})
+    tags = fields.List(fields.String(), required=True)
+    has_thumbnail = fields.Boolean(required=True)
+    content_url = fields.Function(lambda d: url_for("documents.content", document_id=d.id), required=True)
+    thumbnail_url = fields.Function(
+        lambda d: url_for("documents.thumbnail", document_id=d.id) if d.has_thumbnail else None,
+        required=True, allow_none=True)
+    created_at = UTCDateTime(required=True)
+    updated_at = UTCDateTime(required=True)
+
+
+class DocumentArgsSchema(PageArgsSchema):
+    q = fields.String(validate=validate.Length(max=200),
+                      metadata={"description": "Part of the name (case and accents ignored)."})
+    tag = fields.String(validate=validate.Length(max=100), metadata={"description": "One tag, exactly."})
+
+
+class DocumentUpdateSchema(ma.Schema):
+    name = fields.String(validate=validate.Length(min=1, max=255))
+    description = fields.String(validate=validate.Length(max=documents.DESCRIPTION_LENGTH))
+    tags = fields.List(fields.String(validate=validate.Length(max=40)),
+                       validate=validate.Length(max=documents.MAX_TAGS))
+
+
+class UsageSchema(ma.Schema):
+    used = fields.Integer(required=True, metadata={"description": "Bytes used by the documents."})
+    quota = fields.Integer(required=True, metadata={"description": "Bytes allowed in total."})
+    max_file = fields.Integer(required=True, metadata={"description": "Largest file accepted, in bytes."})
+
+
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {
+    "schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary",
+                 "description": "The file (one per request). Its name is kept, without any folder."},
+        "tags": {"type": "string", "description": "Comma-separated tags (or the field repeated)."},
+        "description": {"type": "string"},
+    }}}}}}
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
+def attachment(name: str) -> str:
+    """``Content-Disposition: attachment`` for ``name`` (RFC 6266): an ASCII ``filename`` (accents
+    dropped, anything unsafe as ``_``) for old clients, and the exact name in ``filename*`` (RFC 8187)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    ascii_name = re.sub(r'[^A-Za-z0-9 !#$&+,.;=@^_`{}~()\[\]-]', "_", ascii_name).strip() or "document"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _document(document_id) -> Document:
+    return documents.get(db.session, api_user(), document_id)
+
+
+def _dump(document: Document) -> dict:
+    return DocumentSchema().dump(document)
+
+
+def make_blueprint() -> Blueprint:
+    blp = Blueprint("documents", __name__, url_prefix="/api/v1/documents",
+                    description="The owner's vault: documents encrypted at rest, searched by name and tag.")
+    blp.before_request(require_token)
+
+    @blp.route("", methods=["GET"])
+    @blp.arguments(DocumentArgsSchema, location="query")
+    @blp.response(200, page_schema(DocumentSchema, "DocumentPageSchema"))
+    @blp.doc(summary="List and search documents", description=(
+        "Newest first. `q` keeps names containing it (ignoring case and accents), `tag` documents with "
+        "that tag. Pages of at most `limit`; follow `next_cursor` until it is null."))
+    @document_errors(blp, 400, 401, 422)
+    def index(args):
+        after = decode_cursor(args.get("cursor"), documents.ORDER.key_type)
+        found = documents.search(db.session, api_user(), q=args.get("q"), tag=args.get("tag"), after=after,
+                                 limit=args["limit"] + 1)
+        result = page(found, args["limit"], documents.ORDER.position)
+        return jsonify({"items": [_dump(d) for d in result["items"]], "next_cursor": result["next_cursor"]})
+
+    @blp.route("", methods=["POST"])
+    @blp.response(201, DocumentSchema)
+    @blp.doc(summary="Upload a document", description=(
+        "multipart/form-data with the file in `file` and optional `tags` and `description`. The upload "
+        "streams to encrypted storage. Refusals: `empty_file` (422), `file_too_large` and "
+        "`quota_exceeded` (413, as soon as known: from Content-Length, else while the body arrives), "
+        "`invalid_name` (422), `storage_unavailable` (503). A refused or interrupted upload leaves "
+        "nothing behind."), **UPLOAD_BODY)
+    @blp.alt_response(413, schema=ErrorSchema, description="file_too_large, quota_exceeded")
+    @blp.alt_response(503, schema=ErrorSchema, description="storage_unavailable")
+    @document_errors(blp, 400, 401, 415, 422)
+    def create():
+        user, length = api_user(), request.content_length
+        documents.admit(db.session, user, documents.declared_file_size(length))
+        # The application-wide body limit (MAX_CONTENT_LENGTH) is for forms; here the vault's own applies.
+        request.max_content_length = documents.max_file_size() + documents.MULTIPART_OVERHEAD
+        document = documents.receive(db.session, user, request.stream, request.content_type, length)
+        db.session.commit()
+        return document, {"Location": url_for(".show", document_id=document.id)}
+
+    @blp.route("/usage", methods=["GET"])
+    @blp.response(200, UsageSchema)
+    @blp.doc(summary="Space used in the vault")
+    @document_errors(blp, 401)
+    def usage():
+        used, quota = documents.usage(db.session, api_user())
+        return {"used": used, "quota": quota, "max_file": documents.max_file_size()}
+
+    @blp.route("/<uuid:document_id>", methods=["GET"])
+    @blp.response(200, DocumentSchema)
+    @blp.doc(summary="Read a document's description")
+    @document_errors(blp, 401, 404)
+    def show(document_id):
+        return _document(document_id)
+
+    @blp.route("/<uuid:document_id>", methods=["PATCH"])
+    @blp.response(200, DocumentSchema)
+    @blp.doc(summary="Rename, describe or re-tag a document", requestBody={
+        "required": True, "content": {"application/json": {"schema": DocumentUpdateSchema}}})
+    @document_errors(blp, 400, 401, 404, 415, 422)
+    def update(document_id):
+        document = _document(document_id)
+        body = json_object()
+        unknown = set(body) - {"name", "description", "tags"}
+        if unknown:
+            raise documents.ValidationFailed(str(_l("Some information is not valid.")),
+                                             fields={name: str(_l("Unknown field.")) for name in sorted(unknown)})
+        if "tags" in body and body["tags"] is None:
+            body["tags"] = []
+        if "tags" in body and not isinstance(body["tags"], list):
+            raise documents.ValidationFailed(str(_l("Some information is not valid.")),
+                                             fields={"tags": str(_l("Must be a list of tags."))})
+        if "name" in body and body["name"] is None:
+            raise documents.InvalidName()
+        documents.update(db.session, api_user(), document, name=body.get("name"),
+                         description=body.get("description"), tags=body.get("tags"))
+        db.session.commit()
+        return document
+
+    @blp.route("/<uuid:document_id>", methods=["DELETE"])
+    @blp.response(204)
+    @blp.doc(summary="Delete a document", description="Its encrypted content is removed from storage.")
+    @document_errors(blp, 401, 404)
+    def delete(document_id):
+        documents.delete(db.session, api_user(), _document(document_id))
+        db.session.commit()
+        return None
+
+    @blp.route("/<uuid:document_id>/content", methods=["GET"])
+    @talisman(content_security_policy=CONTENT_CSP, content_security_policy_nonce_in=[])
+    @blp.doc(summary="Download a document", description=(
+        "The decrypted content, streamed, always as an attachment. Supports one `Range: bytes=...` "
+        "(206; 416 when outside the document) and `If-Range` with the ETag. Errors before the first "
+        "byte: `document_corrupted` (500; 410 when the stored content is missing), `storage_unavailable` "
+        "(503). Damage found later in a long download cuts the connection short of Content-Length, so "
+        "a client never takes a partial or altered file for the document."),
+        responses={"200": {"description": "The whole document", "content": {"application/octet-stream": BINARY}},
+                   "206": {"description": "The requested range", "content": {"application/octet-stream": BINARY}},
+                   "416": {"description": "The range is outside the document"}})
+    @document_errors(blp, 401, 404)
+    def content(document_id):
+        user = api_user()
+        document = _document(document_id)
+        etag = f'"{document.sha256}"'
+        headers = {"Content-Disposition": attachment(document.name), "X-Content-Type-Options": "nosniff",
+                   "Accept-Ranges": "bytes", "ETag": etag,
+                   "Cache-Control": "private, no-store"}
+        wanted = request.range
+        if_range = request.headers.get("If-Range")
+        if wanted is not None and wanted.units == "bytes" and (if_range is None or if_range.strip() == etag):
+            span = wanted.range_for_length(document.size) if len(wanted.ranges) == 1 else None
+            if len(wanted.ranges) == 1 and span is None:
+                return Response(status=416, headers={**headers, "Content-Range": f"bytes */{document.size}"})
+            if span is not None:
+                start, stop = span
+                body = documents.read(user, document, start, stop - start)
+                return Response(body, status=206, mimetype=documents.served_type(document), direct_passthrough=True,
+                                headers={**headers, "Content-Length": str(stop - start),
+                                         "Content-Range": f"bytes {start}-{stop - 1}/{document.size}"})
+        body = documents.read(user, document)
+        return Response(body, status=200, mimetype=documents.served_type(document), direct_passthrough=True,
+                        headers={**headers, "Content-Length": str(document.size)})
+
+    @blp.route("/<uuid:document_id>/thumbnail", methods=["GET"])
+    @talisman(content_security_policy=CONTENT_CSP, content_security_policy_nonce_in=[])
+    @blp.doc(summary="A document's thumbnail (images only)", description=(
+        "A small JPEG re-encoded from the image's pixels (no metadata); 404 `no_thumbnail` when the "
+        "document has none."),
+        responses={"200": {"description": "JPEG", "content": {"image/jpeg": BINARY}}})
+    @document_errors(blp, 401, 404)
+    def thumbnail(document_id):
+        data = documents.thumbnail(api_user(), _document(document_id))
+        if data is None:
+            raise ServiceError(str(_l("This document has no thumbnail.")), code="no_thumbnail", status=404)
+        return Response(data, mimetype="image/jpeg", headers={
+            "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"})
+
+    return blp
+
+
+# --- evidence -------------------------------------------------------------------------------------------
+
+EVIDENCE = (("experiences", Experience, "experience"), ("diplomas", Diploma, "diploma"), ("skills", Skill, "skill"))
+
+
+def make_evidence_blueprint() -> Blueprint:
+    blp = Blueprint("evidence", __name__, url_prefix="/api/v1",
+                    description="Documents of the vault attached as evidence to experiences, diplomas, skills.")
+    blp.before_request(require_token)
+    page_of = page_schema(DocumentSchema, "EvidencePageSchema")
+
+    for segment, model, label in EVIDENCE:
+        def item_of(item_id, model=model):
+            return policy.get_or_404(model, item_id, api_user(), policy.UPDATE)
+
+        def listing(item_id, item_of=item_of):
+            item = item_of(item_id)
+            return jsonify({"items": [_dump(d) for d in documents.evidence(db.session, item)],
+                            "next_cursor": None})
+
+        def attach(item_id, document_id, item_of=item_of):
+            item = item_of(item_id)
+            documents.link(db.session, api_user(), _document(document_id), item)
+            db.session.commit()
+            return None
+
+        def detach(item_id, document_id, item_of=item_of):
+            item = item_of(item_id)
+            documents.unlink(db.session, api_user(), _document(document_id), item)
+            db.session.commit()
+            return None
+
+        base = f"/{segment}/<uuid:item_id>/evidence"
+        blp.route(base, methods=["GET"], endpoint=f"{label}_evidence")(document_errors(blp, 401, 404)(
+            blp.doc(summary=f"Documents attached to {'an' if label[0] == 'e' else 'a'} {label}")(
+                blp.response(200, page_of)(listing))))
+        blp.route(f"{base}/<uuid:document_id>", methods=["PUT"], endpoint=f"attach_to_{label}")(
+            document_errors(blp, 401, 404)(blp.doc(
+                summary=f"Attach a document to {'an' if label[0] == 'e' else 'a'} {label}",
+                description="Attaching a document already attached changes nothing.")(
+                blp.response(204)(attach))))
+        blp.route(f"{base}/<uuid:document_id>", methods=["DELETE"], endpoint=f"detach_from_{label}")(
+            document_errors(blp, 401, 404)(blp.doc(
+                summary=f"Detach a document from {'an' if label[0] == 'e' else 'a'} {label}",
+                description="The document itself stays in the vault.")(blp.response(204)(detach))))
+    return blp
