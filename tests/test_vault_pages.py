@@ -363,6 +363,7 @@ def test_download_is_an_attachment_that_is_never_rendered(owner, english):
     assert response.headers["Content-Disposition"] == (
         "attachment; filename=\"Releve.pdf\"; filename*=UTF-8''Relev%C3%A9.pdf")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response.headers["Content-Security-Policy"]
     assert response.mimetype == "application/pdf" and response.content_length == len(PDF)
     page = store(english, "page.html", b"<!doctype html><script>alert(1)</script>")
     response = owner.get(f"/vault/{page.id}/download")

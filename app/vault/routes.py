@@ -18,9 +18,7 @@ runs the same check itself, first thing.
 """
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterator
-from urllib.parse import quote
 
 from flask import (Response, abort, current_app, flash, jsonify, make_response, redirect, render_template,
                    request, stream_with_context, url_for)
@@ -31,7 +29,8 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms.validators import ValidationError
 
 from app.errors import error_response
-from app.extensions import csrf, db
+from app.api.documents import CONTENT_CSP, attachment
+from app.extensions import csrf, db, talisman
 from app.portfolio.forms import ConfirmForm
 from app.services import documents as service
 from app.services.errors import ServiceError
@@ -231,18 +230,13 @@ def document(document_id):
     return redirect(url_for("vault.document", document_id=document.id))
 
 
-def content_disposition(name: str) -> str:
-    """``attachment`` with the name twice (RFC 6266): plain ASCII for old clients, UTF-8 for the rest."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    plain = "".join(c for c in plain if c.isprintable() and c not in '"\\;') or "document"
-    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
 @bp.get("/<document_id>/download")
+@talisman(content_security_policy=CONTENT_CSP, content_security_policy_nonce_in=[])
 @login_required
 def download(document_id):
-    """The document, streamed and decrypted, always as an attachment, never rendered (nosniff, and
-    a type a browser would run goes as application/octet-stream: ``documents.served_type``).
+    """The document, streamed and decrypted, always as an attachment, never rendered: nosniff, a
+    sandboxing CSP, and a type a browser would run sent as application/octet-stream (the API's rules:
+    ``api.documents.attachment``, ``documents.served_type``).
 
     ``documents.read`` checks the blob and its first chunk before the response starts, so that a
     missing, damaged or unreachable blob gives a clear error page rather than a download that begins
@@ -255,7 +249,7 @@ def download(document_id):
     except ServiceError as exc:
         return refusal(exc, document.name)
     response = Response(stream_with_context(parts), mimetype=service.served_type(document))
-    response.headers["Content-Disposition"] = content_disposition(document.name)
+    response.headers["Content-Disposition"] = attachment(document.name)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     response.content_length = document.size
@@ -263,6 +257,7 @@ def download(document_id):
 
 
 @bp.get("/<document_id>/thumbnail")
+@talisman(content_security_policy=CONTENT_CSP, content_security_policy_nonce_in=[])
 @login_required
 def thumbnail(document_id):
     """The image's small preview (made by the service, metadata stripped, stored encrypted)."""
