@@ -6,7 +6,8 @@
  *   the X-CSRFToken header; each file gets its own line with a <progress> bar and, at the end, "Added"
  *   with a link to the document, or the server's message in plain words;
  * - when all are done, the gauge and the list are refreshed from the page itself (no reload, so the
- *   progress lines stay readable), and a summary is announced to screen readers.
+ *   progress lines stay readable), and a summary (how many were added, and why any was not) is
+ *   announced to screen readers through the form's role=status line.
  * Texts come translated from the form's data-text-* attributes. No inline script, no eval: CSP 'self'.
  */
 (function () {
@@ -26,6 +27,7 @@
   var button = form.querySelector("button[type=submit]");
   var text = form.dataset;
   var busy = false;
+  var failures = [];
 
   function fill(template, values) {
     return template.replace(/\{(\w+)\}/g, function (whole, key) {
@@ -69,6 +71,13 @@
     }
   }
 
+  // A refusal is shown on the file's line and kept for the summary read out at the end.
+  function fail(row, message) {
+    finish(row, false, text.textFailed + " " + message);
+    failures.push(message);
+    return false;
+  }
+
   function send(file, row) {
     return new Promise(function (resolve) {
       var xhr = new XMLHttpRequest();
@@ -99,13 +108,11 @@
           finish(row, true, text.textDone, body.url);
           resolve(true);
         } else {
-          finish(row, false, text.textFailed + " " + (body && body.message ? body.message : text.textUnexpected));
-          resolve(false);
+          resolve(fail(row, body && body.message ? body.message : text.textUnexpected));
         }
       });
       xhr.addEventListener("error", function () {
-        finish(row, false, text.textFailed + " " + text.textNetwork);
-        resolve(false);
+        resolve(fail(row, text.textNetwork));
       });
       row.state.textContent = fill(text.textSending, { percent: "0 %" });
       xhr.send(file);
@@ -136,6 +143,8 @@
     button.disabled = true;
     progressList.hidden = false;
     progressList.textContent = "";
+    status.textContent = "";
+    failures = [];
     var rows = Array.prototype.map.call(files, line);
     var done = 0;
     var chain = Promise.resolve();
@@ -145,7 +154,7 @@
       });
     });
     chain.then(refresh).then(function () {
-      status.textContent = fill(text.textSummary, { done: done, total: files.length });
+      status.textContent = [fill(text.textSummary, { done: done, total: files.length })].concat(failures).join(" ");
       form.dataset.uploadState = "finished";
       input.value = "";
       busy = false;
