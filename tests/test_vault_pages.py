@@ -250,6 +250,18 @@ def test_plain_form_without_a_file_asks_for_one(owner):
     assert response.status_code == 422 and "Choose at least one file." in html(response)
 
 
+def test_plain_form_refuses_a_bad_tag_once_next_to_the_field(owner):
+    response = owner.post("/vault/upload", data={
+        "csrf_token": token(owner), "tags": "x" * 300,
+        "files": [(io.BytesIO(PDF), "a.pdf"), (io.BytesIO(PDF), "b.pdf")]},
+        content_type="multipart/form-data", headers=EN)
+    page = html(response)
+    assert response.status_code == 422 and 'id="tags-error"' in page and "A tag has at most" in page
+    assert db.session.scalar(select(func.count()).select_from(Document)) == 0
+    response = raw_upload(owner, "a.pdf", PDF, token(owner), tags="y" * 300)
+    assert response.status_code == 422 and "A tag has at most" in response.get_json()["message"]
+
+
 def test_raw_upload_answers_json_and_stores_the_file(owner, english):
     response = raw_upload(owner, "Mon CV.pdf", PDF, token(owner), tags="cv, 2026")
     assert response.status_code == 201

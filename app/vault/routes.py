@@ -33,7 +33,7 @@ from app.api.documents import CONTENT_CSP, attachment
 from app.extensions import csrf, db, talisman
 from app.portfolio.forms import ConfirmForm
 from app.services import documents as service
-from app.services.errors import ServiceError
+from app.services.errors import ServiceError, ValidationFailed
 from app.vault import bp
 from app.vault.forms import DocumentForm, UploadForm, parse_tags
 from app.vault.text import error_message, filesize
@@ -155,6 +155,11 @@ def upload():
     tags = parse_tags(request.form.get("tags"))
     if not files:
         form.files.errors = [_("Choose at least one file.")]
+    try:
+        service.clean_tags(tags)  # once for all the files, said next to the field
+    except ValidationFailed as exc:
+        form.tags.errors = [str(exc.fields.get("tags", exc.message))]
+    if form.files.errors or form.tags.errors:
         return render_template("vault/index.html", **_list_context(form)), 422
     added, errors = 0, []
     for upload_file in files:

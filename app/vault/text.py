@@ -37,8 +37,9 @@ MESSAGES = {
 def error_message(exc, name: str = "") -> str:
     """The person's sentence for a service refusal (``exc.code``) about the file called ``name``."""
     template = MESSAGES.get(getattr(exc, "code", ""))
-    if template is None:
-        return str(getattr(exc, "message", exc))
+    if template is None:  # a refused tag or description: the service's words for that field
+        fields = getattr(exc, "fields", None) or {}
+        return " ".join(str(message) for message in fields.values()) or str(getattr(exc, "message", exc))
     values = {"name": name or _("this file"), "limit": filesize(documents.max_file_size())}
     if exc.code == "quota_exceeded":
         used, quota = usage_now()
