@@ -56,7 +56,8 @@ def vault_evidence(item) -> dict:
     attached = service.evidence(db.session, item)
     linked = {document.id for document in attached}
     form = AttachForm(formdata=None)
-    choices = [d for d in service.search(db.session, current_user)[:CHOICES_SHOWN] if d.id not in linked]
+    newest = service.search(db.session, current_user, limit=CHOICES_SHOWN + len(linked))
+    choices = [d for d in newest if d.id not in linked][:CHOICES_SHOWN]
     form.document_id.choices = [("", _("Choose a document"))] + [(str(d.id), d.name) for d in choices]
     return dict(documents=attached, kind=KIND_OF[type(item)], form=form, has_choices=bool(choices),
                 upload_form=AttachUploadForm(formdata=None))
