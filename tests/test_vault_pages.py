@@ -102,6 +102,7 @@ def test_another_persons_document_is_404_on_every_page_route(owner, english, str
         owner.get(f"{base}/delete"),
         owner.post(base, data={"csrf_token": csrf, "name": "stolen", "description": "", "tags": ""}),
         owner.post(f"{base}/delete", data={"csrf_token": csrf}),
+        owner.post(f"{base}/evidence", data={"csrf_token": csrf, "target": f"experience:{mine.id}"}),
         owner.post(f"/vault/evidence/experience/{mine.id}", data={"csrf_token": csrf,
                                                                    "document_id": str(document.id)}),
         owner.post(f"/vault/evidence/experience/{mine.id}/{document.id}/detach", data={"csrf_token": csrf}),
@@ -449,6 +450,31 @@ def test_attach_a_vault_document_to_an_experience_and_detach_it(owner, english):
     db.session.expire_all()
     assert db.session.get(Document, document.id).experiences == []
     assert "It stays in your vault." in html(owner.get(f"/experiences/{item.id}", headers=EN))
+
+
+def test_attach_and_detach_from_the_document_page(owner, english, stranger):
+    document = store(english, "attestation.pdf", PDF)
+    item = experience_of(english)
+    _other, _theirs, their_experience = stranger
+    page = html(owner.get(f"/vault/{document.id}", headers=EN))
+    assert f'<option value="experience:{item.id}">Internship at the bakery</option>' in page
+    assert str(their_experience.id) not in page
+    csrf = csrf_token(owner.get(f"/vault/{document.id}"))
+    refused = owner.post(f"/vault/{document.id}/evidence", data={
+        "csrf_token": csrf, "target": f"experience:{their_experience.id}"})
+    assert refused.status_code == 404
+    response = owner.post(f"/vault/{document.id}/evidence", data={"csrf_token": csrf,
+                                                                   "target": f"experience:{item.id}"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/vault/{document.id}#evidence")
+    page = html(owner.get(f"/vault/{document.id}", headers=EN))
+    assert "“attestation.pdf” attached to “Internship at the bakery”." in page
+    assert f'value="experience:{item.id}"' not in page
+    response = owner.post(f"/vault/evidence/experience/{item.id}/{document.id}/detach",
+                          data={"csrf_token": csrf, "back": "document"})
+    assert response.headers["Location"].endswith(f"/vault/{document.id}#evidence")
+    db.session.expire_all()
+    assert db.session.get(Document, document.id).experiences == []
+    assert owner.post(f"/vault/{document.id}/evidence", data={"target": f"experience:{item.id}"}).status_code == 400
 
 
 def test_upload_and_attach_to_a_diploma_and_a_skill(owner, english):

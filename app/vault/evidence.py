@@ -46,8 +46,42 @@ def item_title(item) -> str:
 def evidence_of(document) -> list[dict]:
     """What ``document`` is evidence for: [{"kind", "label", "title", "url"}], in a stable order."""
     items = [*document.experiences, *document.diplomas, *document.skills]
-    return [{"kind": KIND_OF[type(item)], "label": str(KIND_LABELS[KIND_OF[type(item)]]),
+    return [{"kind": KIND_OF[type(item)], "label": str(KIND_LABELS[KIND_OF[type(item)]]), "id": item.id,
              "title": item_title(item), "url": item_url(item)} for item in items if type(item) in KIND_OF]
+
+
+def targets(document) -> list[tuple[str, list[tuple[str, str]]]]:
+    """What ``document`` could still be attached to, grouped for a <select>: [(group label,
+    [("experience:<id>", title), …]), …]; three queries, one per kind."""
+    from app.services.portfolio import list_items
+
+    linked = {(KIND_OF[type(item)], item.id) for item in (*document.experiences, *document.diplomas,
+                                                          *document.skills)}
+    groups = []
+    for kind, label in (("experience", _l("Experiences")), ("diploma", _l("Diplomas")), ("skill", _l("Skills"))):
+        items = list_items(db.session, current_user, KINDS[kind], with_links=False)
+        options = [(f"{kind}:{item.id}", item_title(item)) for item in items if (kind, item.id) not in linked]
+        if options:
+            groups.append((str(label), options))
+    return groups
+
+
+@bp.post("/<document_id>/evidence")
+@login_required
+def attach_from_document(document_id):
+    """The other way round: from the document's page, attach it to one of the person's items
+    (``target`` = ``<kind>:<item id>``), then come back to the document."""
+    document = get_document(document_id)
+    kind, _sep, item_id = request.form.get("target", "").partition(":")
+    back = url_for("vault.document", document_id=document.id) + "#evidence"
+    if not item_id:
+        flash(_("Choose an experience, a diploma or a skill."), "error")
+        return redirect(back)
+    item = _item(kind, item_id)
+    service.link(db.session, current_user, document, item)
+    db.session.commit()
+    flash(_("“%(name)s” attached to “%(item)s”.", name=document.name, item=item_title(item)), "success")
+    return redirect(back)
 
 
 @bp.app_template_global("vault_evidence")
@@ -118,4 +152,6 @@ def detach(kind, item_id, document_id):
     service.unlink(db.session, current_user, document, item)
     db.session.commit()
     flash(_("“%(name)s” detached. It stays in your vault.", name=document.name), "success")
+    if request.form.get("back") == "document":
+        return redirect(url_for("vault.document", document_id=document.id) + "#evidence")
     return redirect(item_url(item))

@@ -201,12 +201,12 @@ def upload_json():
 # --- One document -----------------------------------------------------------------------------------
 
 def _render_document(document, form=None, status: int = 200):
-    from app.vault.evidence import evidence_of
+    from app.vault.evidence import evidence_of, targets
 
     form = form or DocumentForm(formdata=None, name=document.name, description=document.description,
                                 tags=", ".join(document.tags))
     return render_template("vault/document.html", document=document, form=form,
-                           evidence=evidence_of(document)), status
+                           evidence=evidence_of(document), targets=targets(document)), status
 
 
 @bp.route("/<document_id>", methods=["GET", "POST"])
