@@ -551,7 +551,9 @@ def receive(session: Session, user: User, stream: IO[bytes], content_type: str |
     ``stream`` (a request's input stream), with the optional fields ``tags`` (comma-separated, or the
     field repeated) and ``description``, before or after the file.
 
-    The body is parsed as it is read: the file's content goes straight to ``store``. Fields sent after
+    The body is parsed as it is read: the file's content goes straight to ``store``. A page route must
+    not let anything read ``request.form`` first (Flask-WTF's ``CSRFProtect`` does, which would parse
+    and spool the whole body): exempt it and check the token from the ``X-CSRFToken`` header. Fields sent after
     the file are applied to the document once it is stored. One file per request; everything other
     than the file must fit in ``MULTIPART_OVERHEAD`` bytes. Raises what ``store`` raises, and
     ``ServiceError`` ``unsupported_media_type`` / ``invalid_form`` / ``payload_too_large``.
@@ -756,9 +758,18 @@ def update(session: Session, user: User, document: Document, *, name=None, descr
 
 
 def delete(session: Session, user: User, document: Document) -> None:
-    """Delete the document; its blobs go once the deletion is committed (kept if it rolls back)."""
+    """Delete the document; its blobs go once the deletion is committed (kept if it rolls back).
+
+    Storage is asked first whether it answers (``StorageDown`` if not, and nothing changes), so that an
+    outage does not leave orphan blobs behind rows already gone. A blob already missing is no obstacle.
+    """
     if not policy.can(user, policy.DELETE, document):
         raise DocumentNotFound()
+    try:
+        storage.exists(document.blob_key)
+    except storage.StorageUnavailable:
+        log.exception("Vault storage unavailable while deleting %s", document.blob_key)
+        raise StorageDown() from None
     for key in (document.blob_key, document.thumbnail_key):
         if key:
             storage.delete_after_commit(session, key)
