@@ -428,6 +428,19 @@ def test_delete_asks_first_and_names_what_loses_its_evidence(owner, english):
     assert owner.get(f"/vault/{document.id}").status_code == 404
 
 
+def test_delete_during_a_storage_outage_changes_nothing_and_says_so(owner, english, monkeypatch):
+    document = store(english, "attestation.pdf", PDF)
+    csrf = csrf_token(owner.get(f"/vault/{document.id}/delete"))
+
+    def down(*args, **kwargs):
+        raise storage.StorageUnavailable("unreachable")
+
+    monkeypatch.setattr(storage.FileStorage, "exists", down)
+    response = owner.post(f"/vault/{document.id}/delete", data={"csrf_token": csrf}, headers=EN)
+    assert response.status_code == 503 and "cannot be reached right now" in html(response)
+    assert db.session.scalar(select(func.count()).select_from(Document)) == 1
+
+
 # --- evidence ------------------------------------------------------------------------------------------
 
 def test_attach_a_vault_document_to_an_experience_and_detach_it(owner, english):
