@@ -303,18 +303,60 @@ def test_bodies_over_the_limit_are_refused_in_plain_words_before_reading(app, ow
     app.config["VAULT_MAX_FILE_BYTES"] = 1000
     response = raw_upload(owner, "big.bin", b"b" * 5000, token(owner))
     assert response.status_code == 413 and response.get_json()["error"] == "file_too_large"
+    # The plain form reads each file as it comes: each is refused on its own, in plain words.
     files = [(io.BytesIO(b"f" * 30_000), f"part-{n}.bin") for n in range(3)]
     response = owner.post("/vault/upload", data={"csrf_token": token(owner), "files": files},
                           content_type="multipart/form-data", headers=EN)
+    page = html(response)
+    assert response.status_code == 422
+    assert all(f"“part-{n}.bin” is too large: a document may be at most 1,000 bytes." in page for n in range(3))
+    # A body larger than the room left (plus one refused file) is refused before it is read.
+    app.config["VAULT_QUOTA_BYTES"] = 50_000
+    files = [(io.BytesIO(b"f" * 60_000), f"part-{n}.bin") for n in range(3)]
+    response = owner.post("/vault/upload", data={"csrf_token": token(owner), "files": files},
+                          content_type="multipart/form-data", headers=EN)
     assert response.status_code == 413
-    assert "All together, the files you chose are larger than 1,000 bytes" in html(response)
+    assert "All together, the files you chose are larger than the 48.8 KB left in your vault." in html(response)
     item = experience_of(english)
     response = owner.post(f"/vault/evidence/experience/{item.id}/upload", data={
-        "csrf_token": token(owner), "file": (io.BytesIO(b"g" * 90_000), "big.pdf")},
+        "csrf_token": token(owner), "file": (io.BytesIO(b"g" * 200_000), "big.pdf")},
         content_type="multipart/form-data")
     assert response.status_code == 302
     assert "All together, the files you chose are larger than" in html(owner.get(f"/experiences/{item.id}",
                                                                                     headers=EN))
+    assert db.session.scalar(select(func.count()).select_from(Document)) == 0
+
+
+def test_plain_form_streams_without_werkzeug_spooling_the_files(app, owner, english, monkeypatch):
+    """Neither the form parser (which spools files to temporary files) nor a temporary file is used."""
+    from werkzeug import formparser
+    from werkzeug.wrappers import Request
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the form was parsed: its files were spooled")
+
+    monkeypatch.setattr(Request, "_get_file_stream", refuse)
+    monkeypatch.setattr(formparser.MultiPartParser, "parse", refuse)
+    data = png_bytes((1200, 900))
+    response = owner.post("/vault/upload", data={"csrf_token": token(owner), "tags": "photo",
+                                                 "files": [(io.BytesIO(data), "a.png"), (io.BytesIO(PDF), "b.pdf")]},
+                          content_type="multipart/form-data")
+    assert response.status_code == 302
+    stored = {d.name: d for d in db.session.scalars(select(Document))}
+    assert b"".join(documents.read(english, stored["a.png"])) == data and stored["a.png"].tags == ["photo"]
+    assert b"".join(documents.read(english, stored["b.pdf"])) == PDF
+
+
+def test_a_malformed_or_token_after_file_body_is_refused(owner):
+    boundary = "XyZ"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.pdf\"\r\n"
+            f"Content-Type: application/pdf\r\n\r\n%PDF-1.4 x\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token(owner)}\r\n"
+            f"--{boundary}--\r\n").encode()
+    response = owner.post("/vault/upload", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 400  # a file before the token: refused before a byte is stored
+    response = owner.post("/vault/upload", data=body[:60], content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 400
     assert db.session.scalar(select(func.count()).select_from(Document)) == 0
 
 

@@ -18,7 +18,8 @@ from app.services import documents as service
 from app.services.errors import ServiceError
 from app.vault import bp
 from app.vault.forms import AttachForm, AttachUploadForm
-from app.vault.routes import check_csrf, chunks, form_limit, form_too_large, get_document
+from app.vault.formstream import FormReader
+from app.vault.routes import form_limit, form_too_large, get_document
 from app.vault.text import error_message
 
 KINDS = {"experience": Experience, "diploma": Diploma, "skill": Skill}
@@ -120,26 +121,28 @@ def attach(kind, item_id):
 @csrf.exempt
 @login_required
 def attach_upload(kind, item_id):
-    """A new file, stored in the vault and attached in the same transaction (both or neither)."""
+    """A new file, streamed into the vault (``formstream``, which checks the CSRF token first) and
+    attached in the same transaction (both or neither)."""
     request.max_content_length = form_limit()
     item = _item(kind, item_id)
     if too_large := form_too_large():
         flash(too_large, "error")
         return redirect(item_url(item))
-    check_csrf()
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        flash(_("Choose a file to upload and attach."), "error")
+    reader = FormReader()
+    for part_kind, part in reader.parts():
+        if part_kind != "file" or part.name != "file" or not part.filename:
+            continue
+        try:
+            document = service.store(db.session, current_user, part.filename, reader.data())
+            service.link(db.session, current_user, document, item)
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(error_message(exc, part.filename), "error")
+            return redirect(item_url(item))
+        db.session.commit()
+        flash(_("“%(name)s” added to your vault and attached.", name=document.name), "success")
         return redirect(item_url(item))
-    try:
-        document = service.store(db.session, current_user, upload.filename, chunks(upload.stream))
-        service.link(db.session, current_user, document, item)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(error_message(exc, upload.filename), "error")
-        return redirect(item_url(item))
-    db.session.commit()
-    flash(_("“%(name)s” added to your vault and attached.", name=document.name), "success")
+    flash(_("Choose a file to upload and attach."), "error")
     return redirect(item_url(item))
 
 

@@ -5,16 +5,16 @@ Uploads stream: a file's content goes from the request to ``documents.store`` in
 in memory. Two ways in, both checked against CSRF:
 
 - ``POST /vault/upload``: an ordinary multipart form (``<input type=file multiple>``), which works
-  without JavaScript. Werkzeug spools each part to a temporary file as it parses (memory stays flat),
-  within the per-file limit plus a little room for the form itself.
+  without JavaScript, read part by part as it arrives (``app.vault.formstream``): no file is held in
+  memory or spooled to a temporary file.
 - ``POST /vault/upload.json?name=…``: one file as the raw request body, sent by ``static/vault.js``
   (XHR, for its progress events) with the token in the ``X-CSRFToken`` header. Nothing is parsed: the
   body is read straight into the service, which counts the bytes against the limits. The path ends in
   ``.json`` so that every error, CSRF and size included, answers JSON (``app.errors.wants_json``).
 
-Both are exempt from the automatic CSRF check only so that the size limit can be raised *before*
-the body is first touched (the automatic check reads the form, which reads the body); the view then
-runs the same check itself, first thing.
+Both are exempt from the automatic CSRF check, which reads the whole form (spooling its files) before
+the view runs; they check the token themselves before storing anything: the form's ``csrf_token``
+field (sent before the files) or the ``X-CSRFToken`` header.
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from app.portfolio.forms import ConfirmForm
 from app.services import documents as service
 from app.services.errors import ServiceError, ValidationFailed
 from app.vault import bp
+from app.vault.formstream import FormReader
 from app.vault.forms import DocumentForm, UploadForm, parse_tags
 from app.vault.text import error_message, filesize
 
@@ -58,8 +59,11 @@ def body_chunks() -> Iterator[bytes]:
 
 
 def form_limit() -> int:
-    """Largest multipart body the forms take: one file at the per-file limit, plus the form itself."""
-    return service.max_file_size() + FORM_ROOM
+    """Largest multipart body the plain forms take: what the vault has room for, plus one file refused
+    at the per-file limit (its bytes are read and dropped), plus the form itself. Each file is still
+    held to the per-file limit and the quota by the service, as it arrives."""
+    used, quota = service.usage(db.session, current_user)
+    return max(quota - used, 0) + service.max_file_size() + FORM_ROOM
 
 
 def form_too_large() -> str | None:
@@ -67,22 +71,17 @@ def form_too_large() -> str | None:
     it with a bare 413 while parsing."""
     if (request.content_length or 0) <= form_limit():
         return None
-    return _("All together, the files you chose are larger than %(limit)s, the most one sending can "
-             "take. Please send them in several goes.", limit=filesize(service.max_file_size()))
+    used, quota = service.usage(db.session, current_user)
+    return _("All together, the files you chose are larger than the %(free)s left in your vault. Delete "
+             "documents you no longer need, or choose fewer files.", free=filesize(max(quota - used, 0)))
 
 
-def check_csrf(header_only: bool = False) -> None:
-    """The check CSRFProtect runs on every other POST, run by the view itself (see the module doc).
-
-    ``header_only``: the token is taken from the ``X-CSRFToken`` header alone. CSRFProtect looks in
-    the form first, and merely asking for the form of a raw body opens the body's stream, which
-    werkzeug refuses with a bare 413 when the body is over the limit: the service must see the
-    declared size first, to say so in plain words.
-    """
+def check_csrf_header() -> None:
+    """The CSRF check of the raw upload, from the ``X-CSRFToken`` header alone. CSRFProtect looks in the
+    form first, and merely asking for the form of a raw body opens the body's stream, which werkzeug
+    refuses with a bare 413 when the body is over the limit: the service must see the declared size
+    first, to say so in plain words."""
     if not current_app.config.get("WTF_CSRF_ENABLED", True):
-        return
-    if not header_only:
-        csrf.protect()
         return
     try:
         validate_csrf(request.headers.get("X-CSRFToken"))
@@ -144,33 +143,36 @@ def index():
 @csrf.exempt
 @login_required
 def upload():
-    """Several files from the plain form; each is stored (and committed) on its own, so that one
-    refused file does not lose the others. Refusals are listed by file name, in plain words."""
+    """Several files from the plain form, each streamed into the vault as it arrives (``formstream``)
+    and committed on its own, so that one refused file does not lose the others. Refusals are listed
+    by file name, in plain words. The tags field comes before the files in the form, so that it is
+    known (and checked) before the first file is stored."""
     request.max_content_length = form_limit()
     if too_large := form_too_large():
         return render_template("vault/index.html", **_list_context(upload_errors=[too_large])), 413
-    check_csrf()
-    form = UploadForm()
-    files = [f for f in request.files.getlist("files") if f.filename]
-    tags = parse_tags(request.form.get("tags"))
-    if not files:
+    reader = FormReader()
+    form = UploadForm(formdata=None)
+    tags, seen, added, errors = [], 0, 0, []
+    for kind, part in reader.parts():
+        if kind == "field" and part.name == "tags":
+            form.tags.data = reader.value()
+            try:
+                tags = service.clean_tags(parse_tags(form.tags.data))
+            except ValidationFailed as exc:
+                form.tags.errors = [str(exc.fields.get("tags", exc.message))]
+                return render_template("vault/index.html", **_list_context(form)), 422
+        elif kind == "file" and part.name == "files" and part.filename:
+            seen += 1
+            try:
+                service.store(db.session, current_user, part.filename, reader.data(), tags=tags)
+                db.session.commit()
+                added += 1
+            except ServiceError as exc:
+                db.session.rollback()
+                errors.append(error_message(exc, part.filename))
+    if not seen:
         form.files.errors = [_("Choose at least one file.")]
-    try:
-        service.clean_tags(tags)  # once for all the files, said next to the field
-    except ValidationFailed as exc:
-        form.tags.errors = [str(exc.fields.get("tags", exc.message))]
-    if form.files.errors or form.tags.errors:
         return render_template("vault/index.html", **_list_context(form)), 422
-    added, errors = 0, []
-    for upload_file in files:
-        try:
-            service.store(db.session, current_user, upload_file.filename, chunks(upload_file.stream),
-                          tags=tags)
-            db.session.commit()
-            added += 1
-        except ServiceError as exc:
-            db.session.rollback()
-            errors.append(error_message(exc, upload_file.filename))
     if added:
         flash(ngettext("%(num)d document added to your vault.", "%(num)d documents added to your vault.",
                        added), "success")
@@ -185,7 +187,7 @@ def upload():
 def upload_json():
     """One file as the raw body (``vault.js``): ``201 {"id", "name", "url"}``, or ``{"error", "message"}``."""
     request.max_content_length = service.max_file_size()  # the body is the file, nothing else
-    check_csrf(header_only=True)
+    check_csrf_header()
     name = request.args.get("name", "")
     try:
         document = service.store(db.session, current_user, name, body_chunks(),
