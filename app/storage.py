@@ -359,7 +359,8 @@ class S3Storage:
         name = self._name(prefix) + "/"
         removed = 0
         with self._errors(prefix, "delete"):
-            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=name):
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=name)
+            for page in pages:
                 keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
                 if keys:
                     answer = self.client.delete_objects(Bucket=self.bucket,
@@ -369,7 +370,8 @@ class S3Storage:
                         raise StorageUnavailable(f"S3 storage refused to delete {first.get('Key')} "
                                                  f"({first.get('Code')})", code=first.get("Code"))
                     removed += len(keys)
-            for upload in self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=name).get("Uploads", []):
+            pending = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=name).get("Uploads", [])
+            for upload in pending:
                 self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"],
                                                    UploadId=upload["UploadId"])
         return removed

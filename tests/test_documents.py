@@ -185,7 +185,8 @@ def test_search_by_name_ignoring_case_and_accents_and_by_tag(app, user, make_use
 
 def test_update_renames_describes_retags(app, user):
     document = stored(user, "a.txt", tags=["one"])
-    documents.update(db.session, user, document, name="../b.txt", description="About b", tags=["Two", "three"])
+    documents.update(db.session, user, document, name="../b.txt", description="About b",
+                     tags=["Two", "three"])
     db.session.commit()
     db.session.expire_all()
     assert (document.name, document.description, document.tags) == ("b.txt", "About b", ["three", "two"])

@@ -33,8 +33,8 @@ class Api:
 
     def __getattr__(self, method):
         def call(path, headers=None, **kwargs):
-            response = getattr(self.client, method)(f"/api/v1{path}", headers={**self.headers, **(headers or {})},
-                                                    **kwargs)
+            headers = {**self.headers, **(headers or {})}
+            response = getattr(self.client, method)(f"/api/v1{path}", headers=headers, **kwargs)
             assert "Set-Cookie" not in response.headers
             return response
         return call
@@ -86,9 +86,10 @@ class GeneratedBody(io.RawIOBase):
                  fail_after: int | None = None):
         super().__init__()
         self.fail_after = fail_after
-        self.parts = [head_fields + (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
-                                     f'filename="{name}"\r\nContent-Type: application/octet-stream\r\n\r\n').encode(),
-                      size, f"\r\n".encode() + tail_fields + f"--{BOUNDARY}--\r\n".encode()]
+        part = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n")
+        self.parts = [head_fields + part.encode(), size,
+                      b"\r\n" + tail_fields + f"--{BOUNDARY}--\r\n".encode()]
         self.length = len(self.parts[0]) + size + len(self.parts[2])
         self.position, self.pattern = 0, (bytes(range(256)) * 1024)  # 256 KiB
 
@@ -99,7 +100,8 @@ class GeneratedBody(io.RawIOBase):
         return True
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        self.position = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.length}[whence] + offset
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.length}[whence]
+        self.position = base + offset
         return self.position
 
     def tell(self) -> int:
@@ -160,10 +162,12 @@ def test_upload_read_list_change_download_delete(app, api):
     assert (changed["name"], changed["tags"], changed["description"]) == ("bac.pdf", ["bac"], "")
     download = api.get(f"/documents/{body['id']}/content")
     assert download.status_code == 200 and download.data == data
-    assert download.headers["Content-Disposition"] == "attachment; filename=\"bac.pdf\"; filename*=UTF-8''bac.pdf"
+    assert download.headers["Content-Disposition"] == \
+        "attachment; filename=\"bac.pdf\"; filename*=UTF-8''bac.pdf"
     assert download.headers["X-Content-Type-Options"] == "nosniff"
     assert download.headers["Content-Type"] == "application/pdf"
-    assert download.headers["Accept-Ranges"] == "bytes" and download.headers["Content-Length"] == str(len(data))
+    assert download.headers["Accept-Ranges"] == "bytes"
+    assert download.headers["Content-Length"] == str(len(data))
     assert "sandbox" in download.headers["Content-Security-Policy"]
     assert api.get("/documents/usage").get_json() == {"used": len(data), "quota": 1024**3,
                                                       "max_file": 500 * MiB}
@@ -186,7 +190,8 @@ def test_a_streamed_upload_without_content_length_and_tags_after_the_file(app, a
 
 def test_the_download_names_are_safe(app, api):
     document = uploaded(api, b"x", "x.txt")
-    document = api.patch(f"/documents/{document['id']}", json={"name": 'Relevé "final"\\;\r\n.pdf'}).get_json()
+    path = f"/documents/{document['id']}"
+    document = api.patch(path, json={"name": 'Relevé "final"\\;\r\n.pdf'}).get_json()
     header = api.get(f"/documents/{document['id']}/content").headers["Content-Disposition"]
     assert document["name"] == "; .pdf"  # the backslash is a folder separator: only what follows it stays
     document = api.patch(f"/documents/{document['id']}", json={"name": 'Relevé "final";\r\n.pdf'}).get_json()
@@ -263,7 +268,8 @@ def test_search_and_pages(app, api, other_api):
     uploaded(other_api, b"y", "Scan école secret.pdf", tags="scan")
     seen, cursor = [], None
     while True:
-        page = api.get("/documents", query_string={"limit": 2, **({"cursor": cursor} if cursor else {})}).get_json()
+        query = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = api.get("/documents", query_string=query).get_json()
         seen += [d["id"] for d in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:
@@ -292,7 +298,8 @@ def test_evidence_links(app, api, other_api, path, body):
     assert api.get(f"/{path}/{item['id']}").get_json()["evidence"] == [document["id"]]
     listed = api.get(f"/{path}").get_json()["items"]
     assert listed[0]["evidence"] == [document["id"]]
-    assert [d["id"] for d in api.get(f"/{path}/{item['id']}/evidence").get_json()["items"]] == [document["id"]]
+    attached = api.get(f"/{path}/{item['id']}/evidence").get_json()["items"]
+    assert [d["id"] for d in attached] == [document["id"]]
     # Someone else's item or document: 404 both ways, nothing linked.
     theirs = other_api.post(f"/{path}", json=body).get_json()
     their_document = uploaded(other_api, b"x", "x.pdf")
@@ -364,8 +371,8 @@ def test_malformed_uploads(app, api):
     assert api.post("/documents", json={"file": "x"}).get_json()["error"] == "unsupported_media_type"
     response = api.post("/documents", data={"other": "x"}, content_type="multipart/form-data")
     assert response.status_code == 422 and response.get_json()["fields"].keys() == {"file"}
-    response = api.post("/documents", data={"file": [(io.BytesIO(b"a"), "a.txt"), (io.BytesIO(b"b"), "b.txt")]},
-                        content_type="multipart/form-data")
+    two = [(io.BytesIO(b"a"), "a.txt"), (io.BytesIO(b"b"), "b.txt")]
+    response = api.post("/documents", data={"file": two}, content_type="multipart/form-data")
     assert response.status_code == 400 and response.get_json()["error"] == "invalid_form"
     response = post_raw(api, io.BytesIO(f"--{BOUNDARY}\r\nno disposition\r\n\r\nx".encode()))
     assert response.status_code == 400 and response.get_json()["error"] == "invalid_form"

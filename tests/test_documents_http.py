@@ -60,8 +60,9 @@ def head(length: int | None, token: str) -> bytes:
     framing = f"Content-Length: {length}" if length is not None else "Transfer-Encoding: chunked"
     part = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n'
             f"Content-Type: application/octet-stream\r\n\r\n")
-    return (f"POST /api/v1/documents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-            f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n{framing}\r\n\r\n").encode(), part.encode()
+    request = (f"POST /api/v1/documents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+               f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n{framing}\r\n\r\n")
+    return request.encode(), part.encode()
 
 
 @pytest.mark.parametrize("chunked", [False, True])

@@ -75,6 +75,7 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-dat
         "description": {"type": "string"},
     }}}}}}
 BINARY = {"schema": {"type": "string", "format": "binary"}}
+OCTETS = "application/octet-stream"
 
 
 def attachment(name: str) -> str:
@@ -83,6 +84,34 @@ def attachment(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     ascii_name = re.sub(r'[^A-Za-z0-9 !#$&+,.;=@^_`{}~()\[\]-]', "_", ascii_name).strip() or "document"
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def content_response(user, document: Document) -> Response:
+    """The download of ``document`` for the current request: whole (200), one byte range (206) or 416,
+    always an attachment, never sniffed. Shared with the vault pages (``app.vault``), whose view must
+    also carry ``@talisman(content_security_policy=CONTENT_CSP, content_security_policy_nonce_in=[])``.
+
+    A ``Range`` that is not one satisfiable-or-not byte range (several ranges, other units, bad syntax),
+    or an ``If-Range`` that does not match the ETag, gets the whole document (RFC 9110 allows it).
+    """
+    etag = f'"{document.sha256}"'
+    headers = {"Content-Disposition": attachment(document.name), "X-Content-Type-Options": "nosniff",
+               "Accept-Ranges": "bytes", "ETag": etag, "Cache-Control": "private, no-store"}
+    mimetype = documents.served_type(document)
+    wanted = request.range
+    if_range = request.headers.get("If-Range")
+    if wanted is not None and wanted.units == "bytes" and len(wanted.ranges) == 1 \
+            and (if_range is None or if_range.strip() == etag):
+        span = wanted.range_for_length(document.size)
+        if span is None:
+            return Response(status=416, headers={**headers, "Content-Range": f"bytes */{document.size}"})
+        start, stop = span
+        return Response(documents.read(user, document, start, stop - start), status=206, mimetype=mimetype,
+                        direct_passthrough=True,
+                        headers={**headers, "Content-Length": str(stop - start),
+                                 "Content-Range": f"bytes {start}-{stop - 1}/{document.size}"})
+    return Response(documents.read(user, document), status=200, mimetype=mimetype, direct_passthrough=True,
+                    headers={**headers, "Content-Length": str(document.size)})
 
 
 def _document(document_id) -> Document:
@@ -157,8 +186,9 @@ def make_blueprint() -> Blueprint:
         body = json_object()
         unknown = set(body) - {"name", "description", "tags"}
         if unknown:
+            problem = str(_l("Unknown field."))
             raise documents.ValidationFailed(str(_l("Some information is not valid.")),
-                                             fields={name: str(_l("Unknown field.")) for name in sorted(unknown)})
+                                             fields={name: problem for name in sorted(unknown)})
         if "tags" in body and body["tags"] is None:
             body["tags"] = []
         if "tags" in body and not isinstance(body["tags"], list):
@@ -188,32 +218,12 @@ def make_blueprint() -> Blueprint:
         "byte: `document_corrupted` (500; 410 when the stored content is missing), `storage_unavailable` "
         "(503). Damage found later in a long download cuts the connection short of Content-Length, so "
         "a client never takes a partial or altered file for the document."),
-        responses={"200": {"description": "The whole document", "content": {"application/octet-stream": BINARY}},
-                   "206": {"description": "The requested range", "content": {"application/octet-stream": BINARY}},
+        responses={"200": {"description": "The whole document", "content": {OCTETS: BINARY}},
+                   "206": {"description": "The requested range", "content": {OCTETS: BINARY}},
                    "416": {"description": "The range is outside the document"}})
     @document_errors(blp, 401, 404)
     def content(document_id):
-        user = api_user()
-        document = _document(document_id)
-        etag = f'"{document.sha256}"'
-        headers = {"Content-Disposition": attachment(document.name), "X-Content-Type-Options": "nosniff",
-                   "Accept-Ranges": "bytes", "ETag": etag,
-                   "Cache-Control": "private, no-store"}
-        wanted = request.range
-        if_range = request.headers.get("If-Range")
-        if wanted is not None and wanted.units == "bytes" and (if_range is None or if_range.strip() == etag):
-            span = wanted.range_for_length(document.size) if len(wanted.ranges) == 1 else None
-            if len(wanted.ranges) == 1 and span is None:
-                return Response(status=416, headers={**headers, "Content-Range": f"bytes */{document.size}"})
-            if span is not None:
-                start, stop = span
-                body = documents.read(user, document, start, stop - start)
-                return Response(body, status=206, mimetype=documents.served_type(document), direct_passthrough=True,
-                                headers={**headers, "Content-Length": str(stop - start),
-                                         "Content-Range": f"bytes {start}-{stop - 1}/{document.size}"})
-        body = documents.read(user, document)
-        return Response(body, status=200, mimetype=documents.served_type(document), direct_passthrough=True,
-                        headers={**headers, "Content-Length": str(document.size)})
+        return content_response(api_user(), _document(document_id))
 
     @blp.route("/<uuid:document_id>/thumbnail", methods=["GET"])
     @talisman(content_security_policy=CONTENT_CSP, content_security_policy_nonce_in=[])
@@ -234,12 +244,13 @@ def make_blueprint() -> Blueprint:
 
 # --- evidence -------------------------------------------------------------------------------------------
 
-EVIDENCE = (("experiences", Experience, "experience"), ("diplomas", Diploma, "diploma"), ("skills", Skill, "skill"))
+EVIDENCE = (("experiences", Experience, "experience"), ("diplomas", Diploma, "diploma"),
+            ("skills", Skill, "skill"))
 
 
 def make_evidence_blueprint() -> Blueprint:
     blp = Blueprint("evidence", __name__, url_prefix="/api/v1",
-                    description="Documents of the vault attached as evidence to experiences, diplomas, skills.")
+                    description="Vault documents attached as evidence to experiences, diplomas, skills.")
     blp.before_request(require_token)
     page_of = page_schema(DocumentSchema, "EvidencePageSchema")
 

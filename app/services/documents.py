@@ -478,6 +478,9 @@ def store(session: Session, user: User, filename, chunks: Iterable[bytes], *, ta
     session.add(document)
     session.flush()
     # Another upload of the same owner may have been committed meanwhile: count again, with this one.
+    # The flush above bumped the portfolio's revision (``_count_changes``), which locks that row until
+    # this transaction ends (PostgreSQL; SQLite has one writer), so two concurrent uploads of one owner
+    # take turns here and the second sees the first: together they cannot overshoot the quota.
     used_now, _quota = usage(session, user)
     if used_now > quota:
         raise _over_quota(quota, used_now - document.size)
@@ -551,10 +554,10 @@ def receive(session: Session, user: User, stream: IO[bytes], content_type: str |
     ``stream`` (a request's input stream), with the optional fields ``tags`` (comma-separated, or the
     field repeated) and ``description``, before or after the file.
 
-    The body is parsed as it is read: the file's content goes straight to ``store``. A page route must
-    not let anything read ``request.form`` first (Flask-WTF's ``CSRFProtect`` does, which would parse
-    and spool the whole body): exempt it and check the token from the ``X-CSRFToken`` header. Fields sent after
-    the file are applied to the document once it is stored. One file per request; everything other
+    The body is parsed as it is read: the file's content goes straight to ``store``. A page route must not
+    let anything read ``request.form`` first (Flask-WTF's ``CSRFProtect`` does, which would parse and
+    spool the whole body): exempt it and check the token from the ``X-CSRFToken`` header. Fields sent
+    after the file are applied to the document once it is stored. One file per request; everything other
     than the file must fit in ``MULTIPART_OVERHEAD`` bytes. Raises what ``store`` raises, and
     ``ServiceError`` ``unsupported_media_type`` / ``invalid_form`` / ``payload_too_large``.
     """

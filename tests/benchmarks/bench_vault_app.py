@@ -90,7 +90,8 @@ def worker_pid(master: int) -> int:
 
 def memory(pid: int) -> dict[str, float]:
     """Resident size now and its peak since the last reset, in MiB."""
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    fields = dict(line.split(":", 1) for line in lines if ":" in line)
     return {"rss": int(fields["VmRSS"].split()[0]) / 1024, "peak": int(fields["VmHWM"].split()[0]) / 1024}
 
 
@@ -149,7 +150,8 @@ def download(port: int, token: str, document: dict, data: bytes) -> tuple[int, b
     measure the client."""
     twice = data + data
     start = time.perf_counter()
-    connection, response = call(port, "GET", document["content_url"], headers={"Authorization": f"Bearer {token}"})
+    connection, response = call(port, "GET", document["content_url"],
+                                headers={"Authorization": f"Bearer {token}"})
     if response.status != 200:
         raise SystemExit(f"download answered {response.status}: {response.read()[:500]!r}")
     total, same = 0, True
@@ -193,13 +195,15 @@ def main(argv=None) -> int:
     digest = expected_digest(args.mib, data)
     with tempfile.TemporaryDirectory(prefix="sillage-bench-vault-app-") as folder:
         env = {**os.environ, "SILLAGE_INSTANCE_PATH": folder, "SILLAGE_RATE_LIMITS": "off",
-               "SILLAGE_VAULT_QUOTA": str((args.mib + 64) * MiB), "SILLAGE_VAULT_MAX_FILE": str((args.mib + 1) * MiB)}
+               "SILLAGE_VAULT_QUOTA": str((args.mib + 64) * MiB),
+               "SILLAGE_VAULT_MAX_FILE": str((args.mib + 1) * MiB)}
         for name in ("SILLAGE_DATABASE_URL", "SILLAGE_STORAGE_URL"):
             env.pop(name, None)
         sillage(env, "db", "upgrade")
         sillage(env, "users", "create", EMAIL, stdin=PASSWORD + "\n")
         port = free_port()
-        server = subprocess.Popen([*SILLAGE, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        command = [*SILLAGE, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+        server = subprocess.Popen(command,
                                   env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                   start_new_session=True)
         try:
@@ -214,7 +218,8 @@ def main(argv=None) -> int:
             download(port, token, warm, data)
             rest = memory(pid)["rss"]
             reset_peak(pid)
-            document, up_seconds = upload(port, token, "big.bin", file_pieces(args.mib, data, MiB), args.mib * MiB)
+            document, up_seconds = upload(port, token, "big.bin", file_pieces(args.mib, data, MiB),
+                                          args.mib * MiB)
             up_memory = memory(pid)
             if document["size"] != args.mib * MiB or document["sha256"] != digest:
                 raise SystemExit("the uploaded document's size or digest is wrong")
