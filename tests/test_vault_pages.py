@@ -420,6 +420,9 @@ def test_download_is_an_attachment_that_is_never_rendered(owner, english):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "sandbox" in response.headers["Content-Security-Policy"]
     assert response.mimetype == "application/pdf" and response.content_length == len(PDF)
+    response = owner.get(f"/vault/{document.id}/download", headers={"Range": "bytes=5-9"})
+    assert response.status_code == 206 and response.data == PDF[5:10]
+    assert response.headers["Content-Range"] == f"bytes 5-9/{len(PDF)}"
     page = store(english, "page.html", b"<!doctype html><script>alert(1)</script>")
     response = owner.get(f"/vault/{page.id}/download")
     assert response.mimetype == "application/octet-stream"

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flask import (Response, abort, current_app, flash, jsonify, make_response, redirect, render_template,
-                   request, stream_with_context, url_for)
+from flask import (abort, current_app, flash, jsonify, make_response, redirect, render_template,
+                   request, url_for)
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required
 
@@ -29,7 +29,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms.validators import ValidationError
 
 from app.errors import error_response
-from app.api.documents import CONTENT_CSP, attachment
+from app.api.documents import CONTENT_CSP, content_response
 from app.extensions import csrf, db, talisman
 from app.portfolio.forms import ConfirmForm
 from app.services import documents as service
@@ -241,9 +241,9 @@ def document(document_id):
 @talisman(content_security_policy=CONTENT_CSP, content_security_policy_nonce_in=[])
 @login_required
 def download(document_id):
-    """The document, streamed and decrypted, always as an attachment, never rendered: nosniff, a
-    sandboxing CSP, and a type a browser would run sent as application/octet-stream (the API's rules:
-    ``api.documents.attachment``, ``documents.served_type``).
+    """The document, streamed and decrypted, as the API sends it (``api.documents.content_response``:
+    one byte range if asked, always an attachment, nosniff, a type a browser would run sent as
+    application/octet-stream), under a sandboxing CSP.
 
     ``documents.read`` checks the blob and its first chunk before the response starts, so that a
     missing, damaged or unreachable blob gives a clear error page rather than a download that begins
@@ -252,15 +252,9 @@ def download(document_id):
     """
     document = get_document(document_id)
     try:
-        parts = service.read(current_user, document)  # checks the blob and its first chunk now
+        return content_response(current_user, document)
     except ServiceError as exc:
         return refusal(exc, document.name)
-    response = Response(stream_with_context(parts), mimetype=service.served_type(document))
-    response.headers["Content-Disposition"] = attachment(document.name)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    response.content_length = document.size
-    return response
 
 
 @bp.get("/<document_id>/thumbnail")
