@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 
 from app import storage
 from app.extensions import db
-from app.models import Diploma, Document, DocumentTag, Experience, Skill
+from app.models import Diploma, Document, DocumentTag, Experience, Skill, User
 from app.services import accounts, documents, portfolio, vault_keys
 from certs import vault
 from tests.conftest import PASSWORD
@@ -425,3 +426,37 @@ def test_deleting_the_account_shreds_the_key_then_deletes_every_blob(app, user, 
     assert db.session.scalar(select(func.count()).select_from(Document)) == 1
     assert db.session.scalar(select(func.count()).select_from(vault_keys.VaultKey)) == 1
     assert content(other, keep) == b"other's"
+
+
+def test_two_uploads_at_once_cannot_overshoot_the_quota_together(app, user):
+    """Both uploads pass the streaming check (each fits alone), then both reach the database: the
+    second to flush waits for the first to commit and, counting again, is refused."""
+    app.config["VAULT_QUOTA_BYTES"] = 150 * KiB
+    both_streamed = threading.Barrier(2, timeout=30)
+    outcomes: list = []
+
+    def body():
+        yield bytes(100 * KiB)
+        both_streamed.wait()  # neither has flushed its row yet
+
+    def upload(name):
+        with app.app_context():
+            try:
+                person = db.session.get(User, user.id)
+                documents.store(db.session, person, name, body())
+                db.session.commit()
+                outcomes.append("stored")
+            except documents.QuotaExceeded:
+                db.session.rollback()
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=upload, args=(f"{i}.bin",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) == ["refused", "stored"]
+    db.session.expire_all()
+    assert documents.usage(db.session, user)[0] == 100 * KiB and len(blobs(app)) == 1

@@ -44,7 +44,7 @@ from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDeco
 from app import policy, storage
 from app.models import Diploma, Experience, Skill, User
 from app.models.portfolio import sort_key
-from app.models.vault import EVIDENCE_TABLES, NAME_LENGTH, TAG_LENGTH, Document, DocumentTag
+from app.models.vault import EVIDENCE_TABLES, NAME_LENGTH, TAG_LENGTH, Document, DocumentTag, VaultKey
 from app.services import photos, vault_keys
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.portfolio import Order, portfolio_of
@@ -362,6 +362,15 @@ def _session_of(document: Document) -> Session:
 
 
 def _data_key(session: Session, user: User) -> bytes:
+    """The owner's data key. On first use it is created and committed in a short transaction of its
+    own, not in the caller's: the caller's transaction then writes nothing before the upload has been
+    streamed, so it holds no lock meanwhile (SQLite's single write lock; PostgreSQL's wait on the unique
+    owner of a key being inserted), and a long first upload never blocks anyone else's writes. A key
+    kept after a failed first upload is harmless: it is that owner's key, made on first use anyway."""
+    if session.scalar(select(VaultKey.id).where(VaultKey.user_id == user.id)) is None:
+        with Session(bind=session.get_bind()) as own:
+            vault_keys.data_key_for(own, user)
+            own.commit()
     return vault_keys.data_key_for(session, user)
 
 
