@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Diploma, Document, Experience, Skill, User
-from app.services import documents
+from app.services import documents, vault_keys
 
 INES = "ines.martin@example.org"
 
@@ -90,6 +90,9 @@ def load(session: Session) -> None:
         return
     if session.scalar(select(Document.id).where(Document.portfolio_id == user.portfolio.id).limit(1)):
         return
+    # Inès is made in this same transaction: her data key too, here, rather than by the service's own
+    # short transaction for a first upload (which could not see her yet, and would wait on our lock).
+    vault_keys.data_key_for(session, user)
     specs = [
         ("Attestation PFMP — Jardinerie Vert Bocage.pdf", pdf(
             "Attestation de période de formation en milieu professionnel", [
