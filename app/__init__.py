@@ -135,10 +135,10 @@ def _select_timezone():
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app import api, auth, credentials, issuing, jobs, portfolio, settings, verification
+    from app import api, auth, credentials, issuing, jobs, portfolio, settings, vault, verification
     from app.main import bp as main_bp
 
     app.register_blueprint(main_bp)
     # The API first: verification documents its route on the API's OpenAPI description.
-    for feature in (auth, portfolio, settings, api, verification, jobs, issuing, credentials):
+    for feature in (auth, portfolio, settings, api, verification, jobs, issuing, credentials, vault):
         feature.init_app(app)

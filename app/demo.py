@@ -232,6 +232,7 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
         user.role = account.role
         account.build(session, user)
         session.flush()
+    _load_vault(session)
 
     lines = ["Demo logins:"]
     lines += [f"  {a.email}  password: {a.password}  ({a.description})" for a in DEMO_ACCOUNTS]
@@ -298,6 +299,13 @@ def _demo_credentials(session: Session) -> None:
         return  # idempotent
     awarding.award(session, OPERATOR, achievement, ines.email,
                    narrative="Attestation délivrée à l'issue de la formation, avec mention.")
+
+
+def _load_vault(session: Session) -> None:
+    """Inès's vault: a few generated documents, attached as evidence (``app.vault.demo``)."""
+    from app.vault import demo as vault_demo
+
+    vault_demo.load(session)
 
 
 def _user_by_email(session: Session, email: str) -> User | None:
