@@ -184,8 +184,12 @@ def test_revocation_sets_the_bit_and_every_surface_says_revoked(app, client, iss
     assert result["verified"] is False and result["verdict"]["reason"] == "revoked"
     page = client.get(f"/credentials/{credential.id}")
     assert b'data-state="revoked"' in page.data and b"Erreur de saisie" in page.data
-    assertion = json.loads(client.get(f"/ob2/assertions/{credential.id}").data)
-    assert assertion["revoked"] is True
+    hosted = client.get(f"/ob2/assertions/{credential.id}")
+    # OB 2.0 "Revoking Hosted Assertions": 410 Gone, with the stripped-down document as the body.
+    assert hosted.status_code == 410
+    assertion = json.loads(hosted.data)
+    assert assertion["revoked"] is True and set(assertion) <= {"@context", "type", "id", "revoked",
+                                                                "revocationReason"}
     # The verify button on the page runs the verifier and shows its verdict.
     verified = client.post(f"/credentials/{credential.id}/verify", data={"csrf_token": csrf_token(page)})
     assert b'data-reason="revoked"' in verified.data

@@ -128,7 +128,13 @@ def status_list(list_id):
 
 @bp.get("/ob2/assertions/<uuid:credential_id>")
 def ob2_assertion(credential_id):
-    return _json(documents.ob2_assertion(_credential(credential_id)), STATUS_MAX_AGE, "application/ld+json")
+    """The hosted assertion; a revoked one answers 410 Gone with the stripped-down document, as OB 2.0's
+    "Revoking Hosted Assertions" says (a backpack that only looks at the status code sees it too)."""
+    credential = _credential(credential_id)
+    response = _json(documents.ob2_assertion(credential), STATUS_MAX_AGE, "application/ld+json")
+    if credential.revoked_at is not None:
+        response.status_code = 410
+    return response
 
 
 @bp.get("/ob2/assertions/<uuid:credential_id>.png")
