@@ -240,6 +240,26 @@ def test_expired_credential_shows_expired(app, client, issuer, org):
     assert b'data-state="expired"' in client.get(f"/credentials/{credential.id}").data
 
 
+def test_the_page_shows_what_was_signed_not_the_achievement_as_edited_since(app, client, issuer, org,
+                                                                             achievement):
+    """An achievement edited after an award must not change what the credential's page says it certifies:
+    the page reads the signed credential (name, description, criteria, issuer), as every verifier does."""
+    from app.policy import OPERATOR
+    from app.services import achievements
+
+    credential = awarding.award(db.session, issuer, achievement, "paul@example.org").credential
+    db.session.commit()
+    achievements.update(db.session, OPERATOR, achievement, {
+        "name": "Secourisme avancé", "description": "Réanime sans matériel.",
+        "criteria_narrative": "Aucun examen."})
+    db.session.commit()
+    page = client.get(f"/credentials/{credential.id}").get_data(as_text=True)
+    assert "Premiers secours" in page and "Sait porter les premiers secours." in page
+    assert "Réussir l&#39;examen pratique." in page
+    assert "Secourisme avancé" not in page and "Réanime sans matériel." not in page
+    assert "Aucun examen." not in page
+
+
 # --- who may do what ----------------------------------------------------------------------------------
 
 def test_issuer_of_another_organisation_is_refused_everywhere(app, client, issuer, org, achievement, make_user):

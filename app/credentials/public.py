@@ -54,9 +54,27 @@ def _download(data: bytes, media_type: str, filename: str, attachment: bool):
     return response
 
 
+def _signed(credential) -> dict:
+    """What the signed credential says it certifies (achievement and issuer), for the page: the
+    achievement may have been edited since the award, and the page must not tell another story than
+    the credential that every verifier reads. Falls back to the current rows for any missing field."""
+    document = credential.document if isinstance(credential.document, dict) else {}
+    subject = document.get("credentialSubject")
+    achieved = subject.get("achievement") if isinstance(subject, dict) else None
+    achieved = achieved if isinstance(achieved, dict) else {}
+    criteria = achieved.get("criteria") if isinstance(achieved.get("criteria"), dict) else {}
+    issuer = document.get("issuer") if isinstance(document.get("issuer"), dict) else {}
+    current = credential.achievement
+    return {"name": achieved.get("name") or current.name,
+            "description": achieved.get("description") or current.description,
+            "criteria": criteria.get("narrative") if achieved else current.criteria_narrative,
+            "issuer": issuer.get("name") or credential.organisation.name}
+
+
 def _page(credential, result=None, status=200):
     owner = awarding.recipient_portfolio(db.session, credential) if credential.show_recipient_name else None
     return render_template("credentials/credential.html", credential=credential, result=result,
+                           signed=_signed(credential),
                            recipient_name=(owner.display_name or None) if owner else None,
                            form=EmptyForm(), is_owner=_is_owner(credential)), status
 
