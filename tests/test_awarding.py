@@ -349,6 +349,42 @@ def test_unknown_address_gets_a_claim_link_and_the_credential_lands_at_verificat
     assert awarded.credential.portfolio_id == user.portfolio.id
 
 
+def test_nobody_gets_another_persons_credential_by_changing_their_address(app, issuer, achievement, make_user):
+    """The credential lands only on a proved address: an unverified account holding the address gets
+    nothing, an address change is applied (and delivers) only once the new mailbox confirms it, and a
+    verification link sent to an earlier address does not prove the current one."""
+    from app.services import accounts
+    from tests.conftest import PASSWORD
+
+    credential = awarding.award(db.session, issuer, achievement, "bob@example.org").credential
+    db.session.commit()
+    squatter = make_user("bob@example.org", verified=False)
+    mallory = make_user("mallory@example.org")
+    with pytest.raises(ServiceError):  # unverified: no address change at all
+        accounts.request_email_change(db.session, squatter, PASSWORD, "x@example.org")
+    _new, raw_change = accounts.request_email_change(db.session, mallory, PASSWORD, "bob@example.org")
+    db.session.commit()
+    db.session.expire_all()
+    assert mallory.email == "mallory@example.org" and credential.portfolio_id is None
+    # A verification link sent to the squatter's address before a change does not prove a later one.
+    late = make_user("late@example.org", verified=False)
+    raw_verify = accounts.verification_token(db.session, late, force=True)
+    late.email = "bob2@example.org"  # as if changed by any other path: the link no longer proves it
+    db.session.commit()
+    with pytest.raises(ServiceError):
+        accounts.verify_email(db.session, raw_verify)
+    db.session.rollback()
+    assert awarding.deliver_pending(db.session, squatter) == 0
+    db.session.expire_all()
+    assert credential.portfolio_id is None
+    # Only the confirmation from the mailbox itself (here refused: an account already has the address).
+    with pytest.raises(ServiceError):
+        accounts.confirm_email_change(db.session, raw_change)
+    db.session.rollback()
+    db.session.expire_all()
+    assert credential.portfolio_id is None
+
+
 def test_claim_link_signed_in_puts_it_in_the_portfolio_once(app, client, issuer, achievement, make_user):
     awarded = awarding.award(db.session, issuer, achievement, "other-address@example.org")
     db.session.commit()
