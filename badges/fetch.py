@@ -13,7 +13,9 @@ guard therefore:
   between the check and the connection (DNS rebinding) cannot redirect the request; TLS still sends
   the name as SNI and verifies the certificate for the name, and ``Host`` carries the name;
 * refuses redirects (a redirect would be a second, unchecked request), credentials in the URL and
-  any status but 200;
+  any status but 200, and 410 Gone whose body is an object with ``"revoked": true``: that is how
+  OB 2.0 ("Revoking Hosted Assertions") serves a revoked hosted assertion, and the verifier must read
+  it as revoked rather than unreachable (``fetch_json`` refuses any other 410);
 * bounds time (2 s to connect, 5 s in all) and size (256 KB, read in chunks and stopped at the cap).
 
 Failures raise :class:`FetchError` with a stable ``code`` that the verifier reports as is.
@@ -30,6 +32,8 @@ from urllib.parse import urlsplit
 
 from .errors import BadgeError
 from .formats import parse_json
+
+GONE = 410  # a revoked OB 2.0 hosted assertion (see the module docstring)
 
 CONNECT_TIMEOUT = 2.0
 TOTAL_TIMEOUT = 5.0
@@ -226,7 +230,7 @@ def fetch(url: str, *, allow_loopback: bool = False, accept: str = ACCEPT_JSON,
             raise FetchError("fetch_failed", f"the request failed ({exc.__class__.__name__})", url) from exc
         if 300 <= response.status < 400:
             raise FetchError("fetch_refused", f"redirects are not followed (HTTP {response.status})", url)
-        if response.status != 200:
+        if response.status not in (200, GONE):
             raise FetchError("fetch_failed", f"HTTP {response.status}", url)
         length = response.getheader("Content-Length")
         if length and length.isdigit() and int(length) > max_bytes:
@@ -266,10 +270,15 @@ def fetch_json(url: str, *, allow_loopback: bool = False) -> dict | list:
     (:func:`badges.formats.parse_json`: a repeated key in a DID document is as ambiguous as anywhere)."""
     result = fetch(url, allow_loopback=allow_loopback)
     try:
-        return parse_json(result.body)
+        document = parse_json(result.body)
     except BadgeError as exc:
+        if result.status == GONE:
+            raise FetchError("fetch_failed", f"HTTP {result.status}", url) from None
         code = exc.code if exc.code == "too_large" else "invalid_json"
         raise FetchError(code, f"the document is not usable JSON ({exc.message})", url) from exc
+    if result.status == GONE and not (isinstance(document, dict) and document.get("revoked") is True):
+        raise FetchError("fetch_failed", f"HTTP {result.status}", url)
+    return document
 
 
 def json_fetcher(*, allow_loopback: bool = False):

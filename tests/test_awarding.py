@@ -184,8 +184,12 @@ def test_revocation_sets_the_bit_and_every_surface_says_revoked(app, client, iss
     assert result["verified"] is False and result["verdict"]["reason"] == "revoked"
     page = client.get(f"/credentials/{credential.id}")
     assert b'data-state="revoked"' in page.data and b"Erreur de saisie" in page.data
-    assertion = json.loads(client.get(f"/ob2/assertions/{credential.id}").data)
-    assert assertion["revoked"] is True
+    hosted = client.get(f"/ob2/assertions/{credential.id}")
+    # OB 2.0 "Revoking Hosted Assertions": 410 Gone, with the stripped-down document as the body.
+    assert hosted.status_code == 410
+    assertion = json.loads(hosted.data)
+    assert assertion["revoked"] is True and set(assertion) <= {"@context", "type", "id", "revoked",
+                                                                "revocationReason"}
     # The verify button on the page runs the verifier and shows its verdict.
     verified = client.post(f"/credentials/{credential.id}/verify", data={"csrf_token": csrf_token(page)})
     assert b'data-reason="revoked"' in verified.data
@@ -234,6 +238,26 @@ def test_expired_credential_shows_expired(app, client, issuer, org):
     credential.valid_until = utcnow() - timedelta(seconds=1)  # the page a year on: the end date is past
     db.session.commit()
     assert b'data-state="expired"' in client.get(f"/credentials/{credential.id}").data
+
+
+def test_the_page_shows_what_was_signed_not_the_achievement_as_edited_since(app, client, issuer, org,
+                                                                             achievement):
+    """An achievement edited after an award must not change what the credential's page says it certifies:
+    the page reads the signed credential (name, description, criteria, issuer), as every verifier does."""
+    from app.policy import OPERATOR
+    from app.services import achievements
+
+    credential = awarding.award(db.session, issuer, achievement, "paul@example.org").credential
+    db.session.commit()
+    achievements.update(db.session, OPERATOR, achievement, {
+        "name": "Secourisme avancé", "description": "Réanime sans matériel.",
+        "criteria_narrative": "Aucun examen."})
+    db.session.commit()
+    page = client.get(f"/credentials/{credential.id}").get_data(as_text=True)
+    assert "Premiers secours" in page and "Sait porter les premiers secours." in page
+    assert "Réussir l&#39;examen pratique." in page
+    assert "Secourisme avancé" not in page and "Réanime sans matériel." not in page
+    assert "Aucun examen." not in page
 
 
 # --- who may do what ----------------------------------------------------------------------------------
@@ -323,6 +347,42 @@ def test_unknown_address_gets_a_claim_link_and_the_credential_lands_at_verificat
     db.session.commit()
     db.session.expire_all()
     assert awarded.credential.portfolio_id == user.portfolio.id
+
+
+def test_nobody_gets_another_persons_credential_by_changing_their_address(app, issuer, achievement, make_user):
+    """The credential lands only on a proved address: an unverified account holding the address gets
+    nothing, an address change is applied (and delivers) only once the new mailbox confirms it, and a
+    verification link sent to an earlier address does not prove the current one."""
+    from app.services import accounts
+    from tests.conftest import PASSWORD
+
+    credential = awarding.award(db.session, issuer, achievement, "bob@example.org").credential
+    db.session.commit()
+    squatter = make_user("bob@example.org", verified=False)
+    mallory = make_user("mallory@example.org")
+    with pytest.raises(ServiceError):  # unverified: no address change at all
+        accounts.request_email_change(db.session, squatter, PASSWORD, "x@example.org")
+    _new, raw_change = accounts.request_email_change(db.session, mallory, PASSWORD, "bob@example.org")
+    db.session.commit()
+    db.session.expire_all()
+    assert mallory.email == "mallory@example.org" and credential.portfolio_id is None
+    # A verification link sent to the squatter's address before a change does not prove a later one.
+    late = make_user("late@example.org", verified=False)
+    raw_verify = accounts.verification_token(db.session, late, force=True)
+    late.email = "bob2@example.org"  # as if changed by any other path: the link no longer proves it
+    db.session.commit()
+    with pytest.raises(ServiceError):
+        accounts.verify_email(db.session, raw_verify)
+    db.session.rollback()
+    assert awarding.deliver_pending(db.session, squatter) == 0
+    db.session.expire_all()
+    assert credential.portfolio_id is None
+    # Only the confirmation from the mailbox itself (here refused: an account already has the address).
+    with pytest.raises(ServiceError):
+        accounts.confirm_email_change(db.session, raw_change)
+    db.session.rollback()
+    db.session.expire_all()
+    assert credential.portfolio_id is None
 
 
 def test_claim_link_signed_in_puts_it_in_the_portfolio_once(app, client, issuer, achievement, make_user):

@@ -59,3 +59,22 @@ def test_web_issued_hosted_assertion_and_baked_png_pass_the_1edtech_validator(li
     db.session.commit()
     ok, report = ob2_validator(f"{live.base_url}/ob2/assertions/{credential_id}")
     assert not ok
+
+
+def test_sillage_verifier_reads_a_410_revoked_hosted_assertion_as_revoked():
+    """A revoked hosted assertion answers 410 Gone with its stub (OB 2.0, and now Sillage's own): the
+    verifier must read that as "revoked", not as an unreachable assertion. A 410 that is not such a
+    stub stays a fetch failure."""
+    from badges import ob2
+    from badges.fetch import FetchError, fetch_json, json_fetcher
+    from badges.verify import verify
+
+    with ob2validator.StaticSite() as site:
+        url = site.url("/ob2/assertions/5b1c")
+        site.put("/ob2/assertions/5b1c", ob2.revoked_assertion_document(assertion_url=url, reason="Erreur"),
+                 status=410)
+        site.put("/gone", {"id": site.url("/gone")}, status=410)
+        result = verify(url, fetch=json_fetcher(allow_loopback=True))
+        assert result["verified"] is False and result["verdict"]["reason"] == "revoked", result
+        with pytest.raises(FetchError):
+            fetch_json(site.url("/gone"), allow_loopback=True)

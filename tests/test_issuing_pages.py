@@ -231,6 +231,23 @@ def test_key_rotation_keeps_old_keys_in_the_did_document(app, client, two_orgs):
     assert first["verificationMethod"][0] in second["verificationMethod"]
 
 
+def test_did_document_is_revalidated_so_a_rotated_key_is_seen_at_once(app, client, two_orgs):
+    """Right after a rotation, credentials and status lists are signed with the new key: a cache (or a
+    verifier) that kept the DID document for minutes would fail them. So the document is cached only
+    with revalidation (``no-cache`` + ETag): cheap when unchanged, never stale."""
+    a = two_orgs["a"]
+    login(client, a["admin"].email)
+    url = f"/organisations/{a['org'].id}"
+    first = client.get(f"/issuers/{a['org'].id}/did.json")
+    assert "no-cache" in first.headers["Cache-Control"] and "max-age=300" not in first.headers["Cache-Control"]
+    etag = first.headers["ETag"]
+    assert client.get(f"/issuers/{a['org'].id}/did.json", headers={"If-None-Match": etag}).status_code == 304
+    assert post(client, f"{url}/keys/rotate", {}, page=url).status_code == 302
+    after = client.get(f"/issuers/{a['org'].id}/did.json", headers={"If-None-Match": etag})
+    assert after.status_code == 200 and after.headers["ETag"] != etag
+    assert len(after.json["verificationMethod"]) == 2
+
+
 def test_achievement_create_edit_and_public_pages(app, client, two_orgs):
     a = two_orgs["a"]
     login(client, a["admin"].email)

@@ -223,3 +223,23 @@ def test_policy_matrix_from_the_rule_table(app, make_user, status):
                 assert policy.can(principal, action, org) is expected, (action, role, status)
     assert not policy.can(root, "read", admin.portfolio)
     assert not policy.can(policy.OPERATOR, "read", admin.portfolio)
+
+
+@pytest.mark.parametrize("name", ["Lycée\r\nBcc: victim@example.org", "Lycée\nExemple", "Lycée\rExemple"])
+def test_names_are_one_line(app, org_pair, make_user, name):
+    """An organisation's name goes into mail subjects (the approval, refusal and request mails) and an
+    achievement's name into headings and titles: a line break there is refused with a clear field error,
+    rather than accepted and then failing every mail about the organisation (or worse, a header)."""
+    org, admin = org_pair
+    requester = make_user("someone@example.org")
+    with pytest.raises(ValidationFailed) as error:
+        orgs.create_organisation(db.session, requester, {**ORG, "name": name}, admin=requester)
+    assert "name" in error.value.fields
+    with pytest.raises(ValidationFailed) as error:
+        orgs.update_organisation(db.session, admin, org, {"name": name})
+    assert "name" in error.value.fields
+    with pytest.raises(ValidationFailed) as error:
+        achievements.create(db.session, admin, org, {**BADGE, "name": name})
+    assert "name" in error.value.fields
+    db.session.rollback()
+    assert "\n" not in org.name and "\r" not in org.name

@@ -54,9 +54,27 @@ def _download(data: bytes, media_type: str, filename: str, attachment: bool):
     return response
 
 
+def _signed(credential) -> dict:
+    """What the signed credential says it certifies (achievement and issuer), for the page: the
+    achievement may have been edited since the award, and the page must not tell another story than
+    the credential that every verifier reads. Falls back to the current rows for any missing field."""
+    document = credential.document if isinstance(credential.document, dict) else {}
+    subject = document.get("credentialSubject")
+    achieved = subject.get("achievement") if isinstance(subject, dict) else None
+    achieved = achieved if isinstance(achieved, dict) else {}
+    criteria = achieved.get("criteria") if isinstance(achieved.get("criteria"), dict) else {}
+    issuer = document.get("issuer") if isinstance(document.get("issuer"), dict) else {}
+    current = credential.achievement
+    return {"name": achieved.get("name") or current.name,
+            "description": achieved.get("description") or current.description,
+            "criteria": criteria.get("narrative") if achieved else current.criteria_narrative,
+            "issuer": issuer.get("name") or credential.organisation.name}
+
+
 def _page(credential, result=None, status=200):
     owner = awarding.recipient_portfolio(db.session, credential) if credential.show_recipient_name else None
     return render_template("credentials/credential.html", credential=credential, result=result,
+                           signed=_signed(credential),
                            recipient_name=(owner.display_name or None) if owner else None,
                            form=EmptyForm(), is_owner=_is_owner(credential)), status
 
@@ -128,7 +146,13 @@ def status_list(list_id):
 
 @bp.get("/ob2/assertions/<uuid:credential_id>")
 def ob2_assertion(credential_id):
-    return _json(documents.ob2_assertion(_credential(credential_id)), STATUS_MAX_AGE, "application/ld+json")
+    """The hosted assertion; a revoked one answers 410 Gone with the stripped-down document, as OB 2.0's
+    "Revoking Hosted Assertions" says (a backpack that only looks at the status code sees it too)."""
+    credential = _credential(credential_id)
+    response = _json(documents.ob2_assertion(credential), STATUS_MAX_AGE, "application/ld+json")
+    if credential.revoked_at is not None:
+        response.status_code = 410
+    return response
 
 
 @bp.get("/ob2/assertions/<uuid:credential_id>.png")

@@ -9,9 +9,10 @@ verifies. A did:key organisation needs no document (its DID resolves offline): 4
 """
 from __future__ import annotations
 
+import hashlib
 import json
 
-from flask import Blueprint, abort, make_response, render_template
+from flask import Blueprint, abort, make_response, render_template, request
 
 from app import policy
 from app.extensions import db, talisman
@@ -67,10 +68,16 @@ def profile(org_id):
 
 @public.get("/<org_id>/did.json")
 def did_document(org_id):
+    """Cached only with revalidation (``no-cache`` + a strong ETag): right after a key rotation, new
+    credentials and re-signed status lists name the new key, and a copy kept for minutes would make
+    every verifier behind that cache refuse them. Unchanged, a revalidation costs a 304."""
     org = _approved(org_id)
     if org.did_method != "web":
         abort(404)
-    return _json(orgs.did_document(org))
+    response = _json(orgs.did_document(org))
+    response.headers["Cache-Control"] = "public, no-cache"
+    response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
+    return response.make_conditional(request)
 
 
 @public.get("/<org_id>/logo")

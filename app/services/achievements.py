@@ -17,7 +17,7 @@ from app import policy
 from app.models import ACHIEVEMENT_KINDS, Achievement, Organisation
 from app.services import artwork
 from app.services.errors import NotFound, ValidationFailed
-from app.services.orgs import check
+from app.services.orgs import check, one_line
 from app.services.validation import CONTROL_CHARS, URL, Field, clean
 from badges import ob3
 from badges.errors import InvalidValue
@@ -103,7 +103,7 @@ def clean_alignments(value) -> list[dict]:
 
 def _values(data: dict, partial: bool) -> dict:
     plain = {key: value for key, value in data.items() if key not in SPECIAL}
-    values = clean(RULES, plain, partial=partial)
+    values = one_line(clean(RULES, plain, partial=partial), "name")
     if "tags" in data:
         values["tags"] = clean_tags(data["tags"])
     if "alignments" in data:

@@ -10,14 +10,16 @@ Choices:
   the organisation's current key (:func:`badges.signing.sign_credential`). Its JSON is stored verbatim.
 - The recipient is an e-mail address, written in the credential only as a salted SHA-256
   ``IdentityObject`` (OB 3.0): the public credential does not reveal the address.
-- Status: ONE ``credentialStatus`` entry, purpose ``revocation``. The OB 3.0 schema (and its formal
-  2024 edition) types ``credentialStatus`` as a single object, and the issue requires the credential to
-  pass that schema; an array of two entries (revocation and suspension) fails it, and with it every
-  verifier that applies the declared schema, ours included. So revocation, which must reach every
-  verifier, is in the signed credential; suspension is a state kept here and shown by the credential
-  page, the API and the issuer's and owner's lists (see :func:`suspend`). The status list service
-  keeps one list per organisation and purpose, so a suspension entry can be added the day the schema
-  allows several.
+- Status: ONE ``credentialStatus`` entry, purpose ``revocation`` (a deliberate choice). VC 2.0 allows a
+  set of status entries, but OB 3.0's ``AchievementCredential`` gives ``credentialStatus`` the
+  multiplicity ``[0..1]`` and its official JSON Schema a single object; the issue requires the
+  credential to pass that schema. Allowing several entries (revocation *and* suspension) is
+  1EdTech/openbadges-specification issue #623 ("Allow multiple credentialStatus entries"), open for
+  OB 3.1. So revocation, which must reach every verifier, is in the signed credential; suspension is a
+  state kept here and shown only by Sillage's own credential page, API and the issuer's and owner's
+  lists (see :func:`suspend`): a third-party verifier does NOT see a suspension, and an
+  unsuspended credential never looked suspended to it. The status list service keeps one list per
+  organisation and purpose, so a suspension entry can be added the day the schema allows several.
 - Delivery: if an account has that address *verified*, the credential lands in its portfolio at once.
   Otherwise a claim link is made (hashed, expiring); the credential lands when an account verifies the
   address (``deliver_pending``, called by e-mail verification and e-mail change) or when a signed-in
@@ -198,7 +200,11 @@ def revoke(session: Session, actor, credential: Credential, reason: str) -> None
 
 
 def suspend(session: Session, actor, credential: Credential, reason: str | None = None) -> None:
-    """Suspend until ``unsuspend``; a revoked credential cannot be suspended."""
+    """Suspend until ``unsuspend``; a revoked credential cannot be suspended.
+
+    Shown by Sillage's pages and API only: the signed credential carries no suspension entry (OB 3.0
+    allows one ``credentialStatus``; 1EdTech/openbadges-specification#623), so other verifiers do not
+    see it. See the module docstring."""
     _check_acting(actor, credential)
     reason = _text(reason, "reason", REASON_MAX)
     if credential.revoked_at is not None:

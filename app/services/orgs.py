@@ -50,6 +50,17 @@ RULES = {
 }
 
 
+def one_line(values: dict, *names: str) -> dict:
+    """Refuse a line break in the named fields (``clean`` allows them in texts). A name goes into mail
+    subjects, page titles and headings: Flask-Mail and ``email`` refuse a header with CR or LF, so an
+    organisation named across two lines would silently lose every mail about it."""
+    errors = {name: str(_l("Write it on one line.")) for name in names
+              if isinstance(values.get(name), str) and ("\n" in values[name] or "\r" in values[name])}
+    if errors:
+        raise ValidationFailed(str(_l("Some information is not valid.")), fields=errors)
+    return values
+
+
 # --- reading ------------------------------------------------------------------------------------------------
 
 def get(session: Session, actor, organisation_id, action: str = "read") -> Organisation:
@@ -228,7 +239,7 @@ def create_organisation(session: Session, actor, data: dict, *, admin: User, did
 
     ``data``: name, kind, website, contact_email, description (``RULES``). Anyone signed in may ask;
     only the operator may create one approved, or for another person."""
-    values = clean(RULES, data)
+    values = one_line(clean(RULES, data), "name")
     if approve and not isinstance(actor, policy.Operator):
         raise Forbidden(str(_l("Only a platform admin approves organisations.")))
     if not isinstance(actor, policy.Operator) and actor is not admin:
@@ -255,7 +266,7 @@ def create_organisation(session: Session, actor, data: dict, *, admin: User, did
 def update_organisation(session: Session, actor, org: Organisation, data: dict,
                         logo: tuple[bytes, str] | None = None) -> Organisation:
     check(actor, "manage_profile", org)
-    values = clean(RULES, data, partial=True)
+    values = one_line(clean(RULES, data, partial=True), "name")
     for name, value in values.items():
         setattr(org, name, (value or None) if name == "website" else value)
     if logo is not None:
