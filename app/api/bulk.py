@@ -73,6 +73,7 @@ def make_blueprint() -> Blueprint:
         batch = bulk_awards.start(db.session, g.award_principal, achievement, parsed)
         db.session.commit()
         batches.run_batch_job(str(batch.id))
+        db.session.refresh(batch)  # the job ran in a session of its own (at once, in immediate mode)
         body = {"batch": _batch_body(batch), **parsed.as_dict()}
         return body, 202, {"Location": body["batch"]["url"]}
 

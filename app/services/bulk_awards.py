@@ -132,11 +132,15 @@ def _detect_encoding(stream: BinaryIO) -> str:
         decoder = codecs.getincrementaldecoder(encoding)()
         try:
             while chunk := stream.read(CHUNK):
+                if b"\x00" in chunk:  # UTF-16, a spreadsheet's binary format: not a text CSV
+                    break
                 decoder.decode(chunk)
-            decoder.decode(b"", final=True)
+            else:
+                decoder.decode(b"", final=True)
+                return encoding
         except UnicodeDecodeError:
             continue
-        return encoding
+        break
     raise BulkError(str(_l("The file is neither UTF-8 nor Windows-1252 text: save it again as “CSV UTF-8”.")),
                     code="bad_encoding")
 
@@ -148,15 +152,6 @@ def _header_key(name: str) -> str | None:
         if plain in names or plain.replace(" ", "_") in names or name.strip().lower() in names:
             return key
     return None
-
-
-def _lines(stream: BinaryIO, encoding: str) -> Iterator[str]:
-    stream.seek(0)
-    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
-    try:
-        yield from text
-    finally:
-        text.detach()  # leave the caller's stream open
 
 
 def _row_error(code: str, **values) -> dict:
@@ -176,7 +171,15 @@ def parse(stream: BinaryIO) -> Parsed:
     """Read and check a CSV file of recipients (see the module docstring); raises ``BulkError`` for a
     file that cannot be used at all."""
     encoding = _detect_encoding(stream)
-    lines = _lines(stream, encoding)
+    stream.seek(0)
+    lines = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    try:
+        return _parse(lines, encoding)
+    finally:
+        lines.detach()  # leave the caller's stream open
+
+
+def _parse(lines, encoding: str) -> Parsed:
     first = next((line for line in lines if line.strip()), None)
     if first is None:
         raise BulkError(str(_l("The file is empty.")), code="empty_file")
