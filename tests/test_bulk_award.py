@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -112,7 +112,7 @@ def test_beyond_the_row_cap_the_whole_file_is_refused(app):
     assert len(parse(("email\n" + rows).encode()).rows) == 10_000  # 10,000 rows: fine
     with pytest.raises(BulkError) as refused:
         parse(("email\n" + rows + "one.more@example.org\n").encode())
-    assert refused.value.code == "too_many_rows" and "10,000" in refused.value.message
+    assert refused.value.code == "too_many_rows" and re.search(r"10\D?000", refused.value.message)
 
 
 def test_a_file_too_large_is_refused_while_it_streams(app):

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
+from flask_babel import format_number, lazy_gettext as _l
 from sqlalchemy import select
 
 from app import policy, storage
@@ -212,7 +212,7 @@ def _parse(lines, encoding: str) -> Parsed:
             parsed.total += 1
             if parsed.total > limit:
                 raise BulkError(str(_l("The file has more than %(n)s rows: split it into several files.",
-                                       n=f"{limit:,}")), code="too_many_rows")
+                                       n=format_number(limit))), code="too_many_rows")
             _check_row(parsed, dict(zip(keys, values)), len(values) > len(keys), line, seen)
     except csv.Error as exc:
         raise BulkError(str(_l("Line %(line)s cannot be read as CSV: %(reason)s", line=line, reason=str(exc))),
