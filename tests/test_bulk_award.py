@@ -301,3 +301,17 @@ def test_a_batch_whose_organisation_lost_its_approval_issues_nothing(app, issuer
     report = bulk_awards.batches.report(db.session, batch)
     assert (batch.status, batch.failed_count, credentials_count()) == ("done", 2, 0)
     assert {r["error"]["code"] for r in report} == {"organisation_not_approved"}
+
+
+def test_each_recipient_is_mailed_once_after_the_commit(app, issuer, achievement, make_user):
+    """The account holder is told it is in their portfolio; the other gets a claim link that works."""
+    from tests.test_auth import outbox
+
+    make_user("known@example.org")
+    batch = bulk_awards.start(db.session, issuer, achievement, parse(b"email\nknown@example.org\nnew@example.org\n"))
+    db.session.commit()
+    bulk_awards.batches.run_batch_job(str(batch.id))
+    mails = {m["To"]: m for m in outbox(app)}
+    assert set(mails) == {"known@example.org", "new@example.org"} and len(outbox(app)) == 2
+    claim = mails["new@example.org"].get_body(("plain",)).get_content()
+    assert "/claim/" in claim and "/claim/" not in mails["known@example.org"].get_body(("plain",)).get_content()

@@ -10,6 +10,9 @@ from __future__ import annotations
 import csv
 import io
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
 from flask import Response, abort, jsonify, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -17,13 +20,46 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import HiddenField
 
-from app.credentials import bp
+from app import jobs
+from app.credentials import bp, emails
 from app.credentials.issuer import _achievement, _organisation
 from app.extensions import db
-from app.services import batches, bulk_awards
+from app.models import User
+from app.services import awarding, batches, bulk_awards
 from app.services.bulk_awards import BulkError
 
 REPORT_PAGE = 200
+
+
+@event.listens_for(Session, "after_commit")
+def _mail_after_commit(session) -> None:
+    """Enqueue the recipients' mails of the rows a bulk award just committed (see ``award_row``).
+
+    SQLAlchemy also calls this when a SAVEPOINT (one row) is released: those wait for the real commit."""
+    if session.in_nested_transaction() or bulk_awards.MAILS not in session.info:
+        return
+    for credential_id, claim_token in session.info.pop(bulk_awards.MAILS):
+        notify_recipient(credential_id, claim_token)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_mails(session, transaction) -> None:
+    """A transaction that ends without committing takes its rows' mails with it."""
+    if transaction.parent is None:
+        session.info.pop(bulk_awards.MAILS, None)
+
+
+@jobs.task(retries=2, retry_delay=30)
+def notify_recipient(credential_id: str, claim_token: str | None) -> None:
+    """The single award's mail ("in your portfolio" or "claim it"), for one row of a bulk award. A job
+    lost with a killed consumer loses the mail, not the credential (its page and claim-on-sign-up
+    remain)."""
+    credential = awarding.get(db.session, credential_id)
+    if credential is None:
+        return
+    portfolio = awarding.recipient_portfolio(db.session, credential)
+    recipient = db.session.get(User, portfolio.owner_id) if portfolio is not None else None
+    emails.notify(awarding.Awarded(credential, recipient, claim_token))
 
 
 class UploadForm(FlaskForm):

@@ -59,7 +59,8 @@ PREVIEW_VALID_ROWS = 100
 # Rows per transaction of the batch: one commit (a disk sync), one lease renewal and one load of the
 # achievement, organisation and key per this many rows instead of per row. A crash redoes at most this
 # many rows' signing, never issues one twice (their credentials and statuses roll back together).
-PER_TRANSACTION = 25  # the preview lists every row in error, and this many valid rows
+PER_TRANSACTION = 25
+MAILS = "bulk_awards.mails"  # session.info key: (credential id, claim token) awaiting the commit  # the preview lists every row in error, and this many valid rows
 HEADERS = {
     "email": {"email", "e-mail", "mail", "courriel", "adresse e-mail", "adresse electronique"},
     "name": {"name", "nom", "nom complet", "full name"},
@@ -380,4 +381,7 @@ def award_row(session, batch, item) -> dict:
         return {"credential": str(existing), "already_awarded": True}
     awarded = awarding.award(session, actor, achievement, row["email"], narrative=row.get("narrative"),
                              evidence=[row["evidence"]] if row.get("evidence") else [])
+    # The recipient's mail cannot share the transaction: what it needs waits in the session until the
+    # commit, when ``app.credentials.bulk`` enqueues it (the claim link exists only here, unhashed).
+    session.info.setdefault(MAILS, []).append((str(awarded.credential.id), awarded.claim_token))
     return {"credential": str(awarded.credential.id), "delivered": awarded.recipient is not None}
