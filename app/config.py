@@ -165,6 +165,9 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
         "JOBS_QUEUE": get("JOBS_QUEUE", "sillage"),
         "JOBS_IMPORTS": tuple(filter(None, (name.strip() for name in get("JOBS_IMPORTS", "").split(",")))),
         "JOBS_LEASE_SECONDS": int(get("JOBS_LEASE_SECONDS", "60")),
+        # Bulk awards (``app.services.bulk_awards``): a CSV file beyond these is refused as a whole.
+        "BULK_AWARD_MAX_ROWS": int(get("BULK_AWARD_MAX_ROWS") or 20_000),
+        "BULK_AWARD_MAX_BYTES": int(get("BULK_AWARD_MAX_BYTES") or 16 * 1024 * 1024),
         "SMTP_URL": get("SMTP_URL"),
         "MAIL_SENDER": get("MAIL_SENDER", "Sillage <no-reply@localhost>"),
         # Server-side sessions: logout and password changes end sessions for real.

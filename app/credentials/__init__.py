@@ -8,9 +8,10 @@ bp = Blueprint("credentials", __name__, template_folder="templates")
 
 
 def init_app(app: Flask) -> None:
-    from app.api import awards
-    from app.credentials import cli, issuer, mine, public  # noqa: F401  (routes attach to bp)
+    from app.api import awards, bulk as bulk_api
+    from app.credentials import bulk, cli, issuer, mine, public  # noqa: F401  (routes attach to bp)
 
     app.register_blueprint(bp)
     awards.register(app)
+    bulk_api.register(app)
     cli.register(app)

@@ -12,6 +12,8 @@
 6. then, unless --skip-credentials is given, the credential benchmark (tests/benchmarks/
    bench_credentials.py --count 1000: signing and verifying Open Badges 3.0 credentials, beside
    Node.js's reference libraries when Node is installed);
+6b. then, unless --skip-bulk is given, the bulk award (tests/benchmarks/bench_bulk_award.py: 5,000
+   credentials from one CSV file, total time and credentials per second beside the signing-only rate);
 7. then, unless --skip-vault is given, the vault cipher benchmark (tests/benchmarks/bench_vault.py: raw
    AES-256-GCM of `cryptography` beside the streamed encryption and decryption of 200 MiB, MiB/s and
    peak memory), and the vault through the app (tests/benchmarks/bench_vault_app.py: a 200 MiB upload
@@ -60,6 +62,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--strict", action="store_true", help="fail when a route is below the aim")
     parser.add_argument("--skip-credentials", action="store_true",
                         help="do not run the credential benchmark after the HTTP one")
+    parser.add_argument("--skip-bulk", action="store_true",
+                        help="do not run the bulk award benchmark (tests/benchmarks/bench_bulk_award.py)")
     parser.add_argument("--skip-vault", action="store_true",
                         help="do not run the vault cipher benchmark (tests/benchmarks/bench_vault.py)")
     return parser.parse_args(argv)
@@ -102,6 +106,15 @@ def main(argv=None) -> int:
                             "--count", "1000"], cwd=ROOT, check=True)
         except subprocess.CalledProcessError as exc:
             print(f"the credential benchmark failed (exit status {exc.returncode})")
+            status = 1
+    if not args.skip_bulk:
+        print("\nBulk award: 5,000 credentials from a CSV file (tests/benchmarks/bench_bulk_award.py) ...",
+              flush=True)
+        try:
+            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_bulk_award.py"), "--breakdown"],
+                           cwd=ROOT, check=True)
+        except subprocess.CalledProcessError as exc:
+            print(f"the bulk award benchmark failed (exit status {exc.returncode})")
             status = 1
     if not args.skip_vault:
         print("\nVault cipher: raw AES-256-GCM beside streamed encryption "

@@ -1,0 +1,387 @@
+"""Awarding an achievement in bulk from a CSV file: parse and preview, then one batch of awards.
+
+Shared by the issuer's pages and the API; like every service it flushes and never commits.
+
+The file (``parse``):
+
+- is read in chunks from a seekable binary stream (an upload spooled to disk by werkzeug, or a stored
+  blob), never whole in memory; rows are checked one by one and only what the preview and the batch
+  need is kept (the valid rows, and the rows in error with their errors);
+- is UTF-8 (with or without a BOM, as Excel writes "CSV UTF-8") or else Windows-1252 (Excel's "CSV" on
+  a French Windows); a file that is neither is refused as a whole (``bad_encoding``), since guessing
+  would put wrong names into signed credentials. Latin-1 is not a fallback: it decodes anything;
+- uses ``;`` (the French Excel default) or ``,``, whichever the header line holds more of;
+- names its columns in French or English (``HEADERS``); ``email`` is required, the others are optional.
+
+Each row is refused on its own (``invalid_email``, ``missing_value``, ``duplicate_row``, ``too_long``,
+``invalid_evidence``, ``too_many_values``), so that the preview lists every problem at once. Beyond
+``BULK_AWARD_MAX_ROWS`` rows the whole file is refused (``too_many_rows``) rather than cut: a partial
+batch would be ambiguous.
+
+The batch (``start``) holds only the valid rows. Its key derives from the organisation, the achievement
+and the SHA-256 of the rows' normalised content (not of the bytes): the same list re-uploaded, even
+re-saved in another encoding or separator, is the same batch and issues nothing twice. Each item's key
+is the recipient's address: unique in the batch, and the handler refuses to award the same achievement
+twice to an address (``already_awarded`` result), so that a corrected file re-uploaded issues only the
+rows that are new.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import json
+import re
+import tempfile
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from typing import BinaryIO, Iterator
+
+from flask import current_app
+from flask_babel import format_number, lazy_gettext as _l
+from sqlalchemy import select
+
+from app import policy, storage
+from app.models import User
+from app.models.credentials import Credential
+from app.models.issuing import Achievement
+from app.models.jobs import Batch
+from app.services import accounts, awarding, batches
+from app.services.errors import NotFound, ServiceError, ValidationFailed
+from app.services.validation import CONTROL_CHARS, URL
+
+KIND = "bulk-award"
+CHUNK = 64 * 1024
+NAME_MAX = 200
+PREVIEW_VALID_ROWS = 100
+# Rows per transaction of the batch: one commit (a disk sync), one lease renewal and one load of the
+# achievement, organisation and key per this many rows instead of per row. A crash redoes at most this
+# many rows' signing, never issues one twice (their credentials and statuses roll back together).
+PER_TRANSACTION = 25
+MAILS = "bulk_awards.mails"  # session.info key: (credential id, claim token) awaiting the commit  # the preview lists every row in error, and this many valid rows
+HEADERS = {
+    "email": {"email", "e-mail", "mail", "courriel", "adresse e-mail", "adresse electronique"},
+    "name": {"name", "nom", "nom complet", "full name"},
+    "narrative": {"narrative", "recit", "récit"},
+    "evidence": {"evidence", "evidence_url", "evidence url", "preuve", "url de preuve"},
+}
+ERROR_MESSAGES = {
+    "invalid_email": _l("This e-mail address is not valid."),
+    "missing_value": _l("The e-mail address is missing."),
+    "duplicate_row": _l("This address already appears on row %(row)s."),
+    "too_long": _l("%(column)s is too long (%(max)s characters at most)."),
+    "invalid_evidence": _l("The evidence must be a web address starting with https:// or http://."),
+    "invalid_text": _l("%(column)s contains characters that are not allowed."),
+    "too_many_values": _l("This row has more values than the header has columns."),
+}
+
+
+class BulkError(ServiceError):
+    """The file as a whole cannot be used (encoding, header, size): nothing is previewed or issued."""
+
+    code = "invalid_csv"
+    status = 422
+
+
+@dataclass
+class RowError:
+    line: int
+    email: str
+    errors: list[dict]
+
+
+@dataclass
+class Parsed:
+    """What the preview shows and the batch needs: valid rows, rows in error, and the file's facts."""
+
+    encoding: str
+    delimiter: str
+    columns: list[str]
+    ignored_columns: list[str]
+    rows: list[dict] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    total: int = 0
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the normalised valid rows: the same list whatever the encoding or separator."""
+        text = json.dumps(self.rows, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def as_dict(self, *, rows: bool = False) -> dict:
+        data = {"encoding": self.encoding, "delimiter": self.delimiter, "columns": self.columns,
+                "ignored_columns": self.ignored_columns, "total_rows": self.total,
+                "valid_rows": len(self.rows), "rows_in_error": len(self.errors),
+                "errors": [{"line": e.line, "email": e.email, "errors": e.errors} for e in self.errors]}
+        if rows:
+            data["rows"] = self.rows
+        return data
+
+
+def max_rows() -> int:
+    return int(current_app.config.get("BULK_AWARD_MAX_ROWS") or 20_000)
+
+
+def _detect_encoding(stream: BinaryIO) -> str:
+    """``utf-8-sig`` or ``cp1252``, decided by decoding the whole stream chunk by chunk (flat memory)."""
+    stream.seek(0)
+    head = stream.read(3)
+    if head == codecs.BOM_UTF8:
+        candidates = ["utf-8-sig"]
+    else:
+        candidates = ["utf-8-sig", "cp1252"]
+    for encoding in candidates:
+        stream.seek(0)
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            while chunk := stream.read(CHUNK):
+                if b"\x00" in chunk:  # UTF-16, a spreadsheet's binary format: not a text CSV
+                    break
+                decoder.decode(chunk)
+            else:
+                decoder.decode(b"", final=True)
+                return encoding
+        except UnicodeDecodeError:
+            continue
+        break
+    raise BulkError(str(_l("The file is neither UTF-8 nor Windows-1252 text: save it again as “CSV UTF-8”.")),
+                    code="bad_encoding")
+
+
+def _header_key(name: str) -> str | None:
+    text = unicodedata.normalize("NFKD", name.strip().lower())
+    plain = "".join(c for c in text if not unicodedata.combining(c)).replace("_", " ").strip()
+    for key, names in HEADERS.items():
+        if plain in names or plain.replace(" ", "_") in names or name.strip().lower() in names:
+            return key
+    return None
+
+
+def _row_error(code: str, **values) -> dict:
+    return {"code": code, "message": str(ERROR_MESSAGES[code] % values) if values else str(ERROR_MESSAGES[code])}
+
+
+def _check_text(value: str, column: str, max_length: int, errors: list) -> str | None:
+    value = value.strip()
+    if CONTROL_CHARS.search(value):
+        errors.append(_row_error("invalid_text", column=column))
+    elif len(value) > max_length:
+        errors.append(_row_error("too_long", column=column, max=max_length))
+    return value or None
+
+
+def parse(stream: BinaryIO) -> Parsed:
+    """Read and check a CSV file of recipients (see the module docstring); raises ``BulkError`` for a
+    file that cannot be used at all."""
+    encoding = _detect_encoding(stream)
+    stream.seek(0)
+    lines = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    try:
+        return _parse(lines, encoding)
+    finally:
+        lines.detach()  # leave the caller's stream open
+
+
+def _parse(lines, encoding: str) -> Parsed:
+    first = next((line for line in lines if line.strip()), None)
+    if first is None:
+        raise BulkError(str(_l("The file is empty.")), code="empty_file")
+    delimiter = ";" if first.count(";") >= first.count(",") and ";" in first else ","
+    header = next(csv.reader([first], delimiter=delimiter))
+    keys = [_header_key(name) for name in header]
+    if "email" not in keys:
+        raise BulkError(str(_l("The file has no e-mail column: its first line must name the columns "
+                               "(email or courriel; name or nom; narrative or récit; evidence or preuve).")),
+                        code="missing_column")
+    repeated = {k for k in keys if k and keys.count(k) > 1}
+    if repeated:
+        raise BulkError(str(_l("A column appears twice: %(names)s.", names=", ".join(sorted(repeated)))),
+                        code="duplicate_column")
+    parsed = Parsed(encoding="UTF-8" if encoding == "utf-8-sig" else "Windows-1252", delimiter=delimiter,
+                    columns=[k for k in keys if k], ignored_columns=[h for h, k in zip(header, keys) if not k])
+    seen: dict[str, int] = {}
+    limit = max_rows()
+    reader = csv.reader(lines, delimiter=delimiter)
+    line = 1
+    try:
+        for values in reader:
+            line = reader.line_num + 1
+            if not any(v.strip() for v in values):
+                continue
+            parsed.total += 1
+            if parsed.total > limit:
+                raise BulkError(str(_l("The file has more than %(n)s rows: split it into several files.",
+                                       n=format_number(limit))), code="too_many_rows")
+            _check_row(parsed, dict(zip(keys, values)), len(values) > len(keys), line, seen)
+    except csv.Error as exc:
+        raise BulkError(str(_l("Line %(line)s cannot be read as CSV: %(reason)s", line=line, reason=str(exc))),
+                        code="malformed_csv") from None
+    if parsed.total == 0:
+        raise BulkError(str(_l("The file has a header but no rows.")), code="empty_file")
+    return parsed
+
+
+def _check_row(parsed: Parsed, values: dict, extra: bool, line: int, seen: dict[str, int]) -> None:
+    errors: list[dict] = []
+    raw_email = (values.get("email") or "").strip()
+    email = raw_email
+    if not raw_email:
+        errors.append(_row_error("missing_value"))
+    else:
+        try:
+            email = accounts.normalise_email(raw_email)
+        except ValidationFailed:
+            errors.append(_row_error("invalid_email"))
+    row = {"email": email}
+    for key, label, max_length in (("name", _l("The name"), NAME_MAX),
+                                   ("narrative", _l("The narrative"), awarding.NARRATIVE_MAX),
+                                   ("evidence", _l("The evidence"), awarding.URL_MAX)):
+        value = _check_text(values.get(key) or "", str(label), max_length, errors)
+        if value:
+            row[key] = value
+    if row.get("evidence") and not URL.match(row["evidence"]):
+        errors.append(_row_error("invalid_evidence"))
+    if extra:
+        errors.append(_row_error("too_many_values"))
+    if email and not any(e["code"] in ("invalid_email", "missing_value") for e in errors):
+        if email in seen:
+            errors.append(_row_error("duplicate_row", row=seen[email]))
+        else:
+            seen[email] = line
+    if errors:
+        parsed.errors.append(RowError(line, raw_email[:254], errors))
+    else:
+        parsed.rows.append(row)
+
+
+# --- the file between the preview and the confirmation ---------------------------------------------
+
+_UPLOAD_ID = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _stash_key(achievement: Achievement, upload_id: str) -> str:
+    return f"bulk-awards/{achievement.organisation_id}/{achievement.id}/{upload_id}.csv"
+
+
+def max_bytes() -> int:
+    return int(current_app.config.get("BULK_AWARD_MAX_BYTES") or 16 * 1024 * 1024)
+
+
+def spool(chunks) -> tempfile.SpooledTemporaryFile:
+    """Copy an upload into a seekable spool (memory up to 1 MiB, then disk), refusing it beyond
+    ``max_bytes()`` as soon as it gets there rather than after reading it all."""
+    limit, size = max_bytes(), 0
+    spooled = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
+    for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            spooled.close()
+            raise BulkError(str(_l("The file is larger than %(n)s MiB.", n=limit // (1024 * 1024))),
+                            code="file_too_large", status=413)
+        spooled.write(chunk)
+    spooled.seek(0)
+    return spooled
+
+
+def read_chunks(stream: BinaryIO) -> Iterator[bytes]:
+    while chunk := stream.read(CHUNK):
+        yield chunk
+
+
+def stash(achievement: Achievement, stream: BinaryIO) -> str:
+    """Keep the previewed file in blob storage until it is confirmed; returns its id (its SHA-256), which
+    the confirmation form carries. Stored under the achievement's organisation, so that another
+    organisation's confirmation cannot name it."""
+    digest = hashlib.sha256()
+    stream.seek(0)
+    for chunk in read_chunks(stream):
+        digest.update(chunk)
+    upload_id = digest.hexdigest()
+    stream.seek(0)
+    storage.put_stream(_stash_key(achievement, upload_id), read_chunks(stream), "text/csv")
+    return upload_id
+
+
+def unstash(achievement: Achievement, upload_id) -> tempfile.SpooledTemporaryFile:
+    """The stashed file (seekable), or ``BulkError(upload_expired)``."""
+    if not isinstance(upload_id, str) or not _UPLOAD_ID.match(upload_id):
+        raise BulkError(str(_l("This upload is unknown or was already issued: upload the file again.")),
+                        code="upload_expired", status=404)
+    try:
+        with storage.open(_stash_key(achievement, upload_id)) as blob:
+            return spool(read_chunks(blob))
+    except storage.BlobNotFound:
+        raise BulkError(str(_l("This upload is unknown or was already issued: upload the file again.")),
+                        code="upload_expired", status=404) from None
+
+
+def forget_after_commit(session, achievement: Achievement, upload_id: str) -> None:
+    """The recipients' addresses leave storage once their batch is committed."""
+    storage.delete_after_commit(session, _stash_key(achievement, upload_id))
+
+
+# --- the batch ------------------------------------------------------------------------------------
+
+def actor_reference(actor) -> dict:
+    """How the batch remembers who asked, so that the job acts as them (and is refused if they lost
+    the right meanwhile): a person by id, or an organisation token's organisation."""
+    if isinstance(actor, policy.OrganisationPrincipal):
+        return {"organisation": str(actor.organisation_id)}
+    return {"user": str(actor.id)}
+
+
+def _actor(session, reference: dict):
+    if "organisation" in reference:
+        return policy.OrganisationPrincipal(uuid.UUID(reference["organisation"]))
+    return session.get(User, uuid.UUID(reference["user"]))
+
+
+def start(session, actor, achievement: Achievement, parsed: Parsed) -> Batch:
+    """The batch awarding ``achievement`` to the valid rows of ``parsed`` (idempotent: see the module
+    docstring). Refuses, before anything is written, an actor who may not issue for the organisation,
+    and a file without a single valid row. Flushes; the caller commits, then ``batches.run_batch_job``."""
+    awarding.check_may_issue(actor, achievement.organisation)
+    if not parsed.rows:
+        raise BulkError(str(_l("No row can be issued: correct the rows in error and upload the file again.")),
+                        code="no_valid_rows")
+    key = f"{achievement.organisation_id}:{achievement.id}:{parsed.digest}"
+    return batches.create_batch(session, KIND, parsed.rows, key, owner=getattr(actor, "id", None)
+                                if isinstance(actor, User) else None,
+                                params={"achievement": str(achievement.id), "actor": actor_reference(actor)},
+                                item_key=lambda row, _position: row["email"])
+
+
+def batch_for(session, actor, organisation, batch_id) -> Batch:
+    """A bulk-award batch of ``organisation`` that ``actor`` may follow; any other id is not found."""
+    key = policy.parse_id(batch_id)
+    batch = session.get(Batch, key) if key is not None else None
+    if batch is None or batch.kind != KIND or not batch.key.startswith(f"{organisation.id}:"):
+        raise NotFound(str(_l("No such batch.")))
+    return batch
+
+
+@batches.handler(KIND, per_transaction=PER_TRANSACTION)
+def award_row(session, batch, item) -> dict:
+    """Award one row through ``awarding.award`` (same checks, signing and delivery as a single award).
+
+    Idempotent on (achievement, address) beyond the batch's own guarantee: an address that already
+    holds a live credential of this achievement is not awarded again (``already_awarded``), so that a
+    corrected file, whose key differs, never issues twice to the same person."""
+    achievement = session.get(Achievement, uuid.UUID(batch.params["achievement"]))
+    if achievement is None:
+        raise batches.ItemFailed("not_found", str(_l("The achievement no longer exists.")))
+    actor = _actor(session, batch.params["actor"])
+    row = item.payload
+    existing = session.scalars(select(Credential.id).where(
+        Credential.achievement_id == achievement.id, Credential.recipient_email == row["email"],
+        Credential.revoked_at.is_(None))).first()
+    if existing is not None:
+        return {"credential": str(existing), "already_awarded": True}
+    awarded = awarding.award(session, actor, achievement, row["email"], narrative=row.get("narrative"),
+                             evidence=[row["evidence"]] if row.get("evidence") else [])
+    # The recipient's mail cannot share the transaction: what it needs waits in the session until the
+    # commit, when ``app.credentials.bulk`` enqueues it (the claim link exists only here, unhashed).
+    session.info.setdefault(MAILS, []).append((str(awarded.credential.id), awarded.claim_token))
+    return {"credential": str(awarded.credential.id), "delivered": awarded.recipient is not None}

@@ -1,0 +1,204 @@
+"""Bulk award throughput: 5,000 credentials from one CSV file, everything included, beside the
+signing-only rate of certs/ measured in the same run.
+
+A fresh instance (SQLite in a temporary folder, migrated) holds one approved organisation and one
+achievement. The CSV (5,000 rows, Windows-1252, French headers) is parsed and checked, the batch
+created and committed, then run to the end by ``app.services.batches.run_batch`` in this process, as a
+consumer would: for each row an OB 3.0 credential is built, signed eddsa-rdfc-2022 with the
+organisation's key, given a random status-list index, stored with its claim link and its item's status,
+committed. Then every credential is checked to be there once, and a sample verifies.
+
+Printed (not asserted: the figures depend on the machine): total seconds, credentials per second, the
+signing-only rate of ``certs.proofs.sign`` on the same credentials, and peak memory (RSS) before and
+after the batch, to show that memory stays flat. ``--profile`` prints where the time goes (cProfile).
+
+    python tests/benchmarks/bench_bulk_award.py [--count 5000] [--profile]
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+AIM_SECONDS = 15.0
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def make_app(folder: Path):
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    settings = {"TESTING": False, "INSTANCE_PATH": str(folder), "SECRET_KEY": "bench" * 8,
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.db'}",
+                "MASTER_KEY": os.urandom(32).hex(), "JOBS_IMMEDIATE": True, "BASE_URL": "https://localhost",
+                "BULK_AWARD_MAX_ROWS": 100_000, "RATELIMIT_ENABLED": False}
+    app = create_app(settings)
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+    return app
+
+
+def setup(app):
+    from app.extensions import db
+    from app.policy import OPERATOR
+    from app.services import accounts, achievements, orgs
+
+    issuer = accounts.create_user(db.session, email="issuer@bench.example", password="bench-password-123",
+                                  verified=True)
+    org = orgs.create_organisation(db.session, OPERATOR, {"name": "Lycée du Banc d'Essai", "kind": "school",
+                                                          "contact_email": "contact@bench.example"},
+                                   admin=issuer, approve=True)
+    achievement = achievements.create(db.session, OPERATOR, org, {
+        "name": "Attestation de sécurité routière", "description": "A réussi l'ASSR de niveau 2.",
+        "criteria_narrative": "Réussir l'épreuve.", "kind": "Certificate"})
+    db.session.commit()
+    return issuer, achievement
+
+
+def csv_bytes(count: int) -> bytes:
+    lines = ["courriel;nom;récit;preuve"]
+    lines += [f"eleve{n}@lycee.example;Élève n°{n};Épreuve réussie le 3 juin;https://lycee.example/p/{n}"
+              for n in range(count)]
+    return ("\r\n".join(lines) + "\r\n").encode("cp1252")
+
+
+def signing_only(achievement, count: int) -> float:
+    """Credentials per second of ``certs.proofs.sign`` alone, on documents like the batch's."""
+    from app.extensions import db
+    from app.models.credentials import Credential
+    from badges.loader import document_loader
+    from certs.proofs import sign
+    from app.services import orgs
+
+    key = orgs.signing_key(db.session, achievement.organisation)
+    sample = db.session.scalars(db.select(Credential.document).limit(1)).one()
+    unsigned = {k: v for k, v in sample.items() if k != "proof"}
+    documents = [{**unsigned, "id": f"urn:uuid:{n:08d}-0000-4000-8000-000000000000"} for n in range(count)]
+    start = time.perf_counter()
+    for document in documents:
+        sign(document, key, document_loader())
+    return count / (time.perf_counter() - start)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=5000)
+    parser.add_argument("--signing-count", type=int, default=500)
+    parser.add_argument("--profile", action="store_true", help="print where award() spends (cProfile)")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="time the main steps of each award (wall clock, no profiler overhead)")
+    args = parser.parse_args(argv)
+    spent = breakdown() if args.breakdown else None
+    with tempfile.TemporaryDirectory(prefix="sillage-bench-bulk-") as folder:
+        app = make_app(Path(folder))
+        with app.app_context():
+            from sqlalchemy import func, select
+
+            from app.extensions import db
+            from app.models.credentials import Credential
+            from app.services import batches, bulk_awards
+            from badges.verify import verify
+
+            issuer, achievement = setup(app)
+            data = csv_bytes(args.count)
+            before = peak_mib()
+            profiler = cProfile.Profile() if args.profile else None
+            start = time.perf_counter()
+            if profiler:
+                profiler.enable()
+            parsed = bulk_awards.parse(io.BytesIO(data))
+            batch = bulk_awards.start(db.session, issuer, achievement, parsed)
+            db.session.commit()
+            parse_seconds = time.perf_counter() - start
+            finished = batches.run_batch(batch.id)
+            total = time.perf_counter() - start
+            if profiler:
+                profiler.disable()
+            after = peak_mib()
+            issued = db.session.scalar(select(func.count(func.distinct(Credential.recipient_email))))
+            if finished is None or finished.done_count != args.count or issued != args.count:
+                raise SystemExit(f"the batch did not issue {args.count} credentials once each "
+                                 f"({issued} issued, batch {finished and batches.progress(finished)})")
+            sample = db.session.scalars(select(Credential.document).limit(3)).all()
+            fetch = _local_fetch(app)
+            if not all(verify(document, fetch=fetch)["verified"] for document in sample):
+                raise SystemExit("an issued credential does not verify")
+            signing = signing_only(achievement, args.signing_count)
+    rate = args.count / total
+    print(f"Bulk award of {args.count:,} credentials (CSV parse + batch + sign + status list + database):")
+    print(f"  total            {total:8.2f} s   (aim: under {AIM_SECONDS:.0f} s)"
+          f"{'' if total < AIM_SECONDS else '  ABOVE THE AIM'}")
+    print(f"  parse + batch    {parse_seconds:8.2f} s")
+    print(f"  credentials/s    {rate:8.1f}")
+    print(f"  signing only/s   {signing:8.1f}   (certs.proofs.sign, same documents, same run; "
+          f"the bulk award reaches {rate / signing:.0%} of it)")
+    print(f"  peak RSS         {before:8.1f} MiB before the batch, {after:.1f} MiB after")
+    if spent:
+        print("  where the time goes (seconds, all rows):")
+        for name, seconds in sorted(spent.items(), key=lambda item: -item[1]):
+            print(f"    {name:<40} {seconds:8.2f}")
+    if profiler:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_callees(r"awarding.py:130\(award\)")
+        print(out.getvalue())
+    return 0
+
+
+def breakdown() -> dict[str, float]:
+    """Wrap the steps of an award with wall-clock timers (cProfile's overhead distorts pyld)."""
+    import functools
+
+    import app.services.awarding as awarding
+    import app.services.batches as batches_module
+    import app.services.bulk_awards as bulk
+
+    spent: dict[str, float] = {}
+
+    def timed(owner, name, label):
+        original = getattr(owner, name)
+
+        @functools.wraps(original)
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - start
+        setattr(owner, name, wrapper)
+        return original
+
+    timed(awarding, "sign_credential", "sign_credential (canonicalize + sign)")
+    timed(awarding.status_lists, "allocate", "status_lists.allocate")
+    timed(awarding.orgs, "signing_key", "orgs.signing_key (unseal)")
+    timed(awarding, "build_credential", "build_credential")
+    timed(awarding, "check_may_issue", "check_may_issue")
+    timed(awarding, "award", "awarding.award (all of it)")
+    bulk.awarding.award = awarding.award
+    original = bulk.award_row
+    timed(bulk, "award_row", "award_row (handler)")
+    batches_module.HANDLERS[bulk.KIND] = bulk.award_row
+    bulk.award_row.per_transaction = original.per_transaction
+    return spent
+
+
+def _local_fetch(app):
+    from tests.awarding_helpers import local_fetch
+
+    return local_fetch(app)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
