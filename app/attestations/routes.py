@@ -26,7 +26,7 @@ def item_attestations(kind: str, item) -> dict:
     return {"confirmed": confirmed, "requests": requests, "kinds": {v: k for k, v in KINDS.items()}}
 
 
-@bp.route("/portfolio/<any(experiences, skills):kinds>/<uuid:item_id>/attest", methods=["GET", "POST"])
+@bp.route("/<any(experiences, skills):kinds>/<uuid:item_id>/attest", methods=["GET", "POST"])
 @login_required
 @mail_limit
 def new(kinds, item_id):
@@ -105,7 +105,7 @@ def answer(token: str):
         return _invalid_link(exc)
     organisations = service.signing_organisations(db.session, current_user)
     signer_ok = current_user.is_authenticated and current_user.email == found.referee_email
-    confirm_form, decline_form = ConfirmForm(prefix="c"), DeclineForm(prefix="d")
+    confirm_form, decline_form = ConfirmForm(), DeclineForm()
     confirm_form.sign_as.choices = [("", _("Myself (Sillage confirms my e-mail address)"))] + \
         ([(str(org.id), org.name) for org in organisations] if signer_ok else [])
     if request.method == "GET":

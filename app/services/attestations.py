@@ -351,7 +351,7 @@ def _sign(session: Session, request: AttestationRequest, owner: User, organisati
     url = public_url(request.id)
     try:
         unsigned = build_credential(
-            issuer=issuer, credential_id=f"urn:uuid:{request.id}", email=owner.email, salt=new_salt(),
+            issuer={"id": issuer["id"], "name": issuer["name"]}, credential_id=f"urn:uuid:{request.id}", email=owner.email, salt=new_salt(),
             achievement={"id": f"{url}#achievement", "name": request.item_title,
                          "description": request.final_statement,
                          "criteria_narrative": str(_l("Confirmed by %(who)s, who shared this %(kind)s with "
@@ -361,6 +361,7 @@ def _sign(session: Session, request: AttestationRequest, owner: User, organisati
                        "description": str(_l("Relationship to the holder: %(relationship)s",
                                              relationship=request.referee_relationship)),
                        "genre": "Attestation", "narrative": str(vouch)}])
+        unsigned["issuer"] = issuer  # the whole profile document, built and checked by its owner
         return sign_credential(unsigned, key, created=now)
     except InvalidValue as exc:
         raise ServiceError(str(_l("This attestation could not be signed: %(reason)s", reason=exc.message)),
