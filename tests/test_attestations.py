@@ -82,7 +82,7 @@ def test_confirmed_attestation_is_signed_by_the_platform_and_verifies(app, clien
     page = referee.get(link)
     assert b"Stage en boulangerie" in page.data and b"Merci !" in page.data
     done = _confirm(referee, link, statement="Stage de deux mois, pétrissage et vente.")
-    assert done.status_code == 200 and b"signed" in done.data, done.data.decode()[-1500:]
+    assert done.status_code == 200 and b"/attestations/" in done.data
 
     request = _request_of(owner)
     assert request.status == "confirmed" and request.corrected_statement.startswith("Stage de deux mois")
@@ -103,7 +103,7 @@ def test_confirmed_attestation_is_signed_by_the_platform_and_verifies(app, clien
     assert b"Confirmed by Paul Durand" in client.get(f"/experiences/{experience.id}").data or \
         "Confirmé par Paul Durand".encode() in client.get(f"/experiences/{experience.id}").data
     told = [m for m in outbox(app) if m["To"] == owner.email and "Paul Durand" in m["Subject"]]
-    assert told and "a confirmé" in told[-1]["Subject"]
+    assert told and "a confirmé" in told[-1]["Subject"], told[-1]["Subject"]
     # The public page's verify button uses the app's verifier against the site's own documents.
     public = referee.get(f"/attestations/{request.id}")
     checked = referee.post(f"/attestations/{request.id}/verify", data={"csrf_token": csrf_token(public)})

@@ -27,8 +27,8 @@ def send_request(request: AttestationRequest, raw: str, *, reminder: bool = Fals
     context = {"owner": owner, "referee": request.referee_name, "title": request.item_title,
                "message": request.message, "link": _link(f"/attest/{raw}"), "days": LINK_TTL.days,
                "reminder": reminder}
-    subject = _l("Reminder: %(owner)s asks you to confirm an experience", owner=owner) if reminder else \
-        _l("%(owner)s asks you to confirm an experience", owner=owner)
+    subject = _l("Reminder: %(owner)s asks you for an attestation", owner=owner) if reminder else \
+        _l("%(owner)s asks you for an attestation", owner=owner)
     send_after_response(_render_and_send, request.referee_email, request.locale, subject, "request", context)
 
 

@@ -336,7 +336,6 @@ def confirm(session: Session, raw, *, statement=None, as_organisation=None, user
 def _sign(session: Session, request: AttestationRequest, owner: User, organisation, now: datetime) -> dict:
     from app.services import orgs
 
-    kind = str(_l("experience")) if request.item_kind == "experience" else str(_l("skill"))
     who = f"{request.referee_name} ({request.referee_relationship})"
     if organisation is None:
         issuer, key = platform_profile(), platform_key(session)
@@ -354,8 +353,8 @@ def _sign(session: Session, request: AttestationRequest, owner: User, organisati
             issuer={"id": issuer["id"], "name": issuer["name"]}, credential_id=f"urn:uuid:{request.id}", email=owner.email, salt=new_salt(),
             achievement={"id": f"{url}#achievement", "name": request.item_title,
                          "description": request.final_statement,
-                         "criteria_narrative": str(_l("Confirmed by %(who)s, who shared this %(kind)s with "
-                                                      "its holder.", who=who, kind=kind))},
+                         "criteria_narrative": str(_l("Confirmed by %(who)s, who knows it at first hand.",
+                                                      who=who))},
             name=str(_l("Attestation: %(title)s", title=request.item_title)), valid_from=now, awarded_date=now,
             evidence=[{"id": url, "name": str(_l("Attestation by %(name)s", name=request.referee_name)),
                        "description": str(_l("Relationship to the holder: %(relationship)s",
