@@ -299,3 +299,16 @@ def test_platform_key_is_sealed_and_rewrapped_by_rotate_master(app, client):
     assert row.master_key_id == ring.wrapping_id and row.rotated_at is not None
     vault_keys.finish_rotation(app.config)
     assert attestations.platform_key(db.session).public_key_multibase == before
+
+
+def test_demo_has_one_confirmed_and_one_pending_attestation(app):
+    from app import demo
+
+    demo.load(db.session)
+    db.session.commit()
+    demo.load(db.session)  # idempotent
+    db.session.commit()
+    statuses = sorted(r.status for r in db.session.query(AttestationRequest))
+    assert statuses == ["confirmed", "pending"]
+    confirmed = db.session.query(AttestationRequest).filter_by(status="confirmed").one()
+    assert verify(confirmed.document, fetch=local_fetch(app))["verified"] is True
