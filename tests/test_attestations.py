@@ -312,3 +312,17 @@ def test_demo_has_one_confirmed_and_one_pending_attestation(app):
     assert statuses == ["confirmed", "pending"]
     confirmed = db.session.query(AttestationRequest).filter_by(status="confirmed").one()
     assert verify(confirmed.document, fetch=local_fetch(app))["verified"] is True
+
+
+def test_mails_are_in_the_referees_and_owners_language(app, client, make_user, owner, experience):
+    make_user("paul@example.net", locale="en")  # the referee has an account, in English
+    login(client, owner.email)
+    _ask(client, experience)
+    to_referee = [m for m in outbox(app) if m["To"] == "paul@example.net"][-1]
+    assert to_referee["Subject"] == "Inès Morel asks you for an attestation"
+    assert _request_of(owner).locale == "en"
+    _ask(client, experience, email="lucie@example.net")  # no account: the owner's language
+    to_lucie = [m for m in outbox(app) if m["To"] == "lucie@example.net"][-1]
+    assert to_lucie["Subject"] == "Inès Morel vous demande une attestation"
+    body = to_lucie.get_body(("plain",)).get_content()
+    assert "Merci !" in body and "14 jours" in body

@@ -129,7 +129,7 @@ def answer(token: str):
     if done is not None:
         db.session.commit()
         emails.notify_owner(done)
-        return render_template("attestations/answered.html", request=done)
+        return render_template("attestations/answered.html", attestation=done)
     status = 400 if request.method == "POST" else 200
-    return render_template("attestations/answer.html", request=found, confirm_form=confirm_form,
+    return render_template("attestations/answer.html", attestation=found, confirm_form=confirm_form,
                            decline_form=decline_form, organisations=organisations, signer_ok=signer_ok), status
