@@ -266,6 +266,10 @@ def test_referee_cannot_act_for_an_organisation_they_are_not_member_of(app, clie
     refused = _confirm(referee, link, sign_as=str(foreign.id))
     assert refused.status_code == 403
     assert _request_of(owner).status == "pending"  # nothing used, nothing signed
+    # Nor for their own organisation while it is not approved.
+    pending_org = make_org(referee_user, name="Association en attente", approve=False)
+    assert _confirm(referee, link, sign_as=str(pending_org.id)).status_code == 403
+    assert _request_of(owner).status == "pending"
     # Nor can a member sign for their organisation when signed in under another address than the referee's.
     own = make_org(other_admin, name="École du patron")
     boss = _new_client(app)

@@ -100,3 +100,11 @@ def test_remind_is_limited(app, client, owner):
     db.session.execute(update(AttestationRequest).values(reminded_at=utcnow() - timedelta(days=2)))
     db.session.commit()
     assert client.post(f"/api/v1/attestation-requests/{made['id']}/remind", headers=headers).status_code == 429
+
+
+def test_openapi_describes_the_routes(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert {"get", "post"} <= set(paths["/api/v1/attestation-requests"])
+    assert "get" in paths["/api/v1/attestation-requests/{request_id}"]
+    assert "post" in paths["/api/v1/attestation-requests/{request_id}/cancel"]
+    assert "post" in paths["/api/v1/attestation-requests/{request_id}/remind"]
