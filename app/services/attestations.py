@@ -48,7 +48,6 @@ from app.policy import parse_id
 from app.services import accounts, awarding, vault_keys
 from app.services.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from app.services.tokens import hash_token
-from app.services.validation import CONTROL_CHARS
 from badges.errors import InvalidValue
 from badges.identity import new_salt
 from badges.ob3 import Profile, build_credential, profile_document
@@ -69,15 +68,8 @@ def _invalid(field: str, message) -> ValidationFailed:
 
 
 def _text(value, field: str, max_length: int, *, required: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise _invalid(field, _l("Enter text."))
-    value = value.strip()
-    if CONTROL_CHARS.search(value):
-        raise _invalid(field, _l("This text contains characters that are not allowed."))
-    if len(value) > max_length:
-        raise _invalid(field, _l("Use at most %(n)d characters.", n=max_length))
+    """The awards' text rules (type, control characters, length), and a presence check."""
+    value = awarding._text(value, field, max_length) or ""
     if required and not value:
         raise _invalid(field, _l("This field is required."))
     return value
