@@ -142,3 +142,5 @@ def _register_blueprints(app: Flask) -> None:
     # The API first: verification documents its route on the API's OpenAPI description.
     for feature in (auth, portfolio, settings, api, verification, jobs, issuing, credentials, vault):
         feature.init_app(app)
+    from app.attestations import init_app as init_attestations
+    init_attestations(app)

@@ -238,6 +238,7 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
     lines += [f"  {a.email}  password: {a.password}  ({a.description})" for a in DEMO_ACCOUNTS]
     lines += _load_issuer(session)
     _demo_credentials(session)  # after the demo organisation exists
+    _demo_attestations(session)
     if extra_accounts > 0:
         lines += generate_accounts(session, extra_accounts)
     return lines
@@ -306,6 +307,27 @@ def _load_vault(session: Session) -> None:
     from app.vault import demo as vault_demo
 
     vault_demo.load(session)
+def _demo_attestations(session: Session) -> None:
+    """Two of Inès's experiences sent for attestation through ``app.services.attestations``: one confirmed
+    by her tutor (signed by the platform key), one still waiting. Once only; no mail is sent."""
+    from app.models import Experience
+    from app.models.attestations import AttestationRequest
+    from app.services import attestations
+
+    ines = _user_by_email(session, DEMO_ACCOUNTS[0].email)
+    if ines is None or ines.portfolio is None or session.scalars(select(AttestationRequest.id).where(
+            AttestationRequest.portfolio_id == ines.portfolio.id)).first():
+        return
+    experiences = session.scalars(select(Experience).where(Experience.portfolio_id == ines.portfolio.id)
+                                  .order_by(Experience.start_date.desc()).limit(2)).all()
+    referees = (("Martine Leclerc", "martine.leclerc@example.org", "tutrice de stage"),
+                ("Karim Haddad", "karim.haddad@example.org", "collègue"))
+    for index, (experience, (name, email, relation)) in enumerate(zip(experiences, referees)):
+        _request, raw = attestations.create(session, ines, "experience", experience.id, referee_name=name,
+                                            referee_email=email, relationship=relation,
+                                            message="Bonjour, pourriez-vous confirmer cette expérience ?")
+        if index == 0:
+            attestations.confirm(session, raw)
 
 
 def _user_by_email(session: Session, email: str) -> User | None:

@@ -43,7 +43,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.database import utcnow
-from app.models import SigningKey, User, VaultKey
+from app.models import PlatformKey, SigningKey, User, VaultKey
 from certs.errors import SealError
 from certs.keys import seal, unseal
 from certs.vault import VaultError, generate_data_key, master_key_id, unwrap_data_key, wrap_data_key
@@ -52,6 +52,9 @@ NEXT, OLD = "master_key.next", "master_key.old"
 # How ``app.services.orgs`` seals organisation signing keys (defined here, where rotation re-seals them).
 SIGNING_PURPOSE = "org-signing-key"
 SIGNING_AAD = b"sillage/org-signing-key/v1\x00"
+# How ``app.services.attestations`` seals the platform's attestation key (``PlatformKey``).
+PLATFORM_PURPOSE = "platform-attestation-key"
+PLATFORM_AAD = b"sillage/platform-attestation-key/v1\x00"
 MIN_KEY_LENGTH = 32
 
 _file_cache: dict[str, tuple[tuple, str | None]] = {}
@@ -212,10 +215,11 @@ def begin_rotation(config: Mapping, new_key: str | None = None) -> tuple[Keyring
 
 
 def pending(session: Session, ring: Keyring) -> int:
-    """Keys not yet wrapped by the ring's wrapping key: vault data keys and organisation signing keys."""
+    """Keys not yet wrapped by the ring's wrapping key: vault data keys, organisation signing keys and
+    the platform's attestation keys."""
     return sum(session.scalar(select(func.count()).select_from(model)
                               .where(model.master_key_id != ring.wrapping_id))
-               for model in (VaultKey, SigningKey))
+               for model in (VaultKey, SigningKey, PlatformKey))
 
 
 def rewrap_batch(session: Session, ring: Keyring, size: int = 500) -> int:
@@ -230,23 +234,26 @@ def rewrap_batch(session: Session, ring: Keyring, size: int = 500) -> int:
     for row in rows:
         row.wrapped_key = wrap_data_key(ring.unwrap(row), target, row.user_id)
         row.master_key_id, row.rotated_at = target_id, now
-    if len(rows) < size:
-        # Then organisations' signing keys, sealed by the same master key (``app.services.orgs``).
-        signing = session.scalars(select(SigningKey).where(SigningKey.master_key_id != target_id)
-                                  .order_by(SigningKey.id).limit(size - len(rows))).all()
-        for row in signing:
+    # Then the sealed signing keys (``app.services.orgs``, ``app.services.attestations``), same master key.
+    for model, aad_prefix, purpose in ((SigningKey, SIGNING_AAD, SIGNING_PURPOSE),
+                                       (PlatformKey, PLATFORM_AAD, PLATFORM_PURPOSE)):
+        if len(rows) >= size:
+            break
+        sealed = session.scalars(select(model).where(model.master_key_id != target_id)
+                                 .order_by(model.id).limit(size - len(rows))).all()
+        for row in sealed:
             master = ring.keys.get(row.master_key_id)
             if master is None:
                 raise VaultError(f"signing key {row.id} is sealed by master key {row.master_key_id}, which "
                                  "this instance does not have", "vault_master_key_missing")
-            aad = SIGNING_AAD + str(row.id).encode("ascii")
+            aad = aad_prefix + str(row.id).encode("ascii")
             try:
-                seed = unseal(row.sealed_private_key, master.encode("utf-8"), aad, purpose=SIGNING_PURPOSE)
+                seed = unseal(row.sealed_private_key, master.encode("utf-8"), aad, purpose=purpose)
             except SealError as error:
                 raise VaultError(f"signing key {row.id} does not open: {error}", "vault_key_unwrap") from None
-            row.sealed_private_key = seal(seed, target.encode("utf-8"), aad, purpose=SIGNING_PURPOSE)
+            row.sealed_private_key = seal(seed, target.encode("utf-8"), aad, purpose=purpose)
             row.master_key_id, row.rotated_at = target_id, now
-        rows = [*rows, *signing]
+        rows = [*rows, *sealed]
     session.flush()
     return len(rows)
 
