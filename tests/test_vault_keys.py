@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
 from app import create_app
@@ -24,8 +24,17 @@ def rows() -> list[VaultKey]:
     return db.session.scalars(select(VaultKey)).all()
 
 
+def test_a_new_account_gets_its_data_key_with_it(app, make_user):
+    user = make_user()
+    row = db.session.scalars(select(VaultKey).where(VaultKey.user_id == user.id)).one()
+    assert vault.unwrap_data_key(row.wrapped_key, app.config["MASTER_KEY"], user.id) == \
+        vault_keys.data_key_for(db.session, user)
+
+
 def test_a_data_key_is_created_on_first_use_wrapped_and_then_reused(app, make_user):
     one, two = make_user(), make_user()
+    db.session.execute(delete(VaultKey))  # accounts made before the vault existed have none
+    db.session.commit()
     key = vault_keys.data_key_for(db.session, one)
     assert len(key) == 32 and vault_keys.data_key_for(db.session, one) == key
     db.session.rollback()  # flush only: nothing was committed
@@ -44,6 +53,7 @@ def test_a_data_key_is_created_on_first_use_wrapped_and_then_reused(app, make_us
 
 def test_a_row_under_an_unknown_master_key_is_refused_not_guessed(app, make_user):
     user = make_user()
+    db.session.execute(delete(VaultKey))
     db.session.add(VaultKey(user_id=user.id, master_key_id="0123456789abcdef",
                             wrapped_key=vault.wrap_data_key(os.urandom(32), "x" * 40, user.id)))
     db.session.commit()
@@ -55,6 +65,8 @@ def test_a_row_under_an_unknown_master_key_is_refused_not_guessed(app, make_user
 def test_two_first_uses_at_once_end_with_one_key(app, make_user, monkeypatch):
     """Another worker inserts the owner's key between our read and our insert: we use the winner's key."""
     user = make_user()
+    db.session.execute(delete(VaultKey))  # an account older than the vault
+    db.session.commit()
     winner = os.urandom(32)
     real_generate = vault_keys.generate_data_key
 

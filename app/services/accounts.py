@@ -183,6 +183,10 @@ def create_user(session: Session, *, email: str, password: str, display_name: st
     session.add(user)
     session.add(Portfolio(id=uuid.uuid4(), owner=user, display_name=display_name))
     session.flush()
+    # The vault's data key is made with the account, in the same transaction: a first upload then never
+    # has to create one in a transaction of its own while this one may still hold SQLite's write lock
+    # (documents._data_key keeps that path only for accounts older than the vault).
+    vault_keys.data_key_for(session, user)
     return user
 
 
