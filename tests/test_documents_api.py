@@ -531,3 +531,25 @@ def test_the_routes_are_described_in_openapi(client):
     upload_body = paths["/api/v1/documents"]["post"]["requestBody"]["content"]["multipart/form-data"]
     assert upload_body["schema"]["properties"]["file"]["format"] == "binary"
     assert "evidence" in spec["components"]["schemas"]["Experience"]["properties"]
+
+
+def test_a_suffix_range_longer_than_the_document_gets_all_of_it(app, api):
+    """RFC 9110 §14.1.2: a suffix-length beyond the representation selects the whole of it (206), not
+    416; a download manager resuming with ``bytes=-N`` on a small file relies on it."""
+    document = uploaded(api, b"abcdef", "a.txt")
+    response = api.get(f"/documents/{document['id']}/content", headers={"Range": "bytes=-100"})
+    assert response.status_code == 206 and response.data == b"abcdef"
+    assert response.headers["Content-Range"] == "bytes 0-5/6" and response.headers["Content-Length"] == "6"
+    exact = api.get(f"/documents/{document['id']}/content", headers={"Range": "bytes=-6"})
+    assert exact.status_code == 206 and exact.data == b"abcdef"
+
+
+def test_an_unsatisfiable_range_is_a_json_error_and_no_content(app, api):
+    document = uploaded(api, b"abc", "a.txt")
+    response = api.get(f"/documents/{document['id']}/content", headers={"Range": "bytes=10-"})
+    assert response.status_code == 416 and response.headers["Content-Range"] == "bytes */3"
+    assert response.get_json()["error"] == "range_not_satisfiable" and response.get_json()["message"]
+    assert b"abc" not in response.data
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    described = spec["paths"]["/api/v1/documents/{document_id}/content"]["get"]["responses"]["416"]
+    assert described["content"]["application/json"]["schema"]["$ref"].endswith("/Error")

@@ -102,9 +102,20 @@ def content_response(user, document: Document) -> Response:
     if_range = request.headers.get("If-Range")
     if wanted is not None and wanted.units == "bytes" and len(wanted.ranges) == 1 \
             and (if_range is None or if_range.strip() == etag):
-        span = wanted.range_for_length(document.size)
+        first, last = wanted.ranges[0]
+        if first < 0 and last is None:
+            # A suffix longer than the document selects all of it (RFC 9110 §14.1.2); werkzeug's
+            # ``range_for_length`` would call it unsatisfiable.
+            first = max(first, -document.size)
+        span = type(wanted)("bytes", [(first, last)]).range_for_length(document.size)
         if span is None:
-            return Response(status=416, headers={**headers, "Content-Range": f"bytes */{document.size}"})
+            response = jsonify(error="range_not_satisfiable", message=str(_l(
+                "The requested range is outside the document (%(size)d bytes).", size=document.size)))
+            response.status_code = 416
+            response.headers.update({key: value for key, value in headers.items()
+                                     if key != "Content-Disposition"})
+            response.headers["Content-Range"] = f"bytes */{document.size}"
+            return response
         start, stop = span
         return Response(documents.read(user, document, start, stop - start), status=206, mimetype=mimetype,
                         direct_passthrough=True,
@@ -220,7 +231,9 @@ def make_blueprint() -> Blueprint:
         "a client never takes a partial or altered file for the document."),
         responses={"200": {"description": "The whole document", "content": {OCTETS: BINARY}},
                    "206": {"description": "The requested range", "content": {OCTETS: BINARY}},
-                   "416": {"description": "The range is outside the document"}})
+                   "416": {"description": "range_not_satisfiable: the range is outside the document "
+                                          "(`Content-Range: bytes */size`)",
+                           "content": {"application/json": {"schema": ErrorSchema}}}})
     @document_errors(blp, 401, 404)
     def content(document_id):
         return content_response(api_user(), _document(document_id))
