@@ -129,6 +129,26 @@ def test_a_decompression_bomb_is_stored_without_a_thumbnail(app, user):
     assert content(user, document) == out.getvalue()
 
 
+def test_a_pixel_flood_under_the_bomb_guard_is_stored_without_a_thumbnail(app, user, monkeypatch):
+    """A PNG of 36 million pixels passes the decompression-bomb guard (40 million) but, a few hundred KB
+    on the wire, would make each thumbnail decode take about 400 MB: an upload in every thread of every
+    worker and the host runs out of memory. Non-JPEG sources above ``THUMBNAIL_MAX_PIXELS`` get no
+    thumbnail, and are never decoded (JPEG decodes at a reduced scale, so a large photo keeps one)."""
+    decoded = []
+    monkeypatch.setattr(documents.photos, "normalise",
+                        lambda data, *a, _real=documents.photos.normalise, **k: decoded.append(1) or
+                        _real(data, *a, **k))
+    out = io.BytesIO()
+    Image.new("RGB", (6000, 6000), (1, 2, 3)).save(out, "PNG")
+    flood = stored(user, "flood.png", out.getvalue())
+    assert flood.content_type == "image/png" and not flood.has_thumbnail and decoded == []
+    assert content(user, flood) == out.getvalue()
+    out = io.BytesIO()
+    Image.new("RGB", (6000, 6000), (1, 2, 3)).save(out, "JPEG")
+    assert stored(user, "photo.jpg", out.getvalue()).has_thumbnail  # decoded at 1/8 scale
+    assert stored(user, "screen.png", png(3840, 2160)).has_thumbnail  # a 4K screenshot still has one
+
+
 # --- names and tags ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("given, kept", [

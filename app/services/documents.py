@@ -26,15 +26,18 @@ Why it is built this way:
 """
 from __future__ import annotations
 
+import io
 import itertools
 import logging
 import re
 import unicodedata
 import uuid
+import warnings
 from collections.abc import Iterable, Iterator
 from typing import IO
 
 from flask import current_app
+from PIL import Image
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, object_session
@@ -49,6 +52,7 @@ from app.services import photos, vault_keys
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.portfolio import Order, portfolio_of
 from app.services.validation import CONTROL_CHARS
+from badges.pixels import DECODER_ERRORS
 from certs import vault
 
 log = logging.getLogger(__name__)
@@ -65,6 +69,7 @@ MAX_PARTS = 50
 THUMBNAIL_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 THUMBNAIL_SOURCE_MAX = 25 * MiB  # larger images get no thumbnail (it would mean holding them whole)
 THUMBNAIL_SIDE = 320
+THUMBNAIL_MAX_PIXELS = 9_000_000  # non-JPEG sources above this get no thumbnail (a 4K screen is 8.3)
 ORDER = Order(Document.created_at, descending=True)  # lists: newest first
 
 
@@ -415,7 +420,20 @@ class _Meter:
 
 def _thumbnail_of(image: bytes) -> bytes | None:
     """A small JPEG of the image: decoded with the decompression-bomb guard, upright, sRGB, pixels only
-    (no EXIF, GPS, ICC or comments survive), by ``photos.normalise``; None if it cannot be read."""
+    (no EXIF, GPS, ICC or comments survive), by ``photos.normalise``; None if it cannot be read.
+
+    Only JPEG decodes at a reduced scale (``draft``): another format is decoded whole, about 10 bytes
+    per pixel at the peak, so a small hostile PNG of tens of millions of pixels (under the bomb guard)
+    would cost hundreds of MB per upload. Such images, judged from their header alone, get none."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(image)) as header:  # reads the header, not the pixels
+                width, height, kind = header.width, header.height, header.format
+    except DECODER_ERRORS:
+        return None
+    if kind != "JPEG" and width * height > THUMBNAIL_MAX_PIXELS:
+        return None
     try:
         return photos.normalise(image, THUMBNAIL_SOURCE_MAX, max_side=THUMBNAIL_SIDE)
     except ValidationFailed:
