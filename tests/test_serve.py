@@ -72,7 +72,8 @@ def configured(monkeypatch):
     seen = {}
 
     def run(self):
-        seen.update(worker_class=self.cfg.worker_class_str, threads=self.cfg.threads, timeout=self.cfg.timeout)
+        seen.update(worker_class=self.cfg.worker_class_str, threads=self.cfg.threads,
+                    timeout=self.cfg.timeout)
 
     monkeypatch.setattr(BaseApplication, "run", run)
     for name in ("SILLAGE_WORKERS", "SILLAGE_THREADS", "SILLAGE_TIMEOUT"):
