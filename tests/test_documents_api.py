@@ -553,3 +553,18 @@ def test_an_unsatisfiable_range_is_a_json_error_and_no_content(app, api):
     spec = app.test_client().get("/api/v1/openapi.json").get_json()
     described = spec["paths"]["/api/v1/documents/{document_id}/content"]["get"]["responses"]["416"]
     assert described["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+
+
+def test_the_openapi_describes_the_storage_errors(app):
+    """What the routes answer when storage fails or a blob is damaged is in the description, with the
+    error shape: clients generated from it handle 410, 500 and 503 instead of meeting them undocumented."""
+    paths = app.test_client().get("/api/v1/openapi.json").get_json()["paths"]
+    document = "/api/v1/documents/{document_id}"
+    expected = {(document + "/content", "get"): {"410", "500", "503"},
+                (document + "/thumbnail", "get"): {"500", "503"},
+                (document, "delete"): {"503"}}
+    for (path, method), statuses in expected.items():
+        responses = paths[path][method]["responses"]
+        assert statuses <= set(responses), (path, method, sorted(responses))
+        for status in statuses:
+            assert responses[status]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")

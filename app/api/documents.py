@@ -215,6 +215,7 @@ def make_blueprint() -> Blueprint:
     @blp.route("/<uuid:document_id>", methods=["DELETE"])
     @blp.response(204)
     @blp.doc(summary="Delete a document", description="Its encrypted content is removed from storage.")
+    @blp.alt_response(503, schema=ErrorSchema, description="storage_unavailable: nothing was deleted")
     @document_errors(blp, 401, 404)
     def delete(document_id):
         documents.delete(db.session, api_user(), _document(document_id))
@@ -234,6 +235,9 @@ def make_blueprint() -> Blueprint:
                    "416": {"description": "range_not_satisfiable: the range is outside the document "
                                           "(`Content-Range: bytes */size`)",
                            "content": {"application/json": {"schema": ErrorSchema}}}})
+    @blp.alt_response(410, schema=ErrorSchema, description="document_corrupted: the content is missing")
+    @blp.alt_response(500, schema=ErrorSchema, description="document_corrupted: the content is damaged")
+    @blp.alt_response(503, schema=ErrorSchema, description="storage_unavailable")
     @document_errors(blp, 401, 404)
     def content(document_id):
         return content_response(api_user(), _document(document_id))
@@ -244,6 +248,8 @@ def make_blueprint() -> Blueprint:
         "A small JPEG re-encoded from the image's pixels (no metadata); 404 `no_thumbnail` when the "
         "document has none."),
         responses={"200": {"description": "JPEG", "content": {"image/jpeg": BINARY}}})
+    @blp.alt_response(500, schema=ErrorSchema, description="document_corrupted: the thumbnail is damaged")
+    @blp.alt_response(503, schema=ErrorSchema, description="storage_unavailable")
     @document_errors(blp, 401, 404)
     def thumbnail(document_id):
         data = documents.thumbnail(api_user(), _document(document_id))
