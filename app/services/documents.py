@@ -41,6 +41,7 @@ from PIL import Image
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, object_session
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData, Preamble
 
@@ -518,15 +519,25 @@ def _multipart_events(stream: IO[bytes], boundary: bytes) -> Iterator:
     """The events of werkzeug's incremental multipart parser over ``stream``, read ``READ_SIZE`` at a
     time. Each event is taken before more is read, so the parser holds at most one read (plus a
     boundary's length); file data comes out in pieces as it arrives. A body that ends early makes the
-    parser raise ``ValueError``."""
-    decoder = MultipartDecoder(boundary, max_parts=MAX_PARTS)
+    parser raise ``ValueError``.
+
+    The decoder keeps what precedes a boundary, and a part's headers up to their blank line, in one
+    buffer: bounded here (one read plus the allowance for what is not file content), or a body with no
+    boundary, or a header that never ends, would sit whole in memory, up to the per-file limit."""
+    decoder = MultipartDecoder(boundary, max_parts=MAX_PARTS,
+                               max_form_memory_size=READ_SIZE + MULTIPART_OVERHEAD)
     while True:
-        event = decoder.next_event()
+        try:
+            event = decoder.next_event()
+            if isinstance(event, NeedData):
+                decoder.receive_data(stream.read(READ_SIZE) or None)
+        except RequestEntityTooLarge:  # the buffer's bound, or more than MAX_PARTS parts
+            raise _bad_form(_l("The fields sent with the file are too large."), status=413) from None
         if isinstance(event, NeedData):
-            decoder.receive_data(stream.read(READ_SIZE) or None)
-        elif isinstance(event, Epilogue):
+            continue
+        if isinstance(event, Epilogue):
             return
-        elif not isinstance(event, Preamble):  # text before the first part: ignored (RFC 2046)
+        if not isinstance(event, Preamble):  # text before the first part: ignored (RFC 2046)
             yield event
 
 
