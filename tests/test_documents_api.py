@@ -598,8 +598,8 @@ class Garbage(io.RawIOBase):
         return n
 
 
-@pytest.mark.parametrize("start", [b"no boundary anywhere ",  # all preamble
-                                   f"--{BOUNDARY}\r\nContent-Disposition: form-data; ".encode()])  # endless head
+@pytest.mark.parametrize("start", [b"no boundary anywhere ",  # all preamble, then a header that never ends:
+                                   f"--{BOUNDARY}\r\nContent-Disposition: form-data; ".encode()])
 def test_a_body_without_parts_is_not_buffered_whole(app, api, start):
     """werkzeug's multipart decoder keeps everything before a boundary, or a part's headers up to their
     blank line, in one buffer: without a bound, a body of the vault's 500 MiB limit with no boundary (or
