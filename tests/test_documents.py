@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from app import storage
 from app.extensions import db
-from app.models import Diploma, Document, DocumentTag, Experience, Skill, User
+from app.models import Diploma, Document, DocumentTag, Experience, Portfolio, Skill, User
 from app.services import accounts, documents, portfolio, vault_keys
 from certs import vault
 from tests.conftest import PASSWORD
@@ -293,6 +293,29 @@ def test_link_and_unlink_evidence_on_each_kind_of_item(app, user):
     journal = portfolio.create_item(db.session, user, portfolio.JournalEntry, {"title": "t"})
     with pytest.raises(documents.ServiceError):
         documents.link(db.session, user, first, journal)
+
+
+def test_attaching_the_same_document_from_two_tabs_at_once(app, user):
+    """Both requests load the item's evidence before either writes: the second used to insert the same
+    link again and fail on the primary key (a 500 for a double click); it is once, quietly."""
+    from sqlalchemy.orm import Session
+
+    document = stored(user, "a.pdf")
+    skill = portfolio.create_item(db.session, user, Skill, {"name": "Kneading", "level": 3})
+    db.session.commit()
+    assert documents.evidence(db.session, skill) == [] and list(skill.evidence) == []  # loaded here
+    revision = db.session.scalar(select(Portfolio.revision).where(Portfolio.id == skill.portfolio_id))
+    with Session(bind=db.engine) as other_tab:
+        person = other_tab.get(User, user.id)
+        documents.link(other_tab, person, other_tab.get(Document, document.id),
+                       other_tab.get(Skill, skill.id))
+        other_tab.commit()
+    documents.link(db.session, user, document, skill)
+    db.session.commit()
+    assert documents.evidence(db.session, skill) == [document]
+    # The link made counts once in the portfolio's revision (which keys the cached pages).
+    after = db.session.scalar(select(Portfolio.revision).where(Portfolio.id == skill.portfolio_id))
+    assert after == revision + 1
 
 
 # --- limits and faults -----------------------------------------------------------------------------------

@@ -40,13 +40,16 @@ from flask import current_app
 from PIL import Image
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, select
+from sqlalchemy import update as sql_update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, object_session
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData, Preamble
 
 from app import policy, storage
-from app.models import Diploma, Experience, Skill, User
+from app.models import Diploma, Experience, Portfolio, Skill, User
 from app.models.portfolio import sort_key
 from app.models.vault import EVIDENCE_TABLES, NAME_LENGTH, TAG_LENGTH, Document, DocumentTag, VaultKey
 from app.services import photos, vault_keys
@@ -835,7 +838,17 @@ def link(session: Session, user: User, document: Document, item) -> None:
         raise DocumentNotFound()
     _check_item(user, item)
     if document not in item.evidence:
-        item.evidence.append(document)
+        # Another request (a second tab, a double click) may attach it between the check and the write:
+        # the insert ignores a link that exists, instead of failing on the primary key.
+        dialect = session.get_bind().dialect.name
+        insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
+        added = session.execute(insert(EVIDENCE_TABLES[type(item)])
+                                .values(item_id=item.id, document_id=document.id).on_conflict_do_nothing())
+        session.expire(item, ["evidence"])
+        if added.rowcount:  # a Core write: the portfolio's revision (cached pages) is bumped here
+            table = Portfolio.__table__
+            session.execute(sql_update(table).where(table.c.id == item.portfolio_id)
+                            .values(revision=table.c.revision + 1, updated_at=table.c.updated_at))
     session.flush()
 
 
