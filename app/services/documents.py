@@ -436,7 +436,7 @@ def _thumbnail_of(image: bytes) -> bytes | None:
                 width, height, kind = header.width, header.height, header.format
     except DECODER_ERRORS:
         return None
-    if kind != "JPEG" and width * height > THUMBNAIL_MAX_PIXELS:
+    if kind not in ("JPEG", "MPO") and width * height > THUMBNAIL_MAX_PIXELS:  # MPO: cameras' JPEG
         return None
     try:
         return photos.normalise(image, THUMBNAIL_SOURCE_MAX, max_side=THUMBNAIL_SIDE)
