@@ -15,6 +15,9 @@ from flask.cli import FlaskGroup, with_appcontext
 from app.config import default_workers
 from app.extensions import db
 
+DEFAULT_THREADS = 4  # per worker: a slow upload or download holds one of them, not a whole worker
+DEFAULT_TIMEOUT = 60  # seconds without a sign of life from a worker's main loop (not a request limit)
+
 
 def _freeze_after_start(_worker) -> None:
     """gunicorn's ``post_worker_init`` hook: the application just built in this worker (SQLAlchemy
@@ -28,16 +31,26 @@ def _freeze_after_start(_worker) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)
 @click.option("--workers", type=int, default=None, help="Gunicorn workers (default: CPUs + 1, or SILLAGE_WORKERS).")
-@click.option("--threads", type=int, default=None, help="Threads per worker (default: 1, or SILLAGE_THREADS).")
-def serve(host: str, port: int, workers: int | None, threads: int | None) -> None:
-    """Serve the application with gunicorn (a production WSGI server, several workers)."""
+@click.option("--threads", type=int, default=None,
+              help=f"Threads per worker (default: {DEFAULT_THREADS}, or SILLAGE_THREADS).")
+@click.option("--timeout", type=int, default=None,
+              help=f"Seconds a silent worker lives (default: {DEFAULT_TIMEOUT}, or SILLAGE_TIMEOUT).")
+def serve(host: str, port: int, workers: int | None, threads: int | None, timeout: int | None) -> None:
+    """Serve the application with gunicorn (a production WSGI server, several workers).
+
+    The workers are gunicorn's threaded ones (``gthread``), whatever the thread count. With its sync
+    workers, ``timeout`` bounds each request: a vault upload or download longer than that (500 MiB on
+    a slow line) had its worker killed mid-transfer. A gthread worker's main loop reports to the
+    arbiter while its threads serve, so ``timeout`` only detects a worker that is stuck as a whole,
+    and a slow client holds one thread, not the worker (gunicorn's documentation of ``timeout``)."""
     from gunicorn.app.base import BaseApplication
 
     from app import create_app, jobs
 
     workers = workers or int(os.environ.get("SILLAGE_WORKERS") or default_workers())
     consumer = jobs.embedded_consumer()  # one job consumer beside the web workers, unless external
-    threads = threads or int(os.environ.get("SILLAGE_THREADS", 1))
+    threads = threads or int(os.environ.get("SILLAGE_THREADS") or DEFAULT_THREADS)
+    timeout = timeout if timeout is not None else int(os.environ.get("SILLAGE_TIMEOUT") or DEFAULT_TIMEOUT)
     # The settings derived from the request capacity (verification slots) see the real figures.
     os.environ["SILLAGE_WORKERS"], os.environ["SILLAGE_THREADS"] = str(workers), str(threads)
 
@@ -45,9 +58,10 @@ def serve(host: str, port: int, workers: int | None, threads: int | None) -> Non
         def load_config(self):
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", threads)
             self.cfg.set("accesslog", os.environ.get("SILLAGE_ACCESS_LOG") or None)
-            self.cfg.set("timeout", 60)
+            self.cfg.set("timeout", timeout)
             self.cfg.set("post_worker_init", _freeze_after_start)
             if consumer is not None:
                 self.cfg.set("when_ready", consumer.start)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from app import storage
 from app.extensions import db
-from app.models import Diploma, Document, DocumentTag, Experience, Skill, User
+from app.models import Diploma, Document, DocumentTag, Experience, Portfolio, Skill, User
 from app.services import accounts, documents, portfolio, vault_keys
 from certs import vault
 from tests.conftest import PASSWORD
@@ -127,6 +127,26 @@ def test_a_decompression_bomb_is_stored_without_a_thumbnail(app, user):
     document = stored(user, "bomb.png", out.getvalue())
     assert document.content_type == "image/png" and not document.has_thumbnail
     assert content(user, document) == out.getvalue()
+
+
+def test_a_pixel_flood_under_the_bomb_guard_is_stored_without_a_thumbnail(app, user, monkeypatch):
+    """A PNG of 36 million pixels passes the decompression-bomb guard (40 million) but, a few hundred KB
+    on the wire, would make each thumbnail decode take about 400 MB: an upload in every thread of every
+    worker and the host runs out of memory. Non-JPEG sources above ``THUMBNAIL_MAX_PIXELS`` get no
+    thumbnail, and are never decoded (JPEG decodes at a reduced scale, so a large photo keeps one)."""
+    decoded = []
+    monkeypatch.setattr(documents.photos, "normalise",
+                        lambda data, *a, _real=documents.photos.normalise, **k: decoded.append(1) or
+                        _real(data, *a, **k))
+    out = io.BytesIO()
+    Image.new("RGB", (6000, 6000), (1, 2, 3)).save(out, "PNG")
+    flood = stored(user, "flood.png", out.getvalue())
+    assert flood.content_type == "image/png" and not flood.has_thumbnail and decoded == []
+    assert content(user, flood) == out.getvalue()
+    out = io.BytesIO()
+    Image.new("RGB", (6000, 6000), (1, 2, 3)).save(out, "JPEG")
+    assert stored(user, "photo.jpg", out.getvalue()).has_thumbnail  # decoded at 1/8 scale
+    assert stored(user, "screen.png", png(3840, 2160)).has_thumbnail  # a 4K screenshot still has one
 
 
 # --- names and tags ------------------------------------------------------------------------------------
@@ -273,6 +293,29 @@ def test_link_and_unlink_evidence_on_each_kind_of_item(app, user):
     journal = portfolio.create_item(db.session, user, portfolio.JournalEntry, {"title": "t"})
     with pytest.raises(documents.ServiceError):
         documents.link(db.session, user, first, journal)
+
+
+def test_attaching_the_same_document_from_two_tabs_at_once(app, user):
+    """Both requests load the item's evidence before either writes: the second used to insert the same
+    link again and fail on the primary key (a 500 for a double click); it is once, quietly."""
+    from sqlalchemy.orm import Session
+
+    document = stored(user, "a.pdf")
+    skill = portfolio.create_item(db.session, user, Skill, {"name": "Kneading", "level": 3})
+    db.session.commit()
+    assert documents.evidence(db.session, skill) == [] and list(skill.evidence) == []  # loaded here
+    revision = db.session.scalar(select(Portfolio.revision).where(Portfolio.id == skill.portfolio_id))
+    with Session(bind=db.engine) as other_tab:
+        person = other_tab.get(User, user.id)
+        documents.link(other_tab, person, other_tab.get(Document, document.id),
+                       other_tab.get(Skill, skill.id))
+        other_tab.commit()
+    documents.link(db.session, user, document, skill)
+    db.session.commit()
+    assert documents.evidence(db.session, skill) == [document]
+    # The link made counts once in the portfolio's revision (which keys the cached pages).
+    after = db.session.scalar(select(Portfolio.revision).where(Portfolio.id == skill.portfolio_id))
+    assert after == revision + 1
 
 
 # --- limits and faults -----------------------------------------------------------------------------------

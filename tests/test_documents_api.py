@@ -531,3 +531,82 @@ def test_the_routes_are_described_in_openapi(client):
     upload_body = paths["/api/v1/documents"]["post"]["requestBody"]["content"]["multipart/form-data"]
     assert upload_body["schema"]["properties"]["file"]["format"] == "binary"
     assert "evidence" in spec["components"]["schemas"]["Experience"]["properties"]
+
+
+def test_a_suffix_range_longer_than_the_document_gets_all_of_it(app, api):
+    """RFC 9110 §14.1.2: a suffix-length beyond the representation selects the whole of it (206), not
+    416; a download manager resuming with ``bytes=-N`` on a small file relies on it."""
+    document = uploaded(api, b"abcdef", "a.txt")
+    response = api.get(f"/documents/{document['id']}/content", headers={"Range": "bytes=-100"})
+    assert response.status_code == 206 and response.data == b"abcdef"
+    assert response.headers["Content-Range"] == "bytes 0-5/6" and response.headers["Content-Length"] == "6"
+    exact = api.get(f"/documents/{document['id']}/content", headers={"Range": "bytes=-6"})
+    assert exact.status_code == 206 and exact.data == b"abcdef"
+
+
+def test_an_unsatisfiable_range_is_a_json_error_and_no_content(app, api):
+    document = uploaded(api, b"abc", "a.txt")
+    response = api.get(f"/documents/{document['id']}/content", headers={"Range": "bytes=10-"})
+    assert response.status_code == 416 and response.headers["Content-Range"] == "bytes */3"
+    assert response.get_json()["error"] == "range_not_satisfiable" and response.get_json()["message"]
+    assert b"abc" not in response.data
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    described = spec["paths"]["/api/v1/documents/{document_id}/content"]["get"]["responses"]["416"]
+    assert described["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+
+
+def test_the_openapi_describes_the_storage_errors(app):
+    """What the routes answer when storage fails or a blob is damaged is in the description, with the
+    error shape: clients generated from it handle 410, 500 and 503 instead of meeting them undocumented."""
+    paths = app.test_client().get("/api/v1/openapi.json").get_json()["paths"]
+    document = "/api/v1/documents/{document_id}"
+    expected = {(document + "/content", "get"): {"410", "500", "503"},
+                (document + "/thumbnail", "get"): {"500", "503"},
+                (document, "delete"): {"503"}}
+    for (path, method), statuses in expected.items():
+        responses = paths[path][method]["responses"]
+        assert statuses <= set(responses), (path, method, sorted(responses))
+        for status in statuses:
+            assert responses[status]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+
+
+class Garbage(io.RawIOBase):
+    """``size`` bytes of one repeated line, made as read, counting what the server pulled."""
+
+    def __init__(self, start: bytes, size: int):
+        super().__init__()
+        self.start, self.size, self.position = start, size, 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):  # the test client measures the body this way
+        return True
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        self.position = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence] + offset
+        return self.position
+
+    def tell(self):
+        return self.position
+
+    def readinto(self, buffer):
+        n = max(0, min(len(buffer), self.size - self.position))
+        data = (self.start + b"x" * n)[:n] if self.position == 0 else b"x" * n
+        buffer[:n] = data
+        self.position += n
+        return n
+
+
+@pytest.mark.parametrize("start", [b"no boundary anywhere ",  # all preamble, then a header that never ends:
+                                   f"--{BOUNDARY}\r\nContent-Disposition: form-data; ".encode()])
+def test_a_body_without_parts_is_not_buffered_whole(app, api, start):
+    """werkzeug's multipart decoder keeps everything before a boundary, or a part's headers up to their
+    blank line, in one buffer: without a bound, a body of the vault's 500 MiB limit with no boundary (or
+    a header that never ends) sat whole in memory. The buffer is bounded: refused with 413
+    ``payload_too_large`` once the allowance for what is not file content is spent."""
+    body = Garbage(start, 8 * MiB)
+    response = post_raw(api, body)
+    assert response.status_code == 413 and response.get_json()["error"] == "payload_too_large"
+    assert body.position < 2 * MiB
+    assert rows() == 0 and blobs(app) == []

@@ -64,3 +64,86 @@ def test_the_verification_slots_follow_the_capacity_serve_starts(started, tmp_pa
     settings = config.load(os.environ, {"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "s" * 32,
                                         "MASTER_KEY": "m" * 44})
     assert settings["VERIFY_SLOTS"] == 6
+
+
+@pytest.fixture
+def configured(monkeypatch):
+    """Like ``started``, keeping the worker class, threads and timeout serve gave gunicorn."""
+    seen = {}
+
+    def run(self):
+        seen.update(worker_class=self.cfg.worker_class_str, threads=self.cfg.threads,
+                    timeout=self.cfg.timeout)
+
+    monkeypatch.setattr(BaseApplication, "run", run)
+    for name in ("SILLAGE_WORKERS", "SILLAGE_THREADS", "SILLAGE_TIMEOUT"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    return seen
+
+
+def test_threaded_workers_whose_timeout_is_configurable(configured, monkeypatch):
+    """gthread workers even with one thread (a sync worker's timeout would cut long transfers), and
+    the timeout from SILLAGE_TIMEOUT or --timeout."""
+    assert CliRunner().invoke(cli.serve, []).exit_code == 0
+    assert configured == {"worker_class": "gthread", "threads": cli.DEFAULT_THREADS, "timeout": 60}
+    monkeypatch.setenv("SILLAGE_TIMEOUT", "300")
+    assert CliRunner().invoke(cli.serve, ["--threads", "1"]).exit_code == 0
+    assert configured == {"worker_class": "gthread", "threads": 1, "timeout": 300}
+    assert CliRunner().invoke(cli.serve, ["--timeout", "7"]).exit_code == 0
+    assert configured["timeout"] == 7
+
+
+def test_a_slow_upload_outlasts_the_worker_timeout(tmp_path, sqlite_template):
+    """The real server, one worker with one thread and a 2 s timeout: a client that sends a vault upload
+    over about 7 s (a large file on a slow line, scaled down) still gets its document stored, whole.
+    With gunicorn's sync workers the worker was killed mid-upload once the timeout passed."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from tests.test_verify_slots import MigratedServer
+
+    server = MigratedServer(tmp_path / "instance", sqlite_template)
+    server.env.update(SILLAGE_WORKERS="1", SILLAGE_THREADS="1", SILLAGE_TIMEOUT="2",
+                      SILLAGE_JOBS_CONSUMER="external")
+    server.start()
+    try:
+        made = subprocess.run([sys.executable, "-c", (
+            "from app import create_app\nfrom app.extensions import db\n"
+            "from app.services import accounts, tokens\napp = create_app()\nwith app.app_context():\n"
+            "    user = accounts.create_user(db.session, email='slow@example.org', "
+            "password='slow line, long upload 42', verified=True)\n"
+            "    _, raw = tokens.create_token(db.session, user, 'slow')\n"
+            "    db.session.commit()\n    print(raw)\n")],
+            env=server.env, capture_output=True, text=True, timeout=120)
+        assert made.returncode == 0, made.stderr
+        token = made.stdout.strip().splitlines()[-1]
+        pieces = [os.urandom(16 * 1024) for _ in range(14)]
+        boundary = "slow-client"
+        head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.bin"\r\n\r\n'
+                ).encode()
+        tail = f"\r\n--{boundary}--\r\n".encode()
+        length = len(head) + sum(map(len, pieces)) + len(tail)
+        port = int(server.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+            sock.sendall((f"POST /api/v1/documents HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                          f"Authorization: Bearer {token}\r\nContent-Length: {length}\r\n"
+                          f"Content-Type: multipart/form-data; boundary={boundary}\r\n\r\n").encode() + head)
+            started = time.monotonic()
+            for piece in pieces:
+                time.sleep(0.5)
+                sock.sendall(piece)
+            sock.sendall(tail)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        assert time.monotonic() - started > 3 * 2  # the upload did outlast the timeout, several times over
+        status, _, body = answer.partition(b"\r\n\r\n")
+        assert status.startswith(b"HTTP/1.1 201"), (answer[:500], server.log())
+        import json
+        assert json.loads(body)["size"] == sum(map(len, pieces))
+    finally:
+        server.stop()

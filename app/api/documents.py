@@ -102,9 +102,20 @@ def content_response(user, document: Document) -> Response:
     if_range = request.headers.get("If-Range")
     if wanted is not None and wanted.units == "bytes" and len(wanted.ranges) == 1 \
             and (if_range is None or if_range.strip() == etag):
-        span = wanted.range_for_length(document.size)
+        first, last = wanted.ranges[0]
+        if first < 0 and last is None:
+            # A suffix longer than the document selects all of it (RFC 9110 §14.1.2); werkzeug's
+            # ``range_for_length`` would call it unsatisfiable.
+            first = max(first, -document.size)
+        span = type(wanted)("bytes", [(first, last)]).range_for_length(document.size)
         if span is None:
-            return Response(status=416, headers={**headers, "Content-Range": f"bytes */{document.size}"})
+            response = jsonify(error="range_not_satisfiable", message=str(_l(
+                "The requested range is outside the document (%(size)d bytes).", size=document.size)))
+            response.status_code = 416
+            response.headers.update({key: value for key, value in headers.items()
+                                     if key != "Content-Disposition"})
+            response.headers["Content-Range"] = f"bytes */{document.size}"
+            return response
         start, stop = span
         return Response(documents.read(user, document, start, stop - start), status=206, mimetype=mimetype,
                         direct_passthrough=True,
@@ -204,6 +215,7 @@ def make_blueprint() -> Blueprint:
     @blp.route("/<uuid:document_id>", methods=["DELETE"])
     @blp.response(204)
     @blp.doc(summary="Delete a document", description="Its encrypted content is removed from storage.")
+    @blp.alt_response(503, schema=ErrorSchema, description="storage_unavailable: nothing was deleted")
     @document_errors(blp, 401, 404)
     def delete(document_id):
         documents.delete(db.session, api_user(), _document(document_id))
@@ -220,7 +232,12 @@ def make_blueprint() -> Blueprint:
         "a client never takes a partial or altered file for the document."),
         responses={"200": {"description": "The whole document", "content": {OCTETS: BINARY}},
                    "206": {"description": "The requested range", "content": {OCTETS: BINARY}},
-                   "416": {"description": "The range is outside the document"}})
+                   "416": {"description": "range_not_satisfiable: the range is outside the document "
+                                          "(`Content-Range: bytes */size`)",
+                           "content": {"application/json": {"schema": ErrorSchema}}}})
+    @blp.alt_response(410, schema=ErrorSchema, description="document_corrupted: the content is missing")
+    @blp.alt_response(500, schema=ErrorSchema, description="document_corrupted: the content is damaged")
+    @blp.alt_response(503, schema=ErrorSchema, description="storage_unavailable")
     @document_errors(blp, 401, 404)
     def content(document_id):
         return content_response(api_user(), _document(document_id))
@@ -231,6 +248,8 @@ def make_blueprint() -> Blueprint:
         "A small JPEG re-encoded from the image's pixels (no metadata); 404 `no_thumbnail` when the "
         "document has none."),
         responses={"200": {"description": "JPEG", "content": {"image/jpeg": BINARY}}})
+    @blp.alt_response(500, schema=ErrorSchema, description="document_corrupted: the thumbnail is damaged")
+    @blp.alt_response(503, schema=ErrorSchema, description="storage_unavailable")
     @document_errors(blp, 401, 404)
     def thumbnail(document_id):
         data = documents.thumbnail(api_user(), _document(document_id))

@@ -26,29 +26,37 @@ Why it is built this way:
 """
 from __future__ import annotations
 
+import io
 import itertools
 import logging
 import re
 import unicodedata
 import uuid
+import warnings
 from collections.abc import Iterable, Iterator
 from typing import IO
 
 from flask import current_app
+from PIL import Image
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, select
+from sqlalchemy import update as sql_update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, object_session
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData, Preamble
 
 from app import policy, storage
-from app.models import Diploma, Experience, Skill, User
+from app.models import Diploma, Experience, Portfolio, Skill, User
 from app.models.portfolio import sort_key
 from app.models.vault import EVIDENCE_TABLES, NAME_LENGTH, TAG_LENGTH, Document, DocumentTag, VaultKey
 from app.services import photos, vault_keys
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.portfolio import Order, portfolio_of
 from app.services.validation import CONTROL_CHARS
+from badges.pixels import DECODER_ERRORS
 from certs import vault
 
 log = logging.getLogger(__name__)
@@ -65,6 +73,7 @@ MAX_PARTS = 50
 THUMBNAIL_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 THUMBNAIL_SOURCE_MAX = 25 * MiB  # larger images get no thumbnail (it would mean holding them whole)
 THUMBNAIL_SIDE = 320
+THUMBNAIL_MAX_PIXELS = 9_000_000  # non-JPEG sources above this get no thumbnail (a 4K screen is 8.3)
 ORDER = Order(Document.created_at, descending=True)  # lists: newest first
 
 
@@ -415,7 +424,20 @@ class _Meter:
 
 def _thumbnail_of(image: bytes) -> bytes | None:
     """A small JPEG of the image: decoded with the decompression-bomb guard, upright, sRGB, pixels only
-    (no EXIF, GPS, ICC or comments survive), by ``photos.normalise``; None if it cannot be read."""
+    (no EXIF, GPS, ICC or comments survive), by ``photos.normalise``; None if it cannot be read.
+
+    Only JPEG decodes at a reduced scale (``draft``): another format is decoded whole, about 10 bytes
+    per pixel at the peak, so a small hostile PNG of tens of millions of pixels (under the bomb guard)
+    would cost hundreds of MB per upload. Such images, judged from their header alone, get none."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(image)) as header:  # reads the header, not the pixels
+                width, height, kind = header.width, header.height, header.format
+    except DECODER_ERRORS:
+        return None
+    if kind not in ("JPEG", "MPO") and width * height > THUMBNAIL_MAX_PIXELS:  # MPO: cameras' JPEG
+        return None
     try:
         return photos.normalise(image, THUMBNAIL_SOURCE_MAX, max_side=THUMBNAIL_SIDE)
     except ValidationFailed:
@@ -500,15 +522,25 @@ def _multipart_events(stream: IO[bytes], boundary: bytes) -> Iterator:
     """The events of werkzeug's incremental multipart parser over ``stream``, read ``READ_SIZE`` at a
     time. Each event is taken before more is read, so the parser holds at most one read (plus a
     boundary's length); file data comes out in pieces as it arrives. A body that ends early makes the
-    parser raise ``ValueError``."""
-    decoder = MultipartDecoder(boundary, max_parts=MAX_PARTS)
+    parser raise ``ValueError``.
+
+    The decoder keeps what precedes a boundary, and a part's headers up to their blank line, in one
+    buffer: bounded here (one read plus the allowance for what is not file content), or a body with no
+    boundary, or a header that never ends, would sit whole in memory, up to the per-file limit."""
+    decoder = MultipartDecoder(boundary, max_parts=MAX_PARTS,
+                               max_form_memory_size=READ_SIZE + MULTIPART_OVERHEAD)
     while True:
-        event = decoder.next_event()
+        try:
+            event = decoder.next_event()
+            if isinstance(event, NeedData):
+                decoder.receive_data(stream.read(READ_SIZE) or None)
+        except RequestEntityTooLarge:  # the buffer's bound, or more than MAX_PARTS parts
+            raise _bad_form(_l("The fields sent with the file are too large."), status=413) from None
         if isinstance(event, NeedData):
-            decoder.receive_data(stream.read(READ_SIZE) or None)
-        elif isinstance(event, Epilogue):
+            continue
+        if isinstance(event, Epilogue):
             return
-        elif not isinstance(event, Preamble):  # text before the first part: ignored (RFC 2046)
+        if not isinstance(event, Preamble):  # text before the first part: ignored (RFC 2046)
             yield event
 
 
@@ -806,7 +838,17 @@ def link(session: Session, user: User, document: Document, item) -> None:
         raise DocumentNotFound()
     _check_item(user, item)
     if document not in item.evidence:
-        item.evidence.append(document)
+        # Another request (a second tab, a double click) may attach it between the check and the write:
+        # the insert ignores a link that exists, instead of failing on the primary key.
+        dialect = session.get_bind().dialect.name
+        insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
+        added = session.execute(insert(EVIDENCE_TABLES[type(item)])
+                                .values(item_id=item.id, document_id=document.id).on_conflict_do_nothing())
+        session.expire(item, ["evidence"])
+        if added.rowcount:  # a Core write: the portfolio's revision (cached pages) is bumped here
+            table = Portfolio.__table__
+            session.execute(sql_update(table).where(table.c.id == item.portfolio_id)
+                            .values(revision=table.c.revision + 1, updated_at=table.c.updated_at))
     session.flush()
 
 
