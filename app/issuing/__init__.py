@@ -6,6 +6,8 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from app.issuing.routes import bp
     from app.issuing.public import public
+    from app.issuing import vcapi
 
     app.register_blueprint(bp)
     app.register_blueprint(public)
+    vcapi.register(app)
