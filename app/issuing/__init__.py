@@ -6,8 +6,10 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from app.issuing.routes import bp
     from app.issuing.public import public
+    from app.api import endorsements
     from app.issuing import vcapi
 
     app.register_blueprint(bp)
     app.register_blueprint(public)
     vcapi.register(app)
+    endorsements.register(app)
