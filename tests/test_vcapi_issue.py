@@ -240,3 +240,10 @@ def test_signs_each_valid_input_of_the_w3c_suite(client, org, token, name, verif
     # Signed and intact; some are meant to be judged later (expired, not yet valid, an example status type).
     assert any(check["name"] == "proof" and check["ok"] is True for check in verdict.json["checks"]), name
     assert {error["code"] for error in verdict.json["errors"]} <= {"expired", "not_yet_valid", "unsupported_status"}
+
+
+def test_the_route_is_in_the_openapi_description(client):
+    spec = client.get("/api/v1/openapi.json").json
+    operation = spec["paths"]["/issuers/{org_id}/credentials/issue"]["post"]
+    assert set(operation["responses"]) >= {"201", "400", "401", "403", "404", "422"}
+    assert "/api/v1/organisations/{organisation_id}/endorsements" in spec["paths"]

@@ -29,6 +29,7 @@ needs a stored credential, and only credentials awarded through Sillage's own ac
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 
 from flask import Blueprint, Flask, jsonify, request
@@ -150,6 +151,30 @@ def issue(org_id):
     return response
 
 
+_ERROR = {"description": "`{\"error\", \"message\"}` with RFC 9457 members (type, title, detail, status).",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+OPENAPI = {"post": {
+    "tags": ["W3C VC-API"], "operationId": "vcapiIssueCredential",
+    "summary": "Sign a Verifiable Credential 2.0 as this organisation (VC-API issueCredential)",
+    "description": "Authenticated by an organisation API token (`Authorization: Bearer silo_...`). The "
+                   "credential's issuer must be the organisation's DID (set when absent).",
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["credential"],
+        "properties": {"credential": {"type": "object"}, "options": {"type": "object", "properties": {
+            "credentialId": {"type": "string"}}}}}}}},
+    "responses": {"201": {"description": "The signed credential.", "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"verifiableCredential": {"type": "object"}}}}}},
+        **{str(code): dict(_ERROR, description=text) for code, text in (
+            (400, "Unusable request, unknown option, or another issuer."),
+            (401, "No valid organisation token."), (403, "The token acts for another organisation."),
+            (404, "No approved organisation has this id."), (413, "Too large."), (415, "Not JSON."),
+            (422, "Not a valid VC 2.0 credential, or not signable."))}},
+}}
+
+
 def register(app: Flask) -> None:
     csrf.exempt(bp)
     app.register_blueprint(bp)
+    api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
+    rule = next(rule for rule in app.url_map.iter_rules() if rule.endpoint == "vcapi_issue.issue")
+    api.spec.path(rule=rule, operations=copy.deepcopy(OPENAPI))
