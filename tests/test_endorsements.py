@@ -111,6 +111,9 @@ def test_refusals(org, issuer, other, other_admin, achievement, make_user):
     with pytest.raises(ServiceError) as self_endorsement:
         endorsements.endorse(db.session, issuer, org, "organisation", org.id, "Nous sommes bons.")
     assert self_endorsement.value.code == "self_endorsement"
+    with pytest.raises(ServiceError) as own_achievement:
+        endorsements.endorse(db.session, issuer, org, "achievement", achievement.id, "Notre badge est bon.")
+    assert own_achievement.value.code == "self_endorsement"
     for kind, subject, comment in (("achievement", achievement.id, ""), ("achievement", achievement.id, "a\u0001b"),
                                    ("achievement", achievement.id, "x" * 5001), ("person", achievement.id, "ok")):
         with pytest.raises(ValidationFailed):
@@ -173,3 +176,18 @@ def test_endorsement_verifies_in_the_node_reference_verifier(app, other, other_a
     assert witness.verify(made.document) == {"verified": True}
     changed = dict(made.document, name=made.document["name"] + "!")
     assert witness.verify(changed)["verified"] is False
+
+
+def test_demo_has_one_endorsement_once(app, client, verify_locally):
+    from sqlalchemy import func, select
+
+    from app import demo
+    from app.models.endorsements import Endorsement
+
+    demo.load(db.session)
+    db.session.commit()
+    demo.load(db.session)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Endorsement)) == 1
+    made = db.session.scalars(select(Endorsement)).one()
+    assert _verify(client, made.document).status_code == 200

@@ -1,9 +1,10 @@
 """Endorsements: an approved organisation vouches, in a signed OB 3.0 ``EndorsementCredential``, for an
-achievement (its own or another's), another organisation, or a credential issued here.
+achievement of another organisation, another organisation, or a credential another organisation issued
+here.
 
 Who: the endorser's admins and issuers, or its organisation token, exactly those who may issue
 (``awarding.check_may_issue``): an endorsement is a credential signed with the organisation's key. An
-organisation does not endorse itself (it says nothing a verifier could not already assume); an
+organisation does not endorse itself nor what it issues (an endorsement is a third party's word); an
 organisation that is not approved, an achievement of one, or a revoked credential cannot be endorsed.
 
 The subject's ``id`` is what verifiers already know the thing by: an achievement's OB 3.0 ``id``, an
@@ -78,8 +79,9 @@ def endorse(session: Session, actor, endorser: Organisation, kind: str, subject_
         raise _invalid("subject_kind", _l("Endorse an achievement, an organisation or a credential."))
     comment = _comment(comment)
     row = find_subject(session, kind, subject_id)
-    if kind == "organisation" and row.id == endorser.id:
-        raise ServiceError(str(_l("An organisation cannot endorse itself.")), code="self_endorsement", status=409)
+    if (row.id if kind == "organisation" else row.organisation_id) == endorser.id:
+        raise ServiceError(str(_l("An organisation cannot endorse itself or what it issues.")),
+                           code="self_endorsement", status=409)
     uri, subject_name = _subject_uri(kind, row)
     now = (now or utcnow()).replace(microsecond=0)
     endorsement = Endorsement(id=uuid.uuid4(), organisation_id=endorser.id, subject_kind=kind, subject_id=row.id,
