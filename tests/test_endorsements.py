@@ -191,3 +191,41 @@ def test_demo_has_one_endorsement_once(app, client, verify_locally):
     assert db.session.scalar(select(func.count()).select_from(Endorsement)) == 1
     made = db.session.scalars(select(Endorsement)).one()
     assert _verify(client, made.document).status_code == 200
+
+
+def test_the_endorsement_form_on_the_achievement_page(app, client, org, issuer, other, other_admin, achievement,
+                                                      make_user):
+    from tests.conftest import login
+    from tests.helpers import csrf_token
+
+    def signed_in(user):
+        browser = app.test_client()
+        assert login(browser, user.email).status_code == 302
+        return browser
+
+    url = f"/issuers/{org.id}/achievements/{achievement.id}"
+    action = f"/endorse/achievement/{achievement.id}"
+    # Anonymous readers and the achievement's own issuer see no form, and the issuer cannot post one.
+    assert action not in client.get(url).get_data(as_text=True)
+    own = signed_in(issuer)
+    assert action not in own.get(url).get_data(as_text=True)
+    forged = own.post(action, data={"organisation": str(org.id), "comment": "Moi-même",
+                                    "csrf_token": csrf_token(own.get(f"/organisations/{org.id}"))})
+    assert forged.status_code == 403
+    # An admin of another approved organisation endorses through it (with the form's CSRF token).
+    cfa = signed_in(other_admin)
+    page = cfa.get(url)
+    assert action in page.get_data(as_text=True)
+    assert cfa.post(action, data={"organisation": str(other.id), "comment": "Bien."}).status_code == 400
+    response = cfa.post(action, data={"organisation": str(other.id), "comment": "Un vrai savoir-faire.",
+                                      "csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    assert "Un vrai savoir-faire." in client.get(url).get_data(as_text=True)
+    made = endorsements.of_subject(db.session, "achievement", achievement.id)
+    assert [e.organisation_id for e in made] == [other.id]
+    # Someone with no organisation cannot post one, even naming the CFA.
+    stranger = signed_in(make_user("stranger@example.org"))
+    refused = stranger.post(action, data={"organisation": str(other.id), "comment": "Pirate",
+                                          "csrf_token": csrf_token(stranger.get("/organisations/new"))})
+    assert refused.status_code == 403
+    assert len(endorsements.of_subject(db.session, "achievement", achievement.id)) == 1
