@@ -247,3 +247,24 @@ def test_the_route_is_in_the_openapi_description(client):
     operation = spec["paths"]["/issuers/{org_id}/credentials/issue"]["post"]
     assert set(operation["responses"]) >= {"201", "400", "401", "403", "404", "422"}
     assert "/api/v1/organisations/{organisation_id}/endorsements" in spec["paths"]
+
+
+def test_an_issued_credential_verifies_in_the_node_reference_verifier(client, org, token, tmp_path):
+    import os
+
+    from tests.interop.runner import NodeUnavailable, Witness, node_binary
+
+    if node_binary() is None and not os.environ.get("CI"):
+        pytest.skip("node is not installed (the interoperability tests always run in CI)")
+    try:
+        witness = Witness(tmp_path)
+    except NodeUnavailable as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(str(exc))
+    response = _post(client, org.id, {"credential": _credential(name="Interop")}, token)
+    assert response.status_code == 201
+    signed = response.json["verifiableCredential"]
+    witness.extra = {org.did: orgs.did_document(org)}
+    assert witness.verify(signed) == {"verified": True}
+    assert witness.verify(dict(signed, name="Changed"))["verified"] is False
