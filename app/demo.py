@@ -239,6 +239,7 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
     lines += _load_issuer(session)
     _demo_credentials(session)  # after the demo organisation exists
     _demo_attestations(session)
+    _demo_endorsements(session)
     if extra_accounts > 0:
         lines += generate_accounts(session, extra_accounts)
     return lines
@@ -328,6 +329,33 @@ def _demo_attestations(session: Session) -> None:
                                             message="Bonjour, pourriez-vous confirmer cette expérience ?")
         if index == 0:
             attestations.confirm(session, raw)
+# A second approved organisation, which endorses the lycée's work-placement achievement.
+ENDORSER = {"name": "Club des commerçants de Rezé", "kind": "association",
+            "contact_email": "club.commercants@example.org",
+            "description": "Association des commerçants qui accueillent les élèves en stage."}
+
+
+def _demo_endorsements(session: Session) -> None:
+    """The endorser (administered by the demo issuer admin) endorses the lycée's second achievement
+    through ``endorsements.endorse``. Once only."""
+    from app import policy
+    from app.models import Achievement, Organisation
+    from app.services import endorsements, orgs
+
+    admin = _user_by_email(session, ISSUER_ADMIN.email)
+    achievement = session.scalars(select(Achievement).join(Organisation)
+                                  .where(Organisation.name == ISSUER["name"],
+                                         Achievement.name == ISSUER_ACHIEVEMENTS[1]["name"])).first()
+    if admin is None or achievement is None:
+        return
+    endorser = session.scalars(select(Organisation).where(Organisation.name == ENDORSER["name"])).first()
+    if endorser is None:
+        endorser = orgs.create_organisation(session, policy.OPERATOR, ENDORSER, admin=admin, approve=True)
+    if endorsements.by_organisation(session, endorser):
+        return  # idempotent
+    endorsements.endorse(session, policy.OPERATOR, endorser, "achievement", achievement.id,
+                         "Nos commerçants connaissent ces stages : ils recrutent volontiers les élèves qui "
+                         "les ont validés.")
 
 
 def _user_by_email(session: Session, email: str) -> User | None:

@@ -211,6 +211,29 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "L'option « {option} » est mal formée : {reason}."),
     "unsupported_media_type": ("Send the request as application/json.",
                                "Envoyez la requête en application/json."),
+    # the VC-API issuer route (app/issuing/vcapi.py)
+    "issue_token_required": ("Send an organisation API token (Authorization: Bearer silo_…); a personal token "
+                             "or a revoked one does not sign for an organisation.",
+                             "Envoyez un jeton d'API d'organisation (Authorization: Bearer silo_…) ; un jeton "
+                             "personnel ou révoqué ne signe pas pour une organisation."),
+    "issue_not_allowed": ("This token acts for another organisation.",
+                          "Ce jeton agit pour une autre organisation."),
+    "issuer_not_found": ("No approved organisation has this id.", "Aucune organisation approuvée n'a cet identifiant."),
+    "missing_credential_to_issue": ("The request has no “credential” object to sign.",
+                                    "La requête ne contient pas d'objet « credential » à signer."),
+    "wrong_issuer": ("The credential names {issuer} as its issuer; this endpoint signs only as {did}.",
+                     "L'attestation désigne {issuer} comme émetteur ; ce point d'accès ne signe qu'au nom de "
+                     "{did}."),
+    "not_vc2": ("The credential is not a valid Verifiable Credential 2.0: {field} {reason}.",
+                "L'attestation n'est pas une Verifiable Credential 2.0 valide : {field} {reason}."),
+    "already_signed": ("The credential already has a proof: send it unsigned.",
+                       "L'attestation porte déjà une preuve : envoyez-la sans signature."),
+    "unsupported_option": ("The option “{option}” is not supported: {reason}.",
+                           "L'option « {option} » n'est pas prise en charge : {reason}."),
+    "option_not_known": ("The option “{option}” is not known; nothing was signed.",
+                         "L'option « {option} » est inconnue ; rien n'a été signé."),
+    "not_signable": ("The credential cannot be signed: {reason}.",
+                     "L'attestation ne peut pas être signée : {reason}."),
     # warnings
     "lax_proof_value": ("The signature is encoded in base64url; Sillage accepts it but signs in base58btc.",
                         "La signature est encodée en base64url ; Sillage l'accepte mais signe en base58btc."),

@@ -1,0 +1,180 @@
+"""The W3C VC-API issuer route: ``POST /issuers/<id>/credentials/issue``, so that other systems (and the
+W3C test suites) can ask an organisation to sign a Verifiable Credential 2.0.
+
+Read to write this (not guessed): VCALM, the VC-API's new name (github w3c/vcalm ``oas.yaml``
+``/credentials/issue``, ``components/IssueCredentialOptions.yml``): the body is ``{"credential": …,
+"options": {…}}``, the answer **201** ``{"verifiableCredential": …}``, **400** when the request cannot be
+processed, "the provided value of 'issuer' does not match the expected configuration" named first;
+the options are ``credentialId`` and ``mandatoryPointers`` with ``additionalProperties: false``. And
+w3c/vc-data-model-2.0-test-suite ``tests/mock.data.js`` (it fills ``issuer`` with the endpoint's id
+unless the test sets it to null) and ``tests/input/credential-*-fail.json`` (what an issuer must refuse:
+:mod:`badges.vcdm` lists the rules).
+
+Statuses, in the style of the verifier routes (:mod:`app.verification.vcapi`): **401** no organisation
+token (none, unknown, revoked, a personal ``sil_`` token, or the token of an organisation that is not
+approved); **404** the organisation in the URL is unknown or not approved (it does not exist for the
+public); **403** the token acts for another organisation; **400** the request is unusable (not JSON, no
+``credential`` object, an unknown or malformed option, an issuer other than the organisation); **422**
+the credential was read but is not valid VC 2.0, already signed, or cannot be signed faithfully (an
+undefined term, an unknown context); 413 / 415 as the verifier. Errors are ``{"error", "message"}`` with
+RFC 9457 members (``type``, ``title``, ``detail``, ``status``).
+
+What is signed: the credential as sent, ``issuer`` set to the organisation's DID when absent (or the
+``id`` of an issuer object without one), with a DataIntegrityProof ``eddsa-rdfc-2022`` by the
+organisation's current key. ``credentialId`` is accepted (Sillage keeps no copy of these credentials,
+so it names nothing here); ``mandatoryPointers`` is refused: eddsa-rdfc-2022 discloses everything.
+``credentialStatus`` (the option of the older VC-API drafts) is refused as unsupported: a status entry
+needs a stored credential, and only credentials awarded through Sillage's own achievements are stored
+(see the README).
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+
+from flask import Blueprint, Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from app import policy
+from app.extensions import csrf, db
+from app.models import Organisation
+from app.services import orgs
+from app.verification.vcapi import PROBLEM_TYPES, Refusal, _http_error, _locale, read_body
+from badges import messages, vcdm
+from badges.errors import InvalidValue
+
+bp = Blueprint("vcapi_issue", __name__)
+
+_VCDM = "https://www.w3.org/TR/vc-data-model#"
+_TYPES = {
+    **PROBLEM_TYPES,
+    **dict.fromkeys(("not_vc2", "already_signed", "not_signable", "wrong_issuer"), _VCDM + "MALFORMED_VALUE_ERROR"),
+    **dict.fromkeys(("missing_credential_to_issue", "unsupported_option"), _VCDM + "PARSING_ERROR"),
+    "option_not_known": "https://www.w3.org/TR/vcalm#UNKNOWN_OPTION_PROVIDED",
+}
+_KNOWN_OPTIONS = {"credentialId", "mandatoryPointers", "credentialStatus"}
+
+
+@bp.errorhandler(Refusal)
+def _refused(refusal: Refusal):
+    text = messages.message(refusal.code, _locale(), **refusal.params)
+    response = jsonify({"error": refusal.code, "message": text, "type": _TYPES.get(refusal.code, "about:blank"),
+                        "title": refusal.code, "detail": text, "status": refusal.status})
+    response.status_code = refusal.status
+    response.headers["Cache-Control"] = "no-store"
+    if refusal.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="sillage"'
+    return response
+
+
+bp.register_error_handler(HTTPException, _http_error)
+
+
+def _organisation(org_id) -> Organisation:
+    """The organisation that the bearer's organisation token acts for, which must be the one in the URL."""
+    auth = request.authorization
+    raw = auth.token if auth is not None and auth.type == "bearer" else None
+    acting = orgs.organisation_for_token(raw, db.session) if raw else None
+    if acting is None:
+        raise Refusal(401, "issue_token_required")
+    key = policy.parse_id(org_id)
+    target = db.session.get(Organisation, key) if key is not None else None
+    if target is None or not target.is_approved:
+        raise Refusal(404, "issuer_not_found")
+    if target.id != acting.id:
+        raise Refusal(403, "issue_not_allowed")
+    db.session.commit()  # keeps the token's last use
+    return target
+
+
+def _options(body: Mapping) -> dict:
+    options = body.get("options")
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise Refusal(400, "invalid_options", option="options", reason="not a JSON object")
+    for name in sorted(options):
+        if name not in _KNOWN_OPTIONS:
+            raise Refusal(400, "option_not_known", option=str(name)[:100])
+    if "credentialId" in options and not isinstance(options["credentialId"], str):
+        raise Refusal(400, "invalid_options", option="credentialId", reason="not a string")
+    if options.get("mandatoryPointers"):
+        raise Refusal(400, "unsupported_option", option="mandatoryPointers",
+                      reason="eddsa-rdfc-2022 does not disclose selectively")
+    if options.get("credentialStatus") is not None:
+        raise Refusal(400, "unsupported_option", option="credentialStatus",
+                      reason="only credentials awarded from an achievement carry a status entry")
+    return options
+
+
+def _with_issuer(credential: dict, did: str) -> dict:
+    """The organisation's DID as issuer when none is given; any other issuer URL is refused (400)."""
+    credential = dict(credential)
+    if "issuer" not in credential:
+        credential["issuer"] = did
+    elif isinstance(credential["issuer"], Mapping) and "id" not in credential["issuer"]:
+        credential["issuer"] = {"id": did, **credential["issuer"]}
+    issuer = credential["issuer"]
+    named = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+    if vcdm.is_url(named) and named != did:
+        raise Refusal(400, "wrong_issuer", issuer=named[:200], did=did)
+    return credential
+
+
+@bp.post("/issuers/<org_id>/credentials/issue")
+def issue(org_id):
+    """VCALM "Issue Credential": sign one VC 2.0 credential as the organisation."""
+    from certs.errors import CertsError  # noqa: PLC0415
+
+    organisation = _organisation(org_id)
+    body = read_body()
+    credential = body.get("credential")
+    if credential is None:
+        raise Refusal(400, "missing_credential_to_issue")
+    if not isinstance(credential, dict):
+        raise Refusal(400, "invalid_request", reason="the credential is not a JSON object")
+    _options(body)
+    if "proof" in credential:
+        raise Refusal(422, "already_signed")
+    credential = _with_issuer(credential, organisation.did)
+    try:
+        signed = vcdm.sign(credential, orgs.signing_key(db.session, organisation))
+    except vcdm.VcdmError as error:
+        raise Refusal(422, "not_vc2", field=error.field, reason=error.message) from None
+    except InvalidValue as error:
+        raise Refusal(422, "not_signable", reason=error.message) from None
+    except CertsError as error:
+        raise Refusal(422, "not_signable", reason=f"{error.code}: {error}"[:500]) from None
+    response = jsonify({"verifiableCredential": signed})
+    response.status_code = 201
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+_ERROR = {"description": "`{\"error\", \"message\"}` with RFC 9457 members (type, title, detail, status).",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+OPENAPI = {"post": {
+    "tags": ["W3C VC-API"], "operationId": "vcapiIssueCredential",
+    "summary": "Sign a Verifiable Credential 2.0 as this organisation (VC-API issueCredential)",
+    "description": "Authenticated by an organisation API token (`Authorization: Bearer silo_...`). The "
+                   "credential's issuer must be the organisation's DID (set when absent).",
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["credential"],
+        "properties": {"credential": {"type": "object"}, "options": {"type": "object", "properties": {
+            "credentialId": {"type": "string"}}}}}}}},
+    "responses": {"201": {"description": "The signed credential.", "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"verifiableCredential": {"type": "object"}}}}}},
+        **{str(code): dict(_ERROR, description=text) for code, text in (
+            (400, "Unusable request, unknown option, or another issuer."),
+            (401, "No valid organisation token."), (403, "The token acts for another organisation."),
+            (404, "No approved organisation has this id."), (413, "Too large."), (415, "Not JSON."),
+            (422, "Not a valid VC 2.0 credential, or not signable."))}},
+}}
+
+
+def register(app: Flask) -> None:
+    csrf.exempt(bp)
+    app.register_blueprint(bp)
+    api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
+    rule = next(rule for rule in app.url_map.iter_rules() if rule.endpoint == "vcapi_issue.issue")
+    api.spec.path(rule=rule, operations=copy.deepcopy(OPENAPI))
