@@ -255,6 +255,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                        "L'option « {option} » n'est pas connue de Sillage et a été ignorée."),
 }
 
+# Refusals of the VC-API issuer route: they answer a request to sign, never a verification, so the
+# verdict of badges/summary.py has no reason for them.
+ISSUING_CODES = frozenset((
+    "issue_token_required", "issue_not_allowed", "issuer_not_found", "missing_credential_to_issue",
+    "wrong_issuer", "not_vc2", "already_signed", "unsupported_option", "option_not_known", "not_signable"))
+
 # Details of checks that passed: check name -> (English, French).
 PASSED: dict[str, tuple[str, str]] = {
     "parse": ("Document read: {kind}.", "Document lu : {kind}."),

@@ -72,7 +72,7 @@ def test_master_key_rotation_reseals_signing_keys_and_they_still_sign(keyed_app)
     before = orgs.signing_key(db.session, org).public_key_multibase
     result = rotate(keyed_app, input=None)
     assert result.exit_code == 0, result.output
-    assert "3 data key(s) to re-wrap" in result.output  # two vault data keys and the signing key
+    assert "4 data key(s) to re-wrap" in result.output  # three data keys (every account has one) + the signing key
     db.session.expire_all()
     row = db.session.scalars(select(SigningKey)).one()
     assert row.master_key_id == vault.master_key_id((folder / "master_key").read_text())
