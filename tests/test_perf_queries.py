@@ -4,6 +4,10 @@
   whatever the number of items (no query per item); a timeline seen again reads no item at all;
 - a page request that does not change the session reads its row once and writes nothing; an API
   request does not touch the session table at all;
+- the session store's housekeeping (Flask-Session deletes expired rows on a random one page request in
+  ``SESSION_CLEANUP_N_REQUESTS``) is pinned in these tests (``sweep``): off by default, so that a count
+  never depends on a die roll; on where a test says so, and then it adds exactly one statement
+  (``DELETE FROM http_sessions WHERE expiry <= ...``) to a page request and none to an API request;
 - the shortcuts taken for speed give exactly what the stock code gives: the API's plain dumper and the
   marshmallow schemas, the template ``url_for`` and Flask's, the cached catalogue and Flask-Babel's
   (including a locale changed in the middle of a request).
@@ -15,6 +19,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import date
 
+import flask_session.base
 import pytest
 from flask import request, url_for
 from flask_babel import force_locale, gettext, refresh
@@ -32,6 +37,31 @@ from tests.conftest import login
 TIMELINE_STATEMENTS = 5  # session row, user + portfolio, experiences, their skills, diplomas
 TIMELINE_CACHED_STATEMENTS = 2  # seen again, unchanged: session row, user + portfolio (and its revision)
 API_LIST_STATEMENTS = 4  # token + owner + portfolio, experiences, their skills, their evidence ids
+SWEEP = re.compile(r"^DELETE FROM http_sessions WHERE http_sessions\.expiry <= \S+$")
+
+
+class _Die:
+    """Stands for the ``random`` module that Flask-Session rolls to decide on a sweep: always ``roll``."""
+
+    def __init__(self, roll: int):
+        self.roll = roll
+
+    def randint(self, _low: int, _high: int) -> int:
+        return self.roll
+
+
+@pytest.fixture(autouse=True)
+def sweep(monkeypatch):
+    """Pin the store's occasional sweep of expired sessions: ``sweep(True)`` makes every page request
+    sweep, ``sweep(False)`` (the default here) none. Flask-Session sweeps when ``random.randint(0, N)``
+    gives 0; the die is replaced in its module only (the ``random`` module stays untouched)."""
+    assert flask_session.base.random.randint  # the roll this pins is still where it was
+
+    def pin(on: bool) -> None:
+        monkeypatch.setattr(flask_session.base, "random", _Die(0 if on else 1))
+
+    pin(False)
+    return pin
 
 
 @contextmanager
@@ -73,20 +103,25 @@ def count_statements(client, path: str, headers: dict | None = None) -> tuple[in
     return len(statements), statements
 
 
+@pytest.mark.parametrize("swept", [False, True], ids=["no-sweep", "sweep"])
 @pytest.mark.parametrize("size", [(1, 1, 1), (12, 6, 4), (40, 15, 10)])
-def test_timeline_runs_a_fixed_number_of_statements(client, make_user, size):
+def test_timeline_runs_a_fixed_number_of_statements(client, make_user, sweep, size, swept):
+    """Without the sweep, exactly what the page needs; with it, that and one DELETE of expired rows."""
     owner = make_user()
     fill(owner, *size)
     login(client, owner.email)
+    sweep(swept)
     count, statements = count_statements(client, "/timeline")  # seen again: from the cache
-    assert count <= TIMELINE_CACHED_STATEMENTS, statements
+    assert count <= TIMELINE_CACHED_STATEMENTS + swept, statements
     for path, most in (("/timeline", TIMELINE_STATEMENTS), ("/timeline?kind=sport", TIMELINE_STATEMENTS),
                        ("/timeline?kind=diploma", TIMELINE_STATEMENTS - 1)):  # no experiences, no skills
         fragments.cache().clear()  # rendered afresh, as after a change
         with recorded_sql() as statements:
             assert client.get(path).status_code == 200
-        assert len(statements) <= most, statements
-        sessions = [s for s in statements if "http_sessions" in s]
+        sweeps = [s for s in statements if SWEEP.match(s)]
+        assert len(sweeps) == swept, statements
+        assert len(statements) - len(sweeps) <= most, statements
+        sessions = [s for s in statements if "http_sessions" in s and s not in sweeps]
         assert len(sessions) == 1 and sessions[0].startswith("SELECT"), sessions  # read once, written never
 
 
@@ -103,16 +138,34 @@ def test_timeline_shows_every_item_with_its_skills(client, make_user):
 
 
 @pytest.mark.parametrize("size", [(1, 0, 1), (30, 0, 6)])
-def test_api_list_runs_a_fixed_number_of_statements_and_no_session(client, make_user, size):
+def test_api_list_runs_a_fixed_number_of_statements_and_no_session(client, make_user, sweep, size):
+    """Even on a roll that makes every page request sweep, an API request leaves the session table alone."""
     owner = make_user()
     fill(owner, *size)
     _, raw = tokens.create_token(db.session, owner, "perf")
     db.session.commit()
+    sweep(True)
     count, statements = count_statements(client, "/api/v1/experiences", {"Authorization": f"Bearer {raw}"})
     assert count <= API_LIST_STATEMENTS, statements
     assert not [s for s in statements if "http_sessions" in s]
     count, statements = count_statements(client, "/api/v1/skills", {"Authorization": f"Bearer {raw}"})
     assert count <= API_LIST_STATEMENTS, statements
+
+
+def test_the_sweep_deletes_expired_sessions_only(app, client, make_user, sweep):
+    """What the pinned sweep does when it runs: the expired row goes, the live ones stay."""
+    from datetime import datetime, timedelta
+
+    owner = make_user()
+    login(client, owner.email)
+    db.session.execute(HttpSession.__table__.insert().values(
+        session_id="expired", data=b"", expiry=datetime.utcnow() - timedelta(minutes=1)))
+    db.session.commit()
+    sweep(True)
+    assert client.get("/timeline").status_code == 200
+    db.session.expire_all()
+    assert db.session.query(HttpSession).filter_by(session_id="expired").count() == 0
+    assert db.session.query(HttpSession).count() == 1  # the signed-in session itself
 
 
 def test_a_changed_session_is_written_with_one_statement(client, user):
