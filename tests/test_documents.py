@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app import storage
 from app.extensions import db
@@ -295,19 +296,9 @@ def test_link_and_unlink_evidence_on_each_kind_of_item(app, user):
         documents.link(db.session, user, first, journal)
 
 
-# These two race tests drive two threads through Flask-SQLAlchemy's session on the test database; on the
-# PostgreSQL pass both threads ended up on one session ("concurrent operations are not permitted"), a
-# fixture limitation not yet solved, so they run on the SQLite pass only (see the session note).
-SQLITE_PASS_ONLY = pytest.mark.skipif(bool(os.environ.get("SILLAGE_TEST_DATABASE_URL")),
-                                      reason="two-thread race test: SQLite pass only (shared test session)")
-
-
-@SQLITE_PASS_ONLY
 def test_attaching_the_same_document_from_two_tabs_at_once(app, user):
     """Both requests load the item's evidence before either writes: the second used to insert the same
     link again and fail on the primary key (a 500 for a double click); it is once, quietly."""
-    from sqlalchemy.orm import Session
-
     document = stored(user, "a.pdf")
     skill = portfolio.create_item(db.session, user, Skill, {"name": "Kneading", "level": 3})
     db.session.commit()
@@ -479,7 +470,6 @@ def test_deleting_the_account_shreds_the_key_then_deletes_every_blob(app, user, 
     assert content(other, keep) == b"other's"
 
 
-@SQLITE_PASS_ONLY
 def test_two_uploads_at_once_cannot_overshoot_the_quota_together(app, user):
     """Both uploads pass the streaming check (each fits alone), then both reach the database: the
     second to flush waits for the first to commit and, counting again, is refused."""
@@ -491,18 +481,18 @@ def test_two_uploads_at_once_cannot_overshoot_the_quota_together(app, user):
         yield bytes(100 * KiB)
         both_streamed.wait()  # neither has flushed its row yet
 
+    user_id = user.id  # read here: ``user`` belongs to the test's session, which no thread may touch
+
     def upload(name):
-        with app.app_context():
+        """One request: its own application context and its own session, on a connection of its own."""
+        with app.app_context(), Session(bind=db.engine) as session:
             try:
-                person = db.session.get(User, user.id)
-                documents.store(db.session, person, name, body())
-                db.session.commit()
+                documents.store(session, session.get(User, user_id), name, body())
+                session.commit()
                 outcomes.append("stored")
             except documents.QuotaExceeded:
-                db.session.rollback()
+                session.rollback()
                 outcomes.append("refused")
-            finally:
-                db.session.remove()
 
     threads = [threading.Thread(target=upload, args=(f"{i}.bin",)) for i in range(2)]
     for thread in threads:

@@ -842,10 +842,13 @@ def link(session: Session, user: User, document: Document, item) -> None:
         # the insert ignores a link that exists, instead of failing on the primary key.
         dialect = session.get_bind().dialect.name
         insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
-        added = session.execute(insert(EVIDENCE_TABLES[type(item)])
-                                .values(item_id=item.id, document_id=document.id).on_conflict_do_nothing())
+        # Whether a row went in is read from RETURNING: an INSERT's rowcount is not reliable (psycopg
+        # gives -1 for ON CONFLICT DO NOTHING, and the revision was bumped for nothing on PostgreSQL).
+        table = EVIDENCE_TABLES[type(item)]
+        added = session.execute(insert(table).values(item_id=item.id, document_id=document.id)
+                                .on_conflict_do_nothing().returning(table.c.item_id)).first()
         session.expire(item, ["evidence"])
-        if added.rowcount:  # a Core write: the portfolio's revision (cached pages) is bumped here
+        if added is not None:  # a Core write: the portfolio's revision (cached pages) is bumped here
             table = Portfolio.__table__
             session.execute(sql_update(table).where(table.c.id == item.portfolio_id)
                             .values(revision=table.c.revision + 1, updated_at=table.c.updated_at))
