@@ -48,6 +48,19 @@ def _set_no_store(response):
     return response
 
 
+def register(app: Flask, *blueprints) -> None:
+    """Put API blueprints on the application's API (one place, for this package and for the features
+    that bring their own routes): documented in ``/api/v1/openapi.json``, query-string errors in the
+    API's 422 shape, ``Cache-Control: no-store``, and no CSRF check (a bearer token is never attached
+    by a browser on its own, see ``app.api.auth``)."""
+    api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
+    for blueprint in blueprints:
+        blueprint.register_error_handler(UnprocessableEntity, _args_error)
+        blueprint.after_request(_set_no_store)
+        api.register_blueprint(blueprint)
+        csrf.exempt(blueprint)
+
+
 def init_app(app: Flask) -> None:
     from app.api import account, docs, documents, items, orgs, profile, tokens
 
@@ -71,10 +84,6 @@ def init_app(app: Flask) -> None:
     auth.init_app(app)
     docs.init_app(app)
     # Blueprints are built afresh for each application: Flask refuses changes to a registered one.
-    for blueprint in (tokens.make_blueprint(), account.make_blueprint(), profile.make_blueprint(),
-                      *items.make_blueprints(), documents.make_blueprint(), documents.make_evidence_blueprint(),
-                      orgs.make_blueprint()):
-        blueprint.register_error_handler(UnprocessableEntity, _args_error)
-        blueprint.after_request(_set_no_store)
-        api.register_blueprint(blueprint)
-        csrf.exempt(blueprint)
+    register(app, tokens.make_blueprint(), account.make_blueprint(), profile.make_blueprint(),
+             *items.make_blueprints(), documents.make_blueprint(), documents.make_evidence_blueprint(),
+             orgs.make_blueprint())

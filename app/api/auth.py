@@ -1,4 +1,5 @@
-"""Who is calling the API: a personal access token in ``Authorization: Bearer``, and nothing else.
+"""Who is calling the API: a personal access token in ``Authorization: Bearer``, and nothing else
+(or, on the routes that organisations may call, an organisation token: ``principal``).
 
 The browser session plays no part under ``/api/``: it is neither read nor written (so no Set-Cookie),
 and a signed-in browser's cookie authenticates nothing there. That is also why the API needs no CSRF
@@ -10,10 +11,11 @@ from flask import Flask, g, request
 from flask.sessions import SecureCookieSession, SessionInterface
 from flask_babel import lazy_gettext as _l
 
+from app import policy
 from app.errors import error_response
 from app.extensions import db, login_manager
 from app.models import User
-from app.services import tokens
+from app.services import orgs, tokens
 
 API_PREFIX = "/api/"
 
@@ -100,6 +102,27 @@ def require_token():
 def api_user() -> User:
     """The authenticated caller (only inside views guarded by ``require_token``)."""
     return g.api_user
+
+
+def principal() -> User | policy.OrganisationPrincipal | None:
+    """Who calls a route open to organisations: the person of a personal token, else the organisation
+    of an organisation token (``silo_…``, its last use kept), else None. One function for the awards,
+    bulk, endorsement and organisation routes, so that they cannot come to disagree on who may call."""
+    if g.get("api_user") is not None:
+        return g.api_user
+    raw = _bearer_token()
+    organisation = orgs.organisation_for_token(raw, db.session) if raw else None
+    if organisation is None:
+        db.session.rollback()
+        return None
+    db.session.commit()  # keeps the token's last use, even if the call then fails
+    return policy.OrganisationPrincipal(organisation.id)
+
+
+def require_principal():
+    """Blueprint ``before_request``: ``g.api_principal`` is the caller (``principal``), else 401."""
+    g.api_principal = principal()
+    return unauthorized() if g.api_principal is None else None
 
 
 def init_app(app: Flask) -> None:

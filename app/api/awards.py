@@ -11,12 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import marshmallow as ma
-from flask import g, request
+from flask import g
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from app import policy
-from app.api.auth import api_user, require_token, unauthorized
+from app.api.auth import api_user, require_principal, require_token
 from app.api.common import decode_cursor, document_errors, json_body, json_object, page
 from app.credentials import emails
 from app.extensions import db
@@ -63,26 +62,6 @@ class PageArgs(ma.Schema):
     cursor = ma.fields.String(validate=ma.validate.Length(max=2048))
 
 
-def _principal():
-    """The calling person, or the organisation of an organisation token; None answers 401."""
-    if g.get("api_user") is not None:
-        return g.api_user
-    auth = request.authorization
-    raw = auth.token if auth is not None and auth.type == "bearer" else None
-    organisation = orgs.organisation_for_token(raw, db.session) if raw else None
-    if organisation is None:
-        return None
-    db.session.commit()  # keeps the token's last use
-    return policy.OrganisationPrincipal(organisation.id)
-
-
-def _require_principal():
-    g.award_principal = _principal()
-    if g.award_principal is None:
-        return unauthorized()
-    return None
-
-
 def _dump(credential: Credential, *, with_document: bool = True) -> dict:
     data = {
         "id": credential.id, "achievement_id": credential.achievement_id,
@@ -110,7 +89,7 @@ def _credential_page(query, args) -> dict:
 
 
 def _achievement(organisation_id, achievement_id):
-    principal = g.award_principal
+    principal = g.api_principal
     organisation = orgs.get(db.session, principal, organisation_id, "issue")
     achievement = achievements.get(db.session, principal, achievement_id, "award")
     if achievement.organisation_id != organisation.id:
@@ -122,7 +101,7 @@ def make_issuer_blueprint() -> Blueprint:
     blp = Blueprint("awards", __name__, url_prefix="/api/v1",
                     description="Award achievements, list issued credentials, revoke and suspend them "
                                 "(issuers and organisation tokens).")
-    blp.before_request(_require_principal)
+    blp.before_request(require_principal)
 
     @blp.route("/organisations/<uuid:organisation_id>/achievements/<uuid:achievement_id>/awards",
                methods=["POST"])
@@ -137,7 +116,7 @@ def make_issuer_blueprint() -> Blueprint:
         unknown = sorted(set(body) - {"recipient", "narrative", "evidence"})
         if unknown:
             raise ValidationFailed("Some information is not valid.", fields={k: "Unknown field." for k in unknown})
-        awarded = awarding.award(db.session, g.award_principal, achievement, body.get("recipient"),
+        awarded = awarding.award(db.session, g.api_principal, achievement, body.get("recipient"),
                                  narrative=body.get("narrative"), evidence=body.get("evidence") or [])
         db.session.commit()
         emails.notify(awarded)
@@ -154,7 +133,7 @@ def make_issuer_blueprint() -> Blueprint:
         return _credential_page(select(Credential).where(Credential.achievement_id == achievement.id), args)
 
     def _acting(credential_id):
-        return awarding.get_for_issuer(db.session, g.award_principal, credential_id)
+        return awarding.get_for_issuer(db.session, g.api_principal, credential_id)
 
     @blp.route("/credentials/<uuid:credential_id>/revoke", methods=["POST"])
     @blp.response(200, CredentialSchema)
@@ -162,7 +141,7 @@ def make_issuer_blueprint() -> Blueprint:
     @document_errors(blp, 400, 401, 404, 415, 422)
     def revoke(credential_id):
         credential = _acting(credential_id)
-        awarding.revoke(db.session, g.award_principal, credential, json_object().get("reason"))
+        awarding.revoke(db.session, g.api_principal, credential, json_object().get("reason"))
         db.session.commit()
         return _dump(credential)
 
@@ -172,7 +151,7 @@ def make_issuer_blueprint() -> Blueprint:
     @document_errors(blp, 400, 401, 404, 415, 422)
     def suspend(credential_id):
         credential = _acting(credential_id)
-        awarding.suspend(db.session, g.award_principal, credential, json_object().get("reason"))
+        awarding.suspend(db.session, g.api_principal, credential, json_object().get("reason"))
         db.session.commit()
         return _dump(credential)
 
@@ -182,7 +161,7 @@ def make_issuer_blueprint() -> Blueprint:
     @document_errors(blp, 401, 404)
     def unsuspend(credential_id):
         credential = _acting(credential_id)
-        awarding.unsuspend(db.session, g.award_principal, credential)
+        awarding.unsuspend(db.session, g.api_principal, credential)
         db.session.commit()
         return _dump(credential)
 
@@ -208,14 +187,6 @@ def make_owner_blueprint() -> Blueprint:
 
 def register(app) -> None:
     """Registered by ``app.credentials`` on the API (documented in ``/api/v1/openapi.json``)."""
-    from werkzeug.exceptions import UnprocessableEntity  # noqa: PLC0415
+    from app import api  # noqa: PLC0415 - the package imports this module
 
-    from app.api import _args_error, _set_no_store  # noqa: PLC0415
-    from app.extensions import csrf  # noqa: PLC0415
-
-    api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
-    for blueprint in (make_owner_blueprint(), make_issuer_blueprint()):
-        blueprint.register_error_handler(UnprocessableEntity, _args_error)
-        blueprint.after_request(_set_no_store)
-        api.register_blueprint(blueprint)
-        csrf.exempt(blueprint)
+    api.register(app, make_owner_blueprint(), make_issuer_blueprint())

@@ -15,7 +15,8 @@ import marshmallow as ma
 from flask import g, request, url_for
 from flask_smorest import Blueprint
 
-from app.api.awards import _achievement, _require_principal
+from app.api.auth import require_principal
+from app.api.awards import _achievement
 from app.api.common import document_errors
 from app.extensions import db
 from app.services import batches, bulk_awards, orgs
@@ -55,7 +56,7 @@ def _batch_body(batch) -> dict:
 def make_blueprint() -> Blueprint:
     blp = Blueprint("bulk_api", __name__, url_prefix="/api/v1",
                     description="Award an achievement to many people from a CSV file, and follow the batch.")
-    blp.before_request(_require_principal)
+    blp.before_request(require_principal)
 
     @blp.route("/organisations/<uuid:organisation_id>/achievements/<uuid:achievement_id>/awards/bulk",
                methods=["POST"])
@@ -70,7 +71,7 @@ def make_blueprint() -> Blueprint:
             return parsed.as_dict(rows=True), 200
         if not parsed.rows:
             return {"error": "no_valid_rows", "message": "No row can be issued.", **parsed.as_dict()}, 422
-        batch = bulk_awards.start(db.session, g.award_principal, achievement, parsed)
+        batch = bulk_awards.start(db.session, g.api_principal, achievement, parsed)
         db.session.commit()
         batches.run_batch_job(str(batch.id))
         db.session.refresh(batch)  # the job ran in a session of its own (at once, in immediate mode)
@@ -87,8 +88,8 @@ def make_blueprint() -> Blueprint:
         found = db.session.get(Batch, batch_id)
         if found is None or found.kind != bulk_awards.KIND:
             raise NotFound("No such batch.")
-        organisation = orgs.get(db.session, g.award_principal, found.key.split(":", 1)[0], "issue")
-        found = bulk_awards.batch_for(db.session, g.award_principal, organisation, batch_id)
+        organisation = orgs.get(db.session, g.api_principal, found.key.split(":", 1)[0], "issue")
+        found = bulk_awards.batch_for(db.session, g.api_principal, organisation, batch_id)
         rows = batches.report(db.session, found, after=args["after"], limit=args["limit"])
         return {**_batch_body(found), "rows": rows,
                 "next_after": rows[-1]["position"] if len(rows) == args["limit"] else None}
@@ -98,14 +99,6 @@ def make_blueprint() -> Blueprint:
 
 def register(app) -> None:
     """Registered by ``app.credentials`` beside the single-award API."""
-    from werkzeug.exceptions import UnprocessableEntity  # noqa: PLC0415
+    from app import api  # noqa: PLC0415 - the package imports this module
 
-    from app.api import _args_error, _set_no_store  # noqa: PLC0415
-    from app.extensions import csrf  # noqa: PLC0415
-
-    api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
-    blueprint = make_blueprint()
-    blueprint.register_error_handler(UnprocessableEntity, _args_error)
-    blueprint.after_request(_set_no_store)
-    api.register_blueprint(blueprint)
-    csrf.exempt(blueprint)
+    api.register(app, make_blueprint())

@@ -12,8 +12,7 @@ import marshmallow as ma
 from flask import Blueprint as FlaskBlueprint, abort, g, make_response
 from flask_smorest import Blueprint
 
-from app.api.auth import unauthorized
-from app.api.awards import _principal
+from app.api.auth import require_principal
 from app.api.common import document_errors, json_body, json_object
 from app.extensions import db
 from app.models.endorsements import SUBJECT_KINDS, Endorsement
@@ -59,15 +58,10 @@ def dump(endorsement: Endorsement) -> dict:
             "credential": endorsement.document}
 
 
-def _require_principal():
-    g.endorse_principal = _principal()
-    return unauthorized() if g.endorse_principal is None else None
-
-
 def make_blueprint() -> Blueprint:
     blp = Blueprint("endorsements", __name__, url_prefix="/api/v1/organisations",
                     description="Endorsements signed by an organisation (members and organisation tokens).")
-    blp.before_request(_require_principal)
+    blp.before_request(require_principal)
 
     @blp.route("/<uuid:organisation_id>/endorsements", methods=["POST"])
     @blp.response(201, EndorsementSchema)
@@ -75,7 +69,7 @@ def make_blueprint() -> Blueprint:
              **json_body(EndorseBodySchema))
     @document_errors(blp, 400, 401, 404, 415, 422)
     def endorse(organisation_id):
-        principal = g.endorse_principal
+        principal = g.api_principal
         organisation = orgs.get(db.session, principal, organisation_id, "issue")
         body = json_object()
         unknown = sorted(set(body) - {"subject_kind", "subject_id", "comment"})
@@ -91,7 +85,7 @@ def make_blueprint() -> Blueprint:
     @blp.doc(summary="List the endorsements this organisation signed, newest first")
     @document_errors(blp, 401, 404)
     def signed(organisation_id):
-        organisation = orgs.get(db.session, g.endorse_principal, organisation_id, "issue")
+        organisation = orgs.get(db.session, g.api_principal, organisation_id, "issue")
         return {"items": [dump(e) for e in endorsements.by_organisation(db.session, organisation)]}
 
     return blp
@@ -120,16 +114,8 @@ def _shown(kind: str, subject_id) -> list[Endorsement]:
 
 def register(app) -> None:
     """Registered by ``app.issuing`` on the API (documented in ``/api/v1/openapi.json``)."""
-    from werkzeug.exceptions import UnprocessableEntity  # noqa: PLC0415
+    from app import api  # noqa: PLC0415 - the package imports this module
 
-    from app.api import _args_error, _set_no_store  # noqa: PLC0415
-    from app.extensions import csrf  # noqa: PLC0415
-
-    api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
-    blueprint = make_blueprint()
-    blueprint.register_error_handler(UnprocessableEntity, _args_error)
-    blueprint.after_request(_set_no_store)
-    api.register_blueprint(blueprint)
-    csrf.exempt(blueprint)
+    api.register(app, make_blueprint())
     app.register_blueprint(public)
     app.jinja_env.globals["endorsements_of"] = _shown

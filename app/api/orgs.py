@@ -15,7 +15,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from app import policy
-from app.api.auth import _bearer_token, unauthorized
+from app.api.auth import require_principal
 from app.api.common import decode_cursor, document_errors, json_body, json_object, page
 from app.api.schemas import ErrorSchema, PageArgsSchema, UTCDateTime, page_schema
 from app.extensions import db
@@ -47,7 +47,7 @@ class OrganisationSchema(ma.Schema):
         return url_for("issuers.profile", org_id=org.id, _external=True)
 
     def _role(self, org):
-        return policy.org_role(g.get("org_principal"), org)
+        return policy.org_role(g.get("api_principal"), org)
 
 
 class OrganisationRequestSchema(ma.Schema):
@@ -154,22 +154,8 @@ class StatusArgsSchema(ma.Schema):
 
 # --- who calls ----------------------------------------------------------------------------------------------
 
-def _principal():
-    """Before each request: a person (personal token) or an organisation (its token), else 401."""
-    if g.get("api_user") is not None:
-        g.org_principal = g.api_user
-        return None
-    org = orgs.organisation_for_token(_bearer_token())
-    if org is None:
-        db.session.rollback()
-        return unauthorized()
-    db.session.commit()  # its last use
-    g.org_principal = policy.OrganisationPrincipal(org.id)
-    return None
-
-
 def _actor():
-    return g.org_principal
+    return g.api_principal
 
 
 def _person():
@@ -209,7 +195,7 @@ def make_blueprint() -> Blueprint:
     blp = Blueprint("organisations", __name__, url_prefix="/api/v1/organisations",
                     description="Issuer organisations: members, signing keys, organisation tokens and "
                                 "achievements. Personal tokens or organisation tokens (silo_…).")
-    blp.before_request(_principal)
+    blp.before_request(require_principal)
 
     @blp.route("", methods=["GET"])
     @blp.arguments(StatusArgsSchema, location="query")
