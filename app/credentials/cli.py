@@ -22,15 +22,21 @@ def _fail(exc) -> None:
     raise click.ClickException(f"{exc.message}{details}")
 
 
-def _credential(credential_id: str):
+def _change_status(credential_id: str, action: str, *args):
+    """The one path of ``revoke``, ``suspend`` and ``unsuspend``: find the credential as the operator,
+    call ``awarding.<action>``, commit (the status list is re-signed with it), or fail with the service's
+    message and nothing changed."""
     from app.policy import OPERATOR  # noqa: PLC0415
     from app.services import awarding  # noqa: PLC0415
     from app.services.errors import ServiceError  # noqa: PLC0415
 
     try:
-        return awarding.get_for_issuer(db.session, OPERATOR, credential_id)
+        credential = awarding.get_for_issuer(db.session, OPERATOR, credential_id)
+        getattr(awarding, action)(db.session, OPERATOR, credential, *args)
+        db.session.commit()
     except ServiceError as exc:
         _fail(exc)
+    return credential
 
 
 @click.command("award")
@@ -72,17 +78,7 @@ def award_command(achievement_id, recipient, narrative, evidence, out_path):
 @with_appcontext
 def revoke_command(credential_id, reason):
     """Revoke a credential for good; its status list is re-signed at once."""
-    from app.policy import OPERATOR  # noqa: PLC0415
-    from app.services import awarding  # noqa: PLC0415
-    from app.services.errors import ServiceError  # noqa: PLC0415
-
-    credential = _credential(credential_id)
-    try:
-        awarding.revoke(db.session, OPERATOR, credential, reason)
-        db.session.commit()
-    except ServiceError as exc:
-        _fail(exc)
-    click.echo(f"Revoked {credential.id}.")
+    click.echo(f"Revoked {_change_status(credential_id, 'revoke', reason).id}.")
 
 
 @click.command("suspend")
@@ -91,17 +87,7 @@ def revoke_command(credential_id, reason):
 @with_appcontext
 def suspend_command(credential_id, reason):
     """Suspend a credential until ``sillage unsuspend``."""
-    from app.policy import OPERATOR  # noqa: PLC0415
-    from app.services import awarding  # noqa: PLC0415
-    from app.services.errors import ServiceError  # noqa: PLC0415
-
-    credential = _credential(credential_id)
-    try:
-        awarding.suspend(db.session, OPERATOR, credential, reason)
-        db.session.commit()
-    except ServiceError as exc:
-        _fail(exc)
-    click.echo(f"Suspended {credential.id}.")
+    click.echo(f"Suspended {_change_status(credential_id, 'suspend', reason).id}.")
 
 
 @click.command("unsuspend")
@@ -109,17 +95,7 @@ def suspend_command(credential_id, reason):
 @with_appcontext
 def unsuspend_command(credential_id):
     """Lift a suspension."""
-    from app.policy import OPERATOR  # noqa: PLC0415
-    from app.services import awarding  # noqa: PLC0415
-    from app.services.errors import ServiceError  # noqa: PLC0415
-
-    credential = _credential(credential_id)
-    try:
-        awarding.unsuspend(db.session, OPERATOR, credential)
-        db.session.commit()
-    except ServiceError as exc:
-        _fail(exc)
-    click.echo(f"Suspension lifted: {credential.id}.")
+    click.echo(f"Suspension lifted: {_change_status(credential_id, 'unsuspend').id}.")
 
 
 def register(app: Flask) -> None:
