@@ -370,19 +370,6 @@ def _session_of(document: Document) -> Session:
     return session
 
 
-def _data_key(session: Session, user: User) -> bytes:
-    """The owner's data key. On first use it is created and committed in a short transaction of its
-    own, not in the caller's: the caller's transaction then writes nothing before the upload has been
-    streamed, so it holds no lock meanwhile (SQLite's single write lock; PostgreSQL's wait on the unique
-    owner of a key being inserted), and a long first upload never blocks anyone else's writes. A key
-    kept after a failed first upload is harmless: it is that owner's key, made on first use anyway."""
-    if session.scalar(select(VaultKey.id).where(VaultKey.user_id == user.id)) is None:
-        with Session(bind=session.get_bind()) as own:
-            vault_keys.data_key_for(own, user)
-            own.commit()
-    return vault_keys.data_key_for(session, user)
-
-
 # --- upload ----------------------------------------------------------------------------------------------
 
 class _Meter:
@@ -485,7 +472,7 @@ def store(session: Session, user: User, filename, chunks: Iterable[bytes], *, ta
     portfolio = portfolio_of(user)
     limit = max_file_size()
     used, quota = admit(session, user, declared_size)
-    data_key = _data_key(session, user)
+    data_key = vault_keys.data_key_for(session, user)
     document_id = uuid.uuid4()
     prefix = owner_prefix(portfolio.id)
     blob_key = f"{prefix}/{uuid.uuid4().hex}"
@@ -699,7 +686,7 @@ def read(user: User, document: Document, start: int = 0, length: int | None = No
     if _blob_size(document.blob_key) != vault.encrypted_size(document.size):
         log.error("Vault document %s: stored blob has the wrong length", document.id)
         raise DocumentCorrupted()
-    data_key = _data_key(_session_of(document), user)
+    data_key = vault_keys.data_key_for(_session_of(document), user)
     aad, key = _document_aad(document), document.blob_key
     # The backend itself, not the ``storage`` facade: the pieces are read after the request's view has
     # returned, outside the application context that the facade needs.
@@ -722,7 +709,7 @@ def thumbnail(user: User, document: Document) -> bytes | None:
         raise DocumentNotFound()
     if document.thumbnail_key is None:
         return None
-    data_key = _data_key(_session_of(document), user)
+    data_key = vault_keys.data_key_for(_session_of(document), user)
     try:
         blob = storage.get(document.thumbnail_key)
     except storage.BlobNotFound:

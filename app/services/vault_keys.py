@@ -1,7 +1,7 @@
 """Per-owner vault data keys, wrapped by the instance master key; crypto-shred; master-key rotation.
 
-Envelope encryption (DESIGN.md "The vault", ``certs.vault``): each owner gets a random data key on first
-use, stored only wrapped (``VaultKey``). Deleting that row (``shred``) makes every copy of the owner's
+Envelope encryption (DESIGN.md "The vault", ``certs.vault``): each owner gets a random data key with the
+account (older accounts: migration f1a2b3c4d901), stored only wrapped (``VaultKey``). Deleting that row (``shred``) makes every copy of the owner's
 encrypted documents unreadable, wherever it lies (storage replicas, backups of the blobs). Database
 backups still hold the wrapped key until they age out: the shred is complete when they do.
 
