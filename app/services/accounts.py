@@ -37,11 +37,12 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app import sessions, storage
 from app.database import utcnow
-from app.models import ApiToken, Portfolio, User
+from app.models import ApiToken, Membership, Organisation, Portfolio, User
+from app.models.issuing import ADMIN, REFUSED
 from app.services import vault_keys
 from app.services.documents import owner_prefix
 from app.services.errors import Conflict, Forbidden, ServiceError, ValidationFailed
@@ -185,7 +186,7 @@ def create_user(session: Session, *, email: str, password: str, display_name: st
     session.flush()
     # The vault's data key is made with the account, in the same transaction: a first upload then never
     # has to create one in a transaction of its own while this one may still hold SQLite's write lock
-    # (documents._data_key keeps that path only for accounts older than the vault).
+    # (accounts older than the vault got theirs from migration f1a2b3c4d901).
     vault_keys.data_key_for(session, user)
     return user
 
@@ -337,6 +338,35 @@ def set_preferences(session: Session, user: User, *, locale: str | None, timezon
     session.flush()
 
 
+class LastOrganisationAdmin(ValidationFailed):
+    """Refused: the account is the only admin of organisations (``organisations``), which would be left
+    with nobody to manage members, keys and tokens. A ``ValidationFailed`` so that the settings page shows
+    it above its form like any refused submission; 409 for the API, with its own code."""
+
+    status = 409
+    code = "last_organisation_admin"
+
+    def __init__(self, organisations: list):
+        self.organisations = organisations
+        names = ", ".join(f"“{org.name}”" for org in organisations)
+        super().__init__(str(_l("You are the only administrator of %(names)s. Make another member an "
+                                "administrator there first, so that the organisation is not left without "
+                                "one; then delete your account.", names=names)))
+
+
+def organisations_only_administered_by(session: Session, user: User) -> list:
+    """The organisations (pending or approved: a refused request has nothing left to manage) whose only
+    admin is ``user``, by name: what stops the deletion of the account."""
+    other = aliased(Membership)
+    others = select(other.id).where(other.organisation_id == Organisation.id, other.role == ADMIN,
+                                    other.user_id != user.id)
+    return list(session.scalars(
+        select(Organisation).join(Membership, Membership.organisation_id == Organisation.id)
+        .where(Membership.user_id == user.id, Membership.role == ADMIN, Organisation.status != REFUSED,
+               ~others.exists())
+        .order_by(Organisation.name, Organisation.id)))
+
+
 def delete_account(session: Session, user: User, password: str) -> None:
     """Delete the account and everything it owns, after checking the password (``confirm_password``:
     a wrong one counts towards the sign-in backoff; the caller commits that refusal too).
@@ -350,8 +380,14 @@ def delete_account(session: Session, user: User, password: str) -> None:
     the owner's encrypted documents is unreadable, even one a failed blob deletion leaves behind. The
     document rows go with the portfolio (ON DELETE CASCADE); their blobs, the whole
     ``vault/<portfolio id>`` prefix, once the deletion is committed.
+
+    The only admin of an organisation is refused (``LastOrganisationAdmin``, naming them), after the
+    password check: the memberships would go with the account, and the organisation with no admin.
     """
     confirm_password(session, user, password)
+    alone = organisations_only_administered_by(session, user)
+    if alone:
+        raise LastOrganisationAdmin(alone)
     portfolio = user.portfolio
     photo_key = portfolio.photo_key if portfolio is not None else None
     vault_keys.shred(session, user)

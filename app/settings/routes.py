@@ -215,4 +215,6 @@ def delete_account():
             end_session()
             flash(_("Your account and everything in it have been deleted."), "success")
             return redirect(url_for("main.index"))
-    return render_template("settings/delete.html", form=form), 422 if form.errors else 200
+    return render_template("settings/delete.html", form=form,
+                           alone=accounts.organisations_only_administered_by(db.session, _me())), \
+        422 if form.errors else 200
