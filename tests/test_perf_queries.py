@@ -37,7 +37,9 @@ from tests.conftest import login
 TIMELINE_STATEMENTS = 5  # session row, user + portfolio, experiences, their skills, diplomas
 TIMELINE_CACHED_STATEMENTS = 2  # seen again, unchanged: session row, user + portfolio (and its revision)
 API_LIST_STATEMENTS = 4  # token + owner + portfolio, experiences, their skills, their evidence ids
-SWEEP = re.compile(r"^DELETE FROM http_sessions WHERE http_sessions\.expiry <= \S+$")
+# The sweep's one statement, as SQLite (``?``) and PostgreSQL (``%(expiry_1)s::TIMESTAMP WITHOUT TIME ZONE``)
+# receive it.
+SWEEP = re.compile(r"^DELETE FROM http_sessions WHERE http_sessions\.expiry <= (\?|%\(\w+\)s(::[A-Z ]+)?)$")
 
 
 class _Die:
