@@ -56,10 +56,10 @@ KIND = "bulk-award"
 CHUNK = 64 * 1024
 NAME_MAX = 200
 PREVIEW_VALID_ROWS = 100
-# Rows per transaction of the batch: one commit (a disk sync), one lease renewal and one load of the
-# achievement, organisation and key per this many rows instead of per row. A crash redoes at most this
+# Rows per transaction of the batch: one commit (a disk sync), one lease renewal, one right check, one
+# key unsealing and one draw of status indexes per this many rows instead of per row. A crash redoes at most this
 # many rows' signing, never issues one twice (their credentials and statuses roll back together).
-PER_TRANSACTION = 25
+PER_TRANSACTION = 50
 MAILS = "bulk_awards.mails"  # session.info key: (credential id, claim token) awaiting the commit  # the preview lists every row in error, and this many valid rows
 HEADERS = {
     "email": {"email", "e-mail", "mail", "courriel", "adresse e-mail", "adresse electronique"},
@@ -362,25 +362,54 @@ def batch_for(session, actor, organisation, batch_id) -> Batch:
     return batch
 
 
-@batches.handler(KIND, per_transaction=PER_TRANSACTION)
-def award_row(session, batch, item) -> dict:
-    """Award one row through ``awarding.award`` (same checks, signing and delivery as a single award).
+@dataclass
+class Chunk:
+    """What the rows of one transaction share (``prepare_chunk``): the achievement and the acting
+    principal's ``awarding.Issuing`` (key unsealed once, right checked once, status indexes reserved
+    together), the addresses that already hold this achievement, or the refusal that stops every row."""
+
+    achievement: Achievement | None = None
+    actor: object = None
+    issuing: awarding.Issuing | None = None
+    existing: dict = field(default_factory=dict)
+    refusal: Exception | None = None
+
+
+def prepare_chunk(session, batch, items) -> Chunk:
+    """Once per transaction of rows: one lookup of the addresses already awarded, one right check, one
+    key unsealing, one draw of the status indexes for the rows that will be awarded."""
+    achievement = session.get(Achievement, uuid.UUID(batch.params["achievement"]))
+    if achievement is None:
+        return Chunk(refusal=batches.ItemFailed("not_found", str(_l("The achievement no longer exists."))))
+    actor = _actor(session, batch.params["actor"])
+    emails = [item.payload["email"] for item in items]
+    existing = dict(session.execute(select(Credential.recipient_email, Credential.id).where(
+        Credential.achievement_id == achievement.id, Credential.recipient_email.in_(emails),
+        Credential.revoked_at.is_(None))).all())
+    try:
+        issuing = awarding.prepare_issuing(session, actor, achievement, reserve=len(set(emails) - set(existing)))
+    except ServiceError as exc:
+        return Chunk(achievement, actor, refusal=exc)
+    return Chunk(achievement, actor, issuing, existing)
+
+
+@batches.handler(KIND, per_transaction=PER_TRANSACTION, prepare=prepare_chunk)
+def award_row(session, batch, item, chunk: Chunk) -> dict:
+    """Award one row through ``awarding.award`` (same checks, signing and delivery as a single award),
+    with what its transaction's rows share (``prepare_chunk``).
 
     Idempotent on (achievement, address) beyond the batch's own guarantee: an address that already
     holds a live credential of this achievement is not awarded again (``already_awarded``), so that a
     corrected file, whose key differs, never issues twice to the same person."""
-    achievement = session.get(Achievement, uuid.UUID(batch.params["achievement"]))
-    if achievement is None:
-        raise batches.ItemFailed("not_found", str(_l("The achievement no longer exists.")))
-    actor = _actor(session, batch.params["actor"])
+    if chunk.refusal is not None:
+        raise chunk.refusal
     row = item.payload
-    existing = session.scalars(select(Credential.id).where(
-        Credential.achievement_id == achievement.id, Credential.recipient_email == row["email"],
-        Credential.revoked_at.is_(None))).first()
+    existing = chunk.existing.get(row["email"])
     if existing is not None:
         return {"credential": str(existing), "already_awarded": True}
-    awarded = awarding.award(session, actor, achievement, row["email"], narrative=row.get("narrative"),
-                             evidence=[row["evidence"]] if row.get("evidence") else [])
+    awarded = awarding.award(session, chunk.actor, chunk.achievement, row["email"],
+                             narrative=row.get("narrative"), recipient_name=row.get("name"),
+                             evidence=[row["evidence"]] if row.get("evidence") else [], issuing=chunk.issuing)
     # The recipient's mail cannot share the transaction: what it needs waits in the session until the
     # commit, when ``app.credentials.bulk`` enqueues it (the claim link exists only here, unhashed).
     session.info.setdefault(MAILS, []).append((str(awarded.credential.id), awarded.claim_token))

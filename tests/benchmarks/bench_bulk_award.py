@@ -183,6 +183,8 @@ def breakdown() -> dict[str, float]:
     timed(awarding, "sign_credential", "sign_credential (canonicalize + sign)")
     timed(awarding.status_lists, "allocate", "status_lists.allocate")
     timed(awarding.orgs, "signing_key", "orgs.signing_key (unseal)")
+    timed(awarding, "prepare_issuing", "prepare_issuing (right, key, documents, status reserve)")
+    timed(bulk, "prepare_chunk", "prepare_chunk (per transaction)")
     timed(awarding, "build_credential", "build_credential")
     timed(awarding, "check_may_issue", "check_may_issue")
     timed(awarding, "award", "awarding.award (all of it)")
@@ -191,6 +193,7 @@ def breakdown() -> dict[str, float]:
     timed(bulk, "award_row", "award_row (handler)")
     batches_module.HANDLERS[bulk.KIND] = bulk.award_row
     bulk.award_row.per_transaction = original.per_transaction
+    bulk.award_row.prepare = bulk.prepare_chunk  # the timed one
     return spent
 
 
