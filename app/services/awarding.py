@@ -41,7 +41,7 @@ import hashlib
 import secrets
 import unicodedata
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterable
 
@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session
 
 from app.database import utcnow
 from app.models import Portfolio, User
-from app.models.credentials import ClaimToken, Credential
+from app.models.credentials import ClaimToken, Credential, StatusEntry
 from app.policy import parse_id
 from app.services import accounts, achievements, orgs, status_lists
 from app.services.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
@@ -62,6 +62,7 @@ from badges.errors import InvalidValue
 from badges.identity import new_salt
 from badges.ob3 import build_credential
 from badges.signing import sign_credential
+from certs.canon import Memo
 
 STATUS_PURPOSE = "revocation"  # the one entry the signed credential carries (see the module docstring)
 CLAIM_TTL = timedelta(days=90)
@@ -83,6 +84,10 @@ class Issuing:
     issuer: dict
     achieved: dict
     statuses: status_lists.Reservation | None = None
+    # The verified accounts of the addresses about to be awarded, looked up together (a bulk award's
+    # rows); None: each award looks its recipient up.
+    recipients: dict | None = None
+    memo: Memo = field(default_factory=Memo)  # the proof configuration, canonicalized once per second
 
     def status_entry(self, session: Session, credential_id) -> dict:
         if self.statuses is not None:
@@ -209,9 +214,17 @@ def award(session: Session, actor, achievement, email: str, *, narrative: str | 
                             issued_by_id=getattr(actor, "id", None), issued_at=now, valid_from=now,
                             valid_until=valid_until, narrative=narrative, evidence_urls=urls, hidden=False,
                             show_recipient_name=False)
-    session.add(credential)
-    session.flush()
-    entry = issuing.status_entry(session, credential.id)
+    slot = issuing.statuses.draw() if issuing.statuses is not None else None
+    if slot is not None:
+        # A reserved index: the credential, its entry and its claim link go in one flush (no UPDATE
+        # of the signed document). The index was checked free in this transaction (see
+        # ``status_lists.Reservation`` for a concurrent writer on PostgreSQL).
+        status_list, index = slot
+        entry = status_lists.status_entry(status_lists.list_url(status_list.id), index, STATUS_PURPOSE)
+    else:
+        session.add(credential)
+        session.flush()
+        entry = issuing.status_entry(session, credential.id)
     evidence_items = ([{"narrative": narrative}] if narrative else []) + [{"id": url} for url in urls]
     issuer, achieved = issuing.issuer, issuing.achieved
     try:
@@ -226,12 +239,19 @@ def award(session: Session, actor, achievement, email: str, *, narrative: str | 
         if recipient_name:
             unsigned["credentialSubject"]["identifier"].append(name_identity(recipient_name,
                                                                              credential.recipient_salt))
-        credential.document = sign_credential(unsigned, issuing.key, created=now)
+        credential.document = sign_credential(unsigned, issuing.key, created=now, memo=issuing.memo)
     except InvalidValue as exc:
         raise _not_signable(exc) from None
+    if slot is not None:
+        session.add(credential)
+        session.add(StatusEntry(id=uuid.uuid4(), status_list_id=slot[0].id, list_index=slot[1],
+                                credential_id=credential.id))
 
-    recipient = session.scalars(select(User).where(User.email == email,
-                                                   User.email_verified_at.is_not(None))).first()
+    if issuing.recipients is not None:
+        recipient = issuing.recipients.get(email)
+    else:
+        recipient = session.scalars(select(User).where(User.email == email,
+                                                       User.email_verified_at.is_not(None))).first()
     raw = None
     if recipient is not None and recipient.portfolio is not None:
         credential.portfolio_id = recipient.portfolio.id

@@ -28,6 +28,7 @@ rows that are new.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import csv
 import hashlib
 import io
@@ -42,6 +43,8 @@ from typing import BinaryIO, Iterator
 from flask import current_app
 from flask_babel import format_number, lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from app import policy, storage
 from app.models import User
@@ -386,10 +389,14 @@ def prepare_chunk(session, batch, items) -> Chunk:
     existing = dict(session.execute(select(Credential.recipient_email, Credential.id).where(
         Credential.achievement_id == achievement.id, Credential.recipient_email.in_(emails),
         Credential.revoked_at.is_(None))).all())
+    pending = sorted(set(emails) - set(existing))
     try:
-        issuing = awarding.prepare_issuing(session, actor, achievement, reserve=len(set(emails) - set(existing)))
+        issuing = awarding.prepare_issuing(session, actor, achievement, reserve=len(pending))
     except ServiceError as exc:
         return Chunk(achievement, actor, refusal=exc)
+    issuing.recipients = {user.email: user for user in session.scalars(
+        select(User).options(selectinload(User.portfolio))
+        .where(User.email.in_(pending), User.email_verified_at.is_not(None)))}
     return Chunk(achievement, actor, issuing, existing)
 
 
@@ -407,9 +414,20 @@ def award_row(session, batch, item, chunk: Chunk) -> dict:
     existing = chunk.existing.get(row["email"])
     if existing is not None:
         return {"credential": str(existing), "already_awarded": True}
-    awarded = awarding.award(session, chunk.actor, chunk.achievement, row["email"],
-                             narrative=row.get("narrative"), recipient_name=row.get("name"),
-                             evidence=[row["evidence"]] if row.get("evidence") else [], issuing=chunk.issuing)
+
+    def award(issuing):
+        return awarding.award(session, chunk.actor, chunk.achievement, row["email"],
+                              narrative=row.get("narrative"), recipient_name=row.get("name"),
+                              evidence=[row["evidence"]] if row.get("evidence") else [], issuing=issuing)
+
+    if session.get_bind().dialect.name == "sqlite":  # one writer: the reserved indexes cannot be taken
+        awarded = award(chunk.issuing)
+    else:
+        try:
+            with session.begin_nested():
+                awarded = award(chunk.issuing)
+        except IntegrityError:  # a concurrent award took the reserved index: draw one now instead
+            awarded = award(dataclasses.replace(chunk.issuing, statuses=None))
     # The recipient's mail cannot share the transaction: what it needs waits in the session until the
     # commit, when ``app.credentials.bulk`` enqueues it (the claim link exists only here, unhashed).
     session.info.setdefault(MAILS, []).append((str(awarded.credential.id), awarded.claim_token))

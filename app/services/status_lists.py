@@ -107,10 +107,13 @@ def allocate(session: Session, organisation, credential_id: uuid.UUID, purpose: 
 class Reservation:
     """Free random indexes drawn in advance for several credentials of one organisation (``reserve``).
 
-    ``take`` gives each credential one of them with a single INSERT; if a concurrent award took that
-    index in the meantime (possible on PostgreSQL, where writers do not queue as on SQLite), it draws
-    again in the same list. Beyond the reserved count it falls back to ``allocate``. Lives for one
-    transaction: the reserved indexes are counted in ``used`` by that transaction only."""
+    ``draw`` hands them out one by one; the caller writes each ``StatusEntry`` with its credential
+    (one flush, no statement of its own). They were checked free in the reserving transaction: on
+    SQLite that transaction holds the only write lock, so nobody can take them meanwhile; on PostgreSQL
+    a concurrent single award could draw the same index in between, and the unique ``(list, index)``
+    refuses the second writer (an ``IntegrityError`` that the bulk handler answers by awarding the row
+    again without the reservation). Lives for one transaction: its indexes are counted in ``used``
+    by that transaction only."""
 
     def __init__(self, organisation, purpose: str, slots: list[tuple[StatusList, int]]):
         self.organisation, self.purpose, self._slots = organisation, purpose, slots
@@ -118,13 +121,9 @@ class Reservation:
     def __len__(self) -> int:
         return len(self._slots)
 
-    def take(self, session: Session, credential_id: uuid.UUID) -> dict:
-        if not self._slots:
-            return allocate(session, self.organisation, credential_id, self.purpose)
-        status_list, index = self._slots.pop()
-        if _insert_entry(session, status_list.id, index, credential_id):
-            return status_entry(list_url(status_list.id), index, self.purpose)
-        return _draw_into(session, status_list, credential_id, self.purpose)
+    def draw(self) -> tuple[StatusList, int] | None:
+        """A reserved ``(list, index)``, or None when all were handed out."""
+        return self._slots.pop() if self._slots else None
 
 
 def _free_indexes(session: Session, status_list: StatusList, count: int) -> list[int]:
