@@ -38,6 +38,7 @@ import tempfile
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import BinaryIO, Iterator
 
 from flask import current_app
@@ -47,6 +48,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app import policy, storage
+from app.database import utcnow
 from app.models import User
 from app.models.credentials import Credential
 from app.models.issuing import Achievement
@@ -260,12 +262,48 @@ def _check_row(parsed: Parsed, values: dict, extra: bool, line: int, seen: dict[
 
 
 # --- the file between the preview and the confirmation ---------------------------------------------
+#
+# A previewed file waits in blob storage for its confirmation, under the UTC day of its upload:
+# ``bulk-awards/<YYYYMMDD>/<organisation>/<achievement>/<sha256>.csv``, its upload id being
+# ``<YYYYMMDD>-<sha256>``. A preview never confirmed (the issuer closed the tab) must not keep a list of
+# addresses for ever, and storage cannot list files by age on every backend (S3 lists by prefix only):
+# the day in the key lets ``sweep_previews`` delete a whole day with one ``delete_prefix``, and lets
+# ``unstash`` refuse an expired upload even before the sweep. The limit is ``BULK_AWARD_PREVIEW_DAYS``
+# (default 2: an upload of Monday can be confirmed until Wednesday's end). The sweep runs daily
+# (``app.credentials.bulk``) and each new preview sweeps the day that has just expired.
 
-_UPLOAD_ID = re.compile(r"^[0-9a-f]{64}$")
+_UPLOAD_ID = re.compile(r"^(?P<day>\d{8})-(?P<digest>[0-9a-f]{64})$")
+STASH_ROOT = "bulk-awards"
+SWEEP_LOOKBACK_DAYS = 30  # how far back the daily sweep looks, should it have stopped for a while
+
+
+def preview_days() -> int:
+    return max(0, int(current_app.config.get("BULK_AWARD_PREVIEW_DAYS", 2)))
+
+
+def _today() -> date:
+    return utcnow().date()
 
 
 def _stash_key(achievement: Achievement, upload_id: str) -> str:
-    return f"bulk-awards/{achievement.organisation_id}/{achievement.id}/{upload_id}.csv"
+    day, digest = upload_id.split("-", 1)
+    return f"{STASH_ROOT}/{day}/{achievement.organisation_id}/{achievement.id}/{digest}.csv"
+
+
+def _expired(day: date, today: date) -> bool:
+    return (today - day).days > preview_days()
+
+
+def sweep_previews(today: date | None = None, *, lookback: int = SWEEP_LOOKBACK_DAYS) -> int:
+    """Delete the previewed files of the days past ``preview_days()`` (and up to ``lookback`` days
+    before); return how many files went."""
+    today = today or _today()
+    first_expired = today - timedelta(days=preview_days() + 1)
+    removed = 0
+    for back in range(lookback + 1):
+        day = first_expired - timedelta(days=back)
+        removed += storage.delete_prefix(f"{STASH_ROOT}/{day:%Y%m%d}")
+    return removed
 
 
 def max_bytes() -> int:
@@ -293,31 +331,40 @@ def read_chunks(stream: BinaryIO) -> Iterator[bytes]:
         yield chunk
 
 
-def stash(achievement: Achievement, stream: BinaryIO) -> str:
-    """Keep the previewed file in blob storage until it is confirmed; returns its id (its SHA-256), which
-    the confirmation form carries. Stored under the achievement's organisation, so that another
-    organisation's confirmation cannot name it."""
+def stash(achievement: Achievement, stream: BinaryIO, *, today: date | None = None) -> str:
+    """Keep the previewed file in blob storage until it is confirmed; returns its upload id (the day
+    and the file's SHA-256), which the confirmation form carries. Stored under the achievement's
+    organisation, so that another organisation's confirmation cannot name it. Sweeps the day that has
+    just expired (see above)."""
+    today = today or _today()
     digest = hashlib.sha256()
     stream.seek(0)
     for chunk in read_chunks(stream):
         digest.update(chunk)
-    upload_id = digest.hexdigest()
+    upload_id = f"{today:%Y%m%d}-{digest.hexdigest()}"
     stream.seek(0)
     storage.put_stream(_stash_key(achievement, upload_id), read_chunks(stream), "text/csv")
+    sweep_previews(today, lookback=0)
     return upload_id
 
 
-def unstash(achievement: Achievement, upload_id) -> tempfile.SpooledTemporaryFile:
-    """The stashed file (seekable), or ``BulkError(upload_expired)``."""
-    if not isinstance(upload_id, str) or not _UPLOAD_ID.match(upload_id):
-        raise BulkError(str(_l("This upload is unknown or was already issued: upload the file again.")),
+def unstash(achievement: Achievement, upload_id, *, today: date | None = None) -> tempfile.SpooledTemporaryFile:
+    """The stashed file (seekable), or ``BulkError(upload_expired)`` (unknown, malformed, already
+    issued, or older than ``preview_days()``)."""
+    expired = BulkError(str(_l("This upload is unknown, too old or was already issued: upload the file again.")),
                         code="upload_expired", status=404)
+    match = _UPLOAD_ID.match(upload_id) if isinstance(upload_id, str) else None
+    try:
+        day = datetime.strptime(match["day"], "%Y%m%d").date() if match else None
+    except ValueError:
+        day = None
+    if day is None or _expired(day, today or _today()):
+        raise expired
     try:
         with storage.open(_stash_key(achievement, upload_id)) as blob:
             return spool(read_chunks(blob))
     except storage.BlobNotFound:
-        raise BulkError(str(_l("This upload is unknown or was already issued: upload the file again.")),
-                        code="upload_expired", status=404) from None
+        raise expired from None
 
 
 def forget_after_commit(session, achievement: Achievement, upload_id: str) -> None:
