@@ -233,3 +233,27 @@ def test_a_mail_that_fails_is_retried_alone_and_the_others_go(app, issuer, achie
     monkeypatch.setattr(pages.emails, "notify", flaky)
     run(issuer, achievement, "email\na@example.org\nb@example.org\nc@example.org\n")
     assert failed and sorted(m["To"] for m in outbox(app)) == ["a@example.org", "b@example.org", "c@example.org"]
+
+
+def test_a_reserved_index_taken_by_a_concurrent_award_is_drawn_again(app, issuer, achievement, monkeypatch):
+    """On PostgreSQL a single award may take a reserved index between the reservation and the row's
+    insert: the unique (list, index) refuses the row's entry and the row is awarded with a fresh draw."""
+    monkeypatch.setattr(bulk_awards, "_single_writer", lambda session: False)  # as on PostgreSQL
+    batch = bulk_awards.start(db.session, issuer, achievement,
+                              bulk_awards.parse(io.BytesIO(b"email\nrow@example.org\n")))
+    db.session.commit()
+    items = db.session.scalars(select(batches.BatchItem).where(batches.BatchItem.batch_id == batch.id)).all()
+    chunk = bulk_awards.prepare_chunk(db.session, batch, items)
+    status_list, stolen = chunk.issuing.statuses._slots[-1]
+    other = awarding.award(db.session, OPERATOR, achievement, "other@example.org")  # its own entry
+    db.session.add(StatusEntry(id=uuid.uuid4(), status_list_id=status_list.id, list_index=stolen,
+                               credential_id=other.credential.id))  # the concurrent writer's
+    db.session.flush()
+    result = bulk_awards.award_row(db.session, batch, items[0], chunk)
+    credential = db.session.get(Credential, uuid.UUID(result["credential"]))
+    index = int(credential.document["credentialStatus"]["statusListIndex"])
+    assert index != stolen
+    entry = db.session.scalars(select(StatusEntry).where(StatusEntry.credential_id == credential.id)).one()
+    assert entry.list_index == index
+    db.session.commit()  # the verifier reads the status list through the application
+    assert verify(credential.document, fetch=local_fetch(app))["verified"] is True

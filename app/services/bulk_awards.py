@@ -447,6 +447,11 @@ def prepare_chunk(session, batch, items) -> Chunk:
     return Chunk(achievement, actor, issuing, existing)
 
 
+def _single_writer(session) -> bool:
+    """SQLite: the batch's transaction holds the database's only write lock from its first statement."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
 @batches.handler(KIND, per_transaction=PER_TRANSACTION, prepare=prepare_chunk)
 def award_row(session, batch, item, chunk: Chunk) -> dict:
     """Award one row through ``awarding.award`` (same checks, signing and delivery as a single award),
@@ -467,7 +472,7 @@ def award_row(session, batch, item, chunk: Chunk) -> dict:
                               narrative=row.get("narrative"), recipient_name=row.get("name"),
                               evidence=[row["evidence"]] if row.get("evidence") else [], issuing=issuing)
 
-    if session.get_bind().dialect.name == "sqlite":  # one writer: the reserved indexes cannot be taken
+    if _single_writer(session):  # the reserved indexes cannot have been taken meanwhile
         awarded = award(chunk.issuing)
     else:
         try:
