@@ -156,8 +156,8 @@ def main(argv=None) -> int:
     print(f"  credentials/s    {rate:8.1f}")
     print(f"  signing only/s   {signing:8.1f}   (certs.proofs.sign, same documents, same run; "
           f"the bulk award reaches {rate / signing:.0%} of it)")
-    print(f"  mails            {mail_seconds:8.2f} s   ({mails:,} queued at the commits, then sent by running "
-          f"the queued jobs; not in the total)")
+    print(f"  mails            {mail_seconds:8.2f} s   ({args.count:,} mails in {mails:,} jobs queued at the "
+          f"commits, one per transaction, then run as a consumer would; not in the total)")
     print("  canonicalization per credential (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in canon.items()))
     print(f"  load average     {os.getloadavg()[0]:8.2f}   (2 cores; other work on the machine slows every figure)")
     print(f"  peak RSS         {before:8.1f} MiB before the batch, {after:.1f} MiB after")
