@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from app import storage
 from app.extensions import db
 from app.models.credentials import Credential, StatusEntry, StatusList
+from app.policy import OPERATOR
 from app.services import awarding, batches, bulk_awards, orgs, status_lists
 from app.services.bulk_awards import BulkError
 from badges.loader import document_loader
@@ -26,7 +27,6 @@ from badges.verify import verify
 from certs.canon import Memo
 from certs.proofs import sign, verify as verify_proof
 from certs.status import MIN_LENGTH
-from app.policy import OPERATOR
 from tests.awarding_helpers import local_fetch, make_achievement, make_org
 
 
@@ -61,7 +61,8 @@ def test_reserved_indexes_are_random_free_and_counted(app, achievement):
     taken = status_lists.reserve(db.session, org, "revocation", 1)  # an index already in use
     first = taken.draw()
     credential = awarding.award(db.session, OPERATOR, achievement, "first@example.org")
-    entry = db.session.scalars(select(StatusEntry).where(StatusEntry.credential_id == credential.credential.id)).one()
+    entry = db.session.scalars(select(StatusEntry)
+                               .where(StatusEntry.credential_id == credential.credential.id)).one()
     reservation = status_lists.reserve(db.session, org, "revocation", 300)
     slots = [reservation.draw() for _ in range(300)]
     assert reservation.draw() is None and len(reservation) == 0
@@ -94,7 +95,8 @@ def test_a_reservation_past_the_fill_limit_opens_a_new_list(app, achievement):
 def test_a_bulk_award_gives_each_credential_its_own_entry_on_the_signed_index(app, issuer, achievement):
     rows = "".join(f"p{n}@example.org\n" for n in range(bulk_awards.PER_TRANSACTION + 7))  # two transactions
     batch = run(issuer, achievement, "email\n" + rows)
-    assert (batch.status, batch.done_count, batch.failed_count) == ("done", bulk_awards.PER_TRANSACTION + 7, 0)
+    total = bulk_awards.PER_TRANSACTION + 7
+    assert (batch.status, batch.done_count, batch.failed_count) == ("done", total, 0)
     signed = {d["credentialStatus"]["statusListIndex"] for d in documents(achievement).values()}
     stored = db.session.execute(select(StatusEntry.list_index, Credential.document)
                                 .join(Credential, Credential.id == StatusEntry.credential_id)).all()
@@ -164,7 +166,8 @@ def test_the_proof_configuration_memo_never_signs_a_wrong_proof(app, achievement
 
 # --- the name column ------------------------------------------------------------------------------------
 
-def test_the_csv_name_is_a_salted_hashed_identity_object_and_the_credential_stays_valid(app, issuer, achievement):
+def test_the_csv_name_is_a_salted_hashed_identity_object_and_the_credential_stays_valid(app, issuer,
+                                                                                          achievement):
     run(issuer, achievement, "email;nom\nnamed@example.org;Élodie  Bérard\nanonymous@example.org;\n")
     issued = documents(achievement)
     named, anonymous = issued["named@example.org"], issued["anonymous@example.org"]
@@ -182,7 +185,6 @@ def test_the_csv_name_is_a_salted_hashed_identity_object_and_the_credential_stay
 
 
 def test_a_name_with_control_characters_is_refused_by_the_single_award(app, achievement):
-    from app.policy import OPERATOR
     from app.services.errors import ValidationFailed
 
     with pytest.raises(ValidationFailed):
@@ -232,7 +234,8 @@ def test_a_mail_that_fails_is_retried_alone_and_the_others_go(app, issuer, achie
 
     monkeypatch.setattr(pages.emails, "notify", flaky)
     run(issuer, achievement, "email\na@example.org\nb@example.org\nc@example.org\n")
-    assert failed and sorted(m["To"] for m in outbox(app)) == ["a@example.org", "b@example.org", "c@example.org"]
+    assert failed
+    assert sorted(m["To"] for m in outbox(app)) == ["a@example.org", "b@example.org", "c@example.org"]
 
 
 def test_a_reserved_index_taken_by_a_concurrent_award_is_drawn_again(app, issuer, achievement, monkeypatch):

@@ -118,7 +118,8 @@ def name_identity(name: str, salt: str) -> dict:
     ``sha256$`` + hex(SHA-256(NFC name + salt)), the form OB 3.0 gives for every identity hash."""
     text = unicodedata.normalize("NFC", " ".join(name.split()))
     return {"type": "IdentityObject", "identityType": "name", "hashed": True,
-            "identityHash": "sha256$" + hashlib.sha256((text + salt).encode("utf-8")).hexdigest(), "salt": salt}
+            "identityHash": "sha256$" + hashlib.sha256((text + salt).encode("utf-8")).hexdigest(),
+            "salt": salt}
 
 
 @dataclass

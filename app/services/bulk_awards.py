@@ -60,12 +60,13 @@ from app.services.validation import CONTROL_CHARS, URL
 KIND = "bulk-award"
 CHUNK = 64 * 1024
 NAME_MAX = 200
-PREVIEW_VALID_ROWS = 100
+PREVIEW_VALID_ROWS = 100  # the preview lists every row in error, and this many valid rows
 # Rows per transaction of the batch: one commit (a disk sync), one lease renewal, one right check, one
-# key unsealing and one draw of status indexes per this many rows instead of per row. A crash redoes at most this
-# many rows' signing, never issues one twice (their credentials and statuses roll back together).
+# key unsealing and one draw of status indexes per this many rows instead of per row. A crash redoes
+# at most this many rows' signing, never issues one twice (their credentials and statuses roll back
+# together).
 PER_TRANSACTION = 50
-MAILS = "bulk_awards.mails"  # session.info key: (credential id, claim token) awaiting the commit  # the preview lists every row in error, and this many valid rows
+MAILS = "bulk_awards.mails"  # session.info key: (credential id, claim token) awaiting the commit
 HEADERS = {
     "email": {"email", "e-mail", "mail", "courriel", "adresse e-mail", "adresse electronique"},
     "name": {"name", "nom", "nom complet", "full name"},
@@ -348,11 +349,13 @@ def stash(achievement: Achievement, stream: BinaryIO, *, today: date | None = No
     return upload_id
 
 
-def unstash(achievement: Achievement, upload_id, *, today: date | None = None) -> tempfile.SpooledTemporaryFile:
+def unstash(achievement: Achievement, upload_id, *,
+            today: date | None = None) -> tempfile.SpooledTemporaryFile:
     """The stashed file (seekable), or ``BulkError(upload_expired)`` (unknown, malformed, already
     issued, or older than ``preview_days()``)."""
-    expired = BulkError(str(_l("This upload is unknown, too old or was already issued: upload the file again.")),
-                        code="upload_expired", status=404)
+    expired = BulkError(
+        str(_l("This upload is unknown, too old or was already issued: upload the file again.")),
+        code="upload_expired", status=404)
     match = _UPLOAD_ID.match(upload_id) if isinstance(upload_id, str) else None
     try:
         day = datetime.strptime(match["day"], "%Y%m%d").date() if match else None

@@ -77,7 +77,8 @@ def _insert_entry(session: Session, list_id: uuid.UUID, index: int, credential_i
     than a savepoint: a clash costs nothing to undo and leaves the caller's transaction intact."""
     module = {"sqlite": sqlite, "postgresql": postgresql}[session.get_bind().dialect.name]
     statement = (module.insert(StatusEntry)
-                 .values(id=uuid.uuid4(), status_list_id=list_id, list_index=index, credential_id=credential_id)
+                 .values(id=uuid.uuid4(), status_list_id=list_id, list_index=index,
+                         credential_id=credential_id)
                  .on_conflict_do_nothing(index_elements=["status_list_id", "list_index"])
                  .returning(StatusEntry.id))
     return session.execute(statement).first() is not None

@@ -159,7 +159,8 @@ def main(argv=None) -> int:
     print(f"  mails            {mail_seconds:8.2f} s   ({args.count:,} mails in {mails:,} jobs queued at the "
           f"commits, one per transaction, then run as a consumer would; not in the total)")
     print("  canonicalization per credential (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in canon.items()))
-    print(f"  load average     {os.getloadavg()[0]:8.2f}   (2 cores; other work on the machine slows every figure)")
+    print(f"  load average     {os.getloadavg()[0]:8.2f}   "
+          f"({os.cpu_count()} cores; other work on the machine slows every figure)")
     print(f"  peak RSS         {before:8.1f} MiB before the batch, {after:.1f} MiB after")
     if spent:
         print("  where the time goes (seconds, all rows):")
@@ -205,7 +206,8 @@ def canonicalization(document, rounds: int = 30) -> dict[str, float]:
         return result
 
     dataset = timed("pyld JSON-LD to RDF", lambda: to_dataset(unsecured, loader))
-    reference = timed("pyld URDNA2015", lambda: _BoundedURDNA2015().main(dataset, {"format": "application/n-quads"}))
+    reference = timed("pyld URDNA2015",
+                      lambda: _BoundedURDNA2015().main(dataset, {"format": "application/n-quads"}))
     try:
         import pyoxigraph as ox
     except ImportError:
@@ -218,8 +220,8 @@ def canonicalization(document, rounds: int = 30) -> dict[str, float]:
         return "".join(sorted(f"{quad} .\n" for quad in quads))
 
     same = timed("pyoxigraph RDFC-1.0 on the N-Quads", lambda: oxigraph(nquads, ox.RdfFormat.N_QUADS))
-    inlined = dict(unsecured, **{"@context": [loader.options()["documentLoader"](url, {})["document"]["@context"]
-                                              for url in unsecured["@context"]]})
+    contexts = [loader(url, {})["document"]["@context"] for url in unsecured["@context"]]
+    inlined = dict(unsecured, **{"@context": contexts})
     text = json.dumps(inlined)
     parsed = timed("pyoxigraph JSON-LD + RDFC-1.0", lambda: oxigraph(text, ox.RdfFormat.JSON_LD))
     if not same == parsed == reference:
