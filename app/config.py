@@ -168,6 +168,8 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
         # Bulk awards (``app.services.bulk_awards``): a CSV file beyond these is refused as a whole.
         "BULK_AWARD_MAX_ROWS": int(get("BULK_AWARD_MAX_ROWS") or 20_000),
         "BULK_AWARD_MAX_BYTES": int(get("BULK_AWARD_MAX_BYTES") or 16 * 1024 * 1024),
+        # A previewed file never confirmed is deleted after this many days.
+        "BULK_AWARD_PREVIEW_DAYS": int(get("BULK_AWARD_PREVIEW_DAYS") or 2),
         "SMTP_URL": get("SMTP_URL"),
         "MAIL_SENDER": get("MAIL_SENDER", "Sillage <no-reply@localhost>"),
         # Server-side sessions: logout and password changes end sessions for real.

@@ -166,8 +166,12 @@ def hash_data(canonical_proof_config: str, canonical_document: str,
 def sign(document: Mapping[str, Any], key_pair: KeyPair, loader: StaticLoader, *,
          created: datetime | None = None, proof_purpose: str = "assertionMethod",
          challenge: str | None = None, domain: str | None = None,
-         expires: datetime | None = None) -> dict:
+         expires: datetime | None = None, memo: Memo | None = None) -> dict:
     """Return a copy of *document* with an ``eddsa-rdfc-2022`` DataIntegrityProof added.
+
+    *memo* (a :class:`certs.canon.Memo`) lets a signer of many documents canonicalize the proof
+    configuration once: it is the same for every document with the same ``@context``, key and
+    ``created`` second (a bulk award's rows), and the memo only answers for identical JSON.
 
     A document that already has proofs gets one more (a proof set, DI 4.3). Refuses
     (CanonicalizationError / SigningError, both ValueError) any document that would
@@ -194,7 +198,7 @@ def sign(document: Mapping[str, Any], key_pair: KeyPair, loader: StaticLoader, *
         options["domain"] = domain
 
     unsecured = {key: copy.deepcopy(value) for key, value in document.items() if key != "proof"}
-    canonical_config = proof_configuration(unsecured, options, loader)
+    canonical_config = proof_configuration(unsecured, options, loader, memo)
     canonical_document = canonize(unsecured, loader)
     signature = key_pair.sign(hash_data(canonical_config, canonical_document))
     proof = dict(options, proofValue=multibase.encode(signature))

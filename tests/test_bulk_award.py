@@ -292,7 +292,8 @@ def test_api_refusals(app, client, issuer, org, achievement, make_user):
 
 
 def test_a_batch_whose_organisation_lost_its_approval_issues_nothing(app, issuer, org, achievement):
-    """The handler acts as the person who confirmed and re-checks their right on every row."""
+    """The handler acts as the person who confirmed and re-checks their right for every transaction of
+    rows (``prepare_chunk``): every row is refused with the code."""
     batch = bulk_awards.start(db.session, issuer, achievement, parse(b"email\na@example.org\nb@example.org\n"))
     org.status = "refused"
     db.session.commit()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from huey import crontab
 from wtforms import HiddenField
 
 from app import jobs
@@ -29,17 +31,21 @@ from app.services import awarding, batches, bulk_awards
 from app.services.bulk_awards import BulkError
 
 REPORT_PAGE = 200
+log = logging.getLogger(__name__)
 
 
 @event.listens_for(Session, "after_commit")
 def _mail_after_commit(session) -> None:
-    """Enqueue the recipients' mails of the rows a bulk award just committed (see ``award_row``).
+    """Enqueue the recipients' mails of the rows a bulk award just committed (see ``award_row``): one
+    job for the transaction's rows rather than one per row (each enqueue is a write and a sync of the
+    queue's own database, which the batch would otherwise wait for).
 
     SQLAlchemy also calls this when a SAVEPOINT (one row) is released: those wait for the real commit."""
     if session.in_nested_transaction() or bulk_awards.MAILS not in session.info:
         return
-    for credential_id, claim_token in session.info.pop(bulk_awards.MAILS):
-        notify_recipient(credential_id, claim_token)
+    mails = session.info.pop(bulk_awards.MAILS)
+    if mails:
+        notify_recipients([list(mail) for mail in mails])
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -47,6 +53,19 @@ def _forget_mails(session, transaction) -> None:
     """A transaction that ends without committing takes its rows' mails with it."""
     if transaction.parent is None:
         session.info.pop(bulk_awards.MAILS, None)
+
+
+@jobs.task()
+def notify_recipients(mails: list) -> None:
+    """The mails of one transaction's rows, sent one after the other. This job is not retried (a retry
+    would send the mails already sent again): a mail that fails becomes a job of its own, retried."""
+    for credential_id, claim_token in mails:
+        try:
+            notify_recipient.call_local(credential_id, claim_token)
+        except Exception:  # noqa: BLE001 - the others must still go; this one is retried on its own
+            log.warning("Bulk award: the mail of credential %s failed; retrying it alone", credential_id,
+                        exc_info=True)
+            notify_recipient(credential_id, claim_token)
 
 
 @jobs.task(retries=2, retry_delay=30)
@@ -60,6 +79,14 @@ def notify_recipient(credential_id: str, claim_token: str | None) -> None:
     portfolio = awarding.recipient_portfolio(db.session, credential)
     recipient = db.session.get(User, portfolio.owner_id) if portfolio is not None else None
     emails.notify(awarding.Awarded(credential, recipient, claim_token))
+
+
+@jobs.periodic_task(crontab(hour="3", minute="41"))
+def sweep_bulk_previews() -> None:
+    """Daily: previewed CSV files never confirmed leave storage (``bulk_awards.sweep_previews``)."""
+    removed = bulk_awards.sweep_previews()
+    if removed:
+        log.info("Removed %s bulk-award preview file(s) never confirmed", removed)
 
 
 class UploadForm(FlaskForm):

@@ -20,6 +20,15 @@ Choices:
   lists (see :func:`suspend`): a third-party verifier does NOT see a suspension, and an
   unsuspended credential never looked suspended to it. The status list service keeps one list per
   organisation and purpose, so a suspension entry can be added the day the schema allows several.
+- The recipient's name, when the issuer gives one (the bulk file's name column), is a second
+  ``IdentityObject`` of ``credentialSubject.identifier`` with ``identityType: "name"``, **hashed and
+  salted** like the address. OB 3.0 allows a plain one (``hashed: false``), but its IdentityObject
+  section strongly recommends a hash wherever the plain value would leak personal information, and
+  Sillage's credentials are public by URL. Whoever knows the name (the holder, a recruiter reading the
+  CV) can check it against the credential; nobody can read it out of it. The issuer's report keeps it.
+- Everything that all the awards of one achievement share (the actor's right to issue, the unsealed
+  key, the issuer and achievement documents) is an ``Issuing``, prepared once: a single award prepares
+  its own, a bulk award one per transaction of rows, with the rows' status indexes reserved together.
 - Delivery: if an account has that address *verified*, the credential lands in its portfolio at once.
   Otherwise a claim link is made (hashed, expiring); the credential lands when an account verifies the
   address (``deliver_pending``, called by e-mail verification and e-mail change) or when a signed-in
@@ -28,9 +37,11 @@ Choices:
 from __future__ import annotations
 
 import calendar
+import hashlib
 import secrets
+import unicodedata
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterable
 
@@ -41,7 +52,7 @@ from sqlalchemy.orm import Session
 
 from app.database import utcnow
 from app.models import Portfolio, User
-from app.models.credentials import ClaimToken, Credential
+from app.models.credentials import ClaimToken, Credential, StatusEntry
 from app.policy import parse_id
 from app.services import accounts, achievements, orgs, status_lists
 from app.services.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
@@ -51,6 +62,7 @@ from badges.errors import InvalidValue
 from badges.identity import new_salt
 from badges.ob3 import build_credential
 from badges.signing import sign_credential
+from certs.canon import Memo
 
 STATUS_PURPOSE = "revocation"  # the one entry the signed credential carries (see the module docstring)
 CLAIM_TTL = timedelta(days=90)
@@ -58,6 +70,56 @@ NARRATIVE_MAX = 5000
 REASON_MAX = 1000
 EVIDENCE_MAX = 10
 URL_MAX = 2000
+
+
+@dataclass
+class Issuing:
+    """What the awards of one achievement by one actor share, checked and built once
+    (``prepare_issuing``): the right to issue, the unsealed signing key, the issuer's and the
+    achievement's documents, and optionally status indexes reserved for several awards. Valid for the
+    transaction that prepared it (the key and the right are as they were when it began)."""
+
+    achievement: object
+    key: object
+    issuer: dict
+    achieved: dict
+    statuses: status_lists.Reservation | None = None
+    # The verified accounts of the addresses about to be awarded, looked up together (a bulk award's
+    # rows); None: each award looks its recipient up.
+    recipients: dict | None = None
+    memo: Memo = field(default_factory=Memo)  # the proof configuration, canonicalized once per second
+
+    def status_entry(self, session: Session, credential_id) -> dict:
+        if self.statuses is not None:
+            return self.statuses.take(session, credential_id)
+        return status_lists.allocate(session, self.achievement.organisation, credential_id, STATUS_PURPOSE)
+
+
+def prepare_issuing(session: Session, actor, achievement, *, reserve: int = 0) -> Issuing:
+    """Check that ``actor`` may issue ``achievement`` and prepare what its awards share; with
+    ``reserve``, draw that many status indexes at once (see ``status_lists.reserve``)."""
+    organisation = achievement.organisation
+    check_may_issue(actor, organisation)
+    try:
+        issuer, achieved = orgs.issuer_profile(organisation), achievements.achievement_document(achievement)
+    except InvalidValue as exc:
+        raise _not_signable(exc) from None
+    statuses = status_lists.reserve(session, organisation, STATUS_PURPOSE, reserve) if reserve > 0 else None
+    return Issuing(achievement, orgs.signing_key(session, organisation), issuer, achieved, statuses)
+
+
+def _not_signable(exc: InvalidValue) -> ServiceError:
+    return ServiceError(str(_l("This credential could not be signed: %(reason)s", reason=exc.message)),
+                        code="not_signable", status=422)
+
+
+def name_identity(name: str, salt: str) -> dict:
+    """The recipient's name as a salted, hashed OB 3.0 ``IdentityObject`` (see the module docstring):
+    ``sha256$`` + hex(SHA-256(NFC name + salt)), the form OB 3.0 gives for every identity hash."""
+    text = unicodedata.normalize("NFC", " ".join(name.split()))
+    return {"type": "IdentityObject", "identityType": "name", "hashed": True,
+            "identityHash": "sha256$" + hashlib.sha256((text + salt).encode("utf-8")).hexdigest(),
+            "salt": salt}
 
 
 @dataclass
@@ -130,10 +192,17 @@ def check_may_issue(actor, organisation) -> None:
 
 
 def award(session: Session, actor, achievement, email: str, *, narrative: str | None = None,
-          evidence: Iterable[str] | str | None = (), now: datetime | None = None) -> Awarded:
-    """Issue ``achievement`` to the person at ``email``: a signed credential, delivered or claimable."""
+          evidence: Iterable[str] | str | None = (), now: datetime | None = None,
+          recipient_name: str | None = None, issuing: Issuing | None = None) -> Awarded:
+    """Issue ``achievement`` to the person at ``email``: a signed credential, delivered or claimable.
+
+    ``recipient_name`` goes into the credential hashed (module docstring). ``issuing`` is what
+    ``prepare_issuing(session, actor, achievement)`` returned in this transaction (a bulk award's rows
+    share one); without it, this award prepares its own."""
     organisation = achievement.organisation
-    check_may_issue(actor, organisation)
+    if issuing is None or issuing.achievement is not achievement:
+        issuing = prepare_issuing(session, actor, achievement)
+    recipient_name = _text(recipient_name, "recipient_name", 200)
     email = accounts.normalise_email(email, field="recipient")
     narrative = _text(narrative, "narrative", NARRATIVE_MAX)
     urls = _evidence(evidence)
@@ -146,12 +215,20 @@ def award(session: Session, actor, achievement, email: str, *, narrative: str | 
                             issued_by_id=getattr(actor, "id", None), issued_at=now, valid_from=now,
                             valid_until=valid_until, narrative=narrative, evidence_urls=urls, hidden=False,
                             show_recipient_name=False)
-    session.add(credential)
-    session.flush()
-    entry = status_lists.allocate(session, organisation, credential.id, STATUS_PURPOSE)
+    slot = issuing.statuses.draw() if issuing.statuses is not None else None
+    if slot is not None:
+        # A reserved index: the credential, its entry and its claim link go in one flush (no UPDATE
+        # of the signed document). The index was checked free in this transaction (see
+        # ``status_lists.Reservation`` for a concurrent writer on PostgreSQL).
+        status_list, index = slot
+        entry = status_lists.status_entry(status_lists.list_url(status_list.id), index, STATUS_PURPOSE)
+    else:
+        session.add(credential)
+        session.flush()
+        entry = issuing.status_entry(session, credential.id)
     evidence_items = ([{"narrative": narrative}] if narrative else []) + [{"id": url} for url in urls]
+    issuer, achieved = issuing.issuer, issuing.achieved
     try:
-        issuer, achieved = orgs.issuer_profile(organisation), achievements.achievement_document(achievement)
         unsigned = build_credential(
             issuer={"id": issuer["id"], "name": issuer["name"]},
             achievement={"id": achieved["id"], "name": achieved["name"],
@@ -160,13 +237,22 @@ def award(session: Session, actor, achievement, email: str, *, narrative: str | 
             salt=credential.recipient_salt, credential_status=entry, evidence=evidence_items, awarded_date=now)
         # The organisation's own documents (org-core builds and checks them), in place of the stand-ins.
         unsigned["issuer"], unsigned["credentialSubject"]["achievement"] = issuer, achieved
-        credential.document = sign_credential(unsigned, orgs.signing_key(session, organisation), created=now)
+        if recipient_name:
+            unsigned["credentialSubject"]["identifier"].append(name_identity(recipient_name,
+                                                                             credential.recipient_salt))
+        credential.document = sign_credential(unsigned, issuing.key, created=now, memo=issuing.memo)
     except InvalidValue as exc:
-        raise ServiceError(str(_l("This credential could not be signed: %(reason)s", reason=exc.message)),
-                           code="not_signable", status=422) from None
+        raise _not_signable(exc) from None
+    if slot is not None:
+        session.add(credential)
+        session.add(StatusEntry(id=uuid.uuid4(), status_list_id=slot[0].id, list_index=slot[1],
+                                credential_id=credential.id))
 
-    recipient = session.scalars(select(User).where(User.email == email,
-                                                   User.email_verified_at.is_not(None))).first()
+    if issuing.recipients is not None:
+        recipient = issuing.recipients.get(email)
+    else:
+        recipient = session.scalars(select(User).where(User.email == email,
+                                                       User.email_verified_at.is_not(None))).first()
     raw = None
     if recipient is not None and recipient.portfolio is not None:
         credential.portfolio_id = recipient.portfolio.id

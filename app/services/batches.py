@@ -66,7 +66,8 @@ from app.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Session, Batch, BatchItem], "dict[str, Any] | None"]
+Handler = Callable[..., "dict[str, Any] | None"]
+Prepare = Callable[[Session, Batch, "list[BatchItem]"], Any]
 HANDLERS: dict[str, Handler] = {}
 MAX_KEY = 200
 # Errors that say "the database is not reachable" rather than "this item is wrong": retry later.
@@ -85,16 +86,24 @@ class ItemFailed(Exception):
         self.code, self.message = code, message
 
 
-def handler(kind: str, *, per_transaction: int = 1):
+def handler(kind: str, *, per_transaction: int = 1, prepare: Prepare | None = None):
     """Register the handler of a batch kind, in a module that every consumer imports: one that
     ``create_app`` imports anyway (a blueprint's routes importing its service), or one named in
     ``SILLAGE_JOBS_IMPORTS``; ``run_batch`` says so when a kind has no handler.
 
     ``per_transaction`` items share one transaction (default 1): more saves commits (each is a disk
     sync on PostgreSQL) at the price of redoing up to that many items' work after a crash, never of
-    doing any twice, as those items' effects and statuses roll back together."""
+    doing any twice, as those items' effects and statuses roll back together.
+
+    ``prepare(session, batch, items) -> context``, if given, runs once per transaction before its
+    items, and the handler is then called as ``handler(session, batch, item, context)``: what the items
+    share (a key to unseal, a right to check, rows to look up together) is done once per transaction
+    instead of once per item. It runs in the transaction, outside the items' savepoints, so it must not
+    fail for one item's sake: a refusal that concerns every item belongs in the context, for the
+    handler to raise on each; an exception from ``prepare`` itself stops the run, its items pending."""
     def register(fn: Handler) -> Handler:
         fn.per_transaction = per_transaction
+        fn.prepare = prepare
         HANDLERS[kind] = fn
         return fn
 
@@ -200,11 +209,13 @@ def _failure(exc: Exception, batch: Batch, item: BatchItem) -> tuple[str, str]:
     return "internal_error", str(_l("An unexpected error stopped this item; the operators were told."))
 
 
-def _process(session: Session, batch: Batch, item: BatchItem, handle: Handler, now: datetime) -> None:
-    """Run the handler on one item in a SAVEPOINT and record its outcome (the caller commits both)."""
+def _process(session: Session, batch: Batch, item: BatchItem, handle: Handler, now: datetime,
+             context: tuple = ()) -> bool:
+    """Run the handler on one item in a SAVEPOINT and record its outcome (the caller commits both);
+    True if the item is done, False if it failed."""
     try:
         with session.begin_nested():
-            result = handle(session, batch, item)
+            result = handle(session, batch, item, *context)
             if result is not None:
                 json.dumps(result, allow_nan=False)  # fail this item now, not the commit later
     except TRANSIENT:
@@ -212,11 +223,11 @@ def _process(session: Session, batch: Batch, item: BatchItem, handle: Handler, n
     except Exception as exc:  # noqa: BLE001 - every other error is this item's outcome
         item.status, item.result = "failed", None
         item.error_code, item.error_message = _failure(exc, batch, item)
-        batch.failed_count = Batch.failed_count + 1
-    else:
-        item.status, item.result = "done", result
-        batch.done_count = Batch.done_count + 1
+        item.finished_at = now
+        return False
+    item.status, item.result = "done", result
     item.finished_at = now
+    return True
 
 
 def run_batch(batch_id, handler: Handler | None = None, *, session: Session | None = None,
@@ -267,8 +278,14 @@ def run_batch(batch_id, handler: Handler | None = None, *, session: Session | No
             batch.lease_owner = batch.lease_until = None
             session.commit()
             return batch
-        for item in items:
-            _process(session, batch, item, handle, now)
+        prepare = getattr(handle, "prepare", None)
+        context = (prepare(session, batch, items),) if prepare is not None else ()
+        done = sum(_process(session, batch, item, handle, now, context) for item in items)
+        # The counters once per transaction, not once per item (an UPDATE of the batch row each).
+        session.execute(update(Batch).where(Batch.id == batch_id)
+                        .values(done_count=Batch.done_count + done,
+                                failed_count=Batch.failed_count + len(items) - done)
+                        .execution_options(synchronize_session=False))
         session.commit()
 
 

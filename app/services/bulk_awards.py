@@ -28,6 +28,7 @@ rows that are new.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import csv
 import hashlib
 import io
@@ -37,13 +38,17 @@ import tempfile
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import BinaryIO, Iterator
 
 from flask import current_app
 from flask_babel import format_number, lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from app import policy, storage
+from app.database import utcnow
 from app.models import User
 from app.models.credentials import Credential
 from app.models.issuing import Achievement
@@ -55,12 +60,13 @@ from app.services.validation import CONTROL_CHARS, URL
 KIND = "bulk-award"
 CHUNK = 64 * 1024
 NAME_MAX = 200
-PREVIEW_VALID_ROWS = 100
-# Rows per transaction of the batch: one commit (a disk sync), one lease renewal and one load of the
-# achievement, organisation and key per this many rows instead of per row. A crash redoes at most this
-# many rows' signing, never issues one twice (their credentials and statuses roll back together).
-PER_TRANSACTION = 25
-MAILS = "bulk_awards.mails"  # session.info key: (credential id, claim token) awaiting the commit  # the preview lists every row in error, and this many valid rows
+PREVIEW_VALID_ROWS = 100  # the preview lists every row in error, and this many valid rows
+# Rows per transaction of the batch: one commit (a disk sync), one lease renewal, one right check, one
+# key unsealing and one draw of status indexes per this many rows instead of per row. A crash redoes
+# at most this many rows' signing, never issues one twice (their credentials and statuses roll back
+# together).
+PER_TRANSACTION = 50
+MAILS = "bulk_awards.mails"  # session.info key: (credential id, claim token) awaiting the commit
 HEADERS = {
     "email": {"email", "e-mail", "mail", "courriel", "adresse e-mail", "adresse electronique"},
     "name": {"name", "nom", "nom complet", "full name"},
@@ -257,12 +263,48 @@ def _check_row(parsed: Parsed, values: dict, extra: bool, line: int, seen: dict[
 
 
 # --- the file between the preview and the confirmation ---------------------------------------------
+#
+# A previewed file waits in blob storage for its confirmation, under the UTC day of its upload:
+# ``bulk-awards/<YYYYMMDD>/<organisation>/<achievement>/<sha256>.csv``, its upload id being
+# ``<YYYYMMDD>-<sha256>``. A preview never confirmed (the issuer closed the tab) must not keep a list of
+# addresses for ever, and storage cannot list files by age on every backend (S3 lists by prefix only):
+# the day in the key lets ``sweep_previews`` delete a whole day with one ``delete_prefix``, and lets
+# ``unstash`` refuse an expired upload even before the sweep. The limit is ``BULK_AWARD_PREVIEW_DAYS``
+# (default 2: an upload of Monday can be confirmed until Wednesday's end). The sweep runs daily
+# (``app.credentials.bulk``) and each new preview sweeps the day that has just expired.
 
-_UPLOAD_ID = re.compile(r"^[0-9a-f]{64}$")
+_UPLOAD_ID = re.compile(r"^(?P<day>\d{8})-(?P<digest>[0-9a-f]{64})$")
+STASH_ROOT = "bulk-awards"
+SWEEP_LOOKBACK_DAYS = 30  # how far back the daily sweep looks, should it have stopped for a while
+
+
+def preview_days() -> int:
+    return max(0, int(current_app.config.get("BULK_AWARD_PREVIEW_DAYS", 2)))
+
+
+def _today() -> date:
+    return utcnow().date()
 
 
 def _stash_key(achievement: Achievement, upload_id: str) -> str:
-    return f"bulk-awards/{achievement.organisation_id}/{achievement.id}/{upload_id}.csv"
+    day, digest = upload_id.split("-", 1)
+    return f"{STASH_ROOT}/{day}/{achievement.organisation_id}/{achievement.id}/{digest}.csv"
+
+
+def _expired(day: date, today: date) -> bool:
+    return (today - day).days > preview_days()
+
+
+def sweep_previews(today: date | None = None, *, lookback: int = SWEEP_LOOKBACK_DAYS) -> int:
+    """Delete the previewed files of the days past ``preview_days()`` (and up to ``lookback`` days
+    before); return how many files went."""
+    today = today or _today()
+    first_expired = today - timedelta(days=preview_days() + 1)
+    removed = 0
+    for back in range(lookback + 1):
+        day = first_expired - timedelta(days=back)
+        removed += storage.delete_prefix(f"{STASH_ROOT}/{day:%Y%m%d}")
+    return removed
 
 
 def max_bytes() -> int:
@@ -290,31 +332,42 @@ def read_chunks(stream: BinaryIO) -> Iterator[bytes]:
         yield chunk
 
 
-def stash(achievement: Achievement, stream: BinaryIO) -> str:
-    """Keep the previewed file in blob storage until it is confirmed; returns its id (its SHA-256), which
-    the confirmation form carries. Stored under the achievement's organisation, so that another
-    organisation's confirmation cannot name it."""
+def stash(achievement: Achievement, stream: BinaryIO, *, today: date | None = None) -> str:
+    """Keep the previewed file in blob storage until it is confirmed; returns its upload id (the day
+    and the file's SHA-256), which the confirmation form carries. Stored under the achievement's
+    organisation, so that another organisation's confirmation cannot name it. Sweeps the day that has
+    just expired (see above)."""
+    today = today or _today()
     digest = hashlib.sha256()
     stream.seek(0)
     for chunk in read_chunks(stream):
         digest.update(chunk)
-    upload_id = digest.hexdigest()
+    upload_id = f"{today:%Y%m%d}-{digest.hexdigest()}"
     stream.seek(0)
     storage.put_stream(_stash_key(achievement, upload_id), read_chunks(stream), "text/csv")
+    sweep_previews(today, lookback=0)
     return upload_id
 
 
-def unstash(achievement: Achievement, upload_id) -> tempfile.SpooledTemporaryFile:
-    """The stashed file (seekable), or ``BulkError(upload_expired)``."""
-    if not isinstance(upload_id, str) or not _UPLOAD_ID.match(upload_id):
-        raise BulkError(str(_l("This upload is unknown or was already issued: upload the file again.")),
-                        code="upload_expired", status=404)
+def unstash(achievement: Achievement, upload_id, *,
+            today: date | None = None) -> tempfile.SpooledTemporaryFile:
+    """The stashed file (seekable), or ``BulkError(upload_expired)`` (unknown, malformed, already
+    issued, or older than ``preview_days()``)."""
+    expired = BulkError(
+        str(_l("This upload is unknown, too old or was already issued: upload the file again.")),
+        code="upload_expired", status=404)
+    match = _UPLOAD_ID.match(upload_id) if isinstance(upload_id, str) else None
+    try:
+        day = datetime.strptime(match["day"], "%Y%m%d").date() if match else None
+    except ValueError:
+        day = None
+    if day is None or _expired(day, today or _today()):
+        raise expired
     try:
         with storage.open(_stash_key(achievement, upload_id)) as blob:
             return spool(read_chunks(blob))
     except storage.BlobNotFound:
-        raise BulkError(str(_l("This upload is unknown or was already issued: upload the file again.")),
-                        code="upload_expired", status=404) from None
+        raise expired from None
 
 
 def forget_after_commit(session, achievement: Achievement, upload_id: str) -> None:
@@ -362,25 +415,74 @@ def batch_for(session, actor, organisation, batch_id) -> Batch:
     return batch
 
 
-@batches.handler(KIND, per_transaction=PER_TRANSACTION)
-def award_row(session, batch, item) -> dict:
-    """Award one row through ``awarding.award`` (same checks, signing and delivery as a single award).
+@dataclass
+class Chunk:
+    """What the rows of one transaction share (``prepare_chunk``): the achievement and the acting
+    principal's ``awarding.Issuing`` (key unsealed once, right checked once, status indexes reserved
+    together), the addresses that already hold this achievement, or the refusal that stops every row."""
+
+    achievement: Achievement | None = None
+    actor: object = None
+    issuing: awarding.Issuing | None = None
+    existing: dict = field(default_factory=dict)
+    refusal: Exception | None = None
+
+
+def prepare_chunk(session, batch, items) -> Chunk:
+    """Once per transaction of rows: one lookup of the addresses already awarded, one right check, one
+    key unsealing, one draw of the status indexes for the rows that will be awarded."""
+    achievement = session.get(Achievement, uuid.UUID(batch.params["achievement"]))
+    if achievement is None:
+        return Chunk(refusal=batches.ItemFailed("not_found", str(_l("The achievement no longer exists."))))
+    actor = _actor(session, batch.params["actor"])
+    emails = [item.payload["email"] for item in items]
+    existing = dict(session.execute(select(Credential.recipient_email, Credential.id).where(
+        Credential.achievement_id == achievement.id, Credential.recipient_email.in_(emails),
+        Credential.revoked_at.is_(None))).all())
+    pending = sorted(set(emails) - set(existing))
+    try:
+        issuing = awarding.prepare_issuing(session, actor, achievement, reserve=len(pending))
+    except ServiceError as exc:
+        return Chunk(achievement, actor, refusal=exc)
+    issuing.recipients = {user.email: user for user in session.scalars(
+        select(User).options(selectinload(User.portfolio))
+        .where(User.email.in_(pending), User.email_verified_at.is_not(None)))}
+    return Chunk(achievement, actor, issuing, existing)
+
+
+def _single_writer(session) -> bool:
+    """SQLite: the batch's transaction holds the database's only write lock from its first statement."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
+@batches.handler(KIND, per_transaction=PER_TRANSACTION, prepare=prepare_chunk)
+def award_row(session, batch, item, chunk: Chunk) -> dict:
+    """Award one row through ``awarding.award`` (same checks, signing and delivery as a single award),
+    with what its transaction's rows share (``prepare_chunk``).
 
     Idempotent on (achievement, address) beyond the batch's own guarantee: an address that already
     holds a live credential of this achievement is not awarded again (``already_awarded``), so that a
     corrected file, whose key differs, never issues twice to the same person."""
-    achievement = session.get(Achievement, uuid.UUID(batch.params["achievement"]))
-    if achievement is None:
-        raise batches.ItemFailed("not_found", str(_l("The achievement no longer exists.")))
-    actor = _actor(session, batch.params["actor"])
+    if chunk.refusal is not None:
+        raise chunk.refusal
     row = item.payload
-    existing = session.scalars(select(Credential.id).where(
-        Credential.achievement_id == achievement.id, Credential.recipient_email == row["email"],
-        Credential.revoked_at.is_(None))).first()
+    existing = chunk.existing.get(row["email"])
     if existing is not None:
         return {"credential": str(existing), "already_awarded": True}
-    awarded = awarding.award(session, actor, achievement, row["email"], narrative=row.get("narrative"),
-                             evidence=[row["evidence"]] if row.get("evidence") else [])
+
+    def award(issuing):
+        return awarding.award(session, chunk.actor, chunk.achievement, row["email"],
+                              narrative=row.get("narrative"), recipient_name=row.get("name"),
+                              evidence=[row["evidence"]] if row.get("evidence") else [], issuing=issuing)
+
+    if _single_writer(session):  # the reserved indexes cannot have been taken meanwhile
+        awarded = award(chunk.issuing)
+    else:
+        try:
+            with session.begin_nested():
+                awarded = award(chunk.issuing)
+        except IntegrityError:  # a concurrent award took the reserved index: draw one now instead
+            awarded = award(dataclasses.replace(chunk.issuing, statuses=None))
     # The recipient's mail cannot share the transaction: what it needs waits in the session until the
     # commit, when ``app.credentials.bulk`` enqueues it (the claim link exists only here, unhashed).
     session.info.setdefault(MAILS, []).append((str(awarded.credential.id), awarded.claim_token))

@@ -6,9 +6,15 @@ Built on :mod:`certs.status` (the bitstring, its encoding, the list credential's
   ``certs.status.MIN_LENGTH`` (131,072) bits: the herd that makes one fetched list tell nothing about
   which credential is being checked.
 - Indexes are drawn at random, as the specification advises (sequential ones would reveal the order of
-  issuance). Uniqueness is the database's job, not a Python set's: ``(list, index)`` is unique, each
-  attempt is a savepoint, and a clash (another worker drew the same index at the same moment) is simply
-  drawn again. A list is closed when half full, so that a draw rarely clashes (at most one in two).
+  issuance). Uniqueness is the database's job, not a Python set's: ``(list, index)`` is unique and each
+  entry is written with ``INSERT … ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL alike), so a clash
+  (another worker drew the same index at the same moment) is simply drawn again, without a savepoint.
+  A list is closed when half full, so that a draw rarely clashes (at most one in two).
+- A bulk award draws the indexes of many credentials at once (``reserve``: one query checks a whole
+  set of random candidates, one UPDATE counts them) and then writes each entry with a single INSERT
+  (``Reservation.take``); per credential that is one statement instead of five. The ``used`` count is
+  taken for the whole reservation, so an index reserved for a row that then fails stays counted: the
+  list closes a little early, never late.
 - The bits are never edited in place: ``publish`` rebuilds them from the credentials' state (revoked or
   suspended) under a row lock, then re-signs the list. Two concurrent revocations on one list therefore
   cannot lose each other's bit, and a list can always be rebuilt from the truth.
@@ -25,7 +31,7 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.database import utcnow
@@ -66,24 +72,97 @@ def _open_list(session: Session, organisation, purpose: str) -> StatusList:
     return status_list
 
 
+def _insert_entry(session: Session, list_id: uuid.UUID, index: int, credential_id: uuid.UUID) -> bool:
+    """Write the entry unless ``(list, index)`` is taken; True if written. ON CONFLICT DO NOTHING rather
+    than a savepoint: a clash costs nothing to undo and leaves the caller's transaction intact."""
+    module = {"sqlite": sqlite, "postgresql": postgresql}[session.get_bind().dialect.name]
+    statement = (module.insert(StatusEntry)
+                 .values(id=uuid.uuid4(), status_list_id=list_id, list_index=index,
+                         credential_id=credential_id)
+                 .on_conflict_do_nothing(index_elements=["status_list_id", "list_index"])
+                 .returning(StatusEntry.id))
+    return session.execute(statement).first() is not None
+
+
+def _draw_into(session: Session, status_list: StatusList, credential_id: uuid.UUID, purpose: str) -> dict:
+    """Random draws into ``status_list`` until one index is free (``used`` is the caller's business)."""
+    for _ in range(MAX_DRAWS):
+        index = secrets.randbelow(status_list.length)
+        if _insert_entry(session, status_list.id, index, credential_id):
+            return status_entry(list_url(status_list.id), index, purpose)
+    raise ServiceError("no free status list index could be drawn", code="status_list_full", status=503)
+
+
 def allocate(session: Session, organisation, credential_id: uuid.UUID, purpose: str) -> dict:
     """Give the (already flushed) credential a random free index for ``purpose``; return its
     ``BitstringStatusListEntry`` for ``credentialStatus``."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown status purpose {purpose!r}")
     status_list = _open_list(session, organisation, purpose)
+    entry = _draw_into(session, status_list, credential_id, purpose)
+    session.execute(update(StatusList).where(StatusList.id == status_list.id)
+                    .values(used=StatusList.used + 1).execution_options(synchronize_session=False))
+    return entry
+
+
+class Reservation:
+    """Free random indexes drawn in advance for several credentials of one organisation (``reserve``).
+
+    ``draw`` hands them out one by one; the caller writes each ``StatusEntry`` with its credential
+    (one flush, no statement of its own). They were checked free in the reserving transaction: on
+    SQLite that transaction holds the only write lock, so nobody can take them meanwhile; on PostgreSQL
+    a concurrent single award could draw the same index in between, and the unique ``(list, index)``
+    refuses the second writer (an ``IntegrityError`` that the bulk handler answers by awarding the row
+    again without the reservation). Lives for one transaction: its indexes are counted in ``used``
+    by that transaction only."""
+
+    def __init__(self, organisation, purpose: str, slots: list[tuple[StatusList, int]]):
+        self.organisation, self.purpose, self._slots = organisation, purpose, slots
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    def draw(self) -> tuple[StatusList, int] | None:
+        """A reserved ``(list, index)``, or None when all were handed out."""
+        return self._slots.pop() if self._slots else None
+
+
+def _free_indexes(session: Session, status_list: StatusList, count: int) -> list[int]:
+    """``count`` distinct random indexes of ``status_list`` that no entry holds: random candidates,
+    checked against the database a whole set at a time (the list is at most half full, so each round
+    keeps at least half of them)."""
+    chosen: set[int] = set()
     for _ in range(MAX_DRAWS):
-        index = secrets.randbelow(status_list.length)
-        try:
-            with session.begin_nested():
-                session.add(StatusEntry(id=uuid.uuid4(), status_list_id=status_list.id, list_index=index,
-                                        credential_id=credential_id))
-        except IntegrityError:
-            continue  # drawn by another credential: draw again
-        session.execute(update(StatusList).where(StatusList.id == status_list.id)
-                        .values(used=StatusList.used + 1).execution_options(synchronize_session=False))
-        return status_entry(list_url(status_list), index, purpose)
+        candidates: set[int] = set()
+        while len(candidates) < count - len(chosen):
+            index = secrets.randbelow(status_list.length)
+            if index not in chosen:
+                candidates.add(index)
+        taken = set(session.scalars(select(StatusEntry.list_index).where(
+            StatusEntry.status_list_id == status_list.id, StatusEntry.list_index.in_(candidates))))
+        chosen |= candidates - taken
+        if len(chosen) == count:
+            result = list(chosen)
+            secrets.SystemRandom().shuffle(result)  # a set's order is not random enough to hand out
+            return result
     raise ServiceError("no free status list index could be drawn", code="status_list_full", status=503)
+
+
+def reserve(session: Session, organisation, purpose: str, count: int) -> Reservation:
+    """Draw ``count`` free random indexes of the organisation's open lists for ``purpose`` at once
+    (opening a new list when one reaches its fill limit) and count them as used."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown status purpose {purpose!r}")
+    slots: list[tuple[StatusList, int]] = []
+    while len(slots) < count:
+        status_list = _open_list(session, organisation, purpose)
+        room = -(-status_list.length // FILL_LIMIT) - status_list.used
+        take = min(count - len(slots), room)
+        slots += [(status_list, index) for index in _free_indexes(session, status_list, take)]
+        session.execute(update(StatusList).where(StatusList.id == status_list.id)
+                        .values(used=StatusList.used + take).execution_options(synchronize_session=False))
+        session.expire(status_list, ["used"])
+    return Reservation(organisation, purpose, slots)
 
 
 def publish(session: Session, status_list: StatusList, organisation) -> None:
