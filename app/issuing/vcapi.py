@@ -23,22 +23,36 @@ What is signed: the credential as sent, ``issuer`` set to the organisation's DID
 ``id`` of an issuer object without one), with a DataIntegrityProof ``eddsa-rdfc-2022`` by the
 organisation's current key. ``credentialId`` is accepted (Sillage keeps no copy of these credentials,
 so it names nothing here); ``mandatoryPointers`` is refused: eddsa-rdfc-2022 discloses everything.
-``credentialStatus`` (the option of the older VC-API drafts) is refused as unsupported: a status entry
-needs a stored credential, and only credentials awarded through Sillage's own achievements are stored
-(see the README).
+``options.credentialStatus`` (w3c-ccg/vc-api's ``IssueCredentialOptions`` of the 2021–2023 drafts, still
+sent by issuer coordinators; VCALM moved status to instance configuration): ``{"type":
+"BitstringStatusListEntry"}`` adds a ``credentialStatus`` entry from the organisation's own Bitstring
+Status List (:mod:`app.services.status_lists`: random index, lists of 131,072 entries, served at
+``/status/<id>``), purpose ``revocation`` unless ``statusPurpose`` says ``suspension``. The index is
+recorded (``StatusEntry`` without a stored credential, named by ``credentialId`` or the credential's
+``id``), so it is never handed to another credential, and the entry verifies as "not revoked". Another
+type, another purpose (``message`` needs a status size and messages Sillage does not keep), or a
+credential that already carries ``credentialStatus`` is a 400.
+
+Rate limit: ``RATE_LIMIT_ISSUE`` (default ``300/minute``, ``off`` to disable) per organisation token —
+keyed by the token's SHA-256, never the token itself — and per client address for requests without a
+token, so that a leaked token cannot fill the status lists or hold the workers signing, and token
+guessing is throttled too. A 429 is JSON like every other answer here, with ``Retry-After``.
 """
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections.abc import Mapping
 
-from flask import Blueprint, Flask, jsonify, request
+from flask import Blueprint, Flask, current_app, jsonify, request
+from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
 from app import policy
-from app.extensions import csrf, db
+from app.extensions import csrf, db, limiter
 from app.models import Organisation
-from app.services import orgs
+from app.models.credentials import PURPOSES
+from app.services import orgs, status_lists
 from app.verification.vcapi import PROBLEM_TYPES, Refusal, _http_error, _locale, read_body
 from badges import messages, vcdm
 from badges.errors import InvalidValue
@@ -49,7 +63,7 @@ _VCDM = "https://www.w3.org/TR/vc-data-model#"
 _TYPES = {
     **PROBLEM_TYPES,
     **dict.fromkeys(("not_vc2", "already_signed", "not_signable", "wrong_issuer"), _VCDM + "MALFORMED_VALUE_ERROR"),
-    **dict.fromkeys(("missing_credential_to_issue", "unsupported_option"), _VCDM + "PARSING_ERROR"),
+    **dict.fromkeys(("missing_credential_to_issue", "unsupported_option", "invalid_options"), _VCDM + "PARSING_ERROR"),
     "option_not_known": "https://www.w3.org/TR/vcalm#UNKNOWN_OPTION_PROVIDED",
 }
 _KNOWN_OPTIONS = {"credentialId", "mandatoryPointers", "credentialStatus"}
@@ -101,10 +115,47 @@ def _options(body: Mapping) -> dict:
     if options.get("mandatoryPointers"):
         raise Refusal(400, "unsupported_option", option="mandatoryPointers",
                       reason="eddsa-rdfc-2022 does not disclose selectively")
-    if options.get("credentialStatus") is not None:
-        raise Refusal(400, "unsupported_option", option="credentialStatus",
-                      reason="only credentials awarded from an achievement carry a status entry")
+    status = options.get("credentialStatus")
+    if status is not None:
+        if not isinstance(status, dict):
+            raise Refusal(400, "invalid_options", option="credentialStatus", reason="not a JSON object")
+        unknown = sorted(set(status) - {"type", "statusPurpose"})
+        if unknown:
+            raise Refusal(400, "option_not_known", option=f"credentialStatus.{str(unknown[0])[:100]}")
+        if status.get("type") != "BitstringStatusListEntry":
+            raise Refusal(400, "unsupported_option", option="credentialStatus.type",
+                          reason="only BitstringStatusListEntry is offered")
+        if status.get("statusPurpose", "revocation") not in PURPOSES:
+            raise Refusal(400, "unsupported_option", option="credentialStatus.statusPurpose",
+                          reason="the purposes offered are revocation and suspension")
     return options
+
+
+def _with_status(credential: dict, options: Mapping, organisation: Organisation) -> dict:
+    """The credential with a status entry of the organisation's list, when the options ask for one."""
+    status = options.get("credentialStatus")
+    if status is None:
+        return credential
+    if "credentialStatus" in credential:
+        raise Refusal(400, "invalid_options", option="credentialStatus",
+                      reason="the credential already has a credentialStatus")
+    reference = options.get("credentialId") or credential.get("id")
+    entry = status_lists.allocate(db.session, organisation, None, status.get("statusPurpose", "revocation"),
+                                  credential_ref=reference[:500] if isinstance(reference, str) else None)
+    return {**credential, "credentialStatus": entry}
+
+
+def _rate_key() -> str:
+    """The organisation token (hashed) when there is one, else the client address."""
+    auth = request.authorization
+    if auth is not None and auth.type == "bearer" and auth.token:
+        return "issue-token:" + hashlib.sha256(auth.token.encode()).hexdigest()[:32]
+    return "issue-ip:" + (get_remote_address() or "")
+
+
+def _limit_value() -> str:
+    value = str(current_app.config.get("RATE_LIMIT_ISSUE") or "300/minute").strip()
+    return "1000000/second" if value.lower() == "off" else value
 
 
 def _with_issuer(credential: dict, did: str) -> dict:
@@ -122,6 +173,7 @@ def _with_issuer(credential: dict, did: str) -> dict:
 
 
 @bp.post("/issuers/<org_id>/credentials/issue")
+@limiter.limit(_limit_value, key_func=_rate_key)
 def issue(org_id):
     """VCALM "Issue Credential": sign one VC 2.0 credential as the organisation."""
     from certs.errors import CertsError  # noqa: PLC0415
@@ -133,10 +185,10 @@ def issue(org_id):
         raise Refusal(400, "missing_credential_to_issue")
     if not isinstance(credential, dict):
         raise Refusal(400, "invalid_request", reason="the credential is not a JSON object")
-    _options(body)
+    options = _options(body)
     if "proof" in credential:
         raise Refusal(422, "already_signed")
-    credential = _with_issuer(credential, organisation.did)
+    credential = _with_status(_with_issuer(credential, organisation.did), options, organisation)
     try:
         signed = vcdm.sign(credential, orgs.signing_key(db.session, organisation))
     except vcdm.VcdmError as error:
@@ -145,6 +197,7 @@ def issue(org_id):
         raise Refusal(422, "not_signable", reason=error.message) from None
     except CertsError as error:
         raise Refusal(422, "not_signable", reason=f"{error.code}: {error}"[:500]) from None
+    db.session.commit()  # the status index, if one was drawn (a refusal above rolls it back)
     response = jsonify({"verifiableCredential": signed})
     response.status_code = 201
     response.headers["Cache-Control"] = "no-store"
@@ -161,14 +214,18 @@ OPENAPI = {"post": {
     "requestBody": {"required": True, "content": {"application/json": {"schema": {
         "type": "object", "required": ["credential"],
         "properties": {"credential": {"type": "object"}, "options": {"type": "object", "properties": {
-            "credentialId": {"type": "string"}}}}}}}},
+            "credentialId": {"type": "string"},
+            "credentialStatus": {"type": "object", "required": ["type"], "properties": {
+                "type": {"type": "string", "enum": ["BitstringStatusListEntry"]},
+                "statusPurpose": {"type": "string", "enum": list(PURPOSES), "default": "revocation"}}}}}}}}}},
     "responses": {"201": {"description": "The signed credential.", "content": {"application/json": {"schema": {
         "type": "object", "properties": {"verifiableCredential": {"type": "object"}}}}}},
         **{str(code): dict(_ERROR, description=text) for code, text in (
             (400, "Unusable request, unknown option, or another issuer."),
             (401, "No valid organisation token."), (403, "The token acts for another organisation."),
             (404, "No approved organisation has this id."), (413, "Too large."), (415, "Not JSON."),
-            (422, "Not a valid VC 2.0 credential, or not signable."))}},
+            (422, "Not a valid VC 2.0 credential, or not signable."),
+            (429, "Too many requests for this token (RATE_LIMIT_ISSUE)."))}},
 }}
 
 

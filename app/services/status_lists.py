@@ -66,9 +66,11 @@ def _open_list(session: Session, organisation, purpose: str) -> StatusList:
     return status_list
 
 
-def allocate(session: Session, organisation, credential_id: uuid.UUID, purpose: str) -> dict:
+def allocate(session: Session, organisation, credential_id: uuid.UUID | None, purpose: str, *,
+             credential_ref: str | None = None) -> dict:
     """Give the (already flushed) credential a random free index for ``purpose``; return its
-    ``BitstringStatusListEntry`` for ``credentialStatus``."""
+    ``BitstringStatusListEntry`` for ``credentialStatus``. ``credential_id`` is None for a credential
+    that is not stored here (the VC-API issuer's), then named by ``credential_ref``."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown status purpose {purpose!r}")
     status_list = _open_list(session, organisation, purpose)
@@ -77,7 +79,7 @@ def allocate(session: Session, organisation, credential_id: uuid.UUID, purpose: 
         try:
             with session.begin_nested():
                 session.add(StatusEntry(id=uuid.uuid4(), status_list_id=status_list.id, list_index=index,
-                                        credential_id=credential_id))
+                                        credential_id=credential_id, credential_ref=credential_ref))
         except IntegrityError:
             continue  # drawn by another credential: draw again
         session.execute(update(StatusList).where(StatusList.id == status_list.id)

@@ -1,0 +1,96 @@
+"""The VC-API issuer route's ``options.credentialStatus`` (a status entry of the organisation's own
+Bitstring Status List) and its per-token rate limit."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models.credentials import StatusEntry, StatusList
+from app.policy import OPERATOR
+from app.services import orgs, status_lists
+from tests.awarding_helpers import make_org
+from tests.test_vcapi_issue import _credential, _post, issuer, org, token, verify_locally  # noqa: F401
+
+STATUS = {"type": "BitstringStatusListEntry"}
+
+
+def _issue(client, org, token, options=None, **extra):
+    body = {"credential": _credential(**extra)}
+    if options is not None:
+        body["options"] = options
+    return _post(client, org.id, body, token)
+
+
+def test_a_status_entry_of_the_organisations_revocation_list_by_default(app, client, org, token, verify_locally):
+    response = _issue(client, org, token, {"credentialStatus": STATUS, "credentialId": "urn:uuid:abc-1"})
+    assert response.status_code == 201, response.json
+    signed = response.json["verifiableCredential"]
+    status = signed["credentialStatus"]
+    assert status["type"] == "BitstringStatusListEntry" and status["statusPurpose"] == "revocation"
+    entry = db.session.scalars(select(StatusEntry).where(StatusEntry.credential_ref == "urn:uuid:abc-1")).one()
+    assert entry.credential_id is None and status["statusListIndex"] == str(entry.list_index)
+    status_list = db.session.get(StatusList, entry.status_list_id)
+    assert (status_list.organisation_id, status_list.purpose) == (org.id, "revocation")
+    assert status["statusListCredential"] == status_lists.list_url(status_list)
+    assert status["id"] == f"{status['statusListCredential']}#{entry.list_index}"
+    # The served list is signed by the organisation and the credential verifies, status checked.
+    assert client.get(f"/status/{status_list.id}").status_code == 200
+    verdict = client.post("/credentials/verify", json={"verifiableCredential": signed})
+    assert verdict.status_code == 200, verdict.json["errors"]
+    assert any(check["name"] == "status" and check["ok"] for check in verdict.json["checks"]), verdict.json
+    # The entry is signed: moving the credential to another index breaks the proof.
+    signed["credentialStatus"]["statusListIndex"] = str((entry.list_index + 1) % status_list.length)
+    assert client.post("/credentials/verify", json={"verifiableCredential": signed}).status_code == 422
+
+
+def test_the_suspension_purpose_when_asked(client, org, token):
+    response = _issue(client, org, token, {"credentialStatus": {**STATUS, "statusPurpose": "suspension"}},
+                      id="urn:uuid:0b6f8c3e-2f7a-4d7e-9a55-3c3b1e1f0001")
+    assert response.status_code == 201, response.json
+    status = response.json["verifiableCredential"]["credentialStatus"]
+    assert status["statusPurpose"] == "suspension"
+    entry = db.session.scalars(select(StatusEntry)).one()
+    assert entry.credential_ref == "urn:uuid:0b6f8c3e-2f7a-4d7e-9a55-3c3b1e1f0001"  # the credential's own id
+    assert db.session.get(StatusList, entry.status_list_id).purpose == "suspension"
+
+
+def test_an_index_given_out_is_never_given_again(client, org, token, monkeypatch):
+    draws = iter([4242, 4242, 777])  # the second credential draws the first one's index, then another
+    monkeypatch.setattr(status_lists.secrets, "randbelow", lambda _: next(draws))
+    first = _issue(client, org, token, {"credentialStatus": STATUS}).json["verifiableCredential"]
+    second = _issue(client, org, token, {"credentialStatus": STATUS}).json["verifiableCredential"]
+    assert first["credentialStatus"]["statusListIndex"] == "4242"
+    assert second["credentialStatus"]["statusListIndex"] == "777"
+    assert first["credentialStatus"]["statusListCredential"] == second["credentialStatus"]["statusListCredential"]
+
+
+def test_no_status_entry_without_the_option_nor_when_signing_is_refused(client, org, token):
+    assert "credentialStatus" not in _issue(client, org, token).json["verifiableCredential"]
+    refused = _issue(client, org, token, {"credentialStatus": STATUS}, undefinedTerm="x")
+    assert refused.status_code == 422 and refused.json["error"] == "not_signable"
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(StatusEntry)) == 0  # rolled back
+
+
+def test_another_organisations_token_gets_nothing_from_this_list(client, org, make_user):
+    other = make_org(make_user("admin@other.example"), name="Autre École")
+    _, foreign = orgs.create_token(db.session, OPERATOR, other, "vcapi")
+    db.session.commit()
+    refused = _issue(client, org, foreign, {"credentialStatus": STATUS})
+    assert refused.status_code == 403
+    assert db.session.scalar(select(func.count()).select_from(StatusEntry)) == 0
+
+
+def test_the_issuer_route_is_rate_limited_per_token(app, client, org, token, make_user):
+    app.config["RATE_LIMIT_ISSUE"] = "2/minute"
+    assert [_issue(client, org, token).status_code for _ in range(2)] == [201, 201]
+    limited = _issue(client, org, token)
+    assert limited.status_code == 429 and limited.json["error"] == "rate_limited"
+    assert int(limited.headers["Retry-After"]) > 0
+    # Another token (of another organisation) has its own budget, from the same address.
+    other = make_org(make_user("admin@other.example"), name="Autre École")
+    _, other_token = orgs.create_token(db.session, OPERATOR, other, "vcapi")
+    db.session.commit()
+    assert _issue(client, other, other_token).status_code == 201
+    # Requests without a token are counted per address, apart from the tokens.
+    assert [_issue(client, org, None).status_code for _ in range(3)] == [401, 401, 429]
