@@ -94,3 +94,21 @@ def test_the_issuer_route_is_rate_limited_per_token(app, client, org, token, mak
     assert _issue(client, other, other_token).status_code == 201
     # Requests without a token are counted per address, apart from the tokens.
     assert [_issue(client, org, None).status_code for _ in range(3)] == [401, 401, 429]
+
+
+def test_the_verifier_routes_are_in_the_openapi_description(client):
+    spec = client.get("/api/v1/openapi.json").json
+    for path, member in (("/credentials/verify", "verifiableCredential"),
+                         ("/presentations/verify", "verifiablePresentation")):
+        operation = spec["paths"][path]["post"]
+        assert operation["security"] == [] and set(operation["responses"]) >= {"200", "400", "422", "429"}
+        body = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert member in body["properties"]
+        assert operation["responses"]["200"]["content"]["application/json"]["schema"]["allOf"][0] == {
+            "$ref": "#/components/schemas/VerificationResult"}
+    assert "VerificationResult" in spec["components"]["schemas"]  # the reference resolves
+    issue = spec["paths"]["/issuers/{org_id}/credentials/issue"]["post"]
+    status = issue["requestBody"]["content"]["application/json"]["schema"]["properties"]["options"]
+    assert status["properties"]["credentialStatus"]["properties"]["statusPurpose"]["enum"] == [
+        "revocation", "suspension"]
+    assert "429" in issue["responses"]
