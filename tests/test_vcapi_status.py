@@ -112,3 +112,69 @@ def test_the_verifier_routes_are_in_the_openapi_description(client):
     assert status["properties"]["credentialStatus"]["properties"]["statusPurpose"]["enum"] == [
         "revocation", "suspension"]
     assert "429" in issue["responses"]
+    update = spec["paths"]["/issuers/{org_id}/credentials/status"]["post"]
+    assert set(update["responses"]) >= {"200", "400", "401", "403", "404", "409"}
+
+
+def _status(client, org, raw, reference, purpose="revocation", status=True, **extra):
+    body = {"credentialId": reference, "credentialStatus": {"type": "BitstringStatusListEntry",
+                                                            "statusPurpose": purpose}, "status": status, **extra}
+    return client.post(f"/issuers/{org.id}/credentials/status", json=body,
+                       headers={"Authorization": f"Bearer {raw}"} if raw else {})
+
+
+def _verdict(client, signed) -> tuple[int, set]:
+    answer = client.post("/credentials/verify", json={"verifiableCredential": signed})
+    return answer.status_code, {error["code"] for error in answer.json["errors"]}
+
+
+def test_revoking_a_vcapi_credential_sets_its_bit_for_every_verifier(client, org, token, verify_locally):
+    signed = _issue(client, org, token, {"credentialStatus": STATUS, "credentialId": "urn:uuid:rev-1"}) \
+        .json["verifiableCredential"]
+    bystander = _issue(client, org, token, {"credentialStatus": STATUS, "credentialId": "urn:uuid:rev-2"}) \
+        .json["verifiableCredential"]
+    assert _verdict(client, signed)[0] == 200
+    done = _status(client, org, token, "urn:uuid:rev-1")
+    assert done.status_code == 200, done.json
+    assert done.json == {"credentialId": "urn:uuid:rev-1", "statusPurpose": "revocation", "status": True}
+    code, errors = _verdict(client, signed)
+    assert code == 422 and "revoked" in errors, errors
+    assert _verdict(client, bystander)[0] == 200  # the other bit of the same list is untouched
+    assert _status(client, org, token, "urn:uuid:rev-1").status_code == 200  # idempotent
+    refused = _status(client, org, token, "urn:uuid:rev-1", status=False)
+    assert refused.status_code == 409 and refused.json["error"] == "revocation_final"
+    assert "revoked" in _verdict(client, signed)[1]
+
+
+def test_suspension_is_set_then_lifted(client, org, token, verify_locally):
+    options = {"credentialStatus": {**STATUS, "statusPurpose": "suspension"}, "credentialId": "urn:uuid:sus-1"}
+    signed = _issue(client, org, token, options).json["verifiableCredential"]
+    # A revocation of a credential that has only a suspension entry finds nothing.
+    missing = _status(client, org, token, "urn:uuid:sus-1")
+    assert missing.status_code == 404 and missing.json["error"] == "status_entry_not_found"
+    assert _status(client, org, token, "urn:uuid:sus-1", "suspension").status_code == 200
+    code, errors = _verdict(client, signed)
+    assert code == 422 and "suspended" in errors, errors
+    assert _status(client, org, token, "urn:uuid:sus-1", "suspension", status=False).status_code == 200
+    assert _verdict(client, signed)[0] == 200
+
+
+def test_status_updates_are_refused_to_others_and_for_bad_requests(client, org, token, make_user):
+    _issue(client, org, token, {"credentialStatus": STATUS, "credentialId": "urn:uuid:mine"})
+    other = make_org(make_user("admin@other.example"), name="Autre École")
+    _, foreign = orgs.create_token(db.session, OPERATOR, other, "vcapi")
+    db.session.commit()
+    assert _status(client, org, None, "urn:uuid:mine").status_code == 401
+    assert _status(client, org, foreign, "urn:uuid:mine").status_code == 403
+    # Through its own URL, the other organisation finds no entry of that name among its own.
+    assert _status(client, other, foreign, "urn:uuid:mine").status_code == 404
+    for body_change, code in (({"status": "yes"}, "invalid_options"), ({"credentialId": 7}, "invalid_options"),
+                              ({"credentialStatus": {"type": "StatusList2021Entry"}}, "invalid_options"),
+                              ({"frobnicate": 1}, "option_not_known")):
+        body = {"credentialId": "urn:uuid:mine", "credentialStatus": STATUS, "status": True, **body_change}
+        answer = client.post(f"/issuers/{org.id}/credentials/status", json=body,
+                             headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 400 and answer.json["error"] == code, (body_change, answer.json)
+    entry = db.session.scalars(select(StatusEntry)).one()
+    db.session.refresh(entry)
+    assert entry.set_at is None  # nothing of the above set the bit

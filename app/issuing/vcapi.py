@@ -33,6 +33,12 @@ recorded (``StatusEntry`` without a stored credential, named by ``credentialId``
 type, another purpose (``message`` needs a status size and messages Sillage does not keep), or a
 credential that already carries ``credentialStatus`` is a 400.
 
+``POST /issuers/<id>/credentials/status`` sets or clears that bit (w3c-ccg/vc-api
+``UpdateCredentialStatusRequest``: ``{"credentialId", "credentialStatus": {"type", "statusPurpose"},
+"status": true|false}``), for every entry this organisation gave under that name and purpose, then
+re-signs the list: 200 with what was done, 404 ``status_entry_not_found``, 409 ``revocation_final`` for
+``status: false`` on a revoked one (Bitstring Status List: revocation cannot be reversed).
+
 Rate limit: ``RATE_LIMIT_ISSUE`` (default ``300/minute``, ``off`` to disable) per organisation token —
 keyed by the token's SHA-256, never the token itself — and per client address for requests without a
 token, so that a leaked token cannot fill the status lists or hold the workers signing, and token
@@ -46,12 +52,14 @@ from collections.abc import Mapping
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 from flask_limiter.util import get_remote_address
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from app import policy
 from app.extensions import csrf, db, limiter
 from app.models import Organisation
-from app.models.credentials import PURPOSES
+from app.database import utcnow
+from app.models.credentials import PURPOSES, StatusEntry, StatusList
 from app.services import orgs, status_lists
 from app.verification.vcapi import PROBLEM_TYPES, Refusal, _http_error, _locale, read_body
 from badges import messages, vcdm
@@ -204,6 +212,47 @@ def issue(org_id):
     return response
 
 
+@bp.post("/issuers/<org_id>/credentials/status")
+@limiter.limit(_limit_value, key_func=_rate_key)
+def update_status(org_id):
+    """VC-API "Update Status" of a credential issued by ``issue`` with a status entry."""
+    organisation = _organisation(org_id)
+    body = read_body()
+    for name in sorted(body):
+        if name not in {"credentialId", "credentialStatus", "status"}:
+            raise Refusal(400, "option_not_known", option=str(name)[:100])
+    reference, status, wanted = body.get("credentialId"), body.get("credentialStatus"), body.get("status")
+    if not isinstance(reference, str) or not reference.strip():
+        raise Refusal(400, "invalid_options", option="credentialId", reason="not a string")
+    if not isinstance(status, dict) or status.get("type") not in {"BitstringStatusListEntry", "BitstringStatusList"}:
+        raise Refusal(400, "invalid_options", option="credentialStatus",
+                      reason='not {"type": "BitstringStatusListEntry", "statusPurpose": …}')
+    purpose = status.get("statusPurpose", "revocation")
+    if purpose not in PURPOSES:
+        raise Refusal(400, "unsupported_option", option="credentialStatus.statusPurpose",
+                      reason="the purposes offered are revocation and suspension")
+    if not isinstance(wanted, bool):
+        raise Refusal(400, "invalid_options", option="status", reason="not a boolean")
+    entries = db.session.execute(
+        select(StatusEntry, StatusList).join(StatusList, StatusList.id == StatusEntry.status_list_id)
+        .where(StatusList.organisation_id == organisation.id, StatusList.purpose == purpose,
+               StatusEntry.credential_id.is_(None), StatusEntry.credential_ref == reference[:500])).all()
+    if not entries:
+        raise Refusal(404, "status_entry_not_found", purpose=purpose, credential=reference[:200])
+    if purpose == "revocation" and not wanted and any(entry.set_at is not None for entry, _ in entries):
+        raise Refusal(409, "revocation_final")
+    now = utcnow()
+    for entry, _ in entries:
+        entry.set_at = (entry.set_at or now) if wanted else None
+    db.session.flush()
+    for status_list in {status_list.id: status_list for _, status_list in entries}.values():
+        status_lists.publish(db.session, status_list, organisation)
+    db.session.commit()
+    response = jsonify({"credentialId": reference, "statusPurpose": purpose, "status": wanted})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 _ERROR = {"description": "`{\"error\", \"message\"}` with RFC 9457 members (type, title, detail, status).",
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 OPENAPI = {"post": {
@@ -229,9 +278,33 @@ OPENAPI = {"post": {
 }}
 
 
+STATUS_OPENAPI = {"post": {
+    "tags": ["W3C VC-API"], "operationId": "vcapiUpdateCredentialStatus",
+    "summary": "Revoke, suspend or unsuspend a credential signed here with a status entry (VC-API updateStatus)",
+    "description": "Authenticated like the issue route. Acts on every entry this organisation gave under "
+                   "`credentialId` (the option, or the credential's `id`) for that purpose, then re-signs "
+                   "the status list.",
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["credentialId", "credentialStatus", "status"],
+        "properties": {"credentialId": {"type": "string"},
+                       "credentialStatus": {"type": "object", "required": ["type"], "properties": {
+                           "type": {"type": "string", "enum": ["BitstringStatusListEntry"]},
+                           "statusPurpose": {"type": "string", "enum": list(PURPOSES), "default": "revocation"}}},
+                       "status": {"type": "boolean", "description": "true sets the bit, false clears it."}}}}}},
+    "responses": {"200": {"description": "Done; the status list is re-signed.", "content": {"application/json": {
+        "schema": {"type": "object"}}}},
+        **{str(code): dict(_ERROR, description=text) for code, text in (
+            (400, "Unusable request."), (401, "No valid organisation token."),
+            (403, "The token acts for another organisation."), (404, "No such organisation or status entry."),
+            (409, "A revocation cannot be undone."), (415, "Not JSON."), (429, "Too many requests."))}},
+}}
+
+
 def register(app: Flask) -> None:
     csrf.exempt(bp)
     app.register_blueprint(bp)
     api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
-    rule = next(rule for rule in app.url_map.iter_rules() if rule.endpoint == "vcapi_issue.issue")
-    api.spec.path(rule=rule, operations=copy.deepcopy(OPENAPI))
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in ("vcapi_issue.issue", "vcapi_issue.update_status"):
+            operations = OPENAPI if rule.endpoint == "vcapi_issue.issue" else STATUS_OPENAPI
+            api.spec.path(rule=rule, operations=copy.deepcopy(operations))

@@ -100,8 +100,8 @@ class StatusEntry(IdMixin, db.Model):
     Or to a credential signed through the VC-API issuer route (``app.issuing.vcapi``), of which Sillage
     keeps no copy: ``credential_id`` is then empty and ``credential_ref`` holds what the caller named it
     (``options.credentialId`` or the credential's ``id``, if any). The index is taken all the same, so it
-    is never given to another credential; its bit stays clear (``publish`` sets bits from ``Credential``
-    rows only).
+    is never given to another credential; its bit is set while ``set_at`` is (the VC-API status route),
+    as a stored credential's follows its ``revoked_at`` / ``suspended_at``.
     """
 
     __tablename__ = "status_entries"
@@ -111,6 +111,7 @@ class StatusEntry(IdMixin, db.Model):
     credential_id: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("credentials.id", ondelete="CASCADE"),
                                                                index=True)
     credential_ref: Mapped[Optional[str]] = mapped_column(String(500))
+    set_at: Mapped[Optional[datetime]]  # only for entries without a stored credential
 
     credential: Mapped[Optional[Credential]] = relationship(back_populates="entries")
     status_list: Mapped[StatusList] = relationship()

@@ -97,6 +97,10 @@ def publish(session: Session, status_list: StatusList, organisation) -> None:
                                  .join(Credential, Credential.id == StatusEntry.credential_id)
                                  .where(StatusEntry.status_list_id == status_list.id, state.is_not(None))):
         bits.set(index)
+    for index in session.scalars(select(StatusEntry.list_index)  # credentials not stored here (VC-API)
+                                 .where(StatusEntry.status_list_id == status_list.id,
+                                        StatusEntry.credential_id.is_(None), StatusEntry.set_at.is_not(None))):
+        bits.set(index)
     _sign(session, status_list, organisation, bits)
 
 

@@ -1,7 +1,7 @@
 """status entries of credentials signed through the VC-API issuer route
 
 ``status_entries.credential_id`` becomes nullable (a VC-API credential is not stored) and
-``credential_ref`` keeps what the caller named the credential (app/models/credentials.py StatusEntry).
+``credential_ref`` keeps what the caller named the credential, ``set_at`` its bit (app/models/credentials.py StatusEntry).
 
 Revision ID: f4d5e6f7a904
 Revises: e3d4e5f6b807
@@ -21,6 +21,7 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('status_entries', schema=None) as batch_op:
         batch_op.add_column(sa.Column('credential_ref', sa.String(length=500), nullable=True))
+        batch_op.add_column(sa.Column('set_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.alter_column('credential_id', existing_type=sa.Uuid(), nullable=True)
 
 
@@ -29,4 +30,5 @@ def downgrade():
     op.execute("DELETE FROM status_entries WHERE credential_id IS NULL")
     with op.batch_alter_table('status_entries', schema=None) as batch_op:
         batch_op.alter_column('credential_id', existing_type=sa.Uuid(), nullable=False)
+        batch_op.drop_column('set_at')
         batch_op.drop_column('credential_ref')
