@@ -57,8 +57,10 @@ def test_the_suspension_purpose_when_asked(client, org, token):
 def test_an_index_given_out_is_never_given_again(client, org, token, monkeypatch):
     draws = iter([4242, 4242, 777])  # the second credential draws the first one's index, then another
     monkeypatch.setattr(status_lists.secrets, "randbelow", lambda _: next(draws))
-    first = _issue(client, org, token, {"credentialStatus": STATUS}).json["verifiableCredential"]
-    second = _issue(client, org, token, {"credentialStatus": STATUS}).json["verifiableCredential"]
+    first = _issue(client, org, token, {"credentialStatus": STATUS, "credentialId": "urn:uuid:a"}) \
+        .json["verifiableCredential"]
+    second = _issue(client, org, token, {"credentialStatus": STATUS, "credentialId": "urn:uuid:b"}) \
+        .json["verifiableCredential"]
     assert first["credentialStatus"]["statusListIndex"] == "4242"
     assert second["credentialStatus"]["statusListIndex"] == "777"
     assert first["credentialStatus"]["statusListCredential"] == second["credentialStatus"]["statusListCredential"]
@@ -66,8 +68,12 @@ def test_an_index_given_out_is_never_given_again(client, org, token, monkeypatch
 
 def test_no_status_entry_without_the_option_nor_when_signing_is_refused(client, org, token):
     assert "credentialStatus" not in _issue(client, org, token).json["verifiableCredential"]
-    refused = _issue(client, org, token, {"credentialStatus": STATUS}, undefinedTerm="x")
+    refused = _issue(client, org, token, {"credentialStatus": STATUS, "credentialId": "urn:uuid:c"},
+                     undefinedTerm="x")
     assert refused.status_code == 422 and refused.json["error"] == "not_signable"
+    nameless = _issue(client, org, token, {"credentialStatus": STATUS})  # its status could never change
+    assert nameless.status_code == 400 and nameless.json["error"] == "invalid_options"
+    assert "credentialId" in nameless.json["message"]
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(StatusEntry)) == 0  # rolled back
 
@@ -76,7 +82,7 @@ def test_another_organisations_token_gets_nothing_from_this_list(client, org, ma
     other = make_org(make_user("admin@other.example"), name="Autre École")
     _, foreign = orgs.create_token(db.session, OPERATOR, other, "vcapi")
     db.session.commit()
-    refused = _issue(client, org, foreign, {"credentialStatus": STATUS})
+    refused = _issue(client, org, foreign, {"credentialStatus": STATUS, "credentialId": "urn:uuid:d"})
     assert refused.status_code == 403
     assert db.session.scalar(select(func.count()).select_from(StatusEntry)) == 0
 

@@ -30,7 +30,8 @@ Status List (:mod:`app.services.status_lists`: random index, lists of 131,072 en
 ``/status/<id>``), purpose ``revocation`` unless ``statusPurpose`` says ``suspension``. The index is
 recorded (``StatusEntry`` without a stored credential, named by ``credentialId`` or the credential's
 ``id``), so it is never handed to another credential, and the entry verifies as "not revoked". Another
-type, another purpose (``message`` needs a status size and messages Sillage does not keep), or a
+type, another purpose (``message`` needs a status size and messages Sillage does not keep), a
+credential without a name (no ``credentialId``, no ``id``: its status could never be updated), or a
 credential that already carries ``credentialStatus`` is a 400.
 
 ``POST /issuers/<id>/credentials/status`` sets or clears that bit (w3c-ccg/vc-api
@@ -148,8 +149,13 @@ def _with_status(credential: dict, options: Mapping, organisation: Organisation)
         raise Refusal(400, "invalid_options", option="credentialStatus",
                       reason="the credential already has a credentialStatus")
     reference = options.get("credentialId") or credential.get("id")
+    if not isinstance(reference, str) or not reference.strip() or len(reference) > 500:
+        # Without a name, nobody could ever revoke it: a status entry that would always say "valid".
+        raise Refusal(400, "invalid_options", option="credentialStatus",
+                      reason="name the credential (options.credentialId or the credential's id, at most "
+                             "500 characters) so that its status can be updated")
     entry = status_lists.allocate(db.session, organisation, None, status.get("statusPurpose", "revocation"),
-                                  credential_ref=reference[:500] if isinstance(reference, str) else None)
+                                  credential_ref=reference)
     return {**credential, "credentialStatus": entry}
 
 
