@@ -28,6 +28,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -138,6 +139,48 @@ def stopping() -> bool:
 every_minute = crontab(minute="*")
 
 
+# --- health ------------------------------------------------------------------------------------------
+
+HEARTBEAT_KEY = "sillage:consumer-heartbeat"
+HEARTBEAT_STALE = 150  # seconds: two missed minute beats
+
+
+def beat() -> None:
+    """Write "a consumer ran a job now" into the queue's own storage (the SQLite file or Redis), where
+    every web process, on any host, can read it: a consumer is alive exactly when it keeps running jobs."""
+    huey.put(HEARTBEAT_KEY, time.time())
+
+
+@huey.periodic_task(every_minute)
+def heartbeat() -> None:
+    """Every minute, through the queue like any job (no database, no application context needed)."""
+    beat()
+
+
+def health() -> dict:
+    """The queue as ``/healthz`` reports it: pending jobs and whether a consumer beat recently.
+
+    Two reads of the queue's storage (a ``COUNT`` on the SQLite queue or ``LLEN`` on Redis, and one
+    key): well under a millisecond, nothing that grows with the queue's history. ``consumer`` is
+    ``alive`` (a beat within ``HEARTBEAT_STALE`` seconds), ``stale`` (beats stopped: no consumer, or
+    every one of them stuck), ``never`` (no beat yet: a consumer started less than a minute ago, or
+    none ever ran), or ``immediate`` (tests: jobs run in the caller, there is no consumer).
+    """
+    if huey.immediate:
+        return {"status": "ok", "pending": 0, "consumer": "immediate"}
+    try:
+        pending = huey.pending_count()
+        last = huey.get(HEARTBEAT_KEY, peek=True)
+    except Exception:  # noqa: BLE001 - Redis down, SQLite file unreadable: reported, detail in the log
+        log.warning("The job queue could not be read for /healthz", exc_info=True)
+        return {"status": "unreachable"}
+    if last is None:
+        return {"status": "ok", "pending": pending, "consumer": "never"}
+    age = max(0, round(time.time() - float(last)))
+    return {"status": "ok", "pending": pending, "consumer": "alive" if age <= HEARTBEAT_STALE else "stale",
+            "last_beat_seconds_ago": age}
+
+
 # --- consumers ---------------------------------------------------------------------------------------
 
 @click.command("worker")
@@ -167,6 +210,7 @@ def worker(workers: int | None, periodic: bool) -> None:
     _state["stop"] = consumer.stop_flag
     resumed = batches.resume_unfinished(db.session, startup=True)
     db.session.remove()
+    beat()  # alive from the start, not only at the first minute's beat
     click.echo(f"Sillage job consumer: {workers} thread(s) on {describe()}; "
                f"{resumed} unfinished batch(es) resumed.")
     consumer.run()

@@ -234,6 +234,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
                          "L'option « {option} » est inconnue ; rien n'a été signé."),
     "not_signable": ("The credential cannot be signed: {reason}.",
                      "L'attestation ne peut pas être signée : {reason}."),
+    "status_entry_not_found": ("This organisation gave no {purpose} status entry to a credential named {credential}.",
+                               "Cette organisation n'a donné aucune entrée de statut « {purpose} » à une "
+                               "attestation nommée {credential}."),
+    "revocation_final": ("A revocation cannot be undone; suspension can.",
+                         "Une révocation est définitive ; une suspension peut être levée."),
     # warnings
     "lax_proof_value": ("The signature is encoded in base64url; Sillage accepts it but signs in base58btc.",
                         "La signature est encodée en base64url ; Sillage l'accepte mais signe en base58btc."),
@@ -259,7 +264,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
 # verdict of badges/summary.py has no reason for them.
 ISSUING_CODES = frozenset((
     "issue_token_required", "issue_not_allowed", "issuer_not_found", "missing_credential_to_issue",
-    "wrong_issuer", "not_vc2", "already_signed", "unsupported_option", "option_not_known", "not_signable"))
+    "wrong_issuer", "not_vc2", "already_signed", "unsupported_option", "option_not_known", "not_signable",
+    "status_entry_not_found", "revocation_final"))
 
 # Details of checks that passed: check name -> (English, French).
 PASSED: dict[str, tuple[str, str]] = {

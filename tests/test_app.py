@@ -7,7 +7,8 @@ from app.extensions import db
 def test_healthz_reports_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok"}
+    assert response.json == {"status": "ok", "database": "ok",
+                             "jobs": {"status": "ok", "pending": 0, "consumer": "immediate"}}
 
 
 def test_unknown_api_route_is_json_with_stable_code(client):

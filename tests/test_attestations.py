@@ -91,7 +91,8 @@ def test_confirmed_attestation_is_signed_by_the_platform_and_verifies(app, clien
     assert document["credentialSubject"]["achievement"]["description"] == "Stage de deux mois, pétrissage et vente."
     evidence = document["evidence"][0]
     assert "Paul Durand" in evidence["name"] and "maître de stage" in evidence["description"]
-    assert "paul@example.net" in evidence["narrative"]  # what the platform vouches for
+    assert "Paul Durand" in evidence["narrative"] and "e-mail" in evidence["narrative"]  # what is vouched for
+    assert "paul@example.net" not in json.dumps(document)  # the referee's address stays private, even hashed
     assert "ines@example.org" not in json.dumps(document)  # the holder only as a salted hash
     result = verify(document, fetch=local_fetch(app))
     assert result["verified"] is True, result["errors"]
@@ -249,6 +250,7 @@ def test_referee_member_signs_as_organisation(app, client, make_user, owner, exp
     assert request.signed_by_organisation_id == org.id
     document = request.document
     assert document["issuer"]["id"] == org.did
+    assert "paul@example.net" not in json.dumps(document) and "Paul Durand" in json.dumps(document)
     result = verify(document, fetch=local_fetch(app))
     assert result["verified"] is True, result["errors"]
 

@@ -95,16 +95,25 @@ class Credential(IdMixin, db.Model):
 
 
 class StatusEntry(IdMixin, db.Model):
-    """Index ``list_index`` of list ``status_list_id`` belongs to ``credential_id`` (unique per list)."""
+    """Index ``list_index`` of list ``status_list_id`` belongs to ``credential_id`` (unique per list).
+
+    Or to a credential signed through the VC-API issuer route (``app.issuing.vcapi``), of which Sillage
+    keeps no copy: ``credential_id`` is then empty and ``credential_ref`` holds what the caller named it
+    (``options.credentialId`` or the credential's ``id``, if any). The index is taken all the same, so it
+    is never given to another credential; its bit is set while ``set_at`` is (the VC-API status route),
+    as a stored credential's follows its ``revoked_at`` / ``suspended_at``.
+    """
 
     __tablename__ = "status_entries"
 
     status_list_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("status_lists.id", ondelete="CASCADE"))
     list_index: Mapped[int] = mapped_column(Integer)
-    credential_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("credentials.id", ondelete="CASCADE"),
-                                                     index=True)
+    credential_id: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("credentials.id", ondelete="CASCADE"),
+                                                               index=True)
+    credential_ref: Mapped[Optional[str]] = mapped_column(String(500))
+    set_at: Mapped[Optional[datetime]]  # only for entries without a stored credential
 
-    credential: Mapped[Credential] = relationship(back_populates="entries")
+    credential: Mapped[Optional[Credential]] = relationship(back_populates="entries")
     status_list: Mapped[StatusList] = relationship()
 
     __table_args__ = (UniqueConstraint("status_list_id", "list_index", name="uq_status_entries_list_index"),)

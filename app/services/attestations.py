@@ -22,8 +22,15 @@ Choices:
 - The credential: an ``OpenBadgeCredential`` whose achievement is the item (name and the statement as
   confirmed), whose criteria say who confirmed it, and whose evidence names the referee, the relationship
   and exactly what the issuer vouches for. The subject is the owner's e-mail as a salted hash (as for
-  awards). The referee's address appears in the evidence: it is what is vouched for, and the referee's
-  page says so before they confirm. No status entry: status lists are per organisation and tied to
+  awards). The referee's e-mail address is NOT in the credential, neither in clear nor hashed: the
+  document is public (its page, its ``.json``, every copy the owner shares), and OB 3.0's hashed
+  ``IdentityObject`` (``hashed: true``, ``salt``) is defined for the *recipient* only
+  (``credentialSubject.identifier``): no property of ``Evidence`` or ``Achievement`` takes one, and an
+  undefined term would make the document unsignable here (pyld drops it). A salted hash in the narrative
+  would also be guessable by anyone holding a list of addresses (the salt is public). So the credential
+  names the referee and the relationship, and says that the platform confirmed the referee's mailbox;
+  the address itself stays in Sillage's database (``AttestationRequest.referee_email``), seen only by
+  the owner. No status entry: status lists are per organisation and tied to
   ``Credential`` rows; the owner withdraws an attestation by deleting it from their portfolio.
 - A referee who is an admin or issuer of an approved organisation may sign as that organisation, after
   signing in with the very address the request was sent to (the link proves the mailbox, the session
@@ -332,13 +339,13 @@ def _sign(session: Session, request: AttestationRequest, owner: User, organisati
     if organisation is None:
         issuer, key = platform_profile(), platform_key(session)
         vouch = _l("This platform vouches only that the person who followed the single-use link sent to "
-                   "%(email)s confirmed this statement on %(date)s; it does not vouch for the statement "
-                   "itself.", email=request.referee_email, date=now.date().isoformat())
+                   "%(name)s's e-mail address confirmed this statement on %(date)s; it does not vouch for the "
+                   "statement itself.", name=request.referee_name, date=now.date().isoformat())
     else:
         issuer, key = orgs.issuer_profile(organisation), orgs.signing_key(session, organisation)
-        vouch = _l("%(name)s, a member of %(organisation)s signed in as %(email)s, confirmed this statement on "
-                   "behalf of %(organisation)s on %(date)s.", name=request.referee_name,
-                   organisation=organisation.name, email=request.referee_email, date=now.date().isoformat())
+        vouch = _l("%(name)s, a member of %(organisation)s signed in with the address the request was sent "
+                   "to, confirmed this statement on behalf of %(organisation)s on %(date)s.",
+                   name=request.referee_name, organisation=organisation.name, date=now.date().isoformat())
     url = public_url(request.id)
     try:
         unsigned = build_credential(

@@ -72,34 +72,38 @@ def _open_list(session: Session, organisation, purpose: str) -> StatusList:
     return status_list
 
 
-def _insert_entry(session: Session, list_id: uuid.UUID, index: int, credential_id: uuid.UUID) -> bool:
+def _insert_entry(session: Session, list_id: uuid.UUID, index: int, credential_id: uuid.UUID | None,
+                  credential_ref: str | None = None) -> bool:
     """Write the entry unless ``(list, index)`` is taken; True if written. ON CONFLICT DO NOTHING rather
     than a savepoint: a clash costs nothing to undo and leaves the caller's transaction intact."""
     module = {"sqlite": sqlite, "postgresql": postgresql}[session.get_bind().dialect.name]
     statement = (module.insert(StatusEntry)
                  .values(id=uuid.uuid4(), status_list_id=list_id, list_index=index,
-                         credential_id=credential_id)
+                         credential_id=credential_id, credential_ref=credential_ref)
                  .on_conflict_do_nothing(index_elements=["status_list_id", "list_index"])
                  .returning(StatusEntry.id))
     return session.execute(statement).first() is not None
 
 
-def _draw_into(session: Session, status_list: StatusList, credential_id: uuid.UUID, purpose: str) -> dict:
+def _draw_into(session: Session, status_list: StatusList, credential_id: uuid.UUID | None, purpose: str,
+               credential_ref: str | None = None) -> dict:
     """Random draws into ``status_list`` until one index is free (``used`` is the caller's business)."""
     for _ in range(MAX_DRAWS):
         index = secrets.randbelow(status_list.length)
-        if _insert_entry(session, status_list.id, index, credential_id):
+        if _insert_entry(session, status_list.id, index, credential_id, credential_ref):
             return status_entry(list_url(status_list.id), index, purpose)
     raise ServiceError("no free status list index could be drawn", code="status_list_full", status=503)
 
 
-def allocate(session: Session, organisation, credential_id: uuid.UUID, purpose: str) -> dict:
+def allocate(session: Session, organisation, credential_id: uuid.UUID | None, purpose: str, *,
+             credential_ref: str | None = None) -> dict:
     """Give the (already flushed) credential a random free index for ``purpose``; return its
-    ``BitstringStatusListEntry`` for ``credentialStatus``."""
+    ``BitstringStatusListEntry`` for ``credentialStatus``. ``credential_id`` is None for a credential
+    that is not stored here (the VC-API issuer's), then named by ``credential_ref``."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown status purpose {purpose!r}")
     status_list = _open_list(session, organisation, purpose)
-    entry = _draw_into(session, status_list, credential_id, purpose)
+    entry = _draw_into(session, status_list, credential_id, purpose, credential_ref)
     session.execute(update(StatusList).where(StatusList.id == status_list.id)
                     .values(used=StatusList.used + 1).execution_options(synchronize_session=False))
     return entry
@@ -173,6 +177,10 @@ def publish(session: Session, status_list: StatusList, organisation) -> None:
     for index in session.scalars(select(StatusEntry.list_index)
                                  .join(Credential, Credential.id == StatusEntry.credential_id)
                                  .where(StatusEntry.status_list_id == status_list.id, state.is_not(None))):
+        bits.set(index)
+    for index in session.scalars(select(StatusEntry.list_index)  # credentials not stored here (VC-API)
+                                 .where(StatusEntry.status_list_id == status_list.id,
+                                        StatusEntry.credential_id.is_(None), StatusEntry.set_at.is_not(None))):
         bits.set(index)
     _sign(session, status_list, organisation, bits)
 

@@ -39,6 +39,7 @@ implementation manifests of the suites pass options of their own.
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -333,6 +334,60 @@ def verify_presentation():
     return _answer(result, extra)
 
 
+_RESULT = {"allOf": [{"$ref": "#/components/schemas/VerificationResult"}, {"type": "object", "properties": {
+    "problemDetails": {"type": "array", "items": {"type": "object"},
+                       "description": "The errors then the warnings, as RFC 9457 problem details."},
+    "results": {"type": "object", "description": "Per-property results (options.returnResults)."}}}]}
+_PROBLEM = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_OPTIONS = {"type": "object", "description": "Unknown options are ignored with an `unknown_option` warning.",
+            "properties": {
+                "challenge": {"type": "string"},
+                "domain": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+                "checks": {"type": "array", "items": {"type": "string"},
+                           "description": "Accepted; every check runs whatever it lists."},
+                **{flag: {"type": "boolean"} for flag in _FLAGS}}}
+
+
+def _operation(operation_id: str, summary: str, description: str, body: dict) -> dict:
+    return {"post": {
+        "tags": ["W3C VC-API"], "operationId": operation_id, "summary": summary, "description": description,
+        "security": [],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "responses": {
+            "200": {"description": "Valid: every check passed.",
+                    "content": {"application/json": {"schema": _RESULT}}},
+            "422": {"description": "Read, and not valid (`verified: false`, the errors listed).",
+                    "content": {"application/json": {"schema": _RESULT}}},
+            **{str(code): dict(_PROBLEM, description=text) for code, text in (
+                (400, "Unusable request: not JSON, no document, a malformed option."),
+                (413, "More than 1 MB."), (415, "Not application/json."),
+                (429, "Too many verifications from this address (RATE_LIMIT_VERIFY)."))}}}}
+
+
+# The two routes in /api/v1/openapi.json beside the issuer's (app.issuing.vcapi), for other systems.
+OPENAPI = {
+    "verify_credential": _operation(
+        "vcapiVerifyCredential", "Verify a Verifiable Credential (VC-API verifyCredential)",
+        "Public, no token. 200 only when valid; the result object of `POST /api/v1/verify` with RFC 9457 "
+        "members. An EnvelopedVerifiableCredential (VC-JWT in a `data:` URL) is accepted.",
+        {"type": "object", "required": ["verifiableCredential"],
+         "properties": {"verifiableCredential": {"type": "object"}, "options": _OPTIONS}}),
+    "verify_presentation": _operation(
+        "vcapiVerifyPresentation", "Verify a Verifiable Presentation (VC-API verifyPresentation)",
+        "Public, no token. `verifiablePresentation` must be signed (proof purpose authentication, with "
+        "`options.challenge` / `domain` when given); an unsigned one is sent as `presentation`. Each "
+        "credential it carries is verified too.",
+        {"type": "object", "properties": {"verifiablePresentation": {"type": "object"},
+                                          "presentation": {"type": "object"}, "options": _OPTIONS}}),
+}
+
+
 def register(app: Flask) -> None:
     csrf.exempt(bp)
     app.register_blueprint(bp)
+    api = app.extensions.get("flask-smorest", {}).get("apis", {}).get("", {}).get("ext_obj")
+    if api is None:
+        return
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("vcapi.") and rule.endpoint[len("vcapi."):] in OPENAPI:
+            api.spec.path(rule=rule, operations=copy.deepcopy(OPENAPI[rule.endpoint[len("vcapi."):]]))
