@@ -103,6 +103,8 @@ def answer(token: str):
         found = service.peek(db.session, token)
     except ServiceError as exc:
         return _invalid_link(exc)
+    if found.purpose == "endorsement":  # an endorsement request: its own page (app.credentials.endorse)
+        return redirect(url_for("credentials.endorse_answer", token=token), 303)
     organisations = service.signing_organisations(db.session, current_user)
     signer_ok = current_user.is_authenticated and current_user.email == found.referee_email
     confirm_form, decline_form = ConfirmForm(), DeclineForm()
