@@ -13,7 +13,7 @@ import os
 import pytest
 
 from app.extensions import db
-from app.models import Skill
+from app.models import Skill, User
 from app.models.attestations import AttestationRequest
 from app.services import attestations, awarding, endorsements, portfolio as items
 from app.services.errors import NotFound, ServiceError, ValidationFailed
@@ -253,3 +253,21 @@ def test_endorsement_verifies_in_the_node_reference_verifier(app, owner, endorse
     witness.extra = {made.document["issuer"]["id"]: attestations.platform_did_document(db.session)}
     assert witness.verify(made.document) == {"verified": True}
     assert witness.verify(dict(made.document, name=made.document["name"] + "!"))["verified"] is False
+
+
+def test_demo_has_one_person_endorsement_and_one_linked_credential_once(app, client):
+    from app import demo
+    from app.models.received import CredentialLink
+    from app.services import received
+
+    demo.load(db.session)
+    db.session.commit()
+    demo.load(db.session)
+    db.session.commit()
+    ines = db.session.scalars(db.select(User).where(User.email == demo.DEMO_ACCOUNTS[0].email)).one()
+    found = attestations.list_for(db.session, ines, purpose="endorsement")
+    assert len(found) == 1 and found[0].status == "confirmed"
+    assert verify(found[0].document, fetch=local_fetch(app))["verified"] is True
+    assert db.session.query(CredentialLink).count() == 1
+    kinds = sorted(e.kind for e in received.entries(db.session, ines))
+    assert kinds == ["attestation", "credential", "endorsement"]
