@@ -15,7 +15,7 @@ import pytest
 from app.extensions import db
 from app.models import Skill, User
 from app.models.attestations import AttestationRequest
-from app.services import attestations, awarding, endorsements, portfolio as items
+from app.services import attestations, awarding, endorsements, portfolio as items, received
 from app.services.errors import NotFound, ServiceError, ValidationFailed
 from badges.schema import ENDORSEMENT_CREDENTIAL, check
 from badges.verify import verify
@@ -130,6 +130,18 @@ def test_a_received_credential_can_be_endorsed_and_its_page_shows_it(app, client
     assert found.document["credentialSubject"]["id"] == credential.document["id"]
     assert verify(found.document, fetch=local_fetch(app))["verified"] is True
     assert endorsements.by_people(db.session, "credential", credential.id) == [found]
+    # The owner follows it among their requests, marked as an endorsement, linked to what was endorsed.
+    requests_page = client.get("/portfolio/attestations")
+    assert requests_page.status_code == 200
+    assert f"/credentials/{credential.id}".encode() in requests_page.data
+    assert f"/endorsements/{found.id}".encode() in requests_page.data
+    # The credential's public page shows it.
+    public = client.get(f"/credentials/{credential.id}").data.decode()
+    assert "Formation sérieuse" in public and f"/endorsements/{found.id}" in public
+    # …unless the owner hides it.
+    received.set_hidden(db.session, owner, received.get(db.session, owner, "endorsement", found.id), True)
+    db.session.commit()
+    assert "Formation sérieuse" not in client.get(f"/credentials/{credential.id}").data.decode()
 
 
 def test_the_endorser_must_be_signed_in_with_the_address_asked(app, client, owner, endorser, skill, make_user):
@@ -258,8 +270,6 @@ def test_endorsement_verifies_in_the_node_reference_verifier(app, owner, endorse
 def test_demo_has_one_person_endorsement_and_one_linked_credential_once(app, client):
     from app import demo
     from app.models.received import CredentialLink
-    from app.services import received
-
     demo.load(db.session)
     db.session.commit()
     demo.load(db.session)

@@ -17,3 +17,4 @@ def init_app(app: Flask) -> None:
     cli.register(app)
     received_api.register(app)
     app.add_template_global(mine.item_credentials)
+    app.add_template_global(mine.person_endorsements)

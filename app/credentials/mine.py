@@ -164,3 +164,9 @@ def item_credentials(kind: str, item) -> dict:
     people = endorsements.by_people(db.session, kind, item.id) if kind == "skill" else []
     return {"linked": linked, "available": available, "owner": owner, "endorsements": people,
             "form": EmptyForm()}
+
+
+def person_endorsements(kind: str, subject_id) -> list:
+    """For the public credential page (a Jinja global): the endorsements people wrote, but not those the
+    owner hid."""
+    return [e for e in endorsements.by_people(db.session, kind, subject_id) if not e.hidden]
