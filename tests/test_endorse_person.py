@@ -281,3 +281,32 @@ def test_demo_has_one_person_endorsement_and_one_linked_credential_once(app, cli
     assert db.session.query(CredentialLink).count() == 1
     kinds = sorted(e.kind for e in received.entries(db.session, ines))
     assert kinds == ["attestation", "credential", "endorsement"]
+
+
+def test_a_reminder_sends_a_fresh_endorsement_link_and_declining_signs_nothing(app, client, owner, endorser, skill):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    login(client, owner.email)
+    _ask(client, "skills", skill.id)
+    first = _link(app)
+    found = _only_request(owner)
+    db.session.execute(update(AttestationRequest).where(AttestationRequest.id == found.id)
+                       .values(created_at=found.created_at - timedelta(days=2)))
+    db.session.commit()
+    page = client.get("/portfolio/attestations")
+    assert client.post(f"/portfolio/attestations/{found.id}/remind", data={"csrf_token": csrf_token(page)},
+                       buffered=True).status_code == 302
+    second = _link(app)
+    assert second != first and app.test_client().get(first).status_code == 404  # only the latest link works
+    referee = app.test_client()
+    login(referee, endorser.email)
+    page = referee.get(second)
+    declined = referee.post(second, data={"action": "decline", "reason": "Je ne la connais pas assez.",
+                                          "csrf_token": csrf_token(page)}, buffered=True)
+    assert declined.status_code == 200
+    found = _only_request(owner)
+    assert found.status == "declined" and found.document is None and found.endorser_id is None
+    assert endorsements.get_person(db.session, found.id) is None
+    assert client.get(f"/endorsements/{found.id}.json").status_code == 404
