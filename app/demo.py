@@ -240,6 +240,7 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
     _demo_credentials(session)  # after the demo organisation exists
     _demo_attestations(session)
     _demo_endorsements(session)
+    _demo_received(session)
     if extra_accounts > 0:
         lines += generate_accounts(session, extra_accounts)
     return lines
@@ -356,6 +357,36 @@ def _demo_endorsements(session: Session) -> None:
     endorsements.endorse(session, policy.OPERATOR, endorser, "achievement", achievement.id,
                          "Nos commerçants connaissent ces stages : ils recrutent volontiers les élèves qui "
                          "les ont validés.")
+
+
+def _demo_received(session: Session) -> None:
+    """Inès's side of her credentials (endorse-person): Claire, her counsellor, endorses one of her skills
+    (signed in, through the endorsement request's link, ``endorsements.endorse_by_link``), and Inès shows her
+    credential on her most recent experience (``received.link``). Once only; no mail is sent."""
+    from app.models.attestations import AttestationRequest
+    from app.models.credentials import Credential
+    from app.services import endorsements, received
+
+    ines, claire = (_user_by_email(session, account.email) for account in DEMO_ACCOUNTS[:2])
+    if ines is None or claire is None or ines.portfolio is None or session.scalars(
+            select(AttestationRequest.id).where(AttestationRequest.portfolio_id == ines.portfolio.id,
+                                                AttestationRequest.purpose == "endorsement")).first():
+        return
+    skill = session.scalars(select(Skill).where(Skill.portfolio_id == ines.portfolio.id)
+                            .order_by(Skill.name).limit(1)).first()
+    if skill is not None:
+        _request, raw = endorsements.request_endorsement(
+            session, ines, "skill", skill.id, referee_name=claire.portfolio.display_name or "Claire Dubois",
+            referee_email=claire.email, relationship="conseillère d'orientation",
+            message="Bonjour Claire, pourriez-vous recommander cette compétence ?")
+        endorsements.endorse_by_link(session, raw, claire, "Je suis Inès depuis deux ans : elle a montré cette "
+                                     "compétence en stage comme au lycée, avec constance.")
+    credential = session.scalars(select(Credential).where(Credential.portfolio_id == ines.portfolio.id)
+                                 .order_by(Credential.issued_at).limit(1)).first()
+    experience = session.scalars(select(Experience).where(Experience.portfolio_id == ines.portfolio.id)
+                                 .order_by(Experience.start_date.desc()).limit(1)).first()
+    if credential is not None and experience is not None:
+        received.link(session, ines, credential.id, "experience", experience.id)
 
 
 def _user_by_email(session: Session, email: str) -> User | None:

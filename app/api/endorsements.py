@@ -98,7 +98,11 @@ public = FlaskBlueprint("endorsements_public", __name__)
 def endorsement_json(endorsement_id):
     """The signed EndorsementCredential as issued (portable: any verifier, any wallet)."""
     found = endorsements.get(db.session, endorsement_id)
-    if found is None or not found.organisation.is_approved:
+    if found is None:  # a person's endorsement, signed by the platform (app.services.endorsements)
+        found = endorsements.get_person(db.session, endorsement_id)
+    elif not found.organisation.is_approved:
+        found = None
+    if found is None:
         abort(404)
     response = make_response(json.dumps(found.document, ensure_ascii=False, indent=2))
     response.mimetype = "application/json"

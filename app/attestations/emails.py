@@ -11,6 +11,7 @@ import logging
 from flask import current_app, render_template
 from flask_babel import force_locale, lazy_gettext as _l
 
+from app.credentials import endorse_mail
 from app.mail import send_after_response, send_mail
 from app.models.attestations import AttestationRequest
 from app.services.attestations import LINK_TTL
@@ -23,6 +24,8 @@ def _link(path: str) -> str:
 
 
 def send_request(request: AttestationRequest, raw: str, *, reminder: bool = False) -> None:
+    if request.purpose == "endorsement":  # the same request, another mail (app.credentials.endorse_mail)
+        return endorse_mail.send_request(request, raw, reminder=reminder)
     owner = request.portfolio.display_name or request.portfolio.owner.email
     context = {"owner": owner, "referee": request.referee_name, "title": request.item_title,
                "message": request.message, "link": _link(f"/attest/{raw}"), "days": LINK_TTL.days,

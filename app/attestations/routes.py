@@ -21,7 +21,7 @@ mail_limit = limiter.limit("30/hour", methods=["POST"])
 def item_attestations(kind: str, item) -> dict:
     """For the item pages (a Jinja global): its signed attestations and its requests (owner only)."""
     confirmed = service.confirmed_for(db.session, kind, item.id)
-    requests = service.list_for(db.session, current_user, kind=kind, item_id=item.id) \
+    requests = service.list_for(db.session, current_user, kind=kind, item_id=item.id, purpose="attestation") \
         if current_user.is_authenticated and current_user.portfolio.id == item.portfolio_id else []
     return {"confirmed": confirmed, "requests": requests, "kinds": {v: k for k, v in KINDS.items()}}
 
@@ -103,6 +103,8 @@ def answer(token: str):
         found = service.peek(db.session, token)
     except ServiceError as exc:
         return _invalid_link(exc)
+    if found.purpose == "endorsement":  # an endorsement request: its own page (app.credentials.endorse)
+        return redirect(url_for("credentials.endorse_answer", token=token), 303)
     organisations = service.signing_organisations(db.session, current_user)
     signer_ok = current_user.is_authenticated and current_user.email == found.referee_email
     confirm_form, decline_form = ConfirmForm(), DeclineForm()

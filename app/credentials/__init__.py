@@ -8,10 +8,13 @@ bp = Blueprint("credentials", __name__, template_folder="templates")
 
 
 def init_app(app: Flask) -> None:
-    from app.api import awards, bulk as bulk_api
-    from app.credentials import bulk, cli, issuer, mine, public  # noqa: F401  (routes attach to bp)
+    from app.api import awards, bulk as bulk_api, received as received_api
+    from app.credentials import bulk, cli, endorse, issuer, mine, public  # noqa: F401  (routes attach to bp)
 
     app.register_blueprint(bp)
     awards.register(app)
     bulk_api.register(app)
     cli.register(app)
+    received_api.register(app)
+    app.add_template_global(mine.item_credentials)
+    app.add_template_global(mine.person_endorsements)

@@ -22,3 +22,7 @@ class ReasonForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """Only the CSRF token, for buttons that POST (verify, unsuspend, hide, claim)."""
+
+
+class EndorseForm(FlaskForm):
+    comment = TextAreaField(_l("What you endorse, and why"), validators=[DataRequired(REQUIRED), Length(max=5000)])

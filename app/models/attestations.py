@@ -19,7 +19,7 @@ import uuid
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import IdMixin, db, utcnow
@@ -27,6 +27,10 @@ from app.models.issuing import Organisation
 from app.models.portfolio import Portfolio
 
 ITEM_KINDS = ("experience", "skill")
+# An endorsement request is the same request and link with another purpose: a signed-in person endorses
+# the owner's skill or received credential (``app.services.endorsements``, the person part).
+PURPOSES = ("attestation", "endorsement")
+ENDORSABLE_KINDS = ("skill", "credential")
 STATUSES = ("pending", "confirmed", "declined", "cancelled")
 
 
@@ -57,6 +61,11 @@ class AttestationRequest(IdMixin, db.Model):
     signed_by_organisation_id: Mapped[Optional[uuid.UUID]] = mapped_column(
         ForeignKey("organisations.id", ondelete="SET NULL"))
     document: Mapped[Optional[dict]] = mapped_column(JSON)  # the signed credential, verbatim
+    purpose: Mapped[str] = mapped_column(String(20), default="attestation", server_default="attestation")
+    # The signed-in account that endorsed (endorsements only: an attestation needs no account).
+    endorser_id: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    endorsement_comment: Mapped[Optional[str]] = mapped_column(Text)  # the endorser's words, as signed
+    hidden: Mapped[bool] = mapped_column(default=False, server_default=false())  # hidden by the owner
 
     portfolio: Mapped[Portfolio] = relationship()
     signed_by_organisation: Mapped[Optional[Organisation]] = relationship()

@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 
 from app.database import utcnow
 from app.models import Experience, Organisation, Skill, User
-from app.models.attestations import AttestationRequest, PlatformKey
+from app.models.attestations import ENDORSABLE_KINDS, PURPOSES, AttestationRequest, PlatformKey
 from app.policy import parse_id
 from app.services import accounts, awarding, vault_keys
 from app.services.errors import Conflict, NotFound, ServiceError, ValidationFailed
@@ -151,7 +151,13 @@ def platform_profile() -> dict:
 # --- the owner's side ---------------------------------------------------------------------------------
 
 def owned_item(session: Session, user: User, kind, item_id):
-    """The owner's experience or skill; another person's id, or a missing one, is ``NotFound``."""
+    """The owner's experience or skill (or received credential, for endorsements); another person's id,
+    or a missing one, is ``NotFound``."""
+    if kind == "credential":
+        try:
+            return awarding.get_owned(session, user, item_id)
+        except NotFound:
+            raise NotFound(str(_l("No such item."))) from None
     model, key = ITEM_MODELS.get(kind), parse_id(item_id)
     item = session.get(model, key) if model is not None and key is not None else None
     portfolio = getattr(user, "portfolio", None)
@@ -162,6 +168,9 @@ def owned_item(session: Session, user: User, kind, item_id):
 
 def statement_of(kind: str, item) -> tuple[str, str]:
     """(title, statement): what the referee is asked to confirm, written from the item."""
+    if kind == "credential":
+        head = f"{item.achievement.name} — {item.organisation.name} ({item.issued_at.date().isoformat()})"
+        return item.achievement.name, "\n\n".join(p for p in (head, item.achievement.description.strip()) if p)
     if kind == "skill":
         return item.name, "\n\n".join(part for part in (item.name, item.description.strip()) if part)
     period = item.start_date.isoformat() + (f" – {item.end_date.isoformat()}" if item.end_date else " –")
@@ -170,13 +179,19 @@ def statement_of(kind: str, item) -> tuple[str, str]:
 
 
 def create(session: Session, user: User, kind, item_id, *, referee_name, referee_email, relationship,
-           message=None, locale: str | None = None) -> tuple[AttestationRequest, str]:
-    """A pending request and the raw link (for the referee's mail)."""
+           message=None, locale: str | None = None, purpose: str = "attestation") -> tuple[AttestationRequest, str]:
+    """A pending request and the raw link (for the referee's mail). ``purpose="endorsement"`` asks for an
+    endorsement of a skill or received credential instead (same link, limits and follow-up)."""
+    if purpose not in PURPOSES:
+        raise ValueError(purpose)
+    if kind not in (ENDORSABLE_KINDS if purpose == "endorsement" else tuple(ITEM_MODELS)):
+        raise NotFound(str(_l("No such item.")))
     item = owned_item(session, user, kind, item_id)
     name = _text(referee_name, "referee_name", NAME_MAX, required=True)
     email = accounts.normalise_email(referee_email, field="referee_email")
     if email == user.email:
-        raise _invalid("referee_email", _l("Ask someone else: you cannot attest your own experience."))
+        raise _invalid("referee_email", _l("Ask someone else: you cannot endorse yourself.") if purpose == "endorsement"
+                       else _l("Ask someone else: you cannot attest your own experience."))
     relation = _text(relationship, "relationship", RELATIONSHIP_MAX, required=True)
     message = _text(message, "message", MESSAGE_MAX)
     pending = session.scalar(select(func.count()).select_from(AttestationRequest).where(
@@ -193,7 +208,8 @@ def create(session: Session, user: User, kind, item_id, *, referee_name, referee
         referee_relationship=relation, message=message,
         locale=(getattr(referee, "locale", None) or locale or user.locale
                 or current_app.config.get("BABEL_DEFAULT_LOCALE", "fr")),
-        status="pending", token_hash=hash_token(raw), created_at=now, expires_at=now + LINK_TTL, reminders=0)
+        status="pending", token_hash=hash_token(raw), created_at=now, expires_at=now + LINK_TTL, reminders=0,
+        purpose=purpose)
     session.add(request)
     session.flush()
     return request, raw
@@ -208,17 +224,21 @@ def get_owned(session: Session, user: User, request_id) -> AttestationRequest:
     return request
 
 
-def list_for(session: Session, user: User, *, kind: str | None = None, item_id=None) -> list[AttestationRequest]:
+def list_for(session: Session, user: User, *, kind: str | None = None, item_id=None,
+             purpose: str | None = None) -> list[AttestationRequest]:
     query = select(AttestationRequest).where(AttestationRequest.portfolio_id == user.portfolio.id)
+    if purpose is not None:
+        query = query.where(AttestationRequest.purpose == purpose)
     if kind is not None:
         query = query.where(AttestationRequest.item_kind == kind, AttestationRequest.item_id == parse_id(item_id))
     return list(session.scalars(query.order_by(AttestationRequest.created_at.desc(), AttestationRequest.id)))
 
 
-def confirmed_for(session: Session, kind: str, item_id) -> list[AttestationRequest]:
-    """The signed attestations of one item (shown on its page)."""
+def confirmed_for(session: Session, kind: str, item_id, purpose: str = "attestation") -> list[AttestationRequest]:
+    """The signed attestations (or endorsements) of one item (shown on its page)."""
     return list(session.scalars(select(AttestationRequest).where(
         AttestationRequest.item_kind == kind, AttestationRequest.item_id == item_id,
+        AttestationRequest.purpose == purpose,
         AttestationRequest.status == "confirmed").order_by(AttestationRequest.decided_at.desc())))
 
 
@@ -309,6 +329,8 @@ def confirm(session: Session, raw, *, statement=None, as_organisation=None, user
     from app.services import orgs
 
     request = peek(session, raw)
+    if request.purpose != "attestation":  # an endorsement link is answered by app.services.endorsements
+        raise link_error("invalid_link")
     corrected = _text(statement, "statement", STATEMENT_MAX) if statement is not None else ""
     organisation = None
     if as_organisation:
@@ -379,4 +401,5 @@ def get_public(session: Session, request_id) -> AttestationRequest | None:
     """A confirmed attestation by its public id (its credential is public, like an award's)."""
     key = parse_id(request_id)
     request = session.get(AttestationRequest, key) if key is not None else None
-    return request if request is not None and request.status == "confirmed" and request.document else None
+    return request if (request is not None and request.status == "confirmed" and request.document
+                       and request.purpose == "attestation") else None
