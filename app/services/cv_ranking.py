@@ -4,8 +4,9 @@ Okapi BM25 over the owner's own items: each item (an experience with its skills,
 credential) is a short document; the target text is the query. Words are folded (NFKD, accents and case
 removed: "Gérer" and "gerer" meet), French and English stop words dropped, and a plural's final s/x
 cut from longer words ("compétences" meets "compétence"). A query word counts once however often the
-offer repeats it, weighted by ``1 + log(count)``: a 100 KB offer that says "Excel" 300 times ranks no
-differently than one that says it ten times, and its cost stays proportional to its distinct words.
+offer repeats it, weighted by ``1 + log(count)``: a word the offer insists on counts more, but a 100 KB
+offer that says "Excel" 300 times weighs it 6.7 times, not 300; the cost stays proportional to the
+offer's distinct words.
 
 Why BM25 and not embeddings: it runs in a few milliseconds with no model to download, and every score
 is explained by the words that produced it (``Ranked.matched``), which the owner sees on the page.
@@ -33,7 +34,7 @@ the an and or of to in on at by for with from as is are was were be been being i
 those we you your our their they he she his her them us i me my not no yes but if then than so such
 can could will would shall should may might must do does did done have has had having about into over
 under after before during within without per via also other more most some any each all both which who
-whom whose what when where why how job role position candidate team work working
+whom whose what when where why how job role position candidate
 """.split())
 
 
