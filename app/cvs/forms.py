@@ -2,14 +2,15 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.services.cvs import MAX_TARGET
 
 REQUIRED = _l("This field is required.")
-LANGUAGES = [("fr", _l("French")), ("en", _l("English"))]
-CONSENTS = [("", _l("None")), ("gdpr", _l("Standard GDPR consent")), ("gdpr_short", _l("Short GDPR mention")),
-            ("custom", _l("My own wording"))]
+LANGUAGES = [SelectChoice("fr", _l("French")), SelectChoice("en", _l("English"))]
+CONSENTS = [SelectChoice("", _l("None")), SelectChoice("gdpr", _l("Standard GDPR consent")),
+            SelectChoice("gdpr_short", _l("Short GDPR mention")), SelectChoice("custom", _l("My own wording"))]
 
 
 class NewCvForm(FlaskForm):

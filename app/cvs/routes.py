@@ -6,6 +6,7 @@ import json
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 import cv_templates
 from app.cvs import bp
@@ -22,7 +23,7 @@ TEXT_FIELDS = ("name", "template", "language", "target_text", "summary", "cover_
 
 def _designs(form) -> None:
     language = (current_user.locale or "fr")[:2]
-    form.template.choices = [(key, design.name(language)) for key, design in cv_templates.designs().items()]
+    form.template.choices = [SelectChoice(key, design.name(language)) for key, design in cv_templates.designs().items()]
 
 
 @bp.route("/cvs", methods=["GET", "POST"])
