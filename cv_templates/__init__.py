@@ -62,7 +62,8 @@ def _environment() -> Environment:
 
 
 @lru_cache(maxsize=8)
-def _css(design_id: str) -> str:
+def css(design_id: str) -> str:
+    """The design's whole stylesheet (common rules, then its own)."""
     return (HERE / "_common.css").read_text("utf-8") + (HERE / design_id / "style.css").read_text("utf-8")
 
 
@@ -73,8 +74,11 @@ def _photo_uri(photo: bytes | None) -> str:
     return f"data:{media};base64,{base64.b64encode(photo).decode('ascii')}"
 
 
-def render_html(cv: CvDocument, design_id: str = DEFAULT) -> str:
-    """A whole standalone HTML page (styles and photo inline): served by share links, printed to PDF."""
+def render_html(cv: CvDocument, design_id: str = DEFAULT, *, stylesheet_url: str | None = None) -> str:
+    """A whole HTML page. Standalone by default (styles and photo inline: a download, the PDF's source);
+    with ``stylesheet_url``, the styles are linked instead, for pages served under a Content-Security-
+    Policy that refuses inline styles (the share links)."""
     design = get(design_id)
     template = _environment().get_template(f"{design.id}/page.html")
-    return template.render(cv=cv, design=design, css=_css(design.id), photo_uri=_photo_uri(cv.photo))
+    return template.render(cv=cv, design=design, css="" if stylesheet_url else css(design.id),
+                           stylesheet_url=stylesheet_url, photo_uri=_photo_uri(cv.photo))

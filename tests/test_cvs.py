@@ -17,6 +17,13 @@ from cv_templates import designs, pdf as pdf_renderer
 from tests.cv_helpers import OFFER, build_portfolio, docx_styles, docx_text, needs_pdf
 
 
+@pytest.fixture(autouse=True)
+def request_context(app):
+    """``render_html`` links the design's stylesheet with ``url_for``, as in a request (a share link)."""
+    with app.test_request_context():
+        yield
+
+
 @pytest.fixture
 def owner(make_user):
     return make_user("ines@example.org", display_name="Inès Morel")
@@ -217,3 +224,14 @@ def test_reorder_moves_within_a_kind(owner, made):
     assert cv.selection[0]["id"] == str(made["waiter"].id)
     with pytest.raises(NotFound):
         cvs.move(db.session, owner, cv, "skill", str(made["python"].id), 1)
+
+
+def test_html_for_the_site_links_its_stylesheet_and_the_download_inlines_it(owner, client):
+    cv = _cv(owner, template="europass")
+    served = cvs.render_html(cv)
+    assert '<link rel="stylesheet" href="/cv-designs/europass.css">' in served and "<style>" not in served
+    css = client.get("/cv-designs/europass.css")
+    assert css.status_code == 200 and css.mimetype == "text/css" and b".cv-europass" in css.data
+    assert client.get("/cv-designs/nope.css").status_code == 404
+    standalone = cvs.render_html(cv, standalone=True)
+    assert "<style>" in standalone and ".cv-europass" in standalone and "<link" not in standalone

@@ -185,7 +185,7 @@ def make_blueprint() -> Blueprint:
     @document_errors(blp, 401, 404)
     def html(cv_id):
         cv = owned(cv_id)
-        return _file(service.render_html(cv).encode("utf-8"), "text/html", service.filename(cv, "html"))
+        return _file(service.render_html(cv, standalone=True).encode("utf-8"), "text/html", service.filename(cv, "html"))
 
     @blp.route("/<uuid:cv_id>/json-resume", methods=["GET"])
     @blp.doc(summary="The CV variant as JSON Resume", responses={"200": {

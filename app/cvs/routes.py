@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
@@ -129,7 +129,7 @@ def download(cv_id, fmt):
     if fmt == "pdf":
         return _download(service.render_pdf(db.session, cv), "application/pdf", service.filename(cv, "pdf"))
     if fmt == "html":
-        return _download(service.render_html(cv).encode("utf-8"), "text/html", service.filename(cv, "html"))
+        return _download(service.render_html(cv, standalone=True).encode("utf-8"), "text/html", service.filename(cv, "html"))
     return _download(json.dumps(service.json_resume(db.session, cv), ensure_ascii=False, indent=2).encode("utf-8"),
                      "application/json", service.filename(cv, "json"))
 
@@ -147,3 +147,12 @@ def profile_resume():
     data = service.profile_json_resume(db.session, current_user)
     return _download(json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"), "application/json",
                      "resume.json")
+
+
+@bp.get("/cv-designs/<design>.css")
+def stylesheet(design):
+    """A design's stylesheet, public (it holds no personal data): linked by CVs served on the site."""
+    if design not in cv_templates.designs():
+        abort(404)
+    return Response(cv_templates.css(design), mimetype="text/css",
+                    headers={"Cache-Control": "public, max-age=3600"})

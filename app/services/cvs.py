@@ -17,7 +17,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -417,11 +416,20 @@ def document(session: Session, cv: CvVariant, *, live_status: bool = False) -> C
 
 # --- renderings ---------------------------------------------------------------------------------------
 
-def render_html(cv: CvVariant, *, session: Session | None = None) -> str:
-    """The standalone HTML CV with each proof's live status: what a share link (``/s/<token>``) serves."""
+def render_html(cv: CvVariant, *, session: Session | None = None, standalone: bool = False) -> str:
+    """The HTML CV with each proof's live status: what a share link (``/s/<token>``) serves.
+
+    By default its styles are linked (``cvs.stylesheet``, needs a request or ``SERVER_NAME``) so that the
+    site's Content-Security-Policy (``style-src 'self'``) holds; ``standalone`` inlines them (a download).
+    """
+    from flask import url_for  # noqa: PLC0415
+
     from app.extensions import db  # noqa: PLC0415
 
-    return cv_templates.render_html(document(session or db.session, cv, live_status=True), cv.template)
+    design = cv_templates.get(cv.template)
+    stylesheet = None if standalone else url_for("cvs.stylesheet", design=design.id)
+    return cv_templates.render_html(document(session or db.session, cv, live_status=True), design.id,
+                                    stylesheet_url=stylesheet)
 
 
 def render_docx(session: Session, cv: CvVariant) -> bytes:
@@ -461,7 +469,7 @@ def _iso(day) -> str | None:
     return day.isoformat() if day else None
 
 
-def _resume_entry(kind: str, item, references: list) -> tuple[str, dict]:
+def _resume_entry(kind: str, item) -> tuple[str, dict]:
     if kind == "experience":
         section = WORK_KINDS.get(item.kind, "projects")
         paragraphs, bullets = _prose(item.description)
@@ -497,7 +505,7 @@ def _resume(session: Session, portfolio: Portfolio, pairs, *, summary: str, lang
         resume[section] = []
     attested = _attestations(session, portfolio.id)
     for kind, item in pairs:
-        section, entry = _resume_entry(kind, item, resume["references"])
+        section, entry = _resume_entry(kind, item)
         resume[section].append(entry)
         for r in attested.get((kind, str(item.id)), ()):
             from app.services.attestations import public_url  # noqa: PLC0415
@@ -523,7 +531,3 @@ def profile_json_resume(session: Session, user: User) -> dict:
     pairs = [(key[0], item) for key, item in _items(session, portfolio.id).items()]
     return _resume(session, portfolio, pairs, summary=portfolio.bio, language=_default_language(user),
                    canonical=None)
-
-
-def base_url() -> str:
-    return current_app.config["BASE_URL"].rstrip("/")
