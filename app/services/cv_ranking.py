@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 K1, B = 1.2, 0.75
 WORD = re.compile(r"[^\W_]+(?:[-'’+#.][^\W_]+)*[+#]*", re.UNICODE)
@@ -50,15 +51,50 @@ def _stem(word: str) -> str:
     return word
 
 
+_TERMS: dict[str, str] = {}  # word as written -> its term ("" when it is not one): words recur a lot
+_TERMS_MAX = 200_000
+
+
+def _term(surface: str) -> str:
+    term = _TERMS.get(surface)
+    if term is None:
+        term = _stem(fold(surface).strip(".'’"))
+        if len(term) < 2 or term in STOP_WORDS or term.isdigit():
+            term = ""
+        if len(_TERMS) >= _TERMS_MAX:  # bounded: a stream of new words cannot grow it for ever
+            _TERMS.clear()
+        _TERMS[surface] = term
+    return term
+
+
 def terms(text: str) -> list[tuple[str, str]]:
     """(term, word as written) pairs of ``text``, stop words and one-letter words left out."""
     found = []
-    for match in WORD.finditer(text):
-        surface = match.group()
-        term = _stem(fold(surface).strip(".'’"))
-        if len(term) > 1 and term not in STOP_WORDS and not term.isdigit():
+    for surface in WORD.findall(text):
+        term = _term(surface)
+        if term:
             found.append((term, surface))
     return found
+
+
+@lru_cache(maxsize=8192)
+def _bag(text: str) -> tuple[Counter, int, dict[str, str]]:
+    """A text's term counts, its length in terms, and each term's first spelling (read-only: shared).
+
+    Words are counted as written first (in C), then folded once per distinct word. Kept per text (an
+    item's text changes rarely; the same items are ranked on every view of a CV's page and against every
+    new offer), which is the usual inverted-index trade: a cold ranking of 500 items tokenises them all,
+    a warm one only scores."""
+    counts: Counter = Counter()
+    spelling: dict[str, str] = {}
+    for surface, n in Counter(WORD.findall(text)).items():
+        term = _TERMS.get(surface)
+        if term is None:
+            term = _term(surface)
+        if term:
+            counts[term] += n
+            spelling.setdefault(term, surface)
+    return counts, sum(counts.values()), spelling
 
 
 @dataclass
@@ -72,29 +108,24 @@ class Ranked:
 
 def rank(target: str, documents: dict[tuple[str, str], str], *, max_words_shown: int = 8) -> list[Ranked]:
     """Rank ``documents`` (key → text) against ``target``; ties and zero scores keep the given order."""
-    query = Counter(term for term, _surface in terms(target or ""))
+    query = _bag(target or "")[0]
     parsed = {}
     document_frequency: Counter = Counter()
     for key, text in documents.items():
-        pairs = terms(text or "")
-        counts = Counter(term for term, _ in pairs)
-        surfaces = {}
-        for term, surface in pairs:
-            surfaces.setdefault(term, surface)
-        parsed[key] = (counts, sum(counts.values()), surfaces)
-        document_frequency.update(term for term in counts if term in query)
+        parsed[key] = bag = _bag(text or "")
+        document_frequency.update(query.keys() & bag[0].keys())
     total = len(parsed) or 1
     average = sum(length for _, length, _ in parsed.values()) / total or 1.0
     weights = {term: (1 + math.log(count)) * math.log(1 + (total - document_frequency[term] + 0.5)
                                                         / (document_frequency[term] + 0.5))
                for term, count in query.items() if document_frequency[term]}
     ranked = []
-    for key, (counts, length, surfaces) in parsed.items():
+    for key, (counts, length, spelling) in parsed.items():
         contributions = []
         norm = K1 * (1 - B + B * length / average)
         for term in weights.keys() & counts.keys():
             frequency = counts[term]
-            contributions.append((weights[term] * frequency * (K1 + 1) / (frequency + norm), surfaces[term]))
+            contributions.append((weights[term] * frequency * (K1 + 1) / (frequency + norm), spelling[term]))
         contributions.sort(key=lambda pair: -pair[0])
         ranked.append(Ranked(key, round(sum(score for score, _ in contributions), 4),
                              [surface for _, surface in contributions[:max_words_shown]]))
