@@ -235,3 +235,17 @@ def test_html_for_the_site_links_its_stylesheet_and_the_download_inlines_it(owne
     assert client.get("/cv-designs/nope.css").status_code == 404
     standalone = cvs.render_html(cv, standalone=True)
     assert "<style>" in standalone and ".cv-europass" in standalone and "<link" not in standalone
+
+
+def test_demo_cv_is_ranked_against_its_offer_and_renders(app):
+    from app import demo  # noqa: PLC0415
+
+    demo.load(db.session)
+    demo.load(db.session)  # idempotent: still one CV
+    db.session.commit()
+    cv = db.session.scalars(select(cvs.CvVariant)).one()
+    ranked = cvs.ranking(db.session, cv)
+    assert ranked[0].score > 0 and ranked[0].matched and cv.selection
+    assert cv.consent == "gdpr" and cv.template == "modern"
+    text = "\n".join(docx_text(cvs.render_docx(db.session, cv)))
+    assert ranked[0].title in text and "RGPD" in text
