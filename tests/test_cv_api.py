@@ -136,3 +136,12 @@ def test_docx_opens_with_a_title_and_language(client, owner, made):
     cv_id = _create(client, headers, language="en").get_json()["id"]
     document = Document(io.BytesIO(client.get(f"/api/v1/cvs/{cv_id}/docx", headers=headers).data))
     assert document.core_properties.title == "CV of Inès Morel" and document.core_properties.language == "en"
+
+
+def test_renderings_are_rate_limited(app, client, owner):
+    app.config["CV_RENDER_LIMIT"] = "2/minute"
+    headers = _headers(owner)
+    cv_id = _create(client, headers).get_json()["id"]
+    answers = [client.get(f"/api/v1/cvs/{cv_id}/html", headers=headers).status_code for _ in range(3)]
+    assert answers == [200, 200, 429]
+    assert client.get(f"/api/v1/cvs/{cv_id}", headers=headers).status_code == 200  # reading is not limited

@@ -16,7 +16,7 @@ from flask_smorest import Blueprint
 
 from app.api.auth import api_user, require_token
 from app.api.common import document_errors, json_body, json_object
-from app.extensions import db
+from app.extensions import db, limiter
 from app.models.cvs import CvVariant
 from app.services import cvs as service
 
@@ -158,7 +158,8 @@ def make_blueprint() -> Blueprint:
     @blp.route("/<uuid:cv_id>/docx", methods=["GET"])
     @blp.doc(summary="The CV as a Word document", responses={"200": {"description": "DOCX",
                                                                      "content": {DOCX: BINARY}}})
-    @document_errors(blp, 401, 404)
+    @document_errors(blp, 401, 404, 429)
+    @limiter.limit(service.render_limit)
     def docx(cv_id):
         cv = owned(cv_id)
         return _file(service.render_docx(db.session, cv), DOCX, service.filename(cv, "docx"))
@@ -166,7 +167,8 @@ def make_blueprint() -> Blueprint:
     @blp.route("/<uuid:cv_id>/pdf", methods=["GET"])
     @blp.doc(summary="The CV as PDF (503 pdf_unavailable when the server has no PDF library)",
              responses={"200": {"description": "PDF", "content": {"application/pdf": BINARY}}})
-    @document_errors(blp, 401, 404)
+    @document_errors(blp, 401, 404, 429)
+    @limiter.limit(service.render_limit)
     def pdf(cv_id):
         cv = owned(cv_id)
         return _file(service.render_pdf(db.session, cv), "application/pdf", service.filename(cv, "pdf"))
@@ -174,7 +176,8 @@ def make_blueprint() -> Blueprint:
     @blp.route("/<uuid:cv_id>/preview.png", methods=["GET"])
     @blp.doc(summary="The PDF's first page as an image",
              responses={"200": {"description": "PNG", "content": {"image/png": BINARY}}})
-    @document_errors(blp, 401, 404)
+    @document_errors(blp, 401, 404, 429)
+    @limiter.limit(service.render_limit)
     def preview(cv_id):
         cv = owned(cv_id)
         return _file(service.preview_png(db.session, cv), "image/png", service.filename(cv, "png"), attachment=False)
@@ -182,7 +185,8 @@ def make_blueprint() -> Blueprint:
     @blp.route("/<uuid:cv_id>/html", methods=["GET"])
     @blp.doc(summary="The CV as a standalone HTML page, with each proof's live status",
              responses={"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}})
-    @document_errors(blp, 401, 404)
+    @document_errors(blp, 401, 404, 429)
+    @limiter.limit(service.render_limit)
     def html(cv_id):
         cv = owned(cv_id)
         return _file(service.render_html(cv, standalone=True).encode("utf-8"), "text/html", service.filename(cv, "html"))

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 import cv_templates
 from app.cvs import bp
 from app.cvs.forms import CvForm, EmptyForm, NewCvForm
-from app.extensions import db
+from app.extensions import db, limiter
 from app.portfolio.common import show_errors
 from app.services import cvs as service
 from app.services.errors import ValidationFailed
@@ -122,6 +122,7 @@ def _download(data: bytes, mimetype: str, name: str, *, attachment: bool = True)
 
 @bp.get("/cvs/<uuid:cv_id>/<any(docx, pdf, html, json):fmt>")
 @login_required
+@limiter.limit(service.render_limit)
 def download(cv_id, fmt):
     cv = service.get_owned(db.session, current_user, cv_id)
     if fmt == "docx":
@@ -136,6 +137,7 @@ def download(cv_id, fmt):
 
 @bp.get("/cvs/<uuid:cv_id>/preview.png")
 @login_required
+@limiter.limit(service.render_limit)
 def preview(cv_id):
     cv = service.get_owned(db.session, current_user, cv_id)
     return _download(service.preview_png(db.session, cv), "image/png", service.filename(cv, "png"), attachment=False)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 import cv_templates
@@ -44,6 +44,16 @@ MAX_SELECTION = 600
 MAX_TARGET = 200_000  # characters: a pasted offer of 100 KB and more
 MAX_DESCRIPTION = 2_500  # characters of one item shown on a CV: a CV is a summary, not the portfolio
 MAX_VARIANTS = 200
+# Per address, on the renderings that cost real CPU (a 10-page PDF takes about two seconds of it here):
+# far above a person's use, low enough that nobody occupies a worker with them.
+RENDER_LIMIT = "60/minute"
+
+
+def render_limit() -> str:
+    """``CV_RENDER_LIMIT`` in the configuration (tests lower it), else ``RENDER_LIMIT``."""
+    from flask import current_app  # noqa: PLC0415
+
+    return current_app.config.get("CV_RENDER_LIMIT", RENDER_LIMIT)
 
 
 def _rules(partial: bool) -> dict[str, Field]:
@@ -93,7 +103,7 @@ def _items(session: Session, portfolio_id) -> dict[tuple[str, str], object]:
                                   .options(selectinload(Experience.skills))
                                   .order_by(Experience.start_date.desc(), Experience.id))
     diplomas = session.scalars(select(Diploma).where(Diploma.portfolio_id == portfolio_id)
-                               .order_by(Diploma.awarded_on.desc(), Diploma.id))
+                               .order_by(Diploma.awarded_on.desc().nulls_last(), Diploma.id))
     skills = session.scalars(select(Skill).where(Skill.portfolio_id == portfolio_id)
                              .order_by(Skill.level.desc(), Skill.sort_name, Skill.id))
     credentials = session.scalars(select(Credential).where(Credential.portfolio_id == portfolio_id,
@@ -213,7 +223,7 @@ def create(session: Session, user: User, data: dict) -> CvVariant:
     _check_occupation(values)
     if not values["name"]:
         raise _invalid("name", _l("This field is required."))
-    count = len(session.scalars(select(CvVariant.id).where(CvVariant.portfolio_id == portfolio.id)).all())
+    count = session.scalar(select(func.count()).select_from(CvVariant).where(CvVariant.portfolio_id == portfolio.id))
     if count >= MAX_VARIANTS:
         raise ServiceError(str(_l("You have reached the number of CVs allowed; delete one first.")),
                            code="too_many_cvs", status=409)
