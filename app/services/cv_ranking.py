@@ -1,9 +1,10 @@
 """Explainable relevance of the owner's items to a target text (a job offer), local and fast.
 
 Okapi BM25 over the owner's own items: each item (an experience with its skills, a diploma, a skill, a
-credential) is a short document; the target text is the query. Words are folded (NFKD, accents and case
-removed: "Gérer" and "gerer" meet), French and English stop words dropped, and a plural's final s/x
-cut from longer words ("compétences" meets "compétence"). A query word counts once however often the
+credential) is a short document; the target text is the query. Words are stemmed with the Snowball
+stemmer of the offer's language (French or English, told by which stop words the offer uses: "conseiller"
+meets "conseil", "managing" meets "management"), then folded (accents and case removed: "Gérer" and
+"gerer" meet); French and English stop words are dropped. A query word counts once however often the
 offer repeats it, weighted by ``1 + log(count)``: a word the offer insists on counts more, but a 100 KB
 offer that says "Excel" 300 times weighs it 6.7 times, not 300; the cost stays proportional to the
 offer's distinct words.
@@ -20,6 +21,8 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+
+import snowballstemmer
 
 K1, B = 1.2, 0.75
 WORD = re.compile(r"[^\W_]+(?:[-'’+#.][^\W_]+)*[+#]*", re.UNICODE)
@@ -45,40 +48,49 @@ def fold(text: str) -> str:
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
-def _stem(word: str) -> str:
-    if len(word) > 4 and word[-1] in "sx" and word[-2] not in "su":
-        return word[:-1]
-    return word
-
-
-_TERMS: dict[str, str] = {}  # word as written -> its term ("" when it is not one): words recur a lot
+LANGUAGES = ("fr", "en")
+_STEMMERS = {"fr": snowballstemmer.stemmer("french"), "en": snowballstemmer.stemmer("english")}
+_FRENCH_HINTS = frozenset("le la les des du et est pour avec dans une nous vous sur au aux".split())
+_ENGLISH_HINTS = frozenset("the and of to for with in is are we you our on an".split())
+# word as written -> its term ("" when it is not one), per language: words recur a lot
+_TERMS: dict[str, dict[str, str]] = {language: {} for language in LANGUAGES}
 _TERMS_MAX = 200_000
 
 
-def _term(surface: str) -> str:
-    term = _TERMS.get(surface)
+def language_of(text: str, default: str = "fr") -> str:
+    """ "fr" or "en", by which language's commonest words ``text`` uses more (``default`` on a tie)."""
+    words = [word.casefold() for word in WORD.findall(text[:20_000])]
+    french = sum(word in _FRENCH_HINTS for word in words)
+    english = sum(word in _ENGLISH_HINTS for word in words)
+    return "fr" if french > english else "en" if english > french else default
+
+
+def _term(surface: str, language: str) -> str:
+    cache = _TERMS[language]
+    term = cache.get(surface)
     if term is None:
-        term = _stem(fold(surface).strip(".'’"))
-        if len(term) < 2 or term in STOP_WORDS or term.isdigit():
+        lowered = surface.casefold().strip(".'’")
+        term = fold(_STEMMERS[language].stemWord(lowered))
+        if len(term) < 2 or fold(lowered) in STOP_WORDS or term.isdigit():
             term = ""
-        if len(_TERMS) >= _TERMS_MAX:  # bounded: a stream of new words cannot grow it for ever
-            _TERMS.clear()
-        _TERMS[surface] = term
+        if len(cache) >= _TERMS_MAX:  # bounded: a stream of new words cannot grow it for ever
+            cache.clear()
+        cache[surface] = term
     return term
 
 
-def terms(text: str) -> list[tuple[str, str]]:
+def terms(text: str, language: str = "fr") -> list[tuple[str, str]]:
     """(term, word as written) pairs of ``text``, stop words and one-letter words left out."""
     found = []
     for surface in WORD.findall(text):
-        term = _term(surface)
+        term = _term(surface, language)
         if term:
             found.append((term, surface))
     return found
 
 
 @lru_cache(maxsize=8192)
-def _bag(text: str) -> tuple[Counter, int, dict[str, str]]:
+def _bag(text: str, language: str) -> tuple[Counter, int, dict[str, str]]:
     """A text's term counts, its length in terms, and each term's first spelling (read-only: shared).
 
     Words are counted as written first (in C), then folded once per distinct word. Kept per text (an
@@ -87,10 +99,11 @@ def _bag(text: str) -> tuple[Counter, int, dict[str, str]]:
     a warm one only scores."""
     counts: Counter = Counter()
     spelling: dict[str, str] = {}
+    cache = _TERMS[language]
     for surface, n in Counter(WORD.findall(text)).items():
-        term = _TERMS.get(surface)
+        term = cache.get(surface)
         if term is None:
-            term = _term(surface)
+            term = _term(surface, language)
         if term:
             counts[term] += n
             spelling.setdefault(term, surface)
@@ -106,13 +119,16 @@ class Ranked:
     matched: list[str] = field(default_factory=list)
 
 
-def rank(target: str, documents: dict[tuple[str, str], str], *, max_words_shown: int = 8) -> list[Ranked]:
-    """Rank ``documents`` (key → text) against ``target``; ties and zero scores keep the given order."""
-    query = _bag(target or "")[0]
+def rank(target: str, documents: dict[tuple[str, str], str], *, language: str = "fr",
+         max_words_shown: int = 8) -> list[Ranked]:
+    """Rank ``documents`` (key → text) against ``target``; ties and zero scores keep the given order.
+    Words are stemmed in the target's language (``language`` when the target does not tell)."""
+    language = language_of(target or "", language if language in LANGUAGES else "fr")
+    query = _bag(target or "", language)[0]
     parsed = {}
     document_frequency: Counter = Counter()
     for key, text in documents.items():
-        parsed[key] = bag = _bag(text or "")
+        parsed[key] = bag = _bag(text or "", language)
         document_frequency.update(query.keys() & bag[0].keys())
     total = len(parsed) or 1
     average = sum(length for _, length, _ in parsed.values()) / total or 1.0

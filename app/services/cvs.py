@@ -159,7 +159,7 @@ def ranking(session: Session, cv: CvVariant, *, target: str | None = None) -> li
     """Every item of the CV's portfolio, most relevant to its target first, with the matched words."""
     items = _items(session, cv.portfolio_id)
     ranked = cv_ranking.rank(cv.target_text if target is None else target,
-                             {key: _text_of(key[0], item) for key, item in items.items()})
+                             {key: _text_of(key[0], item) for key, item in items.items()}, language=cv.language)
     chosen = {(ref["type"], ref["id"]) for ref in cv.selection or ()}
     return [RankedItem(r.key[0], items[r.key], r.score, r.matched, r.key in chosen) for r in ranked]
 
