@@ -7,6 +7,7 @@ applicant-tracking systems), ``layout`` (``single``, ``sidebar`` or ``europass``
 arranges the same content), ``sidebar`` (section keys put in the side column) and ``docx`` (font, size,
 accent colour, margins).
 """
+
 from __future__ import annotations
 
 import base64
@@ -43,9 +44,14 @@ def designs() -> dict[str, Design]:
     found = {}
     for path in sorted(HERE.glob("*/design.json")):
         data = json.loads(path.read_text("utf-8"))
-        found[path.parent.name] = Design(path.parent.name, data["name"], bool(data.get("ats")),
-                                         data.get("layout", "single"), tuple(data.get("sidebar", ())),
-                                         data.get("docx", {}))
+        found[path.parent.name] = Design(
+            path.parent.name,
+            data["name"],
+            bool(data.get("ats")),
+            data.get("layout", "single"),
+            tuple(data.get("sidebar", ())),
+            data.get("docx", {}),
+        )
     return dict(sorted(found.items(), key=lambda pair: (not pair[1].ats, pair[0])))
 
 
@@ -55,8 +61,12 @@ def get(design_id: str) -> Design:
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    environment = Environment(loader=FileSystemLoader(str(HERE)), autoescape=select_autoescape(["html"]),
-                              trim_blocks=True, lstrip_blocks=True)
+    environment = Environment(
+        loader=FileSystemLoader(str(HERE)),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     environment.globals["qr"] = qr.svg
     return environment
 
@@ -80,5 +90,10 @@ def render_html(cv: CvDocument, design_id: str = DEFAULT, *, stylesheet_url: str
     Policy that refuses inline styles (the share links)."""
     design = get(design_id)
     template = _environment().get_template(f"{design.id}/page.html")
-    return template.render(cv=cv, design=design, css="" if stylesheet_url else css(design.id),
-                           stylesheet_url=stylesheet_url, photo_uri=_photo_uri(cv.photo))
+    return template.render(
+        cv=cv,
+        design=design,
+        css="" if stylesheet_url else css(design.id),
+        stylesheet_url=stylesheet_url,
+        photo_uri=_photo_uri(cv.photo),
+    )

@@ -6,6 +6,7 @@ accessibility), lists are lists. ``single`` designs flow in one column (what app
 read best); ``sidebar`` and ``europass`` designs use a borderless two-column table, the usual way to make
 columns that survive in every word processor.
 """
+
 from __future__ import annotations
 
 import io
@@ -105,8 +106,11 @@ def _section(container, section: Section, cv: CvDocument, *, compact_skills: boo
     _add(container, section.title, "Heading 1")
     if section.key == "skills" and compact_skills and not any(entry.proofs for entry in section.entries):
         for entry in section.entries:
-            _add(container, f"{entry.title} — {entry.subtitle}" if entry.subtitle else entry.title,
-                 "List Bullet")
+            _add(
+                container,
+                f"{entry.title} — {entry.subtitle}" if entry.subtitle else entry.title,
+                "List Bullet",
+            )
         return
     for entry in section.entries:
         _entry(container, entry, cv)
@@ -146,8 +150,9 @@ def _two_columns(document, left_width: float):
     table = document.add_table(rows=1, cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
-    usable = (document.sections[0].page_width - document.sections[0].left_margin
-              - document.sections[0].right_margin)
+    usable = (
+        document.sections[0].page_width - document.sections[0].left_margin - document.sections[0].right_margin
+    )
     widths = (Cm(left_width), usable - Cm(left_width))
     for cell, width in zip(table.rows[0].cells, widths):
         cell.width = width

@@ -4,6 +4,7 @@ The application builds it (``app.services.cvs.document``) from the portfolio and
 only lays it out. So a design never queries anything, and the same ``CvDocument`` gives the HTML, the
 DOCX and the PDF: what a recruiter reads is the same in every format.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

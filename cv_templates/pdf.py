@@ -10,6 +10,7 @@ is rasterised by pypdfium2 (PDFium, shipped inside its wheel).
 Without Pango, ``import weasyprint`` raises ``OSError``: ``available()`` says so, and the application
 answers a clear "PDF unavailable on this server" instead of failing.
 """
+
 from __future__ import annotations
 
 import io

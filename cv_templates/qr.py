@@ -1,4 +1,5 @@
 """QR codes pointing at verification pages (segno: pure Python, SVG and PNG without Pillow)."""
+
 from __future__ import annotations
 
 import io

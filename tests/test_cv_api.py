@@ -1,5 +1,6 @@
 """``/api/v1/cvs``: create (ranked), read, PATCH, regenerate, delete, the downloads, and the refusals
 (no token, another person's CV or item, bad fields, frameworks not available yet, PDF unavailable)."""
+
 from __future__ import annotations
 
 import io
@@ -44,8 +45,14 @@ def test_create_returns_the_ranked_selection_then_patch_and_download(client, own
     assert {"type": "experience", "id": str(made["dev"].id)} in data["selection"]
     cv_id = data["id"]
 
-    patched = client.patch(f"/api/v1/cvs/{cv_id}", headers=headers, json={
-        "selection": [{"type": "experience", "id": str(made["waiter"].id)}], "summary": "Prête à apprendre."})
+    patched = client.patch(
+        f"/api/v1/cvs/{cv_id}",
+        headers=headers,
+        json={
+            "selection": [{"type": "experience", "id": str(made["waiter"].id)}],
+            "summary": "Prête à apprendre.",
+        },
+    )
     assert patched.status_code == 200 and patched.get_json()["summary"] == "Prête à apprendre."
     docx = client.get(f"/api/v1/cvs/{cv_id}/docx", headers=headers)
     assert docx.status_code == 200 and is_docx(docx.data)
@@ -96,22 +103,34 @@ def test_refusals(client, owner, made, make_user):
     bad = _create(client, headers, template="fancy", colour="red")
     assert bad.status_code == 422 and set(bad.get_json()["fields"]) == {"template", "colour"}
     assert client.post("/api/v1/cvs", data="not json", headers=headers).status_code == 415
-    assert client.post("/api/v1/cvs", data="[1]", headers=headers,
-                       content_type="application/json").status_code == 400
+    assert (
+        client.post("/api/v1/cvs", data="[1]", headers=headers, content_type="application/json").status_code
+        == 400
+    )
     cv_id = _create(client, headers).get_json()["id"]
 
     stranger = make_user("stranger@example.org")
     theirs = _headers(stranger)
-    for method, path in (("get", ""), ("patch", ""), ("delete", ""), ("get", "/docx"), ("get", "/html"),
-                         ("get", "/json-resume"), ("post", "/regenerate")):
+    for method, path in (
+        ("get", ""),
+        ("patch", ""),
+        ("delete", ""),
+        ("get", "/docx"),
+        ("get", "/html"),
+        ("get", "/json-resume"),
+        ("post", "/regenerate"),
+    ):
         kwargs = {"json": {"name": "Mine"}} if method == "patch" else {}
         answer = getattr(client, method)(f"/api/v1/cvs/{cv_id}{path}", headers=theirs, **kwargs)
         assert answer.status_code == 404, (method, path)
     assert client.get("/api/v1/cvs/not-a-uuid", headers=headers).status_code == 404
     foreign = client.patch(f"/api/v1/cvs/{cv_id}", headers=theirs, json={"selection": []})
     assert foreign.status_code == 404
-    own_patch = client.patch(f"/api/v1/cvs/{cv_id}", headers=headers, json={
-        "selection": [{"type": "experience", "id": str(made["dev"].id), "extra": 1}]})
+    own_patch = client.patch(
+        f"/api/v1/cvs/{cv_id}",
+        headers=headers,
+        json={"selection": [{"type": "experience", "id": str(made["dev"].id), "extra": 1}]},
+    )
     assert own_patch.status_code == 422 and own_patch.get_json()["error"] == "validation_error"
 
 
@@ -127,8 +146,15 @@ def test_huge_offer_and_bad_text_give_clear_errors(client, owner, made):
 
 def test_openapi_describes_the_routes(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
-    assert {"/api/v1/cvs", "/api/v1/cvs/{cv_id}", "/api/v1/cvs/{cv_id}/docx", "/api/v1/cvs/{cv_id}/pdf",
-            "/api/v1/cvs/{cv_id}/html", "/api/v1/cvs/{cv_id}/json-resume", "/api/v1/cvs/json-resume"} <= set(paths)
+    assert {
+        "/api/v1/cvs",
+        "/api/v1/cvs/{cv_id}",
+        "/api/v1/cvs/{cv_id}/docx",
+        "/api/v1/cvs/{cv_id}/pdf",
+        "/api/v1/cvs/{cv_id}/html",
+        "/api/v1/cvs/{cv_id}/json-resume",
+        "/api/v1/cvs/json-resume",
+    } <= set(paths)
 
 
 def test_docx_opens_with_a_title_and_language(client, owner, made):

@@ -1,5 +1,6 @@
 """The owner's CV pages: create from an offer, see the ranking with matched words, tick and reorder, save,
 regenerate, download, delete; CSRF and another person's CV refused."""
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,16 @@ def made(user, make_user):
 
 def _create(client, name="Acme"):
     page = client.get("/cvs")
-    return client.post("/cvs", data={"csrf_token": csrf_token(page), "name": name, "template": "modern",
-                                     "language": "fr", "target_text": OFFER})
+    return client.post(
+        "/cvs",
+        data={
+            "csrf_token": csrf_token(page),
+            "name": name,
+            "template": "modern",
+            "language": "fr",
+            "target_text": OFFER,
+        },
+    )
 
 
 def test_create_edit_reorder_download_delete(logged_in, made):
@@ -38,12 +47,23 @@ def test_create_edit_reorder_download_delete(logged_in, made):
     cv = db.session.query(CvVariant).one()
     dev, waiter = str(made["dev"].id), str(made["waiter"].id)
 
-    form = {"csrf_token": csrf_token(page), "name": "Acme (v2)", "template": "classic", "language": "en",
-            "summary": "Hello.", "cover_letter": "", "consent": "gdpr", "consent_text": "", "target_text": OFFER,
-            "selected": [f"experience:{dev}", f"experience:{waiter}"]}
+    form = {
+        "csrf_token": csrf_token(page),
+        "name": "Acme (v2)",
+        "template": "classic",
+        "language": "en",
+        "summary": "Hello.",
+        "cover_letter": "",
+        "consent": "gdpr",
+        "consent_text": "",
+        "target_text": OFFER,
+        "selected": [f"experience:{dev}", f"experience:{waiter}"],
+    }
     assert client.post(edit_url, data=form).status_code == 302
     db.session.expire_all()
-    assert [ref["id"] for ref in cv.selection] == [dev, waiter] and cv.language == "en" and cv.consent == "gdpr"
+    assert (
+        [ref["id"] for ref in cv.selection] == [dev, waiter] and cv.language == "en" and cv.consent == "gdpr"
+    )
     assert client.post(edit_url, data={**form, "move": f"up:experience:{waiter}"}).status_code == 302
     db.session.expire_all()
     assert [ref["id"] for ref in cv.selection] == [waiter, dev]
@@ -68,8 +88,15 @@ def test_refusals(client, user, made, make_user):
     _create(client)
     cv = db.session.query(CvVariant).one()
     assert client.post(f"/cvs/{cv.id}", data={"name": "No token"}).status_code == 400  # CSRF
-    empty = client.post("/cvs", data={"csrf_token": csrf_token(client.get("/cvs")), "name": "",
-                                      "template": "classic", "language": "fr"})
+    empty = client.post(
+        "/cvs",
+        data={
+            "csrf_token": csrf_token(client.get("/cvs")),
+            "name": "",
+            "template": "classic",
+            "language": "fr",
+        },
+    )
     assert empty.status_code == 400
     client.post("/logout", data={"csrf_token": csrf_token(client.get("/cvs"))})
     stranger = make_user("stranger@example.org")

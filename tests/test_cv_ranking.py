@@ -1,20 +1,26 @@
 """The CV relevance ranking (pure, no application): folding, stop words, BM25 order, explanations."""
+
 from app.services.cv_ranking import fold, language_of, rank, terms
 
 
 def test_folding_accents_case_and_stemming_meet():
     assert fold("Gérer l'ÉQUIPE") == "gerer l'equipe"
-    assert [t for t, _ in terms("Compétences en gestion des équipes")] == [t for t, _ in terms("competence gestion equipe")]
+    assert [t for t, _ in terms("Compétences en gestion des équipes")] == [
+        t for t, _ in terms("competence gestion equipe")
+    ]
     assert [t for t, _ in terms("Accueillir et conseiller")] == [t for t, _ in terms("accueil, conseil")]
-    assert [t for t, _ in terms("Skills: the project management of teams", "en")] == \
-        [t for t, _ in terms("skill project manage team", "en")]
+    assert [t for t, _ in terms("Skills: the project management of teams", "en")] == [
+        t for t, _ in terms("skill project manage team", "en")
+    ]
 
 
 def test_the_offer_tells_its_language():
     assert language_of("Nous recherchons un vendeur pour la boutique et les clients") == "fr"
     assert language_of("We are looking for a developer with the skills to lead our team") == "en"
     assert language_of("Python Django", default="en") == "en"
-    ranked = rank("We need someone managing the shop", {("experience", "1"): "Shop management"}, language="fr")
+    ranked = rank(
+        "We need someone managing the shop", {("experience", "1"): "Shop management"}, language="fr"
+    )
     assert ranked[0].score > 0 and set(ranked[0].matched) == {"Shop", "management"}
 
 

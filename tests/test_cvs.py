@@ -1,5 +1,6 @@
 """CV variants through the service: ranking and pre-selection, the DOCX (opened with python-docx), the
 PDF's text in reading order, the verified-claim lines, JSON Resume, and the bad inputs of issue 10."""
+
 from __future__ import annotations
 
 import io
@@ -58,16 +59,27 @@ def test_create_ranks_against_the_offer_and_preselects_the_matching_items(owner,
 
 def test_docx_has_the_selected_items_only_with_real_styles(owner, made):
     cv = _cv(owner)
-    cvs.update(db.session, owner, cv, {"selection": [_ref(made["dev"], "experience"),
-                                                     _ref(made["diploma"], "diploma"),
-                                                     _ref(made["python"], "skill")]})
+    cvs.update(
+        db.session,
+        owner,
+        cv,
+        {
+            "selection": [
+                _ref(made["dev"], "experience"),
+                _ref(made["diploma"], "diploma"),
+                _ref(made["python"], "skill"),
+            ]
+        },
+    )
     for design in designs():
         cv.template = design
         data = cvs.render_docx(db.session, cv)
         text = "\n".join(docx_text(data))
         assert "Stage développeuse Python" in text and "Licence informatique" in text and "Python" in text
         assert "Serveuse" not in text and "Premiers secours" not in text and "Service en salle" not in text
-        assert "Attesté par Paul Durand (tuteur)" in text and f"/attestations/{made['attestation'].id}" in text
+        assert (
+            "Attesté par Paul Durand (tuteur)" in text and f"/attestations/{made['attestation'].id}" in text
+        )
         styles = docx_styles(data)
         assert {"Heading 1", "Heading 2", "List Bullet"} <= styles, design
         document = Document(io.BytesIO(data))
@@ -85,12 +97,18 @@ def test_english_variant_uses_english_labels_and_dates(owner, made):
 def test_pdf_text_has_every_selected_line_in_order(owner, made):
     needs_pdf()
     cv = _cv(owner, template="classic")
-    order = [_ref(made["diploma"], "diploma"), _ref(made["waiter"], "experience"), _ref(made["dev"], "experience"),
-             _ref(made["python"], "skill")]
+    order = [
+        _ref(made["diploma"], "diploma"),
+        _ref(made["waiter"], "experience"),
+        _ref(made["dev"], "experience"),
+        _ref(made["python"], "skill"),
+    ]
     cvs.update(db.session, owner, cv, {"selection": order})
     text = pdf_renderer.text_of(cvs.render_pdf(db.session, cv))
-    positions = [text.index(title) for title in ("Serveuse", "Stage développeuse Python", "Licence informatique",
-                                                 "Python — expert")]
+    positions = [
+        text.index(title)
+        for title in ("Serveuse", "Stage développeuse Python", "Licence informatique", "Python — expert")
+    ]
     assert positions == sorted(positions)  # experiences (in the chosen order), then education, then skills
     assert "Premiers secours" not in text and "Service en salle — " not in text
     png = cvs.preview_png(db.session, cv)
@@ -110,8 +128,11 @@ def test_html_shows_the_live_status_of_each_proof(owner, made):
 
 
 def _org_admin(credential):
-    return db.session.scalars(select(User).join(Membership, Membership.user_id == User.id)
-                              .where(Membership.organisation_id == credential.organisation_id)).first()
+    return db.session.scalars(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.organisation_id == credential.organisation_id)
+    ).first()
 
 
 def test_json_resume_of_a_variant_and_of_the_whole_profile(owner, made):
@@ -139,9 +160,17 @@ def test_empty_portfolio_still_renders_a_cv(owner):
 def test_hard_inputs_render(owner):
     """200 experiences, very long descriptions, emoji and non-Latin scripts, a 100 KB offer."""
     for index in range(200):
-        items.create_item(db.session, owner, Experience, {
-            "kind": "job", "title": f"Poste {index} 東京 🚀 Данные", "start_date": "2020-01-01",
-            "description": ("Un texte très long. " * 900)[:19_000]})
+        items.create_item(
+            db.session,
+            owner,
+            Experience,
+            {
+                "kind": "job",
+                "title": f"Poste {index} 東京 🚀 Данные",
+                "start_date": "2020-01-01",
+                "description": ("Un texte très long. " * 900)[:19_000],
+            },
+        )
     db.session.commit()
     cv = _cv(owner, target_text=("Poste données 東京 " * 6_000)[:100_000])
     cv.selection = [{"type": "experience", "id": str(e.id)} for e in owner.portfolio.experiences]
@@ -178,18 +207,27 @@ def test_consent_lines(owner):
 
 def test_refusals(owner, made, make_user):
     with pytest.raises(ServiceError) as caught:
-        cvs.create(db.session, owner, {"name": "X", "target_occupation": "http://data.europa.eu/esco/occupation/1"})
+        cvs.create(
+            db.session, owner, {"name": "X", "target_occupation": "http://data.europa.eu/esco/occupation/1"}
+        )
     assert caught.value.code == "frameworks_unavailable" and caught.value.status == 422
-    for bad in ({"name": ""}, {"name": "X", "template": "nope"}, {"name": "X", "language": "de"},
-                {"name": "X", "colour": "red"}, {"name": "X", "selection": "all"},
-                {"name": "X", "selection": [{"type": "journal", "id": str(made["dev"].id)}]},
-                {"name": "X", "show_photo": "yes"}, {"name": "X", "target_text": "x" * 200_001}):
+    for bad in (
+        {"name": ""},
+        {"name": "X", "template": "nope"},
+        {"name": "X", "language": "de"},
+        {"name": "X", "colour": "red"},
+        {"name": "X", "selection": "all"},
+        {"name": "X", "selection": [{"type": "journal", "id": str(made["dev"].id)}]},
+        {"name": "X", "show_photo": "yes"},
+        {"name": "X", "target_text": "x" * 200_001},
+    ):
         with pytest.raises(ValidationFailed):
             cvs.create(db.session, owner, bad)
     db.session.rollback()
     stranger = make_user("stranger@example.org")
-    theirs = items.create_item(db.session, stranger, Experience, {"kind": "job", "title": "Secret",
-                                                                  "start_date": "2020-01-01"})
+    theirs = items.create_item(
+        db.session, stranger, Experience, {"kind": "job", "title": "Secret", "start_date": "2020-01-01"}
+    )
     cv = _cv(owner)
     with pytest.raises(ValidationFailed):  # another person's item cannot be put in one's CV
         cvs.update(db.session, owner, cv, {"selection": [_ref(theirs, "experience")]})
@@ -203,8 +241,12 @@ def test_refusals(owner, made, make_user):
 def test_deleted_items_drop_out_and_regenerate_picks_new_ones(owner, made):
     cv = _cv(owner)
     items.delete_item(db.session, owner, made["dev"])
-    newer = items.create_item(db.session, owner, Experience, {"kind": "job", "title": "Développeuse Django",
-                                                              "start_date": "2024-01-01"})
+    newer = items.create_item(
+        db.session,
+        owner,
+        Experience,
+        {"kind": "job", "title": "Développeuse Django", "start_date": "2024-01-01"},
+    )
     db.session.commit()
     assert "Stage développeuse Python" not in cvs.render_html(cv)
     assert "Développeuse Django" not in cvs.render_html(cv)
@@ -216,8 +258,12 @@ def test_deleted_items_drop_out_and_regenerate_picks_new_ones(owner, made):
 
 def test_reorder_moves_within_a_kind(owner, made):
     cv = _cv(owner)
-    cvs.update(db.session, owner, cv, {"selection": [_ref(made["dev"], "experience"),
-                                                     _ref(made["waiter"], "experience")]})
+    cvs.update(
+        db.session,
+        owner,
+        cv,
+        {"selection": [_ref(made["dev"], "experience"), _ref(made["waiter"], "experience")]},
+    )
     cvs.move(db.session, owner, cv, "experience", str(made["waiter"].id), -1)
     assert [ref["id"] for ref in cv.selection] == [str(made["waiter"].id), str(made["dev"].id)]
     cvs.move(db.session, owner, cv, "experience", str(made["waiter"].id), -1)  # already first: unchanged

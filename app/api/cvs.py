@@ -6,6 +6,7 @@ the PDF's first page, or JSON Resume; the whole profile as JSON Resume. ``target
 framework occupation) is accepted as a field and answered 422 ``frameworks_unavailable`` until
 frameworks exist. The work is ``app.services.cvs``.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,26 +26,41 @@ BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 
 class RefSchema(ma.Schema):
-    type = ma.fields.String(required=True, metadata={"description": "experience, diploma, skill or credential"})
+    type = ma.fields.String(
+        required=True, metadata={"description": "experience, diploma, skill or credential"}
+    )
     id = ma.fields.UUID(required=True)
 
 
 class RankedSchema(RefSchema):
     title = ma.fields.String(required=True)
-    score = ma.fields.Float(required=True, metadata={"description": "BM25 relevance to the target (0: none)."})
-    matched = ma.fields.List(ma.fields.String(), required=True,
-                             metadata={"description": "The target's words this item matched, strongest first."})
+    score = ma.fields.Float(
+        required=True, metadata={"description": "BM25 relevance to the target (0: none)."}
+    )
+    matched = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={"description": "The target's words this item matched, strongest first."},
+    )
     selected = ma.fields.Boolean(required=True)
 
 
 class CvBodySchema(ma.Schema):
     name = ma.fields.String(required=True)
-    template = ma.fields.String(metadata={"description": "classic (one column, ATS-friendly), modern, europass"})
+    template = ma.fields.String(
+        metadata={"description": "classic (one column, ATS-friendly), modern, europass"}
+    )
     language = ma.fields.String(metadata={"description": "fr or en: the CV's labels, dates and level names"})
-    target_text = ma.fields.String(metadata={"description": "The job offer's text (up to 200,000 characters)."})
-    target_occupation = ma.fields.String(metadata={"description": "Not available yet: 422 frameworks_unavailable."})
-    selection = ma.fields.List(ma.fields.Nested(RefSchema), metadata={"description": "Replaces the ranked "
-                                                                                   "pre-selection; in order."})
+    target_text = ma.fields.String(
+        metadata={"description": "The job offer's text (up to 200,000 characters)."}
+    )
+    target_occupation = ma.fields.String(
+        metadata={"description": "Not available yet: 422 frameworks_unavailable."}
+    )
+    selection = ma.fields.List(
+        ma.fields.Nested(RefSchema),
+        metadata={"description": "Replaces the ranked " "pre-selection; in order."},
+    )
     summary = ma.fields.String()
     cover_letter = ma.fields.String()
     show_photo = ma.fields.Boolean()
@@ -64,8 +80,10 @@ class CvSchema(ma.Schema):
     consent = ma.fields.String(required=True)
     consent_text = ma.fields.String(required=True)
     selection = ma.fields.List(ma.fields.Nested(RefSchema), required=True)
-    ranking = ma.fields.List(ma.fields.Nested(RankedSchema),
-                             metadata={"description": "Every item, most relevant first (single CV reads only)."})
+    ranking = ma.fields.List(
+        ma.fields.Nested(RankedSchema),
+        metadata={"description": "Every item, most relevant first (single CV reads only)."},
+    )
     created_at = ma.fields.DateTime(required=True)
     updated_at = ma.fields.DateTime(required=True)
     generated_at = ma.fields.DateTime(allow_none=True)
@@ -76,24 +94,54 @@ class CvListSchema(ma.Schema):
 
 
 def _dump(cv: CvVariant, *, with_ranking: bool = True) -> dict:
-    data = {name: getattr(cv, name) for name in ("id", "name", "template", "language", "target_text", "summary",
-                                                 "cover_letter", "show_photo", "consent", "consent_text",
-                                                 "created_at", "updated_at", "generated_at")}
+    data = {
+        name: getattr(cv, name)
+        for name in (
+            "id",
+            "name",
+            "template",
+            "language",
+            "target_text",
+            "summary",
+            "cover_letter",
+            "show_photo",
+            "consent",
+            "consent_text",
+            "created_at",
+            "updated_at",
+            "generated_at",
+        )
+    }
     data["selection"] = list(cv.selection or [])
     if with_ranking:
-        data["ranking"] = [{"type": r.kind, "id": r.id, "title": r.title, "score": r.score, "matched": r.matched,
-                            "selected": r.selected} for r in service.ranking(db.session, cv)]
+        data["ranking"] = [
+            {
+                "type": r.kind,
+                "id": r.id,
+                "title": r.title,
+                "score": r.score,
+                "matched": r.matched,
+                "selected": r.selected,
+            }
+            for r in service.ranking(db.session, cv)
+        ]
     return data
 
 
 def _file(data: bytes, mimetype: str, name: str, *, attachment: bool = True) -> Response:
     disposition = "attachment" if attachment else "inline"
-    return Response(data, mimetype=mimetype, headers={"Content-Disposition": f'{disposition}; filename="{name}"'})
+    return Response(
+        data, mimetype=mimetype, headers={"Content-Disposition": f'{disposition}; filename="{name}"'}
+    )
 
 
 def make_blueprint() -> Blueprint:
-    blp = Blueprint("cvs_api", __name__, url_prefix="/api/v1/cvs",
-                    description="Contextual CVs: ranked against a job offer, in DOCX, PDF, HTML and JSON Resume.")
+    blp = Blueprint(
+        "cvs_api",
+        __name__,
+        url_prefix="/api/v1/cvs",
+        description="Contextual CVs: ranked against a job offer, in DOCX, PDF, HTML and JSON Resume.",
+    )
     blp.before_request(require_token)
 
     def owned(cv_id) -> CvVariant:
@@ -101,7 +149,9 @@ def make_blueprint() -> Blueprint:
 
     @blp.route("", methods=["POST"])
     @blp.response(201, CvSchema)
-    @blp.doc(summary="Create a CV variant; its items come ranked against the target", **json_body(CvBodySchema))
+    @blp.doc(
+        summary="Create a CV variant; its items come ranked against the target", **json_body(CvBodySchema)
+    )
     @document_errors(blp, 400, 401, 415, 422)
     def create():
         cv = service.create(db.session, api_user(), json_object())
@@ -116,8 +166,15 @@ def make_blueprint() -> Blueprint:
         return {"items": [_dump(cv, with_ranking=False) for cv in service.list_for(db.session, api_user())]}
 
     @blp.route("/json-resume", methods=["GET"])
-    @blp.doc(summary="Your whole profile as JSON Resume", responses={"200": {
-        "description": "JSON Resume v1.0.0", "content": {"application/json": {"schema": {"type": "object"}}}}})
+    @blp.doc(
+        summary="Your whole profile as JSON Resume",
+        responses={
+            "200": {
+                "description": "JSON Resume v1.0.0",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        },
+    )
     @document_errors(blp, 401)
     def profile_resume():
         return _json(service.profile_json_resume(db.session, api_user()))
@@ -156,8 +213,10 @@ def make_blueprint() -> Blueprint:
         db.session.commit()
 
     @blp.route("/<uuid:cv_id>/docx", methods=["GET"])
-    @blp.doc(summary="The CV as a Word document", responses={"200": {"description": "DOCX",
-                                                                     "content": {DOCX: BINARY}}})
+    @blp.doc(
+        summary="The CV as a Word document",
+        responses={"200": {"description": "DOCX", "content": {DOCX: BINARY}}},
+    )
     @document_errors(blp, 401, 404, 429)
     @limiter.limit(service.render_limit)
     def docx(cv_id):
@@ -165,8 +224,10 @@ def make_blueprint() -> Blueprint:
         return _file(service.render_docx(db.session, cv), DOCX, service.filename(cv, "docx"))
 
     @blp.route("/<uuid:cv_id>/pdf", methods=["GET"])
-    @blp.doc(summary="The CV as PDF (503 pdf_unavailable when the server has no PDF library)",
-             responses={"200": {"description": "PDF", "content": {"application/pdf": BINARY}}})
+    @blp.doc(
+        summary="The CV as PDF (503 pdf_unavailable when the server has no PDF library)",
+        responses={"200": {"description": "PDF", "content": {"application/pdf": BINARY}}},
+    )
     @document_errors(blp, 401, 404, 429)
     @limiter.limit(service.render_limit)
     def pdf(cv_id):
@@ -174,26 +235,43 @@ def make_blueprint() -> Blueprint:
         return _file(service.render_pdf(db.session, cv), "application/pdf", service.filename(cv, "pdf"))
 
     @blp.route("/<uuid:cv_id>/preview.png", methods=["GET"])
-    @blp.doc(summary="The PDF's first page as an image",
-             responses={"200": {"description": "PNG", "content": {"image/png": BINARY}}})
+    @blp.doc(
+        summary="The PDF's first page as an image",
+        responses={"200": {"description": "PNG", "content": {"image/png": BINARY}}},
+    )
     @document_errors(blp, 401, 404, 429)
     @limiter.limit(service.render_limit)
     def preview(cv_id):
         cv = owned(cv_id)
-        return _file(service.preview_png(db.session, cv), "image/png", service.filename(cv, "png"), attachment=False)
+        return _file(
+            service.preview_png(db.session, cv), "image/png", service.filename(cv, "png"), attachment=False
+        )
 
     @blp.route("/<uuid:cv_id>/html", methods=["GET"])
-    @blp.doc(summary="The CV as a standalone HTML page, with each proof's live status",
-             responses={"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}})
+    @blp.doc(
+        summary="The CV as a standalone HTML page, with each proof's live status",
+        responses={"200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}},
+    )
     @document_errors(blp, 401, 404, 429)
     @limiter.limit(service.render_limit)
     def html(cv_id):
         cv = owned(cv_id)
-        return _file(service.render_html(cv, standalone=True).encode("utf-8"), "text/html", service.filename(cv, "html"))
+        return _file(
+            service.render_html(cv, standalone=True).encode("utf-8"),
+            "text/html",
+            service.filename(cv, "html"),
+        )
 
     @blp.route("/<uuid:cv_id>/json-resume", methods=["GET"])
-    @blp.doc(summary="The CV variant as JSON Resume", responses={"200": {
-        "description": "JSON Resume v1.0.0", "content": {"application/json": {"schema": {"type": "object"}}}}})
+    @blp.doc(
+        summary="The CV variant as JSON Resume",
+        responses={
+            "200": {
+                "description": "JSON Resume v1.0.0",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        },
+    )
     @document_errors(blp, 401, 404)
     def json_resume(cv_id):
         return _json(service.json_resume(db.session, owned(cv_id)))

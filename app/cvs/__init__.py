@@ -1,6 +1,7 @@
 """Contextual CVs: the owner's pages (create from a job offer, choose and order items, write the summary
 and cover letter, preview, download in DOCX, PDF, HTML and JSON Resume). The work is ``app.services.cvs``;
 the designs and renderers are ``cv_templates``."""
+
 from flask import Blueprint, Flask
 
 bp = Blueprint("cvs", __name__, template_folder="templates")

@@ -1,4 +1,5 @@
 """The owner's CV pages. Thin: parse, call ``app.services.cvs``, render."""
+
 from __future__ import annotations
 
 import json
@@ -18,12 +19,23 @@ from app.services.errors import ValidationFailed
 from cv_templates import pdf as pdf_renderer
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-TEXT_FIELDS = ("name", "template", "language", "target_text", "summary", "cover_letter", "consent", "consent_text")
+TEXT_FIELDS = (
+    "name",
+    "template",
+    "language",
+    "target_text",
+    "summary",
+    "cover_letter",
+    "consent",
+    "consent_text",
+)
 
 
 def _designs(form) -> None:
     language = (current_user.locale or "fr")[:2]
-    form.template.choices = [SelectChoice(key, design.name(language)) for key, design in cv_templates.designs().items()]
+    form.template.choices = [
+        SelectChoice(key, design.name(language)) for key, design in cv_templates.designs().items()
+    ]
 
 
 @bp.route("/cvs", methods=["GET", "POST"])
@@ -35,17 +47,28 @@ def index():
         form.language.data = (current_user.locale or "fr")[:2]
     if form.validate_on_submit():
         try:
-            cv = service.create(db.session, current_user, {name: getattr(form, name).data or ""
-                                                           for name in ("name", "template", "language", "target_text")})
+            cv = service.create(
+                db.session,
+                current_user,
+                {
+                    name: getattr(form, name).data or ""
+                    for name in ("name", "template", "language", "target_text")
+                },
+            )
         except ValidationFailed as exc:
             show_errors(form, exc)
         else:
             db.session.commit()
-            flash(_("Your CV is ready: the items that match the offer best are selected. Check them below."),
-                  "success")
+            flash(
+                _("Your CV is ready: the items that match the offer best are selected. Check them below."),
+                "success",
+            )
             return redirect(url_for("cvs.edit", cv_id=cv.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("cvs/index.html", form=form, cvs=service.list_for(db.session, current_user)), status
+    return (
+        render_template("cvs/index.html", form=form, cvs=service.list_for(db.session, current_user)),
+        status,
+    )
 
 
 def _selection_from_form(cv) -> list[dict]:
@@ -83,13 +106,27 @@ def edit(cv_id):
             db.session.commit()
             if not request.form.get("move"):
                 flash(_("Saved."), "success")
-            return redirect(url_for("cvs.edit", cv_id=cv.id, _anchor="selection" if request.form.get("move") else None))
+            return redirect(
+                url_for("cvs.edit", cv_id=cv.id, _anchor="selection" if request.form.get("move") else None)
+            )
     status = 400 if request.method == "POST" else 200
     ranked = service.ranking(db.session, cv)
     by_key = {(r.kind, r.id): r for r in ranked}
-    selected = [by_key[(ref["type"], ref["id"])] for ref in cv.selection or () if (ref["type"], ref["id"]) in by_key]
-    return render_template("cvs/edit.html", cv=cv, form=form, ranked=ranked, selected=selected,
-                           action_form=EmptyForm(), pdf_reason=pdf_renderer.unavailable_reason()), status
+    selected = [
+        by_key[(ref["type"], ref["id"])] for ref in cv.selection or () if (ref["type"], ref["id"]) in by_key
+    ]
+    return (
+        render_template(
+            "cvs/edit.html",
+            cv=cv,
+            form=form,
+            ranked=ranked,
+            selected=selected,
+            action_form=EmptyForm(),
+            pdf_reason=pdf_renderer.unavailable_reason(),
+        ),
+        status,
+    )
 
 
 @bp.post("/cvs/<uuid:cv_id>/regenerate")
@@ -116,8 +153,11 @@ def delete(cv_id):
 
 def _download(data: bytes, mimetype: str, name: str, *, attachment: bool = True) -> Response:
     disposition = "attachment" if attachment else "inline"
-    return Response(data, mimetype=mimetype, headers={"Content-Disposition": f'{disposition}; filename="{name}"',
-                                                      "Cache-Control": "no-store"})
+    return Response(
+        data,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'{disposition}; filename="{name}"', "Cache-Control": "no-store"},
+    )
 
 
 @bp.get("/cvs/<uuid:cv_id>/<any(docx, pdf, html, json):fmt>")
@@ -130,9 +170,16 @@ def download(cv_id, fmt):
     if fmt == "pdf":
         return _download(service.render_pdf(db.session, cv), "application/pdf", service.filename(cv, "pdf"))
     if fmt == "html":
-        return _download(service.render_html(cv, standalone=True).encode("utf-8"), "text/html", service.filename(cv, "html"))
-    return _download(json.dumps(service.json_resume(db.session, cv), ensure_ascii=False, indent=2).encode("utf-8"),
-                     "application/json", service.filename(cv, "json"))
+        return _download(
+            service.render_html(cv, standalone=True).encode("utf-8"),
+            "text/html",
+            service.filename(cv, "html"),
+        )
+    return _download(
+        json.dumps(service.json_resume(db.session, cv), ensure_ascii=False, indent=2).encode("utf-8"),
+        "application/json",
+        service.filename(cv, "json"),
+    )
 
 
 @bp.get("/cvs/<uuid:cv_id>/preview.png")
@@ -140,15 +187,18 @@ def download(cv_id, fmt):
 @limiter.limit(service.render_limit)
 def preview(cv_id):
     cv = service.get_owned(db.session, current_user, cv_id)
-    return _download(service.preview_png(db.session, cv), "image/png", service.filename(cv, "png"), attachment=False)
+    return _download(
+        service.preview_png(db.session, cv), "image/png", service.filename(cv, "png"), attachment=False
+    )
 
 
 @bp.get("/cvs/json-resume")
 @login_required
 def profile_resume():
     data = service.profile_json_resume(db.session, current_user)
-    return _download(json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"), "application/json",
-                     "resume.json")
+    return _download(
+        json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"), "application/json", "resume.json"
+    )
 
 
 @bp.get("/cv-designs/<design>.css")
@@ -156,5 +206,6 @@ def stylesheet(design):
     """A design's stylesheet, public (it holds no personal data): linked by CVs served on the site."""
     if design not in cv_templates.designs():
         abort(404)
-    return Response(cv_templates.css(design), mimetype="text/css",
-                    headers={"Cache-Control": "public, max-age=3600"})
+    return Response(
+        cv_templates.css(design), mimetype="text/css", headers={"Cache-Control": "public, max-age=3600"}
+    )

@@ -13,6 +13,7 @@ Why BM25 and not embeddings: it runs in a few milliseconds with no model to down
 is explained by the words that produced it (``Ranked.matched``), which the owner sees on the page.
 Pure Python, no Flask: the benchmark and the tests call it directly.
 """
+
 from __future__ import annotations
 
 import math
@@ -119,8 +120,9 @@ class Ranked:
     matched: list[str] = field(default_factory=list)
 
 
-def rank(target: str, documents: dict[tuple[str, str], str], *, language: str = "fr",
-         max_words_shown: int = 8) -> list[Ranked]:
+def rank(
+    target: str, documents: dict[tuple[str, str], str], *, language: str = "fr", max_words_shown: int = 8
+) -> list[Ranked]:
     """Rank ``documents`` (key → text) against ``target``; ties and zero scores keep the given order.
     Words are stemmed in the target's language (``language`` when the target does not tell)."""
     language = language_of(target or "", language if language in LANGUAGES else "fr")
@@ -132,9 +134,12 @@ def rank(target: str, documents: dict[tuple[str, str], str], *, language: str = 
         document_frequency.update(query.keys() & bag[0].keys())
     total = len(parsed) or 1
     average = sum(length for _, length, _ in parsed.values()) / total or 1.0
-    weights = {term: (1 + math.log(count)) * math.log(1 + (total - document_frequency[term] + 0.5)
-                                                        / (document_frequency[term] + 0.5))
-               for term, count in query.items() if document_frequency[term]}
+    weights = {
+        term: (1 + math.log(count))
+        * math.log(1 + (total - document_frequency[term] + 0.5) / (document_frequency[term] + 0.5))
+        for term, count in query.items()
+        if document_frequency[term]
+    }
     ranked = []
     for key, (counts, length, spelling) in parsed.items():
         contributions = []
@@ -143,8 +148,13 @@ def rank(target: str, documents: dict[tuple[str, str], str], *, language: str = 
             frequency = counts[term]
             contributions.append((weights[term] * frequency * (K1 + 1) / (frequency + norm), spelling[term]))
         contributions.sort(key=lambda pair: -pair[0])
-        ranked.append(Ranked(key, round(sum(score for score, _ in contributions), 4),
-                             [surface for _, surface in contributions[:max_words_shown]]))
+        ranked.append(
+            Ranked(
+                key,
+                round(sum(score for score, _ in contributions), 4),
+                [surface for _, surface in contributions[:max_words_shown]],
+            )
+        )
     order = {key: position for position, key in enumerate(documents)}
     ranked.sort(key=lambda item: (-item.score, order[item.key]))
     return ranked

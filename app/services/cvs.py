@@ -10,6 +10,7 @@ an issued credential proves carries who vouched and when, the public verificatio
 it; the HTML served to a recruiter shows each proof's live status (valid, expired, revoked, suspended,
 cannot be checked), read from the credential's state at rendering time.
 """
+
 from __future__ import annotations
 
 import re
@@ -37,8 +38,12 @@ from cv_templates.labels import CONSENT, labels, long_date, period
 from cv_templates.model import CvDocument, Entry, Proof, Section
 
 KINDS = {"experience": Experience, "diploma": Diploma, "skill": Skill, "credential": Credential}
-SECTION_ORDER = (("experience", "experience"), ("diploma", "education"), ("credential", "credentials"),
-                 ("skill", "skills"))
+SECTION_ORDER = (
+    ("experience", "experience"),
+    ("diploma", "education"),
+    ("credential", "credentials"),
+    ("skill", "skills"),
+)
 PRESELECT = {"experience": 8, "diploma": 5, "skill": 12, "credential": 6}  # the best of each kind
 MAX_SELECTION = 600
 MAX_TARGET = 200_000  # characters: a pasted offer of 100 KB and more
@@ -81,8 +86,13 @@ def _portfolio(user: User) -> Portfolio:
 
 
 def list_for(session: Session, user: User) -> list[CvVariant]:
-    return list(session.scalars(select(CvVariant).where(CvVariant.portfolio_id == _portfolio(user).id)
-                                .order_by(CvVariant.updated_at.desc(), CvVariant.id)))
+    return list(
+        session.scalars(
+            select(CvVariant)
+            .where(CvVariant.portfolio_id == _portfolio(user).id)
+            .order_by(CvVariant.updated_at.desc(), CvVariant.id)
+        )
+    )
 
 
 def get_owned(session: Session, user: User, cv_id) -> CvVariant:
@@ -96,23 +106,38 @@ def get_owned(session: Session, user: User, cv_id) -> CvVariant:
 
 # --- the items and their relevance ------------------------------------------------------------------
 
+
 def _items(session: Session, portfolio_id) -> dict[tuple[str, str], object]:
     """Every item a CV may show, keyed (type, id), in the portfolio's natural order per kind."""
     found: dict[tuple[str, str], object] = {}
-    experiences = session.scalars(select(Experience).where(Experience.portfolio_id == portfolio_id)
-                                  .options(selectinload(Experience.skills))
-                                  .order_by(Experience.start_date.desc(), Experience.id))
-    diplomas = session.scalars(select(Diploma).where(Diploma.portfolio_id == portfolio_id)
-                               .order_by(Diploma.awarded_on.desc().nulls_last(), Diploma.id))
-    skills = session.scalars(select(Skill).where(Skill.portfolio_id == portfolio_id)
-                             .order_by(Skill.level.desc(), Skill.sort_name, Skill.id))
-    credentials = session.scalars(select(Credential).where(Credential.portfolio_id == portfolio_id,
-                                                           Credential.hidden.is_(False))
-                                  .options(selectinload(Credential.achievement),
-                                           selectinload(Credential.organisation))
-                                  .order_by(Credential.issued_at.desc(), Credential.id))
-    for kind, rows in (("experience", experiences), ("diploma", diplomas), ("skill", skills),
-                       ("credential", credentials)):
+    experiences = session.scalars(
+        select(Experience)
+        .where(Experience.portfolio_id == portfolio_id)
+        .options(selectinload(Experience.skills))
+        .order_by(Experience.start_date.desc(), Experience.id)
+    )
+    diplomas = session.scalars(
+        select(Diploma)
+        .where(Diploma.portfolio_id == portfolio_id)
+        .order_by(Diploma.awarded_on.desc().nulls_last(), Diploma.id)
+    )
+    skills = session.scalars(
+        select(Skill)
+        .where(Skill.portfolio_id == portfolio_id)
+        .order_by(Skill.level.desc(), Skill.sort_name, Skill.id)
+    )
+    credentials = session.scalars(
+        select(Credential)
+        .where(Credential.portfolio_id == portfolio_id, Credential.hidden.is_(False))
+        .options(selectinload(Credential.achievement), selectinload(Credential.organisation))
+        .order_by(Credential.issued_at.desc(), Credential.id)
+    )
+    for kind, rows in (
+        ("experience", experiences),
+        ("diploma", diplomas),
+        ("skill", skills),
+        ("credential", credentials),
+    ):
         for row in rows:
             found[(kind, str(row.id))] = row
     return found
@@ -134,8 +159,16 @@ def _text_of(kind: str, item) -> str:
     if kind == "skill":
         return " ".join([title, title, item.description, item.framework])
     achievement = item.achievement
-    return " ".join([title, title, achievement.description or "", achievement.criteria_narrative or "",
-                     " ".join(achievement.tags or []), item.organisation.name])
+    return " ".join(
+        [
+            title,
+            title,
+            achievement.description or "",
+            achievement.criteria_narrative or "",
+            " ".join(achievement.tags or []),
+            item.organisation.name,
+        ]
+    )
 
 
 @dataclass
@@ -158,8 +191,11 @@ class RankedItem:
 def ranking(session: Session, cv: CvVariant, *, target: str | None = None) -> list[RankedItem]:
     """Every item of the CV's portfolio, most relevant to its target first, with the matched words."""
     items = _items(session, cv.portfolio_id)
-    ranked = cv_ranking.rank(cv.target_text if target is None else target,
-                             {key: _text_of(key[0], item) for key, item in items.items()}, language=cv.language)
+    ranked = cv_ranking.rank(
+        cv.target_text if target is None else target,
+        {key: _text_of(key[0], item) for key, item in items.items()},
+        language=cv.language,
+    )
     chosen = {(ref["type"], ref["id"]) for ref in cv.selection or ()}
     return [RankedItem(r.key[0], items[r.key], r.score, r.matched, r.key in chosen) for r in ranked]
 
@@ -182,10 +218,19 @@ def _preselect(ranked: list[RankedItem]) -> list[dict]:
 
 # --- create, change, regenerate ---------------------------------------------------------------------
 
+
 def _check_occupation(values: dict) -> None:
     if values.get("target_occupation"):
-        raise ServiceError(str(_l("Targets from a reference framework are not available yet: paste the "
-                                  "text of the job offer instead.")), code="frameworks_unavailable", status=422)
+        raise ServiceError(
+            str(
+                _l(
+                    "Targets from a reference framework are not available yet: paste the "
+                    "text of the job offer instead."
+                )
+            ),
+            code="frameworks_unavailable",
+            status=422,
+        )
 
 
 def _selection(session: Session, portfolio_id, value) -> list[dict]:
@@ -196,8 +241,10 @@ def _selection(session: Session, portfolio_id, value) -> list[dict]:
     cleaned, seen = [], set()
     for ref in value:
         if not isinstance(ref, dict) or set(ref) - {"type", "id"} or ref.get("type") not in KINDS:
-            raise _invalid("selection", _l("Each item is {\"type\": experience, diploma, skill or credential, "
-                                           "\"id\": …}."))
+            raise _invalid(
+                "selection",
+                _l('Each item is {"type": experience, diploma, skill or credential, ' '"id": …}.'),
+            )
         key = policy.parse_id(ref.get("id"))
         if key is None or (ref["type"], str(key)) not in items:
             raise _invalid("selection", _l("Unknown id."))
@@ -223,16 +270,30 @@ def create(session: Session, user: User, data: dict) -> CvVariant:
     _check_occupation(values)
     if not values["name"]:
         raise _invalid("name", _l("This field is required."))
-    count = session.scalar(select(func.count()).select_from(CvVariant).where(CvVariant.portfolio_id == portfolio.id))
+    count = session.scalar(
+        select(func.count()).select_from(CvVariant).where(CvVariant.portfolio_id == portfolio.id)
+    )
     if count >= MAX_VARIANTS:
-        raise ServiceError(str(_l("You have reached the number of CVs allowed; delete one first.")),
-                           code="too_many_cvs", status=409)
-    cv = CvVariant(id=uuid.uuid4(), portfolio_id=portfolio.id, name=values["name"],
-                   target_text=values.get("target_text", ""), target_occupation=values.get("target_occupation") or None,
-                   language=values.get("language") or _default_language(user),
-                   template=values.get("template") or cv_templates.DEFAULT, summary=values.get("summary", ""),
-                   cover_letter=values.get("cover_letter", ""), show_photo=show_photo,
-                   consent=values.get("consent", ""), consent_text=values.get("consent_text", ""), selection=[])
+        raise ServiceError(
+            str(_l("You have reached the number of CVs allowed; delete one first.")),
+            code="too_many_cvs",
+            status=409,
+        )
+    cv = CvVariant(
+        id=uuid.uuid4(),
+        portfolio_id=portfolio.id,
+        name=values["name"],
+        target_text=values.get("target_text", ""),
+        target_occupation=values.get("target_occupation") or None,
+        language=values.get("language") or _default_language(user),
+        template=values.get("template") or cv_templates.DEFAULT,
+        summary=values.get("summary", ""),
+        cover_letter=values.get("cover_letter", ""),
+        show_photo=show_photo,
+        consent=values.get("consent", ""),
+        consent_text=values.get("consent_text", ""),
+        selection=[],
+    )
     if selection is not None:
         cv.selection = _selection(session, portfolio.id, selection)
     else:
@@ -343,9 +404,12 @@ STATES = {"active": "valid", "expired": "expired", "revoked": "revoked", "suspen
 def _credential_proof(credential: Credential, words: dict, language: str) -> Proof:
     from app.services.awarding import credential_url  # noqa: PLC0415  (awarding imports the mail layer)
 
-    status = STATES.get(credential.state, "unknown") if (credential.document or {}).get("proof") else "unknown"
-    line = words["issued_by"].format(name=credential.organisation.name,
-                                     date=long_date(_day(credential.issued_at), language))
+    status = (
+        STATES.get(credential.state, "unknown") if (credential.document or {}).get("proof") else "unknown"
+    )
+    line = words["issued_by"].format(
+        name=credential.organisation.name, date=long_date(_day(credential.issued_at), language)
+    )
     return Proof(line, credential_url(credential.id), status, words["status"][status])
 
 
@@ -365,31 +429,47 @@ def _entry(kind: str, item, words: dict, language: str) -> Entry:
     if kind == "experience":
         paragraphs, bullets = _prose(item.description)
         subtitle = ", ".join(part for part in (item.organisation, item.place) if part)
-        return Entry(item.title, subtitle, period(item.start_date, item.end_date, language), paragraphs, bullets)
+        return Entry(
+            item.title, subtitle, period(item.start_date, item.end_date, language), paragraphs, bullets
+        )
     if kind == "diploma":
-        return Entry(item.title, item.awarding_body, period(None, item.awarded_on, language),
-                     [item.level] if item.level else [])
+        return Entry(
+            item.title,
+            item.awarding_body,
+            period(None, item.awarded_on, language),
+            [item.level] if item.level else [],
+        )
     if kind == "skill":
         return Entry(item.name, words["levels"].get(item.level, ""), "", _prose(item.description)[0][:1])
     achievement = item.achievement
     paragraphs, _ = _prose(achievement.description or "")
-    return Entry(achievement.name, item.organisation.name, period(None, _day(item.issued_at), language),
-                 paragraphs[:1], [], [_credential_proof(item, words, language)])
+    return Entry(
+        achievement.name,
+        item.organisation.name,
+        period(None, _day(item.issued_at), language),
+        paragraphs[:1],
+        [],
+        [_credential_proof(item, words, language)],
+    )
 
 
 def selected_items(session: Session, cv: CvVariant) -> list[tuple[str, object]]:
     """The variant's selection as (kind, item), in its order; items deleted since are skipped."""
     items = _items(session, cv.portfolio_id)
-    return [(ref["type"], items[(ref["type"], ref["id"])]) for ref in cv.selection or ()
-            if (ref.get("type"), ref.get("id")) in items]
+    return [
+        (ref["type"], items[(ref["type"], ref["id"])])
+        for ref in cv.selection or ()
+        if (ref.get("type"), ref.get("id")) in items
+    ]
 
 
 def _attestations(session: Session, portfolio_id) -> dict[tuple[str, str], list[AttestationRequest]]:
-    rows = session.scalars(select(AttestationRequest)
-                           .where(AttestationRequest.portfolio_id == portfolio_id,
-                                  AttestationRequest.status == "confirmed")
-                           .options(selectinload(AttestationRequest.signed_by_organisation))
-                           .order_by(AttestationRequest.decided_at))
+    rows = session.scalars(
+        select(AttestationRequest)
+        .where(AttestationRequest.portfolio_id == portfolio_id, AttestationRequest.status == "confirmed")
+        .options(selectinload(AttestationRequest.signed_by_organisation))
+        .order_by(AttestationRequest.decided_at)
+    )
     found: dict[tuple[str, str], list[AttestationRequest]] = {}
     for row in rows:
         found.setdefault((row.item_kind, str(row.item_id)), []).append(row)
@@ -409,22 +489,38 @@ def document(session: Session, cv: CvVariant, *, live_status: bool = False) -> C
     sections = {key: Section(key, words[key]) for _, key in SECTION_ORDER}
     for kind, item in selected_items(session, cv):
         entry = _entry(kind, item, words, language)
-        entry.proofs += [_attestation_proof(r, words, language) for r in attested.get((kind, str(item.id)), ())]
+        entry.proofs += [
+            _attestation_proof(r, words, language) for r in attested.get((kind, str(item.id)), ())
+        ]
         sections[dict(SECTION_ORDER)[kind]].entries.append(entry)
-    consent = CONSENT[cv.consent][language] if cv.consent in CONSENT else (
-        cv.consent_text if cv.consent == "custom" else "")
-    contacts = [value for value in (portfolio.contact_email, portfolio.phone, portfolio.location,
-                                    portfolio.website) if value]
+    consent = (
+        CONSENT[cv.consent][language]
+        if cv.consent in CONSENT
+        else (cv.consent_text if cv.consent == "custom" else "")
+    )
+    contacts = [
+        value
+        for value in (portfolio.contact_email, portfolio.phone, portfolio.location, portfolio.website)
+        if value
+    ]
     photo = read_photo(portfolio.owner) if cv.show_photo and portfolio.photo_key else None
-    return CvDocument(language=language, labels=words,
-                      name=portfolio.display_name or portfolio.owner.email.split("@")[0],
-                      headline=portfolio.headline, contacts=contacts, photo=photo,
-                      summary=_paragraphs(cv.summary),
-                      sections=[section for section in sections.values() if section.entries],
-                      consent=consent, cover_letter=_paragraphs(cv.cover_letter), live_status=live_status)
+    return CvDocument(
+        language=language,
+        labels=words,
+        name=portfolio.display_name or portfolio.owner.email.split("@")[0],
+        headline=portfolio.headline,
+        contacts=contacts,
+        photo=photo,
+        summary=_paragraphs(cv.summary),
+        sections=[section for section in sections.values() if section.entries],
+        consent=consent,
+        cover_letter=_paragraphs(cv.cover_letter),
+        live_status=live_status,
+    )
 
 
 # --- renderings ---------------------------------------------------------------------------------------
+
 
 def render_html(cv: CvVariant, *, session: Session | None = None, standalone: bool = False) -> str:
     """The HTML CV with each proof's live status: what a share link (``/s/<token>``) serves.
@@ -438,8 +534,9 @@ def render_html(cv: CvVariant, *, session: Session | None = None, standalone: bo
 
     design = cv_templates.get(cv.template)
     stylesheet = None if standalone else url_for("cvs.stylesheet", design=design.id)
-    return cv_templates.render_html(document(session or db.session, cv, live_status=True), design.id,
-                                    stylesheet_url=stylesheet)
+    return cv_templates.render_html(
+        document(session or db.session, cv, live_status=True), design.id, stylesheet_url=stylesheet
+    )
 
 
 def render_docx(session: Session, cv: CvVariant) -> bytes:
@@ -447,9 +544,16 @@ def render_docx(session: Session, cv: CvVariant) -> bytes:
 
 
 def pdf_unavailable() -> ServiceError:
-    return ServiceError(str(_l("PDF output is not available on this server (its PDF library is not "
-                               "installed). Download the DOCX or HTML version instead.")),
-                        code="pdf_unavailable", status=503)
+    return ServiceError(
+        str(
+            _l(
+                "PDF output is not available on this server (its PDF library is not "
+                "installed). Download the DOCX or HTML version instead."
+            )
+        ),
+        code="pdf_unavailable",
+        status=503,
+    )
 
 
 def render_pdf(session: Session, cv: CvVariant) -> bytes:
@@ -484,33 +588,61 @@ def _resume_entry(kind: str, item) -> tuple[str, dict]:
         section = WORK_KINDS.get(item.kind, "projects")
         paragraphs, bullets = _prose(item.description)
         summary = "\n\n".join(paragraphs)
-        dates = {"startDate": _iso(item.start_date), **({"endDate": _iso(item.end_date)} if item.end_date else {})}
+        dates = {
+            "startDate": _iso(item.start_date),
+            **({"endDate": _iso(item.end_date)} if item.end_date else {}),
+        }
         if section == "education":
             return section, {"institution": item.organisation, "area": item.title, **dates}
         if section == "projects":
             return section, {"name": item.title, "description": summary, "highlights": bullets, **dates}
         key = "organization" if section == "volunteer" else "name"
-        return section, {key: item.organisation, "position": item.title, "location": item.place,
-                         "summary": summary, "highlights": bullets, **dates}
+        return section, {
+            key: item.organisation,
+            "position": item.title,
+            "location": item.place,
+            "summary": summary,
+            "highlights": bullets,
+            **dates,
+        }
     if kind == "diploma":
-        return "education", {"institution": item.awarding_body, "area": item.title, "studyType": item.level,
-                             **({"endDate": _iso(item.awarded_on)} if item.awarded_on else {})}
+        return "education", {
+            "institution": item.awarding_body,
+            "area": item.title,
+            "studyType": item.level,
+            **({"endDate": _iso(item.awarded_on)} if item.awarded_on else {}),
+        }
     if kind == "skill":
-        return "skills", {"name": item.name, "level": labels("en")["levels"].get(item.level, ""),
-                          "keywords": [item.framework] if item.framework else []}
+        return "skills", {
+            "name": item.name,
+            "level": labels("en")["levels"].get(item.level, ""),
+            "keywords": [item.framework] if item.framework else [],
+        }
     from app.services.awarding import credential_url  # noqa: PLC0415
 
-    return "certificates", {"name": item.achievement.name, "date": _iso(item.issued_at),
-                            "issuer": item.organisation.name, "url": credential_url(item.id)}
+    return "certificates", {
+        "name": item.achievement.name,
+        "date": _iso(item.issued_at),
+        "issuer": item.organisation.name,
+        "url": credential_url(item.id),
+    }
 
 
-def _resume(session: Session, portfolio: Portfolio, pairs, *, summary: str, language: str,
-            canonical: str | None) -> dict:
-    resume: dict = {"$schema": "https://raw.githubusercontent.com/jsonresume/resume-schema/v1.0.0/schema.json",
-                    "basics": {"name": portfolio.display_name, "label": portfolio.headline,
-                               "email": portfolio.contact_email, "phone": portfolio.phone,
-                               "url": portfolio.website, "summary": summary,
-                               "location": {"address": portfolio.location} if portfolio.location else {}}}
+def _resume(
+    session: Session, portfolio: Portfolio, pairs, *, summary: str, language: str, canonical: str | None
+) -> dict:
+    resume: dict = {
+        "$schema": "https://raw.githubusercontent.com/jsonresume/resume-schema/v1.0.0/schema.json",
+        "basics": {
+            "name": portfolio.display_name,
+            "label": portfolio.headline,
+            "email": portfolio.contact_email,
+            "phone": portfolio.phone,
+            "url": portfolio.website,
+            "summary": summary,
+            "location": {"address": portfolio.location} if portfolio.location else {},
+        },
+    }
     for section in ("work", "volunteer", "education", "projects", "certificates", "skills", "references"):
         resume[section] = []
     attested = _attestations(session, portfolio.id)
@@ -520,24 +652,39 @@ def _resume(session: Session, portfolio: Portfolio, pairs, *, summary: str, lang
         for r in attested.get((kind, str(item.id)), ()):
             from app.services.attestations import public_url  # noqa: PLC0415
 
-            resume["references"].append({"name": f"{r.referee_name} ({r.referee_relationship})",
-                                         "reference": f"{r.final_statement} — {public_url(r.id)}"})
+            resume["references"].append(
+                {
+                    "name": f"{r.referee_name} ({r.referee_relationship})",
+                    "reference": f"{r.final_statement} — {public_url(r.id)}",
+                }
+            )
     resume["languages"] = []
-    resume["meta"] = {"version": "v1.0.0", "lastModified": utcnow().isoformat(timespec="seconds"),
-                      "language": language, **({"canonical": canonical} if canonical else {})}
+    resume["meta"] = {
+        "version": "v1.0.0",
+        "lastModified": utcnow().isoformat(timespec="seconds"),
+        "language": language,
+        **({"canonical": canonical} if canonical else {}),
+    }
     return resume
 
 
 def json_resume(session: Session, cv: CvVariant) -> dict:
     """The variant as JSON Resume: its selected items, its summary."""
     portfolio = session.get(Portfolio, cv.portfolio_id)
-    return _resume(session, portfolio, selected_items(session, cv), summary=cv.summary, language=cv.language,
-                   canonical=None)
+    return _resume(
+        session,
+        portfolio,
+        selected_items(session, cv),
+        summary=cv.summary,
+        language=cv.language,
+        canonical=None,
+    )
 
 
 def profile_json_resume(session: Session, user: User) -> dict:
     """The owner's whole profile as JSON Resume: every experience, diploma, skill, visible credential."""
     portfolio = _portfolio(user)
     pairs = [(key[0], item) for key, item in _items(session, portfolio.id).items()]
-    return _resume(session, portfolio, pairs, summary=portfolio.bio, language=_default_language(user),
-                   canonical=None)
+    return _resume(
+        session, portfolio, pairs, summary=portfolio.bio, language=_default_language(user), canonical=None
+    )

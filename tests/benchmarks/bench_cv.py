@@ -14,6 +14,7 @@ Printed, not asserted (the figures depend on the machine). Aims: DOCX under 200 
 
     python tests/benchmarks/bench_cv.py [--runs 7]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,9 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 AIM_DOCX_MS, AIM_RANK_MS = 200.0, 50.0
-WORDS = ("gestion projet équipe client python données analyse qualité budget planning vente accueil "
-         "logistique stock formation animation communication rédaction réseau sécurité maintenance "
-         "comptabilité paie recrutement marketing design web mobile cloud linux réseau tests agile").split()
+WORDS = (
+    "gestion projet équipe client python données analyse qualité budget planning vente accueil "
+    "logistique stock formation animation communication rédaction réseau sécurité maintenance "
+    "comptabilité paie recrutement marketing design web mobile cloud linux réseau tests agile"
+).split()
 
 
 def make_app(folder: Path):
@@ -38,10 +41,17 @@ def make_app(folder: Path):
 
     from app import create_app
 
-    settings = {"TESTING": False, "INSTANCE_PATH": str(folder), "SECRET_KEY": "bench" * 8,
-                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.db'}", "MASTER_KEY": os.urandom(32).hex(),
-                "JOBS_IMMEDIATE": True, "BASE_URL": "https://localhost", "RATELIMIT_ENABLED": False,
-                "SERVER_NAME": "localhost"}
+    settings = {
+        "TESTING": False,
+        "INSTANCE_PATH": str(folder),
+        "SECRET_KEY": "bench" * 8,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.db'}",
+        "MASTER_KEY": os.urandom(32).hex(),
+        "JOBS_IMMEDIATE": True,
+        "BASE_URL": "https://localhost",
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": "localhost",
+    }
     app = create_app(settings)
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
@@ -57,19 +67,43 @@ def seed(owner, rng: random.Random, experiences: int, diplomas: int, skills: int
     from app.models import Diploma, Experience, Skill
     from app.services import portfolio as items
 
-    skill_ids = [str(items.create_item(db.session, owner, Skill, {"name": f"{rng.choice(WORDS)} {i}",
-                                                                  "level": rng.randint(1, 4)}).id)
-                 for i in range(skills)]
+    skill_ids = [
+        str(
+            items.create_item(
+                db.session, owner, Skill, {"name": f"{rng.choice(WORDS)} {i}", "level": rng.randint(1, 4)}
+            ).id
+        )
+        for i in range(skills)
+    ]
     made = []
     for i in range(experiences):
         description = sentence(rng, 40) + "\n\n" + "\n".join(f"- {sentence(rng, 8)}" for _ in range(3))
-        made.append(items.create_item(db.session, owner, Experience, {
-            "kind": "job", "title": f"Poste {i} {rng.choice(WORDS)}", "organisation": f"Entreprise {i}",
-            "start_date": f"{2000 + i % 24}-0{1 + i % 9}-01", "description": description,
-            "skill_ids": rng.sample(skill_ids, min(3, len(skill_ids)))}))
+        made.append(
+            items.create_item(
+                db.session,
+                owner,
+                Experience,
+                {
+                    "kind": "job",
+                    "title": f"Poste {i} {rng.choice(WORDS)}",
+                    "organisation": f"Entreprise {i}",
+                    "start_date": f"{2000 + i % 24}-0{1 + i % 9}-01",
+                    "description": description,
+                    "skill_ids": rng.sample(skill_ids, min(3, len(skill_ids))),
+                },
+            )
+        )
     for i in range(diplomas):
-        items.create_item(db.session, owner, Diploma, {"title": f"Diplôme {i} {rng.choice(WORDS)}",
-                                                       "awarding_body": "Université", "awarded_on": "2015-06-30"})
+        items.create_item(
+            db.session,
+            owner,
+            Diploma,
+            {
+                "title": f"Diplôme {i} {rng.choice(WORDS)}",
+                "awarding_body": "Université",
+                "awarded_on": "2015-06-30",
+            },
+        )
     db.session.commit()
     return made
 
@@ -114,26 +148,44 @@ def main(argv=None) -> int:
             from app.services import accounts, attestations, cv_ranking, cvs
             from cv_templates import pdf as pdf_renderer
 
-            owner = accounts.create_user(db.session, email="owner@bench.example", password="bench-password-123",
-                                         verified=True, display_name="Camille Bench")
+            owner = accounts.create_user(
+                db.session,
+                email="owner@bench.example",
+                password="bench-password-123",
+                verified=True,
+                display_name="Camille Bench",
+            )
             made = seed(owner, rng, 40, 8, 30)
             for experience in made[:5]:
-                _, raw = attestations.create(db.session, owner, "experience", experience.id, referee_name="Ref",
-                                             referee_email="ref@bench.example", relationship="manager")
+                _, raw = attestations.create(
+                    db.session,
+                    owner,
+                    "experience",
+                    experience.id,
+                    referee_name="Ref",
+                    referee_email="ref@bench.example",
+                    relationship="manager",
+                )
                 attestations.confirm(db.session, raw)
             db.session.commit()
             cv = cvs.create(db.session, owner, {"name": "Bench", "target_text": ""})
-            cv.selection = [{"type": kind, "id": str(item.id)} for kind, item in
-                            ((r.kind, r.item) for r in cvs.ranking(db.session, cv))]
+            cv.selection = [
+                {"type": kind, "id": str(item.id)}
+                for kind, item in ((r.kind, r.item) for r in cvs.ranking(db.session, cv))
+            ]
             db.session.commit()
-            print(f"Portfolio: 40 experiences, 8 diplomas, 30 skills, 5 attested lines; {len(cv.selection)} "
-                  f"items selected; medians of {args.runs} runs")
+            print(
+                f"Portfolio: 40 experiences, 8 diplomas, 30 skills, 5 attested lines; {len(cv.selection)} "
+                f"items selected; medians of {args.runs} runs"
+            )
             print(f"Load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
             with app.test_request_context():
                 docx = Timing(lambda: cvs.render_docx(db.session, cv), args.runs)
                 size = len(cvs.render_docx(db.session, cv))
-                print(f"  DOCX  {docx}  {size // 1024} KiB; aim < {AIM_DOCX_MS:.0f} ms: "
-                      f"{verdict(docx, AIM_DOCX_MS)}")
+                print(
+                    f"  DOCX  {docx}  {size // 1024} KiB; aim < {AIM_DOCX_MS:.0f} ms: "
+                    f"{verdict(docx, AIM_DOCX_MS)}"
+                )
                 print(f"  HTML  {Timing(lambda: cvs.render_html(cv, standalone=True), args.runs)}")
                 if pdf_renderer.available():
                     runs = max(3, args.runs // 2)
@@ -142,23 +194,30 @@ def main(argv=None) -> int:
                     import pypdfium2  # noqa: PLC0415
 
                     pages = len(pypdfium2.PdfDocument(data))
-                    print(f"  PDF   {pdf}  {pages} pages, {len(data) // 1024} KiB (WeasyPrint, median of {runs})")
+                    size = len(data) // 1024
+                    print(f"  PDF   {pdf}  {pages} pages, {size} KiB (WeasyPrint, median of {runs})")
                     print(f"  first page as PNG {Timing(lambda: pdf_renderer.first_page_png(data), runs)}")
                 else:
                     print(f"  PDF   unavailable here: {pdf_renderer.unavailable_reason()}")
 
             seed(owner, rng, 440, 0, 0)  # 480 experiences + 8 diplomas + 30 skills: 518 items
-            offer = " ".join(sentence(rng, 12) for _ in range(60))[:5 * 1024]
+            offer = " ".join(sentence(rng, 12) for _ in range(60))[: 5 * 1024]
             documents = {(r.kind, r.id): cvs._text_of(r.kind, r.item) for r in cvs.ranking(db.session, cv)}
             cv.target_text = offer
-            cold = Timing(lambda: (cv_ranking._bag.cache_clear(), cv_ranking.rank(offer, documents)), args.runs)
+            cold = Timing(
+                lambda: (cv_ranking._bag.cache_clear(), cv_ranking.rank(offer, documents)), args.runs
+            )
             pure = Timing(lambda: cv_ranking.rank(offer, documents), args.runs)
             whole = Timing(lambda: cvs.ranking(db.session, cv), args.runs)
             print(f"Ranking {len(documents)} items against a {len(offer.encode()) // 1024} KB offer:")
-            print(f"  BM25, items already tokenised (cached)  {pure}; aim < {AIM_RANK_MS:.0f} ms: "
-                  f"{verdict(pure, AIM_RANK_MS)}")
-            print(f"  BM25, every item tokenised (cold)      {cold}; aim < {AIM_RANK_MS:.0f} ms: "
-                  f"{verdict(cold, AIM_RANK_MS)}")
+            print(
+                f"  BM25, items already tokenised (cached)  {pure}; aim < {AIM_RANK_MS:.0f} ms: "
+                f"{verdict(pure, AIM_RANK_MS)}"
+            )
+            print(
+                f"  BM25, every item tokenised (cold)      {cold}; aim < {AIM_RANK_MS:.0f} ms: "
+                f"{verdict(cold, AIM_RANK_MS)}"
+            )
             print(f"  with the database  {whole} (loading the items and their skills, then BM25)")
             print(f"Load average after: {os.getloadavg()[0]:.1f}")
             db.session.rollback()

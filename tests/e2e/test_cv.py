@@ -1,6 +1,7 @@
 """CVs in a real browser against the real server: two experiences, a CV made from a job offer (ranked,
 matched words shown), an item unticked and the order changed, the first-page preview shown under the
 site's CSP, and the DOCX and PDF downloaded and read."""
+
 from __future__ import annotations
 
 import io
@@ -20,8 +21,15 @@ ADDRESS, PASSWORD = "cv.e2e@example.org", "a CV for every single job"
 
 
 def sign_in(page, live_server) -> None:
-    subprocess.run([*SILLAGE, "users", "create", ADDRESS], input=PASSWORD + "\n", env=live_server.env,
-                   check=True, capture_output=True, text=True, timeout=120)
+    subprocess.run(
+        [*SILLAGE, "users", "create", ADDRESS],
+        input=PASSWORD + "\n",
+        env=live_server.env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     page.goto("/login")
     form = page.locator("main form:has(input[name=password])")
     form.locator("input[name=email]").fill(ADDRESS)
@@ -46,16 +54,21 @@ def test_make_a_cv_from_an_offer_and_download_it(page, live_server):
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
     sign_in(page, live_server)
-    add_experience(page, "internship", "Stage en jardinerie", "2024-03-01", "Conseil aux clients, arrosage, caisse.")
-    add_experience(page, "job", "Équipier de restauration rapide", "2023-07-01", "Cuisine et service au comptoir.")
+    add_experience(
+        page, "internship", "Stage en jardinerie", "2024-03-01", "Conseil aux clients, arrosage, caisse."
+    )
+    add_experience(
+        page, "job", "Équipier de restauration rapide", "2023-07-01", "Cuisine et service au comptoir."
+    )
 
     page.get_by_role("navigation", name="Main menu").get_by_role("link", name="CVs").click()
     page.wait_for_url("**/cvs")
     form = page.locator("main form:has(input[name=name])")
     form.locator("input[name=name]").fill("Jardinerie Vert Bocage")
     form.locator("select[name=language]").select_option("en")
-    form.locator("textarea[name=target_text]").fill("Jardinerie recherche vendeur conseil : conseil aux "
-                                                    "clients, caisse, arrosage des plantes.")
+    form.locator("textarea[name=target_text]").fill(
+        "Jardinerie recherche vendeur conseil : conseil aux " "clients, caisse, arrosage des plantes."
+    )
     form.locator("[type=submit]").click()
     page.wait_for_url(re.compile(r"/cvs/[0-9a-f-]{36}$"))
     cv_url = page.url
