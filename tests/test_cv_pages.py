@@ -110,3 +110,16 @@ def test_refusals(client, user, made, make_user):
 
 def test_signed_out_is_sent_to_sign_in(client):
     assert client.get("/cvs").status_code == 302
+
+
+def test_without_the_pdf_library_the_page_says_so(logged_in, monkeypatch):
+    from cv_templates import pdf as pdf_renderer  # noqa: PLC0415
+
+    monkeypatch.setattr(pdf_renderer, "unavailable_reason", lambda: "cannot load library 'libpango-1.0-0'")
+    edit_url = _create(logged_in).headers["Location"]
+    body = logged_in.get(edit_url).get_data(as_text=True)
+    assert "pas disponible sur ce serveur" in body and "/pdf\"" not in body and "preview.png" not in body
+    cv = db.session.query(CvVariant).one()
+    answer = logged_in.get(f"/cvs/{cv.id}/pdf")
+    assert answer.status_code == 503 and "DOCX ou HTML" in answer.get_data(as_text=True)
+    assert logged_in.get(f"/cvs/{cv.id}/docx").status_code == 200
