@@ -53,8 +53,10 @@ def first_page_png(pdf: bytes, width: int = 800) -> bytes:
     document = pypdfium2.PdfDocument(pdf)
     try:
         page = document[0]
-        scale = width / page.get_width()
-        image = page.render(scale=scale).to_pil()
+        try:
+            image = page.render(scale=width / page.get_width()).to_pil()
+        finally:
+            page.close()
         out = io.BytesIO()
         image.save(out, format="PNG", optimize=True)
         return out.getvalue()
@@ -67,7 +69,14 @@ def text_of(pdf: bytes) -> str:
     import pypdfium2  # noqa: PLC0415
 
     document = pypdfium2.PdfDocument(pdf)
+    parts = []
     try:
-        return "\n".join(document[index].get_textpage().get_text_range() for index in range(len(document)))
+        for index in range(len(document)):
+            page = document[index]
+            textpage = page.get_textpage()
+            parts.append(textpage.get_text_range())
+            textpage.close()
+            page.close()
+        return "\n".join(parts)
     finally:
         document.close()
