@@ -15,7 +15,7 @@ export SILLAGE_INSTANCE_PATH ?= $(CURDIR)/instance
 # Playwright drives Debian's chromium; it must never download a browser of its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: install translations migrate demo run test test-postgres bench clean ob2validator
+.PHONY: system-libs install translations migrate demo run test test-postgres bench clean ob2validator
 
 # 1EdTech's OB 2.0 validator (PyPI `openbadges`) pins libraries from 2017-2020: it lives in a virtualenv of
 # its own, from the exact set in tests/ob2validator-requirements.txt (tests/ob2validator.py drives it).
@@ -32,7 +32,18 @@ $(STAMP): setup.cfg pyproject.toml
 		|| { cat $(VENV)/pip.log; exit 1; }
 	touch $(STAMP)
 
-install: $(STAMP) translations
+install: system-libs $(STAMP) translations
+
+# WeasyPrint (CV PDFs) needs Pango and HarfBuzz from Debian. Installed when missing and run as root;
+# otherwise said, and the application answers "PDF unavailable" on its PDF buttons instead of failing.
+PDF_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+system-libs:
+	@if ! ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0'; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get install -y -q --no-install-recommends $(PDF_LIBS) </dev/null \
+				|| { apt-get update -q && apt-get install -y -q --no-install-recommends $(PDF_LIBS) </dev/null; }; \
+		else echo "note: install $(PDF_LIBS) (Debian) for CV PDFs"; fi; \
+	fi
 
 $(OB2V_STAMP): tests/ob2validator-requirements.txt
 	rm -rf $(OB2V_VENV)

@@ -144,3 +144,4 @@ def _register_blueprints(app: Flask) -> None:
         feature.init_app(app)
     from app.attestations import init_app as init_attestations
     init_attestations(app)
+    from app import cvs; cvs.init_app(app)  # noqa: E702

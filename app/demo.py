@@ -241,6 +241,7 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
     _demo_attestations(session)
     _demo_endorsements(session)
     _demo_received(session)
+    _demo_cvs(session)  # after the credentials and attestations it cites
     if extra_accounts > 0:
         lines += generate_accounts(session, extra_accounts)
     return lines
@@ -330,6 +331,25 @@ def _demo_attestations(session: Session) -> None:
                                             message="Bonjour, pourriez-vous confirmer cette expérience ?")
         if index == 0:
             attestations.confirm(session, raw)
+DEMO_OFFER = ("Boutique de prêt-à-porter à Rezé recherche un·e vendeur·se conseil en CDD. Missions : accueil et "
+              "conseil de la clientèle, mise en rayon, encaissement, tenue de la boutique. Qualités : sens du "
+              "contact, écoute, travail en équipe. Une première expérience de vente ou un stage en commerce "
+              "est un plus.")
+
+
+def _demo_cvs(session: Session) -> None:
+    """Inès's first contextual CV, ranked against a sales job offer through ``app.services.cvs``. Once."""
+    from app.models.cvs import CvVariant
+    from app.services import cvs
+
+    ines = _user_by_email(session, DEMO_ACCOUNTS[0].email)
+    if ines is None or ines.portfolio is None or session.scalars(select(CvVariant.id).where(
+            CvVariant.portfolio_id == ines.portfolio.id)).first():
+        return
+    cvs.create(session, ines, {"name": "Vendeuse conseil — boutique à Rezé", "template": "modern", "language": "fr",
+                               "target_text": DEMO_OFFER, "consent": "gdpr"})
+
+
 # A second approved organisation, which endorses the lycée's work-placement achievement.
 ENDORSER = {"name": "Club des commerçants de Rezé", "kind": "association",
             "contact_email": "club.commercants@example.org",

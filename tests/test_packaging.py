@@ -55,6 +55,8 @@ def test_the_wheel_ships_every_migration_and_the_compiled_catalogue(wheel):
     assert {"app/migrations/env.py", "app/migrations/alembic.ini"} <= expected <= names
     assert not any(name.startswith("migrations/") for name in names)  # no top-level package of that name
     assert "app/translations/fr/LC_MESSAGES/messages.mo" in names
+    assert {"cv_templates/_base.html", "cv_templates/_common.css", "cv_templates/classic/design.json",
+            "cv_templates/modern/page.html", "cv_templates/europass/style.css"} <= names
 
 
 @pytest.mark.slow

@@ -108,13 +108,13 @@ def test_home_page_uses_the_layout(client):
 def test_home_page_invites_visitors_to_register_and_log_in(client, app):
     page = html(client.get("/", headers={"Accept-Language": "en"}))
     for word in ("Describe", "Follow your path", "Keep your documents", "Verify", "Connect your tools",
-                 "Stay in control"):
+                 "Stay in control", "Make a CV for each job"):
         assert f"{word}</h3>" in page
     # Only what works: nothing built by a later issue is promised (certification, invitations,
-    # CVs and public pages, exports, the access log), in the page or its footer, in either language.
+    # public pages, exports, the access log), in the page or its footer, in either language.
     for language in ("en", "fr"):
         text = html(client.get("/", headers={"Accept-Language": language})).lower()
-        for promise in ("certif", "invit", " cv", "public page", "page publique",
+        for promise in ("certif", "invit", "public page", "page publique",
                         "export", "download", "télécharg", "take everything", "who looked", "qui a consulté"):
             assert promise not in text, (language, promise)
     if "auth.register" in app.view_functions:

@@ -15,3 +15,4 @@ from app.models.credentials import ClaimToken, Credential, StatusEntry, StatusLi
 from app.models.attestations import AttestationRequest, PlatformKey  # noqa: F401
 from app.models.endorsements import Endorsement  # noqa: F401
 from app.models.received import CredentialLink, VerificationVerdict  # noqa: F401
+from app.models.cvs import CvVariant  # noqa: F401

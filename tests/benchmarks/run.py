@@ -17,7 +17,9 @@
 7. then, unless --skip-vault is given, the vault cipher benchmark (tests/benchmarks/bench_vault.py: raw
    AES-256-GCM of `cryptography` beside the streamed encryption and decryption of 200 MiB, MiB/s and
    peak memory), and the vault through the app (tests/benchmarks/bench_vault_app.py: a 200 MiB upload
-   and download over HTTP, MiB/s and the worker's peak memory over rest, beside the raw cipher).
+   and download over HTTP, MiB/s and the worker's peak memory over rest, beside the raw cipher);
+8. then, unless --skip-cv is given, CV generation (tests/benchmarks/bench_cv.py: DOCX and PDF of a
+   40-experience portfolio, ranking 500 items against a 5 KB offer).
 
 Rate limits are switched off in the benchmark instance (every request comes from 127.0.0.1). The exit
 status is non-zero if a request failed or the setup did not work; a ratio below the aim is reported,
@@ -66,6 +68,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="do not run the bulk award benchmark (tests/benchmarks/bench_bulk_award.py)")
     parser.add_argument("--skip-vault", action="store_true",
                         help="do not run the vault cipher benchmark (tests/benchmarks/bench_vault.py)")
+    parser.add_argument("--skip-cv", action="store_true",
+                        help="do not run the CV benchmark (tests/benchmarks/bench_cv.py)")
     return parser.parse_args(argv)
 
 
@@ -132,6 +136,13 @@ def main(argv=None) -> int:
                            check=True)
         except subprocess.CalledProcessError as exc:
             print(f"the vault app benchmark failed (exit status {exc.returncode})")
+            status = 1
+    if not args.skip_cv:
+        print("\nCVs: DOCX, PDF and relevance ranking (tests/benchmarks/bench_cv.py) ...", flush=True)
+        try:
+            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_cv.py")], cwd=ROOT, check=True)
+        except subprocess.CalledProcessError as exc:
+            print(f"the CV benchmark failed (exit status {exc.returncode})")
             status = 1
     return status
 

@@ -1,0 +1,211 @@
+"""The owner's CV pages. Thin: parse, call ``app.services.cvs``, render."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
+
+import cv_templates
+from app.cvs import bp
+from app.cvs.forms import CvForm, EmptyForm, NewCvForm
+from app.extensions import db, limiter
+from app.portfolio.common import show_errors
+from app.services import cvs as service
+from app.services.errors import ValidationFailed
+from cv_templates import pdf as pdf_renderer
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+TEXT_FIELDS = (
+    "name",
+    "template",
+    "language",
+    "target_text",
+    "summary",
+    "cover_letter",
+    "consent",
+    "consent_text",
+)
+
+
+def _designs(form) -> None:
+    language = (current_user.locale or "fr")[:2]
+    form.template.choices = [
+        SelectChoice(key, design.name(language)) for key, design in cv_templates.designs().items()
+    ]
+
+
+@bp.route("/cvs", methods=["GET", "POST"])
+@login_required
+def index():
+    form = NewCvForm()
+    _designs(form)
+    if request.method == "GET":
+        form.language.data = (current_user.locale or "fr")[:2]
+    if form.validate_on_submit():
+        try:
+            cv = service.create(
+                db.session,
+                current_user,
+                {
+                    name: getattr(form, name).data or ""
+                    for name in ("name", "template", "language", "target_text")
+                },
+            )
+        except ValidationFailed as exc:
+            show_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(
+                _("Your CV is ready: the items that match the offer best are selected. Check them below."),
+                "success",
+            )
+            return redirect(url_for("cvs.edit", cv_id=cv.id))
+    status = 400 if request.method == "POST" else 200
+    return (
+        render_template("cvs/index.html", form=form, cvs=service.list_for(db.session, current_user)),
+        status,
+    )
+
+
+def _selection_from_form(cv) -> list[dict]:
+    """The ticked items: those already selected keep their order, newly ticked ones come after."""
+    ticked = []
+    for value in request.form.getlist("selected"):
+        kind, _sep, item_id = value.partition(":")
+        ticked.append({"type": kind, "id": item_id})
+    keys = {(ref["type"], ref["id"]) for ref in ticked}
+    kept = [ref for ref in cv.selection or () if (ref["type"], ref["id"]) in keys]
+    known = {(ref["type"], ref["id"]) for ref in kept}
+    return kept + [ref for ref in ticked if (ref["type"], ref["id"]) not in known]
+
+
+@bp.route("/cvs/<uuid:cv_id>", methods=["GET", "POST"])
+@login_required
+def edit(cv_id):
+    cv = service.get_owned(db.session, current_user, cv_id)
+    form = CvForm(obj=cv)
+    _designs(form)
+    if form.validate_on_submit():
+        data = {name: getattr(form, name).data or "" for name in TEXT_FIELDS}
+        data["show_photo"] = bool(form.show_photo.data)
+        data["selection"] = _selection_from_form(cv)
+        try:
+            service.update(db.session, current_user, cv, data)
+            move = request.form.get("move", "")
+            if move:
+                direction, _sep, ref = move.partition(":")
+                kind, _sep, item_id = ref.partition(":")
+                service.move(db.session, current_user, cv, kind, item_id, -1 if direction == "up" else 1)
+        except ValidationFailed as exc:
+            show_errors(form, exc)
+        else:
+            db.session.commit()
+            if not request.form.get("move"):
+                flash(_("Saved."), "success")
+            return redirect(
+                url_for("cvs.edit", cv_id=cv.id, _anchor="selection" if request.form.get("move") else None)
+            )
+    status = 400 if request.method == "POST" else 200
+    ranked = service.ranking(db.session, cv)
+    by_key = {(r.kind, r.id): r for r in ranked}
+    selected = [
+        by_key[(ref["type"], ref["id"])] for ref in cv.selection or () if (ref["type"], ref["id"]) in by_key
+    ]
+    return (
+        render_template(
+            "cvs/edit.html",
+            cv=cv,
+            form=form,
+            ranked=ranked,
+            selected=selected,
+            action_form=EmptyForm(),
+            pdf_reason=pdf_renderer.unavailable_reason(),
+        ),
+        status,
+    )
+
+
+@bp.post("/cvs/<uuid:cv_id>/regenerate")
+@login_required
+def regenerate(cv_id):
+    cv = service.get_owned(db.session, current_user, cv_id)
+    if EmptyForm().validate_on_submit():
+        service.regenerate(db.session, current_user, cv)
+        db.session.commit()
+        flash(_("The items were ranked again against the offer and the best ones selected."), "success")
+    return redirect(url_for("cvs.edit", cv_id=cv.id))
+
+
+@bp.post("/cvs/<uuid:cv_id>/delete")
+@login_required
+def delete(cv_id):
+    cv = service.get_owned(db.session, current_user, cv_id)
+    if EmptyForm().validate_on_submit():
+        service.delete(db.session, current_user, cv)
+        db.session.commit()
+        flash(_("The CV was deleted. Your portfolio is unchanged."), "success")
+    return redirect(url_for("cvs.index"))
+
+
+def _download(data: bytes, mimetype: str, name: str, *, attachment: bool = True) -> Response:
+    disposition = "attachment" if attachment else "inline"
+    return Response(
+        data,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'{disposition}; filename="{name}"', "Cache-Control": "no-store"},
+    )
+
+
+@bp.get("/cvs/<uuid:cv_id>/<any(docx, pdf, html, json):fmt>")
+@login_required
+@limiter.limit(service.render_limit)
+def download(cv_id, fmt):
+    cv = service.get_owned(db.session, current_user, cv_id)
+    if fmt == "docx":
+        return _download(service.render_docx(db.session, cv), DOCX, service.filename(cv, "docx"))
+    if fmt == "pdf":
+        return _download(service.render_pdf(db.session, cv), "application/pdf", service.filename(cv, "pdf"))
+    if fmt == "html":
+        return _download(
+            service.render_html(cv, standalone=True).encode("utf-8"),
+            "text/html",
+            service.filename(cv, "html"),
+        )
+    return _download(
+        json.dumps(service.json_resume(db.session, cv), ensure_ascii=False, indent=2).encode("utf-8"),
+        "application/json",
+        service.filename(cv, "json"),
+    )
+
+
+@bp.get("/cvs/<uuid:cv_id>/preview.png")
+@login_required
+@limiter.limit(service.render_limit)
+def preview(cv_id):
+    cv = service.get_owned(db.session, current_user, cv_id)
+    return _download(
+        service.preview_png(db.session, cv), "image/png", service.filename(cv, "png"), attachment=False
+    )
+
+
+@bp.get("/cvs/json-resume")
+@login_required
+def profile_resume():
+    data = service.profile_json_resume(db.session, current_user)
+    return _download(
+        json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"), "application/json", "resume.json"
+    )
+
+
+@bp.get("/cv-designs/<design>.css")
+def stylesheet(design):
+    """A design's stylesheet, public (it holds no personal data): linked by CVs served on the site."""
+    if design not in cv_templates.designs():
+        abort(404)
+    return Response(
+        cv_templates.css(design), mimetype="text/css", headers={"Cache-Control": "public, max-age=3600"}
+    )
