@@ -70,3 +70,14 @@ def test_events_older_than_the_retention_period_are_pruned(app, user, make_user)
 
 def test_the_retention_defaults_to_twelve_months(app):
     assert app.config["ACCESS_LOG_DAYS"] == 365
+
+
+def test_the_prune_command(app, user, make_user):
+    reader = make_user("reader@example.org")
+    old = access_log.record(db.session, user.portfolio.id, action="view", actor=reader)
+    old.created_at = utcnow() - timedelta(days=400)
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["access-log", "prune"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1] == "1"
+    assert access_log.count(db.session, user.portfolio.id) == 0
