@@ -178,3 +178,23 @@ def test_recent_changes_of_followed_portfolios(app, user, make_user, shared_worl
     assert client.get(f"/shared/{grant.id}").status_code == 200  # looking resets the changes
     db.session.expire_all()
     assert grants.recent_changes(db.session, counsellor)[0]["count"] == 0
+
+
+def test_the_demo_shares_ines_portfolio_with_her_counsellor(app):
+    from app import demo
+    from app.models import User
+
+    demo.load(db.session)
+    db.session.commit()
+    demo.load(db.session)  # idempotent
+    db.session.commit()
+    claire = db.session.scalar(select(User).where(User.email == demo.DEMO_ACCOUNTS[1].email))
+    ines = db.session.scalar(select(User).where(User.email == demo.DEMO_ACCOUNTS[0].email))
+    assert sorted((g.role, g.status) for g in grants.list_for_owner(db.session, ines)) == [
+        ("guardian", "pending"), ("viewer", "active")]
+    client = app.test_client()
+    login(client, claire.email, demo.DEMO_ACCOUNTS[1].password)
+    followed = client.get("/shared")
+    assert "Inès Martin".encode() in followed.data
+    events = db.session.scalars(select(AccessEvent).where(AccessEvent.portfolio_id == ines.portfolio.id)).all()
+    assert [(e.actor_id, e.ip) for e in events] == [(claire.id, "192.0.2.0/24")]
