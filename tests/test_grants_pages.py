@@ -198,3 +198,11 @@ def test_the_demo_shares_ines_portfolio_with_her_counsellor(app):
     assert "Inès Martin".encode() in followed.data
     events = db.session.scalars(select(AccessEvent).where(AccessEvent.portfolio_id == ines.portfolio.id)).all()
     assert [(e.actor_id, e.ip) for e in events] == [(claire.id, "192.0.2.0/24")]
+
+
+def test_guessing_invitation_links_is_rate_limited(app):
+    import secrets
+
+    guesser = app.test_client()
+    statuses = [guesser.get(f"/invitations/{secrets.token_urlsafe(32)}").status_code for _ in range(31)]
+    assert statuses[:30] == [404] * 30 and statuses[30] == 429
