@@ -158,3 +158,23 @@ def test_openapi_describes_the_routes(client):
                  "/api/v1/invitations/{grant_id}/accept", "/api/v1/shared-with-me",
                  "/api/v1/shared-with-me/{grant_id}"):
         assert path in paths, path
+
+
+def test_the_owner_reads_the_access_log(client, owner, things, make_user):
+    headers = _headers(owner)
+    grant = client.post("/api/v1/grants", headers=headers, json={"email": "paul@example.net", "role": "viewer"}
+                        ).get_json()
+    paul_headers = _headers(make_user("paul@example.net", display_name="Paul Durand"))
+    client.post(f"/api/v1/invitations/{grant['id']}/accept", headers=paul_headers)
+    assert client.get(f"/api/v1/shared-with-me/{grant['id']}", headers=paul_headers).status_code == 200
+    log = client.get("/api/v1/access-log", headers=headers)
+    assert log.status_code == 200
+    (event,) = log.get_json()["items"]
+    assert (event["action"], event["who"], event["network"], event["object_type"]) == (
+        "view", "Paul Durand <paul@example.net>", "127.0.0.0/24", "portfolio")
+    # Paul's own (empty) log says nothing of Inès's; a bad cursor is a clear 422.
+    assert client.get("/api/v1/access-log", headers=paul_headers).get_json()["items"] == []
+    bad = client.get("/api/v1/access-log?before=yesterday", headers=headers)
+    assert bad.status_code == 422 and bad.get_json()["error"]
+    older = client.get("/api/v1/access-log", query_string={"before": event["at"]}, headers=headers)
+    assert older.status_code == 200 and older.get_json()["items"] == []
