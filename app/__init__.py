@@ -145,3 +145,5 @@ def _register_blueprints(app: Flask) -> None:
     from app.attestations import init_app as init_attestations
     init_attestations(app)
     from app import cvs; cvs.init_app(app)  # noqa: E702
+    from app.sharing import init_app as init_sharing
+    init_sharing(app)

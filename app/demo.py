@@ -242,6 +242,7 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
     _demo_endorsements(session)
     _demo_received(session)
     _demo_cvs(session)  # after the credentials and attestations it cites
+    _demo_sharing(session)
     if extra_accounts > 0:
         lines += generate_accounts(session, extra_accounts)
     return lines
@@ -348,6 +349,11 @@ def _demo_cvs(session: Session) -> None:
         return
     cvs.create(session, ines, {"name": "Vendeuse conseil — boutique à Rezé", "template": "modern", "language": "fr",
                                "target_text": DEMO_OFFER, "consent": "gdpr"})
+def _demo_sharing(session: Session) -> None:
+    """Inès shares with Claire, and invites her mother as guardian (``app.sharing.demo``)."""
+    from app.sharing import demo as sharing_demo
+
+    sharing_demo.load(session, DEMO_ACCOUNTS[0].email, DEMO_ACCOUNTS[1].email)
 
 
 # A second approved organisation, which endorses the lycée's work-placement achievement.

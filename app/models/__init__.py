@@ -16,3 +16,4 @@ from app.models.attestations import AttestationRequest, PlatformKey  # noqa: F40
 from app.models.endorsements import Endorsement  # noqa: F401
 from app.models.received import CredentialLink, VerificationVerdict  # noqa: F401
 from app.models.cvs import CvVariant  # noqa: F401
+from app.models.sharing import AccessEvent, Grant  # noqa: F401
