@@ -23,7 +23,7 @@ class TextSchema(ma.Schema):
     body = ma.fields.String(required=True, metadata={"description": "Plain text, at most 5,000 characters."})
 
 
-class MessageSchema(ma.Schema):
+class ThreadMessageSchema(ma.Schema):
     id = ma.fields.UUID(required=True)
     grant_id = ma.fields.UUID(required=True)
     author_id = ma.fields.UUID(allow_none=True)
@@ -32,8 +32,8 @@ class MessageSchema(ma.Schema):
     read_at = ma.fields.DateTime(allow_none=True)
 
 
-class MessageListSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(MessageSchema), required=True)
+class ThreadMessageListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ThreadMessageSchema), required=True)
 
 
 class CommentBodySchema(ma.Schema):
@@ -125,7 +125,7 @@ def make_blueprint() -> Blueprint:
     blp.before_request(require_token)
 
     @blp.route("/grants/<grant_id>/messages", methods=["GET"])
-    @blp.response(200, MessageListSchema)
+    @blp.response(200, ThreadMessageListSchema)
     @blp.doc(summary="The thread of a grant (owner or grantee), oldest first; marks yours read")
     @document_errors(blp, 401, 404)
     def messages(grant_id):
@@ -135,7 +135,7 @@ def make_blueprint() -> Blueprint:
         return {"items": [_message(m) for m in found]}
 
     @blp.route("/grants/<grant_id>/messages", methods=["POST"])
-    @blp.response(201, MessageSchema)
+    @blp.response(201, ThreadMessageSchema)
     @blp.doc(summary="Write in the thread of a grant (403 thread_closed once revoked or expired)",
              **json_body(TextSchema))
     @document_errors(blp, 400, 401, 404, 415, 422)
