@@ -373,3 +373,22 @@ def test_inbox_page_accepts_and_declines(app, client, owner, tutor):
     page = author.get("/proposals/mine")
     assert page.status_code == 200 and "non" in page.get_data(as_text=True)
     assert author.post(f"/proposals/{drop.id}/accept", data={"csrf_token": csrf_token(page)}).status_code == 404
+
+
+def test_a_proposal_outlives_its_authors_account(app, owner, tutor):
+    """The contributor deletes their account (their grant goes with it): what they gave still waits for
+    the owner, who can accept it."""
+    from app.services import accounts
+    from tests.conftest import PASSWORD
+
+    grant = make_grant(owner, tutor, "contributor")
+    proposal = collab.propose_document(db.session, tutor, grant.id, "bilan.txt", [b"bilan de stage"])
+    db.session.commit()
+    accounts.delete_account(db.session, tutor, PASSWORD)
+    db.session.commit()
+    db.session.expire_all()
+    kept = collab.get_proposal(db.session, owner, proposal.id)
+    assert kept.grant_id is None and kept.author_id is None and kept.status == "pending"
+    document = collab.accept(db.session, owner, kept)
+    db.session.commit()
+    assert b"".join(documents.read(owner, document)) == b"bilan de stage"

@@ -13,7 +13,7 @@ from flask_smorest import Blueprint
 
 from app.api.auth import api_user, require_token
 from app.api.common import document_errors, json_body, json_object
-from app.extensions import db
+from app.extensions import db, limiter
 from app.models.collab import Comment, Message, Proposal
 from app.services import collab as service
 from app.services.errors import ServiceError, ValidationFailed
@@ -71,7 +71,7 @@ class ProposalBodySchema(ma.Schema):
 
 class ProposalSchema(ma.Schema):
     id = ma.fields.UUID(required=True)
-    grant_id = ma.fields.UUID(required=True)
+    grant_id = ma.fields.UUID(allow_none=True)
     author_id = ma.fields.UUID(allow_none=True)
     kind = ma.fields.String(required=True)
     data = ma.fields.Dict(required=True)
@@ -119,6 +119,10 @@ def _only(body: dict, allowed: set) -> None:
         raise ValidationFailed("Some information is not valid.", fields={k: "Unknown field." for k in unknown})
 
 
+# As the pages: each write may end up in someone's mailbox (in a digest) or inbox.
+write_limit = limiter.limit("120/hour", methods=["POST"])
+
+
 def make_blueprint() -> Blueprint:
     blp = Blueprint("collab_api", __name__, url_prefix="/api/v1",
                     description="Comments on items, message threads with invited people, proposals.")
@@ -139,6 +143,7 @@ def make_blueprint() -> Blueprint:
     @blp.doc(summary="Write in the thread of a grant (403 thread_closed once revoked or expired)",
              **json_body(TextSchema))
     @document_errors(blp, 400, 401, 404, 415, 422)
+    @write_limit
     def post_message(grant_id):
         body = json_object()
         _only(body, {"body"})
@@ -160,6 +165,7 @@ def make_blueprint() -> Blueprint:
     @blp.response(201, CommentSchema)
     @blp.doc(summary="Comment on an item (contributors) or reply (the owner)", **json_body(CommentBodySchema))
     @document_errors(blp, 400, 401, 404, 415, 422)
+    @write_limit
     def add_comment():
         body = json_object()
         _only(body, {"item_type", "item_id", "body", "parent_id"})
@@ -186,6 +192,7 @@ def make_blueprint() -> Blueprint:
     @blp.doc(summary="Propose an experience or a skill (JSON) or a document (multipart: grant_id, note, file)",
              **json_body(ProposalBodySchema))
     @document_errors(blp, 400, 401, 404, 415, 422)
+    @write_limit
     def propose():
         if request.mimetype == "multipart/form-data":
             upload = request.files.get("file")

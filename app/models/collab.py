@@ -69,7 +69,10 @@ class Proposal(IdMixin, db.Model):
     __table_args__ = (Index("ix_proposals_portfolio_status", "portfolio_id", "status", "created_at"),)
 
     portfolio_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("portfolios.id", ondelete="CASCADE"))
-    grant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("grants.id", ondelete="CASCADE"), index=True)
+    # SET NULL: a proposal outlives its grant (the contributor's account deleted): what was given waits
+    # for the owner's decision, and its blob is deleted by that decision or with the owner's vault.
+    grant_id: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("grants.id", ondelete="SET NULL"),
+                                                          index=True)
     author_id: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(20))
     data: Mapped[dict] = mapped_column(JSON, default=dict)  # the item's fields (experience, skill)

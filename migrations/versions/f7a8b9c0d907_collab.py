@@ -59,7 +59,7 @@ def upgrade():
 
     op.create_table('proposals',
     sa.Column('portfolio_id', sa.Uuid(), nullable=False),
-    sa.Column('grant_id', sa.Uuid(), nullable=False),
+    sa.Column('grant_id', sa.Uuid(), nullable=True),
     sa.Column('author_id', sa.Uuid(), nullable=True),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
@@ -77,7 +77,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_proposals_author_id_users'),
                             ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['grant_id'], ['grants.id'], name=op.f('fk_proposals_grant_id_grants'),
-                            ondelete='CASCADE'),
+                            ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['portfolio_id'], ['portfolios.id'], name=op.f('fk_proposals_portfolio_id_portfolios'),
                             ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_proposals'))
