@@ -144,5 +144,7 @@ def _register_blueprints(app: Flask) -> None:
         feature.init_app(app)
     from app.attestations import init_app as init_attestations
     init_attestations(app)
+    from app.sharing import init_app as init_sharing
+    init_sharing(app)
     from app.collab import init_app as init_collab
     init_collab(app)
