@@ -82,9 +82,11 @@ def test_comment_refusals(app, owner, tutor, stranger, make_user, experience, sk
     viewer = make_user("viewer@example.net")
     make_grant(owner, viewer, "viewer")
     make_grant(owner, tutor, "contributor", scope=[{"type": "skill", "id": str(skill.id)}])
-    with pytest.raises(Forbidden) as refused:  # reads, but a viewer does not comment
-        collab.add_comment(db.session, viewer, "experience", experience.id, "Hello")
-    assert refused.value.code == "not_allowed"
+    collab.add_comment(db.session, owner, "experience", experience.id, "A note of the owner")
+    for look in (lambda: collab.add_comment(db.session, viewer, "experience", experience.id, "Hello"),
+                 lambda: collab.comments_on(db.session, viewer, "experience", experience.id)):
+        with pytest.raises(NotFound):  # a viewer reads the item, not the conversation about it
+            look()
     with pytest.raises(NotFound):  # outside the contributor's scope: as if it did not exist
         collab.add_comment(db.session, tutor, "experience", experience.id, "Hello")
     with pytest.raises(NotFound):
@@ -392,3 +394,33 @@ def test_a_proposal_outlives_its_authors_account(app, owner, tutor):
     document = collab.accept(db.session, owner, kept)
     db.session.commit()
     assert b"".join(documents.read(owner, document)) == b"bilan de stage"
+
+
+def test_through_the_real_invitation_and_shared_view(app, client, owner, tutor, make_user, skill, experience):
+    """The grants' own flow (invite, accept by link), then the shared view offers the thread, proposals
+    and the comment links to a contributor, and only the thread to a viewer."""
+    from app.services import grants
+
+    grant, raw = grants.invite(db.session, owner, email=tutor.email, role="contributor",
+                               scope=[{"type": "skill", "id": str(skill.id)}])
+    grants.accept_by_link(db.session, tutor, raw)
+    collab.add_comment(db.session, tutor, "skill", skill.id, "Très bien")
+    db.session.commit()
+    login(client, tutor.email)
+    view = client.get(f"/shared/{grant.id}").get_data(as_text=True)
+    assert f"/messages/{grant.id}" in view and f"/shared/{grant.id}/propose/document" in view
+    assert f"/comments/skill/{skill.id}" in view and ">1 comment<" in view  # the tutor reads English
+    assert f"/comments/experience/{experience.id}" not in view  # out of scope: not even listed
+    assert client.get(f"/comments/experience/{experience.id}").status_code == 404
+
+    viewer = make_user("viewer@example.net")
+    seen, raw = grants.invite(db.session, owner, email=viewer.email, role="viewer")
+    grants.accept_by_link(db.session, viewer, raw)
+    db.session.commit()
+    other = app.test_client()
+    login(other, viewer.email)
+    view = other.get(f"/shared/{seen.id}").get_data(as_text=True)
+    assert f"/messages/{seen.id}" in view and "/propose/" not in view and "/comments/" not in view
+    assert other.get(f"/comments/skill/{skill.id}").status_code == 404
+    assert other.get(f"/shared/{seen.id}/propose/skill").status_code == 403
+    assert other.get(f"/messages/{grant.id}").status_code == 404  # someone else's thread

@@ -12,3 +12,5 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     api.register(app)
+    app.add_template_global(routes.comments_link)
+    app.add_template_global(routes.may_propose)

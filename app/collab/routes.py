@@ -3,8 +3,9 @@ Thin: parse, call ``app.services.collab``, render. A refusal of the service is s
 another person's object is a 404 page (``ServiceError`` handling in ``app.errors``)."""
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, stream_with_context, url_for
-from flask_babel import gettext as _
+from flask import Response, abort, flash, g, redirect, render_template, request, stream_with_context, url_for
+from flask_babel import gettext as _, ngettext
+from markupsafe import Markup, escape
 from flask_login import current_user, login_required
 
 from app.collab import bp
@@ -14,11 +15,31 @@ from app.extensions import db, limiter
 from app.portfolio.common import show_errors
 from app.services import collab as service
 from app.services.documents import DocumentError
-from app.services.errors import ValidationFailed
+from app.services.errors import Forbidden, ValidationFailed
 
 write_limit = limiter.limit("120/hour", methods=["POST"])  # each write may end up in someone's mailbox
 PROPOSAL_FORMS = {"experience": ExperienceProposalForm, "skill": SkillProposalForm,
                   "document": DocumentProposalForm}
+
+
+def comments_link(item_type: str, item) -> Markup:
+    """For item lists (a Jinja global): a link to the item's comments with their count, for the people
+    who may comment on it (nothing for the others). The counts of the whole portfolio come in one query
+    per request; the access check is ``policy.may_comment`` per item (the shared view's lists are short)."""
+    if not service.policy.may_comment(current_user, item):
+        return Markup("")
+    counts = g.setdefault("_collab_comment_counts", {})
+    if item.portfolio_id not in counts:
+        counts[item.portfolio_id] = service.portfolio_comment_counts(db.session, item.portfolio_id)
+    count = counts[item.portfolio_id].get((item_type, item.id), 0)
+    label = ngettext("%(num)d comment", "%(num)d comments", count) if count else _("Comment")
+    href = url_for("collab.comments", item_type=item_type, item_id=item.id)
+    return Markup('<a class="collab-comments-link" href="{}">{}</a>').format(href, escape(label))
+
+
+def may_propose(grant) -> bool:
+    """For the shared view (a Jinja global): whether to offer "Propose an addition"."""
+    return service.policy.can(current_user, "propose", grant.portfolio)
 
 
 def _status() -> int:
@@ -40,8 +61,8 @@ def comments(item_type, item_id):
             db.session.commit()
             return redirect(url_for("collab.comments", item_type=item_type, item_id=item.id))
     found = service.comments_on(db.session, current_user, item_type, item.id)
-    return render_template("collab/comments.html", item=item, item_type=item_type, comments=found, form=form,
-                           may_comment=service.policy.may_comment(current_user, item)), _status()
+    return render_template("collab/comments.html", item=item, item_type=item_type, comments=found,
+                           form=form), _status()
 
 
 @bp.route("/messages/<grant_id>", methods=["GET", "POST"])
@@ -70,6 +91,10 @@ def messages(grant_id):
 @write_limit
 def propose(grant_id, kind):
     grant = service.get_grant(db.session, current_user, grant_id)
+    if grant.grantee_id != current_user.id:
+        abort(404)  # the owner's own portfolio: nothing to propose
+    if not may_propose(grant):
+        raise Forbidden(_("Your role does not let you propose additions."), code="not_allowed")
     form = PROPOSAL_FORMS[kind]()
     if form.validate_on_submit():
         try:

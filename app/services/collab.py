@@ -68,11 +68,11 @@ def clean_text(value, name: str = "body", max_length: int = BODY_MAX, *, require
 # --- comments --------------------------------------------------------------------------------------------
 
 def find_item(session: Session, user: User, item_type, item_id):
-    """The item if ``user`` may read its comments (owner, or a grant in scope), else ``NotFound``."""
+    """The item if ``user`` may read and write its comments (``policy.may_comment``), else ``NotFound``."""
     model = ITEM_MODELS.get(item_type) if isinstance(item_type, str) else None
     key = policy.parse_id(item_id)
     item = session.get(model, key) if model is not None and key is not None else None
-    if item is None or item.portfolio_id is None or not policy.may_read_comments(user, item):
+    if item is None or item.portfolio_id is None or not policy.may_comment(user, item):
         raise _not_found()
     return item
 
@@ -86,8 +86,6 @@ def comments_on(session: Session, user: User, item_type, item_id) -> list[Commen
 def add_comment(session: Session, user: User, item_type, item_id, body, parent_id=None) -> Comment:
     """A comment by a contributor, or by the owner (a reply when ``parent_id`` names one on the item)."""
     item = find_item(session, user, item_type, item_id)
-    if not policy.may_comment(user, item):
-        raise Forbidden(str(_l("Your role does not let you comment.")), code="not_allowed")
     body = clean_text(body)
     parent = None
     if parent_id not in (None, ""):
@@ -102,14 +100,13 @@ def add_comment(session: Session, user: User, item_type, item_id, body, parent_i
     return comment
 
 
-def comment_counts(session: Session, item_type: str, item_ids: list) -> dict:
-    """How many comments each item has (one query, for lists)."""
-    if not item_ids:
-        return {}
-    rows = session.execute(select(Comment.item_id, func.count()).where(Comment.item_type == item_type,
-                                                                       Comment.item_id.in_(item_ids))
-                           .group_by(Comment.item_id))
-    return dict(rows.all())
+def portfolio_comment_counts(session: Session, portfolio_id) -> dict:
+    """How many comments each item of a portfolio has, keyed by (item type, item id): one query for a
+    whole page of items. Counts only (no text): a list shows the link, the comments page checks access."""
+    rows = session.execute(select(Comment.item_type, Comment.item_id, func.count())
+                           .where(Comment.portfolio_id == portfolio_id)
+                           .group_by(Comment.item_type, Comment.item_id))
+    return {(kind, item_id): count for kind, item_id, count in rows}
 
 
 # --- message threads -------------------------------------------------------------------------------------
