@@ -240,6 +240,7 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
     _demo_credentials(session)  # after the demo organisation exists
     _demo_attestations(session)
     _demo_endorsements(session)
+    _demo_collab(session)
     if extra_accounts > 0:
         lines += generate_accounts(session, extra_accounts)
     return lines
@@ -356,6 +357,46 @@ def _demo_endorsements(session: Session) -> None:
     endorsements.endorse(session, policy.OPERATOR, endorser, "achievement", achievement.id,
                          "Nos commerçants connaissent ces stages : ils recrutent volontiers les élèves qui "
                          "les ont validés.")
+
+
+def _demo_collab(session: Session) -> None:
+    """Inès shares her portfolio with her counsellor as a contributor (through ``app.services.grants``,
+    unless a grant exists already): a short message thread, a comment on her latest internship with
+    Inès's reply, and a proposed skill waiting in Inès's inbox (``app.services.collab``). Once only; the
+    e-mails go in the next digest."""
+    from app.models import Experience
+    from app.models.collab import Message
+    from app.models.sharing import Grant
+    from app.services import collab, grants
+
+    ines = _user_by_email(session, DEMO_ACCOUNTS[0].email)
+    claire = _user_by_email(session, DEMO_ACCOUNTS[1].email)
+    if ines is None or claire is None or ines.portfolio is None:
+        return
+    grant = session.scalars(select(Grant).where(Grant.portfolio_id == ines.portfolio.id,
+                                                Grant.email == claire.email, Grant.revoked_at.is_(None))).first()
+    if grant is None:
+        grant, raw = grants.invite(session, ines, email=claire.email, role="contributor",
+                                   message="Bonjour Madame Dubois, voici mon portfolio pour notre prochain RDV.")
+        grants.accept_by_link(session, claire, raw)
+    if grant.role != "contributor" or not grant.is_active() or session.scalars(
+            select(Message.id).where(Message.grant_id == grant.id)).first():
+        return  # another role chosen elsewhere, or already done
+    collab.post_message(session, claire, grant, "Bonjour Inès, j'ai lu votre portfolio : on en parle jeudi au "
+                                                "CIO ? Pensez à apporter votre convention de stage.")
+    collab.post_message(session, ines, grant, "Merci ! Oui, jeudi 14 h, j'apporterai la convention.")
+    internship = session.scalars(select(Experience).where(Experience.portfolio_id == ines.portfolio.id,
+                                                          Experience.kind == "internship")
+                                 .order_by(Experience.start_date.desc())).first()
+    if internship is not None:
+        comment = collab.add_comment(session, claire, "experience", internship.id,
+                                     "Très bonne description. Ajoutez ce que vous avez appris sur l'encaissement.")
+        collab.add_comment(session, ines, "experience", internship.id, "C'est fait, merci !",
+                           parent_id=comment.id)
+    collab.propose_item(session, claire, grant.id, "skill",
+                        {"name": "Présenter son projet d'orientation à l'oral", "level": 2,
+                         "description": "Observée lors de notre entretien au CIO."},
+                        note="Je vous propose cette compétence, vue lors de notre entretien.")
 
 
 def _user_by_email(session: Session, email: str) -> User | None:

@@ -364,6 +364,7 @@ def test_inbox_page_accepts_and_declines(app, client, owner, tutor):
     page = client.get("/portfolio/inbox")
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "<script>alert" not in text and "Soudure &lt;script&gt;" in text
+    assert f"/messages/{grant.id}" in text  # the conversation with the tutor
     token = csrf_token(page)
     assert client.post(f"/proposals/{keep.id}/accept", data={"csrf_token": token}).status_code == 302
     assert client.post(f"/proposals/{drop.id}/decline", data={"csrf_token": token, "reason": "non"}).status_code == 302
@@ -424,3 +425,18 @@ def test_through_the_real_invitation_and_shared_view(app, client, owner, tutor, 
     assert other.get(f"/comments/skill/{skill.id}").status_code == 404
     assert other.get(f"/shared/{seen.id}/propose/skill").status_code == 403
     assert other.get(f"/messages/{grant.id}").status_code == 404  # someone else's thread
+
+
+def test_demo_shares_with_the_counsellor_once(app):
+    from app import demo
+    from app.models.sharing import Grant
+
+    demo.load(db.session)
+    db.session.commit()
+    demo.load(db.session)  # idempotent
+    db.session.commit()
+    grant = db.session.scalars(select(Grant)).one()
+    assert grant.role == "contributor" and grant.is_active()
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 2
+    assert db.session.scalar(select(func.count()).select_from(Comment)) == 2
+    assert db.session.scalars(select(Proposal.status)).all() == ["pending"]

@@ -131,6 +131,7 @@ def mine():
 def inbox():
     return render_template("collab/inbox.html", proposals=service.inbox(db.session, current_user),
                            threads=service.owner_threads(db.session, current_user),
+                           comments=service.recent_comments(db.session, current_user),
                            form=EmptyForm(), decline_form=DeclineForm())
 
 

@@ -100,6 +100,13 @@ def add_comment(session: Session, user: User, item_type, item_id, body, parent_i
     return comment
 
 
+def recent_comments(session: Session, owner: User, limit: int = 20) -> list[Comment]:
+    """The latest comments others wrote on the owner's items (for the inbox), newest first."""
+    return list(session.scalars(select(Comment).where(Comment.portfolio_id == items.portfolio_of(owner).id,
+                                                      Comment.author_id.is_distinct_from(owner.id))
+                                .order_by(Comment.created_at.desc(), Comment.id).limit(limit)))
+
+
 def portfolio_comment_counts(session: Session, portfolio_id) -> dict:
     """How many comments each item of a portfolio has, keyed by (item type, item id): one query for a
     whole page of items. Counts only (no text): a list shows the link, the comments page checks access."""
