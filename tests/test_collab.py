@@ -279,6 +279,13 @@ def test_proposed_document_waits_encrypted_then_enters_the_vault(app, client, ow
     assert db.session.scalar(select(func.count()).select_from(Document)) == 0
     with pytest.raises(NotFound):  # the author cannot read it back through the owner's key
         list(collab.proposal_content(db.session, tutor, proposal))
+    assert client.get(f"/proposals/{proposal.id}/file").status_code == 404  # the author: not theirs to read
+    looker = app.test_client()
+    login(looker, owner.email)
+    checked = looker.get(f"/proposals/{proposal.id}/file")
+    assert checked.status_code == 200 and checked.data == content  # the owner checks it before accepting
+    assert checked.headers["Content-Disposition"] == "attachment"
+    assert checked.mimetype == "application/octet-stream"
     document = collab.accept(db.session, owner, proposal)
     db.session.commit()
     assert b"".join(documents.read(owner, document)) == content
@@ -440,3 +447,16 @@ def test_demo_shares_with_the_counsellor_once(app):
     assert db.session.scalar(select(func.count()).select_from(Message)) == 2
     assert db.session.scalar(select(func.count()).select_from(Comment)) == 2
     assert db.session.scalars(select(Proposal.status)).all() == ["pending"]
+
+
+def test_the_digest_runs_as_a_periodic_job(app):
+    from app import jobs
+    from app.collab import emails
+
+    from datetime import datetime
+
+    registered = {task.name: task for task in jobs.huey._registry.periodic_tasks}
+    task = registered["send_digests_job"]
+    assert type(task) is emails.send_digests_job.task_class
+    assert task.validate_datetime(datetime(2026, 12, 5, 18, 10))  # every 10 minutes, not every minute
+    assert not task.validate_datetime(datetime(2026, 12, 5, 18, 11))

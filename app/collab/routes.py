@@ -15,6 +15,7 @@ from app.extensions import db, limiter
 from app.portfolio.common import show_errors
 from app.services import collab as service
 from app.services.documents import DocumentError
+from app.services.grants import title_of
 from app.services.errors import Forbidden, ValidationFailed
 
 write_limit = limiter.limit("120/hour", methods=["POST"])  # each write may end up in someone's mailbox
@@ -61,8 +62,8 @@ def comments(item_type, item_id):
             db.session.commit()
             return redirect(url_for("collab.comments", item_type=item_type, item_id=item.id))
     found = service.comments_on(db.session, current_user, item_type, item.id)
-    return render_template("collab/comments.html", item=item, item_type=item_type, comments=found,
-                           form=form), _status()
+    return render_template("collab/comments.html", item=item, title=title_of(item), item_type=item_type,
+                           comments=found, form=form), _status()
 
 
 @bp.route("/messages/<grant_id>", methods=["GET", "POST"])
