@@ -240,7 +240,8 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
     _demo_credentials(session)  # after the demo organisation exists
     _demo_attestations(session)
     _demo_endorsements(session)
-    _demo_collab(session)
+    _demo_sharing(session)
+    lines += _demo_collab(session)
     if extra_accounts > 0:
         lines += generate_accounts(session, extra_accounts)
     return lines
@@ -330,6 +331,13 @@ def _demo_attestations(session: Session) -> None:
                                             message="Bonjour, pourriez-vous confirmer cette expérience ?")
         if index == 0:
             attestations.confirm(session, raw)
+def _demo_sharing(session: Session) -> None:
+    """Inès shares with Claire, and invites her mother as guardian (``app.sharing.demo``)."""
+    from app.sharing import demo as sharing_demo
+
+    sharing_demo.load(session, DEMO_ACCOUNTS[0].email, DEMO_ACCOUNTS[1].email)
+
+
 # A second approved organisation, which endorses the lycée's work-placement achievement.
 ENDORSER = {"name": "Club des commerçants de Rezé", "kind": "association",
             "contact_email": "club.commercants@example.org",
@@ -359,44 +367,52 @@ def _demo_endorsements(session: Session) -> None:
                          "les ont validés.")
 
 
-def _demo_collab(session: Session) -> None:
-    """Inès shares her portfolio with her counsellor as a contributor (through ``app.services.grants``,
-    unless a grant exists already): a short message thread, a comment on her latest internship with
-    Inès's reply, and a proposed skill waiting in Inès's inbox (``app.services.collab``). Once only; the
-    e-mails go in the next digest."""
+# Inès's internship tutor: a contributor (issue 9's "partners deposit documents this way").
+TUTOR = DemoAccount("martine.leclerc@example.org", "tutrice-demo-stage", "Martine Leclerc",
+                    "Inès's internship tutor, contributor to her portfolio", "citizen", lambda session, user: None)
+DEMO_AGREEMENT = (b"%PDF-1.4\n% Convention de stage (demo)\n1 0 obj << /Type /Catalog >> endobj\n"
+                  b"trailer << /Root 1 0 R >>\n%%EOF\n")
+
+
+def _demo_collab(session: Session) -> list[str]:
+    """Inès invites her internship tutor as a contributor over that internship and her documents
+    (``app.services.grants``); the tutor comments on it (Inès replies), writes in their thread and
+    proposes the signed internship agreement, which waits in Inès's inbox (``app.services.collab``).
+    Once only; the e-mails go in the next digest. Returns the tutor's login line."""
     from app.models import Experience
     from app.models.collab import Message
     from app.models.sharing import Grant
     from app.services import collab, grants
+    from app.services.accounts import create_user
 
+    line = [f"  {TUTOR.email}  password: {TUTOR.password}  ({TUTOR.description})"]
     ines = _user_by_email(session, DEMO_ACCOUNTS[0].email)
-    claire = _user_by_email(session, DEMO_ACCOUNTS[1].email)
-    if ines is None or claire is None or ines.portfolio is None:
-        return
-    grant = session.scalars(select(Grant).where(Grant.portfolio_id == ines.portfolio.id,
-                                                Grant.email == claire.email, Grant.revoked_at.is_(None))).first()
-    if grant is None:
-        grant, raw = grants.invite(session, ines, email=claire.email, role="contributor",
-                                   message="Bonjour Madame Dubois, voici mon portfolio pour notre prochain RDV.")
-        grants.accept_by_link(session, claire, raw)
-    if grant.role != "contributor" or not grant.is_active() or session.scalars(
-            select(Message.id).where(Message.grant_id == grant.id)).first():
-        return  # another role chosen elsewhere, or already done
-    collab.post_message(session, claire, grant, "Bonjour Inès, j'ai lu votre portfolio : on en parle jeudi au "
-                                                "CIO ? Pensez à apporter votre convention de stage.")
-    collab.post_message(session, ines, grant, "Merci ! Oui, jeudi 14 h, j'apporterai la convention.")
+    if ines is None or ines.portfolio is None:
+        return []
     internship = session.scalars(select(Experience).where(Experience.portfolio_id == ines.portfolio.id,
                                                           Experience.kind == "internship")
                                  .order_by(Experience.start_date.desc())).first()
-    if internship is not None:
-        comment = collab.add_comment(session, claire, "experience", internship.id,
-                                     "Très bonne description. Ajoutez ce que vous avez appris sur l'encaissement.")
-        collab.add_comment(session, ines, "experience", internship.id, "C'est fait, merci !",
-                           parent_id=comment.id)
-    collab.propose_item(session, claire, grant.id, "skill",
-                        {"name": "Présenter son projet d'orientation à l'oral", "level": 2,
-                         "description": "Observée lors de notre entretien au CIO."},
-                        note="Je vous propose cette compétence, vue lors de notre entretien.")
+    tutor = _user_by_email(session, TUTOR.email)
+    if tutor is None:
+        tutor = create_user(session, email=TUTOR.email, password=TUTOR.password,
+                            display_name=TUTOR.display_name, verified=True, locale="fr")
+    grant = session.scalars(select(Grant).where(Grant.portfolio_id == ines.portfolio.id,
+                                                Grant.email == tutor.email)).first()
+    if grant is not None or internship is None:
+        return line  # already done (or nothing to share)
+    scope = [{"type": "experience", "id": str(internship.id)}, {"type": "section", "id": "documents"}]
+    grant, raw = grants.invite(session, ines, email=tutor.email, role="contributor", scope=scope,
+                               message="Bonjour Madame Leclerc, pourriez-vous déposer la convention signée ?")
+    grants.accept_by_link(session, tutor, raw)
+    collab.post_message(session, tutor, grant, "Bonjour Inès, je dépose la convention signée par l'entreprise. "
+                                               "Bonne continuation !")
+    collab.post_message(session, ines, grant, "Merci beaucoup, je l'ajoute à mon portfolio.")
+    comment = collab.add_comment(session, tutor, "experience", internship.id,
+                                 "Très bon stage : vous pourriez ajouter la tenue de la caisse en fin de journée.")
+    collab.add_comment(session, ines, "experience", internship.id, "C'est ajouté, merci !", parent_id=comment.id)
+    collab.propose_document(session, tutor, grant.id, "convention-de-stage.pdf", [DEMO_AGREEMENT],
+                            note="La convention signée par l'entreprise.")
+    return line
 
 
 def _user_by_email(session: Session, email: str) -> User | None:

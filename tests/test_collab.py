@@ -434,19 +434,25 @@ def test_through_the_real_invitation_and_shared_view(app, client, owner, tutor, 
     assert other.get(f"/messages/{grant.id}").status_code == 404  # someone else's thread
 
 
-def test_demo_shares_with_the_counsellor_once(app):
+def test_demo_tutor_contributes_once(app):
     from app import demo
+    from app.models import User
     from app.models.sharing import Grant
 
-    demo.load(db.session)
+    printed = demo.load(db.session)
     db.session.commit()
+    assert any(demo.TUTOR.email in line for line in printed)
     demo.load(db.session)  # idempotent
     db.session.commit()
-    grant = db.session.scalars(select(Grant)).one()
+    tutor = db.session.scalar(select(User).where(User.email == demo.TUTOR.email))
+    grant = db.session.scalars(select(Grant).where(Grant.grantee_id == tutor.id)).one()
     assert grant.role == "contributor" and grant.is_active()
     assert db.session.scalar(select(func.count()).select_from(Message)) == 2
     assert db.session.scalar(select(func.count()).select_from(Comment)) == 2
-    assert db.session.scalars(select(Proposal.status)).all() == ["pending"]
+    proposal = db.session.scalars(select(Proposal)).one()
+    assert proposal.status == "pending" and proposal.kind == "document"
+    ines = db.session.scalar(select(User).where(User.email == demo.DEMO_ACCOUNTS[0].email))
+    assert b"".join(collab.proposal_content(db.session, ines, proposal)) == demo.DEMO_AGREEMENT
 
 
 def test_the_digest_runs_as_a_periodic_job(app):

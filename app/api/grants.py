@@ -1,4 +1,5 @@
-"""``/api/v1/grants``, ``/api/v1/invitations`` and ``/api/v1/shared-with-me`` (personal access token).
+"""``/api/v1/grants``, ``/api/v1/invitations``, ``/api/v1/shared-with-me`` and the owner's
+``/api/v1/access-log`` (personal access token).
 
 The owner invites (``POST /grants``: ``email``, ``role``, ``scope``, optional ``expires_at`` and
 ``message``), lists, changes (``PATCH``) and revokes (``DELETE``) grants. The invitee lists the pending
@@ -8,6 +9,8 @@ grant, a revoked or expired one, answers 404 as a missing one. The work is ``app
 """
 from __future__ import annotations
 
+from datetime import timezone
+
 import marshmallow as ma
 from flask import request
 from flask_smorest import Blueprint
@@ -16,7 +19,7 @@ from app.api.auth import api_user, require_token
 from app.api.common import document_errors, json_body, json_object
 from app.extensions import db
 from app.models import Grant
-from app.services import grants as service
+from app.services import access_log, grants as service
 from app.services.errors import ValidationFailed
 from app.sharing import emails
 
@@ -100,6 +103,27 @@ class SharedPortfolioSchema(ma.Schema):
     documents = ma.fields.List(ma.fields.Dict(), required=True)
     credentials = ma.fields.List(ma.fields.Dict(), required=True)
     journal = ma.fields.List(ma.fields.Dict(), required=True)
+
+
+class AccessEventSchema(ma.Schema):
+    id = ma.fields.UUID(required=True)
+    at = ma.fields.DateTime(required=True)
+    action = ma.fields.String(required=True, metadata={"description": "view, download, export, comment, propose"})
+    object_type = ma.fields.String(allow_none=True)
+    object_id = ma.fields.UUID(allow_none=True)
+    object_title = ma.fields.String(required=True, metadata={"description": "Empty once the object is gone"})
+    who = ma.fields.String(required=True, metadata={"description": "The reader's name and e-mail, or empty"})
+    share_link = ma.fields.String(allow_none=True, metadata={"description": "The share link's label, if any"})
+    network = ma.fields.String(required=True, metadata={"description": "The IP address cut to its /24 or /48"})
+
+
+class AccessLogSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(AccessEventSchema), required=True)
+    next = ma.fields.String(allow_none=True, metadata={"description": "Pass as ?before= for older events"})
+
+
+class AccessLogArgs(ma.Schema):
+    before = ma.fields.AwareDateTime(load_default=None, default_timezone=timezone.utc)
 
 
 def _dump(grant: Grant) -> dict:
@@ -241,6 +265,21 @@ def make_blueprint() -> Blueprint:
         for section in service.SECTION_MODELS:
             body[section] = [_item(section, item, grant.id) for item in shown[section]]
         return body
+
+    @blp.route("/access-log", methods=["GET"])
+    @blp.arguments(AccessLogArgs, location="query")
+    @blp.response(200, AccessLogSchema)
+    @blp.doc(summary="Your access log: who read what in your portfolio, newest first")
+    @document_errors(blp, 401, 422)
+    def access_log_events(args):
+        portfolio = api_user().portfolio
+        events = access_log.events(db.session, portfolio.id, before=args["before"])
+        return {"items": [{"id": e.id, "at": e.created_at, "action": e.action, "object_type": e.object_type,
+                           "object_id": e.object_id,
+                           "object_title": service.object_title(db.session, e.object_type, e.object_id),
+                           "who": e.actor_label, "share_link": e.share_link_label if e.share_link_id else None,
+                           "network": e.ip} for e in events],
+                "next": events[-1].created_at.isoformat() if len(events) == access_log.PAGE_SIZE else None}
 
     return blp
 

@@ -5,17 +5,19 @@ route, since the choices are the owner's own items."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, RadioField, TextAreaField
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.services.grants import MESSAGE_MAX
 
 ROLE_CHOICES = [
-    ("viewer", _l("Viewer: reads what you share")),
-    ("contributor", _l("Contributor: reads, comments and proposes additions that you accept or decline")),
-    ("certifier", _l("Certifier: reads, and may be asked to attest an experience or a skill")),
-    ("guardian", _l("Guardian (a parent of a minor): reads the whole portfolio, changes nothing")),
+    SelectChoice("viewer", _l("Viewer: reads what you share")),
+    SelectChoice("contributor", _l("Contributor: reads, comments and proposes additions that you accept or decline")),
+    SelectChoice("certifier", _l("Certifier: reads, and may be asked to attest an experience or a skill")),
+    SelectChoice("guardian", _l("Guardian (a parent of a minor): reads the whole portfolio, changes nothing")),
 ]
-EXTENT_CHOICES = [("all", _l("The whole portfolio (not the journal)")), ("chosen", _l("Only what I choose below"))]
+EXTENT_CHOICES = [SelectChoice("all", _l("The whole portfolio (not the journal)")),
+                  SelectChoice("chosen", _l("Only what I choose below"))]
 
 
 class GrantForm(FlaskForm):
