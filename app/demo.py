@@ -214,6 +214,8 @@ DEMO_ACCOUNTS = (
                 "careers counsellor, small portfolio", "counsellor", _build_counsellor),
     DemoAccount("direction.trois-rivieres@example.org", "lycee-demo-direction", "Nadia Benali",
                 "admin of the lycée's issuing organisation", "citizen", lambda session, user: None),
+    DemoAccount("martine.leclerc@example.org", "tutrice-demo-stage", "Martine Leclerc",  # collab's demo
+                "Inès's internship tutor, contributor to her portfolio", "citizen", lambda session, user: None),
 )
 
 
@@ -241,7 +243,7 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
     _demo_attestations(session)
     _demo_endorsements(session)
     _demo_sharing(session)
-    lines += _demo_collab(session)
+    _demo_collab(session)
     if extra_accounts > 0:
         lines += generate_accounts(session, extra_accounts)
     return lines
@@ -367,39 +369,33 @@ def _demo_endorsements(session: Session) -> None:
                          "les ont validés.")
 
 
-# Inès's internship tutor: a contributor (issue 9's "partners deposit documents this way").
-TUTOR = DemoAccount("martine.leclerc@example.org", "tutrice-demo-stage", "Martine Leclerc",
-                    "Inès's internship tutor, contributor to her portfolio", "citizen", lambda session, user: None)
+# Inès's internship tutor (the last demo account): a contributor, as issue 9's partners who deposit documents.
+TUTOR = DEMO_ACCOUNTS[3]
 DEMO_AGREEMENT = (b"%PDF-1.4\n% Convention de stage (demo)\n1 0 obj << /Type /Catalog >> endobj\n"
                   b"trailer << /Root 1 0 R >>\n%%EOF\n")
 
 
-def _demo_collab(session: Session) -> list[str]:
+def _demo_collab(session: Session) -> None:
     """Inès invites her internship tutor as a contributor over that internship and her documents
     (``app.services.grants``); the tutor comments on it (Inès replies), writes in their thread and
     proposes the signed internship agreement, which waits in Inès's inbox (``app.services.collab``).
-    Once only; the e-mails go in the next digest. Returns the tutor's login line."""
+    Once only; the e-mails go in the next digest."""
     from app.models import Experience
     from app.models.collab import Message
     from app.models.sharing import Grant
     from app.services import collab, grants
-    from app.services.accounts import create_user
 
-    line = [f"  {TUTOR.email}  password: {TUTOR.password}  ({TUTOR.description})"]
     ines = _user_by_email(session, DEMO_ACCOUNTS[0].email)
-    if ines is None or ines.portfolio is None:
-        return []
+    tutor = _user_by_email(session, TUTOR.email)
+    if ines is None or ines.portfolio is None or tutor is None:
+        return
     internship = session.scalars(select(Experience).where(Experience.portfolio_id == ines.portfolio.id,
                                                           Experience.kind == "internship")
                                  .order_by(Experience.start_date.desc())).first()
-    tutor = _user_by_email(session, TUTOR.email)
-    if tutor is None:
-        tutor = create_user(session, email=TUTOR.email, password=TUTOR.password,
-                            display_name=TUTOR.display_name, verified=True, locale="fr")
     grant = session.scalars(select(Grant).where(Grant.portfolio_id == ines.portfolio.id,
                                                 Grant.email == tutor.email)).first()
     if grant is not None or internship is None:
-        return line  # already done (or nothing to share)
+        return  # already done (or nothing to share)
     scope = [{"type": "experience", "id": str(internship.id)}, {"type": "section", "id": "documents"}]
     grant, raw = grants.invite(session, ines, email=tutor.email, role="contributor", scope=scope,
                                message="Bonjour Madame Leclerc, pourriez-vous déposer la convention signée ?")
@@ -412,7 +408,6 @@ def _demo_collab(session: Session) -> list[str]:
     collab.add_comment(session, ines, "experience", internship.id, "C'est ajouté, merci !", parent_id=comment.id)
     collab.propose_document(session, tutor, grant.id, "convention-de-stage.pdf", [DEMO_AGREEMENT],
                             note="La convention signée par l'entreprise.")
-    return line
 
 
 def _user_by_email(session: Session, email: str) -> User | None:
