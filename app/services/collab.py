@@ -385,7 +385,8 @@ def collect_digests(session: Session) -> list[Digest]:
             digest = digest_for(recipient)
             if digest is not None:
                 digest.messages.append((message, grant))
-    for comment in session.scalars(select(Comment).where(Comment.notified_at.is_(None)).order_by(Comment.created_at)):
+    for comment in session.scalars(select(Comment).where(Comment.notified_at.is_(None))
+                                   .order_by(Comment.created_at)).all():  # read whole: queries follow
         comment.notified_at = now
         owner_id = owner_of(comment.portfolio_id)
         if comment.author_id != owner_id:
@@ -398,7 +399,7 @@ def collect_digests(session: Session) -> list[Digest]:
         if digest is not None:
             digest.comments.append(comment)
     for proposal in session.scalars(select(Proposal).where(Proposal.notified_at.is_(None))
-                                    .order_by(Proposal.created_at)):
+                                    .order_by(Proposal.created_at)).all():
         proposal.notified_at = now
         digest = digest_for(owner_of(proposal.portfolio_id) if proposal.status == "pending" else proposal.author_id)
         if digest is not None:
