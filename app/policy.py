@@ -215,7 +215,8 @@ def covers_section(grant: Grant, section: str) -> bool:
         isinstance(grant.scope, list) and {"type": "section", "id": section} in grant.scope)
 
 
-def _active_clause(now: datetime):
+def active_clause(now: datetime):
+    """The SQL condition of a grant that gives rights at ``now`` (the same as ``Grant.is_active``)."""
     return and_(Grant.accepted_at.is_not(None), Grant.revoked_at.is_(None),
                 or_(Grant.expires_at.is_(None), Grant.expires_at > now))
 
@@ -227,7 +228,7 @@ def active_grants(user, portfolio) -> list[Grant]:
         return []
     portfolio_id = getattr(portfolio, "id", portfolio)
     return list(db.session.scalars(select(Grant).where(
-        Grant.grantee_id == user.id, Grant.portfolio_id == portfolio_id, _active_clause(utcnow()))))
+        Grant.grantee_id == user.id, Grant.portfolio_id == portfolio_id, active_clause(utcnow()))))
 
 
 def _granted(user: User, action: str, portfolio_id, kind: str, object_id) -> bool:

@@ -138,7 +138,7 @@ def clean_scope(session: Session, portfolio: Portfolio, role: str, value):
 def _clean_message(value) -> str:
     if value in (None, ""):
         return ""
-    if not isinstance(value, str) or CONTROL_CHARS.search(value.replace("\n", "").replace("\r", "").replace("\t", "")):
+    if not isinstance(value, str) or CONTROL_CHARS.search(value):  # tabs and line breaks are allowed
         raise _invalid("message", _l("This text contains characters that are not allowed."))
     if len(value) > MESSAGE_MAX:
         raise _invalid("message", _l("At most %(count)d characters.", count=MESSAGE_MAX))
@@ -305,12 +305,9 @@ def accept(session: Session, user: User, grant_id) -> Grant:
 
 
 def shared_with(session: Session, user: User) -> list[Grant]:
-    """The user's active grants, the most recently changed portfolios first."""
-    now = utcnow()
-    return list(session.scalars(
-        select(Grant).join(Portfolio, Portfolio.id == Grant.portfolio_id)
-        .where(Grant.grantee_id == user.id, policy._active_clause(now))
-        .order_by(Portfolio.revision.desc(), Grant.accepted_at.desc())))
+    """The user's active grants, the most recently accepted first."""
+    return list(session.scalars(select(Grant).where(Grant.grantee_id == user.id, policy.active_clause(utcnow()))
+                                .order_by(Grant.accepted_at.desc(), Grant.id)))
 
 
 def active_grant(session: Session, user: User, grant_id) -> Grant:
