@@ -214,6 +214,8 @@ DEMO_ACCOUNTS = (
                 "careers counsellor, small portfolio", "counsellor", _build_counsellor),
     DemoAccount("direction.trois-rivieres@example.org", "lycee-demo-direction", "Nadia Benali",
                 "admin of the lycée's issuing organisation", "citizen", lambda session, user: None),
+    DemoAccount("martine.leclerc@example.org", "tutrice-demo-stage", "Martine Leclerc",  # collab's demo
+                "Inès's internship tutor, contributor to her portfolio", "citizen", lambda session, user: None),
 )
 
 
@@ -243,6 +245,7 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
     _demo_received(session)
     _demo_cvs(session)  # after the credentials and attestations it cites
     _demo_sharing(session)
+    _demo_collab(session)
     if extra_accounts > 0:
         lines += generate_accounts(session, extra_accounts)
     return lines
@@ -413,6 +416,45 @@ def _demo_received(session: Session) -> None:
                                  .order_by(Experience.start_date.desc()).limit(1)).first()
     if credential is not None and experience is not None:
         received.link(session, ines, credential.id, "experience", experience.id)
+# Inès's internship tutor (the last demo account): a contributor, as issue 9's partners who deposit documents.
+TUTOR = DEMO_ACCOUNTS[3]
+DEMO_AGREEMENT = (b"%PDF-1.4\n% Convention de stage (demo)\n1 0 obj << /Type /Catalog >> endobj\n"
+                  b"trailer << /Root 1 0 R >>\n%%EOF\n")
+
+
+def _demo_collab(session: Session) -> None:
+    """Inès invites her internship tutor as a contributor over that internship and her documents
+    (``app.services.grants``); the tutor comments on it (Inès replies), writes in their thread and
+    proposes the signed internship agreement, which waits in Inès's inbox (``app.services.collab``).
+    Once only; the e-mails go in the next digest."""
+    from app.models import Experience
+    from app.models.collab import Message
+    from app.models.sharing import Grant
+    from app.services import collab, grants
+
+    ines = _user_by_email(session, DEMO_ACCOUNTS[0].email)
+    tutor = _user_by_email(session, TUTOR.email)
+    if ines is None or ines.portfolio is None or tutor is None:
+        return
+    internship = session.scalars(select(Experience).where(Experience.portfolio_id == ines.portfolio.id,
+                                                          Experience.kind == "internship")
+                                 .order_by(Experience.start_date.desc())).first()
+    grant = session.scalars(select(Grant).where(Grant.portfolio_id == ines.portfolio.id,
+                                                Grant.email == tutor.email)).first()
+    if grant is not None or internship is None:
+        return  # already done (or nothing to share)
+    scope = [{"type": "experience", "id": str(internship.id)}, {"type": "section", "id": "documents"}]
+    grant, raw = grants.invite(session, ines, email=tutor.email, role="contributor", scope=scope,
+                               message="Bonjour Madame Leclerc, pourriez-vous déposer la convention signée ?")
+    grants.accept_by_link(session, tutor, raw)
+    collab.post_message(session, tutor, grant, "Bonjour Inès, je dépose la convention signée par l'entreprise. "
+                                               "Bonne continuation !")
+    collab.post_message(session, ines, grant, "Merci beaucoup, je l'ajoute à mon portfolio.")
+    comment = collab.add_comment(session, tutor, "experience", internship.id,
+                                 "Très bon stage : vous pourriez ajouter la tenue de la caisse en fin de journée.")
+    collab.add_comment(session, ines, "experience", internship.id, "C'est ajouté, merci !", parent_id=comment.id)
+    collab.propose_document(session, tutor, grant.id, "convention-de-stage.pdf", [DEMO_AGREEMENT],
+                            note="La convention signée par l'entreprise.")
 
 
 def _user_by_email(session: Session, email: str) -> User | None:

@@ -299,3 +299,33 @@ def get_or_404(model: type[T], object_id, user, action: str = READ) -> T:
     if obj is None or not can(user, action, obj):
         abort(404)
     return obj
+
+
+# --- working together: comments, message threads, proposals (issue 9, collab) ---------------------------
+# Built on the grants' rules above: ``can(user, COMMENT, item)`` and ``can(user, PROPOSE, portfolio)``
+# say what an invited person may do; the owner may always comment on (reply about) their own items and
+# read every thread of their portfolio. A thread is open to the invited person only while their grant is
+# active (``Grant.is_active``); the owner keeps reading it after a revocation but can no longer write to
+# someone who lost access.
+
+def owns_portfolio(user, portfolio_id) -> bool:
+    return isinstance(user, User) and user.is_authenticated and _owns_portfolio(user, portfolio_id)
+
+
+def may_comment(user, item) -> bool:
+    """Comments are a conversation between the owner and the people who may comment on the item (its
+    contributors): they read and write them; a viewer, guardian or certifier sees none of them (the
+    grant shares the item, not what others said about it)."""
+    return owns_portfolio(user, item.portfolio_id) or can(user, COMMENT, item)
+
+
+def may_read_thread(user, grant) -> bool:
+    """The owner always (the history stays theirs); the grantee while the grant is active."""
+    if owns_portfolio(user, grant.portfolio_id):
+        return True
+    return isinstance(user, User) and grant.grantee_id == user.id and grant.is_active()
+
+
+def may_write_thread(user, grant) -> bool:
+    """Both parties, while the grant is active: nobody writes to a person who lost access."""
+    return grant.is_active() and may_read_thread(user, grant)

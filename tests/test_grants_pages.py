@@ -191,7 +191,7 @@ def test_the_demo_shares_ines_portfolio_with_her_counsellor(app):
     claire = db.session.scalar(select(User).where(User.email == demo.DEMO_ACCOUNTS[1].email))
     ines = db.session.scalar(select(User).where(User.email == demo.DEMO_ACCOUNTS[0].email))
     assert sorted((g.role, g.status) for g in grants.list_for_owner(db.session, ines)) == [
-        ("guardian", "pending"), ("viewer", "active")]
+        ("contributor", "active"), ("guardian", "pending"), ("viewer", "active")]  # contributor: collab's demo
     client = app.test_client()
     login(client, claire.email, demo.DEMO_ACCOUNTS[1].password)
     followed = client.get("/shared")

@@ -17,3 +17,4 @@ from app.models.endorsements import Endorsement  # noqa: F401
 from app.models.received import CredentialLink, VerificationVerdict  # noqa: F401
 from app.models.cvs import CvVariant  # noqa: F401
 from app.models.sharing import AccessEvent, Grant  # noqa: F401
+from app.models.collab import Comment, Message, Proposal  # noqa: F401
