@@ -314,9 +314,10 @@ def test_demo_has_one_confirmed_and_one_pending_attestation(app):
     db.session.commit()
     demo.load(db.session)  # idempotent
     db.session.commit()
-    statuses = sorted(r.status for r in db.session.query(AttestationRequest))
+    # (The demo's endorsement request, purpose "endorsement", is tested in tests/test_endorse_person.py.)
+    statuses = sorted(r.status for r in db.session.query(AttestationRequest).filter_by(purpose="attestation"))
     assert statuses == ["confirmed", "pending"]
-    confirmed = db.session.query(AttestationRequest).filter_by(status="confirmed").one()
+    confirmed = db.session.query(AttestationRequest).filter_by(status="confirmed", purpose="attestation").one()
     assert verify(confirmed.document, fetch=local_fetch(app))["verified"] is True
 
 
