@@ -144,3 +144,5 @@ def _register_blueprints(app: Flask) -> None:
         feature.init_app(app)
     from app.attestations import init_app as init_attestations
     init_attestations(app)
+    from app.pages import init_app as init_pages
+    init_pages(app)

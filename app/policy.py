@@ -23,6 +23,7 @@ from app.models import (
     Achievement, Diploma, Document, Experience, JournalEntry, Membership, Organisation, Portfolio, Skill, User,
 )
 from app.models.issuing import APPROVED, PENDING
+from app.models.pages import Page, ShareLink
 
 T = TypeVar("T")
 
@@ -122,6 +123,8 @@ def can(user, action: str, obj) -> bool:
         return _owns_portfolio(user, obj.portfolio_id)
     if isinstance(obj, User):
         return obj.id == user.id
+    if isinstance(obj, (Page, ShareLink)):
+        return _can_sharing(user, action, obj)
     return False
 
 
@@ -139,3 +142,11 @@ def get_or_404(model: type[T], object_id, user, action: str = READ) -> T:
     if obj is None or not can(user, action, obj):
         abort(404)
     return obj
+
+
+# --- pages and share links ---------------------------------------------------------------------------
+# A page and a share link belong to the portfolio they name: only its owner reads, changes, deletes them.
+# Visitors of ``/s/<token>`` are no principal here: the link itself is their right, checked by
+# ``app.services.share_links.open`` (state, password), and it reaches exactly the page it names.
+def _can_sharing(user, action: str, obj) -> bool:
+    return isinstance(user, User) and action in (READ, UPDATE, DELETE) and _owns_portfolio(user, obj.portfolio_id)
