@@ -214,6 +214,8 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
         "PROXY_HOPS": int(get("PROXY_HOPS", "0")),
         "TOKEN_TTL_VERIFY": timedelta(days=3),
         "TOKEN_TTL_RESET": timedelta(hours=1),
+        # The owner's access log (app/services/access_log.py) keeps this many days, then a job prunes it.
+        "ACCESS_LOG_DAYS": int(get("ACCESS_LOG_DAYS") or 365),
     }
     settings.update(overrides)
     return settings

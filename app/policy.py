@@ -8,19 +8,28 @@ organisation must be approved (an unapproved one can do nothing but show its req
 Principals: a ``User`` (by their membership), an ``OrganisationPrincipal`` (an organisation token, for its
 own organisation only), the ``OPERATOR`` (the command line). Platform admins decide requests
 (``reviews_requests``) and get no member right and no portfolio content.
+
+Portfolios grow by data too: the owner may do anything to their portfolio and its items; another person
+only what an active ``Grant`` gives (``GRANT_ROLE_ACTIONS`` × ``GRANT_KIND_ACTIONS``, for an object in the
+grant's scope). ``OWN`` is the owner's workspace (their item pages, their vault): a grant never opens it,
+so that an invited person reads only through the shared views, which show exactly the scope and log
+the access.
 """
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from flask import abort
-from sqlalchemy import select
+from sqlalchemy import and_, false, or_, select
 
 from app.extensions import db
+from app.database import utcnow
 from app.models import (
-    Achievement, Diploma, Document, Experience, JournalEntry, Membership, Organisation, Portfolio, Skill, User,
+    Achievement, Credential, Diploma, Document, Experience, Grant, JournalEntry, Membership, Organisation,
+    Portfolio, Skill, User,
 )
 from app.models.issuing import APPROVED, PENDING
 from app.models.pages import Page, ShareLink
@@ -28,6 +37,8 @@ from app.models.pages import Page, ShareLink
 T = TypeVar("T")
 
 READ, UPDATE, DELETE = "read", "update", "delete"
+OWN = "own"  # the owner's workspace (item pages, vault): never through a grant
+COMMENT, PROPOSE, ATTEST_REQUEST = "comment", "propose", "attest_request"
 PORTFOLIO_ITEMS = (Experience, Diploma, Skill, JournalEntry, Document)
 
 
@@ -118,13 +129,161 @@ def can(user, action: str, obj) -> bool:
     if not isinstance(user, User):
         return False  # tokens and the operator act on organisation objects only
     if isinstance(obj, Portfolio):
-        return obj.owner_id == user.id
+        return obj.owner_id == user.id or _granted(user, action, obj.id, "portfolio", obj.id)
     if isinstance(obj, PORTFOLIO_ITEMS):
-        return _owns_portfolio(user, obj.portfolio_id)
+        if _owns_portfolio(user, obj.portfolio_id):
+            return True
+        return _granted(user, action, obj.portfolio_id, KIND_OF[type(obj)], obj.id)
+    if isinstance(obj, Credential):
+        if obj.portfolio_id is None or obj.hidden or _owns_portfolio(user, obj.portfolio_id):
+            return False  # the owner's credential pages decide by themselves (public ids, claim links)
+        return _granted(user, action, obj.portfolio_id, "credential", obj.id)
+    if isinstance(obj, Grant):
+        return _can_grant(user, action, obj)
     if isinstance(obj, User):
         return obj.id == user.id
     if isinstance(obj, (Page, ShareLink)):
         return _can_sharing(user, action, obj)
+    return False
+
+
+# --- sharing: grants ---------------------------------------------------------------------------------
+# The one table of what a grant gives: the role's actions, met with the actions that make sense on the
+# kind of object. A guardian (a minor's parent) reads everything and writes nothing; a contributor
+# comments on items and proposes additions to the portfolio; a certifier may be asked to attest an
+# experience or a skill. No grant ever gives UPDATE, DELETE or OWN: only the owner changes the portfolio.
+GRANT_ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    "viewer": frozenset({READ}),
+    "contributor": frozenset({READ, COMMENT, PROPOSE}),
+    "certifier": frozenset({READ, ATTEST_REQUEST}),
+    "guardian": frozenset({READ}),
+}
+GRANT_KIND_ACTIONS: dict[str, frozenset[str]] = {
+    "portfolio": frozenset({READ, PROPOSE}),
+    "experience": frozenset({READ, COMMENT, ATTEST_REQUEST}),
+    "skill": frozenset({READ, COMMENT, ATTEST_REQUEST}),
+    "diploma": frozenset({READ, COMMENT}),
+    "document": frozenset({READ, COMMENT}),
+    "credential": frozenset({READ, COMMENT}),
+    "journal": frozenset({READ}),
+}
+KIND_OF = {Experience: "experience", Skill: "skill", Diploma: "diploma", Document: "document",
+           JournalEntry: "journal", Credential: "credential"}
+MODEL_OF = {kind: model for model, kind in KIND_OF.items()}
+# The section that holds each kind of item. ``"all"`` covers every section but the journal (a private
+# reflection, shared only when the owner names its section); ``profile`` is the bio and contact details.
+SECTION_OF = {"experience": "experiences", "skill": "skills", "diploma": "diplomas", "document": "documents",
+              "credential": "credentials", "journal": "journal"}
+ALL = object()  # ``scope_selection``: every item of the kind
+
+
+def grant_allows(role: str, kind: str, action: str) -> bool:
+    """The table alone: may a grant of ``role`` give ``action`` on an object of ``kind`` (in scope)?"""
+    return action in GRANT_ROLE_ACTIONS.get(role, ()) and action in GRANT_KIND_ACTIONS.get(kind, ())
+
+
+def scope_selection(grant: Grant, kind: str):
+    """Which items of ``kind`` the grant's scope covers: ``ALL``, or a frozenset of their ids.
+
+    The one scope resolution: ``can`` (single reads) and ``shared_filter`` (every list, count and search
+    a grantee sees) both come from it, so that a list never shows what a read would refuse.
+    """
+    section = SECTION_OF.get(kind)
+    scope = grant.scope
+    if grant.role == "guardian" or scope == "all":
+        if kind == "journal":  # named only, even for a guardian
+            named = scope if isinstance(scope, list) else []
+            return ALL if {"type": "section", "id": "journal"} in named else frozenset()
+        return ALL
+    if not isinstance(scope, list):
+        return frozenset()
+    ids = set()
+    for entry in scope:
+        if not isinstance(entry, dict):
+            continue
+        if entry.get("type") == "section" and section is not None and entry.get("id") == section:
+            return ALL
+        if entry.get("type") == kind:
+            key = parse_id(entry.get("id"))
+            if key is not None:
+                ids.add(key)
+    return frozenset(ids)
+
+
+def covers_section(grant: Grant, section: str) -> bool:
+    """Whether the grant shows a whole section (``profile``: the bio and contact details)."""
+    if section == "journal":
+        return scope_selection(grant, "journal") is ALL
+    return grant.role == "guardian" or grant.scope == "all" or (
+        isinstance(grant.scope, list) and {"type": "section", "id": section} in grant.scope)
+
+
+def _active_clause(now: datetime):
+    return and_(Grant.accepted_at.is_not(None), Grant.revoked_at.is_(None),
+                or_(Grant.expires_at.is_(None), Grant.expires_at > now))
+
+
+def active_grants(user, portfolio) -> list[Grant]:
+    """The user's grants on ``portfolio`` (an object or its id) that give rights now: accepted, not
+    revoked, not expired. Empty for anyone not signed in, and for the owner (who needs none)."""
+    if not isinstance(user, User) or not getattr(user, "is_authenticated", False):
+        return []
+    portfolio_id = getattr(portfolio, "id", portfolio)
+    return list(db.session.scalars(select(Grant).where(
+        Grant.grantee_id == user.id, Grant.portfolio_id == portfolio_id, _active_clause(utcnow()))))
+
+
+def _granted(user: User, action: str, portfolio_id, kind: str, object_id) -> bool:
+    for grant in active_grants(user, portfolio_id):
+        if not grant_allows(grant.role, kind, action):
+            continue
+        if kind == "portfolio":
+            return True  # every active grant opens the portfolio itself (its name, its shared sections)
+        selection = scope_selection(grant, kind)
+        if selection is ALL or object_id in selection:
+            return True
+    return False
+
+
+def shared_filter(grants: list[Grant], model, action: str = READ):
+    """The SQL condition for the items of ``model`` that ``grants`` give ``action`` on: the same
+    decision as ``can`` for each row, so that lists, counts and searches agree with single reads."""
+    kind = KIND_OF[model]
+    clauses = []
+    for grant in grants:
+        if not grant_allows(grant.role, kind, action):
+            continue
+        selection = scope_selection(grant, kind)
+        in_portfolio = model.portfolio_id == grant.portfolio_id
+        if selection is ALL:
+            clauses.append(in_portfolio)
+        elif selection:
+            clauses.append(and_(in_portfolio, model.id.in_(sorted(selection, key=str))))
+    if not clauses:
+        return false()
+    condition = or_(*clauses)
+    if model is Credential:
+        condition = and_(condition, Credential.hidden.is_(False))
+    return condition
+
+
+# Actions on a grant itself: the owner manages it; the invitee reads it and accepts it while pending.
+# Accepting needs the account's address to be the invited one: by the e-mailed link (``accept_by_link``,
+# the token proving the mailbox), or by id from the API (``accept``), then only from a verified address,
+# since anyone may sign up with an address they do not hold. The owner never accepts their own.
+GRANT_OWNER_ACTIONS = frozenset({READ, UPDATE, DELETE})
+
+
+def _can_grant(user: User, action: str, grant: Grant) -> bool:
+    if _owns_portfolio(user, grant.portfolio_id):
+        return action in GRANT_OWNER_ACTIONS
+    if action == READ:
+        return grant.grantee_id == user.id or (
+            grant.grantee_id is None and grant.email == (user.email or "").lower() and user.is_verified)
+    if action in ("accept", "accept_by_link"):
+        return (grant.status == "pending" and grant.grantee_id is None
+                and grant.email == (user.email or "").lower()
+                and (action == "accept_by_link" or user.is_verified))
     return False
 
 

@@ -110,7 +110,7 @@ def make_blueprint(resource: Resource) -> Blueprint:
     @blp.doc(summary=f"Read {article} {label}")
     @document_errors(blp, 401, 404)
     def show(item_id):
-        return policy.get_or_404(model, item_id, api_user(), policy.READ)
+        return policy.get_or_404(model, item_id, api_user(), policy.OWN)
 
     @blp.route("/<uuid:item_id>", methods=["PATCH"])
     @blp.response(200, resource.schema)

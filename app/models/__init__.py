@@ -14,4 +14,5 @@ from app.models.issuing import (  # noqa: F401
 from app.models.credentials import ClaimToken, Credential, StatusEntry, StatusList  # noqa: F401
 from app.models.attestations import AttestationRequest, PlatformKey  # noqa: F401
 from app.models.endorsements import Endorsement  # noqa: F401
+from app.models.sharing import AccessEvent, Grant  # noqa: F401
 from app.models.pages import Page, ShareLink  # noqa: F401

@@ -111,7 +111,7 @@ def _views(section: Section):
 
     @login_required
     def item_view(item_id):
-        item = policy.get_or_404(section.model, item_id, current_user, policy.READ)
+        item = policy.get_or_404(section.model, item_id, current_user, policy.OWN)
         return render_template(f"portfolio/{section.singular}.html", item=item, section=section)
 
     @login_required

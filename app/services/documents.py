@@ -690,7 +690,7 @@ def read(user: User, document: Document, start: int = 0, length: int | None = No
     authenticated before it is yielded. Raises ``DocumentNotFound``, ``DocumentCorrupted``,
     ``StorageDown``, or ``ValueError`` for a range outside the document (the caller answers 416).
     """
-    if not policy.can(user, policy.READ, document):
+    if not policy.can(user, policy.OWN, document):
         raise DocumentNotFound()
     if length is None:
         length = document.size - start
@@ -718,7 +718,7 @@ def read(user: User, document: Document, start: int = 0, length: int | None = No
 def thumbnail(user: User, document: Document) -> bytes | None:
     """The document's thumbnail (JPEG bytes) or None when it has none; ``DocumentCorrupted`` if the
     stored thumbnail does not decrypt, ``StorageDown`` if storage cannot be reached."""
-    if not policy.can(user, policy.READ, document):
+    if not policy.can(user, policy.OWN, document):
         raise DocumentNotFound()
     if document.thumbnail_key is None:
         return None
@@ -742,7 +742,7 @@ def get(session: Session, user: User, document_id) -> Document:
     """The user's document with this id; ``DocumentNotFound`` for a missing one or someone else's."""
     key = policy.parse_id(document_id)
     document = session.get(Document, key) if key is not None else None
-    if document is None or not policy.can(user, policy.READ, document):
+    if document is None or not policy.can(user, policy.OWN, document):
         raise DocumentNotFound()
     return document
 

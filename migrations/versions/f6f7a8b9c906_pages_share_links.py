@@ -4,7 +4,7 @@ Pages composed by the owner and the share links that open them (or, later, a CV:
 key until the CV table exists). See app/models/pages.py.
 
 Revision ID: f6f7a8b9c906
-Revises: e3d4e5f6b807
+Revises: f5e6f7a8b905
 Create Date: 2026-12-05 17:45:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision = 'f6f7a8b9c906'
-down_revision = 'e3d4e5f6b807'
+down_revision = 'f5e6f7a8b905'  # after the grants branch, merged into this one
 branch_labels = None
 depends_on = None
 
