@@ -228,3 +228,89 @@ def test_a_cv_link_is_refused_until_cvs_exist(user):
     with pytest.raises(ValidationFailed) as refused:
         share_links.create(db.session, user, cv_id=uuid.uuid4())
     assert "cv_id" in refused.value.fields
+
+
+# --- credentials, documents, photo and the access log through a link ---------------------------------
+
+@pytest.fixture
+def credential(app, user, make_user):
+    from app.services import awarding
+    from tests.awarding_helpers import make_achievement, make_org
+
+    issuer = make_user("issuer@univ.example")
+    achievement = make_achievement(make_org(issuer))
+    awarded = awarding.award(db.session, issuer, achievement, user.email).credential
+    db.session.commit()
+    assert awarded.portfolio_id == user.portfolio.id
+    return awarded
+
+
+def test_the_verify_button_shows_the_verdict_on_the_page(client, user, items, credential):
+    page = _page(user, items)
+    pages.update(db.session, user, page, {"items": [{"type": "credential", "id": str(credential.id)}]})
+    db.session.commit()
+    _row, raw = _link(user, page)
+    shown = client.get(f"/s/{raw}")
+    assert b"Premiers secours" in shown.data and b"Universit" in shown.data
+    checked = client.post(f"/s/{raw}/verify/{credential.id}", data={"csrf_token": csrf_token(shown)})
+    assert checked.status_code == 200 and b'data-verdict="verified"' in checked.data
+    # A tampered copy is caught: the verifier runs on what is stored, and the page says so.
+    document = dict(credential.document)
+    document["name"] = "Diplôme d'ingénieur"
+    credential.document = document
+    db.session.commit()
+    forged = client.post(f"/s/{raw}/verify/{credential.id}", data={"csrf_token": csrf_token(shown)})
+    assert forged.status_code == 200 and b'data-verdict="verified"' not in forged.data
+    assert b'data-verdict="not_verified"' in forged.data
+    assert client.post(f"/s/{raw}/verify/{credential.id}").status_code == 400  # no CSRF token
+
+
+def test_a_credential_not_on_the_page_cannot_be_reached_through_the_link(client, user, items, credential):
+    _row, raw = _link(user, _page(user, items))
+    page = client.get(f"/s/{raw}")
+    assert b"Premiers secours" not in page.data
+    token = csrf_token(client.get("/verify"))  # a valid CSRF token of this visitor's session
+    assert client.post(f"/s/{raw}/verify/{credential.id}", data={"csrf_token": token}).status_code == 404
+
+
+def test_documents_on_the_page_download_and_every_access_is_logged(client, user, items):
+    from app.models import AccessEvent
+    from app.services import documents
+
+    shown_doc = documents.store(db.session, user, "attestation-stage.pdf", [b"%PDF-1.4 stage\n%%EOF\n"])
+    private_doc = documents.store(db.session, user, "bulletin.pdf", [b"%PDF-1.4 notes\n%%EOF\n"])
+    db.session.commit()
+    page = _page(user, items)
+    pages.update(db.session, user, page, {"items": [{"type": "document", "id": str(shown_doc.id)}]})
+    db.session.commit()
+    _row, raw = _link(user, page, label="Lycée Jean Moulin")
+    client.get(f"/s/{raw}", environ_base={"REMOTE_ADDR": "203.0.113.77"})
+    download = client.get(f"/s/{raw}/documents/{shown_doc.id}", environ_base={"REMOTE_ADDR": "203.0.113.77"})
+    assert download.status_code == 200 and download.data == b"%PDF-1.4 stage\n%%EOF\n"
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    assert client.get(f"/s/{raw}/documents/{private_doc.id}").status_code == 404
+    logged = db.session.scalars(db.select(AccessEvent).order_by(AccessEvent.created_at)).all()
+    assert [(e.action, e.object_type) for e in logged] == [("view", "page"), ("download", "document")]
+    assert {e.share_link_label for e in logged} == {"Lycée Jean Moulin"}
+    assert {e.ip for e in logged} == {"203.0.113.0/24"} and logged[0].actor_id is None
+
+
+def test_the_photo_is_served_only_when_the_page_shows_it(client, user, items):
+    import io
+
+    from PIL import Image
+
+    from app.services import photos
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 40), "navy").save(buffer, "PNG")
+    photos.set_photo(db.session, user, buffer.getvalue())
+    db.session.commit()
+    page = _page(user, items)
+    _row, raw = _link(user, page)
+    assert f"/s/{raw}/photo".encode() in client.get(f"/s/{raw}").data
+    assert client.get(f"/s/{raw}/photo").headers["Content-Type"] == "image/jpeg"
+    pages.update(db.session, user, page, {"show_photo": False})
+    db.session.commit()
+    assert f"/s/{raw}/photo".encode() not in client.get(f"/s/{raw}").data
+    assert client.get(f"/s/{raw}/photo").status_code == 404

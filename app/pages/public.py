@@ -11,21 +11,24 @@ someone walking through tokens or passwords is stopped after a few tries.
 """
 from __future__ import annotations
 
-from flask import abort, current_app, make_response, redirect, render_template, session, url_for
+from flask import abort, current_app, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from app.api.documents import content_response
+from app.credentials import documents as credential_documents
 from app.extensions import db, limiter, talisman
 from app.models import Credential, Document, Portfolio
 from app.models.pages import ShareLink
 from app.pages import bp
 from app.pages.forms import EmptyForm, UnlockForm
 from app.pages.showcase import render_showcase
-from app.services import photos
+from app.services import access_log, photos
 from app.services import share_links as service
 from app.services.errors import ServiceError
 from app.verification import display, runner
 from app.verification.routes import verify_limit
+from badges.fetch import json_fetcher
+from badges.verify import verify as run_verifier
 
 UNLOCKED = "share_links_unlocked"  # session key: ids of the links this visitor gave the password of
 REMEMBERED = 20
@@ -85,6 +88,8 @@ def shared(token):
         return _unlock_page(token)
     page = _target(link)
     service.count_view(db.session, link)
+    access_log.record(db.session, link.portfolio_id, action="view", object_type="page", object_id=page.id,
+                      share_link=link, ip=request.remote_addr)
     db.session.commit()
     return render_showcase(page, link=link, token=token)
 
@@ -140,17 +145,21 @@ def shared_photo(token):
 @guess_limit
 def shared_document(token, document_id):
     """A vault document the page holds, decrypted and streamed as the owner's own download is."""
-    _link, page = _opened_page(token)
+    link, page = _opened_page(token)
     document = db.session.get(Document, document_id)
     if document is None or document.portfolio_id != page.portfolio_id or not _on_page(page, "document", document_id):
         abort(404)
     owner = db.session.get(Portfolio, page.portfolio_id).owner
     try:
-        return content_response(owner, document)
+        response = content_response(owner, document)
     except ServiceError as exc:
         return _headers(make_response(render_template("errors/error.html", status=exc.status, code=exc.code,
                                                       title=_("This document cannot be downloaded"),
                                                       message=exc.message), exc.status))
+    access_log.record(db.session, page.portfolio_id, action="download", object_type="document",
+                      object_id=document.id, share_link=link, ip=request.remote_addr)
+    db.session.commit()
+    return response
 
 
 @bp.post("/s/<token>/verify/<uuid:credential_id>")
@@ -158,10 +167,6 @@ def shared_document(token, document_id):
 def shared_verify(token, credential_id):
     """The verify button of one credential on the page: the verifier runs on the stored credential (as
     the credential's own page does) and the page comes back with the verdict shown under it."""
-    from app.credentials import documents  # noqa: PLC0415
-    from badges.fetch import json_fetcher  # noqa: PLC0415
-    from badges.verify import verify as run_verifier  # noqa: PLC0415
-
     link, page = _opened_page(token)
     credential = db.session.get(Credential, credential_id)
     if credential is None or credential.portfolio_id != page.portfolio_id \
@@ -172,7 +177,7 @@ def shared_verify(token, credential_id):
         return render_showcase(page, link=link, token=token, status=400)
     fallback = json_fetcher(allow_loopback=bool(current_app.config.get("VERIFY_ALLOW_LOOPBACK")))
     with runner.slot():
-        result = run_verifier(credential.document, fetch=documents.local_fetch(db.session, fallback),
+        result = run_verifier(credential.document, fetch=credential_documents.local_fetch(db.session, fallback),
                               locale=runner.reader_locale())
     result = display.with_verdict(result, runner.reader_locale())
     return render_showcase(page, link=link, token=token, results={str(credential.id): result})
