@@ -49,7 +49,7 @@ def _set_no_store(response):
 
 
 def init_app(app: Flask) -> None:
-    from app.api import account, docs, documents, items, orgs, profile, tokens
+    from app.api import account, docs, documents, items, orgs, pages, profile, tokens
 
     app.config.update({
         "API_TITLE": "Sillage",
@@ -73,7 +73,7 @@ def init_app(app: Flask) -> None:
     # Blueprints are built afresh for each application: Flask refuses changes to a registered one.
     for blueprint in (tokens.make_blueprint(), account.make_blueprint(), profile.make_blueprint(),
                       *items.make_blueprints(), documents.make_blueprint(), documents.make_evidence_blueprint(),
-                      orgs.make_blueprint()):
+                      orgs.make_blueprint(), pages.make_pages_blueprint(), pages.make_links_blueprint()):
         blueprint.register_error_handler(UnprocessableEntity, _args_error)
         blueprint.after_request(_set_no_store)
         api.register_blueprint(blueprint)

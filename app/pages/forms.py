@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.models.pages import THEMES
@@ -15,7 +16,7 @@ THEME_LABELS = {"horizon": _l("Horizon: bright, with a coloured banner"),
 class PageForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(_l("This field is required.")), Length(max=120)])
     headline = StringField(_l("Headline"), validators=[Optional(), Length(max=160)])
-    theme = RadioField(_l("Theme"), choices=[(t, THEME_LABELS[t]) for t in THEMES], default=THEMES[0])
+    theme = RadioField(_l("Theme"), choices=[SelectChoice(t, THEME_LABELS[t]) for t in THEMES], default=THEMES[0])
     show_photo = BooleanField(_l("Show my photo"), default=True)
     public_profile = BooleanField(_l("Public profile: let search engines index this page"))
 
