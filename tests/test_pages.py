@@ -314,3 +314,17 @@ def test_the_photo_is_served_only_when_the_page_shows_it(client, user, items):
     db.session.commit()
     assert f"/s/{raw}/photo".encode() not in client.get(f"/s/{raw}").data
     assert client.get(f"/s/{raw}/photo").status_code == 404
+
+
+def test_the_demo_prints_a_working_link_to_ines_page(app, client):
+    output = app.test_cli_runner().invoke(args=["demo"]).output
+    url = re.search(r"Demo page of Inès \(share link\): (http://localhost/s/\S+)", output).group(1)
+    assert app.test_cli_runner().invoke(args=["demo"]).output.count(url) == 1  # the same link every run
+    assert db.session.scalar(db.select(db.func.count()).select_from(Page)) == 1
+    shown = client.get(url.removeprefix("http://localhost"))
+    html = shown.get_data(as_text=True)
+    assert shown.status_code == 200 and "Inès Martin" in html and "Candidature : BTS MCO" in html
+    credential_id = re.search(r'/verify/([0-9a-f-]{36})', html).group(1)
+    checked = client.post(url.removeprefix("http://localhost") + f"/verify/{credential_id}",
+                          data={"csrf_token": csrf_token(shown)})
+    assert b'data-verdict="verified"' in checked.data

@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import base64
 import hmac
 import secrets
 from datetime import datetime, timezone
@@ -103,9 +104,10 @@ def _owned_cv(session: Session, actor: User, cv_id):
 
 
 def create(session: Session, actor: User, *, page: Page | None = None, cv_id=None, label: Any = None,
-           expires_at: Any = None, password: Any = None) -> tuple[ShareLink, str]:
+           expires_at: Any = None, password: Any = None, token: str | None = None) -> tuple[ShareLink, str]:
     """A new link to ``page`` (one of the actor's) or to the CV ``cv_id``; returns it and the raw token,
-    which is shown once and never stored."""
+    which is shown once and never stored. ``token`` is for ``demo_token`` only (the demo prints its link
+    on every run); every other link draws 256 fresh random bits."""
     portfolio = portfolio_of(actor)
     if (page is None) == (cv_id is None):
         raise _invalid("page_id", _l("Give either a page or a CV."))
@@ -120,13 +122,21 @@ def create(session: Session, actor: User, *, page: Page | None = None, cv_id=Non
     count = len(session.scalars(select(ShareLink.id).where(ShareLink.portfolio_id == portfolio.id)).all())
     if count >= MAX_LINKS:
         raise _invalid("label", _l("At most %(n)d share links: delete old ones first.", n=MAX_LINKS))
-    raw = secrets.token_urlsafe(TOKEN_BYTES)
+    raw = token or secrets.token_urlsafe(TOKEN_BYTES)
     link = ShareLink(portfolio_id=portfolio.id, page_id=page.id if page else None, cv_id=cv_key,
                      token_hash=hash_token(raw), label=_label(label), expires_at=_expiry(expires_at),
                      password_hash=_password(password), created_at=utcnow())
     session.add(link)
     session.flush()
     return link, raw
+
+
+def demo_token(name: str) -> str:
+    """A demo link's token, derived from the instance's secret key (HMAC-SHA-256, 256 bits): the same on
+    every ``sillage demo`` run, so that it can be printed again, and as unguessable as the secret key."""
+    digest = hmac.new(current_app.config["SECRET_KEY"].encode(), f"sillage-demo-share-link:{name}".encode(),
+                      "sha256").digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def url(raw: str) -> str:
