@@ -13,10 +13,14 @@ pytestmark = pytest.mark.e2e
 INES, PASSWORD = "ines.martin@example.org", "ines-demo-portfolio"
 
 
-def _watch(page) -> list[str]:
+def _watch(page, expected=()) -> list[str]:
+    """Script errors, CSP refusals and failed loads, except the answers the test provokes (``expected``)."""
     problems: list[str] = []
-    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on("console", lambda message: problems.append(message.text)
+            if message.type == "error" and not message.text.startswith("Failed to load resource") else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("response", lambda response: problems.append(f"{response.status} {response.url}")
+            if response.status >= 400 and response.status not in expected else None)
     return problems
 
 
@@ -41,7 +45,7 @@ def test_compose_share_and_verify_as_a_recruiter(page, browser, live_server, tmp
     page.wait_for_url(re.compile(r"/pages/[0-9a-f-]{36}/edit$"))
     assert page.get_by_label(re.compile("^Atelier")).is_checked()
 
-    links = page.locator("form[action$='/links']")
+    links = page.locator("form:has(input[name=label])")
     links.locator("input[name=label]").fill("Magasin Vert Bocage")
     links.locator("input[name=password]").fill("bocage-2026")
     links.get_by_role("button", name="Créer un lien de partage").click()
@@ -50,12 +54,12 @@ def test_compose_share_and_verify_as_a_recruiter(page, browser, live_server, tmp
 
     recruiter_context = browser.new_context(locale="en-GB")
     recruiter = recruiter_context.new_page()
-    recruiter_problems = _watch(recruiter)
+    recruiter_problems = _watch(recruiter, expected=(401,))  # the wrong password
     recruiter.goto(shared_url)
-    recruiter.get_by_label("Password").fill("not-the-password")
+    recruiter.get_by_role("textbox", name="Password").fill("not-the-password")
     recruiter.get_by_role("button", name="Open the page").click()
-    assert recruiter.get_by_text("This password is not the right one.").is_visible()
-    recruiter.get_by_label("Password").fill("bocage-2026")
+    assert recruiter.locator("#password-error").inner_text() == "This password is not the right one."
+    recruiter.get_by_role("textbox", name="Password").fill("bocage-2026")
     recruiter.get_by_role("button", name="Open the page").click()
     recruiter.wait_for_url(shared_url)
     assert recruiter.locator("body.theme-atelier").count() == 1
