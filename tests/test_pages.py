@@ -98,7 +98,7 @@ def test_expired_is_410_revoked_and_unknown_are_404(client, user, items):
     share_links.revoke(db.session, user, revoked)
     db.session.commit()
     gone = client.get(f"/s/{raw_expired}")
-    assert gone.status_code == 410 and "expired".encode() in gone.data and b"Vendeuse" not in gone.data
+    assert gone.status_code == 410 and "Ce lien a expiré" in gone.get_data(as_text=True) and b"Vendeuse" not in gone.data
     for token in (raw_revoked, "x" * 43, "a" * 500):
         answer = client.get(f"/s/{token}")
         assert answer.status_code == 404 and b"Vendeuse" not in answer.data
@@ -328,3 +328,26 @@ def test_the_demo_prints_a_working_link_to_ines_page(app, client):
     checked = client.post(url.removeprefix("http://localhost") + f"/verify/{credential_id}",
                           data={"csrf_token": csrf_token(shown)})
     assert b'data-verdict="verified"' in checked.data
+
+
+def test_the_owner_previews_the_page_without_counting_a_view(logged_in, user, items):
+    page = _page(user, items, public_profile=True)
+    link, _raw = _link(user, page)
+    preview = logged_in.get(f"/pages/{page.id}/preview")
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "Vendeuse motivée" in html and "Compétence privée" not in html
+    assert preview.headers["X-Robots-Tag"].startswith("noindex")  # a preview is never indexed
+    assert f"/pages/{page.id}/edit" in html  # the way back to the editor
+    db.session.refresh(link)
+    assert link.view_count == 0
+    listing = logged_in.get("/pages").get_data(as_text=True)
+    assert "Pour un employeur" in listing and "1 lien de partage" in listing
+
+
+def test_a_deleted_item_disappears_from_the_page(client, user, items):
+    page = _page(user, items)
+    _row, raw = _link(user, page)
+    portfolio.delete_item(db.session, user, items["intern"])
+    db.session.commit()
+    html = client.get(f"/s/{raw}").get_data(as_text=True)
+    assert "Stage en pharmacie" not in html and "Boulangerie Roux" in html

@@ -164,6 +164,7 @@ def shared_document(token, document_id):
 
 @bp.post("/s/<token>/verify/<uuid:credential_id>")
 @verify_limit
+@guess_limit
 def shared_verify(token, credential_id):
     """The verify button of one credential on the page: the verifier runs on the stored credential (as
     the credential's own page does) and the page comes back with the verdict shown under it."""
