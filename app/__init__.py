@@ -146,3 +146,5 @@ def _register_blueprints(app: Flask) -> None:
     init_attestations(app)
     from app.pages import init_app as init_pages
     init_pages(app)
+    from app.sharing import init_app as init_sharing
+    init_sharing(app)

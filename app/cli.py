@@ -162,6 +162,8 @@ def register(app: Flask) -> None:
         app.cli.add_command(command)
     from app.issuing import cli as issuing_cli  # sillage orgs / achievements
     issuing_cli.register(app)
+    from app.sharing.cli import group as access_log_cli  # sillage access-log
+    app.cli.add_command(access_log_cli)
     # ``keys`` is shared with the verifier's ``keys generate`` (app.verification.cli), whichever comes first.
     existing = app.cli.commands.get("keys")
     if isinstance(existing, click.Group) and existing is not keys:

@@ -240,6 +240,7 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
     _demo_credentials(session)  # after the demo organisation exists
     _demo_attestations(session)
     _demo_endorsements(session)
+    _demo_sharing(session)
     lines += _demo_pages(session)
     if extra_accounts > 0:
         lines += generate_accounts(session, extra_accounts)
@@ -330,6 +331,13 @@ def _demo_attestations(session: Session) -> None:
                                             message="Bonjour, pourriez-vous confirmer cette expérience ?")
         if index == 0:
             attestations.confirm(session, raw)
+def _demo_sharing(session: Session) -> None:
+    """Inès shares with Claire, and invites her mother as guardian (``app.sharing.demo``)."""
+    from app.sharing import demo as sharing_demo
+
+    sharing_demo.load(session, DEMO_ACCOUNTS[0].email, DEMO_ACCOUNTS[1].email)
+
+
 # A second approved organisation, which endorses the lycée's work-placement achievement.
 ENDORSER = {"name": "Club des commerçants de Rezé", "kind": "association",
             "contact_email": "club.commercants@example.org",

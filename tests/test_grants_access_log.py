@@ -70,3 +70,38 @@ def test_events_older_than_the_retention_period_are_pruned(app, user, make_user)
 
 def test_the_retention_defaults_to_twelve_months(app):
     assert app.config["ACCESS_LOG_DAYS"] == 365
+
+
+def test_the_prune_command(app, user, make_user):
+    reader = make_user("reader@example.org")
+    old = access_log.record(db.session, user.portfolio.id, action="view", actor=reader)
+    old.created_at = utcnow() - timedelta(days=400)
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["access-log", "prune"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1] == "1"
+    assert access_log.count(db.session, user.portfolio.id) == 0
+
+
+def test_deleting_accounts_keeps_the_log_readable_and_ends_their_grants(app, user, make_user):
+    from sqlalchemy import select
+
+    from app.models import Grant
+    from app.services import accounts, grants
+    from tests.conftest import PASSWORD
+
+    reader = make_user("reader@example.org", display_name="Camille Conseil")
+    grant, raw = grants.invite(db.session, user, email=reader.email, role="viewer")
+    grants.accept_by_link(db.session, reader, raw)
+    grants.shared_items(db.session, reader, grant, ip="198.51.100.7")
+    db.session.commit()
+    accounts.delete_account(db.session, reader, PASSWORD)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.scalars(select(Grant)).all() == []
+    (event,) = access_log.events(db.session, user.portfolio.id)
+    assert (event.actor_id, event.actor_label, event.ip) == (None, "Camille Conseil <reader@example.org>",
+                                                             "198.51.100.0/24")
+    accounts.delete_account(db.session, user, PASSWORD)  # the owner's log goes with the portfolio
+    db.session.commit()
+    assert db.session.scalars(select(AccessEvent)).all() == []
