@@ -246,6 +246,7 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
     _demo_cvs(session)  # after the credentials and attestations it cites
     _demo_sharing(session)
     _demo_collab(session)
+    lines += _demo_pages(session)
     if extra_accounts > 0:
         lines += generate_accounts(session, extra_accounts)
     return lines
@@ -455,6 +456,34 @@ def _demo_collab(session: Session) -> None:
     collab.add_comment(session, ines, "experience", internship.id, "C'est ajouté, merci !", parent_id=comment.id)
     collab.propose_document(session, tutor, grant.id, "convention-de-stage.pdf", [DEMO_AGREEMENT],
                             note="La convention signée par l'entreprise.")
+def _demo_pages(session: Session) -> list[str]:
+    """Inès's page for recruiters (her credential, attested experience, skills, a vault document) and its
+    share link, through ``app.services.pages`` / ``share_links``. Created once; the link is printed on
+    every run (its token is derived from the instance's secret key: ``share_links.demo_token``)."""
+    from app.models import Credential, Document, Experience, Skill
+    from app.models.pages import Page
+    from app.services import pages, share_links
+
+    ines = _user_by_email(session, DEMO_ACCOUNTS[0].email)
+    if ines is None or ines.portfolio is None:
+        return []
+    raw = share_links.demo_token("ines-page")
+    owned = ines.portfolio.id
+    if session.scalars(select(Page.id).where(Page.portfolio_id == owned)).first() is None:
+        def first(model, order, count=1):
+            return session.scalars(select(model).where(model.portfolio_id == owned).order_by(order)
+                                   .limit(count)).all()
+
+        items = [{"type": "credential", "id": str(c.id)} for c in first(Credential, Credential.issued_at)]
+        items += [{"type": "experience", "id": str(e.id)} for e in first(Experience, Experience.start_date.desc(), 3)]
+        items += [{"type": "skill", "id": str(s.id)} for s in first(Skill, Skill.level.desc(), 4)]
+        items += [{"type": "document", "id": str(d.id)} for d in first(Document, Document.created_at)]
+        page = pages.create(session, ines, {
+            "title": "Candidature : BTS MCO en alternance",
+            "headline": "Future manageuse de rayon, à l'aise avec les clients et en équipe",
+            "theme": "horizon", "items": items})
+        share_links.create(session, ines, page=page, label="Démo : lien pour les recruteurs", token=raw)
+    return [f"Demo page of Inès (share link): {share_links.url(raw)}"]
 
 
 def _user_by_email(session: Session, email: str) -> User | None:

@@ -32,6 +32,7 @@ from app.models import (
     Portfolio, Skill, User,
 )
 from app.models.issuing import APPROVED, PENDING
+from app.models.pages import Page, ShareLink
 
 T = TypeVar("T")
 
@@ -141,6 +142,8 @@ def can(user, action: str, obj) -> bool:
         return _can_grant(user, action, obj)
     if isinstance(obj, User):
         return obj.id == user.id
+    if isinstance(obj, (Page, ShareLink)):
+        return _can_sharing(user, action, obj)
     return False
 
 
@@ -329,3 +332,11 @@ def may_read_thread(user, grant) -> bool:
 def may_write_thread(user, grant) -> bool:
     """Both parties, while the grant is active: nobody writes to a person who lost access."""
     return grant.is_active() and may_read_thread(user, grant)
+
+
+# --- pages and share links ---------------------------------------------------------------------------
+# A page and a share link belong to the portfolio they name: only its owner reads, changes, deletes them.
+# Visitors of ``/s/<token>`` are no principal here: the link itself is their right, checked by
+# ``app.services.share_links.open`` (state, password), and it reaches exactly the page it names.
+def _can_sharing(user, action: str, obj) -> bool:
+    return isinstance(user, User) and action in (READ, UPDATE, DELETE) and _owns_portfolio(user, obj.portfolio_id)

@@ -62,7 +62,7 @@ def register(app: Flask, *blueprints) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from app.api import account, docs, documents, items, orgs, profile, tokens
+    from app.api import account, docs, documents, items, orgs, pages, profile, tokens
 
     app.config.update({
         "API_TITLE": "Sillage",
@@ -86,4 +86,4 @@ def init_app(app: Flask) -> None:
     # Blueprints are built afresh for each application: Flask refuses changes to a registered one.
     register(app, tokens.make_blueprint(), account.make_blueprint(), profile.make_blueprint(),
              *items.make_blueprints(), documents.make_blueprint(), documents.make_evidence_blueprint(),
-             orgs.make_blueprint())
+             orgs.make_blueprint(), pages.make_pages_blueprint(), pages.make_links_blueprint())

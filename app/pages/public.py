@@ -1,0 +1,184 @@
+"""``/s/<token>``: what a share link opens, for anyone who holds it (no account).
+
+Answers: an unknown or revoked token 404 (the same page: a revoked link reveals nothing), an expired one
+410 with a page that says so, a password-protected one a password form until the right password is given
+(then remembered in the visitor's server-side session), else the page. Every sub-route (photo, document,
+verify) opens the link again and reaches only what the page holds.
+
+Guessing is rate-limited per address: only *failures* count (an unknown token, a wrong password), through
+one shared budget (``RATE_LIMIT_SHARE``), so a recruiter reading a real link is never slowed down while
+someone walking through tokens or passwords is stopped after a few tries.
+"""
+from __future__ import annotations
+
+from flask import abort, current_app, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from app.api.documents import content_response
+from app.credentials import documents as credential_documents
+from app.extensions import db, limiter, talisman
+from app.models import Credential, Document, Portfolio
+from app.models.pages import ShareLink
+from app.pages import bp
+from app.pages.forms import EmptyForm, UnlockForm
+from app.pages.showcase import render_showcase
+from app.services import access_log, photos
+from app.services import share_links as service
+from app.services.errors import ServiceError
+from app.verification import display, runner
+from app.verification.routes import verify_limit
+from badges.fetch import json_fetcher
+from badges.verify import verify as run_verifier
+
+UNLOCKED = "share_links_unlocked"  # session key: ids of the links this visitor gave the password of
+REMEMBERED = 20
+CONTENT_CSP = {"default-src": "'none'", "sandbox": ""}
+
+guess_limit = limiter.shared_limit(lambda: current_app.config["RATE_LIMIT_SHARE"], scope="share-guess",
+                                   deduct_when=lambda response: response.status_code in (401, 404))
+
+
+def _headers(response):
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _gone(status: int):
+    template = "pages/link_expired.html" if status == 410 else "pages/link_unknown.html"
+    return _headers(make_response(render_template(template), status))
+
+
+def _open(token: str) -> ShareLink | None:
+    """The active link of ``token``, or None after which the caller answers ``_refusal``."""
+    state, link = service.open(db.session, token)
+    return link if state == "active" else None
+
+
+def _refusal(token: str):
+    state, _link = service.open(db.session, token)
+    return _gone(410 if state == "expired" else 404)
+
+
+def _unlocked(link: ShareLink) -> bool:
+    return link.password_hash is None or str(link.id) in session.get(UNLOCKED, [])
+
+
+def _unlock_page(token: str, form=None, status: int = 200):
+    return _headers(make_response(render_template("pages/unlock.html", form=form or UnlockForm(), token=token),
+                                  status))
+
+
+def _target(link: ShareLink):
+    """The page of a page link. A CV link renders through ``app.services.cvs.render_html`` once the CV
+    branch provides it (the lead wires it); until then a CV link opens nothing (404)."""
+    if link.page is None:
+        abort(404)
+    return link.page
+
+
+@bp.get("/s/<token>")
+@guess_limit
+def shared(token):
+    link = _open(token)
+    if link is None:
+        return _refusal(token)
+    if not _unlocked(link):
+        return _unlock_page(token)
+    page = _target(link)
+    service.count_view(db.session, link)
+    access_log.record(db.session, link.portfolio_id, action="view", object_type="page", object_id=page.id,
+                      share_link=link, ip=request.remote_addr)
+    db.session.commit()
+    return render_showcase(page, link=link, token=token)
+
+
+@bp.post("/s/<token>/unlock")
+@guess_limit
+def unlock(token):
+    link = _open(token)
+    if link is None:
+        return _refusal(token)
+    form = UnlockForm()
+    if not form.validate_on_submit():
+        return _unlock_page(token, form, 400)
+    if not service.check_password(link, form.password.data):
+        form.password.errors = [_("This password is not the right one.")]
+        return _unlock_page(token, form, 401)
+    remembered = [value for value in session.get(UNLOCKED, []) if value != str(link.id)]
+    session[UNLOCKED] = (remembered + [str(link.id)])[-REMEMBERED:]
+    return redirect(url_for("pages.shared", token=token)), 303
+
+
+def _opened_page(token: str):
+    """The page behind an active, unlocked link; else an abort (404 / 410 page) for the sub-routes."""
+    link = _open(token)
+    if link is None:
+        abort(_refusal(token))
+    if not _unlocked(link):
+        abort(404)
+    return link, _target(link)
+
+
+def _on_page(page, kind: str, item_id) -> bool:
+    return any(ref.get("type") == kind and ref.get("id") == str(item_id) for ref in page.items or ())
+
+
+@bp.get("/s/<token>/photo")
+@guess_limit
+def shared_photo(token):
+    """The owner's photo, only through a link whose page shows it (``show_photo``)."""
+    _link, page = _opened_page(token)
+    portfolio = db.session.get(Portfolio, page.portfolio_id)
+    data = photos.read_photo(portfolio.owner) if page.show_photo else None
+    if not data:
+        abort(404)
+    response = make_response(data)
+    response.mimetype = photos.CONTENT_TYPE
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@bp.get("/s/<token>/documents/<uuid:document_id>")
+@talisman(content_security_policy=CONTENT_CSP, content_security_policy_nonce_in=[])
+@guess_limit
+def shared_document(token, document_id):
+    """A vault document the page holds, decrypted and streamed as the owner's own download is."""
+    link, page = _opened_page(token)
+    document = db.session.get(Document, document_id)
+    if document is None or document.portfolio_id != page.portfolio_id or not _on_page(page, "document", document_id):
+        abort(404)
+    owner = db.session.get(Portfolio, page.portfolio_id).owner
+    try:
+        response = content_response(owner, document)
+    except ServiceError as exc:
+        return _headers(make_response(render_template("errors/error.html", status=exc.status, code=exc.code,
+                                                      title=_("This document cannot be downloaded"),
+                                                      message=exc.message), exc.status))
+    access_log.record(db.session, page.portfolio_id, action="download", object_type="document",
+                      object_id=document.id, share_link=link, ip=request.remote_addr)
+    db.session.commit()
+    return response
+
+
+@bp.post("/s/<token>/verify/<uuid:credential_id>")
+@verify_limit
+@guess_limit
+def shared_verify(token, credential_id):
+    """The verify button of one credential on the page: the verifier runs on the stored credential (as
+    the credential's own page does) and the page comes back with the verdict shown under it."""
+    link, page = _opened_page(token)
+    credential = db.session.get(Credential, credential_id)
+    if credential is None or credential.portfolio_id != page.portfolio_id \
+            or not _on_page(page, "credential", credential_id):
+        abort(404)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        return render_showcase(page, link=link, token=token, status=400)
+    fallback = json_fetcher(allow_loopback=bool(current_app.config.get("VERIFY_ALLOW_LOOPBACK")))
+    with runner.slot():
+        result = run_verifier(credential.document, fetch=credential_documents.local_fetch(db.session, fallback),
+                              locale=runner.reader_locale())
+    result = display.with_verdict(result, runner.reader_locale())
+    return render_showcase(page, link=link, token=token, results={str(credential.id): result})
