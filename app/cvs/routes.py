@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, time, timezone
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,9 +14,11 @@ import cv_templates
 from app.cvs import bp
 from app.cvs.forms import CvForm, EmptyForm, NewCvForm
 from app.extensions import db, limiter
+from app.pages.forms import ShareLinkForm
 from app.portfolio.common import show_errors
 from app.services import cvs as service
-from app.services.errors import ValidationFailed
+from app.services import share_links
+from app.services.errors import NotFound, ValidationFailed
 from cv_templates import pdf as pdf_renderer
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -109,7 +112,12 @@ def edit(cv_id):
             return redirect(
                 url_for("cvs.edit", cv_id=cv.id, _anchor="selection" if request.form.get("move") else None)
             )
-    status = 400 if request.method == "POST" else 200
+    return _render_edit(cv, form, 400 if request.method == "POST" else 200)
+
+
+def _render_edit(cv, form, status, *, link_form=None, new_url=None):
+    """The CV's page: downloads, selection, texts, and its share links (``#share``)."""
+    _designs(form)
     ranked = service.ranking(db.session, cv)
     by_key = {(r.kind, r.id): r for r in ranked}
     selected = [
@@ -124,9 +132,62 @@ def edit(cv_id):
             selected=selected,
             action_form=EmptyForm(),
             pdf_reason=pdf_renderer.unavailable_reason(),
+            links=share_links.list_for(db.session, current_user, cv=cv),
+            link_form=link_form or ShareLinkForm(formdata=None),
+            new_url=new_url,
         ),
         status,
     )
+
+
+@bp.post("/cvs/<uuid:cv_id>/links")
+@login_required
+def new_link(cv_id):
+    """A new share link to this CV; its address is shown once, here (only its hash is kept)."""
+    cv = service.get_owned(db.session, current_user, cv_id)
+    form = ShareLinkForm()
+    new_url = None
+    if form.validate_on_submit():
+        expires = (
+            datetime.combine(form.expires_on.data, time(23, 59, 59), tzinfo=timezone.utc)
+            if form.expires_on.data
+            else None
+        )
+        try:
+            _link, raw = share_links.create(
+                db.session,
+                current_user,
+                cv_id=cv.id,
+                label=form.label.data,
+                expires_at=expires,
+                password=form.password.data or None,
+            )
+        except ValidationFailed as exc:
+            show_errors(form, exc)
+        else:
+            db.session.commit()
+            new_url = share_links.url(raw)
+    form.password.data = None  # never sent back into the page
+    return _render_edit(
+        cv, CvForm(obj=cv, formdata=None), 201 if new_url else 422, link_form=form, new_url=new_url
+    )
+
+
+@bp.post("/cvs/<uuid:cv_id>/links/<link_id>/revoke")
+@login_required
+def revoke_link(cv_id, link_id):
+    cv = service.get_owned(db.session, current_user, cv_id)
+    try:
+        link = share_links.get(db.session, current_user, link_id)
+    except NotFound:
+        abort(404)
+    if link.cv_id != cv.id:
+        abort(404)
+    if EmptyForm().validate_on_submit():
+        share_links.revoke(db.session, current_user, link)
+        db.session.commit()
+        flash(_("The link was revoked: it no longer opens anything."), "success")
+    return redirect(url_for("cvs.edit", cv_id=cv.id, _anchor="share"))
 
 
 @bp.post("/cvs/<uuid:cv_id>/regenerate")

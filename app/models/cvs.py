@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Optional
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import IdMixin, TimestampMixin, db
 
@@ -40,3 +40,8 @@ class CvVariant(IdMixin, TimestampMixin, db.Model):
     consent: Mapped[str] = mapped_column(String(20), default="")  # one of CONSENT_CHOICES
     consent_text: Mapped[str] = mapped_column(String(600), default="")  # the owner's own wording
     generated_at: Mapped[Optional[datetime]]  # when the selection was last ranked
+
+    # Its share links (``app.models.pages.ShareLink``) end with it, as a page's do.
+    share_links: Mapped[list["ShareLink"]] = relationship(  # noqa: F821
+        back_populates="cv", cascade="all, delete-orphan", passive_deletes=True
+    )

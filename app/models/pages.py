@@ -5,8 +5,9 @@ than a link table: the order is the owner's, one list is read and written at onc
 item deleted since is simply skipped when the page is shown (``app.services.pages.resolve``), so
 deleting an experience never has to touch pages.
 
-A ``ShareLink`` opens a page (``page_id``) or a CV (``cv_id``): exactly one of them. ``cv_id`` has no
-foreign key on purpose: the CV table lands with its own branch, and the lead wires it. Only the SHA-256
+A ``ShareLink`` opens a page (``page_id``) or a CV (``cv_id``): exactly one of them. Both are foreign
+keys with ``ON DELETE CASCADE``: deleting a page or a CV ends its links (the ORM cascade does it too, so
+that it holds whatever the database's foreign-key enforcement). Only the SHA-256
 of the token is stored (``token_hash``); a password, when set, is an Argon2id hash. ``portfolio_id`` is
 the owner's, so that a CV link (no page to ask) is still owned, listed and deleted with the account.
 """
@@ -50,7 +51,7 @@ class ShareLink(IdMixin, db.Model):
 
     portfolio_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("portfolios.id", ondelete="CASCADE"))
     page_id: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), index=True)
-    cv_id: Mapped[Optional[uuid.UUID]] = mapped_column(index=True)  # no foreign key: see the module docstring
+    cv_id: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("cv_variants.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(120), default="")
     password_hash: Mapped[Optional[str]] = mapped_column(String(200))
@@ -61,6 +62,7 @@ class ShareLink(IdMixin, db.Model):
     last_viewed_at: Mapped[Optional[datetime]]
 
     page: Mapped[Optional[Page]] = relationship(back_populates="share_links")
+    cv: Mapped[Optional["CvVariant"]] = relationship(back_populates="share_links")  # noqa: F821
 
     @property
     def is_expired(self) -> bool:

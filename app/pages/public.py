@@ -71,11 +71,29 @@ def _unlock_page(token: str, form=None, status: int = 200):
 
 
 def _target(link: ShareLink):
-    """The page of a page link. A CV link renders through ``app.services.cvs.render_html`` once the CV
-    branch provides it (the lead wires it); until then a CV link opens nothing (404)."""
+    """The page of a page link, for the page's sub-routes (photo, documents, verify). A CV link has none
+    of them: its CV is one self-contained document (photo inlined, proofs linking to public pages)."""
     if link.page is None:
         abort(404)
     return link.page
+
+
+def _cv_response(link: ShareLink):
+    """A CV link: the CV as HTML with each proof's live status (``cvs.render_html``), read from the
+    portfolio as it is now, counted and logged as a page view is."""
+    from app.services import cvs  # noqa: PLC0415  (the CV renderers load only when a CV is shared)
+
+    cv = link.cv
+    if cv is None:  # cannot happen with the foreign key; answered as an unknown link if it ever does
+        return _gone(404)
+    html = cvs.render_html(cv, session=db.session)
+    service.count_view(db.session, link)
+    access_log.record(db.session, link.portfolio_id, action="view", object_type="cv", object_id=cv.id,
+                      share_link=link, ip=request.remote_addr)
+    db.session.commit()
+    response = make_response(html)
+    response.headers["Content-Language"] = cv.language
+    return _headers(response)
 
 
 @bp.get("/s/<token>")
@@ -86,6 +104,8 @@ def shared(token):
         return _refusal(token)
     if not _unlocked(link):
         return _unlock_page(token)
+    if link.cv_id is not None:
+        return _cv_response(link)
     page = _target(link)
     service.count_view(db.session, link)
     access_log.record(db.session, link.portfolio_id, action="view", object_type="page", object_id=page.id,

@@ -5,8 +5,9 @@ A variant stores choices, not copies (``app.models.cvs``): every rendering reads
 so a saved variant regenerated after the portfolio changed shows the changes, and ``regenerate`` also
 ranks the items again against the target (new relevant items come in).
 
-The verified-claim CV: a line that a signed attestation (a referee confirmed the experience or skill) or
-an issued credential proves carries who vouched and when, the public verification link and a QR code to
+The verified-claim CV: a line that a signed attestation (a referee confirmed the experience or skill), an
+issued credential, or a received credential the owner linked to that experience, diploma or skill
+(``app.services.received.link``) proves carries who vouched and when, the public verification link and a QR code to
 it; the HTML served to a recruiter shows each proof's live status (valid, expired, revoked, suspended,
 cannot be checked), read from the credential's state at rendering time.
 """
@@ -28,6 +29,7 @@ from app.database import utcnow
 from app.models import Credential, Diploma, Experience, Portfolio, Skill, User
 from app.models.attestations import AttestationRequest
 from app.models.cvs import CONSENT_CHOICES, CV_LANGUAGES, CvVariant
+from app.models.received import CredentialLink
 from app.services import cv_ranking
 from app.services.errors import NotFound, ServiceError, ValidationFailed
 from app.services.photos import read_photo
@@ -476,6 +478,27 @@ def _attestations(session: Session, portfolio_id) -> dict[tuple[str, str], list[
     return found
 
 
+def _linked_credentials(session: Session, portfolio_id) -> dict[tuple[str, str], list[Credential]]:
+    """The credentials the owner linked to their items (``app.services.received.link``), keyed by item,
+    oldest link first. Only credentials still in the portfolio and not hidden by the owner: a hidden
+    credential is one they chose not to show, on a CV as elsewhere."""
+    rows = session.execute(
+        select(CredentialLink.item_kind, CredentialLink.item_id, Credential)
+        .join(Credential, Credential.id == CredentialLink.credential_id)
+        .where(
+            CredentialLink.portfolio_id == portfolio_id,
+            Credential.portfolio_id == portfolio_id,
+            Credential.hidden.is_(False),
+        )
+        .options(selectinload(Credential.organisation))
+        .order_by(CredentialLink.created_at, CredentialLink.id)
+    )
+    found: dict[tuple[str, str], list[Credential]] = {}
+    for kind, item_id, credential in rows:
+        found.setdefault((kind, str(item_id)), []).append(credential)
+    return found
+
+
 def _paragraphs(text: str) -> list[str]:
     return [block.strip() for block in re.split(r"\n\s*\n", text or "") if block.strip()]
 
@@ -486,9 +509,12 @@ def document(session: Session, cv: CvVariant, *, live_status: bool = False) -> C
     language = cv.language if cv.language in CV_LANGUAGES else "fr"
     words = labels(language)
     attested = _attestations(session, cv.portfolio_id)
+    linked = _linked_credentials(session, cv.portfolio_id)
     sections = {key: Section(key, words[key]) for _, key in SECTION_ORDER}
     for kind, item in selected_items(session, cv):
         entry = _entry(kind, item, words, language)
+        # A line is proved by the credentials the owner linked to it and by the attestations of it.
+        entry.proofs += [_credential_proof(c, words, language) for c in linked.get((kind, str(item.id)), ())]
         entry.proofs += [
             _attestation_proof(r, words, language) for r in attested.get((kind, str(item.id)), ())
         ]

@@ -89,24 +89,17 @@ def _password(value: Any) -> str | None:
 
 
 def _owned_cv(session: Session, actor: User, cv_id):
-    """The actor's CV with this id. CVs arrive with their own branch: until ``app.services.cvs`` offers
-    ``get(session, actor, cv_id)``, a CV link is refused clearly rather than pointing at nothing."""
-    try:
-        from app.services import cvs  # noqa: PLC0415  (optional until the CV branch is merged)
-    except ImportError:
-        cvs = None
-    if cvs is None or not hasattr(cvs, "get"):
-        raise _invalid("cv_id", _l("CVs are not available on this instance yet."))
-    try:
-        return cvs.get(session, actor, cv_id)
-    except NotFound:
-        raise _invalid("cv_id", _l("Not one of your CVs.")) from None
+    """The actor's CV with this id; another person's answers exactly as an unknown one (``NotFound``)."""
+    from app.services import cvs  # noqa: PLC0415  (cvs imports the renderers: loaded only when needed)
+
+    return cvs.get_owned(session, actor, cv_id)
 
 
 def create(session: Session, actor: User, *, page: Page | None = None, cv_id=None, label: Any = None,
            expires_at: Any = None, password: Any = None, token: str | None = None) -> tuple[ShareLink, str]:
     """A new link to ``page`` (one of the actor's) or to the CV ``cv_id``; returns it and the raw token,
-    which is shown once and never stored. ``token`` is for ``demo_token`` only (the demo prints its link
+    which is shown once and never stored. A CV that is not the actor's raises ``NotFound`` (the API
+    answers 404, as for any other object of someone else). ``token`` is for ``demo_token`` only (the demo prints its link
     on every run); every other link draws 256 fresh random bits."""
     portfolio = portfolio_of(actor)
     if (page is None) == (cv_id is None):
@@ -118,7 +111,7 @@ def create(session: Session, actor: User, *, page: Page | None = None, cv_id=Non
         cv_key = policy.parse_id(cv_id)
         if cv_key is None:
             raise _invalid("cv_id", _l("Not a valid id."))
-        _owned_cv(session, actor, cv_key)
+        cv_key = _owned_cv(session, actor, cv_key).id
     count = len(session.scalars(select(ShareLink.id).where(ShareLink.portfolio_id == portfolio.id)).all())
     if count >= MAX_LINKS:
         raise _invalid("label", _l("At most %(n)d share links: delete old ones first.", n=MAX_LINKS))
@@ -143,11 +136,14 @@ def url(raw: str) -> str:
     return f"{current_app.config['BASE_URL'].rstrip('/')}/s/{raw}"
 
 
-def list_for(session: Session, actor: User, *, page: Page | None = None) -> list[ShareLink]:
+def list_for(session: Session, actor: User, *, page: Page | None = None, cv=None) -> list[ShareLink]:
+    """The actor's links, newest first; only those of ``page`` or of ``cv`` when given."""
     portfolio = portfolio_of(actor)
     query = select(ShareLink).where(ShareLink.portfolio_id == portfolio.id)
     if page is not None:
         query = query.where(ShareLink.page_id == page.id)
+    if cv is not None:
+        query = query.where(ShareLink.cv_id == cv.id)
     return list(session.scalars(query.order_by(ShareLink.created_at.desc(), ShareLink.id)))
 
 
