@@ -149,9 +149,10 @@ def make_links_blueprint() -> Blueprint:
 
     @blp.route("", methods=["POST"])
     @blp.response(201, NewShareLinkSchema)
-    @blp.doc(summary="Create a share link to a page or a CV; the answer holds its url, once",
+    @blp.doc(summary="Create a share link to a page or a CV; the answer holds its url, once (a cv_id "
+                     "that is not one of the owner's CVs: 404)",
              **json_body(ShareLinkBodySchema))
-    @document_errors(blp, 400, 401, 415, 422)
+    @document_errors(blp, 400, 401, 404, 415, 422)
     def create():
         body = json_object()
         unknown = sorted(set(body) - {"page_id", "cv_id", "expires_at", "password", "label"})
