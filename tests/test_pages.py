@@ -222,11 +222,13 @@ def test_share_link_from_the_editor_is_shown_once_and_works(logged_in, user, ite
     assert bad.status_code == 422
 
 
-def test_a_cv_link_is_refused_until_cvs_exist(user):
+def test_a_link_to_an_unknown_cv_is_refused(user):
     import uuid
 
-    with pytest.raises(ValidationFailed) as refused:
+    with pytest.raises(NotFound):
         share_links.create(db.session, user, cv_id=uuid.uuid4())
+    with pytest.raises(ValidationFailed) as refused:
+        share_links.create(db.session, user, cv_id="not-an-id")
     assert "cv_id" in refused.value.fields
 
 

@@ -70,7 +70,7 @@ def test_bad_pages_are_422_with_the_field(api, body, field):
 
 @pytest.mark.parametrize("body, field", [
     ({}, "page_id"),
-    ({"cv_id": "00000000-0000-4000-8000-000000000000"}, "cv_id"),
+    ({"cv_id": "not-a-cv-id"}, "cv_id"),  # an unknown CV's id is 404: tests/test_cv_share_links.py
     ({"page_id": "PAGE", "expires_at": "2001-01-01T00:00:00Z"}, "expires_at"),
     ({"page_id": "PAGE", "expires_at": "2099-01-01T00:00:00"}, "expires_at"),
     ({"page_id": "PAGE", "expires_at": "tomorrow"}, "expires_at"),
