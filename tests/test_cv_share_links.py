@@ -271,3 +271,17 @@ def test_received_credentials_can_be_selected_as_cv_items(client, user, made, ma
     refused = client.patch(f"/api/v1/cvs/{cv.id}", json={"selection": [{"type": "credential", "id": str(theirs.id)}]},
                            headers=headers)
     assert refused.status_code == 422
+
+
+def test_deleting_the_account_deletes_its_cvs_and_their_links(client, user, made):
+    from app.models.cvs import CvVariant
+    from app.services import accounts
+    from tests.conftest import PASSWORD
+
+    cv = _cv(user, made)
+    _row, raw = _link(user, cv)
+    accounts.delete_account(db.session, user, PASSWORD)
+    db.session.commit()
+    assert db.session.scalars(db.select(ShareLink)).all() == []
+    assert db.session.scalars(db.select(CvVariant)).all() == []
+    assert client.get(f"/s/{raw}").status_code == 404
