@@ -45,6 +45,15 @@ def _headers(response):
     return response
 
 
+def _not_indexed(response, page):
+    """A file reached from a page (photo, document) follows the page's own rule: ``noindex`` unless the
+    owner opted in to a public profile. The ``robots`` meta tag of the page does not reach a PDF or an
+    image: only this header does, so a leaked document URL never lands in a search engine's index."""
+    if not page.public_profile:
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
 def _gone(status: int):
     template = "pages/link_expired.html" if status == 410 else "pages/link_unknown.html"
     return _headers(make_response(render_template(template), status))
@@ -137,7 +146,7 @@ def shared_photo(token):
     response = make_response(data)
     response.mimetype = photos.CONTENT_TYPE
     response.headers["Cache-Control"] = "private, max-age=300"
-    return response
+    return _not_indexed(response, page)
 
 
 @bp.get("/s/<token>/documents/<uuid:document_id>")
@@ -159,7 +168,7 @@ def shared_document(token, document_id):
     access_log.record(db.session, page.portfolio_id, action="download", object_type="document",
                       object_id=document.id, share_link=link, ip=request.remote_addr)
     db.session.commit()
-    return response
+    return _not_indexed(response, page)
 
 
 @bp.post("/s/<token>/verify/<uuid:credential_id>")

@@ -1,0 +1,102 @@
+"""Review of issue 9 (sharing) as an attacker and a demanding owner: each test here failed before its fix."""
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from app.extensions import db
+from app.models import Experience
+from app.models.collab import Comment
+from app.services import access_log, portfolio as items
+from tests.collab_helpers import accepted_grant
+from tests.conftest import login
+from tests.test_collab import headers
+
+ADDRESS = {"REMOTE_ADDR": "203.0.113.77"}
+
+
+@pytest.fixture
+def owner(make_user):
+    return make_user("ines@example.org", display_name="Inès Morel")
+
+
+@pytest.fixture
+def tutor(make_user):
+    return make_user("tutor@example.net", display_name="Paul Tuteur")
+
+
+@pytest.fixture
+def experience(owner):
+    item = items.create_item(db.session, owner, Experience, {"kind": "internship", "title": "Stage au garage",
+                                                             "start_date": "2025-01-06"})
+    db.session.commit()
+    return item
+
+
+def _log(owner):
+    return [(e.action, e.object_type, e.actor_label, e.ip) for e in
+            reversed(access_log.events(db.session, owner.portfolio.id))]
+
+
+def test_an_invitees_comments_and_proposals_are_in_the_owners_access_log(app, client, owner, tutor, experience):
+    """Commenting on an item and proposing additions are acts of an invited person on the owner's
+    portfolio: the access log (which has the actions ``comment`` and ``propose``) must show them, with the
+    truncated address; the owner's own reply is not an access."""
+    grant = accepted_grant(owner, tutor, "contributor")
+    auth = headers(tutor)
+    answer = client.post("/api/v1/comments", headers=auth, environ_base=ADDRESS,
+                         json={"item_type": "experience", "item_id": str(experience.id), "body": "Bravo"})
+    assert answer.status_code == 201, answer.get_json()
+    answer = client.post("/api/v1/proposals", headers=auth, environ_base=ADDRESS,
+                         json={"grant_id": str(grant.id), "kind": "skill", "data": {"name": "Soudure", "level": 2}})
+    assert answer.status_code == 201, answer.get_json()
+    answer = client.post("/api/v1/proposals", headers=auth, environ_base=ADDRESS,
+                         data={"grant_id": str(grant.id), "file": (io.BytesIO(b"bilan de stage"), "bilan.txt")},
+                         content_type="multipart/form-data")
+    assert answer.status_code == 201, answer.get_json()
+    reply = client.post("/api/v1/comments", headers=headers(owner), environ_base=ADDRESS,
+                        json={"item_type": "experience", "item_id": str(experience.id), "body": "Merci",
+                              "parent_id": db.session.scalar(db.select(Comment.id))})
+    assert reply.status_code == 201, reply.get_json()
+    who = "Paul Tuteur <tutor@example.net>"
+    assert _log(owner) == [("comment", "experience", who, "203.0.113.0/24"),
+                           ("propose", "portfolio", who, "203.0.113.0/24"),
+                           ("propose", "portfolio", who, "203.0.113.0/24")]
+
+
+def test_files_behind_a_share_link_are_not_indexed_unless_the_page_is_a_public_profile(client, user):
+    """The page says ``noindex`` in its HTML, but a PDF or a photo cannot carry a meta tag: a document or
+    photo URL that leaks (forwarded mail, a crawler following the page) must carry ``X-Robots-Tag``."""
+    from PIL import Image
+
+    from app.services import documents, pages, photos, share_links
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 40), "navy").save(buffer, "PNG")
+    photos.set_photo(db.session, user, buffer.getvalue())
+    document = documents.store(db.session, user, "attestation-stage.pdf", [b"%PDF-1.4 stage\n%%EOF\n"])
+    page = pages.create(db.session, user, {"title": "Pour un employeur", "show_photo": True,
+                                           "items": [{"type": "document", "id": str(document.id)}]})
+    _link, raw = share_links.create(db.session, user, page=page)
+    db.session.commit()
+    for path in (f"/s/{raw}/photo", f"/s/{raw}/documents/{document.id}"):
+        answer = client.get(path)
+        assert answer.status_code == 200 and answer.headers.get("X-Robots-Tag") == "noindex, nofollow", path
+    pages.update(db.session, user, page, {"public_profile": True})
+    db.session.commit()
+    assert "X-Robots-Tag" not in client.get(f"/s/{raw}/photo").headers  # the owner's opt-in, as for the page
+
+
+def test_an_invitee_reading_an_items_comments_is_in_the_access_log(app, client, owner, tutor, experience):
+    """The comments page shows the item and what was said about it: a read of shared content, logged
+    (page and API) like the shared view; the owner reading their own item's comments is not."""
+    accepted_grant(owner, tutor, "contributor")
+    login(client, tutor.email)
+    assert client.get(f"/comments/experience/{experience.id}", environ_base=ADDRESS).status_code == 200
+    answer = client.get(f"/api/v1/comments?item_type=experience&item_id={experience.id}", headers=headers(tutor),
+                        environ_base=ADDRESS)
+    assert answer.status_code == 200
+    client.get(f"/api/v1/comments?item_type=experience&item_id={experience.id}", headers=headers(owner))
+    who = "Paul Tuteur <tutor@example.net>"
+    assert _log(owner) == [("view", "experience", who, "203.0.113.0/24")] * 2
