@@ -100,3 +100,17 @@ def test_an_invitee_reading_an_items_comments_is_in_the_access_log(app, client, 
     client.get(f"/api/v1/comments?item_type=experience&item_id={experience.id}", headers=headers(owner))
     who = "Paul Tuteur <tutor@example.net>"
     assert _log(owner) == [("view", "experience", who, "203.0.113.0/24")] * 2
+
+
+def test_invitations_through_the_api_are_rate_limited_like_the_sharing_page(client, owner):
+    """``POST /api/v1/grants`` mails the owner's message to any address. Inviting and revoking in a loop
+    stays under the open-grant cap, so only a rate limit (the Sharing page's 30/hour) stops a spam relay."""
+    auth = headers(owner)
+    statuses = []
+    for n in range(31):
+        answer = client.post("/api/v1/grants", headers=auth,
+                             json={"email": f"target{n}@example.net", "role": "viewer", "message": "Buy now"})
+        statuses.append(answer.status_code)
+        if answer.status_code == 201:
+            assert client.delete(f"/api/v1/grants/{answer.get_json()['id']}", headers=auth).status_code == 200
+    assert statuses == [201] * 30 + [429]

@@ -17,7 +17,7 @@ from flask_smorest import Blueprint
 
 from app.api.auth import api_user, require_token
 from app.api.common import document_errors, json_body, json_object
-from app.extensions import db
+from app.extensions import db, limiter
 from app.models import Grant
 from app.services import access_log, grants as service
 from app.services.errors import ValidationFailed
@@ -169,6 +169,11 @@ def _item(section: str, item, grant_id) -> dict:
     return {**base, "title": item.title, "body": item.body}  # journal
 
 
+# Each invitation is an e-mail with the owner's own message to any address: without a limit, inviting
+# and revoking in a loop would turn the instance into a spam relay. The same budget as the Sharing page.
+invite_limit = limiter.limit("30/hour", methods=["POST"])
+
+
 def make_blueprint() -> Blueprint:
     blp = Blueprint("grants_api", __name__, url_prefix="/api/v1",
                     description="Share your portfolio with people (roles, scopes); read what is shared with you.")
@@ -177,7 +182,8 @@ def make_blueprint() -> Blueprint:
     @blp.route("/grants", methods=["POST"])
     @blp.response(201, GrantSchema)
     @blp.doc(summary="Invite a person by e-mail with a role and a scope", **json_body(GrantBodySchema))
-    @document_errors(blp, 400, 401, 415, 422)  # and 409 already_invited, revoked
+    @document_errors(blp, 400, 401, 415, 422, 429)  # and 409 already_invited, revoked
+    @invite_limit
     def create():
         body = json_object()
         _refuse_unknown(body, CREATE_FIELDS)
