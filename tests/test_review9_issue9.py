@@ -114,3 +114,71 @@ def test_invitations_through_the_api_are_rate_limited_like_the_sharing_page(clie
         if answer.status_code == 201:
             assert client.delete(f"/api/v1/grants/{answer.get_json()['id']}", headers=auth).status_code == 200
     assert statuses == [201] * 30 + [429]
+
+
+def test_deleting_accounts_erases_what_was_shared_both_ways(app, owner, tutor, experience):
+    """The owner's deletion takes their grants, pages, links, comments, threads and proposals; the
+    invitee's takes the grants they received and their threads. Nothing of issue 9 stays behind."""
+    from sqlalchemy import func, select
+
+    from app.models.collab import Message, Proposal
+    from app.models.pages import Page, ShareLink
+    from app.models.sharing import Grant
+    from app.services import accounts, collab, pages, share_links
+    from tests.conftest import PASSWORD
+
+    def count(model):
+        return db.session.scalar(select(func.count()).select_from(model))
+
+    other = accepted_grant(owner, tutor, "contributor")
+    collab.post_message(db.session, tutor, other, "Bonjour")
+    collab.add_comment(db.session, tutor, "experience", experience.id, "Bravo")
+    collab.propose_item(db.session, tutor, other.id, "skill", {"name": "Soudure", "level": 2})
+    page = pages.create(db.session, owner, {"title": "Moi", "items": [{"type": "experience",
+                                                                     "id": str(experience.id)}]})
+    share_links.create(db.session, owner, page=page, label="ACME")
+    # the tutor also shares their own portfolio with the owner
+    back = accepted_grant(tutor, owner, "viewer")
+    collab.post_message(db.session, owner, back, "Merci")
+    db.session.commit()
+
+    accounts.delete_account(db.session, owner, PASSWORD)
+    db.session.commit()
+    db.session.expire_all()
+    assert (count(Page), count(ShareLink), count(Comment), count(Proposal)) == (0, 0, 0, 0)
+    assert [g.id for g in db.session.scalars(select(Grant))] == []  # given and received
+    assert count(Message) == 0
+
+
+def test_a_leaked_links_password_cannot_be_guessed_from_many_addresses(app_settings, user):
+    """The per-address budget stops one machine; a leaked link tried from many addresses is stopped by
+    a budget of wrong passwords per link (keyed by the token's hash, never the token itself)."""
+    from app import create_app
+    from app.services import pages, share_links
+    from tests.conftest import FreshClient, release_database
+    from tests.helpers import csrf_token
+
+    app = create_app({**app_settings, "RATE_LIMIT_SHARE": "100/minute", "RATE_LIMIT_SHARE_PASSWORD": "3/hour"})
+    app.test_client_class = FreshClient
+    with app.app_context():
+        try:
+            owner = db.session.get(type(user), user.id)
+            page = pages.create(db.session, owner, {"title": "Pour un employeur"})
+            _row, raw = share_links.create(db.session, owner, page=page, password="sesame-2026")
+            db.session.commit()
+            client = app.test_client()
+            token = csrf_token(client.get(f"/s/{raw}"))
+            codes = [client.post(f"/s/{raw}/unlock", data={"csrf_token": token, "password": f"guess-{n}"},
+                                 environ_base={"REMOTE_ADDR": f"198.51.100.{n + 1}"}).status_code for n in range(4)]
+            assert codes == [401, 401, 401, 429]
+            if not app.config["RATELIMIT_STORAGE_URI"].startswith("redis"):
+                keys = db.session.execute(db.text("SELECT key FROM rate_limits")).scalars().all()
+                assert keys and not any(raw in key for key in keys)
+            # another link keeps its own budget
+            other_row, other = share_links.create(db.session, owner, page=page, password="autre-2026")
+            db.session.commit()
+            token = csrf_token(client.get(f"/s/{other}"))
+            assert client.post(f"/s/{other}/unlock", data={"csrf_token": token, "password": "autre-2026"},
+                               environ_base={"REMOTE_ADDR": "198.51.100.99"}).status_code == 303
+        finally:
+            release_database()

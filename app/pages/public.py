@@ -38,6 +38,20 @@ guess_limit = limiter.shared_limit(lambda: current_app.config["RATE_LIMIT_SHARE"
                                    deduct_when=lambda response: response.status_code in (401, 404))
 
 
+def _link_key() -> str:
+    """The limiter's key for one link: its token's hash, never the token (the limiter's storage is a
+    table like any other, and a raw token there would open the page)."""
+    return "share-link:" + service.hash_token(str((request.view_args or {}).get("token", "")))
+
+
+# A link that leaks (a forwarded mail) is protected by its password alone: the per-address budget above
+# does not stop guesses spread over many addresses, so wrong passwords also count per link. Reaching it
+# blocks the link's password form for a while (for its holder too: the owner can make a new link).
+password_limit = limiter.shared_limit(lambda: current_app.config["RATE_LIMIT_SHARE_PASSWORD"],
+                                      scope="share-password", key_func=_link_key,
+                                      deduct_when=lambda response: response.status_code == 401)
+
+
 def _headers(response):
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Cache-Control"] = "no-store"
@@ -105,6 +119,7 @@ def shared(token):
 
 @bp.post("/s/<token>/unlock")
 @guess_limit
+@password_limit
 def unlock(token):
     link = _open(token)
     if link is None:
