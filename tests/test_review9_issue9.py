@@ -182,3 +182,29 @@ def test_a_leaked_links_password_cannot_be_guessed_from_many_addresses(app_setti
                                environ_base={"REMOTE_ADDR": "198.51.100.99"}).status_code == 303
         finally:
             release_database()
+
+
+def test_an_api_client_downloads_shared_documents_with_its_token(app, client, owner, tutor, make_user):
+    """``GET /api/v1/shared-with-me/<grant>`` lists documents, but their ``download_url`` is the browser's
+    route (a signed-in session): a client with only its token could not fetch them. ``content_url`` can,
+    exactly in scope, logged, and not for another grant, a stranger, or once revoked."""
+    from app.services import documents
+
+    shown = documents.store(db.session, owner, "bilan.txt", [b"bilan de stage"])
+    private = documents.store(db.session, owner, "notes.txt", [b"notes privees"])
+    db.session.commit()
+    grant = accepted_grant(owner, tutor, "viewer", [{"type": "document", "id": str(shown.id)}])
+    auth = headers(tutor)
+    listed = client.get(f"/api/v1/shared-with-me/{grant.id}", headers=auth).get_json()["documents"]
+    assert [d["name"] for d in listed] == ["bilan.txt"]
+    answer = client.get(listed[0]["content_url"], headers=auth, environ_base=ADDRESS)
+    assert answer.status_code == 200 and answer.data == b"bilan de stage"
+    assert answer.headers["Content-Disposition"].startswith("attachment")
+    assert ("download", "document", "Paul Tuteur <tutor@example.net>", "203.0.113.0/24") in _log(owner)
+    assert client.get(f"/api/v1/shared-with-me/{grant.id}/documents/{private.id}", headers=auth).status_code == 404
+    stranger = make_user("stranger@example.net")
+    assert client.get(listed[0]["content_url"], headers=headers(stranger)).status_code == 404
+    assert client.get(listed[0]["content_url"]).status_code == 401
+    from tests.collab_helpers import revoke
+    revoke(owner, grant)
+    assert client.get(listed[0]["content_url"], headers=auth).status_code == 404

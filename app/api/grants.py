@@ -17,7 +17,8 @@ from flask_smorest import Blueprint
 
 from app.api.auth import api_user, require_token
 from app.api.common import document_errors, json_body, json_object
-from app.extensions import db, limiter
+from app.api.documents import CONTENT_CSP, content_response
+from app.extensions import db, limiter, talisman
 from app.models import Grant
 from app.services import access_log, grants as service
 from app.services.errors import ValidationFailed
@@ -162,7 +163,8 @@ def _item(section: str, item, grant_id) -> dict:
     if section == "documents":
         return {**base, "name": item.name, "description": item.description, "content_type": item.content_type,
                 "size": item.size, "sha256": item.sha256,
-                "download_url": f"/shared/{grant_id}/documents/{item.id}"}
+                "download_url": f"/shared/{grant_id}/documents/{item.id}",  # the browser's (signed in)
+                "content_url": f"/api/v1/shared-with-me/{grant_id}/documents/{item.id}"}  # with the token
     if section == "credentials":
         return {**base, "name": service.title_of(item), "issuer": item.organisation.name,
                 "issued_at": _iso(item.issued_at), "url": f"/credentials/{item.id}", "credential": item.document}
@@ -271,6 +273,20 @@ def make_blueprint() -> Blueprint:
         for section in service.SECTION_MODELS:
             body[section] = [_item(section, item, grant.id) for item in shown[section]]
         return body
+
+    @blp.route("/shared-with-me/<uuid:grant_id>/documents/<uuid:document_id>", methods=["GET"])
+    @talisman(content_security_policy=CONTENT_CSP, content_security_policy_nonce_in=[])
+    @blp.doc(summary="Download a shared document (in the grant's scope; logged for the owner)",
+             description="As `GET /api/v1/documents/<id>/content` for the owner: an attachment, one `Range`.",
+             responses={"200": {"description": "The whole document"}, "206": {"description": "The range"}})
+    @document_errors(blp, 401, 404)
+    def shared_document(grant_id, document_id):
+        """An API client reads what the grant shows (``shared_items``) and must be able to fetch its
+        documents with the same token: the browser route (``download_url``) needs a signed-in session."""
+        grant = service.active_grant(db.session, api_user(), grant_id)
+        document = service.shared_document(db.session, api_user(), grant, document_id, ip=request.remote_addr)
+        db.session.commit()
+        return content_response(grant.portfolio.owner, document)
 
     @blp.route("/access-log", methods=["GET"])
     @blp.arguments(AccessLogArgs, location="query")
