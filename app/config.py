@@ -193,6 +193,8 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
         "RATE_LIMIT_ISSUE": get("RATE_LIMIT_ISSUE", "300/minute"),  # VC-API issuer, per organisation token
         # Share links (app/pages/public.py): unknown tokens and wrong passwords per address.
         "RATE_LIMIT_SHARE": get("RATE_LIMIT_SHARE", "20/minute;200/hour"),
+        # ... and wrong passwords per link, whatever the address (a leaked link tried from many addresses).
+        "RATE_LIMIT_SHARE_PASSWORD": get("RATE_LIMIT_SHARE_PASSWORD", "50/hour;200/day"),
         # Verifications running at once on this host (``app.verification.runner``): half the request
         # capacity of ``sillage serve``, so that slow ones never hold every worker.
         "VERIFY_SLOTS": int(get("VERIFY_SLOTS") or max(1, int(get("WORKERS") or default_workers())

@@ -196,8 +196,13 @@ def test_the_demo_shares_ines_portfolio_with_her_counsellor(app):
     login(client, claire.email, demo.DEMO_ACCOUNTS[1].password)
     followed = client.get("/shared")
     assert "Inès Martin".encode() in followed.data
-    events = db.session.scalars(select(AccessEvent).where(AccessEvent.portfolio_id == ines.portfolio.id)).all()
+    events = db.session.scalars(select(AccessEvent).where(AccessEvent.portfolio_id == ines.portfolio.id,
+                                                          AccessEvent.action == "view")).all()
     assert [(e.actor_id, e.ip) for e in events] == [(claire.id, "192.0.2.0/24")]
+    # the demo tutor's comment and proposal (collab's demo, through the services) are in the log too, once
+    acts = db.session.scalars(select(AccessEvent.action).where(AccessEvent.portfolio_id == ines.portfolio.id,
+                                                               AccessEvent.action != "view")).all()
+    assert sorted(acts) == ["comment", "propose"]
 
 
 def test_guessing_invitation_links_is_rate_limited(app):

@@ -158,7 +158,9 @@ def make_blueprint() -> Blueprint:
     @blp.doc(summary="The comments on one item you may read, oldest first")
     @document_errors(blp, 401, 404, 422)
     def comments(args):
-        found = service.comments_on(db.session, api_user(), args["item_type"], args["item_id"])
+        found = service.comments_on(db.session, api_user(), args["item_type"], args["item_id"],
+                                    ip=request.remote_addr)
+        db.session.commit()  # the access log line
         return {"items": [_comment(c) for c in found]}
 
     @blp.route("/comments", methods=["POST"])
@@ -170,7 +172,7 @@ def make_blueprint() -> Blueprint:
         body = json_object()
         _only(body, {"item_type", "item_id", "body", "parent_id"})
         created = service.add_comment(db.session, api_user(), body.get("item_type"), body.get("item_id"),
-                                      body.get("body"), body.get("parent_id"))
+                                      body.get("body"), body.get("parent_id"), ip=request.remote_addr)
         db.session.commit()
         return _comment(created)
 
@@ -200,7 +202,8 @@ def make_blueprint() -> Blueprint:
                 raise ValidationFailed("Some information is not valid.", fields={"file": "This field is required."})
             created = service.propose_document(db.session, api_user(), request.form.get("grant_id"),
                                                upload.filename, iter(lambda: upload.stream.read(service.READ_SIZE),
-                                                                     b""), request.form.get("note", ""))
+                                                                     b""), request.form.get("note", ""),
+                                               ip=request.remote_addr)
         else:
             body = json_object()
             _only(body, {"grant_id", "kind", "data", "note"})
@@ -208,7 +211,7 @@ def make_blueprint() -> Blueprint:
                 raise ServiceError("Send a document as multipart/form-data, in a field named file.",
                                    code="unsupported_media_type", status=415)
             created = service.propose_item(db.session, api_user(), body.get("grant_id"), body.get("kind"),
-                                           body.get("data"), body.get("note", ""))
+                                           body.get("data"), body.get("note", ""), ip=request.remote_addr)
         db.session.commit()
         return _proposal(created)
 

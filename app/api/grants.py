@@ -17,7 +17,8 @@ from flask_smorest import Blueprint
 
 from app.api.auth import api_user, require_token
 from app.api.common import document_errors, json_body, json_object
-from app.extensions import db
+from app.api.documents import CONTENT_CSP, content_response
+from app.extensions import db, limiter, talisman
 from app.models import Grant
 from app.services import access_log, grants as service
 from app.services.errors import ValidationFailed
@@ -162,11 +163,17 @@ def _item(section: str, item, grant_id) -> dict:
     if section == "documents":
         return {**base, "name": item.name, "description": item.description, "content_type": item.content_type,
                 "size": item.size, "sha256": item.sha256,
-                "download_url": f"/shared/{grant_id}/documents/{item.id}"}
+                "download_url": f"/shared/{grant_id}/documents/{item.id}",  # the browser's (signed in)
+                "content_url": f"/api/v1/shared-with-me/{grant_id}/documents/{item.id}"}  # with the token
     if section == "credentials":
         return {**base, "name": service.title_of(item), "issuer": item.organisation.name,
                 "issued_at": _iso(item.issued_at), "url": f"/credentials/{item.id}", "credential": item.document}
     return {**base, "title": item.title, "body": item.body}  # journal
+
+
+# Each invitation is an e-mail with the owner's own message to any address: without a limit, inviting
+# and revoking in a loop would turn the instance into a spam relay. The same budget as the Sharing page.
+invite_limit = limiter.limit("30/hour", methods=["POST"])
 
 
 def make_blueprint() -> Blueprint:
@@ -177,7 +184,8 @@ def make_blueprint() -> Blueprint:
     @blp.route("/grants", methods=["POST"])
     @blp.response(201, GrantSchema)
     @blp.doc(summary="Invite a person by e-mail with a role and a scope", **json_body(GrantBodySchema))
-    @document_errors(blp, 400, 401, 415, 422)  # and 409 already_invited, revoked
+    @document_errors(blp, 400, 401, 415, 422, 429)  # and 409 already_invited, revoked
+    @invite_limit
     def create():
         body = json_object()
         _refuse_unknown(body, CREATE_FIELDS)
@@ -265,6 +273,20 @@ def make_blueprint() -> Blueprint:
         for section in service.SECTION_MODELS:
             body[section] = [_item(section, item, grant.id) for item in shown[section]]
         return body
+
+    @blp.route("/shared-with-me/<uuid:grant_id>/documents/<uuid:document_id>", methods=["GET"])
+    @talisman(content_security_policy=CONTENT_CSP, content_security_policy_nonce_in=[])
+    @blp.doc(summary="Download a shared document (in the grant's scope; logged for the owner)",
+             description="As `GET /api/v1/documents/<id>/content` for the owner: an attachment, one `Range`.",
+             responses={"200": {"description": "The whole document"}, "206": {"description": "The range"}})
+    @document_errors(blp, 401, 404)
+    def shared_document(grant_id, document_id):
+        """An API client reads what the grant shows (``shared_items``) and must be able to fetch its
+        documents with the same token: the browser route (``download_url``) needs a signed-in session."""
+        grant = service.active_grant(db.session, api_user(), grant_id)
+        document = service.shared_document(db.session, api_user(), grant, document_id, ip=request.remote_addr)
+        db.session.commit()
+        return content_response(grant.portfolio.owner, document)
 
     @blp.route("/access-log", methods=["GET"])
     @blp.arguments(AccessLogArgs, location="query")

@@ -55,13 +55,15 @@ def comments(item_type, item_id):
     form = TextForm()
     if form.validate_on_submit():
         try:
-            service.add_comment(db.session, current_user, item_type, item.id, form.body.data, form.parent_id.data)
+            service.add_comment(db.session, current_user, item_type, item.id, form.body.data, form.parent_id.data,
+                                ip=request.remote_addr)
         except ValidationFailed as exc:
             show_errors(form, exc)
         else:
             db.session.commit()
             return redirect(url_for("collab.comments", item_type=item_type, item_id=item.id))
-    found = service.comments_on(db.session, current_user, item_type, item.id)
+    found = service.comments_on(db.session, current_user, item_type, item.id, ip=request.remote_addr)
+    db.session.commit()  # the access log line
     return render_template("collab/comments.html", item=item, title=title_of(item), item_type=item_type,
                            comments=found, form=form), _status()
 
@@ -103,12 +105,13 @@ def propose(grant_id, kind):
                 upload = form.file.data
                 service.propose_document(db.session, current_user, grant.id, upload.filename,
                                          iter(lambda: upload.stream.read(service.READ_SIZE), b""),
-                                         form.note.data)
+                                         form.note.data, ip=request.remote_addr)
             else:
                 data = {name: field.data for name, field in form._fields.items()
                         if name not in ("csrf_token", "note") and field.data not in (None, "")}
                 data = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in data.items()}
-                service.propose_item(db.session, current_user, grant.id, kind, data, form.note.data)
+                service.propose_item(db.session, current_user, grant.id, kind, data, form.note.data,
+                                     ip=request.remote_addr)
         except ValidationFailed as exc:
             show_errors(form, exc)
         except DocumentError as exc:

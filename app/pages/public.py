@@ -38,10 +38,33 @@ guess_limit = limiter.shared_limit(lambda: current_app.config["RATE_LIMIT_SHARE"
                                    deduct_when=lambda response: response.status_code in (401, 404))
 
 
+def _link_key() -> str:
+    """The limiter's key for one link: its token's hash, never the token (the limiter's storage is a
+    table like any other, and a raw token there would open the page)."""
+    return "share-link:" + service.hash_token(str((request.view_args or {}).get("token", "")))
+
+
+# A link that leaks (a forwarded mail) is protected by its password alone: the per-address budget above
+# does not stop guesses spread over many addresses, so wrong passwords also count per link. Reaching it
+# blocks the link's password form for a while (for its holder too: the owner can make a new link).
+password_limit = limiter.shared_limit(lambda: current_app.config["RATE_LIMIT_SHARE_PASSWORD"],
+                                      scope="share-password", key_func=_link_key,
+                                      deduct_when=lambda response: response.status_code == 401)
+
+
 def _headers(response):
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _not_indexed(response, page):
+    """A file reached from a page (photo, document) follows the page's own rule: ``noindex`` unless the
+    owner opted in to a public profile. The ``robots`` meta tag of the page does not reach a PDF or an
+    image: only this header does, so a leaked document URL never lands in a search engine's index."""
+    if not page.public_profile:
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
 
@@ -116,6 +139,7 @@ def shared(token):
 
 @bp.post("/s/<token>/unlock")
 @guess_limit
+@password_limit
 def unlock(token):
     link = _open(token)
     if link is None:
@@ -157,7 +181,7 @@ def shared_photo(token):
     response = make_response(data)
     response.mimetype = photos.CONTENT_TYPE
     response.headers["Cache-Control"] = "private, max-age=300"
-    return response
+    return _not_indexed(response, page)
 
 
 @bp.get("/s/<token>/documents/<uuid:document_id>")
@@ -179,7 +203,7 @@ def shared_document(token, document_id):
     access_log.record(db.session, page.portfolio_id, action="download", object_type="document",
                       object_id=document.id, share_link=link, ip=request.remote_addr)
     db.session.commit()
-    return response
+    return _not_indexed(response, page)
 
 
 @bp.post("/s/<token>/verify/<uuid:credential_id>")

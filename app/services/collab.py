@@ -27,7 +27,7 @@ from app.models import Diploma, Document, Experience, Portfolio, Skill, User
 from app.models.collab import COMMENT_ITEM_TYPES, PROPOSAL_KINDS, Comment, Message, Proposal
 from app.models.credentials import Credential
 from app.models.sharing import Grant
-from app.services import documents, portfolio as items, vault_keys
+from app.services import access_log, documents, portfolio as items, vault_keys
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.services.validation import clean
 from certs import vault
@@ -77,14 +77,22 @@ def find_item(session: Session, user: User, item_type, item_id):
     return item
 
 
-def comments_on(session: Session, user: User, item_type, item_id) -> list[Comment]:
+def comments_on(session: Session, user: User, item_type, item_id, *, ip: str | None = None) -> list[Comment]:
+    """The item's comments, oldest first. An invited person reading them reads the item (its title, what
+    was said about it): that goes to the owner's access log like any other read of shared content."""
     item = find_item(session, user, item_type, item_id)
+    access_log.record(session, item.portfolio_id, action="view", object_type=item_type, object_id=item.id,
+                      actor=user, ip=ip)
     return list(session.scalars(select(Comment).where(Comment.item_type == item_type, Comment.item_id == item.id)
                                 .order_by(Comment.created_at, Comment.id)))
 
 
-def add_comment(session: Session, user: User, item_type, item_id, body, parent_id=None) -> Comment:
-    """A comment by a contributor, or by the owner (a reply when ``parent_id`` names one on the item)."""
+def add_comment(session: Session, user: User, item_type, item_id, body, parent_id=None, *,
+                ip: str | None = None) -> Comment:
+    """A comment by a contributor, or by the owner (a reply when ``parent_id`` names one on the item).
+
+    A contributor's comment goes to the owner's access log (``comment``): it shows that they read the
+    item, which the owner must be able to see (``access_log.record`` leaves the owner's own replies out)."""
     item = find_item(session, user, item_type, item_id)
     body = clean_text(body)
     parent = None
@@ -97,6 +105,8 @@ def add_comment(session: Session, user: User, item_type, item_id, body, parent_i
                       parent_id=parent.id if parent else None, body=body)
     session.add(comment)
     session.flush()
+    access_log.record(session, item.portfolio_id, action="comment", object_type=item_type, object_id=item.id,
+                      actor=user, ip=ip)
     return comment
 
 
@@ -192,7 +202,13 @@ def _proposing_grant(session: Session, user: User, grant_id) -> tuple[Grant, Por
     return grant, portfolio
 
 
-def propose_item(session: Session, user: User, grant_id, kind, data, note="") -> Proposal:
+def _log_proposal(session: Session, user: User, proposal: Proposal, ip: str | None) -> None:
+    """Each proposal goes to the owner's access log (``propose``), like any other act of an invitee."""
+    access_log.record(session, proposal.portfolio_id, action="propose", object_type="portfolio",
+                      object_id=proposal.portfolio_id, actor=user, ip=ip)
+
+
+def propose_item(session: Session, user: User, grant_id, kind, data, note="", *, ip: str | None = None) -> Proposal:
     """Propose an experience or a skill: checked now with the same rules as the owner's own form."""
     grant, portfolio = _proposing_grant(session, user, grant_id)
     model = PROPOSAL_MODELS.get(kind) if isinstance(kind, str) else None
@@ -211,6 +227,7 @@ def propose_item(session: Session, user: User, grant_id, kind, data, note="") ->
                         note=clean_text(note, "note", NOTE_MAX, required=False))
     session.add(proposal)
     session.flush()
+    _log_proposal(session, user, proposal, ip)
     return proposal
 
 
@@ -235,7 +252,7 @@ def _limited(chunks: Iterable[bytes], limit: int, room: int, quota: int, used: i
 
 
 def propose_document(session: Session, user: User, grant_id, filename, chunks: Iterable[bytes], note="",
-                     declared_size: int | None = None) -> Proposal:
+                     declared_size: int | None = None, *, ip: str | None = None) -> Proposal:
     """Propose a document for the owner's vault. It waits encrypted with the owner's data key under the
     owner's storage prefix; the per-file limit and the room left in the owner's quota apply now (and
     again on acceptance, when it really enters the vault)."""
@@ -261,6 +278,7 @@ def propose_document(session: Session, user: User, grant_id, filename, chunks: I
     proposal.blob_key, proposal.size = blob_key, counter[0]
     session.add(proposal)
     session.flush()
+    _log_proposal(session, user, proposal, ip)
     return proposal
 
 
