@@ -79,8 +79,8 @@ def get(session: Session, actor, organisation_id, action: str = "read") -> Organ
 
 def _forbidden(org: Organisation) -> ServiceError:
     if org.closed_at is not None:
-        return Forbidden(str(_l("This organisation is closed: it issues nothing more, and its members can only "
-                                "read what it did.")), code="organisation_closed")
+        return Forbidden(str(_l("This organisation is closed: it issues nothing more, and its members can "
+                                "only read what it did.")), code="organisation_closed")
     if org.status != APPROVED:
         return Forbidden(str(_l("This organisation is not approved: it cannot do this yet.")),
                          code="organisation_not_approved")
@@ -311,8 +311,8 @@ def close(session: Session, actor, org: Organisation, confirmation: str) -> Orga
                                fields={"confirm": str(_l("Type the organisation's name to confirm."))})
     now = utcnow()
     org.closed_at = now
-    for token in session.scalars(select(OrganisationToken).where(OrganisationToken.organisation_id == org.id,
-                                                                  OrganisationToken.revoked_at.is_(None))):
+    for token in session.scalars(select(OrganisationToken).where(
+            OrganisationToken.organisation_id == org.id, OrganisationToken.revoked_at.is_(None))):
         token.revoked_at = now
     session.flush()
     return org
