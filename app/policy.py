@@ -31,7 +31,7 @@ from app.models import (
     Achievement, Credential, Diploma, Document, Experience, Grant, JournalEntry, Membership, Organisation,
     Portfolio, Skill, User,
 )
-from app.models.issuing import APPROVED, PENDING, REFUSED
+from app.models.issuing import APPROVED, PENDING
 from app.models.pages import Page, ShareLink
 
 T = TypeVar("T")
@@ -64,8 +64,9 @@ ORG_RULES: dict[str, tuple[frozenset[str], bool]] = {
     "decide": (frozenset({"platform_admin", "operator"}), False),
     "close": (frozenset({"admin", "operator"}), False),
 }
-# What a closed organisation still allows: its members (and the operator) read what it did; nothing else.
-CLOSED_ORG_ACTIONS = frozenset({"read"})
+# What a closed organisation still allows: its members (and the operator) read what it did, platform admins
+# see it; nothing else.
+CLOSED_ORG_ACTIONS = frozenset({"read", "review"})
 # An achievement's actions, as the organisation action they need.
 ACHIEVEMENT_ACTIONS = {READ: "read", UPDATE: "manage_achievements", DELETE: "manage_achievements",
                        "award": "issue"}
@@ -113,8 +114,6 @@ def _can_organisation(user, action: str, organisation: Organisation) -> bool:
     roles, needs_approval = rule
     if organisation.closed_at is not None and action not in CLOSED_ORG_ACTIONS:
         return False
-    if action == "close" and organisation.status == REFUSED:
-        return False  # a refused request has nothing to close
     if needs_approval and organisation.status != APPROVED:
         return False
     if action == "decide" and organisation.status != PENDING:

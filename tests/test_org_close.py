@@ -154,10 +154,13 @@ def test_credentials_issued_before_closing_still_verify_and_revocations_stay_vis
 
 
 def test_the_public_profile_says_when_it_closed(app, client, org):
-    assert b"Closed on" not in client.get(f"/issuers/{org.id}").data
+    english = {"Accept-Language": "en"}
+    assert b"Closed on" not in client.get(f"/issuers/{org.id}", headers=english).data
     _close(org)
-    page = client.get(f"/issuers/{org.id}")
+    page = client.get(f"/issuers/{org.id}", headers=english)
     assert page.status_code == 200 and b"Closed on" in page.data
+    french = client.get(f"/issuers/{org.id}", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "Fermée le" in french
 
 
 # --- the pages, the API, the command line -----------------------------------------------------------------
