@@ -183,6 +183,8 @@ def test_the_admin_closes_it_from_its_page_with_a_confirmation(app, client, org,
     db.session.expire_all()
     assert db.session.get(Organisation, org.id).closed_at is not None
     assert client.get(f"/organisations/{org.id}/close").status_code == 403  # not twice
+    listed = client.get("/organisations", headers={"Accept-Language": "en"})
+    assert b"closed on" in listed.data
 
 
 def test_the_api_closes_for_an_admin_only(app, client, org, admin, make_user):
@@ -238,7 +240,9 @@ def test_the_sole_member_can_delete_their_account_once_every_organisation_is_clo
         accounts.delete_account(db.session, admin, PASSWORD)
     db.session.rollback()
     assert [o.id for o in refusal.value.organisations] == [pending.id]
-    _close(pending, admin)
+    assert pending in orgs.list_organisations(db.session, "pending")
+    _close(pending, admin)  # a request withdrawn: platform admins no longer review it
+    assert pending not in orgs.list_organisations(db.session, "pending")
     admin_id, org_id = admin.id, org.id
     accounts.delete_account(db.session, admin, PASSWORD)
     db.session.commit()

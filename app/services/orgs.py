@@ -102,9 +102,13 @@ def organisations_of(session: Session, user: User) -> list[tuple[Organisation, s
 
 
 def list_organisations(session: Session, status: str | None = None) -> list[Organisation]:
+    """By age; with ``status``, only those in it (a request closed by its admin is withdrawn: no longer
+    pending, so that platform admins do not review it)."""
     query = select(Organisation).order_by(Organisation.created_at)
     if status:
         query = query.where(Organisation.status == status)
+    if status == PENDING:
+        query = query.where(Organisation.closed_at.is_(None))
     return list(session.scalars(query))
 
 
