@@ -62,7 +62,11 @@ ORG_RULES: dict[str, tuple[frozenset[str], bool]] = {
     "manage_tokens": (frozenset({"admin", "operator"}), True),
     "review": (frozenset({"platform_admin", "operator"}), False),
     "decide": (frozenset({"platform_admin", "operator"}), False),
+    "close": (frozenset({"admin", "operator"}), False),
 }
+# What a closed organisation still allows: its members (and the operator) read what it did, platform admins
+# see it; nothing else.
+CLOSED_ORG_ACTIONS = frozenset({"read", "review"})
 # An achievement's actions, as the organisation action they need.
 ACHIEVEMENT_ACTIONS = {READ: "read", UPDATE: "manage_achievements", DELETE: "manage_achievements",
                        "award": "issue"}
@@ -108,6 +112,8 @@ def _can_organisation(user, action: str, organisation: Organisation) -> bool:
     if rule is None:
         return False
     roles, needs_approval = rule
+    if organisation.closed_at is not None and action not in CLOSED_ORG_ACTIONS:
+        return False
     if needs_approval and organisation.status != APPROVED:
         return False
     if action == "decide" and organisation.status != PENDING:

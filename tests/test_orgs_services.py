@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from app import policy
+from app.database import utcnow
 from app.extensions import db
 from app.models import Membership, SigningKey
 from app.services import achievements, orgs
@@ -196,7 +197,7 @@ def test_demo_issuer_is_approved_with_an_admin_and_two_achievements_once(app):
     assert orgs.signing_key(db.session, org).controller == org.did
 
 
-@pytest.mark.parametrize("status", ["pending", "approved", "refused"])
+@pytest.mark.parametrize("status", ["pending", "approved", "refused", "closed"])
 def test_policy_matrix_from_the_rule_table(app, make_user, status):
     """Every action of ``ORG_RULES`` for every kind of principal, on an organisation in each status: the
     table is what decides, and an outsider (another organisation's admin or token, a stranger) gets
@@ -208,6 +209,9 @@ def test_policy_matrix_from_the_rule_table(app, make_user, status):
     other_admin = make_user()
     other = orgs.create_organisation(db.session, policy.OPERATOR, {**ORG, "name": "Other"},
                                      admin=other_admin, approve=True)
+    closed = status == "closed"  # an approved organisation, closed: only ``CLOSED_ORG_ACTIONS`` remain
+    if closed:
+        status, org.closed_at = "approved", utcnow()
     org.status = status
     db.session.flush()
     principals = {
@@ -217,6 +221,7 @@ def test_policy_matrix_from_the_rule_table(app, make_user, status):
     }
     for action, (roles, needs_approval) in policy.ORG_RULES.items():
         open_now = (status == "approved" or not needs_approval) and (action != "decide" or status == "pending")
+        open_now = open_now and (not closed or action in policy.CLOSED_ORG_ACTIONS)
         for role, who in principals.items():
             for principal in who if isinstance(who, list) else [who]:
                 expected = role in roles and open_now if role else False

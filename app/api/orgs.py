@@ -37,6 +37,8 @@ class OrganisationSchema(ma.Schema):
     description = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(("pending", "approved", "refused")))
     refusal_reason = fields.String(required=True, allow_none=True)
+    closed_at = UTCDateTime(required=True, allow_none=True,
+                            metadata={"description": "When it was closed (it issues nothing more), or null."})
     did = fields.String(required=True, metadata={"description": "did:web (or did:key) of the issuer."})
     profile_url = fields.Method("_profile_url", required=True)
     role = fields.Method("_role", required=True, allow_none=True,
@@ -56,6 +58,10 @@ class OrganisationRequestSchema(ma.Schema):
     contact_email = fields.String(required=True)
     website = fields.String()
     description = fields.String()
+
+
+class ClosingSchema(ma.Schema):
+    confirm = fields.String(required=True, metadata={"description": "The organisation's name, repeated."})
 
 
 class MemberSchema(ma.Schema):
@@ -279,6 +285,21 @@ def make_blueprint() -> Blueprint:
         orgs.refuse(db.session, _person(), org, body["reason"])
         db.session.commit()
         emails.decision(org)
+        return org
+
+    @blp.route("/<org_id>/close", methods=["POST"])
+    @blp.response(200, OrganisationSchema)
+    @blp.doc(summary="Close the organisation for good (organisation admins): it issues nothing more, what "
+                     "it issued still verifies", **json_body(ClosingSchema))
+    @_errors(blp, 400, 401, 403, 404, 415, 422)
+    def close(org_id):
+        org = orgs.get(db.session, _person(), org_id, "close")
+        body = json_object()
+        if set(body) - {"confirm"} or not isinstance(body.get("confirm"), str):
+            raise ValidationFailed(str(_l("Some information is not valid.")),
+                                   fields={"confirm": str(_l("Type the organisation's name to confirm."))})
+        orgs.close(db.session, _person(), org, body["confirm"])
+        db.session.commit()
         return org
 
     # members

@@ -103,6 +103,24 @@ def orgs_approve(org):
     click.echo(f"{organisation.name}: approved")
 
 
+@orgs.command("close")
+@click.argument("org")
+@click.option("--yes", "confirmed", is_flag=True, help="Do not ask for the name again (scripts).")
+@with_appcontext
+def orgs_close(org, confirmed):
+    """Close an organisation for good: it issues nothing more; what it issued still verifies."""
+    organisation = _organisation(org)
+    confirmation = organisation.name if confirmed else click.prompt(
+        f"Closing {organisation.name} cannot be undone. Type its name to confirm", default="",
+        show_default=False)
+    try:
+        org_service.close(db.session, policy.OPERATOR, organisation, confirmation)
+        db.session.commit()
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{organisation.name}: closed")
+
+
 @orgs.command("add-member")
 @click.argument("org")
 @click.argument("email")
@@ -125,7 +143,8 @@ def orgs_add_member(org, email, role):
 def orgs_list(status):
     """List organisations: id, status, name, DID."""
     for org in org_service.list_organisations(db.session, status):
-        click.echo(f"{org.id}  {org.status:8}  {org.name}  {org.did}")
+        status = "closed" if org.closed_at is not None else org.status
+        click.echo(f"{org.id}  {status:8}  {org.name}  {org.did}")
 
 
 @achievements.command("create")

@@ -71,6 +71,11 @@ class RefuseForm(FlaskForm):
                                                                           Length(max=2000)])
 
 
+class CloseForm(FlaskForm):
+    confirm = StringField(_l("Type the organisation's name to confirm"),
+                          validators=[DataRequired(REQUIRED), Length(max=200)])
+
+
 class AchievementForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200)])
     kind = SelectField(_l("Kind"), choices=_choices(ACHIEVEMENT_KIND_LABELS), default="Certificate")

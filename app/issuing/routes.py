@@ -19,7 +19,7 @@ from app.issuing import emails
 from app.issuing.public import IMAGE_CSP
 from app.issuing.forms import (
     ACHIEVEMENT_KIND_LABELS, ORGANISATION_KIND_LABELS, ROLE_LABELS, STATUS_LABELS, AchievementForm,
-    AddMemberForm, OrganisationForm, RefuseForm, RoleForm, TokenForm,
+    AddMemberForm, CloseForm, OrganisationForm, RefuseForm, RoleForm, TokenForm,
 )
 from app.services import achievements, artwork, orgs
 from app.services.errors import Conflict, ValidationFailed
@@ -130,6 +130,25 @@ def edit_organisation(org_id):
             flash(_("The organisation's details are saved."), "success")
             return redirect(url_for("issuing.organisation", org_id=org.id))
     return render_template("issuing/request.html", form=form, org=org), 422 if form.errors else 200
+
+
+@bp.route("/organisations/<org_id>/close", methods=["GET", "POST"])
+@login_required
+def close_organisation(org_id):
+    """Close the organisation (its admins), after typing its name: it cannot be undone."""
+    org = orgs.get(db.session, _me(), org_id, "close")
+    form = CloseForm()
+    if form.validate_on_submit():
+        try:
+            orgs.close(db.session, _me(), org, form.confirm.data or "")
+            db.session.commit()
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            flash(_("The organisation is closed. What it issued still verifies."), "success")
+            return redirect(url_for("issuing.organisation", org_id=org.id))
+    return render_template("issuing/close.html", form=form, org=org), 422 if form.errors else 200
 
 
 @bp.post("/organisations/<org_id>/members")

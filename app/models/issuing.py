@@ -48,6 +48,9 @@ class Organisation(IdMixin, TimestampMixin, db.Model):
     did: Mapped[str] = mapped_column(String(300), unique=True)
     did_method: Mapped[str] = mapped_column(String(10), default="web")  # web | key
     created_by_id: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Closed by its admin or the operator: it issues nothing more and its members keep only reading, but
+    # its DID document, profile and status lists stay published so that what it issued still verifies.
+    closed_at: Mapped[Optional[datetime]]
 
     created_by: Mapped[Optional[User]] = relationship()
     memberships: Mapped[list["Membership"]] = relationship(
@@ -62,6 +65,10 @@ class Organisation(IdMixin, TimestampMixin, db.Model):
     @property
     def is_approved(self) -> bool:
         return self.status == APPROVED
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
 
     def __repr__(self) -> str:
         return f"<Organisation {self.name!r} {self.status}>"

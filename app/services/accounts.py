@@ -350,20 +350,20 @@ class LastOrganisationAdmin(ValidationFailed):
         self.organisations = organisations
         names = ", ".join(f"“{org.name}”" for org in organisations)
         super().__init__(str(_l("You are the only administrator of %(names)s. Make another member an "
-                                "administrator there first, so that the organisation is not left without "
-                                "one; then delete your account.", names=names)))
+                                "administrator there first, or close the organisation, so that it is not "
+                                "left without one; then delete your account.", names=names)))
 
 
 def organisations_only_administered_by(session: Session, user: User) -> list:
-    """The organisations (pending or approved: a refused request has nothing left to manage) whose only
-    admin is ``user``, by name: what stops the deletion of the account."""
+    """The organisations (pending or approved, not closed: a refused request or a closed organisation has
+    nothing left to manage) whose only admin is ``user``, by name: what stops the deletion of the account."""
     other = aliased(Membership)
     others = select(other.id).where(other.organisation_id == Organisation.id, other.role == ADMIN,
                                     other.user_id != user.id)
     return list(session.scalars(
         select(Organisation).join(Membership, Membership.organisation_id == Organisation.id)
         .where(Membership.user_id == user.id, Membership.role == ADMIN, Organisation.status != REFUSED,
-               ~others.exists())
+               Organisation.closed_at.is_(None), ~others.exists())
         .order_by(Organisation.name, Organisation.id)))
 
 

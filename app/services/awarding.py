@@ -187,6 +187,9 @@ def check_may_issue(actor, organisation) -> None:
     if getattr(organisation, "status", None) != "approved":
         raise Forbidden(str(_l("This organisation is not approved to issue credentials.")),
                         code="organisation_not_approved")
+    if getattr(organisation, "closed_at", None) is not None:
+        raise Forbidden(str(_l("This organisation is closed: it issues nothing more.")),
+                        code="organisation_closed")
     if actor is None or not orgs.may_issue(actor, organisation):
         raise Forbidden(str(_l("You may not issue credentials for this organisation.")), code="not_issuer")
 

@@ -78,6 +78,9 @@ def get(session: Session, actor, organisation_id, action: str = "read") -> Organ
 
 
 def _forbidden(org: Organisation) -> ServiceError:
+    if org.closed_at is not None:
+        return Forbidden(str(_l("This organisation is closed: it issues nothing more, and its members can "
+                                "only read what it did.")), code="organisation_closed")
     if org.status != APPROVED:
         return Forbidden(str(_l("This organisation is not approved: it cannot do this yet.")),
                          code="organisation_not_approved")
@@ -99,9 +102,13 @@ def organisations_of(session: Session, user: User) -> list[tuple[Organisation, s
 
 
 def list_organisations(session: Session, status: str | None = None) -> list[Organisation]:
+    """By age; with ``status``, only those in it (a request closed by its admin is withdrawn: no longer
+    pending, so that platform admins do not review it)."""
     query = select(Organisation).order_by(Organisation.created_at)
     if status:
         query = query.where(Organisation.status == status)
+    if status == PENDING:
+        query = query.where(Organisation.closed_at.is_(None))
     return list(session.scalars(query))
 
 
@@ -213,7 +220,10 @@ def unseal_key(org: Organisation, row: SigningKey, ring: vault_keys.Keyring | No
 def signing_key(session: Session, org: Organisation) -> KeyPair:
     """The organisation's current key, unsealed, its id the verification method under the org's DID.
 
-    The caller must have checked ``may_issue``; an unapproved organisation never signs."""
+    The caller must have checked ``may_issue``; an unapproved or closed organisation never signs (its
+    status lists were signed when their bits last changed and are served as stored)."""
+    if org.closed_at is not None:
+        raise _forbidden(org)
     if org.status != APPROVED:
         raise Forbidden(str(_l("This organisation is not approved: it cannot do this yet.")),
                         code="organisation_not_approved")
@@ -288,6 +298,26 @@ def refuse(session: Session, actor, org: Organisation, reason: str) -> Organisat
         raise Forbidden(str(_l("Only a platform admin decides on a pending organisation request.")))
     reason = clean({"reason": Field("text", required=True, max_length=2000)}, {"reason": reason})["reason"]
     org.status, org.decided_at, org.refusal_reason = REFUSED, utcnow(), reason
+    session.flush()
+    return org
+
+
+def close(session: Session, actor, org: Organisation, confirmation: str) -> Organisation:
+    """Close the organisation for good: ``confirmation`` must repeat its name (an irreversible act).
+
+    Nothing is deleted: its keys stay in its DID document and its status lists stay published, so that
+    every credential it issued still verifies, revocations included; the policy refuses it every action
+    but reading from now on (``policy.CLOSED_ORG_ACTIONS``). Its API tokens are revoked. Its last admin may
+    then delete their account (``accounts.organisations_only_administered_by``)."""
+    check(actor, "close", org)
+    if not isinstance(confirmation, str) or confirmation.strip().casefold() != org.name.strip().casefold():
+        raise ValidationFailed(str(_l("Type the organisation's name to confirm.")),
+                               fields={"confirm": str(_l("Type the organisation's name to confirm."))})
+    now = utcnow()
+    org.closed_at = now
+    for token in session.scalars(select(OrganisationToken).where(
+            OrganisationToken.organisation_id == org.id, OrganisationToken.revoked_at.is_(None))):
+        token.revoked_at = now
     session.flush()
     return org
 
