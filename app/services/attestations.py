@@ -300,7 +300,10 @@ def peek(session: Session, raw) -> AttestationRequest:
     return request
 
 
-def _use(session: Session, raw) -> AttestationRequest:
+def use_link(session: Session, raw) -> AttestationRequest:
+    """Spend a referee's single-use link (attestations, and person endorsements that share the machinery):
+    one conditional UPDATE, so two tabs or a replay cannot both use it; raises ``link_used`` (or
+    ``peek``'s errors for an unknown or expired link)."""
     request = peek(session, raw)
     now = utcnow()
     done = session.execute(update(AttestationRequest)
@@ -341,7 +344,7 @@ def confirm(session: Session, raw, *, statement=None, as_organisation=None, user
         if organisation is None:
             raise NotFound(str(_l("No such organisation.")))
         awarding.check_may_issue(user, organisation)
-    request = _use(session, raw)
+    request = use_link(session, raw)
     if corrected and corrected != request.statement:
         request.corrected_statement = corrected
     now = (now or utcnow()).replace(microsecond=0)
@@ -391,7 +394,7 @@ def _sign(session: Session, request: AttestationRequest, owner: User, organisati
 def decline(session: Session, raw, reason=None) -> AttestationRequest:
     request = peek(session, raw)
     reason = _text(reason, "reason", REASON_MAX)
-    request = _use(session, raw)
+    request = use_link(session, raw)
     request.status, request.decided_at, request.decline_reason = "declined", utcnow(), reason or None
     session.flush()
     return request
