@@ -72,3 +72,19 @@ def test_the_service_refuses_anyone_but_an_active_certifier_in_scope(app, world,
     made, _raw = attestations.create(db.session, owner, "experience", world["stage"].id, referee_name="M. Tuteur",
                                      referee_email="", relationship="tuteur", certifier_id=tutor.id)
     assert (made.referee_email, made.referee_name) == ("tutor@example.org", "M. Tuteur")
+
+
+def test_the_api_takes_a_certifier_id(app, client, world):
+    from app.services import tokens
+
+    _token, raw = tokens.create_token(db.session, world["owner"], "tests")
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {raw}"}
+    tutor, viewer = world["people"]["tutor@example.org"][0], world["people"]["viewer@example.org"][0]
+    body = {"item_kind": "experience", "item_id": str(world["stage"].id), "relationship": "tuteur"}
+    refused = client.post("/api/v1/attestation-requests", json={**body, "certifier_id": str(viewer.id)},
+                          headers=headers)
+    assert refused.status_code == 422 and "certifier" in refused.get_json()["fields"]
+    made = client.post("/api/v1/attestation-requests", json={**body, "certifier_id": str(tutor.id)}, headers=headers)
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["referee_email"] == "tutor@example.org"
