@@ -52,6 +52,27 @@ EXTERNAL = "external"
 SILLAGE = [sys.executable, "-c", "from app.cli import main; main()"]
 
 
+# Redis: seconds to connect, and to wait for any answer. The consumer's blocking pop waits 1 s
+# (huey's ``read_timeout``), well under the answer timeout; a request that queues a job or reads /healthz
+# gives up after these instead of hanging on an unreachable or stuck Redis. A URL's own
+# ``?socket_timeout=`` / ``?socket_connect_timeout=`` still win.
+REDIS_CONNECT_TIMEOUT = 2
+REDIS_SOCKET_TIMEOUT = 5
+
+
+def redis_pool(url: str):
+    """The Redis connection pool of the queue, with timeouts and no silent retries (redis-py retries
+    three times with back-off by default, which multiplied the wait of a page when Redis was down); a
+    connection idle for 30 s is checked with a PING before use, so a restarted Redis costs no request."""
+    from redis import ConnectionPool  # noqa: PLC0415 - the "redis" extra is optional
+    from redis.backoff import NoBackoff  # noqa: PLC0415
+    from redis.retry import Retry  # noqa: PLC0415
+
+    return ConnectionPool.from_url(url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+                                   socket_timeout=REDIS_SOCKET_TIMEOUT, health_check_interval=30,
+                                   retry=Retry(NoBackoff(), 0))
+
+
 def init_app(app: Flask) -> None:
     """Point the queue at this application's storage; tasks run in this application from now on."""
     config = app.config
@@ -62,7 +83,7 @@ def init_app(app: Flask) -> None:
     if immediate:
         storage = MemoryStorage(name)
     elif config.get("REDIS_URL"):
-        storage = RedisStorage(name, url=config["REDIS_URL"])
+        storage = RedisStorage(name, connection_pool=redis_pool(config["REDIS_URL"]))
     else:
         storage = SqliteStorage(name, filename=str(Path(app.instance_path) / "jobs.db"))
     # Set directly: the ``immediate`` property would replace the storage chosen here by its own.

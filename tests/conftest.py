@@ -19,6 +19,25 @@ PG_URL = os.environ.get("SILLAGE_TEST_DATABASE_URL")
 PASSWORD = "correct horse battery staple"
 
 
+# The per-signing JSON-LD time budget (``badges.signing.SIGN_TIME_BUDGET_SECONDS``, 10 s) is a guard against
+# hostile documents, not a performance test: on a loaded CI machine a genuine signing once ran past it and
+# failed ``test_revocation_needs_a_reason_and_happens_once``. What it signs under that budget is the
+# AchievementCredential of its first line (``awarding.award`` -> ``badges.signing.sign_credential``; the
+# status list that ``revoke`` re-signs goes through ``certs.sign`` with no budget), often a test's first
+# JSON-LD work, so with pyld's cold caches. The suite's signings get a generous budget; the budget's own
+# tests set their small values explicitly (tests/verify/test_bounds.py).
+SUITE_SIGN_TIME_BUDGET_SECONDS = 300.0
+
+
+@pytest.fixture(autouse=True, scope="session")
+def generous_signing_budget():
+    from badges import signing
+
+    default, signing.SIGN_TIME_BUDGET_SECONDS = signing.SIGN_TIME_BUDGET_SECONDS, SUITE_SIGN_TIME_BUDGET_SECONDS
+    yield
+    signing.SIGN_TIME_BUDGET_SECONDS = default
+
+
 def _settings(instance, database_url: str, **overrides) -> dict:
     settings = {
         "TESTING": True,

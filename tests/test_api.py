@@ -534,6 +534,27 @@ def test_api_answers_are_not_cached(api):
     assert api.get("/profile").headers["Cache-Control"] == "no-store"
 
 
+def test_every_api_blueprint_is_registered_through_the_one_helper(app):
+    """Each feature's API (cvs, grants, collab, received, pages, awards...) goes through
+    ``app.api.register``: no-store answers, the API's 422 shape for query errors, no CSRF check. A module
+    that registered its blueprint by hand and forgot one of these would show here."""
+    from werkzeug.exceptions import UnprocessableEntity
+
+    from app.api import _args_error, _set_no_store
+    from app.extensions import csrf
+
+    names = {rule.endpoint.split(".")[0] for rule in app.url_map.iter_rules()
+             if rule.rule.startswith("/api/v1/") and "." in rule.endpoint}
+    smorest = {name for name in names if name in app.blueprints
+               and type(app.blueprints[name]).__module__.startswith("flask_smorest")}
+    assert {"cvs_api", "grants_api", "collab_api", "received_credentials", "endorsement_requests",
+            "pages_api", "share_links_api", "attestation_requests", "awards", "bulk_api"} <= smorest, smorest
+    for name in smorest:
+        assert _set_no_store in app.after_request_funcs.get(name, []), name
+        assert _args_error in app.error_handler_spec[name][422].values(), name
+        assert app.blueprints[name] in csrf._exempt_blueprints, name
+
+
 # --- OpenAPI ---------------------------------------------------------------------------------------
 
 def _refs(node):

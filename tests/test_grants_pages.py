@@ -4,6 +4,7 @@ And the refusals: wrong account, link reused, out-of-scope item and document, th
 another person's grant, HTML in titles."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -211,3 +212,46 @@ def test_guessing_invitation_links_is_rate_limited(app):
     guesser = app.test_client()
     statuses = [guesser.get(f"/invitations/{secrets.token_urlsafe(32)}").status_code for _ in range(31)]
     assert statuses[:30] == [404] * 30 and statuses[30] == 429
+
+
+def _mail_with(app, to: str, path: str):
+    found = [m for m in outbox(app) if m["To"] == to and path in m.get_body(("plain",)).get_content()]
+    assert len(found) == 1, [m["Subject"] for m in outbox(app)]
+    return found[0]
+
+
+def test_a_new_person_returns_to_the_invitation_after_signing_up_and_confirming(app, logged_in, shared_world):
+    """The invitee has no account: "Create an account" on the invitation keeps ``next`` through the
+    registration, the confirmation mail's link and the sign-in, and lands on the invitation, which they
+    accept. A ``next`` pointing elsewhere is dropped at every step (safe_next)."""
+    from tests.test_auth import NEW_PASSWORD, ServerClient, post_form
+
+    assert _invite(logged_in, {"email": "newcomer@example.org", "role": "viewer", "extent": "all"}).status_code == 302
+    grant = db.session.scalar(select(Grant).where(Grant.email == "newcomer@example.org"))
+    invitation = link_in([m for m in outbox(app) if m["To"] == "newcomer@example.org"][-1], "/invitations/")
+
+    newcomer = ServerClient(app, app.response_class, use_cookies=True)  # mails leave as on a server
+    page = newcomer.get(invitation)
+    signup = re.search(rb'href="(/register\?next=[^"]+)"', page.data).group(1).decode().replace("&amp;", "&")
+    registered = post_form(newcomer, signup, {"email": "newcomer@example.org", "password": NEW_PASSWORD,
+                                              "password_confirm": NEW_PASSWORD, "display_name": "Newcomer"})
+    assert registered.status_code == 302
+    confirm = link_in(_mail_with(app, "newcomer@example.org", "/verify-email/"), "/verify-email/")
+    assert "next=" in confirm
+    confirmed = post_form(newcomer, confirm, {})
+    assert confirmed.status_code == 302
+    signin = confirmed.headers["Location"]
+    assert signin.startswith("/login?next=")
+    signed_in = post_form(newcomer, signin, {"email": "newcomer@example.org", "password": NEW_PASSWORD})
+    assert signed_in.status_code == 302 and signed_in.headers["Location"] == invitation
+    accepted = newcomer.post(invitation, data={"csrf_token": csrf_token(newcomer.get(invitation))})
+    assert accepted.status_code == 302 and accepted.headers["Location"].endswith(f"/shared/{grant.id}")
+
+    # A foreign target never survives: not in the mail's link, not after confirming.
+    stranger = ServerClient(app, app.response_class, use_cookies=True)
+    post_form(stranger, "/register?next=//evil.example/x", {
+        "email": "other@example.org", "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD})
+    confirm = link_in(_mail_with(app, "other@example.org", "/verify-email/"), "/verify-email/")
+    assert "next=" not in confirm and "evil" not in confirm
+    forged = post_form(stranger, confirm + "?next=https://evil.example/", {}, page_url=confirm)
+    assert forged.status_code == 302 and forged.headers["Location"] == "/login"

@@ -3,7 +3,11 @@ on the SQLite queue, and on Redis when ``SILLAGE_TEST_REDIS_URL`` is set), witho
 by it: only the database decides a 503."""
 from __future__ import annotations
 
+import socket
 import time
+import uuid
+
+import pytest
 
 from app.extensions import db
 from app.services import batches
@@ -71,3 +75,62 @@ def test_an_unreadable_queue_is_reported_not_fatal(tmp_path, queue, monkeypatch)
     assert response.status_code == 200  # the web process still serves: the database decides liveness
     assert response.get_json()["jobs"] == {"status": "unreachable"}
     assert response.get_json()["database"] == "ok"
+
+
+@pytest.fixture
+def redis_at(app_settings):
+    """``redis_at(url)``: an application whose queue is Redis at ``url`` (nothing need answer there);
+    huey's module-level state is put back afterwards for the next tests."""
+    from app import create_app, jobs
+    from tests.conftest import release_database
+
+    before = jobs.huey.name, jobs.huey._immediate, jobs.huey.storage, dict(jobs._state)
+    contexts = []
+
+    def make(url: str):
+        app = create_app({**app_settings, "JOBS_IMMEDIATE": False, "JOBS_QUEUE": f"test{uuid.uuid4().hex}",
+                          "REDIS_URL": url})
+        context = app.app_context()
+        context.push()
+        contexts.append(context)
+        return app
+
+    yield make
+    for context in contexts:
+        release_database()
+        context.pop()
+    jobs.huey.name, jobs.huey._immediate, jobs.huey.storage = before[:3]
+    jobs._state.update(before[3])
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # closed again on leaving: nothing listens there
+
+
+def test_healthz_answers_when_redis_refuses_connections(redis_at):
+    """Redis down (its port closed): /healthz still answers, from the database, and says the queue is
+    unreachable; the queue's pool carries the connect and answer timeouts of ``app.jobs``."""
+    from app import jobs
+
+    app = redis_at(f"redis://127.0.0.1:{_closed_port()}/0")
+    kwargs = jobs.huey.storage.pool.connection_kwargs
+    assert kwargs["socket_connect_timeout"] == jobs.REDIS_CONNECT_TIMEOUT
+    assert kwargs["socket_timeout"] == jobs.REDIS_SOCKET_TIMEOUT
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok", "jobs": {"status": "unreachable"}}
+
+
+def test_healthz_answers_when_redis_accepts_but_never_replies(redis_at):
+    """The case that used to hang for ever: something accepts the TCP connection (a stuck Redis, a
+    firewall's half-open port) and never answers. The answer timeout ends the wait; the outcome is the
+    same "unreachable" report (no timing is asserted: without the timeout this test would not end)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes the handshake; nobody ever reads or writes
+        app = redis_at(f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
+        response = app.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json()["jobs"] == {"status": "unreachable"}

@@ -24,8 +24,11 @@ FIELDS = {"item_kind", "item_id", "referee_name", "referee_email", "relationship
 class RequestBodySchema(ma.Schema):
     item_kind = ma.fields.String(required=True, metadata={"description": "experience or skill"})
     item_id = ma.fields.UUID(required=True)
-    referee_name = ma.fields.String(required=True)
-    referee_email = ma.fields.Email(required=True)
+    referee_name = ma.fields.String(metadata={"description": "Required unless certifier_id is given."})
+    referee_email = ma.fields.Email(metadata={"description": "Required unless certifier_id is given."})
+    certifier_id = ma.fields.UUID(metadata={"description": (
+        "A person holding an active certifier grant on your portfolio that covers the item: their account's "
+        "address (and name, unless referee_name is given) are used.")})
     relationship = ma.fields.String(required=True, metadata={"description": "e.g. tutor, colleague"})
     message = ma.fields.String(metadata={"description": "To the referee (at most 2,000 characters)."})
 
@@ -75,13 +78,14 @@ def make_blueprint() -> Blueprint:
     @document_errors(blp, 400, 401, 404, 415, 422)  # and 409 too_many_pending
     def create():
         body = json_object()
-        unknown = sorted(set(body) - FIELDS)
+        unknown = sorted(set(body) - FIELDS - {"certifier_id"})
         if unknown:
             raise ValidationFailed("Some information is not valid.", fields={k: "Unknown field." for k in unknown})
         created, raw = service.create(db.session, api_user(), body.get("item_kind"), body.get("item_id"),
                                       referee_name=body.get("referee_name"),
                                       referee_email=body.get("referee_email"),
-                                      relationship=body.get("relationship"), message=body.get("message"))
+                                      relationship=body.get("relationship"), message=body.get("message"),
+                                      certifier_id=body.get("certifier_id"))
         db.session.commit()
         emails.send_request(created, raw)
         return _dump(created)

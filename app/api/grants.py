@@ -312,16 +312,7 @@ def _shared(grant: Grant, changes: int) -> dict:
 
 
 def register(app) -> None:
-    """Registered by ``app.sharing`` on the API (documented in ``/api/v1/openapi.json``). The same lines as
-    the other feature APIs (fix-ci replaces them with one ``app.api`` helper)."""
-    from werkzeug.exceptions import UnprocessableEntity  # noqa: PLC0415
+    """Registered by ``app.sharing`` on the API (documented in ``/api/v1/openapi.json``)."""
+    from app import api  # noqa: PLC0415 - the package imports this module
 
-    from app.api import _args_error, _set_no_store  # noqa: PLC0415
-    from app.extensions import csrf  # noqa: PLC0415
-
-    api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
-    blueprint = make_blueprint()
-    blueprint.register_error_handler(UnprocessableEntity, _args_error)
-    blueprint.after_request(_set_no_store)
-    api.register_blueprint(blueprint)
-    csrf.exempt(blueprint)
+    api.register(app, make_blueprint())

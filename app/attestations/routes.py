@@ -34,11 +34,15 @@ def new(kinds, item_id):
     item = service.owned_item(db.session, current_user, kind, item_id)  # NotFound -> 404 page
     title, statement = service.statement_of(kind, item)
     form = RequestForm()
+    people = service.certifiers(db.session, current_user, item)
+    form.certifier.choices = [("", _("Someone else (type their name and address)"))] + [
+        (str(p.id), f"{service.person_name(p)} <{p.email}>") for p in people]
     if form.validate_on_submit():
         try:
             created, raw = service.create(db.session, current_user, kind, item.id,
                                           referee_name=form.referee_name.data, referee_email=form.referee_email.data,
-                                          relationship=form.relationship.data, message=form.message.data)
+                                          relationship=form.relationship.data, message=form.message.data,
+                                          certifier_id=form.certifier.data or None)
         except ValidationFailed as exc:
             show_errors(form, exc)
         else:
@@ -48,7 +52,7 @@ def new(kinds, item_id):
             return redirect(url_for("attestations.mine"))
     status = 400 if request.method == "POST" else 200
     return render_template("attestations/new.html", form=form, item=item, kind=kind, title=title,
-                           statement=statement), status
+                           statement=statement, certifiers=people), status
 
 
 @bp.get("/portfolio/attestations")

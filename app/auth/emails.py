@@ -43,9 +43,11 @@ def _render_and_send(to: str, locale: str, subject, template: str, context: dict
         log.exception("Could not send the %r mail to %s", template, to)
 
 
-def verification(user: User, raw: str) -> None:
+def verification(user: User, raw: str, next_url: str | None = None) -> None:
+    """``next_url`` (a checked path on this site, e.g. the invitation that brought them) rides on the link,
+    so that confirming the address takes the person back where they were going."""
     _deliver(user.email, user, _l("Confirm your e-mail address"), "verify",
-             link=_link("auth.verify_email", token=raw), expires=ttl("verify_email"))
+             link=_link("auth.verify_email", token=raw, next=next_url), expires=ttl("verify_email"))
 
 
 def register_attempt(user: User, raw: str) -> None:

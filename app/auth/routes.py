@@ -44,8 +44,11 @@ def invalid_link(exc: ServiceError, purpose: str):
 @bp.route("/register", methods=["GET", "POST"])
 @post_limit
 def register():
+    """``next`` (checked by ``safe_next``; an invitation link, say) is kept through the confirmation mail
+    and the sign-in that follow, so that the new person lands where they were going."""
+    next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
-        return redirect(home_url())
+        return redirect(next_url or home_url())
     form = RegisterForm()
     if form.validate_on_submit():
         try:
@@ -53,7 +56,7 @@ def register():
                                         display_name=form.display_name.data or "", locale=str(get_locale()))
             raw = accounts.verification_token(db.session, user, force=True)
             db.session.commit()
-            emails.verification(user, raw)
+            emails.verification(user, raw, next_url)
         except Conflict:
             # Same outcome as a new account; the address's owner gets a mail with a reset link, at
             # most one every two minutes (the reset page's interval), so that this door cannot be
@@ -65,9 +68,9 @@ def register():
                 emails.register_attempt(*found)
         except ValidationFailed as exc:
             apply_errors(form, exc)
-            return render_template("auth/register.html", form=form), 422
+            return render_template("auth/register.html", form=form, next_url=next_url), 422
         return redirect(url_for("auth.check_inbox", reason="register"))
-    return render_template("auth/register.html", form=form), 422 if form.errors else 200
+    return render_template("auth/register.html", form=form, next_url=next_url), 422 if form.errors else 200
 
 
 @bp.get("/register/check-inbox")
@@ -90,7 +93,7 @@ def login():
             return redirect(next_url or home_url())
         form.form_errors.append(_("The e-mail address or the password is not right. After several failed "
                                   "attempts, signing in to an account is paused for a few minutes."))
-    return render_template("auth/login.html", form=form), 422 if form.errors else 200
+    return render_template("auth/login.html", form=form, next_url=next_url), 422 if form.errors else 200
 
 
 @bp.post("/logout")
@@ -104,12 +107,15 @@ def logout():
 def verify_email(token: str):
     """GET shows a button, POST uses the link: mail scanners that prefetch links do not spend it."""
     form = EmptyForm()
+    next_url = safe_next(request.args.get("next"))  # the form posts to this same URL, ``next`` included
     try:
         if request.method == "POST":
             accounts.verify_email(db.session, token)
             db.session.commit()
             flash(_("Thank you: your e-mail address is confirmed."), "success")
-            return redirect(home_url() if current_user.is_authenticated else url_for("auth.login"))
+            if current_user.is_authenticated:
+                return redirect(next_url or home_url())
+            return redirect(url_for("auth.login", next=next_url))
         one_time_tokens.peek_token(db.session, token, "verify_email")
     except ServiceError as exc:
         return invalid_link(exc, "verify_email")

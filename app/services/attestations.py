@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session
 from app.database import utcnow
 from app.models import Experience, Organisation, Skill, User
 from app.models.attestations import ENDORSABLE_KINDS, PURPOSES, AttestationRequest, PlatformKey
+from app import policy
 from app.policy import parse_id
 from app.services import accounts, awarding, vault_keys
 from app.services.errors import Conflict, NotFound, ServiceError, ValidationFailed
@@ -178,15 +179,44 @@ def statement_of(kind: str, item) -> tuple[str, str]:
     return item.title, "\n\n".join(part for part in (f"{head} ({period})", item.description.strip()) if part)
 
 
+def certifiers(session: Session, user: User, item) -> list[User]:
+    """The people the owner may pick as referee of ``item`` without typing an address: those who hold an
+    accepted, unexpired, unrevoked *certifier* grant on the owner's portfolio whose scope covers the item
+    (the grants policy's ``attest_request``), in name order."""
+    from app.models import Grant  # noqa: PLC0415 - sharing models import the portfolio ones
+
+    grants = session.scalars(select(Grant).where(
+        Grant.portfolio_id == user.portfolio.id, Grant.role == "certifier", Grant.grantee_id.is_not(None),
+        policy.active_clause(utcnow())))
+    found = {g.grantee_id: g.grantee for g in grants
+             if g.grantee is not None and policy.can(g.grantee, policy.ATTEST_REQUEST, item)}
+    return sorted(found.values(), key=lambda person: (person_name(person).casefold(), person.email))
+
+
+def person_name(person: User) -> str:
+    """How an account is named: its portfolio's display name, else its address."""
+    return (person.portfolio.display_name if person.portfolio else "") or person.email
+
+
 def create(session: Session, user: User, kind, item_id, *, referee_name, referee_email, relationship,
-           message=None, locale: str | None = None, purpose: str = "attestation") -> tuple[AttestationRequest, str]:
+           message=None, locale: str | None = None, purpose: str = "attestation",
+           certifier_id=None) -> tuple[AttestationRequest, str]:
     """A pending request and the raw link (for the referee's mail). ``purpose="endorsement"`` asks for an
-    endorsement of a skill or received credential instead (same link, limits and follow-up)."""
+    endorsement of a skill or received credential instead (same link, limits and follow-up).
+
+    ``certifier_id`` picks the referee among ``certifiers`` (a person the owner gave a certifier grant):
+    their account's address and name are used (a typed name still wins); anyone else's id is refused."""
     if purpose not in PURPOSES:
         raise ValueError(purpose)
     if kind not in (ENDORSABLE_KINDS if purpose == "endorsement" else tuple(ITEM_MODELS)):
         raise NotFound(str(_l("No such item.")))
     item = owned_item(session, user, kind, item_id)
+    if certifier_id:
+        chosen = next((p for p in certifiers(session, user, item) if str(p.id) == str(certifier_id)), None)
+        if chosen is None:
+            raise _invalid("certifier", _l("Choose one of the people who certify this item for you."))
+        referee_name = (referee_name or "").strip() or person_name(chosen)
+        referee_email = chosen.email
     name = _text(referee_name, "referee_name", NAME_MAX, required=True)
     email = accounts.normalise_email(referee_email, field="referee_email")
     if email == user.email:
@@ -300,7 +330,10 @@ def peek(session: Session, raw) -> AttestationRequest:
     return request
 
 
-def _use(session: Session, raw) -> AttestationRequest:
+def use_link(session: Session, raw) -> AttestationRequest:
+    """Spend a referee's single-use link (attestations, and person endorsements that share the machinery):
+    one conditional UPDATE, so two tabs or a replay cannot both use it; raises ``link_used`` (or
+    ``peek``'s errors for an unknown or expired link)."""
     request = peek(session, raw)
     now = utcnow()
     done = session.execute(update(AttestationRequest)
@@ -341,7 +374,7 @@ def confirm(session: Session, raw, *, statement=None, as_organisation=None, user
         if organisation is None:
             raise NotFound(str(_l("No such organisation.")))
         awarding.check_may_issue(user, organisation)
-    request = _use(session, raw)
+    request = use_link(session, raw)
     if corrected and corrected != request.statement:
         request.corrected_statement = corrected
     now = (now or utcnow()).replace(microsecond=0)
@@ -391,7 +424,7 @@ def _sign(session: Session, request: AttestationRequest, owner: User, organisati
 def decline(session: Session, raw, reason=None) -> AttestationRequest:
     request = peek(session, raw)
     reason = _text(reason, "reason", REASON_MAX)
-    request = _use(session, raw)
+    request = use_link(session, raw)
     request.status, request.decided_at, request.decline_reason = "declined", utcnow(), reason or None
     session.flush()
     return request

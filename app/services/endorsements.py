@@ -165,7 +165,7 @@ def endorse_by_link(session: Session, raw, user, comment, *, now: datetime | Non
     check_endorser(found, user)
     comment = _comment(comment)
     subject_uri = _person_subject_uri(session, found)
-    found = attestations._use(session, raw)  # noqa: SLF001 - the one single-use link machinery
+    found = attestations.use_link(session, raw)  # the one single-use link machinery
     now = (now or utcnow()).replace(microsecond=0)
     found.status, found.decided_at = "confirmed", now
     found.endorser_id, found.endorsement_comment = user.id, comment

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -21,6 +22,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SILLAGE = [sys.executable, "-c", "from app.cli import main; main()"]
+# Seconds for `sillage serve` to answer /healthz: generous, as a loaded CI machine made 30 s fail runs.
+START_TIMEOUT = float(os.environ.get("SILLAGE_E2E_START_TIMEOUT", "120"))
 
 
 def pytest_collection_modifyitems(items):
@@ -61,21 +64,39 @@ class LiveServer:
         return done.stdout
 
     def start(self) -> None:
+        """Migrate, start ``sillage serve`` and wait for ``/healthz``.
+
+        The wait is generous (``START_TIMEOUT``): on a loaded CI machine a cold start (imports, pyld,
+        the consumer) took over 30 s and failed runs that had nothing wrong. When it does give up, the
+        error says what was slow: the migration's time, the last answer or error of ``/healthz``, the
+        machine's load, and the server's log."""
+        began = time.monotonic()
         self.run("db", "upgrade")
+        upgraded = time.monotonic() - began
         log = self.log_path.open("w")
         self.process = subprocess.Popen([*SILLAGE, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
                                         env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
+        started = time.monotonic()
+        deadline = started + START_TIMEOUT
+        last = "no attempt"
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the server stopped:\n{self.log()}")
+                raise RuntimeError(f"the server stopped (exit {self.process.returncode}):\n{self.log()}")
             try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=5) as response:
                     if response.status == 200:
                         return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"the server did not answer within 30 s:\n{self.log()}")
+                    last = f"HTTP {response.status}"
+            except urllib.error.HTTPError as exc:
+                last = f"HTTP {exc.code}: {exc.read(500)!r}"
+            except OSError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            time.sleep(0.2)
+        raise RuntimeError(
+            f"the server did not answer /healthz within {START_TIMEOUT:g} s "
+            f"(db upgrade took {upgraded:.1f} s; last /healthz attempt: {last}; "
+            f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores)."
+            f"\nServer log:\n{self.log()}")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
