@@ -122,3 +122,21 @@ def test_a_visitor_cannot_verify_an_attestation_not_on_the_page(client, user, ex
     assert client.post(f"/s/{raw}/verify-attestation/{confirmed.id}", data={"csrf_token": token}).status_code == 404
     # Nor a credential-route detour with the attestation's id.
     assert client.post(f"/s/{raw}/verify/{confirmed.id}", data={"csrf_token": token}).status_code == 404
+
+
+def test_a_person_endorsement_on_a_page_links_to_its_page_and_verifies(client, user, make_user):
+    from app.services import endorsements
+
+    skill = portfolio.create_item(db.session, user, portfolio.Skill, {"name": "Accueil client", "level": 3})
+    endorser = make_user("marie@example.net", display_name="Marie Lenoir")
+    found, raw = endorsements.request_endorsement(db.session, user, "skill", skill.id, referee_name="Marie Lenoir",
+                                                  referee_email=endorser.email, relationship="tutrice")
+    endorsements.endorse_by_link(db.session, raw, endorser, "Un accueil chaleureux et précis.")
+    db.session.commit()
+    assert found.status == "confirmed" and found.purpose == "endorsement"
+    _page, link = _shared(user, [_ref(found)])
+    shown = client.get(f"/s/{link}")
+    assert b"Marie Lenoir" in shown.data and b"Un accueil chaleureux" in shown.data
+    assert f'href="/endorsements/{found.id}"'.encode() in shown.data
+    checked = client.post(f"/s/{link}/verify-attestation/{found.id}", data={"csrf_token": csrf_token(shown)})
+    assert checked.status_code == 200 and b'data-verdict="verified"' in checked.data
