@@ -140,3 +140,16 @@ def test_a_person_endorsement_on_a_page_links_to_its_page_and_verifies(client, u
     assert f'href="/endorsements/{found.id}"'.encode() in shown.data
     checked = client.post(f"/s/{link}/verify-attestation/{found.id}", data={"csrf_token": csrf_token(shown)})
     assert checked.status_code == 200 and b'data-verdict="verified"' in checked.data
+
+
+def test_the_owner_preview_shows_the_attestation_and_the_editor_saves_it(logged_in, user, confirmed):
+    editor = logged_in.get("/pages/new")
+    ref = f"attestation:{confirmed.id}"
+    saved = logged_in.post("/pages/new", data={"csrf_token": csrf_token(editor), "title": "Mes preuves",
+                                               "theme": "horizon", "item": ref, f"order-{ref}": "1"})
+    assert saved.status_code in (302, 303), saved.data[:500]
+    page = pages.list_for(db.session, user)[0]
+    assert page.items == [_ref(confirmed)]
+    preview = logged_in.get(f"/pages/{page.id}/preview")
+    assert preview.status_code == 200 and b"Paul Durand" in preview.data
+    assert f'href="/attestations/{confirmed.id}"'.encode() in preview.data
