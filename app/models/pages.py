@@ -23,7 +23,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.database import IdMixin, TimestampMixin, db, utcnow
 
 THEMES = ("horizon", "atelier", "classique")
-ITEM_TYPES = ("experience", "diploma", "skill", "credential", "document")
+# "attestation": a confirmed attestation or person endorsement (``AttestationRequest`` with its signed
+# document); the items are JSON, so a new type needs no migration.
+ITEM_TYPES = ("experience", "diploma", "skill", "credential", "attestation", "document")
 
 
 class Page(IdMixin, TimestampMixin, db.Model):

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from app.api.documents import content_response
 from app.credentials import documents as credential_documents
 from app.extensions import db, limiter, talisman
-from app.models import Credential, Document, Portfolio
+from app.models import AttestationRequest, Credential, Document, Portfolio
 from app.models.pages import ShareLink
 from app.pages import bp
 from app.pages.forms import EmptyForm, UnlockForm
@@ -226,3 +226,28 @@ def shared_verify(token, credential_id):
                               locale=runner.reader_locale())
     result = display.with_verdict(result, runner.reader_locale())
     return render_showcase(page, link=link, token=token, results={str(credential.id): result})
+
+
+@bp.post("/s/<token>/verify-attestation/<uuid:request_id>")
+@verify_limit
+@guess_limit
+def shared_verify_attestation(token, request_id):
+    """The verify button of a signed attestation or person endorsement on the page: the verifier runs on
+    its stored signed document, with the platform's own DID document served locally (as on the
+    attestation's public page). Only one the page holds, signed, and of the page's portfolio."""
+    from app.attestations.public import local_fetch as attestation_fetch  # noqa: PLC0415
+
+    link, page = _opened_page(token)
+    found = db.session.get(AttestationRequest, request_id)
+    if found is None or found.portfolio_id != page.portfolio_id or found.status != "confirmed" \
+            or not found.document or not _on_page(page, "attestation", request_id):
+        abort(404)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        return render_showcase(page, link=link, token=token, status=400)
+    fallback = json_fetcher(allow_loopback=bool(current_app.config.get("VERIFY_ALLOW_LOOPBACK")))
+    with runner.slot():
+        result = run_verifier(found.document, fetch=attestation_fetch(db.session, fallback),
+                              locale=runner.reader_locale())
+    result = display.with_verdict(result, runner.reader_locale())
+    return render_showcase(page, link=link, token=token, results={str(found.id): result})

@@ -17,7 +17,16 @@ from app.portfolio.labels import LEVEL_LABELS
 from app.services import pages as service
 
 SECTION_TITLES = {"experience": _l("Experiences"), "diploma": _l("Diplomas"), "skill": _l("Skills"),
-                  "credential": _l("Verifiable credentials"), "document": _l("Documents")}
+                  "credential": _l("Verifiable credentials"), "attestation": _l("Attestations and endorsements"),
+                  "document": _l("Documents")}
+
+
+def attestation_url(obj, **kwargs) -> str:
+    """The public page of a signed attestation (``/attestations/<id>``) or person endorsement
+    (``/endorsements/<id>``): the same model, two public routes."""
+    if obj.purpose == "endorsement":
+        return url_for("credentials.person_endorsement", endorsement_id=obj.id, **kwargs)
+    return url_for("attestations.page", request_id=obj.id, **kwargs)
 
 
 def person_json_ld(portfolio: Portfolio, page: Page, shown, page_url: str | None, photo_url: str | None) -> dict:
@@ -38,6 +47,9 @@ def person_json_ld(portfolio: Portfolio, page: Page, shown, page_url: str | None
     credentials = [{"@type": "EducationalOccupationalCredential", "name": service.label(item.type, item.obj),
                     "url": url_for("credentials.page", credential_id=item.obj.id, _external=True)}
                    for item in shown if item.type == "credential"]
+    credentials += [{"@type": "EducationalOccupationalCredential", "name": service.label(item.type, item.obj),
+                     "url": attestation_url(item.obj, _external=True)}
+                    for item in shown if item.type == "attestation"]
     credentials += [{"@type": "EducationalOccupationalCredential", "name": item.obj.title,
                      **({"recognizedBy": {"@type": "Organization", "name": item.obj.awarding_body}}
                         if item.obj.awarding_body else {})}
@@ -69,6 +81,7 @@ def render_showcase(page: Page, *, link: ShareLink | None = None, token: str | N
                            section_titles=SECTION_TITLES, level_labels=LEVEL_LABELS,
                            photo_url=photo_url, page_url=page_url, token=token, preview=preview,
                            results=results or {}, form=form or EmptyForm(), label=service.label,
+                           attestation_url=attestation_url,
                            json_ld=person_json_ld(portfolio, page, shown, page_url, photo_url),
                            indexable=page.public_profile and not preview)
     response = make_response(html, status)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import policy
-from app.models import Credential, Diploma, Document, Experience, Portfolio, Skill, User
+from app.models import AttestationRequest, Credential, Diploma, Document, Experience, Portfolio, Skill, User
 from app.models.pages import ITEM_TYPES, THEMES, Page
 from app.services.errors import NotFound, ValidationFailed
 from app.services.portfolio import portfolio_of
@@ -26,7 +26,15 @@ MAX_ITEMS = 100  # a showcase, not an archive
 MAX_PAGES = 50
 
 MODELS: dict[str, type] = {"experience": Experience, "diploma": Diploma, "skill": Skill,
-                           "credential": Credential, "document": Document}
+                           "credential": Credential, "attestation": AttestationRequest, "document": Document}
+
+
+def _shown_only(kind: str, model) -> tuple:
+    """Extra conditions for an item to be showable: an attestation (or person endorsement) only once
+    signed, so a pending, declined or cancelled request is "not one of your items" and never shown."""
+    if kind == "attestation":
+        return (model.status == "confirmed",)
+    return ()
 RULES = {
     "title": Field(required=True, max_length=120),
     "headline": Field(max_length=160),
@@ -99,7 +107,7 @@ def _check_owned(session: Session, portfolio: Portfolio, refs: list[dict]) -> No
         wanted = {uuid.UUID(ref["id"]) for ref in refs if ref["type"] == kind}
         if not wanted:
             continue
-        found = set(session.scalars(select(model.id).where(model.id.in_(wanted),
+        found = set(session.scalars(select(model.id).where(model.id.in_(wanted), *_shown_only(kind, model),
                                                            model.portfolio_id == portfolio.id)))
         missing += [f"{kind} {item_id}" for item_id in wanted - found]
     if missing:
@@ -157,9 +165,10 @@ def resolve(session: Session, page: Page) -> list[Shown]:
     for kind, model in MODELS.items():
         ids = {key for ref_kind, key in refs if ref_kind == kind and key is not None}
         if ids:
-            for obj in session.scalars(select(model).where(model.id.in_(ids),
+            for obj in session.scalars(select(model).where(model.id.in_(ids), *_shown_only(kind, model),
                                                            model.portfolio_id == page.portfolio_id)):
-                loaded[(kind, obj.id)] = obj
+                if kind != "attestation" or obj.document:  # confirmed always signs; never show an unsigned one
+                    loaded[(kind, obj.id)] = obj
     return [Shown(kind, loaded[(kind, key)]) for kind, key in refs if (kind, key) in loaded]
 
 
@@ -169,8 +178,8 @@ def candidates(session: Session, actor: User) -> dict[str, list]:
     portfolio = portfolio_of(actor)
     order = {"experience": Experience.start_date.desc(), "diploma": Diploma.awarded_on.desc(),
              "skill": Skill.sort_name, "credential": Credential.issued_at.desc(),
-             "document": Document.created_at.desc()}
-    return {kind: list(session.scalars(select(model).where(model.portfolio_id == portfolio.id)
+             "attestation": AttestationRequest.decided_at.desc(), "document": Document.created_at.desc()}
+    return {kind: list(session.scalars(select(model).where(model.portfolio_id == portfolio.id, *_shown_only(kind, model))
                                        .order_by(order[kind]).limit(500)))
             for kind, model in MODELS.items()}
 
@@ -180,4 +189,8 @@ def label(shown_type: str, obj) -> str:
     if shown_type == "credential":
         achieved = ((obj.document or {}).get("credentialSubject") or {}).get("achievement") or {}
         return str(achieved.get("name") or obj.achievement.name)
+    if shown_type == "attestation":
+        if obj.purpose == "endorsement":
+            return str(_l("%(item)s, endorsed by %(name)s", item=obj.item_title, name=obj.referee_name))
+        return str(_l("%(item)s, attested by %(name)s", item=obj.item_title, name=obj.referee_name))
     return str(getattr(obj, "title", None) or getattr(obj, "name", ""))
