@@ -109,7 +109,14 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", action="store_true", help="print where award() spends (cProfile)")
     parser.add_argument("--breakdown", action="store_true",
                         help="time the main steps of each award (wall clock, no profiler overhead)")
+    parser.add_argument("--no-fast-path", action="store_true",
+                        help="sign every row through pyld's JSON-LD to RDF (the reference), for comparison")
     args = parser.parse_args(argv)
+    if args.no_fast_path:
+        from types import SimpleNamespace
+
+        off = SimpleNamespace(canonize=None, fast=0, slow=0)
+        bulk_awards_module().shape_canonizer = lambda: off
     spent = breakdown() if args.breakdown else None
     with tempfile.TemporaryDirectory(prefix="sillage-bench-bulk-") as folder:
         app = make_app(Path(folder))
