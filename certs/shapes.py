@@ -173,7 +173,11 @@ class ShapeCanonicalizer:
             values = [leaves[i] if i in fixed else sentinels[i] for i in range(len(leaves))]
             try:
                 dataset = self._raw_dataset(_fill(document, values, [0]))
-            except (CertsError, JsonLdError, ValueError, TypeError):
+            except CertsError as error:
+                if error.code == "timeout":  # the caller's budget, not the shape: do not remember it
+                    raise
+                return _UNUSABLE
+            except (JsonLdError, ValueError, TypeError):
                 return _UNUSABLE
             seen, slots, iri, bad = set(), [], set(), set()
             for graph, triples in dataset.items():
@@ -209,7 +213,11 @@ class ShapeCanonicalizer:
             return _UNUSABLE
         try:  # the strict checks of the reference path, on the final template
             to_dataset(_fill(document, values, [0]), self.loader)
-        except (CertsError, ValueError):
+        except CertsError as error:
+            if error.code == "timeout":
+                raise
+            return _UNUSABLE
+        except ValueError:
             return _UNUSABLE
         return _Template(dataset, fixed, slots, iri)
 

@@ -184,3 +184,19 @@ def test_credentials_signed_through_the_fast_path_verify(loader, witness):
         tampered["name"] += "!"
         assert verify(tampered)["verified"] is False
     assert shapes.fast >= 6
+
+
+def test_a_template_cut_by_the_time_budget_is_not_remembered(loader):
+    """The caller's budget, not the shape, failed: the next document of that shape still takes the fast
+    path (and gives pyld's bytes)."""
+    import time
+
+    from certs.canon import deadline
+
+    shapes = ShapeCanonicalizer(loader)
+    document = _credential(random.Random(5), 5)
+    with deadline(time.monotonic() - 1), pytest.raises(CanonicalizationError) as caught:
+        shapes.canonize(document)
+    assert caught.value.code == "timeout"
+    _same(shapes, document, loader)
+    assert shapes.fast == 1
