@@ -128,34 +128,50 @@ class ShapeCanonicalizer:
         self.slow = 0
 
     def canonize(self, document: Mapping[str, Any]) -> str:
-        dataset = self.dataset(document)
+        """The canonical N-Quads of *document*, equal to ``certs.canon.canonize(document, loader)``.
+
+        The first document of every new template is also canonicalized by pyld and compared: a template
+        that would give other bytes (a case the rules above missed) is dropped for good, never used."""
+        dataset, key, fresh = self._dataset(document)
         if dataset is None:
             self.slow += 1
             return canonize(document, self.loader)
+        result = _BoundedURDNA2015().main(dataset, {"format": "application/n-quads"})
+        if fresh:
+            reference = canonize(document, self.loader)
+            if reference != result:
+                with self._lock:
+                    self._templates[key] = _UNUSABLE
+                self.slow += 1
+                return reference
         self.fast += 1
-        return _BoundedURDNA2015().main(dataset, {"format": "application/n-quads"})
+        return result
 
     def dataset(self, document: Mapping[str, Any]) -> dict | None:
         """The RDF dataset of *document* through its shape's template, or None (use pyld)."""
+        return self._dataset(document)[0]
+
+    def _dataset(self, document):
         if not isinstance(document, Mapping) or "@context" not in document:
-            return None
+            return None, None, False
         check_text(document)  # the same refusal as the reference path, before anything else
         leaves: list[str] = []
         try:
             key = _shape(document, leaves)
         except (_Unshapable, RecursionError):
-            return None
+            return None, None, False
         with self._lock:
             template = self._templates.get(key)
-        if template is None:
+        fresh = template is None
+        if fresh:
             template = self._build(document, leaves)
             with self._lock:
                 if len(self._templates) >= self._max_shapes:
                     self._templates.clear()
                 self._templates[key] = template
         if template is _UNUSABLE:
-            return None
-        return self._substitute(template, leaves)
+            return None, key, False
+        return self._substitute(template, leaves), key, fresh
 
     # -- the template ---------------------------------------------------------------------
 

@@ -200,3 +200,27 @@ def test_a_template_cut_by_the_time_budget_is_not_remembered(loader):
     assert caught.value.code == "timeout"
     _same(shapes, document, loader)
     assert shapes.fast == 1
+
+
+def test_a_template_that_disagrees_with_pyld_on_its_first_document_is_never_used(loader, monkeypatch):
+    """Defence in depth: a substitution bug (simulated) is caught on the shape's first document."""
+    shapes = ShapeCanonicalizer(loader)
+    real = shapes._substitute
+
+    def corrupt(template, leaves):
+        dataset = real(template, leaves)
+        for triples in dataset.values():
+            for triple in triples:
+                if triple["object"]["type"] == "literal":
+                    triple["object"]["value"] += "!"
+                    return dataset
+        return dataset
+
+    monkeypatch.setattr(shapes, "_substitute", corrupt)
+    rng = random.Random(9)
+    first = _credential(rng, 1)
+    second = copy.deepcopy(first)  # the same shape: its template was dropped
+    second["id"] = "urn:uuid:00000000-0000-4000-8000-000000000002"
+    assert shapes.canonize(first) == canonize(first, loader)
+    assert shapes.canonize(second) == canonize(second, loader)
+    assert shapes.fast == 0 and shapes.slow == 2
