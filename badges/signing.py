@@ -116,14 +116,15 @@ def _check_dates(credential: Mapping[str, Any]) -> None:
 
 
 def sign_credential(credential: Mapping[str, Any], key_pair, *, created: datetime | None = None,
-                    warnings: list[str] | None = None, memo=None) -> dict:
+                    warnings: list[str] | None = None, memo=None, canonizer=None) -> dict:
     """Return ``credential`` with a DataIntegrityProof (``eddsa-rdfc-2022``) by ``key_pair``.
 
     ``key_pair`` is a ``certs`` key pair whose ``id`` is the verification method (for Sillage's
     issuers, a key of their did:web document). Raises ``InvalidValue`` (field ``credential``) when
     the credential does not conform (see the module docstring), or certs' ``ValueError`` subclasses when
     it cannot be signed faithfully. The remarks are appended to ``warnings`` when a list is given.
-    ``memo`` (``certs.canon.Memo``) is for a signer of many credentials: see ``certs.proofs.sign``.
+    ``memo`` (``certs.canon.Memo``) and ``canonizer`` (``certs.shapes.ShapeCanonicalizer.canonize``) are
+    for a signer of many credentials: see ``certs.proofs.sign``.
     """
     import certs  # late: only issuing needs the signer
 
@@ -131,4 +132,5 @@ def sign_credential(credential: Mapping[str, Any], key_pair, *, created: datetim
     if warnings is not None:
         warnings.extend(remarks)
     with time_budget():
-        return certs.sign(credential, key_pair, document_loader(), created=created, memo=memo)
+        return certs.sign(credential, key_pair, document_loader(), created=created, memo=memo,
+                          canonizer=canonizer)

@@ -166,8 +166,12 @@ def hash_data(canonical_proof_config: str, canonical_document: str,
 def sign(document: Mapping[str, Any], key_pair: KeyPair, loader: StaticLoader, *,
          created: datetime | None = None, proof_purpose: str = "assertionMethod",
          challenge: str | None = None, domain: str | None = None,
-         expires: datetime | None = None, memo: Memo | None = None) -> dict:
+         expires: datetime | None = None, memo: Memo | None = None,
+         canonizer: Callable[[Mapping[str, Any]], str] | None = None) -> dict:
     """Return a copy of *document* with an ``eddsa-rdfc-2022`` DataIntegrityProof added.
+
+    *canonizer* replaces ``canonize(document, loader)`` for the document itself: a bulk signer's
+    :class:`certs.shapes.ShapeCanonicalizer` (same N-Quads, by template; pyld where it cannot be exact).
 
     *memo* (a :class:`certs.canon.Memo`) lets a signer of many documents canonicalize the proof
     configuration once: it is the same for every document with the same ``@context``, key and
@@ -199,7 +203,7 @@ def sign(document: Mapping[str, Any], key_pair: KeyPair, loader: StaticLoader, *
 
     unsecured = {key: copy.deepcopy(value) for key, value in document.items() if key != "proof"}
     canonical_config = proof_configuration(unsecured, options, loader, memo)
-    canonical_document = canonize(unsecured, loader)
+    canonical_document = canonizer(unsecured) if canonizer is not None else canonize(unsecured, loader)
     signature = key_pair.sign(hash_data(canonical_config, canonical_document))
     proof = dict(options, proofValue=multibase.encode(signature))
 

@@ -316,3 +316,35 @@ def test_each_recipient_is_mailed_once_after_the_commit(app, issuer, achievement
     assert set(mails) == {"known@example.org", "new@example.org"} and len(outbox(app)) == 2
     claim = mails["new@example.org"].get_body(("plain",)).get_content()
     assert "/claim/" in claim and "/claim/" not in mails["known@example.org"].get_body(("plain",)).get_content()
+
+
+def test_rows_signed_through_the_shape_fast_path_are_pyld_s_bytes_and_verify(app, issuer, org, achievement):
+    """The bulk signer canonicalizes by template (certs.shapes): each credential must be exactly the one
+    pyld's path signs (Ed25519 is deterministic: same canonical bytes, same proofValue) and verify."""
+    from datetime import datetime
+
+    from badges.signing import sign_credential
+
+    texts = ['guillemets " et \\ barre', "é 漢字 🎓", "ligne\nsuivante", "<b>gras</b>", "urn:pas:une:iri"]
+    lines = ["email,name,narrative,evidence"]
+    for index in range(15):
+        text = texts[index % len(texts)].replace('"', '""')
+        evidence = f"https://ex.org/preuve/{index}?a=1&b=%C3%A9#x" if index % 2 else ""
+        lines.append(f'p{index}@example.org,"Nom {text}","{text} {index}",{evidence}')
+    parsed = parse(("\n".join(lines) + "\n").encode("utf-8"))
+    assert not parsed.errors, parsed.errors
+    shapes = bulk_awards.shape_canonizer()
+    fast = shapes.fast
+    batch = bulk_awards.start(db.session, issuer, achievement, parsed)
+    db.session.commit()
+    bulk_awards.batches.run_batch_job(str(batch.id))
+    assert credentials_count() == 15
+    assert shapes.fast - fast >= 10  # most rows took the fast path
+    key = orgs.signing_key(db.session, org)
+    for credential in db.session.scalars(select(Credential)):
+        document = credential.document
+        unsigned = {name: value for name, value in document.items() if name != "proof"}
+        created = datetime.fromisoformat(document["proof"]["created"].replace("Z", "+00:00"))
+        assert sign_credential(unsigned, key, created=created) == document
+        result = verify(document, fetch=local_fetch(app))
+        assert result["verified"] is True, result["errors"]

@@ -88,6 +88,9 @@ class Issuing:
     # rows); None: each award looks its recipient up.
     recipients: dict | None = None
     memo: Memo = field(default_factory=Memo)  # the proof configuration, canonicalized once per second
+    # A bulk award's ``certs.shapes.ShapeCanonicalizer.canonize`` (same N-Quads as pyld, by template);
+    # None: pyld for each credential.
+    canonizer: object = None
 
     def status_entry(self, session: Session, credential_id) -> dict:
         if self.statuses is not None:
@@ -243,7 +246,8 @@ def award(session: Session, actor, achievement, email: str, *, narrative: str | 
         if recipient_name:
             unsigned["credentialSubject"]["identifier"].append(name_identity(recipient_name,
                                                                              credential.recipient_salt))
-        credential.document = sign_credential(unsigned, issuing.key, created=now, memo=issuing.memo)
+        credential.document = sign_credential(unsigned, issuing.key, created=now, memo=issuing.memo,
+                                              canonizer=issuing.canonizer)
     except InvalidValue as exc:
         raise _not_signable(exc) from None
     if slot is not None:

@@ -444,10 +444,26 @@ def prepare_chunk(session, batch, items) -> Chunk:
         issuing = awarding.prepare_issuing(session, actor, achievement, reserve=len(pending))
     except ServiceError as exc:
         return Chunk(achievement, actor, refusal=exc)
+    issuing.canonizer = shape_canonizer().canonize
     issuing.recipients = {user.email: user for user in session.scalars(
         select(User).options(selectinload(User.portfolio))
         .where(User.email.in_(pending), User.email_verified_at.is_not(None)))}
     return Chunk(achievement, actor, issuing, existing)
+
+
+_SHAPES: list = []
+
+
+def shape_canonizer():
+    """The process's ``certs.shapes.ShapeCanonicalizer``: a batch's rows share a few JSON shapes, so
+    pyld converts one template per shape and each row's RDF is built by substitution (pyld itself for any
+    row that cannot be substituted exactly; tests/test_shape_canon.py compares both)."""
+    if not _SHAPES:
+        from badges.loader import document_loader  # noqa: PLC0415
+        from certs.shapes import ShapeCanonicalizer  # noqa: PLC0415
+
+        _SHAPES.append(ShapeCanonicalizer(document_loader()))
+    return _SHAPES[0]
 
 
 def _single_writer(session) -> bool:

@@ -15,7 +15,10 @@ Canonicalization is compared with pyoxigraph's RDFC-1.0 on the same documents (t
 named in DESIGN.md): pyld's URDNA2015 on pyld's dataset, pyoxigraph on the same N-Quads, and pyoxigraph
 parsing the JSON-LD itself (contexts inlined). On this machine pyoxigraph is not faster for documents
 this small (serialising and parsing cost more than pyld's canonicalization; JSON-LD expansion, which
-pyld does in all three, is most of the cost), so signing keeps pyld alone.
+pyld does in all three, is most of the cost). What the bulk award does instead is ``certs.shapes``: pyld
+expands one template per JSON shape and each row's RDF is built by substitution (pyld's bytes, checked by
+tests/test_shape_canon.py); its time per credential is printed too, and ``--no-fast-path`` runs the batch
+through pyld alone for comparison.
 
 Printed (not asserted: the figures depend on the machine): total seconds, credentials per second, the
 signing-only rate of ``certs.proofs.sign`` on the same credentials, and peak memory (RSS) before and
@@ -90,16 +93,25 @@ def signing_only(achievement, count: int) -> float:
     from app.models.credentials import Credential
     from badges.loader import document_loader
     from certs.proofs import sign
+    from certs.shapes import ShapeCanonicalizer
     from app.services import orgs
 
     key = orgs.signing_key(db.session, achievement.organisation)
     sample = db.session.scalars(db.select(Credential.document).limit(1)).one()
     unsigned = {k: v for k, v in sample.items() if k != "proof"}
     documents = [{**unsigned, "id": f"urn:uuid:{n:08d}-0000-4000-8000-000000000000"} for n in range(count)]
-    start = time.perf_counter()
-    for document in documents:
-        sign(document, key, document_loader())
-    return count / (time.perf_counter() - start)
+    loader = document_loader()
+    shapes = ShapeCanonicalizer(loader)
+    shapes.canonize({k: v for k, v in documents[0].items()})  # its template, built once per shape
+    spent = {"pyld": 0.0, "shapes": 0.0}
+    # Interleaved in slices, so that the load of the machine weighs on both alike.
+    for first in range(0, count, 25):
+        for label in ("pyld", "shapes"):
+            start = time.perf_counter()
+            for document in documents[first:first + 25]:
+                sign(document, key, loader, canonizer=shapes.canonize if label == "shapes" else None)
+            spent[label] += time.perf_counter() - start
+    return count / spent["pyld"], count / spent["shapes"]
 
 
 def main(argv=None) -> int:
@@ -109,7 +121,14 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", action="store_true", help="print where award() spends (cProfile)")
     parser.add_argument("--breakdown", action="store_true",
                         help="time the main steps of each award (wall clock, no profiler overhead)")
+    parser.add_argument("--no-fast-path", action="store_true",
+                        help="sign every row through pyld's JSON-LD to RDF (the reference), for comparison")
     args = parser.parse_args(argv)
+    if args.no_fast_path:
+        from types import SimpleNamespace
+
+        off = SimpleNamespace(canonize=None, fast=0, slow=0)
+        bulk_awards_module().shape_canonizer = lambda: off
     spent = breakdown() if args.breakdown else None
     with tempfile.TemporaryDirectory(prefix="sillage-bench-bulk-") as folder:
         app = make_app(Path(folder))
@@ -154,10 +173,16 @@ def main(argv=None) -> int:
           f"{'' if total < AIM_SECONDS else '  ABOVE THE AIM'}")
     print(f"  parse + batch    {parse_seconds:8.2f} s")
     print(f"  credentials/s    {rate:8.1f}")
+    signing, signing_fast = signing
     print(f"  signing only/s   {signing:8.1f}   (certs.proofs.sign, same documents, same run; "
           f"the bulk award reaches {rate / signing:.0%} of it)")
+    print(f"  signing only/s   {signing_fast:8.1f}   (the same through certs.shapes, interleaved with the line "
+          f"above: x{signing_fast / signing:.2f})")
     print(f"  mails            {mail_seconds:8.2f} s   ({args.count:,} mails in {mails:,} jobs queued at the "
           f"commits, one per transaction, then run as a consumer would; not in the total)")
+    shapes = bulk_awards_module().shape_canonizer()
+    print(f"  shape fast path  {shapes.fast:8d} rows by template, {shapes.slow} by pyld "
+          "(certs.shapes; byte-identical N-Quads, tests/test_shape_canon.py)")
     print("  canonicalization per credential (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in canon.items()))
     print(f"  load average     {os.getloadavg()[0]:8.2f}   "
           f"({os.cpu_count()} cores; other work on the machine slows every figure)")
@@ -171,6 +196,12 @@ def main(argv=None) -> int:
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_callees(r"awarding.py:130\(award\)")
         print(out.getvalue())
     return 0
+
+
+def bulk_awards_module():
+    from app.services import bulk_awards
+
+    return bulk_awards
 
 
 def drain_mails() -> tuple[int, float]:
@@ -208,6 +239,11 @@ def canonicalization(document, rounds: int = 30) -> dict[str, float]:
     dataset = timed("pyld JSON-LD to RDF", lambda: to_dataset(unsecured, loader))
     reference = timed("pyld URDNA2015",
                       lambda: _BoundedURDNA2015().main(dataset, {"format": "application/n-quads"}))
+    from certs.shapes import ShapeCanonicalizer
+
+    shapes = ShapeCanonicalizer(loader)
+    assert shapes.canonize(unsecured) == reference  # builds the template
+    timed("certs.shapes (substitution + URDNA2015)", lambda: shapes.canonize(unsecured))
     try:
         import pyoxigraph as ox
     except ImportError:
