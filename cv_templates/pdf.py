@@ -20,11 +20,26 @@ from functools import lru_cache
 log = logging.getLogger(__name__)
 
 
+def _weasyprint():
+    """``import weasyprint``, undoing its one global side effect: on import it sets Pillow's
+    ``ImageFile.LOAD_TRUNCATED_IMAGES = True`` for the whole process, which would make every later image
+    check of ours (profile photos, vault thumbnails, badge images) accept truncated files. The photos a CV
+    embeds were checked whole at upload, so WeasyPrint does not need it."""
+    from PIL import ImageFile  # noqa: PLC0415
+
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    try:
+        import weasyprint  # noqa: PLC0415
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
+    return weasyprint
+
+
 @lru_cache(maxsize=1)
 def unavailable_reason() -> str | None:
     """None when PDFs can be made; else why not (a missing package or system library)."""
     try:
-        import weasyprint  # noqa: F401, PLC0415
+        _weasyprint()
     except (ImportError, OSError) as exc:  # OSError: Pango/HarfBuzz libraries missing
         log.warning("PDF output disabled: %s", exc)
         return str(exc).splitlines()[0][:300]
@@ -37,7 +52,7 @@ def available() -> bool:
 
 def render_pdf(html: str) -> bytes:
     """The PDF of a standalone HTML page (no network: every style and image is inline)."""
-    import weasyprint  # noqa: PLC0415
+    weasyprint = _weasyprint()
 
     def no_fetch(url, *args, **kwargs):  # a CV never loads anything from elsewhere
         if url.startswith("data:"):

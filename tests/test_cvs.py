@@ -295,3 +295,28 @@ def test_demo_cv_is_ranked_against_its_offer_and_renders(app):
     assert cv.consent == "gdpr" and cv.template == "modern"
     text = "\n".join(docx_text(cvs.render_docx(db.session, cv)))
     assert ranked[0].title in text and "RGPD" in text
+
+
+def test_making_a_pdf_leaves_pillow_refusing_truncated_images():
+    """WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES on import; after a PDF, our image checks
+    (photos, thumbnails, badges) must still refuse a truncated file. A fresh process, so that no earlier
+    test has imported WeasyPrint already."""
+    needs_pdf()
+    import subprocess
+    import sys
+
+    script = (
+        "import io\n"
+        "from PIL import Image, ImageFile\n"
+        "from cv_templates import pdf\n"
+        "assert pdf.render_pdf('<p>x</p>').startswith(b'%PDF')\n"
+        "assert ImageFile.LOAD_TRUNCATED_IMAGES is False\n"
+        "out = io.BytesIO(); Image.effect_noise((300, 300), 64).convert('RGB').save(out, 'PNG')\n"
+        "try:\n"
+        "    Image.open(io.BytesIO(out.getvalue()[:400])).load()\n"
+        "except OSError:\n"
+        "    print('refused')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "refused"
