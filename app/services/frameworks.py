@@ -13,6 +13,7 @@ that SQLite and PostgreSQL compare alike, so that both engines give the same ans
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +25,6 @@ from sqlalchemy.orm import Session
 
 from app.database import utcnow
 from app.models.frameworks import CONCEPT_KINDS, RELATIONS, Concept, ConceptRelation, Framework
-from app.services.cv_ranking import fold
 from app.services.errors import NotFound, ServiceError
 
 LANGUAGES = ("fr", "en")
@@ -34,6 +34,8 @@ MAX_REPORTED_ERRORS = 20
 SAMPLE_URI = "https://w3id.org/sillage/frameworks/sample"  # the bundled sample's namespace
 BUNDLED = Path(__file__).resolve().parent.parent / "data" / "frameworks"
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_COMBINING = re.compile("[" + "".join(chr(c) for c in range(0x300, 0x10000) if unicodedata.combining(chr(c)))
+                        + "]+")
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "Œ": "oe", "Æ": "ae", "ĳ": "ij"})
 
 
@@ -107,7 +109,10 @@ def fold_for_search(text_: str) -> str:
     "ÉCO CONDUITE" are the same words, and neither engine's tokenizer has punctuation left to treat its
     own way (PostgreSQL's parser keeps "aide-soignant" whole as well as split; FTS5 only splits).
     """
-    return _NON_WORD.sub(" ", fold((text_ or "").translate(_LIGATURES))).strip()
+    text_ = (text_ or "").translate(_LIGATURES)
+    if not text_.isascii():  # same result as cv_ranking.fold, without its per-character loop
+        text_ = _COMBINING.sub("", unicodedata.normalize("NFKD", text_.casefold()))
+    return _NON_WORD.sub(" ", text_.lower()).strip()
 
 
 def slugify(value: str) -> str:
