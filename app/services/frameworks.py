@@ -416,8 +416,7 @@ def apply(session: Session, parsed: Parsed, *, actor=None) -> ImportReport:
     session.execute(delete(ConceptRelation).where(ConceptRelation.source_id.in_(
         select(Concept.id).where(Concept.framework_id == framework.id))).execution_options(synchronize_session=False))
     relations = list({(ids[s], ids[t], r) for s, t, r in parsed.relations})
-    for chunk in _chunks([{"source_id": s, "target_id": t, "relation": r} for s, t, r in relations], 5000):
-        session.execute(insert(ConceptRelation), chunk)
+    _insert_relations(session, relations)
 
     retired_total = session.scalar(select(func.count()).select_from(Concept).where(
         Concept.framework_id == framework.id, Concept.retired_at.is_not(None)))
@@ -428,6 +427,24 @@ def apply(session: Session, parsed: Parsed, *, actor=None) -> ImportReport:
     session.expire_all()
     return ImportReport(framework, added=len(inserts), updated=len(updates), retired=len(missing),
                         relations=len(relations), warnings=parsed.warnings[:MAX_REPORTED_ERRORS])
+
+
+def _insert_relations(session: Session, relations: list[tuple[uuid.UUID, uuid.UUID, str]]) -> None:
+    """Bulk INSERT through the driver's executemany: 100,000 relation rows are most of a big import,
+    and the ORM's per-row bookkeeping cost more than the database's own work. The ids are given as each
+    engine stores SQLAlchemy's ``Uuid``: 32 hex digits on SQLite, native ``uuid`` on PostgreSQL."""
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name not in ("sqlite", "postgresql"):
+        for chunk in _chunks([{"source_id": s, "target_id": t, "relation": r} for s, t, r in relations], 5000):
+            session.execute(insert(ConceptRelation), chunk)
+        return
+    convert = (lambda value: value.hex) if dialect.name == "sqlite" else (lambda value: value)
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    statement = (f"INSERT INTO concept_relations (source_id, target_id, relation) "
+                 f"VALUES ({marker}, {marker}, {marker})")
+    for chunk in _chunks(relations, 10000):
+        connection.exec_driver_sql(statement, [(convert(s), convert(t), r) for s, t, r in chunk])
 
 
 def _chunks(rows: list, size: int):
