@@ -96,6 +96,8 @@ def test_picking_a_concept_without_javascript_fills_the_skill_form(logged_in, us
     assert response.status_code == 302
     skill = db.session.scalar(select(Skill).where(Skill.name == "Écouter avec bienveillance"))
     assert skill.concept_uri == f"{SAMPLE}/skill/ecoute-bienveillante"
+    concept = fw.get(db.session, skill.concept_uri)
+    assert f'href="/concepts/{concept.id}"' in html(logged_in.get(f"/skills/{skill.id}"))  # its page links the concept
     # editing: the picker comes back to this skill, and an unknown concept changes nothing
     edit = html(logged_in.get(f"/skills/{skill.id}/edit"))
     assert f"/frameworks?pick={skill.id}" in edit and "Voir le concept choisi" in edit
