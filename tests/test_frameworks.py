@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -250,6 +251,21 @@ def test_unknown_targets_and_relations_are_refused(app, tmp_path):
     assert any("unknown relation “adores”" in e for e in errors)
     errors = refused(write_simple(tmp_path / "parent", [concept("w", "skill", "W", parent="nowhere")]))
     assert errors == ["https://example.org/c/w: unknown parent https://example.org/c/nowhere"]
+
+
+def test_damaged_zips_and_zip_bombs_are_refused(app, tmp_path):
+    archive = tmp_path / "ref.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("concepts.csv", "uri,kind,label_fr\n" + "".join(
+            f"https://example.org/c/{uuid.uuid4()},skill,{uuid.uuid4().hex}\n" for _ in range(2000)))
+    data = archive.read_bytes()
+    archive.write_bytes(data[:len(data) // 2] + bytes(64) + data[len(data) // 2 + 64:])  # corrupt the middle
+    errors = refused(archive)
+    assert any("damaged ZIP" in e for e in errors), errors
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("concepts.csv", "uri,kind\n" + " " * 5_000_000)
+    assert refused(bomb) == ["concepts.csv: too large once uncompressed"]
 
 
 def test_the_first_errors_are_listed_and_the_rest_counted(app, tmp_path):
