@@ -46,7 +46,7 @@ LENGTHS = {"title": 200, "provider": 200, "place": 200, "link": 500}
 FRENCH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SKILL_SEPARATORS = re.compile(r"[;|]")
-SKILL_KINDS = ("skill", "competence", "knowledge")
+SKILL_KINDS = ("skill", "competence")
 
 
 class CatalogueRefused(ValidationFailed):
