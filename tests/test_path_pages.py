@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
+from app.models import Grant
 from app.models.path import Hypothesis, PlanItem
 from app.services import path
 from tests.collab_helpers import accepted_grant
@@ -139,3 +140,30 @@ def test_page_escapes_what_people_wrote(client, owner, make_user):
     text = client.get(f"/path/{hypothesis.id}").get_data(as_text=True)
     assert "<script>alert(1)" not in text and "<img src=x" not in text
     assert re.search(r"&lt;img src=x onerror=alert\(1\)&gt;", text)
+
+
+def test_demo_path_for_ines_and_claire(app, client):
+    """``sillage demo``: Inès's hypothesis has a gap, trainings close part of it, and Claire (her
+    counsellor) sees the plan with a proposal waiting for Inès; a second run adds nothing."""
+    from tests.test_demo import run_demo
+
+    run_demo(app)
+    run_demo(app)
+    hypothesis = db.session.scalars(select(Hypothesis)).one()
+    owner = hypothesis.portfolio.owner
+    gap = path.gap(db.session, hypothesis.portfolio, hypothesis)
+    assert len(gap["have"]) == 3 and len(gap["missing"]) >= 3
+    assert {e["evidence"] for e in gap["have"]} <= {"self_declared", "document", "attested", "credential"}
+    assert len(path.trainings_for(db.session, gap["missing"])) == 3
+    claire = db.session.scalar(select(Grant).where(Grant.portfolio_id == owner.portfolio.id,
+                                                   Grant.role == "counsellor")).grantee
+    assert db.session.scalar(select(PlanItem).where(PlanItem.acceptance == "pending")).author_id == claire.id
+    login(client, claire.email, _demo_password(claire.email))
+    page = client.get(f"/path/{hypothesis.id}")
+    assert page.status_code == 200 and "Premier rendez-vous" in page.get_data(as_text=True)
+
+
+def _demo_password(email: str) -> str:
+    from app.demo import DEMO_ACCOUNTS
+
+    return next(account.password for account in DEMO_ACCOUNTS if account.email == email)
