@@ -13,26 +13,30 @@ that SQLite and PostgreSQL compare alike, so that both engines give the same ans
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, delete, func, insert, literal, select, text, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from app.database import utcnow
 from app.models.frameworks import CONCEPT_KINDS, RELATIONS, Concept, ConceptRelation, Framework
-from app.services.cv_ranking import fold
 from app.services.errors import NotFound, ServiceError
 
 LANGUAGES = ("fr", "en")
 # Relations whose graph must stay a tree or at least acyclic (a block that is part of itself).
 ACYCLIC_RELATIONS = ("part_of",)
 MAX_REPORTED_ERRORS = 20
+SAMPLE_URI = "https://w3id.org/sillage/frameworks/sample"  # the bundled sample's namespace
 BUNDLED = Path(__file__).resolve().parent.parent / "data" / "frameworks"
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_COMBINING = re.compile("[" + "".join(chr(c) for c in range(0x300, 0x10000) if unicodedata.combining(chr(c)))
+                        + "]+")
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "Œ": "oe", "Æ": "ae", "ĳ": "ij"})
 
 
@@ -106,7 +110,10 @@ def fold_for_search(text_: str) -> str:
     "ÉCO CONDUITE" are the same words, and neither engine's tokenizer has punctuation left to treat its
     own way (PostgreSQL's parser keeps "aide-soignant" whole as well as split; FTS5 only splits).
     """
-    return _NON_WORD.sub(" ", fold((text_ or "").translate(_LIGATURES))).strip()
+    text_ = (text_ or "").translate(_LIGATURES)
+    if not text_.isascii():  # same result as cv_ranking.fold, without its per-character loop
+        text_ = _COMBINING.sub("", unicodedata.normalize("NFKD", text_.casefold()))
+    return _NON_WORD.sub(" ", text_.lower()).strip()
 
 
 def slugify(value: str) -> str:
@@ -233,43 +240,65 @@ def search(session: Session, q: str, *, kind: str | None = None, framework: str 
         return []
     limit = max(1, min(int(limit), 200))
     engine = session.get_bind().dialect.name
-    columns = [f"search_{lang}"] if lang in LANGUAGES else ["search_fr", "search_en"]
+    lang = lang if lang in LANGUAGES else None
+    params = {"prefix": " ".join(words) + "%"}
     if engine == "sqlite":
         match = " AND ".join(f'"{word}"*' for word in words)
-        if len(columns) == 1:
-            match = f"{columns[0]} : ({match})"
-        condition = text("concepts.seq IN (SELECT rowid FROM concepts_fts WHERE concepts_fts MATCH :match)"
-                         ).bindparams(match=match)
+        params["match"] = f"search_{lang} : ({match})" if lang else match
     elif engine == "postgresql":
-        tsquery = " & ".join(f"{word}:*" for word in words)
-        condition = text("to_tsvector('simple', concepts.search_fr || ' ' || concepts.search_en) "
-                         "@@ to_tsquery('simple', :tsquery)").bindparams(tsquery=tsquery)
-        if len(columns) == 1:
-            condition = condition & text(f"to_tsvector('simple', concepts.{columns[0]}) "
-                                         "@@ to_tsquery('simple', :tsquery)").bindparams(tsquery=tsquery)
-    else:  # another engine: a slow but equivalent scan
-        haystack = literal(" ") + getattr(Concept, columns[0]) + (
-            literal(" ") + Concept.search_en if len(columns) == 2 else literal(""))
-        condition = None
-        for word in words:
-            clause = haystack.like(f"% {word}%")
-            condition = clause if condition is None else condition & clause
-    query = select(Concept).join(Framework, Concept.framework_id == Framework.id).where(condition)
+        params["tsquery"] = " & ".join(f"{word}:*" for word in words)
+    else:
+        params.update({f"word{n}": f"% {word}%" for n, word in enumerate(words)})
     if kind:
-        query = query.where(Concept.kind == kind)
+        params["kind"] = kind
     if framework is not None:
-        framework_id = framework.id if isinstance(framework, Framework) else get_framework(session, framework).id
-        query = query.where(Concept.framework_id == framework_id)
+        params["framework_id"] = framework.id if isinstance(framework, Framework) else \
+            get_framework(session, framework).id
+    shape = (engine, lang, bool(kind), framework is not None, include_retired, limit,
+             len(words) if engine not in ("sqlite", "postgresql") else 0)
+    ids = list(session.scalars(_search_statement(*shape), params))
+    if not ids:
+        return []
+    rows = {concept.id: concept for concept in session.scalars(_BY_IDS, {"ids": ids})}
+    return [rows[concept_id] for concept_id in ids]
+
+
+_BY_IDS = select(Concept).where(Concept.id.in_(bindparam("ids", expanding=True)))
+
+
+@lru_cache(maxsize=256)
+def _search_statement(engine: str, lang: str | None, kind: bool, framework: bool, include_retired: bool,
+                      limit: int, word_count: int):
+    """The search's SELECT of ids for one shape of query, built once (building it cost more than
+    running it); the words, kind and framework come as parameters.
+
+    Ids first, then the rows (``_BY_IDS``): sorting a thousand matches with every column,
+    descriptions included, costs far more than sorting their ids."""
+    if engine == "sqlite":
+        condition = text("concepts.seq IN (SELECT rowid FROM concepts_fts WHERE concepts_fts MATCH :match)")
+    elif engine == "postgresql":
+        condition = text("to_tsvector('simple', concepts.search_fr || ' ' || concepts.search_en) "
+                         "@@ to_tsquery('simple', :tsquery)")
+        if lang:
+            condition = condition & text(f"to_tsvector('simple', concepts.search_{lang}) "
+                                         "@@ to_tsquery('simple', :tsquery)")
+    else:  # another engine: a slow but equivalent scan
+        haystack = literal(" ") + (getattr(Concept, f"search_{lang}") if lang else
+                                   Concept.search_fr + literal(" ") + Concept.search_en)
+        condition = and_(*[haystack.like(bindparam(f"word{n}")) for n in range(word_count)])
+    query = select(Concept.id).join(Framework, Concept.framework_id == Framework.id).where(condition)
+    if kind:
+        query = query.where(Concept.kind == bindparam("kind"))
+    if framework:
+        query = query.where(Concept.framework_id == bindparam("framework_id"))
     if not include_retired:
         query = query.where(Concept.retired_at.is_(None), Framework.retired_at.is_(None))
-    order_column = getattr(Concept, f"search_{lang if lang in LANGUAGES else 'fr'}")
-    folded_query = " ".join(words)
-    starts = case((order_column.like(f"{folded_query}%"), 0), else_=1)
+    order_column = getattr(Concept, f"search_{lang or 'fr'}")
+    starts = case((order_column.like(bindparam("prefix")), 0), else_=1)
     sort_text, sort_uri = order_column, Concept.uri
     if engine == "postgresql":
         sort_text, sort_uri = order_column.collate("C"), Concept.uri.collate("C")
-    query = query.order_by(starts, func.length(order_column), sort_text, sort_uri).limit(limit)
-    return list(session.scalars(query))
+    return query.order_by(starts, func.length(order_column), sort_text, sort_uri).limit(limit)
 
 
 # --------------------------------------------------------------------------------------------- writing
@@ -410,8 +439,7 @@ def apply(session: Session, parsed: Parsed, *, actor=None) -> ImportReport:
     session.execute(delete(ConceptRelation).where(ConceptRelation.source_id.in_(
         select(Concept.id).where(Concept.framework_id == framework.id))).execution_options(synchronize_session=False))
     relations = list({(ids[s], ids[t], r) for s, t, r in parsed.relations})
-    for chunk in _chunks([{"source_id": s, "target_id": t, "relation": r} for s, t, r in relations], 5000):
-        session.execute(insert(ConceptRelation), chunk)
+    _insert_relations(session, relations)
 
     retired_total = session.scalar(select(func.count()).select_from(Concept).where(
         Concept.framework_id == framework.id, Concept.retired_at.is_not(None)))
@@ -422,6 +450,24 @@ def apply(session: Session, parsed: Parsed, *, actor=None) -> ImportReport:
     session.expire_all()
     return ImportReport(framework, added=len(inserts), updated=len(updates), retired=len(missing),
                         relations=len(relations), warnings=parsed.warnings[:MAX_REPORTED_ERRORS])
+
+
+def _insert_relations(session: Session, relations: list[tuple[uuid.UUID, uuid.UUID, str]]) -> None:
+    """Bulk INSERT through the driver's executemany: 100,000 relation rows are most of a big import,
+    and the ORM's per-row bookkeeping cost more than the database's own work. The ids are given as each
+    engine stores SQLAlchemy's ``Uuid``: 32 hex digits on SQLite, native ``uuid`` on PostgreSQL."""
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name not in ("sqlite", "postgresql"):
+        for chunk in _chunks([{"source_id": s, "target_id": t, "relation": r} for s, t, r in relations], 5000):
+            session.execute(insert(ConceptRelation), chunk)
+        return
+    convert = (lambda value: value.hex) if dialect.name == "sqlite" else (lambda value: value)
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    statement = (f"INSERT INTO concept_relations (source_id, target_id, relation) "
+                 f"VALUES ({marker}, {marker}, {marker})")
+    for chunk in _chunks(relations, 10000):
+        connection.exec_driver_sql(statement, [(convert(s), convert(t), r) for s, t, r in chunk])
 
 
 def _chunks(rows: list, size: int):
@@ -484,3 +530,79 @@ def framework_dict(framework: Framework) -> dict:
             "imported_at": framework.imported_at.isoformat() if isinstance(framework.imported_at, datetime) else None,
             "concept_count": framework.concept_count, "relation_count": framework.relation_count,
             "retired_count": framework.retired_count, "retired": framework.retired_at is not None}
+
+
+# ------------------------------------------------------------------------------- imports from the web
+
+IMPORT_KIND = "framework_import"
+UPLOAD_PREFIX = "framework-imports"
+MAX_UPLOAD_BYTES = 300 * 1024 * 1024  # a full ESCO ZIP in French and English is well under it
+SYNC_IMPORT_BYTES = 2 * 1024 * 1024  # smaller files are imported in the request, larger ones in a job
+UPLOAD_SUFFIXES = (".zip", ".csv", ".json")
+
+
+def _suffix(filename: str) -> str:
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise FrameworkImportError([str(_l("Send a ZIP (ESCO or simple CSV), a CSV or a CASE JSON file."))])
+    return suffix
+
+
+def store_upload(chunks, filename: str) -> tuple[str, int]:
+    """Keep an uploaded file in storage (streamed) for the import that reads it; (key, size)."""
+    from app import storage
+
+    key = f"{UPLOAD_PREFIX}/{uuid.uuid4()}{_suffix(filename)}"
+    size = storage.put_stream(key, chunks)
+    return key, size
+
+
+def import_stored(session: Session, key: str, *, format: str | None = None, name: str | None = None,
+                  slug: str | None = None, version: str | None = None) -> ImportReport:
+    """Import a stored upload: copied to a temporary file (ZIP members need seeking), then read."""
+    import shutil
+    import tempfile
+
+    from app import storage
+
+    with tempfile.TemporaryDirectory(prefix="sillage-framework-") as folder:
+        path = Path(folder) / f"upload{Path(key).suffix}"
+        with storage.open(key) as source, open(path, "wb") as target:
+            shutil.copyfileobj(source, target, 1024 * 1024)
+        return import_path(session, path, format=format or None, name=name or None, slug=slug or None,
+                           version=version or None)
+
+
+def queue_import(session: Session, actor, key: str, options: dict):
+    """The background import of a large upload: a one-item batch (app/services/batches.py), so that
+    its state survives a restart and the admin page can follow it. The caller commits, then enqueues
+    ``batches.run_batch_job``."""
+    from app.services import batches
+
+    return batches.create_batch(session, IMPORT_KIND, [{"key": key, **options}], key,
+                                owner=getattr(actor, "id", None), params={"file": options.get("filename", "")})
+
+
+def _run_import(session: Session, batch, item) -> dict:
+    from app import storage
+    from app.services import batches
+
+    options = dict(item.payload)
+    key = options.pop("key")
+    options.pop("filename", None)
+    try:
+        report = import_stored(session, key, **options)
+    except FrameworkImportError as exc:
+        raise batches.ItemFailed(exc.code, exc.message) from None
+    finally:
+        storage.delete_after_commit(session, key)
+    return report.as_dict()
+
+
+def _register_handler() -> None:
+    from app.services import batches
+
+    batches.handler(IMPORT_KIND)(_run_import)
+
+
+_register_handler()
