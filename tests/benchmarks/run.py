@@ -20,6 +20,8 @@
    and download over HTTP, MiB/s and the worker's peak memory over rest, beside the raw cipher);
 8. then, unless --skip-cv is given, CV generation (tests/benchmarks/bench_cv.py: DOCX and PDF of a
    40-experience portfolio, ranking 500 items against a 5 KB offer).
+9. then, unless --skip-path is given, the gap analysis of career hypotheses (tests/benchmarks/bench_path.py:
+   median over a generated 15,000-skill, 3,000-occupation, 100,000-relation ESCO framework).
 
 Rate limits are switched off in the benchmark instance (every request comes from 127.0.0.1). The exit
 status is non-zero if a request failed or the setup did not work; a ratio below the aim is reported,
@@ -70,6 +72,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="do not run the vault cipher benchmark (tests/benchmarks/bench_vault.py)")
     parser.add_argument("--skip-cv", action="store_true",
                         help="do not run the CV benchmark (tests/benchmarks/bench_cv.py)")
+    parser.add_argument("--skip-path", action="store_true",
+                        help="do not run the gap analysis benchmark (tests/benchmarks/bench_path.py)")
     return parser.parse_args(argv)
 
 
@@ -143,6 +147,13 @@ def main(argv=None) -> int:
             subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_cv.py")], cwd=ROOT, check=True)
         except subprocess.CalledProcessError as exc:
             print(f"the CV benchmark failed (exit status {exc.returncode})")
+            status = 1
+    if not args.skip_path:
+        print("\nCareer hypotheses: gap analysis (tests/benchmarks/bench_path.py) ...", flush=True)
+        try:
+            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_path.py")], cwd=ROOT, check=True)
+        except subprocess.CalledProcessError as exc:
+            print(f"the gap analysis benchmark failed or missed its aim (exit status {exc.returncode})")
             status = 1
     return status
 
