@@ -164,6 +164,7 @@ def register(app: Flask) -> None:
     issuing_cli.register(app)
     from app.sharing.cli import group as access_log_cli  # sillage access-log
     app.cli.add_command(access_log_cli)
+    from app.feed.cli import group as feed_cli; app.cli.add_command(feed_cli)  # noqa: E702  sillage feed
     # ``keys`` is shared with the verifier's ``keys generate`` (app.verification.cli), whichever comes first.
     existing = app.cli.commands.get("keys")
     if isinstance(existing, click.Group) and existing is not keys:

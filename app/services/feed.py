@@ -33,7 +33,7 @@ from app.models import Membership, Organisation, Portfolio, Skill, User
 from app.models.feed import EVENT_KINDS, PUBLISHED, WITHDRAWN, Event, FeedSettings
 from app.models.issuing import APPROVED
 from app.services import cv_ranking
-from app.services.errors import NotFound, ValidationFailed
+from app.services.errors import NotFound, ServiceError, ValidationFailed
 from app.services.validation import CONTROL_CHARS, Field, clean
 
 TOKEN_PREFIX = "sfd_"
@@ -115,7 +115,7 @@ def _concepts(session: Session, values, kinds: tuple[str, ...], name: str) -> li
     for value in values:
         try:
             concept = frameworks.get(session, value)
-        except Exception:  # noqa: BLE001 - fw's NotFound-style ServiceError, whatever its class
+        except ServiceError:  # fw's NotFound
             concept = None
         if concept is None or concept.kind not in kinds:
             unknown.append(value)
@@ -322,7 +322,7 @@ def _hypotheses(session: Session, portfolio_id, lang: str, found: Interests) -> 
             continue
         try:
             occupation = frameworks.get(session, uri)
-        except Exception:  # noqa: BLE001 - a concept gone from the frameworks: the URI alone still matches
+        except ServiceError:  # a concept no framework knows: the URI alone still matches events
             found.occupations[uri] = (uri, title or "")
             continue
         occupation_label = frameworks.label(occupation, lang)
@@ -475,3 +475,20 @@ def digest_items(session: Session, user: User, now: datetime | None = None) -> l
     settings = settings_for(session, user)
     since = max(settings.last_digest_at or now - timedelta(days=7), now - timedelta(days=7))
     return feed(session, user, now=now, since=since, limit=30)
+
+
+def may_edit(user, event: Event) -> bool:
+    return policy.can(user, "withdraw", event)
+
+
+def concept_labels(session: Session, uris, lang: str = "fr") -> list[tuple[str, str]]:
+    """(uri, label) of each concept an event names; the URI itself when no framework knows it (any more)."""
+    from app.services import frameworks
+
+    found = []
+    for uri in uris or []:
+        try:
+            found.append((uri, frameworks.label(frameworks.get(session, uri), lang)))
+        except ServiceError:  # fw's NotFound: show the URI rather than fail
+            found.append((uri, uri))
+    return found
