@@ -34,12 +34,14 @@ from app.models import (
 from app.models.issuing import APPROVED, PENDING
 from app.models.feed import PUBLISHED, Event
 from app.models.pages import Page, ShareLink
+from app.models.path import Hypothesis, PlanItem
 
 T = TypeVar("T")
 
 READ, UPDATE, DELETE = "read", "update", "delete"
 OWN = "own"  # the owner's workspace (item pages, vault): never through a grant
 COMMENT, PROPOSE, ATTEST_REQUEST = "comment", "propose", "attest_request"
+PLAN = "plan"  # a counsellor's part in an action plan: propose goals, write appointment notes, comment
 PORTFOLIO_ITEMS = (Experience, Diploma, Skill, JournalEntry, Document)
 
 
@@ -154,6 +156,8 @@ def can(user, action: str, obj) -> bool:
         return _can_sharing(user, action, obj)
     if isinstance(obj, Event):
         return _can_event(user, action, obj)
+    if isinstance(obj, (Hypothesis, PlanItem)):
+        return _can_path(user, action, obj)
     return False
 
 
@@ -161,12 +165,14 @@ def can(user, action: str, obj) -> bool:
 # The one table of what a grant gives: the role's actions, met with the actions that make sense on the
 # kind of object. A guardian (a minor's parent) reads everything and writes nothing; a contributor
 # comments on items and proposes additions to the portfolio; a certifier may be asked to attest an
-# experience or a skill. No grant ever gives UPDATE, DELETE or OWN: only the owner changes the portfolio.
+# experience or a skill; a counsellor reads and comments (and takes part in the action plans: see
+# "career hypotheses" below). No grant ever gives UPDATE, DELETE or OWN: only the owner changes the portfolio.
 GRANT_ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "viewer": frozenset({READ}),
     "contributor": frozenset({READ, COMMENT, PROPOSE}),
     "certifier": frozenset({READ, ATTEST_REQUEST}),
     "guardian": frozenset({READ}),
+    "counsellor": frozenset({READ, COMMENT}),
 }
 GRANT_KIND_ACTIONS: dict[str, frozenset[str]] = {
     "portfolio": frozenset({READ, PROPOSE}),
@@ -342,6 +348,35 @@ def may_read_thread(user, grant) -> bool:
 def may_write_thread(user, grant) -> bool:
     """Both parties, while the grant is active: nobody writes to a person who lost access."""
     return grant.is_active() and may_read_thread(user, grant)
+
+
+# --- career hypotheses and action plans (issue 12, path) ------------------------------------------------
+# The owner does anything to their hypotheses and plans. An invited counsellor (a grant with the
+# ``counsellor`` role, the role exists for this) reads every hypothesis and plan of the portfolio, and
+# takes part in the plan (``PLAN``: proposes goals, writes appointment notes, comments), whatever the
+# grant's scope, which decides the portfolio's items only (the gap analysis a counsellor sees is computed
+# from the skills in that scope: ``app.services.path``). Other roles see no plan. Nobody but the author
+# changes a plan item's words; whose words they are is ``PlanItem.author_role``; ``app.services.path``
+# applies it. Nothing of a plan is ever deleted but the whole hypothesis, by its owner.
+PATH_ROLE_ACTIONS: dict[str, frozenset[str]] = {"counsellor": frozenset({READ, PLAN})}
+PATH_OWNER_ACTIONS = frozenset({READ, UPDATE, DELETE, PLAN})
+
+
+def _can_path(user, action: str, obj) -> bool:
+    if not isinstance(user, User):
+        return False
+    if _owns_portfolio(user, obj.portfolio_id):
+        return action in PATH_OWNER_ACTIONS
+    return any(action in PATH_ROLE_ACTIONS.get(grant.role, ()) for grant in active_grants(user, obj.portfolio_id))
+
+
+def path_role(user, portfolio_id) -> str | None:
+    """``owner``, ``counsellor`` (an active counsellor grant), or None: who the user is to a plan."""
+    if owns_portfolio(user, portfolio_id):
+        return "owner"
+    if any(PLAN in PATH_ROLE_ACTIONS.get(grant.role, ()) for grant in active_grants(user, portfolio_id)):
+        return "counsellor"
+    return None
 
 
 # --- pages and share links ---------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from app.database import IdMixin, TimestampMixin, db, utcnow
 from app.models.portfolio import Portfolio
 from app.models.user import User
 
-ROLES = ("viewer", "contributor", "certifier", "guardian")
+ROLES = ("viewer", "contributor", "certifier", "guardian", "counsellor")
 # What a scope entry may name: one item of a kind, or a whole section of the portfolio.
 SCOPE_ITEM_TYPES = ("experience", "skill", "diploma", "document", "credential")
 SCOPE_TYPES = (*SCOPE_ITEM_TYPES, "section")
