@@ -32,8 +32,9 @@ from app.database import utcnow
 from app.models import Membership, Organisation, Portfolio, Skill, User
 from app.models.feed import EVENT_KINDS, PUBLISHED, WITHDRAWN, Event, FeedSettings
 from app.models.issuing import APPROVED
-from app.services import cv_ranking
-from app.services.errors import NotFound, ServiceError, ValidationFailed
+from app.models.path import Hypothesis
+from app.services import cv_ranking, frameworks
+from app.services.errors import NotFound, ValidationFailed
 from app.services.validation import CONTROL_CHARS, Field, clean
 
 TOKEN_PREFIX = "sfd_"
@@ -100,8 +101,6 @@ def _invalid(name: str, message) -> ValidationFailed:
 def _concepts(session: Session, values, kinds: tuple[str, ...], name: str) -> list[str]:
     """Concept URIs from URIs or ids, each checked against the imported frameworks (and its kind):
     an event that names a concept nobody can hold would match no one, silently."""
-    from app.services import frameworks  # fw's service; imported here as the frameworks import it back
-
     if values in (None, ""):
         return []
     if isinstance(values, str):
@@ -113,10 +112,7 @@ def _concepts(session: Session, values, kinds: tuple[str, ...], name: str) -> li
         raise _invalid(name, _l("At most %(n)d concepts.", n=MAX_CONCEPTS))
     uris, unknown = [], []
     for value in values:
-        try:
-            concept = frameworks.get(session, value)
-        except ServiceError:  # fw's NotFound
-            concept = None
+        concept = frameworks.find(session, value)
         if concept is None or concept.kind not in kinds:
             unknown.append(value)
         else:
@@ -310,26 +306,21 @@ def interests(session: Session, user: User, lang: str = "fr") -> Interests:
 
 def _hypotheses(session: Session, portfolio_id, lang: str, found: Interests) -> None:
     """The occupations of the person's hypotheses (path's ``Hypothesis.occupation_uri``) and the skills
-    each needs (fw's ``related``: essential before optional, so that an essential reason wins)."""
-    from app.models.path import Hypothesis
-    from app.services import frameworks
-
-    rows = session.execute(select(Hypothesis.occupation_uri, Hypothesis.title).where(
-        Hypothesis.portfolio_id == portfolio_id, Hypothesis.occupation_uri.is_not(None),
-        Hypothesis.occupation_uri != ""))
-    for uri, title in rows:
+    each needs (fw's ``related``, essential first, so that an essential reason wins). A dropped
+    hypothesis is no interest any more."""
+    rows = session.execute(select(Hypothesis.occupation_uri, Hypothesis.occupation_label, Hypothesis.title).where(
+        Hypothesis.portfolio_id == portfolio_id, Hypothesis.occupation_uri != "",
+        Hypothesis.status != "dropped").order_by(Hypothesis.created_at))
+    for uri, chosen_label, title in rows:
         if uri in found.occupations:
             continue
-        try:
-            occupation = frameworks.get(session, uri)
-        except ServiceError:  # a concept no framework knows: the URI alone still matches events
-            found.occupations[uri] = (uri, title or "")
+        occupation = frameworks.find(session, uri)
+        if occupation is None:  # no framework knows it (any more): the URI alone still matches events
+            found.occupations[uri] = (chosen_label or uri, title or chosen_label or uri)
             continue
         occupation_label = frameworks.label(occupation, lang)
         found.occupations[uri] = (occupation_label, title or occupation_label)
-        related = sorted(frameworks.related(session, occupation),
-                         key=lambda pair: pair[1] != "essential")
-        for concept, relation in related:
+        for concept, relation in frameworks.related(session, occupation):
             if relation in ("essential", "optional"):
                 found.occupation_skills.setdefault(
                     concept.uri, (frameworks.label(concept, lang), relation, occupation_label))
@@ -483,12 +474,8 @@ def may_edit(user, event: Event) -> bool:
 
 def concept_labels(session: Session, uris, lang: str = "fr") -> list[tuple[str, str]]:
     """(uri, label) of each concept an event names; the URI itself when no framework knows it (any more)."""
-    from app.services import frameworks
-
     found = []
     for uri in uris or []:
-        try:
-            found.append((uri, frameworks.label(frameworks.get(session, uri), lang)))
-        except ServiceError:  # fw's NotFound: show the URI rather than fail
-            found.append((uri, uri))
+        concept = frameworks.find(session, uri)
+        found.append((uri, frameworks.label(concept, lang) if concept is not None else uri))
     return found
