@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_datetime
 from flask import abort, current_app, flash, render_template
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale, gettext as _, ngettext
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
@@ -129,7 +129,8 @@ def send_digest(user_id: str, event_ids: list[str]) -> bool:
     entries = [(event, service.reasons(event, found)) for event in
                sorted(events.values(), key=lambda e: e.starts_at or e.ends_at or service.LATEST)]
     with force_locale(locale):
-        subject = _("Your Sillage feed: %(num)d new event(s)", num=len(entries))
+        subject = ngettext("Your Sillage feed: %(num)d new event", "Your Sillage feed: %(num)d new events",
+                           len(entries))
         body = render_template(
             "feed/email/digest.txt", entries=entries, event_url=event_url,
             when=lambda event: when(event, lambda moment: format_datetime(moment, "short", tzinfo=zone,
