@@ -212,12 +212,12 @@ def test_keywords_are_checked(app, user):
 
 
 def test_the_feed_page_explains_why(app, bundled, admin, user, logged_in):
-    with_skill(user, HYGIENE)
+    with_skill(user, HYGIENE, "Toilette")
     event = publish(admin, title="Atelier hygiène", skill_uris=[HYGIENE],
                     description="<script>alert(1)</script>**Gratuit**")
     page = logged_in.get("/feed").get_data(as_text=True)
     assert "Atelier hygiène" in page and "Pourquoi vous voyez ceci" in page
-    assert "Il concerne votre compétence « Soins d’hygiène »." in page
+    assert "Il concerne votre compétence « Toilette »." in page
     detail = logged_in.get(f"/events/{event.id}").get_data(as_text=True)
     assert "<strong>Gratuit</strong>" in detail and "<script>alert(1)" not in detail
     assert logged_in.get(f"/events/{uuid.uuid4()}").status_code == 404
