@@ -17,12 +17,12 @@ from app import policy
 from app.database import utcnow
 from app.extensions import db
 from app.models import Credential, Diploma, Document, Experience, Grant, JournalEntry, Skill
-from app.services import awarding, documents, grants, portfolio as items
+from app.services import awarding, documents, grants, path, portfolio as items
 from app.services.errors import ServiceError
 from tests.awarding_helpers import make_achievement, make_org
 
-ROLES = ("viewer", "contributor", "certifier", "guardian")
-ACTIONS = ("read", "comment", "propose", "attest_request", "update", "delete", "own")
+ROLES = ("viewer", "contributor", "certifier", "guardian", "counsellor")
+ACTIONS = ("read", "comment", "propose", "attest_request", "update", "delete", "own", "plan")
 # What each role may do to an item it can see, and to the portfolio itself: written out by hand.
 EXPECTED_ITEM = {
     "viewer": {kind: {"read"} for kind in ("experience", "skill", "diploma", "document", "credential", "journal")},
@@ -32,9 +32,16 @@ EXPECTED_ITEM = {
     "certifier": {"experience": {"read", "attest_request"}, "skill": {"read", "attest_request"},
                   "diploma": {"read"}, "document": {"read"}, "credential": {"read"}, "journal": {"read"}},
     "guardian": {kind: {"read"} for kind in ("experience", "skill", "diploma", "document", "credential", "journal")},
+    "counsellor": {"experience": {"read", "comment"}, "skill": {"read", "comment"},
+                   "diploma": {"read", "comment"}, "document": {"read", "comment"},
+                   "credential": {"read", "comment"}, "journal": {"read"}},
 }
 EXPECTED_PORTFOLIO = {"viewer": {"read"}, "contributor": {"read", "propose"}, "certifier": {"read"},
-                      "guardian": {"read"}}
+                      "guardian": {"read"}, "counsellor": {"read"}}
+# Career hypotheses and their plan items (issue 12): a counsellor reads them and takes part in the plan,
+# whatever the grant's scope; no other role sees them.
+EXPECTED_PATH = {"viewer": set(), "contributor": set(), "certifier": set(), "guardian": set(),
+                 "counsellor": {"read", "plan"}}
 STATES = ("all", "items", "sections", "journal", "expired", "revoked", "pending")
 KIND_MODEL = {"experience": Experience, "skill": Skill, "diploma": Diploma, "document": Document,
               "credential": Credential, "journal": JournalEntry}
@@ -71,6 +78,10 @@ def world(app, make_user):
     mine["credential"] = [award(owner), award(owner)]
     theirs = _portfolio_items(other, "theirs")
     theirs["credential"] = [award(other)]
+    hypothesis = path.create_hypothesis(db.session, owner, {"description": "Devenir libraire"})
+    their_hypothesis = path.create_hypothesis(db.session, other, {"description": "Devenir boulanger"})
+    plan_item = path.add_item(db.session, owner, hypothesis, {"kind": "goal", "title": "Stage"})
+    db.session.commit()
     assert all(c.portfolio_id == owner.portfolio.id for c in mine["credential"])
 
     now = utcnow()
@@ -91,7 +102,8 @@ def world(app, make_user):
             db.session.add(grant)
             people[role, state] = person
     db.session.commit()
-    return {"owner": owner, "other": other, "mine": mine, "theirs": theirs, "people": people}
+    return {"owner": owner, "other": other, "mine": mine, "theirs": theirs, "people": people,
+            "path": [hypothesis, plan_item], "their_path": [their_hypothesis]}
 
 
 def _in_scope(role: str, state: str, kind: str, index: int) -> bool:
@@ -127,6 +139,14 @@ def test_every_role_kind_action_and_state(world):
                 for action in ACTIONS:
                     if policy.can(person, action, item):
                         wrong.append((role, state, "other portfolio's " + kind, action, False))
+        for obj in world["path"]:
+            for action in ACTIONS:
+                expected = active and action in EXPECTED_PATH[role]
+                if policy.can(person, action, obj) != expected:
+                    wrong.append((role, state, type(obj).__name__, action, expected))
+        for obj in world["their_path"]:
+            if any(policy.can(person, action, obj) for action in ACTIONS):
+                wrong.append((role, state, "other portfolio's hypothesis", False))
     assert wrong == []
 
 

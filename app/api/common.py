@@ -148,7 +148,8 @@ def json_body(schema: type[ma.Schema]) -> dict:
 
 def document_errors(blp: Blueprint, *codes: int):
     """Document the error responses an operation can give (all in the shape of ``ErrorSchema``)."""
-    names = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 404: "NOT_FOUND", 415: "UNSUPPORTED_MEDIA_TYPE",
+    names = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT",
+             415: "UNSUPPORTED_MEDIA_TYPE",
              422: "UNPROCESSABLE_ENTITY", 429: "TOO_MANY_REQUESTS"}
 
     def decorate(view):

@@ -38,7 +38,7 @@ class ScopeEntrySchema(ma.Schema):
 
 class GrantBodySchema(ma.Schema):
     email = ma.fields.Email(required=True)
-    role = ma.fields.String(required=True, metadata={"description": "viewer, contributor, certifier or guardian"})
+    role = ma.fields.String(required=True, metadata={"description": "viewer, contributor, certifier, guardian or counsellor"})
     scope = ma.fields.Raw(metadata={"description": '"all" (default: every section but the journal) or a list '
                                                    'of {"type", "id"}'})
     expires_at = ma.fields.String(allow_none=True, metadata={"description": "ISO 8601 date or time; none: no end"})

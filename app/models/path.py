@@ -38,7 +38,7 @@ PLAN_KINDS = ("goal", "step", "note", "comment")
 PLAN_STATUSES = ("open", "done", "dropped")  # goals and steps
 ACCEPTANCES = ("accepted", "pending", "declined")  # a counsellor's proposed goal waits for the owner
 AUTHOR_ROLES = ("owner", "counsellor")
-URI_LENGTH = 300  # as ``Skill.concept_uri``
+URI_LENGTH = 500  # as ``Concept.uri``
 
 
 class Hypothesis(IdMixin, TimestampMixin, db.Model):

@@ -74,7 +74,7 @@ def clean_email(value) -> str:
 
 def clean_role(value) -> str:
     if value not in ROLES:
-        raise _invalid("role", _l("Choose a role: viewer, contributor, certifier or guardian."))
+        raise _invalid("role", _l("Choose a role: viewer, contributor, certifier, guardian or counsellor."))
     return value
 
 

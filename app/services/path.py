@@ -477,3 +477,35 @@ def history(session: Session, user: User, hypothesis: Hypothesis, *, limit: int 
     return list(session.scalars(select(PlanEvent).where(PlanEvent.hypothesis_id == hypothesis.id)
                                 .order_by(PlanEvent.created_at.desc(), PlanEvent.id).limit(limit)))
 
+
+
+# --- the counsellor's workspace --------------------------------------------------------------------------
+
+def counsellor_summary(session: Session, user: User, grant: Grant, *, today: date | None = None) -> dict:
+    """What a counsellor follows on one portfolio: its hypotheses, the open goals and steps (soonest
+    due first), those due within ``DUE_SOON`` or overdue, the proposals waiting for the owner, and the
+    plan changes made by others since the counsellor last opened the shared portfolio."""
+    if grant.grantee_id != user.id or not grant.is_active() or policy.PLAN not in policy.PATH_ROLE_ACTIONS.get(
+            grant.role, ()):
+        raise _not_found()
+    today = today or utcnow().date()
+    portfolio_id = grant.portfolio_id
+    titles = dict(session.execute(select(Hypothesis.id, Hypothesis.title)
+                                  .where(Hypothesis.portfolio_id == portfolio_id)).all())
+    open_items = list(session.scalars(
+        select(PlanItem).where(PlanItem.portfolio_id == portfolio_id, PlanItem.kind.in_(("goal", "step")),
+                               PlanItem.status == "open", PlanItem.acceptance == "accepted")
+        .order_by(PlanItem.due_on.is_(None), PlanItem.due_on, PlanItem.created_at).limit(50)))
+    pending = session.scalar(select(func.count()).select_from(PlanItem).where(
+        PlanItem.portfolio_id == portfolio_id, PlanItem.acceptance == "pending")) or 0
+    since = grant.last_seen_at or grant.accepted_at
+    changes = select(PlanEvent).where(PlanEvent.portfolio_id == portfolio_id, PlanEvent.created_at > since,
+                                      or_(PlanEvent.actor_id.is_(None), PlanEvent.actor_id != user.id))
+    return {
+        "hypotheses": len(titles), "titles": titles, "open": open_items[:10], "open_count": len(open_items),
+        "due_soon": [item for item in open_items if item.due_on is not None and item.due_on <= today + DUE_SOON],
+        "overdue": sum(1 for item in open_items if item.due_on is not None and item.due_on < today),
+        "pending": pending,
+        "changes": list(session.scalars(changes.order_by(PlanEvent.created_at.desc()).limit(5))),
+        "change_count": session.scalar(select(func.count()).select_from(changes.subquery())) or 0,
+    }

@@ -15,6 +15,8 @@ ROLE_CHOICES = [
     SelectChoice("contributor", _l("Contributor: reads, comments and proposes additions that you accept or decline")),
     SelectChoice("certifier", _l("Certifier: reads, and may be asked to attest an experience or a skill")),
     SelectChoice("guardian", _l("Guardian (a parent of a minor): reads the whole portfolio, changes nothing")),
+    SelectChoice("counsellor", _l("Counsellor: reads what you share, comments, and works with you on your path "
+                                  "hypotheses (proposes goals, writes appointment notes)")),
 ]
 EXTENT_CHOICES = [SelectChoice("all", _l("The whole portfolio (not the journal)")),
                   SelectChoice("chosen", _l("Only what I choose below"))]

@@ -1,10 +1,11 @@
 """path: career hypotheses, the training catalogue, action plans and their history
 
 app/models/path.py (issue 12). Hypotheses keep an occupation's concept URI, not a foreign key to the
-frameworks' tables: this migration needs only the foundation's, issue 7's (organisations) tables.
+frameworks' tables: this migration needs only the foundation's, issue 7's (organisations) tables. It
+comes after the frameworks' (b1c2d3e4f101, merged into this branch) only to keep one head.
 
 Revision ID: b1c2d3e4f102
-Revises: a1b2c3d4e004
+Revises: b1c2d3e4f101
 Create Date: 2026-12-05 21:30:00
 
 """
@@ -13,7 +14,7 @@ from alembic import op
 
 
 revision = 'b1c2d3e4f102'
-down_revision = 'a1b2c3d4e004'
+down_revision = 'b1c2d3e4f101'
 branch_labels = None
 depends_on = None
 
@@ -22,7 +23,7 @@ def upgrade():
     op.create_table('hypotheses',
     sa.Column('portfolio_id', sa.Uuid(), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
-    sa.Column('occupation_uri', sa.String(length=300), nullable=False),
+    sa.Column('occupation_uri', sa.String(length=500), nullable=False),
     sa.Column('occupation_label', sa.String(length=300), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
@@ -112,7 +113,7 @@ def upgrade():
 
     op.create_table('training_skills',
     sa.Column('training_id', sa.Uuid(), nullable=False),
-    sa.Column('concept_uri', sa.String(length=300), nullable=False),
+    sa.Column('concept_uri', sa.String(length=500), nullable=False),
     sa.ForeignKeyConstraint(['training_id'], ['trainings.id'], name=op.f('fk_training_skills_training_id_trainings'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('training_id', 'concept_uri', name=op.f('pk_training_skills'))
     )

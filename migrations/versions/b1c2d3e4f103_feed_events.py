@@ -3,7 +3,7 @@
 See app/models/feed.py.
 
 Revision ID: b1c2d3e4f103
-Revises: b1c2d3e4f101, b1c2d3e4f102
+Revises: b1c2d3e4f102
 Create Date: 2026-12-05 21:40:00
 
 """
@@ -12,8 +12,8 @@ from alembic import op
 
 
 revision = 'b1c2d3e4f103'
-# The lead re-chains linearly at merge; until then this joins fw's and path's heads (same parent a1b2c3d4e004).
-down_revision = ('b1c2d3e4f101', 'b1c2d3e4f102')
+# The lead re-chains linearly at merge; until then it follows path's (which follows fw's).
+down_revision = 'b1c2d3e4f102'
 branch_labels = None
 depends_on = None
 
