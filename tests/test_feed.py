@@ -421,3 +421,21 @@ def test_publishing_pages(app, bundled, admin, user, client):
     db.session.expire_all()
     assert event.status == "withdrawn"
     assert "Forum 2" in client.get("/feed/publish").get_data(as_text=True)
+
+
+# --- demo ---------------------------------------------------------------------------------------------
+
+def test_the_demo_publishes_events_that_match_ines_once(app):
+    from app import demo
+
+    demo.load(db.session)
+    db.session.commit()
+    ines = db.session.scalar(select(feed.User).where(feed.User.email == demo.DEMO_ACCOUNTS[0].email))
+    items = feed.feed(db.session, ines)
+    assert len(items) == 3
+    kinds = {reason.kind for item in items for reason in item.reasons}
+    assert {"skill", "keyword"} <= kinds
+    assert all(item.event.publisher_name == demo.ISSUER["name"] for item in items)
+    demo.load(db.session)
+    db.session.commit()
+    assert db.session.scalar(select(db.func.count()).select_from(Event)) == 3
