@@ -20,7 +20,7 @@ from app.models.feed import Event, FeedSettings
 from app.services import feed, frameworks, path, portfolio
 from app.services.errors import NotFound, ValidationFailed
 from tests.awarding_helpers import make_org
-from tests.conftest import login
+from tests.conftest import PASSWORD, login
 from tests.helpers import csrf_token
 from tests.test_api import api_for
 from tests.test_auth import outbox
@@ -439,3 +439,25 @@ def test_the_demo_publishes_events_that_match_ines_once(app):
     demo.load(db.session)
     db.session.commit()
     assert db.session.scalar(select(db.func.count()).select_from(Event)) == 3
+
+
+def test_the_api_is_described_under_human_tags(client):
+    spec = client.get("/api/v1/openapi.json").json
+    assert {"Events and offers", "Personal feed"} <= {tag["name"] for tag in spec["tags"]}
+    assert {"/api/v1/events", "/api/v1/events/{event_id}", "/api/v1/events/{event_id}/withdraw",
+            "/api/v1/feed"} <= set(spec["paths"])
+
+
+def test_deleting_an_account_removes_its_feed_settings_and_keeps_its_events_anonymous(app, bundled, admin, user):
+    from app.services import accounts
+
+    feed.new_token(db.session, user)
+    event = publish(admin)
+    db.session.commit()
+    accounts.delete_account(db.session, user, PASSWORD)
+    accounts.delete_account(db.session, admin, PASSWORD)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.scalar(select(db.func.count()).select_from(FeedSettings)) == 0
+    kept = db.session.get(Event, event.id)
+    assert kept is not None and kept.created_by_id is None  # the platform's event outlives its author

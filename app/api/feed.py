@@ -103,7 +103,7 @@ def dump_event(event: Event) -> dict:
 
 
 def make_events_blueprint() -> Blueprint:
-    blp = Blueprint("events_api", __name__, url_prefix="/api/v1/events",
+    blp = Blueprint("Events and offers", __name__, url_prefix="/api/v1/events",
                     description="Events and offers published by the platform and approved organisations.")
     blp.before_request(require_token)
 
@@ -162,7 +162,7 @@ def make_events_blueprint() -> Blueprint:
 
 
 def make_feed_blueprint() -> Blueprint:
-    blp = Blueprint("feed_api", __name__, url_prefix="/api/v1/feed",
+    blp = Blueprint("Personal feed", __name__, url_prefix="/api/v1/feed",
                     description="Your feed: upcoming events matching your skills, hypotheses and keywords.")
     blp.before_request(require_token)
 

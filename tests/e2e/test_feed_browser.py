@@ -1,5 +1,5 @@
 """S'informer in a real browser against the real server: the demo organisation's admin publishes an
-event naming one of Inès's skills (concept URI typed in the form, times in her zone), then Inès finds
+event naming one of Inès's skills (chosen with the form's concept picker, times in her zone), then Inès finds
 it in her feed with the reason, opens it, downloads its .ics, and creates the private Atom address,
 which a feed reader (no cookies) then reads. No script error, no CSP refusal."""
 from __future__ import annotations
@@ -46,7 +46,9 @@ def test_publish_then_read_in_the_feed_and_a_feed_reader(page, browser, live_ser
     page.get_by_label("Début", exact=True).fill("2031-03-12T14:00")
     page.get_by_label("Fin (ou date de clôture d’une offre)").fill("2031-03-12T16:30")
     page.get_by_label("Lieu", exact=True).fill("Rezé")
-    page.get_by_label("Compétences concernées").fill(SKILL)
+    page.get_by_role("combobox", name="Ajouter une compétence des référentiels").fill("encaisser")
+    page.get_by_role("option", name=re.compile("^Encaisser un paiement")).click()
+    assert page.get_by_label("Compétences concernées").input_value() == SKILL
     page.get_by_role("button", name="Publier").click()
     page.wait_for_url(re.compile(r"/events/[0-9a-f-]{36}$"))
     assert "Publié par Lycée professionnel Les Trois-Rivières" in page.locator("main").inner_text(), page.locator("main").inner_text()
