@@ -66,7 +66,7 @@ ORG_RULES: dict[str, tuple[frozenset[str], bool]] = {
     "review": (frozenset({"platform_admin", "operator"}), False),
     "decide": (frozenset({"platform_admin", "operator"}), False),
     "close": (frozenset({"admin", "operator"}), False),
-    "publish": (frozenset({"admin", "issuer", "token", "operator"}), True),  # S'informer: events, offers
+    "publish": (frozenset({"admin", "issuer", "operator"}), True),  # S'informer: events and offers (pages, API)
     "publish_trainings": (frozenset({"admin", "operator"}), True),  # issue 12: the training catalogue
 }
 # What a closed organisation still allows: its members (and the operator) read what it did, platform admins

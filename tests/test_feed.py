@@ -461,3 +461,20 @@ def test_deleting_an_account_removes_its_feed_settings_and_keeps_its_events_anon
     assert db.session.scalar(select(db.func.count()).select_from(FeedSettings)) == 0
     kept = db.session.get(Event, event.id)
     assert kept is not None and kept.created_by_id is None  # the platform's event outlives its author
+
+
+def test_preferences_and_private_addresses_through_the_api(app, bundled, admin, user, client):
+    api = api_for(client, user)
+    assert api.get("/feed/preferences").json == {"keywords": [], "digest": False, "private_addresses_since": None}
+    changed = api.patch("/feed/preferences", json={"keywords": ["Vente", "Nantes"], "digest": True})
+    assert changed.json["keywords"] == ["Vente", "Nantes"] and changed.json["digest"] is True
+    assert api.patch("/feed/preferences", json={"keywords": "x" * 200}).status_code == 422
+    assert api.patch("/feed/preferences", json={"digest": "yes"}).status_code == 422
+    assert api.patch("/feed/preferences", json={"colour": "red"}).status_code == 422
+    publish(admin, title="Salon de la vente à Nantes")
+    addresses = api.post("/feed/private-addresses").json
+    atom = client.get(addresses["atom_url"].removeprefix("http://localhost"))
+    assert atom.status_code == 200 and b"Salon de la vente" in atom.data
+    assert api.get("/feed/preferences").json["private_addresses_since"] is not None
+    assert api.delete("/feed/private-addresses").status_code == 204
+    assert client.get(addresses["ical_url"].removeprefix("http://localhost")).status_code == 404

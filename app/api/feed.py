@@ -8,7 +8,7 @@ than a cursor, since the feed is computed by matching, not read from an index in
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import Flask, url_for
+from flask import Flask, current_app, url_for
 from flask_smorest import Blueprint
 
 from app.api.auth import api_user, require_token
@@ -17,6 +17,7 @@ from app.extensions import db
 from app.feed.routes import event_url
 from app.models.feed import EVENT_KINDS, Event
 from app.services import feed as service
+from app.services.errors import ValidationFailed
 
 
 class EventBodySchema(ma.Schema):
@@ -81,6 +82,22 @@ class FeedItemSchema(ma.Schema):
 
 class FeedSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(FeedItemSchema), required=True)
+
+
+class PreferencesBodySchema(ma.Schema):
+    keywords = ma.fields.List(ma.fields.String(), metadata={
+        "description": "Interest keywords (20 at most, 80 characters each); accents and plurals are folded."})
+    digest = ma.fields.Boolean(metadata={"description": "The weekly e-mail of new events in the feed."})
+
+
+class PreferencesSchema(PreferencesBodySchema):
+    private_addresses_since = ma.fields.DateTime(allow_none=True, metadata={
+        "description": "When the active private feed addresses were made; null: none."})
+
+
+class PrivateAddressesSchema(ma.Schema):
+    atom_url = ma.fields.String(required=True, metadata={"description": "Shown this once only."})
+    ical_url = ma.fields.String(required=True, metadata={"description": "Shown this once only."})
 
 
 class ListArgs(ma.Schema):
@@ -176,6 +193,53 @@ def make_feed_blueprint() -> Blueprint:
         items = service.feed(db.session, user, limit=args["limit"])
         return {"items": [{"event": dump_event(item.event), "reasons": [r.as_dict() for r in item.reasons]}
                           for item in items]}
+
+    def dump_preferences(settings) -> dict:
+        return {"keywords": list(settings.keywords), "digest": settings.digest,
+                "private_addresses_since": settings.token_created_at if settings.token_hash else None}
+
+    @blp.route("/preferences", methods=["GET"])
+    @blp.response(200, PreferencesSchema)
+    @blp.doc(summary="Your interest keywords and digest choice")
+    @document_errors(blp, 401)
+    def preferences():
+        settings = service.settings_for(db.session, api_user())
+        db.session.commit()
+        return dump_preferences(settings)
+
+    @blp.route("/preferences", methods=["PATCH"])
+    @blp.response(200, PreferencesSchema)
+    @blp.doc(summary="Change your keywords (the whole new list) or the weekly digest",
+             **json_body(PreferencesBodySchema))
+    @document_errors(blp, 400, 401, 415, 422)
+    def change_preferences():
+        body = json_object()
+        unknown = sorted(set(body) - {"keywords", "digest"})
+        if unknown:
+            raise ValidationFailed("Some information is not valid.", fields={k: "Unknown field." for k in unknown})
+        settings = service.set_preferences(db.session, api_user(), keywords=body.get("keywords"),
+                                           digest=body.get("digest"))
+        db.session.commit()
+        return dump_preferences(settings)
+
+    @blp.route("/private-addresses", methods=["POST"])
+    @blp.response(201, PrivateAddressesSchema)
+    @blp.doc(summary="New private addresses (Atom, iCal) for feed readers; the previous ones stop working")
+    @document_errors(blp, 401)
+    def new_addresses():
+        raw = service.new_token(db.session, api_user())
+        db.session.commit()
+        base = current_app.config["BASE_URL"].rstrip("/")
+        return {"atom_url": f"{base}/feed/private/{raw}/atom.xml", "ical_url": f"{base}/feed/private/{raw}/calendar.ics"}
+
+    @blp.route("/private-addresses", methods=["DELETE"])
+    @blp.response(204)
+    @blp.doc(summary="Switch the private addresses off")
+    @document_errors(blp, 401)
+    def revoke_addresses():
+        service.revoke_token(db.session, api_user())
+        db.session.commit()
+        return None
 
     return blp
 
