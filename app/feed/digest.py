@@ -96,7 +96,7 @@ def _mail_after_commit(session) -> None:
 @sa_event.listens_for(Session, "after_transaction_end")
 def _forget_mails(session, transaction) -> None:
     """A transaction that ends without committing takes its rows' mails with it."""
-    if transaction.parent is None and not session.in_transaction():
+    if transaction.parent is None:
         session.info.pop(MAILS, None)
 
 
