@@ -7,7 +7,10 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from xml.etree import ElementTree as ET
 
+from zoneinfo import ZoneInfo
+
 import pytest
+from babel.dates import format_datetime
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
@@ -321,6 +324,7 @@ def test_the_digest_goes_once_to_those_who_opted_in_in_their_language(app, bundl
                                                                         client):
     with_skill(user, HYGIENE)
     other = make_user("english@example.org", locale="en")
+    other.timezone = "Asia/Tokyo"
     with_skill(other, HYGIENE)
     silent = make_user("silent@example.org")
     with_skill(silent, HYGIENE)
@@ -338,6 +342,8 @@ def test_the_digest_goes_once_to_those_who_opted_in_in_their_language(app, bundl
     english = mails[other.email].get_body(("plain",)).get_content()
     assert "Atelier hygiène" in french and f"/events/{event.id}" in french
     assert "Il concerne votre compétence" in french and "It concerns your skill" in english
+    tokyo = format_datetime(event.starts_at, "short", tzinfo=ZoneInfo("Asia/Tokyo"), locale="en")
+    assert tokyo in english and tokyo not in french  # each in their own time zone
     assert mails[user.email]["Subject"] == "Votre fil Sillage : 1 nouvel événement"
     assert mails[other.email]["Subject"] == "Your Sillage feed: 1 new event"
 

@@ -18,9 +18,7 @@ import hashlib
 import logging
 import uuid
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_datetime
 from flask import abort, current_app, flash, render_template
 from flask_babel import force_locale, gettext as _, ngettext
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -32,7 +30,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.feed import bp
 from app.feed.forms import EmptyForm
-from app.feed.routes import base_url, event_url, when
+from app.feed.routes import base_url, event_url, personal_when
 from app.mail import send_mail
 from app.models import Batch, User
 from app.models.feed import PUBLISHED, Event
@@ -121,10 +119,6 @@ def send_digest(user_id: str, event_ids: list[str]) -> bool:
     if not events:
         return False
     locale = user.locale or current_app.config.get("BABEL_DEFAULT_LOCALE", "fr")
-    try:
-        zone = ZoneInfo(user.timezone or current_app.config.get("BABEL_DEFAULT_TIMEZONE", "UTC"))
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
     found = service.interests(db.session, user, locale)
     entries = [(event, service.reasons(event, found)) for event in
                sorted(events.values(), key=lambda e: e.starts_at or e.ends_at or service.LATEST)]
@@ -133,8 +127,7 @@ def send_digest(user_id: str, event_ids: list[str]) -> bool:
                            len(entries))
         body = render_template(
             "feed/email/digest.txt", entries=entries, event_url=event_url,
-            when=lambda event: when(event, lambda moment: format_datetime(moment, "short", tzinfo=zone,
-                                                                           locale=locale)),
+            when=personal_when(user),
             feed_url=f"{base_url()}/feed",
             unsubscribe_url=f"{base_url()}/feed/unsubscribe/{unsubscribe_token(user.id)}")
     send_mail(user.email, subject, body)

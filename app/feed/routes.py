@@ -4,6 +4,9 @@ and calendar apps cannot sign in), the iCal downloads, and an event's page. Thin
 service, render."""
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_datetime
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required
@@ -45,6 +48,17 @@ def when(event: Event, fmt=lambda moment: fmt_datetime(moment, "short")) -> str:
     if event.place:
         parts.append(event.place)
     return " · ".join(parts)
+
+
+def personal_when(user):
+    """``when`` in ``user``'s language and time zone, for what is read outside their session (the
+    feed-reader addresses, the digest mail)."""
+    locale = user.locale or current_app.config.get("BABEL_DEFAULT_LOCALE", "fr")
+    try:
+        zone = ZoneInfo(user.timezone or current_app.config.get("BABEL_DEFAULT_TIMEZONE", "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return lambda event: when(event, lambda moment: format_datetime(moment, "short", tzinfo=zone, locale=locale))
 
 
 def _render_index(preferences=None, *, new_token: str | None = None, status: int = 200):
@@ -139,7 +153,7 @@ def atom_feed(token: str):
         body = atom.document(
             items, feed_id=f"urn:uuid:{user.id}", title=_("My Sillage feed"),
             self_url=f"{base_url()}/feed/private/{token}/atom.xml", site_url=f"{base_url()}/feed",
-            url_of=event_url, when_of=when, author="Sillage")
+            url_of=event_url, when_of=personal_when(user), author="Sillage")
     response = Response(body, mimetype="application/atom+xml")
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Robots-Tag"] = "noindex"
