@@ -4,7 +4,8 @@ Written by hand rather than with a library because the rules that matter are few
 is tested: lines end with CRLF (3.1); a content line longer than 75 octets is folded by inserting CRLF
 followed by one space, never inside a UTF-8 sequence (3.1); TEXT values escape backslash, semicolon,
 comma and newline (3.3.11); every VEVENT has a UID that never changes (the event's id), a DTSTAMP in
-UTC, and a DTSTART (3.6.1: required when the calendar has no METHOD); times are written in UTC
+UTC — with no METHOD in the calendar, 3.8.7.2 makes it the time the event was last revised, so it is
+``updated_at``, not the download's time — and a DTSTART (3.6.1: required when there is no METHOD); times are written in UTC
 (``YYYYMMDDTHHMMSSZ``, 3.3.5 form 2) so that no VTIMEZONE is needed. A change raises ``SEQUENCE``
 and a withdrawn event is sent as ``STATUS:CANCELLED`` (5.2.2 of RFC 5546's spirit: calendars that
 imported it learn it is off rather than keeping a ghost). An offer without any date has no DTSTART to
@@ -48,12 +49,12 @@ def utc(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
-def _vevent(event: Event, url: str, stamp: datetime, domain: str) -> list[str]:
+def _vevent(event: Event, url: str, domain: str) -> list[str]:
     start = event.starts_at or event.ends_at
     lines = [
         "BEGIN:VEVENT",
         f"UID:{event.id}@{domain}",
-        f"DTSTAMP:{utc(stamp)}",
+        f"DTSTAMP:{utc(event.updated_at)}",
         f"DTSTART:{utc(start)}",
     ]
     if event.ends_at is not None and event.starts_at is not None and event.ends_at > event.starts_at:
@@ -78,16 +79,14 @@ def _vevent(event: Event, url: str, stamp: datetime, domain: str) -> list[str]:
     return lines
 
 
-def calendar(events: Iterable[Event], *, url_of, domain: str, name: str | None = None,
-             stamp: datetime | None = None) -> bytes:
+def calendar(events: Iterable[Event], *, url_of, domain: str, name: str | None = None) -> bytes:
     """A VCALENDAR holding ``events`` (those with a date), UTF-8 with CRLF line ends. ``url_of(event)``
     gives the event's page on this site."""
-    stamp = stamp or datetime.now(timezone.utc)
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN"]
     if name:
         lines.append(f"X-WR-CALNAME:{escape_text(name)}")
     for event in events:
         if event.starts_at or event.ends_at:
-            lines += _vevent(event, url_of(event), stamp, domain)
+            lines += _vevent(event, url_of(event), domain)
     lines.append("END:VCALENDAR")
     return ("".join(fold(line) + "\r\n" for line in lines)).encode("utf-8")
