@@ -125,6 +125,8 @@ def test_search_order_kind_and_framework_filters(bundled):
     first = fw.search(db.session, "travail", lang="fr")
     assert fw.label(first[0]).startswith("Travail")
     assert all(c.kind == "occupation" for c in fw.search(db.session, "a", kind="occupation", limit=50))
+    both = fw.search(db.session, "comprendre", kind=("competence", "occupation"))
+    assert len(both) == 4 and fw.search(db.session, "comprendre", kind=["skill"]) == []
     in_socle = fw.search(db.session, "comprendre", framework="socle-commun")
     assert len(in_socle) == 4 and {c.framework.slug for c in in_socle} == {"socle-commun"}
     assert len(fw.search(db.session, "a", limit=3)) == 3
