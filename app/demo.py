@@ -276,6 +276,7 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
     _demo_cvs(session)  # after the credentials and attestations it cites
     _demo_sharing(session)
     _demo_collab(session)
+    _demo_path(session)  # after the sharing it turns into a counsellor's grant
     lines += _demo_pages(session)
     _demo_feed(session)  # after the frameworks and the demo organisation
     if extra_accounts > 0:
@@ -389,6 +390,13 @@ def _demo_sharing(session: Session) -> None:
     from app.sharing import demo as sharing_demo
 
     sharing_demo.load(session, DEMO_ACCOUNTS[0].email, DEMO_ACCOUNTS[1].email)
+
+
+def _demo_path(session: Session) -> None:
+    """Inès's career hypothesis with its gap, trainings, and Claire as counsellor (``app.path.demo``)."""
+    from app.path import demo as path_demo
+
+    path_demo.load(session, DEMO_ACCOUNTS[0].email, DEMO_ACCOUNTS[1].email)
 
 
 # A second approved organisation, which endorses the lycée's work-placement achievement.

@@ -18,11 +18,12 @@ Every change to a plan adds one ``PlanEvent`` (``_record``): the history is appe
 """
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from app import policy
@@ -218,7 +219,8 @@ def _active_credential(now):
 
 
 def evidence(session: Session, portfolio: Portfolio, uris: list[str], *, grants: list[Grant] | None = None) -> dict:
-    """For each concept URI the owner has: ``{uri: (level, skill or None)}``, the strongest evidence.
+    """For each concept URI the owner has: ``{uri: (level, skill row (id, concept_uri, name) or None)}``,
+    the strongest evidence.
 
     A handful of queries whatever the number of skills (``uris`` bounded by one occupation's relations).
     ``grants``: a counsellor's active grants; only what they share counts (``policy.shared_filter``).
@@ -227,34 +229,35 @@ def evidence(session: Session, portfolio: Portfolio, uris: list[str], *, grants:
         return {}
     now = utcnow()
     rank = {level: index for index, level in enumerate(EVIDENCE_LEVELS)}
-    found: dict[str, tuple[str, Skill | None]] = {}
+    found: dict[str, tuple] = {}
 
-    def better(uri: str, level: str, skill: Skill | None) -> None:
+    def better(uri: str, level: str, skill) -> None:
         known = found.get(uri)
         if known is None or rank[level] > rank[known[0]] or (rank[level] == rank[known[0]] and known[1] is None):
             found[uri] = (level, skill if skill is not None or known is None else known[1])
 
-    skills = list(session.scalars(_filtered(select(Skill).where(
-        Skill.portfolio_id == portfolio.id, Skill.concept_uri.in_(uris)), Skill, grants).order_by(Skill.sort_name)))
+    skills = session.execute(_filtered(select(Skill.id, Skill.concept_uri, Skill.name).where(
+        Skill.portfolio_id == portfolio.id, Skill.concept_uri.in_(uris)), Skill, grants).order_by(Skill.sort_name)).all()
     by_id = {skill.id: skill for skill in skills}
     for skill in skills:
         better(skill.concept_uri, "self_declared", skill)
     if by_id:
+        # The three kinds of evidence on the skills, in one round trip.
         ids = list(by_id)
-        documents = select(skill_evidence.c.item_id).join(Document, Document.id == skill_evidence.c.document_id) \
-            .where(skill_evidence.c.item_id.in_(ids))
-        for skill_id in session.scalars(_filtered(documents, Document, grants)):
-            better(by_id[skill_id].concept_uri, "document", by_id[skill_id])
-        for skill_id in session.scalars(select(AttestationRequest.item_id).where(
-                AttestationRequest.portfolio_id == portfolio.id, AttestationRequest.item_kind == "skill",
-                AttestationRequest.purpose == "attestation", AttestationRequest.status == "confirmed",
-                AttestationRequest.item_id.in_(ids))):
-            better(by_id[skill_id].concept_uri, "attested", by_id[skill_id])
-        linked = select(CredentialLink.item_id).join(Credential, Credential.id == CredentialLink.credential_id) \
-            .where(CredentialLink.item_kind == "skill", CredentialLink.item_id.in_(ids),
-                   CredentialLink.portfolio_id == portfolio.id, _active_credential(now))
-        for skill_id in session.scalars(_filtered(linked, Credential, grants)):
-            better(by_id[skill_id].concept_uri, "credential", by_id[skill_id])
+        documents = _filtered(select(skill_evidence.c.item_id, literal("document")).join(
+            Document, Document.id == skill_evidence.c.document_id).where(skill_evidence.c.item_id.in_(ids)),
+            Document, grants)
+        attested = select(AttestationRequest.item_id, literal("attested")).where(
+            AttestationRequest.portfolio_id == portfolio.id, AttestationRequest.item_kind == "skill",
+            AttestationRequest.purpose == "attestation", AttestationRequest.status == "confirmed",
+            AttestationRequest.item_id.in_(ids))
+        linked = _filtered(select(CredentialLink.item_id, literal("credential")).join(
+            Credential, Credential.id == CredentialLink.credential_id).where(
+            CredentialLink.item_kind == "skill", CredentialLink.item_id.in_(ids),
+            CredentialLink.portfolio_id == portfolio.id, _active_credential(now)), Credential, grants)
+        for skill_id, level in session.execute(union_all(documents, attested, linked)):
+            skill = by_id[skill_id if isinstance(skill_id, uuid.UUID) else uuid.UUID(str(skill_id))]
+            better(skill.concept_uri, level, skill)
     wanted = set(uris)
     aligned = select(Achievement.alignments).join(Credential, Credential.achievement_id == Achievement.id) \
         .where(Credential.portfolio_id == portfolio.id, _active_credential(now))

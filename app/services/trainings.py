@@ -89,9 +89,9 @@ def _date(text: str) -> date | None:
         else:
             raise ValueError
     except ValueError:
-        raise ValueError(str(_l("“%(text)s” is not a date (YYYY-MM-DD or DD/MM/YYYY).", text=text[:40]))) from None
+        raise ValueError(str(_l("“%(text)s” is not a date (YYYY-MM-DD or DD/MM/YYYY)", text=text[:40]))) from None
     if not MIN_DATE <= value <= MAX_DATE:
-        raise ValueError(str(_l("%(date)s is out of range.", date=text[:40])))
+        raise ValueError(str(_l("%(date)s is out of range", date=text[:40])))
     return value
 
 
