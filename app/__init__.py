@@ -151,5 +151,6 @@ def _register_blueprints(app: Flask) -> None:
     init_sharing(app)
     from app.collab import init_app as init_collab
     init_collab(app)
-    from app import path; path.init_app(app)  # noqa: E702
+    from app.feed import init_app as init_feed; init_feed(app)  # noqa: E702
     from app import frameworks; frameworks.init_app(app)  # noqa: E702
+    from app import path; path.init_app(app)  # noqa: E702

@@ -278,6 +278,7 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
     _demo_collab(session)
     _demo_path(session)  # after the sharing it turns into a counsellor's grant
     lines += _demo_pages(session)
+    _demo_feed(session)  # after the frameworks and the demo organisation
     if extra_accounts > 0:
         lines += generate_accounts(session, extra_accounts)
     return lines
@@ -522,6 +523,53 @@ def _demo_pages(session: Session) -> list[str]:
             "theme": "horizon", "items": items})
         share_links.create(session, ines, page=page, label="Démo : lien pour les recruteurs", token=raw)
     return [f"Demo page of Inès (share link): {share_links.url(raw)}"]
+
+
+# S'informer: what the demo organisation publishes, days from the day the demo is loaded (never past).
+# The first two name skills Inès has (as _INES_CONCEPTS links them); the third matches her keyword.
+_DEMO_EVENTS = (
+    {"kind": "event", "title": "Atelier « Réussir l'accueil client »", "days": 9, "hours": (14, 17),
+     "place": "Lycée Les Trois-Rivières, Rezé", "skill_uris": ["relation-client", "gestion-reclamations"],
+     "description": "Deux heures de mises en situation avec des professionnels de la vente : accueillir, "
+                    "conseiller, **désamorcer une réclamation**. Ouvert aux élèves et anciens élèves."},
+    {"kind": "offer", "title": "Alternance : vendeuse / vendeur conseil en magasin de sport", "days": 30,
+     "place": "Nantes", "occupation_uris": ["vendeur-conseil"], "skill_uris": ["merchandising"],
+     "description": "Contrat d'apprentissage d'un an pour préparer un BTS MCO. Candidature avant la date "
+                    "de clôture, lettre et CV."},
+    {"kind": "event", "title": "Forum de l'alternance et des métiers du commerce", "days": 16, "hours": (9, 13),
+     "place": "Cité des congrès, Nantes", "link": "https://forum-alternance.example.org",
+     "description": "Rencontrez les entreprises qui recrutent en alternance dans la vente et le commerce."},
+)
+
+
+def _demo_feed(session: Session) -> None:
+    """A few events from the demo organisation that match Inès (her skills, her keyword "vente"), once."""
+    from app.models.feed import Event
+    from app.models import Organisation
+    from app.services import feed, frameworks
+
+    admin = _user_by_email(session, ISSUER_ADMIN.email)
+    org = session.scalars(select(Organisation).where(Organisation.name == ISSUER["name"],
+                                                     Organisation.created_by_id == admin.id)).first()
+    if org is None or session.scalar(select(Event.id).where(Event.organisation_id == org.id).limit(1)):
+        return
+    today = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    for spec in _DEMO_EVENTS:
+        data = {key: spec[key] for key in ("kind", "title", "place", "description", "link") if key in spec}
+        for field in ("skill_uris", "occupation_uris"):
+            uris = [f"{frameworks.SAMPLE_URI}/{'skill' if field == 'skill_uris' else 'occupation'}/{key}"
+                    for key in spec.get(field, ())]
+            data[field] = [uri for uri in uris if frameworks.find(session, uri) is not None]
+        day = today + timedelta(days=spec["days"])
+        if "hours" in spec:
+            data["starts_at"] = day.replace(hour=spec["hours"][0]).isoformat()
+            data["ends_at"] = day.replace(hour=spec["hours"][1]).isoformat()
+        else:
+            data["ends_at"] = day.isoformat()  # an offer: its closing date
+        feed.create(session, admin, data | {"organisation_id": str(org.id)})
+    ines = _user_by_email(session, DEMO_ACCOUNTS[0].email)
+    if ines is not None and not feed.settings_for(session, ines).keywords:
+        feed.set_preferences(session, ines, keywords=["vente"])
 
 
 def _user_by_email(session: Session, email: str) -> User | None:

@@ -32,6 +32,7 @@ from app.models import (
     Portfolio, Skill, User,
 )
 from app.models.issuing import APPROVED, PENDING
+from app.models.feed import PUBLISHED, Event
 from app.models.pages import Page, ShareLink
 from app.models.path import Hypothesis, PlanItem
 
@@ -65,6 +66,7 @@ ORG_RULES: dict[str, tuple[frozenset[str], bool]] = {
     "review": (frozenset({"platform_admin", "operator"}), False),
     "decide": (frozenset({"platform_admin", "operator"}), False),
     "close": (frozenset({"admin", "operator"}), False),
+    "publish": (frozenset({"admin", "issuer", "operator"}), True),  # S'informer: events and offers (pages, API)
     "publish_trainings": (frozenset({"admin", "operator"}), True),  # issue 12: the training catalogue
 }
 # What a closed organisation still allows: its members (and the operator) read what it did, platform admins
@@ -153,6 +155,8 @@ def can(user, action: str, obj) -> bool:
         return obj.id == user.id
     if isinstance(obj, (Page, ShareLink)):
         return _can_sharing(user, action, obj)
+    if isinstance(obj, Event):
+        return _can_event(user, action, obj)
     if isinstance(obj, (Hypothesis, PlanItem)):
         return _can_path(user, action, obj)
     return False
@@ -382,3 +386,21 @@ def path_role(user, portfolio_id) -> str | None:
 # ``app.services.share_links.open`` (state, password), and it reaches exactly the page it names.
 def _can_sharing(user, action: str, obj) -> bool:
     return isinstance(user, User) and action in (READ, UPDATE, DELETE) and _owns_portfolio(user, obj.portfolio_id)
+
+
+# --- S'informer: events and offers (issue 12, feed) -----------------------------------------------------
+# Everyone signed in reads a published event; its publisher (the organisation's members who may publish,
+# or any platform admin for the platform's own events) also reads a withdrawn one, changes and withdraws
+# it. Publishing is organisation data (``ORG_RULES["publish"]``); the platform's events need an admin.
+def may_publish(user, organisation: Organisation | None) -> bool:
+    if organisation is None:
+        return isinstance(user, User) and user.is_authenticated and user.is_admin
+    return can(user, "publish", organisation)
+
+
+def _can_event(user, action: str, event: Event) -> bool:
+    if action == READ and event.status == PUBLISHED:
+        return True
+    if action in (READ, UPDATE, "withdraw"):
+        return may_publish(user, event.organisation)
+    return False
