@@ -20,3 +20,4 @@ from app.models.sharing import AccessEvent, Grant  # noqa: F401
 from app.models.collab import Comment, Message, Proposal  # noqa: F401
 from app.models.pages import Page, ShareLink  # noqa: F401
 from app.models.skill_suggestions import SkillSuggestionDismissal  # noqa: F401
+from app.models.frameworks import Concept, ConceptRelation, Framework  # noqa: F401

@@ -1,0 +1,486 @@
+"""Reference frameworks: import (one transaction, update by URI, retire the missing), search, resolution.
+
+Readers (``app.services.framework_readers``) turn ESCO CSV, CASE JSON or the simple CSV into a
+``Parsed`` framework; ``apply`` checks it as a whole (duplicate URIs, unknown targets, cycles) and
+writes it with bulk statements, flushing only: the route, CLI command or job commits once, so that a
+refused file leaves nothing behind.
+
+Search is the database's full-text index (see app/models/frameworks.py and the migration): words are
+folded by ``fold_for_search`` on both sides, every word of the query must match the start of a word of
+the concept's labels (prefix matching, for an autocomplete), and the order is computed from columns
+that SQLite and PostgreSQL compare alike, so that both engines give the same answer.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, delete, func, insert, literal, select, text, update
+from sqlalchemy.orm import Session
+
+from app.database import utcnow
+from app.models.frameworks import CONCEPT_KINDS, RELATIONS, Concept, ConceptRelation, Framework
+from app.services.cv_ranking import fold
+from app.services.errors import NotFound, ServiceError
+
+LANGUAGES = ("fr", "en")
+# Relations whose graph must stay a tree or at least acyclic (a block that is part of itself).
+ACYCLIC_RELATIONS = ("part_of",)
+MAX_REPORTED_ERRORS = 20
+BUNDLED = Path(__file__).resolve().parent.parent / "data" / "frameworks"
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "Œ": "oe", "Æ": "ae", "ĳ": "ij"})
+
+
+class FrameworkImportError(ServiceError):
+    """A framework file refused as a whole; ``errors`` lists the first problems, each naming its place."""
+
+    status = 422
+    code = "invalid_framework"
+
+    def __init__(self, errors: list[str], total: int | None = None):
+        self.errors = errors[:MAX_REPORTED_ERRORS]
+        self.total = total if total is not None else len(errors)
+        more = self.total - len(self.errors)
+        message = "; ".join(self.errors) + (f"; … and {more} more" if more > 0 else "")
+        super().__init__(f"Nothing was imported: {message}")
+
+
+@dataclass
+class ConceptData:
+    uri: str
+    kind: str
+    labels: dict[str, str] = field(default_factory=dict)
+    alt_labels: dict[str, list[str]] = field(default_factory=dict)
+    descriptions: dict[str, str] = field(default_factory=dict)
+    parent_uri: str = ""
+    notation: str = ""
+
+
+@dataclass
+class Parsed:
+    """A framework as a reader understood it, before any check against the database."""
+
+    name: str
+    slug: str
+    version: str = ""
+    source: str = ""
+    format: str = "csv"
+    concepts: dict[str, ConceptData] = field(default_factory=dict)
+    relations: list[tuple[str, str, str]] = field(default_factory=list)  # (source uri, target uri, relation)
+    errors: list[str] = field(default_factory=list)
+    error_count: int = 0
+    warnings: list[str] = field(default_factory=list)
+    name_given: bool = False  # the importer named it: the file's own title does not override it
+    slug_given: bool = False
+
+    def error(self, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(message)
+
+
+@dataclass
+class ImportReport:
+    framework: Framework
+    added: int
+    updated: int
+    retired: int
+    relations: int
+    warnings: list[str]
+
+    def as_dict(self) -> dict:
+        return {"framework": str(self.framework.id), "slug": self.framework.slug, "added": self.added,
+                "updated": self.updated, "retired": self.retired, "relations": self.relations,
+                "warnings": self.warnings}
+
+
+def fold_for_search(text_: str) -> str:
+    """Lower case, no accents, ligatures spelt out, every run of non-letters one space.
+
+    The same function folds the indexed labels and the query, so "Éco-conduite", "eco conduite" and
+    "ÉCO CONDUITE" are the same words, and neither engine's tokenizer has punctuation left to treat its
+    own way (PostgreSQL's parser keeps "aide-soignant" whole as well as split; FTS5 only splits).
+    """
+    return _NON_WORD.sub(" ", fold((text_ or "").translate(_LIGATURES))).strip()
+
+
+def slugify(value: str) -> str:
+    return fold_for_search(value).replace(" ", "-")[:80] or "framework"
+
+
+def label(concept: Concept, lang: str | None = "fr") -> str:
+    """The preferred label in ``lang``, else in the other language, else the URI (never empty)."""
+    order = (lang, *[other for other in LANGUAGES if other != lang]) if lang in LANGUAGES else LANGUAGES
+    for language in order:
+        value = getattr(concept, f"label_{language}")
+        if value:
+            return value
+    return concept.uri
+
+
+def description(concept: Concept, lang: str | None = "fr") -> str:
+    order = (lang, *[other for other in LANGUAGES if other != lang]) if lang in LANGUAGES else LANGUAGES
+    return next((getattr(concept, f"description_{x}") for x in order if getattr(concept, f"description_{x}")), "")
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+def frameworks(session: Session, *, include_retired: bool = False) -> list[Framework]:
+    query = select(Framework).order_by(Framework.name, Framework.slug)
+    if not include_retired:
+        query = query.where(Framework.retired_at.is_(None))
+    return list(session.scalars(query))
+
+
+def get_framework(session: Session, id_or_slug: str) -> Framework:
+    try:
+        found = session.get(Framework, uuid.UUID(str(id_or_slug)))
+    except ValueError:
+        found = session.scalar(select(Framework).where(Framework.slug == str(id_or_slug)))
+    if found is None:
+        raise NotFound(str(_l("No such framework.")), code="unknown_framework")
+    return found
+
+
+def get(session: Session, id_or_uri: str) -> Concept:
+    """A concept by its id or its URI, retired ones included (portfolios keep pointing at them).
+
+    A URI present in several frameworks resolves to the live concept of a live framework first, then
+    the most recently imported.
+    """
+    value = str(id_or_uri or "").strip()
+    concept = None
+    try:
+        concept = session.get(Concept, uuid.UUID(value))
+    except ValueError:
+        if value:
+            concept = session.scalars(
+                select(Concept).join(Framework, Concept.framework_id == Framework.id)
+                .where(Concept.uri == value)
+                .order_by(Framework.retired_at.is_not(None), Concept.retired_at.is_not(None),
+                          Framework.imported_at.desc())
+                .limit(1)).first()
+    if concept is None:
+        raise NotFound(str(_l("No such concept in the reference frameworks.")), code="unknown_concept")
+    return concept
+
+
+def find(session: Session, id_or_uri: str) -> Concept | None:
+    """``get`` that answers None instead of raising: for pages that show a URI that may not resolve."""
+    try:
+        return get(session, id_or_uri)
+    except NotFound:
+        return None
+
+
+_RELATION_ORDER = {name: index for index, name in enumerate(RELATIONS)}
+
+
+def related(session: Session, concept: Concept, relation: str | None = None, *,
+            reverse: bool = False) -> list[tuple[Concept, str]]:
+    """The concepts ``concept`` points to (an occupation's skills), or with ``reverse`` those pointing
+    to it (the occupations needing a skill); essential before optional, then by French label."""
+    near, far = (ConceptRelation.target_id, ConceptRelation.source_id) if reverse else \
+        (ConceptRelation.source_id, ConceptRelation.target_id)
+    query = (select(Concept, ConceptRelation.relation).join(ConceptRelation, far == Concept.id)
+             .where(near == concept.id))
+    if relation:
+        query = query.where(ConceptRelation.relation == relation)
+    rows = [(row[0], row[1]) for row in session.execute(query)]
+    rows.sort(key=lambda pair: (_RELATION_ORDER.get(pair[1], 99), fold_for_search(label(pair[0], "fr")),
+                                pair[0].uri))
+    return rows
+
+
+def children(session: Session, concept: Concept) -> list[Concept]:
+    rows = list(session.scalars(select(Concept).where(Concept.parent_id == concept.id)))
+    rows.sort(key=lambda c: (c.notation, fold_for_search(label(c, "fr")), c.uri))
+    return rows
+
+
+def ancestors(session: Session, concept: Concept) -> list[Concept]:
+    """From the root down to the parent; bounded, in case a database was edited by hand into a loop."""
+    chain, seen, current = [], {concept.id}, concept.parent
+    while current is not None and current.id not in seen and len(chain) < 50:
+        chain.append(current)
+        seen.add(current.id)
+        current = current.parent
+    return chain[::-1]
+
+
+def roots(session: Session, framework: Framework, limit: int = 200) -> list[Concept]:
+    rows = list(session.scalars(select(Concept).where(Concept.framework_id == framework.id,
+                                                      Concept.parent_id.is_(None),
+                                                      Concept.retired_at.is_(None))
+                                .order_by(Concept.notation, Concept.search_fr).limit(limit)))
+    return rows
+
+
+def search(session: Session, q: str, *, kind: str | None = None, framework: str | Framework | None = None,
+           lang: str | None = None, limit: int = 20, include_retired: bool = False) -> list[Concept]:
+    """Concepts whose labels (either language, or ``lang``'s only) hold every word of ``q`` as a prefix.
+
+    Order: labels starting with the query first, then shorter labels, then alphabetical (folded), then
+    URI: only columns that compare byte-wise alike on SQLite and PostgreSQL (``COLLATE "C"`` there).
+    """
+    words = fold_for_search(q).split()[:12]
+    if not words:
+        return []
+    limit = max(1, min(int(limit), 200))
+    engine = session.get_bind().dialect.name
+    columns = [f"search_{lang}"] if lang in LANGUAGES else ["search_fr", "search_en"]
+    if engine == "sqlite":
+        match = " AND ".join(f'"{word}"*' for word in words)
+        if len(columns) == 1:
+            match = f"{columns[0]} : ({match})"
+        condition = text("concepts.seq IN (SELECT rowid FROM concepts_fts WHERE concepts_fts MATCH :match)"
+                         ).bindparams(match=match)
+    elif engine == "postgresql":
+        tsquery = " & ".join(f"{word}:*" for word in words)
+        condition = text("to_tsvector('simple', concepts.search_fr || ' ' || concepts.search_en) "
+                         "@@ to_tsquery('simple', :tsquery)").bindparams(tsquery=tsquery)
+        if len(columns) == 1:
+            condition = condition & text(f"to_tsvector('simple', concepts.{columns[0]}) "
+                                         "@@ to_tsquery('simple', :tsquery)").bindparams(tsquery=tsquery)
+    else:  # another engine: a slow but equivalent scan
+        haystack = literal(" ") + getattr(Concept, columns[0]) + (
+            literal(" ") + Concept.search_en if len(columns) == 2 else literal(""))
+        condition = None
+        for word in words:
+            clause = haystack.like(f"% {word}%")
+            condition = clause if condition is None else condition & clause
+    query = select(Concept).join(Framework, Concept.framework_id == Framework.id).where(condition)
+    if kind:
+        query = query.where(Concept.kind == kind)
+    if framework is not None:
+        framework_id = framework.id if isinstance(framework, Framework) else get_framework(session, framework).id
+        query = query.where(Concept.framework_id == framework_id)
+    if not include_retired:
+        query = query.where(Concept.retired_at.is_(None), Framework.retired_at.is_(None))
+    order_column = getattr(Concept, f"search_{lang if lang in LANGUAGES else 'fr'}")
+    folded_query = " ".join(words)
+    starts = case((order_column.like(f"{folded_query}%"), 0), else_=1)
+    sort_text, sort_uri = order_column, Concept.uri
+    if engine == "postgresql":
+        sort_text, sort_uri = order_column.collate("C"), Concept.uri.collate("C")
+    query = query.order_by(starts, func.length(order_column), sort_text, sort_uri).limit(limit)
+    return list(session.scalars(query))
+
+
+# --------------------------------------------------------------------------------------------- writing
+
+def _check(parsed: Parsed) -> None:
+    """Whole-file checks that a reader cannot make row by row: unknown targets, cycles."""
+    for data in parsed.concepts.values():
+        if data.kind not in CONCEPT_KINDS:
+            parsed.error(f"{data.uri}: unknown kind “{data.kind}” (expected one of {', '.join(CONCEPT_KINDS)})")
+        if not any(data.labels.get(language) for language in LANGUAGES):
+            parsed.error(f"{data.uri}: no label in French or English")
+        if data.parent_uri and data.parent_uri not in parsed.concepts:
+            parsed.error(f"{data.uri}: unknown parent {data.parent_uri}")
+    for source, target, relation in parsed.relations:
+        if relation not in RELATIONS:
+            parsed.error(f"relation {source} → {target}: unknown relation “{relation}”")
+        for end in (source, target):
+            if end not in parsed.concepts:
+                parsed.error(f"relation {source} → {target}: unknown concept {end}")
+    edges: dict[str, list[str]] = {}
+    for data in parsed.concepts.values():
+        if data.parent_uri in parsed.concepts:
+            edges.setdefault(data.uri, []).append(data.parent_uri)
+    for source, target, relation in parsed.relations:
+        if relation in ACYCLIC_RELATIONS:
+            edges.setdefault(source, []).append(target)
+    for cycle in _cycles(edges):
+        parsed.error("cycle in the tree: " + " → ".join(cycle))
+
+
+def _cycles(edges: dict[str, list[str]], limit: int = 5) -> list[list[str]]:
+    """Up to ``limit`` cycles of a directed graph, iteratively (a 100,000-node chain must not recurse)."""
+    state: dict[str, int] = {}  # 1 on the current path, 2 finished
+    found: list[list[str]] = []
+    for start in edges:
+        if start in state:
+            continue
+        path, stack = [start], [iter(edges.get(start, ()))]
+        state[start] = 1
+        while stack and len(found) < limit:
+            step = next(stack[-1], None)
+            if step is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif state.get(step) == 1:
+                found.append(path[path.index(step):] + [step])
+            elif step not in state:
+                state[step] = 1
+                path.append(step)
+                stack.append(iter(edges.get(step, ())))
+        if len(found) >= limit:
+            break
+    return found
+
+
+def _depths(parsed: Parsed) -> dict[str, int]:
+    """Depth of each concept in the (acyclic, checked) tree: parents are inserted before children."""
+    depth: dict[str, int] = {}
+    for uri in parsed.concepts:
+        chain, current = [], uri
+        while current and current not in depth:
+            chain.append(current)
+            current = parsed.concepts[current].parent_uri
+        base = depth[current] if current else -1
+        for node in reversed(chain):
+            base += 1
+            depth[node] = base
+    return depth
+
+
+def _row(data: ConceptData) -> dict:
+    alt = {language: [a for a in dict.fromkeys(data.alt_labels.get(language, [])) if a] for language in LANGUAGES}
+    row = {"kind": data.kind, "notation": data.notation[:60]}
+    for language in LANGUAGES:
+        row[f"label_{language}"] = (data.labels.get(language) or "")[:500]
+        row[f"alt_labels_{language}"] = alt[language]
+        row[f"description_{language}"] = data.descriptions.get(language) or ""
+        row[f"search_{language}"] = fold_for_search(" ".join([row[f"label_{language}"], *alt[language],
+                                                              data.notation]))
+    return row
+
+
+_COMPARED = ("kind", "notation", "label_fr", "label_en", "alt_labels_fr", "alt_labels_en", "description_fr",
+             "description_en")
+
+
+def apply(session: Session, parsed: Parsed, *, actor=None) -> ImportReport:
+    """Write a parsed framework: new version of an existing slug updates by URI, retires the missing.
+
+    Raises ``FrameworkImportError`` (nothing written) when the reader or the checks found problems.
+    Retired concepts keep their row, id and URI; one that reappears in a later version comes back.
+    """
+    _check(parsed)
+    if parsed.error_count:
+        raise FrameworkImportError(parsed.errors, parsed.error_count)
+    if not parsed.concepts:
+        raise FrameworkImportError([str(_l("The file holds no concept."))])
+    now = utcnow()
+    framework = session.scalar(select(Framework).where(Framework.slug == parsed.slug))
+    if framework is None:
+        framework = Framework(id=uuid.uuid4(), slug=parsed.slug, name=parsed.name[:200], format=parsed.format)
+        session.add(framework)
+    framework.name, framework.version = parsed.name[:200], parsed.version[:60]
+    framework.source, framework.format, framework.imported_at = parsed.source, parsed.format, now
+    session.flush()
+
+    existing = {row.uri: row for row in session.execute(
+        select(Concept.id, Concept.uri, Concept.parent_id, Concept.retired_at,
+               *[getattr(Concept, name) for name in _COMPARED]).where(Concept.framework_id == framework.id))}
+    ids = {uri: row.id for uri, row in existing.items()}
+    for uri in parsed.concepts:
+        ids.setdefault(uri, uuid.uuid4())
+    next_seq = (session.scalar(select(func.max(Concept.seq))) or 0) + 1
+    depth = _depths(parsed)
+    inserts, updates = [], []
+    for uri in sorted(parsed.concepts, key=lambda u: depth[u]):
+        data = parsed.concepts[uri]
+        row = _row(data)
+        row["parent_id"] = ids[data.parent_uri] if data.parent_uri else None
+        old = existing.get(uri)
+        if old is None:
+            inserts.append({**row, "id": ids[uri], "seq": next_seq, "framework_id": framework.id, "uri": uri,
+                            "retired_at": None, "updated_at": now})
+            next_seq += 1
+        elif (old.retired_at is not None or old.parent_id != row["parent_id"]
+              or any(getattr(old, name) != row[name] for name in _COMPARED)):
+            updates.append({**row, "id": old.id, "retired_at": None, "updated_at": now})
+    for chunk in _chunks(inserts, 2000):
+        session.execute(insert(Concept), chunk)
+    for chunk in _chunks(updates, 2000):
+        session.execute(update(Concept), chunk)
+    missing = [row.id for uri, row in existing.items() if uri not in parsed.concepts and row.retired_at is None]
+    for chunk in _chunks(missing, 500):
+        session.execute(update(Concept).where(Concept.id.in_(chunk)).values(retired_at=now, updated_at=now)
+                        .execution_options(synchronize_session=False))
+
+    # Relations are the new version's, whole: those of retired concepts go with the version that had them.
+    session.execute(delete(ConceptRelation).where(ConceptRelation.source_id.in_(
+        select(Concept.id).where(Concept.framework_id == framework.id))).execution_options(synchronize_session=False))
+    relations = list({(ids[s], ids[t], r) for s, t, r in parsed.relations})
+    for chunk in _chunks([{"source_id": s, "target_id": t, "relation": r} for s, t, r in relations], 5000):
+        session.execute(insert(ConceptRelation), chunk)
+
+    retired_total = session.scalar(select(func.count()).select_from(Concept).where(
+        Concept.framework_id == framework.id, Concept.retired_at.is_not(None)))
+    framework.concept_count = len(parsed.concepts)
+    framework.relation_count = len(relations)
+    framework.retired_count = retired_total
+    session.flush()
+    session.expire_all()
+    return ImportReport(framework, added=len(inserts), updated=len(updates), retired=len(missing),
+                        relations=len(relations), warnings=parsed.warnings[:MAX_REPORTED_ERRORS])
+
+
+def _chunks(rows: list, size: int):
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+def retire_framework(session: Session, framework: Framework, *, retired: bool = True) -> None:
+    """Hide a framework from search and pickers (or bring it back); its concepts still resolve."""
+    framework.retired_at = utcnow() if retired else None
+    session.flush()
+
+
+def import_path(session: Session, path: str | Path, *, format: str | None = None, name: str | None = None,
+                slug: str | None = None, version: str | None = None) -> ImportReport:
+    """Read a file, folder or ZIP (ESCO, CASE or the simple CSV; the format guessed when not given)."""
+    from app.services import framework_readers
+
+    parsed = framework_readers.read(Path(path), format=format, name=name, slug=slug, version=version)
+    return apply(session, parsed)
+
+
+def load_bundled(session: Session, *, force: bool = False) -> list[Framework]:
+    """Import the frameworks shipped in app/data/frameworks (socle commun, mastery scale, sample).
+
+    Idempotent: one already present at the same version is left alone (unless ``force``), so
+    ``sillage demo`` can call it on every run.
+    """
+    from app.services import framework_readers
+
+    loaded = []
+    for folder in sorted(p for p in BUNDLED.iterdir() if p.is_dir()):
+        parsed = framework_readers.read(folder, format="csv")
+        present = session.scalar(select(Framework).where(Framework.slug == parsed.slug))
+        if present is not None and present.version == parsed.version and not force:
+            loaded.append(present)
+            continue
+        loaded.append(apply(session, parsed).framework)
+    return loaded
+
+
+def concept_dict(concept: Concept, lang: str | None = None) -> dict:
+    """The API's and the picker's shape of one concept."""
+    return {
+        "id": str(concept.id), "uri": concept.uri, "kind": concept.kind,
+        "label": label(concept, lang or "fr"),
+        "labels": {language: getattr(concept, f"label_{language}") for language in LANGUAGES},
+        "alt_labels": {language: list(getattr(concept, f"alt_labels_{language}") or []) for language in LANGUAGES},
+        "descriptions": {language: getattr(concept, f"description_{language}") for language in LANGUAGES},
+        "notation": concept.notation,
+        "framework": {"id": str(concept.framework.id), "slug": concept.framework.slug,
+                      "name": concept.framework.name, "version": concept.framework.version},
+        "retired": concept.retired_at is not None,
+    }
+
+
+def framework_dict(framework: Framework) -> dict:
+    return {"id": str(framework.id), "slug": framework.slug, "name": framework.name,
+            "version": framework.version, "format": framework.format, "source": framework.source,
+            "imported_at": framework.imported_at.isoformat() if isinstance(framework.imported_at, datetime) else None,
+            "concept_count": framework.concept_count, "relation_count": framework.relation_count,
+            "retired_count": framework.retired_count, "retired": framework.retired_at is not None}
