@@ -10,7 +10,8 @@ Why label coverage and not BM25 over the text: a concept's label is a short phra
 experience when (nearly) all of its words are there — "gérer une équipe" needs both "gérer" and
 "équipe", not one of them repeated. Each label word weighs its rarity among all labels (a label made
 only of "gestion" weighs little, "soudure" a lot); a label counts when all its words are present, or, for
-labels of three words and more, when at least two and two thirds of the weight are. A concept scores by
+labels of three words and more, when at least two and two thirds of the weight are; and the words must
+stand near each other in the text (``WINDOW``; a word of the title goes with any). A concept scores by
 its best label, a little more when the words are in the title. The owner sees which of their words
 matched.
 
@@ -43,6 +44,7 @@ LANGUAGES = ("fr", "en")
 LIMIT = 10
 MAX_TEXT = 40_000  # characters read of a draft: a description is at most 20,000, plus its title
 TITLE_BONUS = 1.25
+WINDOW = 3  # a label's words may be this many other (non-stop) words apart in all
 MAX_URI = 300  # Skill.concept_uri's length
 
 
@@ -148,8 +150,10 @@ def match(session: Session, title: str, description: str = "", *, limit: int = L
     best: dict[int, tuple[float, list[str]]] = {}
     for language in LANGUAGES:
         words: dict[str, str] = {}
-        for term, surface in cv_ranking.terms(text, language):
+        places: dict[str, list[int]] = {}
+        for place, (term, surface) in enumerate(cv_ranking.terms(text, language)):
             words.setdefault(term, surface)
+            places.setdefault(term, []).append(place)
         in_title = {term for term, _ in cv_ranking.terms(title or "", language)}
         hits: Counter = Counter()
         for term in words:
@@ -162,7 +166,7 @@ def match(session: Session, title: str, description: str = "", *, limit: int = L
             weights = [index.weight[(language, term)] for term in terms]
             have = [(index.weight[(language, term)], term) for term in terms if term in words]
             coverage = sum(weight for weight, _ in have) / sum(weights)
-            if coverage < 2 / 3:
+            if coverage < 2 / 3 or _span([places[t] for _, t in have if t not in in_title]) > len(terms) + WINDOW:
                 continue
             score = coverage * sum(weight for weight, _ in have)
             if all(term in in_title for _, term in have):
@@ -178,6 +182,26 @@ def match(session: Session, title: str, description: str = "", *, limit: int = L
         if len(ranked) >= limit:
             break
     return ranked
+
+
+def _span(positions: list[list[int]]) -> int:
+    """The fewest consecutive words of the text holding each matched word once (a label's words must
+    stand near each other: "mise en place de la salle … service" is not "mise en service")."""
+    if len(positions) < 2:
+        return 1
+    events = sorted((place, which) for which, places in enumerate(positions) for place in places)
+    counts: Counter = Counter()
+    best, start, covered = len(events) + 1_000_000, 0, 0
+    for place, which in events:
+        counts[which] += 1
+        covered += counts[which] == 1
+        while covered == len(positions):
+            first_place, first = events[start]
+            best = min(best, place - first_place + 1)
+            counts[first] -= 1
+            covered -= counts[first] == 0
+            start += 1
+    return best
 
 
 def _own_experience(user: User, experience: Experience | None) -> None:
