@@ -44,7 +44,7 @@ LANGUAGES = ("fr", "en")
 LIMIT = 10
 MAX_TEXT = 40_000  # characters read of a draft: a description is at most 20,000, plus its title
 TITLE_BONUS = 1.25
-WINDOW = 3  # a label's words may be this many other (non-stop) words apart in all
+WINDOW = 1  # other words (stop words aside) allowed among a label's words in the text
 MAX_URI = 300  # Skill.concept_uri's length
 
 
@@ -166,7 +166,7 @@ def match(session: Session, title: str, description: str = "", *, limit: int = L
             weights = [index.weight[(language, term)] for term in terms]
             have = [(index.weight[(language, term)], term) for term in terms if term in words]
             coverage = sum(weight for weight, _ in have) / sum(weights)
-            if coverage < 2 / 3 or _span([places[t] for _, t in have if t not in in_title]) > len(terms) + WINDOW:
+            if coverage < 2 / 3 or _span([places[t] for _, t in have if t not in in_title]) > len(have) + WINDOW:
                 continue
             score = coverage * sum(weight for weight, _ in have)
             if all(term in in_title for _, term in have):
