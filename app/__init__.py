@@ -152,3 +152,4 @@ def _register_blueprints(app: Flask) -> None:
     from app.collab import init_app as init_collab
     init_collab(app)
     from app import skill_suggestions; skill_suggestions.init_app(app)  # noqa: E702
+    from app import frameworks; frameworks.init_app(app)  # noqa: E702

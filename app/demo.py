@@ -177,6 +177,36 @@ def _build_ines(session: Session, user: User) -> None:
         entry.created_at = entry.updated_at = _when(day)
 
 
+# Inès's skills as the bundled sample names them (app/data/frameworks/sample): what her hypotheses,
+# feed and CV targets match on.
+_INES_CONCEPTS = {
+    "Accueillir et conseiller les clients": "relation-client", "Encaisser et tenir une caisse": "encaissement",
+    "Mettre en rayon et assurer la rotation des produits": "mise-en-rayon",
+    "Appliquer les techniques de merchandising": "merchandising",
+    "Traiter les réclamations des clients": "gestion-reclamations", "Travailler en équipe": "travail-equipe",
+    "S'organiser et gérer son temps": "organisation-travail", "Communiquer en anglais": "anglais-pro",
+    "Porter secours": "gestes-urgence",
+}
+
+
+def _demo_frameworks(session: Session) -> list[str]:
+    """The bundled frameworks, and Inès's skills pointed at the sample's concepts (once: a skill that
+    already points somewhere is left alone)."""
+    from app.services import frameworks
+    from app.services.portfolio import update_item
+
+    loaded = frameworks.load_bundled(session)
+    ines = _user_by_email(session, DEMO_ACCOUNTS[0].email)
+    if ines is not None:
+        for skill in ines.portfolio.skills:
+            key = _INES_CONCEPTS.get(skill.name)
+            concept = key and frameworks.find(session, f"{frameworks.SAMPLE_URI}/skill/{key}")
+            if concept is not None and not skill.concept_uri:
+                update_item(session, ines, skill, {"framework": concept.framework.name[:120],
+                                                   "concept_uri": concept.uri})
+    return ["Reference frameworks: " + ", ".join(f"{f.name} ({f.concept_count})" for f in loaded)]
+
+
 def _build_counsellor(session: Session, user: User) -> None:
     """A counsellor's own small portfolio: she also has a path of her own."""
     from app.services.portfolio import create_item, update_profile
@@ -238,6 +268,7 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
 
     lines = ["Demo logins:"]
     lines += [f"  {a.email}  password: {a.password}  ({a.description})" for a in DEMO_ACCOUNTS]
+    lines += _demo_frameworks(session)  # before the parts that point at concepts
     lines += _load_issuer(session)
     _demo_credentials(session)  # after the demo organisation exists
     _demo_attestations(session)

@@ -20,6 +20,7 @@ from wtforms.fields import SelectChoice
 from app import policy
 from app.extensions import db
 from app.models import Diploma, Experience, JournalEntry, Skill
+from app.frameworks import picker as concept_picker
 from app.portfolio import bp, forms
 from app.portfolio.common import form_data, render_invalid, show_errors
 from app.services import portfolio as service
@@ -70,6 +71,7 @@ def _link_choices(form: FlaskForm) -> None:
                                          .order_by(Experience.start_date.desc()))
         form.experience_ids.choices = [SelectChoice(str(e.id), f"{e.title} ({e.start_date.year})")
                                        for e in experiences]
+        concept_picker.prefill(form)  # ?concept=<id>: coming back from the framework browser
 
 
 def _load_links(form: FlaskForm, item) -> None:

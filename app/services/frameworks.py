@@ -31,6 +31,7 @@ LANGUAGES = ("fr", "en")
 # Relations whose graph must stay a tree or at least acyclic (a block that is part of itself).
 ACYCLIC_RELATIONS = ("part_of",)
 MAX_REPORTED_ERRORS = 20
+SAMPLE_URI = "https://w3id.org/sillage/frameworks/sample"  # the bundled sample's namespace
 BUNDLED = Path(__file__).resolve().parent.parent / "data" / "frameworks"
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "Œ": "oe", "Æ": "ae", "ĳ": "ij"})
@@ -484,3 +485,79 @@ def framework_dict(framework: Framework) -> dict:
             "imported_at": framework.imported_at.isoformat() if isinstance(framework.imported_at, datetime) else None,
             "concept_count": framework.concept_count, "relation_count": framework.relation_count,
             "retired_count": framework.retired_count, "retired": framework.retired_at is not None}
+
+
+# ------------------------------------------------------------------------------- imports from the web
+
+IMPORT_KIND = "framework_import"
+UPLOAD_PREFIX = "framework-imports"
+MAX_UPLOAD_BYTES = 300 * 1024 * 1024  # a full ESCO ZIP in French and English is well under it
+SYNC_IMPORT_BYTES = 2 * 1024 * 1024  # smaller files are imported in the request, larger ones in a job
+UPLOAD_SUFFIXES = (".zip", ".csv", ".json")
+
+
+def _suffix(filename: str) -> str:
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise FrameworkImportError([str(_l("Send a ZIP (ESCO or simple CSV), a CSV or a CASE JSON file."))])
+    return suffix
+
+
+def store_upload(chunks, filename: str) -> tuple[str, int]:
+    """Keep an uploaded file in storage (streamed) for the import that reads it; (key, size)."""
+    from app import storage
+
+    key = f"{UPLOAD_PREFIX}/{uuid.uuid4()}{_suffix(filename)}"
+    size = storage.put_stream(key, chunks)
+    return key, size
+
+
+def import_stored(session: Session, key: str, *, format: str | None = None, name: str | None = None,
+                  slug: str | None = None, version: str | None = None) -> ImportReport:
+    """Import a stored upload: copied to a temporary file (ZIP members need seeking), then read."""
+    import shutil
+    import tempfile
+
+    from app import storage
+
+    with tempfile.TemporaryDirectory(prefix="sillage-framework-") as folder:
+        path = Path(folder) / f"upload{Path(key).suffix}"
+        with storage.open(key) as source, open(path, "wb") as target:
+            shutil.copyfileobj(source, target, 1024 * 1024)
+        return import_path(session, path, format=format or None, name=name or None, slug=slug or None,
+                           version=version or None)
+
+
+def queue_import(session: Session, actor, key: str, options: dict):
+    """The background import of a large upload: a one-item batch (app/services/batches.py), so that
+    its state survives a restart and the admin page can follow it. The caller commits, then enqueues
+    ``batches.run_batch_job``."""
+    from app.services import batches
+
+    return batches.create_batch(session, IMPORT_KIND, [{"key": key, **options}], key,
+                                owner=getattr(actor, "id", None), params={"file": options.get("filename", "")})
+
+
+def _run_import(session: Session, batch, item) -> dict:
+    from app import storage
+    from app.services import batches
+
+    options = dict(item.payload)
+    key = options.pop("key")
+    options.pop("filename", None)
+    try:
+        report = import_stored(session, key, **options)
+    except FrameworkImportError as exc:
+        raise batches.ItemFailed(exc.code, exc.message) from None
+    finally:
+        storage.delete_after_commit(session, key)
+    return report.as_dict()
+
+
+def _register_handler() -> None:
+    from app.services import batches
+
+    batches.handler(IMPORT_KIND)(_run_import)
+
+
+_register_handler()
