@@ -301,11 +301,10 @@ def _occupation(session: Session, values: dict) -> None:
         return
     concept = frameworks.find(session, reference)
     if concept is None or concept.kind != "occupation" or len(concept.uri) > 300:
-        raise ServiceError(
+        raise ValidationFailed(
             str(_l("No such occupation in the reference frameworks: choose one from the list.")),
             code="unknown_occupation",
-            status=422,
-            fields={"target_occupation": str(_l("Unknown occupation."))},
+            fields={"target_occupation": str(_l("No such occupation in the reference frameworks."))},
         )
     values["target_occupation"] = concept.uri
 
