@@ -254,7 +254,7 @@ def _concept(session: Session, reference) -> Concept:
     try:
         concept = frameworks.get(session, reference)
     except NotFound as exc:
-        raise ServiceError(str(_l("No such concept in the reference frameworks.")), code="unknown_concept",
+        raise ServiceError(str(_l("This concept is not in the reference frameworks.")), code="unknown_concept",
                            status=422) from exc
     if concept.kind not in SUGGESTED_KINDS or len(concept.uri) > MAX_URI:
         raise ServiceError(str(_l("Only a skill or competence of a framework can become one of your skills.")),
@@ -304,7 +304,7 @@ def dismiss(session: Session, user: User, experience: Experience, reference) -> 
     try:
         concept = frameworks.get(session, reference)
     except NotFound as exc:
-        raise ServiceError(str(_l("No such concept in the reference frameworks.")), code="unknown_concept",
+        raise ServiceError(str(_l("This concept is not in the reference frameworks.")), code="unknown_concept",
                            status=422) from exc
     if concept.uri not in dismissed(session, experience):
         session.add(SkillSuggestionDismissal(experience_id=experience.id, concept_uri=concept.uri))
