@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectField, StringField
+from wtforms.fields import SelectChoice
 
 from app.models.frameworks import CONCEPT_KINDS
 
@@ -32,7 +33,8 @@ class ImportForm(FlaskForm):
     file = FileField(_l("File"), description=_l("An ESCO CSV download (ZIP), a CASE 1.0 JSON package, or "
                                                 "a simple CSV (a .csv file, or a ZIP of concepts.csv and "
                                                 "relations.csv)."))
-    format = SelectField(_l("Format"), choices=list(FORMAT_LABELS.items()), default="")
+    format = SelectField(_l("Format"), choices=[SelectChoice(value, label) for value, label in FORMAT_LABELS.items()],
+                         default="")
     name = StringField(_l("Name"), description=_l("Optional: the file's own title, else its file name."))
     slug = StringField(_l("Short name"), description=_l("Optional. Importing again under the same short name "
                                                         "updates that framework: concepts are matched by URI, "

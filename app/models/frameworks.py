@@ -49,9 +49,6 @@ class Framework(IdMixin, db.Model):
     retired_count: Mapped[int] = mapped_column(Integer, default=0)
     retired_at: Mapped[Optional[datetime]]  # hidden from search and pickers; its concepts still resolve
 
-    concepts: Mapped[list["Concept"]] = relationship(back_populates="framework", passive_deletes=True,
-                                                     lazy="noload")
-
 
 class Concept(IdMixin, db.Model):
     __tablename__ = "concepts"
@@ -78,7 +75,7 @@ class Concept(IdMixin, db.Model):
     search_en: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    framework: Mapped[Framework] = relationship(back_populates="concepts", lazy="joined")
+    framework: Mapped[Framework] = relationship(lazy="joined")
     parent: Mapped[Optional["Concept"]] = relationship(remote_side="Concept.id", lazy="select")
 
 

@@ -13,6 +13,7 @@ that SQLite and PostgreSQL compare alike, so that both engines give the same ans
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +25,6 @@ from sqlalchemy.orm import Session
 
 from app.database import utcnow
 from app.models.frameworks import CONCEPT_KINDS, RELATIONS, Concept, ConceptRelation, Framework
-from app.services.cv_ranking import fold
 from app.services.errors import NotFound, ServiceError
 
 LANGUAGES = ("fr", "en")
@@ -34,6 +34,8 @@ MAX_REPORTED_ERRORS = 20
 SAMPLE_URI = "https://w3id.org/sillage/frameworks/sample"  # the bundled sample's namespace
 BUNDLED = Path(__file__).resolve().parent.parent / "data" / "frameworks"
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_COMBINING = re.compile("[" + "".join(chr(c) for c in range(0x300, 0x10000) if unicodedata.combining(chr(c)))
+                        + "]+")
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "Œ": "oe", "Æ": "ae", "ĳ": "ij"})
 
 
@@ -107,7 +109,10 @@ def fold_for_search(text_: str) -> str:
     "ÉCO CONDUITE" are the same words, and neither engine's tokenizer has punctuation left to treat its
     own way (PostgreSQL's parser keeps "aide-soignant" whole as well as split; FTS5 only splits).
     """
-    return _NON_WORD.sub(" ", fold((text_ or "").translate(_LIGATURES))).strip()
+    text_ = (text_ or "").translate(_LIGATURES)
+    if not text_.isascii():  # same result as cv_ranking.fold, without its per-character loop
+        text_ = _COMBINING.sub("", unicodedata.normalize("NFKD", text_.casefold()))
+    return _NON_WORD.sub(" ", text_.lower()).strip()
 
 
 def slugify(value: str) -> str:
@@ -411,8 +416,7 @@ def apply(session: Session, parsed: Parsed, *, actor=None) -> ImportReport:
     session.execute(delete(ConceptRelation).where(ConceptRelation.source_id.in_(
         select(Concept.id).where(Concept.framework_id == framework.id))).execution_options(synchronize_session=False))
     relations = list({(ids[s], ids[t], r) for s, t, r in parsed.relations})
-    for chunk in _chunks([{"source_id": s, "target_id": t, "relation": r} for s, t, r in relations], 5000):
-        session.execute(insert(ConceptRelation), chunk)
+    _insert_relations(session, relations)
 
     retired_total = session.scalar(select(func.count()).select_from(Concept).where(
         Concept.framework_id == framework.id, Concept.retired_at.is_not(None)))
@@ -423,6 +427,24 @@ def apply(session: Session, parsed: Parsed, *, actor=None) -> ImportReport:
     session.expire_all()
     return ImportReport(framework, added=len(inserts), updated=len(updates), retired=len(missing),
                         relations=len(relations), warnings=parsed.warnings[:MAX_REPORTED_ERRORS])
+
+
+def _insert_relations(session: Session, relations: list[tuple[uuid.UUID, uuid.UUID, str]]) -> None:
+    """Bulk INSERT through the driver's executemany: 100,000 relation rows are most of a big import,
+    and the ORM's per-row bookkeeping cost more than the database's own work. The ids are given as each
+    engine stores SQLAlchemy's ``Uuid``: 32 hex digits on SQLite, native ``uuid`` on PostgreSQL."""
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name not in ("sqlite", "postgresql"):
+        for chunk in _chunks([{"source_id": s, "target_id": t, "relation": r} for s, t, r in relations], 5000):
+            session.execute(insert(ConceptRelation), chunk)
+        return
+    convert = (lambda value: value.hex) if dialect.name == "sqlite" else (lambda value: value)
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    statement = (f"INSERT INTO concept_relations (source_id, target_id, relation) "
+                 f"VALUES ({marker}, {marker}, {marker})")
+    for chunk in _chunks(relations, 10000):
+        connection.exec_driver_sql(statement, [(convert(s), convert(t), r) for s, t, r in chunk])
 
 
 def _chunks(rows: list, size: int):
