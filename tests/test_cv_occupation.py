@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Experience, Skill
+from app.models import Experience, Portfolio, Skill
 from app.models.cvs import CvVariant
 from app.services import cvs, frameworks, tokens
 from app.services import portfolio as items
@@ -155,3 +155,19 @@ def test_pages_resolve_the_typed_name_and_show_the_reasons(client, owner, made):
                                        "language": "fr", "occupation": "Serveur / serveuse en restauration",
                                        "target_occupation": WAITER})
     assert picked.status_code == 302
+
+
+def test_the_demo_has_a_cv_aimed_at_an_occupation(app):
+    """``sillage demo``: Inès's CV aimed at the sample's sales occupation, her skills pointing at its
+    concepts first with their reason; loading again adds nothing."""
+    from app import demo  # noqa: PLC0415
+    from tests.test_demo import run_demo  # noqa: PLC0415
+
+    run_demo(app)
+    run_demo(app)
+    aimed = db.session.scalars(select(CvVariant).where(CvVariant.target_occupation.is_not(None))).all()
+    assert len(aimed) == 1 and aimed[0].target_occupation.endswith("/occupation/vendeur-conseil")
+    ranked = cvs.ranking(db.session, aimed[0])
+    assert ranked[0].skills and ranked[0].skills[0][0] == "essential"
+    owner = db.session.scalar(select(Portfolio).where(Portfolio.id == aimed[0].portfolio_id)).owner
+    assert owner.email == demo.DEMO_ACCOUNTS[0].email
