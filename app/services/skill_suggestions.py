@@ -74,10 +74,14 @@ class Suggestion:
 
 @dataclass
 class _Index:
+    """Labels reduced to their *shapes* (the set of their words, per language): many labels share one
+    ("gérer une équipe", "gérer l'équipe"), so a text is scored once per shape, then its concepts."""
+
     key: tuple
     concepts: list[tuple[uuid.UUID, str, uuid.UUID]] = field(default_factory=list)  # id, uri, framework
-    labels: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)  # concept index, its terms
-    postings: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (lang, term) -> labels
+    shapes: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # language, its words
+    members: list[list[int]] = field(default_factory=list)  # shape -> concepts having a label of it
+    postings: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (lang, word) -> shapes
     weight: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
@@ -86,42 +90,43 @@ _cache: dict[str, _Index] = {}
 
 
 def _key(session: Session) -> tuple:
-    row = session.execute(
-        select(func.count(Concept.id), func.max(Concept.seq), func.max(Concept.updated_at),
-               func.count(Concept.retired_at))
-        .where(Concept.kind.in_(SUGGESTED_KINDS))
-    ).one()
-    return (str(session.get_bind().url), *row)
+    """What changes when the concepts do: an import stamps its framework's ``imported_at`` (it is the
+    only writer of concepts, and retires in the same go); new concepts raise the count and ``seq``."""
+    frameworks_row = session.execute(select(func.count(Framework.id), func.max(Framework.imported_at))).one()
+    concepts_row = session.execute(select(func.count(Concept.id), func.max(Concept.seq))).one()
+    return (str(session.get_bind().url), *frameworks_row, *concepts_row)
 
 
 def _build(session: Session, key: tuple) -> _Index:
     index = _Index(key)
     rows = session.execute(
-        select(Concept.id, Concept.uri, Concept.framework_id, Concept.label_fr, Concept.label_en,
+        select(Concept.uri, Concept.id, Concept.framework_id, Concept.label_fr, Concept.label_en,
                Concept.alt_labels_fr, Concept.alt_labels_en)
         .where(Concept.kind.in_(SUGGESTED_KINDS), Concept.retired_at.is_(None))
         .order_by(Concept.seq)
     )
-    frequency: Counter = Counter()
-    for concept_id, uri, framework_id, label_fr, label_en, alt_fr, alt_en in rows:
+    shape_of: dict[tuple[str, tuple[str, ...]], int] = {}
+    for uri, concept_id, framework_id, label_fr, label_en, alt_fr, alt_en in rows:
         position = len(index.concepts)
         index.concepts.append((concept_id, uri, framework_id))
         for language, labels in (("fr", [label_fr, *(alt_fr or [])]), ("en", [label_en, *(alt_en or [])])):
-            seen: set[tuple[str, ...]] = set()
             for text in labels:
                 if not isinstance(text, str) or not text.strip():
                     continue
                 words = tuple(sorted({term for term, _ in cv_ranking.terms(text[:300], language)}))
-                if not words or words in seen or len(words) > 8:  # a sentence is not a label
+                if not words or len(words) > 8:  # a sentence is not a label
                     continue
-                seen.add(words)
-                label_id = len(index.labels)
-                index.labels.append((position, words))
-                for term in words:
-                    index.postings.setdefault((language, term), []).append(label_id)
-                    frequency[(language, term)] += 1
-    total = len(index.labels) or 1
-    index.weight = {key_: math.log(1 + total / count) for key_, count in frequency.items()}
+                shape = shape_of.get((language, words))
+                if shape is None:
+                    shape = shape_of[(language, words)] = len(index.shapes)
+                    index.shapes.append((language, words))
+                    index.members.append([])
+                    for term in words:
+                        index.postings.setdefault((language, term), []).append(shape)
+                if not index.members[shape] or index.members[shape][-1] != position:
+                    index.members[shape].append(position)
+    total = len(index.shapes) or 1
+    index.weight = {key_: math.log(1 + total / len(shapes)) for key_, shapes in index.postings.items()}
     return index
 
 
@@ -147,7 +152,8 @@ def match(session: Session, title: str, description: str = "", *, limit: int = L
     index = _index(session)
     live = set(session.scalars(select(Framework.id).where(Framework.retired_at.is_(None))))
     text = f"{title or ''}\n{description or ''}"[:MAX_TEXT]
-    best: dict[int, tuple[float, list[str]]] = {}
+    candidates = []  # (score, shape, language, matched terms): the cheap part, for every shape hit
+    texts = {}
     for language in LANGUAGES:
         words: dict[str, str] = {}
         places: dict[str, list[int]] = {}
@@ -155,32 +161,37 @@ def match(session: Session, title: str, description: str = "", *, limit: int = L
             words.setdefault(term, surface)
             places.setdefault(term, []).append(place)
         in_title = {term for term, _ in cv_ranking.terms(title or "", language)}
+        texts[language] = (words, places, in_title)
         hits: Counter = Counter()
         for term in words:
-            for label_id in index.postings.get((language, term), ()):
-                hits[label_id] += 1
-        for label_id, count in hits.items():
-            position, terms = index.labels[label_id]
+            hits.update(index.postings.get((language, term), ()))
+        weight = index.weight
+        for shape, count in hits.items():
+            terms = index.shapes[shape][1]
             if count < len(terms) and (len(terms) < 3 or count < 2):
                 continue
-            weights = [index.weight[(language, term)] for term in terms]
-            have = [(index.weight[(language, term)], term) for term in terms if term in words]
-            coverage = sum(weight for weight, _ in have) / sum(weights)
-            if coverage < 2 / 3 or _span([places[t] for _, t in have if t not in in_title]) > len(have) + WINDOW:
+            have = [term for term in terms if term in words]
+            got = sum(weight[(language, term)] for term in have)
+            coverage = got / sum(weight[(language, term)] for term in terms)
+            if coverage < 2 / 3:
                 continue
-            score = coverage * sum(weight for weight, _ in have)
-            if all(term in in_title for _, term in have):
-                score *= TITLE_BONUS
-            if score > best.get(position, (0.0, []))[0]:
-                best[position] = (score, [words[term] for _, term in sorted(have, reverse=True)])
-    ranked = []
-    for position, (score, matched) in sorted(best.items(), key=lambda pair: (-pair[1][0], pair[0])):
-        concept_id, uri, framework_id = index.concepts[position]
-        if framework_id not in live or uri in exclude:
-            continue
-        ranked.append((concept_id, score, matched))
-        if len(ranked) >= limit:
-            break
+            score = coverage * got * (TITLE_BONUS if all(term in in_title for term in have) else 1)
+            candidates.append((score, shape, language, have))
+    candidates.sort(key=lambda entry: (-entry[0], entry[1]))
+    ranked, seen = [], set()
+    for score, shape, language, have in candidates:  # best first: a concept's first appearance is its best
+        words, places, in_title = texts[language]
+        if _span([places[term] for term in have if term not in in_title]) > len(have) + WINDOW:
+            continue  # checked only now: the costly part, for as few shapes as it takes
+        matched = [words[term] for term in sorted(have, key=lambda t: -index.weight[(language, t)])]
+        for position in index.members[shape]:
+            concept_id, uri, framework_id = index.concepts[position]
+            if position in seen or framework_id not in live or uri in exclude:
+                continue
+            seen.add(position)
+            ranked.append((concept_id, score, matched))
+            if len(ranked) >= limit:
+                return ranked
     return ranked
 
 
