@@ -19,7 +19,8 @@
    peak memory), and the vault through the app (tests/benchmarks/bench_vault_app.py: a 200 MiB upload
    and download over HTTP, MiB/s and the worker's peak memory over rest, beside the raw cipher);
 8. then, unless --skip-cv is given, CV generation (tests/benchmarks/bench_cv.py: DOCX and PDF of a
-   40-experience portfolio, ranking 500 items against a 5 KB offer).
+   40-experience portfolio, ranking 500 items against a 5 KB offer) and the writing aid
+   (tests/benchmarks/bench_skill_suggestions.py: skill suggestions on a generated ESCO-sized framework).
 
 Rate limits are switched off in the benchmark instance (every request comes from 127.0.0.1). The exit
 status is non-zero if a request failed or the setup did not work; a ratio below the aim is reported,
@@ -143,6 +144,14 @@ def main(argv=None) -> int:
             subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_cv.py")], cwd=ROOT, check=True)
         except subprocess.CalledProcessError as exc:
             print(f"the CV benchmark failed (exit status {exc.returncode})")
+            status = 1
+        print("\nWriting aid: skill suggestions on an ESCO-sized framework "
+              "(tests/benchmarks/bench_skill_suggestions.py) ...", flush=True)
+        try:
+            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_skill_suggestions.py")], cwd=ROOT,
+                           check=True)
+        except subprocess.CalledProcessError as exc:
+            print(f"the writing-aid benchmark failed or missed its aim (exit status {exc.returncode})")
             status = 1
     return status
 
