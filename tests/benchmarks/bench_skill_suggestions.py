@@ -99,7 +99,7 @@ def main(argv=None) -> int:
     p95_ms = sorted(timings)[int(len(timings) * 0.95) - 1] * 1000
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"Writing aid ({engine}, load {load:.1f}): {len(index.concepts)} skill concepts, "
-          f"{len(index.labels)} distinct labels (fr and en) indexed")
+          f"{len(index.shapes)} distinct label word sets (fr and en) indexed")
     print(f"  first suggestion (builds the label index): {cold_ms:.0f} ms ({len(first)} suggestions)")
     print(f"  suggestions: median {median_ms:.2f} ms, p95 {p95_ms:.2f} ms over {len(timings)} experiences of "
           f"5 to 2,000 words ({statistics.mean(counts):.1f} suggestions on average; aim < 20 ms)")
