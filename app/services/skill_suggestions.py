@@ -92,9 +92,10 @@ _cache: dict[str, _Index] = {}
 def _key(session: Session) -> tuple:
     """What changes when the concepts do: an import stamps its framework's ``imported_at`` (it is the
     only writer of concepts, and retires in the same go); new concepts raise the count and ``seq``."""
-    frameworks_row = session.execute(select(func.count(Framework.id), func.max(Framework.imported_at))).one()
-    concepts_row = session.execute(select(func.count(Concept.id), func.max(Concept.seq))).one()
-    return (str(session.get_bind().url), *frameworks_row, *concepts_row)
+    row = session.execute(select(
+        select(func.count(Framework.id)).scalar_subquery(), select(func.max(Framework.imported_at)).scalar_subquery(),
+        select(func.count(Concept.id)).scalar_subquery(), select(func.max(Concept.seq)).scalar_subquery())).one()
+    return (str(session.get_bind().url), *row)
 
 
 def _build(session: Session, key: tuple) -> _Index:
@@ -257,16 +258,21 @@ def suggest(session: Session, user: User, experience: Experience | None = None, 
             for concept_id, score, matched in found if concept_id in concepts]
 
 
-def _concept(session: Session, reference) -> Concept:
+def _find(session: Session, reference) -> Concept:
     """The concept named by id or URI, as a 422 (not a 404: the experience exists, the body is wrong)."""
     if not isinstance(reference, str) or not reference.strip():
         raise ValidationFailed(str(_l("Some information is not valid.")),
                                fields={"concept": str(_l("This field is required."))})
     try:
-        concept = frameworks.get(session, reference)
+        return frameworks.get(session, reference)
     except NotFound as exc:
         raise ServiceError(str(_l("This concept is not in the reference frameworks.")), code="unknown_concept",
                            status=422) from exc
+
+
+def _concept(session: Session, reference) -> Concept:
+    """``_find``, and only a skill or competence (what can become one of the owner's skills)."""
+    concept = _find(session, reference)
     if concept.kind not in SUGGESTED_KINDS or len(concept.uri) > MAX_URI:
         raise ServiceError(str(_l("Only a skill or competence of a framework can become one of your skills.")),
                            code="not_a_skill", status=422)
@@ -309,14 +315,7 @@ def confirm(session: Session, user: User, experience: Experience, reference, lev
 def dismiss(session: Session, user: User, experience: Experience, reference) -> Concept:
     """The owner refuses a suggestion for this experience: it is not offered for it again."""
     _own_experience(user, experience)
-    if not isinstance(reference, str) or not reference.strip():
-        raise ValidationFailed(str(_l("Some information is not valid.")),
-                               fields={"concept": str(_l("This field is required."))})
-    try:
-        concept = frameworks.get(session, reference)
-    except NotFound as exc:
-        raise ServiceError(str(_l("This concept is not in the reference frameworks.")), code="unknown_concept",
-                           status=422) from exc
+    concept = _find(session, reference)
     if concept.uri not in dismissed(session, experience):
         session.add(SkillSuggestionDismissal(experience_id=experience.id, concept_uri=concept.uri))
         session.flush()
