@@ -17,10 +17,11 @@ import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, delete, func, insert, literal, select, text, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from app.database import utcnow
@@ -239,43 +240,65 @@ def search(session: Session, q: str, *, kind: str | None = None, framework: str 
         return []
     limit = max(1, min(int(limit), 200))
     engine = session.get_bind().dialect.name
-    columns = [f"search_{lang}"] if lang in LANGUAGES else ["search_fr", "search_en"]
+    lang = lang if lang in LANGUAGES else None
+    params = {"prefix": " ".join(words) + "%"}
     if engine == "sqlite":
         match = " AND ".join(f'"{word}"*' for word in words)
-        if len(columns) == 1:
-            match = f"{columns[0]} : ({match})"
-        condition = text("concepts.seq IN (SELECT rowid FROM concepts_fts WHERE concepts_fts MATCH :match)"
-                         ).bindparams(match=match)
+        params["match"] = f"search_{lang} : ({match})" if lang else match
     elif engine == "postgresql":
-        tsquery = " & ".join(f"{word}:*" for word in words)
-        condition = text("to_tsvector('simple', concepts.search_fr || ' ' || concepts.search_en) "
-                         "@@ to_tsquery('simple', :tsquery)").bindparams(tsquery=tsquery)
-        if len(columns) == 1:
-            condition = condition & text(f"to_tsvector('simple', concepts.{columns[0]}) "
-                                         "@@ to_tsquery('simple', :tsquery)").bindparams(tsquery=tsquery)
-    else:  # another engine: a slow but equivalent scan
-        haystack = literal(" ") + getattr(Concept, columns[0]) + (
-            literal(" ") + Concept.search_en if len(columns) == 2 else literal(""))
-        condition = None
-        for word in words:
-            clause = haystack.like(f"% {word}%")
-            condition = clause if condition is None else condition & clause
-    query = select(Concept).join(Framework, Concept.framework_id == Framework.id).where(condition)
+        params["tsquery"] = " & ".join(f"{word}:*" for word in words)
+    else:
+        params.update({f"word{n}": f"% {word}%" for n, word in enumerate(words)})
     if kind:
-        query = query.where(Concept.kind == kind)
+        params["kind"] = kind
     if framework is not None:
-        framework_id = framework.id if isinstance(framework, Framework) else get_framework(session, framework).id
-        query = query.where(Concept.framework_id == framework_id)
+        params["framework_id"] = framework.id if isinstance(framework, Framework) else \
+            get_framework(session, framework).id
+    shape = (engine, lang, bool(kind), framework is not None, include_retired, limit,
+             len(words) if engine not in ("sqlite", "postgresql") else 0)
+    ids = list(session.scalars(_search_statement(*shape), params))
+    if not ids:
+        return []
+    rows = {concept.id: concept for concept in session.scalars(_BY_IDS, {"ids": ids})}
+    return [rows[concept_id] for concept_id in ids]
+
+
+_BY_IDS = select(Concept).where(Concept.id.in_(bindparam("ids", expanding=True)))
+
+
+@lru_cache(maxsize=256)
+def _search_statement(engine: str, lang: str | None, kind: bool, framework: bool, include_retired: bool,
+                      limit: int, word_count: int):
+    """The search's SELECT of ids for one shape of query, built once (building it cost more than
+    running it); the words, kind and framework come as parameters.
+
+    Ids first, then the rows (``_BY_IDS``): sorting a thousand matches with every column,
+    descriptions included, costs far more than sorting their ids."""
+    if engine == "sqlite":
+        condition = text("concepts.seq IN (SELECT rowid FROM concepts_fts WHERE concepts_fts MATCH :match)")
+    elif engine == "postgresql":
+        condition = text("to_tsvector('simple', concepts.search_fr || ' ' || concepts.search_en) "
+                         "@@ to_tsquery('simple', :tsquery)")
+        if lang:
+            condition = condition & text(f"to_tsvector('simple', concepts.search_{lang}) "
+                                         "@@ to_tsquery('simple', :tsquery)")
+    else:  # another engine: a slow but equivalent scan
+        haystack = literal(" ") + (getattr(Concept, f"search_{lang}") if lang else
+                                   Concept.search_fr + literal(" ") + Concept.search_en)
+        condition = and_(*[haystack.like(bindparam(f"word{n}")) for n in range(word_count)])
+    query = select(Concept.id).join(Framework, Concept.framework_id == Framework.id).where(condition)
+    if kind:
+        query = query.where(Concept.kind == bindparam("kind"))
+    if framework:
+        query = query.where(Concept.framework_id == bindparam("framework_id"))
     if not include_retired:
         query = query.where(Concept.retired_at.is_(None), Framework.retired_at.is_(None))
-    order_column = getattr(Concept, f"search_{lang if lang in LANGUAGES else 'fr'}")
-    folded_query = " ".join(words)
-    starts = case((order_column.like(f"{folded_query}%"), 0), else_=1)
+    order_column = getattr(Concept, f"search_{lang or 'fr'}")
+    starts = case((order_column.like(bindparam("prefix")), 0), else_=1)
     sort_text, sort_uri = order_column, Concept.uri
     if engine == "postgresql":
         sort_text, sort_uri = order_column.collate("C"), Concept.uri.collate("C")
-    query = query.order_by(starts, func.length(order_column), sort_text, sort_uri).limit(limit)
-    return list(session.scalars(query))
+    return query.order_by(starts, func.length(order_column), sort_text, sort_uri).limit(limit)
 
 
 # --------------------------------------------------------------------------------------------- writing

@@ -19,8 +19,11 @@
    peak memory), and the vault through the app (tests/benchmarks/bench_vault_app.py: a 200 MiB upload
    and download over HTTP, MiB/s and the worker's peak memory over rest, beside the raw cipher);
 8. then, unless --skip-cv is given, CV generation (tests/benchmarks/bench_cv.py: DOCX and PDF of a
-   40-experience portfolio, ranking 500 items against a 5 KB offer) and the writing aid
-   (tests/benchmarks/bench_skill_suggestions.py: skill suggestions on a generated ESCO-sized framework).
+   40-experience portfolio, ranking 500 items against a 5 KB offer);
+9. then, unless --skip-frameworks is given, reference frameworks (tests/benchmarks/bench_frameworks.py:
+   import of a generated ESCO download of 15,000 skills, 3,000 occupations and 100,000 relations, then
+   the median concept search) and the writing aid on the same generated framework
+   (tests/benchmarks/bench_skill_suggestions.py: the median time of an experience's skill suggestions).
 
 Rate limits are switched off in the benchmark instance (every request comes from 127.0.0.1). The exit
 status is non-zero if a request failed or the setup did not work; a ratio below the aim is reported,
@@ -71,6 +74,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="do not run the vault cipher benchmark (tests/benchmarks/bench_vault.py)")
     parser.add_argument("--skip-cv", action="store_true",
                         help="do not run the CV benchmark (tests/benchmarks/bench_cv.py)")
+    parser.add_argument("--skip-frameworks", action="store_true",
+                        help="do not run the frameworks benchmark (tests/benchmarks/bench_frameworks.py)")
     return parser.parse_args(argv)
 
 
@@ -145,7 +150,14 @@ def main(argv=None) -> int:
         except subprocess.CalledProcessError as exc:
             print(f"the CV benchmark failed (exit status {exc.returncode})")
             status = 1
-        print("\nWriting aid: skill suggestions on an ESCO-sized framework "
+    if not args.skip_frameworks:
+        print("\nReference frameworks: import and search (tests/benchmarks/bench_frameworks.py) ...", flush=True)
+        try:
+            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_frameworks.py")], cwd=ROOT, check=True)
+        except subprocess.CalledProcessError as exc:
+            print(f"the frameworks benchmark failed or missed its aims (exit status {exc.returncode})")
+            status = 1
+        print("\nWriting aid: skill suggestions on the same generated framework "
               "(tests/benchmarks/bench_skill_suggestions.py) ...", flush=True)
         try:
             subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_skill_suggestions.py")], cwd=ROOT,
