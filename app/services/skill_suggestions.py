@@ -111,9 +111,11 @@ def _build(session: Session, key: tuple) -> _Index:
         position = len(index.concepts)
         index.concepts.append((concept_id, uri, framework_id))
         for language, labels in (("fr", [label_fr, *(alt_fr or [])]), ("en", [label_en, *(alt_en or [])])):
+            seen: set[str] = set()
             for text in labels:
-                if not isinstance(text, str) or not text.strip():
-                    continue
+                if not isinstance(text, str) or not text.strip() or text.casefold() in seen:
+                    continue  # the same label in other capitals (ESCO lists some) is stemmed once
+                seen.add(text.casefold())
                 words = tuple(sorted({term for term, _ in cv_ranking.terms(text[:300], language)}))
                 if not words or len(words) > 8:  # a sentence is not a label
                     continue
