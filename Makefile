@@ -37,12 +37,23 @@ install: system-libs $(STAMP) translations
 # WeasyPrint (CV PDFs) needs Pango and HarfBuzz from Debian. Installed when missing and run as root;
 # otherwise said, and the application answers "PDF unavailable" on its PDF buttons instead of failing.
 PDF_LIBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+# Fonts for the scripts DejaVu lacks, so that a CV in Chinese, Japanese, Korean, Hindi, Thai… (and its
+# emoji) prints real glyphs rather than empty boxes; the CV designs name them in their font fallback.
+PDF_FONTS := fonts-noto-cjk fonts-noto-core fonts-noto-color-emoji
 system-libs:
 	@if ! ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0'; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			apt-get install -y -q --no-install-recommends $(PDF_LIBS) </dev/null \
 				|| { apt-get update -q && apt-get install -y -q --no-install-recommends $(PDF_LIBS) </dev/null; }; \
 		else echo "note: install $(PDF_LIBS) (Debian) for CV PDFs"; fi; \
+	fi
+	@missing=$$(for p in $(PDF_FONTS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
+		| grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ] && command -v dpkg-query >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get install -y -q --no-install-recommends $$missing </dev/null \
+				|| { apt-get update -q && apt-get install -y -q --no-install-recommends $$missing </dev/null; }; \
+		else echo "note: install $$missing (Debian) for non-Latin scripts in CV PDFs"; fi; \
 	fi
 
 $(OB2V_STAMP): tests/ob2validator-requirements.txt

@@ -152,5 +152,6 @@ def _register_blueprints(app: Flask) -> None:
     from app.collab import init_app as init_collab
     init_collab(app)
     from app.feed import init_app as init_feed; init_feed(app)  # noqa: E702
+    from app import skill_suggestions; skill_suggestions.init_app(app)  # noqa: E702
     from app import frameworks; frameworks.init_app(app)  # noqa: E702
     from app import path; path.init_app(app)  # noqa: E702

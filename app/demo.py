@@ -274,6 +274,7 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
     _demo_endorsements(session)
     _demo_received(session)
     _demo_cvs(session)  # after the credentials and attestations it cites
+    _demo_cv_occupation(session)  # after the frameworks and Inès's skills pointing at them
     _demo_sharing(session)
     _demo_collab(session)
     _demo_path(session)  # after the sharing it turns into a counsellor's grant
@@ -385,6 +386,21 @@ def _demo_cvs(session: Session) -> None:
         return
     cvs.create(session, ines, {"name": "Vendeuse conseil — boutique à Rezé", "template": "modern", "language": "fr",
                                "target_text": DEMO_OFFER, "consent": "gdpr"})
+def _demo_cv_occupation(session: Session) -> None:
+    """Inès's CV aimed at an occupation of the bundled sample: her skills pointing at its concepts come
+    first, with the reason shown. Once."""
+    from app.models.cvs import CvVariant
+    from app.services import cvs, frameworks
+
+    ines = _user_by_email(session, DEMO_ACCOUNTS[0].email)
+    target = frameworks.find(session, f"{frameworks.SAMPLE_URI}/occupation/vendeur-conseil")
+    if ines is None or ines.portfolio is None or target is None or session.scalars(select(CvVariant.id).where(
+            CvVariant.portfolio_id == ines.portfolio.id, CvVariant.target_occupation.is_not(None))).first():
+        return
+    cvs.create(session, ines, {"name": "Vendeuse conseil — métier visé", "template": "classic", "language": "fr",
+                               "target_occupation": target.uri})
+
+
 def _demo_sharing(session: Session) -> None:
     """Inès shares with Claire, and invites her mother as guardian (``app.sharing.demo``)."""
     from app.sharing import demo as sharing_demo

@@ -1,5 +1,5 @@
 """``/api/v1/cvs``: create (ranked), read, PATCH, regenerate, delete, the downloads, and the refusals
-(no token, another person's CV or item, bad fields, frameworks not available yet, PDF unavailable)."""
+(no token, another person's CV or item, bad fields, an unknown target occupation, PDF unavailable)."""
 
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ def test_refusals(client, owner, made, make_user):
     headers = _headers(owner)
     assert client.post("/api/v1/cvs", json={"name": "X"}).status_code == 401
     occupation = _create(client, headers, target_occupation="http://data.europa.eu/esco/occupation/x")
-    assert occupation.status_code == 422 and occupation.get_json()["error"] == "frameworks_unavailable"
+    assert occupation.status_code == 422 and occupation.get_json()["error"] == "unknown_occupation"
     bad = _create(client, headers, template="fancy", colour="red")
     assert bad.status_code == 422 and set(bad.get_json()["fields"]) == {"template", "colour"}
     assert client.post("/api/v1/cvs", data="not json", headers=headers).status_code == 415

@@ -210,7 +210,7 @@ def test_refusals(owner, made, make_user):
         cvs.create(
             db.session, owner, {"name": "X", "target_occupation": "http://data.europa.eu/esco/occupation/1"}
         )
-    assert caught.value.code == "frameworks_unavailable" and caught.value.status == 422
+    assert caught.value.code == "unknown_occupation" and caught.value.status == 422
     for bad in (
         {"name": ""},
         {"name": "X", "template": "nope"},

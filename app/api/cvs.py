@@ -2,9 +2,10 @@
 
 Create a variant from a target (the pasted text of a job offer) and get its items ranked with the words
 that matched; change its selection and texts (PATCH); download it as DOCX, PDF, HTML, a PNG preview of
-the PDF's first page, or JSON Resume; the whole profile as JSON Resume. ``target_occupation`` (a
-framework occupation) is accepted as a field and answered 422 ``frameworks_unavailable`` until
-frameworks exist. The work is ``app.services.cvs``.
+the PDF's first page, or JSON Resume; the whole profile as JSON Resume. ``target_occupation`` (an
+occupation of a reference framework, by concept id or URI; 422 ``unknown_occupation`` otherwise) adds
+the occupation's words and puts first the items standing for its skills, each saying which
+(``occupation_skills``). The work is ``app.services.cvs``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from app.api.common import document_errors, json_body, json_object
 from app.extensions import db, limiter
 from app.models.cvs import CvVariant
 from app.services import cvs as service
+from app.services import frameworks
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 BINARY = {"schema": {"type": "string", "format": "binary"}}
@@ -30,6 +32,11 @@ class RefSchema(ma.Schema):
         required=True, metadata={"description": "experience, diploma, skill or credential"}
     )
     id = ma.fields.UUID(required=True)
+
+
+class OccupationSkillSchema(ma.Schema):
+    relation = ma.fields.String(required=True, metadata={"description": "essential or optional"})
+    label = ma.fields.String(required=True)
 
 
 class RankedSchema(RefSchema):
@@ -43,6 +50,11 @@ class RankedSchema(RefSchema):
         metadata={"description": "The target's words this item matched, strongest first."},
     )
     selected = ma.fields.Boolean(required=True)
+    occupation_skills = ma.fields.List(
+        ma.fields.Nested(OccupationSkillSchema),
+        required=True,
+        metadata={"description": "The target occupation's skills this item stands for (empty without one)."},
+    )
 
 
 class CvBodySchema(ma.Schema):
@@ -55,7 +67,10 @@ class CvBodySchema(ma.Schema):
         metadata={"description": "The job offer's text (up to 200,000 characters)."}
     )
     target_occupation = ma.fields.String(
-        metadata={"description": "Not available yet: 422 frameworks_unavailable."}
+        metadata={
+            "description": "An occupation of a reference framework: its concept id or URI (GET "
+            "/api/v1/concepts?kind=occupation); \"\" removes it. Unknown: 422 unknown_occupation."
+        }
     )
     selection = ma.fields.List(
         ma.fields.Nested(RefSchema),
@@ -74,6 +89,12 @@ class CvSchema(ma.Schema):
     template = ma.fields.String(required=True)
     language = ma.fields.String(required=True)
     target_text = ma.fields.String(required=True)
+    target_occupation = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "The occupation's concept URI, or null."}
+    )
+    target_occupation_label = ma.fields.String(
+        allow_none=True, metadata={"description": "Its label in the CV's language (null when unresolved)."}
+    )
     summary = ma.fields.String(required=True)
     cover_letter = ma.fields.String(required=True)
     show_photo = ma.fields.Boolean(required=True)
@@ -102,6 +123,7 @@ def _dump(cv: CvVariant, *, with_ranking: bool = True) -> dict:
             "template",
             "language",
             "target_text",
+            "target_occupation",
             "summary",
             "cover_letter",
             "show_photo",
@@ -113,6 +135,8 @@ def _dump(cv: CvVariant, *, with_ranking: bool = True) -> dict:
         )
     }
     data["selection"] = list(cv.selection or [])
+    occupation = frameworks.find(db.session, cv.target_occupation) if cv.target_occupation else None
+    data["target_occupation_label"] = frameworks.label(occupation, cv.language) if occupation else None
     if with_ranking:
         data["ranking"] = [
             {
@@ -122,6 +146,7 @@ def _dump(cv: CvVariant, *, with_ranking: bool = True) -> dict:
                 "score": r.score,
                 "matched": r.matched,
                 "selected": r.selected,
+                "occupation_skills": [{"relation": rel, "label": label} for rel, label in r.skills],
             }
             for r in service.ranking(db.session, cv)
         ]

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -29,6 +29,14 @@ class NewCvForm(FlaskForm):
         _l("Text of the job offer (paste it: your items are ranked against it)"),
         validators=[Optional(), Length(max=MAX_TARGET)],
     )
+    # The target occupation: its name as shown and typed, and the chosen concept's URI (set by the
+    # picker, app/static/concept_field.js); without the script the server looks the name up.
+    occupation = StringField(
+        _l("Target occupation (from the reference frameworks)"),
+        validators=[Optional(), Length(max=300)],
+        description=_l("Your items that stand for its essential and optional skills come first."),
+    )
+    target_occupation = HiddenField(validators=[Optional(), Length(max=500)])
 
 
 class CvForm(NewCvForm):

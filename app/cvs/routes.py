@@ -17,6 +17,7 @@ from app.extensions import db, limiter
 from app.pages.forms import ShareLinkForm
 from app.portfolio.common import show_errors
 from app.services import cvs as service
+from app.services import frameworks
 from app.services import share_links
 from app.services.errors import NotFound, ValidationFailed
 from cv_templates import pdf as pdf_renderer
@@ -54,12 +55,15 @@ def index():
                 db.session,
                 current_user,
                 {
-                    name: getattr(form, name).data or ""
-                    for name in ("name", "template", "language", "target_text")
+                    **{
+                        name: getattr(form, name).data or ""
+                        for name in ("name", "template", "language", "target_text")
+                    },
+                    "target_occupation": occupation_from_form(form),
                 },
             )
         except ValidationFailed as exc:
-            show_errors(form, exc)
+            _show_errors(form, exc)
         else:
             db.session.commit()
             flash(
@@ -71,6 +75,41 @@ def index():
     return (
         render_template("cvs/index.html", form=form, cvs=service.list_for(db.session, current_user)),
         status,
+    )
+
+
+def _show_errors(form, exc: ValidationFailed) -> None:
+    """The service names ``target_occupation`` (the hidden URI): its message goes under the visible name."""
+    show_errors(form, exc)
+    if form.target_occupation.errors and hasattr(form, "occupation"):
+        form.occupation.errors = [*form.occupation.errors, *form.target_occupation.errors]
+
+
+def occupation_from_form(form) -> str:
+    """The concept (URI) the occupation field names: the picker's choice while the shown name is still
+    its label; otherwise the name typed, looked up among the frameworks' occupations (one match, or one
+    whose label is exactly that name). Several matches are refused with the first few named, so the owner
+    can be more precise; none, and the text goes to the service, which answers "unknown occupation"."""
+    text = (form.occupation.data or "").strip()
+    if not text:
+        return ""
+    chosen = frameworks.find(db.session, form.target_occupation.data) if form.target_occupation.data else None
+    folded = frameworks.fold_for_search(text)
+    if chosen is not None and folded in {frameworks.fold_for_search(chosen.label_fr),
+                                         frameworks.fold_for_search(chosen.label_en)}:
+        return chosen.uri
+    found = frameworks.search(db.session, text, kind="occupation", limit=6)
+    exact = [c for c in found
+             if folded in {frameworks.fold_for_search(c.label_fr), frameworks.fold_for_search(c.label_en)}]
+    if len(exact) == 1 or len(found) == 1:
+        return (exact or found)[0].uri
+    if not found:
+        return text
+    language = (current_user.locale or "fr")[:2]
+    names = ", ".join(f"“{frameworks.label(c, language)}”" for c in found[:5])
+    raise ValidationFailed(
+        _("Several occupations match."),
+        fields={"occupation": _("Several occupations match: %(names)s. Type one of them.", names=names)},
     )
 
 
@@ -92,11 +131,15 @@ def edit(cv_id):
     cv = service.get_owned(db.session, current_user, cv_id)
     form = CvForm(obj=cv)
     _designs(form)
+    if request.method == "GET":
+        occupation = frameworks.find(db.session, cv.target_occupation) if cv.target_occupation else None
+        form.occupation.data = frameworks.label(occupation, cv.language) if occupation else ""
     if form.validate_on_submit():
         data = {name: getattr(form, name).data or "" for name in TEXT_FIELDS}
         data["show_photo"] = bool(form.show_photo.data)
         data["selection"] = _selection_from_form(cv)
         try:
+            data["target_occupation"] = occupation_from_form(form)
             service.update(db.session, current_user, cv, data)
             move = request.form.get("move", "")
             if move:
@@ -104,7 +147,7 @@ def edit(cv_id):
                 kind, _sep, item_id = ref.partition(":")
                 service.move(db.session, current_user, cv, kind, item_id, -1 if direction == "up" else 1)
         except ValidationFailed as exc:
-            show_errors(form, exc)
+            _show_errors(form, exc)
         else:
             db.session.commit()
             if not request.form.get("move"):
@@ -113,6 +156,11 @@ def edit(cv_id):
                 url_for("cvs.edit", cv_id=cv.id, _anchor="selection" if request.form.get("move") else None)
             )
     return _render_edit(cv, form, 400 if request.method == "POST" else 200)
+
+
+def _occupation_label(cv) -> str:
+    concept = frameworks.find(db.session, cv.target_occupation) if cv.target_occupation else None
+    return frameworks.label(concept, cv.language) if concept else ""
 
 
 def _render_edit(cv, form, status, *, link_form=None, new_url=None):
@@ -135,6 +183,7 @@ def _render_edit(cv, form, status, *, link_form=None, new_url=None):
             links=share_links.list_for(db.session, current_user, cv=cv),
             link_form=link_form or ShareLinkForm(formdata=None),
             new_url=new_url,
+            occupation_label=_occupation_label(cv),
         ),
         status,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 
 from app import policy
@@ -21,7 +21,7 @@ from app.issuing.forms import (
     ACHIEVEMENT_KIND_LABELS, ORGANISATION_KIND_LABELS, ROLE_LABELS, STATUS_LABELS, AchievementForm,
     AddMemberForm, CloseForm, OrganisationForm, RefuseForm, RoleForm, TokenForm,
 )
-from app.services import achievements, artwork, orgs
+from app.services import achievements, artwork, concept_alignments, orgs
 from app.services.errors import Conflict, ValidationFailed
 
 bp = Blueprint("issuing", __name__, template_folder="templates")
@@ -248,6 +248,8 @@ def revoke_token(org_id, token_id):
 def _achievement_data(form: AchievementForm) -> dict:
     data = {name: getattr(form, name).data or "" for name in (
         "name", "kind", "description", "criteria_narrative", "criteria_url", "tags", "alignments")}
+    data["alignments"] = concept_alignments.expand_lines(  # a concept's bare URI or id: written out
+        db.session, data["alignments"], str(get_locale() or "fr")[:2])
     return {**data, "validity_months": form.validity_months.data}
 
 

@@ -20,5 +20,6 @@ from app.models.sharing import AccessEvent, Grant  # noqa: F401
 from app.models.collab import Comment, Message, Proposal  # noqa: F401
 from app.models.pages import Page, ShareLink  # noqa: F401
 from app.models.feed import Event, FeedSettings  # noqa: F401
+from app.models.skill_suggestions import SkillSuggestionDismissal  # noqa: F401
 from app.models.frameworks import Concept, ConceptRelation, Framework  # noqa: F401
 from app.models.path import Hypothesis, PlanEvent, PlanItem, Training, TrainingSkill  # noqa: F401

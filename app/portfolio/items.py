@@ -81,6 +81,13 @@ def _load_links(form: FlaskForm, item) -> None:
         form.experience_ids.data = [str(e.id) for e in item.experiences]
 
 
+def _confirm_suggestions(item) -> None:
+    """The writing aid's suggestions ticked on an experience's form become skills (app.skill_suggestions)."""
+    if isinstance(item, Experience):
+        from app.skill_suggestions.routes import confirm_ticked  # noqa: PLC0415
+        confirm_ticked(item)
+
+
 def _views(section: Section):
     """The five views of one section, as closures over it."""
     rules = service.RULES[section.model]
@@ -103,6 +110,7 @@ def _views(section: Section):
         if request.method == "POST":
             try:
                 item = service.create_item(db.session, current_user, section.model, form_data(rules))
+                _confirm_suggestions(item)
             except ValidationFailed as exc:
                 show_errors(form, exc)
                 return render_form(form, invalid=True)
@@ -124,6 +132,7 @@ def _views(section: Section):
             _link_choices(form)
             try:
                 service.update_item(db.session, current_user, item, form_data(rules), partial=False)
+                _confirm_suggestions(item)
             except ValidationFailed as exc:
                 show_errors(form, exc)
                 return render_form(form, item, invalid=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
@@ -30,7 +30,7 @@ from app.models import Credential, Diploma, Experience, Portfolio, Skill, User
 from app.models.attestations import AttestationRequest
 from app.models.cvs import CONSENT_CHOICES, CV_LANGUAGES, CvVariant
 from app.models.received import CredentialLink
-from app.services import cv_ranking
+from app.services import cv_ranking, frameworks
 from app.services.errors import NotFound, ServiceError, ValidationFailed
 from app.services.photos import read_photo
 from app.services.validation import Field, clean
@@ -180,6 +180,8 @@ class RankedItem:
     score: float
     matched: list[str]
     selected: bool = False
+    # Why a target occupation ranks it first: ("essential" | "optional", the skill's label), best first.
+    skills: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -189,27 +191,94 @@ class RankedItem:
     def title(self) -> str:
         return _title(self.kind, self.item)
 
+    @property
+    def relevant(self) -> bool:
+        return self.score > 0 or bool(self.skills)
+
+
+@dataclass
+class OccupationTarget:
+    """A target occupation read from its framework: its words (labels and its skills' labels, in the
+    CV's language) and its skills by URI with their relation and label."""
+
+    concept: object
+    text: str
+    skills: dict[str, tuple[str, str]]
+
+
+OCCUPATION_RELATIONS = ("essential", "optional")
+
+
+def occupation_target(session: Session, cv: CvVariant) -> OccupationTarget | None:
+    """The variant's occupation, or None without one (or when its framework lost it since: the CV then
+    ranks on its text alone rather than failing)."""
+    if not cv.target_occupation:
+        return None
+    concept = frameworks.find(session, cv.target_occupation)
+    if concept is None:
+        return None
+    language = cv.language if cv.language in CV_LANGUAGES else "fr"
+    words = [frameworks.label(concept, language), *(getattr(concept, f"alt_labels_{language}") or [])]
+    skills: dict[str, tuple[str, str]] = {}
+    for skill, relation in frameworks.related(session, concept):
+        if relation in OCCUPATION_RELATIONS and skill.uri not in skills:
+            skills[skill.uri] = (relation, frameworks.label(skill, language))
+            words.append(skills[skill.uri][1])
+    return OccupationTarget(concept, "\n".join(words), skills)
+
+
+def _item_concepts(kind: str, item) -> set[str]:
+    """The framework concepts an item stands for: a skill's own, an experience's linked skills', a
+    credential's achievement alignments (their target URL is the concept URI)."""
+    if kind == "skill":
+        return {item.concept_uri} if item.concept_uri else set()
+    if kind == "experience":
+        return {skill.concept_uri for skill in item.skills if skill.concept_uri}
+    if kind == "credential":
+        return {a.get("target_url") for a in item.achievement.alignments or () if isinstance(a, dict)} - {None}
+    return set()
+
 
 def ranking(session: Session, cv: CvVariant, *, target: str | None = None) -> list[RankedItem]:
-    """Every item of the CV's portfolio, most relevant to its target first, with the matched words."""
+    """Every item of the CV's portfolio, most relevant to its target first, with the matched words.
+
+    With a target occupation, its labels and its skills' labels join the target's words, and the items
+    standing for one of its skills (``_item_concepts``) come first: essential skills before optional
+    ones, then by how many they cover; BM25 orders the rest and breaks ties."""
     items = _items(session, cv.portfolio_id)
+    occupation = occupation_target(session, cv)
+    text = cv.target_text if target is None else target
+    if occupation is not None:
+        text = f"{text}\n{occupation.text}" if text else occupation.text
     ranked = cv_ranking.rank(
-        cv.target_text if target is None else target,
+        text,
         {key: _text_of(key[0], item) for key, item in items.items()},
         language=cv.language,
     )
     chosen = {(ref["type"], ref["id"]) for ref in cv.selection or ()}
-    return [RankedItem(r.key[0], items[r.key], r.score, r.matched, r.key in chosen) for r in ranked]
+    result = []
+    for r in ranked:
+        item = items[r.key]
+        skills = []
+        if occupation is not None:
+            skills = sorted(
+                (occupation.skills[uri] for uri in _item_concepts(r.key[0], item) if uri in occupation.skills),
+                key=lambda pair: (OCCUPATION_RELATIONS.index(pair[0]), pair[1]),
+            )
+        result.append(RankedItem(r.key[0], item, r.score, r.matched, r.key in chosen, skills))
+    if occupation is not None:  # stable: BM25's order within each group
+        result.sort(key=lambda r: (-sum(2 if rel == "essential" else 1 for rel, _ in r.skills)))
+    return result
 
 
 def _preselect(ranked: list[RankedItem]) -> list[dict]:
     """The best of each kind: those that matched the target; without a target (or no match), the most
     recent experiences and diplomas, the strongest skills and the credentials, up to ``PRESELECT``."""
-    any_match = any(r.score > 0 for r in ranked)
+    any_match = any(r.relevant for r in ranked)
     taken: dict[str, int] = {}
     selection = []
     for r in ranked:
-        if any_match and r.score <= 0:
+        if any_match and not r.relevant:
             continue
         if taken.get(r.kind, 0) < PRESELECT[r.kind]:
             taken[r.kind] = taken.get(r.kind, 0) + 1
@@ -221,18 +290,23 @@ def _preselect(ranked: list[RankedItem]) -> list[dict]:
 # --- create, change, regenerate ---------------------------------------------------------------------
 
 
-def _check_occupation(values: dict) -> None:
-    if values.get("target_occupation"):
-        raise ServiceError(
-            str(
-                _l(
-                    "Targets from a reference framework are not available yet: paste the "
-                    "text of the job offer instead."
-                )
-            ),
-            code="frameworks_unavailable",
-            status=422,
+def _occupation(session: Session, values: dict) -> None:
+    """``target_occupation`` (a concept id or URI) names an occupation of a reference framework: it is
+    stored as the concept's URI (stable across the framework's versions); "" removes it."""
+    if "target_occupation" not in values:
+        return
+    reference = (values.get("target_occupation") or "").strip()
+    if not reference:
+        values["target_occupation"] = None
+        return
+    concept = frameworks.find(session, reference)
+    if concept is None or concept.kind != "occupation" or len(concept.uri) > 300:
+        raise ValidationFailed(
+            str(_l("No such occupation in the reference frameworks: choose one from the list.")),
+            code="unknown_occupation",
+            fields={"target_occupation": str(_l("No such occupation in the reference frameworks."))},
         )
+    values["target_occupation"] = concept.uri
 
 
 def _selection(session: Session, portfolio_id, value) -> list[dict]:
@@ -269,7 +343,7 @@ def create(session: Session, user: User, data: dict) -> CvVariant:
     selection = data.pop("selection", None)
     show_photo = _photo_flag(data.pop("show_photo")) if "show_photo" in data else False
     values = clean(_rules(partial=False), data)
-    _check_occupation(values)
+    _occupation(session, values)
     if not values["name"]:
         raise _invalid("name", _l("This field is required."))
     count = session.scalar(
@@ -323,14 +397,12 @@ def update(session: Session, user: User, cv: CvVariant, data: dict) -> CvVariant
     if "show_photo" in data:
         changes["show_photo"] = _photo_flag(data.pop("show_photo"))
     values = clean(_rules(partial=True), data, partial=True)
-    _check_occupation(values)
+    _occupation(session, values)
     if "name" in values and not values["name"]:
         raise _invalid("name", _l("This field is required."))
     for field_name in ("template", "language"):
         if field_name in values and not values[field_name]:
             values.pop(field_name)
-    if "target_occupation" in values:
-        values["target_occupation"] = None
     for name, value in {**values, **changes}.items():
         setattr(cv, name, value)
     cv.updated_at = utcnow()

@@ -22,7 +22,8 @@
    40-experience portfolio, ranking 500 items against a 5 KB offer);
 9. then, unless --skip-frameworks is given, reference frameworks (tests/benchmarks/bench_frameworks.py:
    import of a generated ESCO download of 15,000 skills, 3,000 occupations and 100,000 relations, then
-   the median concept search);
+   the median concept search), and the writing aid on the same generated framework
+   (tests/benchmarks/bench_skill_suggestions.py: the median time of an experience's skill suggestions);
 10. then, unless --skip-path is given, the gap analysis of career hypotheses (tests/benchmarks/bench_path.py:
    median over a generated 15,000-skill, 3,000-occupation, 100,000-relation ESCO framework).
 
@@ -159,6 +160,15 @@ def main(argv=None) -> int:
             subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_frameworks.py")], cwd=ROOT, check=True)
         except subprocess.CalledProcessError as exc:
             print(f"the frameworks benchmark failed or missed its aims (exit status {exc.returncode})")
+            status = 1
+        print("\nWriting aid: skill suggestions on the same generated framework "
+              "(tests/benchmarks/bench_skill_suggestions.py) ...", flush=True)
+        try:
+            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_skill_suggestions.py")], cwd=ROOT,
+                           check=True)
+        except subprocess.CalledProcessError as exc:
+            print(f"the writing-aid benchmark failed or missed its aim (exit status {exc.returncode})")
+            status = 1
     if not args.skip_path:
         print("\nCareer hypotheses: gap analysis (tests/benchmarks/bench_path.py) ...", flush=True)
         try:
