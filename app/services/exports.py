@@ -221,7 +221,10 @@ def _credential_files(entry) -> tuple[bytes, bytes | None]:
     from app.credentials import documents as issued  # noqa: PLC0415
     from app.credentials.endorse import baked  # noqa: PLC0415
 
-    document = current_app.json.response(entry.document).get_data()
+    if entry.kind == "endorsement":  # ``/endorsements/<id>.json`` writes it indented (app.api.endorsements)
+        document = json.dumps(entry.document, ensure_ascii=False, indent=2).encode("utf-8")
+    else:
+        document = current_app.json.response(entry.document).get_data()
     if entry.kind == "credential":
         image = issued.baked_png(entry.row)
     elif entry.kind in ("attestation", "endorsement"):
@@ -239,9 +242,6 @@ def write_zip(session: Session, user: User, target: IO[bytes], selection: list[d
     ``DocumentError`` if a vault document cannot be read (the export is then incomplete: the caller
     drops the file), ``StorageUnavailable`` if storage does not answer.
     """
-    from app.services import documents, photos  # noqa: PLC0415
-    from app.services.attestations import platform_profile  # noqa: PLC0415
-
     chosen = Selection(selection)
     data = build_portfolio(session, user, selection)
     entries = credential_entries(session, user, chosen) if chosen.wants("credentials") else []
@@ -256,6 +256,24 @@ def write_zip(session: Session, user: User, target: IO[bytes], selection: list[d
         on_progress(min(99, done * 100 // steps))
 
     archive = _Zip(target, utcnow())
+    try:
+        _write_entries(session, user, archive, data, entries, rows, chosen, step)
+    except BaseException:
+        archive.zip.close()  # never left for the garbage collector to close on a closed file
+        raise
+    archive.written.counts = counts(data)
+    archive.close({"format": FORMAT, "version": VERSION, "created_at": data["exported_at"],
+                   "generator": "Sillage", "selection": selection, "counts": archive.written.counts,
+                   "files": list(archive.written.files)})
+    on_progress(100)
+    return archive.written
+
+
+def _write_entries(session: Session, user: User, archive: _Zip, data: dict, entries: list, rows: dict,
+                   chosen: Selection, step: Callable[[], None]) -> None:
+    from app.services import documents, photos  # noqa: PLC0415
+    from app.services.attestations import platform_profile  # noqa: PLC0415
+
     archive.add("portfolio.json", [_json_bytes(data)])
     step()
     if data["profile"] and data["profile"]["photo"]:
@@ -282,12 +300,6 @@ def write_zip(session: Session, user: User, target: IO[bytes], selection: list[d
     if clr is not None:
         archive.add("clr.json", [_json_bytes(clr)])
     step()
-    archive.written.counts = counts(data)
-    archive.close({"format": FORMAT, "version": VERSION, "created_at": data["exported_at"],
-                   "generator": "Sillage", "selection": selection, "counts": archive.written.counts,
-                   "files": list(archive.written.files)})
-    on_progress(100)
-    return archive.written
 
 
 def temporary_file() -> IO[bytes]:
