@@ -268,3 +268,38 @@ def test_the_cli_writes_the_file(app, ines, tmp_path):
 def test_the_routes_are_in_the_openapi_description(client):
     paths = client.get("/api/v1/openapi.json").json["paths"]
     assert {"/api/v1/exports", "/api/v1/exports/{export_id}", "/api/v1/exports/{export_id}/download"} <= set(paths)
+
+
+def test_badges_from_elsewhere_and_a_signed_clr(api, client, ines):
+    """Backpack badges (a baked SVG and a VC-JWT) travel as imported, listed with the owner's own in
+    ``credentials``; the CLR gathers the OB 3.0 ones and is signed by the platform, and verifies."""
+    from app.attestations.public import local_fetch
+    from app.services import backpack
+    from badges.bake import bake
+    from badges.fetch import json_fetcher
+    from badges.verify import verify
+    from tests.backpack_helpers import SVG, Elsewhere
+
+    elsewhere = Elsewhere()
+    baked = bake(SVG, elsewhere.signed(ines.email))
+    [svg_row] = backpack.add(db.session, ines, baked, filename="badge.svg", fetch=elsewhere.web)
+    token = elsewhere.jwt(ines.email)
+    [jwt_row] = backpack.add(db.session, ines, token.encode(), fetch=elsewhere.web)
+    db.session.commit()
+    body = api.post("/exports", json={}).json
+    archive = read_zip(api.get(f"/exports/{body['id']}/download").get_data())
+    check_manifest(archive)
+    entries = {e["id"]: e for e in json.loads(archive.read("portfolio.json"))["credentials"]}
+    svg_entry, jwt_entry = entries[str(svg_row.id)], entries[str(jwt_row.id)]
+    assert svg_entry["kind"] == jwt_entry["kind"] == "external"
+    assert archive.read(svg_entry["files"]["json"]) == svg_row.original
+    assert svg_entry["files"]["png"] is None and archive.read(svg_entry["files"]["svg"]) == baked
+    assert jwt_entry["files"]["json"].endswith(".jwt") and archive.read(jwt_entry["files"]["json"]) == token.encode()
+    clr = json.loads(archive.read("clr.json"))
+    inside = clr["credentialSubject"]["verifiableCredential"]
+    assert svg_row.document in inside and all(isinstance(c, dict) for c in inside)
+    assert clr["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+    fetch = local_fetch(db.session, json_fetcher(allow_loopback=True))
+    assert verify(clr, fetch=fetch)["verified"] is True
+    clr["name"] = "Altered"
+    assert verify(clr, fetch=fetch)["verified"] is False

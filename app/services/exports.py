@@ -221,6 +221,8 @@ def _credential_files(entry) -> tuple[bytes, bytes | None]:
     from app.credentials import documents as issued  # noqa: PLC0415
     from app.credentials.endorse import baked  # noqa: PLC0415
 
+    if entry.kind == "external":  # a badge brought from elsewhere: the bytes as imported, and its image
+        return entry.row.original, entry.row.image
     if entry.kind == "endorsement":  # ``/endorsements/<id>.json`` writes it indented (app.api.endorsements)
         document = json.dumps(entry.document, ensure_ascii=False, indent=2).encode("utf-8")
     else:
@@ -272,7 +274,7 @@ def write_zip(session: Session, user: User, target: IO[bytes], selection: list[d
 def _write_entries(session: Session, user: User, archive: _Zip, data: dict, entries: list, rows: dict,
                    chosen: Selection, step: Callable[[], None]) -> None:
     from app.services import documents, photos  # noqa: PLC0415
-    from app.services.attestations import platform_profile  # noqa: PLC0415
+    from app.services.attestations import platform_key, platform_profile  # noqa: PLC0415
 
     archive.add("portfolio.json", [_json_bytes(data)])
     step()
@@ -285,12 +287,14 @@ def _write_entries(session: Session, user: User, archive: _Zip, data: dict, entr
         document = rows[item["id"]]
         archive.add(item["file"], documents.read(user, document), document.content_type)
         step()
+    files = {item["id"]: item["files"] for item in data["credentials"]}
     for entry in entries:
-        paths = credential_paths(entry.kind, entry.id, True)
+        paths = files[str(entry.id)]
         document, image = _credential_files(entry)
-        archive.add(paths["json"], [document])
-        if image is not None and paths["png"]:
-            archive.add(paths["png"], [image], "image/png")
+        archive.add(paths["json"], [document], "application/octet-stream")
+        image_path = paths.get("png") or paths.get("svg")
+        if image is not None and image_path:
+            archive.add(image_path, [image], "image/png" if image_path.endswith(".png") else "image/svg+xml")
         step()
     archive.add("resume.json", [_json_bytes(_resume(session, user, chosen))])
     step()
@@ -298,7 +302,7 @@ def _write_entries(session: Session, user: User, archive: _Zip, data: dict, entr
     step()
     clr = export_formats.clr_credential(data, issuer=platform_profile(), clr_id=f"urn:uuid:{uuid.uuid4()}")
     if clr is not None:
-        archive.add("clr.json", [_json_bytes(clr)])
+        archive.add("clr.json", [_json_bytes(export_formats.sign_clr(clr, platform_key(session)))])
     step()
 
 
