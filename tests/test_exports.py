@@ -303,3 +303,10 @@ def test_badges_from_elsewhere_and_a_signed_clr(api, client, ines):
     assert verify(clr, fetch=fetch)["verified"] is True
     clr["name"] = "Altered"
     assert verify(clr, fetch=fetch)["verified"] is False
+
+
+def test_a_file_gone_from_storage_is_410_not_500(api, ines):
+    body = api.post("/exports", json={}).json
+    storage.delete(f"exports/{body['id']}")
+    answer = api.get(f"/exports/{body['id']}/download")
+    assert answer.status_code == 410 and answer.json["error"] == "export_expired"

@@ -153,8 +153,13 @@ def download(user: User, export: Export) -> tuple[Iterator[bytes], str]:
     day = export.created_at.astimezone(timezone.utc).date().isoformat()
     name = f"sillage-export-{day}.zip" + (".enc" if export.encrypted else "")
 
+    try:  # opened now, in the request: the response reads it after the view has returned
+        handle = storage.open(export.storage_key)
+    except storage.BlobNotFound:
+        raise ExportGone(str(_l("This download link has expired. Ask for a new export."))) from None
+
     def chunks() -> Iterator[bytes]:
-        with storage.open(export.storage_key) as handle:
+        with handle:
             while piece := handle.read(PIECE):
                 yield piece
 
