@@ -180,7 +180,7 @@ def test_an_expired_link_is_410_and_the_sweep_removes_the_file(api, ines):
     answer = api.get(f"/exports/{body['id']}/download")
     assert answer.status_code == 410 and answer.json["error"] == "export_expired"
     assert api.get(f"/exports/{body['id']}").json["status"] == "expired"
-    assert exports.sweep(db.session) == 1
+    assert exports.sweep(db.session) == (1, [])
     db.session.commit()
     assert not storage.exists(key)
     assert api.get(f"/exports/{body['id']}/download").status_code == 410
@@ -310,3 +310,23 @@ def test_a_file_gone_from_storage_is_410_not_500(api, ines):
     storage.delete(f"exports/{body['id']}")
     answer = api.get(f"/exports/{body['id']}/download")
     assert answer.status_code == 410 and answer.json["error"] == "export_expired"
+
+
+def test_the_sweep_fails_stalled_exports_and_requeues_lost_ones(api, ines):
+    stalled = exports.request_export(db.session, ines)
+    stalled.status, stalled.started_at = "running", utcnow() - timedelta(hours=3)
+    db.session.commit()
+    assert api.post("/exports", json={}).status_code == 409  # one at a time, until the sweep
+    lost = Export(user_id=ines.id, status="queued", progress=0, encrypted=False,
+                  created_at=utcnow() - timedelta(minutes=11))
+    recent = Export(user_id=ines.id, status="queued", progress=0, encrypted=False, created_at=utcnow())
+    db.session.add_all([lost, recent])
+    db.session.commit()
+    removed, waiting = exports.sweep(db.session)
+    db.session.commit()
+    assert removed == 0 and waiting == [lost.id]
+    assert (stalled.status, stalled.error) == ("failed", "export_interrupted")
+    exports.sweep_exports.call_local()
+    db.session.expire_all()
+    assert db.session.get(Export, lost.id).status == "done"
+    assert db.session.get(Export, recent.id).status == "queued"

@@ -400,32 +400,42 @@ def run_export(export_id: str) -> None:
     build(db.session, export_id)
 
 
-def sweep(session: Session, now: datetime | None = None) -> int:
-    """Remove the files of exports whose link ended, and rows older than ``KEEP_DAYS``; also fail the
-    exports stuck in ``running`` for a day (a consumer killed mid-way). Returns how many files went."""
+STALLED = timedelta(hours=2)  # an export running this long lost its consumer (the largest take minutes)
+REQUEUE = timedelta(minutes=10)  # a queued export this old lost its queue message
+
+
+def sweep(session: Session, now: datetime | None = None) -> tuple[int, list]:
+    """Housekeeping, as Huey may lose a message with a killed consumer: remove the files of exports whose
+    link ended and the rows older than ``KEEP_DAYS``; fail the exports stuck ``running`` (so their owner
+    may ask again); return how many files went and the ids of the exports still queued after
+    ``REQUEUE``, for the caller to enqueue again (``build`` runs a queued export once)."""
     now = now or utcnow()
     removed = 0
     for export in session.scalars(select(Export).where(Export.storage_key.is_not(None), Export.expires_at <= now)):
         storage.delete_after_commit(session, export.storage_key)
         export.storage_key = None
         removed += 1
-    for export in session.scalars(select(Export).where(Export.status.in_(IN_PROGRESS),
-                                                      Export.created_at <= now - timedelta(days=1))):
+    for export in session.scalars(select(Export).where(Export.status == "running", Export.started_at <= now - STALLED)):
         export.status, export.error, export.finished_at = "failed", "export_interrupted", now
         export.sealed_private_key = export.master_key_id = export.header = None
     for export in session.scalars(select(Export).where(Export.created_at <= now - timedelta(days=KEEP_DAYS),
                                                       Export.storage_key.is_(None))):
         session.delete(export)
+    waiting = list(session.scalars(select(Export.id).where(Export.status == "queued",
+                                                          Export.created_at <= now - REQUEUE)))
     session.flush()
-    return removed
+    return removed, waiting
 
 
-@jobs.periodic_task(jobs.crontab(minute="23"))
+@jobs.periodic_task(jobs.crontab(minute="*/10"))
 def sweep_exports() -> None:
-    """Hourly: expired export files leave storage (``sweep``)."""
-    removed = sweep(db.session)
+    """Every ten minutes: expired export files leave storage, lost exports are queued again (``sweep``)."""
+    removed, waiting = sweep(db.session)
+    db.session.commit()
     if removed:
         log.info("Removed %s expired export file(s)", removed)
+    for export_id in waiting:
+        run_export(str(export_id))
 
 
 def erase_for(session: Session, user: User) -> None:
