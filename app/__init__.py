@@ -155,3 +155,5 @@ def _register_blueprints(app: Flask) -> None:
     from app import skill_suggestions; skill_suggestions.init_app(app)  # noqa: E702
     from app import frameworks; frameworks.init_app(app)  # noqa: E702
     from app import path; path.init_app(app)  # noqa: E702
+    from app import exports; exports.init_app(app)  # noqa: E702
+    from app import backpack; backpack.init_app(app)  # noqa: E702
