@@ -1,0 +1,313 @@
+"""Import a file into the owner's portfolio: detect its format, preview, apply in one transaction.
+
+``preview`` and ``apply`` read the file the same way (``app.importers.detect.read``) and build the same
+plan: for every item, whether it is *new*, *already there* (never duplicated), or *not importable*
+(with the reason, e.g. an experience without a start date). ``apply`` then creates the new items
+through the ordinary services (``portfolio.create_item``, ``documents.store``/``link``, the backpack),
+so every rule and limit of the pages applies, and records a fingerprint per created item
+(``ImportFingerprint``). The caller commits once; any refusal on the way (quota, a damaged member found
+late) raises and the caller rolls back: nothing is half-imported (stored blobs are removed with the
+rollback, ``storage.delete_unless_committed``).
+
+"Already there" means: an item of the same section whose content has the same fingerprint (title,
+organisation and start date for an experience; name for a skill; title, body and so on: ``fingerprint``),
+or an item made by an earlier import from a source item with this fingerprint (even if edited since).
+Documents are matched by the SHA-256 of their content. The profile only fills fields that are empty:
+an import never overwrites what the owner wrote.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.importers import Bundle, FileEntry, detect
+from app.importers.safety import ImportRefused, Limits, refuse
+from app.models import Diploma, Document, Experience, JournalEntry, Skill, User
+from app.models.imports import ImportFingerprint
+from app.models.portfolio import sort_key
+from app.services import documents, portfolio
+from app.services.errors import ServiceError, ValidationFailed
+from app.services.validation import clean
+
+MODELS = {"skills": Skill, "experiences": Experience, "diplomas": Diploma, "journal": JournalEntry}
+ITEM_SECTIONS = ("skills", "experiences", "diplomas", "journal")
+PREVIEW_ITEMS = 50  # items listed per section in a preview (all are counted)
+__all__ = ("ImportRefused", "Limits", "preview", "apply", "fingerprint")
+
+
+def _norm(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return " ".join(sort_key(str(value)).split())
+
+
+def fingerprint(section: str, values: dict) -> str:
+    """What makes two items "the same" for an import, as a SHA-256 hex digest."""
+    if section == "skills":
+        key = [_norm(values.get("name"))]
+    elif section == "experiences":
+        key = [_norm(values.get("title")), _norm(values.get("organisation")), _norm(values.get("start_date"))]
+    elif section == "diplomas":
+        key = [_norm(values.get("title")), _norm(values.get("awarding_body")), _norm(values.get("awarded_on"))]
+    elif section == "journal":
+        key = [_norm(values.get("title")), _norm(values.get("body"))]
+    elif section == "documents":
+        key = [values["sha256"]]
+    else:
+        raise ValueError(section)
+    return hashlib.sha256(json.dumps([section, key], ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Planned:
+    section: str
+    ref: str
+    label: str
+    status: str  # "new", "existing" or "invalid"
+    reason: str = ""
+    values: dict = field(default_factory=dict)
+    fingerprint: str = ""
+    target: object = None  # the existing item (status "existing"), or the first of a duplicate in the file
+    source: FileEntry | None = None
+
+
+@dataclass
+class Plan:
+    format: str
+    items: list[Planned]
+    profile: dict
+    notes: list[str]
+    credentials: list  # backpack previews, or the entries when the backpack is absent
+
+    def counts(self) -> dict:
+        counts = {section: {"new": 0, "existing": 0, "invalid": 0}
+                  for section in (*ITEM_SECTIONS, "documents")}
+        for item in self.items:
+            counts[item.section][item.status] += 1
+        counts["profile"] = {"new": len(self.profile), "existing": 0, "invalid": 0}
+        counts["credentials"] = {"new": sum(1 for c in self.credentials if c.get("status") == "new"),
+                                 "existing": sum(1 for c in self.credentials if c.get("status") == "existing"),
+                                 "invalid": sum(1 for c in self.credentials if c.get("status") == "invalid")}
+        return counts
+
+    def as_dict(self, limit: int = PREVIEW_ITEMS) -> dict:
+        """The preview as the page, the API and the CLI show it."""
+        sections = {}
+        for section in (*ITEM_SECTIONS, "documents"):
+            rows = [item for item in self.items if item.section == section]
+            sections[section] = [{"label": item.label, "status": item.status,
+                                  **({"reason": item.reason} if item.reason else {})} for item in rows[:limit]]
+        return {"format": self.format, "counts": self.counts(), "profile": self.profile,
+                "items": sections, "credentials": self.credentials[:limit], "notes": self.notes}
+
+
+def _label(section: str, values: dict) -> str:
+    if section == "skills":
+        return values.get("name") or ""
+    title = values.get("title") or ""
+    extra = values.get("organisation") or values.get("awarding_body") or ""
+    when = values.get("start_date") or values.get("awarded_on")
+    parts = [title, extra, when.isoformat() if isinstance(when, date) else (when or "")]
+    return " · ".join(str(p) for p in parts if p)
+
+
+def _service_values(section: str, item: dict) -> dict:
+    """The item as ``portfolio.create_item`` takes it: the service's fields, dates as ISO text."""
+    model = MODELS[section]
+    values = {k: v for k, v in item.items() if k in portfolio.RULES[model] and k not in ("skill_ids",
+                                                                                         "experience_ids")}
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
+
+
+def _existing(session: Session, user: User) -> dict[str, dict[str, object]]:
+    """For each section, fingerprint -> the owner's item it matches."""
+    owner = portfolio.portfolio_of(user)
+    found: dict[str, dict[str, object]] = {section: {} for section in (*ITEM_SECTIONS, "documents")}
+    by_id: dict = {}
+    for section, model in MODELS.items():
+        for item in session.scalars(select(model).where(model.portfolio_id == owner.id)):
+            values = {column: getattr(item, column) for column in portfolio.RULES[model]
+                      if column not in ("skill_ids", "experience_ids")}
+            found[section].setdefault(fingerprint(section, values), item)
+            by_id[item.id] = item
+    for document in session.scalars(select(Document).where(Document.portfolio_id == owner.id)):
+        found["documents"].setdefault(fingerprint("documents", {"sha256": document.sha256}), document)
+        by_id[document.id] = document
+    for row in session.scalars(select(ImportFingerprint).where(ImportFingerprint.portfolio_id == owner.id)):
+        item = by_id.get(row.item_id)
+        if item is not None:  # the item was deleted since: it counts for nothing
+            found[row.section].setdefault(row.fingerprint, item)
+    return found
+
+
+def _digest(source: FileEntry) -> str:
+    """The SHA-256 of a file to import, read (streamed) when the format does not give it."""
+    if not source.sha256:
+        digest = hashlib.sha256()
+        for piece in source.chunks():
+            digest.update(piece)
+        source.sha256 = digest.hexdigest()
+    return source.sha256
+
+
+def _plan(session: Session, user: User, bundle: Bundle, *, strict: bool) -> Plan:
+    existing = _existing(session, user)
+    items: list[Planned] = []
+    seen: dict[tuple[str, str], Planned] = {}
+    for section in ITEM_SECTIONS:
+        for item in getattr(bundle, section):
+            values = _service_values(section, item)
+            planned = Planned(section, str(item.get("ref", "")), _label(section, item), "new", values=values)
+            try:
+                clean(portfolio.RULES[MODELS[section]], values)
+            except ValidationFailed as error:
+                reason = "; ".join(f"{name}: {message}" for name, message in error.fields.items()) \
+                    or error.message
+                if strict:  # Sillage's own format: anything invalid means the file is not what it claims
+                    raise refuse("invalid_format", _l("The export holds an item that is not valid (%(item)s: "
+                                                      "%(reason)s).", item=planned.label[:100],
+                                                      reason=reason[:300])) from None
+                planned.status, planned.reason = "invalid", reason
+                items.append(planned)
+                continue
+            planned.values = values
+            planned.fingerprint = fingerprint(section, item)
+            if planned.fingerprint in existing[section]:
+                planned.status, planned.target = "existing", existing[section][planned.fingerprint]
+            elif (section, planned.fingerprint) in seen:  # twice in the same file: one item
+                planned.status, planned.target = "existing", seen[(section, planned.fingerprint)]
+            else:
+                seen[(section, planned.fingerprint)] = planned
+            if section == "experiences":
+                planned.values["skill_refs"] = list(item.get("skill_refs") or ())
+            items.append(planned)
+    for source in bundle.documents:
+        planned = Planned("documents", source.ref, source.name, "new", source=source)
+        planned.fingerprint = fingerprint("documents", {"sha256": _digest(source)})
+        if planned.fingerprint in existing["documents"]:
+            planned.status, planned.target = "existing", existing["documents"][planned.fingerprint]
+        elif ("documents", planned.fingerprint) in seen:
+            planned.status, planned.target = "existing", seen[("documents", planned.fingerprint)]
+        else:
+            seen[("documents", planned.fingerprint)] = planned
+        items.append(planned)
+    current = portfolio.portfolio_of(user)
+    profile = {k: v for k, v in bundle.profile.items() if v and not getattr(current, k, None)}
+    try:
+        profile = clean(portfolio.PROFILE_RULES, profile, partial=True) if profile else {}
+    except ValidationFailed as error:
+        bundle.notes.append(str(_l("Some profile fields were left out: %(fields)s.",
+                                   fields=", ".join(sorted(error.fields)))))
+        profile = {k: v for k, v in profile.items() if k not in error.fields}
+    return Plan(bundle.format, items, profile, list(bundle.notes), _credential_plan(session, user, bundle))
+
+
+def _backpack():
+    try:
+        from app.services import backpack  # noqa: PLC0415
+    except ImportError:  # the backpack (issue 11) is not in this build
+        return None
+    return backpack
+
+
+def _credential_plan(session: Session, user: User, bundle: Bundle) -> list[dict]:
+    if not bundle.credentials:
+        return []
+    backpack = _backpack()
+    if backpack is None:
+        return [{"label": entry.filename, "status": "invalid",
+                 "reason": str(_l("Badges cannot be imported yet on this server."))}
+                for entry in bundle.credentials]
+    out = []
+    for entry in bundle.credentials:
+        try:
+            for found in backpack.preview(session, user, entry.payload, filename=entry.filename):
+                out.append(dict(found))
+        except ServiceError as error:
+            out.append({"label": entry.filename, "status": "invalid", "reason": error.message})
+    return out
+
+
+def _read(path: str, *, filename: str | None, passphrase: str | None, limits: Limits | None):
+    return detect.read(path, filename=filename, limits=limits, passphrase=passphrase)
+
+
+def preview(session: Session, user: User, path: str, *, filename: str | None = None,
+            passphrase: str | None = None, limits: Limits | None = None) -> Plan:
+    """What importing the file at ``path`` would do; writes nothing. Raises ``ImportRefused``."""
+    with _read(path, filename=filename, passphrase=passphrase, limits=limits) as bundle:
+        return _plan(session, user, bundle, strict=bundle.format == "sillage")
+
+
+def apply(session: Session, user: User, path: str, *, filename: str | None = None,
+          passphrase: str | None = None, limits: Limits | None = None) -> Plan:
+    """Import the file at ``path``: everything new, in this session (flushed, not committed).
+
+    Raises ``ImportRefused`` or the services' errors (``QuotaExceeded``…); the caller then rolls back."""
+    with _read(path, filename=filename, passphrase=passphrase, limits=limits) as bundle:
+        plan = _plan(session, user, bundle, strict=bundle.format == "sillage")
+        made: dict[tuple[str, str], object] = {}
+        owner = portfolio.portfolio_of(user)
+
+        def remember(planned: Planned, item) -> None:
+            made[(planned.section, planned.ref)] = item
+            # A row left by an earlier import whose item was deleted since gives way to the new one.
+            session.execute(delete(ImportFingerprint).where(
+                ImportFingerprint.portfolio_id == owner.id, ImportFingerprint.section == planned.section,
+                ImportFingerprint.fingerprint == planned.fingerprint))
+            session.add(ImportFingerprint(portfolio_id=owner.id, section=planned.section,
+                                          fingerprint=planned.fingerprint, item_id=item.id))
+
+        def target(planned: Planned):
+            if isinstance(planned.target, Planned):
+                return made.get((planned.section, planned.target.ref))
+            return planned.target
+
+        if plan.profile:
+            portfolio.update_profile(session, user, plan.profile)
+        for section in ITEM_SECTIONS:
+            for planned in (p for p in plan.items if p.section == section):
+                if planned.status == "existing":
+                    made[(section, planned.ref)] = target(planned)
+                if planned.status != "new":
+                    continue
+                values = dict(planned.values)
+                refs = values.pop("skill_refs", None)
+                if refs:
+                    skills = [made.get(("skills", ref)) for ref in refs]
+                    values["skill_ids"] = list(dict.fromkeys(str(s.id) for s in skills if s is not None))
+                remember(planned, portfolio.create_item(session, user, MODELS[section], values))
+        for planned in (p for p in plan.items if p.section == "documents"):
+            source = planned.source
+            if planned.status == "new":
+                document = documents.store(session, user, source.name, source.chunks(),
+                                           tags=source.tags, description=source.description,
+                                           declared_size=source.size or None)
+                remember(planned, document)
+            else:
+                document = target(planned)
+            for link in source.links:
+                item = made.get(link)
+                if item is not None and document is not None:
+                    documents.link(session, user, document, item)
+        backpack = _backpack()
+        if backpack is not None:
+            for entry in bundle.credentials:
+                try:
+                    added = backpack.add(session, user, entry.payload, filename=entry.filename)
+                except ServiceError as error:
+                    plan.notes.append(f"{entry.filename}: {error.message}")
+                    continue
+                if entry.hidden:
+                    for credential in added:
+                        credential.hidden = True
+        session.flush()
+        return plan
