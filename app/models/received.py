@@ -22,7 +22,7 @@ from app.database import IdMixin, db, utcnow
 from app.models.credentials import Credential
 
 LINKABLE_KINDS = ("experience", "diploma", "skill")
-VERDICT_KINDS = ("credential", "attestation", "endorsement")
+VERDICT_KINDS = ("credential", "attestation", "endorsement", "external")  # external: app.models.backpack
 
 
 class CredentialLink(IdMixin, db.Model):

@@ -179,26 +179,32 @@ def set_hidden(session: Session, user: User, entry: Entry, hidden: bool) -> None
 def check(session: Session, entry: Entry, fetch: Callable[[str], Any], *, locale: str = "en") -> VerificationVerdict:
     """Run the verifier on the entry's signed document and keep its verdict (replacing the older one)."""
     result = verify(entry.document, fetch=fetch, locale=locale)
+    entry.verdict = record_verdict(session, entry.kind, entry.id, result)
+    return entry.verdict
+
+
+def record_verdict(session: Session, kind: str, subject_id: uuid.UUID, result: dict) -> VerificationVerdict:
+    """Keep the verdict of a verifier ``result`` for one subject (replacing the older one); the
+    backpack's badges (kind ``external``) use it too, so there is one cache."""
     verdict = result.get("verdict") or {}
     codes = sorted({str(e.get("code")) for e in result.get("errors") or () if isinstance(e, dict)}
                    | {str(c.get("code") or c.get("name")) for c in result.get("checks") or ()
                       if isinstance(c, dict) and c.get("ok") is False})
     values = {"status": str(verdict.get("status") or "not_verified"), "reason": verdict.get("reason"),
               "error_codes": codes[:20], "checked_at": utcnow()}
-    row = session.scalars(select(VerificationVerdict).where(VerificationVerdict.subject_kind == entry.kind,
-                                                            VerificationVerdict.subject_id == entry.id)).first()
+    row = session.scalars(select(VerificationVerdict).where(VerificationVerdict.subject_kind == kind,
+                                                            VerificationVerdict.subject_id == subject_id)).first()
     if row is None:
         try:
             with session.begin_nested():  # two re-checks at once: the second updates the first's row
-                row = VerificationVerdict(id=uuid.uuid4(), subject_kind=entry.kind, subject_id=entry.id, **values)
+                row = VerificationVerdict(id=uuid.uuid4(), subject_kind=kind, subject_id=subject_id, **values)
                 session.add(row)
         except IntegrityError:
             row = session.scalars(select(VerificationVerdict).where(
-                VerificationVerdict.subject_kind == entry.kind, VerificationVerdict.subject_id == entry.id)).one()
+                VerificationVerdict.subject_kind == kind, VerificationVerdict.subject_id == subject_id)).one()
     for name, value in values.items():
         setattr(row, name, value)
     session.flush()
-    entry.verdict = row
     return row
 
 
