@@ -40,6 +40,7 @@ class CredentialEntry:
     filename: str
     payload: bytes
     hidden: bool = False
+    candidates: list = field(default_factory=list)  # the backpack's preview of it, once planned
 
 
 @dataclass

@@ -127,7 +127,8 @@ def read(data: bytes, archive: SafeZip | None = None) -> Bundle:
                 bundle.skills.append({"ref": f"{key}/{n}", "name": clip(line, 200), "level": 2,
                                       "framework": "", "concept_uri": "", "description": ""})
         elif kind == "entry":
-            bundle.journal.append({"ref": key, "title": clip(title or _l("Untitled"), 200), "body": body})
+            bundle.journal.append({"ref": key, "title": clip(title or _l("Untitled"), 200), "body": body,
+                                   "created_at": entry.findtext(ATOM + "published")})
         elif kind == "resource":
             entry_file = _file(entry, archive, key, title)
             if entry_file is not None:

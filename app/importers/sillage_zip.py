@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import tempfile
+from datetime import datetime, timedelta
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -118,6 +119,22 @@ def _check_schema(document) -> None:
                                           "%(problem)s).", where=where[:200], problem=error.message[:300]))
 
 
+def _keep_journal_order(entries: list[dict]) -> None:
+    """The journal is listed newest first, with times to the second: entries written within one second
+    get microseconds apart, in the listed order, so that they keep their order once imported."""
+    previous = None
+    for entry in reversed(entries):
+        try:
+            moment = datetime.fromisoformat(str(entry.get("created_at") or ""))
+        except ValueError:
+            continue
+        if moment.tzinfo is None:
+            continue
+        if previous is not None and moment <= previous:
+            moment = previous + timedelta(microseconds=1)
+        entry["created_at"] = previous = moment
+
+
 def read(archive: SafeZip) -> Bundle:
     manifest = _check_manifest(archive)
     if not archive.has("portfolio.json"):
@@ -140,7 +157,9 @@ def read(archive: SafeZip) -> Bundle:
                                                          ("title", "awarding_body", "awarded_on", "level",
                                                           "reference")}})
     for entry in document.get("journal") or ():
-        bundle.journal.append({"ref": entry["id"], "title": entry.get("title"), "body": entry.get("body", "")})
+        bundle.journal.append({"ref": entry["id"], "title": entry.get("title"), "body": entry.get("body", ""),
+                               "created_at": entry.get("created_at")})
+    _keep_journal_order(bundle.journal)
     evidence: dict[str, list[tuple[str, str]]] = {}
     for section in ("experiences", "diplomas", "skills"):
         for item in document.get(section) or ():

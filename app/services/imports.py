@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
@@ -127,6 +127,17 @@ def _service_values(section: str, item: dict) -> dict:
     return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
 
 
+def _moment(value) -> datetime | None:
+    """An ISO 8601 time with its zone (``Z`` or an offset), as UTC; anything else is ``None``."""
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc) if value.tzinfo else None
+    try:
+        moment = datetime.fromisoformat(str(value or ""))
+    except ValueError:
+        return None
+    return moment.astimezone(timezone.utc) if moment.tzinfo else None
+
+
 def _existing(session: Session, user: User) -> dict[str, dict[str, object]]:
     """For each section, fingerprint -> the owner's item it matches."""
     owner = portfolio.portfolio_of(user)
@@ -158,7 +169,7 @@ def _digest(source: FileEntry) -> str:
     return source.sha256
 
 
-def _plan(session: Session, user: User, bundle: Bundle, *, strict: bool) -> Plan:
+def _plan(session: Session, user: User, bundle: Bundle, *, strict: bool, fetch=None) -> Plan:
     existing = _existing(session, user)
     items: list[Planned] = []
     seen: dict[tuple[str, str], Planned] = {}
@@ -188,6 +199,8 @@ def _plan(session: Session, user: User, bundle: Bundle, *, strict: bool) -> Plan
                 seen[(section, planned.fingerprint)] = planned
             if section == "experiences":
                 planned.values["skill_refs"] = list(item.get("skill_refs") or ())
+            if section == "journal" and _moment(item.get("created_at")):
+                planned.values["created_at"] = _moment(item.get("created_at"))
             items.append(planned)
     for source in bundle.documents:
         planned = Planned("documents", source.ref, source.name, "new", source=source)
@@ -207,7 +220,7 @@ def _plan(session: Session, user: User, bundle: Bundle, *, strict: bool) -> Plan
         bundle.notes.append(str(_l("Some profile fields were left out: %(fields)s.",
                                    fields=", ".join(sorted(error.fields)))))
         profile = {k: v for k, v in profile.items() if k not in error.fields}
-    return Plan(bundle.format, items, profile, list(bundle.notes), _credential_plan(session, user, bundle))
+    return Plan(bundle.format, items, profile, list(bundle.notes), _credential_plan(session, user, bundle, fetch))
 
 
 def _backpack():
@@ -218,21 +231,35 @@ def _backpack():
     return backpack
 
 
-def _credential_plan(session: Session, user: User, bundle: Bundle) -> list[dict]:
+def _candidate_row(candidate, filename: str) -> dict:
+    status = "existing" if candidate.existing is not None else "new" if candidate.verified else "invalid"
+    row = {"label": candidate.achievement_name or filename, "status": status,
+           "issuer": candidate.issuer_name or "", "verdict": candidate.status}
+    if status == "invalid":
+        row["reason"] = str(candidate.reason or _l("It does not verify."))
+    return row
+
+
+def _credential_plan(session: Session, user: User, bundle: Bundle, fetch=None) -> list[dict]:
+    """One row per badge: new (verifies, not in the backpack yet), existing, or invalid (unreadable, or
+    does not verify: an import never keeps an unverified badge; the backpack's own page can, once the
+    owner has seen why it fails)."""
     if not bundle.credentials:
         return []
     backpack = _backpack()
     if backpack is None:
         return [{"label": entry.filename, "status": "invalid",
-                 "reason": str(_l("Badges cannot be imported yet on this server."))}
-                for entry in bundle.credentials]
+                 "reason": str(_l("Badges cannot be imported on this server."))} for entry in bundle.credentials]
     out = []
     for entry in bundle.credentials:
         try:
-            for found in backpack.preview(session, user, entry.payload, filename=entry.filename):
-                out.append(dict(found))
+            entry.candidates = backpack.preview(session, user, entry.payload, filename=entry.filename,
+                                                fetch=fetch)
         except ServiceError as error:
+            entry.candidates = []
             out.append({"label": entry.filename, "status": "invalid", "reason": error.message})
+            continue
+        out.extend(_candidate_row(candidate, entry.filename) for candidate in entry.candidates)
     return out
 
 
@@ -241,19 +268,20 @@ def _read(path: str, *, filename: str | None, passphrase: str | None, limits: Li
 
 
 def preview(session: Session, user: User, path: str, *, filename: str | None = None,
-            passphrase: str | None = None, limits: Limits | None = None) -> Plan:
+            passphrase: str | None = None, limits: Limits | None = None, fetch=None) -> Plan:
     """What importing the file at ``path`` would do; writes nothing. Raises ``ImportRefused``."""
     with _read(path, filename=filename, passphrase=passphrase, limits=limits) as bundle:
-        return _plan(session, user, bundle, strict=bundle.format == "sillage")
+        return _plan(session, user, bundle, strict=bundle.format == "sillage", fetch=fetch)
 
 
 def apply(session: Session, user: User, path: str, *, filename: str | None = None,
-          passphrase: str | None = None, limits: Limits | None = None) -> Plan:
+          passphrase: str | None = None, limits: Limits | None = None, fetch=None) -> Plan:
     """Import the file at ``path``: everything new, in this session (flushed, not committed).
 
-    Raises ``ImportRefused`` or the services' errors (``QuotaExceeded``…); the caller then rolls back."""
+    Raises ``ImportRefused`` or the services' errors (``QuotaExceeded``…); the caller then rolls back.
+    ``fetch`` is the verifier's fetcher for badges (``None``: the SSRF-guarded one; tests give theirs)."""
     with _read(path, filename=filename, passphrase=passphrase, limits=limits) as bundle:
-        plan = _plan(session, user, bundle, strict=bundle.format == "sillage")
+        plan = _plan(session, user, bundle, strict=bundle.format == "sillage", fetch=fetch)
         made: dict[tuple[str, str], object] = {}
         owner = portfolio.portfolio_of(user)
 
@@ -281,10 +309,14 @@ def apply(session: Session, user: User, path: str, *, filename: str | None = Non
                     continue
                 values = dict(planned.values)
                 refs = values.pop("skill_refs", None)
+                written = values.pop("created_at", None)
                 if refs:
                     skills = [made.get(("skills", ref)) for ref in refs]
                     values["skill_ids"] = list(dict.fromkeys(str(s.id) for s in skills if s is not None))
-                remember(planned, portfolio.create_item(session, user, MODELS[section], values))
+                item = portfolio.create_item(session, user, MODELS[section], values)
+                if written is not None:  # a journal entry keeps the day it was written (and its order)
+                    item.created_at = item.updated_at = written
+                remember(planned, item)
         for planned in (p for p in plan.items if p.section == "documents"):
             source = planned.source
             if planned.status == "new":
@@ -299,15 +331,13 @@ def apply(session: Session, user: User, path: str, *, filename: str | None = Non
                 if item is not None and document is not None:
                     documents.link(session, user, document, item)
         backpack = _backpack()
-        if backpack is not None:
-            for entry in bundle.credentials:
-                try:
-                    added = backpack.add(session, user, entry.payload, filename=entry.filename)
-                except ServiceError as error:
-                    plan.notes.append(f"{entry.filename}: {error.message}")
-                    continue
+        for entry in bundle.credentials:
+            if backpack is None or not entry.candidates or not all(c.verified or c.existing is not None
+                                                                   for c in entry.candidates):
+                continue  # refused or unverified: listed as not importable in the plan
+            for credential in backpack.add(session, user, entry.payload, filename=entry.filename,
+                                           candidates=entry.candidates):
                 if entry.hidden:
-                    for credential in added:
-                        credential.hidden = True
+                    credential.hidden = True
         session.flush()
         return plan
