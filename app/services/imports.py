@@ -17,8 +17,12 @@ an import never overwrites what the owner wrote.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import secrets
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
@@ -31,9 +35,11 @@ from app.importers.safety import ImportRefused, Limits, refuse
 from app.models import Diploma, Document, Experience, JournalEntry, Skill, User
 from app.models.imports import ImportFingerprint
 from app.models.portfolio import sort_key
-from app.services import documents, portfolio
+from app import storage
+from app.services import documents, portfolio, vault_keys
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.validation import clean
+from certs import vault
 
 MODELS = {"skills": Skill, "experiences": Experience, "diplomas": Diploma, "journal": JournalEntry}
 ITEM_SECTIONS = ("skills", "experiences", "diplomas", "journal")
@@ -341,3 +347,79 @@ def apply(session: Session, user: User, path: str, *, filename: str | None = Non
                     credential.hidden = True
         session.flush()
         return plan
+
+
+# --- the uploaded file between the preview and the confirmation (the page) --------------------------------
+
+def spool(chunks, limit: int) -> str:
+    """Write an upload to a temporary file as it arrives, refusing it (413 ``file_too_large``) as soon as
+    it passes ``limit``: an upload is never held whole in memory. The caller removes the file."""
+    handle, path = tempfile.mkstemp(prefix="sillage-import-")
+    written = 0
+    try:
+        with os.fdopen(handle, "wb") as out:
+            for piece in chunks:
+                written += len(piece)
+                if written > limit:
+                    raise refuse("file_too_large", _l("The file is larger than the %(size)s MiB an import may "
+                                                      "be.", size=limit // 2**20), status=413)
+                out.write(piece)
+    except BaseException:
+        os.unlink(path)
+        raise
+    if written == 0:
+        os.unlink(path)
+        raise refuse("empty_file", _l("The file is empty."))
+    return path
+
+
+def _stash_key(user: User, token: str) -> str:
+    return f"{documents.owner_prefix(portfolio.portfolio_of(user).id)}/import-{token}"
+
+
+def stash(session: Session, user: User, path: str) -> str:
+    """Keep an uploaded file until the owner confirms its import: encrypted with the owner's vault key,
+    in storage under the owner's prefix (so account deletion removes it with the vault). Returns the
+    token that ``unstashed`` and ``discard`` take."""
+    token = secrets.token_hex(16)
+    key = _stash_key(user, token)
+    data_key = vault_keys.data_key_for(session, user)
+
+    def pieces():
+        with open(path, "rb") as handle:
+            while piece := handle.read(1024 * 1024):
+                yield piece
+
+    storage.put_stream(key, vault.encrypt_stream(data_key, pieces(), key))
+    return token
+
+
+@contextlib.contextmanager
+def unstashed(session: Session, user: User, token: str):
+    """The stashed upload, decrypted to a temporary file for the block (``upload_expired`` if gone)."""
+    if not isinstance(token, str) or len(token) != 32 or not all(c in "0123456789abcdef" for c in token):
+        raise refuse("upload_expired", _l("This upload is no longer available: choose the file again."))
+    key = _stash_key(user, token)
+    try:
+        encrypted = storage.backend().open(key)
+    except storage.BlobNotFound:
+        raise refuse("upload_expired", _l("This upload is no longer available: choose the file again.")) \
+            from None
+    data_key = vault_keys.data_key_for(session, user)
+
+    def pieces():
+        with encrypted:
+            while piece := encrypted.read(1024 * 1024):
+                yield piece
+
+    path = spool(vault.decrypt_stream(data_key, pieces(), key), 2**62)
+    try:
+        yield path
+    finally:
+        os.unlink(path)
+
+
+def discard(user: User, token: str) -> None:
+    """Forget a stashed upload (after its import, or when another file replaces it)."""
+    with contextlib.suppress(storage.BlobNotFound, storage.StorageUnavailable, ValueError):
+        storage.delete(_stash_key(user, token))
