@@ -164,8 +164,8 @@ def register(app: Flask) -> None:
     issuing_cli.register(app)
     from app.sharing.cli import group as access_log_cli  # sillage access-log
     app.cli.add_command(access_log_cli)
-    from app.imports.cli import import_command  # sillage import
-    app.cli.add_command(import_command)
+    from app.exports.cli import export_command; app.cli.add_command(export_command)  # noqa: E702
+    from app.imports.cli import import_command; app.cli.add_command(import_command)  # noqa: E702
     # ``keys`` is shared with the verifier's ``keys generate`` (app.verification.cli), whichever comes first.
     existing = app.cli.commands.get("keys")
     if isinstance(existing, click.Group) and existing is not keys:

@@ -106,13 +106,24 @@ def _key(passphrase: str, salt: bytes, params: KdfParams) -> bytes:
                            hash_len=KEY_SIZE, type=Type.ID)
 
 
-def encrypt(chunks: Iterable[bytes], passphrase: str, params: KdfParams = DEFAULT_PARAMS) -> Iterator[bytes]:
-    """The encrypted export of the bytes in ``chunks``, lazily (header first, then 64 KiB sealed chunks)."""
+def derive(passphrase: str, params: KdfParams = DEFAULT_PARAMS) -> tuple[bytes, bytes]:
+    """A new file's header (fresh salt) and its key: for a caller that derives the key now and
+    encrypts later (a background job), so the passphrase need not be kept until then."""
     salt = os.urandom(SALT_SIZE)
-    header = _header(params, salt)
-    key = _key(passphrase, salt, params)
+    return _header(params, salt), _key(passphrase, salt, params)
+
+
+def encrypt_with(header: bytes, key: bytes, chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The encrypted file, lazily, from a ``derive``d header and key (the header is checked again)."""
+    _parse(header)
     yield header
     yield from encrypt_stream(key, chunks, header)
+
+
+def encrypt(chunks: Iterable[bytes], passphrase: str, params: KdfParams = DEFAULT_PARAMS) -> Iterator[bytes]:
+    """The encrypted export of the bytes in ``chunks``, lazily (header first, then 64 KiB sealed chunks)."""
+    header, key = derive(passphrase, params)
+    yield from encrypt_with(header, key, chunks)
 
 
 def decrypt(chunks: Iterable[bytes], passphrase: str) -> Iterator[bytes]:

@@ -21,3 +21,4 @@ from app.models.collab import Comment, Message, Proposal  # noqa: F401
 from app.models.pages import Page, ShareLink  # noqa: F401
 from app.models.imports import ImportFingerprint  # noqa: F401
 from app.models.backpack import ExternalCredential, ExternalCredentialLink  # noqa: F401
+from app.models.exports import ErasedToken, Export  # noqa: F401

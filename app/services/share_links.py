@@ -164,13 +164,14 @@ def revoke(session: Session, actor: User, link: ShareLink) -> ShareLink:
 
 
 def open(session: Session, raw: Any) -> tuple[str, ShareLink | None]:  # noqa: A001  (the verb)
-    """``(state, link)``: ``unknown`` (None), ``revoked``, ``expired`` or ``active``."""
+    """``(state, link)``: ``unknown`` or ``erased`` (None), ``revoked``, ``expired`` or ``active``."""
     if not isinstance(raw, str) or not raw or len(raw) > MAX_TOKEN_LENGTH:
         return "unknown", None
     digest = hash_token(raw)
     link = session.scalars(select(ShareLink).where(ShareLink.token_hash == digest)).first()
     if link is None or not hmac.compare_digest(link.token_hash, digest):
-        return "unknown", None
+        from app.services.erasure import is_erased  # noqa: PLC0415 - issue 11: its owner deleted the account
+        return ("erased" if is_erased(session, digest) else "unknown"), None
     return link.state, link
 
 

@@ -43,7 +43,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.database import utcnow
-from app.models import PlatformKey, SigningKey, User, VaultKey
+from app.models import Export, PlatformKey, SigningKey, User, VaultKey
 from certs.errors import SealError
 from certs.keys import seal, unseal
 from certs.vault import VaultError, generate_data_key, master_key_id, unwrap_data_key, wrap_data_key
@@ -55,6 +55,9 @@ SIGNING_AAD = b"sillage/org-signing-key/v1\x00"
 # How ``app.services.attestations`` seals the platform's attestation key (``PlatformKey``).
 PLATFORM_PURPOSE = "platform-attestation-key"
 PLATFORM_AAD = b"sillage/platform-attestation-key/v1\x00"
+# How ``app.services.exports`` seals a passphrase-derived export key until its job has run.
+EXPORT_PURPOSE = "export-passphrase-key"
+EXPORT_AAD = b"sillage/export-key/v1\x00"
 MIN_KEY_LENGTH = 32
 
 _file_cache: dict[str, tuple[tuple, str | None]] = {}
@@ -219,7 +222,7 @@ def pending(session: Session, ring: Keyring) -> int:
     the platform's attestation keys."""
     return sum(session.scalar(select(func.count()).select_from(model)
                               .where(model.master_key_id != ring.wrapping_id))
-               for model in (VaultKey, SigningKey, PlatformKey))
+               for model in (VaultKey, SigningKey, PlatformKey, Export))
 
 
 def rewrap_batch(session: Session, ring: Keyring, size: int = 500) -> int:
@@ -236,7 +239,8 @@ def rewrap_batch(session: Session, ring: Keyring, size: int = 500) -> int:
         row.master_key_id, row.rotated_at = target_id, now
     # Then the sealed signing keys (``app.services.orgs``, ``app.services.attestations``), same master key.
     for model, aad_prefix, purpose in ((SigningKey, SIGNING_AAD, SIGNING_PURPOSE),
-                                       (PlatformKey, PLATFORM_AAD, PLATFORM_PURPOSE)):
+                                       (PlatformKey, PLATFORM_AAD, PLATFORM_PURPOSE),
+                                       (Export, EXPORT_AAD, EXPORT_PURPOSE)):
         if len(rows) >= size:
             break
         sealed = session.scalars(select(model).where(model.master_key_id != target_id)

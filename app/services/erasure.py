@@ -1,0 +1,95 @@
+"""Erasure (issue 11): what account deletion removes beyond the account's own rows.
+
+``accounts.delete_account`` deletes the user; ON DELETE CASCADE and the ORM cascades take the portfolio and
+everything in it (items, vault documents, pages, CVs, share links, grants given, attestation requests,
+credential links, comments on it, access log), the grants received, the API tokens and sessions; the vault's
+data key is shredded first. ``erase`` (called just before) takes what points at the person from elsewhere:
+
+- tombstones: the hash of each share link's token (``ErasedToken``, no column linking it to anyone), so
+  that the links answer 410 Gone rather than an ambiguous 404;
+- invitations sent to the person's address and not yet accepted (other owners' grants, by e-mail);
+- what the person wrote in other portfolios (comments, messages, proposals: their words);
+- their name and address in other owners' access logs (the lines stay, anonymous: the owner still sees
+  that someone read their portfolio then);
+- the address a credential was issued to (``Credential.recipient_email``): the issuer keeps its record
+  and the signed credential (which holds only a salted hash of the address, so it stays verifiable
+  wherever the person keeps it), but no longer the address itself;
+- bulk-award rows and batch parameters that name the address, and the batches the person ran;
+- their export files (and, once committed, every stored file: ``exports.erase_for``).
+
+Deliberately kept: signed attestations and endorsements the person gave about someone else (they belong to
+that holder, and changing a signed credential would break it), and requests addressed to the person by others
+(the requester's own record of whom they asked).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import String, cast, delete, select, update
+from sqlalchemy.orm import Session
+
+from app.models import Batch, BatchItem, Grant, User
+from app.models.collab import Comment, Message, Proposal
+from app.models.credentials import Credential
+from app.models.exports import ErasedToken
+from app.models.pages import ShareLink
+from app.models.sharing import AccessEvent
+from app.services import exports
+
+
+def is_erased(session: Session, token_hash: str) -> bool:
+    """Whether ``token_hash`` (a share link's) belonged to an account deleted since."""
+    return session.get(ErasedToken, token_hash) is not None
+
+
+def _names(value: Any, needles: set[str]) -> bool:
+    return isinstance(value, str) and value.strip().lower() in needles
+
+
+def _scrub(value: Any, needles: set[str]) -> Any:
+    """``value`` (JSON) with every string equal to one of ``needles`` (case-insensitive) emptied, and every
+    other text of an object that holds one (a bulk-award row's name beside the address is about the same
+    person)."""
+    if isinstance(value, dict):
+        if any(_names(v, needles) for v in value.values()):
+            return {k: "" if isinstance(v, str) else _scrub(v, needles) for k, v in value.items()}
+        return {k: _scrub(v, needles) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, needles) for v in value]
+    return "" if _names(value, needles) else value
+
+
+def erase(session: Session, user: User) -> None:
+    """Remove or anonymise what names ``user`` outside the rows that cascade with the account. Flushes."""
+    email = user.email.lower()
+    portfolio = user.portfolio
+    if portfolio is not None:
+        hashes = session.scalars(select(ShareLink.token_hash).where(ShareLink.portfolio_id == portfolio.id))
+        for token_hash in hashes:
+            if session.get(ErasedToken, token_hash) is None:
+                session.add(ErasedToken(token_digest=token_hash))
+    session.execute(delete(Grant).where(Grant.email == email, Grant.grantee_id.is_(None)))
+    for model in (Comment, Message, Proposal):
+        session.execute(delete(model).where(model.author_id == user.id))
+    session.execute(update(AccessEvent).where(AccessEvent.actor_id == user.id)
+                    .values(actor_label="", actor_id=None))
+    session.execute(update(Credential).where(Credential.recipient_email == email).values(recipient_email=""))
+    needle = {email}
+    for item in session.scalars(select(BatchItem).where(cast(BatchItem.payload, String).contains(email))):
+        item.payload = _scrub(item.payload, needle)
+        if item.result is not None:
+            item.result = _scrub(item.result, needle)
+        if item.error_message and email in item.error_message.lower():
+            item.error_message = ""
+    for batch in session.scalars(select(Batch).where(cast(Batch.params, String).contains(email))):
+        batch.params = _scrub(batch.params, needle)
+    for batch in session.scalars(select(Batch).where(Batch.owner_id == user.id, Batch.status == "done")):
+        session.delete(batch)
+    exports.erase_for(session, user)
+    session.flush()
+
+
+def dumps(value: Any) -> str:
+    """JSON text of a value, for the scans of the tests and of ``sillage`` operators."""
+    return json.dumps(value, ensure_ascii=False, default=str)

@@ -1,0 +1,153 @@
+"""The open-standard files of an export, built from ``portfolio.json`` (``export_portfolio.build_portfolio``):
+``leap2a.xml`` (LEAP2A 2010-07, for other e-portfolios such as Mahara) and ``clr.json`` (CLR 2.0).
+
+Why from ``portfolio.json`` and not from the database: the three descriptions of one export then say
+the same thing (a partial export's LEAP2A holds exactly the chosen items), and these functions are pure.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from xml.etree import ElementTree as ET
+
+ATOM = "http://www.w3.org/2005/Atom"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+LEAP2 = "http://terms.leapspecs.org/"
+CATEGORIES = "http://wiki.leapspecs.org/2A/categories/"
+LEAP2A_VERSION = "http://www.leapspecs.org/2010-07/2A/"
+# LEAP2A's "life_area" categories for the kinds of experience that have one.
+LIFE_AREAS = {"job": "Employment", "internship": "Employment", "education": "Education",
+              "volunteering": "Voluntary_work", "family": "Family", "sport": "Leisure", "culture": "Leisure"}
+
+CLR_CONTEXTS = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json",
+                "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
+
+for prefix, namespace in (("", ATOM), ("rdf", RDF), ("leap2", LEAP2)):
+    ET.register_namespace(prefix, namespace)
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attributes) -> ET.Element:
+    element = ET.SubElement(parent, tag, {k: v for k, v in attributes.items() if v is not None})
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _entry(feed: ET.Element, item_id: str, leap_type: str, title: str, updated: str, content: str) -> ET.Element:
+    entry = _sub(feed, f"{{{ATOM}}}entry")
+    _sub(entry, f"{{{ATOM}}}id", f"urn:uuid:{item_id}")
+    _sub(entry, f"{{{ATOM}}}title", title or "—")
+    _sub(entry, f"{{{ATOM}}}updated", updated)
+    _sub(entry, f"{{{ATOM}}}content", content, type="text")
+    _sub(entry, f"{{{RDF}}}type", **{f"{{{RDF}}}resource": f"leap2:{leap_type}"})
+    return entry
+
+
+def _date(entry: ET.Element, point: str, value: str | None) -> None:
+    if value:
+        _sub(entry, f"{{{LEAP2}}}date", value, **{f"{{{LEAP2}}}point": point})
+
+
+def _link(entry: ET.Element, rel: str, other_id: str) -> None:
+    _sub(entry, f"{{{ATOM}}}link", rel=f"leap2:{rel}", href=f"urn:uuid:{other_id}")
+
+
+def leap2a(data: dict) -> bytes:
+    """The portfolio as a LEAP2A feed: the owner (``person``), experiences (``activity``, with their life
+    area), diplomas (``achievement``), skills (``ability``), journal entries (``entry``) and documents
+    (``resource``, the file as ``link rel="enclosure"`` to its path in the ZIP), joined by LEAP2A's
+    relationships (an experience ``is_evidence_of`` its skills; an item ``has_evidence`` its documents)."""
+    profile = data.get("profile") or {}
+    account = data["account"]
+    updated = data["exported_at"]
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    # Used only inside attribute values (``scheme="categories:life_area#"``), where ElementTree does not see
+    # it: declared by hand, as LEAP2A's examples do.
+    feed.set("xmlns:categories", CATEGORIES)
+    _sub(feed, f"{{{LEAP2}}}version", LEAP2A_VERSION)
+    _sub(feed, f"{{{ATOM}}}id", f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'sillage-export:' + account['email'])}")
+    name = profile.get("display_name") or account["email"]
+    _sub(feed, f"{{{ATOM}}}title", f"Sillage — {name}")
+    author = _sub(feed, f"{{{ATOM}}}author")
+    _sub(author, f"{{{ATOM}}}name", name)
+    _sub(feed, f"{{{ATOM}}}updated", updated)
+    if profile:
+        person = _entry(feed, str(uuid.uuid5(uuid.NAMESPACE_URL, "sillage-person:" + account["email"])), "person",
+                        name, updated, profile.get("bio", ""))
+        for field, value in (("full_name", profile.get("display_name")), ("email", profile.get("contact_email")),
+                             ("phone", profile.get("phone")), ("website", profile.get("website"))):
+            if value:
+                _sub(person, f"{{{LEAP2}}}persondata", value, **{f"{{{LEAP2}}}field": field})
+        if profile.get("location"):
+            _sub(person, f"{{{LEAP2}}}spatial", profile["location"])
+    for item in data["experiences"]:
+        text = "\n\n".join(part for part in (", ".join(p for p in (item["organisation"], item["place"]) if p),
+                                             item["description"]) if part)
+        entry = _entry(feed, item["id"], "activity", item["title"], item["updated_at"], text)
+        if item["kind"] in LIFE_AREAS:
+            _sub(entry, f"{{{ATOM}}}category", term=LIFE_AREAS[item["kind"]], scheme="categories:life_area#")
+        _date(entry, "start", item["start_date"])
+        _date(entry, "end", item["end_date"])
+        for skill_id in item["skill_ids"]:
+            _link(entry, "is_evidence_of", skill_id)
+        for document_id in item["evidence"]:
+            _link(entry, "has_evidence", document_id)
+    for item in data["diplomas"]:
+        text = "\n".join(p for p in (item["awarding_body"], item["level"], item["reference"]) if p)
+        entry = _entry(feed, item["id"], "achievement", item["title"], updated, text)
+        _date(entry, "end", item["awarded_on"])
+        for document_id in item["evidence"]:
+            _link(entry, "has_evidence", document_id)
+    for item in data["skills"]:
+        entry = _entry(feed, item["id"], "ability", item["name"], updated, item["description"])
+        for document_id in item["evidence"]:
+            _link(entry, "has_evidence", document_id)
+    for item in data["journal"]:
+        _entry(feed, item["id"], "entry", item["title"], item["updated_at"], item["body"])
+    for item in data["documents"]:
+        entry = _entry(feed, item["id"], "resource", item["name"], item["updated_at"], item["description"])
+        _sub(entry, f"{{{ATOM}}}link", rel="enclosure", href=item["file"], type=item["content_type"],
+             length=str(item["size"]))
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+
+
+def _types(document: Any) -> list:
+    value = document.get("type") if isinstance(document, dict) else None
+    return value if isinstance(value, list) else [value]
+
+
+def clr_credential(data: dict, *, issuer: dict, clr_id: str) -> dict | None:
+    """A CLR 2.0 ``ClrCredential`` holding the owner's OB 3.0 achievement credentials exactly as issued
+    (each keeps its own proof, so each stays verifiable on its own), with their achievements; ``None`` when
+    there is none (``verifiableCredential`` needs at least one).
+
+    Unsigned, on purpose: signing it (``eddsa-rdfc-2022``, as the platform signs attestations) means
+    canonicalising it with the CLR 2.0 JSON-LD context, and Sillage bundles contexts byte-exact and
+    never fetches one (DESIGN.md); no npm or PyPI package carries the CLR 2.0 context as a document to
+    pin, and pyld would silently drop every CLR term it cannot resolve. A proof over dropped terms
+    would prove nothing, so the record is left unsigned (``proof`` is optional in CLR 2.0's
+    ``ClrCredential``): what is verifiable is the credentials inside. ``issuer`` is the platform's
+    profile, ``credentialSubject.id`` is left out (the owner has no DID here).
+    """
+    credentials = [entry["credential"] for entry in data["credentials"]
+                   if isinstance(entry["credential"], dict)
+                   and {"AchievementCredential", "OpenBadgeCredential"} & set(_types(entry["credential"]))]
+    if not credentials:
+        return None
+    achievements = []
+    for credential in credentials:
+        subject = credential.get("credentialSubject")
+        achievement = subject.get("achievement") if isinstance(subject, dict) else None
+        if isinstance(achievement, dict) and achievement not in achievements:
+            achievements.append(achievement)
+    name = (data.get("profile") or {}).get("display_name") or data["account"]["email"]
+    return {
+        "@context": CLR_CONTEXTS,
+        "id": clr_id,
+        "type": ["VerifiableCredential", "ClrCredential"],
+        "issuer": issuer,
+        "validFrom": data["exported_at"],
+        "name": f"Comprehensive Learner Record — {name}",
+        "credentialSubject": {"type": ["ClrSubject"], "verifiableCredential": credentials,
+                              "achievement": achievements},
+    }

@@ -1,0 +1,270 @@
+"""Exports end to end (issue 11): the API and the page ask for one, the job (immediate in tests) builds it,
+the owner downloads a ZIP whose manifest holds, whose documents are the vault's plaintext, whose credentials
+are the signed documents as served and baked, with JSON Resume, LEAP2A and CLR; encrypted with a passphrase
+it opens with it only; the refusals (another person, expired link, one at a time, bad input, unreadable
+document) and the CLI."""
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+import json
+import zipfile
+from datetime import timedelta
+
+import pytest
+from defusedxml import ElementTree as SafeET
+from sqlalchemy import select
+
+from app import demo, storage
+from app.database import utcnow
+from app.extensions import db
+from app.models import Document, User
+from app.models.exports import Export
+from app.services import exports
+from badges.bake import unbake
+from certs import export_cipher
+from tests.conftest import login
+from tests.helpers import csrf_token
+from tests.test_api import api_for
+
+DEMO = demo.DEMO_ACCOUNTS[0]
+
+
+@pytest.fixture
+def ines(app):
+    demo.load(db.session)
+    db.session.commit()
+    return db.session.scalar(select(User).where(User.email == DEMO.email))
+
+
+@pytest.fixture
+def api(client, ines):
+    return api_for(client, ines)
+
+
+def read_zip(data: bytes) -> zipfile.ZipFile:
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    assert archive.testzip() is None
+    return archive
+
+
+def check_manifest(archive: zipfile.ZipFile) -> dict:
+    """Every entry but the manifest is listed with its size and SHA-256, and nothing else is."""
+    manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["format"] == "sillage-export" and manifest["version"] == 1
+    listed = {f["path"]: f for f in manifest["files"]}
+    assert set(listed) == set(archive.namelist()) - {"manifest.json"}
+    for path, entry in listed.items():
+        data = archive.read(path)
+        assert len(data) == entry["size"] and hashlib.sha256(data).hexdigest() == entry["sha256"], path
+        assert not path.startswith("/") and ".." not in path.split("/")
+    return manifest
+
+
+def test_the_api_export_holds_everything_as_documented(api, client, ines):
+    created = api.post("/exports", json={})
+    assert created.status_code == 202, created.json
+    body = created.json
+    assert created.headers["Location"].endswith(f"/api/v1/exports/{body['id']}")
+    # Immediate mode: the job has run by the time the answer is read again.
+    shown = api.get(f"/exports/{body['id']}").json
+    assert shown["status"] == "done" and shown["progress"] == 100 and shown["error"] is None
+    assert shown["expires_at"] and shown["download_url"].endswith("/download")
+    download = api.get(f"/exports/{body['id']}/download")
+    assert download.status_code == 200 and download.mimetype == "application/zip"
+    assert "attachment" in download.headers["Content-Disposition"]
+    data = download.get_data()
+    assert len(data) == shown["size"] and hashlib.sha256(data).hexdigest() == shown["sha256"]
+    archive = read_zip(data)
+    manifest = check_manifest(archive)
+    portfolio = json.loads(archive.read("portfolio.json"))
+    assert manifest["counts"] == exports.counts(portfolio)
+    assert manifest["counts"]["experiences"] == len(portfolio["experiences"]) > 0
+
+    # The vault's documents, decrypted, under their names, byte for byte what was stored.
+    for item in portfolio["documents"]:
+        content = archive.read(item["file"])
+        assert hashlib.sha256(content).hexdigest() == item["sha256"] and len(content) == item["size"]
+    # Each credential: the JSON exactly as this site serves it, and a PNG with the same credential baked in.
+    for entry in portfolio["credentials"]:
+        served = client.get(f"/{entry['kind']}s/{entry['id']}.json")
+        assert archive.read(entry["files"]["json"]) == served.get_data()
+        assert unbake(archive.read(entry["files"]["png"]))["credential"] == entry["credential"]
+    resume = json.loads(archive.read("resume.json"))
+    assert resume["basics"]["name"] == "Inès Martin" and resume["work"]
+    # LEAP2A: an Atom feed, parsed with defusedxml, one entry per item plus the person.
+    feed = SafeET.fromstring(archive.read("leap2a.xml"))
+    atom = "{http://www.w3.org/2005/Atom}"
+    entries = feed.findall(f"{atom}entry")
+    expected = 1 + sum(len(portfolio[k]) for k in ("experiences", "diplomas", "skills", "journal", "documents"))
+    assert len(entries) == expected
+    assert feed.find("{http://terms.leapspecs.org/}version").text == "http://www.leapspecs.org/2010-07/2A/"
+    enclosures = [link.get("href") for link in feed.iter(f"{atom}link") if link.get("rel") == "enclosure"]
+    assert sorted(enclosures) == sorted(d["file"] for d in portfolio["documents"])
+    # CLR 2.0: the OB 3.0 achievement credentials, each verbatim.
+    clr = json.loads(archive.read("clr.json"))
+    assert clr["type"] == ["VerifiableCredential", "ClrCredential"]
+    inside = clr["credentialSubject"]["verifiableCredential"]
+    assert inside and all(c in [e["credential"] for e in portfolio["credentials"]] for c in inside)
+    photo = portfolio["profile"]["photo"]
+    assert photo is None or archive.read(photo)[:2] == b"\xff\xd8"
+
+
+def test_an_encrypted_export_opens_with_its_passphrase_only(api, ines):
+    body = api.post("/exports", json={"passphrase": "une phrase de passe"}).json
+    assert body["encrypted"] is True
+    row = db.session.get(Export, uuid.UUID(body["id"]))
+    db.session.refresh(row)
+    assert row.sealed_private_key is None and row.header is None  # the key went once used
+    data = api.get(f"/exports/{body['id']}/download").get_data()
+    assert export_cipher.is_encrypted(data) and not data.startswith(b"PK")
+    plain = b"".join(export_cipher.decrypt([data], "une phrase de passe"))
+    check_manifest(read_zip(plain))
+    with pytest.raises(export_cipher.ExportCipherError):
+        b"".join(export_cipher.decrypt([data], "pas la bonne phrase"))
+    assert b"une phrase de passe" not in json.dumps(
+        [str(v) for v in db.session.execute(select(Export.__table__)).all()]).encode()
+
+
+def test_a_partial_export_holds_only_the_choice(api, ines):
+    skills = api.get("/skills").json["items"]
+    body = api.post("/exports", json={"selection": [{"type": "section", "id": "diplomas"},
+                                                    {"type": "skill", "id": skills[0]["id"]}]}).json
+    archive = read_zip(api.get(f"/exports/{body['id']}/download").get_data())
+    manifest = check_manifest(archive)
+    portfolio = json.loads(archive.read("portfolio.json"))
+    assert [s["id"] for s in portfolio["skills"]] == [skills[0]["id"]]
+    assert portfolio["experiences"] == portfolio["documents"] == portfolio["credentials"] == []
+    assert not any(name.startswith(("documents/", "credentials/")) for name in archive.namelist())
+    assert "clr.json" not in archive.namelist()
+    assert manifest["selection"] == portfolio["selection"]
+    resume = json.loads(archive.read("resume.json"))
+    assert resume["work"] == [] and [s["name"] for s in resume["skills"]] == [skills[0]["name"]]
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"selection": []}, "selection"), ({"selection": [{"type": "section", "id": "passwords"}]}, "selection"),
+    ({"passphrase": "short"}, "passphrase"), ({"passphrase": 12345678}, "passphrase"),
+    ({"colour": "blue"}, "colour"),
+])
+def test_bad_requests_are_422_and_make_nothing(api, body, field):
+    answer = api.post("/exports", json=body)
+    assert answer.status_code == 422 and field in answer.json["fields"], answer.json
+    assert db.session.scalar(select(Export.id)) is None
+
+
+def test_not_json_and_no_token(api, client):
+    assert api.post("/exports", data="x", content_type="text/plain").status_code == 415
+    assert client.post("/api/v1/exports", json={}).status_code == 401
+    assert client.get("/api/v1/exports").status_code == 401
+
+
+def test_another_persons_export_is_404(api, client, make_user):
+    body = api.post("/exports", json={}).json
+    other = api_for(client, make_user("other@example.org"))
+    for path in (f"/exports/{body['id']}", f"/exports/{body['id']}/download"):
+        answer = other.get(path)
+        assert answer.status_code == 404 and answer.json["error"] == "not_found"
+    assert other.get("/exports").json["items"] == []
+    assert other.get("/exports/not-a-uuid").status_code == 404
+
+
+def test_an_expired_link_is_410_and_the_sweep_removes_the_file(api, ines):
+    body = api.post("/exports", json={}).json
+    row = db.session.get(Export, uuid.UUID(body["id"]))
+    key = row.storage_key
+    assert storage.exists(key)
+    row.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    answer = api.get(f"/exports/{body['id']}/download")
+    assert answer.status_code == 410 and answer.json["error"] == "export_expired"
+    assert api.get(f"/exports/{body['id']}").json["status"] == "expired"
+    assert exports.sweep(db.session) == 1
+    db.session.commit()
+    assert not storage.exists(key)
+    assert api.get(f"/exports/{body['id']}/download").status_code == 410
+
+
+def test_one_export_at_a_time(api, ines):
+    waiting = exports.request_export(db.session, ines)  # queued, not run
+    db.session.commit()
+    answer = api.post("/exports", json={})
+    assert answer.status_code == 409 and answer.json["error"] == "export_in_progress"
+    assert api.get(f"/exports/{waiting.id}/download").json["error"] == "export_not_ready"
+    exports.build(db.session, waiting.id)
+    assert db.session.get(Export, waiting.id).status == "done"
+    exports.build(db.session, waiting.id)  # delivered twice: left alone
+    assert api.post("/exports", json={}).status_code == 202
+
+
+def test_an_unreadable_document_fails_the_export_cleanly(api, ines):
+    document = db.session.scalars(select(Document).where(Document.portfolio_id == ines.portfolio.id)).first()
+    storage.delete(document.blob_key)
+    body = api.post("/exports", json={}).json
+    shown = api.get(f"/exports/{body['id']}").json
+    assert shown["status"] == "failed" and shown["error"] == "document_unreadable"
+    assert db.session.get(Export, uuid.UUID(body["id"])).storage_key is None
+    assert not storage.exists(f"exports/{body['id']}")
+    assert api.get(f"/exports/{body['id']}/download").status_code == 409
+
+
+def test_the_page_asks_follows_and_downloads(client, ines):
+    assert login(client, DEMO.email, DEMO.password).status_code == 302
+    page = client.get("/exports")
+    assert page.status_code == 200 and "Exporter mes données" in page.get_data(as_text=True)
+    refused = client.post("/exports", data={"csrf_token": csrf_token(page), "scope": "all",
+                                            "passphrase": "one", "passphrase_confirm": "two"})
+    assert refused.status_code == 422
+    chosen_nothing = client.post("/exports", data={"csrf_token": csrf_token(page), "scope": "chosen"})
+    assert chosen_nothing.status_code == 422
+    assert client.post("/exports", data={"scope": "all"}).status_code == 400  # no CSRF token
+    assert db.session.scalar(select(Export.id)) is None
+    done = client.post("/exports", data={"csrf_token": csrf_token(page), "scope": "chosen", "section": "skills"},
+                       follow_redirects=True)
+    assert done.status_code == 200
+    row = db.session.scalars(select(Export)).one()
+    assert row.selection == [{"type": "section", "id": "skills"}] and row.status == "done"
+    assert f"/exports/{row.id}/download" in done.get_data(as_text=True)
+    archive = read_zip(client.get(f"/exports/{row.id}/download").get_data())
+    assert json.loads(archive.read("portfolio.json"))["skills"]
+
+
+def test_the_page_refuses_another_persons_download(app, client, ines, make_user):
+    mine = exports.request_export(db.session, ines)
+    db.session.commit()
+    exports.build(db.session, mine.id)
+    anonymous = app.test_client()
+    assert anonymous.get(f"/exports/{mine.id}/download").status_code == 302  # to the sign-in page
+    make_user("other@example.org")
+    assert login(client, "other@example.org").status_code == 302
+    assert client.get(f"/exports/{mine.id}/download").status_code == 404
+    assert str(mine.id) not in client.get("/exports").get_data(as_text=True)
+
+
+def test_the_cli_writes_the_file(app, ines, tmp_path):
+    runner = app.test_cli_runner()
+    out = tmp_path / "ines.zip"
+    result = runner.invoke(args=["export", "--user", DEMO.email, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1] == str(out)
+    check_manifest(read_zip(out.read_bytes()))
+    again = runner.invoke(args=["export", "--user", DEMO.email, "--out", str(out)])
+    assert again.exit_code != 0 and "exists" in again.output
+    sealed = tmp_path / "ines.zip.enc"
+    result = runner.invoke(args=["export", "--user", DEMO.email, "--out", str(sealed), "--passphrase-stdin",
+                                 "--only", "skills"], input="une phrase de passe\n")
+    assert result.exit_code == 0, result.output
+    plain = b"".join(export_cipher.decrypt(export_cipher.read_file(sealed), "une phrase de passe"))
+    assert list(json.loads(read_zip(plain).read("portfolio.json"))["skills"])
+    weak = runner.invoke(args=["export", "--user", DEMO.email, "--out", str(tmp_path / "w.zip"),
+                               "--passphrase-stdin"], input="short\n")
+    assert weak.exit_code != 0 and not (tmp_path / "w.zip").exists()
+    assert not list(tmp_path.glob(".*.part"))
+    nobody = runner.invoke(args=["export", "--user", "nobody@example.org", "--out", str(tmp_path / "n.zip")])
+    assert nobody.exit_code != 0 and "No account" in nobody.output
+
+
+def test_the_routes_are_in_the_openapi_description(client):
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    assert {"/api/v1/exports", "/api/v1/exports/{export_id}", "/api/v1/exports/{export_id}/download"} <= set(paths)
