@@ -153,3 +153,4 @@ def _register_blueprints(app: Flask) -> None:
     from app.collab import init_app as init_collab
     init_collab(app)
     from app import exports; exports.init_app(app)  # noqa: E702
+    from app import backpack; backpack.init_app(app)  # noqa: E702

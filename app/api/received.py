@@ -25,7 +25,7 @@ from app.verification import runner
 from badges.fetch import json_fetcher
 from badges import messages
 
-KIND = "<any(credential, attestation, endorsement):kind>"
+KIND = "<any(credential, attestation, endorsement, external):kind>"  # external: app.backpack
 
 
 class VerdictSchema(ma.Schema):

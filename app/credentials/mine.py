@@ -20,7 +20,7 @@ from app.verification.routes import verify_limit
 from badges.fetch import json_fetcher
 
 AUTO_CHECKS = 3  # verdicts run on a view of the section (the rest wait for the next view or the button)
-KINDS = "any(credential, attestation, endorsement)"
+KINDS = "any(credential, attestation, endorsement, external)"  # external: app.backpack
 
 
 def _fetch():

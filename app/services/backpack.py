@@ -45,6 +45,7 @@ from app.models.received import LINKABLE_KINDS, VerificationVerdict
 from app.policy import parse_id
 from app.services import received
 from app.services.errors import NotFound, ServiceError, ValidationFailed
+from badges import images
 from badges import read as reading
 from badges import summary
 from badges.bake import image_format
@@ -187,7 +188,7 @@ def _candidate(fmt: str, badge: reading.BadgeDocument, fetch: Fetch, email: str,
         issuer_name=(issuer.get("name") or issuer.get("id") or "")[:300], issuer_id=(issuer.get("id") or None),
         achievement_name=(achievement.get("name") or said.get("name") or "")[:300],
         achievement_description=achievement.get("description") or said.get("description"),
-        achievement_image=image.get("data") or image.get("url"),
+        achievement_image=image.get("data"),  # a remote image is not fetched: see read()
         issued_at=_moment(dates.get("awarded") or dates.get("valid_from")),
         expires_at=_moment(dates.get("valid_until")), source_url=badge.url,
         recipient=_recipient(said, email), warnings=list(badge.notes))
@@ -275,6 +276,11 @@ def read(payload: bytes | str | None = None, *, filename: str | None = None, url
         candidate.filename = (filename or "")[:255] or None
         if candidate.format != "clr-member":
             candidate.image, candidate.image_type = image, image_type
+        # What pages show: a PNG Sillage re-encoded (or a sanitised SVG) as a data: URI, from the
+        # credential's own data: image or the uploaded baked image. A remote image URL is not fetched:
+        # showing it would tell its host who looks at the portfolio, and importing needs no such fetch.
+        ref = {"data": candidate.achievement_image} if candidate.achievement_image else None
+        candidate.achievement_image = images.display_image(ref, fallback=candidate.image)
         candidate.source_url = candidate.source_url or (url.strip()[:2048] if url else None)
     return found
 

@@ -28,10 +28,11 @@ from sqlalchemy.orm import Session
 from app.database import utcnow
 from app.models import Diploma, Experience, Skill, User
 from app.models.attestations import AttestationRequest
+from app.models.backpack import ExternalCredential, ExternalCredentialLink
 from app.models.credentials import Credential
 from app.models.received import LINKABLE_KINDS, VERDICT_KINDS, CredentialLink, VerificationVerdict
 from app.policy import parse_id
-from app.services import awarding
+from app.services import awarding, backpack
 from app.services.errors import NotFound, ValidationFailed
 from badges.verify import verify
 
@@ -43,7 +44,7 @@ ITEM_MODELS = {"experience": Experience, "diploma": Diploma, "skill": Skill}
 class Entry:
     """One signed document of the section, in the words the page and the API need."""
 
-    kind: str  # credential, attestation, endorsement
+    kind: str  # credential, attestation, endorsement, external (a badge earned elsewhere: app.services.backpack)
     id: uuid.UUID
     title: str
     issuer: str
@@ -62,7 +63,7 @@ class Entry:
     @property
     def public_path(self) -> str:
         return {"credential": "/credentials/", "attestation": "/attestations/",
-                "endorsement": "/endorsements/"}[self.kind] + str(self.id)
+                "endorsement": "/endorsements/", "external": "/backpack/"}[self.kind] + str(self.id)
 
     @property
     def public_url(self) -> str:
@@ -96,8 +97,15 @@ def _request_entry(r: AttestationRequest) -> Entry:
     return Entry(r.purpose, r.id, title, issuer, r.decided_at, "active", r.hidden, r.document, r)
 
 
+def _external_entry(row: ExternalCredential) -> Entry:
+    """A badge earned elsewhere: its state is what its dates say until a verdict says more (_attach_verdicts)."""
+    return Entry("external", row.id, row.achievement_name or str(_l("Badge")), row.issuer_name,
+                 row.issued_at or row.created_at, backpack.state(row), row.hidden, row.document, row)
+
+
 def entries(session: Session, user: User, *, include_hidden: bool = True) -> list[Entry]:
-    """Credentials, confirmed attestations and endorsements received, newest first, with their verdicts."""
+    """Credentials, confirmed attestations and endorsements received, and badges brought from elsewhere,
+    newest first, with their verdicts."""
     portfolio = user.portfolio
     if portfolio is None:
         return []
@@ -106,10 +114,11 @@ def entries(session: Session, user: User, *, include_hidden: bool = True) -> lis
         AttestationRequest.portfolio_id == portfolio.id, AttestationRequest.status == "confirmed",
         AttestationRequest.document.is_not(None)))
     found += [_request_entry(r) for r in requests]
+    found += [_external_entry(row) for row in backpack.owned(session, user)]
     if not include_hidden:
         found = [e for e in found if not e.hidden]
     _attach_verdicts(session, found)
-    _attach_links(session, [e for e in found if e.kind == "credential"])
+    _attach_links(session, [e for e in found if e.kind in ("credential", "external")])
     return sorted(found, key=lambda e: (e.date, str(e.id)), reverse=True)
 
 
@@ -121,13 +130,19 @@ def _attach_verdicts(session: Session, found: list[Entry]) -> None:
     by_key = {(v.subject_kind, v.subject_id): v for v in rows}
     for entry in found:
         entry.verdict = by_key.get((entry.kind, entry.id))
+        if entry.kind == "external":
+            entry.state = backpack.state(entry.row, entry.verdict)
 
 
 def _attach_links(session: Session, found: list[Entry]) -> None:
     if not found:
         return
     links = list(session.scalars(select(CredentialLink).where(
-        CredentialLink.credential_id.in_([e.id for e in found])).order_by(CredentialLink.created_at)))
+        CredentialLink.credential_id.in_([e.id for e in found if e.kind == "credential"]))
+        .order_by(CredentialLink.created_at)))
+    links += [_AnyLink(link.external_credential_id, link.item_kind, link.item_id) for link in session.scalars(
+        select(ExternalCredentialLink).where(ExternalCredentialLink.external_credential_id.in_(
+            [e.id for e in found if e.kind == "external"])).order_by(ExternalCredentialLink.created_at))]
     items = {}
     for kind, model in ITEM_MODELS.items():
         ids = [link.item_id for link in links if link.item_kind == kind]
@@ -136,6 +151,13 @@ def _attach_links(session: Session, found: list[Entry]) -> None:
     for entry in found:
         entry.links = [(link.item_kind, items[(link.item_kind, link.item_id)]) for link in links
                        if link.credential_id == entry.id and (link.item_kind, link.item_id) in items]
+
+
+@dataclass(frozen=True)
+class _AnyLink:
+    credential_id: uuid.UUID
+    item_kind: str
+    item_id: uuid.UUID
 
 
 def get(session: Session, user: User, kind, entry_id) -> Entry:
@@ -147,7 +169,7 @@ def get(session: Session, user: User, kind, entry_id) -> Entry:
     if not match:
         raise NotFound(str(_l("No such credential.")))
     _attach_verdicts(session, match)
-    _attach_links(session, [e for e in match if e.kind == "credential"])
+    _attach_links(session, [e for e in match if e.kind in ("credential", "external")])
     return match[0]
 
 
@@ -160,6 +182,9 @@ def _one(session: Session, user: User, kind: str, key: uuid.UUID) -> list[Entry]
         if c is None or c.portfolio_id != portfolio.id:
             return []
         return [_credential_entry(c)]
+    if kind == "external":
+        row = session.get(ExternalCredential, key)
+        return [_external_entry(row)] if row is not None and row.portfolio_id == portfolio.id else []
     r = session.get(AttestationRequest, key)
     if r is None or r.portfolio_id != portfolio.id or r.purpose != kind or r.status != "confirmed" or not r.document:
         return []
@@ -170,6 +195,8 @@ def set_hidden(session: Session, user: User, entry: Entry, hidden: bool) -> None
     """Hide an entry from the portfolio (its public page stays reachable by whoever has the link)."""
     if entry.kind == "credential":
         awarding.set_visibility(session, user, entry.row, hidden=bool(hidden))
+    elif entry.kind == "external":
+        backpack.set_hidden(session, user, entry.row, bool(hidden))
     else:
         entry.row.hidden = bool(hidden)
     entry.hidden = bool(hidden)
@@ -177,7 +204,12 @@ def set_hidden(session: Session, user: User, entry: Entry, hidden: bool) -> None
 
 
 def check(session: Session, entry: Entry, fetch: Callable[[str], Any], *, locale: str = "en") -> VerificationVerdict:
-    """Run the verifier on the entry's signed document and keep its verdict (replacing the older one)."""
+    """Run the verifier on the entry's signed document and keep its verdict (replacing the older one).
+    A badge from elsewhere is verified as it was imported (a VC-JWT as its JWS, not its decoded payload)."""
+    if entry.kind == "external":
+        entry.verdict = backpack.recheck(session, entry.row, fetch, locale=locale)
+        entry.state = backpack.state(entry.row, entry.verdict)
+        return entry.verdict
     result = verify(entry.document, fetch=fetch, locale=locale)
     entry.verdict = record_verdict(session, entry.kind, entry.id, result)
     return entry.verdict
@@ -258,5 +290,9 @@ def for_item(session: Session, kind: str, item) -> list[Entry]:
         CredentialLink.portfolio_id == item.portfolio_id, Credential.portfolio_id == item.portfolio_id)
         .order_by(Credential.issued_at.desc())))
     found = [_credential_entry(c) for c in credentials]
+    found += [_external_entry(row) for row in session.scalars(select(ExternalCredential).join(
+        ExternalCredentialLink, ExternalCredentialLink.external_credential_id == ExternalCredential.id).where(
+        ExternalCredentialLink.item_kind == kind, ExternalCredentialLink.item_id == item.id,
+        ExternalCredential.portfolio_id == item.portfolio_id).order_by(ExternalCredential.issued_at.desc()))]
     _attach_verdicts(session, found)
     return found
