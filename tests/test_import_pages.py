@@ -37,11 +37,12 @@ def test_upload_preview_confirm(logged_in, user):
     assert count(Experience, user) == 0  # nothing yet
     token = csrf_token(response)
     done = logged_in.post("/import/confirm", data={"csrf_token": token})
-    assert done.status_code == 200 and "Import done" in done.get_data(as_text=True)
+    assert done.status_code == 200 and "import-counts" in done.get_data(as_text=True)
     assert count(Experience, user) == 3
     # The same file again: everything is already there, and a second confirm finds no pending upload.
     again = upload(logged_in, (DATA / "resume.json").read_bytes(), "resume.json")
-    assert "Already there" in again.get_data(as_text=True)
+    assert "import-status-existing" in again.get_data(as_text=True)
+    assert "import-status-new" not in again.get_data(as_text=True)
     logged_in.post("/import/confirm", data={"csrf_token": csrf_token(again)})
     assert count(Experience, user) == 3
     gone = logged_in.post("/import/confirm", data={"csrf_token": csrf_token(again)})
@@ -64,7 +65,8 @@ def test_page_refusals_are_explained(logged_in, user, app):
     assert response.status_code == 422 and "DTD" in response.get_data(as_text=True)
     app.config["IMPORT_LIMITS"] = {"upload": 100}
     response = upload(logged_in, (DATA / "resume.json").read_bytes(), "resume.json")
-    assert response.status_code == 413 and "larger than" in response.get_data(as_text=True)
+    assert response.status_code == 413 and ("MiB" in response.get_data(as_text=True)
+                                            or "Mio" in response.get_data(as_text=True))
     assert count(Experience, user) == 0
 
 

@@ -210,7 +210,7 @@ def test_unsafe_paths_are_refused(app, user, tmp_path, name):
         archive.write(DATA / "mahara" / "leap2a.xml", "leap2a.xml")
         archive.writestr(zipfile.ZipInfo(name), b"x")
     error = refused(user, path)
-    assert error.code == "unsafe_archive" and "unsafe path" in error.message
+    assert error.code == "unsafe_archive" and name in error.message
 
 
 def test_symlinks_are_refused(app, user, tmp_path):
@@ -221,7 +221,8 @@ def test_symlinks_are_refused(app, user, tmp_path):
         link.create_system = 3
         link.external_attr = (stat.S_IFLNK | 0o777) << 16
         archive.writestr(link, "/etc/passwd")
-    assert "symbolic link" in refused(user, path).message
+    error = refused(user, path)
+    assert error.code == "unsafe_archive" and "files/fiche-technique.txt" in error.message
 
 
 def test_truncated_zip_is_refused(app, user, tmp_path):
