@@ -17,7 +17,7 @@ from app.importers.safety import ImportRefused
 from app.models import Diploma, Document, Experience, JournalEntry, Skill
 from app.models.backpack import ExternalCredential
 from app.services import documents, imports, portfolio
-from app.services.export_portfolio import build_portfolio
+from app.services import backpack, exports
 from certs import export_cipher
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -25,25 +25,16 @@ LINK_LISTS = ("skill_ids", "experience_ids", "evidence")
 
 
 def write_export(user, path: Path) -> dict:
-    """An export ZIP as docs/export-format.md describes it: portfolio.json, the documents decrypted under
-    documents/<id>/<name>, and manifest.json last with the size and SHA-256 of every other entry."""
-    data = build_portfolio(db.session, user)
-    entries: list[tuple[str, bytes]] = [("portfolio.json", json.dumps(data, ensure_ascii=False).encode())]
-    for item in data["documents"]:
-        document = documents.get(db.session, user, item["id"])
-        entries.append((item["file"], b"".join(documents.read(user, document))))
-    manifest = {"format": "sillage-export", "version": 1, "created_at": data["exported_at"],
-                "generator": "Sillage", "selection": None, "counts": {},
-                "files": [{"path": name, "size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
-                          for name, content in entries]}
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in entries:
-            archive.writestr(name, content)
-        archive.writestr("manifest.json", json.dumps(manifest))
-    return data
+    """The export, written by export's own code (``sillage export``'s ``export_to_file``); its
+    portfolio.json."""
+    exports.export_to_file(db.session, user, path)
+    with zipfile.ZipFile(path) as archive:
+        return json.loads(archive.read("portfolio.json"))
 
 
-def rich_account(make_user):
+def rich_account(make_user, elsewhere=None):
+    """Profile, skills, experiences linked to them, a diploma, journal entries, documents (tags, evidence)
+    and, given another platform (``tests.backpack_helpers.Elsewhere``), a badge earned there, linked."""
     owner = make_user("ines@example.org", display_name="Inès Haddad")
     portfolio.update_profile(db.session, owner, {"headline": "Aide à domicile", "bio": "Je prends soin.",
                                                  "location": "Roubaix", "website": "https://ines.example.org"})
@@ -67,6 +58,10 @@ def rich_account(make_user):
     documents.link(db.session, owner, scan, job)
     documents.link(db.session, owner, scan, diploma)
     documents.store(db.session, owner, "notes.txt", [b"plain notes"])
+    if elsewhere is not None:
+        badge = json.dumps(elsewhere.signed(owner.email)).encode()
+        (row,) = backpack.add(db.session, owner, badge, filename="psc1.json", fetch=elsewhere.web)
+        backpack.link(db.session, owner, row, "experience", job.id)
     db.session.commit()
     return owner
 
@@ -94,19 +89,25 @@ def comparable(data: dict) -> dict:
 
 
 def test_export_import_export_is_lossless(app, make_user, tmp_path):
-    owner = rich_account(make_user)
+    from tests.backpack_helpers import Elsewhere
+
+    elsewhere = Elsewhere()
+    owner = rich_account(make_user, elsewhere)
     first = write_export(owner, tmp_path / "first.zip")
     fresh = make_user("fresh@example.org")
-    plan = imports.preview(db.session, fresh, str(tmp_path / "first.zip"))
+    plan = imports.preview(db.session, fresh, str(tmp_path / "first.zip"), fetch=elsewhere.web)
     assert plan.format == "sillage"
     assert plan.counts()["experiences"]["new"] == 2 and plan.counts()["documents"]["new"] == 2
-    imports.apply(db.session, fresh, str(tmp_path / "first.zip"))
+    assert plan.counts()["credentials"]["new"] == 1
+    imports.apply(db.session, fresh, str(tmp_path / "first.zip"), fetch=elsewhere.web)
     db.session.commit()
     second = write_export(fresh, tmp_path / "second.zip")
     assert comparable(second) == comparable(first)
-    assert first["experiences"] and first["documents"][0]["tags"]  # the comparison compared something
+    # The comparison compared something: items, tags, evidence, the badge and its link.
+    assert first["experiences"][0]["evidence"] or first["experiences"][1]["evidence"]
+    assert first["documents"][0]["tags"] and first["credentials"][0]["links"]
     # And importing the same export again adds nothing.
-    again = imports.preview(db.session, fresh, str(tmp_path / "first.zip"))
+    again = imports.preview(db.session, fresh, str(tmp_path / "first.zip"), fetch=elsewhere.web)
     assert all(c["new"] == 0 for c in again.counts().values())
 
 

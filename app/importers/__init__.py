@@ -40,6 +40,7 @@ class CredentialEntry:
     filename: str
     payload: bytes
     hidden: bool = False
+    links: list[tuple[str, str]] = field(default_factory=list)  # (section, ref) of the items it proves
     candidates: list = field(default_factory=list)  # the backpack's preview of it, once planned
 
 

@@ -31,6 +31,7 @@ from app.importers.safety import Limits, SafeZip, parse_json, refuse
 FORMAT, VERSION = "sillage-export", 1
 SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "portfolio-export.schema.json"
 NOT_IMPORTED = ("pages", "cvs", "grants", "grants_received", "share_links", "attestation_requests", "access_log")
+LINK_SECTIONS = {"experience": "experiences", "diploma": "diplomas", "skill": "skills"}
 PROFILE_FIELDS = ("display_name", "headline", "bio", "contact_email", "phone", "location", "website")
 
 
@@ -180,8 +181,11 @@ def read(archive: SafeZip) -> Bundle:
         files = item.get("files") or {}
         path = files.get("json") if files.get("json") in sizes else files.get("png")
         if path in sizes:
+            links = [(LINK_SECTIONS[link["item_kind"]], link["item_id"]) for link in item.get("links") or ()
+                     if isinstance(link, dict) and link.get("item_kind") in LINK_SECTIONS]
             bundle.credentials.append(CredentialEntry(ref=item["id"], filename=path.rsplit("/", 1)[-1],
-                                                      payload=archive.read(path), hidden=bool(item.get("hidden"))))
+                                                      payload=archive.read(path), hidden=bool(item.get("hidden")),
+                                                      links=links))
     for section in NOT_IMPORTED:
         count = len(document.get(section) or ())
         if count:

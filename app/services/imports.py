@@ -43,6 +43,7 @@ from certs import vault
 
 MODELS = {"skills": Skill, "experiences": Experience, "diplomas": Diploma, "journal": JournalEntry}
 ITEM_SECTIONS = ("skills", "experiences", "diplomas", "journal")
+LINK_KINDS = {"experiences": "experience", "diplomas": "diploma", "skills": "skill"}
 PREVIEW_ITEMS = 50  # items listed per section in a preview (all are counted)
 __all__ = ("ImportRefused", "Limits", "preview", "apply", "fingerprint")
 
@@ -345,6 +346,10 @@ def apply(session: Session, user: User, path: str, *, filename: str | None = Non
                                            candidates=entry.candidates):
                 if entry.hidden:
                     credential.hidden = True
+                for section, ref in entry.links:
+                    item = made.get((section, ref))
+                    if item is not None:
+                        backpack.link(session, user, credential, LINK_KINDS[section], item.id)
         session.flush()
         return plan
 
