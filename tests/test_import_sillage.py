@@ -4,12 +4,14 @@ half-written or altered export. Also badges (to the backpack) through the import
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import zipfile
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -17,7 +19,7 @@ from app.importers.safety import ImportRefused
 from app.models import Diploma, Document, Experience, JournalEntry, Skill
 from app.models.backpack import ExternalCredential
 from app.services import documents, imports, portfolio
-from app.services import backpack, exports
+from app.services import backpack, exports, photos
 from certs import export_cipher
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -58,6 +60,9 @@ def rich_account(make_user, elsewhere=None):
     documents.link(db.session, owner, scan, job)
     documents.link(db.session, owner, scan, diploma)
     documents.store(db.session, owner, "notes.txt", [b"plain notes"])
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 120, 40)).save(picture, "PNG")
+    photos.set_photo(db.session, owner, picture.getvalue())
     if elsewhere is not None:
         badge = json.dumps(elsewhere.signed(owner.email)).encode()
         (row,) = backpack.add(db.session, owner, badge, filename="psc1.json", fetch=elsewhere.web)
@@ -106,6 +111,7 @@ def test_export_import_export_is_lossless(app, make_user, tmp_path):
     # The comparison compared something: items, tags, evidence, the badge and its link.
     assert first["experiences"][0]["evidence"] or first["experiences"][1]["evidence"]
     assert first["documents"][0]["tags"] and first["credentials"][0]["links"]
+    assert first["profile"]["photo"] and photos.read_photo(fresh) is not None
     # And importing the same export again adds nothing.
     again = imports.preview(db.session, fresh, str(tmp_path / "first.zip"), fetch=elsewhere.web)
     assert all(c["new"] == 0 for c in again.counts().values())

@@ -145,6 +145,9 @@ def read(archive: SafeZip) -> Bundle:
     bundle = Bundle("sillage")
     profile = document.get("profile") or {}
     bundle.profile = {k: profile[k] for k in PROFILE_FIELDS if profile.get(k)}
+    photo = profile.get("photo")
+    if isinstance(photo, str) and archive.has(photo):
+        bundle.photo = archive.read(photo)
     for skill in document.get("skills") or ():
         bundle.skills.append({"ref": skill["id"], **{k: skill.get(k, "") for k in
                                                      ("name", "framework", "concept_uri", "description")},

@@ -36,7 +36,7 @@ from app.models import Diploma, Document, Experience, JournalEntry, Skill, User
 from app.models.imports import ImportFingerprint
 from app.models.portfolio import sort_key
 from app import storage
-from app.services import documents, portfolio, vault_keys
+from app.services import documents, photos, portfolio, vault_keys
 from app.services.errors import ServiceError, ValidationFailed
 from app.services.validation import clean
 from certs import vault
@@ -92,14 +92,15 @@ class Plan:
     items: list[Planned]
     profile: dict
     notes: list[str]
-    credentials: list  # backpack previews, or the entries when the backpack is absent
+    credentials: list  # one row per badge: label, status, issuer, verdict, reason
+    photo: bytes | None = None  # the profile photo to set (the account has none)
 
     def counts(self) -> dict:
         counts = {section: {"new": 0, "existing": 0, "invalid": 0}
                   for section in (*ITEM_SECTIONS, "documents")}
         for item in self.items:
             counts[item.section][item.status] += 1
-        counts["profile"] = {"new": len(self.profile), "existing": 0, "invalid": 0}
+        counts["profile"] = {"new": len(self.profile) + (self.photo is not None), "existing": 0, "invalid": 0}
         counts["credentials"] = {"new": sum(1 for c in self.credentials if c.get("status") == "new"),
                                  "existing": sum(1 for c in self.credentials if c.get("status") == "existing"),
                                  "invalid": sum(1 for c in self.credentials if c.get("status") == "invalid")}
@@ -112,7 +113,8 @@ class Plan:
             rows = [item for item in self.items if item.section == section]
             sections[section] = [{"label": item.label, "status": item.status,
                                   **({"reason": item.reason} if item.reason else {})} for item in rows[:limit]]
-        return {"format": self.format, "counts": self.counts(), "profile": self.profile,
+        profile = {**self.profile, **({"photo": True} if self.photo is not None else {})}
+        return {"format": self.format, "counts": self.counts(), "profile": profile,
                 "items": sections, "credentials": self.credentials[:limit], "notes": self.notes}
 
 
@@ -221,13 +223,16 @@ def _plan(session: Session, user: User, bundle: Bundle, *, strict: bool, fetch=N
         items.append(planned)
     current = portfolio.portfolio_of(user)
     profile = {k: v for k, v in bundle.profile.items() if v and not getattr(current, k, None)}
+    photo = bundle.photo if bundle.photo and not current.photo_key else None
     try:
         profile = clean(portfolio.PROFILE_RULES, profile, partial=True) if profile else {}
     except ValidationFailed as error:
         bundle.notes.append(str(_l("Some profile fields were left out: %(fields)s.",
                                    fields=", ".join(sorted(error.fields)))))
         profile = {k: v for k, v in profile.items() if k not in error.fields}
-    return Plan(bundle.format, items, profile, list(bundle.notes), _credential_plan(session, user, bundle, fetch))
+    plan = Plan(bundle.format, items, profile, list(bundle.notes), _credential_plan(session, user, bundle, fetch))
+    plan.photo = photo
+    return plan
 
 
 def _backpack():
@@ -308,6 +313,11 @@ def apply(session: Session, user: User, path: str, *, filename: str | None = Non
 
         if plan.profile:
             portfolio.update_profile(session, user, plan.profile)
+        if plan.photo is not None:
+            try:
+                photos.set_photo(session, user, plan.photo)
+            except ValidationFailed as error:  # an unreadable picture does not stop the rest
+                plan.notes.append(str(_l("The profile photo was left out: %(reason)s", reason=error.message)))
         for section in ITEM_SECTIONS:
             for planned in (p for p in plan.items if p.section == section):
                 if planned.status == "existing":
