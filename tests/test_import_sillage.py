@@ -238,3 +238,22 @@ def test_a_tampered_badge_is_not_imported(app, user, tmp_path):
     db.session.commit()
     assert plan.credentials[0]["status"] == "invalid" and plan.credentials[0]["reason"]
     assert db.session.scalar(select(func.count()).select_from(ExternalCredential)) == 0
+
+
+@pytest.mark.parametrize("member,fmt", [("leap2a.xml", "leap2a"), ("resume.json", "json_resume")])
+def test_the_open_formats_inside_an_export_read_back(app, make_user, tmp_path, member, fmt):
+    """Interoperability both ways: the LEAP2A and JSON Resume files Sillage writes are read by its own
+    importers, with the experiences, diplomas and skills they carry."""
+    owner = rich_account(make_user)
+    write_export(owner, tmp_path / "export.zip")
+    with zipfile.ZipFile(tmp_path / "export.zip") as archive:
+        (tmp_path / member).write_bytes(archive.read(member))
+    fresh = make_user("fresh@example.org")
+    plan = imports.apply(db.session, fresh, str(tmp_path / member))
+    db.session.commit()
+    assert plan.format == fmt
+    titles = {e.title for e in db.session.scalars(select(Experience).where(
+        Experience.portfolio_id == fresh.portfolio.id))}
+    assert {"Aide à domicile", "Maraude"} <= titles
+    names = {s.name for s in db.session.scalars(select(Skill).where(Skill.portfolio_id == fresh.portfolio.id))}
+    assert {"Soins d'hygiène", "Écoute active"} <= names
