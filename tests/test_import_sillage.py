@@ -60,6 +60,16 @@ def rich_account(make_user, elsewhere=None):
     documents.link(db.session, owner, scan, job)
     documents.link(db.session, owner, scan, diploma)
     documents.store(db.session, owner, "notes.txt", [b"plain notes"])
+    from app.services import cvs, pages  # noqa: PLC0415
+
+    pages.create(db.session, owner, {"title": "Mon parcours", "headline": "Soin et écoute", "theme": "atelier",
+                                     "items": [{"type": "experience", "id": str(job.id)},
+                                               {"type": "document", "id": str(scan.id)},
+                                               {"type": "skill", "id": str(care.id)}],
+                                     "show_photo": True, "public_profile": False})
+    cvs.create(db.session, owner, {"name": "Aide à domicile", "target_text": "aide à domicile",
+                                   "selection": [{"type": "experience", "id": str(job.id)},
+                                                 {"type": "diploma", "id": str(diploma.id)}]})
     picture = io.BytesIO()
     Image.new("RGB", (64, 64), (200, 120, 40)).save(picture, "PNG")
     photos.set_photo(db.session, owner, picture.getvalue())
@@ -112,6 +122,7 @@ def test_export_import_export_is_lossless(app, make_user, tmp_path):
     assert first["experiences"][0]["evidence"] or first["experiences"][1]["evidence"]
     assert first["documents"][0]["tags"] and first["credentials"][0]["links"]
     assert first["profile"]["photo"] and photos.read_photo(fresh) is not None
+    assert first["pages"][0]["items"] and first["cvs"][0]["selection"]
     # And importing the same export again adds nothing.
     again = imports.preview(db.session, fresh, str(tmp_path / "first.zip"), fetch=elsewhere.web)
     assert all(c["new"] == 0 for c in again.counts().values())

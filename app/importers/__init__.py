@@ -57,6 +57,8 @@ class Bundle:
     journal: list[dict] = field(default_factory=list)
     documents: list[FileEntry] = field(default_factory=list)
     credentials: list[CredentialEntry] = field(default_factory=list)
+    pages: list[dict] = field(default_factory=list)  # public pages (Sillage's own format only)
+    cvs: list[dict] = field(default_factory=list)  # CV variants (Sillage's own format only)
     photo: bytes | None = None  # the profile photo, when the format carries one
     notes: list[str] = field(default_factory=list)  # what was read but has no place in Sillage
 

@@ -6,11 +6,12 @@ against the manifest's list (none missing, none extra, same size and SHA-256, ha
 so that a half-written export (a crash while writing, a cut download) or an altered one is refused as
 a whole; then ``portfolio.json`` against the JSON Schema of the format when it is in the repository.
 
-Imported: profile (the fields the account has empty), skills, experiences (with their skills),
-diplomas, journal, documents (with their tags, descriptions and evidence links) and credentials (to the
-backpack, verbatim). Not imported, and said so in the preview: pages, CVs, grants, share links,
-attestation requests and the access log, which name other people or links that belong to the
-original account.
+Imported: profile (the fields the account has empty, the photo if it has none), skills, experiences
+(with their skills), diplomas, journal (with the dates it was written), documents (with their tags,
+descriptions and evidence links), credentials (to the backpack, verbatim, with their hidden flag and item
+links), pages and CVs (their items pointed at the imported ones). Not imported, and said so in the
+preview: grants, share links, attestation requests and the access log, which name other people or
+hold links that belong to the original account.
 """
 from __future__ import annotations
 
@@ -30,7 +31,10 @@ from app.importers.safety import Limits, SafeZip, parse_json, refuse
 
 FORMAT, VERSION = "sillage-export", 1
 SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "portfolio-export.schema.json"
-NOT_IMPORTED = ("pages", "cvs", "grants", "grants_received", "share_links", "attestation_requests", "access_log")
+NOT_IMPORTED = ("grants", "grants_received", "share_links", "attestation_requests", "access_log")
+PAGE_FIELDS = ("title", "headline", "theme", "items", "show_photo", "public_profile")
+CV_FIELDS = ("name", "template", "language", "target_text", "target_occupation", "summary", "cover_letter",
+             "show_photo", "consent", "consent_text", "selection")
 LINK_SECTIONS = {"experience": "experiences", "diploma": "diplomas", "skill": "skills"}
 PROFILE_FIELDS = ("display_name", "headline", "bio", "contact_email", "phone", "location", "website")
 
@@ -189,6 +193,10 @@ def read(archive: SafeZip) -> Bundle:
             bundle.credentials.append(CredentialEntry(ref=item["id"], filename=path.rsplit("/", 1)[-1],
                                                       payload=archive.read(path), hidden=bool(item.get("hidden")),
                                                       links=links))
+    for page in document.get("pages") or ():
+        bundle.pages.append({"ref": page["id"], **{k: page.get(k) for k in PAGE_FIELDS if k in page}})
+    for cv in document.get("cvs") or ():
+        bundle.cvs.append({"ref": cv["id"], **{k: cv.get(k) for k in CV_FIELDS if k in cv}})
     for section in NOT_IMPORTED:
         count = len(document.get(section) or ())
         if count:

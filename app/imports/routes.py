@@ -28,7 +28,7 @@ from app.vault.formstream import FormReader
 
 PENDING = "import_pending"
 PENDING_SECONDS = 3600
-SECTIONS = ("profile", "skills", "experiences", "diplomas", "journal", "documents", "credentials")
+SECTIONS = ("profile", "skills", "experiences", "diplomas", "journal", "documents", "credentials", "pages", "cvs")
 
 
 def _limits() -> Limits:

@@ -33,7 +33,9 @@ from sqlalchemy.orm import Session
 from app.importers import Bundle, FileEntry, detect
 from app.importers.safety import ImportRefused, Limits, refuse
 from app.models import Diploma, Document, Experience, JournalEntry, Skill, User
+from app.models.cvs import CvVariant
 from app.models.imports import ImportFingerprint
+from app.models.pages import Page
 from app.models.portfolio import sort_key
 from app import storage
 from app.services import documents, photos, portfolio, vault_keys
@@ -44,6 +46,8 @@ from certs import vault
 MODELS = {"skills": Skill, "experiences": Experience, "diplomas": Diploma, "journal": JournalEntry}
 ITEM_SECTIONS = ("skills", "experiences", "diplomas", "journal")
 LINK_KINDS = {"experiences": "experience", "diplomas": "diploma", "skills": "skill"}
+SHOWCASES = ("pages", "cvs")  # built from the items: imported last, their references pointed at the new items
+REF_SECTIONS = {"experience": "experiences", "diploma": "diplomas", "skill": "skills", "document": "documents"}
 PREVIEW_ITEMS = 50  # items listed per section in a preview (all are counted)
 __all__ = ("ImportRefused", "Limits", "preview", "apply", "fingerprint")
 
@@ -68,6 +72,10 @@ def fingerprint(section: str, values: dict) -> str:
         key = [_norm(values.get("title")), _norm(values.get("body"))]
     elif section == "documents":
         key = [values["sha256"]]
+    elif section == "pages":
+        key = [_norm(values.get("title")), _norm(values.get("headline"))]
+    elif section == "cvs":
+        key = [_norm(values.get("name")), _norm(values.get("target_text"))]
     else:
         raise ValueError(section)
     return hashlib.sha256(json.dumps([section, key], ensure_ascii=False).encode("utf-8")).hexdigest()
@@ -97,7 +105,7 @@ class Plan:
 
     def counts(self) -> dict:
         counts = {section: {"new": 0, "existing": 0, "invalid": 0}
-                  for section in (*ITEM_SECTIONS, "documents")}
+                  for section in (*ITEM_SECTIONS, "documents", *SHOWCASES)}
         for item in self.items:
             counts[item.section][item.status] += 1
         counts["profile"] = {"new": len(self.profile) + (self.photo is not None), "existing": 0, "invalid": 0}
@@ -109,7 +117,7 @@ class Plan:
     def as_dict(self, limit: int = PREVIEW_ITEMS) -> dict:
         """The preview as the page, the API and the CLI show it."""
         sections = {}
-        for section in (*ITEM_SECTIONS, "documents"):
+        for section in (*ITEM_SECTIONS, "documents", *SHOWCASES):
             rows = [item for item in self.items if item.section == section]
             sections[section] = [{"label": item.label, "status": item.status,
                                   **({"reason": item.reason} if item.reason else {})} for item in rows[:limit]]
@@ -161,6 +169,13 @@ def _existing(session: Session, user: User) -> dict[str, dict[str, object]]:
     for document in session.scalars(select(Document).where(Document.portfolio_id == owner.id)):
         found["documents"].setdefault(fingerprint("documents", {"sha256": document.sha256}), document)
         by_id[document.id] = document
+    found.update({section: {} for section in SHOWCASES})
+    for page in session.scalars(select(Page).where(Page.portfolio_id == owner.id)):
+        found["pages"].setdefault(fingerprint("pages", {"title": page.title, "headline": page.headline}), page)
+        by_id[page.id] = page
+    for cv in session.scalars(select(CvVariant).where(CvVariant.portfolio_id == owner.id)):
+        found["cvs"].setdefault(fingerprint("cvs", {"name": cv.name, "target_text": cv.target_text}), cv)
+        by_id[cv.id] = cv
     for row in session.scalars(select(ImportFingerprint).where(ImportFingerprint.portfolio_id == owner.id)):
         item = by_id.get(row.item_id)
         if item is not None:  # the item was deleted since: it counts for nothing
@@ -221,6 +236,15 @@ def _plan(session: Session, user: User, bundle: Bundle, *, strict: bool, fetch=N
         else:
             seen[("documents", planned.fingerprint)] = planned
         items.append(planned)
+    for section in SHOWCASES:
+        for data in getattr(bundle, section):
+            values = {k: v for k, v in data.items() if k != "ref"}
+            label = values.get("title") or values.get("name") or ""
+            planned = Planned(section, str(data.get("ref", "")), label, "new", values=values,
+                              fingerprint=fingerprint(section, values))
+            if planned.fingerprint in existing[section]:
+                planned.status, planned.target = "existing", existing[section][planned.fingerprint]
+            items.append(planned)
     current = portfolio.portfolio_of(user)
     profile = {k: v for k, v in bundle.profile.items() if v and not getattr(current, k, None)}
     photo = bundle.photo if bundle.photo and not current.photo_key else None
@@ -343,6 +367,7 @@ def apply(session: Session, user: User, path: str, *, filename: str | None = Non
                 remember(planned, document)
             else:
                 document = target(planned)
+                made[("documents", planned.ref)] = document
             for link in source.links:
                 item = made.get(link)
                 if item is not None and document is not None:
@@ -360,8 +385,43 @@ def apply(session: Session, user: User, path: str, *, filename: str | None = Non
                     item = made.get((section, ref))
                     if item is not None:
                         backpack.link(session, user, credential, LINK_KINDS[section], item.id)
+        _showcases(session, user, plan, made, remember)
         session.flush()
         return plan
+
+
+def _showcases(session: Session, user: User, plan: Plan, made: dict, remember) -> None:
+    """Pages and CVs, their items pointed at the imported (or already present) ones. An item that did not
+    come in (a credential signed by this site for the original account, an attestation) is left out,
+    and said so."""
+    from app.services import cvs, pages  # noqa: PLC0415 - they import much of the application
+
+    left_out = 0
+
+    def remap(refs) -> list[dict]:
+        nonlocal left_out
+        out = []
+        for ref in refs or ():
+            item = made.get((REF_SECTIONS.get(ref.get("type")), ref.get("id")))
+            if item is None:
+                left_out += 1
+                continue
+            out.append({"type": ref["type"], "id": str(item.id)})
+        return out
+
+    for planned in (p for p in plan.items if p.section in SHOWCASES and p.status == "new"):
+        values = dict(planned.values)
+        if planned.section == "pages":
+            values["items"] = remap(values.get("items"))
+            remember(planned, pages.create(session, user, values))
+        else:
+            values["selection"] = remap(values.get("selection"))
+            if not values.get("target_occupation"):
+                values.pop("target_occupation", None)
+            remember(planned, cvs.create(session, user, values))
+    if left_out:
+        plan.notes.append(str(_l("%(count)s items of pages or CVs were left out: they were not imported.",
+                                 count=left_out)))
 
 
 # --- the uploaded file between the preview and the confirmation (the page) --------------------------------
