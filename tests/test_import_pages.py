@@ -140,3 +140,18 @@ def test_openapi_documents_the_route(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     assert "/api/v1/imports" in spec["paths"]
     assert any(tag["name"] == "Import" for tag in spec["tags"])
+
+
+def test_account_deletion_removes_pending_uploads_and_fingerprints(logged_in, user, app):
+    from app.models.imports import ImportFingerprint
+    from app.services import accounts, imports
+
+    imports.apply(db.session, user, str(DATA / "resume.json"))
+    db.session.commit()
+    upload(logged_in, (DATA / "europass-v3.xml").read_bytes(), "cv.xml")  # left pending
+    pending = [p for p in Path(app.config["INSTANCE_PATH"]).rglob("import-*") if p.is_file()]
+    assert len(pending) == 1 and db.session.scalar(select(func.count()).select_from(ImportFingerprint)) > 0
+    accounts.delete_account(db.session, user, PASSWORD)
+    db.session.commit()
+    assert [p for p in Path(app.config["INSTANCE_PATH"]).rglob("import-*") if p.is_file()] == []
+    assert db.session.scalar(select(func.count()).select_from(ImportFingerprint)) == 0
