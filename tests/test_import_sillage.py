@@ -268,3 +268,21 @@ def test_the_open_formats_inside_an_export_read_back(app, make_user, tmp_path, m
     assert {"Aide à domicile", "Maraude"} <= titles
     names = {s.name for s in db.session.scalars(select(Skill).where(Skill.portfolio_id == fresh.portfolio.id))}
     assert {"Soins d'hygiène", "Écoute active"} <= names
+
+
+@pytest.mark.parametrize("kind", ["png", "svg", "jwt", "clr"])
+def test_every_badge_form_is_detected_and_goes_to_the_backpack(app, user, tmp_path, kind):
+    from badges.bake import bake
+    from tests.backpack_helpers import SVG, Elsewhere, png
+
+    elsewhere = Elsewhere()
+    payload = {"png": lambda: bake(png(), elsewhere.signed(user.email)),
+               "svg": lambda: bake(SVG, elsewhere.signed(user.email)),
+               "jwt": lambda: elsewhere.jwt(user.email).encode(),
+               "clr": lambda: json.dumps(elsewhere.clr([elsewhere.signed(user.email)])).encode()}[kind]()
+    path = tmp_path / f"badge.{kind}"
+    path.write_bytes(payload)
+    plan = imports.apply(db.session, user, str(path), fetch=elsewhere.web)
+    db.session.commit()
+    assert plan.format == "badge" and plan.credentials and plan.credentials[0]["status"] == "new", plan.credentials
+    assert db.session.scalar(select(func.count()).select_from(ExternalCredential)) >= 1

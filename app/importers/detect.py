@@ -108,6 +108,6 @@ def _from_document(data: bytes, filename: str | None) -> Bundle:
         if europass.looks_like(root):
             return europass.read(data)
         raise _unknown()
-    if text_head.startswith(b"eyJ") and text_head.count(b".") >= 2:
+    if text_head.startswith(b"eyJ") and data.strip().count(b".") == 2:  # a compact JWS (VC-JWT)
         return _badge(data.strip(), filename)
     raise _unknown()
