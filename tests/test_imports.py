@@ -2,8 +2,6 @@
 leaving nothing behind."""
 from __future__ import annotations
 
-import io
-import json
 import stat
 import zipfile
 from pathlib import Path

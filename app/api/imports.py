@@ -20,9 +20,9 @@ from app.api.auth import api_user, require_token
 from app.api.common import document_errors
 from app.api.schemas import ErrorSchema
 from app.extensions import db
+from app.imports.upload import receive as receive_upload
 from app.services import imports
 from app.services.errors import ServiceError, ValidationFailed
-from app.vault.formstream import FormReader
 
 REFUSALS = ("`unknown_format`, `invalid_format`, `invalid_json`, `invalid_xml`, `unsafe_xml` (DTD or entities: "
             "XXE, billion laughs), `unsafe_archive` (`../` or absolute paths, links), `zip_bomb`, "
@@ -69,27 +69,6 @@ def _truthy(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
-def receive(limit: int) -> tuple[str, str | None, dict]:
-    """The upload of this request: (temporary path, file name, other fields). The caller removes it."""
-    reader = FormReader()
-    reader.token_checked = True  # the API authenticates with a bearer token, never a cookie
-    path, filename, values = None, None, {}
-    try:
-        for kind, event in reader.parts():
-            if kind == "file" and event.name == "file" and path is None:
-                filename = event.filename
-                path = imports.spool(reader.data(), limit)
-            elif kind == "field" and event.name in ("dry_run", "passphrase"):
-                values[event.name] = reader.value()
-    except BaseException:
-        if path:
-            os.unlink(path)
-        raise
-    if path is None:
-        raise ValidationFailed(str(_l("Choose a file to import.")), fields={"file": str(_l("Choose a file to import."))})
-    return path, filename, values
-
-
 def make_blueprint() -> Blueprint:
     blp = Blueprint("Import", __name__, url_prefix="/api/v1/imports",
                     description="Bring a portfolio in from Sillage, JSON Resume, LEAP2A, Europass, LinkedIn, "
@@ -114,10 +93,13 @@ def make_blueprint() -> Blueprint:
                                                size=limits.upload // 2**20)), code="file_too_large", status=413)
         request.max_content_length = limits.upload + 64 * 1024
         try:
-            path, filename, values = receive(limits.upload)
+            path, filename, values = receive_upload(limits.upload, ("dry_run", "passphrase"), check_csrf=False)
         except BadRequest:
             raise ServiceError(str(_l("Send the file as multipart/form-data, in a field named file.")),
                                code="invalid_form") from None
+        if path is None:
+            message = str(_l("Choose a file to import."))
+            raise ValidationFailed(message, fields={"file": message})
         dry_run = _truthy(values.get("dry_run", ""))
         try:
             run = imports.preview if dry_run else imports.apply

@@ -21,10 +21,10 @@ from app.extensions import csrf, db
 from app.importers import sillage_zip
 from app.importers.safety import Limits
 from app.imports import bp
+from app.imports.upload import receive as receive_upload
 from app.portfolio.forms import ConfirmForm
 from app.services import imports
 from app.services.errors import ServiceError
-from app.vault.formstream import FormReader
 
 PENDING = "import_pending"
 PENDING_SECONDS = 3600
@@ -51,23 +51,6 @@ def index():
     return _page()
 
 
-def _receive(limit: int) -> tuple[str, str | None, str | None]:
-    reader = FormReader()
-    path = filename = passphrase = None
-    try:
-        for kind, event in reader.parts():
-            if kind == "field" and event.name == "passphrase":
-                passphrase = reader.value()
-            elif kind == "file" and event.name == "file" and path is None and event.filename:
-                filename = event.filename
-                path = imports.spool(reader.data(), limit)
-    except BaseException:
-        if path:
-            os.unlink(path)
-        raise
-    return path, filename, passphrase
-
-
 @bp.post("")
 @csrf.exempt
 @login_required
@@ -79,14 +62,14 @@ def upload():
     request.max_content_length = limits.upload + 64 * 1024
     _forget()
     try:
-        path, filename, passphrase = _receive(limits.upload)
+        path, filename, fields = receive_upload(limits.upload, ("passphrase",), check_csrf=True)
     except BadRequest:
         return _page(_("The upload could not be read. Please try again."), 400)
     except ServiceError as error:
         return _page(error.message, error.status)
     if path is None:
         return _page(_("Choose a file to import."), 422)
-    clear = path
+    passphrase, clear = fields.get("passphrase"), path
     try:
         with contextlib.ExitStack() as stack:
             with open(path, "rb") as handle:
