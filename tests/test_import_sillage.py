@@ -286,3 +286,16 @@ def test_every_badge_form_is_detected_and_goes_to_the_backpack(app, user, tmp_pa
     db.session.commit()
     assert plan.format == "badge" and plan.credentials and plan.credentials[0]["status"] == "new", plan.credentials
     assert db.session.scalar(select(func.count()).select_from(ExternalCredential)) >= 1
+
+
+def test_an_svg_badge_with_a_doctype_is_still_a_badge(app, user, tmp_path):
+    from badges.bake import bake
+    from tests.backpack_helpers import SVG, Elsewhere
+
+    elsewhere = Elsewhere()
+    doctype = (b'<?xml version="1.0"?>\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" '
+               b'"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n')
+    path = tmp_path / "badge.svg"
+    path.write_bytes(doctype + bake(SVG, elsewhere.signed(user.email)))
+    plan = imports.preview(db.session, user, str(path), fetch=elsewhere.web)
+    assert plan.format == "badge"  # handed to the backpack, whose reader decides (never a LEAP2A/Europass parse)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import posixpath
+import re
 from collections.abc import Iterator
 
 from flask_babel import lazy_gettext as _l
@@ -18,6 +19,7 @@ from app.importers.safety import Limits, SafeZip, parse_json, parse_xml, refuse
 
 FORMATS = ("sillage", "json_resume", "leap2a", "europass", "linkedin", "badge")
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+SVG_ROOT = re.compile(rb"<svg[\s>]")
 
 
 def _leap_member(archive: SafeZip) -> str | None:
@@ -100,9 +102,9 @@ def _from_document(data: bytes, filename: str | None) -> Bundle:
             return _badge(data, filename)
         raise _unknown()
     if text_head.startswith(b"<"):
-        root = parse_xml(data, _l("The XML file"))
-        if europass.local(root.tag) == "svg":
+        if SVG_ROOT.search(data[:8192]):  # a baked SVG, often with a DOCTYPE: the backpack parses it safely
             return _badge(data, filename)
+        root = parse_xml(data, _l("The XML file"))
         if leap2a.looks_like(root):
             return leap2a.read(data)
         if europass.looks_like(root):
