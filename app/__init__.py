@@ -142,6 +142,7 @@ def _register_blueprints(app: Flask) -> None:
     # The API first: verification documents its route on the API's OpenAPI description.
     for feature in (auth, portfolio, settings, api, verification, jobs, issuing, credentials, vault):
         feature.init_app(app)
+    from app import imports; imports.init_app(app)  # noqa: E702  (issue 11: import page and API)
     from app.attestations import init_app as init_attestations
     init_attestations(app)
     from app import cvs; cvs.init_app(app)  # noqa: E702

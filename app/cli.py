@@ -168,6 +168,7 @@ def register(app: Flask) -> None:
     from app.frameworks.cli import frameworks as frameworks_cli; app.cli.add_command(frameworks_cli)  # noqa: E702
     from app.path.cli import group as trainings_cli; app.cli.add_command(trainings_cli)  # noqa: E702
     from app.exports.cli import export_command; app.cli.add_command(export_command)  # noqa: E702
+    from app.imports.cli import import_command; app.cli.add_command(import_command)  # noqa: E702
     # ``keys`` is shared with the verifier's ``keys generate`` (app.verification.cli), whichever comes first.
     existing = app.cli.commands.get("keys")
     if isinstance(existing, click.Group) and existing is not keys:

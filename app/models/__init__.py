@@ -24,4 +24,6 @@ from app.models.skill_suggestions import SkillSuggestionDismissal  # noqa: F401
 from app.models.frameworks import Concept, ConceptRelation, Framework  # noqa: F401
 from app.models.path import Hypothesis, PlanEvent, PlanItem, Training, TrainingSkill  # noqa: F401
 from app.models.exports import ErasedToken, Export  # noqa: F401
+from app.models.imports import ImportFingerprint  # noqa: F401
 from app.models.backpack import ExternalCredential, ExternalCredentialLink  # noqa: F401
+from app.models.exports import ErasedToken, Export  # noqa: F401

@@ -1,0 +1,155 @@
+"""The Import page (upload, preview, confirm, cancel) and ``POST /api/v1/imports``, with their refusals."""
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Experience, Skill
+from tests.conftest import PASSWORD
+from tests.helpers import csrf_token
+
+DATA = Path(__file__).parent / "data" / "import"
+
+
+def count(model, user) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(model.portfolio_id == user.portfolio.id))
+
+
+def upload(client, data: bytes, name: str, passphrase: str = ""):
+    page = client.get("/import")
+    # The token first, as the browser sends it (the form's order): the server reads the body as it comes.
+    return client.post("/import", data={"csrf_token": csrf_token(page), "passphrase": passphrase,
+                                        "file": (io.BytesIO(data), name)},
+                       content_type="multipart/form-data")
+
+
+def test_upload_preview_confirm(logged_in, user):
+    response = upload(logged_in, (DATA / "resume.json").read_bytes(), "resume.json")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "JSON Resume" in text and "Aide-soignante" in text and "Atelier mémoire" in text
+    assert count(Experience, user) == 0  # nothing yet
+    token = csrf_token(response)
+    done = logged_in.post("/import/confirm", data={"csrf_token": token})
+    assert done.status_code == 200 and "import-counts" in done.get_data(as_text=True)
+    assert count(Experience, user) == 3
+    # The same file again: everything is already there, and a second confirm finds no pending upload.
+    again = upload(logged_in, (DATA / "resume.json").read_bytes(), "resume.json")
+    assert "import-status-existing" in again.get_data(as_text=True)
+    assert "import-status-new" not in again.get_data(as_text=True)
+    logged_in.post("/import/confirm", data={"csrf_token": csrf_token(again)})
+    assert count(Experience, user) == 3
+    gone = logged_in.post("/import/confirm", data={"csrf_token": csrf_token(again)})
+    assert gone.status_code == 410
+
+
+def test_cancel_forgets_the_upload(logged_in, user, app):
+    response = upload(logged_in, (DATA / "resume.json").read_bytes(), "resume.json")
+    blobs = lambda: [p for p in Path(app.config["INSTANCE_PATH"]).rglob("import-*") if p.is_file()]  # noqa: E731
+    assert len(blobs()) == 1  # the pending upload, encrypted
+    assert b"Aide-soignante" not in blobs()[0].read_bytes()
+    logged_in.post("/import/cancel", data={"csrf_token": csrf_token(response)})
+    assert blobs() == []
+    assert logged_in.post("/import/confirm", data={"csrf_token": csrf_token(response)}).status_code == 410
+    assert count(Experience, user) == 0
+
+
+def test_page_refusals_are_explained(logged_in, user, app):
+    response = upload(logged_in, b"<!DOCTYPE x [<!ENTITY a 'b'>]><feed>&a;</feed>", "evil.xml")
+    assert response.status_code == 422 and "DTD" in response.get_data(as_text=True)
+    app.config["IMPORT_LIMITS"] = {"upload": 100}
+    response = upload(logged_in, (DATA / "resume.json").read_bytes(), "resume.json")
+    assert response.status_code == 413 and ("MiB" in response.get_data(as_text=True)
+                                            or "Mio" in response.get_data(as_text=True))
+    assert count(Experience, user) == 0
+
+
+def test_upload_without_csrf_token_is_refused(logged_in, user):
+    response = logged_in.post("/import", data={"file": (io.BytesIO(b"{}"), "a.json")},
+                              content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert count(Experience, user) == 0
+
+
+def test_pages_need_a_signed_in_person(client):
+    assert client.get("/import").status_code == 302
+    assert client.post("/import/confirm").status_code in (302, 400)
+
+
+def api_token(client, user) -> str:
+    response = client.post("/api/v1/tokens", json={"email": user.email, "password": PASSWORD, "name": "t"})
+    return response.get_json()["token"]
+
+
+def test_api_dry_run_then_import(client, user):
+    headers = {"Authorization": f"Bearer {api_token(client, user)}"}
+    body = (DATA / "europass-v3.xml").read_bytes()
+    dry = client.post("/api/v1/imports", headers=headers, content_type="multipart/form-data",
+                      data={"file": (io.BytesIO(body), "cv.xml"), "dry_run": "true"})
+    assert dry.status_code == 200, dry.get_json()
+    result = dry.get_json()
+    assert result["dry_run"] is True and result["format"] == "europass"
+    assert result["counts"]["experiences"] == {"new": 2, "existing": 0, "invalid": 0}
+    assert count(Experience, user) == 0
+    done = client.post("/api/v1/imports", headers=headers, content_type="multipart/form-data",
+                       data={"file": (io.BytesIO(body), "cv.xml")})
+    assert done.status_code == 201 and count(Experience, user) == 2 and count(Skill, user) == 5
+    again = client.post("/api/v1/imports", headers=headers, content_type="multipart/form-data",
+                        data={"file": (io.BytesIO(body), "cv.xml")})
+    assert again.get_json()["counts"]["experiences"]["existing"] == 2 and count(Experience, user) == 2
+
+
+def test_api_refusals(client, user, app):
+    headers = {"Authorization": f"Bearer {api_token(client, user)}"}
+    assert client.post("/api/v1/imports", data={"file": (io.BytesIO(b"{}"), "a.json")},
+                       content_type="multipart/form-data").status_code == 401
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("leap2a.xml", b" " * (40 * 1024 * 1024))
+    answer = client.post("/api/v1/imports", headers=headers, content_type="multipart/form-data",
+                         data={"file": (io.BytesIO(bomb.getvalue()), "bomb.zip")})
+    assert answer.status_code == 422 and answer.get_json()["error"] == "zip_bomb"
+    slip = io.BytesIO()
+    with zipfile.ZipFile(slip, "w") as archive:
+        archive.writestr("../../etc/cron.d/x", b"x")
+    answer = client.post("/api/v1/imports", headers=headers, content_type="multipart/form-data",
+                         data={"file": (io.BytesIO(slip.getvalue()), "slip.zip")})
+    assert answer.get_json()["error"] == "unsafe_archive"
+    answer = client.post("/api/v1/imports", headers=headers, content_type="multipart/form-data",
+                         data={"file": (io.BytesIO(b'{"version": 7}'), "x.json")})
+    assert answer.status_code == 422 and answer.get_json()["error"] == "unknown_format"
+    answer = client.post("/api/v1/imports", headers=headers, json={"file": "no"})
+    assert answer.status_code == 400 and answer.get_json()["error"] == "invalid_form"
+    answer = client.post("/api/v1/imports", headers=headers, content_type="multipart/form-data",
+                         data={"dry_run": "true"})
+    assert answer.status_code == 422 and "file" in answer.get_json()["fields"]
+    app.config["IMPORT_LIMITS"] = {"upload": 1000}
+    answer = client.post("/api/v1/imports", headers=headers, content_type="multipart/form-data",
+                         data={"file": (io.BytesIO(b" " * 5000 + b"{}"), "big.json")})
+    assert answer.status_code == 413 and answer.get_json()["error"] == "file_too_large"
+    assert count(Experience, user) == 0
+
+
+def test_openapi_documents_the_route(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "/api/v1/imports" in spec["paths"]
+    assert any(tag["name"] == "Import" for tag in spec["tags"])
+
+
+def test_account_deletion_removes_pending_uploads_and_fingerprints(logged_in, user, app):
+    from app.models.imports import ImportFingerprint
+    from app.services import accounts, imports
+
+    imports.apply(db.session, user, str(DATA / "resume.json"))
+    db.session.commit()
+    upload(logged_in, (DATA / "europass-v3.xml").read_bytes(), "cv.xml")  # left pending
+    pending = [p for p in Path(app.config["INSTANCE_PATH"]).rglob("import-*") if p.is_file()]
+    assert len(pending) == 1 and db.session.scalar(select(func.count()).select_from(ImportFingerprint)) > 0
+    accounts.delete_account(db.session, user, PASSWORD)
+    db.session.commit()
+    assert [p for p in Path(app.config["INSTANCE_PATH"]).rglob("import-*") if p.is_file()] == []
+    assert db.session.scalar(select(func.count()).select_from(ImportFingerprint)) == 0

@@ -1,0 +1,301 @@
+"""Sillage's own export read back (issue 11): lossless for what an account can hold (export, import into a
+fresh account, export again: equal but for ids and timestamps), encrypted exports, and refusals of a
+half-written or altered export. Also badges (to the backpack) through the import."""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.importers.safety import ImportRefused
+from app.models import Diploma, Document, Experience, JournalEntry, Skill
+from app.models.backpack import ExternalCredential
+from app.services import documents, imports, portfolio
+from app.services import backpack, exports, photos
+from certs import export_cipher
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+LINK_LISTS = ("skill_ids", "experience_ids", "evidence")
+
+
+def write_export(user, path: Path) -> dict:
+    """The export, written by export's own code (``sillage export``'s ``export_to_file``); its
+    portfolio.json."""
+    exports.export_to_file(db.session, user, path)
+    with zipfile.ZipFile(path) as archive:
+        return json.loads(archive.read("portfolio.json"))
+
+
+def rich_account(make_user, elsewhere=None):
+    """Profile, skills, experiences linked to them, a diploma, journal entries, documents (tags, evidence)
+    and, given another platform (``tests.backpack_helpers.Elsewhere``), a badge earned there, linked."""
+    owner = make_user("ines@example.org", display_name="Inès Haddad")
+    portfolio.update_profile(db.session, owner, {"headline": "Aide à domicile", "bio": "Je prends soin.",
+                                                 "location": "Roubaix", "website": "https://ines.example.org"})
+    care = portfolio.create_item(db.session, owner, Skill, {"name": "Soins d'hygiène", "level": 3,
+                                                            "framework": "ESCO",
+                                                            "concept_uri": "http://data.europa.eu/esco/skill/x"})
+    listen = portfolio.create_item(db.session, owner, Skill, {"name": "Écoute active", "level": 4})
+    job = portfolio.create_item(db.session, owner, Experience, {
+        "kind": "job", "title": "Aide à domicile", "organisation": "ADMR", "place": "Roubaix",
+        "start_date": "2019-02-01", "description": "Accompagnement de **six** personnes.",
+        "skill_ids": [str(care.id), str(listen.id)]})
+    portfolio.create_item(db.session, owner, Experience, {
+        "kind": "volunteering", "title": "Maraude", "organisation": "Croix-Rouge", "start_date": "2017-10-01",
+        "end_date": "2018-06-30", "skill_ids": [str(listen.id)]})
+    diploma = portfolio.create_item(db.session, owner, Diploma, {"title": "DEAES", "awarding_body": "DREETS",
+                                                                 "awarded_on": "2018-07-04", "level": "3"})
+    portfolio.create_item(db.session, owner, JournalEntry, {"title": "Pourquoi le soin", "body": "Parce que."})
+    portfolio.create_item(db.session, owner, JournalEntry, {"title": "Après le stage", "body": "Fatiguée."})
+    scan = documents.store(db.session, owner, "Attestation employeur.pdf", [b"%PDF-1.4\n% fake pdf\n"],
+                           tags=["emploi", "preuve"], description="Signée par la directrice")
+    documents.link(db.session, owner, scan, job)
+    documents.link(db.session, owner, scan, diploma)
+    documents.store(db.session, owner, "notes.txt", [b"plain notes"])
+    from app.services import cvs, pages  # noqa: PLC0415
+
+    pages.create(db.session, owner, {"title": "Mon parcours", "headline": "Soin et écoute", "theme": "atelier",
+                                     "items": [{"type": "experience", "id": str(job.id)},
+                                               {"type": "document", "id": str(scan.id)},
+                                               {"type": "skill", "id": str(care.id)}],
+                                     "show_photo": True, "public_profile": False})
+    cvs.create(db.session, owner, {"name": "Aide à domicile", "target_text": "aide à domicile",
+                                   "selection": [{"type": "experience", "id": str(job.id)},
+                                                 {"type": "diploma", "id": str(diploma.id)}]})
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 120, 40)).save(picture, "PNG")
+    photos.set_photo(db.session, owner, picture.getvalue())
+    if elsewhere is not None:
+        badge = json.dumps(elsewhere.signed(owner.email)).encode()
+        (row,) = backpack.add(db.session, owner, badge, filename="psc1.json", fetch=elsewhere.web)
+        backpack.link(db.session, owner, row, "experience", job.id)
+    db.session.commit()
+    return owner
+
+
+def comparable(data: dict) -> dict:
+    """The export without what differs by nature between two accounts: ids (replaced by the place of the
+    item they name), timestamps, the account's e-mail."""
+    names: dict[str, str] = {}
+    for section in ("experiences", "diplomas", "skills", "journal", "documents", "credentials"):
+        for n, item in enumerate(data[section]):
+            names[item["id"]] = f"{section}[{n}]"
+
+    def walk(value, key=None):
+        if isinstance(value, dict):
+            return {k: walk(v, k) for k, v in value.items()
+                    if k not in ("id", "exported_at", "account") and not k.endswith("_at")}
+        if isinstance(value, list):
+            out = [walk(v) for v in value]
+            return sorted(out) if key in LINK_LISTS else out
+        if isinstance(value, str):
+            return UUID.sub(lambda m: names.get(m.group(0), "<other id>"), value)
+        return value
+
+    return walk(data)
+
+
+def test_export_import_export_is_lossless(app, make_user, tmp_path):
+    from tests.backpack_helpers import Elsewhere
+
+    elsewhere = Elsewhere()
+    owner = rich_account(make_user, elsewhere)
+    first = write_export(owner, tmp_path / "first.zip")
+    fresh = make_user("fresh@example.org")
+    plan = imports.preview(db.session, fresh, str(tmp_path / "first.zip"), fetch=elsewhere.web)
+    assert plan.format == "sillage"
+    assert plan.counts()["experiences"]["new"] == 2 and plan.counts()["documents"]["new"] == 2
+    assert plan.counts()["credentials"]["new"] == 1
+    imports.apply(db.session, fresh, str(tmp_path / "first.zip"), fetch=elsewhere.web)
+    db.session.commit()
+    second = write_export(fresh, tmp_path / "second.zip")
+    assert comparable(second) == comparable(first)
+    # The comparison compared something: items, tags, evidence, the badge and its link.
+    assert first["experiences"][0]["evidence"] or first["experiences"][1]["evidence"]
+    assert first["documents"][0]["tags"] and first["credentials"][0]["links"]
+    assert first["profile"]["photo"] and photos.read_photo(fresh) is not None
+    assert first["pages"][0]["items"] and first["cvs"][0]["selection"]
+    # And importing the same export again adds nothing.
+    again = imports.preview(db.session, fresh, str(tmp_path / "first.zip"), fetch=elsewhere.web)
+    assert all(c["new"] == 0 for c in again.counts().values())
+
+
+def test_encrypted_export_needs_its_passphrase(app, make_user, tmp_path):
+    owner = rich_account(make_user)
+    write_export(owner, tmp_path / "clear.zip")
+    params = export_cipher.KdfParams(time_cost=1, memory_kib=8 * 1024, parallelism=1)
+    sealed = tmp_path / "export.zip.enc"
+    sealed.write_bytes(b"".join(export_cipher.encrypt(export_cipher.read_file(tmp_path / "clear.zip"),
+                                                      "correct horse battery", params)))
+    fresh = make_user("fresh@example.org")
+    with pytest.raises(ImportRefused) as missing:
+        imports.preview(db.session, fresh, str(sealed))
+    assert missing.value.code == "passphrase_required"
+    with pytest.raises(ImportRefused) as wrong:
+        imports.apply(db.session, fresh, str(sealed), passphrase="wrong passphrase here")
+    assert wrong.value.code == "wrong_passphrase"
+    damaged = tmp_path / "damaged.zip.enc"
+    damaged.write_bytes(sealed.read_bytes()[:-30])
+    with pytest.raises(ImportRefused) as cut:
+        imports.apply(db.session, fresh, str(damaged), passphrase="correct horse battery")
+    assert cut.value.code == "wrong_passphrase"
+    db.session.rollback()
+    imports.apply(db.session, fresh, str(sealed), passphrase="correct horse battery")
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Experience)
+                             .where(Experience.portfolio_id == fresh.portfolio.id)) == 2
+
+
+def _rewrite(source: Path, target: Path, change) -> None:
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        entries = {name: old.read(name) for name in old.namelist()}
+        for name, content in change(entries).items():
+            new.writestr(name, content)
+
+
+@pytest.mark.parametrize("case,code", [
+    ("altered document", "integrity_error"), ("missing document", "integrity_error"),
+    ("extra file", "integrity_error"), ("no manifest version", "unsupported_version"),
+    ("future version", "unsupported_version"), ("wrong schema", "invalid_format"),
+    ("invalid item", "invalid_format"), ("truncated", "corrupt_archive")])
+def test_half_written_or_altered_exports_are_refused(app, make_user, tmp_path, case, code):
+    owner = rich_account(make_user)
+    write_export(owner, tmp_path / "good.zip")
+    bad = tmp_path / "bad.zip"
+
+    def manifest_fixed(entries: dict) -> dict:
+        manifest = json.loads(entries["manifest.json"])
+        for file in manifest["files"]:
+            content = entries[file["path"]]
+            file["size"], file["sha256"] = len(content), hashlib.sha256(content).hexdigest()
+        entries["manifest.json"] = json.dumps(manifest).encode()
+        return entries
+
+    def change(entries: dict) -> dict:
+        document = next(name for name in entries if name.startswith("documents/"))
+        data = json.loads(entries["portfolio.json"])
+        manifest = json.loads(entries["manifest.json"])
+        if case == "altered document":
+            entries[document] = entries[document] + b"!"
+        elif case == "missing document":
+            del entries[document]
+        elif case == "extra file":
+            entries["documents/extra.txt"] = b"x"
+        elif case == "no manifest version":
+            del manifest["version"]
+            entries["manifest.json"] = json.dumps(manifest).encode()
+        elif case == "future version":
+            manifest["version"] = 2
+            entries["manifest.json"] = json.dumps(manifest).encode()
+        elif case == "wrong schema":
+            data["experiences"][0]["start_date"] = {"not": "a date"}
+            entries["portfolio.json"] = json.dumps(data).encode()
+            entries = manifest_fixed(entries)
+        elif case == "invalid item":
+            data["experiences"][0]["kind"] = "spaceflight"
+            entries["portfolio.json"] = json.dumps(data).encode()
+            entries = manifest_fixed(entries)
+        return entries
+
+    if case == "truncated":
+        bad.write_bytes((tmp_path / "good.zip").read_bytes()[:-100])
+    else:
+        _rewrite(tmp_path / "good.zip", bad, change)
+    fresh = make_user("fresh@example.org")
+    with pytest.raises(ImportRefused) as refused:
+        imports.apply(db.session, fresh, str(bad))
+    db.session.rollback()
+    assert refused.value.code == code, refused.value.message
+    for model in (Experience, Skill, Document):
+        assert db.session.scalar(select(func.count()).select_from(model)
+                                 .where(model.portfolio_id == fresh.portfolio.id)) == 0
+
+
+def test_badges_go_to_the_backpack_verified_once(app, user, tmp_path):
+    from tests.backpack_helpers import Elsewhere
+
+    elsewhere = Elsewhere()
+    path = tmp_path / "psc1.json"
+    path.write_text(json.dumps(elsewhere.signed(user.email)))
+    plan = imports.preview(db.session, user, str(path), fetch=elsewhere.web)
+    assert plan.format == "badge" and plan.credentials[0]["status"] == "new"
+    assert plan.credentials[0]["label"] == "Premiers secours (PSC1)"
+    imports.apply(db.session, user, str(path), fetch=elsewhere.web)
+    db.session.commit()
+    again = imports.preview(db.session, user, str(path), fetch=elsewhere.web)
+    assert again.credentials[0]["status"] == "existing"
+    imports.apply(db.session, user, str(path), fetch=elsewhere.web)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(ExternalCredential)) == 1
+
+
+def test_a_tampered_badge_is_not_imported(app, user, tmp_path):
+    from tests.backpack_helpers import Elsewhere
+
+    elsewhere = Elsewhere()
+    document = elsewhere.signed(user.email)
+    document["credentialSubject"]["achievement"]["name"] = "Chirurgien en chef"
+    path = tmp_path / "forged.json"
+    path.write_text(json.dumps(document))
+    plan = imports.apply(db.session, user, str(path), fetch=elsewhere.web)
+    db.session.commit()
+    assert plan.credentials[0]["status"] == "invalid" and plan.credentials[0]["reason"]
+    assert db.session.scalar(select(func.count()).select_from(ExternalCredential)) == 0
+
+
+@pytest.mark.parametrize("member,fmt", [("leap2a.xml", "leap2a"), ("resume.json", "json_resume")])
+def test_the_open_formats_inside_an_export_read_back(app, make_user, tmp_path, member, fmt):
+    """Interoperability both ways: the LEAP2A and JSON Resume files Sillage writes are read by its own
+    importers, with the experiences, diplomas and skills they carry."""
+    owner = rich_account(make_user)
+    write_export(owner, tmp_path / "export.zip")
+    with zipfile.ZipFile(tmp_path / "export.zip") as archive:
+        (tmp_path / member).write_bytes(archive.read(member))
+    fresh = make_user("fresh@example.org")
+    plan = imports.apply(db.session, fresh, str(tmp_path / member))
+    db.session.commit()
+    assert plan.format == fmt
+    titles = {e.title for e in db.session.scalars(select(Experience).where(
+        Experience.portfolio_id == fresh.portfolio.id))}
+    assert {"Aide à domicile", "Maraude"} <= titles
+    names = {s.name for s in db.session.scalars(select(Skill).where(Skill.portfolio_id == fresh.portfolio.id))}
+    assert {"Soins d'hygiène", "Écoute active"} <= names
+
+
+@pytest.mark.parametrize("kind", ["png", "svg", "jwt", "clr"])
+def test_every_badge_form_is_detected_and_goes_to_the_backpack(app, user, tmp_path, kind):
+    from badges.bake import bake
+    from tests.backpack_helpers import SVG, Elsewhere, png
+
+    elsewhere = Elsewhere()
+    payload = {"png": lambda: bake(png(), elsewhere.signed(user.email)),
+               "svg": lambda: bake(SVG, elsewhere.signed(user.email)),
+               "jwt": lambda: elsewhere.jwt(user.email).encode(),
+               "clr": lambda: json.dumps(elsewhere.clr([elsewhere.signed(user.email)])).encode()}[kind]()
+    path = tmp_path / f"badge.{kind}"
+    path.write_bytes(payload)
+    plan = imports.apply(db.session, user, str(path), fetch=elsewhere.web)
+    db.session.commit()
+    assert plan.format == "badge" and plan.credentials and plan.credentials[0]["status"] == "new", plan.credentials
+    assert db.session.scalar(select(func.count()).select_from(ExternalCredential)) >= 1
+
+
+def test_an_svg_badge_with_a_doctype_is_still_a_badge(app, user, tmp_path):
+    from badges.bake import bake
+    from tests.backpack_helpers import SVG, Elsewhere
+
+    elsewhere = Elsewhere()
+    doctype = (b'<?xml version="1.0"?>\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" '
+               b'"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n')
+    path = tmp_path / "badge.svg"
+    path.write_bytes(doctype + bake(SVG, elsewhere.signed(user.email)))
+    plan = imports.preview(db.session, user, str(path), fetch=elsewhere.web)
+    assert plan.format == "badge"  # handed to the backpack, whose reader decides (never a LEAP2A/Europass parse)
