@@ -265,3 +265,26 @@ def test_a_full_backpack_refuses_more(owner, elsewhere, monkeypatch):
         backpack.add(db.session, owner, json.dumps(elsewhere.signed(owner.email, name="B")).encode(),
                      fetch=elsewhere.web)
     assert refused.value.code == "backpack_full"
+
+
+def test_erase_leaves_nothing_of_the_portfolios_badges(owner, elsewhere, make_user):
+    other = make_user("other@example.org")
+    [mine] = _add(owner, elsewhere, json.dumps(elsewhere.signed(owner.email)).encode())
+    [theirs] = _add(other, elsewhere, json.dumps(elsewhere.signed(other.email)).encode())
+    assert backpack.erase(db.session, owner.portfolio.id) == 1
+    db.session.commit()
+    assert db.session.scalars(db.select(ExternalCredential.id)).all() == [theirs.id]
+    assert db.session.scalars(db.select(VerificationVerdict.subject_id)).all() == [theirs.id]
+    assert mine.id != theirs.id
+
+
+def test_the_demo_badge_verifies_offline_and_the_demo_stays_idempotent(app):
+    from app import demo
+
+    demo.load(db.session)
+    db.session.commit()
+    demo.load(db.session)
+    db.session.commit()
+    [row] = db.session.scalars(db.select(ExternalCredential)).all()
+    assert row.achievement_name.startswith("Prévention et secours civiques") and row.image_type == "image/png"
+    assert _verdict(row).status == "verified" and [link.item_kind for link in row.links] == ["skill"]
