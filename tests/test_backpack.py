@@ -271,11 +271,11 @@ def test_erase_leaves_nothing_of_the_portfolios_badges(owner, elsewhere, make_us
     other = make_user("other@example.org")
     [mine] = _add(owner, elsewhere, json.dumps(elsewhere.signed(owner.email)).encode())
     [theirs] = _add(other, elsewhere, json.dumps(elsewhere.signed(other.email)).encode())
+    mine_id, theirs_id = mine.id, theirs.id
     assert backpack.erase(db.session, owner.portfolio.id) == 1
     db.session.commit()
-    assert db.session.scalars(db.select(ExternalCredential.id)).all() == [theirs.id]
-    assert db.session.scalars(db.select(VerificationVerdict.subject_id)).all() == [theirs.id]
-    assert mine.id != theirs.id
+    assert db.session.scalars(db.select(ExternalCredential.id)).all() == [theirs_id]
+    assert db.session.scalars(db.select(VerificationVerdict.subject_id)).all() == [theirs_id] != [mine_id]
 
 
 def test_the_demo_badge_verifies_offline_and_the_demo_stays_idempotent(app):
