@@ -73,6 +73,7 @@ class ExternalCredentialLink(IdMixin, db.Model):
     external_credential: Mapped[ExternalCredential] = relationship(back_populates="links")
 
     __table_args__ = (
-        UniqueConstraint("external_credential_id", "item_kind", "item_id", name="uq_external_credential_links_item"),
+        UniqueConstraint("external_credential_id", "item_kind", "item_id",
+                         name="uq_external_credential_links_item"),
         Index("ix_external_credential_links_item", "item_kind", "item_id"),
     )

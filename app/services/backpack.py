@@ -413,11 +413,13 @@ def erase(session: Session, portfolio_id) -> int:
     """Everything the backpack holds for a portfolio, for account deletion: the badges, their links, and
     their cached verdicts (which a portfolio's cascade does not reach: the verdict table serves several
     kinds and has no foreign key). Returns the number of badges deleted."""
-    ids = list(session.scalars(select(ExternalCredential.id).where(ExternalCredential.portfolio_id == portfolio_id)))
+    ids = list(session.scalars(select(ExternalCredential.id)
+                               .where(ExternalCredential.portfolio_id == portfolio_id)))
     if ids:
         session.execute(sql_delete(VerificationVerdict).where(VerificationVerdict.subject_kind == "external",
                                                           VerificationVerdict.subject_id.in_(ids)))
-        session.execute(sql_delete(ExternalCredentialLink).where(ExternalCredentialLink.portfolio_id == portfolio_id))
+        session.execute(sql_delete(ExternalCredentialLink)
+                        .where(ExternalCredentialLink.portfolio_id == portfolio_id))
         session.execute(sql_delete(ExternalCredential).where(ExternalCredential.portfolio_id == portfolio_id))
     session.flush()
     return len(ids)
@@ -435,7 +437,8 @@ def state(row: ExternalCredential, found: VerificationVerdict | None = None) -> 
 
 def download(row: ExternalCredential) -> tuple[bytes, str, str]:
     """(bytes, media type, extension) of the badge exactly as imported: the original JSON or JWS."""
-    if row.format == "ob3-jwt" or (row.original[:1] != b"{" and looks_like_jws(row.original.decode("utf-8", "replace"))):
+    text = row.original.decode("utf-8", "replace")
+    if row.format == "ob3-jwt" or (not text.startswith("{") and looks_like_jws(text)):
         return row.original, "application/vc+jwt", "jwt"
     return row.original, "application/json", "json"
 
