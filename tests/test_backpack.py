@@ -10,6 +10,7 @@ import copy
 import json
 
 import pytest
+import sqlalchemy
 
 from app.extensions import db
 from app.models.backpack import ExternalCredential
@@ -253,9 +254,16 @@ def test_entries_of_the_section_include_external_badges_with_their_state(owner, 
 
     expired = elsewhere.signed(owner.email, name="Ancien", validUntil=stamp(NOW - timedelta(days=1)))
     [row] = _add(owner, elsewhere, json.dumps(expired).encode(), accept_unverified=True)
+    owner_id, row_id = owner.id, row.id
+    db.session.expunge_all()
+    owner = db.session.get(type(owner), owner_id)
     [entry] = received.entries(db.session, owner)
-    assert (entry.kind, entry.id, entry.state, entry.title) == ("external", row.id, "expired", "Ancien")
-    assert entry.public_path == f"/backpack/{row.id}"
+    assert (entry.kind, entry.id, entry.state, entry.title) == ("external", row_id, "expired", "Ancien")
+    assert entry.public_path == f"/backpack/{row_id}"
+    # The list loads no badge bytes (they may be megabytes each); a download loads them when asked.
+    loaded = sqlalchemy.inspect(entry.row).dict
+    assert "image" not in loaded and "original" not in loaded
+    assert json.loads(backpack.download(entry.row)[0]) == expired
 
 
 def test_a_full_backpack_refuses_more(owner, elsewhere, monkeypatch):
