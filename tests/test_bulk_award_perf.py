@@ -6,6 +6,7 @@ never-confirmed previews swept by age, and one mail job per transaction. Real cr
 the figures are in tests/benchmarks/bench_bulk_award.py (not asserted here)."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -312,3 +313,79 @@ def test_a_drawn_index_taken_by_a_concurrent_award_is_drawn_again_and_the_row_si
     assert entry.list_index == index
     db.session.commit()  # the verifier reads the status list through the application
     assert verify(credential.document, fetch=local_fetch(app))["verified"] is True
+
+
+# --- the signing processes ------------------------------------------------------------------------------
+
+def _job(achievement, count=3):
+    from badges.awards import key_material
+
+    issuing = awarding.prepare_issuing(db.session, OPERATOR, achievement)
+    rows = [awarding.award_values(achievement, f"p{n}@example.org", now=datetime(2026, 3, 1, tzinfo=timezone.utc),
+                                  status=status_lists.status_entry("https://example.org/status/1", n, "revocation"))
+            for n in range(count)]
+    return issuing, {"issuer": issuing.issuer, "achieved": issuing.achieved, "key": key_material(issuing.key),
+                     "rows": rows}
+
+
+def test_a_signing_process_gives_the_consumer_s_bytes_and_a_dead_one_is_noticed(app, achievement):
+    from badges.awards import SignerLost, SignerPool, sign_chunk
+
+    issuing, job = _job(achievement)
+    here = sign_chunk(job)
+    pool = SignerPool(1)
+    try:
+        assert pool.submit(job).result() == here  # Ed25519 is deterministic: the same bytes
+        assert all(ok for ok, _document in here)
+        assert [document for _ok, document in here] == [issuing.sign(values) for values in job["rows"]]
+        pending = pool.submit(job)
+        worker = pool._processes[0]
+        worker.kill()
+        worker.join(5)
+        with pytest.raises(SignerLost):
+            pending.result()
+        assert pool.submit(job).result() == here  # started again
+        stale = pool.submit(job)
+        pool.abandon()  # a run that stopped early: its unread answer must not be read as the next one's
+        with pytest.raises(SignerLost):
+            stale.result()
+        assert pool.submit(job).result() == here
+        processes = list(pool._processes)
+    finally:
+        pool.close()
+    for process in processes:
+        process.join(5)
+        assert not process.is_alive()  # a worker ends with its pipe
+
+
+def test_a_row_that_cannot_be_signed_fails_alone(app, issuer, achievement):
+    _issuing, job = _job(achievement, 2)
+    job["rows"][1] = dataclasses.replace(job["rows"][1], narrative="bad\x07text")  # refused by certs' checks
+    from badges.awards import sign_chunk
+
+    (ok, _document), (refused, reason) = sign_chunk(job)
+    assert ok and not refused and isinstance(reason, str) and reason
+
+
+def test_a_pipelined_transaction_that_fails_is_redone_row_by_row(app, issuer, achievement, monkeypatch):
+    from app.services.bulk_awards import AwardPipeline
+    from tests.test_auth import outbox
+
+    calls = []
+
+    def broken(self, session, batch, items, ahead):
+        calls.append(len(items))
+        session.execute(StatusList.__table__.update().values(used=StatusList.used + 1000))  # undone with it
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(AwardPipeline, "write", broken)
+    rows = "".join(f"r{n}@example.org\n" for n in range(bulk_awards.PER_TRANSACTION + 3))
+    batch = run(issuer, achievement, "email\n" + rows)
+    assert calls == [bulk_awards.PER_TRANSACTION, 3]
+    assert (batch.status, batch.done_count, batch.failed_count) == ("done", bulk_awards.PER_TRANSACTION + 3, 0)
+    issued = documents(achievement)
+    assert len(issued) == bulk_awards.PER_TRANSACTION + 3
+    assert db.session.scalar(select(StatusList.used)) == len(issued)
+    assert len(outbox(app)) == len(issued)  # one mail each, none twice
+    sample = next(iter(issued.values()))
+    assert verify(sample, fetch=local_fetch(app))["verified"] is True
