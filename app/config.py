@@ -27,6 +27,14 @@ def default_workers() -> int:
     2 leave a CPU idle while a worker waits for the database."""
     return (os.cpu_count() or 1) + 1
 
+
+def _redis_options() -> dict:
+    """Flask-Limiter's Redis client options: the timeouts of every Redis client (``app.redis_clients``)."""
+    from app.redis_clients import options  # noqa: PLC0415 - only with SILLAGE_REDIS_URL
+
+    return options()
+
+
 def _flag(value: str | None) -> bool | None:
     """An on/off setting; None when unset, so that the code can choose its own default."""
     return None if value in (None, "") else value.strip().lower() in {"1", "true", "on", "yes"}
@@ -185,7 +193,8 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
         "REMEMBER_COOKIE_DURATION": timedelta(days=14),
         # Counters shared by every worker: Redis when configured, else the database (``app.ratelimits``).
         "RATELIMIT_STORAGE_URI": redis_url or "sillage-db://",
-        "RATELIMIT_STORAGE_OPTIONS": {} if redis_url else {"database_url": database_url},
+        # On Redis, with the timeouts of every Redis client (``app.redis_clients``).
+        "RATELIMIT_STORAGE_OPTIONS": _redis_options() if redis_url else {"database_url": database_url},
         "RATELIMIT_ENABLED": get("RATE_LIMITS", "on") != "off",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATE_LIMIT_LOGIN": get("RATE_LIMIT_LOGIN", "20/minute;200/hour"),

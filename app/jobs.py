@@ -37,6 +37,7 @@ from flask.cli import with_appcontext
 from huey import Huey, crontab
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 
+from app import redis_clients
 from app.config import _flag
 from app.extensions import db
 
@@ -52,25 +53,16 @@ EXTERNAL = "external"
 SILLAGE = [sys.executable, "-c", "from app.cli import main; main()"]
 
 
-# Redis: seconds to connect, and to wait for any answer. The consumer's blocking pop waits 1 s
-# (huey's ``read_timeout``), well under the answer timeout; a request that queues a job or reads /healthz
-# gives up after these instead of hanging on an unreachable or stuck Redis. A URL's own
-# ``?socket_timeout=`` / ``?socket_connect_timeout=`` still win.
-REDIS_CONNECT_TIMEOUT = 2
-REDIS_SOCKET_TIMEOUT = 5
+# Redis: the timeouts every client of the application uses (``app.redis_clients``).
+REDIS_CONNECT_TIMEOUT = redis_clients.CONNECT_TIMEOUT
+REDIS_SOCKET_TIMEOUT = redis_clients.SOCKET_TIMEOUT
 
 
 def redis_pool(url: str):
-    """The Redis connection pool of the queue, with timeouts and no silent retries (redis-py retries
-    three times with back-off by default, which multiplied the wait of a page when Redis was down); a
-    connection idle for 30 s is checked with a PING before use, so a restarted Redis costs no request."""
+    """The Redis connection pool of the queue, with ``app.redis_clients``' timeouts and no silent retries."""
     from redis import ConnectionPool  # noqa: PLC0415 - the "redis" extra is optional
-    from redis.backoff import NoBackoff  # noqa: PLC0415
-    from redis.retry import Retry  # noqa: PLC0415
 
-    return ConnectionPool.from_url(url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
-                                   socket_timeout=REDIS_SOCKET_TIMEOUT, health_check_interval=30,
-                                   retry=Retry(NoBackoff(), 0))
+    return ConnectionPool.from_url(url, **redis_clients.options())
 
 
 def init_app(app: Flask) -> None:

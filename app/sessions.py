@@ -34,6 +34,7 @@ from flask_session.base import ServerSideSession, ServerSideSessionInterface
 from flask_session.sqlalchemy import SqlAlchemySessionInterface
 from sqlalchemy import bindparam, delete, insert, select, update
 
+from app import redis_clients
 from app.extensions import db
 from app.models.session import HttpSession
 
@@ -202,7 +203,6 @@ class CookieUntilSignIn(SessionInterface):
 def _redis_interface(app: Flask):
     """Flask-Session's Redis backend, plus one set per account of its session ids (``user:<id>``,
     expiring with them), so that deleting the account can delete them all, as the SQL table does."""
-    import redis
     from flask_session.redis import RedisSessionInterface
 
     class RedisSessions(RedisSessionInterface):
@@ -222,7 +222,9 @@ def _redis_interface(app: Flask):
             ids = self.client.smembers(self._user_key(user_id))
             self.client.delete(self._user_key(user_id), *ids)
 
-    client = app.config.get("SESSION_REDIS") or redis.from_url(app.config["REDIS_URL"])
+    # The timeouts of every Redis client (``app.redis_clients``): a stuck Redis fails the request, whose
+    # error page answers, rather than holding it for ever.
+    client = app.config.get("SESSION_REDIS") or redis_clients.client(app.config["REDIS_URL"])
     return RedisSessions(app, client=client, key_prefix=app.config.get("SESSION_KEY_PREFIX", "session:"),
                          permanent=app.config["SESSION_PERMANENT"], sid_length=32,
                          serialization_format="msgpack")

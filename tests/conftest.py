@@ -11,6 +11,7 @@ import shutil
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import text
+from sqlalchemy.orm import close_all_sessions
 
 from app import create_app
 from app.extensions import db
@@ -125,7 +126,12 @@ def app(app_settings):
 
 
 def release_database() -> None:
-    """The end of a test's application: on PostgreSQL (one database for every test), empty it."""
+    """The end of a test's application: on PostgreSQL (one database for every test), empty it.
+
+    Every session still open is closed first, the outer fixtures' included (a test that builds its own
+    application inside the ``app`` fixture, whose session is another one): TRUNCATE would otherwise
+    wait forever for their transaction. Their objects are detached afterwards: read what you need before."""
+    close_all_sessions()
     db.session.remove()
     if PG_URL:
         tables = ", ".join(t.name for t in db.metadata.sorted_tables)

@@ -6,6 +6,7 @@ never-confirmed previews swept by age, and one mail job per transaction. Real cr
 the figures are in tests/benchmarks/bench_bulk_award.py (not asserted here)."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 
 from app import storage
 from app.extensions import db
+from app.models import User
 from app.models.credentials import Credential, StatusEntry, StatusList
 from app.policy import OPERATOR
 from app.services import awarding, batches, bulk_awards, orgs, status_lists
@@ -56,16 +58,12 @@ def documents(achievement) -> dict[str, dict]:
 
 # --- status indexes ------------------------------------------------------------------------------------
 
-def test_reserved_indexes_are_random_free_and_counted(app, achievement):
+def test_drawn_indexes_are_random_free_and_counted_once_claimed(app, achievement):
     org = achievement.organisation
-    taken = status_lists.reserve(db.session, org, "revocation", 1)  # an index already in use
-    first = taken.draw()
-    credential = awarding.award(db.session, OPERATOR, achievement, "first@example.org")
+    credential = awarding.award(db.session, OPERATOR, achievement, "first@example.org")  # draw + claim
     entry = db.session.scalars(select(StatusEntry)
                                .where(StatusEntry.credential_id == credential.credential.id)).one()
-    reservation = status_lists.reserve(db.session, org, "revocation", 300)
-    slots = [reservation.draw() for _ in range(300)]
-    assert reservation.draw() is None and len(reservation) == 0
+    slots = status_lists.draw(db.session, org, "revocation", 300)
     indexes = [index for _list, index in slots]
     assert len(set(indexes)) == 300 and entry.list_index not in indexes
     status_list = slots[0][0]
@@ -74,22 +72,36 @@ def test_reserved_indexes_are_random_free_and_counted(app, achievement):
     assert max(indexes) - min(indexes) > status_list.length // 4  # drawn over the list, not in a run
     assert indexes != sorted(indexes)
     db.session.refresh(status_list)
-    assert status_list.used == 1 + 1 + 300 and first[0].id == status_list.id  # reserved ones are counted
+    assert status_list.used == 1  # a draw reads only
+    held = {status_list.id: set(indexes)}
+    again = status_lists.draw(db.session, org, "revocation", 300, held=held)
+    assert not {index for _list, index in again} & set(indexes)  # what is held is not drawn twice
+    assert status_lists.claim(db.session, slots, [(None, f"urn:ref:{n}") for n in range(300)]) == [True] * 300
+    db.session.refresh(status_list)
+    assert status_list.used == 1 + 300
+    # a slot already written (a concurrent writer's) is not written again, and not counted
+    assert status_lists.claim(db.session, again[:2] + slots[:1], [(None, "a"), (None, "b"), (None, "c")]) == \
+        [True, True, False]
+    db.session.refresh(status_list)
+    assert status_list.used == 1 + 300 + 2
 
 
-def test_a_reservation_past_the_fill_limit_opens_a_new_list(app, achievement):
+def test_a_draw_past_the_fill_limit_opens_a_new_list(app, achievement):
     org = achievement.organisation
-    status_lists.reserve(db.session, org, "revocation", 1)
+    status_lists.allocate(db.session, org, None, "revocation", credential_ref="urn:ref:first")
     full = db.session.scalars(select(StatusList)).one()
-    full.used = full.length // status_lists.FILL_LIMIT - 3  # three places left before it closes
+    full.used = full.length // status_lists.FILL_LIMIT - 5  # five places left before it closes
     db.session.flush()
-    reservation = status_lists.reserve(db.session, org, "revocation", 10)
-    lists = [reservation.draw()[0] for _ in range(10)]
+    held = {full.id: {1, 2}}  # two of them drawn for rows not written yet
+    slots = status_lists.draw(db.session, org, "revocation", 10, held=held)
+    lists = [status_list for status_list, _index in slots]
     assert sum(1 for s in lists if s.id == full.id) == 3 and len({s.id for s in lists}) == 2
     fresh = next(s for s in lists if s.id != full.id)
-    assert fresh.length >= 131_072 and fresh.used == 7
+    assert fresh.length >= 131_072 and fresh.used == 0
+    status_lists.claim(db.session, slots, [(None, f"urn:ref:{n}") for n in range(10)])
     db.session.refresh(full)
-    assert full.used * status_lists.FILL_LIMIT >= full.length  # closed now
+    db.session.refresh(fresh)
+    assert full.used == full.length // status_lists.FILL_LIMIT - 2 and fresh.used == 7
 
 
 def test_a_bulk_award_gives_each_credential_its_own_entry_on_the_signed_index(app, issuer, achievement):
@@ -226,11 +238,11 @@ def test_a_mail_that_fails_is_retried_alone_and_the_others_go(app, issuer, achie
 
     real, failed = pages.emails.notify, []
 
-    def flaky(awarded):
+    def flaky(awarded, rendered=None):
         if awarded.credential.recipient_email == "b@example.org" and not failed:
             failed.append(awarded.credential.id)
             raise ConnectionError("SMTP down")
-        return real(awarded)
+        return real(awarded, rendered)
 
     monkeypatch.setattr(pages.emails, "notify", flaky)
     run(issuer, achievement, "email\na@example.org\nb@example.org\nc@example.org\n")
@@ -238,25 +250,142 @@ def test_a_mail_that_fails_is_retried_alone_and_the_others_go(app, issuer, achie
     assert sorted(m["To"] for m in outbox(app)) == ["a@example.org", "b@example.org", "c@example.org"]
 
 
-def test_a_reserved_index_taken_by_a_concurrent_award_is_drawn_again(app, issuer, achievement, monkeypatch):
-    """On PostgreSQL a single award may take a reserved index between the reservation and the row's
-    insert: the unique (list, index) refuses the row's entry and the row is awarded with a fresh draw."""
-    monkeypatch.setattr(bulk_awards, "_single_writer", lambda session: False)  # as on PostgreSQL
+def test_each_mail_template_is_rendered_once_per_language_and_gives_the_mail_rendered_alone(
+        app, issuer, achievement, make_user, monkeypatch):
+    from app.credentials import emails
+    from tests.test_auth import outbox
+
+    for address, locale in (("fr1@example.org", "fr"), ("fr2@example.org", "fr"), ("en1@example.org", "en"),
+                            ("en2@example.org", "en")):
+        user = make_user(address)
+        user.locale = locale
+    db.session.commit()
+    renders = []
+    real_render = emails._render
+    monkeypatch.setattr(emails, "_render", lambda *args: renders.append((args[0], args[2])) or real_render(*args))
+    run(issuer, achievement, "email\nfr1@example.org\nfr2@example.org\nen1@example.org\nen2@example.org\n"
+                             "new1@example.org\nnew2@example.org\nnew3@example.org\n")
+    # received in fr, received in en, claim in the default language: once each, for 7 mails
+    assert sorted(renders) == [("en", "received"), ("fr", "claim"), ("fr", "received")]
+    sent = {m["To"]: m for m in outbox(app)}
+    assert len(sent) == 7
+    monkeypatch.setattr(emails, "_render", real_render)
+    for address, credential in ((c.recipient_email, c) for c in db.session.scalars(select(Credential))):
+        body = sent[address].get_body(("plain",)).get_content()
+        recipient = db.session.scalars(select(User).where(User.email == address)).first()
+        claim = None
+        if recipient is None:  # the claim link is only in the mail: take it from there
+            claim = next(line for line in body.splitlines() if "/claim/" in line).rsplit("/claim/", 1)[1]
+        context = {"achievement": achievement.name, "organisation": achievement.organisation.name,
+                   "page": f"{app.config['BASE_URL']}/credentials/{credential.id}"}
+        if claim:
+            context.update(claim=f"{app.config['BASE_URL']}/claim/{claim}", expires_days=awarding.CLAIM_TTL.days)
+        else:
+            context.update(portfolio=f"{app.config['BASE_URL']}/portfolio/credentials")
+        locale = recipient.locale if recipient else app.config.get("BABEL_DEFAULT_LOCALE", "fr")
+        alone = emails._render(locale, sent[address]["Subject"], "claim" if claim else "received", context)[1]
+        assert body.strip() == alone.strip() and f"/credentials/{credential.id}" in body
+        assert "[[sillage-" not in body
+
+
+def test_a_drawn_index_taken_by_a_concurrent_award_is_drawn_again_and_the_row_signed_again(
+        app, issuer, achievement):
+    """A single award may take a drawn index between the draw (before signing, outside the write
+    transaction) and the row's write: the claim refuses the row's entry, and the row gets a fresh index
+    and a fresh signature in the same transaction."""
     batch = bulk_awards.start(db.session, issuer, achievement,
                               bulk_awards.parse(io.BytesIO(b"email\nrow@example.org\n")))
     db.session.commit()
     items = db.session.scalars(select(batches.BatchItem).where(batches.BatchItem.batch_id == batch.id)).all()
-    chunk = bulk_awards.prepare_chunk(db.session, batch, items)
-    status_list, stolen = chunk.issuing.statuses._slots[-1]
-    other = awarding.award(db.session, OPERATOR, achievement, "other@example.org")  # its own entry
-    db.session.add(StatusEntry(id=uuid.uuid4(), status_list_id=status_list.id, list_index=stolen,
-                               credential_id=other.credential.id))  # the concurrent writer's
-    db.session.flush()
-    result = bulk_awards.award_row(db.session, batch, items[0], chunk)
-    credential = db.session.get(Credential, uuid.UUID(result["credential"]))
+    pipeline = bulk_awards.AwardPipeline(db.session, batch)
+    try:
+        ahead = pipeline.ahead(db.session, batch, items)
+        status_list, stolen = ahead.slots[items[0].position]
+        status_lists.claim(db.session, [(status_list, stolen)], [(None, "urn:ref:concurrent")])  # the other writer
+        db.session.commit()
+        [outcome] = pipeline.write(db.session, batch, items, ahead)
+    finally:
+        pipeline.close()
+    credential = db.session.get(Credential, uuid.UUID(outcome["credential"]))
     index = int(credential.document["credentialStatus"]["statusListIndex"])
     assert index != stolen
     entry = db.session.scalars(select(StatusEntry).where(StatusEntry.credential_id == credential.id)).one()
     assert entry.list_index == index
     db.session.commit()  # the verifier reads the status list through the application
     assert verify(credential.document, fetch=local_fetch(app))["verified"] is True
+
+
+# --- the signing processes ------------------------------------------------------------------------------
+
+def _job(achievement, count=3):
+    from badges.awards import key_material
+
+    issuing = awarding.prepare_issuing(db.session, OPERATOR, achievement)
+    rows = [awarding.award_values(achievement, f"p{n}@example.org", now=datetime(2026, 3, 1, tzinfo=timezone.utc),
+                                  status=status_lists.status_entry("https://example.org/status/1", n, "revocation"))
+            for n in range(count)]
+    return issuing, {"issuer": issuing.issuer, "achieved": issuing.achieved, "key": key_material(issuing.key),
+                     "rows": rows}
+
+
+def test_a_signing_process_gives_the_consumer_s_bytes_and_a_dead_one_is_noticed(app, achievement):
+    from badges.awards import SignerLost, SignerPool, sign_chunk
+
+    issuing, job = _job(achievement)
+    here = sign_chunk(job)
+    pool = SignerPool(1)
+    try:
+        assert pool.submit(job).result() == here  # Ed25519 is deterministic: the same bytes
+        assert all(ok for ok, _document in here)
+        assert [document for _ok, document in here] == [issuing.sign(values) for values in job["rows"]]
+        pending = pool.submit(job)
+        worker = pool._processes[0]
+        worker.kill()
+        worker.join(5)
+        with pytest.raises(SignerLost):
+            pending.result()
+        assert pool.submit(job).result() == here  # started again
+        stale = pool.submit(job)
+        pool.abandon()  # a run that stopped early: its unread answer must not be read as the next one's
+        with pytest.raises(SignerLost):
+            stale.result()
+        assert pool.submit(job).result() == here
+        processes = list(pool._processes)
+    finally:
+        pool.close()
+    for process in processes:
+        process.join(5)
+        assert not process.is_alive()  # a worker ends with its pipe
+
+
+def test_a_row_that_cannot_be_signed_fails_alone(app, issuer, achievement):
+    _issuing, job = _job(achievement, 2)
+    job["rows"][1] = dataclasses.replace(job["rows"][1], narrative="bad\x07text")  # refused by certs' checks
+    from badges.awards import sign_chunk
+
+    (ok, _document), (refused, reason) = sign_chunk(job)
+    assert ok and not refused and isinstance(reason, str) and reason
+
+
+def test_a_pipelined_transaction_that_fails_is_redone_row_by_row(app, issuer, achievement, monkeypatch):
+    from app.services.bulk_awards import AwardPipeline
+    from tests.test_auth import outbox
+
+    calls = []
+
+    def broken(self, session, batch, items, ahead):
+        calls.append(len(items))
+        session.execute(StatusList.__table__.update().values(used=StatusList.used + 1000))  # undone with it
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(AwardPipeline, "write", broken)
+    rows = "".join(f"r{n}@example.org\n" for n in range(bulk_awards.PER_TRANSACTION + 3))
+    batch = run(issuer, achievement, "email\n" + rows)
+    assert calls == [bulk_awards.PER_TRANSACTION, 3]
+    assert (batch.status, batch.done_count, batch.failed_count) == ("done", bulk_awards.PER_TRANSACTION + 3, 0)
+    issued = documents(achievement)
+    assert len(issued) == bulk_awards.PER_TRANSACTION + 3
+    assert db.session.scalar(select(StatusList.used)) == len(issued)
+    assert len(outbox(app)) == len(issued)  # one mail each, none twice
+    sample = next(iter(issued.values()))
+    assert verify(sample, fetch=local_fetch(app))["verified"] is True

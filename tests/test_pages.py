@@ -132,8 +132,6 @@ def test_guessing_tokens_is_rate_limited_but_real_links_are_not(app_settings, us
     from app import create_app
     from tests.conftest import FreshClient, release_database
 
-    _ = user.id, [item.id for item in items.values()]  # loaded now, then the fixtures' transaction ends:
-    db.session.close()  # release_database() below must not wait for it (PostgreSQL)
     app = create_app({**app_settings, "RATE_LIMIT_SHARE": "3/minute"})
     app.test_client_class = FreshClient
     with app.app_context():
@@ -154,8 +152,6 @@ def test_wrong_passwords_are_rate_limited(app_settings, user, items):
     from app import create_app
     from tests.conftest import FreshClient, release_database
 
-    _ = user.id, [item.id for item in items.values()]  # loaded now, then the fixtures' transaction ends:
-    db.session.close()  # release_database() below must not wait for it (PostgreSQL)
     app = create_app({**app_settings, "RATE_LIMIT_SHARE": "2/minute"})
     app.test_client_class = FreshClient
     with app.app_context():

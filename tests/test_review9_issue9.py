@@ -158,8 +158,6 @@ def test_a_leaked_links_password_cannot_be_guessed_from_many_addresses(app_setti
     from tests.conftest import FreshClient, release_database
     from tests.helpers import csrf_token
 
-    _ = user.id  # loaded now, then the fixtures' transaction ends:
-    db.session.close()  # release_database() below must not wait for it (PostgreSQL)
     app = create_app({**app_settings, "RATE_LIMIT_SHARE": "100/minute", "RATE_LIMIT_SHARE_PASSWORD": "3/hour"})
     app.test_client_class = FreshClient
     with app.app_context():

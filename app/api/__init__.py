@@ -17,8 +17,36 @@ from app.errors import error_response
 from app.extensions import csrf, db
 
 
+# The reference's section (OpenAPI tag) of each API blueprint. flask-smorest names a blueprint's tag
+# after the blueprint, whose name is also its endpoints' prefix (``url_for("grants_api.…")``) and cannot
+# change; people read these instead. A blueprint missing here gets its name made readable ("frameworks"
+# → "Frameworks"); ``tests/test_api_docs_tags.py`` keeps every tag human and declared.
+TAGS = {
+    "tokens": "Tokens", "account": "Account", "profile": "Profile", "experiences": "Experiences",
+    "diplomas": "Diplomas", "skills": "Skills", "journal": "Journal", "documents": "Documents (vault)",
+    "evidence": "Evidence", "organisations": "Organisations", "pages_api": "Pages",
+    "share_links_api": "Share links", "verify": "Verification", "endorsements": "Endorsements",
+    "owned_credentials": "My credentials", "awards": "Awards", "bulk_api": "Bulk awards",
+    "received_credentials": "Received credentials", "endorsement_requests": "Endorsement requests",
+    "attestation_requests": "Attestation requests", "cvs_api": "CVs", "grants_api": "Grants",
+    "collab_api": "Comments and messages",
+}
+VCAPI_TAG = {"name": "W3C VC-API", "description": (
+    "The W3C Verifiable Credentials API routes, outside /api/v1 so that other systems and the W3C test "
+    "suites find them where the specification puts them: verification for everyone, issuance with an "
+    "organisation token.")}
+
+
+def tag_name(blueprint_name: str) -> str:
+    """The human tag of an API blueprint (``TAGS``, else its name made readable)."""
+    if blueprint_name in TAGS:
+        return TAGS[blueprint_name]
+    words = blueprint_name.removesuffix("_api").replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
 class SillageApi(Api):
-    """flask-smorest's Api without its app-wide error handler.
+    """flask-smorest's Api without its app-wide error handler, and with human tag names.
 
     flask-smorest registers a handler for every ``HTTPException`` that answers JSON in its own shape,
     which would replace Sillage's HTML error pages and JSON errors. ``app.errors`` stays the one place
@@ -29,6 +57,22 @@ class SillageApi(Api):
 
     def _register_error_handlers(self):
         return None
+
+    def register_blueprint(self, blp, *, parameters=None, **options):
+        """Register as flask-smorest does, then rename the blueprint's tag (``tag_name``) in the tag list
+        and in its operations: flask-smorest offers no tag name apart from the blueprint's name."""
+        super().register_blueprint(blp, parameters=parameters, **options)
+        name = options.get("name", blp.name)
+        human = tag_name(name)
+        if human == name:
+            return
+        for tag in self.spec._tags:  # apispec keeps them in order; no public setter
+            if tag.get("name") == name:
+                tag["name"] = human
+        for operations in self.spec._paths.values():
+            for operation in operations.values():
+                if isinstance(operation, dict) and name in operation.get("tags", ()):
+                    operation["tags"] = [human if tag == name else tag for tag in operation["tags"]]
 
 
 def _args_error(exc: UnprocessableEntity):
@@ -79,6 +123,7 @@ def init_app(app: Flask) -> None:
         },
     })
     api = SillageApi(app)
+    api.spec.tag(VCAPI_TAG)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer",
                                                        "description": "A personal access token (sil_...)."})
     auth.init_app(app)

@@ -37,12 +37,20 @@ def new(kinds, item_id):
     people = service.certifiers(db.session, current_user, item)
     form.certifier.choices = [("", _("Someone else (type their name and address)"))] + [
         (str(p.id), f"{service.person_name(p)} <{p.email}>") for p in people]
+    return request_page(form, lambda: service.create(
+        db.session, current_user, kind, item.id, referee_name=form.referee_name.data,
+        referee_email=form.referee_email.data, relationship=form.relationship.data, message=form.message.data,
+        certifier_id=form.certifier.data or None),
+        "attestations/new.html", item=item, kind=kind, title=title, statement=statement, certifiers=people)
+
+
+def request_page(form: RequestForm, create, template: str, **context):
+    """The request page of an attestation or an endorsement (``attestations/_request_form.html``): on a
+    valid POST, ``create()`` makes the request (``(request, raw token)``), which is committed and mailed
+    to the referee; otherwise the form again, with the service's refusals under their fields."""
     if form.validate_on_submit():
         try:
-            created, raw = service.create(db.session, current_user, kind, item.id,
-                                          referee_name=form.referee_name.data, referee_email=form.referee_email.data,
-                                          relationship=form.relationship.data, message=form.message.data,
-                                          certifier_id=form.certifier.data or None)
+            created, raw = create()
         except ValidationFailed as exc:
             show_errors(form, exc)
         else:
@@ -51,8 +59,7 @@ def new(kinds, item_id):
             flash(_("Your request was sent to %(email)s.", email=created.referee_email), "success")
             return redirect(url_for("attestations.mine"))
     status = 400 if request.method == "POST" else 200
-    return render_template("attestations/new.html", form=form, item=item, kind=kind, title=title,
-                           statement=statement, certifiers=people), status
+    return render_template(template, form=form, **context), status
 
 
 @bp.get("/portfolio/attestations")
@@ -93,7 +100,11 @@ def remind(request_id):
 
 # --- the referee ------------------------------------------------------------------------------------
 
-def _invalid_link(exc: ServiceError):
+# A request's link that no longer works: the page that says why (attestations and endorsements alike).
+LINK_ERRORS = ("invalid_link", "link_used", "link_expired", "request_cancelled")
+
+
+def invalid_link(exc: ServiceError):
     db.session.rollback()
     return render_template("attestations/link_invalid.html", message=exc.message, code=exc.code), exc.status
 
@@ -106,7 +117,7 @@ def answer(token: str):
     try:
         found = service.peek(db.session, token)
     except ServiceError as exc:
-        return _invalid_link(exc)
+        return invalid_link(exc)
     if found.purpose == "endorsement":  # an endorsement request: its own page (app.credentials.endorse)
         return redirect(url_for("credentials.endorse_answer", token=token), 303)
     organisations = service.signing_organisations(db.session, current_user)
@@ -126,8 +137,8 @@ def answer(token: str):
         else:
             done = None
     except ServiceError as exc:
-        if exc.code in ("invalid_link", "link_used", "link_expired", "request_cancelled"):
-            return _invalid_link(exc)
+        if exc.code in LINK_ERRORS:
+            return invalid_link(exc)
         if not isinstance(exc, ValidationFailed):
             raise
         show_errors(confirm_form, exc)

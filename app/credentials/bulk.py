@@ -10,9 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import uuid
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, joinedload
 
 from flask import Response, abort, jsonify, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
@@ -26,7 +27,8 @@ from app import jobs
 from app.credentials import bp, emails
 from app.credentials.issuer import _achievement, _organisation
 from app.extensions import db
-from app.models import User
+from app.models import Portfolio, User
+from app.models.credentials import Credential
 from app.services import awarding, batches, bulk_awards
 from app.services.bulk_awards import BulkError
 
@@ -57,11 +59,22 @@ def _forget_mails(session, transaction) -> None:
 
 @jobs.task()
 def notify_recipients(mails: list) -> None:
-    """The mails of one transaction's rows, sent one after the other. This job is not retried (a retry
-    would send the mails already sent again): a mail that fails becomes a job of its own, retried."""
+    """The mails of one transaction's rows, sent one after the other: their credentials and recipients
+    read in one query, each template rendered once per language (``emails.notify``'s cache) rather than
+    once per row. This job is not retried (a retry would send the mails already sent again): a mail that
+    fails becomes a job of its own, retried."""
+    ids = [uuid.UUID(credential_id) for credential_id, _token in mails]
+    found = {credential.id: (credential, recipient) for credential, recipient in db.session.execute(
+        select(Credential, User).options(joinedload(Credential.achievement), joinedload(Credential.organisation))
+        .outerjoin(Portfolio, Portfolio.id == Credential.portfolio_id)
+        .outerjoin(User, User.id == Portfolio.owner_id).where(Credential.id.in_(ids))).all()}
+    rendered: dict = {}
     for credential_id, claim_token in mails:
+        if uuid.UUID(credential_id) not in found:
+            continue
+        credential, recipient = found[uuid.UUID(credential_id)]
         try:
-            notify_recipient.call_local(credential_id, claim_token)
+            emails.notify(awarding.Awarded(credential, recipient, claim_token), rendered)
         except Exception:  # noqa: BLE001 - the others must still go; this one is retried on its own
             log.warning("Bulk award: the mail of credential %s failed; retrying it alone", credential_id,
                         exc_info=True)

@@ -4,14 +4,14 @@ and a baked PNG. The request and its link are the attestations' (``app.services.
 signing is ``app.services.endorsements``. Thin: parse, call the service, render."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.attestations import emails
 from app.attestations.forms import DeclineForm, RequestForm
 from app.attestations.public import local_fetch
-from app.attestations.routes import mail_limit
+from app.attestations.routes import LINK_ERRORS, invalid_link, mail_limit, request_page
 from app.credentials import bp
 from app.credentials.forms import EmptyForm, EndorseForm
 from app.extensions import db
@@ -25,9 +25,6 @@ from badges.bake import bake
 from badges.fetch import json_fetcher
 from badges.verify import verify
 
-LINK_ERRORS = ("invalid_link", "link_used", "link_expired", "request_cancelled")
-
-
 @bp.route("/<any(skills, credentials):kinds>/<uuid:item_id>/endorse-request", methods=["GET", "POST"])
 @login_required
 @mail_limit
@@ -36,26 +33,10 @@ def endorse_request(kinds, item_id):
     item = attestations.owned_item(db.session, current_user, kind, item_id)  # NotFound -> 404
     title, statement = attestations.statement_of(kind, item)
     form = RequestForm()
-    if form.validate_on_submit():
-        try:
-            created, raw = endorsements.request_endorsement(
-                db.session, current_user, kind, item.id, referee_name=form.referee_name.data,
-                referee_email=form.referee_email.data, relationship=form.relationship.data,
-                message=form.message.data)
-        except ValidationFailed as exc:
-            show_errors(form, exc)
-        else:
-            db.session.commit()
-            emails.send_request(created, raw)
-            flash(_("Your request was sent to %(email)s.", email=created.referee_email), "success")
-            return redirect(url_for("attestations.mine"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("credentials/endorse_request.html", form=form, title=title, statement=statement), status
-
-
-def _invalid_link(exc: ServiceError):
-    db.session.rollback()
-    return render_template("attestations/link_invalid.html", message=exc.message, code=exc.code), exc.status
+    return request_page(form, lambda: endorsements.request_endorsement(
+        db.session, current_user, kind, item.id, referee_name=form.referee_name.data,
+        referee_email=form.referee_email.data, relationship=form.relationship.data, message=form.message.data),
+        "credentials/endorse_request.html", title=title, statement=statement)
 
 
 @bp.route("/endorse/<token>", methods=["GET", "POST"])
@@ -66,7 +47,7 @@ def endorse_answer(token: str):
     try:
         found = endorsements.peek_request(db.session, token)
     except ServiceError as exc:
-        return _invalid_link(exc)
+        return invalid_link(exc)
     form, decline_form = EndorseForm(), DeclineForm()
     try:
         if request.form.get("action") == "endorse" and form.validate_on_submit():
@@ -80,7 +61,7 @@ def endorse_answer(token: str):
         done = None
     except ServiceError as exc:
         if exc.code in LINK_ERRORS:
-            return _invalid_link(exc)
+            return invalid_link(exc)
         db.session.rollback()
         flash(exc.message, "error")
         done = None

@@ -28,7 +28,9 @@ Choices:
   CV) can check it against the credential; nobody can read it out of it. The issuer's report keeps it.
 - Everything that all the awards of one achievement share (the actor's right to issue, the unsealed
   key, the issuer and achievement documents) is an ``Issuing``, prepared once: a single award prepares
-  its own, a bulk award one per transaction of rows, with the rows' status indexes reserved together.
+  its own, a bulk award one per transaction of rows. The credential itself is built and signed by
+  ``badges.awards.sign_award`` from checked plain values (``award_values``): the same function signs a
+  single award here and a bulk award's rows in worker processes (``app.services.bulk_awards``).
 - Delivery: if an account has that address *verified*, the credential lands in its portfolio at once.
   Otherwise a claim link is made (hashed, expiring); the credential lands when an account verifies the
   address (``deliver_pending``, called by e-mail verification and e-mail change) or when a signed-in
@@ -37,9 +39,8 @@ Choices:
 from __future__ import annotations
 
 import calendar
-import hashlib
+import dataclasses
 import secrets
-import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -52,16 +53,15 @@ from sqlalchemy.orm import Session
 
 from app.database import utcnow
 from app.models import Portfolio, User
-from app.models.credentials import ClaimToken, Credential, StatusEntry
+from app.models.credentials import ClaimToken, Credential
 from app.policy import parse_id
 from app.services import accounts, achievements, orgs, status_lists
 from app.services.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from app.services.tokens import hash_token
 from app.services.validation import CONTROL_CHARS, URL
+from badges.awards import AwardValues, name_identity, sign_award  # noqa: F401 - name_identity: for callers
 from badges.errors import InvalidValue
 from badges.identity import new_salt
-from badges.ob3 import build_credential
-from badges.signing import sign_credential
 from certs.canon import Memo
 
 STATUS_PURPOSE = "revocation"  # the one entry the signed credential carries (see the module docstring)
@@ -76,53 +76,43 @@ URL_MAX = 2000
 class Issuing:
     """What the awards of one achievement by one actor share, checked and built once
     (``prepare_issuing``): the right to issue, the unsealed signing key, the issuer's and the
-    achievement's documents, and optionally status indexes reserved for several awards. Valid for the
-    transaction that prepared it (the key and the right are as they were when it began)."""
+    achievement's documents. Valid for the transaction that prepared it (the key and the right are as
+    they were when it began)."""
 
     achievement: object
     key: object
     issuer: dict
     achieved: dict
-    statuses: status_lists.Reservation | None = None
     # The verified accounts of the addresses about to be awarded, looked up together (a bulk award's
     # rows); None: each award looks its recipient up.
     recipients: dict | None = None
     memo: Memo = field(default_factory=Memo)  # the proof configuration, canonicalized once per second
-    # A bulk award's ``certs.shapes.ShapeCanonicalizer.canonize`` (same N-Quads as pyld, by template);
-    # None: pyld for each credential.
+    # A ``certs.shapes.ShapeCanonicalizer.canonize`` (same N-Quads as pyld, by template); None: pyld.
     canonizer: object = None
 
-    def status_entry(self, session: Session, credential_id) -> dict:
-        if self.statuses is not None:
-            return self.statuses.take(session, credential_id)
-        return status_lists.allocate(session, self.achievement.organisation, credential_id, STATUS_PURPOSE)
+    def sign(self, values: AwardValues) -> dict:
+        """The signed credential of ``values`` (``badges.awards.sign_award``, the bulk workers' too)."""
+        try:
+            return sign_award(self.issuer, self.achieved, values, self.key, memo=self.memo,
+                              canonizer=self.canonizer)
+        except InvalidValue as exc:
+            raise _not_signable(exc) from None
 
 
-def prepare_issuing(session: Session, actor, achievement, *, reserve: int = 0) -> Issuing:
-    """Check that ``actor`` may issue ``achievement`` and prepare what its awards share; with
-    ``reserve``, draw that many status indexes at once (see ``status_lists.reserve``)."""
+def prepare_issuing(session: Session, actor, achievement) -> Issuing:
+    """Check that ``actor`` may issue ``achievement`` and prepare what its awards share."""
     organisation = achievement.organisation
     check_may_issue(actor, organisation)
     try:
         issuer, achieved = orgs.issuer_profile(organisation), achievements.achievement_document(achievement)
     except InvalidValue as exc:
         raise _not_signable(exc) from None
-    statuses = status_lists.reserve(session, organisation, STATUS_PURPOSE, reserve) if reserve > 0 else None
-    return Issuing(achievement, orgs.signing_key(session, organisation), issuer, achieved, statuses)
+    return Issuing(achievement, orgs.signing_key(session, organisation), issuer, achieved)
 
 
 def _not_signable(exc: InvalidValue) -> ServiceError:
     return ServiceError(str(_l("This credential could not be signed: %(reason)s", reason=exc.message)),
                         code="not_signable", status=422)
-
-
-def name_identity(name: str, salt: str) -> dict:
-    """The recipient's name as a salted, hashed OB 3.0 ``IdentityObject`` (see the module docstring):
-    ``sha256$`` + hex(SHA-256(NFC name + salt)), the form OB 3.0 gives for every identity hash."""
-    text = unicodedata.normalize("NFC", " ".join(name.split()))
-    return {"type": "IdentityObject", "identityType": "name", "hashed": True,
-            "identityHash": "sha256$" + hashlib.sha256((text + salt).encode("utf-8")).hexdigest(),
-            "salt": salt}
 
 
 @dataclass
@@ -197,6 +187,43 @@ def check_may_issue(actor, organisation) -> None:
         raise Forbidden(str(_l("You may not issue credentials for this organisation.")), code="not_issuer")
 
 
+def award_values(achievement, email: str, *, narrative: str | None = None,
+                 evidence: Iterable[str] | str | None = (), now: datetime | None = None,
+                 recipient_name: str | None = None, status: dict | None = None,
+                 email_normalised: bool = False) -> AwardValues:
+    """The checked values of one award, everything its signature covers but the status entry (given
+    here, or added by the caller once drawn); raises ``ValidationFailed`` on bad input.
+    ``email_normalised``: the address already went through ``accounts.normalise_email`` (a bulk
+    award's rows, checked when the file was read), which costs about a millisecond."""
+    recipient_name = _text(recipient_name, "recipient_name", 200)
+    if not email_normalised:
+        email = accounts.normalise_email(email, field="recipient")
+    narrative = _text(narrative, "narrative", NARRATIVE_MAX)
+    urls = _evidence(evidence)
+    now = (now or utcnow()).replace(microsecond=0)
+    months = getattr(achievement, "validity_months", None)
+    return AwardValues(credential_id=str(uuid.uuid4()), email=email, salt=new_salt(), issued=now,
+                       valid_until=add_months(now, months) if months else None, status=status,
+                       narrative=narrative, evidence=tuple(urls), recipient_name=recipient_name)
+
+
+def credential_row(actor, achievement, values: AwardValues, document: dict) -> dict:
+    """The ``credentials`` row of a signed award (undelivered: ``deliver`` sets the portfolio)."""
+    return {"id": uuid.UUID(values.credential_id), "organisation_id": achievement.organisation_id,
+            "achievement_id": achievement.id, "document": document, "recipient_email": values.email,
+            "recipient_salt": values.salt, "issued_by_id": getattr(actor, "id", None),
+            "issued_at": values.issued, "valid_from": values.issued, "valid_until": values.valid_until,
+            "narrative": values.narrative, "evidence_urls": list(values.evidence), "hidden": False,
+            "show_recipient_name": False, "portfolio_id": None}
+
+
+def claim_link(credential_id: uuid.UUID, now: datetime) -> tuple[str, dict]:
+    """A new claim link of a credential: the raw token (for the mail only) and its ``claim_tokens`` row."""
+    raw = secrets.token_urlsafe(32)
+    return raw, {"id": uuid.uuid4(), "credential_id": credential_id, "token_hash": hash_token(raw),
+                 "created_at": now, "expires_at": now + CLAIM_TTL, "used_at": None}
+
+
 def award(session: Session, actor, achievement, email: str, *, narrative: str | None = None,
           evidence: Iterable[str] | str | None = (), now: datetime | None = None,
           recipient_name: str | None = None, issuing: Issuing | None = None) -> Awarded:
@@ -204,70 +231,30 @@ def award(session: Session, actor, achievement, email: str, *, narrative: str | 
 
     ``recipient_name`` goes into the credential hashed (module docstring). ``issuing`` is what
     ``prepare_issuing(session, actor, achievement)`` returned in this transaction (a bulk award's rows
-    share one); without it, this award prepares its own."""
-    organisation = achievement.organisation
+    share one); without it, this award prepares its own. A bulk award signs its rows elsewhere
+    (``app.services.bulk_awards``) with the same ``award_values``, ``badges.awards.sign_award`` and rows."""
     if issuing is None or issuing.achievement is not achievement:
         issuing = prepare_issuing(session, actor, achievement)
-    recipient_name = _text(recipient_name, "recipient_name", 200)
-    email = accounts.normalise_email(email, field="recipient")
-    narrative = _text(narrative, "narrative", NARRATIVE_MAX)
-    urls = _evidence(evidence)
-    now = (now or utcnow()).replace(microsecond=0)
-    months = getattr(achievement, "validity_months", None)
-    valid_until = add_months(now, months) if months else None
-
-    credential = Credential(id=uuid.uuid4(), organisation_id=organisation.id, achievement_id=achievement.id,
-                            document={}, recipient_email=email, recipient_salt=new_salt(),
-                            issued_by_id=getattr(actor, "id", None), issued_at=now, valid_from=now,
-                            valid_until=valid_until, narrative=narrative, evidence_urls=urls, hidden=False,
-                            show_recipient_name=False)
-    slot = issuing.statuses.draw() if issuing.statuses is not None else None
-    if slot is not None:
-        # A reserved index: the credential, its entry and its claim link go in one flush (no UPDATE
-        # of the signed document). The index was checked free in this transaction (see
-        # ``status_lists.Reservation`` for a concurrent writer on PostgreSQL).
-        status_list, index = slot
-        entry = status_lists.status_entry(status_lists.list_url(status_list.id), index, STATUS_PURPOSE)
-    else:
-        session.add(credential)
-        session.flush()
-        entry = issuing.status_entry(session, credential.id)
-    evidence_items = ([{"narrative": narrative}] if narrative else []) + [{"id": url} for url in urls]
-    issuer, achieved = issuing.issuer, issuing.achieved
-    try:
-        unsigned = build_credential(
-            issuer={"id": issuer["id"], "name": issuer["name"]},
-            achievement={"id": achieved["id"], "name": achieved["name"],
-                         "description": achieved["description"], "criteria_narrative": "-"},
-            valid_from=now, valid_until=valid_until, credential_id=f"urn:uuid:{credential.id}", email=email,
-            salt=credential.recipient_salt, credential_status=entry, evidence=evidence_items, awarded_date=now)
-        # The organisation's own documents (org-core builds and checks them), in place of the stand-ins.
-        unsigned["issuer"], unsigned["credentialSubject"]["achievement"] = issuer, achieved
-        if recipient_name:
-            unsigned["credentialSubject"]["identifier"].append(name_identity(recipient_name,
-                                                                             credential.recipient_salt))
-        credential.document = sign_credential(unsigned, issuing.key, created=now, memo=issuing.memo,
-                                              canonizer=issuing.canonizer)
-    except InvalidValue as exc:
-        raise _not_signable(exc) from None
-    if slot is not None:
-        session.add(credential)
-        session.add(StatusEntry(id=uuid.uuid4(), status_list_id=slot[0].id, list_index=slot[1],
-                                credential_id=credential.id))
+    values = award_values(achievement, email, narrative=narrative, evidence=evidence, now=now,
+                          recipient_name=recipient_name)
+    credential = Credential(**credential_row(actor, achievement, values, {}))
+    session.add(credential)
+    session.flush()  # the status entry names the credential
+    status = status_lists.allocate(session, achievement.organisation, credential.id, STATUS_PURPOSE)
+    credential.document = issuing.sign(dataclasses.replace(values, status=status))
 
     if issuing.recipients is not None:
-        recipient = issuing.recipients.get(email)
+        recipient = issuing.recipients.get(values.email)
     else:
-        recipient = session.scalars(select(User).where(User.email == email,
+        recipient = session.scalars(select(User).where(User.email == values.email,
                                                        User.email_verified_at.is_not(None))).first()
     raw = None
     if recipient is not None and recipient.portfolio is not None:
         credential.portfolio_id = recipient.portfolio.id
     else:
         recipient = None
-        raw = secrets.token_urlsafe(32)
-        session.add(ClaimToken(id=uuid.uuid4(), credential_id=credential.id, token_hash=hash_token(raw),
-                               created_at=now, expires_at=now + CLAIM_TTL))
+        raw, row = claim_link(credential.id, values.issued)
+        session.add(ClaimToken(**row))
     session.flush()
     return Awarded(credential, recipient, raw)
 

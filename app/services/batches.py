@@ -37,6 +37,18 @@ Use (a bulk award, say)::
   the handler outside ``run_batch``;
 - anything outside the database (an e-mail, a webhook) cannot share the transaction: enqueue it as a
   job of its own after the commit, itself idempotent, rather than doing it inside the handler.
+
+**Pipelined batches** (``@handler(kind, ..., pipeline=factory)``): when most of an item's work needs no
+database (signing a credential), holding the write lock through it would serialise everything behind
+it (SQLite has one writer). ``factory(session, batch)`` returns an object with
+``ahead(session, batch, items)``, called for the next transactions' items *outside* any write
+transaction, up to ``depth`` transactions in advance (where work can be handed to other processes),
+``write(session, batch, items, ahead_result) -> list[dict | None | Exception]`` (one outcome per item,
+in order; an exception carrying ``code`` and ``message`` fails its item), called inside the items'
+transaction, and ``close()``, called when the run ends however it ends. The transactions themselves
+stay short and in order, and the guarantees above hold unchanged: ``ahead`` must write nothing that an
+item's outcome depends on, since a crash loses its work and the items stay pending. Should ``write``
+raise, its transaction's items are redone one by one by the item handler, each in its savepoint.
 """
 from __future__ import annotations
 
@@ -47,6 +59,7 @@ import os
 import secrets
 import socket
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -86,7 +99,8 @@ class ItemFailed(Exception):
         self.code, self.message = code, message
 
 
-def handler(kind: str, *, per_transaction: int = 1, prepare: Prepare | None = None):
+def handler(kind: str, *, per_transaction: int = 1, prepare: Prepare | None = None, pipeline=None,
+            depth: int = 2):
     """Register the handler of a batch kind, in a module that every consumer imports: one that
     ``create_app`` imports anyway (a blueprint's routes importing its service), or one named in
     ``SILLAGE_JOBS_IMPORTS``; ``run_batch`` says so when a kind has no handler.
@@ -100,10 +114,13 @@ def handler(kind: str, *, per_transaction: int = 1, prepare: Prepare | None = No
     share (a key to unseal, a right to check, rows to look up together) is done once per transaction
     instead of once per item. It runs in the transaction, outside the items' savepoints, so it must not
     fail for one item's sake: a refusal that concerns every item belongs in the context, for the
-    handler to raise on each; an exception from ``prepare`` itself stops the run, its items pending."""
+    handler to raise on each; an exception from ``prepare`` itself stops the run, its items pending.
+
+    ``pipeline`` and ``depth``: see "Pipelined batches" in the module docstring."""
     def register(fn: Handler) -> Handler:
         fn.per_transaction = per_transaction
         fn.prepare = prepare
+        fn.pipeline, fn.depth = pipeline, max(1, depth)
         HANDLERS[kind] = fn
         return fn
 
@@ -258,35 +275,126 @@ def run_batch(batch_id, handler: Handler | None = None, *, session: Session | No
     per_transaction = max(1, per_transaction or getattr(handle, "per_transaction", 1))
     batch.started_at = batch.started_at or now
     session.commit()
+    run = _Run(session, batch_id, owner, ttl, should_stop, handle, per_transaction)
+    if getattr(handle, "pipeline", None) is not None:
+        return run.pipelined()
     while True:
-        now = utcnow()
-        if should_stop():  # leave the rest to the next consumer, at once
-            session.execute(update(Batch).where(Batch.id == batch_id, Batch.lease_owner == owner)
-                            .values(lease_owner=None, lease_until=None))
-            session.commit()
-            return None
-        if not _renew(session, batch_id, owner, now + ttl, now, claim=False):
-            session.rollback()
-            log.warning("Batch %s: lease lost to another consumer; stopping here", batch_id)
+        if not run.proceed():
             return None
         batch = session.get(Batch, batch_id, populate_existing=True)
         items = session.scalars(select(BatchItem).where(BatchItem.batch_id == batch_id,
                                                         BatchItem.status == "pending")
                                 .order_by(BatchItem.position).limit(per_transaction)).all()
         if not items:
-            batch.status, batch.finished_at = "done", now
-            batch.lease_owner = batch.lease_until = None
+            return run.finish(batch)
+        run.one_by_one(batch, items)
+
+
+class _Run:
+    """One consumer's run of a batch: its lease, its transactions, and how their items are done."""
+
+    def __init__(self, session, batch_id, owner, ttl, should_stop, handle, per_transaction):
+        self.session, self.batch_id, self.owner, self.ttl = session, batch_id, owner, ttl
+        self.should_stop, self.handle, self.per_transaction = should_stop, handle, per_transaction
+
+    def proceed(self) -> bool:
+        """Begin the next transaction by renewing the lease; False (and the lease released, or lost)
+        when this consumer must stop."""
+        session, now = self.session, utcnow()
+        if self.should_stop():  # leave the rest to the next consumer, at once
+            session.execute(update(Batch).where(Batch.id == self.batch_id, Batch.lease_owner == self.owner)
+                            .values(lease_owner=None, lease_until=None))
             session.commit()
-            return batch
+            return False
+        if not _renew(session, self.batch_id, self.owner, now + self.ttl, now, claim=False):
+            session.rollback()
+            log.warning("Batch %s: lease lost to another consumer; stopping here", self.batch_id)
+            return False
+        return True
+
+    def finish(self, batch: Batch) -> Batch:
+        batch.status, batch.finished_at = "done", utcnow()
+        batch.lease_owner = batch.lease_until = None
+        self.session.commit()
+        return batch
+
+    def one_by_one(self, batch: Batch, items: list[BatchItem]) -> None:
+        """The items of this transaction, each in its savepoint through the item handler; commits."""
+        session, handle, now = self.session, self.handle, utcnow()
         prepare = getattr(handle, "prepare", None)
         context = (prepare(session, batch, items),) if prepare is not None else ()
         done = sum(_process(session, batch, item, handle, now, context) for item in items)
+        self.commit(done, len(items))
+
+    def commit(self, done: int, count: int) -> None:
         # The counters once per transaction, not once per item (an UPDATE of the batch row each).
-        session.execute(update(Batch).where(Batch.id == batch_id)
-                        .values(done_count=Batch.done_count + done,
-                                failed_count=Batch.failed_count + len(items) - done)
-                        .execution_options(synchronize_session=False))
-        session.commit()
+        self.session.execute(update(Batch).where(Batch.id == self.batch_id)
+                             .values(done_count=Batch.done_count + done,
+                                     failed_count=Batch.failed_count + count - done)
+                             .execution_options(synchronize_session=False))
+        self.session.commit()
+
+    def pipelined(self) -> Batch | None:
+        """The run of a pipelined handler (module docstring): ``ahead`` on the next transactions' items
+        outside any write transaction, then each transaction in order."""
+        session, handle = self.session, self.handle
+        batch = session.get(Batch, self.batch_id)
+        pipeline = handle.pipeline(session, batch)
+        queued: deque = deque()
+        last = -1
+        try:
+            while True:
+                while len(queued) < handle.depth:
+                    items = session.scalars(select(BatchItem).where(
+                        BatchItem.batch_id == self.batch_id, BatchItem.status == "pending",
+                        BatchItem.position > last).order_by(BatchItem.position).limit(self.per_transaction)).all()
+                    if not items:
+                        break
+                    last = items[-1].position
+                    queued.append(([item.position for item in items], pipeline.ahead(session, batch, items)))
+                    session.commit()  # no read transaction left open across the next write
+                if not self.proceed():
+                    return None
+                batch = session.get(Batch, self.batch_id, populate_existing=True)
+                if not queued:
+                    return self.finish(batch)
+                positions, prepared = queued.popleft()
+                items = session.scalars(select(BatchItem).where(
+                    BatchItem.batch_id == self.batch_id, BatchItem.status == "pending",
+                    BatchItem.position.in_(positions)).order_by(BatchItem.position)
+                    .execution_options(populate_existing=True)).all()
+                self.write(pipeline, batch, items, prepared)
+        finally:
+            pipeline.close()
+
+    def write(self, pipeline, batch: Batch, items: list[BatchItem], prepared) -> None:
+        """One pipelined transaction: ``write`` for all its items, or else the items one by one."""
+        session, now = self.session, utcnow()
+        try:
+            with session.begin_nested():
+                outcomes = pipeline.write(session, batch, items, prepared)
+                if len(outcomes) != len(items):
+                    raise RuntimeError(f"{len(outcomes)} outcomes for {len(items)} items")
+                for outcome in outcomes:
+                    if not isinstance(outcome, Exception):
+                        json.dumps(outcome, allow_nan=False)
+        except TRANSIENT:
+            raise
+        except Exception:  # noqa: BLE001 - redo this transaction's items one by one, each in isolation
+            log.exception("Batch %s (%s): a pipelined transaction failed; its items are redone one by one",
+                          batch.id, batch.kind)
+            self.one_by_one(batch, items)
+            return
+        done = 0
+        for item, outcome in zip(items, outcomes):
+            item.finished_at = now
+            if isinstance(outcome, Exception):
+                item.status, item.result = "failed", None
+                item.error_code, item.error_message = _failure(outcome, batch, item)
+            else:
+                item.status, item.result = "done", outcome
+                done += 1
+        self.commit(done, len(items))
 
 
 def progress(batch: Batch) -> dict[str, Any]:

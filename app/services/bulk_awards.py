@@ -28,11 +28,13 @@ rows that are new.
 from __future__ import annotations
 
 import codecs
-import dataclasses
 import csv
+import dataclasses
 import hashlib
 import io
 import json
+import logging
+import os
 import re
 import tempfile
 import unicodedata
@@ -43,19 +45,21 @@ from typing import BinaryIO, Iterator
 
 from flask import current_app
 from flask_babel import format_number, lazy_gettext as _l
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert, select, update as sql_update
 from sqlalchemy.orm import selectinload
 
 from app import policy, storage
 from app.database import utcnow
-from app.models import User
-from app.models.credentials import Credential
+from app.models import Portfolio, User
+from app.models.credentials import ClaimToken, Credential
 from app.models.issuing import Achievement
 from app.models.jobs import Batch
-from app.services import accounts, awarding, batches
+from app.services import accounts, awarding, batches, status_lists
 from app.services.errors import NotFound, ServiceError, ValidationFailed
 from app.services.validation import CONTROL_CHARS, URL
+from badges import awards as badges_awards
+
+log = logging.getLogger(__name__)
 
 KIND = "bulk-award"
 CHUNK = 64 * 1024
@@ -66,6 +70,13 @@ PREVIEW_VALID_ROWS = 100  # the preview lists every row in error, and this many 
 # at most this many rows' signing, never issues one twice (their credentials and statuses roll back
 # together).
 PER_TRANSACTION = 50
+# Transactions whose rows are being signed ahead of their write (``AwardPipeline``): enough to keep
+# every signing process busy while the consumer writes.
+PIPELINE_DEPTH = 4
+# The signers canonicalize through ``certs.shapes`` (pyld expands one template per JSON shape of the
+# rows, each row's RDF is built by substitution: pyld's bytes, checked by tests/test_shape_canon.py);
+# False: through pyld alone (the benchmark's ``--no-fast-path``).
+SHAPES = True
 MAILS = "bulk_awards.mails"  # session.info key: (credential id, claim token) awaiting the commit
 HEADERS = {
     "email": {"email", "e-mail", "mail", "courriel", "adresse e-mail", "adresse electronique"},
@@ -415,11 +426,163 @@ def batch_for(session, actor, organisation, batch_id) -> Batch:
     return batch
 
 
+def signers() -> int:
+    """How many processes sign a batch's rows: ``BULK_AWARD_SIGNERS``, by default one per core; 0 signs
+    in the consumer's own process (still outside the write transaction)."""
+    configured = current_app.config.get("BULK_AWARD_SIGNERS")
+    return max(0, int(configured if configured is not None else (os.cpu_count() or 1)))
+
+
+def _existing(session, achievement: Achievement, emails) -> dict:
+    """The addresses among ``emails`` that already hold a live credential of ``achievement``."""
+    return dict(session.execute(select(Credential.recipient_email, Credential.id).where(
+        Credential.achievement_id == achievement.id, Credential.recipient_email.in_(list(emails)),
+        Credential.revoked_at.is_(None))).all())
+
+
+def _already(credential_id) -> dict:
+    return {"credential": str(credential_id), "already_awarded": True}
+
+
+@dataclass
+class Ahead:
+    """A transaction's rows, prepared and handed to the signers before its write (``AwardPipeline``):
+    for each item position, its outcome already known (a refusal, ``already_awarded``) or its values
+    and drawn status slot, and the pending signatures."""
+
+    refusal: Exception | None = None
+    known: dict = field(default_factory=dict)
+    values: dict = field(default_factory=dict)  # position -> AwardValues
+    slots: dict = field(default_factory=dict)  # position -> (StatusList, index)
+    job: dict | None = None
+    pending: object = None
+
+
+class AwardPipeline:
+    """How a bulk award's rows are done (``batches``' pipelined handler): ``ahead``, outside the write
+    transaction, checks the rows, draws their status indexes (read-only, ``status_lists.draw``) and hands
+    them to the signing processes (``badges.awards.SignerPool``); ``write``, in the transaction, checks
+    the right and the addresses again, then writes the signed rows in a few statements: the
+    credentials, their status entries (``status_lists.claim``), the claim links. A slot taken since its
+    draw by a concurrent award is drawn again and that row signed again in the transaction."""
+
+    def __init__(self, session, batch):
+        self.pool = badges_awards.pool(signers())
+        self.held: dict[uuid.UUID, set[int]] = {}  # drawn, not yet claimed: not to be drawn again
+
+    def ahead(self, session, batch, items) -> Ahead:
+        achievement = session.get(Achievement, uuid.UUID(batch.params["achievement"]))
+        if achievement is None:
+            return Ahead(refusal=batches.ItemFailed("not_found", str(_l("The achievement no longer exists."))))
+        try:
+            issuing = awarding.prepare_issuing(session, _actor(session, batch.params["actor"]), achievement)
+        except ServiceError as exc:
+            return Ahead(refusal=exc)
+        ahead = Ahead()
+        existing = _existing(session, achievement, [item.payload["email"] for item in items])
+        now = utcnow().replace(microsecond=0)
+        for item in items:
+            row = item.payload
+            if row["email"] in existing:
+                ahead.known[item.position] = _already(existing[row["email"]])
+                continue
+            try:
+                ahead.values[item.position] = awarding.award_values(
+                    achievement, row["email"], narrative=row.get("narrative"), recipient_name=row.get("name"),
+                    evidence=[row["evidence"]] if row.get("evidence") else [], now=now, email_normalised=True)
+            except ServiceError as exc:
+                ahead.known[item.position] = exc
+        slots = status_lists.draw(session, achievement.organisation, awarding.STATUS_PURPOSE,
+                                  len(ahead.values), held=self.held)
+        for (position, values), slot in zip(list(ahead.values.items()), slots):
+            ahead.slots[position] = slot
+            self.held.setdefault(slot[0].id, set()).add(slot[1])
+            ahead.values[position] = dataclasses.replace(values, status=status_lists.status_entry(
+                status_lists.list_url(slot[0].id), slot[1], awarding.STATUS_PURPOSE))
+        if ahead.values:
+            ahead.job = {"issuer": issuing.issuer, "achieved": issuing.achieved, "shapes": SHAPES,
+                         "key": badges_awards.key_material(issuing.key), "rows": list(ahead.values.values())}
+            ahead.pending = self.pool.submit(ahead.job)
+        return ahead
+
+    def write(self, session, batch, items, ahead: Ahead) -> list:
+        for status_list, index in ahead.slots.values():  # claimed (or given up) in this transaction
+            self.held.get(status_list.id, set()).discard(index)
+        if ahead.refusal is not None:
+            return [ahead.refusal] * len(items)
+        achievement = session.get(Achievement, uuid.UUID(batch.params["achievement"]))
+        actor = _actor(session, batch.params["actor"])
+        try:  # the right as it is now, not as it was when the rows were signed
+            awarding.check_may_issue(actor, getattr(achievement, "organisation", None))
+        except ServiceError as exc:
+            return [exc] * len(items)
+        try:
+            signed = dict(zip(ahead.values, ahead.pending.result() if ahead.pending else []))
+        except badges_awards.SignerLost:
+            log.warning("Bulk award %s: a signing process stopped; signing its rows here", batch.id)
+            signed = dict(zip(ahead.values, badges_awards.sign_chunk(ahead.job)))
+        emails = [values.email for values in ahead.values.values()]
+        existing = _existing(session, achievement, emails)  # awarded meanwhile by someone else
+        portfolios = dict(session.execute(
+            select(User.email, Portfolio.id).join(Portfolio, Portfolio.owner_id == User.id)
+            .where(User.email.in_(emails), User.email_verified_at.is_not(None))).all())
+        outcomes, credentials, claims, mails, stored = [], [], [], [], []
+        for item in items:
+            position = item.position
+            if position in ahead.known:
+                outcomes.append(ahead.known[position])
+                continue
+            values = ahead.values[position]
+            ok, document = signed[position]
+            if values.email in existing:
+                outcomes.append(_already(existing[values.email]))
+            elif not ok:
+                outcomes.append(ServiceError(str(_l("This credential could not be signed: %(reason)s",
+                                                    reason=document)), code="not_signable", status=422))
+            else:
+                row = awarding.credential_row(actor, achievement, values, document)
+                row["portfolio_id"] = portfolios.get(values.email)
+                raw = None
+                if row["portfolio_id"] is None:
+                    raw, claim = awarding.claim_link(row["id"], values.issued)
+                    claims.append(claim)
+                credentials.append(row)
+                stored.append(position)
+                mails.append((str(row["id"]), raw))
+                outcomes.append({"credential": str(row["id"]), "delivered": raw is None})
+        if credentials:
+            session.execute(insert(Credential), credentials)
+            taken = status_lists.claim(session, [ahead.slots[p] for p in stored],
+                                       [(row["id"], None) for row in credentials])
+            for position, row, written in zip(stored, credentials, taken):
+                if not written:
+                    self._sign_again(session, actor, achievement, ahead.values[position], row["id"])
+            if claims:
+                session.execute(insert(ClaimToken), claims)
+        # The recipients' mails cannot share the transaction: they wait in the session until the commit,
+        # when ``app.credentials.bulk`` enqueues them (the claim link exists only here, unhashed).
+        session.info.setdefault(MAILS, []).extend(mails)
+        return outcomes
+
+    @staticmethod
+    def _sign_again(session, actor, achievement, values, credential_id) -> None:
+        """A slot a concurrent award took between the draw and the claim: a fresh index, signed again."""
+        status = status_lists.allocate(session, achievement.organisation, credential_id, awarding.STATUS_PURPOSE)
+        document = awarding.prepare_issuing(session, actor, achievement).sign(
+            dataclasses.replace(values, status=status))
+        session.execute(sql_update(Credential).where(Credential.id == credential_id).values(document=document)
+                        .execution_options(synchronize_session=False))
+
+    def close(self) -> None:
+        self.pool.abandon()
+
+
 @dataclass
 class Chunk:
-    """What the rows of one transaction share (``prepare_chunk``): the achievement and the acting
-    principal's ``awarding.Issuing`` (key unsealed once, right checked once, status indexes reserved
-    together), the addresses that already hold this achievement, or the refusal that stops every row."""
+    """What the rows of one transaction share when they are done one by one (``prepare_chunk``, the
+    fallback of a pipelined transaction that failed): the achievement and the acting principal's
+    ``awarding.Issuing`` (key unsealed once, right checked once), the addresses that already hold this
+    achievement, or the refusal that stops every row."""
 
     achievement: Achievement | None = None
     actor: object = None
@@ -430,51 +593,30 @@ class Chunk:
 
 def prepare_chunk(session, batch, items) -> Chunk:
     """Once per transaction of rows: one lookup of the addresses already awarded, one right check, one
-    key unsealing, one draw of the status indexes for the rows that will be awarded."""
+    key unsealing, one lookup of the recipients."""
     achievement = session.get(Achievement, uuid.UUID(batch.params["achievement"]))
     if achievement is None:
         return Chunk(refusal=batches.ItemFailed("not_found", str(_l("The achievement no longer exists."))))
     actor = _actor(session, batch.params["actor"])
     emails = [item.payload["email"] for item in items]
-    existing = dict(session.execute(select(Credential.recipient_email, Credential.id).where(
-        Credential.achievement_id == achievement.id, Credential.recipient_email.in_(emails),
-        Credential.revoked_at.is_(None))).all())
-    pending = sorted(set(emails) - set(existing))
+    existing = _existing(session, achievement, emails)
     try:
-        issuing = awarding.prepare_issuing(session, actor, achievement, reserve=len(pending))
+        issuing = awarding.prepare_issuing(session, actor, achievement)
     except ServiceError as exc:
         return Chunk(achievement, actor, refusal=exc)
-    issuing.canonizer = shape_canonizer().canonize
+    issuing.canonizer = badges_awards.canonizer().canonize if SHAPES else None
     issuing.recipients = {user.email: user for user in session.scalars(
         select(User).options(selectinload(User.portfolio))
-        .where(User.email.in_(pending), User.email_verified_at.is_not(None)))}
+        .where(User.email.in_(sorted(set(emails) - set(existing))), User.email_verified_at.is_not(None)))}
     return Chunk(achievement, actor, issuing, existing)
 
 
-_SHAPES: list = []
-
-
-def shape_canonizer():
-    """The process's ``certs.shapes.ShapeCanonicalizer``: a batch's rows share a few JSON shapes, so
-    pyld converts one template per shape and each row's RDF is built by substitution (pyld itself for any
-    row that cannot be substituted exactly; tests/test_shape_canon.py compares both)."""
-    if not _SHAPES:
-        from badges.loader import document_loader  # noqa: PLC0415
-        from certs.shapes import ShapeCanonicalizer  # noqa: PLC0415
-
-        _SHAPES.append(ShapeCanonicalizer(document_loader()))
-    return _SHAPES[0]
-
-
-def _single_writer(session) -> bool:
-    """SQLite: the batch's transaction holds the database's only write lock from its first statement."""
-    return session.get_bind().dialect.name == "sqlite"
-
-
-@batches.handler(KIND, per_transaction=PER_TRANSACTION, prepare=prepare_chunk)
+@batches.handler(KIND, per_transaction=PER_TRANSACTION, prepare=prepare_chunk, pipeline=AwardPipeline,
+                 depth=PIPELINE_DEPTH)
 def award_row(session, batch, item, chunk: Chunk) -> dict:
     """Award one row through ``awarding.award`` (same checks, signing and delivery as a single award),
-    with what its transaction's rows share (``prepare_chunk``).
+    with what its transaction's rows share (``prepare_chunk``): the path of a transaction whose
+    pipelined write failed, each row in its savepoint.
 
     Idempotent on (achievement, address) beyond the batch's own guarantee: an address that already
     holds a live credential of this achievement is not awarded again (``already_awarded``), so that a
@@ -484,22 +626,9 @@ def award_row(session, batch, item, chunk: Chunk) -> dict:
     row = item.payload
     existing = chunk.existing.get(row["email"])
     if existing is not None:
-        return {"credential": str(existing), "already_awarded": True}
-
-    def award(issuing):
-        return awarding.award(session, chunk.actor, chunk.achievement, row["email"],
-                              narrative=row.get("narrative"), recipient_name=row.get("name"),
-                              evidence=[row["evidence"]] if row.get("evidence") else [], issuing=issuing)
-
-    if _single_writer(session):  # the reserved indexes cannot have been taken meanwhile
-        awarded = award(chunk.issuing)
-    else:
-        try:
-            with session.begin_nested():
-                awarded = award(chunk.issuing)
-        except IntegrityError:  # a concurrent award took the reserved index: draw one now instead
-            awarded = award(dataclasses.replace(chunk.issuing, statuses=None))
-    # The recipient's mail cannot share the transaction: what it needs waits in the session until the
-    # commit, when ``app.credentials.bulk`` enqueues it (the claim link exists only here, unhashed).
+        return _already(existing)
+    awarded = awarding.award(session, chunk.actor, chunk.achievement, row["email"],
+                             narrative=row.get("narrative"), recipient_name=row.get("name"),
+                             evidence=[row["evidence"]] if row.get("evidence") else [], issuing=chunk.issuing)
     session.info.setdefault(MAILS, []).append((str(awarded.credential.id), awarded.claim_token))
     return {"credential": str(awarded.credential.id), "delivered": awarded.recipient is not None}

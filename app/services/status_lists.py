@@ -6,15 +6,14 @@ Built on :mod:`certs.status` (the bitstring, its encoding, the list credential's
   ``certs.status.MIN_LENGTH`` (131,072) bits: the herd that makes one fetched list tell nothing about
   which credential is being checked.
 - Indexes are drawn at random, as the specification advises (sequential ones would reveal the order of
-  issuance). Uniqueness is the database's job, not a Python set's: ``(list, index)`` is unique and each
-  entry is written with ``INSERT … ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL alike), so a clash
-  (another worker drew the same index at the same moment) is simply drawn again, without a savepoint.
-  A list is closed when half full, so that a draw rarely clashes (at most one in two).
-- A bulk award draws the indexes of many credentials at once (``reserve``: one query checks a whole
-  set of random candidates, one UPDATE counts them) and then writes each entry with a single INSERT
-  (``Reservation.take``); per credential that is one statement instead of five. The ``used`` count is
-  taken for the whole reservation, so an index reserved for a row that then fails stays counted: the
-  list closes a little early, never late.
+  issuance). One mechanism for one credential and for a thousand: ``draw`` picks random candidates and
+  checks a whole set of them free in one query (reading only), then ``claim`` writes their entries in
+  one ``INSERT … ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL alike) and counts them in ``used``.
+  Uniqueness is the database's job, not a Python set's: ``(list, index)`` is unique, so a slot that
+  another writer took between the draw and the claim is simply not written, and drawn again, without
+  a savepoint. A bulk award draws a chunk's indexes before signing its rows outside the write
+  transaction, and claims them when it writes the rows; ``allocate`` is draw-then-claim for one. A list
+  is closed when half full, so that a draw rarely clashes (at most one in two).
 - The bits are never edited in place: ``publish`` rebuilds them from the credentials' state (revoked or
   suspended) under a row lock, then re-signs the list. Two concurrent revocations on one list therefore
   cannot lose each other's bit, and a list can always be rebuilt from the truth.
@@ -27,6 +26,7 @@ import hashlib
 import json
 import secrets
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 
 from flask import current_app
@@ -56,12 +56,15 @@ def _state_column(purpose: str):
     return Credential.revoked_at if purpose == "revocation" else Credential.suspended_at
 
 
-def _open_list(session: Session, organisation, purpose: str) -> StatusList:
-    """The organisation's list for ``purpose`` that still takes entries (a new, published one if none)."""
-    found = session.scalars(select(StatusList)
-                            .where(StatusList.organisation_id == organisation.id, StatusList.purpose == purpose,
-                                   StatusList.used * FILL_LIMIT < StatusList.length)
-                            .order_by(StatusList.created_at.desc()).limit(1)).first()
+def _open_list(session: Session, organisation, purpose: str, full: set[uuid.UUID] = frozenset()) -> StatusList:
+    """The organisation's list for ``purpose`` that still takes entries, other than ``full`` ones (a
+    new, published one if none)."""
+    query = select(StatusList).where(StatusList.organisation_id == organisation.id,
+                                     StatusList.purpose == purpose,
+                                     StatusList.used * FILL_LIMIT < StatusList.length)
+    if full:
+        query = query.where(StatusList.id.not_in(full))
+    found = session.scalars(query.order_by(StatusList.created_at.desc()).limit(1)).first()
     if found is not None:
         return found
     status_list = StatusList(id=uuid.uuid4(), organisation_id=organisation.id, purpose=purpose,
@@ -72,75 +75,16 @@ def _open_list(session: Session, organisation, purpose: str) -> StatusList:
     return status_list
 
 
-def _insert_entry(session: Session, list_id: uuid.UUID, index: int, credential_id: uuid.UUID | None,
-                  credential_ref: str | None = None) -> bool:
-    """Write the entry unless ``(list, index)`` is taken; True if written. ON CONFLICT DO NOTHING rather
-    than a savepoint: a clash costs nothing to undo and leaves the caller's transaction intact."""
-    module = {"sqlite": sqlite, "postgresql": postgresql}[session.get_bind().dialect.name]
-    statement = (module.insert(StatusEntry)
-                 .values(id=uuid.uuid4(), status_list_id=list_id, list_index=index,
-                         credential_id=credential_id, credential_ref=credential_ref)
-                 .on_conflict_do_nothing(index_elements=["status_list_id", "list_index"])
-                 .returning(StatusEntry.id))
-    return session.execute(statement).first() is not None
-
-
-def _draw_into(session: Session, status_list: StatusList, credential_id: uuid.UUID | None, purpose: str,
-               credential_ref: str | None = None) -> dict:
-    """Random draws into ``status_list`` until one index is free (``used`` is the caller's business)."""
-    for _ in range(MAX_DRAWS):
-        index = secrets.randbelow(status_list.length)
-        if _insert_entry(session, status_list.id, index, credential_id, credential_ref):
-            return status_entry(list_url(status_list.id), index, purpose)
-    raise ServiceError("no free status list index could be drawn", code="status_list_full", status=503)
-
-
-def allocate(session: Session, organisation, credential_id: uuid.UUID | None, purpose: str, *,
-             credential_ref: str | None = None) -> dict:
-    """Give the (already flushed) credential a random free index for ``purpose``; return its
-    ``BitstringStatusListEntry`` for ``credentialStatus``. ``credential_id`` is None for a credential
-    that is not stored here (the VC-API issuer's), then named by ``credential_ref``."""
-    if purpose not in PURPOSES:
-        raise ValueError(f"unknown status purpose {purpose!r}")
-    status_list = _open_list(session, organisation, purpose)
-    entry = _draw_into(session, status_list, credential_id, purpose, credential_ref)
-    session.execute(update(StatusList).where(StatusList.id == status_list.id)
-                    .values(used=StatusList.used + 1).execution_options(synchronize_session=False))
-    return entry
-
-
-class Reservation:
-    """Free random indexes drawn in advance for several credentials of one organisation (``reserve``).
-
-    ``draw`` hands them out one by one; the caller writes each ``StatusEntry`` with its credential
-    (one flush, no statement of its own). They were checked free in the reserving transaction: on
-    SQLite that transaction holds the only write lock, so nobody can take them meanwhile; on PostgreSQL
-    a concurrent single award could draw the same index in between, and the unique ``(list, index)``
-    refuses the second writer (an ``IntegrityError`` that the bulk handler answers by awarding the row
-    again without the reservation). Lives for one transaction: its indexes are counted in ``used``
-    by that transaction only."""
-
-    def __init__(self, organisation, purpose: str, slots: list[tuple[StatusList, int]]):
-        self.organisation, self.purpose, self._slots = organisation, purpose, slots
-
-    def __len__(self) -> int:
-        return len(self._slots)
-
-    def draw(self) -> tuple[StatusList, int] | None:
-        """A reserved ``(list, index)``, or None when all were handed out."""
-        return self._slots.pop() if self._slots else None
-
-
-def _free_indexes(session: Session, status_list: StatusList, count: int) -> list[int]:
-    """``count`` distinct random indexes of ``status_list`` that no entry holds: random candidates,
-    checked against the database a whole set at a time (the list is at most half full, so each round
-    keeps at least half of them)."""
+def _free_indexes(session: Session, status_list: StatusList, count: int, busy: set[int]) -> list[int]:
+    """``count`` distinct random indexes of ``status_list`` that no entry holds and ``busy`` does not name:
+    random candidates, checked against the database a whole set at a time (the list is at most half
+    full, so each round keeps at least half of them)."""
     chosen: set[int] = set()
     for _ in range(MAX_DRAWS):
         candidates: set[int] = set()
         while len(candidates) < count - len(chosen):
             index = secrets.randbelow(status_list.length)
-            if index not in chosen:
+            if index not in chosen and index not in busy:
                 candidates.add(index)
         taken = set(session.scalars(select(StatusEntry.list_index).where(
             StatusEntry.status_list_id == status_list.id, StatusEntry.list_index.in_(candidates))))
@@ -152,21 +96,73 @@ def _free_indexes(session: Session, status_list: StatusList, count: int) -> list
     raise ServiceError("no free status list index could be drawn", code="status_list_full", status=503)
 
 
-def reserve(session: Session, organisation, purpose: str, count: int) -> Reservation:
-    """Draw ``count`` free random indexes of the organisation's open lists for ``purpose`` at once
-    (opening a new list when one reaches its fill limit) and count them as used."""
+Slot = tuple[StatusList, int]
+
+
+def draw(session: Session, organisation, purpose: str, count: int, *,
+         held: Mapping[uuid.UUID, set[int]] | None = None) -> list[Slot]:
+    """``count`` random indexes of the organisation's open lists for ``purpose``, free when drawn, for
+    ``claim`` to write. Reads only, except to open a new list when the open one is full.
+
+    ``held``: indexes drawn earlier but not claimed yet (a bulk award signs rows between ``draw`` and
+    ``claim``), which must be neither drawn again nor left out of a list's room."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown status purpose {purpose!r}")
-    slots: list[tuple[StatusList, int]] = []
+    held = held or {}
+    slots: list[Slot] = []
+    full: set[uuid.UUID] = set()
     while len(slots) < count:
-        status_list = _open_list(session, organisation, purpose)
-        room = -(-status_list.length // FILL_LIMIT) - status_list.used
+        status_list = _open_list(session, organisation, purpose, full)
+        busy = set(held.get(status_list.id, ())) | {index for s, index in slots if s.id == status_list.id}
+        room = -(-status_list.length // FILL_LIMIT) - status_list.used - len(busy)
         take = min(count - len(slots), room)
-        slots += [(status_list, index) for index in _free_indexes(session, status_list, take)]
-        session.execute(update(StatusList).where(StatusList.id == status_list.id)
-                        .values(used=StatusList.used + take).execution_options(synchronize_session=False))
-        session.expire(status_list, ["used"])
-    return Reservation(organisation, purpose, slots)
+        if take > 0:
+            slots += [(status_list, index) for index in _free_indexes(session, status_list, take, busy)]
+        if take == room or take <= 0:
+            full.add(status_list.id)
+    return slots
+
+
+def claim(session: Session, slots: list[Slot], owners: list[tuple[uuid.UUID | None, str | None]]) -> list[bool]:
+    """Write the entries of drawn ``slots`` for their ``owners`` (credential id, or for a credential not
+    stored here its reference) and count them in their lists' ``used``; for each slot, whether it was
+    written. One INSERT … ON CONFLICT DO NOTHING for all (SQLite and PostgreSQL alike): a slot that a
+    concurrent writer took since the draw is simply not written, without a savepoint, and its caller
+    draws again."""
+    if not slots:
+        return []
+    module = {"sqlite": sqlite, "postgresql": postgresql}[session.get_bind().dialect.name]
+    rows = [{"id": uuid.uuid4(), "status_list_id": status_list.id, "list_index": index,
+             "credential_id": credential_id, "credential_ref": reference}
+            for (status_list, index), (credential_id, reference) in zip(slots, owners, strict=True)]
+    statement = (module.insert(StatusEntry)
+                 .on_conflict_do_nothing(index_elements=["status_list_id", "list_index"])
+                 .returning(StatusEntry.status_list_id, StatusEntry.list_index))
+    # Executemany (one compiled statement, cached) with RETURNING: SQLAlchemy's "insertmanyvalues".
+    written = set(map(tuple, session.execute(statement, rows).all()))
+    counts: dict[uuid.UUID, int] = {}
+    for list_id, _index in written:
+        counts[list_id] = counts.get(list_id, 0) + 1
+    for list_id, added in counts.items():
+        session.execute(update(StatusList).where(StatusList.id == list_id)
+                        .values(used=StatusList.used + added).execution_options(synchronize_session=False))
+    for status_list, _index in slots:
+        if status_list.id in counts:
+            session.expire(status_list, ["used"])
+    return [(status_list.id, index) in written for status_list, index in slots]
+
+
+def allocate(session: Session, organisation, credential_id: uuid.UUID | None, purpose: str, *,
+             credential_ref: str | None = None) -> dict:
+    """Give the (already flushed) credential a random free index for ``purpose`` (``draw`` then
+    ``claim``, again on a clash); return its ``BitstringStatusListEntry`` for ``credentialStatus``.
+    ``credential_id`` is None for a credential that is not stored here (the VC-API issuer's), then named
+    by ``credential_ref``."""
+    for _ in range(MAX_DRAWS):
+        slot = draw(session, organisation, purpose, 1)[0]
+        if claim(session, [slot], [(credential_id, credential_ref)])[0]:
+            return status_entry(list_url(slot[0].id), slot[1], purpose)
+    raise ServiceError("no free status list index could be drawn", code="status_list_full", status=503)
 
 
 def publish(session: Session, status_list: StatusList, organisation) -> None:

@@ -48,7 +48,7 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def make_app(folder: Path):
+def make_app(folder: Path, signers: int | None = None):
     from flask_migrate import upgrade
 
     from app import create_app
@@ -56,7 +56,8 @@ def make_app(folder: Path):
     settings = {"TESTING": False, "INSTANCE_PATH": str(folder), "SECRET_KEY": "bench" * 8,
                 "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.db'}",
                 "MASTER_KEY": os.urandom(32).hex(), "JOBS_IMMEDIATE": False, "BASE_URL": "https://localhost",
-                "BULK_AWARD_MAX_ROWS": 100_000, "RATELIMIT_ENABLED": False}
+                "BULK_AWARD_MAX_ROWS": 100_000, "RATELIMIT_ENABLED": False,
+                "BULK_AWARD_SIGNERS": signers}
     app = create_app(settings)
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
@@ -118,20 +119,20 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=5000)
     parser.add_argument("--signing-count", type=int, default=500)
-    parser.add_argument("--profile", action="store_true", help="print where award() spends (cProfile)")
+    parser.add_argument("--signers", type=int, default=None,
+                        help="signing processes (BULK_AWARD_SIGNERS; default: one per core; 0: in the consumer)")
+    parser.add_argument("--profile", action="store_true",
+                        help="print where the consumer process spends (cProfile; the signers are other processes)")
     parser.add_argument("--breakdown", action="store_true",
                         help="time the main steps of each award (wall clock, no profiler overhead)")
     parser.add_argument("--no-fast-path", action="store_true",
                         help="sign every row through pyld's JSON-LD to RDF (the reference), for comparison")
     args = parser.parse_args(argv)
     if args.no_fast_path:
-        from types import SimpleNamespace
-
-        off = SimpleNamespace(canonize=None, fast=0, slow=0)
-        bulk_awards_module().shape_canonizer = lambda: off
+        bulk_awards_module().SHAPES = False
     spent = breakdown() if args.breakdown else None
     with tempfile.TemporaryDirectory(prefix="sillage-bench-bulk-") as folder:
-        app = make_app(Path(folder))
+        app = make_app(Path(folder), args.signers)
         with app.app_context():
             from sqlalchemy import func, select
 
@@ -168,6 +169,8 @@ def main(argv=None) -> int:
             mails, mail_seconds = drain_mails()
             canon = canonicalization(sample[0])
     rate = args.count / total
+    with app.app_context():
+        signers = bulk_awards_module().signers()
     print(f"Bulk award of {args.count:,} credentials (CSV parse + batch + sign + status list + database):")
     print(f"  total            {total:8.2f} s   (aim: under {AIM_SECONDS:.0f} s)"
           f"{'' if total < AIM_SECONDS else '  ABOVE THE AIM'}")
@@ -180,9 +183,8 @@ def main(argv=None) -> int:
           f"above: x{signing_fast / signing:.2f})")
     print(f"  mails            {mail_seconds:8.2f} s   ({args.count:,} mails in {mails:,} jobs queued at the "
           f"commits, one per transaction, then run as a consumer would; not in the total)")
-    shapes = bulk_awards_module().shape_canonizer()
-    print(f"  shape fast path  {shapes.fast:8d} rows by template, {shapes.slow} by pyld "
-          "(certs.shapes; byte-identical N-Quads, tests/test_shape_canon.py)")
+    print(f"  signers          {signers:8d}   processes signing the rows (BULK_AWARD_SIGNERS), canonicalizing "
+          f"{'by template (certs.shapes)' if not args.no_fast_path else 'through pyld alone'}")
     print("  canonicalization per credential (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in canon.items()))
     print(f"  load average     {os.getloadavg()[0]:8.2f}   "
           f"({os.cpu_count()} cores; other work on the machine slows every figure)")
@@ -193,7 +195,7 @@ def main(argv=None) -> int:
             print(f"    {name:<40} {seconds:8.2f}")
     if profiler:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_callees(r"awarding.py:130\(award\)")
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
         print(out.getvalue())
     return 0
 
@@ -266,12 +268,16 @@ def canonicalization(document, rounds: int = 30) -> dict[str, float]:
 
 
 def breakdown() -> dict[str, float]:
-    """Wrap the steps of an award with wall-clock timers (cProfile's overhead distorts pyld)."""
+    """Wrap the consumer's steps with wall-clock timers (cProfile's overhead distorts pyld). The signing
+    itself runs in the signer processes: "waiting for the signers" is the time the consumer had nothing
+    else to do."""
     import functools
 
-    import app.services.awarding as awarding
-    import app.services.batches as batches_module
+    from sqlalchemy.orm import Session
+
     import app.services.bulk_awards as bulk
+    import app.services.status_lists as status_lists
+    from badges import awards
 
     spent: dict[str, float] = {}
 
@@ -286,22 +292,14 @@ def breakdown() -> dict[str, float]:
             finally:
                 spent[label] = spent.get(label, 0.0) + time.perf_counter() - start
         setattr(owner, name, wrapper)
-        return original
 
-    timed(awarding, "sign_credential", "sign_credential (canonicalize + sign)")
-    timed(awarding.status_lists, "allocate", "status_lists.allocate")
-    timed(awarding.orgs, "signing_key", "orgs.signing_key (unseal)")
-    timed(awarding, "prepare_issuing", "prepare_issuing (right, key, documents, status reserve)")
-    timed(bulk, "prepare_chunk", "prepare_chunk (per transaction)")
-    timed(awarding, "build_credential", "build_credential")
-    timed(awarding, "check_may_issue", "check_may_issue")
-    timed(awarding, "award", "awarding.award (all of it)")
-    bulk.awarding.award = awarding.award
-    original = bulk.award_row
-    timed(bulk, "award_row", "award_row (handler)")
-    batches_module.HANDLERS[bulk.KIND] = bulk.award_row
-    bulk.award_row.per_transaction = original.per_transaction
-    bulk.award_row.prepare = bulk.prepare_chunk  # the timed one
+    timed(bulk.AwardPipeline, "ahead", "ahead (check rows, draw indexes, submit; outside the write)")
+    timed(bulk.AwardPipeline, "write", "write (checks, signed rows, entries, claim links)")
+    timed(awards.Pending, "result", "  of which waiting for the signers")
+    timed(status_lists, "draw", "  status_lists.draw (in ahead)")
+    timed(status_lists, "claim", "  status_lists.claim (in write)")
+    timed(awards, "sign_chunk", "signing in the consumer (0 signers, or a lost signer)")
+    timed(Session, "commit", "commits")
     return spent
 
 

@@ -21,9 +21,9 @@ def test_api_reference_renders_with_local_assets_and_no_csp_violation(page, live
     # Swagger UI has read the description and lists every tag, folded; each opens on a click.
     page.locator(".swagger-ui .info .title").filter(has_text="Sillage").wait_for()
     tags = page.locator(".opblock-tag")
-    tags.filter(has_text="grants_api").first.wait_for()
+    tags.filter(has_text="Grants").first.wait_for()
     assert tags.count() >= 20
-    for tag in ("profile", "grants_api", "cvs_api"):
+    for tag in ("Profile", "Grants", "CVs"):
         tags.filter(has_text=tag).first.click()
     page.locator(".opblock-summary-path", has_text="/api/v1/profile").first.wait_for()
     page.locator(".opblock-summary-path", has_text="/api/v1/cvs").first.wait_for()
