@@ -4,7 +4,7 @@ The writing aid remembers, per experience, the framework concepts its owner dism
 (app/models/skill_suggestions.py, issue 12).
 
 Revision ID: b1c2d3e4f104
-Revises: b1c2d3e4f101
+Revises: b1c2d3e4f103
 Create Date: 2026-12-05 21:40:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision = 'b1c2d3e4f104'
-down_revision = 'b1c2d3e4f101'  # after fw's (merged here); the lead re-chains
+down_revision = 'b1c2d3e4f103'
 branch_labels = None
 depends_on = None
 

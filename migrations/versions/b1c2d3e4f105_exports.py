@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision = 'b1c2d3e4f105'
-down_revision = 'b1c2d3e4f107'  # after backpack's (merged here); the lead re-chains
+down_revision = 'b1c2d3e4f107'
 branch_labels = None
 depends_on = None
 

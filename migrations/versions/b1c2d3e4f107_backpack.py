@@ -5,7 +5,7 @@
 Their verdicts go to ``verification_verdicts`` with the subject kind ``external`` (no schema change).
 
 Revision ID: b1c2d3e4f107
-Revises: a1b2c3d4e004
+Revises: b1c2d3e4f104
 Create Date: 2026-12-05 21:45:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision = 'b1c2d3e4f107'
-down_revision = 'a1b2c3d4e004'
+down_revision = 'b1c2d3e4f104'
 branch_labels = None
 depends_on = None
 
