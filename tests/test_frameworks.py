@@ -66,6 +66,13 @@ def labels(found, lang="fr"):
     return [fw.label(c, lang) for c in found]
 
 
+def test_folding_for_search():
+    assert fw.fold_for_search("Éco-conduite, ÉCO CONDUITE") == "eco conduite eco conduite"
+    assert fw.fold_for_search("Cœur de métier: Łódź & Ørsted") == "coeur de metier lodz orsted"
+    assert fw.fold_for_search("aide_soignant(e)") == "aide soignant e"
+    assert fw.fold_for_search("") == "" and fw.fold_for_search(None) == ""
+
+
 # --- bundled ----------------------------------------------------------------------------------------
 
 def test_bundled_frameworks_load_once_with_the_socle_tree_and_the_scale(app):

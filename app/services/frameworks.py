@@ -38,7 +38,11 @@ BUNDLED = Path(__file__).resolve().parent.parent / "data" / "frameworks"
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _COMBINING = re.compile("[" + "".join(chr(c) for c in range(0x300, 0x10000) if unicodedata.combining(chr(c)))
                         + "]+")
-_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "Œ": "oe", "Æ": "ae", "ĳ": "ij"})
+# Latin letters that Unicode does not decompose: spelt out, so that neither engine's tokenizer has to know
+# them (PostgreSQL's parser splits on what its locale does not call a letter; FTS5 keeps them).
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "Œ": "oe", "Æ": "ae", "ĳ": "ij", "Ĳ": "ij", "ł": "l", "Ł": "l",
+                            "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ð": "d", "Ð": "d", "þ": "th", "Þ": "th",
+                            "ħ": "h", "Ħ": "h", "ı": "i"})
 
 
 class FrameworkImportError(ServiceError):
