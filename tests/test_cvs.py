@@ -287,9 +287,9 @@ def test_demo_cv_is_ranked_against_its_offer_and_renders(app):
     from app import demo  # noqa: PLC0415
 
     demo.load(db.session)
-    demo.load(db.session)  # idempotent: still one CV
+    demo.load(db.session)  # idempotent: still one CV from an offer (and one aimed at an occupation)
     db.session.commit()
-    cv = db.session.scalars(select(cvs.CvVariant)).one()
+    cv = db.session.scalars(select(cvs.CvVariant).where(cvs.CvVariant.target_occupation.is_(None))).one()
     ranked = cvs.ranking(db.session, cv)
     assert ranked[0].score > 0 and ranked[0].matched and cv.selection
     assert cv.consent == "gdpr" and cv.template == "modern"
