@@ -63,8 +63,8 @@ def personal_when(user):
 
 def _render_index(preferences=None, *, new_token: str | None = None, status: int = 200):
     settings = service.settings_for(db.session, current_user)
-    items = service.feed(db.session, current_user)
     found = service.interests(db.session, current_user, current_user.locale or "fr")
+    items = service.feed(db.session, current_user, found=found)
     if preferences is None:
         preferences = PreferencesForm(formdata=None, keywords="\n".join(settings.keywords), digest=settings.digest)
     return render_template(

@@ -365,10 +365,11 @@ class FeedItem:
 
 
 def feed(session: Session, user: User, *, now: datetime | None = None, lang: str | None = None,
-         since: datetime | None = None, limit: int = 200) -> list[FeedItem]:
-    """The person's feed: upcoming published events meeting their interests, soonest first, each with
-    its reasons. ``since`` keeps only those published after it (the weekly digest)."""
-    found = interests(session, user, lang or user.locale or "fr")
+         since: datetime | None = None, limit: int = 200, found: Interests | None = None) -> list[FeedItem]:
+    """The person's feed: upcoming published events meeting their interests (``found``, computed if not
+    given), soonest first, each with its reasons. ``since`` keeps only those published after it (the
+    weekly digest)."""
+    found = found if found is not None else interests(session, user, lang or user.locale or "fr")
     if not found:
         return []
     keyword_terms = {keyword: _keyword_terms(keyword) for keyword in found.keywords}
