@@ -296,3 +296,22 @@ def test_the_demo_badge_verifies_offline_and_the_demo_stays_idempotent(app):
     [row] = db.session.scalars(db.select(ExternalCredential)).all()
     assert row.achievement_name.startswith("Prévention et secours civiques") and row.image_type == "image/png"
     assert _verdict(row).status == "verified" and [link.item_kind for link in row.links] == ["skill"]
+
+
+def test_the_owners_own_credential_issued_here_is_not_added_again(app, owner, make_user, monkeypatch):
+    """A re-imported export carries the credentials awarded here: they are in the section already."""
+    from app.attestations.public import local_fetch
+    from app.services import awarding
+    from tests.awarding_helpers import make_achievement, make_org
+
+    issuer = make_user("issuer@univ.example")
+    awarded = awarding.award(db.session, issuer, make_achievement(make_org(issuer)), owner.email).credential
+    db.session.commit()
+    fetch = local_fetch(db.session, json_fetcher())
+    [found] = backpack.preview(db.session, owner, json.dumps(awarded.document).encode(), fetch=fetch)
+    assert found.verified and found.issued_here.id == awarded.id and not found.is_new
+    assert backpack.add(db.session, owner, candidates=[found]) == []
+    # Someone else may keep it in their backpack (say, an account that imported the export).
+    other = make_user("other@example.org")
+    [kept] = backpack.add(db.session, other, json.dumps(awarded.document).encode(), fetch=fetch)
+    assert kept.format == "ob3-di" and backpack.verdict(db.session, kept).status != "not_verified"

@@ -65,6 +65,9 @@ class CandidateSchema(ma.Schema):
     reason = ma.fields.String(allow_none=True)
     title_of_verdict = ma.fields.String(required=True, metadata={"description": "In the caller's language."})
     duplicate_of = ma.fields.UUID(allow_none=True, metadata={"description": "Already in the backpack as this id."})
+    issued_here = ma.fields.UUID(allow_none=True, metadata={"description": "Your own credential issued on this "
+                                                                           "platform: in your Credentials section "
+                                                                           "already, not added."})
     recipient = ma.fields.String(allow_none=True, metadata={"description": "you, someone_else, or null when "
                                                                            "the badge names no e-mail address"})
 
@@ -123,7 +126,8 @@ def _candidate(c) -> dict:
     return {"format": c.format, "title": c.achievement_name, "issuer": c.issuer_name, "issued_at": c.issued_at,
             "status": c.status, "reason": c.reason, "recipient": c.recipient,
             "title_of_verdict": messages.verdict_text(c.reason or c.status, runner.reader_locale())[0],
-            "duplicate_of": c.existing.id if c.existing is not None else None}
+            "duplicate_of": c.existing.id if c.existing is not None else None,
+            "issued_here": c.issued_here.id if c.issued_here is not None else None}
 
 
 def _flag(value, name: str) -> bool:
@@ -189,7 +193,7 @@ def make_blueprint() -> Blueprint:
             return {"dry_run": True, "candidates": [_candidate(c) for c in found], "items": [], "added": 0}, 200
         rows = backpack.add(db.session, user, candidates=found, accept_unverified=accept)
         db.session.commit()
-        added = sum(1 for c in found if c.existing is None)
+        added = sum(1 for c in found if c.is_new)
         return {"dry_run": False, "candidates": [_candidate(c) for c in found], "items": [dump(r) for r in rows],
                 "added": added}, 201 if added else 200
 

@@ -66,7 +66,8 @@ def add():
                                         accept_unverified=bool(form.keep_unverified.data))
                     db.session.commit()
                     _flash_added(found)
-                    return redirect(url_for("credentials.mine", _anchor=f"external-{rows[0].id}"), 303)
+                    return redirect(url_for("credentials.mine", _anchor=f"external-{rows[0].id}" if rows else None),
+                                    303)
             except ServiceError as exc:
                 db.session.rollback()
                 error, status = exc.message, exc.status
@@ -80,13 +81,13 @@ def add():
 
 
 def _flash_added(found: list) -> None:
-    new = [c for c in found if c.existing is None]
+    new = [c for c in found if c.is_new]
     if new:
         flash(ngettext("Added to your backpack: %(num)d badge.", "Added to your backpack: %(num)d badges.",
                        len(new)), "success")
     if len(new) < len(found):
         flash(_("Already in your backpack, not added again: %(names)s.",
-                names=", ".join(c.achievement_name for c in found if c.existing is not None)), "info")
+                names=", ".join(c.achievement_name for c in found if not c.is_new)), "info")
 
 
 def _back(row_id=None):

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from app.database import utcnow
 from app.models import User
 from app.models.backpack import ExternalCredential, ExternalCredentialLink
+from app.models.credentials import Credential
 from app.models.received import LINKABLE_KINDS, VerificationVerdict
 from app.policy import parse_id
 from app.services import received
@@ -99,6 +100,7 @@ class Candidate:
     bundle: dict | None = None
     recipient: str | None = None  # "you", "someone_else", or None (the badge names no e-mail)
     existing: ExternalCredential | None = None
+    issued_here: Credential | None = None  # the owner's own credential issued by this platform: not added
     warnings: list = field(default_factory=list)
 
     @property
@@ -108,6 +110,11 @@ class Candidate:
     @property
     def reason(self) -> str | None:
         return (self.result.get("verdict") or {}).get("reason")
+
+    @property
+    def is_new(self) -> bool:
+        """``add`` would store it: neither in the backpack already nor the owner's own credential issued here."""
+        return self.existing is None and self.issued_here is None
 
     @property
     def verified(self) -> bool:
@@ -298,21 +305,32 @@ def preview(session: Session, user: User, payload: bytes | str | None = None, *,
         ExternalCredential.fingerprint.in_([c.fingerprint for c in found])))}
     for candidate in found:
         candidate.existing = stored.get(candidate.fingerprint)
+        candidate.issued_here = _issued_here(session, portfolio.id, candidate.document)
     return found
+
+
+def _issued_here(session: Session, portfolio_id, document: dict) -> Credential | None:
+    """The owner's own credential awarded on this platform that ``document`` is (``urn:uuid:<its id>``):
+    it is already in their Credentials section, so bringing it back (a re-imported export) adds nothing."""
+    value = document.get("id") if isinstance(document.get("id"), str) else ""
+    key = parse_id(value[len("urn:uuid:"):]) if value.startswith("urn:uuid:") else None
+    found = session.get(Credential, key) if key is not None else None
+    return found if found is not None and found.portfolio_id == portfolio_id else None
 
 
 def add(session: Session, user: User, payload: bytes | str | None = None, *, filename: str | None = None,
         url: str | None = None, fetch: Fetch | None = None, accept_unverified: bool = False,
         locale: str = "en", candidates: list[Candidate] | None = None) -> list[ExternalCredential]:
     """Read, verify and store the badges given; returns their entries (a badge already in the backpack
-    comes back as its existing entry, unchanged). ``candidates`` (from ``preview``) skips reading again.
+    comes back as its existing entry, unchanged; the owner's own credential issued here is left out: it
+    is in their Credentials section already). ``candidates`` (from ``preview``) skips reading again.
 
     Raises ``NotVerified`` (422 ``credential_not_verified``) when a new badge does not verify and
     ``accept_unverified`` is not set: then nothing is stored, not even the badges that verified.
     """
     found = candidates if candidates is not None else preview(
         session, user, payload, filename=filename, url=url, fetch=fetch, locale=locale)
-    new = [c for c in found if c.existing is None]
+    new = [c for c in found if c.is_new]
     failing = [c for c in new if not c.verified]
     if failing and not accept_unverified:
         names = ", ".join(c.achievement_name or "?" for c in failing[:5])
@@ -327,7 +345,8 @@ def add(session: Session, user: User, payload: bytes | str | None = None, *, fil
                            code="backpack_full", status=422)
     rows = []
     for candidate in found:
-        rows.append(candidate.existing or _store(session, portfolio.id, candidate))
+        if candidate.issued_here is None:
+            rows.append(candidate.existing or _store(session, portfolio.id, candidate))
     session.flush()
     return rows
 

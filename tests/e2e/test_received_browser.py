@@ -77,15 +77,16 @@ def test_endorse_then_manage_the_credentials_section(browser, live_server):
     ines.goto(skill_href)
     ines.locator(".item-endorsement", has_text="Inès explique clairement").wait_for()
 
-    # The section: a credential, an attestation, two endorsements, each verified on this first view.
+    # The section: a credential, an attestation, two endorsements, each verified on this first view, and
+    # the demo's badge earned elsewhere (verified when it was added to the backpack).
     ines.goto("/portfolio/credentials")
     cards = ines.locator(".received-list > li")
-    assert cards.count() == 4
-    kinds = sorted(cards.nth(i).get_attribute("data-kind") for i in range(4))
-    assert kinds == ["attestation", "credential", "endorsement", "endorsement"]
-    assert ines.locator(".received-list > li[data-verdict='verified']").count() == 3  # three checks per view
+    assert cards.count() == 5
+    kinds = sorted(cards.nth(i).get_attribute("data-kind") for i in range(5))
+    assert kinds == ["attestation", "credential", "endorsement", "endorsement", "external"]
+    assert ines.locator(".received-list > li[data-verdict='verified']").count() == 4  # three checks per view
     ines.reload()
-    assert ines.locator(".received-list > li[data-verdict='verified']").count() == 4
+    assert ines.locator(".received-list > li[data-verdict='verified']").count() == 5
 
     credential = ines.locator(".received-list > li[data-kind='credential']")
     credential.get_by_role("button", name="Vérifier à nouveau").click()
