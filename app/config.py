@@ -176,6 +176,9 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
         # Bulk awards (``app.services.bulk_awards``): a CSV file beyond these is refused as a whole.
         "BULK_AWARD_MAX_ROWS": int(get("BULK_AWARD_MAX_ROWS") or 20_000),
         "BULK_AWARD_MAX_BYTES": int(get("BULK_AWARD_MAX_BYTES") or 16 * 1024 * 1024),
+        # Processes that sign a bulk award's rows (``app.services.bulk_awards.signers``): default (None)
+        # one per core; 0 signs in the consumer itself.
+        "BULK_AWARD_SIGNERS": int(get("BULK_AWARD_SIGNERS")) if get("BULK_AWARD_SIGNERS") else None,
         # A previewed file never confirmed is deleted after this many days.
         "BULK_AWARD_PREVIEW_DAYS": int(get("BULK_AWARD_PREVIEW_DAYS") or 2),
         "SMTP_URL": get("SMTP_URL"),

@@ -5,11 +5,14 @@ rows of a bulk award in other processes: :func:`sign_award` is the only place th
 award into its signed credential, whichever process runs it.
 
 Why processes: canonicalization and the OB 3.0 checks are pure Python and hold the GIL, so threads would
-not use a second core. :class:`SignerPool` keeps a few worker processes (started with ``forkserver``: a
-consumer process has threads and open database connections that a plain ``fork`` would copy in whatever
-state they were) fed chunks of rows through one pipe each. A worker exits when its pipe closes, so a
-consumer killed mid-batch leaves no orphan behind; a worker that dies is noticed by the reader
-(:class:`SignerLost`), which then signs in its own process. Each worker keeps, for its life, the shape
+not use a second core. :class:`SignerPool` keeps a few worker processes fed chunks of rows through their
+stdin and stdout (pickled frames). They are plain child processes of the same interpreter
+(``subprocess``), not ``multiprocessing``'s: a consumer process has threads and open database connections
+that ``fork`` would copy in whatever state they were, and ``spawn``/``forkserver`` re-import the
+caller's ``__main__`` (a script, ``python -``, a test runner), which may not be importable. A worker
+imports only ``badges`` and ``certs`` and exits when its stdin closes, so a consumer killed mid-batch
+leaves no orphan behind; a worker that dies is noticed by the reader (:class:`SignerLost`), which then
+signs in its own process. Each worker keeps, for its life, the shape
 templates of :mod:`certs.shapes`, the document loader and the JSON schemas (loaded lazily, once per
 process), and unseals nothing: the caller hands it the organisation's key for the chunk, over the pipe
 to its own child process.
@@ -17,12 +20,16 @@ to its own child process.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
+import os
+import pickle
+import subprocess
+import sys
 import threading
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from .errors import InvalidValue
@@ -133,15 +140,47 @@ class SignerLost(RuntimeError):
     """A worker process died or its pipe broke: the caller signs that chunk itself."""
 
 
-def _serve(connection) -> None:
-    """A worker's loop: a job in, its signed rows out, until the pipe closes (the parent is gone)."""
-    while True:
+def _write_frame(stream, value) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(len(data).to_bytes(8, "big") + data)
+    stream.flush()
+
+
+def _read_frame(stream):
+    header = stream.read(8)
+    if len(header) < 8:
+        raise EOFError
+    size = int.from_bytes(header, "big")
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)  # noqa: S301 - our own child process, over its own pipe
+
+
+def serve() -> None:
+    """A signing process's loop (``python -c "from badges.awards import serve; serve()"``): chunks in on
+    stdin, their signed rows out on stdout, until stdin closes (the parent stopped, or died). Requests
+    are read by a thread of their own, so that the parent's writes never wait for this process to finish
+    writing an answer (both pipes full would wait for each other); stray prints go to stderr."""
+    import queue  # noqa: PLC0415
+
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    requests = sys.stdin.buffer
+    jobs: queue.SimpleQueue = queue.SimpleQueue()
+
+    def read() -> None:
+        while True:
+            try:
+                jobs.put(_read_frame(requests))
+            except (EOFError, OSError):
+                jobs.put(None)
+                return
+
+    threading.Thread(target=read, daemon=True).start()
+    while (job := jobs.get()) is not None:
         try:
-            job = connection.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            connection.send(sign_chunk(job))
+            _write_frame(answers, sign_chunk(job))
         except (BrokenPipeError, OSError):
             return
 
@@ -164,7 +203,7 @@ class Pending:
 
 
 class SignerPool:
-    """``workers`` signing processes, each fed through its own pipe (see the module docstring).
+    """``workers`` signing processes, each fed through its own pipes (see the module docstring).
 
     ``submit`` sends a chunk to the next worker in turn and returns a :class:`Pending`; chunks must be
     read (``Pending.result``) in the order they were submitted. With ``workers=0`` the chunk is signed at
@@ -172,22 +211,20 @@ class SignerPool:
 
     def __init__(self, workers: int):
         self.workers = max(0, int(workers))
-        self._processes: list = []
-        self._connections: list = []
+        self._processes: list[subprocess.Popen] = []
         self._next = 0
         self._sent: list[int] = []
         self._generation = 0
 
     def _start(self) -> None:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["badges.awards", "badges.signing", "certs.shapes"])
-        for _ in range(self.workers):
-            mine, theirs = context.Pipe()
-            process = context.Process(target=_serve, args=(theirs,), daemon=True, name="sillage-signer")
-            process.start()
-            theirs.close()
-            self._processes.append(process)
-            self._connections.append(mine)
+        """Plain child processes of this interpreter that import only ``badges`` and ``certs`` (not the
+        caller's ``__main__``, which ``multiprocessing`` would re-import), found where this ``badges`` is."""
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parents[1])
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+        command = [sys.executable, "-c", "from badges.awards import serve; serve()"]
+        self._processes = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+                           for _ in range(self.workers)]
         self._sent = [0] * self.workers
 
     def submit(self, job: Mapping) -> Pending:
@@ -198,8 +235,8 @@ class SignerPool:
         worker = self._next % self.workers
         self._next += 1
         try:
-            self._connections[worker].send(job)
-        except (BrokenPipeError, OSError):
+            _write_frame(self._processes[worker].stdin, job)
+        except (BrokenPipeError, OSError, ValueError):
             self.close()
             return Pending(None, None, job)  # signed here instead
         self._sent[worker] += 1
@@ -207,8 +244,8 @@ class SignerPool:
 
     def _receive(self, worker: int) -> list[tuple[bool, Any]]:
         try:
-            answer = self._connections[worker].recv()
-        except (EOFError, OSError, IndexError):
+            answer = _read_frame(self._processes[worker].stdout)
+        except (EOFError, OSError, ValueError, IndexError, pickle.UnpicklingError):
             self.close()
             raise SignerLost("a signing process stopped") from None
         self._sent[worker] -= 1
@@ -221,15 +258,21 @@ class SignerPool:
             self.close()
 
     def close(self) -> None:
-        """Stop the workers (they exit when their pipe closes)."""
+        """Stop the workers (they exit when their stdin closes)."""
         self._generation += 1
-        for connection in self._connections:
-            connection.close()
         for process in self._processes:
-            process.join(timeout=2)
-            if process.is_alive():
+            for stream in (process.stdin, process.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        for process in self._processes:
+            try:
+                process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
                 process.kill()
-        self._processes, self._connections, self._next, self._sent = [], [], 0, []
+                process.wait()
+        self._processes, self._next, self._sent = [], 0, []
 
 
 _POOLS: dict[tuple[int, int], SignerPool] = {}

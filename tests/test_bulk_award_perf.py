@@ -338,13 +338,17 @@ def test_a_signing_process_gives_the_consumer_s_bytes_and_a_dead_one_is_noticed(
         assert pool.submit(job).result() == here  # Ed25519 is deterministic: the same bytes
         assert all(ok for ok, _document in here)
         assert [document for _ok, document in here] == [issuing.sign(values) for values in job["rows"]]
-        pending = pool.submit(job)
+        _issuing, long_job = _job(achievement, 200)
+        pending = pool.submit(long_job)  # killed while it signs
         worker = pool._processes[0]
         worker.kill()
-        worker.join(5)
+        worker.wait(5)
         with pytest.raises(SignerLost):
             pending.result()
         assert pool.submit(job).result() == here  # started again
+        pool._processes[0].kill()
+        pool._processes[0].wait(5)
+        assert pool.submit(job).result() == here  # a dead idle one: signed here, then started again
         stale = pool.submit(job)
         pool.abandon()  # a run that stopped early: its unread answer must not be read as the next one's
         with pytest.raises(SignerLost):
@@ -354,8 +358,7 @@ def test_a_signing_process_gives_the_consumer_s_bytes_and_a_dead_one_is_noticed(
     finally:
         pool.close()
     for process in processes:
-        process.join(5)
-        assert not process.is_alive()  # a worker ends with its pipe
+        assert process.wait(5) == 0  # a worker ends when its stdin closes
 
 
 def test_a_row_that_cannot_be_signed_fails_alone(app, issuer, achievement):

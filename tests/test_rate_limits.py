@@ -80,7 +80,9 @@ def test_with_redis_the_counters_stay_in_redis():
     base = {"SILLAGE_SECRET_KEY": "s", "SILLAGE_MASTER_KEY": "m"}
     settings = config.load(env={**base, "SILLAGE_REDIS_URL": "redis://127.0.0.1:6379/0"})
     assert settings["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
-    assert settings["RATELIMIT_STORAGE_OPTIONS"] == {}
+    options = settings["RATELIMIT_STORAGE_OPTIONS"]  # the timeouts of every Redis client (app.redis_clients)
+    assert (options["socket_connect_timeout"], options["socket_timeout"]) == (2, 5)
+    assert options["retry"].get_retries() == 0
     settings = config.load(env={**base, "SILLAGE_DATABASE_URL": "sqlite:////tmp/elsewhere.db"})
     assert settings["RATELIMIT_STORAGE_URI"] == "sillage-db://"
     assert settings["RATELIMIT_STORAGE_OPTIONS"] == {"database_url": "sqlite:////tmp/elsewhere.db"}

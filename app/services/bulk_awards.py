@@ -469,16 +469,23 @@ class AwardPipeline:
     def __init__(self, session, batch):
         self.pool = badges_awards.pool(signers())
         self.held: dict[uuid.UUID, set[int]] = {}  # drawn, not yet claimed: not to be drawn again
+        # The unsealed key and the issuer's and achievement's documents, prepared once per run: a key
+        # rotated meanwhile leaves the run's credentials verifiable (older keys stay in the DID document).
+        self.issuing: awarding.Issuing | None = None
 
     def ahead(self, session, batch, items) -> Ahead:
         achievement = session.get(Achievement, uuid.UUID(batch.params["achievement"]))
         if achievement is None:
             return Ahead(refusal=batches.ItemFailed("not_found", str(_l("The achievement no longer exists."))))
+        actor = _actor(session, batch.params["actor"])
         try:
-            issuing = awarding.prepare_issuing(session, _actor(session, batch.params["actor"]), achievement)
+            if self.issuing is None:
+                self.issuing = awarding.prepare_issuing(session, actor, achievement)
+            else:  # the key and documents of the run's start; the right as it is now (and again at the write)
+                awarding.check_may_issue(actor, achievement.organisation)
         except ServiceError as exc:
             return Ahead(refusal=exc)
-        ahead = Ahead()
+        issuing, ahead = self.issuing, Ahead()
         existing = _existing(session, achievement, [item.payload["email"] for item in items])
         now = utcnow().replace(microsecond=0)
         for item in items:

@@ -4,12 +4,15 @@ signing-only rate of certs/ measured in the same run.
 A fresh instance (SQLite in a temporary folder, migrated) holds one approved organisation and one
 achievement. The CSV (5,000 rows, Windows-1252, French headers) is parsed and checked, the batch
 created and committed, then run to the end by ``app.services.batches.run_batch`` in this process, as a
-consumer would: for each row an OB 3.0 credential is built, signed eddsa-rdfc-2022 with the
-organisation's key, given a random status-list index, stored with its claim link and its item's status,
-committed; each recipient's notification mail is enqueued on a real (SQLite) Huey queue at the commit,
-as in production, where the consumer sends it afterwards. Then every credential is checked to be there
-once, and a sample verifies; the queued mails are then sent (rendered and written to the outbox) by
-executing the queued jobs, timed apart, since no recipient waits for the batch on them.
+consumer would: ahead of each transaction its rows are checked, given random status-list indexes and
+handed to the signing processes (``--signers``, default one per core: each builds and signs OB 3.0
+credentials eddsa-rdfc-2022 with the organisation's key), then the transaction stores the signed rows,
+their status entries and claim links and the items' outcomes, and commits; each recipient's
+notification mail is enqueued on a real (SQLite) Huey queue at the commit, as in production, where the
+consumer sends it afterwards. Then every credential is checked to be there once, and a sample verifies;
+the queued mails are then sent (rendered and written to the outbox) by executing the queued jobs, timed
+apart, since no recipient waits for the batch on them. The total includes starting the signing
+processes.
 
 Canonicalization is compared with pyoxigraph's RDFC-1.0 on the same documents (the possible fast path
 named in DESIGN.md): pyld's URDNA2015 on pyld's dataset, pyoxigraph on the same N-Quads, and pyoxigraph
