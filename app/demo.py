@@ -178,13 +178,12 @@ def _build_ines(session: Session, user: User) -> None:
 
 
 # Inès's skills as the bundled sample names them (app/data/frameworks/sample): what her hypotheses,
-# feed and CV targets match on.
+# feed and CV targets match on. Two stay free text ("ESCO" without a concept), as many people's skills do.
 _INES_CONCEPTS = {
     "Accueillir et conseiller les clients": "relation-client", "Encaisser et tenir une caisse": "encaissement",
     "Mettre en rayon et assurer la rotation des produits": "mise-en-rayon",
     "Appliquer les techniques de merchandising": "merchandising",
-    "Traiter les réclamations des clients": "gestion-reclamations", "Travailler en équipe": "travail-equipe",
-    "S'organiser et gérer son temps": "organisation-travail", "Communiquer en anglais": "anglais-pro",
+    "Travailler en équipe": "travail-equipe", "Communiquer en anglais": "anglais-pro",
     "Porter secours": "gestes-urgence",
 }
 

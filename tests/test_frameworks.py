@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -63,6 +64,13 @@ def count(model) -> int:
 
 def labels(found, lang="fr"):
     return [fw.label(c, lang) for c in found]
+
+
+def test_folding_for_search():
+    assert fw.fold_for_search("Éco-conduite, ÉCO CONDUITE") == "eco conduite eco conduite"
+    assert fw.fold_for_search("Cœur de métier: Łódź & Ørsted") == "coeur de metier lodz orsted"
+    assert fw.fold_for_search("aide_soignant(e)") == "aide soignant e"
+    assert fw.fold_for_search("") == "" and fw.fold_for_search(None) == ""
 
 
 # --- bundled ----------------------------------------------------------------------------------------
@@ -125,6 +133,8 @@ def test_search_order_kind_and_framework_filters(bundled):
     first = fw.search(db.session, "travail", lang="fr")
     assert fw.label(first[0]).startswith("Travail")
     assert all(c.kind == "occupation" for c in fw.search(db.session, "a", kind="occupation", limit=50))
+    both = fw.search(db.session, "comprendre", kind=("competence", "occupation"))
+    assert len(both) == 4 and fw.search(db.session, "comprendre", kind=["skill"]) == []
     in_socle = fw.search(db.session, "comprendre", framework="socle-commun")
     assert len(in_socle) == 4 and {c.framework.slug for c in in_socle} == {"socle-commun"}
     assert len(fw.search(db.session, "a", limit=3)) == 3
@@ -248,6 +258,21 @@ def test_unknown_targets_and_relations_are_refused(app, tmp_path):
     assert any("unknown relation “adores”" in e for e in errors)
     errors = refused(write_simple(tmp_path / "parent", [concept("w", "skill", "W", parent="nowhere")]))
     assert errors == ["https://example.org/c/w: unknown parent https://example.org/c/nowhere"]
+
+
+def test_damaged_zips_and_zip_bombs_are_refused(app, tmp_path):
+    archive = tmp_path / "ref.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("concepts.csv", "uri,kind,label_fr\n" + "".join(
+            f"https://example.org/c/{uuid.uuid4()},skill,{uuid.uuid4().hex}\n" for _ in range(2000)))
+    data = archive.read_bytes()
+    archive.write_bytes(data[:len(data) // 2] + bytes(64) + data[len(data) // 2 + 64:])  # corrupt the middle
+    errors = refused(archive)
+    assert any("damaged ZIP" in e for e in errors), errors
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("concepts.csv", "uri,kind\n" + " " * 5_000_000)
+    assert refused(bomb) == ["concepts.csv: too large once uncompressed"]
 
 
 def test_the_first_errors_are_listed_and_the_rest_counted(app, tmp_path):

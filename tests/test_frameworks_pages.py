@@ -47,7 +47,7 @@ def test_search_framework_and_concept_pages(logged_in, bundled):
     assert "Socle commun de connaissances" in page and "Échantillon de métiers" in page
     page = html(logged_in.get("/frameworks?q=INFIRM&kind=occupation"))
     assert "Infirmier / infirmière" in page and "Aide-soignant" not in page
-    assert "No concept matches" in html(logged_in.get("/frameworks?q=zzzz"))
+    assert "Aucun concept ne correspond" in html(logged_in.get("/frameworks?q=zzzz"))
     page = html(logged_in.get("/frameworks/socle-commun"))
     assert "Les langages pour penser et communiquer" in page and "D5" in page
     assert logged_in.get("/frameworks/nothing-here").status_code == 404
@@ -55,7 +55,7 @@ def test_search_framework_and_concept_pages(logged_in, bundled):
     nurse = fw.get(db.session, NURSE)
     page = html(logged_in.get(f"/concepts/{nurse.id}"))
     assert "Infirmier / infirmière" in page and "Nurse" in page and "registered nurse" in page
-    assert "Essential skill" in page and "Administrer des médicaments" in page and "Optional skill" in page
+    assert "Compétence essentielle" in page and "Administrer des médicaments" in page and "Compétence facultative" in page
     skill = fw.get(db.session, f"{SAMPLE}/skill/administration-medicaments")
     assert "Infirmier / infirmière" in html(logged_in.get(f"/concepts/{skill.id}"))  # "Essential for"
     domain = fw.get(db.session, "https://w3id.org/sillage/frameworks/socle-commun/D1.1")
@@ -74,6 +74,10 @@ def test_suggest_answers_the_picker(logged_in, bundled):
     assert logged_in.get("/frameworks/suggest?q=e").get_json() == []  # two letters at least
     assert logged_in.get("/frameworks/suggest?q=nurse&kind=occupation").get_json()[0]["label"] == \
         "Infirmier / infirmière"
+    # the skill form asks for skills and competences only: no occupation among them
+    found = logged_in.get("/frameworks/suggest?q=com&kind=skill&kind=competence").get_json()
+    assert found and {c["kind"] for c in found} <= {"skill", "competence"}
+    assert {c["kind"] for c in logged_in.get("/frameworks/suggest?q=com").get_json()} > {"skill"}
 
 
 def test_picking_a_concept_without_javascript_fills_the_skill_form(logged_in, user, bundled):
@@ -92,9 +96,11 @@ def test_picking_a_concept_without_javascript_fills_the_skill_form(logged_in, us
     assert response.status_code == 302
     skill = db.session.scalar(select(Skill).where(Skill.name == "Écouter avec bienveillance"))
     assert skill.concept_uri == f"{SAMPLE}/skill/ecoute-bienveillante"
+    concept = fw.get(db.session, skill.concept_uri)
+    assert f'href="/concepts/{concept.id}"' in html(logged_in.get(f"/skills/{skill.id}"))  # its page links the concept
     # editing: the picker comes back to this skill, and an unknown concept changes nothing
     edit = html(logged_in.get(f"/skills/{skill.id}/edit"))
-    assert f"/frameworks?pick={skill.id}" in edit and "See the chosen concept" in edit
+    assert f"/frameworks?pick={skill.id}" in edit and "Voir le concept choisi" in edit
     other = fw.get(db.session, f"{SAMPLE}/skill/gestion-stress")
     edit = html(logged_in.get(f"/skills/{skill.id}/edit?concept={other.id}"))
     assert f'value="{SAMPLE}/skill/gestion-stress"' in edit and 'value="Écouter avec bienveillance"' in edit
@@ -137,7 +143,7 @@ def test_admin_imports_a_small_file_and_sees_the_report(admin, tmp_path):
     response = upload(admin, zipped(write_simple(tmp_path / "ok", BASE, BASE_RELATIONS)), "ref.zip", version="7")
     page = html(response)
     assert response.status_code == 200 and 'id="import-report"' in page
-    assert "4 added, 0 updated, 0 retired, 2 relations" in page
+    assert "4 ajoutés, 0 mis à jour, 0 retirés, 2 relations" in page
     framework = fw.get_framework(db.session, "test-ref")
     assert framework.version == "7" and framework.concept_count == 4
     assert not any(Path(admin.application.instance_path, "blobs").rglob("*.zip"))  # the upload is gone
@@ -145,12 +151,12 @@ def test_admin_imports_a_small_file_and_sees_the_report(admin, tmp_path):
 
 def test_admin_import_refusals_change_nothing(admin, tmp_path):
     response = upload(admin, zipped(write_simple(tmp_path / "bad", BASE, encoding="latin-1")), "bad.zip")
-    assert response.status_code == 422 and "not UTF-8" in html(response) and "Nothing was imported" in html(response)
+    assert response.status_code == 422 and "not UTF-8" in html(response) and "Rien n’a été importé" in html(response)
     response = upload(admin, b"MZ\x90\x00", "tool.exe")
-    assert response.status_code == 422 and "Send a ZIP" in html(response)
+    assert response.status_code == 422 and "Envoyez un ZIP" in html(response)
     response = admin.post("/admin/frameworks", data={"csrf_token": csrf_token(admin.get("/admin/frameworks"))},
                           content_type="multipart/form-data")
-    assert response.status_code == 422 and "Choose a file." in html(response)
+    assert response.status_code == 422 and "Choisissez un fichier." in html(response)
     response = admin.post("/admin/frameworks", data={"file": (io.BytesIO(b"uri,kind\n"), "a.csv")},
                           content_type="multipart/form-data")  # no CSRF token
     assert response.status_code == 400
@@ -162,13 +168,13 @@ def test_large_files_import_in_the_background_with_a_status_page(admin, tmp_path
     response = upload(admin, zipped(write_simple(tmp_path / "ok", BASE, BASE_RELATIONS)), "big.zip")
     assert response.status_code == 302 and "/admin/frameworks/imports/" in response.headers["Location"]
     page = html(admin.get(response.headers["Location"]))  # tests run jobs at once
-    assert "Imported." in page and "4 added" in page and "big.zip" in page
+    assert "Importé." in page and "4 ajoutés" in page and "big.zip" in page
     assert fw.get_framework(db.session, "test-ref").concept_count == 4
     response = upload(admin, zipped(write_simple(tmp_path / "loop", [
         {"uri": "https://example.org/c/a", "kind": "domain", "label_fr": "A", "parent_uri": "https://example.org/c/a"}],
         meta={"name": "Loop", "slug": "loop"})), "loop.zip")
     page = html(admin.get(response.headers["Location"]))
-    assert "Nothing was imported" in page and "cycle in the tree" in page
+    assert "Rien n’a été importé." in page and "cycle in the tree" in page
     assert db.session.scalar(select(func.count()).select_from(Framework)) == 1
     assert "big.zip" in html(admin.get("/admin/frameworks"))  # listed among recent background imports
     assert admin.get("/admin/frameworks/imports/00000000-0000-4000-8000-000000000000").status_code == 404

@@ -8,6 +8,11 @@ from app.extensions import db
 from app.services import frameworks
 
 
+def concept_for_uri(uri: str):
+    """The concept a skill points at, for its page (None when no imported framework holds the URI)."""
+    return frameworks.find(db.session, uri) if uri else None
+
+
 def prefill(form) -> None:
     """On the form's GET only (a POST keeps what was typed): set the framework and the concept's URI
     from ``?concept=``, and the skill's name when it is still empty. An unknown concept changes nothing."""

@@ -81,9 +81,9 @@ def index():
 def suggest():
     """The skill form's autocomplete (JSON; same session as the page, unlike the token-only API)."""
     q = request.args.get("q", "")[:200]
-    kind = request.args.get("kind") if request.args.get("kind") in CONCEPT_KINDS else None
+    kinds = [kind for kind in request.args.getlist("kind") if kind in CONCEPT_KINDS]
     lang = _lang()
-    found = frameworks.search(db.session, q, kind=kind, limit=10) if len(q.strip()) >= 2 else []
+    found = frameworks.search(db.session, q, kind=kinds, limit=10) if len(q.strip()) >= 2 else []
     return jsonify([{"id": str(c.id), "uri": c.uri, "kind": c.kind, "label": frameworks.label(c, lang),
                      "framework": c.framework.name} for c in found])
 

@@ -31,11 +31,12 @@ import json
 import re
 import sys
 import zipfile
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from app.services.frameworks import ConceptData, FrameworkImportError, Parsed, slugify
+from app.services.frameworks import ConceptData, FrameworkImportError, Parsed, fold_for_search, slugify
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 MAX_MEMBER_BYTES = 2 * 1024**3
@@ -191,8 +192,6 @@ CASE_KINDS = (("occupation", "occupation"), ("metier", "occupation"), ("domain",
 
 
 def _case_kind(item_type: str) -> str:
-    from app.services.frameworks import fold_for_search
-
     folded = fold_for_search(item_type)
     return next((kind for word, kind in CASE_KINDS if word in folded), "competence")
 
@@ -334,7 +333,10 @@ def guess_format(source: Source) -> str:
 def read(path: Path, *, format: str | None = None, name: str | None = None, slug: str | None = None,
          version: str | None = None) -> Parsed:
     """Read ``path`` (file, folder or ZIP); raise ``FrameworkImportError`` when it is unreadable."""
-    source = Source(Path(path))
+    try:
+        source = Source(Path(path))
+    except zipfile.BadZipFile as exc:
+        raise FrameworkImportError([f"{Path(path).name}: damaged ZIP file ({exc})"]) from None
     try:
         format = format or guess_format(source)
         if format not in READERS:
@@ -347,5 +349,7 @@ def read(path: Path, *, format: str | None = None, name: str | None = None, slug
             parsed.name, parsed.slug = "ESCO", slug or "esco"
         READERS[format](source, parsed)
         return parsed
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:  # a truncated or corrupt ZIP member
+        raise FrameworkImportError([f"{Path(path).name}: damaged ZIP file ({exc})"]) from None
     finally:
         source.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -37,7 +38,11 @@ BUNDLED = Path(__file__).resolve().parent.parent / "data" / "frameworks"
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _COMBINING = re.compile("[" + "".join(chr(c) for c in range(0x300, 0x10000) if unicodedata.combining(chr(c)))
                         + "]+")
-_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "Œ": "oe", "Æ": "ae", "ĳ": "ij"})
+# Latin letters that Unicode does not decompose: spelt out, so that neither engine's tokenizer has to know
+# them (PostgreSQL's parser splits on what its locale does not call a letter; FTS5 keeps them).
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "Œ": "oe", "Æ": "ae", "ĳ": "ij", "Ĳ": "ij", "ł": "l", "Ł": "l",
+                            "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ð": "d", "Ð": "d", "þ": "th", "Þ": "th",
+                            "ħ": "h", "Ħ": "h", "ı": "i"})
 
 
 class FrameworkImportError(ServiceError):
@@ -228,9 +233,11 @@ def roots(session: Session, framework: Framework, limit: int = 200) -> list[Conc
     return rows
 
 
-def search(session: Session, q: str, *, kind: str | None = None, framework: str | Framework | None = None,
+def search(session: Session, q: str, *, kind: str | Sequence[str] | None = None,
+           framework: str | Framework | None = None,
            lang: str | None = None, limit: int = 20, include_retired: bool = False) -> list[Concept]:
-    """Concepts whose labels (either language, or ``lang``'s only) hold every word of ``q`` as a prefix.
+    """Concepts whose labels (either language, or ``lang``'s only) hold every word of ``q`` as a prefix;
+    ``kind`` is one kind or several (the skill form's picker asks for skills and competences).
 
     Order: labels starting with the query first, then shorter labels, then alphabetical (folded), then
     URI: only columns that compare byte-wise alike on SQLite and PostgreSQL (``COLLATE "C"`` there).
@@ -249,12 +256,13 @@ def search(session: Session, q: str, *, kind: str | None = None, framework: str 
         params["tsquery"] = " & ".join(f"{word}:*" for word in words)
     else:
         params.update({f"word{n}": f"% {word}%" for n, word in enumerate(words)})
-    if kind:
-        params["kind"] = kind
+    kinds = [kind] if isinstance(kind, str) else list(kind or ())
+    if kinds:
+        params["kinds"] = kinds
     if framework is not None:
         params["framework_id"] = framework.id if isinstance(framework, Framework) else \
             get_framework(session, framework).id
-    shape = (engine, lang, bool(kind), framework is not None, include_retired, limit,
+    shape = (engine, lang, bool(kinds), framework is not None, include_retired, limit,
              len(words) if engine not in ("sqlite", "postgresql") else 0)
     ids = list(session.scalars(_search_statement(*shape), params))
     if not ids:
@@ -288,7 +296,7 @@ def _search_statement(engine: str, lang: str | None, kind: bool, framework: bool
         condition = and_(*[haystack.like(bindparam(f"word{n}")) for n in range(word_count)])
     query = select(Concept.id).join(Framework, Concept.framework_id == Framework.id).where(condition)
     if kind:
-        query = query.where(Concept.kind == bindparam("kind"))
+        query = query.where(Concept.kind.in_(bindparam("kinds", expanding=True)))
     if framework:
         query = query.where(Concept.framework_id == bindparam("framework_id"))
     if not include_retired:

@@ -61,7 +61,8 @@
     var q = input.value.trim();
     if (q.length < 2) { close(); return; }
     timer = setTimeout(function () {
-      fetch(picker.dataset.suggest + "?q=" + encodeURIComponent(q), {credentials: "same-origin",
+      var url = picker.dataset.suggest;
+      fetch(url + (url.indexOf("?") < 0 ? "?" : "&") + "q=" + encodeURIComponent(q), {credentials: "same-origin",
                                                                      headers: {"Accept": "application/json"}})
         .then(function (response) { return response.ok ? response.json() : []; })
         .then(show)

@@ -19,9 +19,12 @@
    peak memory), and the vault through the app (tests/benchmarks/bench_vault_app.py: a 200 MiB upload
    and download over HTTP, MiB/s and the worker's peak memory over rest, beside the raw cipher);
 8. then, unless --skip-cv is given, CV generation (tests/benchmarks/bench_cv.py: DOCX and PDF of a
-   40-experience portfolio, ranking 500 items against a 5 KB offer).
-9. then, unless --skip-path is given, the gap analysis of career hypotheses (tests/benchmarks/bench_path.py:
-   median over a generated 15,000-skill, 3,000-occupation, 100,000-relation ESCO framework).
+   40-experience portfolio, ranking 500 items against a 5 KB offer);
+9. then, unless --skip-frameworks is given, reference frameworks (tests/benchmarks/bench_frameworks.py:
+   import of a generated ESCO download of 15,000 skills, 3,000 occupations and 100,000 relations, then
+   the median concept search);
+10. then, unless --skip-path is given, the gap analysis of career hypotheses (tests/benchmarks/
+   bench_path.py: median over the same generated framework).
 
 Rate limits are switched off in the benchmark instance (every request comes from 127.0.0.1). The exit
 status is non-zero if a request failed or the setup did not work; a ratio below the aim is reported,
@@ -72,6 +75,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="do not run the vault cipher benchmark (tests/benchmarks/bench_vault.py)")
     parser.add_argument("--skip-cv", action="store_true",
                         help="do not run the CV benchmark (tests/benchmarks/bench_cv.py)")
+    parser.add_argument("--skip-frameworks", action="store_true",
+                        help="do not run the frameworks benchmark (tests/benchmarks/bench_frameworks.py)")
     parser.add_argument("--skip-path", action="store_true",
                         help="do not run the gap analysis benchmark (tests/benchmarks/bench_path.py)")
     return parser.parse_args(argv)
@@ -147,6 +152,13 @@ def main(argv=None) -> int:
             subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_cv.py")], cwd=ROOT, check=True)
         except subprocess.CalledProcessError as exc:
             print(f"the CV benchmark failed (exit status {exc.returncode})")
+            status = 1
+    if not args.skip_frameworks:
+        print("\nReference frameworks: import and search (tests/benchmarks/bench_frameworks.py) ...", flush=True)
+        try:
+            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_frameworks.py")], cwd=ROOT, check=True)
+        except subprocess.CalledProcessError as exc:
+            print(f"the frameworks benchmark failed or missed its aims (exit status {exc.returncode})")
             status = 1
     if not args.skip_path:
         print("\nCareer hypotheses: gap analysis (tests/benchmarks/bench_path.py) ...", flush=True)
