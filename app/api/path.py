@@ -312,27 +312,20 @@ def make_blueprint() -> Blueprint:
         db.session.commit()
         return item_json(item)
 
-    @blp.route("/plans/<item_id>/accept", methods=["POST"])
-    @blp.response(200, PlanItemSchema)
-    @blp.doc(summary="The owner accepts a counsellor's proposed goal or step (409 already_decided)")
-    @document_errors(blp, 401, 403, 404)
-    @write_limit
-    def accept(item_id):
+    def decide(item_id, accept: bool) -> dict:
         item = service.get_item(db.session, api_user(), item_id)
-        service.decide(db.session, api_user(), item, True)
+        service.decide(db.session, api_user(), item, accept)
         db.session.commit()
         return item_json(item)
 
-    @blp.route("/plans/<item_id>/decline", methods=["POST"])
-    @blp.response(200, PlanItemSchema)
-    @blp.doc(summary="The owner declines a counsellor's proposed goal or step (409 already_decided)")
-    @document_errors(blp, 401, 403, 404)
-    @write_limit
-    def decline(item_id):
-        item = service.get_item(db.session, api_user(), item_id)
-        service.decide(db.session, api_user(), item, False)
-        db.session.commit()
-        return item_json(item)
+    for decision, verb in (("accept", "accepts"), ("decline", "declines")):
+        @blp.route(f"/plans/<item_id>/{decision}", methods=["POST"], endpoint=decision)
+        @blp.response(200, PlanItemSchema)
+        @blp.doc(summary=f"The owner {verb} a counsellor's proposed goal or step (409 already_decided)")
+        @document_errors(blp, 401, 403, 404)
+        @write_limit
+        def decide_view(item_id, _accept=decision == "accept"):
+            return decide(item_id, _accept)
 
     @blp.route("/trainings", methods=["GET"])
     @blp.arguments(TrainingQuerySchema, location="query")
