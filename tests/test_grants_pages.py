@@ -192,7 +192,8 @@ def test_the_demo_shares_ines_portfolio_with_her_counsellor(app):
     claire = db.session.scalar(select(User).where(User.email == demo.DEMO_ACCOUNTS[1].email))
     ines = db.session.scalar(select(User).where(User.email == demo.DEMO_ACCOUNTS[0].email))
     assert sorted((g.role, g.status) for g in grants.list_for_owner(db.session, ines)) == [
-        ("contributor", "active"), ("guardian", "pending"), ("viewer", "active")]  # contributor: collab's demo
+        ("contributor", "active"), ("counsellor", "active"), ("guardian", "pending")]
+    # contributor: collab's demo; counsellor: Claire's viewer grant, made a counsellor's by the path demo
     client = app.test_client()
     login(client, claire.email, demo.DEMO_ACCOUNTS[1].password)
     followed = client.get("/shared")

@@ -153,6 +153,6 @@ def test_owner_changes_and_deletes(client, people):
 def test_openapi_documents_the_routes(client):
     spec = client.get("/api/v1/openapi.json").json
     for route in ("/api/v1/hypotheses", "/api/v1/hypotheses/{hypothesis_id}", "/api/v1/plans",
-                  "/api/v1/plans/{item_id}", "/api/v1/trainings"):
+                  "/api/v1/plans/{plan_item_id}", "/api/v1/trainings"):
         assert route in spec["paths"], route
     assert "Career paths" in spec["paths"]["/api/v1/hypotheses"]["post"]["tags"]

@@ -21,7 +21,7 @@ from tests.path_helpers import CARE_ASSISTANT, HYGIENE, MOBILITY, load_framework
 @pytest.fixture
 def owner(app, make_user):
     load_frameworks()
-    person = make_user("ines@example.org", display_name="Inès Martin")
+    person = make_user("ines@example.org", display_name="Inès Martin", locale="en")
     skill(person, "Toilette et confort", HYGIENE)
     return person
 
@@ -66,7 +66,7 @@ def test_create_bad_input(client, owner):
 def test_plan_on_the_page_owner_and_counsellor(client, owner, make_user):
     hypothesis = path.create_hypothesis(db.session, owner, {"occupation": CARE_ASSISTANT})
     db.session.commit()
-    counsellor = make_user("conseil@example.org", display_name="Mme Conseil")
+    counsellor = make_user("conseil@example.org", display_name="Mme Conseil", locale="en")
     grant = accepted_grant(owner, counsellor, role="counsellor")
 
     login(client, counsellor.email)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -28,10 +29,17 @@ def _count(model=Training) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
+@pytest.fixture(autouse=True)
+def english(app):
+    """The messages are checked in English (the application's default language is French)."""
+    with force_locale("en"):
+        yield
+
+
 @pytest.fixture
 def admin(app, make_user):
     load_frameworks()
-    person = make_user("admin@example.org")
+    person = make_user("admin@example.org", locale="en")
     person.is_admin = True
     db.session.commit()
     return person

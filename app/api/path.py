@@ -298,41 +298,34 @@ def make_blueprint() -> Blueprint:
         found = service.get_hypothesis(db.session, api_user(), args["hypothesis"])
         return {"items": [event_json(e) for e in service.history(db.session, api_user(), found)]}
 
-    @blp.route("/plans/<item_id>", methods=["PATCH"])
+    @blp.route("/plans/<plan_item_id>", methods=["PATCH"])
     @blp.response(200, PlanItemSchema)
     @blp.doc(summary="Change a plan item: its words by their author (403 not_your_words), the status of "
                      "a goal or step by the owner (403 owner_only)", **json_body(PlanItemChangeSchema))
     @document_errors(blp, 400, 401, 403, 404, 415, 422)
     @write_limit
-    def change_item(item_id):
+    def change_item(plan_item_id):
         body = json_object()
         _only(body, set(PlanItemChangeSchema().fields))
-        item = service.get_item(db.session, api_user(), item_id)
+        item = service.get_item(db.session, api_user(), plan_item_id)
         service.update_item(db.session, api_user(), item, body)
         db.session.commit()
         return item_json(item)
 
-    @blp.route("/plans/<item_id>/accept", methods=["POST"])
-    @blp.response(200, PlanItemSchema)
-    @blp.doc(summary="The owner accepts a counsellor's proposed goal or step (409 already_decided)")
-    @document_errors(blp, 401, 403, 404)
-    @write_limit
-    def accept(item_id):
+    def decide(item_id, accept: bool) -> dict:
         item = service.get_item(db.session, api_user(), item_id)
-        service.decide(db.session, api_user(), item, True)
+        service.decide(db.session, api_user(), item, accept)
         db.session.commit()
         return item_json(item)
 
-    @blp.route("/plans/<item_id>/decline", methods=["POST"])
-    @blp.response(200, PlanItemSchema)
-    @blp.doc(summary="The owner declines a counsellor's proposed goal or step (409 already_decided)")
-    @document_errors(blp, 401, 403, 404)
-    @write_limit
-    def decline(item_id):
-        item = service.get_item(db.session, api_user(), item_id)
-        service.decide(db.session, api_user(), item, False)
-        db.session.commit()
-        return item_json(item)
+    for decision, verb in (("accept", "accepts"), ("decline", "declines")):
+        @blp.route(f"/plans/<plan_item_id>/{decision}", methods=["POST"], endpoint=decision)
+        @blp.response(200, PlanItemSchema)
+        @blp.doc(summary=f"The owner {verb} a counsellor's proposed goal or step (409 already_decided)")
+        @document_errors(blp, 401, 403, 404)
+        @write_limit
+        def decide_view(plan_item_id, _accept=decision == "accept"):
+            return decide(plan_item_id, _accept)
 
     @blp.route("/trainings", methods=["GET"])
     @blp.arguments(TrainingQuerySchema, location="query")

@@ -1,8 +1,9 @@
 """Demo path, through the services: a small fictitious training catalogue (clearly named as an example),
 Inès's hypothesis "hotel receptionist" (her seasonal reception job, her languages) with a gap, her
 counsellor Claire (whose viewer grant becomes a counsellor grant), goals, a proposal waiting for Inès and
-an appointment note. Three of Inès's skills are pointed at the sample framework's concepts, as the skill
-form's concept picker would. Once only: nothing happens if Inès already has a hypothesis.
+an appointment note. The frameworks' demo (``app.demo._demo_frameworks``, run before) loaded the sample
+framework and pointed Inès's skills at its concepts. Once only: nothing happens if Inès already has a
+hypothesis.
 """
 from __future__ import annotations
 
@@ -12,19 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.database import utcnow
-from app.models import Grant, Skill, User
+from app.models import Grant, User
 from app.models.path import Hypothesis
 from app.policy import OPERATOR
-from app.services import frameworks, grants, path, portfolio as items, trainings
+from app.services import grants, path, trainings
 
 SAMPLE = "https://w3id.org/sillage/frameworks/sample"
 RECEPTIONIST = f"{SAMPLE}/occupation/receptionniste"
-# Inès's skills (by name, app/demo.py) and the sample framework's concept each one is.
-SKILL_CONCEPTS = {
-    "Accueillir et conseiller les clients": f"{SAMPLE}/skill/relation-client",
-    "Encaisser et tenir une caisse": f"{SAMPLE}/skill/encaissement",
-    "Traiter les réclamations des clients": f"{SAMPLE}/skill/gestion-reclamations",
-}
 CATALOGUE = f"""title,provider,place,start_date,end_date,skills,link
 Exemple — Accueil et réservation hôtelière,Exemple de GRETA,Nantes,{{start1}},{{end1}},{SAMPLE}/skill/accueil-hotel|{SAMPLE}/skill/reservation|{SAMPLE}/skill/logiciel-hotelier,https://formations.example.org/accueil-hotel
 Exemple — Anglais professionnel du tourisme,Exemple d'organisme de langues,Rezé,{{start2}},{{end2}},{SAMPLE}/skill/anglais-pro,https://formations.example.org/anglais-tourisme
@@ -47,12 +42,7 @@ def load(session: Session, owner_email: str, counsellor_email: str) -> None:
     if ines is None or claire is None or ines.portfolio is None or session.scalars(
             select(Hypothesis.id).where(Hypothesis.portfolio_id == ines.portfolio.id)).first():
         return
-    frameworks.load_bundled(session)  # idempotent: the sample framework the hypothesis points to
     trainings.import_catalogue(session, OPERATOR, _catalogue(), filename="exemple-catalogue.csv")
-    for skill in session.scalars(select(Skill).where(Skill.portfolio_id == ines.portfolio.id,
-                                                     Skill.name.in_(SKILL_CONCEPTS), Skill.concept_uri == "")):
-        items.update_item(session, ines, skill, {"concept_uri": SKILL_CONCEPTS[skill.name],
-                                                 "framework": "Échantillon Sillage"})
     grant = session.scalar(select(Grant).where(Grant.portfolio_id == ines.portfolio.id,
                                                Grant.grantee_id == claire.id))
     if grant is not None and grant.is_active() and grant.role != "counsellor":

@@ -1,6 +1,6 @@
 """My path in a real browser against the real server (demo data): Claire, Inès's counsellor, finds her
 on "Shared with me", opens the hypothesis with its gap analysis and proposes a goal; Inès accepts it,
-marks it done, reads the history, then creates a second hypothesis through the occupation search.
+marks it done, reads the history, then creates a second hypothesis through the occupation autocomplete.
 The demo accounts read French: the steps find things by their structure, and check French words."""
 from __future__ import annotations
 
@@ -59,8 +59,10 @@ def test_counsellor_proposes_owner_accepts_and_plans(page, live_server):
     page.get_by_role("link", name="Historique").click()
     assert page.locator("tr[data-event=accepted]").count() == 1
 
-    page.goto("/path?q=aide soignant")
-    page.get_by_label("Aide-soignant / aide-soignante").check()
+    page.goto("/path")  # the autocomplete (the search form without JavaScript is tested in test_path_pages)
+    page.locator("#concept-search").fill("aide soig")
+    page.locator("#concept-options [role=option]", has_text="Aide-soignant").first.click()
+    assert page.locator("input[name=title]").input_value() == "Aide-soignant / aide-soignante"
     page.get_by_role("button", name="Ajouter cette hypothèse").click()
     page.wait_for_url(re.compile(r"/path/[0-9a-f-]{36}$"))
     assert page.get_by_role("heading", name="Aide-soignant / aide-soignante").count() == 1
