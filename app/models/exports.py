@@ -27,6 +27,10 @@ from app.database import IdMixin, db, utcnow
 STATUSES = ("queued", "running", "done", "failed")
 
 
+def _today() -> datetime:
+    return utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 class Export(IdMixin, db.Model):
     __tablename__ = "exports"
     __table_args__ = (Index("ix_exports_user_created", "user_id", "created_at"),)
@@ -63,4 +67,5 @@ class ErasedToken(db.Model):
     __tablename__ = "erased_tokens"
 
     token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
-    erased_on: Mapped[datetime] = mapped_column(default=utcnow)  # a day's precision would do; no more
+    # The day only: an exact time would help match the tombstone with other traces of the deletion.
+    erased_on: Mapped[datetime] = mapped_column(default=_today)

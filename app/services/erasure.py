@@ -25,7 +25,6 @@ that holder, and changing a signed credential would break it), and requests addr
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from sqlalchemy import String, cast, delete, select, update
@@ -107,7 +106,3 @@ def erase(session: Session, user: User) -> None:
     exports.erase_for(session, user)
     session.flush()
 
-
-def dumps(value: Any) -> str:
-    """JSON text of a value, for the scans of the tests and of ``sillage`` operators."""
-    return json.dumps(value, ensure_ascii=False, default=str)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from typing import Any, Iterable
+from typing import Any
 
 from flask_babel import force_locale
 from sqlalchemy import select
@@ -327,6 +327,3 @@ def counts(data: dict) -> dict[str, int]:
     return {section: (0 if data.get(section) is None else 1) if section == "profile" else len(data[section])
             for section in SECTIONS}
 
-
-def selected_sections(data: dict) -> Iterable[str]:
-    return [section for section in SECTIONS if data.get(section)]
