@@ -221,6 +221,7 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
         "TOKEN_TTL_RESET": timedelta(hours=1),
         # The owner's access log (app/services/access_log.py) keeps this many days, then a job prunes it.
         "ACCESS_LOG_DAYS": int(get("ACCESS_LOG_DAYS") or 365),
+        "EXPORT_LINK_HOURS": int(get("EXPORT_LINK_HOURS") or 72),  # issue 11: an export's download link
     }
     settings.update(overrides)
     return settings

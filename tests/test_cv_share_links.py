@@ -284,4 +284,4 @@ def test_deleting_the_account_deletes_its_cvs_and_their_links(client, user, made
     db.session.commit()
     assert db.session.scalars(db.select(ShareLink)).all() == []
     assert db.session.scalars(db.select(CvVariant)).all() == []
-    assert client.get(f"/s/{raw}").status_code == 404
+    assert client.get(f"/s/{raw}").status_code == 410  # gone with the account (issue 11: a tombstone)

@@ -89,6 +89,11 @@ def test_deleting_a_rich_account_leaves_nothing_of_it(app, client, rich):
     assert storage.exists(f"exports/{export.id}")
     raw = share_links.demo_token("ines-page")
     assert client.get(f"/s/{raw}").status_code == 200
+    held = [(entry.kind, entry.id) for entry in exports.credential_entries(db.session, ines)
+            if entry.kind in ("attestation", "endorsement")]
+    assert {kind for kind, _id in held} == {"attestation", "endorsement"}
+    for kind, public_id in held:
+        assert client.get(f"/{kind}s/{public_id}").status_code == 200
 
     accounts.delete_account(db.session, ines, INES.password)
     db.session.commit()
@@ -98,7 +103,13 @@ def test_deleting_a_rich_account_leaves_nothing_of_it(app, client, rich):
     # Her link: 410 Gone, from a tombstone that names nobody; an unknown token stays 404.
     assert client.get(f"/s/{raw}").status_code == 410
     assert client.get(f"/s/{share_links.demo_token('never-made')}").status_code == 404
-    assert db.session.scalar(select(ErasedToken.token_digest)) == share_links.hash_token(raw)
+    assert db.session.get(ErasedToken, share_links.hash_token(raw)) is not None
+    # Her attestations' and endorsements' public pages (cited by her CVs): 410 too; an unknown id 404.
+    for kind, public_id in held:
+        for suffix in ("", ".json", ".png"):
+            assert client.get(f"/{kind}s/{public_id}{suffix}").status_code == 410, (kind, suffix)
+    assert client.get(f"/attestations/{uuid.uuid4()}").status_code == 404
+    assert client.get(f"/endorsements/{uuid.uuid4()}.json").status_code == 404
     # Claire's log keeps the line, anonymous; the issuer keeps the credential, without her address.
     claire = _user(CLAIRE.email)
     lines = access_log.events(db.session, claire.portfolio.id)
@@ -123,5 +134,4 @@ def test_erased_state_of_a_share_link(app, rich):
     assert share_links.open(db.session, raw) == ("erased", None)
     assert share_links.open(db.session, "x" * 43) == ("unknown", None)
     assert db.session.get(ErasedToken, share_links.hash_token(raw)) is not None
-    assert uuid.UUID  # (ids in the tombstone table: none; its only column is the token's hash)
     assert [c.name for c in ErasedToken.__table__.columns] == ["token_digest", "erased_on"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import uuid
 import json
 import zipfile
@@ -180,7 +181,7 @@ def test_an_expired_link_is_410_and_the_sweep_removes_the_file(api, ines):
     answer = api.get(f"/exports/{body['id']}/download")
     assert answer.status_code == 410 and answer.json["error"] == "export_expired"
     assert api.get(f"/exports/{body['id']}").json["status"] == "expired"
-    assert exports.sweep(db.session) == 1
+    assert exports.sweep(db.session) == (1, [])
     db.session.commit()
     assert not storage.exists(key)
     assert api.get(f"/exports/{body['id']}/download").status_code == 410
@@ -268,3 +269,100 @@ def test_the_cli_writes_the_file(app, ines, tmp_path):
 def test_the_routes_are_in_the_openapi_description(client):
     paths = client.get("/api/v1/openapi.json").json["paths"]
     assert {"/api/v1/exports", "/api/v1/exports/{export_id}", "/api/v1/exports/{export_id}/download"} <= set(paths)
+
+
+def test_badges_from_elsewhere_and_a_signed_clr(api, client, ines):
+    """Backpack badges (a baked SVG and a VC-JWT) travel as imported, listed with the owner's own in
+    ``credentials``; the CLR gathers the OB 3.0 ones and is signed by the platform, and verifies."""
+    from app.attestations.public import local_fetch
+    from app.services import backpack
+    from badges.bake import bake
+    from badges.fetch import json_fetcher
+    from badges.verify import verify
+    from tests.backpack_helpers import SVG, Elsewhere
+
+    elsewhere = Elsewhere()
+    baked = bake(SVG, elsewhere.signed(ines.email))
+    [svg_row] = backpack.add(db.session, ines, baked, filename="badge.svg", fetch=elsewhere.web)
+    token = elsewhere.jwt(ines.email)
+    [jwt_row] = backpack.add(db.session, ines, token.encode(), fetch=elsewhere.web)
+    db.session.commit()
+    body = api.post("/exports", json={}).json
+    archive = read_zip(api.get(f"/exports/{body['id']}/download").get_data())
+    check_manifest(archive)
+    entries = {e["id"]: e for e in json.loads(archive.read("portfolio.json"))["credentials"]}
+    svg_entry, jwt_entry = entries[str(svg_row.id)], entries[str(jwt_row.id)]
+    assert svg_entry["kind"] == jwt_entry["kind"] == "external"
+    assert archive.read(svg_entry["files"]["json"]) == svg_row.original
+    assert svg_entry["files"]["png"] is None and archive.read(svg_entry["files"]["svg"]) == baked
+    assert jwt_entry["files"]["json"].endswith(".jwt") and archive.read(jwt_entry["files"]["json"]) == token.encode()
+    clr = json.loads(archive.read("clr.json"))
+    inside = clr["credentialSubject"]["verifiableCredential"]
+    assert svg_row.document in inside and all(isinstance(c, dict) for c in inside)
+    assert clr["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+    fetch = local_fetch(db.session, json_fetcher(allow_loopback=True))
+    assert verify(clr, fetch=fetch)["verified"] is True
+    clr["name"] = "Altered"
+    assert verify(clr, fetch=fetch)["verified"] is False
+
+
+def test_a_file_gone_from_storage_is_410_not_500(api, ines):
+    body = api.post("/exports", json={}).json
+    storage.delete(f"exports/{body['id']}")
+    answer = api.get(f"/exports/{body['id']}/download")
+    assert answer.status_code == 410 and answer.json["error"] == "export_expired"
+
+
+def test_the_sweep_fails_stalled_exports_and_requeues_lost_ones(api, ines):
+    stalled = exports.request_export(db.session, ines)
+    stalled.status, stalled.started_at = "running", utcnow() - timedelta(hours=3)
+    db.session.commit()
+    assert api.post("/exports", json={}).status_code == 409  # one at a time, until the sweep
+    lost = Export(user_id=ines.id, status="queued", progress=0, encrypted=False,
+                  created_at=utcnow() - timedelta(minutes=11))
+    recent = Export(user_id=ines.id, status="queued", progress=0, encrypted=False, created_at=utcnow())
+    db.session.add_all([lost, recent])
+    db.session.commit()
+    removed, waiting = exports.sweep(db.session)
+    db.session.commit()
+    assert removed == 0 and waiting == [lost.id]
+    assert (stalled.status, stalled.error) == ("failed", "export_interrupted")
+    exports.sweep_exports.call_local()
+    db.session.expire_all()
+    assert db.session.get(Export, lost.id).status == "done"
+    assert db.session.get(Export, recent.id).status == "queued"
+
+
+def test_a_large_document_streams_through_without_being_held_in_memory(app, make_user):
+    """24 MiB in the vault: the export job's Python allocations stay far below the document's size (the
+    ZIP goes through a temporary file and into storage in pieces), and the file inside is the document."""
+    import tracemalloc
+
+    from app.services import documents
+
+    owner = make_user("large@example.org")
+    piece = os.urandom(1 << 20)  # 1 MiB, repeated beyond deflate's 32 KiB window: incompressible
+    stored = documents.store(db.session, owner, "film.bin", (piece for _ in range(24)))
+    db.session.commit()
+    export = exports.request_export(db.session, owner, selection=[{"type": "section", "id": "documents"}])
+    db.session.commit()
+    tracemalloc.start()
+    try:
+        exports.build(db.session, export.id)
+        _size, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    row = db.session.get(Export, export.id)
+    assert row.status == "done" and row.size > 24 * 1024 * 1024
+    assert peak < 8 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
+    data, _name = exports.download(owner, row)
+    with exports.temporary_file() as handle:
+        for chunk in data:
+            handle.write(chunk)
+        handle.seek(0)
+        with zipfile.ZipFile(handle) as archive:
+            digest = hashlib.sha256()
+            with archive.open(f"documents/{stored.id}/film.bin") as entry:
+                while chunk := entry.read(1 << 20):
+                    digest.update(chunk)
+    assert digest.hexdigest() == stored.sha256

@@ -103,7 +103,8 @@ def endorsement_json(endorsement_id):
     elif not found.organisation.is_approved:
         found = None
     if found is None:
-        abort(404)
+        from app.services.erasure import is_erased_page  # noqa: PLC0415 - issue 11: gone with its holder
+        abort(410 if is_erased_page(db.session, endorsement_id) else 404)
     response = make_response(json.dumps(found.document, ensure_ascii=False, indent=2))
     response.mimetype = "application/json"
     response.headers["Content-Disposition"] = f'attachment; filename="endorsement-{found.id}.json"'

@@ -29,7 +29,8 @@ def _public_json(document: dict, media_type: str):
 def _found(request_id):
     found = service.get_public(db.session, request_id)
     if found is None:
-        abort(404)
+        from app.services.erasure import is_erased_page  # noqa: PLC0415 - issue 11: gone with its holder
+        abort(410 if is_erased_page(db.session, request_id) else 404)
     return found
 
 

@@ -14,3 +14,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     backpack_api.register(app)
     app.add_template_global(routes.item_badges)
+    app.add_template_global(public.verdict_of, "badge_verdict")

@@ -20,6 +20,8 @@ from app.credentials.forms import EmptyForm
 from app.credentials.public import SVG_POLICY
 from app.extensions import db, talisman
 from app.models.backpack import ExternalCredential
+from app.pages.public import _on_page, _opened_page, guess_limit
+from app.pages.showcase import render_showcase
 from app.services import backpack
 from app.verification import display, runner
 from app.verification.routes import verify_limit
@@ -123,3 +125,27 @@ def image_svg(badge_id):
     if row.image is None or row.image_type != "image/svg+xml":
         abort(404)
     return _file(row.image, "image/svg+xml", f"badge-{row.id}.svg", row)
+
+
+@bp.post("/s/<token>/verify-badge/<uuid:badge_id>")
+@verify_limit
+@guess_limit
+def shared_verify(token, badge_id):
+    """The verify button of a badge from elsewhere on a shared page (``/s/<token>``): the link is checked
+    as for the page's other sub-routes (``app.pages.public``), and only a badge the page holds (not
+    hidden) is verified."""
+    link, page = _opened_page(token)
+    row = db.session.get(ExternalCredential, badge_id)
+    if row is None or row.portfolio_id != page.portfolio_id or row.hidden or not _on_page(page, "external", badge_id):
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        return render_showcase(page, link=link, token=token, status=400)
+    with runner.slot():
+        result = run_verifier(row.original, fetch=fetcher(), locale=runner.reader_locale())
+    return render_showcase(page, link=link, token=token,
+                           results={str(row.id): display.with_verdict(result, runner.reader_locale())})
+
+
+def verdict_of(row: ExternalCredential):
+    """For the showcase and CV templates (a Jinja global): the badge's cached verdict, or None."""
+    return backpack.verdict(db.session, row)

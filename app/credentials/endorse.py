@@ -99,7 +99,8 @@ def endorse_answer(token: str):
 def _found(endorsement_id):
     found = endorsements.get_person(db.session, endorsement_id)
     if found is None:
-        abort(404)
+        from app.services.erasure import is_erased_page  # noqa: PLC0415 - issue 11: gone with its holder
+        abort(410 if is_erased_page(db.session, endorsement_id) else 404)
     return found
 
 
@@ -136,7 +137,8 @@ def request_png(kinds, request_id):
     found = (attestations.get_public(db.session, request_id) if kinds == "attestations"
              else endorsements.get_person(db.session, request_id))
     if found is None:
-        abort(404)
+        from app.services.erasure import is_erased_page  # noqa: PLC0415 - issue 11: gone with its holder
+        abort(410 if is_erased_page(db.session, request_id) else 404)
     response = make_response(baked(found))
     response.mimetype = "image/png"
     response.headers["Cache-Control"] = "public, max-age=300"

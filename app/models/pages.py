@@ -25,7 +25,7 @@ from app.database import IdMixin, TimestampMixin, db, utcnow
 THEMES = ("horizon", "atelier", "classique")
 # "attestation": a confirmed attestation or person endorsement (``AttestationRequest`` with its signed
 # document); the items are JSON, so a new type needs no migration.
-ITEM_TYPES = ("experience", "diploma", "skill", "credential", "attestation", "document")
+ITEM_TYPES = ("experience", "diploma", "skill", "credential", "attestation", "document", "external")  # external: app.models.backpack
 
 
 class Page(IdMixin, TimestampMixin, db.Model):

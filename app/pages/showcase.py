@@ -18,7 +18,7 @@ from app.services import pages as service
 
 SECTION_TITLES = {"experience": _l("Experiences"), "diploma": _l("Diplomas"), "skill": _l("Skills"),
                   "credential": _l("Verifiable credentials"), "attestation": _l("Attestations and endorsements"),
-                  "document": _l("Documents")}
+                  "document": _l("Documents"), "external": _l("Badges earned elsewhere")}
 
 
 def attestation_url(obj, **kwargs) -> str:
@@ -50,6 +50,9 @@ def person_json_ld(portfolio: Portfolio, page: Page, shown, page_url: str | None
     credentials += [{"@type": "EducationalOccupationalCredential", "name": service.label(item.type, item.obj),
                      "url": attestation_url(item.obj, _external=True)}
                     for item in shown if item.type == "attestation"]
+    credentials += [{"@type": "EducationalOccupationalCredential", "name": item.obj.achievement_name,
+                     "url": url_for("backpack.page", badge_id=item.obj.id, _external=True)}
+                    for item in shown if item.type == "external"]
     credentials += [{"@type": "EducationalOccupationalCredential", "name": item.obj.title,
                      **({"recognizedBy": {"@type": "Organization", "name": item.obj.awarding_body}}
                         if item.obj.awarding_body else {})}

@@ -377,6 +377,13 @@ def verdict(session: Session, row: ExternalCredential) -> VerificationVerdict | 
         VerificationVerdict.subject_kind == "external", VerificationVerdict.subject_id == row.id)).first()
 
 
+def verdicts(session: Session, portfolio_id) -> dict:
+    """The cached verdicts of a portfolio's badges, by badge id (one query, for CVs and pages)."""
+    return {v.subject_id: v for v in session.scalars(select(VerificationVerdict).join(
+        ExternalCredential, ExternalCredential.id == VerificationVerdict.subject_id).where(
+        VerificationVerdict.subject_kind == "external", ExternalCredential.portfolio_id == portfolio_id))}
+
+
 def recheck(session: Session, row: ExternalCredential, fetch: Fetch | None = None, *,
             locale: str = "en") -> VerificationVerdict:
     """Run the verifier again on the badge as it was imported, and keep the new verdict."""

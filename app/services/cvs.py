@@ -28,6 +28,7 @@ from app import policy
 from app.database import utcnow
 from app.models import Credential, Diploma, Experience, Portfolio, Skill, User
 from app.models.attestations import AttestationRequest
+from app.models.backpack import ExternalCredential
 from app.models.cvs import CONSENT_CHOICES, CV_LANGUAGES, CvVariant
 from app.models.received import CredentialLink
 from app.services import cv_ranking
@@ -39,14 +40,16 @@ from cv_templates.docx import render_docx as docx_renderer
 from cv_templates.labels import CONSENT, labels, long_date, period
 from cv_templates.model import CvDocument, Entry, Proof, Section
 
-KINDS = {"experience": Experience, "diploma": Diploma, "skill": Skill, "credential": Credential}
+KINDS = {"experience": Experience, "diploma": Diploma, "skill": Skill, "credential": Credential,
+         "external": ExternalCredential}  # external: a badge earned elsewhere (app.services.backpack)
 SECTION_ORDER = (
     ("experience", "experience"),
     ("diploma", "education"),
     ("credential", "credentials"),
+    ("external", "credentials"),
     ("skill", "skills"),
 )
-PRESELECT = {"experience": 8, "diploma": 5, "skill": 12, "credential": 6}  # the best of each kind
+PRESELECT = {"experience": 8, "diploma": 5, "skill": 12, "credential": 6, "external": 6}  # the best of each kind
 MAX_SELECTION = 600
 MAX_TARGET = 200_000  # characters: a pasted offer of 100 KB and more
 MAX_DESCRIPTION = 2_500  # characters of one item shown on a CV: a CV is a summary, not the portfolio
@@ -134,11 +137,17 @@ def _items(session: Session, portfolio_id) -> dict[tuple[str, str], object]:
         .options(selectinload(Credential.achievement), selectinload(Credential.organisation))
         .order_by(Credential.issued_at.desc(), Credential.id)
     )
+    externals = session.scalars(
+        select(ExternalCredential)
+        .where(ExternalCredential.portfolio_id == portfolio_id, ExternalCredential.hidden.is_(False))
+        .order_by(ExternalCredential.issued_at.desc().nulls_last(), ExternalCredential.id)
+    )
     for kind, rows in (
         ("experience", experiences),
         ("diploma", diplomas),
         ("skill", skills),
         ("credential", credentials),
+        ("external", externals),
     ):
         for row in rows:
             found[(kind, str(row.id))] = row
@@ -148,6 +157,8 @@ def _items(session: Session, portfolio_id) -> dict[tuple[str, str], object]:
 def _title(kind: str, item) -> str:
     if kind == "credential":
         return item.achievement.name
+    if kind == "external":
+        return item.achievement_name
     return item.name if kind == "skill" else item.title
 
 
@@ -160,6 +171,8 @@ def _text_of(kind: str, item) -> str:
         return " ".join([title, title, item.awarding_body, item.level])
     if kind == "skill":
         return " ".join([title, title, item.description, item.framework])
+    if kind == "external":
+        return " ".join([title, title, item.achievement_description or "", item.issuer_name])
     achievement = item.achievement
     return " ".join(
         [
@@ -415,6 +428,20 @@ def _credential_proof(credential: Credential, words: dict, language: str) -> Pro
     return Proof(line, credential_url(credential.id), status, words["status"][status])
 
 
+def _external_proof(row: ExternalCredential, words: dict, language: str, verdicts: dict) -> Proof:
+    """A badge earned elsewhere: its page on this site verifies it; its status is the last verdict's
+    (a badge that does not verify, or was never checked, "cannot be checked", never "valid")."""
+    from flask import url_for  # noqa: PLC0415
+
+    from app.services import backpack  # noqa: PLC0415  (backpack imports received, which imports awarding)
+
+    verdict = verdicts.get(row.id)
+    ok = verdict is not None and verdict.status != "not_verified"
+    status = STATES.get(backpack.state(row, verdict), "unknown") if ok else "unknown"
+    line = words["issued_by"].format(name=row.issuer_name or "?", date=long_date(_day(row.issued_at), language))
+    return Proof(line, url_for("backpack.page", badge_id=row.id, _external=True), status, words["status"][status])
+
+
 def _attestation_proof(request: AttestationRequest, words: dict, language: str) -> Proof:
     from app.services.attestations import public_url  # noqa: PLC0415
 
@@ -427,7 +454,7 @@ def _attestation_proof(request: AttestationRequest, words: dict, language: str) 
     return Proof(line, public_url(request.id), "valid", words["status"]["valid"])
 
 
-def _entry(kind: str, item, words: dict, language: str) -> Entry:
+def _entry(kind: str, item, words: dict, language: str, verdicts: dict | None = None) -> Entry:
     if kind == "experience":
         paragraphs, bullets = _prose(item.description)
         subtitle = ", ".join(part for part in (item.organisation, item.place) if part)
@@ -443,6 +470,10 @@ def _entry(kind: str, item, words: dict, language: str) -> Entry:
         )
     if kind == "skill":
         return Entry(item.name, words["levels"].get(item.level, ""), "", _prose(item.description)[0][:1])
+    if kind == "external":
+        return Entry(item.achievement_name, item.issuer_name, period(None, _day(item.issued_at), language),
+                     _prose(item.achievement_description or "")[0][:1], [],
+                     [_external_proof(item, words, language, verdicts or {})])
     achievement = item.achievement
     paragraphs, _ = _prose(achievement.description or "")
     return Entry(
@@ -510,11 +541,16 @@ def document(session: Session, cv: CvVariant, *, live_status: bool = False) -> C
     words = labels(language)
     attested = _attestations(session, cv.portfolio_id)
     linked = _linked_credentials(session, cv.portfolio_id)
+    from app.services import backpack  # noqa: PLC0415
+
+    linked_badges = backpack.linked_to(session, cv.portfolio_id)
+    verdicts = backpack.verdicts(session, cv.portfolio_id)
     sections = {key: Section(key, words[key]) for _, key in SECTION_ORDER}
     for kind, item in selected_items(session, cv):
-        entry = _entry(kind, item, words, language)
+        entry = _entry(kind, item, words, language, verdicts)
         # A line is proved by the credentials the owner linked to it and by the attestations of it.
         entry.proofs += [_credential_proof(c, words, language) for c in linked.get((kind, str(item.id)), ())]
+        entry.proofs += [_external_proof(b, words, language, verdicts) for b in linked_badges.get((kind, str(item.id)), ())]
         entry.proofs += [
             _attestation_proof(r, words, language) for r in attested.get((kind, str(item.id)), ())
         ]
@@ -644,6 +680,12 @@ def _resume_entry(kind: str, item) -> tuple[str, dict]:
             "level": labels("en")["levels"].get(item.level, ""),
             "keywords": [item.framework] if item.framework else [],
         }
+    if kind == "external":
+        from flask import url_for  # noqa: PLC0415
+
+        return "certificates", {"name": item.achievement_name, "date": _iso(item.issued_at),
+                                "issuer": item.issuer_name, "url": url_for("backpack.page", badge_id=item.id,
+                                                                          _external=True)}
     from app.services.awarding import credential_url  # noqa: PLC0415
 
     return "certificates", {

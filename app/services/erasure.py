@@ -5,8 +5,9 @@ everything in it (items, vault documents, pages, CVs, share links, grants given,
 credential links, comments on it, access log), the grants received, the API tokens and sessions; the vault's
 data key is shredded first. ``erase`` (called just before) takes what points at the person from elsewhere:
 
-- tombstones: the hash of each share link's token (``ErasedToken``, no column linking it to anyone), so
-  that the links answer 410 Gone rather than an ambiguous 404;
+- tombstones: the hash of each share link's token, and a hash of the public id of each attestation and
+  endorsement the person held (``ErasedToken``, no column linking it to anyone), so that the links and
+  those public pages answer 410 Gone rather than an ambiguous 404;
 - invitations sent to the person's address and not yet accepted (other owners' grants, by e-mail);
 - what the person wrote in other portfolios (comments, messages, proposals: their words);
 - their name and address in other owners' access logs (the lines stay, anonymous: the owner still sees
@@ -23,6 +24,7 @@ that holder, and changing a signed credential would break it), and requests addr
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -30,6 +32,7 @@ from sqlalchemy import String, cast, delete, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Batch, BatchItem, Grant, User
+from app.models.attestations import AttestationRequest
 from app.models.collab import Comment, Message, Proposal
 from app.models.credentials import Credential
 from app.models.exports import ErasedToken
@@ -41,6 +44,17 @@ from app.services import exports
 def is_erased(session: Session, token_hash: str) -> bool:
     """Whether ``token_hash`` (a share link's) belonged to an account deleted since."""
     return session.get(ErasedToken, token_hash) is not None
+
+
+def public_id_digest(public_id: Any) -> str:
+    """The tombstone of a public page's id (an attestation or endorsement the person held): a hash, so
+    that the table says nothing to whoever does not already know the address."""
+    return hashlib.sha256(f"sillage-erased-page:{str(public_id).lower()}".encode("utf-8")).hexdigest()
+
+
+def is_erased_page(session: Session, public_id: Any) -> bool:
+    """Whether ``/attestations/<id>`` or ``/endorsements/<id>`` belonged to an account deleted since (410)."""
+    return session.get(ErasedToken, public_id_digest(public_id)) is not None
 
 
 def _names(value: Any, needles: set[str]) -> bool:
@@ -69,6 +83,10 @@ def erase(session: Session, user: User) -> None:
         for token_hash in hashes:
             if session.get(ErasedToken, token_hash) is None:
                 session.add(ErasedToken(token_digest=token_hash))
+        held = session.scalars(select(AttestationRequest.id).where(
+            AttestationRequest.portfolio_id == portfolio.id, AttestationRequest.status == "confirmed"))
+        for public_id in held:
+            session.merge(ErasedToken(token_digest=public_id_digest(public_id)))
     session.execute(delete(Grant).where(Grant.email == email, Grant.grantee_id.is_(None)))
     for model in (Comment, Message, Proposal):
         session.execute(delete(model).where(model.author_id == user.id))

@@ -119,15 +119,8 @@ def _types(document: Any) -> list:
 def clr_credential(data: dict, *, issuer: dict, clr_id: str) -> dict | None:
     """A CLR 2.0 ``ClrCredential`` holding the owner's OB 3.0 achievement credentials exactly as issued
     (each keeps its own proof, so each stays verifiable on its own), with their achievements; ``None`` when
-    there is none (``verifiableCredential`` needs at least one).
-
-    Unsigned, on purpose: signing it (``eddsa-rdfc-2022``, as the platform signs attestations) means
-    canonicalising it with the CLR 2.0 JSON-LD context, and Sillage bundles contexts byte-exact and
-    never fetches one (DESIGN.md); no npm or PyPI package carries the CLR 2.0 context as a document to
-    pin, and pyld would silently drop every CLR term it cannot resolve. A proof over dropped terms
-    would prove nothing, so the record is left unsigned (``proof`` is optional in CLR 2.0's
-    ``ClrCredential``): what is verifiable is the credentials inside. ``issuer`` is the platform's
-    profile, ``credentialSubject.id`` is left out (the owner has no DID here).
+    there is none (``verifiableCredential`` needs at least one). Unsigned here: ``sign_clr`` signs it.
+    ``issuer`` is the platform's profile; ``credentialSubject.id`` is left out (the owner has no DID here).
     """
     credentials = [entry["credential"] for entry in data["credentials"]
                    if isinstance(entry["credential"], dict)
@@ -151,3 +144,20 @@ def clr_credential(data: dict, *, issuer: dict, clr_id: str) -> dict | None:
         "credentialSubject": {"type": ["ClrSubject"], "verifiableCredential": credentials,
                               "achievement": achievements},
     }
+
+
+def sign_clr(clr: dict, key_pair) -> dict:
+    """The record signed ``eddsa-rdfc-2022`` by the platform's key (as the platform signs attestations),
+    canonicalised with the bundled CLR 2.0 context (``badges/contexts``, never fetched). The platform vouches
+    only that this record gathers these credentials as this instance held them on that day; each
+    credential inside carries its own issuer's proof. Should a credential inside use a term no bundled
+    context defines (a badge brought from elsewhere), the signer refuses rather than sign what it would
+    drop, and the record is returned unsigned (``proof`` is optional in CLR 2.0): the credentials inside
+    stay verifiable one by one."""
+    import certs  # noqa: PLC0415 - only exports sign records
+    from badges.loader import document_loader  # noqa: PLC0415
+
+    try:
+        return certs.sign(clr, key_pair, document_loader())
+    except ValueError:
+        return clr

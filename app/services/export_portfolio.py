@@ -109,9 +109,27 @@ def document_path(document: Document) -> str:
     return f"documents/{document.id}/{safe_name(document.name, 'document')}"
 
 
-def credential_paths(kind: str, entry_id: Any, has_image: bool) -> dict:
+def credential_paths(kind: str, entry_id: Any, has_image: bool, *, document_ext: str = "json",
+                     image_type: str | None = "image/png") -> dict:
+    """Where an entry's files go: ``json`` the document as issued (``.jwt`` for a compact JWS brought from
+    elsewhere), ``png`` its baked image; an SVG image (a badge brought as SVG) is ``svg`` instead."""
     base = f"credentials/{kind}-{entry_id}"
-    return {"json": f"{base}.json", "png": f"{base}.png" if has_image else None}
+    paths = {"json": f"{base}.{document_ext}", "png": None}
+    if has_image and image_type == "image/svg+xml":
+        paths["svg"] = f"{base}.svg"
+    elif has_image:
+        paths["png"] = f"{base}.png"
+    return paths
+
+
+def _entry_paths(entry) -> dict:
+    if entry.kind != "external":
+        return credential_paths(entry.kind, entry.id, True)
+    from app.services import backpack  # noqa: PLC0415
+
+    _data, _media_type, extension = backpack.download(entry.row)
+    return credential_paths(entry.kind, entry.id, entry.row.image is not None, document_ext=extension,
+                            image_type=entry.row.image_type)
 
 
 PHOTO_PATH = "profile/photo.jpg"
@@ -170,7 +188,7 @@ def _credentials(session: Session, user: User, chosen: Selection) -> list[dict]:
     out = []
     for entry in credential_entries(session, user, chosen):
         data = _dump(EntrySchema, dump(entry))
-        data["files"] = credential_paths(entry.kind, entry.id, True)
+        data["files"] = _entry_paths(entry)
         out.append(data)
     out.sort(key=lambda e: (e["date"], e["title"], e["id"]), reverse=True)
     return out

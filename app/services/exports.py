@@ -153,8 +153,13 @@ def download(user: User, export: Export) -> tuple[Iterator[bytes], str]:
     day = export.created_at.astimezone(timezone.utc).date().isoformat()
     name = f"sillage-export-{day}.zip" + (".enc" if export.encrypted else "")
 
+    try:  # opened now, in the request: the response reads it after the view has returned
+        handle = storage.open(export.storage_key)
+    except storage.BlobNotFound:
+        raise ExportGone(str(_l("This download link has expired. Ask for a new export."))) from None
+
     def chunks() -> Iterator[bytes]:
-        with storage.open(export.storage_key) as handle:
+        with handle:
             while piece := handle.read(PIECE):
                 yield piece
 
@@ -221,6 +226,8 @@ def _credential_files(entry) -> tuple[bytes, bytes | None]:
     from app.credentials import documents as issued  # noqa: PLC0415
     from app.credentials.endorse import baked  # noqa: PLC0415
 
+    if entry.kind == "external":  # a badge brought from elsewhere: the bytes as imported, and its image
+        return entry.row.original, entry.row.image
     if entry.kind == "endorsement":  # ``/endorsements/<id>.json`` writes it indented (app.api.endorsements)
         document = json.dumps(entry.document, ensure_ascii=False, indent=2).encode("utf-8")
     else:
@@ -272,7 +279,7 @@ def write_zip(session: Session, user: User, target: IO[bytes], selection: list[d
 def _write_entries(session: Session, user: User, archive: _Zip, data: dict, entries: list, rows: dict,
                    chosen: Selection, step: Callable[[], None]) -> None:
     from app.services import documents, photos  # noqa: PLC0415
-    from app.services.attestations import platform_profile  # noqa: PLC0415
+    from app.services.attestations import platform_key, platform_profile  # noqa: PLC0415
 
     archive.add("portfolio.json", [_json_bytes(data)])
     step()
@@ -285,12 +292,14 @@ def _write_entries(session: Session, user: User, archive: _Zip, data: dict, entr
         document = rows[item["id"]]
         archive.add(item["file"], documents.read(user, document), document.content_type)
         step()
+    files = {item["id"]: item["files"] for item in data["credentials"]}
     for entry in entries:
-        paths = credential_paths(entry.kind, entry.id, True)
+        paths = files[str(entry.id)]
         document, image = _credential_files(entry)
-        archive.add(paths["json"], [document])
-        if image is not None and paths["png"]:
-            archive.add(paths["png"], [image], "image/png")
+        archive.add(paths["json"], [document], "application/octet-stream")
+        image_path = paths.get("png") or paths.get("svg")
+        if image is not None and image_path:
+            archive.add(image_path, [image], "image/png" if image_path.endswith(".png") else "image/svg+xml")
         step()
     archive.add("resume.json", [_json_bytes(_resume(session, user, chosen))])
     step()
@@ -298,7 +307,7 @@ def _write_entries(session: Session, user: User, archive: _Zip, data: dict, entr
     step()
     clr = export_formats.clr_credential(data, issuer=platform_profile(), clr_id=f"urn:uuid:{uuid.uuid4()}")
     if clr is not None:
-        archive.add("clr.json", [_json_bytes(clr)])
+        archive.add("clr.json", [_json_bytes(export_formats.sign_clr(clr, platform_key(session)))])
     step()
 
 
@@ -391,32 +400,42 @@ def run_export(export_id: str) -> None:
     build(db.session, export_id)
 
 
-def sweep(session: Session, now: datetime | None = None) -> int:
-    """Remove the files of exports whose link ended, and rows older than ``KEEP_DAYS``; also fail the
-    exports stuck in ``running`` for a day (a consumer killed mid-way). Returns how many files went."""
+STALLED = timedelta(hours=2)  # an export running this long lost its consumer (the largest take minutes)
+REQUEUE = timedelta(minutes=10)  # a queued export this old lost its queue message
+
+
+def sweep(session: Session, now: datetime | None = None) -> tuple[int, list]:
+    """Housekeeping, as Huey may lose a message with a killed consumer: remove the files of exports whose
+    link ended and the rows older than ``KEEP_DAYS``; fail the exports stuck ``running`` (so their owner
+    may ask again); return how many files went and the ids of the exports still queued after
+    ``REQUEUE``, for the caller to enqueue again (``build`` runs a queued export once)."""
     now = now or utcnow()
     removed = 0
     for export in session.scalars(select(Export).where(Export.storage_key.is_not(None), Export.expires_at <= now)):
         storage.delete_after_commit(session, export.storage_key)
         export.storage_key = None
         removed += 1
-    for export in session.scalars(select(Export).where(Export.status.in_(IN_PROGRESS),
-                                                      Export.created_at <= now - timedelta(days=1))):
+    for export in session.scalars(select(Export).where(Export.status == "running", Export.started_at <= now - STALLED)):
         export.status, export.error, export.finished_at = "failed", "export_interrupted", now
         export.sealed_private_key = export.master_key_id = export.header = None
     for export in session.scalars(select(Export).where(Export.created_at <= now - timedelta(days=KEEP_DAYS),
                                                       Export.storage_key.is_(None))):
         session.delete(export)
+    waiting = list(session.scalars(select(Export.id).where(Export.status == "queued",
+                                                          Export.created_at <= now - REQUEUE)))
     session.flush()
-    return removed
+    return removed, waiting
 
 
-@jobs.periodic_task(jobs.crontab(minute="23"))
+@jobs.periodic_task(jobs.crontab(minute="*/10"))
 def sweep_exports() -> None:
-    """Hourly: expired export files leave storage (``sweep``)."""
-    removed = sweep(db.session)
+    """Every ten minutes: expired export files leave storage, lost exports are queued again (``sweep``)."""
+    removed, waiting = sweep(db.session)
+    db.session.commit()
     if removed:
         log.info("Removed %s expired export file(s)", removed)
+    for export_id in waiting:
+        run_export(str(export_id))
 
 
 def erase_for(session: Session, user: User) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app import policy
 from app.models import AttestationRequest, Credential, Diploma, Document, Experience, Portfolio, Skill, User
+from app.models.backpack import ExternalCredential
 from app.models.pages import ITEM_TYPES, THEMES, Page
 from app.services.errors import NotFound, ValidationFailed
 from app.services.portfolio import portfolio_of
@@ -26,7 +27,8 @@ MAX_ITEMS = 100  # a showcase, not an archive
 MAX_PAGES = 50
 
 MODELS: dict[str, type] = {"experience": Experience, "diploma": Diploma, "skill": Skill,
-                           "credential": Credential, "attestation": AttestationRequest, "document": Document}
+                           "credential": Credential, "attestation": AttestationRequest, "document": Document,
+                           "external": ExternalCredential}
 
 
 def _shown_only(kind: str, model) -> tuple:
@@ -34,6 +36,8 @@ def _shown_only(kind: str, model) -> tuple:
     signed, so a pending, declined or cancelled request is "not one of your items" and never shown."""
     if kind == "attestation":
         return (model.status == "confirmed",)
+    if kind == "external":  # a badge from elsewhere that its owner hid is withdrawn (app.backpack.public)
+        return (model.hidden.is_(False),)
     return ()
 RULES = {
     "title": Field(required=True, max_length=120),
@@ -178,7 +182,8 @@ def candidates(session: Session, actor: User) -> dict[str, list]:
     portfolio = portfolio_of(actor)
     order = {"experience": Experience.start_date.desc(), "diploma": Diploma.awarded_on.desc(),
              "skill": Skill.sort_name, "credential": Credential.issued_at.desc(),
-             "attestation": AttestationRequest.decided_at.desc(), "document": Document.created_at.desc()}
+             "attestation": AttestationRequest.decided_at.desc(), "document": Document.created_at.desc(),
+             "external": ExternalCredential.created_at.desc()}
     return {kind: list(session.scalars(select(model).where(model.portfolio_id == portfolio.id, *_shown_only(kind, model))
                                        .order_by(order[kind]).limit(500)))
             for kind, model in MODELS.items()}
@@ -189,6 +194,8 @@ def label(shown_type: str, obj) -> str:
     if shown_type == "credential":
         achieved = ((obj.document or {}).get("credentialSubject") or {}).get("achievement") or {}
         return str(achieved.get("name") or obj.achievement.name)
+    if shown_type == "external":
+        return obj.achievement_name
     if shown_type == "attestation":
         if obj.purpose == "endorsement":
             return str(_l("%(item)s, endorsed by %(name)s", item=obj.item_title, name=obj.referee_name))

@@ -4,7 +4,7 @@
 links whose owner deleted the account, answered 410. See app/models/exports.py.
 
 Revision ID: b1c2d3e4f105
-Revises: a1b2c3d4e004
+Revises: b1c2d3e4f107
 Create Date: 2026-12-05 21:35:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision = 'b1c2d3e4f105'
-down_revision = 'a1b2c3d4e004'
+down_revision = 'b1c2d3e4f107'  # after backpack's (merged here); the lead re-chains
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@
 never duplicates it (see app/models/imports.py).
 
 Revision ID: b1c2d3e4f106
-Revises: b1c2d3e4f105, b1c2d3e4f107
+Revises: b1c2d3e4f105
 Create Date: 2026-12-05 21:30:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision = 'b1c2d3e4f106'
-down_revision = ('b1c2d3e4f105', 'b1c2d3e4f107')  # assigned a1b2c3d4e004; here it joins export's and backpack's, merged in
+down_revision = 'b1c2d3e4f105'  # assigned a1b2c3d4e004; after export's (merged here, itself after backpack's); the lead re-chains
 branch_labels = None
 depends_on = None
 
