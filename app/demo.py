@@ -246,6 +246,7 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
     _demo_cvs(session)  # after the credentials and attestations it cites
     _demo_sharing(session)
     _demo_collab(session)
+    _demo_backpack(session)
     lines += _demo_pages(session)
     if extra_accounts > 0:
         lines += generate_accounts(session, extra_accounts)
@@ -417,6 +418,15 @@ def _demo_received(session: Session) -> None:
                                  .order_by(Experience.start_date.desc()).limit(1)).first()
     if credential is not None and experience is not None:
         received.link(session, ines, credential.id, "experience", experience.id)
+def _demo_backpack(session: Session) -> None:
+    """Inès's badge earned elsewhere (issue 11's backpack): ``app.backpack.demo``."""
+    from app.backpack import demo
+
+    ines = _user_by_email(session, DEMO_ACCOUNTS[0].email)
+    if ines is not None:
+        demo.load(session, ines)
+
+
 # Inès's internship tutor (the last demo account): a contributor, as issue 9's partners who deposit documents.
 TUTOR = DEMO_ACCOUNTS[3]
 DEMO_AGREEMENT = (b"%PDF-1.4\n% Convention de stage (demo)\n1 0 obj << /Type /Catalog >> endobj\n"

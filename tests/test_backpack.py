@@ -10,6 +10,7 @@ import copy
 import json
 
 import pytest
+import sqlalchemy
 
 from app.extensions import db
 from app.models.backpack import ExternalCredential
@@ -253,9 +254,16 @@ def test_entries_of_the_section_include_external_badges_with_their_state(owner, 
 
     expired = elsewhere.signed(owner.email, name="Ancien", validUntil=stamp(NOW - timedelta(days=1)))
     [row] = _add(owner, elsewhere, json.dumps(expired).encode(), accept_unverified=True)
+    owner_id, row_id = owner.id, row.id
+    db.session.expunge_all()
+    owner = db.session.get(type(owner), owner_id)
     [entry] = received.entries(db.session, owner)
-    assert (entry.kind, entry.id, entry.state, entry.title) == ("external", row.id, "expired", "Ancien")
-    assert entry.public_path == f"/backpack/{row.id}"
+    assert (entry.kind, entry.id, entry.state, entry.title) == ("external", row_id, "expired", "Ancien")
+    assert entry.public_path == f"/backpack/{row_id}"
+    # The list loads no badge bytes (they may be megabytes each); a download loads them when asked.
+    loaded = sqlalchemy.inspect(entry.row).dict
+    assert "image" not in loaded and "original" not in loaded
+    assert json.loads(backpack.download(entry.row)[0]) == expired
 
 
 def test_a_full_backpack_refuses_more(owner, elsewhere, monkeypatch):
@@ -265,3 +273,26 @@ def test_a_full_backpack_refuses_more(owner, elsewhere, monkeypatch):
         backpack.add(db.session, owner, json.dumps(elsewhere.signed(owner.email, name="B")).encode(),
                      fetch=elsewhere.web)
     assert refused.value.code == "backpack_full"
+
+
+def test_erase_leaves_nothing_of_the_portfolios_badges(owner, elsewhere, make_user):
+    other = make_user("other@example.org")
+    [mine] = _add(owner, elsewhere, json.dumps(elsewhere.signed(owner.email)).encode())
+    [theirs] = _add(other, elsewhere, json.dumps(elsewhere.signed(other.email)).encode())
+    mine_id, theirs_id = mine.id, theirs.id
+    assert backpack.erase(db.session, owner.portfolio.id) == 1
+    db.session.commit()
+    assert db.session.scalars(db.select(ExternalCredential.id)).all() == [theirs_id]
+    assert db.session.scalars(db.select(VerificationVerdict.subject_id)).all() == [theirs_id] != [mine_id]
+
+
+def test_the_demo_badge_verifies_offline_and_the_demo_stays_idempotent(app):
+    from app import demo
+
+    demo.load(db.session)
+    db.session.commit()
+    demo.load(db.session)
+    db.session.commit()
+    [row] = db.session.scalars(db.select(ExternalCredential)).all()
+    assert row.achievement_name.startswith("Prévention et secours civiques") and row.image_type == "image/png"
+    assert _verdict(row).status == "verified" and [link.item_kind for link in row.links] == ["skill"]

@@ -105,7 +105,8 @@ def dump(row, verdict=None) -> dict:
     elif row.image_type == "image/svg+xml":
         image = url_for("backpack.image_svg", badge_id=row.id, _external=True)
     return {
-        "id": row.id, "format": row.format, "title": row.achievement_name, "description": row.achievement_description,
+        "id": row.id, "format": row.format, "title": row.achievement_name,
+        "description": row.achievement_description,
         "issuer": row.issuer_name, "issuer_id": row.issuer_id, "issued_at": row.issued_at,
         "expires_at": row.expires_at, "state": backpack.state(row, verdict), "hidden": row.hidden,
         "url": url_for("backpack.page", badge_id=row.id, _external=True),

@@ -45,7 +45,8 @@ class LinkSchema(ma.Schema):
 
 
 class EntrySchema(ma.Schema):
-    kind = ma.fields.String(required=True, metadata={"description": "credential, attestation or endorsement"})
+    kind = ma.fields.String(required=True, metadata={"description": "credential, attestation, endorsement or "
+                                                                    "external (a badge earned elsewhere)"})
     id = ma.fields.UUID(required=True)
     title = ma.fields.String(required=True)
     issuer = ma.fields.String(required=True, metadata={"description": "Organisation, referee or endorser."})

@@ -136,7 +136,8 @@ def shared_verify(token, badge_id):
     hidden) is verified."""
     link, page = _opened_page(token)
     row = db.session.get(ExternalCredential, badge_id)
-    if row is None or row.portfolio_id != page.portfolio_id or row.hidden or not _on_page(page, "external", badge_id):
+    if row is None or row.portfolio_id != page.portfolio_id or row.hidden \
+            or not _on_page(page, "external", badge_id):
         abort(404)
     if not EmptyForm().validate_on_submit():
         return render_showcase(page, link=link, token=token, status=400)

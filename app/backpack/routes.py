@@ -23,8 +23,8 @@ from app.verification.routes import verify_limit
 from badges import messages
 
 ITEM_KINDS = f"any({', '.join(LINKABLE_KINDS)})"
-FORMAT_LABELS = {"ob2": _l("Open Badges 2.0"), "ob3-di": _l("Open Badges 3.0"), "ob3-jwt": _l("Open Badges 3.0 (VC-JWT)"),
-                 "clr-member": _l("Open Badges 3.0, from a CLR 2.0")}
+FORMAT_LABELS = {"ob2": _l("Open Badges 2.0"), "ob3-di": _l("Open Badges 3.0"),
+                 "ob3-jwt": _l("Open Badges 3.0 (VC-JWT)"), "clr-member": _l("Open Badges 3.0, from a CLR 2.0")}
 
 
 def fetcher():

@@ -36,9 +36,10 @@ class ExternalCredential(IdMixin, db.Model):
 
     portfolio_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("portfolios.id", ondelete="CASCADE"), index=True)
     format: Mapped[str] = mapped_column(String(20))  # FORMATS
-    original: Mapped[bytes] = mapped_column(LargeBinary)  # verbatim: JSON bytes or compact JWS
+    # Deferred: lists (the Credentials section, pages, CVs) never need the bytes, which may be megabytes.
+    original: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # verbatim: JSON bytes or compact JWS
     document: Mapped[dict] = mapped_column(JSON)  # parsed (a JWS: its decoded credential)
-    image: Mapped[Optional[bytes]] = mapped_column(LargeBinary)  # the baked image as given
+    image: Mapped[Optional[bytes]] = mapped_column(LargeBinary, deferred=True)  # the baked image as given
     image_type: Mapped[Optional[str]] = mapped_column(String(40))  # image/png, image/svg+xml
     source_url: Mapped[Optional[str]] = mapped_column(String(2048))
     filename: Mapped[Optional[str]] = mapped_column(String(255))
@@ -73,6 +74,7 @@ class ExternalCredentialLink(IdMixin, db.Model):
     external_credential: Mapped[ExternalCredential] = relationship(back_populates="links")
 
     __table_args__ = (
-        UniqueConstraint("external_credential_id", "item_kind", "item_id", name="uq_external_credential_links_item"),
+        UniqueConstraint("external_credential_id", "item_kind", "item_id",
+                         name="uq_external_credential_links_item"),
         Index("ix_external_credential_links_item", "item_kind", "item_id"),
     )

@@ -34,6 +34,7 @@ from typing import Any, Callable
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -408,6 +409,22 @@ def delete(session: Session, user: User, row: ExternalCredential) -> None:
     session.flush()
 
 
+def erase(session: Session, portfolio_id) -> int:
+    """Everything the backpack holds for a portfolio, for account deletion: the badges, their links, and
+    their cached verdicts (which a portfolio's cascade does not reach: the verdict table serves several
+    kinds and has no foreign key). Returns the number of badges deleted."""
+    ids = list(session.scalars(select(ExternalCredential.id)
+                               .where(ExternalCredential.portfolio_id == portfolio_id)))
+    if ids:
+        session.execute(sql_delete(VerificationVerdict).where(VerificationVerdict.subject_kind == "external",
+                                                          VerificationVerdict.subject_id.in_(ids)))
+        session.execute(sql_delete(ExternalCredentialLink)
+                        .where(ExternalCredentialLink.portfolio_id == portfolio_id))
+        session.execute(sql_delete(ExternalCredential).where(ExternalCredential.portfolio_id == portfolio_id))
+    session.flush()
+    return len(ids)
+
+
 def state(row: ExternalCredential, found: VerificationVerdict | None = None) -> str:
     """active, expired, revoked or suspended: the dates it states, and what the last verdict found."""
     reason = found.reason if found is not None else None
@@ -420,7 +437,8 @@ def state(row: ExternalCredential, found: VerificationVerdict | None = None) -> 
 
 def download(row: ExternalCredential) -> tuple[bytes, str, str]:
     """(bytes, media type, extension) of the badge exactly as imported: the original JSON or JWS."""
-    if row.format == "ob3-jwt" or (row.original[:1] != b"{" and looks_like_jws(row.original.decode("utf-8", "replace"))):
+    text = row.original.decode("utf-8", "replace")
+    if row.format == "ob3-jwt" or (not text.startswith("{") and looks_like_jws(text)):
         return row.original, "application/vc+jwt", "jwt"
     return row.original, "application/json", "json"
 
