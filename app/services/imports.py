@@ -47,7 +47,8 @@ MODELS = {"skills": Skill, "experiences": Experience, "diplomas": Diploma, "jour
 ITEM_SECTIONS = ("skills", "experiences", "diplomas", "journal")
 LINK_KINDS = {"experiences": "experience", "diplomas": "diploma", "skills": "skill"}
 SHOWCASES = ("pages", "cvs")  # built from the items: imported last, their references pointed at the new items
-REF_SECTIONS = {"experience": "experiences", "diploma": "diplomas", "skill": "skills", "document": "documents"}
+REF_SECTIONS = {"experience": "experiences", "diploma": "diplomas", "skill": "skills", "document": "documents",
+                "external": "credentials", "credential": "credentials"}
 PREVIEW_ITEMS = 50  # items listed per section in a preview (all are counted)
 __all__ = ("ImportRefused", "Limits", "preview", "apply", "fingerprint")
 
@@ -379,6 +380,7 @@ def apply(session: Session, user: User, path: str, *, filename: str | None = Non
                 continue  # refused or unverified: listed as not importable in the plan
             for credential in backpack.add(session, user, entry.payload, filename=entry.filename,
                                            candidates=entry.candidates):
+                made.setdefault(("credentials", entry.ref), credential)
                 if entry.hidden:
                     credential.hidden = True
                 for section, ref in entry.links:
@@ -406,7 +408,9 @@ def _showcases(session: Session, user: User, plan: Plan, made: dict, remember) -
             if item is None:
                 left_out += 1
                 continue
-            out.append({"type": ref["type"], "id": str(item.id)})
+            # A credential this site signed for the original account came in as a badge earned elsewhere.
+            kind = "external" if REF_SECTIONS[ref["type"]] == "credentials" else ref["type"]
+            out.append({"type": kind, "id": str(item.id)})
         return out
 
     for planned in (p for p in plan.items if p.section in SHOWCASES and p.status == "new"):
