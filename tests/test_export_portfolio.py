@@ -55,7 +55,7 @@ def test_the_whole_portfolio_validates_and_holds_everything(ines, make_user):
                     "grants", "share_links", "attestation_requests", "access_log"):
         assert counts[section] > 0, section
     assert data["profile"]["display_name"] == "Inès Martin"
-    assert {c["kind"] for c in data["credentials"]} == {"credential", "attestation", "endorsement"}
+    assert {c["kind"] for c in data["credentials"]} == {"credential", "attestation", "endorsement", "external"}
     for entry in data["credentials"]:
         assert entry["credential"]["proof"]["proofValue"].startswith("z")  # the signed document, whole
         assert entry["files"]["json"].startswith("credentials/")

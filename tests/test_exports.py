@@ -21,6 +21,7 @@ from app import demo, storage
 from app.database import utcnow
 from app.extensions import db
 from app.models import Document, User
+from app.models.backpack import ExternalCredential
 from app.models.exports import Export
 from app.services import exports
 from badges.bake import unbake
@@ -88,7 +89,14 @@ def test_the_api_export_holds_everything_as_documented(api, client, ines):
         content = archive.read(item["file"])
         assert hashlib.sha256(content).hexdigest() == item["sha256"] and len(content) == item["size"]
     # Each credential: the JSON exactly as this site serves it, and a PNG with the same credential baked in.
+    # A badge earned elsewhere: the bytes as they were imported, and its image.
+    kinds = {entry["kind"] for entry in portfolio["credentials"]}
+    assert {"credential", "external"} <= kinds
     for entry in portfolio["credentials"]:
+        if entry["kind"] == "external":
+            row = db.session.get(ExternalCredential, uuid.UUID(entry["id"]))
+            assert archive.read(entry["files"]["json"]) == row.original
+            continue
         served = client.get(f"/{entry['kind']}s/{entry['id']}.json")
         assert archive.read(entry["files"]["json"]) == served.get_data()
         assert unbake(archive.read(entry["files"]["png"]))["credential"] == entry["credential"]

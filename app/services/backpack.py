@@ -250,6 +250,12 @@ def _clr_members(clr: reading.BadgeDocument, fetch: Fetch, email: str, locale: s
     return list(found.values())
 
 
+def page_url(badge_id) -> str:
+    """The badge's public page, absolute from ``SILLAGE_BASE_URL`` like ``awarding.credential_url``: CVs,
+    JSON Resume and exports are also built by jobs and the command line, where no request exists."""
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/backpack/{badge_id}"
+
+
 def read(payload: bytes | str | None = None, *, filename: str | None = None, url: str | None = None,
          fetch: Fetch | None = None, email: str = "", locale: str = "en") -> list[Candidate]:
     """Read and verify what was given (a file's bytes, or a URL); store nothing. Raises ServiceError."""

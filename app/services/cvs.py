@@ -503,15 +503,13 @@ def _credential_proof(credential: Credential, words: dict, language: str) -> Pro
 def _external_proof(row: ExternalCredential, words: dict, language: str, verdicts: dict) -> Proof:
     """A badge earned elsewhere: its page on this site verifies it; its status is the last verdict's
     (a badge that does not verify, or was never checked, "cannot be checked", never "valid")."""
-    from flask import url_for  # noqa: PLC0415
-
     from app.services import backpack  # noqa: PLC0415  (backpack imports received, which imports awarding)
 
     verdict = verdicts.get(row.id)
     ok = verdict is not None and verdict.status != "not_verified"
     status = STATES.get(backpack.state(row, verdict), "unknown") if ok else "unknown"
     line = words["issued_by"].format(name=row.issuer_name or "?", date=long_date(_day(row.issued_at), language))
-    return Proof(line, url_for("backpack.page", badge_id=row.id, _external=True), status, words["status"][status])
+    return Proof(line, backpack.page_url(row.id), status, words["status"][status])
 
 
 def _attestation_proof(request: AttestationRequest, words: dict, language: str) -> Proof:
@@ -753,11 +751,10 @@ def _resume_entry(kind: str, item) -> tuple[str, dict]:
             "keywords": [item.framework] if item.framework else [],
         }
     if kind == "external":
-        from flask import url_for  # noqa: PLC0415
+        from app.services.backpack import page_url  # noqa: PLC0415
 
         return "certificates", {"name": item.achievement_name, "date": _iso(item.issued_at),
-                                "issuer": item.issuer_name, "url": url_for("backpack.page", badge_id=item.id,
-                                                                          _external=True)}
+                                "issuer": item.issuer_name, "url": page_url(item.id)}
     from app.services.awarding import credential_url  # noqa: PLC0415
 
     return "certificates", {

@@ -37,7 +37,7 @@ SECTIONS = ("profile", "experiences", "diplomas", "skills", "journal", "document
 # What an item reference of a selection may name, and the section that holds it.
 ITEM_SECTIONS = {"experience": "experiences", "diploma": "diplomas", "skill": "skills", "journal": "journal",
                  "document": "documents", "credential": "credentials", "attestation": "credentials",
-                 "endorsement": "credentials", "page": "pages", "cv": "cvs"}
+                 "endorsement": "credentials", "external": "credentials", "page": "pages", "cv": "cvs"}
 MAX_SELECTION = 1000
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 
