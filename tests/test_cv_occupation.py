@@ -129,7 +129,7 @@ def test_api(client, owner, made):
 def test_pages_resolve_the_typed_name_and_show_the_reasons(client, owner, made):
     login(client, owner.email)
     page = client.get("/cvs")
-    assert b'data-concept-field' in page.data and b'name="occupation"' in page.data
+    assert b'data-concept-picker' in page.data and b'name="occupation"' in page.data
     token = csrf_token(page)
     # Without the picker's script: the name typed, accents and case aside.
     created = client.post("/cvs", data={"csrf_token": token, "name": "Dev", "template": "classic",

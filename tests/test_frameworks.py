@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from flask import current_app
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -214,12 +215,15 @@ def test_a_single_csv_file_imports_under_its_file_name(app, tmp_path):
 
 # --- refusals: nothing imported -----------------------------------------------------------------------
 
-def refused(path, **options) -> list[str]:
-    with pytest.raises(fw.FrameworkImportError) as caught:
-        fw.import_path(db.session, path, **options)
+def refused(path, lang="en", **options) -> list[str]:
+    """The problems of an import refused as a whole, reported in ``lang`` (the request's language)."""
+    with current_app.test_request_context("/", headers={"Accept-Language": lang}):
+        with pytest.raises(fw.FrameworkImportError) as caught:
+            fw.import_path(db.session, path, **options)
     db.session.rollback()
     assert count(Framework) == 0 and count(Concept) == 0 and count(ConceptRelation) == 0
-    assert caught.value.code == "invalid_framework" and caught.value.message.startswith("Nothing was imported")
+    prefix = {"en": "Nothing was imported: ", "fr": "Rien n’a été importé : "}[lang]
+    assert caught.value.code == "invalid_framework" and caught.value.message.startswith(prefix)
     return caught.value.errors
 
 
@@ -280,7 +284,7 @@ def test_the_first_errors_are_listed_and_the_rest_counted(app, tmp_path):
     with pytest.raises(fw.FrameworkImportError) as caught:
         fw.import_path(db.session, write_simple(tmp_path / "many", rows))
     assert len(caught.value.errors) == fw.MAX_REPORTED_ERRORS and caught.value.total == 30
-    assert "… and 10 more" in caught.value.message
+    assert "… et 10 autres" in caught.value.message  # no request: the default language, French
 
 
 def test_a_refused_reimport_leaves_the_previous_version_untouched(app, tmp_path):
@@ -450,3 +454,13 @@ def test_case_refusals(app, tmp_path):
     assert any(e.startswith("cycle in the tree") for e in refused(path))
     path.write_bytes(json.dumps(case_package()).encode("utf-16"))
     assert refused(path) == ["bad.json: not UTF-8 text"]
+
+
+def test_import_problems_are_reported_in_french(app, tmp_path):
+    errors = refused(write_simple(tmp_path / "dup", BASE + [BASE[1], concept("x", "gadget", "X")]), lang="fr")
+    assert "concepts.csv, ligne 6 : URI en double https://example.org/c/wash" in errors
+    assert any("type inconnu « gadget »" in e for e in errors)
+    errors = refused(write_simple(tmp_path / "cols", BASE, header=["uri", "label_fr"]), lang="fr")
+    assert errors == ["concepts.csv : colonne(s) manquante(s) kind (trouvées : uri, label_fr)"]
+    errors = refused(write_simple(tmp_path / "latin", BASE, encoding="latin-1"), lang="fr")
+    assert errors == ["concepts.csv, après la ligne 1 : texte non UTF-8 (enregistrez le fichier en UTF-8)"]

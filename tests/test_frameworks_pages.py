@@ -151,7 +151,7 @@ def test_admin_imports_a_small_file_and_sees_the_report(admin, tmp_path):
 
 def test_admin_import_refusals_change_nothing(admin, tmp_path):
     response = upload(admin, zipped(write_simple(tmp_path / "bad", BASE, encoding="latin-1")), "bad.zip")
-    assert response.status_code == 422 and "not UTF-8" in html(response) and "Rien n’a été importé" in html(response)
+    assert response.status_code == 422 and "texte non UTF-8" in html(response) and "Rien n’a été importé" in html(response)
     response = upload(admin, b"MZ\x90\x00", "tool.exe")
     assert response.status_code == 422 and "Envoyez un ZIP" in html(response)
     response = admin.post("/admin/frameworks", data={"csrf_token": csrf_token(admin.get("/admin/frameworks"))},
@@ -174,7 +174,7 @@ def test_large_files_import_in_the_background_with_a_status_page(admin, tmp_path
         {"uri": "https://example.org/c/a", "kind": "domain", "label_fr": "A", "parent_uri": "https://example.org/c/a"}],
         meta={"name": "Loop", "slug": "loop"})), "loop.zip")
     page = html(admin.get(response.headers["Location"]))
-    assert "Rien n’a été importé." in page and "cycle in the tree" in page
+    assert "Rien n’a été importé." in page and "cycle dans l’arborescence" in page
     assert db.session.scalar(select(func.count()).select_from(Framework)) == 1
     assert "big.zip" in html(admin.get("/admin/frameworks"))  # listed among recent background imports
     assert admin.get("/admin/frameworks/imports/00000000-0000-4000-8000-000000000000").status_code == 404
@@ -265,7 +265,7 @@ def test_cli_import_list_retire_and_refusal(app, tmp_path):
     assert result.output.strip().splitlines()[-1] == str(framework.id) and framework.version == "2024"
     assert "4 added" in result.output
     bad = invoke(app, "frameworks", "import", str(write_simple(tmp_path / "bad", BASE, encoding="latin-1")))
-    assert bad.exit_code == 1 and "Nothing was imported" in bad.output and "not UTF-8" in bad.output
+    assert bad.exit_code == 1 and "Nothing was imported" in bad.output and "texte non UTF-8" in bad.output
     assert "test-ref\t2024\t4 concepts" in invoke(app, "frameworks", "list").output
     assert invoke(app, "frameworks", "retire", "test-ref").exit_code == 0
     db.session.expire_all()

@@ -30,7 +30,7 @@ class NewCvForm(FlaskForm):
         validators=[Optional(), Length(max=MAX_TARGET)],
     )
     # The target occupation: its name as shown and typed, and the chosen concept's URI (set by the
-    # picker, app/static/concept_field.js); without the script the server looks the name up.
+    # picker, app/static/concept_picker.js); without the script the server looks the name up.
     occupation = StringField(
         _l("Target occupation (from the reference frameworks)"),
         validators=[Optional(), Length(max=300)],

@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from app.services.frameworks import ConceptData, FrameworkImportError, Parsed, fold_for_search, slugify
+from app.services.frameworks import ConceptData, FrameworkImportError, Parsed, _t, fold_for_search, slugify
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 MAX_MEMBER_BYTES = 2 * 1024**3
@@ -63,12 +63,12 @@ class Source:
                     continue
                 if info.file_size > MAX_MEMBER_BYTES or (
                         info.compress_size and info.file_size / info.compress_size > MAX_RATIO):
-                    raise FrameworkImportError([f"{info.filename}: too large once uncompressed"])
+                    raise FrameworkImportError([_t("%(file)s: too large once uncompressed", file=info.filename)])
                 self.members.setdefault(Path(info.filename).name, info)
         elif path.is_file():
             self.members = {path.name: path}
         else:
-            raise FrameworkImportError([f"{path}: no such file or folder"])
+            raise FrameworkImportError([_t("%(file)s: no such file or folder", file=path)])
 
     def names(self) -> list[str]:
         return list(self.members)
@@ -97,7 +97,7 @@ def rows(source: Source, name: str, required: tuple[str, ...], parsed: Parsed) -
             header = [column.strip() for column in next(reader, [])]
             missing = [column for column in required if column not in header]
             if missing:
-                parsed.error(f"{name}: missing column(s) {', '.join(missing)} (found: {', '.join(header) or 'none'})")
+                parsed.error(_t("%(file)s: missing column(s) %(missing)s (found: %(found)s)", file=name, missing=", ".join(missing), found=", ".join(header) or "—"))
                 return
             for values in reader:
                 line = reader.line_num
@@ -105,9 +105,9 @@ def rows(source: Source, name: str, required: tuple[str, ...], parsed: Parsed) -
                     continue
                 yield line, dict(zip(header, values))
         except UnicodeDecodeError:
-            parsed.error(f"{name}, after line {line}: not UTF-8 text (save the file as UTF-8)")
+            parsed.error(_t("%(file)s, after line %(line)s: not UTF-8 text (save the file as UTF-8)", file=name, line=line))
         except csv.Error as error:
-            parsed.error(f"{name}, line {line}: unreadable CSV ({error})")
+            parsed.error(_t("%(file)s, line %(line)s: unreadable CSV (%(error)s)", file=name, line=line, error=error))
 
 
 def _split(value: str, separator: str) -> list[str]:
@@ -124,10 +124,10 @@ def read_esco(source: Source, parsed: Parsed) -> None:
             by_kind.setdefault(match.group(1), {})[match.group(2)] = name
     for kind in ("skills", "occupations", "occupationSkillRelations"):
         if not {"fr", "en"} & set(by_kind.get(kind, {})):
-            parsed.error(f"{kind}_fr.csv or {kind}_en.csv: not found")
+            parsed.error(_t("%(kind)s_fr.csv or %(kind)s_en.csv: not found", kind=kind))
     skipped = sorted({lang for files in by_kind.values() for lang in files} - {"fr", "en"})
     if skipped:
-        parsed.warnings.append(f"languages other than French and English skipped: {', '.join(skipped)}")
+        parsed.warnings.append(_t("languages other than French and English skipped: %(languages)s", languages=", ".join(skipped)))
     if parsed.error_count:
         return
     for file_kind, concept_kind in (("skills", "skill"), ("occupations", "occupation")):
@@ -138,17 +138,17 @@ def read_esco(source: Source, parsed: Parsed) -> None:
             for line, row in rows(source, name, ("conceptUri", "preferredLabel"), parsed):
                 uri = row["conceptUri"].strip()
                 if not uri:
-                    parsed.error(f"{name}, line {line}: empty conceptUri")
+                    parsed.error(_t("%(file)s, line %(line)s: empty conceptUri", file=name, line=line))
                     continue
                 if uri in seen:
-                    parsed.error(f"{name}, line {line}: duplicate URI {uri}")
+                    parsed.error(_t("%(file)s, line %(line)s: duplicate URI %(uri)s", file=name, line=line, uri=uri))
                     continue
                 seen.add(uri)
                 concept = parsed.concepts.get(uri)
                 if concept is None:
                     concept = parsed.concepts[uri] = ConceptData(uri=uri, kind=concept_kind)
                 elif concept.kind != concept_kind:
-                    parsed.error(f"{name}, line {line}: {uri} is both a skill and an occupation")
+                    parsed.error(_t("%(file)s, line %(line)s: %(uri)s is both a skill and an occupation", file=name, line=line, uri=uri))
                     continue
                 concept.labels[language] = row["preferredLabel"].strip()
                 concept.alt_labels[language] = _split(row.get("altLabels", ""), "\n")
@@ -160,7 +160,7 @@ def read_esco(source: Source, parsed: Parsed) -> None:
     for line, row in rows(source, name, ("occupationUri", "relationType", "skillUri"), parsed):
         relation = row["relationType"].strip().lower()
         if relation not in ("essential", "optional"):
-            parsed.error(f"{name}, line {line}: relationType “{row['relationType']}” is neither essential nor optional")
+            parsed.error(_t("%(file)s, line %(line)s: relationType “%(value)s” is neither essential nor optional", file=name, line=line, value=row["relationType"]))
             continue
         parsed.relations.append((row["occupationUri"].strip(), row["skillUri"].strip(), relation))
     skipped_broader = 0
@@ -178,7 +178,7 @@ def read_esco(source: Source, parsed: Parsed) -> None:
             else:
                 skipped_broader += 1
     if skipped_broader:
-        parsed.warnings.append(f"{skipped_broader} broader links to concepts outside the import not kept")
+        parsed.warnings.append(_t("%(count)s broader links to concepts outside the import not kept", count=skipped_broader))
 
 
 # ------------------------------------------------------------------------------------------------ CASE
@@ -199,21 +199,21 @@ def _case_kind(item_type: str) -> str:
 def read_case(source: Source, parsed: Parsed) -> None:
     names = [name for name in source.names() if name.lower().endswith(".json")]
     if len(names) != 1:
-        parsed.error("a CASE import is one CFPackage JSON file" + (f" (found {len(names)})" if names else ""))
+        parsed.error(_t("a CASE import is one CFPackage JSON file (found %(count)s)", count=len(names)))
         return
     with source.open_binary(names[0]) as raw:
         try:
             package = json.loads(raw.read().decode("utf-8-sig"))
         except UnicodeDecodeError:
-            parsed.error(f"{names[0]}: not UTF-8 text")
+            parsed.error(_t("%(file)s: not UTF-8 text", file=names[0]))
             return
         except json.JSONDecodeError as error:
-            parsed.error(f"{names[0]}: not JSON ({error.msg}, line {error.lineno})")
+            parsed.error(_t("%(file)s: not JSON (%(error)s, line %(line)s)", file=names[0], error=error.msg, line=error.lineno))
             return
     document = package.get("CFDocument") if isinstance(package, dict) else None
     items = package.get("CFItems") if isinstance(package, dict) else None
     if not isinstance(document, dict) or not isinstance(items, list):
-        parsed.error(f"{names[0]}: not a CASE CFPackage (CFDocument and CFItems expected)")
+        parsed.error(_t("%(file)s: not a CASE CFPackage (CFDocument and CFItems expected)", file=names[0]))
         return
     parsed.name = str(document.get("title") or parsed.name)
     parsed.version = parsed.version or str(document.get("version") or document.get("adoptionStatus") or "")
@@ -226,11 +226,11 @@ def read_case(source: Source, parsed: Parsed) -> None:
     by_identifier: dict[str, str] = {}
     for index, item in enumerate(items):
         if not isinstance(item, dict) or not (item.get("uri") or item.get("identifier")):
-            parsed.error(f"CFItems[{index}]: no identifier or uri")
+            parsed.error(_t("CFItems[%(index)s]: no identifier or uri", index=index))
             continue
         uri = str(item.get("uri") or item["identifier"]).strip()
         if uri in parsed.concepts:
-            parsed.error(f"CFItems[{index}]: duplicate URI {uri}")
+            parsed.error(_t("CFItems[%(index)s]: duplicate URI %(uri)s", index=index, uri=uri))
             continue
         by_identifier[str(item.get("identifier") or uri)] = uri
         language = str(item.get("language") or language_default)[:2].lower()
@@ -251,7 +251,7 @@ def read_case(source: Source, parsed: Parsed) -> None:
             origin_key = str(origin.get("uri") or origin.get("identifier"))
             destination_keys = {str(destination.get("uri")), str(destination.get("identifier"))}
         except (KeyError, TypeError, AttributeError):
-            parsed.error(f"CFAssociations[{index}]: associationType, originNodeURI and destinationNodeURI expected")
+            parsed.error(_t("CFAssociations[%(index)s]: associationType, originNodeURI and destinationNodeURI expected", index=index))
             continue
         source_uri = by_identifier.get(str(origin.get("identifier")), origin_key)
         target_uri = next((by_identifier.get(key, key) for key in destination_keys
@@ -263,7 +263,7 @@ def read_case(source: Source, parsed: Parsed) -> None:
                 not_kept += 1
                 continue
             if source_uri not in parsed.concepts:
-                parsed.error(f"CFAssociations[{index}]: unknown origin {source_uri}")
+                parsed.error(_t("CFAssociations[%(index)s]: unknown origin %(uri)s", index=index, uri=source_uri))
                 continue
             parsed.concepts[source_uri].parent_uri = target_uri
         elif kind in CASE_RELATIONS:
@@ -271,7 +271,7 @@ def read_case(source: Source, parsed: Parsed) -> None:
         else:
             not_kept += 1
     if not_kept:
-        parsed.warnings.append(f"{not_kept} CASE associations not kept (isPeerOf, exemplar or second parents)")
+        parsed.warnings.append(_t("%(count)s CASE associations not kept (isPeerOf, exemplar or second parents)", count=not_kept))
 
 
 # ---------------------------------------------------------------------------------------- simple CSV
@@ -283,7 +283,7 @@ def read_simple(source: Source, parsed: Parsed) -> None:
             try:
                 meta = json.loads(raw.read().decode("utf-8-sig"))
             except (UnicodeDecodeError, json.JSONDecodeError):
-                parsed.error("framework.json: not valid UTF-8 JSON")
+                parsed.error(_t("framework.json: not valid UTF-8 JSON"))
                 meta = {}
         if isinstance(meta, dict):
             parsed.name = parsed.name if parsed.name_given else str(meta.get("name") or parsed.name)
@@ -294,15 +294,15 @@ def read_simple(source: Source, parsed: Parsed) -> None:
     concepts_name = "concepts.csv" if "concepts.csv" in names else next(
         (name for name in names if name.lower().endswith(".csv") and name != "relations.csv"), None)
     if concepts_name is None:
-        parsed.error("concepts.csv: not found")
+        parsed.error(_t("concepts.csv: not found"))
         return
     for line, row in rows(source, concepts_name, ("uri", "kind"), parsed):
         uri = (row.get("uri") or "").strip()
         if not uri:
-            parsed.error(f"{concepts_name}, line {line}: empty uri")
+            parsed.error(_t("%(file)s, line %(line)s: empty uri", file=concepts_name, line=line))
             continue
         if uri in parsed.concepts:
-            parsed.error(f"{concepts_name}, line {line}: duplicate URI {uri}")
+            parsed.error(_t("%(file)s, line %(line)s: duplicate URI %(uri)s", file=concepts_name, line=line, uri=uri))
             continue
         concept = ConceptData(uri=uri, kind=(row.get("kind") or "").strip(),
                               parent_uri=(row.get("parent_uri") or "").strip(),
@@ -336,11 +336,11 @@ def read(path: Path, *, format: str | None = None, name: str | None = None, slug
     try:
         source = Source(Path(path))
     except zipfile.BadZipFile as exc:
-        raise FrameworkImportError([f"{Path(path).name}: damaged ZIP file ({exc})"]) from None
+        raise FrameworkImportError([_t("%(file)s: damaged ZIP file (%(error)s)", file=Path(path).name, error=exc)]) from None
     try:
         format = format or guess_format(source)
         if format not in READERS:
-            raise FrameworkImportError([f"unknown format “{format}” (esco, case or csv)"])
+            raise FrameworkImportError([_t("unknown format “%(format)s” (esco, case or csv)", format=format)])
         default_name = name or Path(path).stem
         parsed = Parsed(name=default_name, slug=slug or slugify(default_name), version=version or "",
                         format=format)
@@ -350,6 +350,6 @@ def read(path: Path, *, format: str | None = None, name: str | None = None, slug
         READERS[format](source, parsed)
         return parsed
     except (zipfile.BadZipFile, EOFError, zlib.error) as exc:  # a truncated or corrupt ZIP member
-        raise FrameworkImportError([f"{Path(path).name}: damaged ZIP file ({exc})"]) from None
+        raise FrameworkImportError([_t("%(file)s: damaged ZIP file (%(error)s)", file=Path(path).name, error=exc)]) from None
     finally:
         source.close()

@@ -45,6 +45,14 @@ _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "Œ": "oe", "Æ": "ae", "ĳ"
                             "ħ": "h", "Ħ": "h", "ı": "i"})
 
 
+def _t(message: str, **values) -> str:
+    """``message`` translated into the current locale (the request's, else the default), then filled in.
+
+    Import problems are rendered when they are found (the page, CLI or job that runs the import is in
+    the reader's locale); the English text is the msgid, so tests and logs can still match it."""
+    return str(_l(message, **values))
+
+
 class FrameworkImportError(ServiceError):
     """A framework file refused as a whole; ``errors`` lists the first problems, each naming its place."""
 
@@ -55,8 +63,8 @@ class FrameworkImportError(ServiceError):
         self.errors = errors[:MAX_REPORTED_ERRORS]
         self.total = total if total is not None else len(errors)
         more = self.total - len(self.errors)
-        message = "; ".join(self.errors) + (f"; … and {more} more" if more > 0 else "")
-        super().__init__(f"Nothing was imported: {message}")
+        message = "; ".join(self.errors) + (_t("; … and %(count)s more", count=more) if more > 0 else "")
+        super().__init__(_t("Nothing was imported: %(problems)s", problems=message))
 
 
 @dataclass
@@ -315,17 +323,17 @@ def _check(parsed: Parsed) -> None:
     """Whole-file checks that a reader cannot make row by row: unknown targets, cycles."""
     for data in parsed.concepts.values():
         if data.kind not in CONCEPT_KINDS:
-            parsed.error(f"{data.uri}: unknown kind “{data.kind}” (expected one of {', '.join(CONCEPT_KINDS)})")
+            parsed.error(_t("%(uri)s: unknown kind “%(kind)s” (expected one of %(kinds)s)", uri=data.uri, kind=data.kind, kinds=", ".join(CONCEPT_KINDS)))
         if not any(data.labels.get(language) for language in LANGUAGES):
-            parsed.error(f"{data.uri}: no label in French or English")
+            parsed.error(_t("%(uri)s: no label in French or English", uri=data.uri))
         if data.parent_uri and data.parent_uri not in parsed.concepts:
-            parsed.error(f"{data.uri}: unknown parent {data.parent_uri}")
+            parsed.error(_t("%(uri)s: unknown parent %(parent)s", uri=data.uri, parent=data.parent_uri))
     for source, target, relation in parsed.relations:
         if relation not in RELATIONS:
-            parsed.error(f"relation {source} → {target}: unknown relation “{relation}”")
+            parsed.error(_t("relation %(source)s → %(target)s: unknown relation “%(relation)s”", source=source, target=target, relation=relation))
         for end in (source, target):
             if end not in parsed.concepts:
-                parsed.error(f"relation {source} → {target}: unknown concept {end}")
+                parsed.error(_t("relation %(source)s → %(target)s: unknown concept %(uri)s", source=source, target=target, uri=end))
     edges: dict[str, list[str]] = {}
     for data in parsed.concepts.values():
         if data.parent_uri in parsed.concepts:
@@ -334,7 +342,7 @@ def _check(parsed: Parsed) -> None:
         if relation in ACYCLIC_RELATIONS:
             edges.setdefault(source, []).append(target)
     for cycle in _cycles(edges):
-        parsed.error("cycle in the tree: " + " → ".join(cycle))
+        parsed.error(_t("cycle in the tree: %(cycle)s", cycle=" → ".join(cycle)))
 
 
 def _cycles(edges: dict[str, list[str]], limit: int = 5) -> list[list[str]]:
