@@ -61,7 +61,7 @@ def test_counsellor_proposes_owner_accepts_and_plans(page, live_server):
 
     page.goto("/path")  # the autocomplete (the search form without JavaScript is tested in test_path_pages)
     page.locator("#concept-search").fill("aide soig")
-    page.locator("#concept-options [role=option]", has_text="Aide-soignant").first.click()
+    page.locator("#concept-search-options [role=option]", has_text="Aide-soignant").first.click()
     assert page.locator("input[name=title]").input_value() == "Aide-soignant / aide-soignante"
     page.get_by_role("button", name="Ajouter cette hypothèse").click()
     page.wait_for_url(re.compile(r"/path/[0-9a-f-]{36}$"))
