@@ -9,7 +9,7 @@ data key is shredded first. ``erase`` (called just before) takes what points at 
   endorsement the person held (``ErasedToken``, no column linking it to anyone), so that the links and
   those public pages answer 410 Gone rather than an ambiguous 404;
 - invitations sent to the person's address and not yet accepted (other owners' grants, by e-mail);
-- what the person wrote in other portfolios (comments, messages, proposals: their words);
+- what the person wrote in other portfolios (comments and messages: their words);
 - their name and address in other owners' access logs (the lines stay, anonymous: the owner still sees
   that someone read their portfolio then);
 - the address a credential was issued to (``Credential.recipient_email``): the issuer keeps its record
@@ -19,8 +19,10 @@ data key is shredded first. ``erase`` (called just before) takes what points at 
 - their export files (and, once committed, every stored file: ``exports.erase_for``).
 
 Deliberately kept: signed attestations and endorsements the person gave about someone else (they belong to
-that holder, and changing a signed credential would break it), and requests addressed to the person by others
-(the requester's own record of whom they asked).
+that holder, and changing a signed credential would break it), requests addressed to the person by others
+(the requester's own record of whom they asked), and the documents, experiences and skills the person
+proposed into someone else's portfolio (a gift to that owner, like an attestation: it stays in their inbox
+with no author, ``author_id`` set to NULL by the foreign key, and the owner may still accept it).
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Batch, BatchItem, Grant, User
 from app.models.attestations import AttestationRequest
-from app.models.collab import Comment, Message, Proposal
+from app.models.collab import Comment, Message
 from app.models.credentials import Credential
 from app.models.exports import ErasedToken
 from app.models.pages import ShareLink
@@ -87,7 +89,7 @@ def erase(session: Session, user: User) -> None:
         for public_id in held:
             session.merge(ErasedToken(token_digest=public_id_digest(public_id)))
     session.execute(delete(Grant).where(Grant.email == email, Grant.grantee_id.is_(None)))
-    for model in (Comment, Message, Proposal):
+    for model in (Comment, Message):
         session.execute(delete(model).where(model.author_id == user.id))
     session.execute(update(AccessEvent).where(AccessEvent.actor_id == user.id)
                     .values(actor_label="", actor_id=None))
