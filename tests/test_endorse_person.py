@@ -280,7 +280,7 @@ def test_demo_has_one_person_endorsement_and_one_linked_credential_once(app, cli
     assert verify(found[0].document, fetch=local_fetch(app))["verified"] is True
     assert db.session.query(CredentialLink).count() == 1
     kinds = sorted(e.kind for e in received.entries(db.session, ines))
-    assert kinds == ["attestation", "credential", "endorsement"]
+    assert kinds == ["attestation", "credential", "endorsement", "external"]
 
 
 def test_a_reminder_sends_a_fresh_endorsement_link_and_declining_signs_nothing(app, client, owner, endorser, skill):
