@@ -83,7 +83,9 @@ def test_the_prune_command(app, user, make_user):
     assert access_log.count(db.session, user.portfolio.id) == 0
 
 
-def test_deleting_accounts_keeps_the_log_readable_and_ends_their_grants(app, user, make_user):
+def test_deleting_accounts_keeps_the_log_lines_anonymous_and_ends_their_grants(app, user, make_user):
+    """The owner still sees that someone read their portfolio then; the deleted reader's name and address go
+    (issue 11's erasure: nothing that names the person stays)."""
     from sqlalchemy import select
 
     from app.models import Grant
@@ -100,8 +102,7 @@ def test_deleting_accounts_keeps_the_log_readable_and_ends_their_grants(app, use
     db.session.expire_all()
     assert db.session.scalars(select(Grant)).all() == []
     (event,) = access_log.events(db.session, user.portfolio.id)
-    assert (event.actor_id, event.actor_label, event.ip) == (None, "Camille Conseil <reader@example.org>",
-                                                             "198.51.100.0/24")
+    assert (event.actor_id, event.actor_label, event.ip) == (None, "", "198.51.100.0/24")
     accounts.delete_account(db.session, user, PASSWORD)  # the owner's log goes with the portfolio
     db.session.commit()
     assert db.session.scalars(select(AccessEvent)).all() == []
