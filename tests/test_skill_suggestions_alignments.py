@@ -22,7 +22,7 @@ def test_a_concept_alone_on_a_line_becomes_its_alignment(app, client, two_orgs):
     login(client, a["admin"].email)
     url = f"/organisations/{a['org'].id}/achievements/new"
     form = client.get(url)
-    assert b'data-mode="append"' in form.data and b'data-target="alignments"' in form.data
+    assert b'data-mode="line"' in form.data and b'data-target="alignments"' in form.data
     domain = frameworks.get(db.session, "https://w3id.org/sillage/frameworks/socle-commun/D3")
     response = post(client, url, {
         "name": "PSC1", "description": "Premiers secours.", "criteria_narrative": "Formation suivie.",
