@@ -164,11 +164,13 @@ def register(app: Flask) -> None:
     issuing_cli.register(app)
     from app.sharing.cli import group as access_log_cli  # sillage access-log
     app.cli.add_command(access_log_cli)
-    from app.feed.cli import group as feed_cli; app.cli.add_command(feed_cli)  # noqa: E702  sillage feed
-    from app.frameworks.cli import frameworks as frameworks_cli; app.cli.add_command(frameworks_cli)  # noqa: E702
-    from app.path.cli import group as trainings_cli; app.cli.add_command(trainings_cli)  # noqa: E702
-    from app.exports.cli import export_command; app.cli.add_command(export_command)  # noqa: E702
-    from app.imports.cli import import_command; app.cli.add_command(import_command)  # noqa: E702
+    from app.exports.cli import export_command  # sillage export
+    from app.feed.cli import group as feed_cli  # sillage feed
+    from app.frameworks.cli import frameworks as frameworks_cli  # sillage frameworks
+    from app.imports.cli import import_command  # sillage import
+    from app.path.cli import group as trainings_cli  # sillage trainings
+    for command in (export_command, feed_cli, frameworks_cli, import_command, trainings_cli):
+        app.cli.add_command(command)
     # ``keys`` is shared with the verifier's ``keys generate`` (app.verification.cli), whichever comes first.
     existing = app.cli.commands.get("keys")
     if isinstance(existing, click.Group) and existing is not keys:
