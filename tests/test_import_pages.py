@@ -153,3 +153,16 @@ def test_account_deletion_removes_pending_uploads_and_fingerprints(logged_in, us
     db.session.commit()
     assert [p for p in Path(app.config["INSTANCE_PATH"]).rglob("import-*") if p.is_file()] == []
     assert db.session.scalar(select(func.count()).select_from(ImportFingerprint)) == 0
+
+
+def test_upload_without_csrf_token_keeps_the_pending_import(logged_in, user):
+    """A cross-site POST (no token, no file) must not cancel the person's pending import (review 13, L2)."""
+    response = upload(logged_in, (DATA / "resume.json").read_bytes(), "resume.json")
+    assert response.status_code == 200
+    assert logged_in.post("/import", data={}, content_type="multipart/form-data").status_code == 422
+    forged = logged_in.post("/import", data={"file": (io.BytesIO(b"{}"), "a.json")},
+                            content_type="multipart/form-data")
+    assert forged.status_code == 400
+    done = logged_in.post("/import/confirm", data={"csrf_token": csrf_token(response)})
+    assert done.status_code == 200
+    assert count(Experience, user) == 3

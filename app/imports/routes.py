@@ -60,7 +60,6 @@ def upload():
         return _page(_("The file is larger than the %(size)s MiB an import may be.",
                        size=limits.upload // 2**20), 413)
     request.max_content_length = limits.upload + 64 * 1024
-    _forget()
     try:
         path, filename, fields = receive_upload(limits.upload, ("passphrase",), check_csrf=True)
     except BadRequest:
@@ -69,6 +68,9 @@ def upload():
         return _page(error.message, error.status)
     if path is None:
         return _page(_("Choose a file to import."), 422)
+    # Only now, a file accepted behind a checked CSRF token: a cross-site POST must not cancel the
+    # person's pending import.
+    _forget()
     passphrase, clear = fields.get("passphrase"), path
     try:
         with contextlib.ExitStack() as stack:
