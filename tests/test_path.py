@@ -16,11 +16,12 @@ from sqlalchemy import select
 from app import policy
 from app.database import utcnow
 from app.extensions import db
-from app.models.path import PlanEvent
+from app.models.path import PlanEvent, PlanItem
 from app.services import attestations, awarding, documents, path, received
 from app.services.errors import Forbidden, NotFound, ServiceError, ValidationFailed
 from tests.awarding_helpers import make_achievement, make_org
 from tests.collab_helpers import accepted_grant, revoke
+from tests.conftest import PASSWORD
 from tests.path_helpers import CARE_ASSISTANT, HANDOVER, HYGIENE, MOBILITY, MONITORING, load_frameworks, needed, skill
 
 
@@ -272,3 +273,34 @@ def test_counsellor_summary(owner, counsellor, make_user):
     viewer = make_user("viewer@example.org")
     with pytest.raises(NotFound):
         path.counsellor_summary(db.session, viewer, accepted_grant(owner, viewer, role="viewer"))
+
+
+def test_a_deleted_counsellors_name_and_unadopted_words_leave_the_plans(owner, counsellor):
+    """Erasure (review 13, M2): the counsellor's comments and pending proposals go; their appointment notes
+    and the goals the owner accepted stay, without their name or address anywhere in the plan or history."""
+    from app.services import accounts  # noqa: PLC0415
+    hypothesis = _hypothesis(owner)
+    accepted_grant(owner, counsellor, role="counsellor")
+    own_goal = path.add_item(db.session, owner, hypothesis, {"kind": "goal", "title": "Passer le concours"})
+    adopted = path.add_item(db.session, counsellor, hypothesis, {"kind": "goal", "title": "Stage adopté"})
+    pending = path.add_item(db.session, counsellor, hypothesis, {"kind": "goal", "title": "Proposition secrète"})
+    note = path.add_item(db.session, counsellor, hypothesis, {"kind": "note", "body": "Rendez-vous.",
+                                                              "happened_on": "2026-12-01"})
+    path.add_item(db.session, counsellor, hypothesis, {"kind": "comment", "body": "Avis personnel",
+                                                       "parent_id": str(own_goal.id)})
+    path.decide(db.session, owner, adopted, True)
+    db.session.commit()
+    kept_ids = {own_goal.id, adopted.id, note.id}
+    pending_id = pending.id
+    accounts.delete_account(db.session, counsellor, PASSWORD)
+    db.session.commit()
+    db.session.expire_all()
+    items = db.session.scalars(select(PlanItem).where(PlanItem.hypothesis_id == hypothesis.id)).all()
+    assert {i.id for i in items} == kept_ids
+    assert all(i.author_label == "" for i in items if i.author_role == "counsellor")
+    events = db.session.scalars(select(PlanEvent).where(PlanEvent.hypothesis_id == hypothesis.id)).all()
+    texts = " ".join(f"{i.author_label} {i.title} {i.body}" for i in items) + " ".join(
+        f"{e.actor_label} {e.details}" for e in events)
+    for needle in ("Conseillère", "conseil@example.org", "Proposition secrète", "Avis personnel"):
+        assert needle not in texts
+    assert all(e.item_id != pending_id for e in events)

@@ -9,7 +9,9 @@ data key is shredded first. ``erase`` (called just before) takes what points at 
   endorsement the person held (``ErasedToken``, no column linking it to anyone), so that the links and
   those public pages answer 410 Gone rather than an ambiguous 404;
 - invitations sent to the person's address and not yet accepted (other owners' grants, by e-mail);
-- what the person wrote in other portfolios (comments, messages, proposals: their words);
+- what the person wrote in other portfolios (comments, messages, proposals: their words), and, in other
+  people's action plans (a counsellor's), their comments and the proposals the owner did not accept;
+  their name or address goes from every plan item and history line (``author_label``/``actor_label``);
 - their name and address in other owners' access logs (the lines stay, anonymous: the owner still sees
   that someone read their portfolio then);
 - the address a credential was issued to (``Credential.recipient_email``): the issuer keeps its record
@@ -18,7 +20,8 @@ data key is shredded first. ``erase`` (called just before) takes what points at 
 - bulk-award rows and batch parameters that name the address, and the batches the person ran;
 - their export files (and, once committed, every stored file: ``exports.erase_for``).
 
-Deliberately kept: signed attestations and endorsements the person gave about someone else (they belong to
+Deliberately kept: a counsellor's appointment notes and the goals the owner accepted, without the
+counsellor's name (the owner's record of their own appointments and of the plan they adopted), and signed attestations and endorsements the person gave about someone else (they belong to
 that holder, and changing a signed credential would break it), and requests addressed to the person by others
 (the requester's own record of whom they asked).
 """
@@ -27,7 +30,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sqlalchemy import String, cast, delete, select, update
+from sqlalchemy import String, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Batch, BatchItem, Grant, User
@@ -36,6 +39,7 @@ from app.models.collab import Comment, Message, Proposal
 from app.models.credentials import Credential
 from app.models.exports import ErasedToken
 from app.models.pages import ShareLink
+from app.models.path import PlanEvent, PlanItem
 from app.models.sharing import AccessEvent
 from app.services import exports
 
@@ -73,6 +77,21 @@ def _scrub(value: Any, needles: set[str]) -> Any:
     return "" if _names(value, needles) else value
 
 
+def _erase_plan_words(session: Session, user: User) -> None:
+    """In others' action plans: the person's comments and unaccepted proposals (with the replies to them
+    and their history lines, which quote them) go; their name or address goes from every item and line.
+    ``author_id``/``actor_id`` would become NULL by themselves, but the labels copied beside them would not."""
+    gone = list(session.scalars(select(PlanItem.id).where(
+        PlanItem.author_id == user.id, or_(PlanItem.kind == "comment", PlanItem.acceptance != "accepted"))))
+    if gone:
+        gone += list(session.scalars(select(PlanItem.id).where(PlanItem.parent_id.in_(gone))))
+        session.execute(delete(PlanEvent).where(PlanEvent.item_id.in_(gone)))
+        session.execute(delete(PlanItem).where(PlanItem.parent_id.in_(gone)))
+        session.execute(delete(PlanItem).where(PlanItem.id.in_(gone)))
+    session.execute(update(PlanItem).where(PlanItem.author_id == user.id).values(author_label="", author_id=None))
+    session.execute(update(PlanEvent).where(PlanEvent.actor_id == user.id).values(actor_label="", actor_id=None))
+
+
 def erase(session: Session, user: User) -> None:
     """Remove or anonymise what names ``user`` outside the rows that cascade with the account. Flushes."""
     email = user.email.lower()
@@ -89,6 +108,7 @@ def erase(session: Session, user: User) -> None:
     session.execute(delete(Grant).where(Grant.email == email, Grant.grantee_id.is_(None)))
     for model in (Comment, Message, Proposal):
         session.execute(delete(model).where(model.author_id == user.id))
+    _erase_plan_words(session, user)
     session.execute(update(AccessEvent).where(AccessEvent.actor_id == user.id)
                     .values(actor_label="", actor_id=None))
     session.execute(update(Credential).where(Credential.recipient_email == email).values(recipient_email=""))
