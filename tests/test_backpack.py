@@ -315,3 +315,18 @@ def test_the_owners_own_credential_issued_here_is_not_added_again(app, owner, ma
     other = make_user("other@example.org")
     [kept] = backpack.add(db.session, other, json.dumps(awarded.document).encode(), fetch=fetch)
     assert kept.format == "ob3-di" and backpack.verdict(db.session, kept).status != "not_verified"
+
+
+def test_account_deletion_removes_the_badges_verdicts(owner, elsewhere, make_user):
+    """``backpack.erase`` runs at account deletion (review 13, L7): no verdict row outlives its badge."""
+    from app.services import accounts  # noqa: PLC0415
+    from tests.conftest import PASSWORD  # noqa: PLC0415
+
+    other = make_user("other@example.org")
+    _add(owner, elsewhere, json.dumps(elsewhere.signed(owner.email)).encode())
+    [theirs] = _add(other, elsewhere, json.dumps(elsewhere.signed(other.email)).encode())
+    theirs_id = theirs.id
+    accounts.delete_account(db.session, owner, PASSWORD)
+    db.session.commit()
+    assert db.session.scalars(db.select(VerificationVerdict.subject_id).where(
+        VerificationVerdict.subject_kind == "external")).all() == [theirs_id]

@@ -18,6 +18,7 @@ data key is shredded first. ``erase`` (called just before) takes what points at 
   and the signed credential (which holds only a salted hash of the address, so it stays verifiable
   wherever the person keeps it), but no longer the address itself;
 - bulk-award rows and batch parameters that name the address, and the batches the person ran;
+- the cached verdicts of their backpack's badges (``backpack.erase``);
 - their export files (and, once committed, every stored file: ``exports.erase_for``).
 
 Deliberately kept: a counsellor's appointment notes and the goals the owner accepted, without the
@@ -41,7 +42,7 @@ from app.models.exports import ErasedToken
 from app.models.pages import ShareLink
 from app.models.path import PlanEvent, PlanItem
 from app.models.sharing import AccessEvent
-from app.services import exports
+from app.services import backpack, exports
 
 
 def is_erased(session: Session, token_hash: str) -> bool:
@@ -105,6 +106,8 @@ def erase(session: Session, user: User) -> None:
             AttestationRequest.portfolio_id == portfolio.id, AttestationRequest.status == "confirmed"))
         for public_id in held:
             session.merge(ErasedToken(token_digest=public_id_digest(public_id)))
+        # The badges' cached verdicts have no foreign key (the table serves several kinds): no cascade.
+        backpack.erase(session, portfolio.id)
     session.execute(delete(Grant).where(Grant.email == email, Grant.grantee_id.is_(None)))
     for model in (Comment, Message, Proposal):
         session.execute(delete(model).where(model.author_id == user.id))
