@@ -304,3 +304,22 @@ def test_a_deleted_counsellors_name_and_unadopted_words_leave_the_plans(owner, c
     for needle in ("Conseillère", "conseil@example.org", "Proposition secrète", "Avis personnel"):
         assert needle not in texts
     assert all(e.item_id != pending_id for e in events)
+
+
+def test_a_counsellor_rewording_an_accepted_goal_sends_it_back_to_the_owner(owner, counsellor):
+    """The owner accepted those words, not new ones (review 13, L4): the goal waits for a new decision."""
+    hypothesis = _hypothesis(owner)
+    accepted_grant(owner, counsellor, role="counsellor")
+    goal = path.add_item(db.session, counsellor, hypothesis, {"kind": "goal", "title": "Stage d'observation"})
+    path.decide(db.session, owner, goal, True)
+    db.session.commit()
+    path.update_item(db.session, counsellor, goal, {"title": "Stage de six mois"})
+    db.session.commit()
+    assert goal.acceptance == "pending" and goal.title == "Stage de six mois"
+    assert [g.id for g in path.plan(db.session, owner, hypothesis)["proposals"]] == [goal.id]
+    assert path.history(db.session, owner, hypothesis)[0].details["acceptance"] == ["accepted", "pending"]
+    path.decide(db.session, owner, goal, True)  # decided again, on the new words
+    own = path.add_item(db.session, owner, hypothesis, {"kind": "goal", "title": "Mon but"})
+    path.update_item(db.session, owner, own, {"title": "Mon but précis"})  # the owner's own words: no decision
+    db.session.commit()
+    assert goal.acceptance == own.acceptance == "accepted"
