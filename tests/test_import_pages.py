@@ -166,3 +166,21 @@ def test_upload_without_csrf_token_keeps_the_pending_import(logged_in, user):
     done = logged_in.post("/import/confirm", data={"csrf_token": csrf_token(response)})
     assert done.status_code == 200
     assert count(Experience, user) == 3
+
+
+def test_imports_are_rate_limited(app, client, logged_in, user):
+    """Review 13, M3: the page's upload and the API share one limit per address."""
+    from app.services import tokens  # noqa: PLC0415
+
+    app.config["IMPORT_LIMIT"] = "2/hour"
+    assert upload(logged_in, (DATA / "resume.json").read_bytes(), "resume.json").status_code == 200
+    _, raw = tokens.create_token(db.session, user, "tests")
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {raw}"}
+    data = lambda: {"file": (io.BytesIO((DATA / "resume.json").read_bytes()), "resume.json"),  # noqa: E731
+                    "dry_run": "true"}
+    first = logged_in.post("/api/v1/imports", data=data(), headers=headers, content_type="multipart/form-data")
+    assert first.status_code == 200
+    again = logged_in.post("/api/v1/imports", data=data(), headers=headers, content_type="multipart/form-data")
+    assert again.status_code == 429 and again.get_json()["error"]
+    assert upload(logged_in, (DATA / "resume.json").read_bytes(), "resume.json").status_code == 429

@@ -307,3 +307,21 @@ def test_an_svg_badge_with_a_doctype_is_still_a_badge(app, user, tmp_path):
     path.write_bytes(doctype + bake(SVG, elsewhere.signed(user.email)))
     plan = imports.preview(db.session, user, str(path), fetch=elsewhere.web)
     assert plan.format == "badge"  # handed to the backpack, whose reader decides (never a LEAP2A/Europass parse)
+
+
+def test_an_uploaded_header_cannot_demand_a_costly_key_derivation(app, user, tmp_path, monkeypatch):
+    """Review 13, M3: 1 GiB, t=10, p=16 in an unauthenticated header is refused before any derivation."""
+    def no_derivation(*args, **kwargs):
+        raise AssertionError("the key was derived")
+
+    monkeypatch.setattr(export_cipher, "_key", no_derivation)
+    for params in (export_cipher.KdfParams(time_cost=10, memory_kib=1024 * 1024, parallelism=16),
+                   export_cipher.KdfParams(time_cost=3, memory_kib=512 * 1024, parallelism=4),
+                   export_cipher.KdfParams(time_cost=5, memory_kib=64 * 1024, parallelism=4)):
+        costly = tmp_path / "costly.zip.enc"
+        costly.write_bytes(export_cipher._header(params, b"\0" * export_cipher.SALT_SIZE) + b"\0" * 64)
+        with pytest.raises(ImportRefused) as refused:
+            imports.preview(db.session, user, str(costly), passphrase="correct horse battery")
+        assert refused.value.code == "unsupported_encryption"
+    # What Sillage writes is within the bounds.
+    assert export_cipher.DEFAULT_PARAMS.memory_kib <= export_cipher.IMPORT_BOUNDS.memory_kib

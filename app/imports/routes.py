@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import BadRequest
 
+from app.api.imports import import_limit
 from app.extensions import csrf, db
 from app.importers import sillage_zip
 from app.importers.safety import Limits
@@ -53,6 +54,7 @@ def index():
 
 @bp.post("")
 @csrf.exempt
+@import_limit
 @login_required
 def upload():
     limits = _limits()
@@ -92,6 +94,7 @@ def upload():
 
 
 @bp.post("/confirm")
+@import_limit
 @login_required
 def confirm():
     if not ConfirmForm().validate_on_submit():
