@@ -325,3 +325,22 @@ def test_an_uploaded_header_cannot_demand_a_costly_key_derivation(app, user, tmp
         assert refused.value.code == "unsupported_encryption"
     # What Sillage writes is within the bounds.
     assert export_cipher.DEFAULT_PARAMS.memory_kib <= export_cipher.IMPORT_BOUNDS.memory_kib
+
+
+def test_a_file_listing_too_many_badges_is_refused_before_any_is_verified(app, user, monkeypatch):
+    """Review 13, M4: each badge costs outbound fetches; more than the backpack holds is refused at once."""
+    import contextlib  # noqa: PLC0415
+
+    from app.importers import Bundle, CredentialEntry  # noqa: PLC0415
+
+    many = Bundle("sillage", credentials=[CredentialEntry(f"c{n}", f"c{n}.json", b"{}")
+                                          for n in range(backpack.MAX_ENTRIES + 1)])
+    monkeypatch.setattr(imports, "_read", lambda *a, **k: contextlib.nullcontext(many))
+
+    def no_verification(*args, **kwargs):
+        raise AssertionError("a badge was verified")
+
+    monkeypatch.setattr(backpack, "preview", no_verification)
+    with pytest.raises(ImportRefused) as refused:
+        imports.preview(db.session, user, "unused")
+    assert refused.value.code == "archive_too_large"

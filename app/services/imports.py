@@ -287,16 +287,25 @@ def _credential_plan(session: Session, user: User, bundle: Bundle, fetch=None) -
     if backpack is None:
         return [{"label": entry.filename, "status": "invalid",
                  "reason": str(_l("Badges cannot be imported on this server."))} for entry in bundle.credentials]
+    # Each badge is verified with outbound fetches (issuer, keys, status list): a crafted file listing
+    # thousands would make Sillage send tens of thousands of requests. The backpack's own bound caps
+    # them (absolute, not what is left: re-importing one's own full export, all duplicates, must work),
+    # before any is verified; and they hold a verification slot like every other verification.
+    if len(bundle.credentials) > backpack.MAX_ENTRIES:
+        raise refuse("archive_too_large", _l("The file holds more than %(n)s badges.", n=backpack.MAX_ENTRIES))
+    from app.verification import runner  # noqa: PLC0415  (the host's verification slots)
+
     out = []
-    for entry in bundle.credentials:
-        try:
-            entry.candidates = backpack.preview(session, user, entry.payload, filename=entry.filename,
-                                                fetch=fetch)
-        except ServiceError as error:
-            entry.candidates = []
-            out.append({"label": entry.filename, "status": "invalid", "reason": error.message})
-            continue
-        out.extend(_candidate_row(candidate, entry.filename) for candidate in entry.candidates)
+    with runner.slot():
+        for entry in bundle.credentials:
+            try:
+                entry.candidates = backpack.preview(session, user, entry.payload, filename=entry.filename,
+                                                    fetch=fetch)
+            except ServiceError as error:
+                entry.candidates = []
+                out.append({"label": entry.filename, "status": "invalid", "reason": error.message})
+                continue
+            out.extend(_candidate_row(candidate, entry.filename) for candidate in entry.candidates)
     return out
 
 
