@@ -116,7 +116,18 @@ def test_export_import_export_is_lossless(app, make_user, tmp_path):
     elsewhere = Elsewhere()
     owner = rich_account(make_user, elsewhere)
     first = write_export(owner, tmp_path / "first.zip")
-    fresh = make_user("fresh@example.org")
+    # Another person importing Inès's export does not get her badge (review 13, M1): it names her.
+    mallory = make_user("mallory@example.org")
+    plan = imports.preview(db.session, mallory, str(tmp_path / "first.zip"), fetch=elsewhere.web)
+    assert plan.counts()["credentials"]["new"] == 0 and plan.counts()["credentials"]["invalid"] == 1
+    imports.apply(db.session, mallory, str(tmp_path / "first.zip"), fetch=elsewhere.web)
+    assert db.session.scalar(select(func.count()).select_from(ExternalCredential).where(
+        ExternalCredential.portfolio_id == mallory.portfolio.id)) == 0
+    db.session.rollback()
+    # Inès herself, moving to a new account with her address (a new instance, say), gets everything.
+    owner.email = "ines-before@example.org"
+    db.session.commit()
+    fresh = make_user("ines@example.org")
     plan = imports.preview(db.session, fresh, str(tmp_path / "first.zip"), fetch=elsewhere.web)
     assert plan.format == "sillage"
     assert plan.counts()["experiences"]["new"] == 2 and plan.counts()["documents"]["new"] == 2

@@ -268,18 +268,26 @@ def _backpack():
     return backpack
 
 
+def _importable(candidate) -> bool:
+    """An import adds a badge only when it verifies and does not name another person (an export of
+    someone else's account holds their badges): the backpack's page can keep either, once the owner has
+    seen why."""
+    return candidate.verified and candidate.recipient != "someone_else"
+
+
 def _candidate_row(candidate, filename: str) -> dict:
-    status = "existing" if candidate.existing is not None else "new" if candidate.verified else "invalid"
+    status = "existing" if candidate.existing is not None else "new" if _importable(candidate) else "invalid"
     row = {"label": candidate.achievement_name or filename, "status": status,
            "issuer": candidate.issuer_name or "", "verdict": candidate.status}
     if status == "invalid":
-        row["reason"] = str(candidate.reason or _l("It does not verify."))
+        row["reason"] = str(_l("It was issued to another e-mail address than your account's.")
+                            if candidate.verified else candidate.reason or _l("It does not verify."))
     return row
 
 
 def _credential_plan(session: Session, user: User, bundle: Bundle, fetch=None) -> list[dict]:
-    """One row per badge: new (verifies, not in the backpack yet), existing, or invalid (unreadable, or
-    does not verify: an import never keeps an unverified badge; the backpack's own page can, once the
+    """One row per badge: new (verifies, not in the backpack yet), existing, or invalid (unreadable, does
+    not verify, or names another person: an import never keeps such a badge; the backpack's own page can, once the
     owner has seen why it fails)."""
     if not bundle.credentials:
         return []
@@ -384,7 +392,7 @@ def apply(session: Session, user: User, path: str, *, filename: str | None = Non
                     documents.link(session, user, document, item)
         backpack = _backpack()
         for entry in bundle.credentials:
-            if backpack is None or not entry.candidates or not all(c.verified or c.existing is not None
+            if backpack is None or not entry.candidates or not all(_importable(c) or c.existing is not None
                                                                    for c in entry.candidates):
                 continue  # refused or unverified: listed as not importable in the plan
             for credential in backpack.add(session, user, entry.payload, filename=entry.filename,
