@@ -184,3 +184,21 @@ def test_imports_are_rate_limited(app, client, logged_in, user):
     again = logged_in.post("/api/v1/imports", data=data(), headers=headers, content_type="multipart/form-data")
     assert again.status_code == 429 and again.get_json()["error"]
     assert upload(logged_in, (DATA / "resume.json").read_bytes(), "resume.json").status_code == 429
+
+
+def test_uploads_from_many_sessions_leave_one_pending_file(app, logged_in, user):
+    """Review 13, L1: a pending upload abandoned in one session (a new log-in, a lost cookie) was never
+    removed; now a person has one pending upload at most, and an older session's one is gone (410)."""
+    from tests.conftest import login  # noqa: PLC0415
+
+    blobs = lambda: [p for p in Path(app.config["INSTANCE_PATH"]).rglob("import-*") if p.is_file()]  # noqa: E731
+    first = upload(logged_in, (DATA / "resume.json").read_bytes(), "resume.json")
+    other = app.test_client()
+    login(other, user.email)
+    second = upload(other, (DATA / "resume.json").read_bytes(), "resume.json")
+    assert first.status_code == second.status_code == 200
+    assert len(blobs()) == 1
+    assert logged_in.post("/import/confirm", data={"csrf_token": csrf_token(first)}).status_code == 410
+    assert count(Experience, user) == 0
+    assert other.post("/import/confirm", data={"csrf_token": csrf_token(second)}).status_code == 200
+    assert count(Experience, user) == 3 and blobs() == []

@@ -110,7 +110,10 @@ def confirm():
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()
-        _forget()
+        if error.code == "upload_expired":  # replaced by an upload of another session: that one stays
+            session.pop(PENDING, None)
+        else:
+            _forget()
         return _page(_("Nothing was imported: %(reason)s", reason=error.message), error.status)
     _forget()
     counts = plan.counts()

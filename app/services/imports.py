@@ -469,8 +469,17 @@ def spool(chunks, limit: int) -> str:
     return path
 
 
-def _stash_key(user: User, token: str) -> str:
-    return f"{documents.owner_prefix(portfolio.portfolio_of(user).id)}/import-{token}"
+def _stash_key(user: User) -> str:
+    """One pending upload per person, whatever the number of sessions: a new upload replaces the last.
+    A key per upload left one blob (up to the upload limit) per abandoned session, forever, since
+    nothing lists storage to sweep them; now at most one is left, removed with the account."""
+    return f"{documents.owner_prefix(portfolio.portfolio_of(user).id)}/import-pending"
+
+
+def _stash_aad(key: str, token: str) -> str:
+    """The token in the associated data: a session holding an older upload's token finds it gone (it
+    does not decrypt) rather than importing the file another session uploaded since."""
+    return f"{key}/{token}"
 
 
 def stash(session: Session, user: User, path: str) -> str:
@@ -478,7 +487,7 @@ def stash(session: Session, user: User, path: str) -> str:
     in storage under the owner's prefix (so account deletion removes it with the vault). Returns the
     token that ``unstashed`` and ``discard`` take."""
     token = secrets.token_hex(16)
-    key = _stash_key(user, token)
+    key = _stash_key(user)
     data_key = vault_keys.data_key_for(session, user)
 
     def pieces():
@@ -486,7 +495,7 @@ def stash(session: Session, user: User, path: str) -> str:
             while piece := handle.read(1024 * 1024):
                 yield piece
 
-    storage.put_stream(key, vault.encrypt_stream(data_key, pieces(), key))
+    storage.put_stream(key, vault.encrypt_stream(data_key, pieces(), _stash_aad(key, token)))
     return token
 
 
@@ -494,13 +503,14 @@ def stash(session: Session, user: User, path: str) -> str:
 def unstashed(session: Session, user: User, token: str):
     """The stashed upload, decrypted to a temporary file for the block (``upload_expired`` if gone)."""
     if not isinstance(token, str) or len(token) != 32 or not all(c in "0123456789abcdef" for c in token):
-        raise refuse("upload_expired", _l("This upload is no longer available: choose the file again."))
-    key = _stash_key(user, token)
+        raise refuse("upload_expired", _l("This upload is no longer available: choose the file again."),
+                     status=410)
+    key = _stash_key(user)
     try:
         encrypted = storage.backend().open(key)
     except storage.BlobNotFound:
-        raise refuse("upload_expired", _l("This upload is no longer available: choose the file again.")) \
-            from None
+        raise refuse("upload_expired", _l("This upload is no longer available: choose the file again."),
+                     status=410) from None
     data_key = vault_keys.data_key_for(session, user)
 
     def pieces():
@@ -508,7 +518,11 @@ def unstashed(session: Session, user: User, token: str):
             while piece := encrypted.read(1024 * 1024):
                 yield piece
 
-    path = spool(vault.decrypt_stream(data_key, pieces(), key), 2**62)
+    try:
+        path = spool(vault.decrypt_stream(data_key, pieces(), _stash_aad(key, token)), 2**62)
+    except vault.VaultError:  # replaced since by another upload of the same person
+        raise refuse("upload_expired", _l("This upload is no longer available: choose the file again."),
+                     status=410) from None
     try:
         yield path
     finally:
@@ -516,6 +530,7 @@ def unstashed(session: Session, user: User, token: str):
 
 
 def discard(user: User, token: str) -> None:
-    """Forget a stashed upload (after its import, or when another file replaces it)."""
+    """Forget the stashed upload (after its import, on cancel, or before another file replaces it).
+    ``token`` is not checked: the one pending upload is the person's own, from whichever session."""
     with contextlib.suppress(storage.BlobNotFound, storage.StorageUnavailable, ValueError):
-        storage.delete(_stash_key(user, token))
+        storage.delete(_stash_key(user))
