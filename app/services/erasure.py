@@ -22,9 +22,10 @@ data key is shredded first. ``erase`` (called just before) takes what points at 
 - their export files (and, once committed, every stored file: ``exports.erase_for``).
 
 Deliberately kept: a counsellor's appointment notes and the goals the owner accepted, without the
-counsellor's name (the owner's record of their own appointments and of the plan they adopted), and signed attestations and endorsements the person gave about someone else (they belong to
-that holder, and changing a signed credential would break it), and requests addressed to the person by others
-(the requester's own record of whom they asked).
+counsellor's name (the owner's record of their own appointments and of the plan they adopted); signed
+attestations and endorsements the person gave about someone else (they belong to that holder, and changing
+a signed credential would break it); and requests addressed to the person by others (the requester's own
+record of whom they asked).
 """
 from __future__ import annotations
 
