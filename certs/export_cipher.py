@@ -60,6 +60,10 @@ class KdfParams:
 
 
 DEFAULT_PARAMS = KdfParams()
+# What a server accepts from an uploaded header, before anything in the file is authenticated: what
+# Sillage writes (DEFAULT_PARAMS) with a margin. The MAX_* bounds above would let one 28-byte upload
+# make the server spend 1 GiB and seconds of CPU per request.
+IMPORT_BOUNDS = KdfParams(time_cost=4, memory_kib=256 * 1024, parallelism=8)
 
 
 def is_encrypted(head: bytes) -> bool:
@@ -84,7 +88,7 @@ def _header(params: KdfParams, salt: bytes) -> bytes:
             + bytes([params.parallelism]) + salt)
 
 
-def _parse(header: bytes) -> tuple[KdfParams, bytes]:
+def _parse(header: bytes, bounds: KdfParams | None = None) -> tuple[KdfParams, bytes]:
     if len(header) < HEADER_SIZE or not is_encrypted(header):
         raise ExportCipherError("this is not an encrypted Sillage export", "not_encrypted_export")
     version, kdf, time_cost = header[4], header[5], header[6]
@@ -96,6 +100,10 @@ def _parse(header: bytes) -> tuple[KdfParams, bytes]:
     if not (MIN_TIME_COST <= time_cost <= MAX_TIME_COST and MIN_MEMORY_KIB <= memory_kib <= MAX_MEMORY_KIB
             and 1 <= parallelism <= MAX_PARALLELISM and memory_kib >= 8 * parallelism):
         raise ExportCipherError("the key derivation parameters of this file are out of bounds",
+                                "unsupported_encryption")
+    if bounds is not None and (time_cost > bounds.time_cost or memory_kib > bounds.memory_kib
+                               or parallelism > bounds.parallelism):
+        raise ExportCipherError("the key derivation parameters of this file exceed what this reader accepts",
                                 "unsupported_encryption")
     return KdfParams(time_cost, memory_kib, parallelism), header[12:HEADER_SIZE]
 
@@ -126,8 +134,9 @@ def encrypt(chunks: Iterable[bytes], passphrase: str, params: KdfParams = DEFAUL
     yield from encrypt_with(header, key, chunks)
 
 
-def decrypt(chunks: Iterable[bytes], passphrase: str) -> Iterator[bytes]:
-    """The plaintext of an encrypted export given as byte pieces of any sizes, lazily.
+def decrypt(chunks: Iterable[bytes], passphrase: str, *, bounds: KdfParams | None = None) -> Iterator[bytes]:
+    """The plaintext of an encrypted export given as byte pieces of any sizes, lazily. ``bounds`` (e.g.
+    ``IMPORT_BOUNDS``): the costliest key derivation accepted, checked before deriving anything.
 
     Raises ``ExportCipherError``: ``not_encrypted_export``, ``unsupported_encryption``, ``weak_passphrase``
     (a passphrase Sillage would not have accepted), or ``wrong_passphrase_or_damaged`` — at the first chunk
@@ -141,7 +150,7 @@ def decrypt(chunks: Iterable[bytes], passphrase: str) -> Iterator[bytes]:
         if len(head) >= HEADER_SIZE:
             break
     header = bytes(head[:HEADER_SIZE])
-    params, salt = _parse(header)
+    params, salt = _parse(header, bounds)
     key = _key(passphrase, salt, params)
 
     def body() -> Iterator[bytes]:

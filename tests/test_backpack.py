@@ -217,8 +217,9 @@ def test_the_same_badge_in_two_portfolios_is_two_entries(owner, elsewhere, make_
     credential = json.dumps(elsewhere.signed(owner.email)).encode()
     other = make_user("other@example.org")
     [mine] = _add(owner, elsewhere, credential)
-    [theirs] = _add(other, elsewhere, credential, accept_unverified=False)
+    [theirs] = _add(other, elsewhere, credential, accept_unverified=True)  # issued to the owner: confirmed
     assert mine.id != theirs.id and mine.fingerprint == theirs.fingerprint
+    assert (mine.recipient, theirs.recipient) == ("you", "someone_else")
 
 
 def test_links_hide_and_delete(owner, elsewhere):
@@ -311,7 +312,55 @@ def test_the_owners_own_credential_issued_here_is_not_added_again(app, owner, ma
     [found] = backpack.preview(db.session, owner, json.dumps(awarded.document).encode(), fetch=fetch)
     assert found.verified and found.issued_here.id == awarded.id and not found.is_new
     assert backpack.add(db.session, owner, candidates=[found]) == []
-    # Someone else may keep it in their backpack (say, an account that imported the export).
+    # Someone else keeps it only by confirming (it names the owner), and it is marked as another's.
     other = make_user("other@example.org")
-    [kept] = backpack.add(db.session, other, json.dumps(awarded.document).encode(), fetch=fetch)
+    with pytest.raises(backpack.NotTheRecipient):
+        backpack.add(db.session, other, json.dumps(awarded.document).encode(), fetch=fetch)
+    [kept] = backpack.add(db.session, other, json.dumps(awarded.document).encode(), fetch=fetch,
+                          accept_unverified=True)
     assert kept.format == "ob3-di" and backpack.verdict(db.session, kept).status != "not_verified"
+    assert kept.recipient == "someone_else"
+
+
+def test_account_deletion_removes_the_badges_verdicts(owner, elsewhere, make_user):
+    """``backpack.erase`` runs at account deletion (review 13, L7): no verdict row outlives its badge."""
+    from app.services import accounts  # noqa: PLC0415
+    from tests.conftest import PASSWORD  # noqa: PLC0415
+
+    other = make_user("other@example.org")
+    _add(owner, elsewhere, json.dumps(elsewhere.signed(owner.email)).encode())
+    [theirs] = _add(other, elsewhere, json.dumps(elsewhere.signed(other.email)).encode())
+    theirs_id = theirs.id
+    accounts.delete_account(db.session, owner, PASSWORD)
+    db.session.commit()
+    assert db.session.scalars(db.select(VerificationVerdict.subject_id).where(
+        VerificationVerdict.subject_kind == "external")).all() == [theirs_id]
+
+
+@pytest.mark.parametrize("form", ["ob3", "ob2-url", "baked"])
+def test_another_persons_badge_is_refused_unless_the_owner_confirms(owner, elsewhere, form):
+    """Review 13, M1: a valid signature says who issued a badge, not who holds it. Alice's public badge
+    (her OB 3.0 JSON, her hosted OB 2.0 assertion, her baked image) is refused in Mallory's backpack with
+    ``recipient_not_you``; confirmed, it is kept and marked as issued to another person."""
+    if form == "ob3":
+        kwargs = {"payload": json.dumps(elsewhere.signed("alice@example.org")).encode()}
+    elif form == "ob2-url":
+        kwargs = {"url": elsewhere.ob2("alice@example.org")}
+    else:
+        kwargs = {"payload": bake(png(), elsewhere.signed("alice@example.org"))}
+    with pytest.raises(backpack.NotVerified) as refused:
+        _add(owner, elsewhere, **kwargs)
+    assert refused.value.code == "recipient_not_you" and refused.value.status == 422
+    db.session.rollback()
+    assert db.session.scalars(db.select(ExternalCredential)).all() == []
+    [row] = _add(owner, elsewhere, accept_unverified=True, **kwargs)
+    assert row.recipient == "someone_else"
+
+
+def test_the_owners_genuine_badges_are_accepted_as_theirs(owner, elsewhere):
+    """Hashed (OB 3.0 and OB 2.0, salted, any case of the address) or naming no e-mail at all."""
+    rows = _add(owner, elsewhere, json.dumps(elsewhere.signed(owner.email.upper())).encode())
+    rows += _add(owner, elsewhere, url=elsewhere.ob2(owner.email))
+    assert [r.recipient for r in rows] == ["you", "you"]
+    [jwt] = _add(owner, elsewhere, elsewhere.jwt(owner.email))
+    assert jwt.recipient == "you"

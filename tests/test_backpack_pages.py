@@ -209,3 +209,21 @@ def test_link_from_the_section_and_from_the_item_page(app, signed_in, owner, els
     assert stranger.post(f"/portfolio/backpack/{row.id}/links",
                          data={"csrf_token": token, "item": f"skill:{theirs.id}"}).status_code == 404
     assert _count() == 1 and not db.session.get(ExternalCredential, row.id).hidden
+
+
+def test_another_persons_badge_is_refused_then_shown_as_theirs(signed_in, client, owner, elsewhere):
+    """Review 13, M1: Alice's public badge in Inès's backpack needs Inès's explicit keep, and its public
+    page then says it was issued to another person; Inès's own badge says nothing of the kind."""
+    data = json.dumps(elsewhere.signed("alice@example.org")).encode()
+    refused = _post_file(signed_in, data, "alice.json", action="add")
+    assert refused.status_code == 422 and _count() == 0
+    assert "another e-mail address" in refused.data.decode()
+    kept = _post_file(signed_in, data, "alice.json", action="add", keep_unverified="y")
+    assert kept.status_code == 303 and _count() == 1
+    row = db.session.scalars(db.select(ExternalCredential)).one()
+    page = client.get(f"/backpack/{row.id}").data.decode()
+    assert 'data-recipient="someone_else"' in page and "Issued to another person" in page
+    mine = _post_file(signed_in, json.dumps(elsewhere.signed(owner.email)).encode(), "mine.json", action="add")
+    assert mine.status_code == 303
+    own = db.session.scalars(db.select(ExternalCredential).where(ExternalCredential.recipient == "you")).one()
+    assert "data-recipient" not in client.get(f"/backpack/{own.id}").data.decode()

@@ -143,3 +143,20 @@ def test_a_hidden_badge_is_not_on_cvs(request_context, owner, badge):
     assert all(ref["type"] != "external" for ref in cv.selection)
     with pytest.raises(ValidationFailed):
         cvs.update(db.session, owner, cv, {"selection": [{"type": "external", "id": str(badge.id)}]})
+
+
+def test_another_persons_badge_is_never_valid_on_a_cv_nor_verified_on_a_page(request_context, client, owner,
+                                                                              elsewhere):
+    """Review 13, M1: kept after confirmation, a badge naming another person shows "cannot be checked" on
+    CVs and "issued to another person" on a shared page, though its signature verifies."""
+    [row] = backpack.add(db.session, owner, json.dumps(elsewhere.signed("alice@example.org")).encode(),
+                         fetch=elsewhere.web, accept_unverified=True)
+    db.session.commit()
+    cv = cvs.create(db.session, owner, {"name": "Secours", "target_text": "secouriste premiers secours"})
+    db.session.commit()
+    html = cvs.render_html(cv)
+    assert f"/backpack/{row.id}" in html
+    assert 'class="status status-valid"' not in html and 'class="status status-unknown"' in html
+    _page, raw = _shared(owner, [{"type": "external", "id": str(row.id)}])
+    shown = client.get(f"/s/{raw}").get_data(as_text=True)
+    assert 'data-recipient="someone_else"' in shown

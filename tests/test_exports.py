@@ -14,6 +14,7 @@ import zipfile
 from datetime import timedelta
 
 import pytest
+import sqlalchemy
 from defusedxml import ElementTree as SafeET
 from sqlalchemy import select
 
@@ -374,3 +375,64 @@ def test_a_large_document_streams_through_without_being_held_in_memory(app, make
                 while chunk := entry.read(1 << 20):
                     digest.update(chunk)
     assert digest.hexdigest() == stored.sha256
+
+
+def _stored(key: str) -> bytes:
+    with storage.open(key) as handle:
+        return handle.read()
+
+
+def test_a_clear_export_is_sealed_at_rest_and_its_key_wiped_at_expiry(api, ines):
+    """Review 13, M5: the stored file of an export without a passphrase is not the ZIP (it holds the
+    vault's documents decrypted, outside the vault's prefix): sealed with its own key, which the expiry
+    wipes, so that a copy left anywhere is unreadable. The download is the ZIP, with its SHA-256."""
+    body = api.post("/exports", json={}).json
+    row = db.session.get(Export, uuid.UUID(body["id"]))
+    stored = _stored(row.storage_key)
+    assert not stored.startswith(b"PK") and b"portfolio.json" not in stored
+    assert exports.at_rest(row)
+    download = api.get(f"/exports/{body['id']}/download").data
+    check_manifest(read_zip(download))
+    assert hashlib.sha256(download).hexdigest() == row.sha256 and len(download) == row.size
+    row.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    exports.sweep(db.session)
+    db.session.commit()
+    assert row.sealed_private_key is None and row.master_key_id is None
+
+
+@pytest.mark.parametrize("meanwhile", ["deleted", "failed"])
+def test_a_file_written_for_a_row_gone_or_failed_meanwhile_is_removed(app, ines, monkeypatch, meanwhile):
+    """Review 13, M5: the account deleted during the upload (the row gone), or the sweep having failed a
+    slow build: the file written then belongs to nobody, and the failed row is not turned back to done."""
+    export = exports.request_export(db.session, ines)
+    db.session.commit()
+    export_id, real_put = export.id, storage.put_stream
+
+    def put_then_change(key, chunks, content_type):
+        size = real_put(key, chunks, content_type)
+        if meanwhile == "deleted":
+            db.session.execute(sqlalchemy.delete(Export).where(Export.id == export_id))
+        else:
+            db.session.execute(sqlalchemy.update(Export).where(Export.id == export_id)
+                               .values(status="failed", error="export_interrupted"))
+        db.session.commit()
+        return size
+
+    monkeypatch.setattr(storage, "put_stream", put_then_change)
+    exports.build(db.session, export_id)
+    db.session.expire_all()
+    assert not storage.exists(f"exports/{export_id}")
+    row = db.session.get(Export, export_id)
+    assert row is None if meanwhile == "deleted" else (row.status, row.storage_key) == ("failed", None)
+
+
+def test_the_sweep_removes_the_partial_file_of_a_stalled_export(app, ines):
+    """Review 13, M5: a consumer killed during the upload leaves part of the file, never recorded."""
+    stalled = exports.request_export(db.session, ines)
+    stalled.status, stalled.started_at = "running", utcnow() - timedelta(hours=3)
+    db.session.commit()
+    storage.put_stream(f"exports/{stalled.id}", iter([b"partial"]), "application/octet-stream")
+    exports.sweep(db.session)
+    db.session.commit()
+    assert stalled.status == "failed" and not storage.exists(f"exports/{stalled.id}")

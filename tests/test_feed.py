@@ -484,3 +484,20 @@ def test_preferences_and_private_addresses_through_the_api(app, bundled, admin, 
     assert api.get("/feed/preferences").json["private_addresses_since"] is not None
     assert api.delete("/feed/private-addresses").status_code == 204
     assert client.get(addresses["ical_url"].removeprefix("http://localhost")).status_code == 404
+
+
+def test_the_private_feed_address_ends_with_a_new_password_or_sign_out_everywhere(app, user):
+    """Review 13, L5: the feed token goes wherever sessions end on a credential change."""
+    from app.services import accounts  # noqa: PLC0415
+
+    raw = feed.new_token(db.session, user)
+    db.session.commit()
+    assert feed.user_for_token(db.session, raw) == user
+    accounts.change_password(db.session, user, PASSWORD, "another correct horse battery")
+    db.session.commit()
+    assert feed.user_for_token(db.session, raw) is None
+    raw = feed.new_token(db.session, user)
+    db.session.commit()
+    accounts.end_all_sessions(db.session, user)
+    db.session.commit()
+    assert feed.user_for_token(db.session, raw) is None

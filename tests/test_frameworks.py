@@ -464,3 +464,21 @@ def test_import_problems_are_reported_in_french(app, tmp_path):
     assert errors == ["concepts.csv : colonne(s) manquante(s) kind (trouvées : uri, label_fr)"]
     errors = refused(write_simple(tmp_path / "latin", BASE, encoding="latin-1"), lang="fr")
     assert errors == ["concepts.csv, après la ligne 1 : texte non UTF-8 (enregistrez le fichier en UTF-8)"]
+
+
+def test_case_package_and_zip_sizes_are_bounded(app, tmp_path, monkeypatch):
+    """Review 13, L6: a CASE package is parsed whole, so it is read up to a bound and no further; the
+    members of a ZIP together are bounded too."""
+    from app.services import framework_readers  # noqa: PLC0415
+
+    path = tmp_path / "bts.json"
+    path.write_text(json.dumps(case_package()), encoding="utf-8")
+    monkeypatch.setattr(framework_readers, "MAX_CASE_BYTES", 100)
+    assert refused(path) == ["bts.json: larger than 0 MiB, the most a CASE package may be"]
+    monkeypatch.setattr(framework_readers, "MAX_CASE_BYTES", 10 * 1024**2)
+    archive = tmp_path / "bts.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        out.writestr("bts.json", json.dumps(case_package()))
+        out.writestr("extra.txt", "x" * 1000)
+    monkeypatch.setattr(framework_readers, "MAX_TOTAL_BYTES", 1500)
+    assert any("too large once uncompressed" in e for e in refused(archive))

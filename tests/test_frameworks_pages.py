@@ -291,3 +291,18 @@ def test_demo_loads_the_frameworks_and_points_ines_skills_at_them(app, make_user
     assert skills["Porter secours"].concept_uri == "https://example.org/mine"  # already pointed: left alone
     demo._demo_frameworks(db.session)  # idempotent
     assert db.session.scalar(select(func.count()).select_from(Framework)) == 3
+
+
+def test_a_concept_uri_is_a_link_only_when_it_is_a_web_address(logged_in, user):
+    """A framework's URI may have any scheme (review 13, L8): ``javascript:`` is shown as text, never linked."""
+    from app.services import portfolio as items  # noqa: PLC0415
+
+    skill = items.create_item(db.session, user, Skill, {"name": "Écoute", "level": 2})
+    skill.concept_uri = "javascript:alert(document.cookie)"
+    db.session.commit()
+    page = html(logged_in.get(f"/skills/{skill.id}"))
+    assert "javascript:alert(document.cookie)" in page
+    assert 'href="javascript:' not in page
+    skill.concept_uri = "https://example.org/concept/1"
+    db.session.commit()
+    assert 'href="https://example.org/concept/1"' in html(logged_in.get(f"/skills/{skill.id}"))

@@ -153,3 +153,52 @@ def test_account_deletion_removes_pending_uploads_and_fingerprints(logged_in, us
     db.session.commit()
     assert [p for p in Path(app.config["INSTANCE_PATH"]).rglob("import-*") if p.is_file()] == []
     assert db.session.scalar(select(func.count()).select_from(ImportFingerprint)) == 0
+
+
+def test_upload_without_csrf_token_keeps_the_pending_import(logged_in, user):
+    """A cross-site POST (no token, no file) must not cancel the person's pending import (review 13, L2)."""
+    response = upload(logged_in, (DATA / "resume.json").read_bytes(), "resume.json")
+    assert response.status_code == 200
+    assert logged_in.post("/import", data={}, content_type="multipart/form-data").status_code == 422
+    forged = logged_in.post("/import", data={"file": (io.BytesIO(b"{}"), "a.json")},
+                            content_type="multipart/form-data")
+    assert forged.status_code == 400
+    done = logged_in.post("/import/confirm", data={"csrf_token": csrf_token(response)})
+    assert done.status_code == 200
+    assert count(Experience, user) == 3
+
+
+def test_imports_are_rate_limited(app, client, logged_in, user):
+    """Review 13, M3: the page's upload and the API share one limit per address."""
+    from app.services import tokens  # noqa: PLC0415
+
+    app.config["IMPORT_LIMIT"] = "2/hour"
+    assert upload(logged_in, (DATA / "resume.json").read_bytes(), "resume.json").status_code == 200
+    _, raw = tokens.create_token(db.session, user, "tests")
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {raw}"}
+    data = lambda: {"file": (io.BytesIO((DATA / "resume.json").read_bytes()), "resume.json"),  # noqa: E731
+                    "dry_run": "true"}
+    first = logged_in.post("/api/v1/imports", data=data(), headers=headers, content_type="multipart/form-data")
+    assert first.status_code == 200
+    again = logged_in.post("/api/v1/imports", data=data(), headers=headers, content_type="multipart/form-data")
+    assert again.status_code == 429 and again.get_json()["error"]
+    assert upload(logged_in, (DATA / "resume.json").read_bytes(), "resume.json").status_code == 429
+
+
+def test_uploads_from_many_sessions_leave_one_pending_file(app, logged_in, user):
+    """Review 13, L1: a pending upload abandoned in one session (a new log-in, a lost cookie) was never
+    removed; now a person has one pending upload at most, and an older session's one is gone (410)."""
+    from tests.conftest import login  # noqa: PLC0415
+
+    blobs = lambda: [p for p in Path(app.config["INSTANCE_PATH"]).rglob("import-*") if p.is_file()]  # noqa: E731
+    first = upload(logged_in, (DATA / "resume.json").read_bytes(), "resume.json")
+    other = app.test_client()
+    login(other, user.email)
+    second = upload(other, (DATA / "resume.json").read_bytes(), "resume.json")
+    assert first.status_code == second.status_code == 200
+    assert len(blobs()) == 1
+    assert logged_in.post("/import/confirm", data={"csrf_token": csrf_token(first)}).status_code == 410
+    assert count(Experience, user) == 0
+    assert other.post("/import/confirm", data={"csrf_token": csrf_token(second)}).status_code == 200
+    assert count(Experience, user) == 3 and blobs() == []

@@ -116,7 +116,18 @@ def test_export_import_export_is_lossless(app, make_user, tmp_path):
     elsewhere = Elsewhere()
     owner = rich_account(make_user, elsewhere)
     first = write_export(owner, tmp_path / "first.zip")
-    fresh = make_user("fresh@example.org")
+    # Another person importing Inès's export does not get her badge (review 13, M1): it names her.
+    mallory = make_user("mallory@example.org")
+    plan = imports.preview(db.session, mallory, str(tmp_path / "first.zip"), fetch=elsewhere.web)
+    assert plan.counts()["credentials"]["new"] == 0 and plan.counts()["credentials"]["invalid"] == 1
+    imports.apply(db.session, mallory, str(tmp_path / "first.zip"), fetch=elsewhere.web)
+    assert db.session.scalar(select(func.count()).select_from(ExternalCredential).where(
+        ExternalCredential.portfolio_id == mallory.portfolio.id)) == 0
+    db.session.rollback()
+    # Inès herself, moving to a new account with her address (a new instance, say), gets everything.
+    owner.email = "ines-before@example.org"
+    db.session.commit()
+    fresh = make_user("ines@example.org")
     plan = imports.preview(db.session, fresh, str(tmp_path / "first.zip"), fetch=elsewhere.web)
     assert plan.format == "sillage"
     assert plan.counts()["experiences"]["new"] == 2 and plan.counts()["documents"]["new"] == 2
@@ -307,3 +318,40 @@ def test_an_svg_badge_with_a_doctype_is_still_a_badge(app, user, tmp_path):
     path.write_bytes(doctype + bake(SVG, elsewhere.signed(user.email)))
     plan = imports.preview(db.session, user, str(path), fetch=elsewhere.web)
     assert plan.format == "badge"  # handed to the backpack, whose reader decides (never a LEAP2A/Europass parse)
+
+
+def test_an_uploaded_header_cannot_demand_a_costly_key_derivation(app, user, tmp_path, monkeypatch):
+    """Review 13, M3: 1 GiB, t=10, p=16 in an unauthenticated header is refused before any derivation."""
+    def no_derivation(*args, **kwargs):
+        raise AssertionError("the key was derived")
+
+    monkeypatch.setattr(export_cipher, "_key", no_derivation)
+    for params in (export_cipher.KdfParams(time_cost=10, memory_kib=1024 * 1024, parallelism=16),
+                   export_cipher.KdfParams(time_cost=3, memory_kib=512 * 1024, parallelism=4),
+                   export_cipher.KdfParams(time_cost=5, memory_kib=64 * 1024, parallelism=4)):
+        costly = tmp_path / "costly.zip.enc"
+        costly.write_bytes(export_cipher._header(params, b"\0" * export_cipher.SALT_SIZE) + b"\0" * 64)
+        with pytest.raises(ImportRefused) as refused:
+            imports.preview(db.session, user, str(costly), passphrase="correct horse battery")
+        assert refused.value.code == "unsupported_encryption"
+    # What Sillage writes is within the bounds.
+    assert export_cipher.DEFAULT_PARAMS.memory_kib <= export_cipher.IMPORT_BOUNDS.memory_kib
+
+
+def test_a_file_listing_too_many_badges_is_refused_before_any_is_verified(app, user, monkeypatch):
+    """Review 13, M4: each badge costs outbound fetches; more than the backpack holds is refused at once."""
+    import contextlib  # noqa: PLC0415
+
+    from app.importers import Bundle, CredentialEntry  # noqa: PLC0415
+
+    many = Bundle("sillage", credentials=[CredentialEntry(f"c{n}", f"c{n}.json", b"{}")
+                                          for n in range(backpack.MAX_ENTRIES + 1)])
+    monkeypatch.setattr(imports, "_read", lambda *a, **k: contextlib.nullcontext(many))
+
+    def no_verification(*args, **kwargs):
+        raise AssertionError("a badge was verified")
+
+    monkeypatch.setattr(backpack, "preview", no_verification)
+    with pytest.raises(ImportRefused) as refused:
+        imports.preview(db.session, user, "unused")
+    assert refused.value.code == "archive_too_large"

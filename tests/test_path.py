@@ -16,11 +16,12 @@ from sqlalchemy import select
 from app import policy
 from app.database import utcnow
 from app.extensions import db
-from app.models.path import PlanEvent
+from app.models.path import PlanEvent, PlanItem
 from app.services import attestations, awarding, documents, path, received
 from app.services.errors import Forbidden, NotFound, ServiceError, ValidationFailed
 from tests.awarding_helpers import make_achievement, make_org
 from tests.collab_helpers import accepted_grant, revoke
+from tests.conftest import PASSWORD
 from tests.path_helpers import CARE_ASSISTANT, HANDOVER, HYGIENE, MOBILITY, MONITORING, load_frameworks, needed, skill
 
 
@@ -272,3 +273,54 @@ def test_counsellor_summary(owner, counsellor, make_user):
     viewer = make_user("viewer@example.org")
     with pytest.raises(NotFound):
         path.counsellor_summary(db.session, viewer, accepted_grant(owner, viewer, role="viewer"))
+
+
+def test_a_deleted_counsellors_name_and_comments_leave_the_plans(owner, counsellor):
+    """Erasure (review 13, M2): the counsellor's comments go; their appointment notes and their goals,
+    accepted or still pending (a proposal is a gift to the owner, as in collab), stay without their name or
+    address anywhere in the plan or history, and the owner may still decide on the pending one."""
+    from app.services import accounts  # noqa: PLC0415
+    hypothesis = _hypothesis(owner)
+    accepted_grant(owner, counsellor, role="counsellor")
+    own_goal = path.add_item(db.session, owner, hypothesis, {"kind": "goal", "title": "Passer le concours"})
+    adopted = path.add_item(db.session, counsellor, hypothesis, {"kind": "goal", "title": "Stage adopté"})
+    pending = path.add_item(db.session, counsellor, hypothesis, {"kind": "goal", "title": "Proposition secrète"})
+    note = path.add_item(db.session, counsellor, hypothesis, {"kind": "note", "body": "Rendez-vous.",
+                                                              "happened_on": "2026-12-01"})
+    path.add_item(db.session, counsellor, hypothesis, {"kind": "comment", "body": "Avis personnel",
+                                                       "parent_id": str(own_goal.id)})
+    path.decide(db.session, owner, adopted, True)
+    db.session.commit()
+    kept_ids = {own_goal.id, adopted.id, note.id, pending.id}
+    accounts.delete_account(db.session, counsellor, PASSWORD)
+    db.session.commit()
+    db.session.expire_all()
+    items = db.session.scalars(select(PlanItem).where(PlanItem.hypothesis_id == hypothesis.id)).all()
+    assert {i.id for i in items} == kept_ids
+    assert all(i.author_label == "" for i in items if i.author_role == "counsellor")
+    events = db.session.scalars(select(PlanEvent).where(PlanEvent.hypothesis_id == hypothesis.id)).all()
+    texts = " ".join(f"{i.author_label} {i.title} {i.body}" for i in items) + " ".join(
+        f"{e.actor_label} {e.details}" for e in events)
+    for needle in ("Conseillère", "conseil@example.org", "Avis personnel"):
+        assert needle not in texts
+    path.decide(db.session, owner, db.session.get(PlanItem, pending.id), True)
+    db.session.commit()
+
+
+def test_a_counsellor_rewording_an_accepted_goal_sends_it_back_to_the_owner(owner, counsellor):
+    """The owner accepted those words, not new ones (review 13, L4): the goal waits for a new decision."""
+    hypothesis = _hypothesis(owner)
+    accepted_grant(owner, counsellor, role="counsellor")
+    goal = path.add_item(db.session, counsellor, hypothesis, {"kind": "goal", "title": "Stage d'observation"})
+    path.decide(db.session, owner, goal, True)
+    db.session.commit()
+    path.update_item(db.session, counsellor, goal, {"title": "Stage de six mois"})
+    db.session.commit()
+    assert goal.acceptance == "pending" and goal.title == "Stage de six mois"
+    assert [g.id for g in path.plan(db.session, owner, hypothesis)["proposals"]] == [goal.id]
+    assert path.history(db.session, owner, hypothesis)[0].details["acceptance"] == ["accepted", "pending"]
+    path.decide(db.session, owner, goal, True)  # decided again, on the new words
+    own = path.add_item(db.session, owner, hypothesis, {"kind": "goal", "title": "Mon but"})
+    path.update_item(db.session, owner, own, {"title": "Mon but précis"})  # the owner's own words: no decision
+    db.session.commit()
+    assert goal.acceptance == own.acceptance == "accepted"

@@ -156,3 +156,18 @@ def test_openapi_documents_the_routes(client):
                   "/api/v1/plans/{plan_item_id}", "/api/v1/trainings"):
         assert route in spec["paths"], route
     assert "Career paths" in spec["paths"]["/api/v1/hypotheses"]["post"]["tags"]
+
+
+def test_the_owners_notes_are_not_in_a_counsellors_answer(client, people):
+    """"Your notes" stay the owner's (review 13, L3): the counsellor's answers leave them out."""
+    owner, counsellor = people
+    mine, theirs = _headers(owner), _headers(counsellor)
+    made = client.post("/api/v1/hypotheses", json={"occupation": CARE_ASSISTANT, "notes": "Mes doutes privés"},
+                       headers=mine).json
+    url = f"/api/v1/hypotheses/{made['id']}"
+    assert client.get(url, headers=mine).json["notes"] == "Mes doutes privés"
+    accepted_grant(owner, counsellor, role="counsellor")
+    seen = client.get(url, headers=theirs)
+    assert seen.status_code == 200 and "notes" not in seen.json
+    listed = client.get(f"/api/v1/hypotheses?portfolio={owner.portfolio.id}", headers=theirs)
+    assert "Mes doutes privés" not in listed.get_data(as_text=True)

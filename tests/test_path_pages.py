@@ -167,3 +167,18 @@ def _demo_password(email: str) -> str:
     from app.demo import DEMO_ACCOUNTS
 
     return next(account.password for account in DEMO_ACCOUNTS if account.email == email)
+
+
+def test_the_owners_notes_are_not_shown_to_the_counsellor(client, owner, make_user):
+    """"Your notes" stay the owner's (review 13, L3)."""
+    hypothesis = path.create_hypothesis(db.session, owner, {"occupation": CARE_ASSISTANT,
+                                                            "notes": "Mes doutes privés"})
+    db.session.commit()
+    counsellor = make_user("conseil@example.org", display_name="Mme Conseil", locale="en")
+    accepted_grant(owner, counsellor, role="counsellor")
+    login(client, owner.email)
+    assert "Mes doutes privés" in client.get(f"/path/{hypothesis.id}").get_data(as_text=True)
+    _logout(client)
+    login(client, counsellor.email)
+    page = client.get(f"/path/{hypothesis.id}")
+    assert page.status_code == 200 and "Mes doutes privés" not in page.get_data(as_text=True)

@@ -38,6 +38,9 @@ class BadgeSchema(ma.Schema):
     expires_at = ma.fields.DateTime(allow_none=True)
     state = ma.fields.String(required=True, metadata={"description": "active, expired, revoked or suspended"})
     hidden = ma.fields.Boolean(required=True)
+    recipient = ma.fields.String(allow_none=True, metadata={
+        "description": "Whom the badge names: `you` (the account's address), `someone_else` (kept after "
+                       "confirmation), or null (it names no e-mail address: not checked)"})
     url = ma.fields.String(required=True, metadata={"description": "Its page (reachable by whoever has the "
                                                                    "address, unless hidden)."})
     original_url = ma.fields.String(required=True, metadata={"description": "The badge as issued (JSON or JWS)."})
@@ -112,7 +115,7 @@ def dump(row, verdict=None) -> dict:
         "description": row.achievement_description,
         "issuer": row.issuer_name, "issuer_id": row.issuer_id, "issued_at": row.issued_at,
         "expires_at": row.expires_at, "state": backpack.state(row, verdict), "hidden": row.hidden,
-        "url": url_for("backpack.page", badge_id=row.id, _external=True),
+        "recipient": row.recipient, "url": url_for("backpack.page", badge_id=row.id, _external=True),
         "original_url": url_for("backpack.original", badge_id=row.id, _external=True), "image_url": image,
         "source_url": row.source_url, "bundle": row.bundle, "credential": row.document, "links": items,
         "created_at": row.created_at,
@@ -175,7 +178,8 @@ def make_blueprint() -> Blueprint:
     @blp.alt_response(200, schema=AddResultSchema, description="A dry run: what would be added.")
     @blp.doc(summary="Add a badge earned elsewhere (verified on import)",
              description="A `file` (multipart) or a JSON `url`. A new badge that does not verify is refused "
-                         "(422 `credential_not_verified`, nothing stored) unless `accept_unverified` is true. "
+                         "(422 `credential_not_verified`, nothing stored) unless `accept_unverified` is true; so is "
+                         "one issued to another e-mail address (422 `recipient_not_you`). "
                          "A badge already in the backpack comes back as it is (`added` counts only new ones). "
                          "Not a badge: 422 with `no_badge`, `unsupported_document`, `not_a_badge`, … ; an "
                          "address the SSRF guard refuses (private, loopback, http): 422 `fetch_refused`.",

@@ -19,7 +19,7 @@ from werkzeug.exceptions import BadRequest
 from app.api.auth import api_user, require_token
 from app.api.common import document_errors
 from app.api.schemas import ErrorSchema
-from app.extensions import db
+from app.extensions import db, limiter
 from app.imports.upload import receive as receive_upload
 from app.services import imports
 from app.services.errors import ServiceError, ValidationFailed
@@ -69,6 +69,19 @@ def _truthy(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+IMPORT_LIMIT = "20/hour"
+
+
+def _import_limit() -> str:
+    """``IMPORT_LIMIT`` in the configuration (tests lower it), else 20 an hour."""
+    return current_app.config.get("IMPORT_LIMIT", IMPORT_LIMIT)
+
+
+# An import may take an upload of up to 1 GiB, parse it, decrypt it (Argon2id) and verify its badges, all
+# within the request: a few an hour per address, shared by the page's upload and confirm and the API.
+import_limit = limiter.shared_limit(_import_limit, scope="import", methods=["POST"])
+
+
 def make_blueprint() -> Blueprint:
     blp = Blueprint("Import", __name__, url_prefix="/api/v1/imports",
                     description="Bring a portfolio in from Sillage, JSON Resume, LEAP2A, Europass, LinkedIn, "
@@ -76,6 +89,7 @@ def make_blueprint() -> Blueprint:
     blp.before_request(require_token)
 
     @blp.route("", methods=["POST"])
+    @import_limit
     @blp.response(201, ImportResultSchema, description="Imported (what was done).")
     @blp.alt_response(200, schema=ImportResultSchema, description="dry_run: what would be imported.")
     @blp.alt_response(413, schema=ErrorSchema, description="file_too_large")
@@ -84,7 +98,7 @@ def make_blueprint() -> Blueprint:
         "before from the same item) are never added again; the profile only fills empty fields. Everything "
         "is imported in one transaction: a refusal leaves nothing behind. Refusals: " + REFUSALS + "."),
         **UPLOAD_BODY)
-    @document_errors(blp, 400, 401, 415, 422)
+    @document_errors(blp, 400, 401, 415, 422, 429)
     def create():
         user = api_user()
         limits = imports.Limits.from_config(current_app.config)

@@ -78,7 +78,8 @@ class HypothesisSchema(ma.Schema):
     occupation_label = ma.fields.String(required=True)
     description = ma.fields.String(required=True)
     status = ma.fields.String(required=True)
-    notes = ma.fields.String(required=True)
+    notes = ma.fields.String(metadata={"description": "The owner's own notes: only in the owner's answers, "
+                                                      "never a counsellor's"})
     created_at = ma.fields.DateTime(required=True)
     updated_at = ma.fields.DateTime(required=True)
     gap = ma.fields.Nested(GapSchema)
@@ -185,6 +186,8 @@ def training_json(training: Training, closes=None) -> dict:
 
 def hypothesis_json(hypothesis: Hypothesis, user, *, with_gap: bool = True) -> dict:
     data = {name: getattr(hypothesis, name) for name in HypothesisSchema().fields if name not in ("gap", "trainings")}
+    if user.portfolio is None or hypothesis.portfolio_id != user.portfolio.id:
+        del data["notes"]  # "Your notes" are the owner's: a counsellor reads the plan, not them
     if with_gap:
         grants = service.counsellor_grants(db.session, user, hypothesis.portfolio_id)
         found = service.gap(db.session, hypothesis.portfolio, hypothesis, lang=lang(), grants=grants)

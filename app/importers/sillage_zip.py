@@ -50,7 +50,8 @@ def is_encrypted(head: bytes) -> bool:
 @contextlib.contextmanager
 def decrypted(path: str, passphrase: str | None, limits: Limits) -> Iterator[str]:
     """The plaintext of an encrypted export in a temporary file, used only once decryption has ended
-    without error (a damaged file can fail late); removed when the block ends."""
+    without error (a damaged file can fail late); removed when the block ends. The header's key
+    derivation cost is bounded (``IMPORT_BOUNDS``) before any work: nothing is authenticated yet."""
     from certs import export_cipher  # noqa: PLC0415
 
     if not passphrase:
@@ -60,7 +61,8 @@ def decrypted(path: str, passphrase: str | None, limits: Limits) -> Iterator[str
         written = 0
         with os.fdopen(handle, "wb") as out:
             try:
-                for piece in export_cipher.decrypt(export_cipher.read_file(path), passphrase):
+                for piece in export_cipher.decrypt(export_cipher.read_file(path), passphrase,
+                                                     bounds=export_cipher.IMPORT_BOUNDS):
                     written += len(piece)
                     if written > limits.upload:
                         raise refuse("file_too_large", _l("The decrypted export is too large."), status=413)

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import BadRequest
 
+from app.api.imports import import_limit
 from app.extensions import csrf, db
 from app.importers import sillage_zip
 from app.importers.safety import Limits
@@ -53,6 +54,7 @@ def index():
 
 @bp.post("")
 @csrf.exempt
+@import_limit
 @login_required
 def upload():
     limits = _limits()
@@ -60,7 +62,6 @@ def upload():
         return _page(_("The file is larger than the %(size)s MiB an import may be.",
                        size=limits.upload // 2**20), 413)
     request.max_content_length = limits.upload + 64 * 1024
-    _forget()
     try:
         path, filename, fields = receive_upload(limits.upload, ("passphrase",), check_csrf=True)
     except BadRequest:
@@ -69,6 +70,9 @@ def upload():
         return _page(error.message, error.status)
     if path is None:
         return _page(_("Choose a file to import."), 422)
+    # Only now, a file accepted behind a checked CSRF token: a cross-site POST must not cancel the
+    # person's pending import.
+    _forget()
     passphrase, clear = fields.get("passphrase"), path
     try:
         with contextlib.ExitStack() as stack:
@@ -90,6 +94,7 @@ def upload():
 
 
 @bp.post("/confirm")
+@import_limit
 @login_required
 def confirm():
     if not ConfirmForm().validate_on_submit():
@@ -105,7 +110,10 @@ def confirm():
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()
-        _forget()
+        if error.code == "upload_expired":  # replaced by an upload of another session: that one stays
+            session.pop(PENDING, None)
+        else:
+            _forget()
         return _page(_("Nothing was imported: %(reason)s", reason=error.message), error.status)
     _forget()
     counts = plan.counts()

@@ -13,6 +13,11 @@ The verifier's verdict is cached in ``VerificationVerdict`` with the subject kin
 for everything the "Credentials" section shows). ``bundle`` says, for a credential that arrived inside a
 CLR 2.0 (``clr-member``), which CLR carried it and what the verifier said of the CLR itself.
 
+``recipient`` is whom the badge names, compared at import with the owner's address (OB 2.0
+``recipient``, OB 3.0 ``credentialSubject.identifier``, hashed or not): ``you``, ``someone_else`` (kept
+only after the owner confirmed, and shown as such everywhere: a verified signature says who issued a
+badge, not who holds it) or null (the badge names no e-mail address: the recipient was not checked).
+
 ``ExternalCredentialLink``: the owner says "this badge proves that experience / diploma / skill", as
 ``CredentialLink`` does for credentials issued here (a second table because its credential is a foreign
 key to another table; the item is not a foreign key, as there).
@@ -29,6 +34,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.database import IdMixin, db, utcnow
 
 FORMATS = ("ob2", "ob3-di", "ob3-jwt", "clr-member")
+RECIPIENTS = ("you", "someone_else")
 
 
 class ExternalCredential(IdMixin, db.Model):
@@ -53,6 +59,7 @@ class ExternalCredential(IdMixin, db.Model):
     fingerprint: Mapped[str] = mapped_column(String(64))
     bundle: Mapped[Optional[dict]] = mapped_column(JSON)  # clr-member: {"id", "issuer", "fingerprint", "status"}
     hidden: Mapped[bool] = mapped_column(default=False)
+    recipient: Mapped[Optional[str]] = mapped_column(String(20))  # RECIPIENTS, or null: not checked
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     links: Mapped[list["ExternalCredentialLink"]] = relationship(

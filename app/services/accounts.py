@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session, aliased
 from app import sessions, storage
 from app.database import utcnow
 from app.models import ApiToken, Membership, Organisation, Portfolio, User
+from app.models.feed import FeedSettings
 from app.models.issuing import ADMIN, REFUSED
 from app.services import vault_keys
 from app.services.documents import owner_prefix
@@ -272,7 +273,16 @@ def set_password(session: Session, user: User, new: str, field: str = "password"
     user.failed_logins = 0
     user.locked_until = None
     void_tokens(session, user, "reset_password")
+    revoke_feed_address(session, user)
     session.flush()
+
+
+def revoke_feed_address(session: Session, user: User) -> None:
+    """The private feed address (Atom, iCal) ends with the sessions: it shows the person's skills and
+    hypotheses to whoever holds it, and a password change or "sign out everywhere" is what one does when
+    someone else may hold what they should not. The person makes a new one on the feed page."""
+    session.execute(update(FeedSettings).where(FeedSettings.user_id == user.id)
+                    .values(token_hash=None, token_created_at=None).execution_options(synchronize_session="fetch"))
 
 
 def revoke_api_tokens(session: Session, user: User) -> int:
@@ -305,8 +315,10 @@ def change_password(session: Session, user: User, current: str, new: str, *,
 
 
 def end_all_sessions(session: Session, user: User) -> None:
-    """"Log out everywhere": every session opened before now stops matching the user."""
+    """"Log out everywhere": every session opened before now stops matching the user, and the private
+    feed address stops working."""
     user.session_version = (user.session_version or 1) + 1
+    revoke_feed_address(session, user)
     session.flush()
 
 
@@ -506,6 +518,7 @@ def confirm_email_change(session: Session, raw) -> tuple[User, str]:
     user.email_verified_at = utcnow()
     void_tokens(session, user, "verify_email")
     void_tokens(session, user, "reset_password")
+    revoke_feed_address(session, user)
     session.flush()
     _deliver_credentials(session, user)
     return user, old_email

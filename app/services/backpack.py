@@ -77,6 +77,14 @@ class NotVerified(ServiceError):
     code = "credential_not_verified"
 
 
+class NotTheRecipient(NotVerified):
+    """A badge that names another person, offered without ``accept_unverified``: nothing was stored. A
+    subclass of ``NotVerified`` because it is answered the same way (the owner may confirm and keep it,
+    then shown as issued to another person), with its own code."""
+
+    code = "recipient_not_you"
+
+
 @dataclass
 class Candidate:
     """One badge as read and verified, before (or instead of) being stored: what ``preview`` shows."""
@@ -169,9 +177,13 @@ def _moment(value: Any) -> datetime | None:
 
 
 def _recipient(said: dict, email: str) -> str | None:
+    """``you`` when one of the badge's e-mail identities is ``email`` (OB 2.0 ``recipient`` of type
+    ``email``; OB 3.0 ``identifier`` of ``identityType`` ``emailAddress``; hashed ``sha256$``/``md5$`` with
+    their salt, or plain), ``someone_else`` when it names e-mail addresses and none is, None when it names
+    none (a DID, a URL, a telephone number, a student id: nothing Sillage can compare)."""
     identifiers = (said.get("recipient") or {}).get("identifiers") or []
     emails = [i for i in identifiers if (i.get("type") or "").lower() in ("emailaddress", "email")]
-    if not emails:
+    if not emails or not email:
         return None
     for item in emails:
         if item.get("hashed") and hash_matches(item.get("hash") or "", email, item.get("salt")):
@@ -332,7 +344,10 @@ def add(session: Session, user: User, payload: bytes | str | None = None, *, fil
     is in their Credentials section already). ``candidates`` (from ``preview``) skips reading again.
 
     Raises ``NotVerified`` (422 ``credential_not_verified``) when a new badge does not verify and
-    ``accept_unverified`` is not set: then nothing is stored, not even the badges that verified.
+    ``accept_unverified`` is not set: then nothing is stored, not even the badges that verified. The same
+    for a badge issued to another e-mail address (422 ``recipient_not_you``): the issuer's signature says
+    who issued it, not who holds it, and anyone can download another person's public badge. Kept with
+    ``accept_unverified`` (the owner's other address, say), it is shown as issued to another person.
     """
     found = candidates if candidates is not None else preview(
         session, user, payload, filename=filename, url=url, fetch=fetch, locale=locale)
@@ -343,6 +358,13 @@ def add(session: Session, user: User, payload: bytes | str | None = None, *, fil
         raise NotVerified(str(_l("This badge does not verify (%(names)s): keep it only if you know why, "
                                  "it will be shown as not verified.", names=names)),
                           fields={"reason": str(failing[0].reason or "")})
+    others = [c for c in new if c.recipient == "someone_else"]
+    if others and not accept_unverified:
+        names = ", ".join(c.achievement_name or "?" for c in others[:5])
+        raise NotTheRecipient(str(_l("This badge was issued to another e-mail address than your account's "
+                                     "(%(names)s): keep it only if that address is yours, it will be shown as "
+                                     "issued to another person.", names=names)),
+                              fields={"reason": "recipient_not_you"})
     portfolio = user.portfolio
     count = session.scalar(select(func.count()).select_from(ExternalCredential).where(
         ExternalCredential.portfolio_id == portfolio.id))
@@ -364,7 +386,7 @@ def _store(session: Session, portfolio_id, c: Candidate) -> ExternalCredential:
         issuer_name=c.issuer_name, issuer_id=(c.issuer_id or None) and c.issuer_id[:2048],
         achievement_name=c.achievement_name, achievement_description=c.achievement_description,
         achievement_image=c.achievement_image, issued_at=c.issued_at, expires_at=c.expires_at,
-        fingerprint=c.fingerprint, bundle=c.bundle, hidden=False, created_at=utcnow())
+        fingerprint=c.fingerprint, bundle=c.bundle, hidden=False, recipient=c.recipient, created_at=utcnow())
     try:
         with session.begin_nested():  # the same badge added twice at once: the second finds the first
             session.add(row)

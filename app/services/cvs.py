@@ -502,11 +502,12 @@ def _credential_proof(credential: Credential, words: dict, language: str) -> Pro
 
 def _external_proof(row: ExternalCredential, words: dict, language: str, verdicts: dict) -> Proof:
     """A badge earned elsewhere: its page on this site verifies it; its status is the last verdict's
-    (a badge that does not verify, or was never checked, "cannot be checked", never "valid")."""
+    (a badge that does not verify, or was never checked, "cannot be checked", never "valid"; nor one
+    issued to another person: its signature is valid, but it does not prove anything of the CV's owner)."""
     from app.services import backpack  # noqa: PLC0415  (backpack imports received, which imports awarding)
 
     verdict = verdicts.get(row.id)
-    ok = verdict is not None and verdict.status != "not_verified"
+    ok = verdict is not None and verdict.status != "not_verified" and row.recipient != "someone_else"
     status = STATES.get(backpack.state(row, verdict), "unknown") if ok else "unknown"
     line = words["issued_by"].format(name=row.issuer_name or "?", date=long_date(_day(row.issued_at), language))
     return Proof(line, backpack.page_url(row.id), status, words["status"][status])

@@ -9,20 +9,24 @@ data key is shredded first. ``erase`` (called just before) takes what points at 
   endorsement the person held (``ErasedToken``, no column linking it to anyone), so that the links and
   those public pages answer 410 Gone rather than an ambiguous 404;
 - invitations sent to the person's address and not yet accepted (other owners' grants, by e-mail);
-- what the person wrote in other portfolios (comments and messages: their words);
+- what the person wrote in other portfolios (comments and messages: their words), and their comments in
+  other people's action plans (a counsellor's, with the replies and history lines that quote them); their
+  name or address goes from every plan item and history line (``author_label``/``actor_label``);
 - their name and address in other owners' access logs (the lines stay, anonymous: the owner still sees
   that someone read their portfolio then);
 - the address a credential was issued to (``Credential.recipient_email``): the issuer keeps its record
   and the signed credential (which holds only a salted hash of the address, so it stays verifiable
   wherever the person keeps it), but no longer the address itself;
 - bulk-award rows and batch parameters that name the address, and the batches the person ran;
+- the cached verdicts of their backpack's badges (``backpack.erase``);
 - their export files (and, once committed, every stored file: ``exports.erase_for``).
 
 Deliberately kept: signed attestations and endorsements the person gave about someone else (they belong to
 that holder, and changing a signed credential would break it), requests addressed to the person by others
-(the requester's own record of whom they asked), and the documents, experiences and skills the person
-proposed into someone else's portfolio (a gift to that owner, like an attestation: it stays in their inbox
-with no author, ``author_id`` set to NULL by the foreign key, and the owner may still accept it).
+(the requester's own record of whom they asked), and what the person proposed into someone else's
+portfolio or plan — documents, experiences, skills, a counsellor's goals and appointment notes — accepted
+or not (a gift to that owner, like an attestation: it stays with no author, and the owner may still accept
+it).
 """
 from __future__ import annotations
 
@@ -38,8 +42,9 @@ from app.models.collab import Comment, Message
 from app.models.credentials import Credential
 from app.models.exports import ErasedToken
 from app.models.pages import ShareLink
+from app.models.path import PlanEvent, PlanItem
 from app.models.sharing import AccessEvent
-from app.services import exports
+from app.services import backpack, exports
 
 
 def is_erased(session: Session, token_hash: str) -> bool:
@@ -75,6 +80,22 @@ def _scrub(value: Any, needles: set[str]) -> Any:
     return "" if _names(value, needles) else value
 
 
+def _erase_plan_words(session: Session, user: User) -> None:
+    """In others' action plans: the person's comments (with the replies to them and their history lines,
+    which quote them) go; their proposals stay, like collab proposals (module docstring); their name or
+    address goes from every item and line.
+    ``author_id``/``actor_id`` would become NULL by themselves, but the labels copied beside them would not."""
+    gone = list(session.scalars(select(PlanItem.id).where(
+        PlanItem.author_id == user.id, PlanItem.kind == "comment")))
+    if gone:
+        gone += list(session.scalars(select(PlanItem.id).where(PlanItem.parent_id.in_(gone))))
+        session.execute(delete(PlanEvent).where(PlanEvent.item_id.in_(gone)))
+        session.execute(delete(PlanItem).where(PlanItem.parent_id.in_(gone)))
+        session.execute(delete(PlanItem).where(PlanItem.id.in_(gone)))
+    session.execute(update(PlanItem).where(PlanItem.author_id == user.id).values(author_label="", author_id=None))
+    session.execute(update(PlanEvent).where(PlanEvent.actor_id == user.id).values(actor_label="", actor_id=None))
+
+
 def erase(session: Session, user: User) -> None:
     """Remove or anonymise what names ``user`` outside the rows that cascade with the account. Flushes."""
     email = user.email.lower()
@@ -88,9 +109,12 @@ def erase(session: Session, user: User) -> None:
             AttestationRequest.portfolio_id == portfolio.id, AttestationRequest.status == "confirmed"))
         for public_id in held:
             session.merge(ErasedToken(token_digest=public_id_digest(public_id)))
+        # The badges' cached verdicts have no foreign key (the table serves several kinds): no cascade.
+        backpack.erase(session, portfolio.id)
     session.execute(delete(Grant).where(Grant.email == email, Grant.grantee_id.is_(None)))
     for model in (Comment, Message):
         session.execute(delete(model).where(model.author_id == user.id))
+    _erase_plan_words(session, user)
     session.execute(update(AccessEvent).where(AccessEvent.actor_id == user.id)
                     .values(actor_label="", actor_id=None))
     session.execute(update(Credential).where(Credential.recipient_email == email).values(recipient_email=""))

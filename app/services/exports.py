@@ -43,7 +43,7 @@ from app.services.export_portfolio import (  # noqa: F401 - the contract others 
     FORMAT, ITEM_SECTIONS, PHOTO_PATH, SECTIONS, VERSION, Selection, build_portfolio, clean_selection,
     counts, credential_entries, credential_paths, document_path,
 )
-from certs import export_cipher
+from certs import export_cipher, vault
 from certs.keys import seal, unseal
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,23 @@ def _unseal_key(export: Export) -> bytes:
         raise ServiceError("the export's key is gone", code="export_key_missing", status=500)
     return unseal(export.sealed_private_key, master.encode("utf-8"), _aad(export.id),
                   purpose=vault_keys.EXPORT_PURPOSE)
+
+
+BLOB_AAD = b"sillage/export-blob/v1\x00"
+
+
+def _blob_aad(export_id: uuid.UUID) -> bytes:
+    return BLOB_AAD + str(export_id).encode("ascii")
+
+
+def at_rest(export: Export) -> bool:
+    """Whether the stored file of ``export`` is sealed with its own key (every export without a
+    passphrase since review 13: it holds the vault's documents decrypted, and lies outside the owner's
+    vault prefix, so the vault's crypto-shredding does not reach it). The key is ``sealed_private_key``
+    (sealed by the master key like a passphrase's key, so ``rotate-master`` re-seals it too); it is
+    wiped at expiry, failure and account deletion, after which any copy left in storage is unreadable.
+    An export with a passphrase needs no second layer: its key is wiped once the file is written."""
+    return not export.encrypted and export.sealed_private_key is not None
 
 
 def _aad(export_id: uuid.UUID) -> bytes:
@@ -163,6 +180,8 @@ def download(user: User, export: Export) -> tuple[Iterator[bytes], str]:
             while piece := handle.read(PIECE):
                 yield piece
 
+    if at_rest(export):
+        return vault.decrypt_stream(_unseal_key(export), chunks(), _blob_aad(export.id)), name
     return chunks(), name
 
 
@@ -363,14 +382,21 @@ def build(session: Session, export_id) -> None:
             session.commit()
 
     key = f"exports/{export.id}"
+    if not export.encrypted:  # sealed at rest with a key of its own (``at_rest``), kept in the row first
+        _seal_key(export, vault.generate_data_key())
+        session.commit()
     try:
         with temporary_file() as handle:
             write_zip(session, user, handle, export.selection, on_progress=progress)
-            pieces = _pieces(handle)
+            digest = hashlib.sha256()  # of the file as downloaded
             if export.encrypted:
-                pieces = export_cipher.encrypt_with(export.header, _unseal_key(export), pieces)
-            digest = hashlib.sha256()
-            size = storage.put_stream(key, _hashed(pieces, digest), "application/octet-stream")
+                pieces = _hashed(export_cipher.encrypt_with(export.header, _unseal_key(export), _pieces(handle)),
+                                 digest)
+            else:
+                pieces = vault.encrypt_stream(_unseal_key(export), _hashed(_pieces(handle), digest),
+                                              _blob_aad(export.id))
+            stored = storage.put_stream(key, pieces, "application/octet-stream")
+            size = stored if export.encrypted else handle.seek(0, os.SEEK_END)
     except DocumentError as error:
         log.warning("Export %s failed: a document could not be read (%s)", export.id, error.code)
         session.rollback()
@@ -386,11 +412,21 @@ def build(session: Session, export_id) -> None:
         session.rollback()
         _fail(session, export, "export_failed")
         raise
+    # The row again, locked: the account may have been deleted meanwhile (the row went with it), or the
+    # sweep may have failed a build it thought lost. Then the file just written belongs to nobody: it goes.
+    still = session.scalar(select(Export.status).where(Export.id == export.id).with_for_update())
+    if still != "running":
+        session.rollback()
+        storage.delete(key)
+        log.warning("Export %s was %s while its file was written: file removed", export.id, still or "deleted")
+        return
     now = utcnow()
     export.status, export.progress, export.finished_at = "done", 100, now
     export.storage_key, export.size, export.sha256 = key, size, digest.hexdigest()
     export.expires_at = now + link_lifetime()
-    export.sealed_private_key = export.master_key_id = export.header = None
+    if export.encrypted:
+        export.sealed_private_key = export.master_key_id = None
+    export.header = None
     session.commit()
 
 
@@ -414,10 +450,14 @@ def sweep(session: Session, now: datetime | None = None) -> tuple[int, list]:
     for export in session.scalars(select(Export).where(Export.storage_key.is_not(None), Export.expires_at <= now)):
         storage.delete_after_commit(session, export.storage_key)
         export.storage_key = None
+        export.sealed_private_key = export.master_key_id = None  # a copy left anywhere is unreadable
         removed += 1
     for export in session.scalars(select(Export).where(Export.status == "running", Export.started_at <= now - STALLED)):
         export.status, export.error, export.finished_at = "failed", "export_interrupted", now
         export.sealed_private_key = export.master_key_id = export.header = None
+        # A consumer killed during the upload may have left part of the file (``storage_key`` is only
+        # set on success); a slow build that ends later finds its row failed and removes its own.
+        storage.delete_after_commit(session, f"exports/{export.id}")
     for export in session.scalars(select(Export).where(Export.created_at <= now - timedelta(days=KEEP_DAYS),
                                                       Export.storage_key.is_(None))):
         session.delete(export)
@@ -440,10 +480,10 @@ def sweep_exports() -> None:
 
 def erase_for(session: Session, user: User) -> None:
     """Account deletion: every export file of ``user`` leaves storage once the deletion commits (the rows
-    go with the account, ON DELETE CASCADE)."""
-    for key in session.scalars(select(Export.storage_key).where(Export.user_id == user.id,
-                                                                Export.storage_key.is_not(None))):
-        storage.delete_after_commit(session, key)
+    go with the account, ON DELETE CASCADE, and their at-rest keys with them), including the partial file
+    of one failed or still being written (a build finishing later removes its own: see ``build``)."""
+    for export_id, key in session.execute(select(Export.id, Export.storage_key).where(Export.user_id == user.id)):
+        storage.delete_after_commit(session, key or f"exports/{export_id}")
 
 
 def export_to_file(session: Session, user: User, path: str | os.PathLike, *, selection=None,

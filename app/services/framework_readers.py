@@ -41,6 +41,10 @@ from app.services.frameworks import ConceptData, FrameworkImportError, Parsed, _
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 MAX_MEMBER_BYTES = 2 * 1024**3
 MAX_RATIO = 200
+# A CASE package is parsed whole (JSON): bounded apart from the streamed CSVs; and the members of one
+# ZIP together (ESCO in every language is a few GiB).
+MAX_CASE_BYTES = 256 * 1024**2
+MAX_TOTAL_BYTES = 8 * 1024**3
 ESCO_FILE = re.compile(r"^(skills|occupations|occupationSkillRelations|broaderRelationsSkillPillar|"
                        r"broaderRelationsOccPillar)_([a-z]{2})\.csv$")
 SIMPLE_COLUMNS = ("uri", "kind", "label_fr", "label_en", "alt_labels_fr", "alt_labels_en", "description_fr",
@@ -58,9 +62,13 @@ class Source:
         elif zipfile.is_zipfile(path):
             self.zip = zipfile.ZipFile(path)
             self.members = {}
+            total = 0
             for info in self.zip.infolist():
                 if info.is_dir():
                     continue
+                total += info.file_size
+                if total > MAX_TOTAL_BYTES:
+                    raise FrameworkImportError([_t("%(file)s: too large once uncompressed", file=path.name)])
                 if info.file_size > MAX_MEMBER_BYTES or (
                         info.compress_size and info.file_size / info.compress_size > MAX_RATIO):
                     raise FrameworkImportError([_t("%(file)s: too large once uncompressed", file=info.filename)])
@@ -202,8 +210,13 @@ def read_case(source: Source, parsed: Parsed) -> None:
         parsed.error(_t("a CASE import is one CFPackage JSON file (found %(count)s)", count=len(names)))
         return
     with source.open_binary(names[0]) as raw:
+        data = raw.read(MAX_CASE_BYTES + 1)  # never more: the member may claim up to MAX_MEMBER_BYTES
+        if len(data) > MAX_CASE_BYTES:
+            parsed.error(_t("%(file)s: larger than %(size)s MiB, the most a CASE package may be",
+                            file=names[0], size=MAX_CASE_BYTES // 1024**2))
+            return
         try:
-            package = json.loads(raw.read().decode("utf-8-sig"))
+            package = json.loads(data.decode("utf-8-sig"))
         except UnicodeDecodeError:
             parsed.error(_t("%(file)s: not UTF-8 text", file=names[0]))
             return

@@ -268,18 +268,26 @@ def _backpack():
     return backpack
 
 
+def _importable(candidate) -> bool:
+    """An import adds a badge only when it verifies and does not name another person (an export of
+    someone else's account holds their badges): the backpack's page can keep either, once the owner has
+    seen why."""
+    return candidate.verified and candidate.recipient != "someone_else"
+
+
 def _candidate_row(candidate, filename: str) -> dict:
-    status = "existing" if candidate.existing is not None else "new" if candidate.verified else "invalid"
+    status = "existing" if candidate.existing is not None else "new" if _importable(candidate) else "invalid"
     row = {"label": candidate.achievement_name or filename, "status": status,
            "issuer": candidate.issuer_name or "", "verdict": candidate.status}
     if status == "invalid":
-        row["reason"] = str(candidate.reason or _l("It does not verify."))
+        row["reason"] = str(_l("It was issued to another e-mail address than your account's.")
+                            if candidate.verified else candidate.reason or _l("It does not verify."))
     return row
 
 
 def _credential_plan(session: Session, user: User, bundle: Bundle, fetch=None) -> list[dict]:
-    """One row per badge: new (verifies, not in the backpack yet), existing, or invalid (unreadable, or
-    does not verify: an import never keeps an unverified badge; the backpack's own page can, once the
+    """One row per badge: new (verifies, not in the backpack yet), existing, or invalid (unreadable, does
+    not verify, or names another person: an import never keeps such a badge; the backpack's own page can, once the
     owner has seen why it fails)."""
     if not bundle.credentials:
         return []
@@ -287,16 +295,25 @@ def _credential_plan(session: Session, user: User, bundle: Bundle, fetch=None) -
     if backpack is None:
         return [{"label": entry.filename, "status": "invalid",
                  "reason": str(_l("Badges cannot be imported on this server."))} for entry in bundle.credentials]
+    # Each badge is verified with outbound fetches (issuer, keys, status list): a crafted file listing
+    # thousands would make Sillage send tens of thousands of requests. The backpack's own bound caps
+    # them (absolute, not what is left: re-importing one's own full export, all duplicates, must work),
+    # before any is verified; and they hold a verification slot like every other verification.
+    if len(bundle.credentials) > backpack.MAX_ENTRIES:
+        raise refuse("archive_too_large", _l("The file holds more than %(n)s badges.", n=backpack.MAX_ENTRIES))
+    from app.verification import runner  # noqa: PLC0415  (the host's verification slots)
+
     out = []
-    for entry in bundle.credentials:
-        try:
-            entry.candidates = backpack.preview(session, user, entry.payload, filename=entry.filename,
-                                                fetch=fetch)
-        except ServiceError as error:
-            entry.candidates = []
-            out.append({"label": entry.filename, "status": "invalid", "reason": error.message})
-            continue
-        out.extend(_candidate_row(candidate, entry.filename) for candidate in entry.candidates)
+    with runner.slot():
+        for entry in bundle.credentials:
+            try:
+                entry.candidates = backpack.preview(session, user, entry.payload, filename=entry.filename,
+                                                    fetch=fetch)
+            except ServiceError as error:
+                entry.candidates = []
+                out.append({"label": entry.filename, "status": "invalid", "reason": error.message})
+                continue
+            out.extend(_candidate_row(candidate, entry.filename) for candidate in entry.candidates)
     return out
 
 
@@ -375,7 +392,7 @@ def apply(session: Session, user: User, path: str, *, filename: str | None = Non
                     documents.link(session, user, document, item)
         backpack = _backpack()
         for entry in bundle.credentials:
-            if backpack is None or not entry.candidates or not all(c.verified or c.existing is not None
+            if backpack is None or not entry.candidates or not all(_importable(c) or c.existing is not None
                                                                    for c in entry.candidates):
                 continue  # refused or unverified: listed as not importable in the plan
             for credential in backpack.add(session, user, entry.payload, filename=entry.filename,
@@ -452,8 +469,17 @@ def spool(chunks, limit: int) -> str:
     return path
 
 
-def _stash_key(user: User, token: str) -> str:
-    return f"{documents.owner_prefix(portfolio.portfolio_of(user).id)}/import-{token}"
+def _stash_key(user: User) -> str:
+    """One pending upload per person, whatever the number of sessions: a new upload replaces the last.
+    A key per upload left one blob (up to the upload limit) per abandoned session, forever, since
+    nothing lists storage to sweep them; now at most one is left, removed with the account."""
+    return f"{documents.owner_prefix(portfolio.portfolio_of(user).id)}/import-pending"
+
+
+def _stash_aad(key: str, token: str) -> str:
+    """The token in the associated data: a session holding an older upload's token finds it gone (it
+    does not decrypt) rather than importing the file another session uploaded since."""
+    return f"{key}/{token}"
 
 
 def stash(session: Session, user: User, path: str) -> str:
@@ -461,7 +487,7 @@ def stash(session: Session, user: User, path: str) -> str:
     in storage under the owner's prefix (so account deletion removes it with the vault). Returns the
     token that ``unstashed`` and ``discard`` take."""
     token = secrets.token_hex(16)
-    key = _stash_key(user, token)
+    key = _stash_key(user)
     data_key = vault_keys.data_key_for(session, user)
 
     def pieces():
@@ -469,7 +495,7 @@ def stash(session: Session, user: User, path: str) -> str:
             while piece := handle.read(1024 * 1024):
                 yield piece
 
-    storage.put_stream(key, vault.encrypt_stream(data_key, pieces(), key))
+    storage.put_stream(key, vault.encrypt_stream(data_key, pieces(), _stash_aad(key, token)))
     return token
 
 
@@ -477,13 +503,14 @@ def stash(session: Session, user: User, path: str) -> str:
 def unstashed(session: Session, user: User, token: str):
     """The stashed upload, decrypted to a temporary file for the block (``upload_expired`` if gone)."""
     if not isinstance(token, str) or len(token) != 32 or not all(c in "0123456789abcdef" for c in token):
-        raise refuse("upload_expired", _l("This upload is no longer available: choose the file again."))
-    key = _stash_key(user, token)
+        raise refuse("upload_expired", _l("This upload is no longer available: choose the file again."),
+                     status=410)
+    key = _stash_key(user)
     try:
         encrypted = storage.backend().open(key)
     except storage.BlobNotFound:
-        raise refuse("upload_expired", _l("This upload is no longer available: choose the file again.")) \
-            from None
+        raise refuse("upload_expired", _l("This upload is no longer available: choose the file again."),
+                     status=410) from None
     data_key = vault_keys.data_key_for(session, user)
 
     def pieces():
@@ -491,7 +518,11 @@ def unstashed(session: Session, user: User, token: str):
             while piece := encrypted.read(1024 * 1024):
                 yield piece
 
-    path = spool(vault.decrypt_stream(data_key, pieces(), key), 2**62)
+    try:
+        path = spool(vault.decrypt_stream(data_key, pieces(), _stash_aad(key, token)), 2**62)
+    except vault.VaultError:  # replaced since by another upload of the same person
+        raise refuse("upload_expired", _l("This upload is no longer available: choose the file again."),
+                     status=410) from None
     try:
         yield path
     finally:
@@ -499,6 +530,7 @@ def unstashed(session: Session, user: User, token: str):
 
 
 def discard(user: User, token: str) -> None:
-    """Forget a stashed upload (after its import, or when another file replaces it)."""
+    """Forget the stashed upload (after its import, on cancel, or before another file replaces it).
+    ``token`` is not checked: the one pending upload is the person's own, from whichever session."""
     with contextlib.suppress(storage.BlobNotFound, storage.StorageUnavailable, ValueError):
-        storage.delete(_stash_key(user, token))
+        storage.delete(_stash_key(user))

@@ -401,7 +401,9 @@ def get_item(session: Session, user: User, item_id) -> PlanItem:
 def update_item(session: Session, user: User, item: PlanItem, data: dict) -> PlanItem:
     """Change a plan item. Its words (title, body, dates) only by their author; the status of an accepted
     goal or step only by the owner (the plan is theirs). A counsellor never changes what the owner wrote
-    (``not_your_words``); a proposal is decided with ``decide``, not edited by the owner."""
+    (``not_your_words``); a proposal is decided with ``decide``, not edited by the owner. A counsellor who
+    rewords a goal or step the owner already accepted sends it back to ``pending``: the owner accepted
+    those words, not the new ones, and decides again (freezing them would leave a typo for good)."""
     hypothesis = item.hypothesis
     role = _role(user, hypothesis)
     values = clean({name: rule for name, rule in ITEM_RULES.items() if name not in ("kind", "parent_id")},
@@ -430,6 +432,10 @@ def update_item(session: Session, user: User, item: PlanItem, data: dict) -> Pla
             changes[name] = [old.isoformat() if isinstance(old, date) else old,
                              new.isoformat() if isinstance(new, date) else new]
             setattr(item, name, new)
+    if (changes.keys() - {"status"} and role == "counsellor" and item.kind in ("goal", "step")
+            and item.acceptance == "accepted"):
+        item.acceptance = "pending"
+        changes["acceptance"] = ["accepted", "pending"]
     if changes:
         item.updated_at = utcnow()
         session.flush()
