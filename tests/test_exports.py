@@ -307,7 +307,14 @@ def test_badges_from_elsewhere_and_a_signed_clr(api, client, ines):
     clr = json.loads(archive.read("clr.json"))
     inside = clr["credentialSubject"]["verifiableCredential"]
     assert svg_row.document in inside and all(isinstance(c, dict) for c in inside)
+    # The VC-JWT goes in enveloped (its signature kept), never as its decoded payload without a proof.
+    assert jwt_row.document not in inside
+    assert {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": "EnvelopedVerifiableCredential",
+            "id": f"data:application/vc+jwt,{token}"} in inside
+    assert all("proof" in c or c["type"] == "EnvelopedVerifiableCredential" for c in inside)
     assert clr["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+    assert check_manifest(archive)["clr"] == {"file": "clr.json", "signed": True, "unsigned_reason": None,
+                                              "left_out": []}
     fetch = local_fetch(db.session, json_fetcher(allow_loopback=True))
     assert verify(clr, fetch=fetch)["verified"] is True
     clr["name"] = "Altered"
@@ -374,3 +381,27 @@ def test_a_large_document_streams_through_without_being_held_in_memory(app, make
                 while chunk := entry.read(1 << 20):
                     digest.update(chunk)
     assert digest.hexdigest() == stored.sha256
+
+
+def test_an_unsigned_clr_is_said_in_the_manifest_and_proofless_members_are_left_out():
+    """``sign_clr`` returns the record unsigned with the signer's code when a member uses a context no
+    bundled one defines (a VC 1.1 badge from elsewhere), and raises anything else; ``clr_credential``
+    leaves out what cannot be verified on its own and says why."""
+    from app.services import export_formats
+    from certs.keys import KeyPair
+
+    signed_member = {"@context": ["https://www.w3.org/2018/credentials/v1", "https://example.org/unknown.json"],
+                     "type": ["VerifiableCredential", "OpenBadgeCredential"], "proof": {"type": "Ed25519Signature2020"},
+                     "credentialSubject": {"achievement": {"id": "urn:a", "type": ["Achievement"], "name": "A"}}}
+    bare = {**signed_member, "proof": None}
+    del bare["proof"]
+    data = {"account": {"email": "a@example.org"}, "profile": None, "exported_at": "2026-12-05T00:00:00Z",
+            "credentials": [{"id": "one", "credential": signed_member}, {"id": "two", "credential": bare}]}
+    clr, left_out = export_formats.clr_credential(data, issuer={"id": "did:example:p", "type": ["Profile"]},
+                                                  clr_id="urn:uuid:1")
+    assert clr["credentialSubject"]["verifiableCredential"] == [signed_member]
+    assert left_out == [{"id": "two", "reason": "no_proof"}]
+    document, reason = export_formats.sign_clr(clr, KeyPair.generate("did:example:p"))
+    assert document is clr and "proof" not in document and reason == "unknown_context"
+    with pytest.raises(AttributeError):  # a bug (here: no key at all) is not disguised as an unsignable record
+        export_formats.sign_clr(clr, object())
