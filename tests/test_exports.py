@@ -405,3 +405,26 @@ def test_an_unsigned_clr_is_said_in_the_manifest_and_proofless_members_are_left_
     assert document is clr and "proof" not in document and reason == "unknown_context"
     with pytest.raises(AttributeError):  # a bug (here: no key at all) is not disguised as an unsignable record
         export_formats.sign_clr(clr, object())
+
+
+def test_leap2a_person_data_uses_leap2a_fields_and_reads_back():
+    """The person's name, e-mail, phone, website and place go out as LEAP2A names them (persondata
+    ``preferred_given_name``/``email``/``mobile``/``website``, ``leap2:spatial``/``addressline``) and come
+    back through Sillage's LEAP2A importer unchanged; a Mahara file's ``preferred_given_name`` is read too."""
+    from app.importers import leap2a as leap_reader
+    from app.services import export_formats
+
+    profile = {"display_name": "Inès Martin", "contact_email": "ines@example.org", "phone": "+33 6 12 34 56 78",
+               "website": "https://ines.example.org", "location": "Lyon", "bio": "Aide-soignante."}
+    data = {"account": {"email": "ines@example.org"}, "profile": profile, "exported_at": "2026-12-05T00:00:00Z",
+            "experiences": [], "diplomas": [], "skills": [], "journal": [], "documents": []}
+    xml = export_formats.leap2a(data)
+    root = SafeET.fromstring(xml)
+    leap = "{http://terms.leapspecs.org/}"
+    fields = {e.get(f"{leap}field") for e in root.iter(f"{leap}persondata")}
+    assert fields == {"preferred_given_name", "email", "mobile", "website"}
+    assert [e.text for e in root.iter(f"{leap}addressline")] == ["Lyon"]
+    back = leap_reader.read(xml).profile
+    assert back == {k: v for k, v in profile.items()}
+    mahara = xml.replace(b'field="preferred_given_name">In\xc3\xa8s Martin', b'field="preferred_given_name">Ines M')
+    assert leap_reader.read(mahara).profile["display_name"] == "Ines M"

@@ -52,6 +52,22 @@ def _link(entry: ET.Element, rel: str, other_id: str) -> None:
     _sub(entry, f"{{{ATOM}}}link", rel=f"leap2:{rel}", href=f"urn:uuid:{other_id}")
 
 
+def _person_data(person: ET.Element, profile: dict) -> None:
+    """The owner's contact details in LEAP2A's own vocabulary (``leap2:persondata`` fields and
+    ``leap2:spatial``, as Mahara, LEAP2A's reference implementation, writes and reads them), so that
+    another e-portfolio, and Sillage's importer (app/importers/leap2a.py), read them back. Sillage has
+    one display name, which is what LEAP2A's ``preferred_given_name`` carries (Mahara's "preferred
+    name", shown instead of the legal names); one phone, written as ``mobile`` (LEAP2A has no plain
+    "phone"); and a free-text place, which is an ``addressline`` of ``leap2:spatial``."""
+    for field, value in (("preferred_given_name", profile.get("display_name")),
+                         ("email", profile.get("contact_email")), ("mobile", profile.get("phone")),
+                         ("website", profile.get("website"))):
+        if value:
+            _sub(person, f"{{{LEAP2}}}persondata", value, **{f"{{{LEAP2}}}field": field})
+    if profile.get("location"):
+        _sub(_sub(person, f"{{{LEAP2}}}spatial"), f"{{{LEAP2}}}addressline", profile["location"])
+
+
 def leap2a(data: dict) -> bytes:
     """The portfolio as a LEAP2A feed: the owner (``person``), experiences (``activity``, with their life
     area), diplomas (``achievement``), skills (``ability``), journal entries (``entry``) and documents
@@ -74,12 +90,7 @@ def leap2a(data: dict) -> bytes:
     if profile:
         person = _entry(feed, str(uuid.uuid5(uuid.NAMESPACE_URL, "sillage-person:" + account["email"])), "person",
                         name, updated, profile.get("bio", ""))
-        for field, value in (("full_name", profile.get("display_name")), ("email", profile.get("contact_email")),
-                             ("phone", profile.get("phone")), ("website", profile.get("website"))):
-            if value:
-                _sub(person, f"{{{LEAP2}}}persondata", value, **{f"{{{LEAP2}}}field": field})
-        if profile.get("location"):
-            _sub(person, f"{{{LEAP2}}}spatial", profile["location"])
+        _person_data(person, profile)
     for item in data["experiences"]:
         text = "\n\n".join(part for part in (", ".join(p for p in (item["organisation"], item["place"]) if p),
                                              item["description"]) if part)
