@@ -428,3 +428,34 @@ def test_leap2a_person_data_uses_leap2a_fields_and_reads_back():
     assert back == {k: v for k, v in profile.items()}
     mahara = xml.replace(b'field="preferred_given_name">In\xc3\xa8s Martin', b'field="preferred_given_name">Ines M')
     assert leap_reader.read(mahara).profile["display_name"] == "Ines M"
+
+
+def test_writing_leap2a_and_atom_leaves_elementtree_namespaces_alone():
+    """Both documents declare their namespaces themselves: after writing them, another module's plain,
+    unqualified XML stays unqualified (``ET.register_namespace("")`` would have moved it into Atom), and
+    both still parse with the right namespaces."""
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+    from xml.etree import ElementTree as ET
+
+    from app.feed import atom
+    from app.services import export_formats
+
+    data = {"account": {"email": "a@example.org"}, "profile": {"display_name": "A", "location": "Lyon"},
+            "exported_at": "2026-12-05T00:00:00Z", "experiences": [], "diplomas": [], "skills": [],
+            "journal": [], "documents": []}
+    leap = export_formats.leap2a(data)
+    moment = datetime(2026, 12, 5, tzinfo=timezone.utc)
+    event = SimpleNamespace(id="e1", title="T", published_at=moment, updated_at=moment, publisher_name="",
+                            description="")
+    feed = atom.document([SimpleNamespace(event=event, reasons=[])], feed_id="urn:uuid:f", title="F",
+                         self_url="https://x/self", site_url="https://x", url_of=lambda e: "https://x/e",
+                         when_of=lambda e: "", author="S")
+    plain = ET.Element("plain")
+    ET.SubElement(plain, "{http://www.w3.org/2005/Atom}title")
+    assert ET.tostring(plain).startswith(b"<plain ") and b"<plain xmlns=" not in ET.tostring(plain)
+    atom_ns, leap_ns = "{http://www.w3.org/2005/Atom}", "{http://terms.leapspecs.org/}"
+    root = SafeET.fromstring(leap)
+    assert root.tag == f"{atom_ns}feed" and root.find(f"{leap_ns}version") is not None
+    assert root.find(f"{atom_ns}entry/{leap_ns}spatial/{leap_ns}addressline").text == "Lyon"
+    assert SafeET.fromstring(feed).find(f"{atom_ns}entry/{atom_ns}title").text == "T"

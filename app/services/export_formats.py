@@ -22,12 +22,23 @@ LIFE_AREAS = {"job": "Employment", "internship": "Employment", "education": "Edu
 CLR_CONTEXTS = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json",
                 "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
 
-for prefix, namespace in (("", ATOM), ("rdf", RDF), ("leap2", LEAP2)):
-    ET.register_namespace(prefix, namespace)
+# The prefixes LEAP2A's examples use. Written literally (``_qualified``) and declared on the root, rather
+# than with ``ET.register_namespace``, whose map is process-wide: registering Atom as the default namespace
+# there would move any other code's unqualified elements into Atom.
+PREFIXES = {ATOM: "", RDF: "rdf:", LEAP2: "leap2:"}
+
+
+def _qualified(name: str) -> str:
+    """``{namespace}local`` as the prefixed name this file declares (``leap2:date``; Atom's unprefixed)."""
+    if name.startswith("{"):
+        namespace, local = name[1:].split("}", 1)
+        return PREFIXES[namespace] + local
+    return name
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attributes) -> ET.Element:
-    element = ET.SubElement(parent, tag, {k: v for k, v in attributes.items() if v is not None})
+    element = ET.SubElement(parent, _qualified(tag),
+                            {_qualified(k): v for k, v in attributes.items() if v is not None})
     if text is not None:
         element.text = text
     return element
@@ -76,10 +87,9 @@ def leap2a(data: dict) -> bytes:
     profile = data.get("profile") or {}
     account = data["account"]
     updated = data["exported_at"]
-    feed = ET.Element(f"{{{ATOM}}}feed")
-    # Used only inside attribute values (``scheme="categories:life_area#"``), where ElementTree does not see
-    # it: declared by hand, as LEAP2A's examples do.
-    feed.set("xmlns:categories", CATEGORIES)
+    feed = ET.Element("feed", {"xmlns": ATOM, "xmlns:rdf": RDF, "xmlns:leap2": LEAP2,
+                               # used only inside attribute values (``scheme="categories:life_area#"``)
+                               "xmlns:categories": CATEGORIES})
     _sub(feed, f"{{{LEAP2}}}version", LEAP2A_VERSION)
     _sub(feed, f"{{{ATOM}}}id", f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'sillage-export:' + account['email'])}")
     name = profile.get("display_name") or account["email"]
