@@ -342,7 +342,8 @@ def test_json_resume_is_valid_against_the_bundled_v1_schema(owner, made):
 
     raw = (Path(__file__).resolve().parent.parent / JSON_RESUME_SCHEMA).read_bytes()
     assert hashlib.sha256(raw).hexdigest() == JSON_RESUME_SHA256
-    validator = jsonschema.Draft4Validator(json.loads(raw), format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
+    draft4 = jsonschema.Draft4Validator
+    validator = draft4(json.loads(raw), format_checker=draft4.FORMAT_CHECKER)
     elsewhere = Elsewhere()
     [badge] = backpack.add(db.session, owner, bake(SVG, elsewhere.signed(owner.email)), fetch=elsewhere.web)
     badge.issued_at = None  # the date is optional in a badge's summary (ExternalCredential.issued_at)

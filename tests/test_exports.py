@@ -391,7 +391,8 @@ def test_an_unsigned_clr_is_said_in_the_manifest_and_proofless_members_are_left_
     from certs.keys import KeyPair
 
     signed_member = {"@context": ["https://www.w3.org/2018/credentials/v1", "https://example.org/unknown.json"],
-                     "type": ["VerifiableCredential", "OpenBadgeCredential"], "proof": {"type": "Ed25519Signature2020"},
+                     "type": ["VerifiableCredential", "OpenBadgeCredential"],
+                     "proof": {"type": "Ed25519Signature2020"},
                      "credentialSubject": {"achievement": {"id": "urn:a", "type": ["Achievement"], "name": "A"}}}
     bare = {**signed_member, "proof": None}
     del bare["proof"]

@@ -314,10 +314,9 @@ def _external_evidence(session: Session, portfolio: Portfolio, skill_ids: list, 
     active = {row.id: row for row in rows if backpack.state(row, checked.get(row.id)) == "active"}
     out: list[tuple[str | None, uuid.UUID | None]] = []
     if skill_ids and active:
-        links = session.execute(select(ExternalCredentialLink.item_id, ExternalCredentialLink.external_credential_id)
-                                .where(ExternalCredentialLink.portfolio_id == portfolio.id,
-                                       ExternalCredentialLink.item_kind == "skill",
-                                       ExternalCredentialLink.item_id.in_(skill_ids)))
+        link = ExternalCredentialLink
+        links = session.execute(select(link.item_id, link.external_credential_id).where(
+            link.portfolio_id == portfolio.id, link.item_kind == "skill", link.item_id.in_(skill_ids)))
         out += [(None, item_id) for item_id, badge_id in links if badge_id in active]
     for row in active.values():
         out += [(uri, None) for uri in _alignment_targets(row.document) & wanted]
