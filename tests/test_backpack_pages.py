@@ -179,6 +179,26 @@ def test_the_badge_page_is_public_until_hidden(app, signed_in, owner, elsewhere)
     assert visitor.get("/backpack/00000000-0000-4000-8000-000000000000").status_code == 404
 
 
+def test_the_badge_pages_answer_410_once_the_owner_deleted_the_account(app, owner, elsewhere):
+    """Like the person's other public pages (issue 11): a tombstone, not a 404 that reads as "never
+    existed"; a badge nobody ever held, and a hidden one of a living account, stay 404."""
+    from app.models.exports import ErasedToken
+    from app.services import accounts
+    from tests.conftest import PASSWORD
+
+    [row] = backpack.add(db.session, owner, bake(SVG, elsewhere.signed(owner.email)), fetch=elsewhere.web)
+    db.session.commit()
+    badge_id, visitor = row.id, app.test_client()
+    assert visitor.get(f"/backpack/{badge_id}").status_code == 200
+    accounts.delete_account(db.session, owner, PASSWORD)
+    db.session.commit()
+    assert db.session.get(ExternalCredential, badge_id) is None
+    for path in ("", ".json", ".svg", ".png", "/original"):
+        assert visitor.get(f"/backpack/{badge_id}{path}").status_code == 410, path
+    assert db.session.scalar(db.select(db.func.count()).select_from(ErasedToken)) >= 1
+    assert visitor.get("/backpack/00000000-0000-4000-8000-000000000000").status_code == 404
+
+
 def test_link_from_the_section_and_from_the_item_page(app, signed_in, owner, elsewhere, make_user):
     skill = items.create_item(db.session, owner, Skill, {"name": "Secourisme", "level": 3})
     [row] = backpack.add(db.session, owner, json.dumps(elsewhere.signed(owner.email)).encode(), fetch=elsewhere.web)

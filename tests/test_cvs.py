@@ -320,3 +320,41 @@ def test_making_a_pdf_leaves_pillow_refusing_truncated_images():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "refused"
+
+
+JSON_RESUME_SCHEMA = "docs/schemas/json-resume-1.0.0.schema.json"
+JSON_RESUME_SHA256 = "ff6e39e79cfe6dedddf7c1e313ddb4da346bde8b055a884d7f6d849965dc27a6"  # docs/schemas/SOURCES.md
+
+
+def test_json_resume_is_valid_against_the_bundled_v1_schema(owner, made):
+    """The file claims JSON Resume v1.0.0: it validates against that schema (bundled byte for byte,
+    formats checked), with the cases that broke it: a badge from elsewhere that states no date, and a
+    profile with no e-mail or website (no ``null`` date, no empty address)."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    from app.services import backpack
+    from badges.bake import bake
+    from tests.backpack_helpers import SVG, Elsewhere
+
+    raw = (Path(__file__).resolve().parent.parent / JSON_RESUME_SCHEMA).read_bytes()
+    assert hashlib.sha256(raw).hexdigest() == JSON_RESUME_SHA256
+    draft4 = jsonschema.Draft4Validator
+    validator = draft4(json.loads(raw), format_checker=draft4.FORMAT_CHECKER)
+    elsewhere = Elsewhere()
+    [badge] = backpack.add(db.session, owner, bake(SVG, elsewhere.signed(owner.email)), fetch=elsewhere.web)
+    badge.issued_at = None  # the date is optional in a badge's summary (ExternalCredential.issued_at)
+    owner.portfolio.contact_email, owner.portfolio.website = "", ""
+    db.session.commit()
+    for resume in (cvs.profile_json_resume(db.session, owner), cvs.json_resume(db.session, _cv(owner))):
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(resume)]
+        assert errors == []
+    whole = cvs.profile_json_resume(db.session, owner)
+    [dateless] = [c for c in whole["certificates"] if c["url"].endswith(f"/backpack/{badge.id}")]
+    assert "date" not in dateless and "email" not in whole["basics"] and "url" not in whole["basics"]
+    # The schema does catch what was written before.
+    assert not validator.is_valid({**whole, "certificates": [{**dateless, "date": None}]})
+    assert not validator.is_valid({**whole, "basics": {**whole["basics"], "email": ""}})

@@ -308,7 +308,14 @@ def test_badges_from_elsewhere_and_a_signed_clr(api, client, ines):
     clr = json.loads(archive.read("clr.json"))
     inside = clr["credentialSubject"]["verifiableCredential"]
     assert svg_row.document in inside and all(isinstance(c, dict) for c in inside)
+    # The VC-JWT goes in enveloped (its signature kept), never as its decoded payload without a proof.
+    assert jwt_row.document not in inside
+    assert {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": "EnvelopedVerifiableCredential",
+            "id": f"data:application/vc+jwt,{token}"} in inside
+    assert all("proof" in c or c["type"] == "EnvelopedVerifiableCredential" for c in inside)
     assert clr["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+    assert check_manifest(archive)["clr"] == {"file": "clr.json", "signed": True, "unsigned_reason": None,
+                                              "left_out": []}
     fetch = local_fetch(db.session, json_fetcher(allow_loopback=True))
     assert verify(clr, fetch=fetch)["verified"] is True
     clr["name"] = "Altered"
@@ -436,3 +443,82 @@ def test_the_sweep_removes_the_partial_file_of_a_stalled_export(app, ines):
     exports.sweep(db.session)
     db.session.commit()
     assert stalled.status == "failed" and not storage.exists(f"exports/{stalled.id}")
+
+
+def test_an_unsigned_clr_is_said_in_the_manifest_and_proofless_members_are_left_out():
+    """``sign_clr`` returns the record unsigned with the signer's code when a member uses a context no
+    bundled one defines (a VC 1.1 badge from elsewhere), and raises anything else; ``clr_credential``
+    leaves out what cannot be verified on its own and says why."""
+    from app.services import export_formats
+    from certs.keys import KeyPair
+
+    signed_member = {"@context": ["https://www.w3.org/2018/credentials/v1", "https://example.org/unknown.json"],
+                     "type": ["VerifiableCredential", "OpenBadgeCredential"],
+                     "proof": {"type": "Ed25519Signature2020"},
+                     "credentialSubject": {"achievement": {"id": "urn:a", "type": ["Achievement"], "name": "A"}}}
+    bare = {**signed_member, "proof": None}
+    del bare["proof"]
+    data = {"account": {"email": "a@example.org"}, "profile": None, "exported_at": "2026-12-05T00:00:00Z",
+            "credentials": [{"id": "one", "credential": signed_member}, {"id": "two", "credential": bare}]}
+    clr, left_out = export_formats.clr_credential(data, issuer={"id": "did:example:p", "type": ["Profile"]},
+                                                  clr_id="urn:uuid:1")
+    assert clr["credentialSubject"]["verifiableCredential"] == [signed_member]
+    assert left_out == [{"id": "two", "reason": "no_proof"}]
+    document, reason = export_formats.sign_clr(clr, KeyPair.generate("did:example:p"))
+    assert document is clr and "proof" not in document and reason == "unknown_context"
+    with pytest.raises(AttributeError):  # a bug (here: no key at all) is not disguised as an unsignable record
+        export_formats.sign_clr(clr, object())
+
+
+def test_leap2a_person_data_uses_leap2a_fields_and_reads_back():
+    """The person's name, e-mail, phone, website and place go out as LEAP2A names them (persondata
+    ``preferred_given_name``/``email``/``mobile``/``website``, ``leap2:spatial``/``addressline``) and come
+    back through Sillage's LEAP2A importer unchanged; a Mahara file's ``preferred_given_name`` is read too."""
+    from app.importers import leap2a as leap_reader
+    from app.services import export_formats
+
+    profile = {"display_name": "Inès Martin", "contact_email": "ines@example.org", "phone": "+33 6 12 34 56 78",
+               "website": "https://ines.example.org", "location": "Lyon", "bio": "Aide-soignante."}
+    data = {"account": {"email": "ines@example.org"}, "profile": profile, "exported_at": "2026-12-05T00:00:00Z",
+            "experiences": [], "diplomas": [], "skills": [], "journal": [], "documents": []}
+    xml = export_formats.leap2a(data)
+    root = SafeET.fromstring(xml)
+    leap = "{http://terms.leapspecs.org/}"
+    fields = {e.get(f"{leap}field") for e in root.iter(f"{leap}persondata")}
+    assert fields == {"preferred_given_name", "email", "mobile", "website"}
+    assert [e.text for e in root.iter(f"{leap}addressline")] == ["Lyon"]
+    back = leap_reader.read(xml).profile
+    assert back == {k: v for k, v in profile.items()}
+    mahara = xml.replace(b'field="preferred_given_name">In\xc3\xa8s Martin', b'field="preferred_given_name">Ines M')
+    assert leap_reader.read(mahara).profile["display_name"] == "Ines M"
+
+
+def test_writing_leap2a_and_atom_leaves_elementtree_namespaces_alone():
+    """Both documents declare their namespaces themselves: after writing them, another module's plain,
+    unqualified XML stays unqualified (``ET.register_namespace("")`` would have moved it into Atom), and
+    both still parse with the right namespaces."""
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+    from xml.etree import ElementTree as ET
+
+    from app.feed import atom
+    from app.services import export_formats
+
+    data = {"account": {"email": "a@example.org"}, "profile": {"display_name": "A", "location": "Lyon"},
+            "exported_at": "2026-12-05T00:00:00Z", "experiences": [], "diplomas": [], "skills": [],
+            "journal": [], "documents": []}
+    leap = export_formats.leap2a(data)
+    moment = datetime(2026, 12, 5, tzinfo=timezone.utc)
+    event = SimpleNamespace(id="e1", title="T", published_at=moment, updated_at=moment, publisher_name="",
+                            description="")
+    feed = atom.document([SimpleNamespace(event=event, reasons=[])], feed_id="urn:uuid:f", title="F",
+                         self_url="https://x/self", site_url="https://x", url_of=lambda e: "https://x/e",
+                         when_of=lambda e: "", author="S")
+    plain = ET.Element("plain")
+    ET.SubElement(plain, "{http://www.w3.org/2005/Atom}title")
+    assert ET.tostring(plain).startswith(b"<plain ") and b"<plain xmlns=" not in ET.tostring(plain)
+    atom_ns, leap_ns = "{http://www.w3.org/2005/Atom}", "{http://terms.leapspecs.org/}"
+    root = SafeET.fromstring(leap)
+    assert root.tag == f"{atom_ns}feed" and root.find(f"{leap_ns}version") is not None
+    assert root.find(f"{atom_ns}entry/{leap_ns}spatial/{leap_ns}addressline").text == "Lyon"
+    assert SafeET.fromstring(feed).find(f"{atom_ns}entry/{atom_ns}title").text == "T"

@@ -318,6 +318,32 @@ def test_one_events_calendar_and_the_signed_in_feeds(app, bundled, admin, user, 
     assert logged_in.get(f"/events/{event.id}/calendar.ics").status_code == 404  # not its publisher
 
 
+def test_a_subscribed_calendar_gets_a_withdrawn_event_as_cancelled_for_a_while(app, bundled, admin, user,
+                                                                             client, make_user):
+    """What ical.py promises: a calendar app that imported the event learns it is off (CANCELLED, a
+    higher SEQUENCE) on its next refresh; the Atom feed drops it; after ``CANCELLED_KEPT`` it goes; a
+    person whose interests it never met never sees it."""
+    from datetime import timedelta
+
+    with_skill(user, HYGIENE)
+    stranger = make_user("stranger@example.org")
+    with_skill(stranger, "http://data.europa.eu/esco/skill/unrelated")
+    event = publish(admin, skill_uris=[HYGIENE])
+    raw, other = feed.new_token(db.session, user), feed.new_token(db.session, stranger)
+    db.session.commit()
+    before = unfold(client.get(f"/feed/private/{raw}/calendar.ics").data)
+    assert f"UID:{event.id}@localhost" in before and "STATUS:CONFIRMED" in before and "SEQUENCE:0" in before
+    feed.withdraw(db.session, admin, event)
+    db.session.commit()
+    after = unfold(client.get(f"/feed/private/{raw}/calendar.ics").data)
+    assert f"UID:{event.id}@localhost" in after and "STATUS:CANCELLED" in after and "SEQUENCE:1" in after
+    assert str(event.id) not in client.get(f"/feed/private/{raw}/atom.xml").data.decode()
+    assert f"UID:{event.id}@localhost" not in unfold(client.get(f"/feed/private/{other}/calendar.ics").data)
+    event.withdrawn_at -= feed.CANCELLED_KEPT + timedelta(days=1)
+    db.session.commit()
+    assert f"UID:{event.id}@localhost" not in unfold(client.get(f"/feed/private/{raw}/calendar.ics").data)
+
+
 # --- the weekly digest ------------------------------------------------------------------------------
 
 def test_the_digest_goes_once_to_those_who_opted_in_in_their_language(app, bundled, admin, user, make_user,

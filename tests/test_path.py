@@ -324,3 +324,43 @@ def test_a_counsellor_rewording_an_accepted_goal_sends_it_back_to_the_owner(owne
     path.update_item(db.session, owner, own, {"title": "Mon but précis"})  # the owner's own words: no decision
     db.session.commit()
     assert goal.acceptance == own.acceptance == "accepted"
+
+
+def test_badges_earned_elsewhere_count_as_credentials(owner, make_user):
+    """Issue 12's "certified by a credential", wherever issued: a backpack badge linked to the skill, or
+    aligned (OB 3.0 ``alignment.targetUrl``) to the concept, is ``credential`` evidence; an expired one is
+    not; a counsellor sees it only when the Credentials section is shared."""
+    import json
+
+    from app.services import backpack
+    from tests.backpack_helpers import Elsewhere, signed
+
+    elsewhere = Elsewhere()
+    hygiene = skill(owner, "Hygiène", HYGIENE)
+    [linked] = backpack.add(db.session, owner, json.dumps(elsewhere.signed(owner.email)).encode(),
+                            fetch=elsewhere.web)
+    backpack.link(db.session, owner, linked, "skill", hygiene.id)
+    document = elsewhere.credential(owner.email, name="Manutention")
+    document["credentialSubject"]["achievement"]["alignment"] = [
+        {"type": ["Alignment"], "targetName": "Aider à la mobilité", "targetUrl": MOBILITY}]
+    [aligned] = backpack.add(db.session, owner, json.dumps(signed(document, elsewhere.issuer.key)).encode(),
+                             fetch=elsewhere.web)
+    db.session.commit()
+    hypothesis = _hypothesis(owner)
+    found = {e["concept_uri"]: (e["evidence"], e["skill_id"]) for e in path.gap(db.session, owner.portfolio,
+                                                                                  hypothesis)["have"]}
+    assert found == {HYGIENE: ("credential", str(hygiene.id)), MOBILITY: ("credential", None)}
+    # A counsellor shown the skill only does not see the badges; shown everything, they do.
+    counsellor = make_user("conseil@example.org")
+    narrow = accepted_grant(owner, counsellor, role="counsellor", scope=[{"type": "skill", "id": str(hygiene.id)}])
+    theirs = path.gap(db.session, owner.portfolio, hypothesis, grants=[narrow])["have"]
+    assert {e["concept_uri"]: e["evidence"] for e in theirs} == {HYGIENE: "self_declared"}
+    wide = accepted_grant(owner, counsellor, role="counsellor", scope="all")
+    theirs = path.gap(db.session, owner.portfolio, hypothesis, grants=[wide])["have"]
+    assert {e["concept_uri"]: e["evidence"] for e in theirs} == {HYGIENE: "credential", MOBILITY: "credential"}
+    # An expired badge proves nothing any more.
+    aligned.expires_at = utcnow() - timedelta(days=1)
+    linked.expires_at = utcnow() - timedelta(days=1)
+    db.session.commit()
+    found = {e["concept_uri"]: e["evidence"] for e in path.gap(db.session, owner.portfolio, hypothesis)["have"]}
+    assert found == {HYGIENE: "self_declared"}

@@ -5,7 +5,8 @@ image as it was given).
 Who may see it: anyone who has the address, as for a credential issued here (``/credentials/<id>``): the
 id is random, and it reaches others only where the owner puts it (a page, a CV, a link they share).
 Unlike an issued credential, a badge the owner hid (or deleted) answers 404 to everyone else: it was
-never published by an issuer under that address, so hiding it withdraws it.
+never published by an issuer under that address, so hiding it withdraws it. After its owner deleted the
+account, it answers 410 (a tombstone: ``backpack.erase``), like the person's other public pages.
 """
 from __future__ import annotations
 
@@ -38,7 +39,10 @@ def _is_owner(row: ExternalCredential) -> bool:
 
 def _badge(badge_id: uuid.UUID) -> ExternalCredential:
     row = db.session.get(ExternalCredential, badge_id)
-    if row is None or (row.hidden and not _is_owner(row)):
+    if row is None:
+        from app.services.erasure import is_erased_page  # noqa: PLC0415 - issue 11: gone with its holder
+        abort(410 if is_erased_page(db.session, badge_id) else 404)
+    if row.hidden and not _is_owner(row):
         abort(404)
     return row
 

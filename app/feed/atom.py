@@ -23,7 +23,7 @@ def _stamp(moment: datetime) -> str:
 
 
 def _sub(parent, tag: str, text: str | None = None, **attributes) -> ET.Element:
-    element = ET.SubElement(parent, f"{{{NS}}}{tag}", {k: v for k, v in attributes.items()})
+    element = ET.SubElement(parent, tag, {k: v for k, v in attributes.items()})
     if text is not None:
         element.text = text
     return element
@@ -32,8 +32,10 @@ def _sub(parent, tag: str, text: str | None = None, **attributes) -> ET.Element:
 def document(items: list[FeedItem], *, feed_id: str, title: str, self_url: str, site_url: str,
              url_of, when_of, author: str, now: datetime | None = None) -> bytes:
     """``url_of(event)`` is the event's page; ``when_of(event)`` a line saying when and where."""
-    ET.register_namespace("", NS)
-    root = ET.Element(f"{{{NS}}}feed")
+    # Atom declared as this document's default namespace on its root, with unqualified names inside:
+    # ``ET.register_namespace("", …)`` would do it for the whole process, and ``tostring``'s
+    # ``default_namespace`` refuses the unqualified attributes Atom uses (``rel``, ``href``).
+    root = ET.Element("feed", {"xmlns": NS})
     _sub(root, "id", feed_id)
     _sub(root, "title", title)
     updated = max((item.event.updated_at for item in items), default=now or datetime.now(timezone.utc))

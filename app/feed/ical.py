@@ -8,8 +8,9 @@ UTC — with no METHOD in the calendar, 3.8.7.2 makes it the time the event was 
 ``updated_at``, not the download's time — and a DTSTART (3.6.1: required when there is no METHOD); times are written in UTC
 (``YYYYMMDDTHHMMSSZ``, 3.3.5 form 2) so that no VTIMEZONE is needed. A change raises ``SEQUENCE``
 and a withdrawn event is sent as ``STATUS:CANCELLED`` (5.2.2 of RFC 5546's spirit: calendars that
-imported it learn it is off rather than keeping a ghost). An offer without any date has no DTSTART to
-give and is left out of calendars (it stays in the Atom feed).
+imported it learn it is off rather than keeping a ghost): subscribed calendars keep receiving it so for
+``feed.CANCELLED_KEPT`` (``feed.calendar_events``), and its publisher's own ``.ics`` says so too. An offer
+without any date has no DTSTART to give and is left out of calendars (it stays in the Atom feed).
 """
 from __future__ import annotations
 

@@ -131,8 +131,8 @@ def _calendar_response(events, name: str, filename: str) -> Response:
 @bp.get("/feed/calendar.ics")
 @login_required
 def calendar():
-    items = service.feed(db.session, current_user)
-    return _calendar_response([item.event for item in items], _("My Sillage feed"), "sillage-feed.ics")
+    events = service.calendar_events(db.session, current_user)
+    return _calendar_response(events, _("My Sillage feed"), "sillage-feed.ics")
 
 
 # --- the private addresses, for feed readers and calendar apps (no session) ------------------------------
@@ -166,8 +166,8 @@ def atom_feed(token: str):
 def private_calendar(token: str):
     user = _token_user(token)
     with force_locale(user.locale or current_app.config.get("BABEL_DEFAULT_LOCALE", "fr")):
-        items = service.feed(db.session, user)
-        return _calendar_response([item.event for item in items], _("My Sillage feed"), "sillage-feed.ics")
+        events = service.calendar_events(db.session, user)
+        return _calendar_response(events, _("My Sillage feed"), "sillage-feed.ics")
 
 
 # --- one event ----------------------------------------------------------------------------------------

@@ -151,16 +151,21 @@ def read(data: bytes, archive: SafeZip | None = None) -> Bundle:
 
 
 def _person(entry, author: str, body: str) -> dict:
+    """The profile from LEAP2A's personal data: the preferred name (LEAP2A's ``preferred_given_name``,
+    which Mahara and Sillage write; ``preferred_name`` kept for older files), else the legal names, else
+    the feed's author; a phone of any kind; the place from ``leap2:spatial``'s address lines (where LEAP2A
+    puts it), else a ``town``/``city`` field."""
     data = {}
     for element in entry.findall(LEAP + "persondata"):
         data.setdefault(element.get(LEAP + "field") or "", (element.text or "").strip())
-    name = data.get("preferred_name") or " ".join(
+    lines = [" ".join((line.text or "").split()) for line in entry.iterfind(f"{LEAP}spatial/{LEAP}addressline")]
+    name = data.get("preferred_given_name") or data.get("preferred_name") or " ".join(
         p for p in (data.get("legal_given_name"), data.get("legal_family_name")) if p) or author
     website = data.get("website", "")
     return {k: v for k, v in {
         "display_name": clip(name, 120), "bio": body, "contact_email": data.get("email", ""),
         "phone": clip(data.get("mobile") or data.get("workphone") or data.get("homephone"), 40),
-        "location": clip(data.get("town") or data.get("city"), 120),
+        "location": clip(", ".join(line for line in lines if line) or data.get("town") or data.get("city"), 120),
         "website": website if website.startswith(("http://", "https://")) else "",
     }.items() if v}
 

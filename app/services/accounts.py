@@ -402,10 +402,12 @@ def delete_account(session: Session, user: User, password: str) -> None:
         raise LastOrganisationAdmin(alone)
     portfolio = user.portfolio
     photo_key = portfolio.photo_key if portfolio is not None else None
-    from app.services import erasure  # noqa: PLC0415 - erasure reads many areas' models and services
+    from app.services import backpack, erasure  # noqa: PLC0415 - erasure reads many areas' models and services
 
     vault_keys.shred(session, user)
     erasure.erase(session, user)  # what names the person outside the rows that cascade (issue 11)
+    if portfolio is not None:  # badges from elsewhere: their verdicts, and tombstones so their pages answer 410
+        backpack.erase(session, portfolio.id)
     sessions.delete_user_sessions(session, user.id)
     session.delete(user)
     session.flush()

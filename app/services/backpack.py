@@ -459,9 +459,16 @@ def delete(session: Session, user: User, row: ExternalCredential) -> None:
 def erase(session: Session, portfolio_id) -> int:
     """Everything the backpack holds for a portfolio, for account deletion: the badges, their links, and
     their cached verdicts (which a portfolio's cascade does not reach: the verdict table serves several
-    kinds and has no foreign key). Returns the number of badges deleted."""
+    kinds and has no foreign key). Each badge leaves a tombstone (``erasure.public_id_digest``, the same
+    table as share links and attestations) so that ``/backpack/<id>``, cited by CVs, pages and exports,
+    answers 410 like the person's other public pages. Returns the number of badges deleted."""
+    from app.models.exports import ErasedToken  # noqa: PLC0415 - erasure imports this module's callers
+    from app.services.erasure import public_id_digest  # noqa: PLC0415
+
     ids = list(session.scalars(select(ExternalCredential.id)
                                .where(ExternalCredential.portfolio_id == portfolio_id)))
+    for badge_id in ids:
+        session.merge(ErasedToken(token_digest=public_id_digest(badge_id)))
     if ids:
         session.execute(sql_delete(VerificationVerdict).where(VerificationVerdict.subject_kind == "external",
                                                           VerificationVerdict.subject_id.in_(ids)))

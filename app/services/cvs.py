@@ -766,6 +766,18 @@ def _resume_entry(kind: str, item) -> tuple[str, dict]:
     }
 
 
+def _compact(value):
+    """``value`` without the keys that say nothing (``None`` or ``""``), at every depth. JSON Resume v1.0.0
+    types its fields as strings, its dates as ``iso8601``/``date`` strings and ``email``/``url`` with a
+    format: a ``null`` date (a badge that states none) or an empty address is invalid there, while a
+    missing key is fine (docs/schemas/json-resume-1.0.0.schema.json; tests/test_cvs.py validates)."""
+    if isinstance(value, dict):
+        return {k: _compact(v) for k, v in value.items() if v is not None and v != ""}
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return value
+
+
 def _resume(
     session: Session, portfolio: Portfolio, pairs, *, summary: str, language: str, canonical: str | None
 ) -> dict:
@@ -803,7 +815,7 @@ def _resume(
         "language": language,
         **({"canonical": canonical} if canonical else {}),
     }
-    return resume
+    return _compact(resume)
 
 
 def json_resume(session: Session, cv: CvVariant) -> dict:

@@ -22,12 +22,23 @@ LIFE_AREAS = {"job": "Employment", "internship": "Employment", "education": "Edu
 CLR_CONTEXTS = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json",
                 "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
 
-for prefix, namespace in (("", ATOM), ("rdf", RDF), ("leap2", LEAP2)):
-    ET.register_namespace(prefix, namespace)
+# The prefixes LEAP2A's examples use. Written literally (``_qualified``) and declared on the root, rather
+# than with ``ET.register_namespace``, whose map is process-wide: registering Atom as the default namespace
+# there would move any other code's unqualified elements into Atom.
+PREFIXES = {ATOM: "", RDF: "rdf:", LEAP2: "leap2:"}
+
+
+def _qualified(name: str) -> str:
+    """``{namespace}local`` as the prefixed name this file declares (``leap2:date``; Atom's unprefixed)."""
+    if name.startswith("{"):
+        namespace, local = name[1:].split("}", 1)
+        return PREFIXES[namespace] + local
+    return name
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attributes) -> ET.Element:
-    element = ET.SubElement(parent, tag, {k: v for k, v in attributes.items() if v is not None})
+    element = ET.SubElement(parent, _qualified(tag),
+                            {_qualified(k): v for k, v in attributes.items() if v is not None})
     if text is not None:
         element.text = text
     return element
@@ -52,6 +63,22 @@ def _link(entry: ET.Element, rel: str, other_id: str) -> None:
     _sub(entry, f"{{{ATOM}}}link", rel=f"leap2:{rel}", href=f"urn:uuid:{other_id}")
 
 
+def _person_data(person: ET.Element, profile: dict) -> None:
+    """The owner's contact details in LEAP2A's own vocabulary (``leap2:persondata`` fields and
+    ``leap2:spatial``, as Mahara, LEAP2A's reference implementation, writes and reads them), so that
+    another e-portfolio, and Sillage's importer (app/importers/leap2a.py), read them back. Sillage has
+    one display name, which is what LEAP2A's ``preferred_given_name`` carries (Mahara's "preferred
+    name", shown instead of the legal names); one phone, written as ``mobile`` (LEAP2A has no plain
+    "phone"); and a free-text place, which is an ``addressline`` of ``leap2:spatial``."""
+    for field, value in (("preferred_given_name", profile.get("display_name")),
+                         ("email", profile.get("contact_email")), ("mobile", profile.get("phone")),
+                         ("website", profile.get("website"))):
+        if value:
+            _sub(person, f"{{{LEAP2}}}persondata", value, **{f"{{{LEAP2}}}field": field})
+    if profile.get("location"):
+        _sub(_sub(person, f"{{{LEAP2}}}spatial"), f"{{{LEAP2}}}addressline", profile["location"])
+
+
 def leap2a(data: dict) -> bytes:
     """The portfolio as a LEAP2A feed: the owner (``person``), experiences (``activity``, with their life
     area), diplomas (``achievement``), skills (``ability``), journal entries (``entry``) and documents
@@ -60,10 +87,9 @@ def leap2a(data: dict) -> bytes:
     profile = data.get("profile") or {}
     account = data["account"]
     updated = data["exported_at"]
-    feed = ET.Element(f"{{{ATOM}}}feed")
-    # Used only inside attribute values (``scheme="categories:life_area#"``), where ElementTree does not see
-    # it: declared by hand, as LEAP2A's examples do.
-    feed.set("xmlns:categories", CATEGORIES)
+    feed = ET.Element("feed", {"xmlns": ATOM, "xmlns:rdf": RDF, "xmlns:leap2": LEAP2,
+                               # used only inside attribute values (``scheme="categories:life_area#"``)
+                               "xmlns:categories": CATEGORIES})
     _sub(feed, f"{{{LEAP2}}}version", LEAP2A_VERSION)
     _sub(feed, f"{{{ATOM}}}id", f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'sillage-export:' + account['email'])}")
     name = profile.get("display_name") or account["email"]
@@ -74,12 +100,7 @@ def leap2a(data: dict) -> bytes:
     if profile:
         person = _entry(feed, str(uuid.uuid5(uuid.NAMESPACE_URL, "sillage-person:" + account["email"])), "person",
                         name, updated, profile.get("bio", ""))
-        for field, value in (("full_name", profile.get("display_name")), ("email", profile.get("contact_email")),
-                             ("phone", profile.get("phone")), ("website", profile.get("website"))):
-            if value:
-                _sub(person, f"{{{LEAP2}}}persondata", value, **{f"{{{LEAP2}}}field": field})
-        if profile.get("location"):
-            _sub(person, f"{{{LEAP2}}}spatial", profile["location"])
+        _person_data(person, profile)
     for item in data["experiences"]:
         text = "\n\n".join(part for part in (", ".join(p for p in (item["organisation"], item["place"]) if p),
                                              item["description"]) if part)
@@ -116,23 +137,54 @@ def _types(document: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def clr_credential(data: dict, *, issuer: dict, clr_id: str) -> dict | None:
-    """A CLR 2.0 ``ClrCredential`` holding the owner's OB 3.0 achievement credentials exactly as issued
-    (each keeps its own proof, so each stays verifiable on its own), with their achievements; ``None`` when
-    there is none (``verifiableCredential`` needs at least one). Unsigned here: ``sign_clr`` signs it.
+def _member(credential: dict, jws: str | None) -> tuple[dict | None, str | None]:
+    """One credential as ``verifiableCredential`` may hold it, or why it is left out.
+
+    A credential with an embedded proof goes in as issued. A VC-JWT was decoded at import, so its
+    document has no proof: it goes in as VC 2.0's ``EnvelopedVerifiableCredential`` (the compact JWS in
+    a ``data:application/vc+jwt`` URL, VC-JOSE-COSE), the form that keeps the issuer's signature. A
+    VC 1.1-style JWT (the credential in a ``vc`` claim) has no such media type, and a document with
+    neither a proof nor a JWS cannot be checked by anyone: both are left out, with the reason given."""
+    if jws is not None:
+        from badges.formats import decode_jws  # noqa: PLC0415
+
+        _header, payload = decode_jws(jws)
+        if isinstance(payload, dict) and "@context" in payload:
+            return {"@context": CLR_CONTEXTS[:1], "id": f"data:application/vc+jwt,{jws}",
+                    "type": "EnvelopedVerifiableCredential"}, None
+        return None, "vc_1_1_jwt"
+    if "proof" not in credential:
+        return None, "no_proof"
+    return credential, None
+
+
+def clr_credential(data: dict, *, issuer: dict, clr_id: str,
+                   jws: dict[str, str] | None = None) -> tuple[dict | None, list[dict]]:
+    """A CLR 2.0 ``ClrCredential`` holding the owner's OB 3.0 achievement credentials, each in a form
+    that stays verifiable on its own (``_member``: as issued with its proof, or enveloped when it came as
+    a VC-JWT, whose compact JWS ``jws`` gives by entry id), with their achievements; and the entries
+    left out with their reason (``{"id", "reason"}``), for the manifest. The record is ``None`` when no
+    member remains (``verifiableCredential`` needs at least one). Unsigned here: ``sign_clr`` signs it.
     ``issuer`` is the platform's profile; ``credentialSubject.id`` is left out (the owner has no DID here).
     """
-    credentials = [entry["credential"] for entry in data["credentials"]
-                   if isinstance(entry["credential"], dict)
-                   and {"AchievementCredential", "OpenBadgeCredential"} & set(_types(entry["credential"]))]
-    if not credentials:
-        return None
-    achievements = []
-    for credential in credentials:
+    jws = jws or {}
+    members, achievements, left_out = [], [], []
+    for entry in data["credentials"]:
+        credential = entry["credential"]
+        if not (isinstance(credential, dict)
+                and {"AchievementCredential", "OpenBadgeCredential"} & set(_types(credential))):
+            continue
+        member, reason = _member(credential, jws.get(str(entry["id"])))
+        if member is None:
+            left_out.append({"id": str(entry["id"]), "reason": reason})
+            continue
+        members.append(member)
         subject = credential.get("credentialSubject")
         achievement = subject.get("achievement") if isinstance(subject, dict) else None
         if isinstance(achievement, dict) and achievement not in achievements:
             achievements.append(achievement)
+    if not members:
+        return None, left_out
     name = (data.get("profile") or {}).get("display_name") or data["account"]["email"]
     return {
         "@context": CLR_CONTEXTS,
@@ -141,23 +193,25 @@ def clr_credential(data: dict, *, issuer: dict, clr_id: str) -> dict | None:
         "issuer": issuer,
         "validFrom": data["exported_at"],
         "name": f"Comprehensive Learner Record — {name}",
-        "credentialSubject": {"type": ["ClrSubject"], "verifiableCredential": credentials,
+        "credentialSubject": {"type": ["ClrSubject"], "verifiableCredential": members,
                               "achievement": achievements},
-    }
+    }, left_out
 
 
-def sign_clr(clr: dict, key_pair) -> dict:
+def sign_clr(clr: dict, key_pair) -> tuple[dict, str | None]:
     """The record signed ``eddsa-rdfc-2022`` by the platform's key (as the platform signs attestations),
-    canonicalised with the bundled CLR 2.0 context (``badges/contexts``, never fetched). The platform vouches
-    only that this record gathers these credentials as this instance held them on that day; each
-    credential inside carries its own issuer's proof. Should a credential inside use a term no bundled
-    context defines (a badge brought from elsewhere), the signer refuses rather than sign what it would
-    drop, and the record is returned unsigned (``proof`` is optional in CLR 2.0): the credentials inside
-    stay verifiable one by one."""
+    canonicalised with the bundled CLR 2.0 context (``badges/contexts``, never fetched), and ``None``; or
+    the record unsigned and the signer's error code. The platform vouches only that this record gathers
+    these credentials as this instance held them on that day; each credential inside carries its own
+    issuer's proof. Should a credential inside use a term or context no bundled context defines (a badge
+    brought from elsewhere, VC 1.1 contexts), the signer refuses (``certs.errors.CertsError``: it never
+    signs what it would drop) and the record goes unsigned (``proof`` is optional in CLR 2.0): the caller
+    tells the owner in the manifest. Any other error is a bug and is not hidden."""
     import certs  # noqa: PLC0415 - only exports sign records
     from badges.loader import document_loader  # noqa: PLC0415
+    from certs.errors import CertsError  # noqa: PLC0415
 
     try:
-        return certs.sign(clr, key_pair, document_loader())
-    except ValueError:
-        return clr
+        return certs.sign(clr, key_pair, document_loader()), None
+    except CertsError as error:
+        return clr, error.code

@@ -43,6 +43,7 @@ from app.services.export_portfolio import (  # noqa: F401 - the contract others 
     FORMAT, ITEM_SECTIONS, PHOTO_PATH, SECTIONS, VERSION, Selection, build_portfolio, clean_selection,
     counts, credential_entries, credential_paths, document_path,
 )
+from badges.formats import looks_like_jws
 from certs import export_cipher, vault
 from certs.keys import seal, unseal
 
@@ -283,20 +284,20 @@ def write_zip(session: Session, user: User, target: IO[bytes], selection: list[d
 
     archive = _Zip(target, utcnow())
     try:
-        _write_entries(session, user, archive, data, entries, rows, chosen, step)
+        clr = _write_entries(session, user, archive, data, entries, rows, chosen, step)
     except BaseException:
         archive.zip.close()  # never left for the garbage collector to close on a closed file
         raise
     archive.written.counts = counts(data)
     archive.close({"format": FORMAT, "version": VERSION, "created_at": data["exported_at"],
                    "generator": "Sillage", "selection": selection, "counts": archive.written.counts,
-                   "files": list(archive.written.files)})
+                   "files": list(archive.written.files), "clr": clr})
     on_progress(100)
     return archive.written
 
 
 def _write_entries(session: Session, user: User, archive: _Zip, data: dict, entries: list, rows: dict,
-                   chosen: Selection, step: Callable[[], None]) -> None:
+                   chosen: Selection, step: Callable[[], None]) -> dict:
     from app.services import documents, photos  # noqa: PLC0415
     from app.services.attestations import platform_key, platform_profile  # noqa: PLC0415
 
@@ -324,10 +325,18 @@ def _write_entries(session: Session, user: User, archive: _Zip, data: dict, entr
     step()
     archive.add("leap2a.xml", [export_formats.leap2a(data)], "application/xml")
     step()
-    clr = export_formats.clr_credential(data, issuer=platform_profile(), clr_id=f"urn:uuid:{uuid.uuid4()}")
+    jws = {str(e.id): e.row.original.decode("ascii") for e in entries
+           if e.kind == "external" and looks_like_jws(e.row.original.decode("utf-8", "replace").strip())}
+    clr, left_out = export_formats.clr_credential(data, issuer=platform_profile(),
+                                                  clr_id=f"urn:uuid:{uuid.uuid4()}", jws=jws)
+    unsigned = None
     if clr is not None:
-        archive.add("clr.json", [_json_bytes(export_formats.sign_clr(clr, platform_key(session)))])
+        clr, unsigned = export_formats.sign_clr(clr, platform_key(session))
+        archive.add("clr.json", [_json_bytes(clr)])
     step()
+    # Told in the manifest: a CLR the platform could not sign, and badges it could not hold verifiably.
+    return {"file": "clr.json" if clr is not None else None, "signed": clr is not None and unsigned is None,
+            "unsigned_reason": unsigned, "left_out": left_out}
 
 
 def temporary_file() -> IO[bytes]:

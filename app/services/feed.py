@@ -41,6 +41,7 @@ TOKEN_PREFIX = "sfd_"
 MAX_CONCEPTS = 50  # occupations or skills named by one event
 MAX_KEYWORDS = 20
 MAX_CANDIDATES = 2000  # upcoming events considered for one feed
+CANCELLED_KEPT = timedelta(days=30)  # a withdrawn event stays in calendars as CANCELLED this long
 EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2100, 12, 31, tzinfo=timezone.utc)
 
 RULES = {
@@ -233,12 +234,15 @@ def for_publisher(session: Session, actor: User) -> list[Event]:
                                 .order_by(Event.published_at.desc()).limit(500)))
 
 
+def _not_past(now: datetime):
+    return or_(Event.ends_at >= now, and_(Event.ends_at.is_(None), Event.starts_at >= now),
+               and_(Event.ends_at.is_(None), Event.starts_at.is_(None)))
+
+
 def upcoming(session: Session, now: datetime | None = None, *, limit: int = MAX_CANDIDATES) -> list[Event]:
     """Published events not yet over (an offer without dates stays until withdrawn), soonest first."""
     now = now or utcnow()
-    not_past = or_(Event.ends_at >= now, and_(Event.ends_at.is_(None), Event.starts_at >= now),
-                   and_(Event.ends_at.is_(None), Event.starts_at.is_(None)))
-    events = session.scalars(select(Event).where(Event.status == PUBLISHED, not_past)
+    events = session.scalars(select(Event).where(Event.status == PUBLISHED, _not_past(now))
                              .options(selectinload(Event.organisation))
                              .order_by(Event.starts_at, Event.published_at).limit(limit))
     return sorted(events, key=_when)
@@ -383,6 +387,25 @@ def feed(session: Session, user: User, *, now: datetime | None = None, lang: str
             if len(items) >= limit:
                 break
     return items
+
+
+def calendar_events(session: Session, user: User, *, now: datetime | None = None,
+                    lang: str | None = None) -> list[Event]:
+    """The person's calendar: their feed's events, then the events withdrawn in the last
+    ``CANCELLED_KEPT`` that met the same interests and are not over. A calendar app that subscribed has
+    imported those; a feed that merely drops them leaves each app to guess (many keep the ghost), so they
+    stay in the calendar for a while as ``STATUS:CANCELLED`` with a higher ``SEQUENCE`` (app/feed/ical.py),
+    which every client applies on its next refresh. The Atom feed, read by people, just drops them."""
+    now = now or utcnow()
+    found = interests(session, user, lang or user.locale or "fr")
+    events = [item.event for item in feed(session, user, now=now, found=found)]
+    if not found:
+        return events
+    keyword_terms = {keyword: _keyword_terms(keyword) for keyword in found.keywords}
+    withdrawn = session.scalars(select(Event).where(
+        Event.status == WITHDRAWN, Event.withdrawn_at >= now - CANCELLED_KEPT, _not_past(now))
+        .options(selectinload(Event.organisation)).order_by(Event.withdrawn_at.desc()).limit(MAX_CANDIDATES))
+    return events + [event for event in withdrawn if reasons(event, found, keyword_terms)]
 
 
 # --- settings: keywords, the feed-reader token, the digest ------------------------------------------------

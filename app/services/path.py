@@ -266,7 +266,61 @@ def evidence(session: Session, portfolio: Portfolio, uris: list[str], *, grants:
             target = alignment.get("target_url") if isinstance(alignment, dict) else None
             if target in wanted:
                 better(target, "credential", None)
+    for level_uri, skill_id in _external_evidence(session, portfolio, list(by_id), wanted, grants):
+        skill = by_id.get(skill_id)
+        better(skill.concept_uri if skill is not None else level_uri, "credential", skill)
     return found
+
+
+def _shares_credentials(grants: list[Grant] | None) -> bool:
+    """Badges from elsewhere have no grant kind of their own: they live in the Credentials section, so a
+    counsellor sees them as evidence only when a grant shares that whole section."""
+    return grants is None or any(
+        policy.grant_allows(g.role, "credential", policy.READ) and policy.scope_selection(g, "credential")
+        is policy.ALL for g in grants)
+
+
+def _alignment_targets(document: dict) -> set:
+    """The ``targetUrl`` of a badge's alignments: OB 3.0's ``credentialSubject.achievement.alignment``,
+    OB 2.0's ``badge.alignment`` when the badge class is embedded."""
+    from badges.formats import as_list  # noqa: PLC0415
+
+    subject = document.get("credentialSubject")
+    subject = subject[0] if isinstance(subject, list) and subject else subject
+    holders = [subject.get("achievement") if isinstance(subject, dict) else None, document.get("badge")]
+    return {a.get("targetUrl") for h in holders if isinstance(h, dict) for a in as_list(h.get("alignment"))
+            if isinstance(a, dict) and isinstance(a.get("targetUrl"), str)}
+
+
+def _external_evidence(session: Session, portfolio: Portfolio, skill_ids: list, wanted: set,
+                       grants: list[Grant] | None) -> list[tuple[str | None, uuid.UUID | None]]:
+    """Badges earned elsewhere (app.services.backpack) that prove a needed skill, as ``credential``
+    evidence like a credential issued here (issue 12: "certified by a credential", wherever issued):
+    one linked to the owner's skill gives ``(None, skill_id)``, one aligned to the concept ``(uri, None)``.
+    Only badges whose state is active (not expired, not found revoked or suspended by the last check);
+    a counsellor sees neither hidden badges nor any unless the Credentials section is shared."""
+    from app.models.backpack import ExternalCredential, ExternalCredentialLink  # noqa: PLC0415
+    from app.services import backpack  # noqa: PLC0415
+
+    if not _shares_credentials(grants):
+        return []
+    query = select(ExternalCredential).where(ExternalCredential.portfolio_id == portfolio.id)
+    if grants is not None:
+        query = query.where(ExternalCredential.hidden.is_(False))
+    rows = session.scalars(query).all()
+    if not rows:
+        return []
+    checked = backpack.verdicts(session, portfolio.id)
+    active = {row.id: row for row in rows if backpack.state(row, checked.get(row.id)) == "active"}
+    out: list[tuple[str | None, uuid.UUID | None]] = []
+    if skill_ids and active:
+        link = ExternalCredentialLink
+        links = session.execute(select(link.item_id, link.external_credential_id).where(
+            link.portfolio_id == portfolio.id, link.item_kind == "skill", link.item_id.in_(skill_ids)))
+        out += [(None, item_id) for item_id, badge_id in links if badge_id in active]
+    for row in active.values():
+        out += [(uri, None) for uri in _alignment_targets(row.document) & wanted]
+    return out
 
 
 def gap(session: Session, portfolio: Portfolio, hypothesis: Hypothesis, *, lang: str = "fr",
