@@ -306,7 +306,7 @@ def accept(session: Session, user: User, grant_id) -> Grant:
 
 def shared_with(session: Session, user: User) -> list[Grant]:
     """The user's active grants, the most recently accepted first."""
-    return list(session.scalars(select(Grant).where(Grant.grantee_id == user.id, policy.active_clause(utcnow()))
+    return list(session.scalars(select(Grant).where(policy.reaches_clause(user), policy.active_clause(utcnow()))
                                 .order_by(Grant.accepted_at.desc(), Grant.id)))
 
 
@@ -314,7 +314,8 @@ def active_grant(session: Session, user: User, grant_id) -> Grant:
     """One of the user's active grants, else ``NotFound`` (revoked, expired, another person's)."""
     key = policy.parse_id(grant_id)
     grant = session.get(Grant, key) if key is not None else None
-    if grant is None or grant.grantee_id != user.id or not grant.is_active():
+    if grant is None or not grant.is_active() or not session.scalar(
+            select(Grant.id).where(Grant.id == grant.id, policy.reaches_clause(user))):
         raise not_found()
     return grant
 
