@@ -49,12 +49,16 @@ def roster_import(org_ref, path, dry_run):
         raise click.ClickException("the roster has errors; nothing was imported")
     try:
         batch = rosters.start_import(db.session, policy.OPERATOR, org, data)
+        already = batch.status == "done"  # the same file this school year: the same batch, nothing redone
         db.session.commit()
         batch = batches.run_batch(batch.id) or batch
     except ServiceError as exc:
         raise _fail(exc) from exc
     report = batches.report(db.session, batch, limit=rosters.MAX_ROWS * 2)
-    added = sum(1 for r in report if r["status"] == "done" and (r["result"] or {}).get("action") == "add")
+    added = 0 if already else sum(1 for r in report
+                                  if r["status"] == "done" and (r["result"] or {}).get("action") == "add")
+    if already:
+        click.echo("this file was already imported: nothing to do")
     failed = [r for r in report if r["status"] == "failed"]
     for r in failed:
         click.echo(f"item {r['position']}: {r['error']['message']}")

@@ -36,6 +36,7 @@ from app.database import utcnow
 from app.models import Organisation, User
 from app.models.institutions import ENROLLING_KINDS, Enrolment, Group
 from app.models.issuing import ADMIN, APPROVED, HEAD
+from app import jobs
 from app.services import batches
 from app.services.errors import Forbidden, NotFound, ValidationFailed
 
@@ -374,3 +375,42 @@ def _row_index(session: Session, org_id, row: Row) -> dict:
             index.setdefault(f"email:{e.email}", e)
         index.setdefault(f"name:{fold(e.family_name)}|{fold(e.given_name)}|{e.birth_date}", e)
     return index
+
+
+def job_of(session: Session, org: Organisation, job_id):
+    """The roster batch ``job_id`` of ``org`` (another institution's is not found)."""
+    from app import policy
+    from app.models.jobs import Batch
+    key = policy.parse_id(job_id)
+    batch = session.get(Batch, key) if key is not None else None
+    if batch is None or batch.kind != KIND or batch.params.get("organisation") != str(org.id):
+        raise NotFound(str(_l("Not found.")))
+    return batch
+
+
+def summary(session: Session, batch) -> dict:
+    """Progress plus what the finished items did (added, invited, moved, ended, failed)."""
+    result = batches.progress(batch)
+    counts: dict[str, int] = {}
+    for entry in batches.report(session, batch, limit=MAX_ROWS * 2):
+        action = (entry["result"] or {}).get("action") if entry["status"] == "done" else entry["status"]
+        if action:
+            counts[action] = counts.get(action, 0) + 1
+    result["actions"] = counts
+    return result
+
+
+@jobs.task()
+def run_roster_job(batch_id: str) -> None:
+    """Run the import, then e-mail activation codes (or invitations to join) to those with an address;
+    the letters cover the others. Safe to run twice: the batch is idempotent and a code is mailed only to
+    enrolments that have no usable one."""
+    from app.extensions import db
+    from app.models.jobs import Batch
+    from app.services import institutions
+    batch = batches.run_batch(batch_id)
+    if batch is None:
+        return
+    batch = db.session.get(Batch, uuid.UUID(str(batch_id)))
+    org = db.session.get(Organisation, uuid.UUID(batch.params["organisation"]))
+    institutions.send_codes_by_mail(db.session, org)
