@@ -18,6 +18,8 @@
    AES-256-GCM of `cryptography` beside the streamed encryption and decryption of 200 MiB, MiB/s and
    peak memory), and the vault through the app (tests/benchmarks/bench_vault_app.py: a 200 MiB upload
    and download over HTTP, MiB/s and the worker's peak memory over rest, beside the raw cipher);
+9. then, unless --skip-roster is given, rosters (tests/benchmarks/bench_roster.py: preview and import of
+   5,000 pupils, letters for a class of 35; times and peak memory);
 8. then, unless --skip-cv is given, CV generation (tests/benchmarks/bench_cv.py: DOCX and PDF of a
    40-experience portfolio, ranking 500 items against a 5 KB offer).
 
@@ -68,6 +70,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="do not run the bulk award benchmark (tests/benchmarks/bench_bulk_award.py)")
     parser.add_argument("--skip-vault", action="store_true",
                         help="do not run the vault cipher benchmark (tests/benchmarks/bench_vault.py)")
+    parser.add_argument("--skip-roster", action="store_true",
+                        help="do not run the roster benchmark (tests/benchmarks/bench_roster.py)")
     parser.add_argument("--skip-cv", action="store_true",
                         help="do not run the CV benchmark (tests/benchmarks/bench_cv.py)")
     return parser.parse_args(argv)
@@ -143,6 +147,14 @@ def main(argv=None) -> int:
             subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_cv.py")], cwd=ROOT, check=True)
         except subprocess.CalledProcessError as exc:
             print(f"the CV benchmark failed (exit status {exc.returncode})")
+            status = 1
+    if not args.skip_roster:
+        print("\nRosters: 5,000 pupils previewed and imported, letters for 35 (tests/benchmarks/bench_roster.py) ...",
+              flush=True)
+        try:
+            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_roster.py")], cwd=ROOT, check=True)
+        except subprocess.CalledProcessError as exc:
+            print(f"the roster benchmark failed (exit status {exc.returncode})")
             status = 1
     return status
 
