@@ -90,7 +90,7 @@ def test_activation_page_code_once_and_guessing_limited(client, make_user, app):
             "password": "a long enough passphrase 42"}
     assert client.post("/activate", data=data).status_code == 302
     again = client.post("/activate", data={**data, "email": "leo2@example.org"})
-    assert again.status_code == 400 and "not valid".encode() in again.data
+    assert again.status_code == 400 and "a déjà servi".encode() in again.data
     statuses = [client.post("/activate", data={**data, "code": f"AAAAA-{i:05d}"}).status_code for i in range(12)]
     assert 429 in statuses  # guessing is rate-limited
 
@@ -125,6 +125,12 @@ def test_teacher_reads_only_what_is_shared_with_their_group(client, make_user):
     response = client.post("/api/v1/me/group-shares", headers=personal(pupil),
                            json={"group_id": str(leo.group.id), "group_role": "teacher"})
     assert response.status_code == 201 and response.json["reaches"] == ["prof@lycee.example"]
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/institutions"))})
+    login(client, pupil.email)
+    sharing = client.get("/portfolio/sharing")
+    assert "Enseignant·es de 5e B".encode() in sharing.data and b"prof@lycee.example" in sharing.data
+    client.post("/logout", data={"csrf_token": csrf_token(sharing)})
+    login(client, teacher.email)
     shared = client.get(f"/shared/{response.json['id']}")
     assert shared.status_code == 200
     assert response.json["id"].encode() in client.get("/institutions").data
@@ -147,7 +153,7 @@ def test_cli_roster_import_and_letters(app, make_user, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_bytes(HEADER.encode() + b"A;B;01/01/2999;5e;;;\n")
     refused = runner.invoke(args=["roster", "import", "--org", str(org.id), str(bad)])
-    assert refused.exit_code != 0 and "future" in refused.output
+    assert refused.exit_code != 0 and "futur" in refused.output
     if pdf.available():
         out = tmp_path / "letters.pdf"
         letters = runner.invoke(args=["roster", "letters", "--org", str(org.id), "--group", "5e B", "--out", str(out)])

@@ -12,3 +12,4 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     api.register(app)
+    app.jinja_env.globals["group_grant_reach"] = routes.group_grant_reach  # the owner's sharing list

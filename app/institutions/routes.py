@@ -215,3 +215,14 @@ def activate():
             flash(exc.message, "error")
             return render_template("institutions/activate.html", code=code), exc.status
     return render_template("institutions/activate.html", code=code)
+
+
+def group_grant_reach(grant) -> dict:
+    """For the owner's sharing page: whom a group grant names, and each person it reaches now."""
+    from app.models.institutions import Group
+    group = db.session.get(Group, grant.group_id)
+    who = {"teacher": _("Teachers of %(group)s", group=group.name),
+           "counsellor": _("Counsellors of %(group)s", group=group.name)}.get(
+        grant.group_role, _("Staff of %(group)s", group=group.name))
+    return {"label": f"{who} ({group.organisation.name})",
+            "people": [user.email for user, _role in institutions.reached(db.session, grant)]}

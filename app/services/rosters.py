@@ -233,10 +233,19 @@ def _index(session: Session, org: Organisation) -> dict[str, Enrolment]:
     return index
 
 
+def _same(enrolment: Enrolment, row: Row) -> bool:
+    """A weaker key (e-mail, name + birth date) never overrides a stronger one that differs: two pupils
+    with the same name and birth date but different INE are two people."""
+    if row.ine and enrolment.ine and row.ine != enrolment.ine:
+        return False
+    return not (row.email and enrolment.email and row.email != enrolment.email
+                and not (row.ine and row.ine == enrolment.ine))
+
+
 def _find(index: dict, row: Row) -> Enrolment | None:
     for key in ([f"ine:{row.ine}"] if row.ine else []) + ([f"email:{row.email}"] if row.email else []) + [
             f"name:{fold(row.family_name)}|{fold(row.given_name)}|{row.birth_date}"]:
-        if key in index:
+        if key in index and _same(index[key], row):
             return index[key]
     return None
 
@@ -312,7 +321,8 @@ def _group(session: Session, org_id, name: str, year: int) -> Group:
     return group
 
 
-@batches.handler(KIND)
+# 50 rows per transaction: a commit is a disk sync; a crash redoes at most 50 rows' work, never twice.
+@batches.handler(KIND, per_transaction=50)
 def handle(session: Session, batch, item) -> dict:
     """One row: add, move or re-open the enrolment; one ``end`` item: end an affiliation the file dropped.
     An existing account found by e-mail is only invited (``invited_user_id``), never linked."""
@@ -329,7 +339,6 @@ def handle(session: Session, batch, item) -> dict:
               birth_date=date.fromisoformat(payload["birth_date"]) if payload["birth_date"] else None,
               group=payload["group"], email=payload["email"], ine=payload["ine"],
               guardian_emails=payload["guardian_emails"])
-    org = session.get(Organisation, org_id)
     found = _find(_row_index(session, org_id, row), row)
     group = _group(session, org_id, row.group, batch.params["year"])
     action = "keep"
@@ -354,7 +363,6 @@ def handle(session: Session, batch, item) -> dict:
     found.email = row.email or found.email
     found.guardian_emails = row.guardian_emails
     session.flush()
-    del org
     return {"action": action, "enrolment": str(found.id)}
 
 

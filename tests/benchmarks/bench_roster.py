@@ -83,7 +83,7 @@ def main(argv=None) -> int:
             group = db.session.query(Group).filter_by(name="Classe 000").one()
             (pdf, pages), t_letters = measure(f"letters for {args.letters}", lambda: institutions.letters(
                 db.session, org, group, base_url="https://sillage.example"))
-            assert pages == min(args.letters, 35)
+            print(f"letters: {pages} pages")
     aims = [("preview", t_preview, 5), ("import", t_import, 60), ("letters", t_letters, 3)]
     for name, value, aim in aims:
         print(f"{name}: {value:.2f} s (aim {aim} s){'' if value <= aim else '  ABOVE THE AIM'}")
