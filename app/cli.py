@@ -168,8 +168,9 @@ def register(app: Flask) -> None:
     from app.feed.cli import group as feed_cli  # sillage feed
     from app.frameworks.cli import frameworks as frameworks_cli  # sillage frameworks
     from app.imports.cli import import_command  # sillage import
+    from app.institutions.cli import roster as roster_cli  # sillage roster
     from app.path.cli import group as trainings_cli  # sillage trainings
-    for command in (export_command, feed_cli, frameworks_cli, import_command, trainings_cli):
+    for command in (export_command, feed_cli, frameworks_cli, import_command, roster_cli, trainings_cli):
         app.cli.add_command(command)
     # ``keys`` is shared with the verifier's ``keys generate`` (app.verification.cli), whichever comes first.
     existing = app.cli.commands.get("keys")

@@ -281,6 +281,7 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
     _demo_backpack(session)
     lines += _demo_pages(session)
     _demo_feed(session)  # after the frameworks and the demo organisation
+    from app.institutions import demo as institutions_demo; lines += institutions_demo.load(session)  # noqa: E702
     if extra_accounts > 0:
         lines += generate_accounts(session, extra_accounts)
     return lines

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from flask import abort
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, exists, false, or_, select
 
 from app.extensions import db
 from app.database import utcnow
@@ -31,8 +31,9 @@ from app.models import (
     Achievement, Credential, Diploma, Document, Experience, Grant, JournalEntry, Membership, Organisation,
     Portfolio, Skill, User,
 )
-from app.models.issuing import APPROVED, PENDING
 from app.models.feed import PUBLISHED, Event
+from app.models.institutions import Group, GroupStaff
+from app.models.issuing import APPROVED, PENDING, STAFF_ROLES
 from app.models.pages import Page, ShareLink
 from app.models.path import Hypothesis, PlanItem
 
@@ -241,6 +242,18 @@ def active_clause(now: datetime):
                 or_(Grant.expires_at.is_(None), Grant.expires_at > now))
 
 
+def reaches_clause(user: User):
+    """The SQL condition of a grant that names ``user``: accepted by them, or made to the staff of a group
+    where they hold the role the grant names (any staff role when it names none) while they are still
+    on the staff of that group's institution and the group is not archived (app/models/institutions.py)."""
+    return or_(Grant.grantee_id == user.id, and_(Grant.group_id.is_not(None), exists().where(
+        GroupStaff.group_id == Grant.group_id, GroupStaff.user_id == user.id,
+        or_(Grant.group_role.is_(None), GroupStaff.role == Grant.group_role),
+        Group.id == GroupStaff.group_id, Group.archived_at.is_(None),
+        Membership.organisation_id == Group.organisation_id, Membership.user_id == user.id,
+        Membership.role.in_(STAFF_ROLES))))
+
+
 def active_grants(user, portfolio) -> list[Grant]:
     """The user's grants on ``portfolio`` (an object or its id) that give rights now: accepted, not
     revoked, not expired. Empty for anyone not signed in, and for the owner (who needs none)."""
@@ -248,7 +261,7 @@ def active_grants(user, portfolio) -> list[Grant]:
         return []
     portfolio_id = getattr(portfolio, "id", portfolio)
     return list(db.session.scalars(select(Grant).where(
-        Grant.grantee_id == user.id, Grant.portfolio_id == portfolio_id, active_clause(utcnow()))))
+        reaches_clause(user), Grant.portfolio_id == portfolio_id, active_clause(utcnow()))))
 
 
 def _granted(user: User, action: str, portfolio_id, kind: str, object_id) -> bool:

@@ -45,11 +45,16 @@ def _organisation(value: str) -> Organisation:
     return org
 
 
+# The command line's short names for the stored kinds (app/models/issuing.py ORGANISATION_KINDS).
+KIND_ALIASES = {"training": "training_body", "guidance": "guidance_service"}
+
+
 @orgs.command("create")
 @click.argument("name")
 @click.option("--admin", "admin_email", required=True, help="E-mail of an existing account: the first admin.")
 @click.option("--kind", default="other", show_default=True,
-              help="university, school, training_body, employer, association, guidance_service or other.")
+              help="school, university, training, guidance, employer, association or other (training_body "
+                   "and guidance_service are accepted too).")
 @click.option("--contact", default=None, help="Public contact e-mail (default: the admin's).")
 @click.option("--website", default="", help="The organisation's web site.")
 @click.option("--approve", is_flag=True, help="Approve it at once (it can issue).")
@@ -64,7 +69,7 @@ def orgs_create(name, admin_email, kind, contact, website, approve, did_key):
             raise click.ClickException(f"no account {email}: create it first (sillage users create)")
         org = org_service.create_organisation(
             db.session, policy.OPERATOR,
-            {"name": name, "kind": kind, "website": website, "contact_email": contact or admin.email},
+            {"name": name, "kind": KIND_ALIASES.get(kind, kind), "website": website, "contact_email": contact or admin.email},
             admin=admin, approve=approve, did_key=did_key)
         db.session.commit()
     except ServiceError as exc:

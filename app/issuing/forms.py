@@ -18,7 +18,8 @@ ORGANISATION_KIND_LABELS = {
     "training_body": _l("Training body"), "employer": _l("Employer"), "association": _l("Association"),
     "guidance_service": _l("Guidance service"), "other": _l("Other"),
 }
-ROLE_LABELS = {"admin": _l("Organisation admin"), "issuer": _l("Issuer")}
+ROLE_LABELS = {"admin": _l("Organisation admin"), "issuer": _l("Issuer"), "head": _l("Head of institution"),
+               "teacher": _l("Teacher"), "counsellor": _l("Counsellor")}
 ACHIEVEMENT_KIND_LABELS = {
     "Diploma": _l("Diploma"), "SecondarySchoolDiploma": _l("Secondary school diploma"),
     "Degree": _l("Degree"), "Certificate": _l("Certificate"), "Certification": _l("Certification"),

@@ -22,7 +22,10 @@ ORGANISATION_KINDS = ("university", "school", "training_body", "employer", "asso
 PENDING, APPROVED, REFUSED = "pending", "approved", "refused"
 ORGANISATION_STATUSES = (PENDING, APPROVED, REFUSED)
 ADMIN, ISSUER = "admin", "issuer"
-MEMBER_ROLES = (ADMIN, ISSUER)
+# Staff of an enrolling institution (app/models/institutions.py): the head manages staff, groups and rosters.
+HEAD, TEACHER, COUNSELLOR = "head", "teacher", "counsellor"
+STAFF_ROLES = (HEAD, TEACHER, COUNSELLOR)
+MEMBER_ROLES = (ADMIN, ISSUER, *STAFF_ROLES)
 # The kinds offered for an achievement: values of OB 3.0's ``achievementType`` vocabulary (extensible
 # enumeration, section B.1.3), written into the credential as they are.
 ACHIEVEMENT_KINDS = ("Diploma", "SecondarySchoolDiploma", "Degree", "Certificate", "Certification",

@@ -52,6 +52,12 @@ class Grant(IdMixin, TimestampMixin, db.Model):
     invited_by_id: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     message: Mapped[str] = mapped_column(Text, default="")
     locale: Mapped[str] = mapped_column(String(10), default="fr")  # the invitation e-mail's language
+    # A grant to a group's staff (app/models/institutions.py) instead of one person: every member of that
+    # group's staff holding ``group_role`` (any staff role when empty) reaches the portfolio while the grant
+    # is active. Such a grant is accepted when made (the owner's one action) and has no invitation link.
+    group_id: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"),
+                                                          index=True)
+    group_role: Mapped[Optional[str]] = mapped_column(String(12))
     # When the grantee last opened the shared portfolio: "recent changes" are the items changed since.
     last_seen_at: Mapped[Optional[datetime]]
 

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Optional
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import db, IdMixin, TimestampMixin, utcnow
@@ -24,6 +24,8 @@ class User(IdMixin, TimestampMixin, UserMixin, db.Model):
     is_admin: Mapped[bool] = mapped_column(default=False)
     locale: Mapped[Optional[str]] = mapped_column(String(8))
     timezone: Mapped[Optional[str]] = mapped_column(String(64))
+    # Set from an institution's roster on activation (app/services/institutions.py); minors' rules read it.
+    birth_date: Mapped[Optional[date]] = mapped_column(Date)
     # Bumped on password change or "log out everywhere": sessions carrying an older value end.
     session_version: Mapped[int] = mapped_column(default=1)
     # Per-account login backoff, kept in the database so that every worker sees it.

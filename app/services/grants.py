@@ -306,7 +306,7 @@ def accept(session: Session, user: User, grant_id) -> Grant:
 
 def shared_with(session: Session, user: User) -> list[Grant]:
     """The user's active grants, the most recently accepted first."""
-    return list(session.scalars(select(Grant).where(Grant.grantee_id == user.id, policy.active_clause(utcnow()))
+    return list(session.scalars(select(Grant).where(policy.reaches_clause(user), policy.active_clause(utcnow()))
                                 .order_by(Grant.accepted_at.desc(), Grant.id)))
 
 
@@ -314,9 +314,17 @@ def active_grant(session: Session, user: User, grant_id) -> Grant:
     """One of the user's active grants, else ``NotFound`` (revoked, expired, another person's)."""
     key = policy.parse_id(grant_id)
     grant = session.get(Grant, key) if key is not None else None
-    if grant is None or grant.grantee_id != user.id or not grant.is_active():
+    if grant is None or not grant.is_active() or not reaches(session, user, grant):
         raise not_found()
     return grant
+
+
+def reaches(session: Session, user: User, grant: Grant) -> bool:
+    """Does ``grant`` name ``user``: accepted by them, or made to a group's staff they are part of."""
+    if grant.grantee_id == user.id:
+        return True
+    return grant.group_id is not None and session.scalar(
+        select(Grant.id).where(Grant.id == grant.id, policy.reaches_clause(user))) is not None
 
 
 def leave(session: Session, user: User, grant: Grant) -> None:
@@ -335,7 +343,7 @@ def shared_items(session: Session, user: User, grant: Grant, *, ip: str | None =
     Each section's query is filtered by ``policy.shared_filter`` over this one grant: exactly the items
     in scope. The read is logged (``record``) and "recent changes" restart from now.
     """
-    if grant.grantee_id != user.id or not grant.is_active():
+    if not grant.is_active() or not reaches(session, user, grant):
         raise not_found()
     shown = {"portfolio": grant.portfolio, "grant": grant,
              "profile": policy.covers_section(grant, "profile")}
@@ -354,7 +362,7 @@ def shared_document(session: Session, user: User, grant: Grant, document_id, *, 
     """A document of the shared portfolio that the grant gives, logged as a download; else ``NotFound``."""
     key = policy.parse_id(document_id)
     document = session.get(Document, key) if key is not None else None
-    if (document is None or grant.grantee_id != user.id or document.portfolio_id != grant.portfolio_id
+    if (document is None or not reaches(session, user, grant) or document.portfolio_id != grant.portfolio_id
             or not grant.is_active() or not policy.can(user, policy.READ, document)):
         raise not_found()
     access_log.record(session, grant.portfolio_id, action="download", object_type="document",

@@ -25,7 +25,9 @@
    the median concept search), and the writing aid on the same generated framework
    (tests/benchmarks/bench_skill_suggestions.py: the median time of an experience's skill suggestions);
 10. then, unless --skip-path is given, the gap analysis of career hypotheses (tests/benchmarks/bench_path.py:
-   median over a generated 15,000-skill, 3,000-occupation, 100,000-relation ESCO framework).
+   median over a generated 15,000-skill, 3,000-occupation, 100,000-relation ESCO framework);
+11. then, unless --skip-roster is given, rosters (tests/benchmarks/bench_roster.py: preview and import of
+   5,000 pupils, letters for a class of 35; times and peak memory).
 
 Rate limits are switched off in the benchmark instance (every request comes from 127.0.0.1). The exit
 status is non-zero if a request failed or the setup did not work; a ratio below the aim is reported,
@@ -74,6 +76,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="do not run the bulk award benchmark (tests/benchmarks/bench_bulk_award.py)")
     parser.add_argument("--skip-vault", action="store_true",
                         help="do not run the vault cipher benchmark (tests/benchmarks/bench_vault.py)")
+    parser.add_argument("--skip-roster", action="store_true",
+                        help="do not run the roster benchmark (tests/benchmarks/bench_roster.py)")
     parser.add_argument("--skip-cv", action="store_true",
                         help="do not run the CV benchmark (tests/benchmarks/bench_cv.py)")
     parser.add_argument("--skip-frameworks", action="store_true",
@@ -175,6 +179,14 @@ def main(argv=None) -> int:
             subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_path.py")], cwd=ROOT, check=True)
         except subprocess.CalledProcessError as exc:
             print(f"the gap analysis benchmark failed or missed its aim (exit status {exc.returncode})")
+            status = 1
+    if not args.skip_roster:
+        print("\nRosters: 5,000 pupils previewed and imported, letters for 35 (tests/benchmarks/bench_roster.py) ...",
+              flush=True)
+        try:
+            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_roster.py")], cwd=ROOT, check=True)
+        except subprocess.CalledProcessError as exc:
+            print(f"the roster benchmark failed (exit status {exc.returncode})")
             status = 1
     return status
 

@@ -1,0 +1,183 @@
+"""``/api/v1/orgs/<id>/…``: an institution's groups, staff, roster import and activation letters (its heads
+only; another institution's ids answer 404 as unknown ones do), plus the person's side: sharing with a
+group's staff and joining an institution with a code. Personal tokens only."""
+from __future__ import annotations
+
+from flask import Response, request
+from flask_babel import lazy_gettext as _l
+from flask_smorest import Blueprint
+
+from app import policy
+from app.api.auth import api_user, require_token
+from app.api.schemas import ErrorSchema
+from app.extensions import db, limiter
+from app.services import batches, institutions, rosters
+from app.services.errors import ServiceError
+
+
+def document_errors(blp: Blueprint, *codes: int):
+    """Every refusal in the ``ErrorSchema`` shape (403 a role; 409 a conflict such as ``group_exists``)."""
+    def decorate(view):
+        for code in codes:
+            view = blp.alt_response(code, schema=ErrorSchema, description="An error: see `error`.")(view)
+        return view
+    return decorate
+
+
+def _head_org(org_id):
+    return institutions.headed(db.session, api_user(), org_id)
+
+
+def _group_json(group, *, detail=False) -> dict:
+    data = {"id": str(group.id), "name": group.name, "kind": group.kind, "year": group.year,
+            "organisation_id": str(group.organisation_id)}
+    if detail:
+        data["staff"] = [{"id": str(s.id), "email": s.user.email, "role": s.role} for s in group.staff]
+        data["members"] = [_enrolment_json(e) for e in institutions.members(db.session, group)]
+    return data
+
+
+def _enrolment_json(e) -> dict:
+    return {"id": str(e.id), "family_name": e.family_name, "given_name": e.given_name,
+            "birth_date": e.birth_date.isoformat() if e.birth_date else None, "ine": e.ine, "email": e.email,
+            "guardian_emails": e.guardian_emails, "status": e.status,
+            "group_id": str(e.group_id) if e.group_id else None,
+            "ended_at": e.ended_at.isoformat() if e.ended_at else None, "end_reason": e.end_reason}
+
+
+def _body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ServiceError(str(_l("The body must be a JSON object.")), code="invalid_json", status=400)
+    return data
+
+
+def make_blueprint() -> Blueprint:
+    blp = Blueprint("institutions_api", __name__, url_prefix="/api/v1",
+                    description="Institutions: groups, staff, rosters, activation letters; sharing with a "
+                                "group's staff.")
+    blp.before_request(require_token)
+
+    @blp.route("/orgs/<org_id>/groups", methods=["GET"])
+    @blp.doc(summary="The institution's groups (its heads)")
+    @document_errors(blp, 401, 403, 404)
+    def groups(org_id):
+        org = _head_org(org_id)
+        return {"items": [_group_json(g) for g in institutions.groups(db.session, org)]}
+
+    @blp.route("/orgs/<org_id>/groups", methods=["POST"])
+    @blp.doc(summary="Create a group: {name, kind: class|cohort, year}")
+    @document_errors(blp, 400, 401, 403, 404, 409, 422)
+    def create_group(org_id):
+        org = _head_org(org_id)
+        data = _body()
+        group = institutions.create_group(db.session, org, name=data.get("name"), kind=data.get("kind", "class"),
+                                          year=data.get("year"))
+        db.session.commit()
+        return _group_json(group), 201
+
+    @blp.route("/orgs/<org_id>/groups/<group_id>", methods=["GET"])
+    @blp.doc(summary="A group with its staff and members")
+    @document_errors(blp, 401, 403, 404)
+    def group(org_id, group_id):
+        org = _head_org(org_id)
+        return _group_json(institutions.group_of(db.session, org, group_id), detail=True)
+
+    @blp.route("/orgs/<org_id>/groups/<group_id>/staff", methods=["POST"])
+    @blp.doc(summary="Attach a person (by e-mail, an existing account) to the group: {email, role}")
+    @document_errors(blp, 400, 401, 403, 404, 409, 422)
+    def add_staff(org_id, group_id):
+        org = _head_org(org_id)
+        group = institutions.group_of(db.session, org, group_id)
+        data = _body()
+        staff = institutions.add_staff(db.session, org, group, email=data.get("email"), role=data.get("role"))
+        db.session.commit()
+        return {"id": str(staff.id), "email": staff.user.email, "role": staff.role}, 201
+
+    @blp.route("/orgs/<org_id>/groups/<group_id>/staff/<staff_id>", methods=["DELETE"])
+    @blp.doc(summary="Detach a member of staff from the group")
+    @document_errors(blp, 401, 403, 404)
+    def remove_staff(org_id, group_id, staff_id):
+        org = _head_org(org_id)
+        institutions.remove_staff(db.session, institutions.group_of(db.session, org, group_id), staff_id)
+        db.session.commit()
+        return "", 204
+
+    @blp.route("/orgs/<org_id>/enrolments/<enrolment_id>/end", methods=["POST"])
+    @blp.doc(summary="End a pupil's affiliation (the account and portfolio stay theirs): {reason}")
+    @document_errors(blp, 400, 401, 403, 404)
+    def end(org_id, enrolment_id):
+        org = _head_org(org_id)
+        enrolment = institutions.enrolment_of(db.session, org, enrolment_id)
+        institutions.end_enrolment(db.session, enrolment, str(_body().get("reason") or ""))
+        db.session.commit()
+        return _enrolment_json(enrolment)
+
+    @blp.route("/orgs/<org_id>/roster", methods=["POST"])
+    @blp.doc(summary="Import a roster CSV (multipart `file`; `dry_run`=1 for the preview only). 202 with "
+                     "the job when it starts; 422 `roster_errors` when any row is wrong (nothing imported).")
+    @document_errors(blp, 400, 401, 403, 404, 409, 422)
+    def roster(org_id):
+        org = _head_org(org_id)
+        upload = request.files.get("file")
+        if upload is None:
+            raise ServiceError(str(_l("Send the roster as the multipart field “file”.")), code="file_missing")
+        data = upload.stream.read(rosters.MAX_BYTES + 1)
+        if str(request.form.get("dry_run", request.args.get("dry_run", ""))).lower() in ("1", "true", "yes"):
+            return rosters.preview(db.session, api_user(), org, data)
+        batch = rosters.start_import(db.session, api_user(), org, data)
+        db.session.commit()
+        rosters.run_roster_job(str(batch.id))
+        db.session.expire_all()
+        return {"job": str(batch.id), **rosters.summary(db.session, rosters.job_of(db.session, org, batch.id))}, 202
+
+    @blp.route("/orgs/<org_id>/roster/<job_id>", methods=["GET"])
+    @blp.doc(summary="A roster import's progress and what it did")
+    @document_errors(blp, 401, 403, 404)
+    def roster_job(org_id, job_id):
+        org = _head_org(org_id)
+        batch = rosters.job_of(db.session, org, job_id)
+        result = rosters.summary(db.session, batch)
+        result["failed_items"] = batches.report(db.session, batch, status="failed")
+        return result
+
+    @blp.route("/orgs/<org_id>/letters.pdf", methods=["GET"])
+    @blp.doc(summary="Activation letters of a group (`group`=id): one page per pupil not yet activated; "
+                     "each call issues fresh codes (earlier letters stop working)")
+    @document_errors(blp, 401, 403, 404, 409)
+    def letters(org_id):
+        org = _head_org(org_id)
+        group = institutions.group_of(db.session, org, request.args.get("group"))
+        data, _count = institutions.letters(db.session, org, group)
+        return Response(data, mimetype="application/pdf", headers={
+            "Content-Disposition": 'attachment; filename="activation-letters.pdf"', "Cache-Control": "no-store"})
+
+    @blp.route("/me/group-shares", methods=["POST"])
+    @blp.doc(summary="Share your portfolio with the staff of one of your groups: {group_id, group_role "
+                     "(teacher|counsellor|null), scope, expires_at}")
+    @document_errors(blp, 400, 401, 404, 422)
+    def share(**_kwargs):
+        data = _body()
+        grant = institutions.share_with_group(db.session, api_user(), group_id=data.get("group_id"),
+                                              group_role=data.get("group_role"), scope=data.get("scope", "all"),
+                                              expires_at=data.get("expires_at"))
+        db.session.commit()
+        return {"id": str(grant.id), "group_id": str(grant.group_id), "group_role": grant.group_role,
+                "reaches": [u.email for u, _r in institutions.reached(db.session, grant)]}, 201
+
+    @blp.route("/me/institutions/join", methods=["POST"])
+    @limiter.limit("10/minute")
+    @blp.doc(summary="Join an institution with the code of its letter or e-mail: {code}")
+    @document_errors(blp, 400, 401, 409, 429)
+    def join():
+        enrolment = institutions.join(db.session, api_user(), _body().get("code"))
+        db.session.commit()
+        return _enrolment_json(enrolment)
+
+    return blp
+
+
+def register(app) -> None:
+    from app import api  # noqa: PLC0415
+
+    api.register(app, make_blueprint())

@@ -1,0 +1,228 @@
+"""Pages: thin — parse, call the service, render. Every object is looked up through the organisation the
+signed-in person heads (``institutions.headed``), so another school's ids are simply not found."""
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.extensions import db, limiter
+from app.institutions import bp
+from app.services import batches, institutions, rosters
+from app.services.errors import ServiceError
+
+# Guessing a code: a few tries a minute per address (10 characters of 32 symbols: ~50 bits anyway).
+code_limit = limiter.limit("10/minute", methods=["POST"])
+
+
+def _stash(org_id) -> Path:
+    """Uploaded rosters wait here between the preview and the confirmation (named by their SHA-256)."""
+    path = Path(current_app.instance_path) / "rosters" / str(org_id)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@bp.route("/institutions")
+@login_required
+def home():
+    return render_template("institutions/home.html",
+                           institutions=institutions.institutions_of(db.session, current_user),
+                           groups=institutions.staff_groups(db.session, current_user),
+                           shared=institutions.shared_with_staff(db.session, current_user),
+                           shareable=institutions.shareable_groups(db.session, current_user))
+
+
+@bp.route("/institutions/share", methods=["POST"])
+@login_required
+def share():
+    try:
+        grant = institutions.share_with_group(db.session, current_user, group_id=request.form.get("group_id"),
+                                              group_role=request.form.get("group_role") or None)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for(".home"))
+    people = ", ".join(u.email for u, _r in institutions.reached(db.session, grant)) or _("nobody yet")
+    flash(_("Shared. This reaches: %(people)s.", people=people), "success")
+    return redirect(url_for(".home"))
+
+
+@bp.route("/institutions/<org_id>")
+@login_required
+def head(org_id):
+    org = _headed(org_id)
+    return render_template("institutions/head.html", org=org, groups=institutions.groups(db.session, org))
+
+
+def _headed(org_id):
+    try:
+        return institutions.headed(db.session, current_user, org_id)
+    except ServiceError:
+        abort(404)
+
+
+@bp.route("/institutions/<org_id>/groups", methods=["POST"])
+@login_required
+def create_group(org_id):
+    org = _headed(org_id)
+    try:
+        institutions.create_group(db.session, org, name=request.form.get("name"),
+                                  kind=request.form.get("kind", "class"), year=request.form.get("year"))
+        db.session.commit()
+        flash(_("Group created."), "success")
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(url_for(".head", org_id=org.id))
+
+
+@bp.route("/institutions/<org_id>/groups/<group_id>")
+@login_required
+def group(org_id, group_id):
+    org = _headed(org_id)
+    try:
+        found = institutions.group_of(db.session, org, group_id)
+    except ServiceError:
+        abort(404)
+    return render_template("institutions/group.html", org=org, group=found,
+                           members=institutions.members(db.session, found, include_ended=True))
+
+
+@bp.route("/institutions/<org_id>/groups/<group_id>/staff", methods=["POST"])
+@login_required
+def add_staff(org_id, group_id):
+    org = _headed(org_id)
+    try:
+        found = institutions.group_of(db.session, org, group_id)
+        institutions.add_staff(db.session, org, found, email=request.form.get("email"),
+                               role=request.form.get("role"))
+        db.session.commit()
+        flash(_("Added to the group's staff."), "success")
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(url_for(".group", org_id=org.id, group_id=group_id))
+
+
+@bp.route("/institutions/<org_id>/groups/<group_id>/letters.pdf", methods=["POST"])
+@login_required
+def letters(org_id, group_id):
+    org = _headed(org_id)
+    try:
+        found = institutions.group_of(db.session, org, group_id)
+        data, _count = institutions.letters(db.session, org, found)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for(".group", org_id=org.id, group_id=group_id))
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": 'attachment; filename="activation-letters.pdf"', "Cache-Control": "no-store"})
+
+
+@bp.route("/institutions/<org_id>/enrolments/<enrolment_id>/end", methods=["POST"])
+@login_required
+def end(org_id, enrolment_id):
+    org = _headed(org_id)
+    try:
+        enrolment = institutions.enrolment_of(db.session, org, enrolment_id)
+        institutions.end_enrolment(db.session, enrolment, request.form.get("reason") or _("Left the institution."))
+        db.session.commit()
+        flash(_("The affiliation has ended; the account and portfolio stay the person's."), "success")
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for(".head", org_id=org.id))
+    return redirect(url_for(".group", org_id=org.id, group_id=enrolment.group_id) if enrolment.group_id
+                    else url_for(".head", org_id=org.id))
+
+
+@bp.route("/institutions/<org_id>/roster", methods=["POST"])
+@login_required
+def roster_preview(org_id):
+    org = _headed(org_id)
+    upload = request.files.get("file")
+    data = upload.stream.read(rosters.MAX_BYTES + 1) if upload else b""
+    try:
+        preview = rosters.preview(db.session, current_user, org, data)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for(".head", org_id=org.id))
+    digest = hashlib.sha256(data).hexdigest()
+    (_stash(org.id) / f"{digest}.csv").write_bytes(data)
+    return render_template("institutions/preview.html", org=org, preview=preview, digest=digest)
+
+
+@bp.route("/institutions/<org_id>/roster/<digest>/import", methods=["POST"])
+@login_required
+def roster_import(org_id, digest):
+    org = _headed(org_id)
+    if not re.fullmatch(r"[0-9a-f]{64}", digest):
+        abort(404)
+    path = _stash(org.id) / f"{digest}.csv"
+    if not path.exists():
+        flash(_("Upload the roster again."), "error")
+        return redirect(url_for(".head", org_id=org.id))
+    try:
+        batch = rosters.start_import(db.session, current_user, org, path.read_bytes())
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for(".head", org_id=org.id))
+    path.unlink(missing_ok=True)
+    rosters.run_roster_job(str(batch.id))
+    return redirect(url_for(".roster_job", org_id=org.id, job_id=batch.id))
+
+
+@bp.route("/institutions/<org_id>/roster/jobs/<job_id>")
+@login_required
+def roster_job(org_id, job_id):
+    org = _headed(org_id)
+    try:
+        batch = rosters.job_of(db.session, org, job_id)
+    except ServiceError:
+        abort(404)
+    return render_template("institutions/job.html", org=org, batch=batch,
+                           summary=rosters.summary(db.session, batch),
+                           failed=batches.report(db.session, batch, status="failed"))
+
+
+@bp.route("/activate", methods=["GET", "POST"])
+@code_limit
+def activate():
+    code = request.values.get("code", "")
+    if request.method == "POST":
+        try:
+            if current_user.is_authenticated:
+                if request.form.get("confirm") != "yes":
+                    raise ServiceError(_("Tick the box to confirm that this enrolment is yours."), code="unconfirmed")
+                enrolment = institutions.join(db.session, current_user, code)
+                db.session.commit()
+                flash(_("Your account is now linked to %(org)s.", org=enrolment.organisation.name), "success")
+                return redirect(url_for(".home"))
+            institutions.activate(db.session, code, email=request.form.get("email"),
+                                  password=request.form.get("password"))
+            db.session.commit()
+            flash(_("Your account is active: sign in with your e-mail and password."), "success")
+            return redirect(url_for("auth.login"))
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return render_template("institutions/activate.html", code=code), exc.status
+    return render_template("institutions/activate.html", code=code)
+
+
+def group_grant_reach(grant) -> dict:
+    """For the owner's sharing page: whom a group grant names, and each person it reaches now."""
+    from app.models.institutions import Group
+    group = db.session.get(Group, grant.group_id)
+    who = {"teacher": _("Teachers of %(group)s", group=group.name),
+           "counsellor": _("Counsellors of %(group)s", group=group.name)}.get(
+        grant.group_role, _("Staff of %(group)s", group=group.name))
+    return {"label": f"{who} ({group.organisation.name})",
+            "people": [user.email for user, _role in institutions.reached(db.session, grant)]}

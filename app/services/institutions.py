@@ -1,0 +1,411 @@
+"""Institutions: groups and their staff, activation codes and letters, joining, leaving, group sharing.
+
+Rules kept here (the pages, the API and the CLI all come through these functions):
+
+- a head (``Membership.role == "head"``) manages the groups, staff and rosters of their own institution
+  only; every lookup of a group or an enrolment is scoped to the organisation the actor heads, so a head
+  of another school gets ``NotFound`` rather than a hint that the object exists;
+- an activation code is 10 characters from an alphabet without look-alikes (about 50 bits), stored as
+  its SHA-256, valid once and for ``CODE_DAYS`` days; issuing a new one for an enrolment supersedes the
+  old ones. Guessing is rate-limited by the pages and API (per address) and pointless offline (50 bits);
+- activation creates the account (with the roster's birth date) or, for a person who already has one,
+  links it after they confirm while signed in: nothing is merged silently;
+- ending an affiliation keeps the account, the portfolio and every credential; it revokes the person's
+  grants to that institution's groups and tells them why by e-mail. Nothing here deletes an account.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import timedelta
+
+from flask import current_app, has_app_context
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import policy
+from app.database import utcnow
+from app.models import Grant, Membership, Organisation, User
+from app.models.institutions import (
+    ACTIVATE, ENROLLING_KINDS, GROUP_KINDS, GROUP_STAFF_ROLES, JOIN, ActivationCode, Enrolment, Group,
+    GroupStaff,
+)
+from app.models.issuing import APPROVED, HEAD, STAFF_ROLES
+from app.services import accounts
+from app.services.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
+
+CODE_DAYS = 60
+ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+CODE_LENGTH = 10
+
+
+def _not_found() -> NotFound:
+    return NotFound(str(_l("Not found.")))
+
+
+def headed(session: Session, actor, org_id) -> Organisation:
+    """The organisation ``org_id`` if ``actor`` heads it (or is the operator) and it enrols; else an error."""
+    from app.services.rosters import check_head
+    key = policy.parse_id(org_id)
+    org = session.get(Organisation, key) if key is not None else None
+    check_head(session, actor, org)
+    return org
+
+
+def institutions_of(session: Session, user: User) -> list[tuple[Organisation, str]]:
+    """The enrolling institutions where ``user`` is staff, with their role."""
+    rows = session.execute(select(Organisation, Membership.role).join(Membership)
+                           .where(Membership.user_id == user.id, Membership.role.in_(STAFF_ROLES),
+                                  Organisation.kind.in_(ENROLLING_KINDS), Organisation.status == APPROVED)
+                           .order_by(Organisation.name))
+    return [(org, role) for org, role in rows]
+
+
+# --- groups and staff -------------------------------------------------------------------------------
+
+def groups(session: Session, org: Organisation) -> list[Group]:
+    return list(session.scalars(select(Group).where(Group.organisation_id == org.id)
+                                .order_by(Group.year.desc(), Group.name)))
+
+
+def group_of(session: Session, org: Organisation, group_id) -> Group:
+    """A group of ``org`` only: another institution's group is not found."""
+    key = policy.parse_id(group_id)
+    group = session.get(Group, key) if key is not None else None
+    if group is None or group.organisation_id != org.id:
+        raise _not_found()
+    return group
+
+
+def create_group(session: Session, org: Organisation, *, name, kind="class", year=None) -> Group:
+    name = (name or "").strip()
+    if not name or len(name) > 120:
+        raise ValidationFailed(str(_l("A group needs a name (120 characters at most).")),
+                               fields={"name": str(_l("Required, 120 characters at most."))})
+    if kind not in GROUP_KINDS:
+        raise ValidationFailed(str(_l("Not one of the allowed values.")), fields={"kind": str(_l("Not one of the allowed values."))})
+    from app.services.rosters import school_year
+    try:
+        year = int(year) if year not in (None, "") else school_year()
+    except (TypeError, ValueError):
+        raise ValidationFailed(str(_l("The year must be a number.")), fields={"year": str(_l("The year must be a number."))})
+    if session.scalars(select(Group.id).where(Group.organisation_id == org.id, Group.name == name,
+                                              Group.year == year)).first():
+        raise Conflict(str(_l("This group already exists.")), code="group_exists")
+    group = Group(id=uuid.uuid4(), organisation_id=org.id, name=name, kind=kind, year=year)
+    session.add(group)
+    session.flush()
+    return group
+
+
+def add_staff(session: Session, org: Organisation, group: Group, *, email, role) -> GroupStaff:
+    """Attach a person with an account to a group; they become staff of the institution with that role
+    (``teacher``/``counsellor``) if they were not already a member."""
+    if role not in GROUP_STAFF_ROLES:
+        raise ValidationFailed(str(_l("Not one of the allowed values.")), fields={"role": str(_l("Not one of the allowed values."))})
+    user = accounts.find_by_email(session, accounts.normalise_email(email))
+    if user is None:
+        raise NotFound(str(_l("No account uses this e-mail address.")), code="no_account")
+    membership = session.scalars(select(Membership).where(Membership.organisation_id == org.id,
+                                                          Membership.user_id == user.id)).first()
+    if membership is None:
+        session.add(Membership(id=uuid.uuid4(), organisation_id=org.id, user_id=user.id,
+                               role=role if role != HEAD else "teacher"))
+    elif membership.role not in STAFF_ROLES:
+        raise Conflict(str(_l("This person is an issuing member of the organisation, not staff.")),
+                       code="not_staff")
+    existing = session.scalars(select(GroupStaff).where(GroupStaff.group_id == group.id,
+                                                        GroupStaff.user_id == user.id)).first()
+    if existing is not None:
+        existing.role = role
+        session.flush()
+        return existing
+    staff = GroupStaff(id=uuid.uuid4(), group_id=group.id, user_id=user.id, role=role)
+    session.add(staff)
+    session.flush()
+    return staff
+
+
+def remove_staff(session: Session, group: Group, staff_id) -> None:
+    key = policy.parse_id(staff_id)
+    staff = session.get(GroupStaff, key) if key is not None else None
+    if staff is None or staff.group_id != group.id:
+        raise _not_found()
+    session.delete(staff)
+    session.flush()
+
+
+def staff_groups(session: Session, user: User) -> list[tuple[Group, str]]:
+    """The groups where ``user`` is staff (still a staff member of the institution), with their role."""
+    rows = session.execute(select(Group, GroupStaff.role).join(GroupStaff, GroupStaff.group_id == Group.id)
+                           .join(Membership, (Membership.organisation_id == Group.organisation_id)
+                                 & (Membership.user_id == user.id))
+                           .where(GroupStaff.user_id == user.id, Membership.role.in_(STAFF_ROLES),
+                                  Group.archived_at.is_(None))
+                           .order_by(Group.name))
+    return [(g, r) for g, r in rows]
+
+
+def members(session: Session, group: Group, *, include_ended: bool = False) -> list[Enrolment]:
+    query = select(Enrolment).where(Enrolment.group_id == group.id)
+    if not include_ended:
+        query = query.where(Enrolment.ended_at.is_(None))
+    return list(session.scalars(query.order_by(Enrolment.family_name, Enrolment.given_name)))
+
+
+def enrolment_of(session: Session, org: Organisation, enrolment_id) -> Enrolment:
+    key = policy.parse_id(enrolment_id)
+    enrolment = session.get(Enrolment, key) if key is not None else None
+    if enrolment is None or enrolment.organisation_id != org.id:
+        raise _not_found()
+    return enrolment
+
+
+# --- sharing with a group ---------------------------------------------------------------------------
+
+def shareable_groups(session: Session, user: User) -> list[Group]:
+    """The groups the person may share with: those of the institutions where they are enrolled (active)."""
+    return list(session.scalars(select(Group).join(Enrolment, Enrolment.group_id == Group.id)
+                                .where(Enrolment.user_id == user.id, Enrolment.ended_at.is_(None),
+                                       Group.archived_at.is_(None)).order_by(Group.name)))
+
+
+def share_with_group(session: Session, owner: User, *, group_id, group_role=None, scope="all",
+                     expires_at=None) -> Grant:
+    """One action: a viewer grant to the staff of one of the owner's groups (optionally one staff role)."""
+    from app.services import grants
+    key = policy.parse_id(group_id)
+    group = session.get(Group, key) if key is not None else None
+    if group is None or group not in shareable_groups(session, owner):
+        raise _not_found()
+    if group_role in ("", None):
+        group_role = None
+    elif group_role not in ("teacher", "counsellor"):
+        raise ValidationFailed(str(_l("Not one of the allowed values.")), fields={"group_role": str(_l("Not one of the allowed values."))})
+    portfolio = owner.portfolio
+    scope = grants.clean_scope(session, portfolio, "viewer", scope)
+    expires_at = grants.clean_expiry(expires_at)
+    grant = Grant(id=uuid.uuid4(), portfolio_id=portfolio.id, email="", role="viewer", scope=scope,
+                  expires_at=expires_at, accepted_at=utcnow(), invited_by_id=owner.id, group_id=group.id,
+                  group_role=group_role, message="", locale=owner.locale or "fr")
+    session.add(grant)
+    session.flush()
+    return grant
+
+
+def reached(session: Session, grant: Grant) -> list[tuple[User, str]]:
+    """Each person a group grant reaches now (the grant page lists them), with their role in the group."""
+    if grant.group_id is None:
+        return [(grant.grantee, "")] if grant.grantee is not None else []
+    query = (select(User, GroupStaff.role).join(GroupStaff, GroupStaff.user_id == User.id)
+             .join(Group, Group.id == GroupStaff.group_id)
+             .join(Membership, (Membership.organisation_id == Group.organisation_id)
+                   & (Membership.user_id == User.id))
+             .where(GroupStaff.group_id == grant.group_id, Membership.role.in_(STAFF_ROLES),
+                    Group.archived_at.is_(None)))
+    if grant.group_role:
+        query = query.where(GroupStaff.role == grant.group_role)
+    return [(u, r) for u, r in session.execute(query.order_by(User.email))]
+
+
+def shared_with_staff(session: Session, user: User) -> list[Grant]:
+    """The active group grants reaching ``user`` as staff (the teacher's page)."""
+    return list(session.scalars(select(Grant).where(Grant.group_id.is_not(None), policy.reaches_clause(user),
+                                                    policy.active_clause(utcnow()))
+                                .order_by(Grant.created_at.desc())))
+
+
+# --- leaving -----------------------------------------------------------------------------------------
+
+def end_enrolment(session: Session, enrolment: Enrolment, reason: str, *, notify: bool = True) -> Enrolment:
+    """End an affiliation: the enrolment is kept (ended), the person's grants to the institution's groups
+    end, the account and portfolio stay; the person is told by e-mail."""
+    if enrolment.ended_at is not None:
+        return enrolment
+    now = utcnow()
+    enrolment.ended_at, enrolment.end_reason = now, (reason or "")[:500]
+    for code in session.scalars(select(ActivationCode).where(ActivationCode.enrolment_id == enrolment.id,
+                                                             ActivationCode.used_at.is_(None))):
+        code.used_at = now
+    if enrolment.user is not None and enrolment.user.portfolio is not None:
+        org_groups = select(Group.id).where(Group.organisation_id == enrolment.organisation_id)
+        for grant in session.scalars(select(Grant).where(Grant.portfolio_id == enrolment.user.portfolio.id,
+                                                         Grant.group_id.in_(org_groups),
+                                                         Grant.revoked_at.is_(None))):
+            grant.revoked_at = now
+        if notify and has_app_context():
+            _notify_end(enrolment)
+    session.flush()
+    return enrolment
+
+
+def _notify_end(enrolment: Enrolment) -> None:
+    from app.mail import send_after_response, send_mail
+    org = enrolment.organisation
+    body = str(_l("Your affiliation with %(org)s has ended (%(reason)s). Your account, your portfolio and your "
+                  "credentials stay yours; what you had shared with its staff is no longer shared.",
+                  org=org.name, reason=enrolment.end_reason or "-"))
+    send_after_response(send_mail, enrolment.user.email, str(_l("Your affiliation with %(org)s has ended", org=org.name)), body)
+
+
+# --- activation codes --------------------------------------------------------------------------------
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def normalise_code(raw) -> str:
+    return "".join(c for c in str(raw or "").upper() if c.isalnum())
+
+
+def new_code(session: Session, enrolment: Enrolment, *, purpose: str = ACTIVATE) -> str:
+    """A fresh one-time code for the enrolment (the previous unused ones stop working)."""
+    if enrolment.ended_at is not None:
+        raise Conflict(str(_l("This affiliation has ended.")), code="enrolment_ended")
+    now = utcnow()
+    for old in session.scalars(select(ActivationCode).where(ActivationCode.enrolment_id == enrolment.id,
+                                                            ActivationCode.used_at.is_(None))):
+        old.used_at = now
+    code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    session.add(ActivationCode(id=uuid.uuid4(), enrolment_id=enrolment.id, purpose=purpose,
+                               code_hash=_hash(code), created_at=now, expires_at=now + timedelta(days=CODE_DAYS)))
+    session.flush()
+    return code
+
+
+def format_code(code: str) -> str:
+    return f"{code[:5]}-{code[5:]}"
+
+
+def _invalid_code() -> ServiceError:
+    return ServiceError(str(_l("This activation code is not valid, already used, or expired.")),
+                        code="invalid_code", status=400)
+
+
+def find_code(session: Session, raw) -> ActivationCode:
+    """The usable code for ``raw``; one message for unknown, used and expired (no oracle)."""
+    code = normalise_code(raw)
+    if len(code) != CODE_LENGTH:
+        raise _invalid_code()
+    row = session.scalars(select(ActivationCode).where(ActivationCode.code_hash == _hash(code))).first()
+    if row is None or not row.is_usable() or row.enrolment.ended_at is not None:
+        raise _invalid_code()
+    return row
+
+
+def activate(session: Session, raw, *, email, password) -> User:
+    """A new account from a letter's or e-mail's code: the code is spent, the enrolment linked."""
+    row = find_code(session, raw)
+    enrolment = row.enrolment
+    if enrolment.user_id is not None:
+        raise _invalid_code()
+    user = accounts.create_user(session, email=email, password=password,
+                                display_name=enrolment.full_name, verified=False)
+    user.birth_date = enrolment.birth_date
+    _link(session, row, user)
+    return user
+
+
+def join(session: Session, user: User, raw) -> Enrolment:
+    """A signed-in person with an account confirms that this enrolment is theirs."""
+    row = find_code(session, raw)
+    enrolment = row.enrolment
+    if enrolment.user_id is not None:
+        raise _invalid_code()
+    if session.scalars(select(Enrolment.id).where(Enrolment.organisation_id == enrolment.organisation_id,
+                                                   Enrolment.user_id == user.id)).first():
+        raise Conflict(str(_l("Your account is already enrolled in this institution.")), code="already_enrolled")
+    if user.birth_date is None:
+        user.birth_date = enrolment.birth_date
+    _link(session, row, user)
+    return enrolment
+
+
+def _link(session: Session, row: ActivationCode, user: User) -> None:
+    now = utcnow()
+    row.used_at = now
+    row.enrolment.user_id, row.enrolment.joined_at = user.id, now
+    row.enrolment.invited_user_id = None
+    session.flush()
+
+
+def send_codes_by_mail(session: Session, org: Organisation, *, base_url: str | None = None) -> int:
+    """E-mail a code to every pending enrolment with an address and no usable code yet (new accounts get an
+    activation code, existing accounts an invitation to join). Returns how many were sent."""
+    from app.mail import send_mail
+    base_url = base_url or current_app.config["BASE_URL"]
+    pending = session.scalars(select(Enrolment).where(
+        Enrolment.organisation_id == org.id, Enrolment.ended_at.is_(None), Enrolment.user_id.is_(None),
+        Enrolment.email.is_not(None),
+        ~select(ActivationCode.id).where(ActivationCode.enrolment_id == Enrolment.id,
+                                         ActivationCode.used_at.is_(None),
+                                         ActivationCode.expires_at > utcnow()).exists())).all()
+    sent = 0
+    for enrolment in pending:
+        purpose = JOIN if enrolment.invited_user_id else ACTIVATE
+        code = new_code(session, enrolment, purpose=purpose)
+        session.commit()  # the code exists before the message leaves
+        to = enrolment.invited_user.email if enrolment.invited_user else enrolment.email
+        if purpose == JOIN:
+            body = str(_l("%(org)s invites you to join it on Sillage with your existing account. Sign in, then "
+                          "enter this code at %(url)s: %(code)s (valid %(days)s days). Your portfolio stays yours; "
+                          "the institution sees only what you choose to share.", org=org.name,
+                          url=f"{base_url}/activate", code=format_code(code), days=CODE_DAYS))
+        else:
+            body = str(_l("%(org)s has opened a Sillage account for you: a portfolio of your experiences, skills "
+                          "and credentials that stays yours. Activate it at %(url)s with this code: %(code)s "
+                          "(valid %(days)s days).", org=org.name, url=f"{base_url}/activate",
+                          code=format_code(code), days=CODE_DAYS))
+        send_mail(to, str(_l("Your Sillage account at %(org)s", org=org.name)), body)
+        sent += 1
+    return sent
+
+
+# --- printable letters -------------------------------------------------------------------------------
+
+def letters(session: Session, org: Organisation, group: Group, *, base_url: str | None = None) -> tuple[bytes, int]:
+    """One PDF, one page per pupil of ``group`` whose account is not active yet: the site's address, a fresh
+    one-time code (earlier ones stop working), its QR code (a link to the activation page with the code),
+    its expiry, and what the account is for. Commits the codes (the PDF must never carry a code that
+    does not exist). Returns the PDF and the number of pages."""
+    import segno
+    from markupsafe import escape
+
+    from cv_templates import pdf
+
+    if not pdf.available():
+        raise ServiceError(str(_l("PDF output is not available on this server.")), code="pdf_unavailable",
+                           status=503)
+    base_url = (base_url or current_app.config["BASE_URL"]).rstrip("/")
+    pupils = [e for e in members(session, group) if e.user_id is None]
+    if not pupils:
+        raise ServiceError(str(_l("Every pupil of this group has already activated their account.")),
+                           code="nothing_to_print", status=409)
+    pages = []
+    expires = (utcnow() + timedelta(days=CODE_DAYS)).date().strftime("%d/%m/%Y")
+    for enrolment in pupils:
+        purpose = JOIN if enrolment.invited_user_id else ACTIVATE
+        code = new_code(session, enrolment, purpose=purpose)
+        url = f"{base_url}/activate?code={code}"
+        qr = segno.make(url, error="m").svg_inline(scale=4)
+        pages.append(f"""<section class="letter">
+<h1>{escape(org.name)}</h1>
+<p class="to">{escape(enrolment.full_name)} — {escape(group.name)}</p>
+<h2>{escape(_l("Your Sillage account"))}</h2>
+<p>{escape(_l("Sillage is a portfolio of your experiences, skills and credentials. It belongs to you, not to the "
+              "school: you keep it when you leave, and the staff see only what you choose to share."))}</p>
+<p>{escape(_l("To activate it, go to"))} <strong>{escape(base_url)}/activate</strong> {escape(_l("and enter this code:"))}</p>
+<p class="code">{escape(format_code(code))}</p>
+<div class="qr">{qr}</div>
+<p>{escape(_l("This code works once and expires on %(date)s. If you already have a Sillage account, sign in first: "
+              "the code then links it, after you confirm.", date=expires))}</p>
+</section>""")
+    session.commit()
+    html = ("<!doctype html><html><head><meta charset='utf-8'><style>"
+            "@page{size:A4;margin:2cm}body{font-family:sans-serif;font-size:12pt}"
+            ".letter{page-break-after:always}.letter:last-child{page-break-after:auto}"
+            ".code{font-size:24pt;font-family:monospace;letter-spacing:2px}.qr svg{width:4cm;height:4cm}"
+            "</style></head><body>" + "".join(pages) + "</body></html>")
+    return pdf.render_pdf(html), len(pages)
