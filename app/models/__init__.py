@@ -20,3 +20,4 @@ from app.models.sharing import AccessEvent, Grant  # noqa: F401
 from app.models.collab import Comment, Message, Proposal  # noqa: F401
 from app.models.pages import Page, ShareLink  # noqa: F401
 from app.models.institutions import ActivationCode, Enrolment, Group, GroupStaff  # noqa: F401
+from app.models.guardians import GuardianConsent  # noqa: F401
