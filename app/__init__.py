@@ -152,3 +152,4 @@ def _register_blueprints(app: Flask) -> None:
     from app.collab import init_app as init_collab
     init_collab(app)
     from app.institutions import init_app as init_institutions; init_institutions(app)  # noqa: E702
+    from app.guardians import init_app as init_guardians; init_guardians(app)  # noqa: E702

@@ -20,7 +20,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import jobs
 from app.database import utcnow
+from app.extensions import db
 from app.models import Grant, Membership, Organisation, Portfolio, User
 from app.models.guardians import DECISIONS, GuardianConsent
 from app.models.institutions import Enrolment
@@ -156,6 +158,12 @@ def end_at_majority(session: Session, on: date | None = None) -> int:
             ended += 1
     session.flush()
     return ended
+
+
+@jobs.periodic_task(jobs.crontab(hour="2", minute="23"))
+def end_guardianships_at_majority() -> None:
+    """Every night: guardians' access ends at 18 unless renewed (idempotent)."""
+    end_at_majority(db.session)
 
 
 def add_partner(session: Session, head, org: Organisation, email) -> Membership:
