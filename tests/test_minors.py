@@ -158,3 +158,20 @@ def test_guardian_access_ends_at_18_unless_renewed(app, make_user):
     still = {g.grantee_id: g.revoked_at is None for g in db.session.query(Grant).filter_by(role="guardian")}
     assert still == {first.id: True, second.id: False}
     assert guardians.minors_of(db.session, second) == []
+
+
+def test_activation_invites_the_rosters_guardians(app, make_user):
+    from app.models.institutions import Enrolment
+    from app.services import institutions
+    org, _head = school(make_user)
+    enrolment = Enrolment(organisation_id=org.id, family_name="Martin", given_name="Léo", birth_date=years_ago(12),
+                          guardian_emails=["mere@example.org", "leo@eleve.example"])
+    db.session.add(enrolment)
+    db.session.flush()
+    code = institutions.new_code(db.session, enrolment)
+    user = institutions.activate(db.session, code, email="leo@eleve.example", password="correct horse battery 9")
+    db.session.commit()
+    invited = db.session.query(Grant).filter_by(portfolio_id=user.portfolio.id, role="guardian").all()
+    assert [g.email for g in invited] == ["mere@example.org"]  # the pupil's own address is skipped
+    assert minors.is_minor(user)
+    assert guardians.letter_section(enrolment, site="https://sillage.example")[0]

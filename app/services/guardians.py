@@ -44,13 +44,21 @@ def invite(session: Session, minor: User, email, *, locale: str | None = None) -
 
 
 def invite_from_enrolment(session: Session, minor: User, enrolment: Enrolment) -> list[tuple[Grant, str]]:
-    """On activation, invite the roster's guardian e-mails (already invited ones are skipped)."""
+    """On activation of a minor's account (under 18), invite the roster's guardian e-mails (by e-mail once
+    the request ends; the pupil's own address and already invited ones are skipped)."""
+    years = minors.age(enrolment.birth_date)
+    if years is None or years >= minors.MAJORITY:
+        return []
     out = []
     for email in enrolment.guardian_emails or []:
         try:
             out.append(invite(session, minor, email))
         except ServiceError:
             continue
+    if out and has_app_context():
+        from app.sharing.emails import send_invitation
+        for grant, raw in out:
+            send_invitation(grant, raw)
     return out
 
 

@@ -305,6 +305,7 @@ def activate(session: Session, raw, *, email, password) -> User:
                                 display_name=enrolment.full_name, verified=False)
     user.birth_date = enrolment.birth_date
     _link(session, row, user)
+    from app.services import guardians; guardians.invite_from_enrolment(session, user, enrolment)  # noqa: E702
     return user
 
 
