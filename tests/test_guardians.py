@@ -105,3 +105,22 @@ def test_partners_are_added_by_heads_only_and_contribute_only_through_a_grant(ap
     proposal = collab.propose_item(db.session, partner, viewer_grant.id, "experience",
                                    {"kind": "volunteering", "title": "Tournoi", "start_date": "2026-03-01"})
     assert proposal.status == "pending"
+
+
+def test_activation_letters_carry_the_guardians_section_on_one_page_each(app, make_user):
+    from cv_templates import pdf
+    from sqlalchemy import select
+
+    from app.models.institutions import Group
+    from app.services import institutions
+    from tests.test_institutions import HEADER, run_import
+    if not pdf.available():
+        pytest.skip(f"WeasyPrint unavailable: {pdf.unavailable_reason()}")
+    org, head = school(make_user)
+    run_import(head, org, HEADER + "".join(f"Nom{i};Prénom{i};01/01/2014;5e B;;;parent{i}@example.org\n"
+                                          for i in range(2)))
+    group = db.session.scalars(select(Group)).one()
+    data, count = institutions.letters(db.session, org, group, base_url="https://sillage.example")
+    assert count == 2 and "Pour les responsables légaux" in " ".join(pdf.text_of(data).split())
+    import pypdfium2
+    assert len(pypdfium2.PdfDocument(data)) == 2  # the guardians' section still fits on each pupil's page

@@ -75,6 +75,15 @@ def letter_section(enrolment: Enrolment, *, site: str) -> list[str]:
                    "forms instead.", site=site))]
 
 
+def letter_html(enrolment: Enrolment, *, site: str) -> str:
+    """``letter_section`` as escaped HTML for the activation letter ("" for an adult)."""
+    from markupsafe import escape
+    lines = letter_section(enrolment, site=site)
+    if not lines:
+        return ""
+    return f"<h2>{escape(lines[0])}</h2><p>{escape(lines[1])}</p>"
+
+
 def guardian_grant(session: Session, guardian: User, minor: User) -> Grant:
     """The active guardian grant of ``guardian`` on ``minor``'s portfolio; ``Forbidden`` otherwise."""
     grant = session.scalars(select(Grant).join(Portfolio, Portfolio.id == Grant.portfolio_id).where(
