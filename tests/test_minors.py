@@ -54,7 +54,7 @@ def test_age_and_birth_dates(app):
 def test_under_15_waits_for_consent_for_each_action(app, pupil, make_user):
     with pytest.raises(Forbidden) as refused:
         pages.create(db.session, pupil, {"title": "Ma page", "public_profile": True})
-    assert refused.value.code == "guardian_consent_required" and "guardian" in refused.value.message
+    assert refused.value.code == "guardian_consent_required" and "15" in refused.value.message
     page = pages.create(db.session, pupil, {"title": "Ma page"})  # a private page is the school's purpose
     with pytest.raises(Forbidden):
         pages.update(db.session, pupil, page, {"public_profile": True})
