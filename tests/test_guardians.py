@@ -124,3 +124,13 @@ def test_activation_letters_carry_the_guardians_section_on_one_page_each(app, ma
     assert count == 2 and "Pour les responsables légaux" in " ".join(pdf.text_of(data).split())
     import pypdfium2
     assert len(pypdfium2.PdfDocument(data)) == 2  # the guardians' section still fits on each pupil's page
+
+
+def test_demo_has_a_partner(app):
+    from app import demo
+    lines = demo.load(db.session)
+    db.session.commit()
+    assert any(line.startswith("Demo partner:") for line in lines)
+    assert db.session.query(Membership).filter_by(role="partner").count() == 1
+    demo.load(db.session)  # idempotent
+    assert db.session.query(Membership).filter_by(role="partner").count() == 1
