@@ -159,3 +159,4 @@ def _register_blueprints(app: Flask) -> None:
     from app import exports; exports.init_app(app)  # noqa: E702
     from app import backpack; backpack.init_app(app)  # noqa: E702
     from app.institutions import init_app as init_institutions; init_institutions(app)  # noqa: E702
+    from app.guardians import init_app as init_guardians; init_guardians(app)  # noqa: E702

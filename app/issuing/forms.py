@@ -19,7 +19,8 @@ ORGANISATION_KIND_LABELS = {
     "guidance_service": _l("Guidance service"), "other": _l("Other"),
 }
 ROLE_LABELS = {"admin": _l("Organisation admin"), "issuer": _l("Issuer"), "head": _l("Head of institution"),
-               "teacher": _l("Teacher"), "counsellor": _l("Counsellor")}
+               "teacher": _l("Teacher"), "counsellor": _l("Counsellor"),
+               "partner": _l("Partner")}
 ACHIEVEMENT_KIND_LABELS = {
     "Diploma": _l("Diploma"), "SecondarySchoolDiploma": _l("Secondary school diploma"),
     "Degree": _l("Degree"), "Certificate": _l("Certificate"), "Certification": _l("Certification"),

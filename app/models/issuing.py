@@ -25,7 +25,8 @@ ADMIN, ISSUER = "admin", "issuer"
 # Staff of an enrolling institution (app/models/institutions.py): the head manages staff, groups and rosters.
 HEAD, TEACHER, COUNSELLOR = "head", "teacher", "counsellor"
 STAFF_ROLES = (HEAD, TEACHER, COUNSELLOR)
-MEMBER_ROLES = (ADMIN, ISSUER, *STAFF_ROLES)
+PARTNER = "partner"  # an association, company or club under convention with a school (minors' branch)
+MEMBER_ROLES = (ADMIN, ISSUER, *STAFF_ROLES, PARTNER)
 # The kinds offered for an achievement: values of OB 3.0's ``achievementType`` vocabulary (extensible
 # enumeration, section B.1.3), written into the credential as they are.
 ACHIEVEMENT_KINDS = ("Diploma", "SecondarySchoolDiploma", "Degree", "Certificate", "Certification",

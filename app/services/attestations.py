@@ -53,7 +53,7 @@ from app.models import Experience, Organisation, Skill, User
 from app.models.attestations import ENDORSABLE_KINDS, PURPOSES, AttestationRequest, PlatformKey
 from app import policy
 from app.policy import parse_id
-from app.services import accounts, awarding, vault_keys
+from app.services import accounts, awarding, minors, vault_keys
 from app.services.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from app.services.tokens import hash_token
 from badges.errors import InvalidValue
@@ -222,6 +222,8 @@ def create(session: Session, user: User, kind, item_id, *, referee_name, referee
     if email == user.email:
         raise _invalid("referee_email", _l("Ask someone else: you cannot endorse yourself.") if purpose == "endorsement"
                        else _l("Ask someone else: you cannot attest your own experience."))
+    if not minors.inside_institution(session, user, email):
+        minors.require_consent(session, user, minors.OUTSIDE_ATTESTATION)
     relation = _text(relationship, "relationship", RELATIONSHIP_MAX, required=True)
     message = _text(message, "message", MESSAGE_MAX)
     pending = session.scalar(select(func.count()).select_from(AttestationRequest).where(

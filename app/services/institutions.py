@@ -305,6 +305,7 @@ def activate(session: Session, raw, *, email, password) -> User:
                                 display_name=enrolment.full_name, verified=False)
     user.birth_date = enrolment.birth_date
     _link(session, row, user)
+    from app.services import guardians; guardians.invite_from_enrolment(session, user, enrolment)  # noqa: E702
     return user
 
 
@@ -374,6 +375,7 @@ def letters(session: Session, org: Organisation, group: Group, *, base_url: str 
     from markupsafe import escape
 
     from cv_templates import pdf
+    from app.services.guardians import letter_html
 
     if not pdf.available():
         raise ServiceError(str(_l("PDF output is not available on this server.")), code="pdf_unavailable",
@@ -401,6 +403,7 @@ def letters(session: Session, org: Organisation, group: Group, *, base_url: str 
 <div class="qr">{qr}</div>
 <p>{escape(_l("This code works once and expires on %(date)s. If you already have a Sillage account, sign in first: "
               "the code then links it, after you confirm.", date=expires))}</p>
+{letter_html(enrolment, site=base_url)}
 </section>""")
     session.commit()
     html = ("<!doctype html><html><head><meta charset='utf-8'><style>"

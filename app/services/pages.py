@@ -19,6 +19,7 @@ from app import policy
 from app.models import AttestationRequest, Credential, Diploma, Document, Experience, Portfolio, Skill, User
 from app.models.backpack import ExternalCredential
 from app.models.pages import ITEM_TYPES, THEMES, Page
+from app.services import minors
 from app.services.errors import NotFound, ValidationFailed
 from app.services.portfolio import portfolio_of
 from app.services.validation import Field, clean
@@ -121,6 +122,8 @@ def _check_owned(session: Session, portfolio: Portfolio, refs: list[dict]) -> No
 def create(session: Session, actor: User, data: dict) -> Page:
     portfolio = portfolio_of(actor)
     values = _clean(data, partial=False)
+    if values.get("public_profile"):
+        minors.require_consent(session, actor, minors.PUBLIC_PAGE)
     count = len(session.scalars(select(Page.id).where(Page.portfolio_id == portfolio.id)).all())
     if count >= MAX_PAGES:
         raise _invalid("title", _l("At most %(n)d pages.", n=MAX_PAGES))
@@ -133,6 +136,8 @@ def create(session: Session, actor: User, data: dict) -> Page:
 
 def update(session: Session, actor: User, page: Page, data: dict, *, partial: bool = True) -> Page:
     values = _clean(data, partial=partial)
+    if values.get("public_profile") and not page.public_profile:
+        minors.require_consent(session, actor, minors.PUBLIC_PAGE)
     _check_owned(session, portfolio_of(actor), values.get("items", []))
     for name, value in values.items():
         setattr(page, name, value)

@@ -28,7 +28,7 @@ from app import policy
 from app.database import utcnow
 from app.models import User
 from app.models.pages import Page, ShareLink
-from app.services import accounts
+from app.services import accounts, minors
 from app.services.errors import NotFound, ValidationFailed
 from app.services.portfolio import portfolio_of
 from app.services.tokens import hash_token
@@ -102,6 +102,7 @@ def create(session: Session, actor: User, *, page: Page | None = None, cv_id=Non
     answers 404, as for any other object of someone else). ``token`` is for ``demo_token`` only (the demo prints its link
     on every run); every other link draws 256 fresh random bits."""
     portfolio = portfolio_of(actor)
+    minors.require_consent(session, actor, minors.SHARE_LINK)
     if (page is None) == (cv_id is None):
         raise _invalid("page_id", _l("Give either a page or a CV."))
     if page is not None and not policy.can(actor, policy.UPDATE, page):

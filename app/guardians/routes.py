@@ -1,0 +1,86 @@
+"""Pages: ``/guardians`` (both sides), invitations, decisions, renewal at 18, a head's partners."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app import policy
+from app.extensions import db
+from app.guardians import bp
+from app.models import Grant, User
+from app.services import guardians, minors
+from app.services.errors import ServiceError
+
+
+def _guardian_grants(user: User) -> list[Grant]:
+    if user.portfolio is None:
+        return []
+    return list(db.session.scalars(select(Grant).where(Grant.portfolio_id == user.portfolio.id,
+                                                       Grant.role == "guardian", Grant.revoked_at.is_(None))))
+
+
+@bp.route("/guardians")
+@login_required
+def home():
+    children = guardians.minors_of(db.session, current_user)
+    return render_template("guardians/home.html", me=current_user, minor=minors.is_minor(current_user),
+                           age=minors.age(current_user.birth_date), my_guardians=_guardian_grants(current_user),
+                           history=guardians.history(db.session, current_user), children=children,
+                           decisions={c.id: guardians.history(db.session, c) for c in children},
+                           grant_of={c.id: guardians.guardian_grant(db.session, current_user, c) for c in children},
+                           scopes=guardians.DECIDABLE)
+
+
+def _done(message: str):
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for(".home"))
+
+
+def _refused(exc: ServiceError):
+    db.session.rollback()
+    flash(exc.message, "error")
+    return redirect(url_for(".home"))
+
+
+@bp.route("/guardians/invite", methods=["POST"])
+@login_required
+def invite():
+    from app.sharing.emails import send_invitation
+    try:
+        grant, raw = guardians.invite(db.session, current_user, request.form.get("email"))
+        db.session.commit()
+    except ServiceError as exc:
+        return _refused(exc)
+    send_invitation(grant, raw)
+    flash(_("Invitation sent to %(email)s.", email=grant.email), "success")
+    return redirect(url_for(".home"))
+
+
+@bp.route("/guardians/decide", methods=["POST"])
+@login_required
+def decide():
+    minor = db.session.get(User, policy.parse_id(request.form.get("minor_id")))
+    try:
+        if minor is None:
+            raise ServiceError(_("You are not a guardian of this person."), code="not_guardian", status=403)
+        guardians.decide(db.session, current_user, minor, request.form.get("scope"), request.form.get("decision"))
+    except ServiceError as exc:
+        return _refused(exc)
+    return _done(_("Your decision is recorded."))
+
+
+@bp.route("/guardians/renew", methods=["POST"])
+@login_required
+def renew():
+    guardian = db.session.get(User, policy.parse_id(request.form.get("guardian_id")))
+    try:
+        if guardian is None:
+            raise ServiceError(_("You are not a guardian of this person."), code="not_guardian", status=403)
+        guardians.renew(db.session, current_user, guardian)
+    except ServiceError as exc:
+        return _refused(exc)
+    return _done(_("Your guardian keeps access to your portfolio."))
+
