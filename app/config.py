@@ -221,6 +221,8 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
         "TOKEN_TTL_RESET": timedelta(hours=1),
         # The owner's access log (app/services/access_log.py) keeps this many days, then a job prunes it.
         "ACCESS_LOG_DAYS": int(get("ACCESS_LOG_DAYS") or 365),
+        # Single sign-on (app/sso): a JSON list of OpenID Connect providers, else <instance>/oidc_providers.json.
+        "OIDC_PROVIDERS": get("OIDC_PROVIDERS"),
     }
     settings.update(overrides)
     return settings
