@@ -35,6 +35,7 @@ def provider(tmp_path):
 def app_settings(app_settings, provider):
     app_settings["OIDC_PROVIDERS"] = [{"name": "test", "label": "Test ENT", "issuer": provider["issuer"],
                                        "client_id": provider["client_id"], "client_secret": provider["secret"]}]
+    app_settings["BABEL_DEFAULT_LOCALE"] = "en"  # the messages below are asserted in English
     return app_settings
 
 
@@ -217,3 +218,6 @@ def test_unknown_provider_and_wrong_configuration():
 def test_unknown_provider_is_a_clear_404(client):
     response = client.get("/auth/oidc/nowhere/login")
     assert response.status_code == 404 and 'data-code="unknown_provider"' in response.text
+    assert "This sign-in service is not configured here." in response.text
+    response = client.get("/auth/oidc/nowhere/login", headers={"Accept-Language": "fr"})
+    assert "Ce service de connexion n&#39;est pas configuré ici." in response.text

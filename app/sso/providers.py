@@ -23,6 +23,7 @@ from pathlib import Path
 
 import requests
 from flask import current_app
+from flask_babel import gettext as _
 
 from app.sso.errors import SsoError
 
@@ -89,7 +90,7 @@ def get(name: str) -> Provider:
     for provider in configured():
         if provider.name == name:
             return provider
-    raise SsoError("unknown_provider", "This sign-in service is not configured here.", status=404)
+    raise SsoError("unknown_provider", _("This sign-in service is not configured here."), status=404)
 
 
 def _fetch_json(url: str, what: str) -> dict:
@@ -98,8 +99,8 @@ def _fetch_json(url: str, what: str) -> dict:
         response.raise_for_status()
         return response.json()
     except (requests.RequestException, ValueError) as exc:
-        raise SsoError("provider_unreachable",
-                       f"The sign-in service did not answer ({what}). Try again later.", status=502) from exc
+        raise SsoError("provider_unreachable", _("The sign-in service did not answer (%(what)s). Try again later.",
+                                                 what=what), status=502) from exc
 
 
 def _cached(url: str, what: str, refresh: bool = False) -> dict:
@@ -118,11 +119,12 @@ def metadata(provider: Provider) -> dict:
     Discovery 1.0 §4.3): a document naming another issuer is refused, not followed."""
     document = _cached(provider.discovery_url, "discovery")
     if document.get("issuer") != provider.issuer:
-        raise SsoError("wrong_issuer", "The sign-in service presents itself under another name than the one "
-                       "configured: refused.", status=502)
+        raise SsoError("wrong_issuer", _("The sign-in service presents itself under another name than the one "
+                                         "configured: refused."), status=502)
     for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
         if not isinstance(document.get(key), str):
-            raise SsoError("provider_unreachable", "The sign-in service's description is incomplete.", status=502)
+            raise SsoError("provider_unreachable", _("The sign-in service's description is incomplete."),
+                           status=502)
     return document
 
 
