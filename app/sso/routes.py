@@ -23,7 +23,7 @@ PENDING = "sso_pending"
 MAX_PENDING = 5
 
 
-def _start(name: str, *, link_user=None, next_url=None):
+def _begin(name: str, *, link_user=None, next_url=None) -> tuple[providers.Provider, str]:
     provider = providers.get(name)
     url, state, record = flow.begin(provider, url_for("sso.callback", name=name, _external=True))
     record.update(next=next_url, link_user=str(link_user) if link_user else None)
@@ -32,7 +32,7 @@ def _start(name: str, *, link_user=None, next_url=None):
         pending.pop(min(pending, key=lambda key: pending[key]["started"]))
     pending[state] = record
     session[PENDING] = pending
-    return redirect(url)
+    return provider, url
 
 
 def _refuse(exc: SsoError):
@@ -44,7 +44,7 @@ def _refuse(exc: SsoError):
 @limiter.limit("30/minute")
 def login(name: str):
     try:
-        return _start(name, next_url=safe_next(request.args.get("next")))
+        return redirect(_begin(name, next_url=safe_next(request.args.get("next")))[1])
     except SsoError as exc:
         return _refuse(exc)
 
@@ -94,9 +94,12 @@ def settings():
 @login_required
 def link(name: str):
     try:
-        return _start(name, link_user=current_user.id, next_url=None)
+        provider, url = _begin(name, link_user=current_user.id)
     except SsoError as exc:
         return _refuse(exc)
+    # A page with a link rather than a redirect: the site's CSP (form-action 'self') forbids a form's
+    # answer to redirect to another origin, and a link is a plain navigation.
+    return render_template("sso/continue.html", provider=provider, url=url)
 
 
 @bp.post("/settings/sign-in-services/<identity_id>/unlink")
