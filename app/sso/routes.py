@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -25,7 +25,9 @@ MAX_PENDING = 5
 
 def _begin(name: str, *, link_user=None, next_url=None) -> tuple[providers.Provider, str]:
     provider = providers.get(name)
-    url, state, record = flow.begin(provider, url_for("sso.callback", name=name, _external=True))
+    # From SILLAGE_BASE_URL, not the request's Host: the redirect URI is the one registered at the provider.
+    callback_url = current_app.config["BASE_URL"].rstrip("/") + url_for("sso.callback", name=name)
+    url, state, record = flow.begin(provider, callback_url)
     record.update(next=next_url, link_user=str(link_user) if link_user else None)
     pending = dict(session.get(PENDING) or {})
     while len(pending) >= MAX_PENDING:  # the oldest unfinished sign-ins give way
