@@ -34,7 +34,8 @@ def provider(tmp_path):
 @pytest.fixture
 def app_settings(app_settings, provider):
     app_settings["OIDC_PROVIDERS"] = [{"name": "test", "label": "Test ENT", "issuer": provider["issuer"],
-                                       "client_id": provider["client_id"], "client_secret": provider["secret"]}]
+                                       "client_id": provider["client_id"],
+                                       "client_secret": provider["secret"]}]
     app_settings["BABEL_DEFAULT_LOCALE"] = "en"  # the messages below are asserted in English
     return app_settings
 

@@ -65,8 +65,9 @@ def exchange_code(provider: Provider, code: str, verifier: str, redirect_uri: st
         body = {}
     if response.status_code != 200 or not isinstance(body.get("id_token"), str):
         # invalid_grant: a code already used (replayed), expired, or not issued to us.
-        raise SsoError("code_refused", _("The sign-in service refused this sign-in (%(reason)s). Please start "
-                                         "again.", reason=str(body.get("error") or response.status_code)))
+        reason = str(body.get("error") or response.status_code)
+        raise SsoError("code_refused", _("The sign-in service refused this sign-in (%(reason)s). Please "
+                                         "start again.", reason=reason))
     return body
 
 
@@ -82,16 +83,19 @@ def verify_id_token(provider: Provider, id_token: str, nonce: str) -> dict:
         except ValueError:  # no key with this kid: the provider may have rotated its keys
             claims = _jwt.decode(id_token, _keys(provider, refresh=True))
     except BadSignatureError as exc:
-        raise SsoError("bad_signature", _("The sign-in service's answer is not signed by its keys: refused.")) from exc
+        raise SsoError("bad_signature",
+                       _("The sign-in service's answer is not signed by its keys: refused.")) from exc
     except (DecodeError, JoseError, ValueError) as exc:
-        raise SsoError("bad_signature", _("The sign-in service's answer could not be verified: refused.")) from exc
+        raise SsoError("bad_signature",
+                       _("The sign-in service's answer could not be verified: refused.")) from exc
     now = time.time()
     if claims.get("iss") != provider.issuer:
         raise SsoError("wrong_issuer", _("The sign-in answer comes from another service than the one "
                                          "configured: refused."))
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
-    if provider.client_id not in audiences or (len(audiences) > 1 and claims.get("azp") != provider.client_id):
+    if provider.client_id not in audiences \
+            or (len(audiences) > 1 and claims.get("azp") != provider.client_id):
         raise SsoError("wrong_audience", _("The sign-in answer was issued for another application: refused."))
     exp, iat = claims.get("exp"), claims.get("iat")
     if not isinstance(exp, (int, float)) or exp + LEEWAY < now:
@@ -112,8 +116,8 @@ def userinfo(provider: Provider, access_token: str | None, sub: str) -> dict:
     if not endpoint or not access_token:
         return {}
     try:
-        response = requests.get(endpoint, timeout=providers.HTTP_TIMEOUT,
-                                headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"})
+        headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
+        response = requests.get(endpoint, timeout=providers.HTTP_TIMEOUT, headers=headers)
         body = response.json() if response.status_code == 200 else {}
     except (requests.RequestException, ValueError):
         body = {}

@@ -99,8 +99,9 @@ def _fetch_json(url: str, what: str) -> dict:
         response.raise_for_status()
         return response.json()
     except (requests.RequestException, ValueError) as exc:
-        raise SsoError("provider_unreachable", _("The sign-in service did not answer (%(what)s). Try again later.",
-                                                 what=what), status=502) from exc
+        raise SsoError("provider_unreachable",
+                       _("The sign-in service did not answer (%(what)s). Try again later.", what=what),
+                       status=502) from exc
 
 
 def _cached(url: str, what: str, refresh: bool = False) -> dict:
@@ -119,8 +120,8 @@ def metadata(provider: Provider) -> dict:
     Discovery 1.0 §4.3): a document naming another issuer is refused, not followed."""
     document = _cached(provider.discovery_url, "discovery")
     if document.get("issuer") != provider.issuer:
-        raise SsoError("wrong_issuer", _("The sign-in service presents itself under another name than the one "
-                                         "configured: refused."), status=502)
+        raise SsoError("wrong_issuer", _("The sign-in service presents itself under another name than the "
+                                         "one configured: refused."), status=502)
     for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
         if not isinstance(document.get(key), str):
             raise SsoError("provider_unreachable", _("The sign-in service's description is incomplete."),

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from contextlib import contextmanager
 from html import unescape
 from pathlib import Path
