@@ -229,3 +229,32 @@ def test_unknown_provider_is_a_clear_404(client):
     assert "This sign-in service is not configured here." in response.text
     response = client.get("/auth/oidc/nowhere/login", headers={"Accept-Language": "fr"})
     assert "Ce service de connexion n&#39;est pas configuré ici." in response.text
+
+
+def test_api_lists_and_unlinks_only_the_callers_identities(client, app, make_user):
+    from app.services import tokens
+
+    ines = make_user("ines@example.org")
+    _callback(client, sign_in_over_http(_start(client), "ines"))
+    identity = db.session.scalars(select(ExternalIdentity)).one()
+    other = make_user("someone@example.org")
+    _t, raw_ines = tokens.create_token(db.session, ines, "test")
+    _t, raw_other = tokens.create_token(db.session, other, "test")
+    db.session.commit()
+    api = app.test_client()
+    assert api.get("/api/v1/sign-in-services").status_code == 401
+    listed = api.get("/api/v1/sign-in-services", headers={"Authorization": f"Bearer {raw_ines}"}).json
+    assert [(row["provider"], row["label"], row["email"]) for row in listed["linked"]] \
+        == [("test", "Test ENT", "ines@example.org")]
+    assert listed["available"] == [{"name": "test", "label": "Test ENT"}]
+    # Someone else's identity, or a malformed id: 404 with a JSON error, nothing removed.
+    response = api.delete(f"/api/v1/sign-in-services/{identity.id}",
+                          headers={"Authorization": f"Bearer {raw_other}"})
+    assert response.status_code == 404 and response.json["error"] == "not_found"
+    response = api.delete("/api/v1/sign-in-services/not-a-uuid", headers={"Authorization": f"Bearer {raw_ines}"})
+    assert response.status_code == 404 and response.json["error"] == "not_found"
+    assert _counts()[1] == 1
+    response = api.delete(f"/api/v1/sign-in-services/{identity.id}",
+                          headers={"Authorization": f"Bearer {raw_ines}"})
+    assert response.status_code == 204
+    assert _counts()[1] == 0

@@ -18,6 +18,8 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     app.context_processor(_login_buttons)
+    from app.api import sso as api
+    api.register(app)
 
 
 def _login_buttons() -> dict:
