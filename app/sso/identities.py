@@ -17,7 +17,7 @@ from app.database import utcnow
 from app.models import User
 from app.models.sso import ExternalIdentity
 from app.services import accounts
-from app.services.errors import ServiceError
+from app.services.errors import ServiceError, ValidationFailed
 from app.sso.errors import SsoError
 from app.sso.providers import Provider
 
@@ -61,8 +61,12 @@ def sign_in(session: Session, provider: Provider, claims: dict) -> tuple[User, s
             raise SsoError("no_account", _("No Sillage account uses this address, and this service does not "
                                            "create accounts. Create one first, then link it."), status=403)
         # A random password nobody knows: the person can set one with "forgot your password".
-        user = accounts.create_user(session, email=email, password=secrets.token_urlsafe(32), verified=True,
-                                    display_name=str(claims.get("name") or "")[:120])
+        password = secrets.token_urlsafe(32)
+        try:
+            user = accounts.create_user(session, email=email, password=password, verified=True,
+                                        display_name=str(claims.get("name") or "")[:120])
+        except ValidationFailed:  # a name the profile's rules refuse (control characters): left empty
+            user = accounts.create_user(session, email=email, password=password, verified=True)
         outcome = "created"
     identity = ExternalIdentity(user_id=user.id, provider=provider.name, subject=claims["sub"])
     session.add(identity)
