@@ -74,7 +74,7 @@ def test_login_page_shows_the_provider_button_and_the_request_uses_pkce_state_no
 def test_verified_email_creates_the_account_and_signs_in(client):
     response = _callback(client, sign_in_over_http(_start(client), "newcomer"))
     assert response.status_code == 302, response.text
-    user = db.session.scalars(select(User).where(User.email == "newcomer@example.org")).one()
+    user = db.session.scalars(select(User).where(User.email == "newcomer.sso@example.org")).one()
     assert user.is_verified
     identity = db.session.scalars(select(ExternalIdentity)).one()
     assert (identity.user_id, identity.provider, identity.subject) == (user.id, "test", "newcomer")
@@ -82,7 +82,7 @@ def test_verified_email_creates_the_account_and_signs_in(client):
 
 
 def test_verified_email_links_the_existing_account_then_signs_in_again(client, make_user):
-    user = make_user("ines@example.org")
+    user = make_user("ines.sso@example.org")
     assert _callback(client, sign_in_over_http(_start(client), "ines")).status_code == 302
     assert db.session.scalars(select(ExternalIdentity)).one().user_id == user.id
     client.post("/logout", data={"csrf_token": csrf_token(client.get("/settings"))})
@@ -117,7 +117,7 @@ def test_unverified_email_is_refused_then_linked_from_the_settings_and_unlinked(
 
 
 def test_an_identity_linked_to_one_account_cannot_be_linked_to_another(client, app, make_user):
-    make_user("ines@example.org")
+    make_user("ines.sso@example.org")
     _callback(client, sign_in_over_http(_start(client), "ines"))
     other = app.test_client()
     login(other, make_user("someone@example.org").email)
@@ -234,7 +234,7 @@ def test_unknown_provider_is_a_clear_404(client):
 def test_api_lists_and_unlinks_only_the_callers_identities(client, app, make_user):
     from app.services import tokens
 
-    ines = make_user("ines@example.org")
+    ines = make_user("ines.sso@example.org")
     _callback(client, sign_in_over_http(_start(client), "ines"))
     identity = db.session.scalars(select(ExternalIdentity)).one()
     other = make_user("someone@example.org")
@@ -245,7 +245,7 @@ def test_api_lists_and_unlinks_only_the_callers_identities(client, app, make_use
     assert api.get("/api/v1/sign-in-services").status_code == 401
     listed = api.get("/api/v1/sign-in-services", headers={"Authorization": f"Bearer {raw_ines}"}).json
     assert [(row["provider"], row["label"], row["email"]) for row in listed["linked"]] \
-        == [("test", "Test ENT", "ines@example.org")]
+        == [("test", "Test ENT", "ines.sso@example.org")]
     assert listed["available"] == [{"name": "test", "label": "Test ENT"}]
     # Someone else's identity, or a malformed id: 404 with a JSON error, nothing removed.
     response = api.delete(f"/api/v1/sign-in-services/{identity.id}",

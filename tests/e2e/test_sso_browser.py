@@ -44,7 +44,7 @@ def test_sign_in_with_the_provider_then_unlink_in_the_settings(browser, sso_serv
         assert "Welcome! Your account was created with Test ENT." in page.content()
         page.goto("/settings")
         page.get_by_role("link", name="Sign-in services").click()
-        assert "newcomer@example.org" in page.locator("main").inner_text()
+        assert "newcomer.sso@example.org" in page.locator("main").inner_text()
         page.get_by_role("button", name="Unlink").click()
         assert "No account is linked yet." in page.locator("main").inner_text()
     finally:

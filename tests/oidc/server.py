@@ -25,8 +25,8 @@ from authlib.jose import JsonWebKey
 HERE = Path(__file__).parent
 SECRET = "sillage-test-client-secret-0123456789"
 ACCOUNTS = {
-    "ines": {"email": "ines@example.org", "email_verified": True, "name": "Inès Martin"},
-    "newcomer": {"email": "newcomer@example.org", "email_verified": True, "name": "New Comer"},
+    "ines": {"email": "ines.sso@example.org", "email_verified": True, "name": "Inès Martin"},
+    "newcomer": {"email": "newcomer.sso@example.org", "email_verified": True, "name": "New Comer"},
     "unverified": {"email": "owner@example.org", "email_verified": False, "name": "Not Verified"},
 }
 
