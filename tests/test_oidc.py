@@ -258,3 +258,23 @@ def test_api_lists_and_unlinks_only_the_callers_identities(client, app, make_use
                           headers={"Authorization": f"Bearer {raw_ines}"})
     assert response.status_code == 204
     assert _counts()[1] == 0
+
+
+def test_a_wrong_instance_file_stops_the_start(app_settings):
+    from pathlib import Path
+
+    from app import create_app
+    from tests.conftest import release_database
+
+    settings = dict(app_settings, OIDC_PROVIDERS=None)
+    (Path(settings["INSTANCE_PATH"]) / "oidc_providers.json").write_text('[{"name": "x"}]')
+    with pytest.raises(ValueError, match="issuer"):
+        create_app(settings)
+    (Path(settings["INSTANCE_PATH"]) / "oidc_providers.json").write_text(
+        '[{"name": "ent", "issuer": "https://ent.example", "client_id": "c"}]')
+    app = create_app(settings)
+    with app.app_context():
+        try:
+            assert "/auth/oidc/ent/login" in app.test_client().get("/login").text
+        finally:
+            release_database()

@@ -6,6 +6,8 @@ JWKS), ``iss``, ``aud``/``azp``, ``exp``, ``iat`` and ``nonce`` are checked here
 anything is created or linked. Accounts are linked by an e-mail address the provider says is verified
 (``email_verified``), or explicitly from the settings page; local passwords stay available.
 """
+from pathlib import Path
+
 from flask import Flask
 
 
@@ -13,8 +15,12 @@ def init_app(app: Flask) -> None:
     from app.sso.providers import parse
     from app.sso.routes import bp
 
-    if app.config.get("OIDC_PROVIDERS"):
-        parse(app.config["OIDC_PROVIDERS"])  # a misconfigured provider stops the start, not a sign-in
+    # A misconfigured provider stops the start, not a sign-in.
+    raw = app.config.get("OIDC_PROVIDERS")
+    path = Path(app.config["INSTANCE_PATH"]) / "oidc_providers.json"
+    if raw is None and path.is_file():
+        raw = path.read_text()
+    parse(raw or "[]")
 
     app.register_blueprint(bp)
     app.context_processor(_login_buttons)
