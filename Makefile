@@ -15,7 +15,7 @@ export SILLAGE_INSTANCE_PATH ?= $(CURDIR)/instance
 # Playwright drives Debian's chromium; it must never download a browser of its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: system-libs install translations migrate demo run test test-postgres bench clean ob2validator
+.PHONY: system-libs install translations migrate demo run test test-postgres bench clean ob2validator oidc-provider
 
 # 1EdTech's OB 2.0 validator (PyPI `openbadges`) pins libraries from 2017-2020: it lives in a virtualenv of
 # its own, from the exact set in tests/ob2validator-requirements.txt (tests/ob2validator.py drives it).
@@ -66,6 +66,14 @@ $(OB2V_STAMP): tests/ob2validator-requirements.txt
 	touch $(OB2V_STAMP)
 
 ob2validator: $(OB2V_STAMP)
+
+# The real OpenID provider of the single sign-on tests (npm oidc-provider, exact versions from the lockfile).
+OIDC_STAMP := tests/oidc/node_modules/.installed-stamp
+$(OIDC_STAMP): tests/oidc/package.json tests/oidc/package-lock.json
+	npm ci --prefix tests/oidc --no-audit --no-fund
+	touch $(OIDC_STAMP)
+
+oidc-provider: $(OIDC_STAMP)
 
 translations: $(STAMP)
 	@if ls app/translations/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \

@@ -148,6 +148,7 @@ def _register_blueprints(app: Flask) -> None:
     from app import cvs; cvs.init_app(app)  # noqa: E702
     from app.pages import init_app as init_pages
     init_pages(app)
+    from app import sso; sso.init_app(app)  # noqa: E702
     from app.sharing import init_app as init_sharing
     init_sharing(app)
     from app.collab import init_app as init_collab

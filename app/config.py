@@ -234,6 +234,8 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
         # The owner's access log (app/services/access_log.py) keeps this many days, then a job prunes it.
         "ACCESS_LOG_DAYS": int(get("ACCESS_LOG_DAYS") or 365),
         "EXPORT_LINK_HOURS": int(get("EXPORT_LINK_HOURS") or 72),  # issue 11: an export's download link
+        # Single sign-on (app/sso): a JSON list of OpenID Connect providers, else <instance>/oidc_providers.json.
+        "OIDC_PROVIDERS": get("OIDC_PROVIDERS"),
     }
     settings.update(overrides)
     return settings

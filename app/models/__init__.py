@@ -29,3 +29,4 @@ from app.models.backpack import ExternalCredential, ExternalCredentialLink  # no
 from app.models.exports import ErasedToken, Export  # noqa: F401
 from app.models.institutions import ActivationCode, Enrolment, Group, GroupStaff  # noqa: F401
 from app.models.guardians import GuardianConsent  # noqa: F401
+from app.models.sso import ExternalIdentity  # noqa: F401
