@@ -19,3 +19,4 @@ from app.models.cvs import CvVariant  # noqa: F401
 from app.models.sharing import AccessEvent, Grant  # noqa: F401
 from app.models.collab import Comment, Message, Proposal  # noqa: F401
 from app.models.pages import Page, ShareLink  # noqa: F401
+from app.models.admin import AuditEvent, DailyActivity, DailySeen  # noqa: F401

@@ -31,6 +31,9 @@ class User(IdMixin, TimestampMixin, UserMixin, db.Model):
     locked_until: Mapped[Optional[datetime]]
     last_login_at: Mapped[Optional[datetime]]
     last_reset_sent_at: Mapped[Optional[datetime]]
+    # Set by a platform admin (app/services/admin.py): no sign-in, no token, public pages answer 410.
+    suspended_at: Mapped[Optional[datetime]]
+    suspension_reason: Mapped[Optional[str]] = mapped_column(String(2000))
 
     portfolio: Mapped["Portfolio"] = relationship(
         back_populates="owner", uselist=False, cascade="all, delete-orphan", passive_deletes=True
