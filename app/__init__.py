@@ -90,7 +90,7 @@ def _init_extensions(app: Flask) -> None:
         user_id, _, version = identity.partition(":")
         key = parse_id(user_id)
         user = db.session.scalars(user_with_portfolio, {"id": key}).first() if key else None
-        if user is None or str(user.session_version) != version:
+        if user is None or str(user.session_version) != version or user.suspended_at is not None:
             return None
         return user
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from app import policy
 from app.database import utcnow
-from app.models import User
+from app.models import Portfolio, User
 from app.models.pages import Page, ShareLink
 from app.services import accounts
 from app.services.errors import NotFound, ValidationFailed
@@ -171,6 +171,9 @@ def open(session: Session, raw: Any) -> tuple[str, ShareLink | None]:  # noqa: A
     link = session.scalars(select(ShareLink).where(ShareLink.token_hash == digest)).first()
     if link is None or not hmac.compare_digest(link.token_hash, digest):
         return "unknown", None
+    if session.scalar(select(User.suspended_at).join(Portfolio, Portfolio.owner_id == User.id)
+                      .where(Portfolio.id == link.portfolio_id)) is not None:
+        return "suspended", link  # app/services/admin.py: answered like an expired link (410)
     return link.state, link
 
 
