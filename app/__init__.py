@@ -151,3 +151,4 @@ def _register_blueprints(app: Flask) -> None:
     init_sharing(app)
     from app.collab import init_app as init_collab
     init_collab(app)
+    from app import admin; admin.init_app(app)  # noqa: E702
