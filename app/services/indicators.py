@@ -16,7 +16,7 @@ from typing import Callable
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select, union
+from sqlalchemy import Select, case, func, select, union
 from sqlalchemy.orm import Session
 
 from app import policy
@@ -78,19 +78,29 @@ def compute(session: Session, actor, *, org: Organisation | None = None, days: i
         if people is not None else None
     sections: list[Section] = []
 
-    by_role = dict(session.execute(select(User.role, func.count()).where(_in(User.id, people))
-                                   .group_by(User.role)).all())
-    admins = session.scalar(select(func.count()).select_from(User).where(User.is_admin, _in(User.id, people)))
+    # One pass over the accounts for every per-account figure (100,000 rows: one scan, not seven).
+    now = utcnow()
+    spans = (7, 30, 365)
+    flags = [User.is_admin, User.email_verified_at.is_not(None), User.suspended_at.is_not(None)] + [
+        User.last_login_at >= now - timedelta(days=span) for span in spans]
+    by_role, totals = {}, [0] * len(flags)
+    for role, n, *counts in session.execute(
+            select(User.role, func.count(), *(func.sum(case((flag, 1), else_=0)) for flag in flags))
+            .where(_in(User.id, people)).group_by(User.role)):
+        by_role[role] = n
+        totals = [t + int(c or 0) for t, c in zip(totals, counts)]
+    admins, verified, suspended, *active_counts = totals
     sections.append(Section("accounts_by_kind", str(_l("Accounts by kind")), [
         ("citizen", str(_l("People")), by_role.get("citizen", 0)),
         ("counsellor", str(_l("Counsellors")), by_role.get("counsellor", 0)),
-        ("platform_admin", str(_l("Platform admins")), admins or 0)]))
+        ("platform_admin", str(_l("Platform admins")), admins)]))
 
     if org is None:
-        rows = session.execute(select(Organisation.id, Organisation.name, func.count(Membership.id))
-                               .join(Membership, Membership.organisation_id == Organisation.id)
-                               .group_by(Organisation.id, Organisation.name)
-                               .order_by(func.count(Membership.id).desc()).limit(20)).all()
+        largest = (select(Membership.organisation_id, func.count().label("n")).group_by(Membership.organisation_id)
+                   .order_by(func.count().desc()).limit(20).subquery())  # counted on the index, then named
+        rows = session.execute(select(Organisation.id, Organisation.name, largest.c.n)
+                               .join(largest, largest.c.organisation_id == Organisation.id)
+                               .order_by(largest.c.n.desc())).all()
         sections.append(Section("accounts_by_institution", str(_l("Accounts by organisation (20 largest)")),
                                 [(str(i), name, n) for i, name, n in rows]))
     else:
@@ -98,22 +108,13 @@ def compute(session: Session, actor, *, org: Organisation | None = None, days: i
                                 .group_by(Membership.role)).all()
         sections.append(Section("members_by_role", str(_l("Members by role")), [(r, r, n) for r, n in roles]))
 
-    verified = session.scalar(select(func.count()).select_from(User).where(
-        User.email_verified_at.is_not(None), _in(User.id, people)))
     total = sum(by_role.values())
-    suspended = session.scalar(select(func.count()).select_from(User).where(
-        User.suspended_at.is_not(None), _in(User.id, people)))
     sections.append(Section("activation", str(_l("Activated and pending accounts")), [
-        ("activated", str(_l("Activated")), verified or 0), ("pending", str(_l("Pending")), total - (verified or 0)),
-        ("suspended", str(_l("Suspended")), suspended or 0)]))
-
-    now = utcnow()
-    active = []
-    for span in (7, 30, 365):
-        n = session.scalar(select(func.count()).select_from(User).where(
-            User.last_login_at >= now - timedelta(days=span), _in(User.id, people)))
-        active.append((f"active_{span}", str(_l("Signed in, last %(n)s days", n=span)), n or 0))
-    sections.append(Section("active", str(_l("Active accounts")), active))
+        ("activated", str(_l("Activated")), verified), ("pending", str(_l("Pending")), total - verified),
+        ("suspended", str(_l("Suspended")), suspended)]))
+    sections.append(Section("active", str(_l("Active accounts")), [
+        (f"active_{span}", str(_l("Signed in, last %(n)s days", n=span)), n)
+        for span, n in zip(spans, active_counts)]))
 
     scope = PLATFORM if org is None else str(org.id)
     per_day = dict(session.execute(select(DailyActivity.day, DailyActivity.active_people).where(

@@ -59,10 +59,13 @@ def upgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('suspended_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('suspension_reason', sa.String(length=2000), nullable=True))
+        batch_op.create_index('ix_users_indicators', ['role', 'is_admin', 'email_verified_at', 'suspended_at',
+                                                      'last_login_at'], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_index('ix_users_indicators')
         batch_op.drop_column('suspension_reason')
         batch_op.drop_column('suspended_at')
     with op.batch_alter_table('daily_seen', schema=None) as batch_op:
