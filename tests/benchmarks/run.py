@@ -68,6 +68,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="do not run the bulk award benchmark (tests/benchmarks/bench_bulk_award.py)")
     parser.add_argument("--skip-vault", action="store_true",
                         help="do not run the vault cipher benchmark (tests/benchmarks/bench_vault.py)")
+    parser.add_argument("--skip-indicators", action="store_true",
+                        help="do not run the indicators benchmark (tests/benchmarks/bench_indicators.py)")
     parser.add_argument("--skip-cv", action="store_true",
                         help="do not run the CV benchmark (tests/benchmarks/bench_cv.py)")
     return parser.parse_args(argv)
@@ -143,6 +145,14 @@ def main(argv=None) -> int:
             subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_cv.py")], cwd=ROOT, check=True)
         except subprocess.CalledProcessError as exc:
             print(f"the CV benchmark failed (exit status {exc.returncode})")
+            status = 1
+    if not args.skip_indicators:
+        print("\nIndicators page with 100,000 accounts (tests/benchmarks/bench_indicators.py) ...", flush=True)
+        try:
+            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_indicators.py")], cwd=ROOT,
+                           check=True)
+        except subprocess.CalledProcessError as exc:
+            print(f"the indicators benchmark failed (exit status {exc.returncode})")
             status = 1
     return status
 
