@@ -164,6 +164,7 @@ def register(app: Flask) -> None:
     issuing_cli.register(app)
     from app.sharing.cli import group as access_log_cli  # sillage access-log
     app.cli.add_command(access_log_cli)
+    from app.admin import cli as admin_cli; admin_cli.register(app)  # noqa: E702  sillage users suspend
     # ``keys`` is shared with the verifier's ``keys generate`` (app.verification.cli), whichever comes first.
     existing = app.cli.commands.get("keys")
     if isinstance(existing, click.Group) and existing is not keys:

@@ -61,3 +61,19 @@ def test_suspension_refusals(app, user, make_user, platform_admin):
     admin.suspend(db.session, platform_admin, user, "once")
     with pytest.raises(Conflict):
         admin.suspend(db.session, platform_admin, user, "twice")
+
+
+def test_the_command_line_suspends_and_reinstates_with_an_audited_reason(app, user):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "suspend", user.email, "--reason", "court order"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert user.suspended_at is not None and user.suspension_reason == "court order"
+    event = audit.events(db.session, action="account.suspend")[0]
+    assert event.actor_id is None and event.details == {"reason": "court order"}
+    again = runner.invoke(args=["users", "suspend", user.email, "--reason", "x"])
+    assert again.exit_code != 0 and "suspendu" in again.output  # the instance speaks French by default
+    assert runner.invoke(args=["users", "suspend", "nobody@example.org", "--reason", "x"]).exit_code != 0
+    assert runner.invoke(args=["users", "reinstate", user.email]).exit_code == 0
+    db.session.expire_all()
+    assert user.suspended_at is None
