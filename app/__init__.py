@@ -90,7 +90,7 @@ def _init_extensions(app: Flask) -> None:
         user_id, _, version = identity.partition(":")
         key = parse_id(user_id)
         user = db.session.scalars(user_with_portfolio, {"id": key}).first() if key else None
-        if user is None or str(user.session_version) != version:
+        if user is None or str(user.session_version) != version or user.suspended_at is not None:
             return None
         return user
 
@@ -161,3 +161,4 @@ def _register_blueprints(app: Flask) -> None:
     from app import backpack; backpack.init_app(app)  # noqa: E702
     from app.institutions import init_app as init_institutions; init_institutions(app)  # noqa: E702
     from app.guardians import init_app as init_guardians; init_guardians(app)  # noqa: E702
+    from app import admin; admin.init_app(app)  # noqa: E702

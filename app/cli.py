@@ -172,6 +172,7 @@ def register(app: Flask) -> None:
     from app.path.cli import group as trainings_cli  # sillage trainings
     for command in (export_command, feed_cli, frameworks_cli, import_command, roster_cli, trainings_cli):
         app.cli.add_command(command)
+    from app.admin import cli as admin_cli; admin_cli.register(app)  # noqa: E702  sillage users suspend
     # ``keys`` is shared with the verifier's ``keys generate`` (app.verification.cli), whichever comes first.
     existing = app.cli.commands.get("keys")
     if isinstance(existing, click.Group) and existing is not keys:

@@ -30,3 +30,4 @@ from app.models.exports import ErasedToken, Export  # noqa: F401
 from app.models.institutions import ActivationCode, Enrolment, Group, GroupStaff  # noqa: F401
 from app.models.guardians import GuardianConsent  # noqa: F401
 from app.models.sso import ExternalIdentity  # noqa: F401
+from app.models.admin import AuditEvent, DailyActivity, DailySeen  # noqa: F401

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Optional
 
 from flask_login import UserMixin
-from sqlalchemy import Date, ForeignKey, String
+from sqlalchemy import Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import db, IdMixin, TimestampMixin, utcnow
@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 class User(IdMixin, TimestampMixin, UserMixin, db.Model):
     __tablename__ = "users"
+    # Covering index of the indicators' one pass over the accounts (app/services/indicators.py).
+    __table_args__ = (Index("ix_users_indicators", "role", "is_admin", "email_verified_at", "suspended_at",
+                            "last_login_at"),)
 
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-cased
     password_hash: Mapped[str] = mapped_column(String(255))
@@ -33,6 +36,9 @@ class User(IdMixin, TimestampMixin, UserMixin, db.Model):
     locked_until: Mapped[Optional[datetime]]
     last_login_at: Mapped[Optional[datetime]]
     last_reset_sent_at: Mapped[Optional[datetime]]
+    # Set by a platform admin (app/services/admin.py): no sign-in, no token, public pages answer 410.
+    suspended_at: Mapped[Optional[datetime]]
+    suspension_reason: Mapped[Optional[str]] = mapped_column(String(2000))
 
     portfolio: Mapped["Portfolio"] = relationship(
         back_populates="owner", uselist=False, cascade="all, delete-orphan", passive_deletes=True

@@ -81,7 +81,7 @@ def _open(token: str) -> ShareLink | None:
 
 def _refusal(token: str):
     state, _link = service.open(db.session, token)
-    return _gone(410 if state in ("expired", "erased") else 404)
+    return _gone(410 if state in ("expired", "erased", "suspended") else 404)
 
 
 def _unlocked(link: ShareLink) -> bool:

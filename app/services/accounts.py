@@ -44,7 +44,7 @@ from app.database import utcnow
 from app.models import ApiToken, Membership, Organisation, Portfolio, User
 from app.models.feed import FeedSettings
 from app.models.issuing import ADMIN, REFUSED
-from app.services import vault_keys
+from app.services import activity, vault_keys
 from app.services.documents import owner_prefix
 from app.services.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from app.services.one_time_tokens import (
@@ -244,7 +244,11 @@ def authenticate(session: Session, email, password, *, now: datetime | None = No
         return None
     if not _check_with_backoff(session, user, password, now):
         return None
+    if user.suspended_at is not None:  # app/services/admin.py: no sign-in while suspended
+        session.flush()
+        return None
     user.last_login_at = now
+    activity.record(session, user, "sign_in", day=now.date())
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     session.flush()

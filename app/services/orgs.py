@@ -27,7 +27,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.models import Membership, Organisation, OrganisationToken, SigningKey, User
 from app.models.issuing import ADMIN, APPROVED, MEMBER_ROLES, ORGANISATION_KINDS, PENDING, REFUSED
-from app.services import vault_keys
+from app.services import audit, vault_keys
 from app.services.accounts import normalise_email
 from app.services.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from app.services.tokens import LAST_USED_RESOLUTION, _clean_name, hash_token
@@ -289,7 +289,8 @@ def approve(session: Session, actor, org: Organisation) -> Organisation:
     if not policy.can(actor, "decide", org):
         raise Forbidden(str(_l("Only a platform admin decides on a pending organisation request.")))
     org.status, org.decided_at, org.refusal_reason = APPROVED, utcnow(), None
-    session.flush()
+    audit.record(session, actor=actor, action="organisation.approve", target_type="organisation",
+                 target_id=org.id, organisation_id=org.id)
     return org
 
 
@@ -298,7 +299,8 @@ def refuse(session: Session, actor, org: Organisation, reason: str) -> Organisat
         raise Forbidden(str(_l("Only a platform admin decides on a pending organisation request.")))
     reason = clean({"reason": Field("text", required=True, max_length=2000)}, {"reason": reason})["reason"]
     org.status, org.decided_at, org.refusal_reason = REFUSED, utcnow(), reason
-    session.flush()
+    audit.record(session, actor=actor, action="organisation.refuse", target_type="organisation",
+                 target_id=org.id, organisation_id=org.id, details={"reason": reason})
     return org
 
 
@@ -318,7 +320,8 @@ def close(session: Session, actor, org: Organisation, confirmation: str) -> Orga
     for token in session.scalars(select(OrganisationToken).where(
             OrganisationToken.organisation_id == org.id, OrganisationToken.revoked_at.is_(None))):
         token.revoked_at = now
-    session.flush()
+    audit.record(session, actor=actor, action="organisation.close", target_type="organisation",
+                 target_id=org.id, organisation_id=org.id)
     return org
 
 
@@ -356,6 +359,8 @@ def add_member(session: Session, actor, org: Organisation, email, role) -> Membe
     membership = Membership(id=uuid.uuid4(), organisation=org, user=user, role=role)
     session.add(membership)
     session.flush()
+    audit.record(session, actor=actor, action="member.add", target_type="membership", target_id=membership.id,
+                 organisation_id=org.id, details={"user_id": user.id, "role": role})
     return membership
 
 
@@ -380,7 +385,8 @@ def change_role(session: Session, actor, org: Organisation, membership_id, role)
     if role != membership.role:
         _keep_an_admin(session, org, membership)
         membership.role = role
-        session.flush()
+        audit.record(session, actor=actor, action="member.change_role", target_type="membership",
+                     target_id=membership.id, organisation_id=org.id, details={"role": role})
     return membership
 
 
@@ -388,6 +394,8 @@ def remove_member(session: Session, actor, org: Organisation, membership_id) -> 
     check(actor, "manage_members", org)
     membership = get_membership(session, org, membership_id)
     _keep_an_admin(session, org, membership)
+    audit.record(session, actor=actor, action="member.remove", target_type="membership",
+                 target_id=membership.id, organisation_id=org.id, details={"user_id": membership.user_id})
     session.delete(membership)
     session.flush()
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from app import policy
 from app.database import utcnow
-from app.models import User
+from app.models import Portfolio, User
 from app.models.pages import Page, ShareLink
 from app.services import accounts, minors
 from app.services.errors import NotFound, ValidationFailed
@@ -173,6 +173,9 @@ def open(session: Session, raw: Any) -> tuple[str, ShareLink | None]:  # noqa: A
     if link is None or not hmac.compare_digest(link.token_hash, digest):
         from app.services.erasure import is_erased  # noqa: PLC0415 - issue 11: its owner deleted the account
         return ("erased" if is_erased(session, digest) else "unknown"), None
+    if session.scalar(select(User.suspended_at).join(Portfolio, Portfolio.owner_id == User.id)
+                      .where(Portfolio.id == link.portfolio_id)) is not None:
+        return "suspended", link  # app/services/admin.py: answered like an expired link (410)
     return link.state, link
 
 

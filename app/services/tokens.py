@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 from app import policy
 from app.database import utcnow
 from app.models import ApiToken, User
+from app.services import activity
 from app.services.errors import NotFound, ValidationFailed
 from app.services.validation import CONTROL_CHARS
 
@@ -114,8 +115,9 @@ def authenticate_token(session: Session, raw) -> User | None:
     if not isinstance(raw, str) or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     token = session.scalars(_BY_HASH, {"token_hash": hash_token(raw)}).first()
-    if token is None or not token.is_active:
+    if token is None or not token.is_active or token.user.suspended_at is not None:
         return None
+    activity.record(session, token.user, "api_use")
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now

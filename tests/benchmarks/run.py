@@ -27,7 +27,9 @@
 10. then, unless --skip-path is given, the gap analysis of career hypotheses (tests/benchmarks/bench_path.py:
    median over a generated 15,000-skill, 3,000-occupation, 100,000-relation ESCO framework);
 11. then, unless --skip-roster is given, rosters (tests/benchmarks/bench_roster.py: preview and import of
-   5,000 pupils, letters for a class of 35; times and peak memory).
+   5,000 pupils, letters for a class of 35; times and peak memory);
+12. then, unless --skip-indicators is given, the indicators page with 100,000 accounts
+   (tests/benchmarks/bench_indicators.py).
 
 Rate limits are switched off in the benchmark instance (every request comes from 127.0.0.1). The exit
 status is non-zero if a request failed or the setup did not work; a ratio below the aim is reported,
@@ -78,6 +80,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="do not run the vault cipher benchmark (tests/benchmarks/bench_vault.py)")
     parser.add_argument("--skip-roster", action="store_true",
                         help="do not run the roster benchmark (tests/benchmarks/bench_roster.py)")
+    parser.add_argument("--skip-indicators", action="store_true",
+                        help="do not run the indicators benchmark (tests/benchmarks/bench_indicators.py)")
     parser.add_argument("--skip-cv", action="store_true",
                         help="do not run the CV benchmark (tests/benchmarks/bench_cv.py)")
     parser.add_argument("--skip-frameworks", action="store_true",
@@ -114,79 +118,33 @@ def wait_until_up(url: str, server: subprocess.Popen, log: Path) -> None:
     sys.exit(f"the server did not answer within 60 s:\n{log.read_text()[-3000:]}")
 
 
+# (the --skip-X flag, what it measures, its script with arguments): each runs in its own process, in turn.
+FOLLOWERS = (
+    ("credentials", "Credentials: signing and verifying", ["bench_credentials.py", "--count", "1000"]),
+    ("bulk", "Bulk award: 5,000 credentials from a CSV file", ["bench_bulk_award.py", "--breakdown"]),
+    ("vault", "Vault cipher: raw AES-256-GCM beside streamed encryption", ["bench_vault.py"]),
+    ("vault", "Vault through the app: 200 MiB up and down over HTTP", ["bench_vault_app.py"]),
+    ("cv", "CVs: DOCX, PDF and relevance ranking", ["bench_cv.py"]),
+    ("frameworks", "Reference frameworks: import and search", ["bench_frameworks.py"]),
+    ("frameworks", "Writing aid: skill suggestions on the same generated framework", ["bench_skill_suggestions.py"]),
+    ("path", "Career hypotheses: gap analysis", ["bench_path.py"]),
+    ("roster", "Rosters: 5,000 pupils previewed and imported, letters for 35", ["bench_roster.py"]),
+    ("indicators", "Indicators page with 100,000 accounts", ["bench_indicators.py"]),
+)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     status = run_http(args)
-    if not args.skip_credentials:
-        print("\nCredentials: signing and verifying (tests/benchmarks/bench_credentials.py) ...", flush=True)
+    for flag, title, (script, *script_args) in FOLLOWERS:
+        if getattr(args, f"skip_{flag}"):
+            continue
+        print(f"\n{title} (tests/benchmarks/{script}) ...", flush=True)
         try:
-            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_credentials.py"),
-                            "--count", "1000"], cwd=ROOT, check=True)
-        except subprocess.CalledProcessError as exc:
-            print(f"the credential benchmark failed (exit status {exc.returncode})")
-            status = 1
-    if not args.skip_bulk:
-        print("\nBulk award: 5,000 credentials from a CSV file (tests/benchmarks/bench_bulk_award.py) ...",
-              flush=True)
-        try:
-            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_bulk_award.py"), "--breakdown"],
-                           cwd=ROOT, check=True)
-        except subprocess.CalledProcessError as exc:
-            print(f"the bulk award benchmark failed (exit status {exc.returncode})")
-            status = 1
-    if not args.skip_vault:
-        print("\nVault cipher: raw AES-256-GCM beside streamed encryption "
-              "(tests/benchmarks/bench_vault.py) ...", flush=True)
-        try:
-            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_vault.py")], cwd=ROOT,
+            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks" / script), *script_args], cwd=ROOT,
                            check=True)
         except subprocess.CalledProcessError as exc:
-            print(f"the vault benchmark failed (exit status {exc.returncode})")
-            status = 1
-        print("\nVault through the app: 200 MiB up and down over HTTP "
-              "(tests/benchmarks/bench_vault_app.py) ...", flush=True)
-        try:
-            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_vault_app.py")], cwd=ROOT,
-                           check=True)
-        except subprocess.CalledProcessError as exc:
-            print(f"the vault app benchmark failed (exit status {exc.returncode})")
-            status = 1
-    if not args.skip_cv:
-        print("\nCVs: DOCX, PDF and relevance ranking (tests/benchmarks/bench_cv.py) ...", flush=True)
-        try:
-            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_cv.py")], cwd=ROOT, check=True)
-        except subprocess.CalledProcessError as exc:
-            print(f"the CV benchmark failed (exit status {exc.returncode})")
-            status = 1
-    if not args.skip_frameworks:
-        print("\nReference frameworks: import and search (tests/benchmarks/bench_frameworks.py) ...", flush=True)
-        try:
-            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_frameworks.py")], cwd=ROOT, check=True)
-        except subprocess.CalledProcessError as exc:
-            print(f"the frameworks benchmark failed or missed its aims (exit status {exc.returncode})")
-            status = 1
-        print("\nWriting aid: skill suggestions on the same generated framework "
-              "(tests/benchmarks/bench_skill_suggestions.py) ...", flush=True)
-        try:
-            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_skill_suggestions.py")], cwd=ROOT,
-                           check=True)
-        except subprocess.CalledProcessError as exc:
-            print(f"the writing-aid benchmark failed or missed its aim (exit status {exc.returncode})")
-            status = 1
-    if not args.skip_path:
-        print("\nCareer hypotheses: gap analysis (tests/benchmarks/bench_path.py) ...", flush=True)
-        try:
-            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_path.py")], cwd=ROOT, check=True)
-        except subprocess.CalledProcessError as exc:
-            print(f"the gap analysis benchmark failed or missed its aim (exit status {exc.returncode})")
-            status = 1
-    if not args.skip_roster:
-        print("\nRosters: 5,000 pupils previewed and imported, letters for 35 (tests/benchmarks/bench_roster.py) ...",
-              flush=True)
-        try:
-            subprocess.run([sys.executable, str(ROOT / "tests/benchmarks/bench_roster.py")], cwd=ROOT, check=True)
-        except subprocess.CalledProcessError as exc:
-            print(f"the roster benchmark failed (exit status {exc.returncode})")
+            print(f"{script} failed or missed an aim it enforces (exit status {exc.returncode})")
             status = 1
     return status
 

@@ -1,0 +1,158 @@
+"""Admin pages. Each view: check who asks, call the service, commit once, render."""
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from app import policy
+from app.admin.charts import chart
+from app.auth.forms import EmptyForm
+from app.extensions import db
+from app.models import Organisation, User
+from app.services import admin, audit, indicators
+from app.services.accounts import normalise_email
+from app.services.errors import ServiceError, ValidationFailed
+
+bp = Blueprint("admin", __name__, template_folder="templates")
+
+
+class SuspendForm(FlaskForm):
+    reason = TextAreaField(_l("Reason (kept in the audit log)"), validators=[DataRequired(), Length(max=2000)])
+
+
+def _admin_only():
+    me = current_user._get_current_object()
+    if not admin.is_platform_admin(me):
+        abort(404)
+    return me
+
+
+def _days() -> int:
+    return indicators.PERIODS.get(request.args.get("days", "30"), 30)
+
+
+def _org(org_id) -> Organisation | None:
+    if not org_id:
+        return None
+    key = policy.parse_id(org_id)
+    org = db.session.get(Organisation, key) if key else None
+    if org is None:
+        abort(404)
+    return org
+
+
+def _csv(sections, name: str) -> Response:
+    out = io.StringIO()
+    csv.writer(out).writerows(indicators.as_csv_rows(sections))
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+def _render(org, sections, days, csv_url):
+    return render_template("admin/indicators.html", org=org, sections=sections, days=days, chart=chart,
+                           periods=indicators.PERIODS, csv_url=csv_url,
+                           organisations=(db.session.scalars(select(Organisation).order_by(Organisation.name)
+                                                             .limit(500)).all() if org is None or
+                                          admin.is_platform_admin(current_user) else []))
+
+
+@bp.get("/admin/indicators")
+@login_required
+def platform_indicators():
+    me = _admin_only()
+    org, days = _org(request.args.get("org")), _days()
+    sections = indicators.compute(db.session, me, org=org, days=days)
+    if request.args.get("format") == "csv":
+        return _csv(sections, f"indicators-{days}d")
+    return _render(org, sections, days, url_for(".platform_indicators", org=request.args.get("org") or None,
+                                                days=days, format="csv"))
+
+
+@bp.get("/organisations/<uuid:org_id>/indicators")
+@login_required
+def organisation_indicators(org_id):
+    org, days = _org(str(org_id)), _days()
+    try:
+        sections = indicators.compute(db.session, current_user, org=org, days=days)
+    except ServiceError:
+        abort(404)
+    if request.args.get("format") == "csv":
+        return _csv(sections, f"indicators-{org.id}-{days}d")
+    return _render(org, sections, days, url_for(".organisation_indicators", org_id=org.id, days=days,
+                                                format="csv"))
+
+
+@bp.get("/admin/audit")
+@login_required
+def audit_log():
+    _admin_only()
+    org = _org(request.args.get("org"))
+    action = (request.args.get("action") or "").strip()[:64] or None
+    page = max(request.args.get("page", 1, type=int), 1)
+    events = audit.events(db.session, action=action, organisation_id=org.id if org else None,
+                          limit=100, offset=(page - 1) * 100)
+    return render_template("admin/audit.html", events=events, action=action or "", org=org, page=page)
+
+
+@bp.get("/admin/accounts")
+@login_required
+def accounts():
+    _admin_only()
+    found = None
+    email = (request.args.get("email") or "").strip()
+    if email:
+        try:
+            found = db.session.scalars(select(User).where(User.email == normalise_email(email))).first()
+        except ValidationFailed:
+            found = None
+        if found is None:
+            flash(_("No account uses this e-mail address."), "error")
+    suspended = db.session.scalars(select(User).where(User.suspended_at.is_not(None))
+                                   .order_by(User.suspended_at.desc()).limit(200)).all()
+    return render_template("admin/accounts.html", found=found, email=email, suspended=suspended,
+                           form=SuspendForm(), button=EmptyForm())
+
+
+@bp.post("/admin/accounts/<uuid:user_id>/suspend")
+@login_required
+def suspend(user_id):
+    me = _admin_only()
+    person = admin.get_user(db.session, me, user_id)
+    form = SuspendForm()
+    if not form.validate_on_submit():
+        flash(_("Give a reason for the suspension."), "error")
+        return redirect(url_for(".accounts", email=person.email))
+    try:
+        admin.suspend(db.session, me, person, form.reason.data)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for(".accounts", email=person.email))
+    db.session.commit()
+    flash(_("The account is suspended."), "success")
+    return redirect(url_for(".accounts"))
+
+
+@bp.post("/admin/accounts/<uuid:user_id>/reinstate")
+@login_required
+def reinstate(user_id):
+    me = _admin_only()
+    person = admin.get_user(db.session, me, user_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        admin.reinstate(db.session, me, person)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for(".accounts"))
+    db.session.commit()
+    flash(_("The account is reinstated."), "success")
+    return redirect(url_for(".accounts"))

@@ -1,0 +1,184 @@
+"""The platform's indicators: counts only, for the platform admin or one organisation's admins.
+
+Every figure here is a ``count`` or a ``sum`` over ids, states, dates and sizes: no query reads a title,
+a description, a name or any other portfolio content, so no page, API answer or CSV built from
+``compute`` can show any (tests/test_indicators_counts_only.py proves it on seeded strings).
+
+"By institution" is pluggable: ``PEOPLE_OF`` lists functions ``(org_id) -> Select of user ids``; the
+organisation's people are the union. Memberships are the first; the institutions branch appends its
+enrolments (``PEOPLE_OF.append(lambda org_id: select(Enrolment.user_id).where(...))``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Callable
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, case, func, select, union
+from sqlalchemy.orm import Session
+
+from app import policy
+from app.database import utcnow
+from app.models import (
+    AttestationRequest, Batch, BatchItem, Credential, Document, Grant, Membership, Organisation, Portfolio,
+    ShareLink, User, VerificationVerdict,
+)
+from app.models.admin import PLATFORM, DailyActivity
+from app.services.errors import Forbidden
+
+PEOPLE_OF: list[Callable[[object], Select]] = [
+    lambda org_id: select(Membership.user_id).where(Membership.organisation_id == org_id),
+]
+PERIODS = {"7": 7, "30": 30, "365": 365}
+
+
+@dataclass
+class Section:
+    """One chart and its table: ``rows`` are (stable key, label, value)."""
+
+    key: str
+    title: str
+    rows: list[tuple[str, str, int]] = field(default_factory=list)
+    unit: str = ""
+    chart: str = "bars"  # bars | columns (a time series)
+
+
+def may_view(session: Session, actor, org: Organisation | None) -> bool:
+    """Platform admins see everything; an organisation's admins (its heads, once they exist) see it."""
+    if isinstance(actor, policy.Operator) or getattr(actor, "is_admin", False):
+        return True
+    return org is not None and getattr(actor, "id", None) is not None and session.scalar(
+        select(func.count()).select_from(Membership).where(
+            Membership.organisation_id == org.id, Membership.user_id == actor.id,
+            Membership.role.in_(("admin", "head")))) > 0
+
+
+def _people(org: Organisation | None):
+    if org is None:
+        return None
+    queries = [make(org.id) for make in PEOPLE_OF]
+    return union(*queries).scalar_subquery() if len(queries) > 1 else queries[0].scalar_subquery()
+
+
+def _in(column, people):
+    return column.in_(people) if people is not None else True
+
+
+def compute(session: Session, actor, *, org: Organisation | None = None, days: int = 30,
+            today: date | None = None) -> list[Section]:
+    """The indicators for the platform (``org`` None) or one organisation, over the last ``days``."""
+    if not may_view(session, actor, org):
+        raise Forbidden(str(_l("Only a platform admin, or an admin of this organisation, sees these indicators.")))
+    today = today or utcnow().date()
+    since = datetime.combine(today - timedelta(days=days - 1), datetime.min.time(), tzinfo=timezone.utc)
+    people = _people(org)
+    owners = select(Portfolio.id).where(_in(Portfolio.owner_id, people)).scalar_subquery() \
+        if people is not None else None
+    sections: list[Section] = []
+
+    # One pass over the accounts for every per-account figure (100,000 rows: one scan, not seven).
+    now = utcnow()
+    spans = (7, 30, 365)
+    flags = [User.is_admin, User.email_verified_at.is_not(None), User.suspended_at.is_not(None)] + [
+        User.last_login_at >= now - timedelta(days=span) for span in spans]
+    by_role, totals = {}, [0] * len(flags)
+    for role, n, *counts in session.execute(
+            select(User.role, func.count(), *(func.sum(case((flag, 1), else_=0)) for flag in flags))
+            .where(_in(User.id, people)).group_by(User.role)):
+        by_role[role] = n
+        totals = [t + int(c or 0) for t, c in zip(totals, counts)]
+    admins, verified, suspended, *active_counts = totals
+    sections.append(Section("accounts_by_kind", str(_l("Accounts by kind")), [
+        ("citizen", str(_l("People")), by_role.get("citizen", 0)),
+        ("counsellor", str(_l("Counsellors")), by_role.get("counsellor", 0)),
+        ("platform_admin", str(_l("Platform admins")), admins)]))
+
+    if org is None:
+        largest = (select(Membership.organisation_id, func.count().label("n")).group_by(Membership.organisation_id)
+                   .order_by(func.count().desc()).limit(20).subquery())  # counted on the index, then named
+        rows = session.execute(select(Organisation.id, Organisation.name, largest.c.n)
+                               .join(largest, largest.c.organisation_id == Organisation.id)
+                               .order_by(largest.c.n.desc())).all()
+        sections.append(Section("accounts_by_institution", str(_l("Accounts by organisation (20 largest)")),
+                                [(str(i), name, n) for i, name, n in rows]))
+    else:
+        roles = session.execute(select(Membership.role, func.count()).where(Membership.organisation_id == org.id)
+                                .group_by(Membership.role)).all()
+        sections.append(Section("members_by_role", str(_l("Members by role")), [(r, r, n) for r, n in roles]))
+
+    total = sum(by_role.values())
+    sections.append(Section("activation", str(_l("Activated and pending accounts")), [
+        ("activated", str(_l("Activated")), verified), ("pending", str(_l("Pending")), total - verified),
+        ("suspended", str(_l("Suspended")), suspended)]))
+    sections.append(Section("active", str(_l("Active accounts")), [
+        (f"active_{span}", str(_l("Signed in, last %(n)s days", n=span)), n)
+        for span, n in zip(spans, active_counts)]))
+
+    scope = PLATFORM if org is None else str(org.id)
+    per_day = dict(session.execute(select(DailyActivity.day, DailyActivity.active_people).where(
+        DailyActivity.scope == scope, DailyActivity.day >= since.date(), DailyActivity.day <= today)).all())
+    sections.append(Section("active_per_day", str(_l("People active per day")), [
+        (d.isoformat(), d.strftime("%d/%m"), per_day.get(d, 0))
+        for d in (today - timedelta(days=i) for i in range(min(days, 60) - 1, -1, -1))], chart="columns"))
+    flows = session.execute(select(func.coalesce(func.sum(DailyActivity.sign_ins), 0),
+                                   func.coalesce(func.sum(DailyActivity.api_uses), 0))
+                            .where(DailyActivity.scope == scope, DailyActivity.day >= since.date())).one()
+
+    docs, used = session.execute(select(func.count(Document.id), func.coalesce(func.sum(Document.size), 0))
+                                 .where(_in(Document.portfolio_id, owners))).one()
+    quota = current_app.config["VAULT_QUOTA_BYTES"] * total
+    sections.append(Section("storage", str(_l("Documents and storage")), [
+        ("documents", str(_l("Documents")), docs), ("used_mib", str(_l("Storage used (MiB)")), used // 2**20),
+        ("quota_mib", str(_l("Storage allowed by quotas (MiB)")), quota // 2**20)]))
+
+    cred = Credential.organisation_id == org.id if org is not None else True
+    issued = session.scalar(select(func.count()).select_from(Credential).where(cred, Credential.issued_at >= since))
+    revoked = session.scalar(select(func.count()).select_from(Credential).where(cred, Credential.revoked_at >= since))
+    verdicts = select(func.count()).select_from(VerificationVerdict).where(
+        VerificationVerdict.checked_at >= since, VerificationVerdict.status.like("verified%"))
+    if org is not None:
+        verdicts = verdicts.where(VerificationVerdict.subject_id.in_(select(Credential.id).where(cred)))
+    sections.append(Section("credentials", str(_l("Credentials in the period")), [
+        ("issued", str(_l("Issued")), issued or 0), ("revoked", str(_l("Revoked")), revoked or 0),
+        ("verified", str(_l("Verified")), session.scalar(verdicts) or 0)]))
+
+    attest = session.execute(select(AttestationRequest.status, func.count()).where(
+        AttestationRequest.created_at >= since, _in(AttestationRequest.portfolio_id, owners))
+        .group_by(AttestationRequest.status)).all()
+    sections.append(Section("attestations", str(_l("Attestation requests in the period")),
+                            [(s, s, n) for s, n in sorted(attest)]))
+
+    grants_new = session.scalar(select(func.count()).select_from(Grant).where(
+        Grant.created_at >= since, _in(Grant.portfolio_id, owners)))
+    grants_live = session.scalar(select(func.count()).select_from(Grant).where(
+        Grant.revoked_at.is_(None), _in(Grant.portfolio_id, owners)))
+    views = session.scalar(select(func.coalesce(func.sum(ShareLink.view_count), 0)).where(
+        _in(ShareLink.portfolio_id, owners)))
+    sections.append(Section("sharing", str(_l("Sharing")), [
+        ("grants_new", str(_l("Grants given in the period")), grants_new or 0),
+        ("grants_active", str(_l("Grants not revoked")), grants_live or 0),
+        ("share_link_views", str(_l("Share-link views (all time)")), int(views or 0)),
+        ("sign_ins", str(_l("Sign-ins in the period")), int(flows[0])),
+        ("api_uses", str(_l("API use days in the period")), int(flows[1]))]))
+
+    if org is None:
+        batches = dict(session.execute(select(Batch.status, func.count()).group_by(Batch.status)).all())
+        failed = session.scalar(select(func.count()).select_from(BatchItem).where(BatchItem.status == "failed"))
+        sections.append(Section("jobs", str(_l("Job queue")), [
+            (s, s, batches.get(s, 0)) for s in ("pending", "running", "done")]
+            + [("failed_items", str(_l("Failed items")), failed or 0)]))
+    return sections
+
+
+def as_csv_rows(sections: list[Section]) -> list[list[str]]:
+    """``section, key, label, value`` rows, the same figures as the pages."""
+    out = [["section", "key", "label", "value"]]
+    for section in sections:
+        out.extend([section.key, key, label, str(value)] for key, label, value in section.rows)
+    return out
+
+
+def as_json(sections: list[Section]) -> dict:
+    return {s.key: {"title": s.title, "values": {k: v for k, _label, v in s.rows}} for s in sections}

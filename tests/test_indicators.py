@@ -1,0 +1,117 @@
+"""Indicators: the figures, who sees them (platform admin, an organisation's admins), pages, CSV, API,
+and the per-day activity counter that keeps no identity past its day."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app import policy
+from app.extensions import db
+from app.models import DailyActivity, DailySeen
+from app.services import activity, indicators, orgs, tokens
+from app.services.errors import Forbidden
+from tests.conftest import login
+from tests.helpers import csrf_token
+
+
+@pytest.fixture
+def platform_admin(make_user):
+    person = make_user("root@platform.example")
+    person.is_admin = True
+    db.session.commit()
+    return person
+
+
+@pytest.fixture
+def school(app, make_user):
+    head = make_user("head@lycee.example")
+    org = orgs.create_organisation(db.session, policy.OPERATOR, {"name": "Lycée Indicateurs", "kind": "school",
+                                   "contact_email": "c@lycee.example"}, admin=head, approve=True)
+    db.session.commit()
+    return org, head
+
+
+def _values(sections, key):
+    return {k: v for s in sections if s.key == key for k, _l, v in s.rows}
+
+
+def test_figures_for_the_platform_and_for_one_organisation(app, make_user, platform_admin, school):
+    org, head = school
+    make_user("pending@example.org", verified=False)
+    outsider = make_user("outsider@example.org")
+    sections = indicators.compute(db.session, platform_admin)
+    assert _values(sections, "activation") == {"activated": 3, "pending": 1, "suspended": 0}
+    assert _values(sections, "accounts_by_institution") == {str(org.id): 1}
+    mine = indicators.compute(db.session, head, org=org)
+    assert _values(mine, "activation") == {"activated": 1, "pending": 0, "suspended": 0}
+    assert _values(mine, "members_by_role") == {"admin": 1}
+    with pytest.raises(Forbidden):
+        indicators.compute(db.session, outsider, org=org)
+    with pytest.raises(Forbidden):
+        indicators.compute(db.session, head)  # the platform's figures are the platform admin's
+
+
+def test_a_person_counts_once_a_day_and_no_key_survives_the_day(app, user, school):
+    org, head = school
+    day = date(2026, 3, 2)
+    assert activity.record(db.session, head, "sign_in", day=day) is True
+    assert activity.record(db.session, head, "sign_in", day=day) is False
+    assert activity.record(db.session, head, "api_use", day=day) is False
+    activity.record(db.session, user, "api_use", day=day)
+    db.session.commit()
+    rows = {r.scope: (r.sign_ins, r.api_uses, r.active_people) for r in db.session.scalars(select(DailyActivity))}
+    assert rows == {"": (2, 1, 2), str(org.id): (2, 0, 1)}
+    keys = db.session.scalars(select(DailySeen.key)).all()
+    assert len(keys) == 2 and not any(str(head.id) in k or str(user.id) in k for k in keys)
+    activity.record(db.session, user, "sign_in", day=day + timedelta(days=1))
+    db.session.commit()
+    assert db.session.scalars(select(DailySeen.day)).all() == [day + timedelta(days=1)]  # yesterday's gone
+
+
+def test_sign_in_and_token_use_are_counted(client, user):
+    login(client, user.email)
+    _token, raw = tokens.create_token(db.session, user, "cli")
+    db.session.commit()
+    client.get("/api/v1/profile", headers={"Authorization": f"Bearer {raw}"})
+    client.get("/api/v1/profile", headers={"Authorization": f"Bearer {raw}"})
+    row = db.session.get(DailyActivity, (activity.utcnow().date(), ""))
+    assert (row.sign_ins, row.api_uses, row.active_people) == (1, 0, 1)  # same person, same day
+
+
+def test_pages_csv_and_api_and_their_refusals(client, platform_admin, school, make_user):
+    org, head = school
+    login(client, head.email)
+    assert client.get("/admin/indicators").status_code == 404
+    page = client.get(f"/organisations/{org.id}/indicators?days=7")
+    assert page.status_code == 200 and "<svg" in page.get_data(as_text=True)
+    assert "<table" in page.get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/settings"))})
+    login(client, platform_admin.email)
+    html = client.get("/admin/indicators?days=365").get_data(as_text=True)
+    assert "Lycée Indicateurs" in html and html.count("<svg") >= 8
+    csv_text = client.get("/admin/indicators?format=csv").get_data(as_text=True)
+    assert csv_text.splitlines()[0] == "section,key,label,value" and "activation,activated," in csv_text
+    assert client.get("/admin/audit").status_code == 200
+    assert client.get("/admin/accounts?email=head@lycee.example").status_code == 200
+
+    _t, admin_raw = tokens.create_token(db.session, platform_admin, "api")
+    _t, head_raw = tokens.create_token(db.session, head, "api")
+    other = make_user("other@example.org")
+    _t, other_raw = tokens.create_token(db.session, other, "api")
+    db.session.commit()
+    auth = lambda raw: {"Authorization": f"Bearer {raw}"}  # noqa: E731
+    body = client.get("/api/v1/admin/indicators?days=7", headers=auth(admin_raw)).get_json()
+    assert body["days"] == 7 and body["indicators"]["activation"]["values"]["activated"] == 3
+    refused = client.get("/api/v1/admin/indicators", headers=auth(head_raw))
+    assert refused.status_code == 403 and refused.get_json()["error"] == "forbidden"
+    assert client.get(f"/api/v1/orgs/{org.id}/indicators", headers=auth(head_raw)).status_code == 200
+    assert client.get(f"/api/v1/orgs/{org.id}/indicators", headers=auth(other_raw)).status_code == 404
+    bad = client.get("/api/v1/admin/indicators?days=12", headers=auth(admin_raw))
+    assert bad.status_code == 400 and bad.get_json()["error"] == "invalid_period"
+    put = client.put(f"/api/v1/admin/accounts/{other.id}/suspension", json={"reason": "abuse"},
+                     headers=auth(admin_raw))
+    assert put.status_code == 200 and put.get_json()["suspension_reason"] == "abuse"
+    log = client.get("/api/v1/admin/audit?action=account.suspend", headers=auth(admin_raw)).get_json()
+    assert [e["target_id"] for e in log] == [str(other.id)]
