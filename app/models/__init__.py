@@ -26,7 +26,6 @@ from app.models.path import Hypothesis, PlanEvent, PlanItem, Training, TrainingS
 from app.models.exports import ErasedToken, Export  # noqa: F401
 from app.models.imports import ImportFingerprint  # noqa: F401
 from app.models.backpack import ExternalCredential, ExternalCredentialLink  # noqa: F401
-from app.models.exports import ErasedToken, Export  # noqa: F401
 from app.models.institutions import ActivationCode, Enrolment, Group, GroupStaff  # noqa: F401
 from app.models.guardians import GuardianConsent  # noqa: F401
 from app.models.sso import ExternalIdentity  # noqa: F401
