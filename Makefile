@@ -15,7 +15,7 @@ export SILLAGE_INSTANCE_PATH ?= $(CURDIR)/instance
 # Playwright drives Debian's chromium; it must never download a browser of its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: system-libs install translations migrate demo run test test-postgres bench clean ob2validator oidc-provider
+.PHONY: system-libs install translations migrate demo run test test-postgres bench clean ob2validator node oidc-provider
 
 # 1EdTech's OB 2.0 validator (PyPI `openbadges`) pins libraries from 2017-2020: it lives in a virtualenv of
 # its own, from the exact set in tests/ob2validator-requirements.txt (tests/ob2validator.py drives it).
@@ -67,9 +67,33 @@ $(OB2V_STAMP): tests/ob2validator-requirements.txt
 
 ob2validator: $(OB2V_STAMP)
 
+# Node.js for the JavaScript test witnesses (tests/oidc: oidc-provider 9; tests/interop: jose 6). They need
+# Node >= 20.18 (URL.parse, a global WebCrypto); Debian 12's nodejs is 18.20, on which both fail (checked:
+# "URL.parse is not a function", "crypto is not defined"). So the tests run on one pinned Node 22 LTS, the
+# official build that the npm registry ships as the package node-linux-<arch> (npm checks its integrity),
+# unpacked into .node/ and put first on PATH for every recipe. Only `npm pack` is needed to fetch it: any
+# npm does, Debian's included.
+NODE_VERSION := 22.23.5
+NODE_HOME    := .node
+NODE_ARCH    := $(patsubst x86_64,x64,$(patsubst aarch64,arm64,$(shell uname -m)))
+NODE_STAMP   := $(NODE_HOME)/.installed-$(NODE_VERSION)
+export PATH  := $(CURDIR)/$(NODE_HOME)/bin:$(PATH)
+
+$(NODE_STAMP):
+	@command -v npm >/dev/null || { echo "npm is needed to fetch Node.js (Debian: apt-get install npm)" >&2; exit 1; }
+	rm -rf $(NODE_HOME) && mkdir -p $(NODE_HOME)/bin
+	cd $(NODE_HOME) && npm pack --silent --pack-destination . node-linux-$(NODE_ARCH)@$(NODE_VERSION) >/dev/null
+	tar -xzf $(NODE_HOME)/node-linux-$(NODE_ARCH)-$(NODE_VERSION).tgz -C $(NODE_HOME)/bin --strip-components=2 \
+		package/bin/node
+	rm $(NODE_HOME)/node-linux-$(NODE_ARCH)-$(NODE_VERSION).tgz
+	test "$$($(NODE_HOME)/bin/node --version)" = v$(NODE_VERSION)
+	touch $(NODE_STAMP)
+
+node: $(NODE_STAMP)
+
 # The real OpenID provider of the single sign-on tests (npm oidc-provider, exact versions from the lockfile).
 OIDC_STAMP := tests/oidc/node_modules/.installed-stamp
-$(OIDC_STAMP): tests/oidc/package.json tests/oidc/package-lock.json
+$(OIDC_STAMP): tests/oidc/package.json tests/oidc/package-lock.json $(NODE_STAMP)
 	npm ci --prefix tests/oidc --no-audit --no-fund
 	touch $(OIDC_STAMP)
 
@@ -118,4 +142,4 @@ bench: install
 	$(BIN)/python tests/benchmarks/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(OB2V_VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(OB2V_VENV) $(NODE_HOME) build *.egg-info .pytest_cache

@@ -17,10 +17,12 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import User
 from app.models.sso import ExternalIdentity
+from app.services import admin, audit
 from app.sso import flow
 from tests.conftest import login
 from tests.helpers import csrf_token
 from tests.oidc.server import running_provider, sign_in_over_http
+from tests.test_auth import outbox
 
 CALLBACK = "http://localhost/auth/oidc/test/callback"
 
@@ -54,7 +56,8 @@ def _continue_url(response):
 
 def _callback(client, url):
     parts = urlsplit(url)
-    return client.get(f"{parts.path}?{parts.query}")
+    # buffered: the body is read and closed like a WSGI server does, which sends the mails of the answer
+    return client.get(f"{parts.path}?{parts.query}", buffered=True)
 
 
 def _counts():
@@ -278,3 +281,106 @@ def test_a_wrong_instance_file_stops_the_start(app_settings):
             assert "/auth/oidc/ent/login" in app.test_client().get("/login").text
         finally:
             release_database()
+
+
+# --- suspension, audit log, notice mail ------------------------------------------------------------
+
+REFUSED = "The e-mail address or the password is not right."
+
+
+def _actions(user):
+    db.session.rollback()
+    return [(event.action, event.target_type, event.details)
+            for event in reversed(audit.events(db.session, actor_id=user.id))]
+
+
+def _mails(app, to):
+    return [mail for mail in outbox(app) if mail["To"] == to]
+
+
+@pytest.fixture
+def platform_admin(make_user):
+    person = make_user("root@platform.example")
+    person.is_admin = True
+    db.session.commit()
+    return person
+
+
+def test_a_suspended_account_is_refused_like_a_password_sign_in(app, client, make_user, platform_admin):
+    ines = make_user("ines.sso@example.org")
+    admin.suspend(db.session, platform_admin, ines, "Spam reported by three schools.")
+    db.session.commit()
+    password_answer = login(client, ines.email)
+    assert REFUSED in password_answer.text
+    # Not linked yet: the verified e-mail would link it; refused with the same words, nothing linked.
+    response = _callback(client, sign_in_over_http(_start(client), "ines"))
+    assert response.status_code == 403 and REFUSED in response.text
+    assert 'data-code="sign_in_refused"' in response.text and "suspend" not in response.text.lower()
+    assert _counts() == (2, 0)
+    assert client.get("/settings").status_code == 302  # not signed in
+    assert _mails(app, ines.email) == []
+
+    # Linked while active, then suspended: the known identity is refused too, and stays linked.
+    admin.reinstate(db.session, platform_admin, ines)
+    db.session.commit()
+    assert _callback(client, sign_in_over_http(_start(client), "ines")).status_code == 302
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/settings"))})
+    admin.suspend(db.session, platform_admin, db.session.get(User, ines.id), "Again.")
+    db.session.commit()
+    response = _callback(client, sign_in_over_http(_start(client), "ines"))
+    assert response.status_code == 403 and REFUSED in response.text
+    assert client.get("/settings").status_code == 302
+    assert _counts() == (2, 1)
+
+
+def test_linking_by_verified_email_is_audited_and_mailed_to_the_owner(app, client, make_user):
+    ines = make_user("ines.sso@example.org")
+    assert _callback(client, sign_in_over_http(_start(client), "ines")).status_code == 302
+    identity = db.session.scalars(select(ExternalIdentity)).one()
+    assert _actions(ines) == [("sso.identity_link", "external_identity",
+                               {"provider": "test", "by": "verified_email"})]
+    assert audit.events(db.session, action="sso.identity_link")[0].target_id == str(identity.id)
+    [notice] = _mails(app, ines.email)
+    body = notice.get_body(("plain",)).get_content()
+    assert notice["Subject"] == "A sign-in service was linked to your account"
+    assert "Your Test ENT account (ines.sso@example.org) has been linked" in body
+    assert "http://localhost/settings/sign-in-services" in body and "http://localhost/reset-password" in body
+    # Signing in again with the linked identity is no new link: no event, no mail.
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/settings"))})
+    assert _callback(client, sign_in_over_http(_start(client), "ines")).status_code == 302
+    assert len(_actions(ines)) == 1 and len(_mails(app, ines.email)) == 1
+
+
+def test_an_account_created_by_sso_is_audited_and_gets_no_link_notice(app, client):
+    assert _callback(client, sign_in_over_http(_start(client), "newcomer")).status_code == 302
+    newcomer = db.session.scalars(select(User).where(User.email == "newcomer.sso@example.org")).one()
+    assert _actions(newcomer) == [("sso.account_create", "user", {"provider": "test"}),
+                                  ("sso.identity_link", "external_identity",
+                                   {"provider": "test", "by": "verified_email"})]
+    assert _mails(app, newcomer.email) == []  # they just made it themselves: nothing to warn about
+
+
+def test_linking_and_unlinking_from_the_settings_and_the_api_are_audited(app, client, user):
+    from app.services import tokens
+
+    login(client, user.email)
+    page = client.get("/settings/sign-in-services")
+    response = client.post("/settings/sign-in-services/test/link", data={"csrf_token": csrf_token(page)})
+    assert _callback(client, sign_in_over_http(_continue_url(response), "unverified")).status_code == 302
+    identity = db.session.scalars(select(ExternalIdentity)).one()
+    page = client.get("/settings/sign-in-services")
+    client.post(f"/settings/sign-in-services/{identity.id}/unlink", data={"csrf_token": csrf_token(page)})
+    assert _actions(user) == [("sso.identity_link", "external_identity", {"provider": "test", "by": "settings"}),
+                              ("sso.identity_unlink", "external_identity", {"provider": "test"})]
+    assert _mails(app, user.email) == []  # they clicked "link" themselves
+    # Again, unlinked through the API this time.
+    page = client.get("/settings/sign-in-services")
+    response = client.post("/settings/sign-in-services/test/link", data={"csrf_token": csrf_token(page)})
+    _callback(client, sign_in_over_http(_continue_url(response), "unverified"))
+    identity = db.session.scalars(select(ExternalIdentity)).one()
+    _t, raw = tokens.create_token(db.session, user, "test")
+    db.session.commit()
+    assert app.test_client().delete(f"/api/v1/sign-in-services/{identity.id}",
+                                    headers={"Authorization": f"Bearer {raw}"}).status_code == 204
+    assert [action for action, _type, _details in _actions(user)][-1] == "sso.identity_unlink"
+    assert len(_actions(user)) == 4

@@ -4,6 +4,10 @@ Linking by e-mail happens only when the provider says the address is verified (`
 JSON ``true``, not a string): an unverified claim could name anyone's address and take their account.
 An account whose address the provider does not vouch for is linked only from the settings page, by
 the signed-in person. An identity (provider, ``sub``) belongs to one account at a time.
+
+A suspended account (app/services/admin.py) gets the very answer a password sign-in gives it, so that
+a suspension is not announced to whoever holds the provider account. Links, unlinks and accounts
+created here go to the audit log, the person being the actor: they change who can enter an account.
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.database import utcnow
 from app.models import User
 from app.models.sso import ExternalIdentity
-from app.services import accounts
+from app.services import accounts, activity, audit
 from app.services.errors import ServiceError, ValidationFailed
 from app.sso.errors import SsoError
 from app.sso.providers import Provider
@@ -41,12 +45,33 @@ def _remember(identity: ExternalIdentity, claims: dict) -> None:
     identity.last_login_at = utcnow()
 
 
+def _refused() -> SsoError:
+    """The password sign-in's own words (app/auth/routes.py ``login``): nothing tells a suspension apart."""
+    return SsoError("sign_in_refused", _("The e-mail address or the password is not right. After several "
+                                         "failed attempts, signing in to an account is paused for a few "
+                                         "minutes."), status=403)
+
+
+def _signed_in(session: Session, user: User) -> None:
+    now = utcnow()
+    user.last_login_at = now
+    activity.record(session, user, "sign_in", day=now.date())  # the indicators count SSO sign-ins too
+
+
+def _audit_link(session: Session, user: User, identity: ExternalIdentity, how: str) -> None:
+    audit.record(session, actor=user, action="sso.identity_link", target_type="external_identity",
+                 target_id=identity.id, details={"provider": identity.provider, "by": how})
+
+
 def sign_in(session: Session, provider: Provider, claims: dict) -> tuple[User, str]:
     """(account, what happened: ``signed_in`` | ``linked`` | ``created``) for a person signing in."""
     identity = find(session, provider, claims["sub"])
     if identity is not None:
+        if identity.user.suspended_at is not None:
+            raise _refused()
         _remember(identity, claims)
-        identity.user.last_login_at = utcnow()
+        _signed_in(session, identity.user)
+        session.flush()
         return identity.user, "signed_in"
     email = _verified_email(claims)
     if email is None:
@@ -55,6 +80,8 @@ def sign_in(session: Session, provider: Provider, claims: dict) -> tuple[User, s
             "yours. Sign in with your password, then link %(provider)s from your settings.",
             provider=provider.label), status=403)
     user = session.scalars(select(User).where(User.email == email)).first()
+    if user is not None and user.suspended_at is not None:
+        raise _refused()  # and no identity is linked to it
     outcome = "linked"
     if user is None:
         if not provider.create_accounts:
@@ -68,10 +95,14 @@ def sign_in(session: Session, provider: Provider, claims: dict) -> tuple[User, s
         except ValidationFailed:  # a name the profile's rules refuse (control characters): left empty
             user = accounts.create_user(session, email=email, password=password, verified=True)
         outcome = "created"
+        audit.record(session, actor=user, action="sso.account_create", target_type="user", target_id=user.id,
+                     details={"provider": provider.name})
     identity = ExternalIdentity(user_id=user.id, provider=provider.name, subject=claims["sub"])
     session.add(identity)
     _remember(identity, claims)
-    user.last_login_at = utcnow()
+    session.flush()
+    _audit_link(session, user, identity, "verified_email")
+    _signed_in(session, user)
     session.flush()
     return user, outcome
 
@@ -83,11 +114,14 @@ def link(session: Session, user: User, provider: Provider, claims: dict) -> Exte
         raise SsoError("identity_taken", _("This %(provider)s account is already linked to another Sillage "
                                            "account. Unlink it there first.", provider=provider.label),
                        status=409)
-    if identity is None:
+    fresh = identity is None
+    if fresh:
         identity = ExternalIdentity(user_id=user.id, provider=provider.name, subject=claims["sub"])
         session.add(identity)
     _remember(identity, claims)
     session.flush()
+    if fresh:
+        _audit_link(session, user, identity, "settings")
     return identity
 
 
@@ -101,6 +135,8 @@ def unlink(session: Session, user: User, identity_id) -> ExternalIdentity:
     identity = session.get(ExternalIdentity, identity_id)
     if identity is None or identity.user_id != user.id:
         raise SsoError("not_found", _("This linked account does not exist."), status=404)
+    audit.record(session, actor=user, action="sso.identity_unlink", target_type="external_identity",
+                 target_id=identity.id, details={"provider": identity.provider})
     session.delete(identity)
     session.flush()
     return identity

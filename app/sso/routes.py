@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 
 from app.auth.utils import home_url, safe_next, start_session
 from app.extensions import db, limiter
-from app.sso import flow, identities, providers
+from app.sso import emails, flow, identities, providers
 from app.sso.errors import SsoError
 
 bp = Blueprint("sso", __name__, template_folder="templates")
@@ -78,6 +78,7 @@ def callback(name: str):
         flash(_("Welcome! Your account was created with %(provider)s. You can also set a password with "
                 "\"Forgot your password?\".", provider=provider.label), "success")
     elif outcome == "linked":
+        emails.linked_by_email(user, provider.label, claims.get("email"))  # nobody clicked "link": tell them
         flash(_("Your %(provider)s account is now linked to your Sillage account.", provider=provider.label),
               "info")
     return redirect(record.get("next") or home_url())

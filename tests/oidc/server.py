@@ -31,9 +31,16 @@ ACCOUNTS = {
 }
 
 
+def node_binary() -> str | None:
+    """The project's pinned Node (`make node`, .node/bin) when installed, else the one on PATH: the provider
+    needs Node >= 20.18 (Debian 12's 18.20 lacks URL.parse), and the pinned one is what CI runs."""
+    pinned = HERE.parent.parent / ".node" / "bin" / "node"
+    return str(pinned) if pinned.is_file() else shutil.which("node")
+
+
 def _missing() -> str | None:
-    if shutil.which("node") is None:
-        return "node is not installed (.ci/run installs nodejs and npm)"
+    if node_binary() is None:
+        return "node is not installed (`make node` installs the pinned one; .ci/run does)"
     if not (HERE / "node_modules" / "oidc-provider").is_dir():
         return "tests/oidc/node_modules is missing: run `npm ci --prefix tests/oidc` (.ci/run does)"
     return None
@@ -54,13 +61,16 @@ def running_provider(tmp_path: Path, redirect_uris: list[str]):
                            "id_token_signed_response_alg": "RS256"}]}
     path = tmp_path / "oidc-provider.json"
     path.write_text(json.dumps(config))
-    process = subprocess.Popen(["node", str(HERE / "provider.js"), str(path)], stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True)
+    log = tmp_path / "oidc-provider.log"
+    with log.open("wb") as errors:  # its stderr, shown if it does not start (an unsupported Node, say)
+        process = subprocess.Popen([node_binary(), str(HERE / "provider.js"), str(path)],
+                                   stdout=subprocess.PIPE, stderr=errors, text=True)
     try:
         line = process.stdout.readline()
         match = re.match(r"READY (\S+)", line or "")
         if not match:
-            raise RuntimeError(f"the OpenID provider did not start: {line!r}")
+            process.wait(10)
+            raise RuntimeError(f"the OpenID provider did not start: {line!r}\n{log.read_text()[-2000:]}")
         yield {"issuer": match.group(1), "key": key, "client_id": "sillage", "secret": SECRET}
     finally:
         process.terminate()
