@@ -27,13 +27,14 @@ GIVEN = "Léo Inès Zoé Hugo Chloé Lucas Emma Nathan Jade Louis Léa Gabriel M
 
 def roster(pupils: int, class_size: int = 35, seed: int = 13) -> bytes:
     """A Windows-1252 roster with ``;``, French headers, INE for every pupil and e-mail for a third."""
+    from app.services.rosters import bea_letter
     rng = random.Random(seed)
     lines = ["nom;prénom;date_naissance;classe;email;ine;email_responsable"]
     for i in range(pupils):
         family, given = rng.choice(FAMILY), rng.choice(GIVEN)
         email = f"eleve{i}@example.org" if i % 3 == 0 else ""
         lines.append(f"{family};{given};{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/{rng.randint(2006, 2013)};"
-                     f"Classe {i // class_size:03d};{email};{i:010d}A;parent{i}@example.org")
+                     f"Classe {i // class_size:03d};{email};{i:010d}{bea_letter(f'{i:010d}')};parent{i}@example.org")
     return ("\n".join(lines) + "\n").encode("cp1252")
 
 
