@@ -149,7 +149,8 @@ def test_letters_carry_the_code_its_qr_and_the_expiry(app, make_user):
     assert count == 2 and len(codes) == 2 and text.count(expiry) == 2
     for code in codes:
         assert institutions.find_code(db.session, code).enrolment.group_id == group.id
-    assert data.count(b"/Subtype /Image") >= 2  # the QR codes, as images
+    # The QR codes, as images enlarged without smoothing (one pixel per module would blur otherwise).
+    assert data.count(b"/Subtype /Image") >= 2 and data.count(b"/Interpolate false") >= 2
     # Printing again issues new codes: the earlier letters stop working.
     institutions.letters(db.session, org, group, base_url="https://sillage.example")
     with pytest.raises(ServiceError):
