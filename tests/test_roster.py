@@ -155,3 +155,18 @@ def test_letters_carry_the_code_its_qr_and_the_expiry(app, make_user):
     institutions.letters(db.session, org, group, base_url="https://sillage.example")
     with pytest.raises(ServiceError):
         institutions.find_code(db.session, codes[0])
+
+
+def test_an_import_stopped_between_transactions_resumes_without_redoing_any_row(app, make_user):
+    org, head = school(make_user)
+    text = HEADER + "".join(f"Nom{i};Prénom{i};01/01/2010;Classe {i // 35};;;\n" for i in range(250))
+    batch = rosters.start_import(db.session, head, org, text.encode())
+    db.session.commit()
+    calls = iter([False, True])  # the first transaction (200 rows) commits, then the consumer stops
+    assert batches.run_batch(batch.id, should_stop=lambda: next(calls, True)) is None
+    assert db.session.scalar(select(db.func.count()).select_from(Enrolment)) == 200
+    finished = batches.run_batch(batch.id)
+    assert finished.status == "done" and finished.done_count == finished.total == 251 and finished.failed_count == 0
+    assert rosters.summary(db.session, finished)["actions"] == {"add": 250}
+    assert db.session.scalar(select(db.func.count()).select_from(Enrolment)) == 250
+    assert db.session.scalar(select(db.func.count()).select_from(institutions.Group)) == 8
