@@ -39,7 +39,7 @@ def run_import(head, org, text, encoding="utf-8"):
 def test_preview_and_import_then_reimport_adds_moves_ends(app, make_user):
     org, head = school(make_user)
     existing = make_user("ines@example.org")
-    text = (HEADER + "Martin;Léo;12/03/2012;5e B;;1234567890A;parent@example.org\n"
+    text = (HEADER + "Martin;Léo;12/03/2012;5e B;;1234567890V;parent@example.org\n"
             "Durand;Inès;01/02/2008;5e B;ines@example.org;;\n"
             "Petit;Zoé;2011-05-06;5e A;;;\n")
     preview = rosters.preview(db.session, head, org, text.encode("cp1252"))
@@ -56,7 +56,7 @@ def test_preview_and_import_then_reimport_adds_moves_ends(app, make_user):
     again = rosters.start_import(db.session, head, org, text.encode("cp1252"))
     assert again.id == batch.id
     # Updated roster: Léo moves, Zoé left, a newcomer.
-    updated = (HEADER + "Martin;Léo;12/03/2012;4e A;;1234567890A;\n"
+    updated = (HEADER + "Martin;Léo;12/03/2012;4e A;;1234567890V;\n"
                "Durand;Inès;01/02/2008;5e B;ines@example.org;;\n"
                "Nouveau;Sam;01/01/2012;4e A;;;\n")
     preview = rosters.preview(db.session, head, org, updated.encode())
@@ -208,8 +208,8 @@ def test_letters_one_page_per_pending_pupil(app, make_user):
 
 def test_namesakes_with_different_ine_are_two_pupils(app, make_user):
     org, head = school(make_user)
-    text = (HEADER + "Martin;Léo;12/03/2012;5e B;;1234567890A;\n"
-            "Martin;Léo;12/03/2012;5e C;;1234567890B;\n")
+    text = (HEADER + "Martin;Léo;12/03/2012;5e B;;1234567890V;\n"
+            "Martin;Léo;12/03/2012;5e C;;0123456789M;\n")
     assert rosters.preview(db.session, head, org, text.encode())["counts"]["add"] == 2
     run_import(head, org, text)
     assert sorted(e.group.name for e in db.session.scalars(select(Enrolment))) == ["5e B", "5e C"]

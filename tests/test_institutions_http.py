@@ -16,7 +16,7 @@ from tests.helpers import csrf_token
 from tests.test_api_orgs import personal
 from tests.test_institutions import HEADER, run_import, school
 
-ROSTER = (HEADER + "Martin;Léo;12/03/2012;5e B;;1234567890A;parent@example.org\n"
+ROSTER = (HEADER + "Martin;Léo;12/03/2012;5e B;;1234567890V;parent@example.org\n"
           "Petit;Zoé;2011-05-06;5e B;zoe@example.org;;\n").encode()
 
 

@@ -62,8 +62,7 @@ def roster_import(org_ref, path, dry_run):
     failed = [r for r in report if r["status"] == "failed"]
     for r in failed:
         click.echo(f"item {r['position']}: {r['error']['message']}")
-    sent = institutions.send_codes_by_mail(db.session, org)
-    db.session.commit()
+    sent = rosters.run_mails(db.session, batch)
     click.echo(f"activation e-mails sent: {sent}")
     click.echo(f"accounts created: {added}")
 

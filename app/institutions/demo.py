@@ -14,7 +14,7 @@ SCHOOL = {"name": "Collège des Trois-Rivières", "kind": "school", "website": "
           "contact_email": "direction.trois-rivieres@example.org",
           "description": "Collège de démonstration : une classe de 4e, inscrite par liste."}
 ROSTER = ("nom;prénom;date_naissance;classe;email;ine;email_responsable\n"
-          "Martin;Yanis;10/04/2012;4e B;;1234567890K;parents.martin@example.org\n"
+          "Martin;Yanis;10/04/2012;4e B;;1234567890V;parents.martin@example.org\n"
           "Lopes;Sarah;22/09/2011;4e B;;;famille.lopes@example.org\n")
 
 

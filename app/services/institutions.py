@@ -260,15 +260,20 @@ def normalise_code(raw) -> str:
     return "".join(c for c in str(raw or "").upper() if c.isalnum())
 
 
-def new_code(session: Session, enrolment: Enrolment, *, purpose: str = ACTIVATE) -> str:
-    """A fresh one-time code for the enrolment (the previous unused ones stop working)."""
+def random_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def new_code(session: Session, enrolment: Enrolment, *, purpose: str = ACTIVATE, code: str | None = None) -> str:
+    """A fresh one-time code for the enrolment (the previous unused ones stop working); ``code`` when it was
+    chosen (and already e-mailed) beforehand, else a random one."""
     if enrolment.ended_at is not None:
         raise Conflict(str(_l("This affiliation has ended.")), code="enrolment_ended")
     now = utcnow()
     for old in session.scalars(select(ActivationCode).where(ActivationCode.enrolment_id == enrolment.id,
                                                             ActivationCode.used_at.is_(None))):
         old.used_at = now
-    code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    code = code or random_code()
     session.add(ActivationCode(id=uuid.uuid4(), enrolment_id=enrolment.id, purpose=purpose,
                                code_hash=_hash(code), created_at=now, expires_at=now + timedelta(days=CODE_DAYS)))
     session.flush()
@@ -332,34 +337,40 @@ def _link(session: Session, row: ActivationCode, user: User) -> None:
     session.flush()
 
 
+def mail_code(enrolment: Enrolment, code: str, *, base_url: str) -> None:
+    """Send ``code`` to the enrolment: an activation code to a new pupil, an invitation to join to an
+    existing account."""
+    from app.mail import send_mail
+    org = enrolment.organisation
+    to = enrolment.invited_user.email if enrolment.invited_user else enrolment.email
+    if enrolment.invited_user_id:
+        body = str(_l("%(org)s invites you to join it on Sillage with your existing account. Sign in, then "
+                      "enter this code at %(url)s: %(code)s (valid %(days)s days). Your portfolio stays yours; "
+                      "the institution sees only what you choose to share.", org=org.name,
+                      url=f"{base_url}/activate", code=format_code(code), days=CODE_DAYS))
+    else:
+        body = str(_l("%(org)s has opened a Sillage account for you: a portfolio of your experiences, skills "
+                      "and credentials that stays yours. Activate it at %(url)s with this code: %(code)s "
+                      "(valid %(days)s days).", org=org.name, url=f"{base_url}/activate",
+                      code=format_code(code), days=CODE_DAYS))
+    send_mail(to, str(_l("Your Sillage account at %(org)s", org=org.name)), body)
+
+
 def send_codes_by_mail(session: Session, org: Organisation, *, base_url: str | None = None) -> int:
     """E-mail a code to every pending enrolment with an address and no usable code yet (new accounts get an
-    activation code, existing accounts an invitation to join). Returns how many were sent."""
-    from app.mail import send_mail
-    base_url = base_url or current_app.config["BASE_URL"]
-    pending = session.scalars(select(Enrolment).where(
-        Enrolment.organisation_id == org.id, Enrolment.ended_at.is_(None), Enrolment.user_id.is_(None),
-        Enrolment.email.is_not(None),
-        ~select(ActivationCode.id).where(ActivationCode.enrolment_id == Enrolment.id,
-                                         ActivationCode.used_at.is_(None),
-                                         ActivationCode.expires_at > utcnow()).exists())).all()
+    activation code, existing accounts an invitation to join). Returns how many were sent. Each message
+    leaves before its code is committed: a crash in between means a message whose code never existed and
+    a new one next time, never a stored code that no message carries. (Roster imports use their own
+    resumable e-mail batch: rosters.queue_code_mails.)"""
+    from app.services.rosters import _mail_pending
+    base_url = (base_url or current_app.config["BASE_URL"]).rstrip("/")
     sent = 0
-    for enrolment in pending:
-        purpose = JOIN if enrolment.invited_user_id else ACTIVATE
-        code = new_code(session, enrolment, purpose=purpose)
-        session.commit()  # the code exists before the message leaves
-        to = enrolment.invited_user.email if enrolment.invited_user else enrolment.email
-        if purpose == JOIN:
-            body = str(_l("%(org)s invites you to join it on Sillage with your existing account. Sign in, then "
-                          "enter this code at %(url)s: %(code)s (valid %(days)s days). Your portfolio stays yours; "
-                          "the institution sees only what you choose to share.", org=org.name,
-                          url=f"{base_url}/activate", code=format_code(code), days=CODE_DAYS))
-        else:
-            body = str(_l("%(org)s has opened a Sillage account for you: a portfolio of your experiences, skills "
-                          "and credentials that stays yours. Activate it at %(url)s with this code: %(code)s "
-                          "(valid %(days)s days).", org=org.name, url=f"{base_url}/activate",
-                          code=format_code(code), days=CODE_DAYS))
-        send_mail(to, str(_l("Your Sillage account at %(org)s", org=org.name)), body)
+    for enrolment_id in session.scalars(_mail_pending(session, org.id)).all():
+        enrolment = session.get(Enrolment, enrolment_id)
+        code = random_code()
+        mail_code(enrolment, code, base_url=base_url)
+        new_code(session, enrolment, purpose=JOIN if enrolment.invited_user_id else ACTIVATE, code=code)
+        session.commit()
         sent += 1
     return sent
 
@@ -372,7 +383,9 @@ def letters(session: Session, org: Organisation, group: Group, *, base_url: str 
     its expiry, and what the account is for. Commits the codes (the PDF must never carry a code that
     does not exist). Returns the PDF and the number of pages."""
     import segno
-    from markupsafe import escape
+    from flask import render_template
+    from flask_babel import get_locale
+    from markupsafe import Markup
 
     from cv_templates import pdf
     from app.services.guardians import letter_html
@@ -386,29 +399,27 @@ def letters(session: Session, org: Organisation, group: Group, *, base_url: str 
         raise ServiceError(str(_l("Every pupil of this group has already activated their account.")),
                            code="nothing_to_print", status=409)
     pages = []
-    expires = (utcnow() + timedelta(days=CODE_DAYS)).date().strftime("%d/%m/%Y")
     for enrolment in pupils:
-        purpose = JOIN if enrolment.invited_user_id else ACTIVATE
-        code = new_code(session, enrolment, purpose=purpose)
-        url = f"{base_url}/activate?code={code}"
-        qr = segno.make(url, error="m").svg_inline(scale=4)
-        pages.append(f"""<section class="letter">
-<h1>{escape(org.name)}</h1>
-<p class="to">{escape(enrolment.full_name)} — {escape(group.name)}</p>
-<h2>{escape(_l("Your Sillage account"))}</h2>
-<p>{escape(_l("Sillage is a portfolio of your experiences, skills and credentials. It belongs to you, not to the "
-              "school: you keep it when you leave, and the staff see only what you choose to share."))}</p>
-<p>{escape(_l("To activate it, go to"))} <strong>{escape(base_url)}/activate</strong> {escape(_l("and enter this code:"))}</p>
-<p class="code">{escape(format_code(code))}</p>
-<div class="qr">{qr}</div>
-<p>{escape(_l("This code works once and expires on %(date)s. If you already have a Sillage account, sign in first: "
-              "the code then links it, after you confirm.", date=expires))}</p>
-{letter_html(enrolment, site=base_url)}
-</section>""")
+        code = new_code(session, enrolment, purpose=JOIN if enrolment.invited_user_id else ACTIVATE)
+        # One pixel per module (a few hundred bytes), enlarged without smoothing by the template: an
+        # inline SVG of the same code costs WeasyPrint about 0.1 s per page to parse and draw.
+        qr = segno.make(f"{base_url}/activate?code={code}", error="m").png_data_uri(scale=1, border=4)
+        pages.append({"name": enrolment.full_name, "code": format_code(code), "qr": qr,
+                      "guardians": Markup(letter_html(enrolment, site=base_url))})
     session.commit()
-    html = ("<!doctype html><html><head><meta charset='utf-8'><style>"
-            "@page{size:A4;margin:2cm}body{font-family:sans-serif;font-size:12pt}"
-            ".letter{page-break-after:always}.letter:last-child{page-break-after:auto}"
-            ".code{font-size:24pt;font-family:monospace;letter-spacing:2px}.qr svg{width:4cm;height:4cm}"
-            "</style></head><body>" + "".join(pages) + "</body></html>")
-    return pdf.render_pdf(html), len(pages)
+    html = render_template("institutions/letters.html", letters=pages, org_name=org.name, group_name=group.name,
+                           site=base_url, lang=str(get_locale() or "en"),
+                           expires=(utcnow() + timedelta(days=CODE_DAYS)).date().strftime("%d/%m/%Y"))
+    return _render_letters(html), len(pages)
+
+
+def _render_letters(html: str) -> bytes:
+    """The letters' PDF, with the QR codes' ``data:`` URLs readable and nothing else fetched.
+    ``cv_templates.pdf.render_pdf`` passes WeasyPrint a plain function, which WeasyPrint 70 no longer
+    accepts for fetching (it expects a ``URLFetcher``): there, a fetcher limited to ``data:``."""
+    from cv_templates import pdf
+    weasyprint = pdf._weasyprint()
+    fetcher = getattr(weasyprint.urls, "URLFetcher", None)
+    if fetcher is None:  # WeasyPrint before 70: function fetchers, which render_pdf gives
+        return pdf.render_pdf(html)
+    return weasyprint.HTML(string=html, url_fetcher=fetcher(allowed_protocols={"data"})).write_pdf()

@@ -12,10 +12,9 @@ re-importing the same or an updated roster adds, moves and ends, never duplicate
 A person is found again by INE, else e-mail, else family name, given name and birth date (folded).
 
 INE (identifiant national élève/étudiant): 11 characters. Formats accepted (as published for the
-national student registers and reproduced in public validators — see NEXT.md for the sources read):
-INE-BEA (base élèves académique) ``[0-9]{10}[A-Z]``; INE-RNIE (répertoire national des identifiants
-élèves) ``[0-9]{9}[A-Z]{2}``; apprentice INE ``[0-9]{4}A[0-9]{5}[A-Z]``. Only the structure is checked:
-the check-letter algorithms are not published in a source we could read, so none is guessed.
+national student registers and reproduced in public validators): INE-BEA (base élèves académique)
+``[0-9]{10}[A-Z]``; INE-RNIE (répertoire national des identifiants élèves) ``[0-9]{9}[A-Z]{2}``;
+apprentice INE ``[0-9]{4}A[0-9]{5}[A-Z]``. See ``valid_ine`` for the one check letter that is verified.
 """
 from __future__ import annotations
 
@@ -29,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.database import utcnow
@@ -67,8 +66,29 @@ def fold(text: str) -> str:
     return " ".join("".join(c for c in text if not unicodedata.combining(c)).lower().split())
 
 
+# The INE-BEA check letter: the ten digits as a number, modulo 23, indexes this alphabet (A to Z without
+# I, O and Q). Source: the student-transfer software of the ESUP-Portail consortium of French universities,
+# esup-transferts, ``esup-transferts-utils/src/main/java/org/esupportail/transferts/utils/CheckBEA23.java``
+# (github.com/aitkarrafarid/esup-transferts, commit 0187dd626e04aad0da57026dba6125377aa683d4), whose
+# ``verifie`` computes exactly this; the public-domain PHP ``check_ine`` of gist.github.com/bohwaz/
+# e14df1e88e9e06aa3857e8b6f1181bf9 (2018) describes the same layout (``AABBNNNNNNM``, "M = modulo 23",
+# letters I, O and Q unused). Neither is the ministry's specification, which we could not read, and
+# neither gives a real INE as an example: the tests use numbers built with this rule.
+# INE-RNIE (nine digits, two letters) and apprentice INE check characters: no source found, so only their
+# structure is checked; no algorithm is guessed.
+BEA_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
+
+
+def bea_letter(digits: str) -> str:
+    """The check letter of a ten-digit INE-BEA (see ``BEA_LETTERS``)."""
+    return BEA_LETTERS[int(digits) % 23]
+
+
 def valid_ine(value: str) -> bool:
-    return any(p.fullmatch(value) for p in INE_PATTERNS)
+    """A well-formed INE; for an INE-BEA, its check letter is verified too."""
+    if INE_PATTERNS[0].fullmatch(value):
+        return value[10] == bea_letter(value[:10])
+    return any(p.fullmatch(value) for p in INE_PATTERNS[1:])
 
 
 def school_year(today: date | None = None) -> int:
@@ -229,7 +249,7 @@ def _index(session: Session, org: Organisation) -> dict[str, Enrolment]:
             index[f"ine:{e.ine}"] = e
         if e.email:
             index.setdefault(f"email:{e.email}", e)
-        index.setdefault(f"name:{fold(e.family_name)}|{fold(e.given_name)}|{e.birth_date}", e)
+        index.setdefault(_name_key(e.family_name, e.given_name, e.birth_date), e)
     return index
 
 
@@ -301,57 +321,125 @@ def start_import(session: Session, actor, org: Organisation, data: bytes, *, tod
     items = [{"op": "row", **{k: v for k, v in r.items() if k not in ("action", "errors", "existing_account")}}
              for r in result["rows"]]
     items += [{"op": "end", "enrolment": e["enrolment"]} for e in result["ending"]]
+    items.append({"op": "mails"})  # last: queues the activation e-mails in the import's own transaction
     digest = hashlib.sha256(data).hexdigest()
     batch = batches.create_batch(
         session, KIND, items, f"roster:{org.id}:{digest}:{school_year(today)}", owner=getattr(actor, "id", None)
         if isinstance(actor, User) else None,
         params={"organisation": str(org.id), "year": school_year(today)},
         item_key=lambda item, position: (f"end:{item['enrolment']}" if item["op"] == "end"
-                                         else f"row:{position}"))
+                                         else "mails" if item["op"] == "mails" else f"row:{position}"))
     return batch
 
 
-def _group(session: Session, org_id, name: str, year: int) -> Group:
-    group = session.scalars(select(Group).where(Group.organisation_id == org_id, Group.name == name,
-                                                Group.year == year)).first()
-    if group is None:
-        group = Group(id=uuid.uuid4(), organisation_id=org_id, name=name, year=year, kind="class")
-        session.add(group)
-        session.flush()
-    return group
+class _Context:
+    """What the rows of one transaction need, loaded with one query each instead of a few per row: the
+    institution's groups of the year, the enrolments any of the rows could match (by INE, e-mail or birth
+    date: the names are compared folded, in Python), and the accounts of the rows' e-mails.
+
+    Rows are then applied in order against this state, which each row updates as the database would
+    (a new enrolment or group is visible to the next row), so that a transaction gives exactly what the
+    rows applied one by one would give."""
+
+    def __init__(self, session: Session, batch, payloads: list[dict]):
+        self.org_id = uuid.UUID(batch.params["organisation"])
+        self.year = batch.params["year"]
+        rows = [p for p in payloads if p.get("op") == "row"]
+        self.groups = {g.name: g for g in session.scalars(select(Group).where(
+            Group.organisation_id == self.org_id, Group.year == self.year))}
+        ines = sorted({p["ine"] for p in rows if p["ine"]})
+        emails = sorted({p["email"] for p in rows if p["email"]})
+        births = sorted({date.fromisoformat(p["birth_date"]) for p in rows if p["birth_date"]})
+        clauses = [Enrolment.birth_date.in_(births)] if births else []
+        if ines:
+            clauses.append(Enrolment.ine.in_(ines))
+        if emails:
+            clauses.append(Enrolment.email.in_(emails))
+        self.candidates: dict[str, list[Enrolment]] = {}
+        if clauses:
+            for e in session.scalars(select(Enrolment).where(Enrolment.organisation_id == self.org_id,
+                                                             or_(*clauses))):
+                self.remember(e)
+        self.accounts = dict(session.execute(select(User.email, User.id).where(User.email.in_(emails))).all()) \
+            if emails else {}
+
+    def remember(self, e: Enrolment) -> None:
+        for key in _keys(e):
+            bucket = self.candidates.setdefault(key, [])
+            if e not in bucket:
+                bucket.append(e)
+
+    def index(self, row: Row) -> dict:
+        """The per-row index (as ``_index`` builds it) over the candidates whose *current* keys match the
+        row: an enrolment a previous row renamed is no longer found under its old name."""
+        wanted = {_name_key(row.family_name, row.given_name, row.birth_date)}
+        if row.ine:
+            wanted.add(f"ine:{row.ine}")
+        if row.email:
+            wanted.add(f"email:{row.email}")
+        seen, index = set(), {}
+        for key in sorted(wanted):
+            for e in self.candidates.get(key, ()):
+                if id(e) in seen or not wanted & set(_keys(e)):
+                    continue
+                seen.add(id(e))
+                if e.ine:
+                    index[f"ine:{e.ine}"] = e
+                if e.email:
+                    index.setdefault(f"email:{e.email}", e)
+                index.setdefault(_name_key(e.family_name, e.given_name, e.birth_date), e)
+        return index
+
+    def group(self, session: Session, name: str) -> Group:
+        group = self.groups.get(name)
+        if group is None:
+            group = Group(id=uuid.uuid4(), organisation_id=self.org_id, name=name, year=self.year, kind="class")
+            session.add(group)
+            self.groups[name] = group
+        return group
 
 
-# 50 rows per transaction: a commit is a disk sync; a crash redoes at most 50 rows' work, never twice.
-@batches.handler(KIND, per_transaction=50)
-def handle(session: Session, batch, item) -> dict:
-    """One row: add, move or re-open the enrolment; one ``end`` item: end an affiliation the file dropped.
+def _name_key(family_name, given_name, birth_date) -> str:
+    return f"name:{fold(family_name)}|{fold(given_name)}|{birth_date}"
+
+
+def _keys(e: Enrolment) -> list[str]:
+    keys = [_name_key(e.family_name, e.given_name, e.birth_date)]
+    if e.ine:
+        keys.append(f"ine:{e.ine}")
+    if e.email:
+        keys.append(f"email:{e.email}")
+    return keys
+
+
+def _apply(session: Session, batch, payload: dict, context: _Context) -> dict:
+    """One item against the transaction's ``context``: add, move or re-open the enrolment of a row, or end
+    an affiliation the file dropped. Flushes nothing itself (the transaction's items flush together).
     An existing account found by e-mail is only invited (``invited_user_id``), never linked."""
     from app.services import institutions
-    payload = item.payload
-    org_id = uuid.UUID(batch.params["organisation"])
     if payload["op"] == "end":
         enrolment = session.get(Enrolment, uuid.UUID(payload["enrolment"]))
         if enrolment is None or enrolment.ended_at is not None:
             return {"action": "none"}
         institutions.end_enrolment(session, enrolment, str(_l("No longer on the institution's roster.")))
         return {"action": "end"}
+    if payload["op"] == "mails":
+        return {"action": "mails", "mails": queue_code_mails(session, batch)}
     row = Row(line=payload["line"], family_name=payload["family_name"], given_name=payload["given_name"],
               birth_date=date.fromisoformat(payload["birth_date"]) if payload["birth_date"] else None,
               group=payload["group"], email=payload["email"], ine=payload["ine"],
               guardian_emails=payload["guardian_emails"])
-    found = _find(_row_index(session, org_id, row), row)
-    group = _group(session, org_id, row.group, batch.params["year"])
+    found = _find(context.index(row), row)
+    group = context.group(session, row.group)
     action = "keep"
     if found is None:
-        found = Enrolment(id=uuid.uuid4(), organisation_id=org_id, family_name=row.family_name,
+        found = Enrolment(id=uuid.uuid4(), organisation_id=context.org_id, family_name=row.family_name,
                           given_name=row.given_name, guardian_emails=[])
         session.add(found)
         action = "add"
-        if row.email:
-            account = session.scalars(select(User).where(User.email == row.email)).first()
-            if account is not None:
-                found.invited_user_id = account.id
-                action = "invite"
+        if row.email and row.email in context.accounts:
+            found.invited_user_id = context.accounts[row.email]
+            action = "invite"
     elif found.ended_at is not None:
         found.ended_at, found.end_reason, action = None, None, "return"
     elif found.group_id != group.id:
@@ -362,27 +450,40 @@ def handle(session: Session, batch, item) -> dict:
     found.ine = row.ine or found.ine
     found.email = row.email or found.email
     found.guardian_emails = row.guardian_emails
-    session.flush()
+    context.remember(found)
     return {"action": action, "enrolment": str(found.id)}
 
 
-def _row_index(session: Session, org_id, row: Row) -> dict:
-    """The candidates for one row only (the handler runs per item: no full index)."""
-    from sqlalchemy import or_
-    clauses = [(Enrolment.family_name == row.family_name) & (Enrolment.given_name == row.given_name)
-               & (Enrolment.birth_date == row.birth_date)]
-    if row.ine:
-        clauses.append(Enrolment.ine == row.ine)
-    if row.email:
-        clauses.append(Enrolment.email == row.email)
-    index: dict = {}
-    for e in session.scalars(select(Enrolment).where(Enrolment.organisation_id == org_id, or_(*clauses))):
-        if e.ine:
-            index[f"ine:{e.ine}"] = e
-        if e.email:
-            index.setdefault(f"email:{e.email}", e)
-        index.setdefault(f"name:{fold(e.family_name)}|{fold(e.given_name)}|{e.birth_date}", e)
-    return index
+class _Pipeline:
+    """The whole transaction's rows in one go (batches.py, "Pipelined batches"): one query per kind of
+    lookup, one flush, one SAVEPOINT, instead of a savepoint, three queries and a flush per row. Nothing
+    is done ahead (every lookup must see the previous transaction's effect); should ``write`` fail, the
+    batch redoes the transaction's items one by one through ``handle``, each in its savepoint."""
+
+    def __init__(self, session: Session, batch):
+        pass
+
+    def ahead(self, session: Session, batch, items):
+        return None
+
+    def write(self, session: Session, batch, items, ahead) -> list:
+        context = _Context(session, batch, [item.payload for item in items])
+        outcomes = [_apply(session, batch, item.payload, context) for item in items]
+        session.flush()
+        return outcomes
+
+    def close(self):
+        pass
+
+
+# 200 rows per transaction: a commit is a disk sync; a crash redoes at most 200 rows' work, never twice.
+@batches.handler(KIND, per_transaction=200, pipeline=_Pipeline, depth=1)
+def handle(session: Session, batch, item) -> dict:
+    """One item alone (the fallback when a transaction's bulk write failed): its own lookups, then flush,
+    so that a failing row fails alone inside its savepoint."""
+    result = _apply(session, batch, item.payload, _Context(session, batch, [item.payload]))
+    session.flush()
+    return result
 
 
 def job_of(session: Session, org: Organisation, job_id):
@@ -402,23 +503,142 @@ def summary(session: Session, batch) -> dict:
     counts: dict[str, int] = {}
     for entry in batches.report(session, batch, limit=MAX_ROWS * 2):
         action = (entry["result"] or {}).get("action") if entry["status"] == "done" else entry["status"]
-        if action:
+        if action == "mails":  # the last item, which queued the activation e-mails: not a pupil
+            result["mails"] = entry["result"]["mails"]
+        elif action:
             counts[action] = counts.get(action, 0) + 1
     result["actions"] = counts
     return result
 
 
+# --- activation e-mails ------------------------------------------------------------------------------
+#
+# A batch of its own (kind ``roster-mail``), one item per enrolment to write to, created by the import's
+# last item in the import's own transaction: once the rows are committed, the e-mails are queued too, and
+# a crash anywhere after that leaves an unfinished batch that the sweep resumes (nothing lost). An item is
+# done when its code is stored; the message carrying that code leaves *before* (in ``ahead``, outside any
+# write transaction), so a crash between the two redoes the item with a new code: at worst a second
+# message, whose code is the only valid one (the first code was never stored). Never a stored code that
+# no message carries, never the same item done twice.
+
+MAIL_KIND = "roster-mail"
+
+
+def _mail_pending(session: Session, org_id):
+    """Enrolments of ``org_id`` that should get a code by e-mail: not activated, not ended, an address,
+    and no usable code (a letter's or an earlier e-mail's)."""
+    from app.models.institutions import ActivationCode
+    return select(Enrolment.id).where(
+        Enrolment.organisation_id == org_id, Enrolment.ended_at.is_(None), Enrolment.user_id.is_(None),
+        Enrolment.email.is_not(None),
+        ~select(ActivationCode.id).where(ActivationCode.enrolment_id == Enrolment.id,
+                                         ActivationCode.used_at.is_(None),
+                                         ActivationCode.expires_at > utcnow()).exists())
+
+
+def queue_code_mails(session: Session, batch) -> int:
+    """Create the e-mail batch of the roster ``batch`` (idempotent on the roster batch's id); the number of
+    messages queued."""
+    org_id = uuid.UUID(batch.params["organisation"])
+    ids = [str(i) for i in session.scalars(_mail_pending(session, org_id).order_by(Enrolment.id))]
+    if ids:
+        batches.create_batch(session, MAIL_KIND, [{"enrolment": i} for i in ids], f"{MAIL_KIND}:{batch.id}",
+                             params={"organisation": str(org_id), "roster": str(batch.id)},
+                             item_key=lambda item, position: item["enrolment"])
+    return len(ids)
+
+
+def mail_batch(session: Session, batch):
+    """The e-mail batch queued by the roster ``batch`` (None when nobody needed a message)."""
+    from app.models.jobs import Batch
+    return session.scalars(select(Batch).where(Batch.kind == MAIL_KIND,
+                                               Batch.key == f"{MAIL_KIND}:{batch.id}")).first()
+
+
+def _still_pending(session: Session, item) -> Enrolment | None:
+    enrolment = session.get(Enrolment, uuid.UUID(item.payload["enrolment"]))
+    if enrolment is None:
+        return None
+    pending = session.scalar(_mail_pending(session, enrolment.organisation_id).where(Enrolment.id == enrolment.id))
+    return enrolment if pending is not None else None
+
+
+class _Mailer:
+    """``ahead``: pick a code and send the message, outside any write transaction; ``write``: store the
+    codes of the messages sent (see the section's comment)."""
+
+    def __init__(self, session: Session, batch):
+        from flask import current_app
+        self.base_url = current_app.config["BASE_URL"].rstrip("/")
+
+    def ahead(self, session: Session, batch, items) -> dict:
+        from app.services import institutions
+        sent = {}
+        for item in items:
+            enrolment = _still_pending(session, item)
+            if enrolment is not None:
+                code = institutions.random_code()
+                institutions.mail_code(enrolment, code, base_url=self.base_url)
+                sent[item.key] = code
+        return sent
+
+    def write(self, session: Session, batch, items, sent: dict) -> list:
+        from app.services import institutions
+        outcomes = []
+        for item in items:
+            enrolment = _still_pending(session, item) if item.key in sent else None
+            if enrolment is None:
+                # Activated, ended or given a letter meanwhile: the message (if any) carries a code that
+                # was never stored, hence works nowhere.
+                outcomes.append({"sent": False})
+                continue
+            purpose = institutions.JOIN if enrolment.invited_user_id else institutions.ACTIVATE
+            institutions.new_code(session, enrolment, purpose=purpose, code=sent[item.key])
+            outcomes.append({"sent": True})
+        return outcomes
+
+    def close(self):
+        pass
+
+
+@batches.handler(MAIL_KIND, per_transaction=50, pipeline=_Mailer, depth=1)
+def handle_mail(session: Session, batch, item) -> dict:
+    """One message alone (the fallback when a transaction's ``write`` failed): its code is stored with the
+    item, and the message leaves after the commit would be wrong here (it could be lost), so it leaves
+    now; should the transaction fail, the item is redone with a new code."""
+    from app.services import institutions
+    enrolment = _still_pending(session, item)
+    if enrolment is None:
+        return {"sent": False}
+    code = institutions.new_code(session, enrolment,
+                                 purpose=institutions.JOIN if enrolment.invited_user_id else institutions.ACTIVATE)
+    from flask import current_app
+    institutions.mail_code(enrolment, code, base_url=current_app.config["BASE_URL"].rstrip("/"))
+    return {"sent": True}
+
+
+def run_mails(session: Session, batch) -> int:
+    """Run (or finish) the e-mail batch of the roster ``batch``; the number of messages this call sent."""
+    def sent():
+        mails = mail_batch(session, batch)
+        return mails, 0 if mails is None else sum(
+            1 for r in batches.report(session, mails, status="done", limit=MAX_ROWS * 2)
+            if (r["result"] or {}).get("sent"))
+    mails, before = sent()
+    if mails is None:
+        return 0
+    session.commit()
+    batches.run_batch(mails.id, session=session)
+    return sent()[1] - before
+
+
 @jobs.task()
 def run_roster_job(batch_id: str) -> None:
-    """Run the import, then e-mail activation codes (or invitations to join) to those with an address;
-    the letters cover the others. Safe to run twice: the batch is idempotent and a code is mailed only to
-    enrolments that have no usable one."""
+    """Run the import, then its activation e-mails (or invitations to join), queued by the import itself;
+    the letters cover those without an address. Safe to run twice, and resumed by the batches' sweep
+    after a crash: both are batches."""
     from app.extensions import db
-    from app.models.jobs import Batch
-    from app.services import institutions
     batch = batches.run_batch(batch_id)
     if batch is None:
         return
-    batch = db.session.get(Batch, uuid.UUID(str(batch_id)))
-    org = db.session.get(Organisation, uuid.UUID(batch.params["organisation"]))
-    institutions.send_codes_by_mail(db.session, org)
+    run_mails(db.session, batch)
