@@ -51,15 +51,15 @@ def available() -> bool:
 
 
 def render_pdf(html: str) -> bytes:
-    """The PDF of a standalone HTML page (no network: every style and image is inline)."""
+    """The PDF of a standalone HTML page (no network: every style and image is inline, as ``data:`` URLs).
+
+    WeasyPrint 70 takes a ``URLFetcher`` (a plain function, the earlier API, now fails at the first image
+    with an AttributeError); ``allowed_protocols`` limits it to ``data:``, so a CV or a letter never
+    loads anything from elsewhere: any other URL is refused and the resource left out. setup.cfg pins
+    WeasyPrint's major version for that reason."""
     weasyprint = _weasyprint()
-
-    def no_fetch(url, *args, **kwargs):  # a CV never loads anything from elsewhere
-        if url.startswith("data:"):
-            return weasyprint.default_url_fetcher(url, *args, **kwargs)
-        raise ValueError(f"external resource refused: {url[:80]}")
-
-    return weasyprint.HTML(string=html, url_fetcher=no_fetch).write_pdf()
+    fetcher = weasyprint.urls.URLFetcher(allowed_protocols={"data"})
+    return weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf()
 
 
 def first_page_png(pdf: bytes, width: int = 800) -> bytes:

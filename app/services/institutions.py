@@ -410,16 +410,4 @@ def letters(session: Session, org: Organisation, group: Group, *, base_url: str 
     html = render_template("institutions/letters.html", letters=pages, org_name=org.name, group_name=group.name,
                            site=base_url, lang=str(get_locale() or "en"),
                            expires=(utcnow() + timedelta(days=CODE_DAYS)).date().strftime("%d/%m/%Y"))
-    return _render_letters(html), len(pages)
-
-
-def _render_letters(html: str) -> bytes:
-    """The letters' PDF, with the QR codes' ``data:`` URLs readable and nothing else fetched.
-    ``cv_templates.pdf.render_pdf`` passes WeasyPrint a plain function, which WeasyPrint 70 no longer
-    accepts for fetching (it expects a ``URLFetcher``): there, a fetcher limited to ``data:``."""
-    from cv_templates import pdf
-    weasyprint = pdf._weasyprint()
-    fetcher = getattr(weasyprint.urls, "URLFetcher", None)
-    if fetcher is None:  # WeasyPrint before 70: function fetchers, which render_pdf gives
-        return pdf.render_pdf(html)
-    return weasyprint.HTML(string=html, url_fetcher=fetcher(allowed_protocols={"data"})).write_pdf()
+    return pdf.render_pdf(html), len(pages)
