@@ -95,6 +95,9 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _foreign_keys(connection, False)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -104,6 +107,27 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            _foreign_keys(connection, True)
+
+
+def _foreign_keys(connection, on):
+    """SQLite: foreign keys off while migrating, checked whole afterwards.
+
+    A batch operation that SQLite cannot do in place (a foreign key added, a column dropped) copies the
+    table and drops the old one; with foreign keys on, that DROP TABLE first deletes every row, and the
+    ON DELETE CASCADE of the tables pointing at it empties them too (adding ``grants.group_id`` erased
+    every message of every grant). SQLite's own procedure for such changes turns them off first
+    (https://www.sqlite.org/lang_altertable.html, "Making Other Kinds Of Table Schema Changes") and runs
+    ``PRAGMA foreign_key_check`` before turning them back on. The pragma is ignored inside a transaction,
+    hence the commits around it."""
+    connection.commit()
+    if on:
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"the migration left rows pointing at nothing: {broken[:10]}")
+    connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    connection.commit()
 
 
 if context.is_offline_mode():
