@@ -173,13 +173,19 @@ def admin():
     from app import storage
 
     try:
-        report = frameworks.import_stored(db.session, key, **options)
+        parsed = frameworks.read_stored(key, **options)
+        with frameworks.import_lock(db.session, parsed.slug):
+            try:
+                report = frameworks.apply(db.session, parsed)
+                storage.delete_after_commit(db.session, key)
+                db.session.commit()
+            except BaseException:
+                db.session.rollback()
+                raise
     except ServiceError as exc:
-        db.session.rollback()
         storage.delete(key)
-        return _admin_page(form, 422, errors=getattr(exc, "errors", [exc.message]))
-    storage.delete_after_commit(db.session, key)
-    db.session.commit()
+        return _admin_page(form, exc.status if exc.status == 409 else 422,
+                           errors=getattr(exc, "errors", [exc.message]))
     flash(_("“%(name)s” imported.", name=report.framework.name), "success")
     return _admin_page(ImportForm(formdata=None), report=report)
 
