@@ -751,7 +751,7 @@ class _Lock:
         import socket
 
         from flask import current_app
-        from sqlalchemy.exc import IntegrityError
+        from sqlalchemy.exc import IntegrityError, OperationalError
 
         owner = f"{socket.gethostname()[:120]}:{os.getpid()}:{secrets.token_hex(6)}"
         ttl = current_app.config.get("FRAMEWORK_IMPORT_LOCK_SECONDS", LOCK_SECONDS)
@@ -767,6 +767,13 @@ class _Lock:
                         return cls(engine, slug, owner)
                     except IntegrityError:  # taken between the read and the write: read it again
                         connection.rollback()
+                        continue
+                    except OperationalError as exc:
+                        # SQLite: another import took the lock and is writing (the busy timeout ran
+                        # out waiting for the single writer); read again, its row is there now.
+                        connection.rollback()
+                        if "locked" not in str(exc.orig):
+                            raise
                         continue
                 if not _stale(held.owner, held.started_at, ttl):
                     raise ImportRunning(_t("An import of this framework (%(slug)s) is already running, started "
