@@ -367,3 +367,12 @@ def test_the_admin_page_and_the_background_import_answer_already_running(admin, 
     response = upload(admin, data, "big.zip")
     assert "4 ajoutés" in html(admin.get(response.headers["Location"]))
     assert db.session.scalar(select(func.count()).select_from(FrameworkImportLock)) == 0
+
+
+def test_the_migration_matches_the_models(app):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    context = MigrationContext.configure(db.session.connection())
+    names = ("concept_links", "framework_import_locks", "skill_type")
+    assert [d for d in compare_metadata(context, db.metadata) if any(n in repr(d) for n in names)] == []
