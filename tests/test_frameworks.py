@@ -18,7 +18,7 @@ from app.services import frameworks as fw
 from app.services.errors import NotFound
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
-from bench_frameworks import generate_esco  # noqa: E402
+from framework_bench import generate_esco  # noqa: E402
 
 SAMPLE = fw.SAMPLE_URI
 HEADER = ["uri", "kind", "label_fr", "label_en", "alt_labels_fr", "alt_labels_en", "description_fr",

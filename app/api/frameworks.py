@@ -15,7 +15,7 @@ from flask_smorest import Blueprint
 from app.api.auth import require_token
 from app.api.common import document_errors
 from app.extensions import db
-from app.models.frameworks import CONCEPT_KINDS
+from app.models.frameworks import CONCEPT_KINDS, SKILL_TYPES
 from app.services import frameworks
 from app.services.errors import NotFound, ValidationFailed
 
@@ -58,6 +58,8 @@ class ConceptSchema(ma.Schema):
     alt_labels = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()), required=True)
     descriptions = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True)
     notation = ma.fields.String(required=True)
+    skill_type = ma.fields.String(required=True, metadata={
+        "description": "ESCO's skillType: knowledge or skill_competence; empty for other concepts."})
     framework = ma.fields.Nested(FrameworkRefSchema, required=True)
     retired = ma.fields.Boolean(required=True, metadata={
         "description": "A newer version of its framework dropped it; it still resolves."})
@@ -75,16 +77,26 @@ class RelatedSchema(ma.Schema):
     concept = ma.fields.Nested(ConceptSchema, required=True)
 
 
+class ConceptLinkSchema(ma.Schema):
+    relation = ma.fields.String(required=True, metadata={"description": "broader, exact_match, related…"})
+    uri = ma.fields.String(required=True, metadata={"description": "A concept outside this concept's file."})
+    concept = ma.fields.Nested(ConceptSchema, allow_none=True, metadata={
+        "description": "That concept, when a framework imported here holds it; else null."})
+
+
 class ConceptDetailSchema(ConceptSchema):
     parent = ma.fields.Nested(ConceptSchema, allow_none=True)
     children = ma.fields.List(ma.fields.Nested(ConceptSchema), required=True)
     relations = ma.fields.List(ma.fields.Nested(RelatedSchema), required=True)
+    links = ma.fields.List(ma.fields.Nested(ConceptLinkSchema), required=True)
 
 
 class ConceptQuerySchema(ma.Schema):
     q = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200), metadata={
         "description": "Words to find in the labels, accents and case ignored; each may be a word's start."})
     kind = ma.fields.String(validate=ma.validate.OneOf(CONCEPT_KINDS))
+    skill_type = ma.fields.String(validate=ma.validate.OneOf(SKILL_TYPES), metadata={
+        "description": "ESCO skills of this type only (knowledge or skill_competence)."})
     framework = ma.fields.String(validate=ma.validate.Length(max=80), metadata={
         "description": "A framework's id or slug."})
     lang = ma.fields.String(validate=ma.validate.OneOf(frameworks.LANGUAGES), metadata={
@@ -123,7 +135,7 @@ def make_blueprint() -> Blueprint:
                 raise ValidationFailed("Some information is not valid.",
                                        fields={"framework": "No such framework."}, code="unknown_framework") from None
         found = frameworks.search(db.session, args["q"], kind=args.get("kind"), framework=framework,
-                                  lang=args.get("lang"), limit=args["limit"])
+                                  skill_type=args.get("skill_type"), lang=args.get("lang"), limit=args["limit"])
         return {"items": [frameworks.concept_dict(c, args.get("lang")) for c in found]}
 
     @blp.route("/concepts/<path:reference>", methods=["GET"], merge_slashes=False)
@@ -142,6 +154,8 @@ def make_blueprint() -> Blueprint:
              for c, r in frameworks.related(db.session, concept)]
             + [{"relation": r, "direction": "in", "concept": frameworks.concept_dict(c, lang)}
                for c, r in frameworks.related(db.session, concept, reverse=True)])
+        data["links"] = [{"relation": r, "uri": uri, "concept": frameworks.concept_dict(c, lang) if c else None}
+                         for r, uri, c in frameworks.links(db.session, concept)]
         return data
 
     return blp

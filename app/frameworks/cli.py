@@ -3,7 +3,7 @@
 ``import`` takes an ESCO CSV download (ZIP or folder), a CASE JSON package or a simple CSV (file,
 folder or ZIP; docs/frameworks-csv.md), guessing the format unless ``--format`` says it. The whole file
 is one transaction: on any problem the first errors are printed, nothing is imported, and the exit
-status is 1. The new or updated framework's id is printed alone on the last line.
+status is 1; so is it when another import of the same framework is running (web page, job or command). The new or updated framework's id is printed alone on the last line.
 """
 from __future__ import annotations
 
@@ -30,18 +30,28 @@ frameworks = click.Group("frameworks", help="Reference frameworks (ESCO, CASE, s
 @with_appcontext
 def import_command(path, format_, name, slug, version):
     """Import (or update) a framework from PATH."""
+    from app.services import framework_readers
+
     try:
-        report = service.import_path(db.session, path, format=format_, name=name,
-                                     slug=service.slugify(slug) if slug else None, version=version)
+        parsed = framework_readers.read(path, format=format_, name=name,
+                                        slug=service.slugify(slug) if slug else None, version=version)
+        with service.import_lock(db.session, parsed.slug):
+            try:
+                report = service.apply(db.session, parsed)
+                db.session.commit()
+            except BaseException:
+                db.session.rollback()
+                raise
     except service.FrameworkImportError as exc:
-        db.session.rollback()
         click.echo("Nothing was imported:", err=True)
         for error in exc.errors:
             click.echo(f"  - {error}", err=True)
         if exc.total > len(exc.errors):
             click.echo(f"  … and {exc.total - len(exc.errors)} more", err=True)
         raise SystemExit(1) from None
-    db.session.commit()
+    except service.ImportRunning as exc:
+        click.echo(f"Nothing was imported: {exc.message}", err=True)
+        raise SystemExit(1) from None
     click.echo(f"{report.framework.name} ({report.framework.slug}): {report.added} added, {report.updated} updated, "
                f"{report.retired} retired, {report.relations} relations")
     for warning in report.warnings:

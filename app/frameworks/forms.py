@@ -8,22 +8,23 @@ from flask_wtf.file import FileField
 from wtforms import SelectField, StringField
 from wtforms.fields import SelectChoice
 
-from app.models.frameworks import CONCEPT_KINDS
+from app.models.frameworks import CONCEPT_KINDS, SKILL_TYPES
 
 KIND_LABELS = {
     "skill": _l("Skill"), "competence": _l("Competence"), "occupation": _l("Occupation"),
     "qualification": _l("Qualification"), "training": _l("Training"), "domain": _l("Domain"),
-    "level": _l("Level"),
+    "level": _l("Level"), "group": _l("Group of concepts"),
 }
+SKILL_TYPE_LABELS = {"skill_competence": _l("Skill or competence"), "knowledge": _l("Knowledge")}
 RELATION_LABELS = {
     "essential": _l("Essential skill"), "optional": _l("Optional skill"), "part_of": _l("Part of"),
     "related": _l("Related"), "precedes": _l("Precedes"), "exact_match": _l("Same as"),
-    "replaced_by": _l("Replaced by"), "skill_level": _l("Skill level"),
+    "replaced_by": _l("Replaced by"), "skill_level": _l("Skill level"), "broader": _l("Broader concept"),
 }
 REVERSE_RELATION_LABELS = {
     "essential": _l("Essential for"), "optional": _l("Useful for"), "part_of": _l("Made of"),
     "related": _l("Related"), "precedes": _l("Follows"), "exact_match": _l("Same as"),
-    "replaced_by": _l("Replaces"), "skill_level": _l("Level of"),
+    "replaced_by": _l("Replaces"), "skill_level": _l("Level of"), "broader": _l("Narrower concept"),
 }
 FORMAT_LABELS = {"": _l("Guess from the file"), "esco": _l("ESCO CSV (ZIP)"), "case": _l("CASE JSON"),
                  "csv": _l("Simple CSV (see the documentation)")}
@@ -40,6 +41,10 @@ class ImportForm(FlaskForm):
                                                         "updates that framework: concepts are matched by URI, "
                                                         "and those the new version dropped are retired."))
     version = StringField(_l("Version"), description=_l("Optional, for example v1.2.0."))
+
+
+def skill_type_choices() -> list[tuple[str, str]]:
+    return [("", _l("All types"))] + [(value, SKILL_TYPE_LABELS[value]) for value in SKILL_TYPES]
 
 
 def kind_choices() -> list[tuple[str, str]]:

@@ -16,8 +16,8 @@ from flask_login import current_user, login_required
 from app.auth.forms import EmptyForm
 from app.extensions import db
 from app.frameworks.forms import (FORMAT_LABELS, KIND_LABELS, RELATION_LABELS, REVERSE_RELATION_LABELS,
-                                  ImportForm, kind_choices)
-from app.models.frameworks import CONCEPT_KINDS, Concept
+                                  SKILL_TYPE_LABELS, ImportForm, kind_choices, skill_type_choices)
+from app.models.frameworks import CONCEPT_KINDS, SKILL_TYPES, Concept
 from app.models.jobs import Batch
 from app.services import batches, frameworks
 from app.services.errors import NotFound, ServiceError
@@ -32,6 +32,7 @@ def _helpers():
     lang = _lang()
     return {"kind_labels": KIND_LABELS, "relation_labels": RELATION_LABELS,
             "reverse_relation_labels": REVERSE_RELATION_LABELS, "lang": lang,
+            "skill_type_labels": SKILL_TYPE_LABELS,
             "concept_label": lambda c: frameworks.label(c, lang),
             "concept_description": lambda c: frameworks.description(c, lang)}
 
@@ -66,13 +67,17 @@ def index():
     q = request.args.get("q", "").strip()[:200]
     kind = request.args.get("kind", "")
     kind = kind if kind in CONCEPT_KINDS else None
+    skill_type = request.args.get("skill_type", "")
+    skill_type = skill_type if skill_type in SKILL_TYPES else None
     slug = request.args.get("framework", "")
     available = frameworks.frameworks(db.session)
     chosen = next((f for f in available if f.slug == slug), None)
-    results = frameworks.search(db.session, q, kind=kind, framework=chosen, limit=50) if q else []
+    results = frameworks.search(db.session, q, kind=kind, framework=chosen, skill_type=skill_type,
+                                limit=50) if q else []
     target = _pick_target()
     return render_template("frameworks/index.html", q=q, kind=kind or "", framework=chosen, available=available,
-                           results=results, kinds=kind_choices(), pick=target,
+                           results=results, kinds=kind_choices(), pick=target, skill_type=skill_type or "",
+                           skill_types=skill_type_choices(),
                            pick_for=lambda c: pick_url(target, c))
 
 
@@ -109,8 +114,12 @@ def concept(concept_id):
     return render_template("frameworks/concept.html", concept=found,
                            ancestors=frameworks.ancestors(db.session, found),
                            children=frameworks.children(db.session, found),
-                           outgoing=frameworks.related(db.session, found),
-                           incoming=frameworks.related(db.session, found, reverse=True),
+                           also_under=frameworks.broader(db.session, found),
+                           links=frameworks.links(db.session, found),
+                           # the hierarchy has its own sections: "Narrower concepts", "Also under"
+                           outgoing=[pair for pair in frameworks.related(db.session, found) if pair[1] != "broader"],
+                           incoming=[pair for pair in frameworks.related(db.session, found, reverse=True)
+                                     if pair[1] != "broader"],
                            pick=target, pick_url=pick_url(target, found),
                            pick_for=lambda c: pick_url(target, c))
 
@@ -173,13 +182,19 @@ def admin():
     from app import storage
 
     try:
-        report = frameworks.import_stored(db.session, key, **options)
+        parsed = frameworks.read_stored(key, **options)
+        with frameworks.import_lock(db.session, parsed.slug):
+            try:
+                report = frameworks.apply(db.session, parsed)
+                storage.delete_after_commit(db.session, key)
+                db.session.commit()
+            except BaseException:
+                db.session.rollback()
+                raise
     except ServiceError as exc:
-        db.session.rollback()
         storage.delete(key)
-        return _admin_page(form, 422, errors=getattr(exc, "errors", [exc.message]))
-    storage.delete_after_commit(db.session, key)
-    db.session.commit()
+        return _admin_page(form, exc.status if exc.status == 409 else 422,
+                           errors=getattr(exc, "errors", [exc.message]))
     flash(_("“%(name)s” imported.", name=report.framework.name), "success")
     return _admin_page(ImportForm(formdata=None), report=report)
 

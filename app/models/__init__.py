@@ -21,7 +21,8 @@ from app.models.collab import Comment, Message, Proposal  # noqa: F401
 from app.models.pages import Page, ShareLink  # noqa: F401
 from app.models.feed import Event, FeedSettings  # noqa: F401
 from app.models.skill_suggestions import SkillSuggestionDismissal  # noqa: F401
-from app.models.frameworks import Concept, ConceptRelation, Framework  # noqa: F401
+from app.models.frameworks import (  # noqa: F401
+    Concept, ConceptLink, ConceptRelation, Framework, FrameworkImportLock)
 from app.models.path import Hypothesis, PlanEvent, PlanItem, Training, TrainingSkill  # noqa: F401
 from app.models.exports import ErasedToken, Export  # noqa: F401
 from app.models.imports import ImportFingerprint  # noqa: F401

@@ -16,7 +16,20 @@ engines answer the same results.
 Relations (``ConceptRelation``) are kept as ``(source, target, relation)``: an occupation's
 ``essential`` and ``optional`` skills, a qualification's ``part_of`` blocks, CASE's ``related``,
 ``precedes``, ``exact_match``… The tree itself is ``Concept.parent_id`` (ESCO's broader link, CASE's
-``isChildOf``), checked for cycles at import.
+``isChildOf``), checked for cycles at import; a concept with several broader concepts (ESCO's skills
+pillar is a polyhierarchy) keeps the first as its parent and the others as ``broader`` relations.
+
+``ConceptLink`` keeps a relation whose target is outside every imported file: a CASE ``isChildOf`` or
+``exactMatchOf`` pointing at an item of another CASE document, an ESCO occupation's ISCO group. It is
+a URI, resolved when the page is shown (the other framework may be imported later), never a foreign key.
+
+``skill_type`` is ESCO's ``skillType`` (``knowledge`` or ``skill/competence``, stored as
+``knowledge`` / ``skill_competence``), empty for other concepts.
+
+``FrameworkImportLock`` is the row that makes one import of a framework run at a time (see
+``app.services.frameworks.import_lock``): taken in its own short transaction, so that a second import
+sees it at once, and removed when the import has committed or failed; a crashed import's row is stale
+and taken over.
 """
 from __future__ import annotations
 
@@ -29,9 +42,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import IdMixin, db, utcnow
 
-CONCEPT_KINDS = ("skill", "competence", "occupation", "qualification", "training", "domain", "level")
+CONCEPT_KINDS = ("skill", "competence", "occupation", "qualification", "training", "domain", "level", "group")
 RELATIONS = ("essential", "optional", "part_of", "related", "precedes", "exact_match", "replaced_by",
-             "skill_level")
+             "skill_level", "broader")
+SKILL_TYPES = ("skill_competence", "knowledge")
 FORMATS = ("esco", "case", "csv")
 
 
@@ -70,6 +84,7 @@ class Concept(IdMixin, db.Model):
     parent_id: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("concepts.id", ondelete="SET NULL"),
                                                            index=True)
     notation: Mapped[str] = mapped_column(String(60), default="")
+    skill_type: Mapped[str] = mapped_column(String(20), default="", server_default="")
     retired_at: Mapped[Optional[datetime]]
     search_fr: Mapped[str] = mapped_column(Text, default="")
     search_en: Mapped[str] = mapped_column(Text, default="")
@@ -86,3 +101,21 @@ class ConceptRelation(db.Model):
     source_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("concepts.id", ondelete="CASCADE"), primary_key=True)
     target_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("concepts.id", ondelete="CASCADE"), primary_key=True)
     relation: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class ConceptLink(db.Model):
+    """A relation from a concept to a URI outside the imported files (see the module docstring)."""
+
+    __tablename__ = "concept_links"
+
+    source_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("concepts.id", ondelete="CASCADE"), primary_key=True)
+    relation: Mapped[str] = mapped_column(String(20), primary_key=True)
+    target_uri: Mapped[str] = mapped_column(String(500), primary_key=True)
+
+
+class FrameworkImportLock(db.Model):
+    __tablename__ = "framework_import_locks"
+
+    slug: Mapped[str] = mapped_column(String(80), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))  # host:pid:random, to tell a crashed holder
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,14 +12,22 @@ UTF-8); anything else is refused with the line where decoding failed.
 ESCO (https://esco.ec.europa.eu/en/use-esco/download, CSV): ``skills_<lang>.csv`` and
 ``occupations_<lang>.csv`` (``conceptUri``, ``preferredLabel``, ``altLabels`` one a line,
 ``description``; occupations also ``code``), ``occupationSkillRelations_<lang>.csv`` (``occupationUri``,
-``relationType`` essential/optional, ``skillUri``), optionally ``broaderRelationsSkillPillar_<lang>.csv``
-and ``broaderRelationsOccPillar_<lang>.csv`` (``conceptUri``, ``broaderUri``) for the tree. The files of
-each language (fr, en) merge into one concept per URI; other languages are skipped with a warning.
+``relationType`` essential/optional, ``skillUri``). A skill keeps ESCO's ``skillType`` (``knowledge`` or
+``skill/competence``). The skills hierarchy, when present: ``skillGroups_<lang>.csv`` (the groups, as
+concepts of kind ``group``, ``code`` as notation), ``skillsHierarchy_<lang>.csv`` (``Level 0 URI`` …
+``Level 3 URI`` with their ``preferred term`` and ``code``: each row places its deepest level under the
+one above) and ``broaderRelationsSkillPillar_<lang>.csv`` / ``broaderRelationsOccPillar_<lang>.csv``
+(``conceptUri``, ``broaderUri``: skills under groups, occupations under occupations or ISCO groups).
+A broader concept outside the import (an ISCO group) is kept as a link to its URI. The files of each
+language (fr, en) merge into one concept per URI; other languages are skipped with a warning.
 
 CASE 1.0 (1EdTech Competencies and Academic Standards Exchange): a CFPackage with ``CFDocument``,
-``CFItems`` and ``CFAssociations``. ``isChildOf`` builds the tree (towards the document: a root);
-``isPartOf``, ``isRelatedTo``, ``precedes``, ``exactMatchOf``, ``replacedBy`` and ``hasSkillLevel``
-become relations; ``isPeerOf`` and ``exemplar`` are not kept (a warning counts them).
+``CFItems`` and ``CFAssociations``. ``isChildOf`` builds the tree (towards the document: a root; a
+second parent: a ``broader`` relation); ``isPartOf``, ``isRelatedTo``, ``precedes``, ``exactMatchOf``,
+``replacedBy`` and ``hasSkillLevel`` become relations; ``isPeerOf`` and ``exemplar`` are not kept (a
+warning counts them). An association's destination may be a node of another CASE document (CASE's
+``destinationNodeURI`` is a LinkGenURI, any URI): it is kept as a link to that URI (``ConceptLink``),
+which the pages resolve once that framework is imported, and the package is not refused for it.
 
 The simple CSV is documented in docs/frameworks-csv.md.
 """
@@ -46,7 +54,9 @@ MAX_RATIO = 200
 MAX_CASE_BYTES = 256 * 1024**2
 MAX_TOTAL_BYTES = 8 * 1024**3
 ESCO_FILE = re.compile(r"^(skills|occupations|occupationSkillRelations|broaderRelationsSkillPillar|"
-                       r"broaderRelationsOccPillar)_([a-z]{2})\.csv$")
+                       r"broaderRelationsOccPillar|skillGroups|skillsHierarchy)_([a-z]{2})\.csv$")
+ESCO_SKILL_TYPES = {"skill/competence": "skill_competence", "knowledge": "knowledge"}
+ESCO_LEVELS = 4  # skillsHierarchy_<lang>.csv: "Level 0 URI" … "Level 3 URI"
 SIMPLE_COLUMNS = ("uri", "kind", "label_fr", "label_en", "alt_labels_fr", "alt_labels_en", "description_fr",
                   "description_en", "parent_uri", "notation")
 
@@ -138,8 +148,8 @@ def read_esco(source: Source, parsed: Parsed) -> None:
         parsed.warnings.append(_t("languages other than French and English skipped: %(languages)s", languages=", ".join(skipped)))
     if parsed.error_count:
         return
-    for file_kind, concept_kind in (("skills", "skill"), ("occupations", "occupation")):
-        for language, name in sorted(by_kind[file_kind].items()):
+    for file_kind, concept_kind in (("skillGroups", "group"), ("skills", "skill"), ("occupations", "occupation")):
+        for language, name in sorted(by_kind.get(file_kind, {}).items()):
             if language not in ("fr", "en"):
                 continue
             seen: set[str] = set()
@@ -156,13 +166,20 @@ def read_esco(source: Source, parsed: Parsed) -> None:
                 if concept is None:
                     concept = parsed.concepts[uri] = ConceptData(uri=uri, kind=concept_kind)
                 elif concept.kind != concept_kind:
-                    parsed.error(_t("%(file)s, line %(line)s: %(uri)s is both a skill and an occupation", file=name, line=line, uri=uri))
+                    parsed.error(_t("%(file)s, line %(line)s: %(uri)s is both a skill and an occupation", file=name, line=line, uri=uri)
+                                 if "group" not in (concept.kind, concept_kind) else
+                                 _t("%(file)s, line %(line)s: %(uri)s is both a group and a skill or an occupation", file=name, line=line, uri=uri))
                     continue
                 concept.labels[language] = row["preferredLabel"].strip()
                 concept.alt_labels[language] = _split(row.get("altLabels", ""), "\n")
                 concept.descriptions[language] = (row.get("description") or row.get("definition") or "").strip()
                 if row.get("code"):
                     concept.notation = row["code"].strip()
+                skill_type = (row.get("skillType") or "").strip()
+                if skill_type and not concept.skill_type:
+                    concept.skill_type = ESCO_SKILL_TYPES.get(skill_type, "")
+                    if not concept.skill_type:
+                        parsed.error(_t("%(file)s, line %(line)s: skillType “%(value)s” is neither knowledge nor skill/competence", file=name, line=line, value=skill_type))
     relation_files = by_kind["occupationSkillRelations"]
     name = relation_files.get("en") or relation_files["fr"]
     for line, row in rows(source, name, ("occupationUri", "relationType", "skillUri"), parsed):
@@ -171,6 +188,8 @@ def read_esco(source: Source, parsed: Parsed) -> None:
             parsed.error(_t("%(file)s, line %(line)s: relationType “%(value)s” is neither essential nor optional", file=name, line=line, value=row["relationType"]))
             continue
         parsed.relations.append((row["occupationUri"].strip(), row["skillUri"].strip(), relation))
+    # (child, parent) in file order, without repeats: the hierarchy's first, then the broader files'
+    links = dict.fromkeys(_esco_hierarchy(source, parsed, by_kind.get("skillsHierarchy", {})))
     skipped_broader = 0
     for kind in ("broaderRelationsSkillPillar", "broaderRelationsOccPillar"):
         files = by_kind.get(kind, {})
@@ -179,14 +198,46 @@ def read_esco(source: Source, parsed: Parsed) -> None:
             continue
         for _line, row in rows(source, name, ("conceptUri", "broaderUri"), parsed):
             child, parent = row["conceptUri"].strip(), row["broaderUri"].strip()
-            # Broader groups (ISCO groups, skill groups) are outside the three files: the tree keeps
-            # only links between imported concepts.
-            if child in parsed.concepts and parent in parsed.concepts and not parsed.concepts[child].parent_uri:
-                parsed.concepts[child].parent_uri = parent
-            else:
+            if child in parsed.concepts and parent:
+                links[(child, parent)] = None
+            else:  # a group outside the import under another (ISCO's tree): nothing of ours to hang it on
                 skipped_broader += 1
+    for child, parent in links:
+        parsed.broader(child, parent)
     if skipped_broader:
-        parsed.warnings.append(_t("%(count)s broader links to concepts outside the import not kept", count=skipped_broader))
+        parsed.warnings.append(_t("%(count)s broader links between concepts outside the import not kept", count=skipped_broader))
+    outside = len({target for _source, relation, target in parsed.external if relation == "broader"})
+    if outside:
+        parsed.warnings.append(_t("%(count)s broader concepts outside the import kept as links to their URI", count=outside))
+
+
+def _esco_hierarchy(source: Source, parsed: Parsed, files: dict[str, str]) -> list[tuple[str, str]]:
+    """``skillsHierarchy_<lang>.csv``: each row is one group, at its deepest filled level, under the
+    level above it; a group missing from ``skillGroups`` is created from the row's own terms."""
+    columns = [(f"Level {n} URI", f"Level {n} preferred term", f"Level {n} code") for n in range(ESCO_LEVELS)]
+    links = []
+    for language in ("en", "fr"):
+        name = files.get(language)
+        if not name:
+            continue
+        for line, row in rows(source, name, tuple(column[0] for column in columns), parsed):
+            path = [(row[uri].strip(), (row.get(term) or "").strip(), (row.get(code) or "").strip())
+                    for uri, term, code in columns if (row.get(uri) or "").strip()]
+            if not path:
+                continue
+            uri, term, code = path[-1]
+            concept = parsed.concepts.get(uri)
+            if concept is None:
+                concept = parsed.concepts[uri] = ConceptData(uri=uri, kind="group", notation=code)
+            elif concept.kind != "group":
+                parsed.error(_t("%(file)s, line %(line)s: %(uri)s is both a group and a skill or an occupation", file=name, line=line, uri=uri))
+                continue
+            concept.labels.setdefault(language, term)
+            concept.descriptions.setdefault(language, (row.get("Description") or "").strip())
+            concept.notation = concept.notation or code
+            if len(path) > 1:
+                links.append((uri, path[-2][0]))
+    return links
 
 
 # ------------------------------------------------------------------------------------------------ CASE
@@ -234,7 +285,7 @@ def read_case(source: Source, parsed: Parsed) -> None:
                               if document.get(key) and isinstance(document[key], str))
     if not parsed.slug_given:
         parsed.slug = slugify(parsed.name)
-    document_keys = {str(document.get("identifier")), str(document.get("uri"))}
+    document_keys = {str(document[key]) for key in ("identifier", "uri") if document.get(key)}
     language_default = str(document.get("language") or "en")[:2].lower()
     by_identifier: dict[str, str] = {}
     for index, item in enumerate(items):
@@ -262,29 +313,37 @@ def read_case(source: Source, parsed: Parsed) -> None:
             kind = association["associationType"]
             origin, destination = association["originNodeURI"], association["destinationNodeURI"]
             origin_key = str(origin.get("uri") or origin.get("identifier"))
-            destination_keys = {str(destination.get("uri")), str(destination.get("identifier"))}
+            destination_keys = {str(destination[key]) for key in ("uri", "identifier") if destination.get(key)}
         except (KeyError, TypeError, AttributeError):
             parsed.error(_t("CFAssociations[%(index)s]: associationType, originNodeURI and destinationNodeURI expected", index=index))
             continue
         source_uri = by_identifier.get(str(origin.get("identifier")), origin_key)
         target_uri = next((by_identifier.get(key, key) for key in destination_keys
-                           if by_identifier.get(key, key) in parsed.concepts), str(destination.get("uri")))
+                           if by_identifier.get(key, key) in parsed.concepts), None)
+        outside = target_uri is None  # a node of another document: kept as a link to its URI
+        target_uri = target_uri or str(destination.get("uri") or destination.get("identifier") or "")
         if kind == "isChildOf":
             if destination_keys & document_keys:
-                continue
-            if source_uri in parsed.concepts and parsed.concepts[source_uri].parent_uri:
-                not_kept += 1
                 continue
             if source_uri not in parsed.concepts:
                 parsed.error(_t("CFAssociations[%(index)s]: unknown origin %(uri)s", index=index, uri=source_uri))
                 continue
-            parsed.concepts[source_uri].parent_uri = target_uri
+            if not target_uri:
+                parsed.error(_t("CFAssociations[%(index)s]: associationType, originNodeURI and destinationNodeURI expected", index=index))
+                continue
+            parsed.broader(source_uri, target_uri)
         elif kind in CASE_RELATIONS:
-            parsed.relations.append((source_uri, target_uri, CASE_RELATIONS[kind]))
+            if outside and source_uri in parsed.concepts and target_uri:
+                parsed.external.append((source_uri, CASE_RELATIONS[kind], target_uri))
+            else:
+                parsed.relations.append((source_uri, target_uri, CASE_RELATIONS[kind]))
         else:
             not_kept += 1
     if not_kept:
-        parsed.warnings.append(_t("%(count)s CASE associations not kept (isPeerOf, exemplar or second parents)", count=not_kept))
+        parsed.warnings.append(_t("%(count)s CASE associations not kept (isPeerOf, exemplar)", count=not_kept))
+    outside_count = len(parsed.external)
+    if outside_count:
+        parsed.warnings.append(_t("%(count)s associations point outside this document: kept as links to their URI", count=outside_count))
 
 
 # ---------------------------------------------------------------------------------------- simple CSV

@@ -16,6 +16,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -26,12 +27,13 @@ from sqlalchemy import and_, bindparam, case, delete, func, insert, literal, sel
 from sqlalchemy.orm import Session
 
 from app.database import utcnow
-from app.models.frameworks import CONCEPT_KINDS, RELATIONS, Concept, ConceptRelation, Framework
+from app.models.frameworks import (CONCEPT_KINDS, RELATIONS, SKILL_TYPES, Concept, ConceptLink, ConceptRelation,
+                                   Framework, FrameworkImportLock)
 from app.services.errors import NotFound, ServiceError
 
 LANGUAGES = ("fr", "en")
 # Relations whose graph must stay a tree or at least acyclic (a block that is part of itself).
-ACYCLIC_RELATIONS = ("part_of",)
+ACYCLIC_RELATIONS = ("part_of", "broader")
 MAX_REPORTED_ERRORS = 20
 SAMPLE_URI = "https://w3id.org/sillage/frameworks/sample"  # the bundled sample's namespace
 BUNDLED = Path(__file__).resolve().parent.parent / "data" / "frameworks"
@@ -51,6 +53,13 @@ def _t(message: str, **values) -> str:
     Import problems are rendered when they are found (the page, CLI or job that runs the import is in
     the reader's locale); the English text is the msgid, so tests and logs can still match it."""
     return str(_l(message, **values))
+
+
+class ImportRunning(ServiceError):
+    """Another import of the same framework holds its lock: the second one is refused, not queued."""
+
+    status = 409
+    code = "import_running"
 
 
 class FrameworkImportError(ServiceError):
@@ -76,6 +85,7 @@ class ConceptData:
     descriptions: dict[str, str] = field(default_factory=dict)
     parent_uri: str = ""
     notation: str = ""
+    skill_type: str = ""
 
 
 @dataclass
@@ -89,6 +99,8 @@ class Parsed:
     format: str = "csv"
     concepts: dict[str, ConceptData] = field(default_factory=dict)
     relations: list[tuple[str, str, str]] = field(default_factory=list)  # (source uri, target uri, relation)
+    # (source uri, relation, target URI outside the file): kept as a link, resolved when shown
+    external: list[tuple[str, str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     error_count: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -100,6 +112,19 @@ class Parsed:
         if len(self.errors) < MAX_REPORTED_ERRORS:
             self.errors.append(message)
 
+    def broader(self, child: str, parent: str) -> None:
+        """Record "``child`` is narrower than ``parent``": the first parent in the file becomes the
+        tree's, later ones ``broader`` relations; a parent outside the file becomes a link."""
+        concept = self.concepts.get(child)
+        if concept is None or not parent or parent == concept.parent_uri:
+            return
+        if parent not in self.concepts:
+            self.external.append((child, "broader", parent))
+        elif not concept.parent_uri:
+            concept.parent_uri = parent
+        else:
+            self.relations.append((child, parent, "broader"))
+
 
 @dataclass
 class ImportReport:
@@ -109,11 +134,12 @@ class ImportReport:
     retired: int
     relations: int
     warnings: list[str]
+    links: int = 0
 
     def as_dict(self) -> dict:
         return {"framework": str(self.framework.id), "slug": self.framework.slug, "added": self.added,
                 "updated": self.updated, "retired": self.retired, "relations": self.relations,
-                "warnings": self.warnings}
+                "links": self.links, "warnings": self.warnings}
 
 
 def fold_for_search(text_: str) -> str:
@@ -218,9 +244,27 @@ def related(session: Session, concept: Concept, relation: str | None = None, *,
 
 
 def children(session: Session, concept: Concept) -> list[Concept]:
-    rows = list(session.scalars(select(Concept).where(Concept.parent_id == concept.id)))
+    """The narrower concepts: those whose tree parent it is, and those that name it as a further
+    ``broader`` concept (a skill filed under two ESCO skill groups is listed under both)."""
+    also = select(ConceptRelation.source_id).where(ConceptRelation.target_id == concept.id,
+                                                   ConceptRelation.relation == "broader")
+    rows = list(session.scalars(select(Concept).where((Concept.parent_id == concept.id) | Concept.id.in_(also))))
     rows.sort(key=lambda c: (c.notation, fold_for_search(label(c, "fr")), c.uri))
     return rows
+
+
+def broader(session: Session, concept: Concept) -> list[Concept]:
+    """The broader concepts besides the tree's parent (ESCO's polyhierarchy)."""
+    return [target for target, _relation in related(session, concept, "broader")]
+
+
+def links(session: Session, concept: Concept) -> list[tuple[str, str, Concept | None]]:
+    """The concept's relations to URIs outside its file, as (relation, URI, the concept when a framework
+    imported since holds it, else None): the page links to it, or to the URI itself."""
+    rows = session.execute(select(ConceptLink.relation, ConceptLink.target_uri)
+                           .where(ConceptLink.source_id == concept.id)
+                           .order_by(ConceptLink.relation, ConceptLink.target_uri)).all()
+    return [(relation, uri, find(session, uri)) for relation, uri in rows]
 
 
 def ancestors(session: Session, concept: Concept) -> list[Concept]:
@@ -242,10 +286,11 @@ def roots(session: Session, framework: Framework, limit: int = 200) -> list[Conc
 
 
 def search(session: Session, q: str, *, kind: str | Sequence[str] | None = None,
-           framework: str | Framework | None = None,
+           framework: str | Framework | None = None, skill_type: str | None = None,
            lang: str | None = None, limit: int = 20, include_retired: bool = False) -> list[Concept]:
     """Concepts whose labels (either language, or ``lang``'s only) hold every word of ``q`` as a prefix;
-    ``kind`` is one kind or several (the skill form's picker asks for skills and competences).
+    ``kind`` is one kind or several (the skill form's picker asks for skills and competences);
+    ``skill_type`` keeps ESCO's knowledge or skills/competences only.
 
     Order: labels starting with the query first, then shorter labels, then alphabetical (folded), then
     URI: only columns that compare byte-wise alike on SQLite and PostgreSQL (``COLLATE "C"`` there).
@@ -267,11 +312,14 @@ def search(session: Session, q: str, *, kind: str | Sequence[str] | None = None,
     kinds = [kind] if isinstance(kind, str) else list(kind or ())
     if kinds:
         params["kinds"] = kinds
+    skill_type = skill_type if skill_type in SKILL_TYPES else None
+    if skill_type:
+        params["skill_type"] = skill_type
     if framework is not None:
         params["framework_id"] = framework.id if isinstance(framework, Framework) else \
             get_framework(session, framework).id
     shape = (engine, lang, bool(kinds), framework is not None, include_retired, limit,
-             len(words) if engine not in ("sqlite", "postgresql") else 0)
+             len(words) if engine not in ("sqlite", "postgresql") else 0, bool(skill_type))
     ids = list(session.scalars(_search_statement(*shape), params))
     if not ids:
         return []
@@ -284,7 +332,7 @@ _BY_IDS = select(Concept).where(Concept.id.in_(bindparam("ids", expanding=True))
 
 @lru_cache(maxsize=256)
 def _search_statement(engine: str, lang: str | None, kind: bool, framework: bool, include_retired: bool,
-                      limit: int, word_count: int):
+                      limit: int, word_count: int, skill_type: bool = False):
     """The search's SELECT of ids for one shape of query, built once (building it cost more than
     running it); the words, kind and framework come as parameters.
 
@@ -307,6 +355,8 @@ def _search_statement(engine: str, lang: str | None, kind: bool, framework: bool
         query = query.where(Concept.kind.in_(bindparam("kinds", expanding=True)))
     if framework:
         query = query.where(Concept.framework_id == bindparam("framework_id"))
+    if skill_type:
+        query = query.where(Concept.skill_type == bindparam("skill_type"))
     if not include_retired:
         query = query.where(Concept.retired_at.is_(None), Framework.retired_at.is_(None))
     order_column = getattr(Concept, f"search_{lang or 'fr'}")
@@ -328,6 +378,13 @@ def _check(parsed: Parsed) -> None:
             parsed.error(_t("%(uri)s: no label in French or English", uri=data.uri))
         if data.parent_uri and data.parent_uri not in parsed.concepts:
             parsed.error(_t("%(uri)s: unknown parent %(parent)s", uri=data.uri, parent=data.parent_uri))
+        if data.skill_type and data.skill_type not in SKILL_TYPES:
+            parsed.error(_t("%(uri)s: unknown skill type “%(type)s”", uri=data.uri, type=data.skill_type))
+    for source, relation, target in parsed.external:
+        if source not in parsed.concepts:
+            parsed.error(_t("relation %(source)s → %(target)s: unknown concept %(uri)s", source=source, target=target, uri=source))
+        if relation not in RELATIONS or not target or len(target) > 500:
+            parsed.error(_t("relation %(source)s → %(target)s: unknown relation “%(relation)s”", source=source, target=target[:500], relation=relation))
     for source, target, relation in parsed.relations:
         if relation not in RELATIONS:
             parsed.error(_t("relation %(source)s → %(target)s: unknown relation “%(relation)s”", source=source, target=target, relation=relation))
@@ -387,7 +444,7 @@ def _depths(parsed: Parsed) -> dict[str, int]:
 
 def _row(data: ConceptData) -> dict:
     alt = {language: [a for a in dict.fromkeys(data.alt_labels.get(language, [])) if a] for language in LANGUAGES}
-    row = {"kind": data.kind, "notation": data.notation[:60]}
+    row = {"kind": data.kind, "notation": data.notation[:60], "skill_type": data.skill_type}
     for language in LANGUAGES:
         row[f"label_{language}"] = (data.labels.get(language) or "")[:500]
         row[f"alt_labels_{language}"] = alt[language]
@@ -397,7 +454,7 @@ def _row(data: ConceptData) -> dict:
     return row
 
 
-_COMPARED = ("kind", "notation", "label_fr", "label_en", "alt_labels_fr", "alt_labels_en", "description_fr",
+_COMPARED = ("kind", "notation", "skill_type", "label_fr", "label_en", "alt_labels_fr", "alt_labels_en", "description_fr",
              "description_en")
 
 
@@ -456,6 +513,11 @@ def apply(session: Session, parsed: Parsed, *, actor=None) -> ImportReport:
         select(Concept.id).where(Concept.framework_id == framework.id))).execution_options(synchronize_session=False))
     relations = list({(ids[s], ids[t], r) for s, t, r in parsed.relations})
     _insert_relations(session, relations)
+    session.execute(delete(ConceptLink).where(ConceptLink.source_id.in_(
+        select(Concept.id).where(Concept.framework_id == framework.id))).execution_options(synchronize_session=False))
+    links = sorted({(ids[s], r, t) for s, r, t in parsed.external}, key=lambda link: (link[0].hex, link[1], link[2]))
+    for chunk in _chunks([{"source_id": s, "relation": r, "target_uri": t} for s, r, t in links], 5000):
+        session.execute(insert(ConceptLink), chunk)
 
     retired_total = session.scalar(select(func.count()).select_from(Concept).where(
         Concept.framework_id == framework.id, Concept.retired_at.is_not(None)))
@@ -465,7 +527,8 @@ def apply(session: Session, parsed: Parsed, *, actor=None) -> ImportReport:
     session.flush()
     session.expire_all()
     return ImportReport(framework, added=len(inserts), updated=len(updates), retired=len(missing),
-                        relations=len(relations), warnings=parsed.warnings[:MAX_REPORTED_ERRORS])
+                        relations=len(relations), warnings=parsed.warnings[:MAX_REPORTED_ERRORS],
+                        links=len(links))
 
 
 def _insert_relations(session: Session, relations: list[tuple[uuid.UUID, uuid.UUID, str]]) -> None:
@@ -533,7 +596,7 @@ def concept_dict(concept: Concept, lang: str | None = None) -> dict:
         "labels": {language: getattr(concept, f"label_{language}") for language in LANGUAGES},
         "alt_labels": {language: list(getattr(concept, f"alt_labels_{language}") or []) for language in LANGUAGES},
         "descriptions": {language: getattr(concept, f"description_{language}") for language in LANGUAGES},
-        "notation": concept.notation,
+        "notation": concept.notation, "skill_type": concept.skill_type,
         "framework": {"id": str(concept.framework.id), "slug": concept.framework.slug,
                       "name": concept.framework.name, "version": concept.framework.version},
         "retired": concept.retired_at is not None,
@@ -573,20 +636,26 @@ def store_upload(chunks, filename: str) -> tuple[str, int]:
     return key, size
 
 
-def import_stored(session: Session, key: str, *, format: str | None = None, name: str | None = None,
-                  slug: str | None = None, version: str | None = None) -> ImportReport:
-    """Import a stored upload: copied to a temporary file (ZIP members need seeking), then read."""
+def read_stored(key: str, *, format: str | None = None, name: str | None = None, slug: str | None = None,
+                version: str | None = None) -> Parsed:
+    """Read a stored upload (no database): copied to a temporary file (ZIP members need seeking)."""
     import shutil
     import tempfile
 
     from app import storage
+    from app.services import framework_readers
 
     with tempfile.TemporaryDirectory(prefix="sillage-framework-") as folder:
         path = Path(folder) / f"upload{Path(key).suffix}"
         with storage.open(key) as source, open(path, "wb") as target:
             shutil.copyfileobj(source, target, 1024 * 1024)
-        return import_path(session, path, format=format or None, name=name or None, slug=slug or None,
-                           version=version or None)
+        return framework_readers.read(path, format=format or None, name=name or None, slug=slug or None,
+                                      version=version or None)
+
+
+def import_stored(session: Session, key: str, **options) -> ImportReport:
+    """Import a stored upload (read it, then ``apply``); the caller holds ``import_lock`` and commits."""
+    return apply(session, read_stored(key, **options))
 
 
 def queue_import(session: Session, actor, key: str, options: dict):
@@ -599,13 +668,19 @@ def queue_import(session: Session, actor, key: str, options: dict):
                                 owner=getattr(actor, "id", None), params={"file": options.get("filename", "")})
 
 
+def _options(item) -> tuple[str, dict]:
+    options = dict(item.payload)
+    options.pop("filename", None)
+    return options.pop("key"), options
+
+
 def _run_import(session: Session, batch, item) -> dict:
+    """The item handler: used only when the pipeline's ``write`` failed, while the pipeline (below)
+    still holds the framework's lock."""
     from app import storage
     from app.services import batches
 
-    options = dict(item.payload)
-    key = options.pop("key")
-    options.pop("filename", None)
+    key, options = _options(item)
     try:
         report = import_stored(session, key, **options)
     except FrameworkImportError as exc:
@@ -615,10 +690,145 @@ def _run_import(session: Session, batch, item) -> dict:
     return report.as_dict()
 
 
+class _ImportPipeline:
+    """The background import as a pipelined batch (app/services/batches.py): the file is read and the
+    framework's lock taken in ``ahead``, outside the write transaction (on SQLite, a second connection
+    cannot write while the item's transaction holds the database); ``write`` applies it; ``close``,
+    after the commit, releases the lock."""
+
+    def __init__(self, session: Session, batch):
+        self.held: list[_Lock] = []
+
+    def ahead(self, session: Session, batch, items):
+        key, options = _options(items[0])
+        try:
+            parsed = read_stored(key, **options)
+            self.held.append(_Lock.acquire(session.get_bind(), parsed.slug))
+        except ServiceError as exc:
+            return None, exc
+        return parsed, None
+
+    def write(self, session: Session, batch, items, prepared) -> list:
+        from app import storage
+        from app.services import batches
+
+        parsed, problem = prepared
+        storage.delete_after_commit(session, _options(items[0])[0])
+        try:
+            if problem is not None:
+                raise problem
+            return [apply(session, parsed).as_dict()]
+        except ServiceError as exc:
+            return [batches.ItemFailed(exc.code, exc.message)]
+
+    def close(self) -> None:
+        for lock in self.held:
+            lock.release()
+
+
 def _register_handler() -> None:
     from app.services import batches
 
-    batches.handler(IMPORT_KIND)(_run_import)
+    batches.handler(IMPORT_KIND, pipeline=_ImportPipeline, depth=1)(_run_import)
+
+
+# ----------------------------------------------------------------------------- one import at a time
+
+LOCK_SECONDS = 3600  # a holder older than this is taken for crashed (an ESCO import takes about a minute)
+
+
+class _Lock:
+    """A ``framework_import_locks`` row, written and deleted in transactions of its own (its own
+    connection), so that other importers see it while the import's own transaction is still open."""
+
+    def __init__(self, engine, slug: str, owner: str):
+        self.engine, self.slug, self.owner = engine, slug, owner
+
+    @classmethod
+    def acquire(cls, engine, slug: str) -> "_Lock":
+        import os
+        import secrets
+        import socket
+
+        from flask import current_app
+        from sqlalchemy.exc import IntegrityError, OperationalError
+
+        owner = f"{socket.gethostname()[:120]}:{os.getpid()}:{secrets.token_hex(6)}"
+        ttl = current_app.config.get("FRAMEWORK_IMPORT_LOCK_SECONDS", LOCK_SECONDS)
+        table = FrameworkImportLock.__table__
+        for _attempt in range(3):
+            with engine.connect() as connection:
+                held = connection.execute(select(table).where(table.c.slug == slug)).first()
+                connection.rollback()  # no read transaction held across the write (SQLite's single writer)
+                if held is None:
+                    try:
+                        connection.execute(insert(table).values(slug=slug, owner=owner, started_at=utcnow()))
+                        connection.commit()
+                        return cls(engine, slug, owner)
+                    except IntegrityError:  # taken between the read and the write: read it again
+                        connection.rollback()
+                        continue
+                    except OperationalError as exc:
+                        # SQLite: another import took the lock and is writing (the busy timeout ran
+                        # out waiting for the single writer); read again, its row is there now.
+                        connection.rollback()
+                        if "locked" not in str(exc.orig):
+                            raise
+                        continue
+                if not _stale(held.owner, held.started_at, ttl):
+                    raise ImportRunning(_t("An import of this framework (%(slug)s) is already running, started "
+                                           "at %(time)s UTC; try again when it has finished.", slug=slug,
+                                           time=_aware(held.started_at).strftime("%Y-%m-%d %H:%M")))
+                # A crashed holder: take over its row, only if it is still that holder's.
+                connection.execute(delete(table).where(table.c.slug == slug, table.c.owner == held.owner))
+                connection.commit()
+        raise ImportRunning(_t("An import of this framework (%(slug)s) is already running; try again when it "
+                               "has finished.", slug=slug))
+
+    def release(self) -> None:
+        table = FrameworkImportLock.__table__
+        with self.engine.connect() as connection:
+            connection.execute(delete(table).where(table.c.slug == self.slug, table.c.owner == self.owner))
+            connection.commit()
+
+
+def _aware(value: datetime) -> datetime:
+    from datetime import timezone
+
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _stale(owner: str, started_at: datetime, ttl: float) -> bool:
+    """A holder is gone when it ran on this host and its process no longer exists, or after ``ttl``."""
+    import os
+    import socket
+    from datetime import timedelta
+
+    host, pid = "", None
+    try:
+        host, pid_text, _token = owner.rsplit(":", 2)
+        pid = int(pid_text)
+    except ValueError:
+        pass
+    if pid is not None and host == socket.gethostname()[:120]:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+    return utcnow() - _aware(started_at) > timedelta(seconds=ttl)
+
+
+@contextmanager
+def import_lock(session: Session, slug: str):
+    """Hold the framework's import lock around ``apply`` and the caller's commit; raise
+    ``ImportRunning`` when another import of it runs. Released however the block ends."""
+    lock = _Lock.acquire(session.get_bind(), slug)
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 _register_handler()

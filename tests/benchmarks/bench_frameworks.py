@@ -6,109 +6,19 @@ service into a fresh migrated SQLite database (or ``--database-url``); then the 
 ``frameworks.search`` over varied queries (whole words, prefixes, accents, two words). Aims: import
 under 60 s, search under 20 ms.
 
-``generate_esco(folder, ...)`` is importable (the gap-analysis and writing-aid benchmarks reuse it):
-    sys.path.insert(0, "tests/benchmarks"); from bench_frameworks import generate_esco
-It writes ESCO's own file names and columns; labels are made of a fixed vocabulary of real French and
-English occupational words, so searches find plausible numbers of matches.
+The generated download and the app around it come from ``framework_bench`` (shared with the writing-aid
+and gap-analysis benchmarks).
 """
 from __future__ import annotations
 
 import argparse
-import csv
-import os
-import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-ESCO = "http://data.europa.eu/esco"
-WORDS = [  # (fr, en)
-    ("gérer", "manage"), ("accueillir", "welcome"), ("réparer", "repair"), ("installer", "install"),
-    ("contrôler", "inspect"), ("préparer", "prepare"), ("conseiller", "advise"), ("vendre", "sell"),
-    ("soigner", "care for"), ("programmer", "program"), ("analyser", "analyse"), ("nettoyer", "clean"),
-    ("former", "train"), ("concevoir", "design"), ("entretenir", "maintain"), ("organiser", "organise"),
-    ("rédiger", "write"), ("négocier", "negotiate"), ("piloter", "steer"), ("évaluer", "assess"),
-]
-OBJECTS = [
-    ("les stocks", "stock"), ("des clients", "customers"), ("un réseau électrique", "an electrical network"),
-    ("des patients", "patients"), ("une base de données", "a database"), ("des véhicules", "vehicles"),
-    ("une équipe", "a team"), ("des repas", "meals"), ("des machines-outils", "machine tools"),
-    ("un budget", "a budget"), ("des documents", "documents"), ("un chantier", "a building site"),
-    ("des logiciels", "software"), ("la sécurité", "safety"), ("des produits chimiques", "chemicals"),
-    ("une exposition", "an exhibition"), ("des animaux", "animals"), ("des contrats", "contracts"),
-    ("un site web", "a website"), ("la qualité", "quality"), ("des écoles", "schools"),
-    ("des jardins", "gardens"), ("des bâtiments", "buildings"), ("des œuvres d'art", "works of art"),
-]
-TRADES = [
-    ("technicien", "technician"), ("agent", "officer"), ("responsable", "manager"), ("conseiller", "adviser"),
-    ("opérateur", "operator"), ("ingénieur", "engineer"), ("assistant", "assistant"), ("chef", "head"),
-    ("inspecteur", "inspector"), ("employé", "clerk"), ("éducateur", "educator"), ("ouvrier", "worker"),
-]
-FIELDS = [
-    ("maintenance", "maintenance"), ("logistique", "logistics"), ("santé", "health"), ("hôtellerie", "hospitality"),
-    ("informatique", "IT"), ("bâtiment", "construction"), ("commerce", "retail"), ("énergie", "energy"),
-    ("agriculture", "agriculture"), ("transport", "transport"), ("finance", "finance"), ("culture", "culture"),
-    ("sécurité", "security"), ("environnement", "environment"), ("éducation", "education"),
-]
-SKILL_COLUMNS = ["conceptType", "conceptUri", "skillType", "reuseLevel", "preferredLabel", "altLabels",
-                 "hiddenLabels", "status", "modifiedDate", "scopeNote", "definition", "inScheme", "description"]
-OCCUPATION_COLUMNS = ["conceptType", "conceptUri", "iscoGroup", "preferredLabel", "altLabels", "hiddenLabels",
-                      "status", "modifiedDate", "regulatedProfessionNote", "scopeNote", "definition",
-                      "inScheme", "description", "code"]
-RELATION_COLUMNS = ["occupationUri", "relationType", "skillType", "skillUri"]
-
-
-def generate_esco(folder: str | Path, *, skills: int = 15_000, occupations: int = 3_000,
-                  relations: int = 100_000, seed: int = 12) -> dict:
-    """Write an ESCO-shaped download (skills_fr/en, occupations_fr/en, occupationSkillRelations_en)
-    into ``folder``; return {"skills": [uris], "occupations": [uris], "relations": count}."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(seed)
-    skill_uris = [f"{ESCO}/skill/gen-{n:06d}" for n in range(skills)]
-    occupation_uris = [f"{ESCO}/occupation/gen-{n:05d}" for n in range(occupations)]
-    skill_labels = []
-    for n in range(skills):
-        verb, obj = rng.choice(WORDS), rng.choice(OBJECTS)
-        skill_labels.append((f"{verb[0]} {obj[0]} {n}", f"{verb[1]} {obj[1]} {n}"))
-    occupation_labels = []
-    for n in range(occupations):
-        trade, field = rng.choice(TRADES), rng.choice(FIELDS)
-        occupation_labels.append((f"{trade[0]} {field[0]} {n}", f"{field[1]} {trade[1]} {n}"))
-    for lang, index in (("fr", 0), ("en", 1)):
-        with open(folder / f"skills_{lang}.csv", "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(SKILL_COLUMNS)
-            for uri, labels in zip(skill_uris, skill_labels):
-                writer.writerow(["KnowledgeSkillCompetence", uri, "skill/competence", "sector-specific",
-                                 labels[index], f"{labels[index]} (alt)\n{labels[index].upper()}", "",
-                                 "released", "2024-01-01", "", "", f"{ESCO}/concept-scheme/skills",
-                                 f"Description: {labels[index]}."])
-        with open(folder / f"occupations_{lang}.csv", "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(OCCUPATION_COLUMNS)
-            for n, (uri, labels) in enumerate(zip(occupation_uris, occupation_labels)):
-                writer.writerow(["Occupation", uri, f"{1000 + n % 9000}", labels[index], "", "", "released",
-                                 "2024-01-01", "", "", "", f"{ESCO}/concept-scheme/occupations",
-                                 f"Description: {labels[index]}.", f"{1000 + n % 9000}.{n}"])
-    pairs: set[tuple[int, int]] = set()
-    per_occupation = min(skills, relations // max(1, occupations))
-    for occupation in range(occupations):
-        pairs.update((occupation, skill) for skill in rng.sample(range(skills), per_occupation))
-    relations = min(relations, skills * occupations)
-    while len(pairs) < relations:
-        pairs.add((rng.randrange(occupations), rng.randrange(skills)))
-    with open(folder / "occupationSkillRelations_en.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(RELATION_COLUMNS)
-        for occupation, skill in sorted(pairs):
-            writer.writerow([occupation_uris[occupation], "essential" if rng.random() < 0.6 else "optional",
-                             "skill/competence", skill_uris[skill]])
-    return {"skills": skill_uris, "occupations": occupation_uris, "relations": len(pairs)}
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from framework_bench import add_arguments, generated_app, load, p95  # noqa: E402
 
 QUERIES = ["gérer", "gerer stocks", "manage", "technicien", "techn sante", "securite", "œuvres", "oeuvres art",
            "réseau élec", "customers", "program data", "hôtel", "ingénieur énergie", "clean", "prep repas"]
@@ -116,63 +26,33 @@ QUERIES = ["gérer", "gerer stocks", "manage", "technicien", "techn sante", "sec
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--skills", type=int, default=15_000)
-    parser.add_argument("--occupations", type=int, default=3_000)
-    parser.add_argument("--relations", type=int, default=100_000)
+    add_arguments(parser)
     parser.add_argument("--searches", type=int, default=300, help="timed searches (default 300)")
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT))
-    from flask_migrate import upgrade
 
-    from app import create_app
-    from app.extensions import db
-    from app.services import frameworks
+    with generated_app(args, "sillage-bench-fw-") as bench:
+        from app.extensions import db
+        from app.services import frameworks
 
-    with tempfile.TemporaryDirectory(prefix="sillage-bench-fw-") as tmp:
-        tmp = Path(tmp)
+        generated, generated_in, engine = bench.generated, bench.generated_in, bench.engine
+        report, imported_in = bench.import_esco()
+        again, reimported_in = bench.import_esco()
+        timings, counts = [], []
+        for n in range(args.searches):
+            query = QUERIES[n % len(QUERIES)]
+            db.session.expunge_all()
+            started = time.perf_counter()
+            found = frameworks.search(db.session, query, limit=20)
+            timings.append(time.perf_counter() - started)
+            counts.append(len(found))
+        occupation = frameworks.get(db.session, generated["occupations"][0])
         started = time.perf_counter()
-        generated = generate_esco(tmp / "esco", skills=args.skills, occupations=args.occupations,
-                                  relations=args.relations)
-        generated_in = time.perf_counter() - started
-        url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
-        app = create_app({"INSTANCE_PATH": str(tmp), "SQLALCHEMY_DATABASE_URI": url,
-                          "SECRET_KEY": "bench-secret-key-not-for-production",
-                          "MASTER_KEY": "bench-master-key-not-for-production-0123456789",
-                          "STORAGE_URL": f"file://{tmp}", "SMTP_URL": None})
-        with app.app_context():
-            if url.startswith("postgresql"):
-                db.session.execute(db.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-                db.session.commit()
-            upgrade()
-            started = time.perf_counter()
-            report = frameworks.import_path(db.session, tmp / "esco", format="esco")
-            db.session.commit()
-            imported_in = time.perf_counter() - started
-            started = time.perf_counter()
-            again = frameworks.import_path(db.session, tmp / "esco", format="esco")
-            db.session.commit()
-            reimported_in = time.perf_counter() - started
-            timings, counts = [], []
-            for n in range(args.searches):
-                query = QUERIES[n % len(QUERIES)]
-                db.session.expunge_all()
-                started = time.perf_counter()
-                found = frameworks.search(db.session, query, limit=20)
-                timings.append(time.perf_counter() - started)
-                counts.append(len(found))
-            occupation = frameworks.get(db.session, generated["occupations"][0])
-            started = time.perf_counter()
-            for _ in range(50):
-                frameworks.related(db.session, occupation)
-            related_ms = (time.perf_counter() - started) * 1000 / 50
-            engine = db.engine.dialect.name
-            db.session.remove()
-            db.engine.dispose()
+        for _ in range(50):
+            frameworks.related(db.session, occupation)
+        related_ms = (time.perf_counter() - started) * 1000 / 50
     median_ms = statistics.median(timings) * 1000
-    p95_ms = sorted(timings)[int(len(timings) * 0.95) - 1] * 1000
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"Frameworks ({engine}, load {load:.1f}): generated {args.skills} skills, {args.occupations} "
+    p95_ms = p95(timings)
+    print(f"Frameworks ({engine}, load {load():.1f}): generated {args.skills} skills, {args.occupations} "
           f"occupations, {generated['relations']} relations in {generated_in:.1f} s")
     print(f"  import: {imported_in:.1f} s ({report.added} concepts, {report.relations} relations; aim < 60 s)")
     print(f"  re-import of the same version: {reimported_in:.1f} s ({again.updated} updated, {again.retired} retired)")

@@ -1,6 +1,6 @@
 """Career hypotheses: the median time of a gap analysis on a large framework.
 
-Issue 12's figures: the framework benchmark's generated ESCO download (``bench_frameworks.generate_esco``:
+Issue 12's figures: the framework benchmarks' generated ESCO download (``framework_bench.generate_esco``:
 15,000 skills, 3,000 occupations, 100,000 occupation→skill relations, so about 33 skills per
 occupation) imported into a fresh migrated SQLite database (or ``--database-url``); one owner with 40
 skills pointing at concepts of the framework (some with a document, an attestation, a linked
@@ -11,17 +11,14 @@ and of ``gap`` plus ``trainings_for`` (what the hypothesis page and API compute)
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_frameworks import generate_esco  # noqa: E402  (a sibling module of this script)
+from framework_bench import add_arguments, generated_app, load, p95  # noqa: E402  (a sibling module)
 
 
 def _catalogue(skill_uris: list[str], count: int, rng: random.Random) -> bytes:
@@ -35,80 +32,55 @@ def _catalogue(skill_uris: list[str], count: int, rng: random.Random) -> bytes:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--skills", type=int, default=15_000)
-    parser.add_argument("--occupations", type=int, default=3_000)
-    parser.add_argument("--relations", type=int, default=100_000)
+    add_arguments(parser)
     parser.add_argument("--runs", type=int, default=300, help="timed gap analyses (default 300)")
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT))
-    from flask_migrate import upgrade
-
-    from app import create_app
-    from app.extensions import db
-    from app.models import Skill
-    from app.policy import OPERATOR
-    from app.services import accounts, attestations, documents, frameworks, path, portfolio, trainings
 
     rng = random.Random(7)
-    with tempfile.TemporaryDirectory(prefix="sillage-bench-path-") as tmp:
-        tmp = Path(tmp)
-        generated = generate_esco(tmp / "esco", skills=args.skills, occupations=args.occupations,
-                                  relations=args.relations)
-        url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
-        app = create_app({"INSTANCE_PATH": str(tmp), "SQLALCHEMY_DATABASE_URI": url,
-                          "SECRET_KEY": "bench-secret-key-not-for-production",
-                          "MASTER_KEY": "bench-master-key-not-for-production-0123456789",
-                          "STORAGE_URL": f"file://{tmp}", "SMTP_URL": None})
-        with app.app_context():
-            if url.startswith("postgresql"):
-                db.session.execute(db.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-                db.session.commit()
-            upgrade()
+    with generated_app(args, "sillage-bench-path-") as bench:
+        from app.extensions import db
+        from app.models import Skill
+        from app.policy import OPERATOR
+        from app.services import accounts, attestations, documents, frameworks, path, portfolio, trainings
+
+        generated, engine = bench.generated, bench.engine
+        _report, imported_in = bench.import_esco()
+        owner = accounts.create_user(db.session, email="bench-path@example.org",
+                                     password="bench-password-sillage", verified=True)
+        sampled = rng.sample(generated["occupations"], min(50, len(generated["occupations"])))
+        # The owner's skills: some of the sampled occupations' skills, so that gaps are partly closed.
+        wanted = []
+        for uri in sampled[:10]:
+            wanted += [c.uri for c, _ in frameworks.related(db.session, frameworks.get(db.session, uri))][:4]
+        for n, uri in enumerate(dict.fromkeys(wanted)):
+            skill = portfolio.create_item(db.session, owner, Skill, {"name": f"Compétence {n}", "level": 3,
+                                                                     "concept_uri": uri})
+            if n % 3 == 0:
+                documents.link(db.session, owner, documents.store(db.session, owner, f"preuve-{n}.txt",
+                                                                  [b"evidence"]), skill)
+            if n % 5 == 0:
+                attestations.create(db.session, owner, "skill", skill.id, referee_name="Tuteur",
+                                    referee_email=f"tuteur{n}@example.org", relationship="Tuteur")
+        trainings.import_catalogue(db.session, OPERATOR, _catalogue(generated["skills"], 500, rng))
+        hypotheses = [path.create_hypothesis(db.session, owner, {"occupation": uri}) for uri in sampled]
+        db.session.commit()
+        portfolio_ = owner.portfolio
+        gap_times, page_times, sizes = [], [], []
+        for n in range(args.runs):
+            hypothesis = hypotheses[n % len(hypotheses)]
+            db.session.expunge_all()
+            portfolio_ = db.session.merge(portfolio_, load=False)
+            hypothesis = db.session.merge(hypothesis, load=False)
             started = time.perf_counter()
-            frameworks.import_path(db.session, tmp / "esco", format="esco")
-            db.session.commit()
-            imported_in = time.perf_counter() - started
-            owner = accounts.create_user(db.session, email="bench-path@example.org",
-                                         password="bench-password-sillage", verified=True)
-            sampled = rng.sample(generated["occupations"], min(50, len(generated["occupations"])))
-            # The owner's skills: some of the sampled occupations' skills, so that gaps are partly closed.
-            wanted = []
-            for uri in sampled[:10]:
-                wanted += [c.uri for c, _ in frameworks.related(db.session, frameworks.get(db.session, uri))][:4]
-            for n, uri in enumerate(dict.fromkeys(wanted)):
-                skill = portfolio.create_item(db.session, owner, Skill, {"name": f"Compétence {n}", "level": 3,
-                                                                         "concept_uri": uri})
-                if n % 3 == 0:
-                    documents.link(db.session, owner, documents.store(db.session, owner, f"preuve-{n}.txt",
-                                                                      [b"evidence"]), skill)
-                if n % 5 == 0:
-                    attestations.create(db.session, owner, "skill", skill.id, referee_name="Tuteur",
-                                        referee_email=f"tuteur{n}@example.org", relationship="Tuteur")
-            trainings.import_catalogue(db.session, OPERATOR, _catalogue(generated["skills"], 500, rng))
-            hypotheses = [path.create_hypothesis(db.session, owner, {"occupation": uri}) for uri in sampled]
-            db.session.commit()
-            portfolio_ = owner.portfolio
-            gap_times, page_times, sizes = [], [], []
-            for n in range(args.runs):
-                hypothesis = hypotheses[n % len(hypotheses)]
-                db.session.expunge_all()
-                portfolio_ = db.session.merge(portfolio_, load=False)
-                hypothesis = db.session.merge(hypothesis, load=False)
-                started = time.perf_counter()
-                found = path.gap(db.session, portfolio_, hypothesis, lang="fr")
-                gap_times.append(time.perf_counter() - started)
-                path.trainings_for(db.session, found["missing"])
-                page_times.append(time.perf_counter() - started)
-                sizes.append((len(found["have"]), len(found["missing"])))
-            engine = db.engine.dialect.name
-            db.session.remove()
-            db.engine.dispose()
+            found = path.gap(db.session, portfolio_, hypothesis, lang="fr")
+            gap_times.append(time.perf_counter() - started)
+            path.trainings_for(db.session, found["missing"])
+            page_times.append(time.perf_counter() - started)
+            sizes.append((len(found["have"]), len(found["missing"])))
     gap_ms = statistics.median(gap_times) * 1000
     page_ms = statistics.median(page_times) * 1000
-    p95_ms = sorted(gap_times)[int(len(gap_times) * 0.95) - 1] * 1000
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"Gap analysis ({engine}, load {load:.1f}): framework of {args.skills} skills, {args.occupations} "
+    p95_ms = p95(gap_times)
+    print(f"Gap analysis ({engine}, load {load():.1f}): framework of {args.skills} skills, {args.occupations} "
           f"occupations, {generated['relations']} relations (imported in {imported_in:.1f} s)")
     print(f"  gap: median {gap_ms:.2f} ms, p95 {p95_ms:.2f} ms over {len(gap_times)} runs "
           f"({statistics.mean(h + m for h, m in sizes):.1f} skills per occupation, "

@@ -1,7 +1,7 @@
 """The writing aid on a framework of ESCO's size: median time of one experience's skill suggestions.
 
 Issue 12 asks the suggestions to be computed locally and fast on fw's benchmark framework (15,000 skills
-and 3,000 occupations in French and English, from ``bench_frameworks.generate_esco``). This imports it into
+and 3,000 occupations in French and English, from ``framework_bench.generate_esco``). This imports it into
 a fresh migrated SQLite database (or ``--database-url``), then times: the first suggestion (which builds the
 per-process label index), and the median and p95 of ``skill_suggestions.suggest`` for an owner's
 experiences of various lengths (a title alone up to a 2,000-word description), French and English, in
@@ -11,17 +11,14 @@ Aim: under 20 ms for the median (the CV ranking's order of magnitude).
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_frameworks import OBJECTS, WORDS, generate_esco  # noqa: E402
+from framework_bench import OBJECTS, WORDS, add_arguments, generated_app, load, p95  # noqa: E402
 
 FILLER = ("pendant trois ans au sein d'une petite structure avec une équipe motivée et des horaires variés "
           "during three years in a small company with a motivated team and varied hours").split()
@@ -44,65 +41,43 @@ def _texts(rng: random.Random, count: int) -> list[tuple[str, str]]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--skills", type=int, default=15_000)
-    parser.add_argument("--occupations", type=int, default=3_000)
-    parser.add_argument("--relations", type=int, default=100_000)
+    add_arguments(parser)
     parser.add_argument("--runs", type=int, default=200, help="timed suggestions (default 200)")
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT))
-    from flask_migrate import upgrade
-
-    from app import create_app
-    from app.extensions import db
-    from app.models import Experience
-    from app.services import accounts, frameworks, portfolio, skill_suggestions
 
     rng = random.Random(7)
-    with tempfile.TemporaryDirectory(prefix="sillage-bench-aid-") as tmp:
-        tmp = Path(tmp)
-        generate_esco(tmp / "esco", skills=args.skills, occupations=args.occupations, relations=args.relations)
-        url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
-        app = create_app({"INSTANCE_PATH": str(tmp), "SQLALCHEMY_DATABASE_URI": url,
-                          "SECRET_KEY": "bench-secret-key-not-for-production",
-                          "MASTER_KEY": "bench-master-key-not-for-production-0123456789",
-                          "STORAGE_URL": f"file://{tmp}", "SMTP_URL": None})
-        with app.app_context(), app.test_request_context():
-            if url.startswith("postgresql"):
-                db.session.execute(db.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-                db.session.commit()
-            upgrade()
-            frameworks.import_path(db.session, tmp / "esco", format="esco")
-            db.session.commit()
-            owner = accounts.create_user(db.session, email="bench@example.org", password="bench-password-123",
-                                         verified=True)
-            experiences = []
-            for title, description in _texts(rng, 40):
-                experiences.append(portfolio.create_item(db.session, owner, Experience, {
-                    "kind": "job", "title": title, "description": description[:20_000],
-                    "start_date": "2020-01-01"}))
-            db.session.commit()
+    with generated_app(args, "sillage-bench-aid-", request_context=True) as bench:
+        from app.extensions import db
+        from app.models import Experience
+        from app.services import accounts, portfolio, skill_suggestions
+
+        engine = bench.engine
+        bench.import_esco()
+        owner = accounts.create_user(db.session, email="bench@example.org", password="bench-password-123",
+                                     verified=True)
+        experiences = []
+        for title, description in _texts(rng, 40):
+            experiences.append(portfolio.create_item(db.session, owner, Experience, {
+                "kind": "job", "title": title, "description": description[:20_000],
+                "start_date": "2020-01-01"}))
+        db.session.commit()
+        started, cpu = time.perf_counter(), time.process_time()
+        first = skill_suggestions.suggest(db.session, owner, experiences[0])
+        cold_ms = (time.perf_counter() - started) * 1000
+        cold_cpu_ms = (time.process_time() - cpu) * 1000
+        timings, cpu_timings, counts = [], [], []
+        for n in range(args.runs):
+            experience = experiences[n % len(experiences)]
             started, cpu = time.perf_counter(), time.process_time()
-            first = skill_suggestions.suggest(db.session, owner, experiences[0])
-            cold_ms = (time.perf_counter() - started) * 1000
-            cold_cpu_ms = (time.process_time() - cpu) * 1000
-            timings, cpu_timings, counts = [], [], []
-            for n in range(args.runs):
-                experience = experiences[n % len(experiences)]
-                started, cpu = time.perf_counter(), time.process_time()
-                found = skill_suggestions.suggest(db.session, owner, experience)
-                timings.append(time.perf_counter() - started)
-                cpu_timings.append(time.process_time() - cpu)
-                counts.append(len(found))
-            index = skill_suggestions._index(db.session)
-            engine = db.engine.dialect.name
-            db.session.remove()
-            db.engine.dispose()
+            found = skill_suggestions.suggest(db.session, owner, experience)
+            timings.append(time.perf_counter() - started)
+            cpu_timings.append(time.process_time() - cpu)
+            counts.append(len(found))
+        index = skill_suggestions._index(db.session)
     median_ms = statistics.median(timings) * 1000
     median_cpu_ms = statistics.median(cpu_timings) * 1000
-    p95_ms = sorted(timings)[int(len(timings) * 0.95) - 1] * 1000
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"Writing aid ({engine}, load {load:.1f}): {len(index.concepts)} skill concepts, "
+    p95_ms = p95(timings)
+    print(f"Writing aid ({engine}, load {load():.1f}): {len(index.concepts)} skill concepts, "
           f"{len(index.shapes)} distinct label word sets (fr and en) indexed")
     print(f"  first suggestion (builds the label index): {cold_ms:.0f} ms wall, {cold_cpu_ms:.0f} ms CPU "
           f"({len(first)} suggestions)")
