@@ -105,7 +105,9 @@ def _stem(surface: str, language: str) -> str:
 
 
 # word as written -> its term ("" when it is not one), per language
-_TERMS = {language: _Memo(lambda surface, language=language: _stem(surface, language)) for language in LANGUAGES}
+_TERMS = {
+    language: _Memo(lambda surface, language=language: _stem(surface, language)) for language in LANGUAGES
+}
 
 
 def terms(text: str, language: str = "fr") -> list[tuple[str, str]]:
@@ -153,7 +155,9 @@ def rank(
     language = language_of(target or "", language if language in LANGUAGES else "fr")
     query = _bag(target or "", language)[0]
     wanted = query.keys()
-    entries = [(key, bag := _bag(text or "", language), wanted & bag[0].keys()) for key, text in documents.items()]
+    entries = [
+        (key, bag := _bag(text or "", language), wanted & bag[0].keys()) for key, text in documents.items()
+    ]
     total = len(entries) or 1
     average = sum(bag[1] for _, bag, _ in entries) / total or 1.0
     document_frequency = Counter(chain.from_iterable(common for _, _, common in entries))
@@ -170,7 +174,9 @@ def rank(
             continue
         norm = K1 * (1 - B + B * length / average)
         common = sorted(common, key=position)
-        scores = [weights[term] * (frequency := counts[term]) * plus_one / (frequency + norm) for term in common]
+        scores = [
+            weights[term] * (frequency := counts[term]) * plus_one / (frequency + norm) for term in common
+        ]
         best = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)  # stable: target's order
         ranked.append(
             Ranked(

@@ -114,7 +114,9 @@ def get_owned(session: Session, user: User, cv_id) -> CvVariant:
 # --- the items and their relevance ------------------------------------------------------------------
 
 
-def _attach_skills(session: Session, portfolio_id, experiences: list[Experience], skills: list[Skill]) -> None:
+def _attach_skills(
+    session: Session, portfolio_id, experiences: list[Experience], skills: list[Skill]
+) -> None:
     """Fill each experience's ``skills`` from one query of the link table's id pairs, with the Skill
     objects already loaded (``selectinload`` would read every link as a whole Skill row again: about
     half the time of loading 480 experiences). Skill id order within an experience, as the link
@@ -131,7 +133,8 @@ def _attach_skills(session: Session, portfolio_id, experiences: list[Experience]
     by_id = {skill.id: skill for skill in skills}
     strangers = {skill_id for _, skill_id in links} - by_id.keys()  # linked from another portfolio
     if strangers:
-        by_id.update((skill.id, skill) for skill in session.scalars(select(Skill).where(Skill.id.in_(strangers))))
+        found = session.scalars(select(Skill).where(Skill.id.in_(strangers)))
+        by_id.update((skill.id, skill) for skill in found)
     linked: dict = {}
     for experience_id, skill_id in links:
         linked.setdefault(experience_id, []).append(by_id[skill_id])
