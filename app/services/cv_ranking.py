@@ -12,6 +12,15 @@ offer's distinct words.
 Why BM25 and not embeddings: it runs in a few milliseconds with no model to download, and every score
 is explained by the words that produced it (``Ranked.matched``), which the owner sees on the page.
 Pure Python, no Flask: the benchmark and the tests call it directly.
+
+Where the time goes, and the caches that keep a ranking of 500 items well under 50 ms even when no
+item was tokenised before: the regular expression costs about 40 ns a character and the stemmer some
+50 µs a word (pure Python), so both run once per distinct chunk or word, in bounded memos
+(``_WORDS``: whitespace-separated chunk → its words; ``_TERMS``: word → term), and a text is turned
+into its bag by ``map`` over those memos (C loops, no Python per word). Each text's bag is also kept
+(``_bag``: the items are ranked again on every view of a CV's page and against each new offer).
+Scoring visits only the items that share a term with the target. ``tests/test_cv_ranking.py`` holds
+it to a plain reimplementation of the same formula, word for word and score for score.
 """
 
 from __future__ import annotations
