@@ -14,8 +14,8 @@ is explained by the words that produced it (``Ranked.matched``), which the owner
 Pure Python, no Flask: the benchmark and the tests call it directly.
 
 Where the time goes, and the caches that keep a ranking of 500 items well under 50 ms even when no
-item was tokenised before: the regular expression costs about 40 ns a character and the stemmer some
-50 µs a word (pure Python), so both run once per distinct chunk or word, in bounded memos
+item was tokenised before: the regular expression costs about 40 ns a character and the stemmer tens
+of µs a word (pure Python), so both run once per distinct chunk or word, in bounded memos
 (``_WORDS``: whitespace-separated chunk → its words; ``_TERMS``: word → term), and a text is turned
 into its bag by ``map`` over those memos (C loops, no Python per word). Each text's bag is also kept
 (``_bag``: the items are ranked again on every view of a CV's page and against each new offer).
@@ -32,7 +32,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 
 import snowballstemmer
 
@@ -129,10 +129,9 @@ def terms(text: str, language: str = "fr") -> list[tuple[str, str]]:
 def _bag(text: str, language: str) -> tuple[Counter, int, dict[str, str]]:
     """A text's term counts, its length in terms, and each term's first spelling (read-only: shared).
 
-    Every step runs in C over the memos (``_words``, ``_TERMS``): a text made of words seen before costs
-    a few microseconds, so a cold ranking (every item tokenised) costs little more than a warm one. Kept
-    per text all the same (an item's text changes rarely; the same items are ranked on every view of a
-    CV's page and against every new offer)."""
+    Every step is a C loop over the memos (``_words``, ``_TERMS``): a text made of words seen before
+    costs some 20 µs. Kept per text all the same (an item's text changes rarely; the same items are
+    ranked on every view of a CV's page and against every new offer)."""
     surfaces = _words(text)
     found = list(map(_TERMS[language].__getitem__, surfaces))
     counts = Counter(found)
