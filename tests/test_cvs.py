@@ -358,3 +358,51 @@ def test_json_resume_is_valid_against_the_bundled_v1_schema(owner, made):
     # The schema does catch what was written before.
     assert not validator.is_valid({**whole, "certificates": [{**dateless, "date": None}]})
     assert not validator.is_valid({**whole, "basics": {**whole["basics"], "email": ""}})
+
+
+def test_items_carry_each_experience_skills_in_few_queries(owner, make_user):
+    """``_items`` attaches the skills from one query of the link table: each experience gets exactly
+    its own (in skill id order, as the link table's key gives them), a skill linked from another
+    portfolio still comes, reading them costs no further query, and a collection already loaded stays."""
+    from sqlalchemy import event, insert
+
+    from app.models import Skill
+    from app.models.portfolio import experience_skills
+
+    def skill(user, name):
+        return items.create_item(db.session, user, Skill, {"name": name, "level": 2})
+
+    skills = [skill(owner, f"Skill {n}") for n in range(3)]
+    stranger = skill(make_user("other@example.org"), "Not mine")
+
+    def experience(title, linked):
+        data = {"kind": "job", "title": title, "start_date": "2020-01-01"}
+        data["skill_ids"] = [str(s.id) for s in linked]
+        return items.create_item(db.session, owner, Experience, data)
+
+    full, bare, shared = experience("Full", skills), experience("Bare", []), experience("Shared", skills[1:2])
+    db.session.execute(insert(experience_skills).values(experience_id=shared.id, skill_id=stranger.id))
+    db.session.commit()
+    expected = {
+        full.id: sorted(s.id for s in skills),
+        bare.id: [],
+        shared.id: sorted([skills[1].id, stranger.id]),
+    }
+    ids, portfolio_id = {e.id for e in (full, bare, shared)}, cvs._portfolio(owner).id
+    db.session.expunge_all()
+    loaded = db.session.get(Experience, full.id)
+    kept = loaded.skills  # loaded before: kept as it is
+    statements = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        found = cvs._items(db.session, portfolio_id)
+        loading = len(statements)
+        experiences = [item for key, item in found.items() if key[0] == "experience"]
+        attached = {item.id: [s.id for s in item.skills] for item in experiences}
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    # experiences, links, the stranger skill, diplomas, skills, credentials, badges; none when reading
+    assert len(statements) == loading <= 7
+    assert set(attached) == ids and attached == expected
+    assert found[("experience", str(full.id))].skills is kept

@@ -22,6 +22,7 @@ from datetime import date, datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 import cv_templates
 from app import policy
@@ -30,6 +31,7 @@ from app.models import Credential, Diploma, Experience, Portfolio, Skill, User
 from app.models.attestations import AttestationRequest
 from app.models.backpack import ExternalCredential
 from app.models.cvs import CONSENT_CHOICES, CV_LANGUAGES, CvVariant
+from app.models.portfolio import experience_skills
 from app.models.received import CredentialLink
 from app.services import cv_ranking, frameworks
 from app.services.errors import NotFound, ServiceError, ValidationFailed
@@ -112,15 +114,43 @@ def get_owned(session: Session, user: User, cv_id) -> CvVariant:
 # --- the items and their relevance ------------------------------------------------------------------
 
 
+def _attach_skills(
+    session: Session, portfolio_id, experiences: list[Experience], skills: list[Skill]
+) -> None:
+    """Fill each experience's ``skills`` from one query of the link table's id pairs, with the Skill
+    objects already loaded (``selectinload`` would read every link as a whole Skill row again: about
+    half the time of loading 480 experiences). Skill id order within an experience, as the link
+    table's primary key gives it to ``selectinload`` on SQLite; a collection already loaded is kept."""
+    pending = [experience for experience in experiences if "skills" not in vars(experience)]  # not loaded
+    if not pending:
+        return
+    links = session.execute(
+        select(experience_skills.c.experience_id, experience_skills.c.skill_id)
+        .join(Experience, Experience.id == experience_skills.c.experience_id)
+        .where(Experience.portfolio_id == portfolio_id)
+        .order_by(experience_skills.c.experience_id, experience_skills.c.skill_id)
+    ).all()
+    by_id = {skill.id: skill for skill in skills}
+    strangers = {skill_id for _, skill_id in links} - by_id.keys()  # linked from another portfolio
+    if strangers:
+        found = session.scalars(select(Skill).where(Skill.id.in_(strangers)))
+        by_id.update((skill.id, skill) for skill in found)
+    linked: dict = {}
+    for experience_id, skill_id in links:
+        linked.setdefault(experience_id, []).append(by_id[skill_id])
+    for experience in pending:
+        set_committed_value(experience, "skills", linked.get(experience.id, []))
+
+
 def _items(session: Session, portfolio_id) -> dict[tuple[str, str], object]:
-    """Every item a CV may show, keyed (type, id), in the portfolio's natural order per kind."""
+    """Every item a CV may show, keyed (type, id), in the portfolio's natural order per kind, each
+    experience with its skills loaded (``_attach_skills``)."""
     found: dict[tuple[str, str], object] = {}
     experiences = session.scalars(
         select(Experience)
         .where(Experience.portfolio_id == portfolio_id)
-        .options(selectinload(Experience.skills))
         .order_by(Experience.start_date.desc(), Experience.id)
-    )
+    ).all()
     diplomas = session.scalars(
         select(Diploma)
         .where(Diploma.portfolio_id == portfolio_id)
@@ -130,7 +160,8 @@ def _items(session: Session, portfolio_id) -> dict[tuple[str, str], object]:
         select(Skill)
         .where(Skill.portfolio_id == portfolio_id)
         .order_by(Skill.level.desc(), Skill.sort_name, Skill.id)
-    )
+    ).all()
+    _attach_skills(session, portfolio_id, experiences, skills)
     credentials = session.scalars(
         select(Credential)
         .where(Credential.portfolio_id == portfolio_id, Credential.hidden.is_(False))

@@ -6,9 +6,12 @@ a paragraph and three bullets, linked to skills), 8 diplomas, 30 skills, and 5 c
 (signed, so 5 verified lines with QR codes); a CV variant selects everything. Times are medians of
 several runs after one warm-up, through ``app.services.cvs`` (database reads included). Then 500 items
 (440 more experiences) are ranked against a 5 KB offer: the pure BM25 (``cv_ranking.rank``) and the
-whole ``cvs.ranking`` (loading the items from the database, building their texts, ranking). The items'
-tokenisation is cached per text (``cv_ranking._bag``): both the warm figure and the cold one (cache
-cleared before each run) are printed.
+whole ``cvs.ranking`` (loading the items from the database, building their texts, ranking). Each text's
+bag of terms is cached (``cv_ranking._bag``), and so are the words of each whitespace-separated chunk
+and the term of each word (``_WORDS``, ``_TERMS``: they hold words, not texts, and fill up with a
+portfolio's vocabulary at once). Three BM25 figures are printed: warm (bags cached), cold (bags cleared
+before each run: every item tokenised again, from the word memos) and fresh (every cache cleared, as
+in a new process: every distinct word also stemmed again).
 
 Printed, not asserted (the figures depend on the machine). Aims: DOCX under 200 ms, ranking under 50 ms.
 
@@ -136,6 +139,13 @@ def verdict(timing: Timing, aim: float) -> str:
     return "met in CPU time (the wall clock waited for a core)" if timing.cpu < aim else "NOT met"
 
 
+def forget(cv_ranking) -> None:
+    """Every cache of the ranking emptied, as in a process that has ranked nothing yet."""
+    cv_ranking._bag.cache_clear()
+    for memo in (cv_ranking._WORDS, *cv_ranking._TERMS.values()):
+        memo.clear()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -208,6 +218,7 @@ def main(argv=None) -> int:
                 lambda: (cv_ranking._bag.cache_clear(), cv_ranking.rank(offer, documents)), args.runs
             )
             pure = Timing(lambda: cv_ranking.rank(offer, documents), args.runs)
+            fresh = Timing(lambda: (forget(cv_ranking), cv_ranking.rank(offer, documents)), args.runs)
             whole = Timing(lambda: cvs.ranking(db.session, cv), args.runs)
             print(f"Ranking {len(documents)} items against a {len(offer.encode()) // 1024} KB offer:")
             print(
@@ -217,6 +228,10 @@ def main(argv=None) -> int:
             print(
                 f"  BM25, every item tokenised (cold)      {cold}; aim < {AIM_RANK_MS:.0f} ms: "
                 f"{verdict(cold, AIM_RANK_MS)}"
+            )
+            print(
+                f"  BM25, every cache cleared (fresh)      {fresh}; aim < {AIM_RANK_MS:.0f} ms: "
+                f"{verdict(fresh, AIM_RANK_MS)}"
             )
             print(f"  with the database  {whole} (loading the items and their skills, then BM25)")
             print(f"Load average after: {os.getloadavg()[0]:.1f}")
