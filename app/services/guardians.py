@@ -203,7 +203,8 @@ def add_partner(session: Session, head, org: Organisation, email) -> Membership:
     """A head adds a partner (an account) to their institution: role ``partner``, no right on portfolios."""
     from app.services.rosters import check_head
     check_head(session, head, org)
-    return orgs.add_member(session, org_actor(head), org, email, PARTNER)
+    return orgs.add_member(session, org_actor(head), org, email, PARTNER,
+                           on_behalf_of=None if isinstance(head, policy.Operator) else head)
 
 
 def org_actor(head):
