@@ -315,11 +315,22 @@ def activate():
 
 
 def group_grant_reach(grant) -> dict:
-    """For the owner's sharing page: whom a group grant names, and each person it reaches now."""
+    """For the owner's sharing page and the grants API: whom a group grant names ("Teachers of 4e B
+    (Collège …)"), and each person it reaches now (name and e-mail; an archived group reaches nobody)."""
     from app.models.institutions import Group
     group = db.session.get(Group, grant.group_id)
     who = {"teacher": _("Teachers of %(group)s", group=group.name),
            "counsellor": _("Counsellors of %(group)s", group=group.name)}.get(
         grant.group_role, _("Staff of %(group)s", group=group.name))
-    return {"label": f"{who} ({group.organisation.name})",
-            "people": [user.email for user, _role in institutions.reached(db.session, grant)]}
+    reached = institutions.reached(db.session, grant)
+    people = []
+    for user, _role in reached:
+        name = user.portfolio.display_name if user.portfolio is not None else ""
+        people.append(f"{name} ({user.email})" if name else user.email)
+    return {"label": f"{who} ({group.organisation.name})", "people": people,
+            "emails": [user.email for user, _role in reached], "archived": group.archived_at is not None}
+
+
+def grant_label(grant) -> str:
+    """Whom a grant names in a message: the person's e-mail, or the group's staff."""
+    return group_grant_reach(grant)["label"] if grant.group_id is not None else grant.email
