@@ -165,7 +165,7 @@ def test_partners_page_lists_and_adds_partners_for_heads_only(client, classroom,
     club = make_user("club@sport.example")
     login(client, head.email)
     page = client.get(f"/institutions/{org.id}")
-    assert "Aucun partenaire pour l’instant." in page.get_data(as_text=True) or b"data-partner" not in page.data
+    assert "Aucun partenaire pour l’instant." in page.get_data(as_text=True) and b"data-partner" not in page.data
     response = client.post(f"/institutions/{org.id}/partners", data={"csrf_token": csrf_token(page),
                                                                      "email": club.email}, follow_redirects=True)
     assert response.status_code == 200 and b"club@sport.example" in response.data and b"data-partner" in response.data

@@ -63,8 +63,10 @@ class GrantSchema(ma.Schema):
     revoked_at = ma.fields.DateTime(allow_none=True)
     group_id = ma.fields.UUID(allow_none=True, metadata={
         "description": "A share with the staff of a group (email is then empty)"})
-    group_role = ma.fields.String(allow_none=True, metadata={"description": "teacher, counsellor, or none: all staff"})
-    label = ma.fields.String(metadata={"description": "Whom the grant names, e.g. the teachers of 4e B (school)"})
+    group_role = ma.fields.String(allow_none=True, metadata={
+        "description": "teacher, counsellor, or none: all staff"})
+    label = ma.fields.String(metadata={
+        "description": "Whom the grant names, e.g. the teachers of 4e B (school)"})
     reaches = ma.fields.List(ma.fields.String(), metadata={
         "description": "The e-mail of each person a group grant reaches now (a person's grant: the grantee)"})
 

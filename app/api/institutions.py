@@ -99,7 +99,7 @@ def make_blueprint() -> Blueprint:
         return _group_json(group)
 
     @blp.route("/orgs/<org_id>/groups/<group_id>/archive", methods=["POST"])
-    @blp.doc(summary="Archive a group: its grants stop reaching anyone (409 `group_archived` the second time)")
+    @blp.doc(summary="Archive a group: its grants stop reaching anyone (409 `group_archived` if it was)")
     @document_errors(blp, 401, 403, 404, 409)
     def archive_group(org_id, group_id):
         org = _head_org(org_id)

@@ -96,7 +96,8 @@ def change_member(org_id, membership_id):
             institutions.remove_staff_member(db.session, current_user, org, membership_id)
             message = _("The person is no longer staff of the institution.")
         else:
-            institutions.change_staff_role(db.session, current_user, org, membership_id, request.form.get("role"))
+            institutions.change_staff_role(db.session, current_user, org, membership_id,
+                                           request.form.get("role"))
             message = _("Role changed.")
     except ServiceError as exc:
         return _refused(org, exc)
@@ -225,8 +226,8 @@ def end(org_id, enrolment_id):
     org = _headed(org_id)
     try:
         enrolment = institutions.enrolment_of(db.session, org, enrolment_id)
-        institutions.end_enrolment(db.session, enrolment, request.form.get("reason") or _("Left the institution."),
-                                   actor=current_user)
+        reason = request.form.get("reason") or _("Left the institution.")
+        institutions.end_enrolment(db.session, enrolment, reason, actor=current_user)
         db.session.commit()
         flash(_("The affiliation has ended; the account and portfolio stay the person's."), "success")
     except ServiceError as exc:

@@ -35,8 +35,8 @@ from app.services.errors import Forbidden
 
 PEOPLE_OF: list[Callable[[object], Select]] = [
     lambda org_id: select(Membership.user_id).where(Membership.organisation_id == org_id),
-    lambda org_id: select(Enrolment.user_id).where(Enrolment.organisation_id == org_id,
-                                                   Enrolment.ended_at.is_(None), Enrolment.user_id.is_not(None)),
+    lambda org_id: select(Enrolment.user_id).where(
+        Enrolment.organisation_id == org_id, Enrolment.ended_at.is_(None), Enrolment.user_id.is_not(None)),
 ]
 MAX_GROUPS = 60  # a lycée has 30 to 50 classes; more would not read as a chart anyway
 PERIODS = {"7": 7, "30": 30, "365": 365}
@@ -122,7 +122,8 @@ def compute(session: Session, actor, *, org: Organisation | None = None, days: i
         # An institution's people arrive by its roster: activated = the account is theirs and linked.
         sections.append(Section("activation", str(_l("Activated and pending accounts")), [
             ("activated", str(_l("Activated")), enrolled["activated"]),
-            ("pending", str(_l("Pending")), enrolled["pending"]), ("suspended", str(_l("Suspended")), suspended)]))
+            ("pending", str(_l("Pending")), enrolled["pending"]),
+            ("suspended", str(_l("Suspended")), suspended)]))
     else:
         sections.append(Section("activation", str(_l("Activated and pending accounts")), [
             ("activated", str(_l("Activated")), verified), ("pending", str(_l("Pending")), total - verified),
@@ -130,7 +131,8 @@ def compute(session: Session, actor, *, org: Organisation | None = None, days: i
     if sum(enrolled.values()):
         sections.append(Section("enrolments", str(_l("Enrolments")), [
             ("activated", str(_l("Activated")), enrolled["activated"]),
-            ("pending", str(_l("Pending")), enrolled["pending"]), ("ended", str(_l("Ended")), enrolled["ended"])]))
+            ("pending", str(_l("Pending")), enrolled["pending"]),
+            ("ended", str(_l("Ended")), enrolled["ended"])]))
     if org is not None:
         sections.extend(_by_group(session, org))
     sections.append(Section("active", str(_l("Active accounts")), [

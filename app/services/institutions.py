@@ -117,7 +117,7 @@ def create_group(session: Session, org: Organisation, *, name, kind="class", yea
 
 
 def rename_group(session: Session, org: Organisation, group: Group, name, *, actor=None) -> Group:
-    """A new name (the same year may not hold two groups of one name); shares follow the group, not its name."""
+    """A new name (one year holds no two groups of one name); shares follow the group, not its name."""
     name = _group_name(name)
     if name == group.name:
         return group
@@ -224,7 +224,8 @@ def change_staff_role(session: Session, actor, org: Organisation, membership_id,
     from app.services import orgs
     headed(session, actor, org.id)
     membership = _staff_membership(session, org, actor, membership_id)
-    return orgs.change_role(session, policy.OPERATOR, org, membership.id, _staff_role(role), on_behalf_of=actor)
+    return orgs.change_role(session, policy.OPERATOR, org, membership.id, _staff_role(role),
+                            on_behalf_of=actor)
 
 
 def remove_staff_member(session: Session, actor, org: Organisation, membership_id) -> None:
@@ -233,8 +234,8 @@ def remove_staff_member(session: Session, actor, org: Organisation, membership_i
     from app.services import orgs
     headed(session, actor, org.id)
     membership = _staff_membership(session, org, actor, membership_id)
-    for staff in session.scalars(select(GroupStaff).join(Group, Group.id == GroupStaff.group_id)
-                                 .where(Group.organisation_id == org.id, GroupStaff.user_id == membership.user_id)):
+    for staff in session.scalars(select(GroupStaff).join(Group, Group.id == GroupStaff.group_id).where(
+            Group.organisation_id == org.id, GroupStaff.user_id == membership.user_id)):
         session.delete(staff)
     orgs.remove_member(session, policy.OPERATOR, org, membership.id, on_behalf_of=actor)
 

@@ -389,8 +389,9 @@ def change_role(session: Session, actor, org: Organisation, membership_id, role,
     if role != membership.role:
         _keep_an_admin(session, org, membership)
         membership.role = role
-        audit.record(session, actor=on_behalf_of or actor, action="member.change_role", target_type="membership",
-                     target_id=membership.id, organisation_id=org.id, details={"role": role})
+        audit.record(session, actor=on_behalf_of or actor, action="member.change_role",
+                     target_type="membership", target_id=membership.id, organisation_id=org.id,
+                     details={"role": role})
     return membership
 
 
