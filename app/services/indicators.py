@@ -20,7 +20,7 @@ from typing import Callable
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, case, func, select, union
+from sqlalchemy import Select, case, func, select, union_all
 from sqlalchemy.orm import Session
 
 from app import policy
@@ -67,7 +67,8 @@ def _people(org: Organisation | None):
     if org is None:
         return None
     queries = [make(org.id) for make in PEOPLE_OF]
-    return union(*queries).scalar_subquery() if len(queries) > 1 else queries[0].scalar_subquery()
+    # UNION ALL: ``IN`` ignores duplicates, so no sort to remove them (a member who is also enrolled).
+    return union_all(*queries).scalar_subquery() if len(queries) > 1 else queries[0].scalar_subquery()
 
 
 def _in(column, people):
@@ -117,8 +118,8 @@ def compute(session: Session, actor, *, org: Organisation | None = None, days: i
         sections.append(Section("members_by_role", str(_l("Members by role")), [(r, r, n) for r, n in roles]))
 
     total = sum(by_role.values())
-    enrolled = _enrolments(session, org)
-    if org is not None and sum(enrolled.values()):
+    enrolled = _enrolments(session, org) if org is not None else {}
+    if sum(enrolled.values()):
         # An institution's people arrive by its roster: activated = the account is theirs and linked.
         sections.append(Section("activation", str(_l("Activated and pending accounts")), [
             ("activated", str(_l("Activated")), enrolled["activated"]),
@@ -195,16 +196,15 @@ def compute(session: Session, actor, *, org: Organisation | None = None, days: i
     return sections
 
 
-def _enrolments(session: Session, org: Organisation | None) -> dict[str, int]:
-    """Enrolments activated (an account linked), pending (not yet) and ended: one grouped count."""
-    state = case((Enrolment.ended_at.is_not(None), "ended"), (Enrolment.user_id.is_not(None), "activated"),
-                 else_="pending")
-    query = select(state, func.count()).group_by(state)
-    if org is not None:
-        query = query.where(Enrolment.organisation_id == org.id)
-    counts = {"activated": 0, "pending": 0, "ended": 0}
-    counts.update({key: n for key, n in session.execute(query)})
-    return counts
+def _enrolments(session: Session, org: Organisation) -> dict[str, int]:
+    """An institution's enrolments activated (an account linked), pending (not yet) and ended: one pass
+    over its rows (the organisation's index). The platform's page shows accounts, not enrolments."""
+    total, ended, activated = session.execute(select(
+        func.count(), func.count(Enrolment.ended_at),
+        func.coalesce(func.sum(case(((Enrolment.ended_at.is_(None)) & (Enrolment.user_id.is_not(None)), 1),
+                                    else_=0)), 0))
+        .where(Enrolment.organisation_id == org.id)).one()
+    return {"activated": int(activated), "pending": total - ended - int(activated), "ended": ended}
 
 
 def _by_group(session: Session, org: Organisation) -> list[Section]:
