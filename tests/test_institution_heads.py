@@ -53,6 +53,9 @@ def test_the_owners_sharing_page_names_the_group_lists_whom_it_reaches_and_revok
     # Reading only: the owner cannot make the group's staff contributors.
     response = client.patch(f"/api/v1/grants/{grant.id}", headers=personal(pupil), json={"role": "contributor"})
     assert response.status_code == 422
+    edit = client.get(f"/portfolio/sharing/{grant.id}")
+    assert edit.status_code == 200 and 'value="contributor"' not in edit.get_data(as_text=True)
+    assert "Enseignant·es de 4e B" in edit.get_data(as_text=True)
     # Somebody else cannot revoke it (not found), the owner can, from the page.
     logout(client)
     login(client, make_user("someone@example.org").email)

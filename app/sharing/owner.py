@@ -15,7 +15,7 @@ from app.portfolio.common import show_errors
 from app.services import access_log, grants as service
 from app.services.errors import ServiceError, ValidationFailed
 from app.sharing import bp, emails
-from app.sharing.forms import EmptyForm, GrantForm, InviteForm
+from app.sharing.forms import ROLE_CHOICES, EmptyForm, GrantForm, InviteForm
 
 # Each sends a mail to someone who did not ask for it.
 mail_limit = limiter.limit("30/hour", methods=["POST"])
@@ -81,6 +81,8 @@ def index():
 def edit(grant_id):
     grant = _owned(grant_id)
     form = GrantForm(obj=None)
+    if grant.group_id is not None:  # a group's staff only ever read (grants.change refuses the rest)
+        form.role.choices = [choice for choice in ROLE_CHOICES if choice.value == "viewer"]
     if request.method == "GET":
         form.role.data = grant.role
         form.extent.data = "all" if grant.scope == "all" else "chosen"
