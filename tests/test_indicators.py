@@ -11,6 +11,7 @@ from app import policy
 from app.extensions import db
 from app.models import DailyActivity, DailySeen
 from app.services import activity, indicators, orgs, tokens
+from app.database import utcnow as utc_now
 from app.services.errors import Forbidden
 from tests.conftest import login
 from tests.helpers import csrf_token
@@ -115,3 +116,49 @@ def test_pages_csv_and_api_and_their_refusals(client, platform_admin, school, ma
     assert put.status_code == 200 and put.get_json()["suspension_reason"] == "abuse"
     log = client.get("/api/v1/admin/audit?action=account.suspend", headers=auth(admin_raw)).get_json()
     assert [e["target_id"] for e in log] == [str(other.id)]
+
+
+def test_an_institutions_people_activation_and_groups_come_from_its_enrolments(client, app, make_user,
+                                                                                platform_admin):
+    """The people of an institution are its members and its active enrolments' accounts; activated vs
+    pending is read from the enrolments; heads get the same per group; teachers and other heads do not."""
+    from app.models.institutions import Enrolment
+    from app.services import institutions
+    from tests.test_institutions import school as make_school
+    org, head = make_school(make_user, "Collège Indicateurs")
+    group = institutions.create_group(db.session, org, name="4e B")
+    archived = institutions.create_group(db.session, org, name="Ancienne 3e")
+    pupil, leaver = make_user("pupil@eleve.example"), make_user("leaver@eleve.example")
+    db.session.add_all([
+        Enrolment(organisation_id=org.id, group_id=group.id, family_name="A", given_name="A", user_id=pupil.id,
+                  guardian_emails=[]),
+        Enrolment(organisation_id=org.id, group_id=group.id, family_name="B", given_name="B", guardian_emails=[]),
+        Enrolment(organisation_id=org.id, group_id=group.id, family_name="C", given_name="C", guardian_emails=[]),
+        Enrolment(organisation_id=org.id, group_id=group.id, family_name="D", given_name="D", user_id=leaver.id,
+                  guardian_emails=[], ended_at=utc_now())])
+    teacher = make_user("prof@college.example")
+    institutions.add_staff(db.session, org, group, email=teacher.email, role="teacher")
+    institutions.share_with_group(db.session, pupil, group_id=group.id)
+    institutions.archive_group(db.session, org, archived)
+    db.session.commit()
+    mine = indicators.compute(db.session, head, org=org)
+    assert _values(mine, "activation") == {"activated": 1, "pending": 2, "suspended": 0}
+    assert _values(mine, "enrolments") == {"activated": 1, "pending": 2, "ended": 1}
+    # head + teacher (members) + the activated pupil; the leaver's enrolment ended: not one of its people
+    assert sum(_values(mine, "accounts_by_kind").values()) == 3
+    assert _values(mine, "group_activated") == {str(group.id): 1}
+    assert _values(mine, "group_pending") == {str(group.id): 2}
+    assert _values(mine, "group_shares") == {str(group.id): 1}  # archived groups are left out
+    assert indicators.compute(db.session, platform_admin, org=org)[0].rows == mine[0].rows
+    with pytest.raises(Forbidden):
+        indicators.compute(db.session, teacher, org=org)
+    other_org, other_head = make_school(make_user, "Collège Voisin")
+    with pytest.raises(Forbidden):
+        indicators.compute(db.session, other_head, org=org)
+    login(client, head.email)
+    page = client.get(f"/organisations/{org.id}/indicators")
+    assert page.status_code == 200 and "4e B" in page.get_data(as_text=True)
+    assert "Ancienne 3e" not in page.get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/settings"))})
+    login(client, teacher.email)
+    assert client.get(f"/organisations/{org.id}/indicators").status_code == 404

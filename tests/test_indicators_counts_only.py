@@ -5,12 +5,13 @@ from __future__ import annotations
 from app import policy
 from app.extensions import db
 from app.models import Experience, Skill
-from app.services import documents, grants, indicators, orgs, pages, share_links, tokens
+from app.models.institutions import Enrolment
+from app.services import documents, grants, indicators, institutions, orgs, pages, share_links, tokens
 from app.services import portfolio as items
 from tests.conftest import login
 
 SECRETS = ("ZQXSECRETTITLE", "ZQXSECRETSKILL", "ZQXSECRETDOC", "ZQXSECRETDESC", "ZQXSECRETPAGE",
-           "ZQXSECRETTAG", "ZQXSECRETMSG")
+           "ZQXSECRETTAG", "ZQXSECRETMSG", "ZQXSECRETPUPIL", "ZQXSECRETIN")
 
 
 def test_no_indicator_output_shows_portfolio_content(client, make_user):
@@ -27,6 +28,16 @@ def test_no_indicator_output_shows_portfolio_content(client, make_user):
     page = pages.create(db.session, pupil, {"title": SECRETS[4], "items": [{"type": "skill", "id": str(skill.id)}]})
     share_links.create(db.session, pupil, page=page, label="x")
     grants.invite(db.session, pupil, email="teacher@example.org", role="viewer", message=SECRETS[6])
+    # The institution side: the pupil is enrolled (activated) in a group, a classmate is pending (names and
+    # INE are the roster's personal data: never shown either), and the pupil shares with the group.
+    group = institutions.create_group(db.session, org, name="4e B")
+    db.session.add_all([
+        Enrolment(organisation_id=org.id, group_id=group.id, family_name=SECRETS[7], given_name=SECRETS[7],
+                  user_id=pupil.id, guardian_emails=[SECRETS[7].lower() + "@example.org"]),
+        Enrolment(organisation_id=org.id, group_id=group.id, family_name=SECRETS[7], given_name="Zoé",
+                  ine=SECRETS[8], email=SECRETS[7].lower() + "@eleve.example", guardian_emails=[])])
+    db.session.flush()
+    institutions.share_with_group(db.session, pupil, group_id=group.id)
     _t, raw = tokens.create_token(db.session, admin, "api")
     db.session.commit()
     # the service itself
@@ -51,4 +62,9 @@ def test_no_indicator_output_shows_portfolio_content(client, make_user):
         assert not any(secret.lower() in text for secret in SECRETS), response.request.path
     # and the figures are there: the seeded content was counted
     body = outputs[-1].get_json()["indicators"]
-    assert body["storage"]["values"]["documents"] == 1 and body["sharing"]["values"]["grants_new"] == 1
+    assert body["storage"]["values"]["documents"] == 1 and body["sharing"]["values"]["grants_new"] == 2
+    # and the by-group breakdown is among what was scanned: counts keyed by the group's id
+    assert body["group_activated"]["values"] == {str(group.id): 1}
+    assert body["group_pending"]["values"] == {str(group.id): 1}
+    assert body["group_shares"]["values"] == {str(group.id): 1}
+    assert body["activation"]["values"]["pending"] == 1 and body["enrolments"]["values"]["activated"] == 1

@@ -61,6 +61,14 @@ class GrantSchema(ma.Schema):
     expires_at = ma.fields.DateTime(allow_none=True)
     accepted_at = ma.fields.DateTime(allow_none=True)
     revoked_at = ma.fields.DateTime(allow_none=True)
+    group_id = ma.fields.UUID(allow_none=True, metadata={
+        "description": "A share with the staff of a group (email is then empty)"})
+    group_role = ma.fields.String(allow_none=True, metadata={
+        "description": "teacher, counsellor, or none: all staff"})
+    label = ma.fields.String(metadata={
+        "description": "Whom the grant names, e.g. the teachers of 4e B (school)"})
+    reaches = ma.fields.List(ma.fields.String(), metadata={
+        "description": "The e-mail of each person a group grant reaches now (a person's grant: the grantee)"})
 
 
 class GrantListSchema(ma.Schema):
@@ -130,7 +138,17 @@ class AccessLogArgs(ma.Schema):
 def _dump(grant: Grant) -> dict:
     return {"id": grant.id, "email": grant.email, "role": grant.role, "scope": grant.scope,
             "status": grant.status, "created_at": grant.created_at, "expires_at": grant.expires_at,
-            "accepted_at": grant.accepted_at, "revoked_at": grant.revoked_at}
+            "accepted_at": grant.accepted_at, "revoked_at": grant.revoked_at, **_group_fields(grant)}
+
+
+def _group_fields(grant: Grant) -> dict:
+    """A group grant names the staff of a group: its label and each person it reaches now."""
+    if grant.group_id is None:
+        return {"group_id": None, "group_role": None}
+    from app.institutions.routes import group_grant_reach  # noqa: PLC0415
+    reach = group_grant_reach(grant)
+    return {"group_id": grant.group_id, "group_role": grant.group_role, "label": reach["label"],
+            "reaches": reach["emails"]}
 
 
 def _owner_name(grant: Grant) -> str:

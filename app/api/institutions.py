@@ -30,7 +30,8 @@ def _head_org(org_id):
 
 def _group_json(group, *, detail=False) -> dict:
     data = {"id": str(group.id), "name": group.name, "kind": group.kind, "year": group.year,
-            "organisation_id": str(group.organisation_id)}
+            "organisation_id": str(group.organisation_id),
+            "archived_at": group.archived_at.isoformat() if group.archived_at else None}
     if detail:
         data["staff"] = [{"id": str(s.id), "email": s.user.email, "role": s.role} for s in group.staff]
         data["members"] = [_enrolment_json(e) for e in institutions.members(db.session, group)]
@@ -43,6 +44,10 @@ def _enrolment_json(e) -> dict:
             "guardian_emails": e.guardian_emails, "status": e.status,
             "group_id": str(e.group_id) if e.group_id else None,
             "ended_at": e.ended_at.isoformat() if e.ended_at else None, "end_reason": e.end_reason}
+
+
+def _member_json(m) -> dict:
+    return {"id": str(m.id), "user_id": str(m.user_id), "email": m.user.email, "role": m.role}
 
 
 def _body() -> dict:
@@ -72,7 +77,7 @@ def make_blueprint() -> Blueprint:
         org = _head_org(org_id)
         data = _body()
         group = institutions.create_group(db.session, org, name=data.get("name"), kind=data.get("kind", "class"),
-                                          year=data.get("year"))
+                                          year=data.get("year"), actor=api_user())
         db.session.commit()
         return _group_json(group), 201
 
@@ -83,6 +88,63 @@ def make_blueprint() -> Blueprint:
         org = _head_org(org_id)
         return _group_json(institutions.group_of(db.session, org, group_id), detail=True)
 
+    @blp.route("/orgs/<org_id>/groups/<group_id>", methods=["PATCH"])
+    @blp.doc(summary="Rename a group: {name}")
+    @document_errors(blp, 400, 401, 403, 404, 409, 422)
+    def rename_group(org_id, group_id):
+        org = _head_org(org_id)
+        group = institutions.group_of(db.session, org, group_id)
+        institutions.rename_group(db.session, org, group, _body().get("name"), actor=api_user())
+        db.session.commit()
+        return _group_json(group)
+
+    @blp.route("/orgs/<org_id>/groups/<group_id>/archive", methods=["POST"])
+    @blp.doc(summary="Archive a group: its grants stop reaching anyone (409 `group_archived` if it was)")
+    @document_errors(blp, 401, 403, 404, 409)
+    def archive_group(org_id, group_id):
+        org = _head_org(org_id)
+        group = institutions.group_of(db.session, org, group_id)
+        institutions.archive_group(db.session, org, group, actor=api_user())
+        db.session.commit()
+        return _group_json(group)
+
+    @blp.route("/orgs/<org_id>/staff", methods=["GET"])
+    @blp.doc(summary="The institution's staff: heads, teachers, counsellors")
+    @document_errors(blp, 401, 403, 404)
+    def staff_members(org_id):
+        org = _head_org(org_id)
+        return {"items": [_member_json(m) for m in institutions.staff_members(db.session, org)]}
+
+    @blp.route("/orgs/<org_id>/staff", methods=["POST"])
+    @blp.doc(summary="Name a person (an existing account) staff: {email, role: head|teacher|counsellor}")
+    @document_errors(blp, 400, 401, 403, 404, 409, 422)
+    def add_staff_member(org_id):
+        org = _head_org(org_id)
+        data = _body()
+        membership = institutions.add_staff_member(db.session, api_user(), org, email=data.get("email"),
+                                                   role=data.get("role"))
+        db.session.commit()
+        return _member_json(membership), 201
+
+    @blp.route("/orgs/<org_id>/staff/<membership_id>", methods=["PATCH"])
+    @blp.doc(summary="Change a staff member's role: {role} (never one's own: 409 `own_membership`)")
+    @document_errors(blp, 400, 401, 403, 404, 409, 422)
+    def change_staff_member(org_id, membership_id):
+        org = _head_org(org_id)
+        membership = institutions.change_staff_role(db.session, api_user(), org, membership_id,
+                                                    _body().get("role"))
+        db.session.commit()
+        return _member_json(membership)
+
+    @blp.route("/orgs/<org_id>/staff/<membership_id>", methods=["DELETE"])
+    @blp.doc(summary="A person stops being staff (and leaves the institution's groups); the account stays")
+    @document_errors(blp, 401, 403, 404, 409)
+    def remove_staff_member(org_id, membership_id):
+        org = _head_org(org_id)
+        institutions.remove_staff_member(db.session, api_user(), org, membership_id)
+        db.session.commit()
+        return "", 204
+
     @blp.route("/orgs/<org_id>/groups/<group_id>/staff", methods=["POST"])
     @blp.doc(summary="Attach a person (by e-mail, an existing account) to the group: {email, role}")
     @document_errors(blp, 400, 401, 403, 404, 409, 422)
@@ -90,7 +152,8 @@ def make_blueprint() -> Blueprint:
         org = _head_org(org_id)
         group = institutions.group_of(db.session, org, group_id)
         data = _body()
-        staff = institutions.add_staff(db.session, org, group, email=data.get("email"), role=data.get("role"))
+        staff = institutions.add_staff(db.session, org, group, email=data.get("email"), role=data.get("role"),
+                                       actor=api_user())
         db.session.commit()
         return {"id": str(staff.id), "email": staff.user.email, "role": staff.role}, 201
 
@@ -99,7 +162,8 @@ def make_blueprint() -> Blueprint:
     @document_errors(blp, 401, 403, 404)
     def remove_staff(org_id, group_id, staff_id):
         org = _head_org(org_id)
-        institutions.remove_staff(db.session, institutions.group_of(db.session, org, group_id), staff_id)
+        institutions.remove_staff(db.session, institutions.group_of(db.session, org, group_id), staff_id,
+                                  actor=api_user())
         db.session.commit()
         return "", 204
 
@@ -109,7 +173,7 @@ def make_blueprint() -> Blueprint:
     def end(org_id, enrolment_id):
         org = _head_org(org_id)
         enrolment = institutions.enrolment_of(db.session, org, enrolment_id)
-        institutions.end_enrolment(db.session, enrolment, str(_body().get("reason") or ""))
+        institutions.end_enrolment(db.session, enrolment, str(_body().get("reason") or ""), actor=api_user())
         db.session.commit()
         return _enrolment_json(enrolment)
 
@@ -126,6 +190,7 @@ def make_blueprint() -> Blueprint:
         if str(request.form.get("dry_run", request.args.get("dry_run", ""))).lower() in ("1", "true", "yes"):
             return rosters.preview(db.session, api_user(), org, data)
         batch = rosters.start_import(db.session, api_user(), org, data)
+        institutions.roster_imported(db.session, api_user(), org, batch)
         db.session.commit()
         rosters.run_roster_job(str(batch.id))
         db.session.expire_all()
@@ -148,7 +213,9 @@ def make_blueprint() -> Blueprint:
     def letters(org_id):
         org = _head_org(org_id)
         group = institutions.group_of(db.session, org, request.args.get("group"))
-        data, _count = institutions.letters(db.session, org, group)
+        data, count = institutions.letters(db.session, org, group)
+        institutions.letters_printed(db.session, api_user(), org, group, count)
+        db.session.commit()
         return Response(data, mimetype="application/pdf", headers={
             "Content-Disposition": 'attachment; filename="activation-letters.pdf"', "Cache-Control": "no-store"})
 

@@ -50,6 +50,7 @@ def roster_import(org_ref, path, dry_run):
     try:
         batch = rosters.start_import(db.session, policy.OPERATOR, org, data)
         already = batch.status == "done"  # the same file this school year: the same batch, nothing redone
+        institutions.roster_imported(db.session, None, org, batch)
         db.session.commit()
         batch = batches.run_batch(batch.id) or batch
     except ServiceError as exc:
@@ -79,6 +80,8 @@ def roster_letters(org_ref, group_ref, out):
         rosters.check_head(db.session, policy.OPERATOR, org)
         group = _group(org, group_ref)
         data, count = institutions.letters(db.session, org, group)
+        institutions.letters_printed(db.session, None, org, group, count)
+        db.session.commit()
     except ServiceError as exc:
         raise _fail(exc) from exc
     with open(out, "wb") as handle:

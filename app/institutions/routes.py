@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 
 from app.extensions import db, limiter
 from app.institutions import bp
-from app.services import batches, institutions, rosters
+from app.services import batches, guardians, institutions, rosters
 from app.services.errors import ServiceError
 
 # Guessing a code: a few tries a minute per address (10 characters of 32 symbols: ~50 bits anyway).
@@ -56,7 +56,100 @@ def share():
 @login_required
 def head(org_id):
     org = _headed(org_id)
-    return render_template("institutions/head.html", org=org, groups=institutions.groups(db.session, org))
+    return render_template("institutions/head.html", org=org, groups=institutions.groups(db.session, org),
+                           staff=institutions.staff_members(db.session, org),
+                           partners=guardians.partners(db.session, org), me=current_user)
+
+
+def _done(org, message, endpoint=".head", **values):
+    """Commit a head's act and go back to the page it came from, or show the service's refusal there."""
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for(endpoint, org_id=org.id, **values))
+
+
+def _refused(org, exc, endpoint=".head", **values):
+    db.session.rollback()
+    flash(exc.message, "error")
+    return redirect(url_for(endpoint, org_id=org.id, **values))
+
+
+@bp.route("/institutions/<org_id>/staff", methods=["POST"])
+@login_required
+def add_member(org_id):
+    org = _headed(org_id)
+    try:
+        institutions.add_staff_member(db.session, current_user, org, email=request.form.get("email"),
+                                      role=request.form.get("role"))
+    except ServiceError as exc:
+        return _refused(org, exc)
+    return _done(org, _("Added to the institution's staff."))
+
+
+@bp.route("/institutions/<org_id>/staff/<membership_id>", methods=["POST"])
+@login_required
+def change_member(org_id, membership_id):
+    """One form per person: a new role, or ``remove`` (the person stays, their staff role goes)."""
+    org = _headed(org_id)
+    try:
+        if request.form.get("action") == "remove":
+            institutions.remove_staff_member(db.session, current_user, org, membership_id)
+            message = _("The person is no longer staff of the institution.")
+        else:
+            institutions.change_staff_role(db.session, current_user, org, membership_id,
+                                           request.form.get("role"))
+            message = _("Role changed.")
+    except ServiceError as exc:
+        return _refused(org, exc)
+    return _done(org, message)
+
+
+@bp.route("/institutions/<org_id>/partners", methods=["POST"])
+@login_required
+def add_partner(org_id):
+    org = _headed(org_id)
+    try:
+        guardians.add_partner(db.session, current_user, org, request.form.get("email"))
+    except ServiceError as exc:
+        return _refused(org, exc)
+    return _done(org, _("Partner added: they may now be asked for attestations by your pupils."))
+
+
+@bp.route("/institutions/<org_id>/groups/<group_id>/rename", methods=["POST"])
+@login_required
+def rename_group(org_id, group_id):
+    org = _headed(org_id)
+    try:
+        found = institutions.group_of(db.session, org, group_id)
+        institutions.rename_group(db.session, org, found, request.form.get("name"), actor=current_user)
+    except ServiceError as exc:
+        return _refused(org, exc, ".group", group_id=group_id)
+    return _done(org, _("Group renamed."), ".group", group_id=group_id)
+
+
+@bp.route("/institutions/<org_id>/groups/<group_id>/archive", methods=["POST"])
+@login_required
+def archive_group(org_id, group_id):
+    org = _headed(org_id)
+    try:
+        found = institutions.group_of(db.session, org, group_id)
+        institutions.archive_group(db.session, org, found, actor=current_user)
+    except ServiceError as exc:
+        return _refused(org, exc, ".group", group_id=group_id)
+    return _done(org, _("Group archived: what pupils shared with it no longer reaches anyone."), ".group",
+                 group_id=group_id)
+
+
+@bp.route("/institutions/<org_id>/groups/<group_id>/staff/<staff_id>/remove", methods=["POST"])
+@login_required
+def remove_staff(org_id, group_id, staff_id):
+    org = _headed(org_id)
+    try:
+        found = institutions.group_of(db.session, org, group_id)
+        institutions.remove_staff(db.session, found, staff_id, actor=current_user)
+    except ServiceError as exc:
+        return _refused(org, exc, ".group", group_id=group_id)
+    return _done(org, _("Removed from the group's staff."), ".group", group_id=group_id)
 
 
 def _headed(org_id):
@@ -72,7 +165,8 @@ def create_group(org_id):
     org = _headed(org_id)
     try:
         institutions.create_group(db.session, org, name=request.form.get("name"),
-                                  kind=request.form.get("kind", "class"), year=request.form.get("year"))
+                                  kind=request.form.get("kind", "class"), year=request.form.get("year"),
+                                  actor=current_user)
         db.session.commit()
         flash(_("Group created."), "success")
     except ServiceError as exc:
@@ -100,7 +194,7 @@ def add_staff(org_id, group_id):
     try:
         found = institutions.group_of(db.session, org, group_id)
         institutions.add_staff(db.session, org, found, email=request.form.get("email"),
-                               role=request.form.get("role"))
+                               role=request.form.get("role"), actor=current_user)
         db.session.commit()
         flash(_("Added to the group's staff."), "success")
     except ServiceError as exc:
@@ -115,7 +209,9 @@ def letters(org_id, group_id):
     org = _headed(org_id)
     try:
         found = institutions.group_of(db.session, org, group_id)
-        data, _count = institutions.letters(db.session, org, found)
+        data, count = institutions.letters(db.session, org, found)
+        institutions.letters_printed(db.session, current_user, org, found, count)
+        db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -130,7 +226,8 @@ def end(org_id, enrolment_id):
     org = _headed(org_id)
     try:
         enrolment = institutions.enrolment_of(db.session, org, enrolment_id)
-        institutions.end_enrolment(db.session, enrolment, request.form.get("reason") or _("Left the institution."))
+        reason = request.form.get("reason") or _("Left the institution.")
+        institutions.end_enrolment(db.session, enrolment, reason, actor=current_user)
         db.session.commit()
         flash(_("The affiliation has ended; the account and portfolio stay the person's."), "success")
     except ServiceError as exc:
@@ -169,6 +266,7 @@ def roster_import(org_id, digest):
         return redirect(url_for(".head", org_id=org.id))
     try:
         batch = rosters.start_import(db.session, current_user, org, path.read_bytes())
+        institutions.roster_imported(db.session, current_user, org, batch)
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
@@ -218,11 +316,22 @@ def activate():
 
 
 def group_grant_reach(grant) -> dict:
-    """For the owner's sharing page: whom a group grant names, and each person it reaches now."""
+    """For the owner's sharing page and the grants API: whom a group grant names ("Teachers of 4e B
+    (Collège …)"), and each person it reaches now (name and e-mail; an archived group reaches nobody)."""
     from app.models.institutions import Group
     group = db.session.get(Group, grant.group_id)
     who = {"teacher": _("Teachers of %(group)s", group=group.name),
            "counsellor": _("Counsellors of %(group)s", group=group.name)}.get(
         grant.group_role, _("Staff of %(group)s", group=group.name))
-    return {"label": f"{who} ({group.organisation.name})",
-            "people": [user.email for user, _role in institutions.reached(db.session, grant)]}
+    reached = institutions.reached(db.session, grant)
+    people = []
+    for user, _role in reached:
+        name = user.portfolio.display_name if user.portfolio is not None else ""
+        people.append(f"{name} ({user.email})" if name else user.email)
+    return {"label": f"{who} ({group.organisation.name})", "people": people,
+            "emails": [user.email for user, _role in reached], "archived": group.archived_at is not None}
+
+
+def grant_label(grant) -> str:
+    """Whom a grant names in a message: the person's e-mail, or the group's staff."""
+    return group_grant_reach(grant)["label"] if grant.group_id is not None else grant.email

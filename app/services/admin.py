@@ -38,8 +38,12 @@ def get_user(session: Session, actor, user_id) -> User:
     return user
 
 
-def suspend(session: Session, actor, user: User, reason) -> User:
-    """Suspend ``user`` with a recorded reason (required); an admin never suspends themself."""
+def suspend(session: Session, actor, user: User, reason, *, by_guardian: User | None = None) -> User:
+    """Suspend ``user`` with a recorded reason (required); an admin never suspends themself.
+
+    ``by_guardian``: the platform acts (``actor`` is the operator) on a guardian's refusal of a minor's
+    account (app/services/guardians.py); the log names the guardian as the actor and keeps their id, so
+    that a later consent of that same guardian may reinstate the account (``guardian_suspension``)."""
     _require_admin(actor)
     reason = clean({"reason": Field("text", required=True, max_length=2000)}, {"reason": reason})["reason"]
     if getattr(actor, "id", None) == user.id:
@@ -48,16 +52,30 @@ def suspend(session: Session, actor, user: User, reason) -> User:
         raise Conflict(str(_l("This account is already suspended.")), code="already_suspended")
     user.suspended_at, user.suspension_reason = utcnow(), reason
     user.session_version += 1  # every open session ends now
-    audit.record(session, actor=actor, action="account.suspend", target_type="user", target_id=user.id,
-                 details={"reason": reason})
+    details = {"reason": reason}
+    if by_guardian is not None:
+        details["guardian_id"] = str(by_guardian.id)
+    audit.record(session, actor=by_guardian or actor, action="account.suspend", target_type="user",
+                 target_id=user.id, details=details)
     return user
 
 
-def reinstate(session: Session, actor, user: User) -> User:
+def guardian_suspension(session: Session, user: User) -> str | None:
+    """The id of the guardian whose refusal suspended ``user`` now, or None (not suspended, or suspended by an
+    admin): read from the log's latest suspension of this account."""
+    if user.suspended_at is None:
+        return None
+    latest = audit.events(session, action="account.suspend", target_type="user", limit=1,
+                          target_id=str(user.id))
+    return (latest[0].details or {}).get("guardian_id") if latest else None
+
+
+def reinstate(session: Session, actor, user: User, *, by_guardian: User | None = None) -> User:
     _require_admin(actor)
     if user.suspended_at is None:
         raise Conflict(str(_l("This account is not suspended.")), code="not_suspended")
     user.suspended_at, user.suspension_reason = None, None
-    audit.record(session, actor=actor, action="account.reinstate", target_type="user", target_id=user.id)
+    audit.record(session, actor=by_guardian or actor, action="account.reinstate", target_type="user",
+                 target_id=user.id, details={"guardian_id": str(by_guardian.id)} if by_guardian else None)
     session.flush()
     return user

@@ -52,7 +52,8 @@ def record(session: Session, *, actor, action: str, target_type: str, target_id=
 
 
 def events(session: Session, *, action: str | None = None, actor_id=None, organisation_id=None,
-           target_type: str | None = None, since: datetime | None = None, until: datetime | None = None,
+           target_type: str | None = None, target_id: str | None = None, since: datetime | None = None,
+           until: datetime | None = None,
            limit: int = 100, offset: int = 0) -> list[AuditEvent]:
     """The log, newest first, filtered; the admin pages and the API read it through this."""
     query = select(AuditEvent)
@@ -64,6 +65,8 @@ def events(session: Session, *, action: str | None = None, actor_id=None, organi
         query = query.where(AuditEvent.organisation_id == organisation_id)
     if target_type:
         query = query.where(AuditEvent.target_type == target_type)
+    if target_id:
+        query = query.where(AuditEvent.target_id == str(target_id))
     if since:
         query = query.where(AuditEvent.created_at >= since)
     if until:

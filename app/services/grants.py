@@ -213,6 +213,9 @@ def change(session: Session, owner: User, grant: Grant, *, role=None, scope=None
     if grant.revoked_at is not None:
         raise Conflict(str(_l("This share was revoked: invite the person again.")), code="revoked")
     new_role = clean_role(role) if role is not None else grant.role
+    if grant.group_id is not None and new_role != "viewer":
+        # A group grant reaches whoever is staff of the group: reading only, never writing or attesting.
+        raise _invalid("role", _l("A share with a group's staff is for reading only."))
     if scope is not None or new_role != grant.role:
         grant.scope = clean_scope(session, owner.portfolio, new_role,
                                   scope if scope is not None else grant.scope)

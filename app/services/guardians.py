@@ -4,8 +4,9 @@ A guardian holds an ordinary ``guardian`` grant on the minor's portfolio (app/se
 everything, writes nothing, sees the access log (app/policy.py). Being a guardian is that grant, active and
 accepted by the guardian's own account; from it the guardian decides on the consents of
 app/services/minors.py. At 18 the guardian's access ends (``end_at_majority``, a daily job) unless the
-person renewed it (``renew``). A refusal of the ``account`` suspends the account for the school's purpose
-and tells the heads of the person's institutions to provide paper forms.
+person renewed it (``renew``). A refusal of the ``account`` suspends the account (the platform's suspension,
+app/services/admin.py) and tells the heads of the person's institutions to provide paper forms; a later
+consent of that guardian reinstates it.
 
 Partners are members of an institution with the ``partner`` role, added by a head; they can be asked for
 attestations (they count as inside the institution) and contribute only through a contributor grant the
@@ -20,14 +21,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import jobs
+from app import jobs, policy
 from app.database import utcnow
 from app.extensions import db
 from app.models import Grant, Membership, Organisation, Portfolio, User
 from app.models.guardians import DECISIONS, GuardianConsent
 from app.models.institutions import Enrolment
 from app.models.issuing import HEAD, PARTNER
-from app.services import grants, minors, orgs
+from app.services import admin, grants, minors, orgs
 from app.services.errors import Forbidden, ServiceError, ValidationFailed
 
 DECIDABLE = (minors.PUBLIC_PAGE, minors.SHARE_LINK, minors.OUTSIDE_ATTESTATION, minors.ACCOUNT)
@@ -112,10 +113,25 @@ def decide(session: Session, guardian: User, minor: User, scope: str, decision: 
     session.add(consent)
     session.flush()
     if scope == minors.ACCOUNT and decision == "refused":
+        _suspend(session, guardian, minor)
         heads = heads_of(session, minor)
         if has_app_context():
             _notify_heads(heads, minor)
+    elif scope == minors.ACCOUNT and admin.guardian_suspension(session, minor) == str(guardian.id):
+        admin.reinstate(session, policy.OPERATOR, minor, by_guardian=guardian)
     return consent
+
+
+def _suspend(session: Session, guardian: User, minor: User) -> None:
+    """A guardian's refusal suspends the account for real (the platform's suspension: no sign-in, sessions
+    and tokens end, share links answer 410), with the refusal as its reason. An account an admin
+    suspended already stays as it is (and a later consent of this guardian does not lift the admin's
+    suspension: only the guardian whose refusal suspended it reinstates it, by consenting)."""
+    if minor.suspended_at is not None:
+        return
+    reason = str(_l("A guardian (%(email)s) refused this account on %(date)s: the school provides paper "
+                    "forms instead.", email=guardian.email, date=utcnow().date().isoformat()))
+    admin.suspend(session, policy.OPERATOR, minor, reason, by_guardian=guardian)
 
 
 def history(session: Session, minor: User) -> list[GuardianConsent]:
@@ -187,12 +203,12 @@ def add_partner(session: Session, head, org: Organisation, email) -> Membership:
     """A head adds a partner (an account) to their institution: role ``partner``, no right on portfolios."""
     from app.services.rosters import check_head
     check_head(session, head, org)
-    return orgs.add_member(session, org_actor(head), org, email, PARTNER)
+    return orgs.add_member(session, org_actor(head), org, email, PARTNER,
+                           on_behalf_of=None if isinstance(head, policy.Operator) else head)
 
 
 def org_actor(head):
     """``orgs.add_member`` checks ``manage_members``; a head passed ``check_head`` already."""
-    from app import policy
     return policy.OPERATOR if not isinstance(head, policy.Operator) else head
 
 

@@ -5,8 +5,12 @@ a description, a name or any other portfolio content, so no page, API answer or 
 ``compute`` can show any (tests/test_indicators_counts_only.py proves it on seeded strings).
 
 "By institution" is pluggable: ``PEOPLE_OF`` lists functions ``(org_id) -> Select of user ids``; the
-organisation's people are the union. Memberships are the first; the institutions branch appends its
-enrolments (``PEOPLE_OF.append(lambda org_id: select(Enrolment.user_id).where(...))``).
+organisation's people are the union: its members (staff, issuers, partners) and the people of its active
+enrolments (an activated account; a pending enrolment has no account yet, it is counted as pending).
+
+For an institution, "activated vs pending" comes from its enrolments (activated: the person activated or
+joined, ``user_id`` set; pending: not yet), and its heads get the same per group (``by group``: counts
+keyed by the group's id and labelled with the group's name — an institution's own label, not content).
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from typing import Callable
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, case, func, select, union
+from sqlalchemy import Select, case, func, select, union_all
 from sqlalchemy.orm import Session
 
 from app import policy
@@ -26,11 +30,15 @@ from app.models import (
     ShareLink, User, VerificationVerdict,
 )
 from app.models.admin import PLATFORM, DailyActivity
+from app.models.institutions import Enrolment, Group
 from app.services.errors import Forbidden
 
 PEOPLE_OF: list[Callable[[object], Select]] = [
     lambda org_id: select(Membership.user_id).where(Membership.organisation_id == org_id),
+    lambda org_id: select(Enrolment.user_id).where(
+        Enrolment.organisation_id == org_id, Enrolment.ended_at.is_(None), Enrolment.user_id.is_not(None)),
 ]
+MAX_GROUPS = 60  # a lycée has 30 to 50 classes; more would not read as a chart anyway
 PERIODS = {"7": 7, "30": 30, "365": 365}
 
 
@@ -59,7 +67,8 @@ def _people(org: Organisation | None):
     if org is None:
         return None
     queries = [make(org.id) for make in PEOPLE_OF]
-    return union(*queries).scalar_subquery() if len(queries) > 1 else queries[0].scalar_subquery()
+    # UNION ALL: ``IN`` ignores duplicates, so no sort to remove them (a member who is also enrolled).
+    return union_all(*queries).scalar_subquery() if len(queries) > 1 else queries[0].scalar_subquery()
 
 
 def _in(column, people):
@@ -109,9 +118,24 @@ def compute(session: Session, actor, *, org: Organisation | None = None, days: i
         sections.append(Section("members_by_role", str(_l("Members by role")), [(r, r, n) for r, n in roles]))
 
     total = sum(by_role.values())
-    sections.append(Section("activation", str(_l("Activated and pending accounts")), [
-        ("activated", str(_l("Activated")), verified), ("pending", str(_l("Pending")), total - verified),
-        ("suspended", str(_l("Suspended")), suspended)]))
+    enrolled = _enrolments(session, org) if org is not None else {}
+    if sum(enrolled.values()):
+        # An institution's people arrive by its roster: activated = the account is theirs and linked.
+        sections.append(Section("activation", str(_l("Activated and pending accounts")), [
+            ("activated", str(_l("Activated")), enrolled["activated"]),
+            ("pending", str(_l("Pending")), enrolled["pending"]),
+            ("suspended", str(_l("Suspended")), suspended)]))
+    else:
+        sections.append(Section("activation", str(_l("Activated and pending accounts")), [
+            ("activated", str(_l("Activated")), verified), ("pending", str(_l("Pending")), total - verified),
+            ("suspended", str(_l("Suspended")), suspended)]))
+    if sum(enrolled.values()):
+        sections.append(Section("enrolments", str(_l("Enrolments")), [
+            ("activated", str(_l("Activated")), enrolled["activated"]),
+            ("pending", str(_l("Pending")), enrolled["pending"]),
+            ("ended", str(_l("Ended")), enrolled["ended"])]))
+    if org is not None:
+        sections.extend(_by_group(session, org))
     sections.append(Section("active", str(_l("Active accounts")), [
         (f"active_{span}", str(_l("Signed in, last %(n)s days", n=span)), n)
         for span, n in zip(spans, active_counts)]))
@@ -170,6 +194,43 @@ def compute(session: Session, actor, *, org: Organisation | None = None, days: i
             (s, s, batches.get(s, 0)) for s in ("pending", "running", "done")]
             + [("failed_items", str(_l("Failed items")), failed or 0)]))
     return sections
+
+
+def _enrolments(session: Session, org: Organisation) -> dict[str, int]:
+    """An institution's enrolments activated (an account linked), pending (not yet) and ended: one pass
+    over its rows (the organisation's index). The platform's page shows accounts, not enrolments."""
+    total, ended, activated = session.execute(select(
+        func.count(), func.count(Enrolment.ended_at),
+        func.coalesce(func.sum(case(((Enrolment.ended_at.is_(None)) & (Enrolment.user_id.is_not(None)), 1),
+                                    else_=0)), 0))
+        .where(Enrolment.organisation_id == org.id)).one()
+    return {"activated": int(activated), "pending": total - ended - int(activated), "ended": ended}
+
+
+def _by_group(session: Session, org: Organisation) -> list[Section]:
+    """For heads: activated and pending pupils per group, and the shares reaching each group's staff
+    (counts only; archived groups left out: they reach nobody)."""
+    groups = session.execute(select(Group.id, Group.name, Group.year).where(
+        Group.organisation_id == org.id, Group.archived_at.is_(None))
+        .order_by(Group.year.desc(), Group.name).limit(MAX_GROUPS)).all()
+    if not groups:
+        return []
+    ids = [g.id for g in groups]
+    activated = case((Enrolment.user_id.is_not(None), 1), else_=0)
+    pupils = {gid: (int(a or 0), n) for gid, a, n in session.execute(
+        select(Enrolment.group_id, func.sum(activated), func.count())
+        .where(Enrolment.group_id.in_(ids), Enrolment.ended_at.is_(None)).group_by(Enrolment.group_id))}
+    shares = dict(session.execute(select(Grant.group_id, func.count()).where(
+        Grant.group_id.in_(ids), Grant.revoked_at.is_(None)).group_by(Grant.group_id)).all())
+    label = {g.id: f"{g.name} ({g.year})" if g.year else g.name for g in groups}
+    return [
+        Section("group_activated", str(_l("Activated accounts by group")),
+                [(str(i), label[i], pupils.get(i, (0, 0))[0]) for i in ids]),
+        Section("group_pending", str(_l("Pending accounts by group")),
+                [(str(i), label[i], pupils.get(i, (0, 0))[1] - pupils.get(i, (0, 0))[0]) for i in ids]),
+        Section("group_shares", str(_l("Shares with each group’s staff")),
+                [(str(i), label[i], shares.get(i, 0)) for i in ids]),
+    ]
 
 
 def as_csv_rows(sections: list[Section]) -> list[list[str]]:

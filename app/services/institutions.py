@@ -11,7 +11,10 @@ Rules kept here (the pages, the API and the CLI all come through these functions
 - activation creates the account (with the roster's birth date) or, for a person who already has one,
   links it after they confirm while signed in: nothing is merged silently;
 - ending an affiliation keeps the account, the portfolio and every credential; it revokes the person's
-  grants to that institution's groups and tells them why by e-mail. Nothing here deletes an account.
+  grants to that institution's groups and tells them why by e-mail. Nothing here deletes an account;
+- every head action is written to the audit log (app/services/audit.py) right where it happens, with
+  the head as ``actor``; the roster import's own steps (groups it makes, affiliations it ends) run with
+  ``actor=None`` and are covered by the one ``roster.import`` line its caller records.
 """
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ from app.models.institutions import (
     GroupStaff,
 )
 from app.models.issuing import APPROVED, HEAD, STAFF_ROLES
-from app.services import accounts
+from app.services import accounts, audit
 from app.services.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 
 CODE_DAYS = 60
@@ -43,6 +46,13 @@ CODE_LENGTH = 10
 
 def _not_found() -> NotFound:
     return NotFound(str(_l("Not found.")))
+
+
+def _audit(session: Session, actor, action: str, org_id, target_type: str, target_id, **details) -> None:
+    """One audit line for a head's act (nothing for ``actor=None``: a roster import's own steps)."""
+    if actor is not None:
+        audit.record(session, actor=actor, action=action, target_type=target_type, target_id=target_id,
+                     organisation_id=org_id, details=details)
 
 
 def headed(session: Session, actor, org_id) -> Organisation:
@@ -79,11 +89,16 @@ def group_of(session: Session, org: Organisation, group_id) -> Group:
     return group
 
 
-def create_group(session: Session, org: Organisation, *, name, kind="class", year=None) -> Group:
-    name = (name or "").strip()
+def _group_name(name) -> str:
+    name = (name or "").strip() if isinstance(name, (str, type(None))) else ""
     if not name or len(name) > 120:
         raise ValidationFailed(str(_l("A group needs a name (120 characters at most).")),
                                fields={"name": str(_l("Required, 120 characters at most."))})
+    return name
+
+
+def create_group(session: Session, org: Organisation, *, name, kind="class", year=None, actor=None) -> Group:
+    name = _group_name(name)
     if kind not in GROUP_KINDS:
         raise ValidationFailed(str(_l("Not one of the allowed values.")), fields={"kind": str(_l("Not one of the allowed values."))})
     from app.services.rosters import school_year
@@ -97,10 +112,37 @@ def create_group(session: Session, org: Organisation, *, name, kind="class", yea
     group = Group(id=uuid.uuid4(), organisation_id=org.id, name=name, kind=kind, year=year)
     session.add(group)
     session.flush()
+    _audit(session, actor, "group.create", org.id, "group", group.id, name=name, year=year)
     return group
 
 
-def add_staff(session: Session, org: Organisation, group: Group, *, email, role) -> GroupStaff:
+def rename_group(session: Session, org: Organisation, group: Group, name, *, actor=None) -> Group:
+    """A new name (one year holds no two groups of one name); shares follow the group, not its name."""
+    name = _group_name(name)
+    if name == group.name:
+        return group
+    if session.scalars(select(Group.id).where(Group.organisation_id == org.id, Group.name == name,
+                                              Group.year == group.year, Group.id != group.id)).first():
+        raise Conflict(str(_l("This group already exists.")), code="group_exists")
+    old, group.name = group.name, name
+    session.flush()
+    _audit(session, actor, "group.rename", org.id, "group", group.id, old=old, name=name)
+    return group
+
+
+def archive_group(session: Session, org: Organisation, group: Group, *, actor=None) -> Group:
+    """Archive a group (end of the school year): it stays for the record, but its grants stop reaching
+    anyone at once (``policy.reaches_clause`` checks ``archived_at``) and nobody may share with it any more.
+    Archiving twice is a ``Conflict`` (``group_archived``)."""
+    if group.archived_at is not None:
+        raise Conflict(str(_l("This group is already archived.")), code="group_archived")
+    group.archived_at = utcnow()
+    session.flush()
+    _audit(session, actor, "group.archive", org.id, "group", group.id, name=group.name)
+    return group
+
+
+def add_staff(session: Session, org: Organisation, group: Group, *, email, role, actor=None) -> GroupStaff:
     """Attach a person with an account to a group; they become staff of the institution with that role
     (``teacher``/``counsellor``) if they were not already a member."""
     if role not in GROUP_STAFF_ROLES:
@@ -121,20 +163,81 @@ def add_staff(session: Session, org: Organisation, group: Group, *, email, role)
     if existing is not None:
         existing.role = role
         session.flush()
+        _audit(session, actor, "staff.add", org.id, "group", group.id, user_id=user.id, role=role)
         return existing
     staff = GroupStaff(id=uuid.uuid4(), group_id=group.id, user_id=user.id, role=role)
     session.add(staff)
     session.flush()
+    _audit(session, actor, "staff.add", org.id, "group", group.id, user_id=user.id, role=role)
     return staff
 
 
-def remove_staff(session: Session, group: Group, staff_id) -> None:
+def remove_staff(session: Session, group: Group, staff_id, *, actor=None) -> None:
     key = policy.parse_id(staff_id)
     staff = session.get(GroupStaff, key) if key is not None else None
     if staff is None or staff.group_id != group.id:
         raise _not_found()
+    _audit(session, actor, "staff.remove", group.organisation_id, "group", group.id, user_id=staff.user_id,
+           role=staff.role)
     session.delete(staff)
     session.flush()
+
+
+# --- the institution's staff (memberships) ---------------------------------------------------------
+
+def staff_members(session: Session, org: Organisation) -> list[Membership]:
+    """The institution's staff memberships (head, teacher, counsellor), by role then e-mail."""
+    return list(session.scalars(select(Membership).join(User, User.id == Membership.user_id)
+                                .where(Membership.organisation_id == org.id, Membership.role.in_(STAFF_ROLES))
+                                .order_by(Membership.role, User.email)))
+
+
+def _staff_role(role) -> str:
+    if role not in STAFF_ROLES:
+        raise ValidationFailed(str(_l("Not one of the allowed values.")),
+                               fields={"role": str(_l("Not one of the allowed values."))})
+    return role
+
+
+def _staff_membership(session: Session, org: Organisation, actor, membership_id) -> Membership:
+    """A staff membership of ``org``; an issuing member (admin, issuer) or a partner is not the head's to
+    change here (not found), and a head never demotes or removes themself (``own_membership``): the
+    institution always keeps the head who is acting."""
+    from app.services import orgs
+    membership = orgs.get_membership(session, org, membership_id)
+    if membership.role not in STAFF_ROLES:
+        raise _not_found()
+    if getattr(actor, "id", None) == membership.user_id:
+        raise Conflict(str(_l("You cannot change or remove your own role: ask another head.")),
+                       code="own_membership")
+    return membership
+
+
+def add_staff_member(session: Session, actor, org: Organisation, *, email, role) -> Membership:
+    """A head names a person with an account head, teacher or counsellor of the institution (audited)."""
+    from app.services import orgs
+    headed(session, actor, org.id)
+    return orgs.add_member(session, policy.OPERATOR, org, email, _staff_role(role), on_behalf_of=actor)
+
+
+def change_staff_role(session: Session, actor, org: Organisation, membership_id, role) -> Membership:
+    from app.services import orgs
+    headed(session, actor, org.id)
+    membership = _staff_membership(session, org, actor, membership_id)
+    return orgs.change_role(session, policy.OPERATOR, org, membership.id, _staff_role(role),
+                            on_behalf_of=actor)
+
+
+def remove_staff_member(session: Session, actor, org: Organisation, membership_id) -> None:
+    """The person stops being staff: their places in the institution's groups go too, so the group grants
+    stop reaching them at once. Their own account is untouched."""
+    from app.services import orgs
+    headed(session, actor, org.id)
+    membership = _staff_membership(session, org, actor, membership_id)
+    for staff in session.scalars(select(GroupStaff).join(Group, Group.id == GroupStaff.group_id).where(
+            Group.organisation_id == org.id, GroupStaff.user_id == membership.user_id)):
+        session.delete(staff)
+    orgs.remove_member(session, policy.OPERATOR, org, membership.id, on_behalf_of=actor)
 
 
 def staff_groups(session: Session, user: User) -> list[tuple[Group, str]]:
@@ -161,6 +264,20 @@ def enrolment_of(session: Session, org: Organisation, enrolment_id) -> Enrolment
     if enrolment is None or enrolment.organisation_id != org.id:
         raise _not_found()
     return enrolment
+
+
+# --- the audit lines of acts done elsewhere (rosters.py and ``letters`` are called, then these) -------
+
+def roster_imported(session: Session, actor, org: Organisation, batch) -> None:
+    """The audit line of a roster import, recorded by its callers (pages, API, CLI) with the batch."""
+    audit.record(session, actor=actor, action="roster.import", target_type="batch", target_id=batch.id,
+                 organisation_id=org.id, details={"rows": batch.total})
+
+
+def letters_printed(session: Session, actor, org: Organisation, group: Group, pages: int) -> None:
+    """The audit line of printed activation letters (each print issued fresh codes)."""
+    audit.record(session, actor=actor, action="letters.print", target_type="group", target_id=group.id,
+                 organisation_id=org.id, details={"pages": pages})
 
 
 # --- sharing with a group ---------------------------------------------------------------------------
@@ -219,7 +336,8 @@ def shared_with_staff(session: Session, user: User) -> list[Grant]:
 
 # --- leaving -----------------------------------------------------------------------------------------
 
-def end_enrolment(session: Session, enrolment: Enrolment, reason: str, *, notify: bool = True) -> Enrolment:
+def end_enrolment(session: Session, enrolment: Enrolment, reason: str, *, notify: bool = True,
+                  actor=None) -> Enrolment:
     """End an affiliation: the enrolment is kept (ended), the person's grants to the institution's groups
     end, the account and portfolio stay; the person is told by e-mail."""
     if enrolment.ended_at is not None:
@@ -238,6 +356,8 @@ def end_enrolment(session: Session, enrolment: Enrolment, reason: str, *, notify
         if notify and has_app_context():
             _notify_end(enrolment)
     session.flush()
+    _audit(session, actor, "enrolment.end", enrolment.organisation_id, "enrolment", enrolment.id,
+           reason=enrolment.end_reason)
     return enrolment
 
 

@@ -339,8 +339,11 @@ def _role(role) -> str:
     return role
 
 
-def add_member(session: Session, actor, org: Organisation, email, role) -> Membership:
-    """Add a person who has an account (by e-mail) with a role; a second time is a ``Conflict``."""
+def add_member(session: Session, actor, org: Organisation, email, role, *, on_behalf_of=None) -> Membership:
+    """Add a person who has an account (by e-mail) with a role; a second time is a ``Conflict``.
+
+    ``on_behalf_of``: a head whose right the caller checked already (app/services/institutions.py,
+    guardians.add_partner call with the operator as ``actor``); the audit log names that head."""
     check(actor, "manage_members", org)
     role = _role(role)
     try:
@@ -359,8 +362,8 @@ def add_member(session: Session, actor, org: Organisation, email, role) -> Membe
     membership = Membership(id=uuid.uuid4(), organisation=org, user=user, role=role)
     session.add(membership)
     session.flush()
-    audit.record(session, actor=actor, action="member.add", target_type="membership", target_id=membership.id,
-                 organisation_id=org.id, details={"user_id": user.id, "role": role})
+    audit.record(session, actor=on_behalf_of or actor, action="member.add", target_type="membership",
+                 target_id=membership.id, organisation_id=org.id, details={"user_id": user.id, "role": role})
     return membership
 
 
@@ -378,23 +381,25 @@ def _keep_an_admin(session: Session, org: Organisation, membership: Membership) 
                               "first.")), code="last_admin")
 
 
-def change_role(session: Session, actor, org: Organisation, membership_id, role) -> Membership:
+def change_role(session: Session, actor, org: Organisation, membership_id, role, *,
+                on_behalf_of=None) -> Membership:
     check(actor, "manage_members", org)
     membership = get_membership(session, org, membership_id)
     role = _role(role)
     if role != membership.role:
         _keep_an_admin(session, org, membership)
         membership.role = role
-        audit.record(session, actor=actor, action="member.change_role", target_type="membership",
-                     target_id=membership.id, organisation_id=org.id, details={"role": role})
+        audit.record(session, actor=on_behalf_of or actor, action="member.change_role",
+                     target_type="membership", target_id=membership.id, organisation_id=org.id,
+                     details={"role": role})
     return membership
 
 
-def remove_member(session: Session, actor, org: Organisation, membership_id) -> None:
+def remove_member(session: Session, actor, org: Organisation, membership_id, *, on_behalf_of=None) -> None:
     check(actor, "manage_members", org)
     membership = get_membership(session, org, membership_id)
     _keep_an_admin(session, org, membership)
-    audit.record(session, actor=actor, action="member.remove", target_type="membership",
+    audit.record(session, actor=on_behalf_of or actor, action="member.remove", target_type="membership",
                  target_id=membership.id, organisation_id=org.id, details={"user_id": membership.user_id})
     session.delete(membership)
     session.flush()

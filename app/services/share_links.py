@@ -8,7 +8,8 @@
 - A password, when set, is an Argon2id hash (``accounts.hash_password``), compared in constant time by
   argon2 itself. Wrong guesses are rate-limited per address (``app.pages.public``).
 - ``open`` tells the route what to answer: ``unknown`` and ``revoked`` both give 404 (a revoked link
-  reveals nothing), ``expired`` 410 with a clear page.
+  reveals nothing), ``expired`` 410 with a clear page (also a minor's link once the guardian's consent to
+  share links is withdrawn: see ``open``).
 - A view is counted by one ``UPDATE … SET view_count = view_count + 1``: concurrent views all count.
 """
 from __future__ import annotations
@@ -173,9 +174,15 @@ def open(session: Session, raw: Any) -> tuple[str, ShareLink | None]:  # noqa: A
     if link is None or not hmac.compare_digest(link.token_hash, digest):
         from app.services.erasure import is_erased  # noqa: PLC0415 - issue 11: its owner deleted the account
         return ("erased" if is_erased(session, digest) else "unknown"), None
-    if session.scalar(select(User.suspended_at).join(Portfolio, Portfolio.owner_id == User.id)
-                      .where(Portfolio.id == link.portfolio_id)) is not None:
+    owner = session.scalars(select(User).join(Portfolio, Portfolio.owner_id == User.id)
+                            .where(Portfolio.id == link.portfolio_id)).first()
+    if owner is not None and owner.suspended_at is not None:
         return "suspended", link  # app/services/admin.py: answered like an expired link (410)
+    if owner is not None and not minors.has_consent(session, owner, minors.SHARE_LINK):
+        # Consent is checked when the link opens, not only when it was made: a guardian who withdraws it
+        # (or refuses the account) closes the links at once. Answered like an expired link (410): the
+        # visitor learns nothing about the pupil's family decisions.
+        return "expired", link
     return link.state, link
 
 

@@ -15,7 +15,7 @@ from app.portfolio.common import show_errors
 from app.services import access_log, grants as service
 from app.services.errors import ServiceError, ValidationFailed
 from app.sharing import bp, emails
-from app.sharing.forms import EmptyForm, GrantForm, InviteForm
+from app.sharing.forms import ROLE_CHOICES, EmptyForm, GrantForm, InviteForm
 
 # Each sends a mail to someone who did not ask for it.
 mail_limit = limiter.limit("30/hour", methods=["POST"])
@@ -49,6 +49,7 @@ def _expiry(form: GrantForm):
 def _render(form, status=200, grant=None):
     template = "sharing/edit.html" if grant is not None else "sharing/index.html"
     return render_template(template, form=form, grant=grant, choices=_choices(), empty=EmptyForm(),
+                           grant_label=_label(grant) if grant is not None else "",
                            grants=service.list_for_owner(db.session, current_user),
                            title_of=service.title_of), status
 
@@ -80,6 +81,8 @@ def index():
 def edit(grant_id):
     grant = _owned(grant_id)
     form = GrantForm(obj=None)
+    if grant.group_id is not None:  # a group's staff only ever read (grants.change refuses the rest)
+        form.role.choices = [choice for choice in ROLE_CHOICES if choice.value == "viewer"]
     if request.method == "GET":
         form.role.data = grant.role
         form.extent.data = "all" if grant.scope == "all" else "chosen"
@@ -96,9 +99,17 @@ def edit(grant_id):
             flash(exc.message, "error")
         else:
             db.session.commit()
-            flash(_("The share with %(email)s was changed.", email=grant.email), "success")
+            flash(_("The share with %(email)s was changed.", email=_label(grant)), "success")
             return redirect(url_for("sharing.index"))
     return _render(form, 400 if request.method == "POST" else 200, grant=grant)
+
+
+def _label(grant) -> str:
+    """A group grant has no e-mail: it names the staff of a group (app/institutions)."""
+    if grant.group_id is None:
+        return grant.email
+    from app.institutions.routes import grant_label  # noqa: PLC0415
+    return grant_label(grant)
 
 
 def _owned(grant_id):
@@ -115,7 +126,7 @@ def revoke(grant_id):
     if EmptyForm().validate_on_submit():
         service.revoke(db.session, current_user, grant)
         db.session.commit()
-        flash(_("%(email)s no longer has access to your portfolio.", email=grant.email), "success")
+        flash(_("%(email)s no longer has access to your portfolio.", email=_label(grant)), "success")
     return redirect(url_for("sharing.index"))
 
 

@@ -1,8 +1,9 @@
 """The indicators page with 100,000 accounts: median time of GET /admin/indicators (aim: under 200 ms).
 
 Accounts are bulk-inserted (one executemany, no password hashing), a third of them members of one of
-50 organisations, with sign-in dates spread over a year and a year of per-day activity rows; then the
-platform admin signs in through the form and loads the page (and one organisation's page) repeatedly.
+50 organisations, another third enrolled in one of them (a quarter of those enrolments still pending; the
+first organisation's in 40 classes, for its heads' by-group figures), with sign-in dates spread over a
+year and a year of per-day activity rows; then the platform admin signs in through the form and loads the page (and one organisation's page) repeatedly.
 Run: ``.venv/bin/python tests/benchmarks/bench_indicators.py [--accounts N] [--repeat R]``.
 """
 from __future__ import annotations
@@ -33,6 +34,7 @@ def seed(app, accounts: int, rng: random.Random):
     from app.database import utcnow
     from app.extensions import db
     from app.models import DailyActivity, Membership, User
+    from app.models.institutions import Enrolment, Group
     from app.services import accounts as account_service, orgs
 
     with app.app_context():
@@ -45,7 +47,11 @@ def seed(app, accounts: int, rng: random.Random):
         db.session.commit()
         now = utcnow()
         started = time.perf_counter()
-        users, members = [], []
+        groups = [{"id": uuid.uuid4(), "organisation_id": organisations[0].id, "name": f"Classe {g}",
+                   "kind": "class", "year": now.year, "created_at": now, "updated_at": now}
+                  for g in range(40)]
+        db.session.execute(insert(Group), groups)
+        users, members, enrolments = [], [], []
         for i in range(accounts):
             uid = uuid.uuid4()
             users.append({"id": uid, "email": f"p{i}@bench.example", "password_hash": "x", "role":
@@ -56,16 +62,24 @@ def seed(app, accounts: int, rng: random.Random):
             if i % 3 == 0:
                 members.append({"id": uuid.uuid4(), "organisation_id": organisations[i % 50].id, "user_id": uid,
                                 "role": "issuer", "created_at": now})
+            elif i % 3 == 1:
+                org_index = i % 50
+                enrolments.append({"id": uuid.uuid4(), "organisation_id": organisations[org_index].id,
+                                   "group_id": groups[i % 40]["id"] if org_index == 0 else None,
+                                   "family_name": "N", "given_name": "P", "guardian_emails": [],
+                                   "user_id": uid if i % 4 else None, "created_at": now, "updated_at": now})
         for start in range(0, len(users), 10_000):
             db.session.execute(insert(User), users[start:start + 10_000])
         db.session.execute(insert(Membership), members)
+        db.session.execute(insert(Enrolment), enrolments)
         days = [now.date() - timedelta(days=d) for d in range(365)]
         db.session.execute(insert(DailyActivity), [
             {"day": d, "scope": scope, "sign_ins": rng.randint(0, 900), "api_uses": rng.randint(0, 90),
              "active_people": rng.randint(0, 800)}
             for d in days for scope in ["", *(str(o.id) for o in organisations[:5])]])
         db.session.commit()
-        print(f"seeded {accounts} accounts, {len(members)} memberships in {time.perf_counter() - started:.1f} s")
+        print(f"seeded {accounts} accounts, {len(members)} memberships, {len(enrolments)} enrolments "
+              f"in {time.perf_counter() - started:.1f} s")
         return str(organisations[0].id)
 
 
