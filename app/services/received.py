@@ -122,6 +122,14 @@ def entries(session: Session, user: User, *, include_hidden: bool = True) -> lis
     return sorted(found, key=lambda e: (e.date, str(e.id)), reverse=True)
 
 
+def external_entries(session: Session, rows: list[ExternalCredential]) -> list[Entry]:
+    """Badges earned elsewhere as entries with their cached verdicts and states, newest first, without
+    their links (what a grant shows of them: ``app.services.grants.shared_items``)."""
+    found = [_external_entry(row) for row in rows]
+    _attach_verdicts(session, found)
+    return sorted(found, key=lambda e: (e.date, str(e.id)), reverse=True)
+
+
 def _attach_verdicts(session: Session, found: list[Entry]) -> None:
     if not found:
         return
