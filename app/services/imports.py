@@ -14,6 +14,11 @@ organisation and start date for an experience; name for a skill; title, body and
 or an item made by an earlier import from a source item with this fingerprint (even if edited since).
 Documents are matched by the SHA-256 of their content. The profile only fills fields that are empty:
 an import never overwrites what the owner wrote.
+
+A Sillage export restores everything an account holds for itself; its grants, grants received, share
+links, attestation requests and access log are deliberately left out, counted in ``Plan.left_out`` and
+explained (``LEFT_OUT_REASONS``) in the preview and the summary: they name other people or are bearer
+secrets (the whole decision: ``app.importers.sillage_zip``).
 """
 from __future__ import annotations
 
@@ -50,6 +55,22 @@ SHOWCASES = ("pages", "cvs")  # built from the items: imported last, their refer
 REF_SECTIONS = {"experience": "experiences", "diploma": "diplomas", "skill": "skills", "document": "documents",
                 "external": "credentials", "credential": "credentials"}
 PREVIEW_ITEMS = 50  # items listed per section in a preview (all are counted)
+# Why each section of a Sillage export that an import deliberately leaves out is not restored
+# (``app.importers.sillage_zip``'s docstring gives the whole decision).
+LEFT_OUT_REASONS = {
+    "grants": _l("The people you shared your portfolio with: they accepted on your original account, and "
+                 "nobody gets access to this one without your new decision. Share again from “Sharing”."),
+    "grants_received": _l("The portfolios others shared with you: those shares are their owners' to give."),
+    "share_links": _l("Share links are secrets that only your original account can answer: create new ones "
+                      "for your imported pages and CVs."),
+    "attestation_requests": _l("Requests name the people you asked, and their links were sent to them; the "
+                               "signed attestations come back with your credentials."),
+    "access_log": _l("It records who read your original portfolio; here it would tell of readings that "
+                     "never happened. Your export file keeps it."),
+}
+LEFT_OUT_LABELS = {"grants": _l("Shares with other people"), "grants_received": _l("Portfolios shared with you"),
+                   "share_links": _l("Share links"), "attestation_requests": _l("Attestation and endorsement requests"),
+                   "access_log": _l("Access log")}
 __all__ = ("ImportRefused", "Limits", "preview", "apply", "fingerprint")
 
 
@@ -103,6 +124,7 @@ class Plan:
     notes: list[str]
     credentials: list  # one row per badge: label, status, issuer, verdict, reason
     photo: bytes | None = None  # the profile photo to set (the account has none)
+    left_out: dict = field(default_factory=dict)  # section -> count: deliberately not restored (Bundle.left_out)
 
     def counts(self) -> dict:
         counts = {section: {"new": 0, "existing": 0, "invalid": 0}
@@ -123,8 +145,11 @@ class Plan:
             sections[section] = [{"label": item.label, "status": item.status,
                                   **({"reason": item.reason} if item.reason else {})} for item in rows[:limit]]
         profile = {**self.profile, **({"photo": True} if self.photo is not None else {})}
+        left_out = [{"section": section, "count": count, "label": str(LEFT_OUT_LABELS[section]),
+                     "reason": str(LEFT_OUT_REASONS[section])} for section, count in self.left_out.items()]
         return {"format": self.format, "counts": self.counts(), "profile": profile,
-                "items": sections, "credentials": self.credentials[:limit], "notes": self.notes}
+                "items": sections, "credentials": self.credentials[:limit], "notes": self.notes,
+                "left_out": left_out}
 
 
 def _label(section: str, values: dict) -> str:
@@ -257,6 +282,7 @@ def _plan(session: Session, user: User, bundle: Bundle, *, strict: bool, fetch=N
         profile = {k: v for k, v in profile.items() if k not in error.fields}
     plan = Plan(bundle.format, items, profile, list(bundle.notes), _credential_plan(session, user, bundle, fetch))
     plan.photo = photo
+    plan.left_out = dict(bundle.left_out)
     return plan
 
 
