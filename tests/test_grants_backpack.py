@@ -20,13 +20,6 @@ from tests.conftest import login
 
 
 @pytest.fixture
-def elsewhere(monkeypatch):
-    made = Elsewhere()
-    monkeypatch.setattr(backpack, "default_fetch", lambda: made.web)
-    return made
-
-
-@pytest.fixture
 def owner(make_user):
     return make_user("ines@example.org", display_name="Inès Morel")
 
@@ -37,9 +30,10 @@ def reader(make_user):
 
 
 @pytest.fixture
-def world(owner, make_user, elsewhere):
+def world(owner, make_user):
     """An issued credential, two badges from elsewhere (one verified, one kept although it does not
-    verify), a hidden badge, and an experience."""
+    verify; verified against their issuer's web, ``Elsewhere``), a hidden badge, and an experience."""
+    elsewhere = Elsewhere()
     issuer = make_user("issuer@univ.example")
     issued = awarding.award(db.session, issuer, make_achievement(make_org(issuer), name="Licence pro"),
                             owner.email).credential
@@ -55,7 +49,7 @@ def world(owner, make_user, elsewhere):
     job = items.create_item(db.session, owner, Experience, {"kind": "job", "title": "Vendeuse",
                                                             "start_date": "2022-05-01"})
     db.session.commit()
-    return {"issued": issued, "good": good, "bad": bad, "hidden": hidden, "job": job}
+    return {"issued": issued, "good": good, "bad": bad, "hidden": hidden, "job": job, "elsewhere": elsewhere}
 
 
 def _grant(owner, reader, scope):
@@ -100,7 +94,8 @@ def test_a_grant_without_the_credentials_sees_nothing_of_them(app, owner, reader
     assert not policy.can(reader, policy.READ, world["good"])
 
 
-def test_chosen_badges_only_and_the_policy_agrees(app, owner, reader, world, make_user, elsewhere):
+def test_chosen_badges_only_and_the_policy_agrees(app, owner, reader, world, make_user):
+    elsewhere = world["elsewhere"]
     grant = _grant(owner, reader, [{"type": "credential", "id": str(world["good"].id)}])
     html = _view(app, reader, grant).data.decode()
     assert f'data-item="external:{world["good"].id}"' in html
