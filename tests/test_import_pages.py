@@ -35,7 +35,10 @@ def test_upload_preview_confirm(logged_in, user):
     assert count(Experience, user) == 0  # nothing yet
     token = csrf_token(response)
     done = logged_in.post("/import/confirm", data={"csrf_token": token})
+    assert done.status_code == 303 and "/import/jobs/" in done.headers["Location"]  # in the background
+    done = logged_in.get(done.headers["Location"])
     assert done.status_code == 200 and "import-counts" in done.get_data(as_text=True)
+    assert 'value="100"' in done.get_data(as_text=True) and "http-equiv" not in done.get_data(as_text=True)
     assert count(Experience, user) == 3
     # The same file again: everything is already there, and a second confirm finds no pending upload.
     again = upload(logged_in, (DATA / "resume.json").read_bytes(), "resume.json")
@@ -163,7 +166,7 @@ def test_upload_without_csrf_token_keeps_the_pending_import(logged_in, user):
     forged = logged_in.post("/import", data={"file": (io.BytesIO(b"{}"), "a.json")},
                             content_type="multipart/form-data")
     assert forged.status_code == 400
-    done = logged_in.post("/import/confirm", data={"csrf_token": csrf_token(response)})
+    done = logged_in.post("/import/confirm", data={"csrf_token": csrf_token(response)}, follow_redirects=True)
     assert done.status_code == 200
     assert count(Experience, user) == 3
 
@@ -200,5 +203,6 @@ def test_uploads_from_many_sessions_leave_one_pending_file(app, logged_in, user)
     assert len(blobs()) == 1
     assert logged_in.post("/import/confirm", data={"csrf_token": csrf_token(first)}).status_code == 410
     assert count(Experience, user) == 0
-    assert other.post("/import/confirm", data={"csrf_token": csrf_token(second)}).status_code == 200
+    assert other.post("/import/confirm", data={"csrf_token": csrf_token(second)},
+                      follow_redirects=True).status_code == 200
     assert count(Experience, user) == 3 and blobs() == []

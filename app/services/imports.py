@@ -555,8 +555,89 @@ def unstashed(session: Session, user: User, token: str):
         os.unlink(path)
 
 
+def is_pending(session: Session, user: User, token: str) -> bool:
+    """Whether ``token`` names the person's current stashed upload: its first piece decrypts with the
+    token in the associated data (cheap: the whole file is decrypted only by the import itself)."""
+    if not isinstance(token, str) or len(token) != 32 or not all(c in "0123456789abcdef" for c in token):
+        return False
+    key = _stash_key(user)
+    try:
+        encrypted = storage.backend().open(key)
+    except storage.BlobNotFound:
+        return False
+    with encrypted:
+        first = iter(lambda: encrypted.read(1024 * 1024), b"")
+        try:
+            next(iter(vault.decrypt_stream(vault_keys.data_key_for(session, user), first,
+                                           _stash_aad(key, token))), None)
+        except vault.VaultError:
+            return False
+    return True
+
+
 def discard(user: User, token: str) -> None:
     """Forget the stashed upload (after its import, on cancel, or before another file replaces it).
     ``token`` is not checked: the one pending upload is the person's own, from whichever session."""
     with contextlib.suppress(storage.BlobNotFound, storage.StorageUnavailable, ValueError):
         storage.delete(_stash_key(user))
+
+
+# --- the page's import, in the background ----------------------------------------------------------------
+# A confirmed upload may be up to a gigabyte of documents and badges to verify: the page hands it to a
+# background job (a one-item batch, ``app.services.batches``) and shows its progress, so that no request
+# waits minutes. The import stays one transaction (the item's), nothing half-imported: the progress bar
+# goes from 0 to 100 % when it is committed, with its state in words meanwhile. The API and the command
+# line keep importing within their call (they answer with the result).
+BACKGROUND_KIND = "portfolio-import"
+
+
+def start_background(session: Session, user: User, token: str, filename: str | None = None):
+    """The batch that imports the stashed upload ``token`` (idempotent: confirming twice is one import).
+    The caller commits, then enqueues ``batches.run_batch_job``."""
+    from app.services import batches  # noqa: PLC0415
+
+    return batches.create_batch(session, BACKGROUND_KIND, [{"token": token, "filename": filename or ""}],
+                                f"import:{user.id}:{token}", owner=user)
+
+
+def background_job(session: Session, user: User, batch_id):
+    """The person's own import batch, else ``NotFound`` (another person's, or not an import)."""
+    from app.models.jobs import Batch  # noqa: PLC0415
+    from app.services.errors import NotFound  # noqa: PLC0415
+
+    try:
+        batch = session.get(Batch, batch_id)
+    except (TypeError, ValueError):
+        batch = None
+    if batch is None or batch.kind != BACKGROUND_KIND or batch.owner_id != user.id:
+        raise NotFound(str(_l("No such import.")))
+    return batch
+
+
+def _background_handler():
+    from flask import current_app  # noqa: PLC0415
+
+    from app.services import batches  # noqa: PLC0415
+
+    @batches.handler(BACKGROUND_KIND)
+    def run(session: Session, batch, item) -> dict:
+        """Import the stashed upload for the batch's owner; the result is the summary the page shows.
+        The stash goes once the import is over, imported or refused (the person chooses the file again)."""
+        user = session.get(User, batch.owner_id)
+        if user is None:
+            raise refuse("upload_expired", _l("This upload is no longer available: choose the file again."),
+                         status=410)
+        token = item.payload.get("token", "")
+        # unstashed refuses a token that is no longer the person's upload: then the newer one stays.
+        with storage.delete_new_blobs_on_error(session), unstashed(session, user, token) as path:
+            try:
+                plan = apply(session, user, path, filename=item.payload.get("filename") or None,
+                             limits=Limits.from_config(current_app.config))
+            finally:
+                discard(user, token)
+        return json.loads(json.dumps(plan.as_dict(), ensure_ascii=False, default=str))
+
+    return run
+
+
+_background_handler()
