@@ -32,8 +32,9 @@ class ScopeEntrySchema(ma.Schema):
     type = ma.fields.String(required=True, metadata={
         "description": "experience, skill, diploma, document, credential or section"})
     id = ma.fields.String(required=True, metadata={
-        "description": "The item's id, or the section's name (profile, experiences, diplomas, skills, "
-                       "documents, credentials, journal)"})
+        "description": "The item's id (a `credential` is one issued here or a badge earned elsewhere), or "
+                       "the section's name (profile, experiences, diplomas, skills, documents, credentials, "
+                       "journal)"})
 
 
 class GrantBodySchema(ma.Schema):
