@@ -279,6 +279,7 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
     _demo_collab(session)
     _demo_path(session)  # after the sharing it turns into a counsellor's grant
     _demo_backpack(session)
+    _demo_import(session)
     lines += _demo_pages(session)
     _demo_feed(session)  # after the frameworks and the demo organisation
     from app.institutions import demo as institutions_demo; lines += institutions_demo.load(session)  # noqa: E702
@@ -482,6 +483,13 @@ def _demo_backpack(session: Session) -> None:
     ines = _user_by_email(session, DEMO_ACCOUNTS[0].email)
     if ines is not None:
         demo.load(session, ines)
+
+
+def _demo_import(session: Session) -> None:
+    """Martine's career, imported from a JSON Resume file (issue 11's import): ``app.imports.demo``."""
+    from app.imports import demo
+
+    demo.load(session)
 
 
 # Inès's internship tutor (the last demo account): a contributor, as issue 9's partners who deposit documents.

@@ -28,8 +28,8 @@ from sqlalchemy import and_, exists, false, or_, select
 from app.extensions import db
 from app.database import utcnow
 from app.models import (
-    Achievement, Credential, Diploma, Document, Experience, Grant, JournalEntry, Membership, Organisation,
-    Portfolio, Skill, User,
+    Achievement, Credential, Diploma, Document, Experience, ExternalCredential, Grant, JournalEntry, Membership,
+    Organisation, Portfolio, Skill, User,
 )
 from app.models.feed import PUBLISHED, Event
 from app.models.institutions import Group, GroupStaff
@@ -146,7 +146,7 @@ def can(user, action: str, obj) -> bool:
         if _owns_portfolio(user, obj.portfolio_id):
             return True
         return _granted(user, action, obj.portfolio_id, KIND_OF[type(obj)], obj.id)
-    if isinstance(obj, Credential):
+    if isinstance(obj, (Credential, ExternalCredential)):
         if obj.portfolio_id is None or obj.hidden or _owns_portfolio(user, obj.portfolio_id):
             return False  # the owner's credential pages decide by themselves (public ids, claim links)
         return _granted(user, action, obj.portfolio_id, "credential", obj.id)
@@ -188,6 +188,10 @@ GRANT_KIND_ACTIONS: dict[str, frozenset[str]] = {
 KIND_OF = {Experience: "experience", Skill: "skill", Diploma: "diploma", Document: "document",
            JournalEntry: "journal", Credential: "credential"}
 MODEL_OF = {kind: model for model, kind in KIND_OF.items()}
+# A badge earned elsewhere (the backpack, issue 11) is a credential to whoever the owner shares with: the
+# "credentials" section covers it, and a scope may name one by its id under the type "credential" (ids
+# are UUID4: never the same as an issued credential's).
+KIND_OF_SHARED = {**KIND_OF, ExternalCredential: "credential"}
 # The section that holds each kind of item. ``"all"`` covers every section but the journal (a private
 # reflection, shared only when the owner names its section); ``profile`` is the bio and contact details.
 SECTION_OF = {"experience": "experiences", "skill": "skills", "diploma": "diplomas", "document": "documents",
@@ -279,7 +283,7 @@ def _granted(user: User, action: str, portfolio_id, kind: str, object_id) -> boo
 def shared_filter(grants: list[Grant], model, action: str = READ):
     """The SQL condition for the items of ``model`` that ``grants`` give ``action`` on: the same
     decision as ``can`` for each row, so that lists, counts and searches agree with single reads."""
-    kind = KIND_OF[model]
+    kind = KIND_OF_SHARED[model]
     clauses = []
     for grant in grants:
         if not grant_allows(grant.role, kind, action):
@@ -293,8 +297,8 @@ def shared_filter(grants: list[Grant], model, action: str = READ):
     if not clauses:
         return false()
     condition = or_(*clauses)
-    if model is Credential:
-        condition = and_(condition, Credential.hidden.is_(False))
+    if model in (Credential, ExternalCredential):  # hidden by the owner: shown to nobody
+        condition = and_(condition, model.hidden.is_(False))
     return condition
 
 

@@ -606,6 +606,21 @@ def delete_unless_committed(session, key: str) -> None:
     session.info.setdefault(_UNLESS_COMMITTED, []).append((backend(), key))
 
 
+@contextmanager
+def delete_new_blobs_on_error(session):
+    """Delete, if the block raises, the blobs it scheduled with ``delete_unless_committed``: for work run
+    in a SAVEPOINT (a batch item) whose failure rolls back its rows while the outer transaction still
+    commits, so that the end-of-transaction cleanup would never see its blobs as orphans."""
+    pending = session.info.setdefault(_UNLESS_COMMITTED, [])
+    start = len(pending)
+    try:
+        yield
+    except BaseException:
+        _delete_all(pending[start:])
+        del pending[start:]
+        raise
+
+
 class _Prefix(str):
     """A scheduled deletion of a whole prefix rather than of one key."""
 

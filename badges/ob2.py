@@ -16,6 +16,7 @@ JSON-LD canonicalization is needed. Revocation is expressed by serving the strip
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -87,18 +88,33 @@ def badge_class_document(*, badge_url: str, issuer_url: str, name: str, descript
     return doc
 
 
-def recipient(email: str, salt: str | None = None) -> dict:
-    """An OB 2.0 ``IdentityObject`` for an e-mail, hashed (``sha256$``) with a (fresh) salt."""
+_HASH = re.compile(r"sha256\$[0-9a-f]{64}")
+
+
+def recipient(email: str | None, salt: str | None = None, *, hashed_identity: str | None = None) -> dict:
+    """An OB 2.0 ``IdentityObject`` for an e-mail, hashed (``sha256$``) with a (fresh) salt.
+
+    ``hashed_identity``: the hash already made (``sha256$<hex>`` of the address and ``salt``), served
+    as it is, with no address at all. Why: an issuer keeps serving a hosted assertion after it forgot the
+    address (its holder erased their account): OB 2.0's ``identity`` is "the hash of the identity", and
+    ``salt`` "the string used to salt the hash", so the original pair still lets the holder's backpack
+    match it, where a hash of anything else (of an empty address) would name nobody."""
+    if hashed_identity is not None:
+        if not isinstance(hashed_identity, str) or not _HASH.fullmatch(hashed_identity):
+            raise InvalidValue("hashed_identity", "must be sha256$ followed by 64 lower-case hex digits")
+        salt = values.text("salt", salt, max_length=200)
+        return {"type": "email", "hashed": True, "salt": salt, "identity": hashed_identity}
     address = values.email("email", email)
     salt = values.text("salt", salt, required=False, max_length=200) or new_salt()
     return {"type": "email", "hashed": True, "salt": salt, "identity": identity_hash(address, salt)}
 
 
-def assertion_document(*, assertion_url: str, badge_url: str, email: str, issued_on: datetime,
+def assertion_document(*, assertion_url: str, badge_url: str, email: str | None, issued_on: datetime,
                        salt: str | None = None, image: str | None = None,
                        evidence: Iterable[Evidence | Mapping] = (), narrative: str | None = None,
-                       expires: datetime | None = None) -> dict:
-    """The hosted ``Assertion``: ``id`` is where it is served, ``badge`` the BadgeClass URL.
+                       expires: datetime | None = None, hashed_identity: str | None = None) -> dict:
+    """The hosted ``Assertion``: ``id`` is where it is served, ``badge`` the BadgeClass URL. The recipient
+    is ``email`` hashed with ``salt``, or ``hashed_identity`` with ``salt`` (``recipient``).
 
     ``image`` (optional) is the URL of the baked image: unlike a BadgeClass or issuer image, an
     Assertion's image may not be a data URI. OB 2.0 wants it "prepared via the Baking specification"
@@ -113,7 +129,7 @@ def assertion_document(*, assertion_url: str, badge_url: str, email: str, issued
         "@context": CONTEXT,
         "type": "Assertion",
         "id": values.iri("assertion_url", assertion_url, schemes=URL_SCHEMES),
-        "recipient": recipient(email, salt),
+        "recipient": recipient(email, salt, hashed_identity=hashed_identity),
         "badge": values.iri("badge_url", badge_url, schemes=URL_SCHEMES),
         "verification": {"type": "hosted"},
         "issuedOn": issued,

@@ -78,3 +78,71 @@ def test_sillage_verifier_reads_a_410_revoked_hosted_assertion_as_revoked():
         assert result["verified"] is False and result["verdict"]["reason"] == "revoked", result
         with pytest.raises(FetchError):
             fetch_json(site.url("/gone"), allow_loopback=True)
+
+
+def _erase_alice(credential_id):
+    """Alice, who received the credential, claims it and then deletes her account (issue 11 erasure)."""
+    from app.services import accounts
+
+    alice = accounts.create_user(db.session, email="alice@example.org", password="correct horse battery staple",
+                                 verified=True)
+    db.session.commit()
+    accounts.delete_account(db.session, alice, "correct horse battery staple")
+    db.session.commit()
+    db.session.expire_all()
+    credential = awarding.get(db.session, credential_id)
+    assert credential.recipient_email == ""  # the issuer forgot the address
+    return credential
+
+
+def test_the_hosted_assertion_keeps_the_original_hashed_identity_after_erasure(app, make_user):
+    """OB 2.0's IdentityObject: ``identity`` is "the hash of the identity", ``salt`` "the string used to
+    salt the hash". Once the recipient erased their account the address is gone, and the hosted assertion
+    still serves the original hash (the one the signed OB 3.0 credential holds), never a hash of ""."""
+    from badges.identity import identity_hash
+
+    issuer = make_user("issuer@univ.example")
+    awarded = awarding.award(db.session, issuer, make_achievement(make_org(issuer)), "Alice@Example.org")
+    db.session.commit()
+    credential_id, salt = awarded.credential.id, awarded.credential.recipient_salt
+    client = app.test_client()
+    before = client.get(f"/ob2/assertions/{credential_id}").get_json()["recipient"]
+    assert before == {"type": "email", "hashed": True, "salt": salt,
+                      "identity": identity_hash("alice@example.org", salt)}
+
+    _erase_alice(credential_id)
+    served = client.get(f"/ob2/assertions/{credential_id}")
+    assert served.status_code == 200
+    after = served.get_json()["recipient"]
+    assert after == before and after["identity"] != identity_hash("", salt)
+    # The baked OB 2.0 image carries the same assertion.
+    from badges.bake import unbake
+
+    assert unbake(client.get(f"/ob2/assertions/{credential_id}.png").data)["credential"]["recipient"] == before
+    # A forged hash in the signed document (never produced here) is refused, not served.
+    from badges import ob2
+    from badges.errors import InvalidValue
+
+    with pytest.raises(InvalidValue):
+        ob2.recipient(None, salt, hashed_identity="sha256$" + "0" * 10)
+    with pytest.raises(InvalidValue):
+        ob2.recipient(None, None, hashed_identity="sha256$" + "0" * 64)  # a hash without its salt
+
+
+def test_the_erased_recipients_assertion_still_passes_the_1edtech_validator(live_app, ob2_validator):
+    """1EdTech's validator, given the original address, still finds it in the hosted assertion after the
+    holder's account (and so the issuer's copy of the address) is gone; another address does not match."""
+    live, app = live_app
+    from app.services import accounts
+
+    issuer = accounts.create_user(db.session, email="issuer@univ.example", password="correct horse battery staple",
+                                  verified=True)
+    db.session.commit()
+    awarded = awarding.award(db.session, issuer, make_achievement(make_org(issuer)), "alice@example.org")
+    db.session.commit()
+    _erase_alice(awarded.credential.id)
+    url = f"{live.base_url}/ob2/assertions/{awarded.credential.id}"
+    ok, report = ob2_validator(url, recipient="alice@example.org")
+    assert ok, report["errors"]
+    ok, report = ob2_validator(url, recipient="bob@example.org")
+    assert not ok

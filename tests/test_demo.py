@@ -94,3 +94,21 @@ def test_demo_portfolio_is_shown_on_the_timeline(app, client):
     assert "Boulangerie Le Fournil d&#39;Anna" in text or "Boulangerie Le Fournil d'Anna" in text
     assert "Erasmus+" in text
 
+
+
+def test_demo_imports_martines_resume_once(app):
+    """Issue 11's import in the demo: Martine's JSON Resume, through the import service, idempotent."""
+    run_demo(app)
+    martine = portfolio_of("martine.leclerc@example.org")
+    assert sorted(e.title for e in martine.experiences) == ["Responsable de magasin", "Vendeuse"]
+    assert {s.name for s in martine.skills} == {"Tutorat de stagiaires", "Gestion des stocks"}
+    assert martine.headline == "Responsable de magasin, tutrice de stagiaires"
+    from app.models.imports import ImportFingerprint
+
+    made = db.session.scalar(select(func.count()).select_from(ImportFingerprint)
+                             .where(ImportFingerprint.portfolio_id == martine.id))
+    assert made >= 5  # recorded as an import: a second import of the file finds everything there
+    run_demo(app)
+    assert db.session.scalar(select(func.count()).select_from(ImportFingerprint)
+                             .where(ImportFingerprint.portfolio_id == martine.id)) == made
+    assert len(portfolio_of("martine.leclerc@example.org").experiences) == 2

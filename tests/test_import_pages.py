@@ -35,7 +35,10 @@ def test_upload_preview_confirm(logged_in, user):
     assert count(Experience, user) == 0  # nothing yet
     token = csrf_token(response)
     done = logged_in.post("/import/confirm", data={"csrf_token": token})
+    assert done.status_code == 303 and "/import/jobs/" in done.headers["Location"]  # in the background
+    done = logged_in.get(done.headers["Location"])
     assert done.status_code == 200 and "import-counts" in done.get_data(as_text=True)
+    assert 'value="100"' in done.get_data(as_text=True) and "http-equiv" not in done.get_data(as_text=True)
     assert count(Experience, user) == 3
     # The same file again: everything is already there, and a second confirm finds no pending upload.
     again = upload(logged_in, (DATA / "resume.json").read_bytes(), "resume.json")
@@ -163,7 +166,7 @@ def test_upload_without_csrf_token_keeps_the_pending_import(logged_in, user):
     forged = logged_in.post("/import", data={"file": (io.BytesIO(b"{}"), "a.json")},
                             content_type="multipart/form-data")
     assert forged.status_code == 400
-    done = logged_in.post("/import/confirm", data={"csrf_token": csrf_token(response)})
+    done = logged_in.post("/import/confirm", data={"csrf_token": csrf_token(response)}, follow_redirects=True)
     assert done.status_code == 200
     assert count(Experience, user) == 3
 
@@ -200,5 +203,64 @@ def test_uploads_from_many_sessions_leave_one_pending_file(app, logged_in, user)
     assert len(blobs()) == 1
     assert logged_in.post("/import/confirm", data={"csrf_token": csrf_token(first)}).status_code == 410
     assert count(Experience, user) == 0
-    assert other.post("/import/confirm", data={"csrf_token": csrf_token(second)}).status_code == 200
+    assert other.post("/import/confirm", data={"csrf_token": csrf_token(second)},
+                      follow_redirects=True).status_code == 200
     assert count(Experience, user) == 3 and blobs() == []
+
+
+def test_background_import_progress_page_and_its_refusals(app, logged_in, user, make_user):
+    """The page's import runs as a background job: its progress page refreshes itself (no script) while it
+    waits, shows the percentage, then what was done; a job that cannot import says why and leaves the
+    person's newer upload alone; another person's job or an unknown one answers 404."""
+    from app.services import batches, imports  # noqa: PLC0415
+
+    response = upload(logged_in, (DATA / "resume.json").read_bytes(), "resume.json")
+    with logged_in.session_transaction() as browser:
+        token = browser["import_pending"]["token"]
+    waiting = imports.start_background(db.session, user, token, "resume.json")
+    db.session.commit()
+    page = logged_in.get(f"/import/jobs/{waiting.id}").get_data(as_text=True)
+    assert 'http-equiv="refresh"' in page and 'value="0"' in page and 'data-field="percent">0<' in page
+    assert count(Experience, user) == 0
+    # A stale job (its upload was replaced since): nothing imported, the newer upload stays pending.
+    stale = imports.start_background(db.session, user, "0" * 32, "old.json")
+    db.session.commit()
+    batches.run_batch(str(stale.id))
+    failed = logged_in.get(f"/import/jobs/{stale.id}").get_data(as_text=True)
+    assert 'data-status="done"' in failed and "http-equiv" not in failed and 'role="alert"' in failed
+    assert imports.is_pending(db.session, user, token)
+    batches.run_batch(str(waiting.id))
+    done = logged_in.get(f"/import/jobs/{waiting.id}").get_data(as_text=True)
+    assert 'value="100"' in done and "import-counts" in done and count(Experience, user) == 3
+    assert not imports.is_pending(db.session, user, token)  # the upload is consumed
+    # Refusals.
+    other = app.test_client()
+    from tests.conftest import login  # noqa: PLC0415
+
+    make_user("other@example.org")
+    login(other, "other@example.org")
+    assert other.get(f"/import/jobs/{waiting.id}").status_code == 404
+    assert logged_in.get("/import/jobs/00000000-0000-4000-8000-000000000000").status_code == 404
+    assert app.test_client().get(f"/import/jobs/{waiting.id}").status_code in (302, 401)
+    assert response.status_code == 200
+
+
+def test_a_failed_background_item_leaves_no_blob(app, user):
+    """Work in a batch item's SAVEPOINT that fails: the blobs it wrote go (the outer transaction commits,
+    so the end-of-transaction cleanup would never see them)."""
+    import pytest  # noqa: PLC0415
+
+    from app import storage  # noqa: PLC0415
+
+    with pytest.raises(RuntimeError):
+        with storage.delete_new_blobs_on_error(db.session):
+            storage.put_stream("tests/orphan", iter([b"x"]))
+            storage.delete_unless_committed(db.session, "tests/orphan")
+            raise RuntimeError("the import failed")
+    db.session.commit()
+    assert not storage.exists("tests/orphan")
+    storage.put_stream("tests/kept", iter([b"x"]))
+    with storage.delete_new_blobs_on_error(db.session):  # no error: nothing deleted
+        storage.delete_unless_committed(db.session, "tests/kept")
+    db.session.commit()
+    assert storage.exists("tests/kept")

@@ -355,3 +355,64 @@ def test_a_file_listing_too_many_badges_is_refused_before_any_is_verified(app, u
     with pytest.raises(ImportRefused) as refused:
         imports.preview(db.session, user, "unused")
     assert refused.value.code == "archive_too_large"
+
+
+def test_what_a_sillage_import_leaves_out_on_purpose(app, make_user, tmp_path):
+    """Grants given and received, share links, attestation requests and the access log name other people
+    or are bearer secrets: not restored, but counted with their reason in the preview, the summary and the
+    page; everything else still comes back equal (the sections listed in ``sillage_zip.NOT_IMPORTED``
+    aside), and importing creates no grant, link, request or log line in the new account."""
+    from app.importers.sillage_zip import NOT_IMPORTED
+    from app.models import AccessEvent, Grant
+    from app.models.attestations import AttestationRequest
+    from app.models.pages import ShareLink
+    from app.services import attestations, grants, pages, share_links
+    from tests.conftest import login
+    from tests.test_import_pages import upload
+
+    owner = rich_account(make_user)
+    job = db.session.scalar(select(Experience).where(Experience.portfolio_id == owner.portfolio.id,
+                                                     Experience.title == "Aide à domicile"))
+    reader = make_user("camille@example.org")
+    grant, raw = grants.invite(db.session, owner, email=reader.email, role="viewer")
+    grants.accept_by_link(db.session, reader, raw)
+    grants.invite(db.session, owner, email="paul@example.net", role="counsellor")
+    theirs, raw = grants.invite(db.session, reader, email=owner.email, role="viewer")
+    grants.accept_by_link(db.session, owner, raw)
+    share_links.create(db.session, owner, page=pages.list_for(db.session, owner)[0])
+    attestations.create(db.session, owner, "experience", job.id, referee_name="Mme Roux",
+                        referee_email="roux@admr.example", relationship="Directrice")
+    grants.shared_items(db.session, reader, grant, ip="192.0.2.7")  # one access-log line
+    db.session.commit()
+    first = write_export(owner, tmp_path / "first.zip")
+    assert (len(first["grants"]), len(first["grants_received"]), len(first["share_links"]),
+            len(first["attestation_requests"]), len(first["access_log"])) == (2, 1, 1, 1, 1)
+
+    fresh = make_user("fresh@example.org")
+    plan = imports.preview(db.session, fresh, str(tmp_path / "first.zip"))
+    left = {row["section"]: row for row in plan.as_dict()["left_out"]}
+    assert {k: v["count"] for k, v in left.items()} == {"grants": 2, "grants_received": 1, "share_links": 1,
+                                                        "attestation_requests": 1, "access_log": 1}
+    assert all(row["reason"] and row["label"] for row in left.values())
+    done = imports.apply(db.session, fresh, str(tmp_path / "first.zip"))
+    assert done.left_out == plan.left_out  # the summary tells it too
+    db.session.commit()
+    portfolio_id = fresh.portfolio.id
+    for model, column in ((Grant, Grant.portfolio_id), (ShareLink, ShareLink.portfolio_id),
+                          (AttestationRequest, AttestationRequest.portfolio_id),
+                          (AccessEvent, AccessEvent.portfolio_id)):
+        assert db.session.scalar(select(func.count()).select_from(model).where(column == portfolio_id)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Grant).where(Grant.grantee_id == fresh.id)) == 0
+    second = write_export(fresh, tmp_path / "second.zip")
+    assert all(second[section] == [] for section in NOT_IMPORTED)
+    kept = {k: v for k, v in comparable(first).items() if k not in NOT_IMPORTED}
+    assert {k: v for k, v in comparable(second).items() if k not in NOT_IMPORTED} == kept
+
+    # The page shows them; an export without these sections shows no such list.
+    client = app.test_client()
+    login(client, fresh.email)
+    shown = upload(client, (tmp_path / "first.zip").read_bytes(), "first.zip").get_data(as_text=True)
+    assert 'data-left-out="grants"' in shown and 'data-left-out="access_log"' in shown
+    lonely = make_user("lonely@example.org")
+    write_export(lonely, tmp_path / "lonely.zip")
+    assert imports.preview(db.session, fresh, str(tmp_path / "lonely.zip")).as_dict()["left_out"] == []

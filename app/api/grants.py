@@ -32,8 +32,9 @@ class ScopeEntrySchema(ma.Schema):
     type = ma.fields.String(required=True, metadata={
         "description": "experience, skill, diploma, document, credential or section"})
     id = ma.fields.String(required=True, metadata={
-        "description": "The item's id, or the section's name (profile, experiences, diplomas, skills, "
-                       "documents, credentials, journal)"})
+        "description": "The item's id (a `credential` is one issued here or a badge earned elsewhere), or "
+                       "the section's name (profile, experiences, diplomas, skills, documents, credentials, "
+                       "journal)"})
 
 
 class GrantBodySchema(ma.Schema):
@@ -110,7 +111,9 @@ class SharedPortfolioSchema(ma.Schema):
     diplomas = ma.fields.List(ma.fields.Dict(), required=True)
     skills = ma.fields.List(ma.fields.Dict(), required=True)
     documents = ma.fields.List(ma.fields.Dict(), required=True)
-    credentials = ma.fields.List(ma.fields.Dict(), required=True)
+    credentials = ma.fields.List(ma.fields.Dict(), required=True, metadata={
+        "description": "Issued here (`kind` credential) and earned elsewhere (`kind` external, with the "
+                       "verifier's last `verdict`, `state` and `recipient`)"})
     journal = ma.fields.List(ma.fields.Dict(), required=True)
 
 
@@ -184,9 +187,20 @@ def _item(section: str, item, grant_id) -> dict:
                 "download_url": f"/shared/{grant_id}/documents/{item.id}",  # the browser's (signed in)
                 "content_url": f"/api/v1/shared-with-me/{grant_id}/documents/{item.id}"}  # with the token
     if section == "credentials":
-        return {**base, "name": service.title_of(item), "issuer": item.organisation.name,
+        return {**base, "kind": "credential", "name": service.title_of(item), "issuer": item.organisation.name,
                 "issued_at": _iso(item.issued_at), "url": f"/credentials/{item.id}", "credential": item.document}
     return {**base, "title": item.title, "body": item.body}  # journal
+
+
+def _external_item(entry) -> dict:
+    """A badge earned elsewhere in the shared credentials: as an issued one, plus what the verifier said
+    when it last checked it (``verdict``), its ``state`` and whom it names (``recipient``)."""
+    row, verdict = entry.row, entry.verdict
+    return {"id": str(row.id), "kind": "external", "name": entry.title, "issuer": entry.issuer,
+            "issued_at": _iso(row.issued_at), "url": entry.public_path, "credential": row.document,
+            "state": entry.state, "recipient": row.recipient,
+            "verdict": None if verdict is None else {"status": verdict.status, "reason": verdict.reason,
+                                                     "checked_at": _iso(verdict.checked_at)}}
 
 
 # Each invitation is an e-mail with the owner's own message to any address: without a limit, inviting
@@ -290,6 +304,7 @@ def make_blueprint() -> Blueprint:
                             "phone": portfolio.phone, "website": portfolio.website} if shown["profile"] else None}
         for section in service.SECTION_MODELS:
             body[section] = [_item(section, item, grant.id) for item in shown[section]]
+        body["credentials"] += [_external_item(entry) for entry in shown["external_credentials"]]
         return body
 
     @blp.route("/shared-with-me/<uuid:grant_id>/documents/<uuid:document_id>", methods=["GET"])

@@ -63,6 +63,9 @@ class ImportResultSchema(ma.Schema):
     credentials = fields.List(fields.Dict(), required=True)
     notes = fields.List(fields.String(), required=True, metadata={
         "description": "What the file holds that is not imported, and why."})
+    left_out = fields.List(fields.Dict(), required=True, metadata={
+        "description": "Sections of a Sillage export deliberately not restored (grants, grants_received, "
+                       "share_links, attestation_requests, access_log): `section`, `count`, `label`, `reason`."})
 
 
 def _truthy(value: str) -> bool:

@@ -14,6 +14,7 @@ from app.attestations.public import local_fetch
 from app.backpack import bp
 from app.backpack.forms import AddForm
 from app.credentials.forms import EmptyForm
+from app.credentials.mine import link_from_form, unlink_from_form
 from app.extensions import db
 from app.models.received import LINKABLE_KINDS
 from app.services import backpack, received
@@ -90,17 +91,8 @@ def _flash_added(found: list) -> None:
                 names=", ".join(c.achievement_name for c in found if not c.is_new)), "info")
 
 
-def _back(row_id=None):
-    """Back to the item page the form was on (``back=skill:<id>``), else to the badge in the section."""
-    kind, _sep, item_id = (request.form.get("back") or "").partition(":")
-    if kind in LINKABLE_KINDS and item_id:
-        try:
-            item = received.owned_item(db.session, current_user, kind, item_id)
-        except ServiceError:
-            item = None
-        if item is not None:
-            return redirect(url_for(f"portfolio.{kind}", item_id=item.id), 303)
-    return redirect(url_for("credentials.mine", _anchor=f"external-{row_id}" if row_id else None), 303)
+def _anchor(row_id) -> str:
+    return f"external-{row_id}"
 
 
 @bp.post("/portfolio/backpack/<uuid:badge_id>/delete")
@@ -118,18 +110,9 @@ def delete(badge_id):
 @login_required
 def add_link(badge_id):
     """``item`` is "<kind>:<id>" (an experience, diploma or skill of the owner)."""
-    row = backpack.get(db.session, current_user, badge_id)
-    kind, _sep, item_id = (request.form.get("item") or "").partition(":")
-    if EmptyForm().validate_on_submit():
-        try:
-            backpack.link(db.session, current_user, row, kind, item_id)
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            return _back(row.id)
-        db.session.commit()
-        flash(_("Linked: the badge is shown on that item."), "success")
-    return _back(row.id)
+    row = backpack.get(db.session, current_user, badge_id)  # another person's: 404
+    return link_from_form(lambda kind, item_id: backpack.link(db.session, current_user, row, kind, item_id),
+                          _("Linked: the badge is shown on that item."), _anchor(row.id))
 
 
 @bp.post(f"/<{ITEM_KINDS}:kind>/<uuid:item_id>/badges")
@@ -149,11 +132,7 @@ def add_link_from_item(kind, item_id):
 @login_required
 def remove_link(badge_id, kind, item_id):
     row = backpack.get(db.session, current_user, badge_id)
-    if EmptyForm().validate_on_submit():
-        backpack.unlink(db.session, current_user, row, kind, item_id)
-        db.session.commit()
-        flash(_("Unlinked."), "success")
-    return _back(row.id)
+    return unlink_from_form(lambda: backpack.unlink(db.session, current_user, row, kind, item_id), _anchor(row.id))
 
 
 def item_badges(kind: str, item) -> list:

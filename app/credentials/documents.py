@@ -56,14 +56,34 @@ def ob2_badge_class(achievement: Achievement) -> dict:
         tags=achievement.tags or ())
 
 
+def signed_email_hash(credential: Credential) -> str | None:
+    """The recipient's e-mail hash as the signed OB 3.0 credential states it (``identityHash`` of the
+    ``emailAddress`` identifier salted with ``recipient_salt``): the same ``sha256$`` of the same address
+    and salt as OB 2.0's ``recipient.identity`` (badges/identity.py)."""
+    subject = credential.document.get("credentialSubject") if isinstance(credential.document, dict) else None
+    identifiers = subject.get("identifier") if isinstance(subject, dict) else None
+    for item in identifiers if isinstance(identifiers, list) else [identifiers]:
+        if (isinstance(item, dict) and item.get("identityType") == "emailAddress" and item.get("hashed") is True
+                and item.get("salt") == credential.recipient_salt and isinstance(item.get("identityHash"), str)):
+            return item["identityHash"]
+    return None
+
+
 def ob2_assertion(credential: Credential) -> dict:
+    """The hosted assertion, its recipient the very hash the signed credential holds. Why from the
+    signature rather than from ``recipient_email``: after the holder erased their account the address is
+    gone (``erasure.erase`` blanks it), yet the badge they carried away must still name them; and one
+    source for both versions cannot drift. A credential with no such identifier (none is issued here)
+    falls back to hashing the stored address."""
     if credential.revoked_at is not None:
         return ob2.revoked_assertion_document(assertion_url=assertion_url(credential),
                                               reason=credential.revocation_reason)
     evidence = [{"id": url} for url in credential.evidence_urls or ()]
+    hashed = signed_email_hash(credential)
     return ob2.assertion_document(
         assertion_url=assertion_url(credential), badge_url=badge_url(credential.achievement),
-        email=credential.recipient_email, salt=credential.recipient_salt, issued_on=credential.issued_at,
+        email=None if hashed else credential.recipient_email, hashed_identity=hashed,
+        salt=credential.recipient_salt, issued_on=credential.issued_at,
         image=f"{assertion_url(credential)}.png", evidence=evidence, narrative=credential.narrative,
         expires=credential.valid_until)
 

@@ -4,6 +4,8 @@ show, downloads (JSON, baked PNG), sharing (public link, LinkedIn "add to profil
 credential to the experiences, diplomas and skills it proves. The work is ``app.services.received``."""
 from __future__ import annotations
 
+from typing import Callable
+
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -54,8 +56,10 @@ def mine():
                            kind_labels={"experience": _("Experience"), "diploma": _("Diploma"), "skill": _("Skill")})
 
 
-def _back(entry_kind=None, entry_id=None):
-    """Back to the item page the form was on (``back=experience:<id>``), else to the section."""
+def back_to_item(anchor: str | None = None):
+    """Back to the item page the form was on (``back=experience:<id>``, one of the owner's items), else to
+    the Credentials section at ``anchor``: the link and unlink forms of issued credentials and of badges
+    earned elsewhere (``app.backpack.routes``) are on both pages."""
     kind, _sep, item_id = (request.form.get("back") or "").partition(":")
     if kind in LINKABLE_KINDS and item_id:
         try:
@@ -64,7 +68,36 @@ def _back(entry_kind=None, entry_id=None):
             item = None
         if item is not None:
             return redirect(url_for(f"portfolio.{kind}", item_id=item.id), 303)
-    return redirect(url_for("credentials.mine", _anchor=f"{entry_kind}-{entry_id}" if entry_id else None), 303)
+    return redirect(url_for("credentials.mine", _anchor=anchor), 303)
+
+
+def link_from_form(link: Callable[[str, str], object], done_message: str, anchor: str):
+    """The "Show it on" form (``item`` = "<kind>:<id>") of an issued credential or a badge from elsewhere:
+    ``link(kind, item_id)`` says that it proves that item; a refusal is flashed, nothing is kept."""
+    kind, _sep, item_id = (request.form.get("item") or "").partition(":")
+    if EmptyForm().validate_on_submit():
+        try:
+            link(kind, item_id)
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return back_to_item(anchor)
+        db.session.commit()
+        flash(done_message, "success")
+    return back_to_item(anchor)
+
+
+def unlink_from_form(unlink: Callable[[], object], anchor: str):
+    """The "Unlink" button, for both kinds of credential (``unlink()`` removes the link)."""
+    if EmptyForm().validate_on_submit():
+        unlink()
+        db.session.commit()
+        flash(_("Unlinked."), "success")
+    return back_to_item(anchor)
+
+
+def _back(entry_kind=None, entry_id=None):
+    return back_to_item(f"{entry_kind}-{entry_id}" if entry_id else None)
 
 
 @bp.post("/portfolio/credentials/<uuid:credential_id>/visibility")
@@ -116,18 +149,9 @@ def recheck(kind, entry_id):
 @login_required
 def add_link(credential_id):
     """``item`` is "<kind>:<id>" (an experience, diploma or skill of the owner)."""
-    kind, _sep, item_id = (request.form.get("item") or "").partition(":")
     awarding.get_owned(db.session, current_user, credential_id)  # another person's credential: 404
-    if EmptyForm().validate_on_submit():
-        try:
-            received.link(db.session, current_user, credential_id, kind, item_id)
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            return _back("credential", credential_id)
-        db.session.commit()
-        flash(_("Linked: the credential is shown on that item."), "success")
-    return _back("credential", credential_id)
+    return link_from_form(lambda kind, item_id: received.link(db.session, current_user, credential_id, kind, item_id),
+                          _("Linked: the credential is shown on that item."), f"credential-{credential_id}")
 
 
 @bp.post(f"/<any({', '.join(LINKABLE_KINDS)}):kind>/<uuid:item_id>/credentials")
@@ -145,11 +169,8 @@ def add_link_from_item(kind, item_id):
 @bp.post(f"/portfolio/credentials/<uuid:credential_id>/links/<any({', '.join(LINKABLE_KINDS)}):kind>/<uuid:item_id>/delete")
 @login_required
 def remove_link(credential_id, kind, item_id):
-    if EmptyForm().validate_on_submit():
-        received.unlink(db.session, current_user, credential_id, kind, item_id)
-        db.session.commit()
-        flash(_("Unlinked."), "success")
-    return _back("credential", credential_id)
+    return unlink_from_form(lambda: received.unlink(db.session, current_user, credential_id, kind, item_id),
+                            f"credential-{credential_id}")
 
 
 def item_credentials(kind: str, item) -> dict:

@@ -61,6 +61,9 @@ class Bundle:
     cvs: list[dict] = field(default_factory=list)  # CV variants (Sillage's own format only)
     photo: bytes | None = None  # the profile photo, when the format carries one
     notes: list[str] = field(default_factory=list)  # what was read but has no place in Sillage
+    # Sections of a Sillage export deliberately not restored, with how many entries each held
+    # (``app.importers.sillage_zip.NOT_IMPORTED``; the reasons: ``app.services.imports.LEFT_OUT_REASONS``).
+    left_out: dict[str, int] = field(default_factory=dict)
 
 
 MONTHS = {name: number for number, names in enumerate((

@@ -6,12 +6,26 @@ against the manifest's list (none missing, none extra, same size and SHA-256, ha
 so that a half-written export (a crash while writing, a cut download) or an altered one is refused as
 a whole; then ``portfolio.json`` against the JSON Schema of the format when it is in the repository.
 
-Imported: profile (the fields the account has empty, the photo if it has none), skills, experiences
-(with their skills), diplomas, journal (with the dates it was written), documents (with their tags,
-descriptions and evidence links), credentials (to the backpack, verbatim, with their hidden flag and item
-links), pages and CVs (their items pointed at the imported ones). Not imported, and said so in the
-preview: grants, share links, attestation requests and the access log, which name other people or
-hold links that belong to the original account.
+What a Sillage-to-Sillage import restores, and what it deliberately does not (the decision; the import
+page, the README and docs/export-format.md say the same):
+
+- Restored: profile (the fields the account has empty, the photo if it has none), skills, experiences
+  (with their skills), diplomas, journal (with the dates it was written), documents (with their tags,
+  descriptions and evidence links), credentials (to the backpack, verbatim, verified again, with their
+  hidden flag and item links: credentials issued to the person, signed attestations and badges from
+  elsewhere alike), pages and CVs (their items pointed at the imported ones). Export, import into a
+  fresh account, export again: these sections are equal but for ids and timestamps.
+- Not restored (``NOT_IMPORTED``), counted in the preview and in the summary (``Bundle.left_out``):
+  ``grants`` (the people the portfolio was shared with: a grant opens the portfolio to another person,
+  who accepted it on the original account; re-creating it would give them access to a new account
+  without their knowledge or the owner's new decision, and inviting them again would mail people who
+  asked nothing), ``grants_received`` (other people's portfolios: those grants are their owners' to
+  give), ``share_links`` (bearer secrets: only a hash of each token is kept, so the same address cannot
+  be answered elsewhere, and a copy of a secret must not outlive its account; new links are one click
+  on the imported pages and CVs), ``attestation_requests`` (they name the people asked, and their
+  one-time links were mailed to them; the signed attestations themselves come back as credentials),
+  ``access_log`` (it records who read the original portfolio: replayed here it would claim readings
+  that never happened here). The export file keeps all five for the person's own records.
 """
 from __future__ import annotations
 
@@ -202,6 +216,5 @@ def read(archive: SafeZip) -> Bundle:
     for section in NOT_IMPORTED:
         count = len(document.get(section) or ())
         if count:
-            bundle.notes.append(str(_l("%(section)s: %(count)s not imported (they belong to the original "
-                                       "account).", section=section, count=count)))
+            bundle.left_out[section] = count
     return bundle

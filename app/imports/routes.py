@@ -12,7 +12,7 @@ import contextlib
 import os
 import time
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import BadRequest
@@ -24,7 +24,7 @@ from app.importers.safety import Limits
 from app.imports import bp
 from app.imports.upload import receive as receive_upload
 from app.portfolio.forms import ConfirmForm
-from app.services import imports
+from app.services import batches, imports
 from app.services.errors import ServiceError
 
 PENDING = "import_pending"
@@ -97,30 +97,42 @@ def upload():
 @import_limit
 @login_required
 def confirm():
+    """Hand the stashed upload to the background import and show its progress (``status``)."""
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for(".index"))
     pending = session.get(PENDING) or {}
     if not pending or time.time() - pending.get("at", 0) > PENDING_SECONDS:
         _forget()
         return _page(_("This upload is no longer available: choose the file again."), 410)
+    if not imports.is_pending(db.session, current_user, pending.get("token", "")):
+        session.pop(PENDING, None)  # replaced by an upload of another session: that one stays
+        return _page(_("This upload is no longer available: choose the file again."), 410)
     try:
-        with imports.unstashed(db.session, current_user, pending["token"]) as path:
-            plan = imports.apply(db.session, current_user, path, filename=pending.get("filename"),
-                                 limits=_limits())
+        batch = imports.start_background(db.session, current_user, pending["token"], pending.get("filename"))
         db.session.commit()
     except ServiceError as error:
         db.session.rollback()
-        if error.code == "upload_expired":  # replaced by an upload of another session: that one stays
-            session.pop(PENDING, None)
-        else:
-            _forget()
+        _forget()
         return _page(_("Nothing was imported: %(reason)s", reason=error.message), error.status)
-    _forget()
-    counts = plan.counts()
-    added = sum(counts[s]["new"] for s in SECTIONS if s != "profile")
-    flash(_("Import done: %(added)d items added, %(existing)d already there.", added=added,
-            existing=sum(c["existing"] for c in counts.values())), "success")
-    return render_template("imports/done.html", plan=plan.as_dict(), sections=SECTIONS)
+    session.pop(PENDING, None)  # the job owns the upload now (and removes it when done)
+    batches.run_batch_job(str(batch.id))
+    return redirect(url_for(".status", batch_id=batch.id), 303)
+
+
+@bp.get("/jobs/<uuid:batch_id>")
+@login_required
+def status(batch_id):
+    """The background import: a progress bar and its state in words, refreshed by the page itself
+    (``<meta http-equiv="refresh">``, no script needed) until it is over; then what was done, or why
+    nothing was."""
+    try:
+        batch = imports.background_job(db.session, current_user, batch_id)
+    except ServiceError:
+        abort(404)
+    progress = batches.progress(batch)
+    [row] = batches.report(db.session, batch, limit=1) or [None]
+    return render_template("imports/status.html", progress=progress, row=row, sections=SECTIONS,
+                           plan=row["result"] if row and row["status"] == "done" else None)
 
 
 @bp.post("/cancel")

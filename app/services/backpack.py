@@ -43,10 +43,10 @@ from app.database import utcnow
 from app.models import User
 from app.models.backpack import ExternalCredential, ExternalCredentialLink
 from app.models.credentials import Credential
-from app.models.received import LINKABLE_KINDS, VerificationVerdict
+from app.models.received import VerificationVerdict
 from app.policy import parse_id
 from app.services import received
-from app.services.errors import NotFound, ServiceError, ValidationFailed
+from app.services.errors import NotFound, ServiceError
 from badges import images
 from badges import read as reading
 from badges import summary
@@ -502,32 +502,14 @@ def download(row: ExternalCredential) -> tuple[bytes, str, str]:
 def link(session: Session, user: User, row: ExternalCredential, item_kind, item_id) -> ExternalCredentialLink:
     """Say that an external badge proves one of the owner's items (idempotent)."""
     get(session, user, row.id)
-    if item_kind not in LINKABLE_KINDS:
-        raise ValidationFailed(str(_l("Some information is not valid.")),
-                               fields={"item_kind": str(_l("Choose an experience, a diploma or a skill."))})
-    item = received.owned_item(session, user, item_kind, item_id)
-    existing = session.scalars(select(ExternalCredentialLink).where(
-        ExternalCredentialLink.external_credential_id == row.id, ExternalCredentialLink.item_kind == item_kind,
-        ExternalCredentialLink.item_id == item.id)).first()
-    if existing is not None:
-        return existing
-    made = ExternalCredentialLink(id=uuid.uuid4(), portfolio_id=row.portfolio_id, external_credential_id=row.id,
-                                  item_kind=item_kind, item_id=item.id, created_at=utcnow())
-    session.add(made)
-    session.flush()
-    return made
+    return received.add_link(session, user, ExternalCredentialLink, "external_credential_id", row.id,
+                             item_kind, item_id)
 
 
 def unlink(session: Session, user: User, row: ExternalCredential, item_kind, item_id) -> None:
     get(session, user, row.id)
-    key = parse_id(item_id)
-    found = session.scalars(select(ExternalCredentialLink).where(
-        ExternalCredentialLink.external_credential_id == row.id, ExternalCredentialLink.item_kind == item_kind,
-        ExternalCredentialLink.item_id == key)).first() if key is not None else None
-    if found is None:
-        raise NotFound(str(_l("This badge is not linked to that item.")))
-    session.delete(found)
-    session.flush()
+    received.remove_link(session, ExternalCredentialLink, "external_credential_id", row.id, item_kind, item_id,
+                         _l("This badge is not linked to that item."))
 
 
 def linked_to(session: Session, portfolio_id, *, include_hidden: bool = False) -> dict[tuple[str, str], list]:

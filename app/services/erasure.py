@@ -16,7 +16,8 @@ data key is shredded first. ``erase`` (called just before) takes what points at 
   that someone read their portfolio then);
 - the address a credential was issued to (``Credential.recipient_email``): the issuer keeps its record
   and the signed credential (which holds only a salted hash of the address, so it stays verifiable
-  wherever the person keeps it), but no longer the address itself;
+  wherever the person keeps it), but no longer the address itself; its OB 2.0 hosted assertion keeps
+  serving that same hash, taken from the signed credential (``credentials.documents.ob2_assertion``);
 - bulk-award rows and batch parameters that name the address, and the batches the person ran;
 - the cached verdicts of their backpack's badges (``backpack.erase``);
 - their export files (and, once committed, every stored file: ``exports.erase_for``).

@@ -30,9 +30,11 @@ from sqlalchemy.orm import Session
 
 from app import policy
 from app.database import utcnow
-from app.models import Credential, Diploma, Document, Experience, Grant, JournalEntry, Portfolio, Skill, User
+from app.models import (
+    Credential, Diploma, Document, Experience, ExternalCredential, Grant, JournalEntry, Portfolio, Skill, User,
+)
 from app.models.sharing import ROLES, SCOPE_ITEM_TYPES, SECTIONS
-from app.services import access_log
+from app.services import access_log, received
 from app.services.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from app.services.tokens import hash_token
 from app.services.validation import CONTROL_CHARS
@@ -123,6 +125,8 @@ def clean_scope(session: Session, portfolio: Portfolio, role: str, value):
             item_id = policy.parse_id(raw_id)
             model = policy.MODEL_OF[kind]
             item = session.get(model, item_id) if item_id is not None else None
+            if item is None and kind == "credential" and item_id is not None:  # a badge earned elsewhere
+                item = session.get(ExternalCredential, item_id)
             if item is None or item.portfolio_id != portfolio.id:
                 raise _invalid("scope", _l("One of the chosen items does not exist in your portfolio."))
             key = (kind, str(item_id))
@@ -341,10 +345,16 @@ def leave(session: Session, user: User, grant: Grant) -> None:
 
 def shared_items(session: Session, user: User, grant: Grant, *, ip: str | None = None,
                  record: bool = True) -> dict:
-    """What the grant shows: ``{"portfolio", "profile" (bool), "<section>": [items]}``.
+    """What the grant shows: ``{"portfolio", "profile" (bool), "<section>": [items], "external_credentials"}``.
 
     Each section's query is filtered by ``policy.shared_filter`` over this one grant: exactly the items
     in scope. The read is logged (``record``) and "recent changes" restart from now.
+
+    ``external_credentials``: the owner's badges earned elsewhere (the backpack) that the same scope
+    covers (the "credentials" section, or each one named), as ``received.Entry`` with the verifier's
+    cached verdict and state: a badge from elsewhere is only worth what its verification says, so the
+    invited person sees that verdict wherever they see the badge. Without the items each badge proves
+    (``links``): those may lie outside the scope.
     """
     if not grant.is_active() or not reaches(session, user, grant):
         raise not_found()
@@ -353,6 +363,9 @@ def shared_items(session: Session, user: User, grant: Grant, *, ip: str | None =
     for section, model in SECTION_MODELS.items():
         condition = policy.shared_filter([grant], model)
         shown[section] = list(session.scalars(select(model).where(condition).order_by(*ORDER[model])))
+    badges = session.scalars(select(ExternalCredential).where(policy.shared_filter([grant], ExternalCredential))
+                             .order_by(ExternalCredential.created_at.desc(), ExternalCredential.id))
+    shown["external_credentials"] = received.external_entries(session, list(badges))
     if record:
         access_log.record(session, grant.portfolio_id, action="view", object_type="portfolio",
                           object_id=grant.portfolio_id, actor=user, ip=ip)
@@ -407,6 +420,8 @@ def title_of(item) -> str:
             return value
     if isinstance(item, Credential):
         return item.achievement.name
+    if isinstance(item, ExternalCredential):
+        return item.achievement_name or item.issuer_name
     return str(getattr(item, "id", ""))
 
 

@@ -14,6 +14,11 @@ organisation and start date for an experience; name for a skill; title, body and
 or an item made by an earlier import from a source item with this fingerprint (even if edited since).
 Documents are matched by the SHA-256 of their content. The profile only fills fields that are empty:
 an import never overwrites what the owner wrote.
+
+A Sillage export restores everything an account holds for itself; its grants, grants received, share
+links, attestation requests and access log are deliberately left out, counted in ``Plan.left_out`` and
+explained (``LEFT_OUT_REASONS``) in the preview and the summary: they name other people or are bearer
+secrets (the whole decision: ``app.importers.sillage_zip``).
 """
 from __future__ import annotations
 
@@ -50,6 +55,22 @@ SHOWCASES = ("pages", "cvs")  # built from the items: imported last, their refer
 REF_SECTIONS = {"experience": "experiences", "diploma": "diplomas", "skill": "skills", "document": "documents",
                 "external": "credentials", "credential": "credentials"}
 PREVIEW_ITEMS = 50  # items listed per section in a preview (all are counted)
+# Why each section of a Sillage export that an import deliberately leaves out is not restored
+# (``app.importers.sillage_zip``'s docstring gives the whole decision).
+LEFT_OUT_REASONS = {
+    "grants": _l("The people you shared your portfolio with: they accepted on your original account, and "
+                 "nobody gets access to this one without your new decision. Share again from “Sharing”."),
+    "grants_received": _l("The portfolios others shared with you: those shares are their owners' to give."),
+    "share_links": _l("Share links are secrets that only your original account can answer: create new ones "
+                      "for your imported pages and CVs."),
+    "attestation_requests": _l("Requests name the people you asked, and their links were sent to them; the "
+                               "signed attestations come back with your credentials."),
+    "access_log": _l("It records who read your original portfolio; here it would tell of readings that "
+                     "never happened. Your export file keeps it."),
+}
+LEFT_OUT_LABELS = {"grants": _l("Shares with other people"), "grants_received": _l("Portfolios shared with you"),
+                   "share_links": _l("Share links"), "attestation_requests": _l("Attestation and endorsement requests"),
+                   "access_log": _l("Access log")}
 __all__ = ("ImportRefused", "Limits", "preview", "apply", "fingerprint")
 
 
@@ -103,6 +124,7 @@ class Plan:
     notes: list[str]
     credentials: list  # one row per badge: label, status, issuer, verdict, reason
     photo: bytes | None = None  # the profile photo to set (the account has none)
+    left_out: dict = field(default_factory=dict)  # section -> count: deliberately not restored (Bundle.left_out)
 
     def counts(self) -> dict:
         counts = {section: {"new": 0, "existing": 0, "invalid": 0}
@@ -123,8 +145,11 @@ class Plan:
             sections[section] = [{"label": item.label, "status": item.status,
                                   **({"reason": item.reason} if item.reason else {})} for item in rows[:limit]]
         profile = {**self.profile, **({"photo": True} if self.photo is not None else {})}
+        left_out = [{"section": section, "count": count, "label": str(LEFT_OUT_LABELS[section]),
+                     "reason": str(LEFT_OUT_REASONS[section])} for section, count in self.left_out.items()]
         return {"format": self.format, "counts": self.counts(), "profile": profile,
-                "items": sections, "credentials": self.credentials[:limit], "notes": self.notes}
+                "items": sections, "credentials": self.credentials[:limit], "notes": self.notes,
+                "left_out": left_out}
 
 
 def _label(section: str, values: dict) -> str:
@@ -257,6 +282,7 @@ def _plan(session: Session, user: User, bundle: Bundle, *, strict: bool, fetch=N
         profile = {k: v for k, v in profile.items() if k not in error.fields}
     plan = Plan(bundle.format, items, profile, list(bundle.notes), _credential_plan(session, user, bundle, fetch))
     plan.photo = photo
+    plan.left_out = dict(bundle.left_out)
     return plan
 
 
@@ -529,8 +555,89 @@ def unstashed(session: Session, user: User, token: str):
         os.unlink(path)
 
 
+def is_pending(session: Session, user: User, token: str) -> bool:
+    """Whether ``token`` names the person's current stashed upload: its first piece decrypts with the
+    token in the associated data (cheap: the whole file is decrypted only by the import itself)."""
+    if not isinstance(token, str) or len(token) != 32 or not all(c in "0123456789abcdef" for c in token):
+        return False
+    key = _stash_key(user)
+    try:
+        encrypted = storage.backend().open(key)
+    except storage.BlobNotFound:
+        return False
+    with encrypted:
+        first = iter(lambda: encrypted.read(1024 * 1024), b"")
+        try:
+            next(iter(vault.decrypt_stream(vault_keys.data_key_for(session, user), first,
+                                           _stash_aad(key, token))), None)
+        except vault.VaultError:
+            return False
+    return True
+
+
 def discard(user: User, token: str) -> None:
     """Forget the stashed upload (after its import, on cancel, or before another file replaces it).
     ``token`` is not checked: the one pending upload is the person's own, from whichever session."""
     with contextlib.suppress(storage.BlobNotFound, storage.StorageUnavailable, ValueError):
         storage.delete(_stash_key(user))
+
+
+# --- the page's import, in the background ----------------------------------------------------------------
+# A confirmed upload may be up to a gigabyte of documents and badges to verify: the page hands it to a
+# background job (a one-item batch, ``app.services.batches``) and shows its progress, so that no request
+# waits minutes. The import stays one transaction (the item's), nothing half-imported: the progress bar
+# goes from 0 to 100 % when it is committed, with its state in words meanwhile. The API and the command
+# line keep importing within their call (they answer with the result).
+BACKGROUND_KIND = "portfolio-import"
+
+
+def start_background(session: Session, user: User, token: str, filename: str | None = None):
+    """The batch that imports the stashed upload ``token`` (idempotent: confirming twice is one import).
+    The caller commits, then enqueues ``batches.run_batch_job``."""
+    from app.services import batches  # noqa: PLC0415
+
+    return batches.create_batch(session, BACKGROUND_KIND, [{"token": token, "filename": filename or ""}],
+                                f"import:{user.id}:{token}", owner=user)
+
+
+def background_job(session: Session, user: User, batch_id):
+    """The person's own import batch, else ``NotFound`` (another person's, or not an import)."""
+    from app.models.jobs import Batch  # noqa: PLC0415
+    from app.services.errors import NotFound  # noqa: PLC0415
+
+    try:
+        batch = session.get(Batch, batch_id)
+    except (TypeError, ValueError):
+        batch = None
+    if batch is None or batch.kind != BACKGROUND_KIND or batch.owner_id != user.id:
+        raise NotFound(str(_l("No such import.")))
+    return batch
+
+
+def _background_handler():
+    from flask import current_app  # noqa: PLC0415
+
+    from app.services import batches  # noqa: PLC0415
+
+    @batches.handler(BACKGROUND_KIND)
+    def run(session: Session, batch, item) -> dict:
+        """Import the stashed upload for the batch's owner; the result is the summary the page shows.
+        The stash goes once the import is over, imported or refused (the person chooses the file again)."""
+        user = session.get(User, batch.owner_id)
+        if user is None:
+            raise refuse("upload_expired", _l("This upload is no longer available: choose the file again."),
+                         status=410)
+        token = item.payload.get("token", "")
+        # unstashed refuses a token that is no longer the person's upload: then the newer one stays.
+        with storage.delete_new_blobs_on_error(session), unstashed(session, user, token) as path:
+            try:
+                plan = apply(session, user, path, filename=item.payload.get("filename") or None,
+                             limits=Limits.from_config(current_app.config))
+            finally:
+                discard(user, token)
+        return json.loads(json.dumps(plan.as_dict(), ensure_ascii=False, default=str))
+
+    return run
+
+
+_background_handler()

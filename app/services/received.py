@@ -122,6 +122,14 @@ def entries(session: Session, user: User, *, include_hidden: bool = True) -> lis
     return sorted(found, key=lambda e: (e.date, str(e.id)), reverse=True)
 
 
+def external_entries(session: Session, rows: list[ExternalCredential]) -> list[Entry]:
+    """Badges earned elsewhere as entries with their cached verdicts and states, newest first, without
+    their links (what a grant shows of them: ``app.services.grants.shared_items``)."""
+    found = [_external_entry(row) for row in rows]
+    _attach_verdicts(session, found)
+    return sorted(found, key=lambda e: (e.date, str(e.id)), reverse=True)
+
+
 def _attach_verdicts(session: Session, found: list[Entry]) -> None:
     if not found:
         return
@@ -254,30 +262,42 @@ def owned_item(session: Session, user: User, kind, item_id):
 def link(session: Session, user: User, credential_id, item_kind, item_id) -> CredentialLink:
     """Say that a received credential proves one of the owner's items (idempotent)."""
     credential = awarding.get_owned(session, user, credential_id)
+    return add_link(session, user, CredentialLink, "credential_id", credential.id, item_kind, item_id)
+
+
+def unlink(session: Session, user: User, credential_id, item_kind, item_id) -> None:
+    credential = awarding.get_owned(session, user, credential_id)
+    remove_link(session, CredentialLink, "credential_id", credential.id, item_kind, item_id,
+                _l("This credential is not linked to that item."))
+
+
+def add_link(session: Session, user: User, model, column: str, credential_id, item_kind, item_id):
+    """A row of ``model`` (``CredentialLink`` or the backpack's ``ExternalCredentialLink``, whose credential
+    is ``column``) saying that the owner's credential ``credential_id``, already checked as theirs, proves
+    one of their items; the existing row when there is one."""
     if item_kind not in LINKABLE_KINDS:
         raise ValidationFailed(str(_l("Some information is not valid.")),
                                fields={"item_kind": str(_l("Choose an experience, a diploma or a skill."))})
     item = owned_item(session, user, item_kind, item_id)
-    existing = session.scalars(select(CredentialLink).where(
-        CredentialLink.credential_id == credential.id, CredentialLink.item_kind == item_kind,
-        CredentialLink.item_id == item.id)).first()
+    existing = session.scalars(select(model).where(getattr(model, column) == credential_id,
+                                                   model.item_kind == item_kind, model.item_id == item.id)).first()
     if existing is not None:
         return existing
-    made = CredentialLink(id=uuid.uuid4(), portfolio_id=user.portfolio.id, credential_id=credential.id,
-                          item_kind=item_kind, item_id=item.id, created_at=utcnow())
+    made = model(id=uuid.uuid4(), portfolio_id=user.portfolio.id, item_kind=item_kind, item_id=item.id,
+                 created_at=utcnow(), **{column: credential_id})
     session.add(made)
     session.flush()
     return made
 
 
-def unlink(session: Session, user: User, credential_id, item_kind, item_id) -> None:
-    credential = awarding.get_owned(session, user, credential_id)
+def remove_link(session: Session, model, column: str, credential_id, item_kind, item_id, missing) -> None:
+    """Remove what ``add_link`` made; ``NotFound`` (``missing``) when there is no such link."""
     key = parse_id(item_id)
-    found = session.scalars(select(CredentialLink).where(
-        CredentialLink.credential_id == credential.id, CredentialLink.item_kind == item_kind,
-        CredentialLink.item_id == key)).first() if key is not None else None
+    found = session.scalars(select(model).where(
+        getattr(model, column) == credential_id, model.item_kind == item_kind,
+        model.item_id == key)).first() if key is not None else None
     if found is None:
-        raise NotFound(str(_l("This credential is not linked to that item.")))
+        raise NotFound(str(missing))
     session.delete(found)
     session.flush()
 

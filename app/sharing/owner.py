@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.extensions import db, limiter
-from app.models import Credential, Diploma, Document, Experience, Skill
+from app.models import Credential, Diploma, Document, Experience, ExternalCredential, Skill
 from app.portfolio.common import show_errors
 from app.services import access_log, grants as service
 from app.services.errors import ServiceError, ValidationFailed
@@ -25,10 +25,13 @@ CHOOSABLE = (("experience", Experience, Experience.start_date.desc()), ("diploma
 
 
 def _choices() -> dict:
-    """The owner's items that a scope may name, by type."""
+    """The owner's items that a scope may name, by type (the badges earned elsewhere are credentials)."""
     portfolio_id = current_user.portfolio.id
-    return {kind: list(db.session.scalars(select(model).where(model.portfolio_id == portfolio_id).order_by(order)))
-            for kind, model, order in CHOOSABLE}
+    found = {kind: list(db.session.scalars(select(model).where(model.portfolio_id == portfolio_id).order_by(order)))
+             for kind, model, order in CHOOSABLE}
+    found["credential"] += db.session.scalars(select(ExternalCredential).where(
+        ExternalCredential.portfolio_id == portfolio_id).order_by(ExternalCredential.created_at.desc()))
+    return found
 
 
 def _scope_from(form: GrantForm):
