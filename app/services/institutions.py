@@ -271,7 +271,7 @@ def enrolment_of(session: Session, org: Organisation, enrolment_id) -> Enrolment
 def roster_imported(session: Session, actor, org: Organisation, batch) -> None:
     """The audit line of a roster import, recorded by its callers (pages, API, CLI) with the batch."""
     audit.record(session, actor=actor, action="roster.import", target_type="batch", target_id=batch.id,
-                 organisation_id=org.id, details={"rows": batch.total})
+                 organisation_id=org.id, details={"rows": batch.params.get("rows", batch.total)})
 
 
 def letters_printed(session: Session, actor, org: Organisation, group: Group, pages: int) -> None:

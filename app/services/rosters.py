@@ -326,7 +326,8 @@ def start_import(session: Session, actor, org: Organisation, data: bytes, *, tod
     batch = batches.create_batch(
         session, KIND, items, f"roster:{org.id}:{digest}:{school_year(today)}", owner=getattr(actor, "id", None)
         if isinstance(actor, User) else None,
-        params={"organisation": str(org.id), "year": school_year(today)},
+        params={"organisation": str(org.id), "year": school_year(today), "rows": len(result["rows"]),
+                "ending": len(result["ending"])},
         item_key=lambda item, position: (f"end:{item['enrolment']}" if item["op"] == "end"
                                          else "mails" if item["op"] == "mails" else f"row:{position}"))
     return batch
