@@ -226,3 +226,34 @@ def test_the_form_suggests_while_typing_and_confirms_ticked_ones_on_save(client,
     edit = client.get(f"/experiences/{experience.id}/edit")
     assert f'data-experience="{experience.id}"'.encode() in edit.data
     assert f'value="{concept.id}"'.encode() not in edit.data
+
+
+def test_the_index_cache_keeps_a_few_databases_and_rebuilds_a_changed_one(monkeypatch):
+    """One index per database URL, bounded: the suite opens a new database per test, and an unbounded
+    cache kept all of them for the whole run."""
+    built = []
+    current = {"url": "", "version": 0}
+
+    def fake_build(session, key):
+        built.append(key)
+        return service._Index(key)
+
+    monkeypatch.setattr(service, "_cache", {})
+    monkeypatch.setattr(service, "_key", lambda session: (current["url"], current["version"]))
+    monkeypatch.setattr(service, "_build", fake_build)
+    for number in range(3 * service.MAX_INDEXES):
+        current["url"] = f"sqlite:///db{number}.db"
+        assert service._index(None).key == (current["url"], 0)
+        assert len(service._cache) <= service.MAX_INDEXES
+    assert list(service._cache) == [f"sqlite:///db{n}.db" for n in range(2 * service.MAX_INDEXES, 3 * service.MAX_INDEXES)]
+    service._index(None)  # the same database unchanged: served from the cache
+    assert len(built) == 3 * service.MAX_INDEXES
+    current["version"] = 1  # its concepts changed: rebuilt, still one entry for it
+    assert service._index(None).key == (current["url"], 1)
+    assert len(built) == 3 * service.MAX_INDEXES + 1
+    assert list(service._cache).count(current["url"]) == 1
+    current["url"], current["version"] = f"sqlite:///db{2 * service.MAX_INDEXES + 1}.db", 0  # an older one kept,
+    # used again: served from the cache, now the most recent
+    service._index(None)
+    assert len(built) == 3 * service.MAX_INDEXES + 1
+    assert list(service._cache)[-1] == current["url"]

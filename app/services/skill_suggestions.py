@@ -86,7 +86,11 @@ class _Index:
 
 
 _lock = threading.Lock()
-_cache: dict[str, _Index] = {}
+# One index per database URL, the least recently used dropped beyond MAX_INDEXES. A server has one
+# database; the test suite opens a new SQLite file per test (about two thousand per run), and an unbounded
+# dict kept every one of their indexes for the life of the process.
+MAX_INDEXES = 4
+_cache: dict[str, _Index] = {}  # in order of use, the most recent last
 
 
 def _key(session: Session) -> tuple:
@@ -136,9 +140,12 @@ def _build(session: Session, key: tuple) -> _Index:
 def _index(session: Session) -> _Index:
     key = _key(session)
     with _lock:
-        found = _cache.get(key[0])
+        found = _cache.pop(key[0], None)
         if found is None or found.key != key:
-            found = _cache[key[0]] = _build(session, key)
+            found = _build(session, key)
+        _cache[key[0]] = found
+        while len(_cache) > MAX_INDEXES:
+            del _cache[next(iter(_cache))]
         return found
 
 
