@@ -56,13 +56,36 @@ def _reviews_requests(user) -> bool:
     return policy.reviews_requests(user)
 
 
-def headed_institutions(user) -> list:
-    """The enrolling institutions whose roster pages this person may open (``rosters.check_head`` says)."""
+@dataclass(frozen=True)
+class Ties:
+    """Whether the person has any membership, active enrolment or guardian grant (either way): one query
+    that lets most people skip the per-page checks below, so the menu costs one query on most pages."""
+    member: bool
+    enrolled: bool
+    guardian: bool
+
+
+def ties(user) -> Ties:
+    from app.models import Enrolment, Grant, Membership, Portfolio
+    member, enrolled, guardian_of, guarded = db.session.execute(select(
+        exists().where(Membership.user_id == user.id),
+        exists().where(Enrolment.user_id == user.id, Enrolment.ended_at.is_(None)),
+        exists().where(Grant.grantee_id == user.id, Grant.role == "guardian", Grant.revoked_at.is_(None)),
+        exists().where(Grant.portfolio_id == Portfolio.id, Portfolio.owner_id == user.id,
+                       Grant.role == "guardian", Grant.revoked_at.is_(None)))).one()
+    return Ties(member=member, enrolled=enrolled, guardian=guardian_of or guarded)
+
+
+def _memberships(user) -> list:
     from app.models import Membership, Organisation
+    return db.session.scalars(select(Organisation).join(Membership, Membership.organisation_id == Organisation.id)
+                              .where(Membership.user_id == user.id).order_by(Organisation.name)).all()
+
+
+def headed_institutions(user, orgs: list) -> list:
+    """The enrolling institutions whose roster pages this person may open (``rosters.check_head`` says)."""
     from app.services.errors import ServiceError
     from app.services.rosters import check_head
-    orgs = db.session.scalars(select(Organisation).join(Membership, Membership.organisation_id == Organisation.id)
-                              .where(Membership.user_id == user.id).order_by(Organisation.name)).all()
     headed = []
     for org in orgs:
         try:
@@ -73,29 +96,31 @@ def headed_institutions(user) -> list:
     return headed
 
 
-def indicator_organisations(user) -> list:
-    """The organisations whose indicators page this person may open (``indicators.may_view``), platform
-    admins aside (they have the platform page, with a filter by organisation)."""
-    from app.models import Membership, Organisation
+def indicator_organisations(user, orgs: list) -> list:
+    """The organisations whose indicators page this person may open (``indicators.may_view``)."""
     from app.services import indicators
-    orgs = db.session.scalars(select(Organisation).join(Membership, Membership.organisation_id == Organisation.id)
-                              .where(Membership.user_id == user.id).order_by(Organisation.name)).all()
     return [org for org in orgs if indicators.may_view(db.session, user, org)]
 
 
-def sees_institutions(user) -> bool:
+def sees_institutions(user, tie: Ties) -> bool:
     """Staff of an enrolling institution, and people enrolled in one (they share with their groups)."""
     from app.services import institutions, minors
-    return bool(institutions.institutions_of(db.session, user) or minors.institution_ids(db.session, user))
+    return bool((tie.member and institutions.institutions_of(db.session, user))
+                or (tie.enrolled and minors.institution_ids(db.session, user)))
 
 
-def sees_guardians(user) -> bool:
-    """Guardians (they hold a guardian grant), people who have guardians, and minors (who may invite one:
-    ``/guardians`` renews at 18, so people under 18 are served)."""
-    from app.models import Grant, Portfolio
+def sees_guardians(user, tie: Ties) -> bool:
+    """Guardians and people who have one (an active guardian grant either way: ``guardians.minors_of`` and
+    the pupil's side of ``/guardians``), and people under 18 (who may invite one; ``/guardians`` also
+    renews at 18)."""
     from app.services import guardians, minors
-    if minors.is_minor(user, threshold=18) or guardians.minors_of(db.session, user):
+    if minors.is_minor(user, threshold=18):
         return True
+    return tie.guardian and bool(guardians.minors_of(db.session, user) or _has_guardian(user))
+
+
+def _has_guardian(user) -> bool:
+    from app.models import Grant, Portfolio
     return bool(db.session.scalar(select(exists().where(
         Grant.portfolio_id == Portfolio.id, Portfolio.owner_id == user.id, Grant.role == "guardian",
         Grant.revoked_at.is_(None)))))
@@ -136,12 +161,14 @@ def _groups(user) -> list[Group]:
         Link("collab.inbox", _l("Inbox"), ("collab.messages", "collab.comments", "collab.mine", "collab.propose")),
         Link("feed.index", _l("News and events"), ("feed.event", "feed.published", "feed.new_event", "feed.edit_event")),
     ]
-    if sees_institutions(user):
+    tie = ties(user)
+    orgs = _memberships(user) if tie.member else []
+    if sees_institutions(user, tie):
         share.append(Link("institutions.home", _l("Institutions"), ("institutions.share",)))
-    if sees_guardians(user):
+    if sees_guardians(user, tie):
         share.append(Link("guardians.home", _l("Guardians")))
     administration: list[Link] = []
-    for org in headed_institutions(user):
+    for org in headed_institutions(user, orgs):
         administration.append(Link("institutions.head", org.name, INSTITUTION_PAGES, values={"org_id": str(org.id)}))
     if _reviews_requests(user):
         administration.append(Link("issuing.admin_requests", _l("Organisation requests"), ("issuing.admin_review",)))
@@ -153,7 +180,7 @@ def _groups(user) -> list[Group]:
             Link("frameworks.admin", _l("Framework imports"), ("frameworks.import_status",)),
         ]
     else:
-        for org in indicator_organisations(user):
+        for org in indicator_organisations(user, orgs):
             administration.append(Link("admin.organisation_indicators", _l("Indicators: %(name)s", name=org.name),
                                        values={"org_id": str(org.id)}))
     groups = [Group("path", _l("My portfolio"), path), Group("proof", _l("Vault and proof"), proof),
