@@ -119,3 +119,12 @@ def test_menu_is_french_for_french_readers(client, people):
 def test_visitors_have_no_main_menu(client, people):
     page = client.get("/").get_data(as_text=True)
     assert 'class="main-nav"' not in page and "nav.js" not in page
+
+
+def test_landing_page_describes_issue_13_and_no_sign_in_service_when_none_is_configured(client, app):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    page = client.get("/").get_data(as_text=True)
+    for title in ("Arrive with your school", "Parents stay informed", "Figures, never content"):
+        assert title in page, title
+    assert not app.config.get("OIDC_PROVIDERS")
+    assert "Sign in with your school&#39;s account" not in page and "Sign in with your school's account" not in page
