@@ -36,7 +36,7 @@ def test_indicators_filter_csv_then_suspend_and_reinstate(browser, live_server):
         screenshot(admin, "nav-admin")
         menu(admin).get_by_text("Administration").click()
         screenshot(admin, "nav-admin-open")
-        menu(admin).get_by_role("link", name="Indicators").click()
+        menu(admin).get_by_role("link", name="Indicators", exact=True).click()
         admin.wait_for_url("**/admin/indicators")
         # Each section: a server-drawn SVG chart (titled) beside the table of its numbers.
         sections = admin.locator("main section.indicator")
@@ -52,7 +52,7 @@ def test_indicators_filter_csv_then_suspend_and_reinstate(browser, live_server):
         rows = list(csv.reader(io.StringIO(exported)))
         assert any("Platform admins" in row and "1" in row for row in rows), rows[:10]
 
-        admin.get_by_label("Organisation").select_option(label=SCHOOL)
+        admin.get_by_label("Organisation", exact=True).select_option(label=SCHOOL)
         admin.get_by_role("button", name="Show").click()
         admin.wait_for_url(re.compile(r"/admin/indicators\?org=[0-9a-f-]{36}"))
         assert SCHOOL in admin.locator("h1").inner_text()
