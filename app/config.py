@@ -183,6 +183,8 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
         "BULK_AWARD_PREVIEW_DAYS": int(get("BULK_AWARD_PREVIEW_DAYS") or 2),
         "SMTP_URL": get("SMTP_URL"),
         "MAIL_SENDER": get("MAIL_SENDER", "Sillage <no-reply@localhost>"),
+        # Whom people write to about their account (shown to a suspended person who gave the right password).
+        "CONTACT_EMAIL": get("CONTACT_EMAIL", ""),
         # Server-side sessions: logout and password changes end sessions for real.
         "SESSION_TYPE": "redis" if redis_url else "sqlalchemy",
         "SESSION_PERMANENT": True,

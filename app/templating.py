@@ -265,6 +265,9 @@ def register(app: Flask) -> None:
     app.jinja_env.filters.update(markdown=render_markdown, date=fmt_date, month=fmt_month,
                                  datetime=fmt_datetime)
     app.jinja_env.globals.update(get_locale=get_locale, has_endpoint=has_endpoint, url_for=fast_url_for)
+    from app import navigation  # the signed-in menu (base.html)
+    app.jinja_env.globals.update(navigation=navigation.menu, nav_current=navigation.current,
+                                 nav_group_is_current=navigation.group_is_current)
     babel = app.extensions["babel"].instance
     babel.domain_instance = RequestCachedDomain(domain=app.extensions["babel"].default_domain)
     # In place of the callables Flask-Babel installed with jinja2.ext.i18n (``newstyle_gettext`` stays

@@ -51,12 +51,15 @@ def make_blueprint() -> Blueprint:
     @document_errors(blp, 400, 415, 422, 429)
     @blp.alt_response(401, schema=ErrorSchema, description="Wrong e-mail or password (invalid_credentials).")
     @blp.alt_response(403, schema=ErrorSchema,
-                      description="E-mail address not verified yet (email_not_verified).")
+                      description="E-mail address not verified yet (email_not_verified), or the right "
+                                  "password of a suspended account (account_suspended).")
     def create():
         """The answer's ``token`` is the only time the secret is shown: keep it safe."""
         body = body_fields(json_object(), ("email", "password"), {"name": _text, "expires_in_days": _days})
-        user = accounts.authenticate(db.session, body["email"], body["password"])
-        db.session.commit()  # a failed attempt counts towards the account's backoff, so it is kept too
+        try:
+            user = accounts.authenticate(db.session, body["email"], body["password"])
+        finally:
+            db.session.commit()  # a failed attempt counts towards the account's backoff, so it is kept too
         if user is None:
             raise ServiceError(str(_l("Wrong e-mail or password.")), code="invalid_credentials", status=401)
         if not user.is_verified:

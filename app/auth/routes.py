@@ -86,7 +86,11 @@ def login():
         return redirect(next_url or home_url())
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(db.session, form.email.data, form.password.data)
+        try:
+            user = accounts.authenticate(db.session, form.email.data, form.password.data)
+        except accounts.AccountSuspended:
+            db.session.commit()
+            return render_template("auth/suspended.html", contact=current_app.config.get("CONTACT_EMAIL")), 403
         db.session.commit()  # a failure is counted too
         if user is not None:
             start_session(user)

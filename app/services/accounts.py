@@ -196,6 +196,13 @@ def _lock_delay(failures: int) -> timedelta:
     return min(timedelta(minutes=2 ** (failures - LOCK_AFTER)), LOCK_MAX)
 
 
+class AccountSuspended(ServiceError):
+    """The right password of a suspended account (see ``authenticate``)."""
+
+    def __init__(self):
+        super().__init__(str(_l("Your account is suspended.")), code="account_suspended", status=403)
+
+
 def _invalid_credentials() -> ServiceError:
     """The one refusal for a wrong password and for a paused account: the two must look the same."""
     return ServiceError(str(_l("This is not your current password, or password checks on this account are "
@@ -235,7 +242,10 @@ def authenticate(session: Session, email, password, *, now: datetime | None = No
     """The user if the e-mail and password match and the account is not locked, else None.
 
     Every failure looks the same to the caller (unknown e-mail, wrong password, locked account). The
-    caller commits in both cases: a failure must be remembered too.
+    caller commits in both cases: a failure must be remembered too. One exception: a suspended account
+    whose *right* password was given raises ``AccountSuspended``, so that its owner learns why they cannot
+    sign in and whom to ask. That tells nothing to someone without the password (a wrong one answers as
+    always, after the same backoff), and the password check costs the same time either way.
     """
     now = now or utcnow()
     user = find_by_email(session, email) if isinstance(email, str) else None
@@ -246,7 +256,7 @@ def authenticate(session: Session, email, password, *, now: datetime | None = No
         return None
     if user.suspended_at is not None:  # app/services/admin.py: no sign-in while suspended
         session.flush()
-        return None
+        raise AccountSuspended()
     user.last_login_at = now
     activity.record(session, user, "sign_in", day=now.date())
     if _hasher().check_needs_rehash(user.password_hash):

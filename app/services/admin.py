@@ -1,7 +1,7 @@
 """The platform administrator's acts on accounts: suspend and reinstate, each written to the audit log.
 
-Decision: a suspended account cannot sign in (``accounts.authenticate`` answers as for a wrong password,
-then the login page explains), its open sessions end (the session version is bumped), its API tokens are
+Decision: a suspended account cannot sign in (a wrong password answers as always; the right one is told
+that the account is suspended and whom to contact — nothing a stranger without the password learns), its open sessions end (the session version is bumped), its API tokens are
 refused, and its share links answer 410 Gone with the neutral "no longer available" page — the same a
 visitor sees for an expired link, so a suspension is not announced to the world. Credentials its owner
 received stay verifiable: they belong to their issuers' status lists, not to the account. Nothing is

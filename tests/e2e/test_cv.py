@@ -61,7 +61,8 @@ def test_make_a_cv_from_an_offer_and_download_it(page, live_server):
         page, "job", "Équipier de restauration rapide", "2023-07-01", "Cuisine et service au comptoir."
     )
 
-    page.get_by_role("navigation", name="Main menu").get_by_role("link", name="CVs").click()
+    page.get_by_role("navigation", name="Main menu").get_by_text("Share", exact=True).click()  # a group of the menu
+    page.get_by_role("navigation", name="Main menu").get_by_role("link", name="CVs", exact=True).click()
     page.wait_for_url("**/cvs")
     form = page.locator("main form:has(input[name=name])")
     form.locator("input[name=name]").fill("Jardinerie Vert Bocage")

@@ -34,7 +34,8 @@ def test_request_approval_achievement_and_did_web(browser, live_server):
     person, admin = (context.new_page() for context in contexts)
 
     sign_in(person, "head@lycee.example")
-    person.get_by_role("navigation", name="Main menu").get_by_role("link", name="Organisations").click()
+    person.get_by_role("navigation", name="Main menu").get_by_text("Vault and proof").click()  # a group of the menu
+    person.get_by_role("navigation", name="Main menu").get_by_role("link", name="Organisations", exact=True).click()
     person.get_by_role("link", name="Open an organisation").first.click()
     person.get_by_label("Name").fill("Lycée des Trois-Rivières")
     person.get_by_label("Kind").select_option("school")

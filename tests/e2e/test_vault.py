@@ -54,7 +54,8 @@ def test_upload_search_rename_download_attach_and_delete(page, live_server, tmp_
     Image.new("RGB", (900, 600), (40, 120, 60)).save(buffer, "PNG")
     photo.write_bytes(buffer.getvalue())
 
-    page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Vault").click()
+    page.get_by_role("navigation", name="Main menu").get_by_text("Vault and proof").click()  # a group of the menu
+    page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Vault", exact=True).click()
     page.wait_for_url("**/vault")
     upload = page.locator("form[data-vault-upload]")
     upload.locator("input[name=tags]").fill("stage, noël")
