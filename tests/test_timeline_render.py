@@ -3,7 +3,8 @@
 ``tests/data/timeline_reference.html`` is the timeline template as it was (calling the shared macros
 ``period``, ``skill_tags`` and ``kind_tag``), kept verbatim. Each test renders it, with the context the
 view used to give it, beside the real page, for the same data, language and filter, and compares the
-two byte for byte (only the CSRF token, new in each session, is set aside). The shared macros are read
+two byte for byte (only the CSRF token, new in each session, and the scripts' CSP nonce, new in each response, are set
+aside). The shared macros are read
 from their live files: if one of them changes, this test says that the timeline's copy must follow.
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tests.conftest import login
 
 REFERENCE = (Path(__file__).parent / "data" / "timeline_reference.html").read_text()
 CSRF_VALUE = re.compile(r'(name="csrf_token" value=")[^"]+(")')
+NONCE = re.compile(r'( nonce=")[^"]*(")')  # the CSP nonce of the page's scripts, new in each response
 QUERIES = ["", "?kind=internship", "?kind=diploma", "?kind=project", "?kind=job"]
 
 
@@ -52,7 +54,7 @@ def reference_page(app, user_id, query: str) -> str:
 
 
 def same_page(page: str) -> str:
-    return CSRF_VALUE.sub(r"\1…\2", page)
+    return NONCE.sub(r"\1…\2", CSRF_VALUE.sub(r"\1…\2", page))
 
 
 def check(app, client, user_id, query: str) -> str:
