@@ -35,6 +35,21 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = _CSRFProtect()
 babel = Babel()
+
+
+def _lazy_strings_are_escaped() -> None:
+    """Flask-Babel's ``LazyString`` declares itself safe HTML (its ``__html__`` returns the text as it is), so
+    a lazy message that interpolates data reached the pages unescaped: ``_l("Indicators: %(name)s",
+    name=org.name)`` in the navigation printed an organisation named ``Lycée <Hugo>`` as markup (stored
+    XSS). Sillage's lazy messages never carry markup (templates mark theirs up themselves): they are escaped
+    like any other string."""
+    from flask_babel.speaklater import LazyString  # noqa: PLC0415
+    from markupsafe import escape  # noqa: PLC0415
+
+    LazyString.__html__ = lambda self: escape(str(self))
+
+
+_lazy_strings_are_escaped()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 talisman = Talisman()
 mail = Mail()

@@ -370,3 +370,14 @@ def test_french_catalogue_is_complete_and_well_formed():
         elif any(sorted(set(placeholder.findall(string))) != expected for string in strings):
             problems.append(f"placeholders differ: {msgids[0]!r}")
     assert not problems, "\n".join(problems)
+
+
+def test_a_lazy_message_with_data_is_escaped_in_pages(app):
+    """``_l`` messages interpolating data (an organisation's name in the navigation) are escaped
+    (app/extensions.py: Flask-Babel's LazyString would otherwise pass as safe markup)."""
+    from flask import render_template_string
+    from flask_babel import lazy_gettext
+
+    with app.test_request_context():
+        html = render_template_string("{{ label }}", label=lazy_gettext("Indicators: %(name)s", name="<b>Hugo</b>"))
+    assert html.endswith(": &lt;b&gt;Hugo&lt;/b&gt;") and "<b>" not in html

@@ -55,6 +55,7 @@ def test_publish_then_read_in_the_feed_and_a_feed_reader(page, browser, live_ser
     page.context.clear_cookies()
 
     _sign_in(page, INES, INES_PASSWORD)
+    page.get_by_role("navigation", name="Menu principal").get_by_text("Partager", exact=True).click()  # a group of the menu
     page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="S’informer").click()
     page.wait_for_url("**/feed")
     card = page.locator("li.card", has_text="Atelier caisse et paiement sans contact")

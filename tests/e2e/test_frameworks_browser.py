@@ -43,6 +43,7 @@ def test_pick_a_concept_for_a_skill_and_browse_an_occupation(page, live_server):
     page.wait_for_url(re.compile(r"/skills/[0-9a-f-]{36}$"))
     assert page.get_by_role("link", name=CONCEPT).is_visible()
 
+    page.get_by_role("navigation", name="Menu principal").locator("summary", has_text="Mon portfolio").click()  # a group of the menu (the current one)
     page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Référentiels").click()
     page.get_by_label("Rechercher").fill("infirmiere")
     page.get_by_role("button", name="Rechercher").click()

@@ -36,7 +36,8 @@ def test_compose_share_and_verify_as_a_recruiter(page, browser, live_server, tmp
     form.locator("[type=submit]").first.click()
     page.wait_for_url("**/dashboard")
 
-    page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Pages").click()
+    page.get_by_role("navigation", name="Menu principal").get_by_text("Partager", exact=True).click()  # a group of the menu
+    page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Pages", exact=True).click()
     page.wait_for_url("**/pages")
     page.get_by_role("link", name="Modifier et partager").first.click()
     page.wait_for_url(re.compile(r"/pages/[0-9a-f-]{36}/edit$"))
