@@ -82,7 +82,7 @@ def test_head_imports_a_roster_and_prints_letters_then_a_pupil_shares_with_the_t
         head.get_by_label("E-mail of their account").fill(TEACHER)
         head.get_by_label("Role").select_option("teacher")
         head.get_by_role("button", name="Add", exact=True).click()
-        assert f"{TEACHER} — teacher" in head.locator("main").inner_text()
+        assert f"{TEACHER} — Teacher" in head.locator("main").inner_text()
         # (b) Léa activates her account with the e-mailed code, then shares with her group's teachers.
         code = activation_code(school.instance / "outbox", PUPIL)
         pupil.goto(f"/activate?code={code}")
