@@ -5,8 +5,9 @@ JSON ``true``, not a string): an unverified claim could name anyone's address an
 An account whose address the provider does not vouch for is linked only from the settings page, by
 the signed-in person. An identity (provider, ``sub``) belongs to one account at a time.
 
-A suspended account (app/services/admin.py) gets the very answer a password sign-in gives it, so that
-a suspension is not announced to whoever holds the provider account. Links, unlinks and accounts
+A suspended account (app/services/admin.py) gets the answer the right password of that account gets
+(``accounts.AccountSuspended``, app/auth/routes.py): the provider has proved who the person is, as the
+password would have; no identity is linked to it meanwhile. Links, unlinks and accounts
 created here go to the audit log, the person being the actor: they change who can enter an account.
 """
 from __future__ import annotations
@@ -45,13 +46,6 @@ def _remember(identity: ExternalIdentity, claims: dict) -> None:
     identity.last_login_at = utcnow()
 
 
-def _refused() -> SsoError:
-    """The password sign-in's own words (app/auth/routes.py ``login``): nothing tells a suspension apart."""
-    return SsoError("sign_in_refused", _("The e-mail address or the password is not right. After several "
-                                         "failed attempts, signing in to an account is paused for a few "
-                                         "minutes."), status=403)
-
-
 def _signed_in(session: Session, user: User) -> None:
     now = utcnow()
     user.last_login_at = now
@@ -68,7 +62,7 @@ def sign_in(session: Session, provider: Provider, claims: dict) -> tuple[User, s
     identity = find(session, provider, claims["sub"])
     if identity is not None:
         if identity.user.suspended_at is not None:
-            raise _refused()
+            raise accounts.AccountSuspended()
         _remember(identity, claims)
         _signed_in(session, identity.user)
         session.flush()
@@ -81,7 +75,7 @@ def sign_in(session: Session, provider: Provider, claims: dict) -> tuple[User, s
             provider=provider.label), status=403)
     user = session.scalars(select(User).where(User.email == email)).first()
     if user is not None and user.suspended_at is not None:
-        raise _refused()  # and no identity is linked to it
+        raise accounts.AccountSuspended()  # and no identity is linked to it
     outcome = "linked"
     if user is None:
         if not provider.create_accounts:

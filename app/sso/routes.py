@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 
 from app.auth.utils import home_url, safe_next, start_session
 from app.extensions import db, limiter
+from app.services import accounts
 from app.sso import emails, flow, identities, providers
 from app.sso.errors import SsoError
 
@@ -73,6 +74,9 @@ def callback(name: str):
         db.session.commit()
     except SsoError as exc:
         return _refuse(exc)
+    except accounts.AccountSuspended:  # as after the right password (app/auth/routes.py login)
+        db.session.rollback()
+        return render_template("auth/suspended.html", contact=current_app.config.get("CONTACT_EMAIL")), 403
     start_session(user)
     if outcome == "created":
         flash(_("Welcome! Your account was created with %(provider)s. You can also set a password with "
