@@ -107,7 +107,11 @@ def decide(session: Session, guardian: User, minor: User, scope: str, decision: 
         raise ValidationFailed(str(_l("Not one of the allowed values.")), fields={"scope": str(_l("Not one of the allowed values."))})
     if decision not in DECISIONS:
         raise ValidationFailed(str(_l("Not one of the allowed values.")), fields={"decision": str(_l("Not one of the allowed values."))})
-    guardian_grant(session, guardian, minor)
+    grant = guardian_grant(session, guardian, minor)
+    if not minors.named_guardian(session, minor, grant.email):
+        # Only a guardian the school named decides: one the pupil invited alone may be the pupil (H1).
+        raise Forbidden(str(_l("Only a guardian named by the school can decide for this pupil.")),
+                        code="guardian_not_named")
     consent = GuardianConsent(minor_id=minor.id, guardian_id=guardian.id, guardian_email=guardian.email,
                               scope=scope, decision=decision, decided_at=utcnow())
     session.add(consent)
