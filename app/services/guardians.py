@@ -108,6 +108,10 @@ def decide(session: Session, guardian: User, minor: User, scope: str, decision: 
     if decision not in DECISIONS:
         raise ValidationFailed(str(_l("Not one of the allowed values.")), fields={"decision": str(_l("Not one of the allowed values."))})
     grant = guardian_grant(session, guardian, minor)
+    if not minors.is_minor(minor, threshold=minors.MAJORITY):
+        # A guardian decides only for a minor: an adult's "guardian" (a coach, a renewed parent) reads, no more.
+        raise ServiceError(str(_l("This person is an adult: nobody decides for them.")), code="not_minor",
+                           status=403)
     if not minors.named_guardian(session, minor, grant.email):
         # Only a guardian the school named decides: one the pupil invited alone may be the pupil (H1).
         raise Forbidden(str(_l("Only a guardian named by the school can decide for this pupil.")),
