@@ -241,9 +241,13 @@ def covers_section(grant: Grant, section: str) -> bool:
 
 
 def active_clause(now: datetime):
-    """The SQL condition of a grant that gives rights at ``now`` (the same as ``Grant.is_active``)."""
+    """The SQL condition of a grant that gives rights at ``now`` (the same as ``Grant.is_active``): accepted,
+    not revoked, not expired, on the portfolio of an account that is not suspended."""
+    # Not correlated on purpose: the callers' own queries may join users or portfolios.
+    suspended = (select(Portfolio.id).join(User, User.id == Portfolio.owner_id)
+                 .where(User.suspended_at.is_not(None)).correlate(None))
     return and_(Grant.accepted_at.is_not(None), Grant.revoked_at.is_(None),
-                or_(Grant.expires_at.is_(None), Grant.expires_at > now))
+                or_(Grant.expires_at.is_(None), Grant.expires_at > now), Grant.portfolio_id.not_in(suspended))
 
 
 def reaches_clause(user: User):

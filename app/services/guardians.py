@@ -90,7 +90,7 @@ def guardian_grant(session: Session, guardian: User, minor: User) -> Grant:
     grant = session.scalars(select(Grant).join(Portfolio, Portfolio.id == Grant.portfolio_id).where(
         Portfolio.owner_id == minor.id, Grant.grantee_id == guardian.id, Grant.role == "guardian",
         Grant.revoked_at.is_(None))).first()
-    if grant is None or not grant.is_active():
+    if grant is None or not grant.is_active(despite_suspension=True):  # to lift their own refusal
         raise Forbidden(str(_l("You are not a guardian of this person.")), code="not_guardian")
     return grant
 
@@ -98,7 +98,7 @@ def guardian_grant(session: Session, guardian: User, minor: User) -> Grant:
 def minors_of(session: Session, guardian: User) -> list[User]:
     rows = session.scalars(select(Grant).where(Grant.grantee_id == guardian.id, Grant.role == "guardian",
                                                Grant.revoked_at.is_(None)))
-    return [grant.portfolio.owner for grant in rows if grant.is_active()]
+    return [grant.portfolio.owner for grant in rows if grant.is_active(despite_suspension=True)]
 
 
 def decide(session: Session, guardian: User, minor: User, scope: str, decision: str) -> GuardianConsent:
