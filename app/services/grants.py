@@ -178,6 +178,8 @@ def invite(session: Session, owner: User, *, email, role, scope="all", expires_a
                            code="self_invitation", status=422)
     if role == "guardian":
         check_guardian_invitation(session, owner, email)
+    else:
+        check_outsider_consent(session, owner, email, role)
     scope = clean_scope(session, portfolio, role, scope)
     expires = clean_expiry(expires_at)
     message = _clean_message(message)
@@ -207,6 +209,17 @@ def check_guardian_invitation(session: Session, owner: User, email: str) -> None
                            code="guardian_not_named", status=403)
 
 
+def check_outsider_consent(session: Session, owner: User, email: str, role: str) -> None:
+    """Under 15, a grant to someone outside the person's institutions waits for a guardian's consent, as a
+    share link does (it gives at least as much), and a certifier's also for attestations outside the school
+    (review 14, M5). ``Forbidden`` with ``guardian_consent_required`` (or ``account_refused``) otherwise."""
+    if not minors.is_minor(owner) or minors.inside_institution(session, owner, email):
+        return
+    minors.require_consent(session, owner, minors.SHARE_LINK)
+    if role == "certifier":
+        minors.require_consent(session, owner, minors.OUTSIDE_ATTESTATION)
+
+
 def owned_grant(session: Session, owner: User, grant_id) -> Grant:
     """The owner's grant with this id; ``NotFound`` for a missing one or another owner's."""
     key = policy.parse_id(grant_id)
@@ -232,6 +245,8 @@ def change(session: Session, owner: User, grant: Grant, *, role=None, scope=None
     if new_role != grant.role and "guardian" in (new_role, grant.role):
         # The guardian role comes from a guardian invitation only (checked there), and leaves with the grant.
         raise _invalid("role", _l("A guardian's access cannot be made from another share, nor turned into one."))
+    if new_role != grant.role and grant.group_id is None:
+        check_outsider_consent(session, owner, grant.email, new_role)
     if grant.group_id is not None and new_role != "viewer":
         # A group grant reaches whoever is staff of the group: reading only, never writing or attesting.
         raise _invalid("role", _l("A share with a group's staff is for reading only."))
