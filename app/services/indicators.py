@@ -236,11 +236,20 @@ def _by_group(session: Session, org: Organisation) -> list[Section]:
     ]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: str) -> str:
+    """A cell a spreadsheet shows as text: one starting like a formula gets a leading quote (OWASP's CSV
+    injection advice). Organisation and group names come from heads and rosters (review 14, L6)."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def as_csv_rows(sections: list[Section]) -> list[list[str]]:
-    """``section, key, label, value`` rows, the same figures as the pages."""
+    """``section, key, label, value`` rows, the same figures as the pages (labels made inert)."""
     out = [["section", "key", "label", "value"]]
     for section in sections:
-        out.extend([section.key, key, label, str(value)] for key, label, value in section.rows)
+        out.extend([section.key, key, csv_cell(label), str(value)] for key, label, value in section.rows)
     return out
 
 
