@@ -213,3 +213,19 @@ def test_namesakes_with_different_ine_are_two_pupils(app, make_user):
     assert rosters.preview(db.session, head, org, text.encode())["counts"]["add"] == 2
     run_import(head, org, text)
     assert sorted(e.group.name for e in db.session.scalars(select(Enrolment))) == ["5e B", "5e C"]
+
+
+def test_a_code_spent_by_a_racing_request_is_refused(app, make_user):
+    """Review 14, L2: two requests read the same unused code; the second to spend it is refused."""
+    from sqlalchemy import update
+    from app.models.institutions import ActivationCode
+    org, head, enrolment = enrol_one(make_user)
+    code = institutions.new_code(db.session, enrolment)
+    db.session.commit()
+    row = institutions.find_code(db.session, code)  # both requests got this far
+    db.session.execute(update(ActivationCode).where(ActivationCode.id == row.id)
+                       .values(used_at=institutions.utcnow()).execution_options(synchronize_session=False))
+    assert row.used_at is None  # this request has not seen the other one's write
+    with pytest.raises(ServiceError) as refused:
+        institutions.activate(db.session, code, email="leo@example.org", password="a long enough passphrase 42")
+    assert refused.value.code == "invalid_code"
