@@ -229,3 +229,20 @@ def test_a_code_spent_by_a_racing_request_is_refused(app, make_user):
     with pytest.raises(ServiceError) as refused:
         institutions.activate(db.session, code, email="leo@example.org", password="a long enough passphrase 42")
     assert refused.value.code == "invalid_code"
+
+
+def test_a_pupil_moved_to_another_group_stops_sharing_with_the_old_one(app, make_user):
+    """Review 14, L7: the old group's teachers lose access when a roster moves the pupil, as on leaving."""
+    org, head, enrolment = enrol_one(make_user)
+    pupil = make_user("leo@example.org")
+    institutions.join(db.session, pupil, institutions.new_code(db.session, enrolment))
+    teacher = make_user("prof@lycee.example")
+    institutions.add_staff(db.session, org, enrolment.group, email=teacher.email, role="teacher")
+    grant = institutions.share_with_group(db.session, pupil, group_id=enrolment.group.id)
+    db.session.commit()
+    assert policy.can(teacher, "read", pupil.portfolio)
+    run_import(head, org, HEADER + "Martin;Léo;12/03/2012;4e C;;;\n")
+    db.session.expire_all()
+    assert db.session.get(Enrolment, enrolment.id).group.name == "4e C"
+    assert db.session.get(Grant, grant.id).revoked_at is not None
+    assert not policy.can(teacher, "read", db.session.get(type(pupil), pupil.id).portfolio)
