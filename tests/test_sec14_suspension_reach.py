@@ -13,7 +13,7 @@ from tests.test_institutions import enrol_one
 
 
 def test_a_suspended_accounts_grants_reach_nobody_until_reinstated(app, client, make_user):
-    org, head, enrolment = enrol_one(make_user)
+    org, head, enrolment = enrol_one(make_user, "Martin;Léo;12/03/2000;BTS 1;;;\n")  # an adult: no consent
     pupil = make_user("leo@example.org")
     institutions.join(db.session, pupil, institutions.new_code(db.session, enrolment))
     teacher, friend = make_user("prof@lycee.example"), make_user("ami@example.org")
@@ -45,3 +45,21 @@ def test_a_suspended_accounts_grants_reach_nobody_until_reinstated(app, client, 
     admin.reinstate(db.session, policy.OPERATOR, pupil)
     db.session.commit()
     assert reached() == [True] * 5
+
+
+def test_a_suspended_accounts_private_feeds_and_digest_stop(app, make_user):
+    """Review 14, L9: the private Atom/iCal feed token and the weekly digest follow the suspension."""
+    from app.services import feed
+    person = make_user("ines@example.org")
+    raw = feed.new_token(db.session, person)
+    feed.settings_for(db.session, person).digest = True
+    db.session.commit()
+    assert feed.user_for_token(db.session, raw) == person
+    assert str(person.id) in feed.digest_recipients(db.session)
+    admin.suspend(db.session, policy.OPERATOR, person, "abuse")
+    db.session.commit()
+    assert feed.user_for_token(db.session, raw) is None
+    assert str(person.id) not in feed.digest_recipients(db.session)
+    admin.reinstate(db.session, policy.OPERATOR, person)
+    db.session.commit()
+    assert feed.user_for_token(db.session, raw) == person
