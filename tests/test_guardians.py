@@ -7,6 +7,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Experience, Membership
+from app.models.institutions import Enrolment
 from app.services import collab, grants, guardians, portfolio as items, tokens
 from app.services.errors import ServiceError
 from tests.conftest import login
@@ -87,6 +88,10 @@ def test_partners_are_added_by_heads_only_and_contribute_only_through_a_grant(ap
     org, head = school(make_user)
     other_org, other_head = school(make_user, name="Autre lycée")
     partner = make_user("club@sport.example")
+    # The pupil is enrolled in ``org``: its partners are inside their institution (no consent needed, M5).
+    db.session.add(Enrolment(organisation_id=org.id, family_name="Martin", given_name="Léo",
+                             birth_date=pupil.birth_date, user_id=pupil.id, guardian_emails=[]))
+    db.session.commit()
     refused = client.post(f"/api/v1/orgs/{org.id}/partners", json={"email": partner.email}, headers=bearer(other_head))
     assert refused.status_code == 403
     added = client.post(f"/api/v1/orgs/{org.id}/partners", json={"email": partner.email}, headers=bearer(head))
@@ -154,8 +159,10 @@ def test_a_pupil_cannot_make_themself_a_guardian(app, client, family, make_user)
     client.post("/portfolio/sharing/new", data={"email": alt.email, "role": "guardian", "extent": "all"})
     assert db.session.query(grants.Grant).filter_by(email=alt.email, role="guardian").count() == 0
     # A friend's viewer share turned into a guardian's: refused (the page and the service).
-    viewer, raw = grants.invite(db.session, pupil, email=alt.email, role="viewer")
-    grants.accept_by_link(db.session, alt, raw)
+    # (a viewer share made earlier: under 15 a new one to an outsider would wait for consent, M5)
+    viewer = grants.Grant(portfolio_id=pupil.portfolio.id, email=alt.email, role="viewer", scope="all",
+                          grantee_id=alt.id, accepted_at=grants.utcnow(), invited_by_id=pupil.id, locale="fr")
+    db.session.add(viewer)
     db.session.commit()
     with pytest.raises(ServiceError):
         grants.change(db.session, pupil, viewer, role="guardian")
