@@ -246,3 +246,21 @@ def test_a_pupil_moved_to_another_group_stops_sharing_with_the_old_one(app, make
     assert db.session.get(Enrolment, enrolment.id).group.name == "4e C"
     assert db.session.get(Grant, grant.id).revoked_at is not None
     assert not policy.can(teacher, "read", db.session.get(type(pupil), pupil.id).portfolio)
+
+
+def test_a_closed_institutions_staff_reach_nothing(app, make_user):
+    """Review 14, L8: the group grant stops reaching the staff of a closed (or no longer approved) school."""
+    org, head, enrolment = enrol_one(make_user)
+    pupil = make_user("leo@example.org")
+    institutions.join(db.session, pupil, institutions.new_code(db.session, enrolment))
+    teacher = make_user("prof@lycee.example")
+    institutions.add_staff(db.session, org, enrolment.group, email=teacher.email, role="teacher")
+    institutions.share_with_group(db.session, pupil, group_id=enrolment.group.id)
+    db.session.commit()
+    assert policy.can(teacher, "read", pupil.portfolio)
+    org.closed_at = institutions.utcnow()
+    db.session.commit()
+    assert not policy.can(teacher, "read", pupil.portfolio) and grants.shared_with(db.session, teacher) == []
+    org.closed_at, org.status = None, "refused"
+    db.session.commit()
+    assert not policy.can(teacher, "read", pupil.portfolio)
