@@ -241,21 +241,29 @@ def covers_section(grant: Grant, section: str) -> bool:
 
 
 def active_clause(now: datetime):
-    """The SQL condition of a grant that gives rights at ``now`` (the same as ``Grant.is_active``)."""
+    """The SQL condition of a grant that gives rights at ``now`` (the same as ``Grant.is_active``): accepted,
+    not revoked, not expired, on the portfolio of an account that is not suspended."""
+    # Not correlated on purpose: the callers' own queries may join users or portfolios.
+    suspended = (select(Portfolio.id).join(User, User.id == Portfolio.owner_id)
+                 .where(User.suspended_at.is_not(None)).correlate(None))
     return and_(Grant.accepted_at.is_not(None), Grant.revoked_at.is_(None),
-                or_(Grant.expires_at.is_(None), Grant.expires_at > now))
+                or_(Grant.expires_at.is_(None), Grant.expires_at > now), Grant.portfolio_id.not_in(suspended))
 
 
 def reaches_clause(user: User):
     """The SQL condition of a grant that names ``user``: accepted by them, or made to the staff of a group
     where they hold the role the grant names (any staff role when it names none) while they are still
-    on the staff of that group's institution and the group is not archived (app/models/institutions.py)."""
+    on the staff of that group's institution, the group is not archived (app/models/institutions.py) and
+    the institution is approved and not closed."""
     return or_(Grant.grantee_id == user.id, and_(Grant.group_id.is_not(None), exists().where(
         GroupStaff.group_id == Grant.group_id, GroupStaff.user_id == user.id,
         or_(Grant.group_role.is_(None), GroupStaff.role == Grant.group_role),
         Group.id == GroupStaff.group_id, Group.archived_at.is_(None),
         Membership.organisation_id == Group.organisation_id, Membership.user_id == user.id,
-        Membership.role.in_(STAFF_ROLES))))
+        Membership.role.in_(STAFF_ROLES),
+        # and the institution is approved and open: a closed or refused one's staff reach nothing (review 14, L8)
+        Organisation.id == Group.organisation_id, Organisation.status == "approved",
+        Organisation.closed_at.is_(None))))
 
 
 def active_grants(user, portfolio) -> list[Grant]:

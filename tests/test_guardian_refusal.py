@@ -8,6 +8,7 @@ import pytest
 from app.extensions import db
 from app.models.institutions import Enrolment
 from app.services import admin, audit, guardians, pages, share_links
+from app.services.errors import ServiceError
 from tests.conftest import login
 from tests.test_institutions import school
 from tests.test_minors import guardian_of, years_ago
@@ -97,3 +98,21 @@ def test_a_minors_share_link_closes_when_the_consent_is_withdrawn(app, client, p
     _l2, raw2 = share_links.create(db.session, adult, page=pages.create(db.session, adult, {"title": "CV"}))
     db.session.commit()
     assert share_links.open(db.session, raw2)[0] == "active"
+
+
+def test_nobody_decides_for_an_adult(app, client, make_user):
+    """Review 14, M1: an adult's "guardian" (a coach, a parent kept at 18) cannot suspend the account."""
+    from tests.test_guardians import bearer
+    from tests.test_minors import guardian_of
+    adult = make_user("paul@example.org")
+    adult.birth_date = years_ago(25)
+    db.session.commit()
+    coach = guardian_of(make_user, adult, "coach@example.org")  # named on a roster, even
+    with pytest.raises(ServiceError) as refused:
+        guardians.decide(db.session, coach, adult, "account", "refused")
+    assert refused.value.code == "not_minor"
+    db.session.rollback()
+    answer = client.post("/api/v1/guardians/consents", headers=bearer(coach),
+                         json={"minor_id": str(adult.id), "scope": "account", "decision": "refused"})
+    assert answer.status_code == 403 and answer.get_json()["error"] == "not_minor"
+    assert db.session.get(type(adult), adult.id).suspended_at is None

@@ -7,11 +7,12 @@ import pytest
 
 from app.extensions import db
 from app.models import Experience, Membership
+from app.models.institutions import Enrolment
 from app.services import collab, grants, guardians, portfolio as items, tokens
 from app.services.errors import ServiceError
 from tests.conftest import login
 from tests.test_institutions import school
-from tests.test_minors import years_ago
+from tests.test_minors import name_guardian, years_ago
 
 
 def bearer(user) -> dict:
@@ -26,6 +27,7 @@ def family(app, make_user):
     pupil.birth_date = years_ago(12)
     parent = make_user("parent@example.org")
     db.session.commit()
+    name_guardian(make_user, pupil, parent.email)
     return pupil, parent
 
 
@@ -86,6 +88,10 @@ def test_partners_are_added_by_heads_only_and_contribute_only_through_a_grant(ap
     org, head = school(make_user)
     other_org, other_head = school(make_user, name="Autre lycée")
     partner = make_user("club@sport.example")
+    # The pupil is enrolled in ``org``: its partners are inside their institution (no consent needed, M5).
+    db.session.add(Enrolment(organisation_id=org.id, family_name="Martin", given_name="Léo",
+                             birth_date=pupil.birth_date, user_id=pupil.id, guardian_emails=[]))
+    db.session.commit()
     refused = client.post(f"/api/v1/orgs/{org.id}/partners", json={"email": partner.email}, headers=bearer(other_head))
     assert refused.status_code == 403
     added = client.post(f"/api/v1/orgs/{org.id}/partners", json={"email": partner.email}, headers=bearer(head))
@@ -134,3 +140,51 @@ def test_demo_has_a_partner(app):
     assert db.session.query(Membership).filter_by(role="partner").count() == 1
     demo.load(db.session)  # idempotent
     assert db.session.query(Membership).filter_by(role="partner").count() == 1
+
+
+def test_a_pupil_cannot_make_themself_a_guardian(app, client, family, make_user):
+    """Review 14, H1: a pupil's second address made "guardian" (by the guardians page, the API, the sharing
+    page or a changed share) never decides, and the guardian the school named cannot be revoked by the pupil."""
+    pupil, parent = family
+    alt = make_user("leo.alt@gmail.example")
+    pupil_h = bearer(pupil)
+    api = client.post("/api/v1/guardians/invitations", json={"email": alt.email}, headers=pupil_h)
+    assert api.status_code == 403 and api.get_json()["error"] == "guardian_not_named"
+    api = client.post("/api/v1/grants", json={"email": alt.email, "role": "guardian"}, headers=pupil_h)
+    assert api.status_code == 403 and api.get_json()["error"] == "guardian_not_named"
+    login(client, pupil.email)
+    client.post("/guardians/invite", data={"email": alt.email})
+    form = client.get("/portfolio/sharing/new").get_data(as_text=True)
+    assert 'value="guardian"' not in form
+    client.post("/portfolio/sharing/new", data={"email": alt.email, "role": "guardian", "extent": "all"})
+    assert db.session.query(grants.Grant).filter_by(email=alt.email, role="guardian").count() == 0
+    # A friend's viewer share turned into a guardian's: refused (the page and the service).
+    # (a viewer share made earlier: under 15 a new one to an outsider would wait for consent, M5)
+    viewer = grants.Grant(portfolio_id=pupil.portfolio.id, email=alt.email, role="viewer", scope="all",
+                          grantee_id=alt.id, accepted_at=grants.utcnow(), invited_by_id=pupil.id, locale="fr")
+    db.session.add(viewer)
+    db.session.commit()
+    with pytest.raises(ServiceError):
+        grants.change(db.session, pupil, viewer, role="guardian")
+    db.session.rollback()
+    changed = client.patch(f"/api/v1/grants/{viewer.id}", json={"role": "guardian"}, headers=pupil_h)
+    assert changed.status_code == 422 and db.session.get(grants.Grant, viewer.id).role == "viewer"
+    # A guardian grant the pupil made before (or whose e-mail the school removed) reads but decides nothing.
+    old = grants.Grant(portfolio_id=pupil.portfolio.id, email=alt.email + ".old", role="guardian", scope="all",
+                       grantee_id=alt.id, accepted_at=grants.utcnow(), invited_by_id=pupil.id, locale="fr")
+    viewer.revoked_at = grants.utcnow()
+    db.session.add(old)
+    db.session.commit()
+    body = {"minor_id": str(pupil.id), "scope": "share_link", "decision": "granted"}
+    decided = client.post("/api/v1/guardians/consents", json=body, headers=bearer(alt))
+    assert decided.status_code == 403 and decided.get_json()["error"] == "guardian_not_named"
+    assert not guardians.minors.has_consent(db.session, pupil, "share_link")
+    # The guardian the school named: invited, accepted; the pupil cannot revoke them (page or API).
+    grant, raw = guardians.invite(db.session, pupil, parent.email)
+    grants.accept_by_link(db.session, parent, raw)
+    db.session.commit()
+    client.post(f"/portfolio/sharing/{grant.id}/revoke")
+    gone = client.delete(f"/api/v1/grants/{grant.id}", headers=pupil_h)
+    assert gone.status_code == 403 and gone.get_json()["error"] == "guardian_named_by_school"
+    assert db.session.get(grants.Grant, grant.id).revoked_at is None
+    assert client.post("/api/v1/guardians/consents", json=body, headers=bearer(parent)).status_code == 201

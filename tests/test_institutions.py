@@ -213,3 +213,54 @@ def test_namesakes_with_different_ine_are_two_pupils(app, make_user):
     assert rosters.preview(db.session, head, org, text.encode())["counts"]["add"] == 2
     run_import(head, org, text)
     assert sorted(e.group.name for e in db.session.scalars(select(Enrolment))) == ["5e B", "5e C"]
+
+
+def test_a_code_spent_by_a_racing_request_is_refused(app, make_user):
+    """Review 14, L2: two requests read the same unused code; the second to spend it is refused."""
+    from sqlalchemy import update
+    from app.models.institutions import ActivationCode
+    org, head, enrolment = enrol_one(make_user)
+    code = institutions.new_code(db.session, enrolment)
+    db.session.commit()
+    row = institutions.find_code(db.session, code)  # both requests got this far
+    db.session.execute(update(ActivationCode).where(ActivationCode.id == row.id)
+                       .values(used_at=institutions.utcnow()).execution_options(synchronize_session=False))
+    assert row.used_at is None  # this request has not seen the other one's write
+    with pytest.raises(ServiceError) as refused:
+        institutions.activate(db.session, code, email="leo@example.org", password="a long enough passphrase 42")
+    assert refused.value.code == "invalid_code"
+
+
+def test_a_pupil_moved_to_another_group_stops_sharing_with_the_old_one(app, make_user):
+    """Review 14, L7: the old group's teachers lose access when a roster moves the pupil, as on leaving."""
+    org, head, enrolment = enrol_one(make_user)
+    pupil = make_user("leo@example.org")
+    institutions.join(db.session, pupil, institutions.new_code(db.session, enrolment))
+    teacher = make_user("prof@lycee.example")
+    institutions.add_staff(db.session, org, enrolment.group, email=teacher.email, role="teacher")
+    grant = institutions.share_with_group(db.session, pupil, group_id=enrolment.group.id)
+    db.session.commit()
+    assert policy.can(teacher, "read", pupil.portfolio)
+    run_import(head, org, HEADER + "Martin;Léo;12/03/2012;4e C;;;\n")
+    db.session.expire_all()
+    assert db.session.get(Enrolment, enrolment.id).group.name == "4e C"
+    assert db.session.get(Grant, grant.id).revoked_at is not None
+    assert not policy.can(teacher, "read", db.session.get(type(pupil), pupil.id).portfolio)
+
+
+def test_a_closed_institutions_staff_reach_nothing(app, make_user):
+    """Review 14, L8: the group grant stops reaching the staff of a closed (or no longer approved) school."""
+    org, head, enrolment = enrol_one(make_user)
+    pupil = make_user("leo@example.org")
+    institutions.join(db.session, pupil, institutions.new_code(db.session, enrolment))
+    teacher = make_user("prof@lycee.example")
+    institutions.add_staff(db.session, org, enrolment.group, email=teacher.email, role="teacher")
+    institutions.share_with_group(db.session, pupil, group_id=enrolment.group.id)
+    db.session.commit()
+    assert policy.can(teacher, "read", pupil.portfolio)
+    org.closed_at = institutions.utcnow()
+    db.session.commit()
+    assert not policy.can(teacher, "read", pupil.portfolio) and grants.shared_with(db.session, teacher) == []
+    org.closed_at, org.status = None, "refused"
+    db.session.commit()
+    assert not policy.can(teacher, "read", pupil.portfolio)

@@ -159,3 +159,36 @@ def test_cli_roster_import_and_letters(app, make_user, tmp_path):
         letters = runner.invoke(args=["roster", "letters", "--org", str(org.id), "--group", "5e B", "--out", str(out)])
         assert letters.exit_code == 0, letters.output
         assert out.read_bytes().startswith(b"%PDF") and letters.output.strip().endswith("letters: 2")
+
+
+def test_roster_files_leave_the_disk(client, app, make_user):
+    """Review 14, L5: a preview with errors is not kept, a confirmed or refused import deletes its file, and
+    previews nobody confirmed within the hour are swept."""
+    import hashlib
+    import os
+    from pathlib import Path
+    org, head = school(make_user)
+    login(client, head.email)
+    page = client.get(f"/institutions/{org.id}")
+    folder = Path(app.instance_path) / "rosters" / str(org.id)
+
+    def preview(data: bytes):
+        return client.post(f"/institutions/{org.id}/roster", data={
+            "csrf_token": csrf_token(page), "file": (io.BytesIO(data), "roster.csv")},
+            content_type="multipart/form-data")
+
+    bad = ROSTER.replace(b"2011-05-06", b"2099-05-06")
+    assert preview(bad).status_code == 200
+    assert not (folder / f"{hashlib.sha256(bad).hexdigest()}.csv").exists()
+    stale = folder / ("0" * 64 + ".csv")
+    stale.write_bytes(bad)
+    os.utime(stale, (0, 0))
+    refused = folder / ("1" * 64 + ".csv")
+    refused.write_bytes(bad)  # e.g. a file that became invalid: the import refuses it
+    response = preview(ROSTER)
+    good = folder / f"{hashlib.sha256(ROSTER).hexdigest()}.csv"
+    assert good.exists() and not stale.exists() and refused.exists()
+    client.post(f"/institutions/{org.id}/roster/{'1' * 64}/import", data={"csrf_token": csrf_token(response)})
+    assert not refused.exists() and db.session.scalar(select(Enrolment.id)) is None
+    client.post(f"/institutions/{org.id}/roster/{good.stem}/import", data={"csrf_token": csrf_token(response)})
+    assert not good.exists() and len(db.session.scalars(select(Enrolment)).all()) == 2

@@ -2,14 +2,17 @@
 guardian's consent; guardians read and never write; a refusal suspends the account; the 18-years end."""
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from app import policy
 from app.extensions import db
 from app.models import Experience, Grant
 from app.models.guardians import GuardianConsent
+from app.models.institutions import Enrolment
 from app.services import attestations, grants, guardians, minors, pages, portfolio as items, share_links
 from app.services.errors import Forbidden, ServiceError, ValidationFailed
 from tests.test_institutions import school
@@ -28,8 +31,25 @@ def pupil(app, make_user):
     return user
 
 
-def guardian_of(make_user, minor, email="parent@example.org"):
+def name_guardian(make_user, minor, email):
+    """The school names ``email`` as a guardian of ``minor`` (its roster's guardian e-mails): only such a
+    guardian decides for a minor (review 14, H1). Enrols the minor in a new school when not enrolled."""
+    enrolment = db.session.scalars(select(Enrolment).where(Enrolment.user_id == minor.id,
+                                                           Enrolment.ended_at.is_(None))).first()
+    if enrolment is None:
+        org, _head = school(make_user, name=f"Collège {uuid.uuid4().hex[:6]}")
+        enrolment = Enrolment(organisation_id=org.id, family_name="Martin", given_name="Léo",
+                              birth_date=minor.birth_date, user_id=minor.id, guardian_emails=[])
+        db.session.add(enrolment)
+    enrolment.guardian_emails = [*(enrolment.guardian_emails or []), email.lower()]
+    db.session.commit()
+    return enrolment
+
+
+def guardian_of(make_user, minor, email="parent@example.org", *, named=True):
     guardian = make_user(email)
+    if named:
+        name_guardian(make_user, minor, email)
     grant, raw = guardians.invite(db.session, minor, email)
     grants.accept_by_link(db.session, guardian, raw)
     db.session.commit()

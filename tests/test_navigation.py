@@ -46,7 +46,7 @@ def people(app, make_user):
     pupil = make_user("pupil@eleve.example")
     pupil.birth_date = years_ago(13)
     db.session.add(Enrolment(organisation_id=org.id, group_id=group.id, family_name="Élève", given_name="Léa",
-                             birth_date=pupil.birth_date, user_id=pupil.id))
+                             birth_date=pupil.birth_date, user_id=pupil.id, guardian_emails=["parent@example.org"]))
     guardian = make_user("parent@example.org")
     _grant, raw = guardians.invite(db.session, pupil, guardian.email)
     grant_service.accept_by_link(db.session, guardian, raw)

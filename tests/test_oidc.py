@@ -386,3 +386,24 @@ def test_linking_and_unlinking_from_the_settings_and_the_api_are_audited(app, cl
                                     headers={"Authorization": f"Bearer {raw}"}).status_code == 204
     assert [action for action, _type, _details in _actions(user)][-1] == "sso.identity_unlink"
     assert len(_actions(user)) == 4
+
+
+@pytest.mark.parametrize("case", ["unverified", "platform_admin", "head", "recycled"])
+def test_linking_by_email_is_refused_where_it_could_take_an_account_over(client, make_user, case):
+    """Review 14, M3: an account whose own address is unverified (a pre-hijack), a powerful account, or one
+    that already has another identity at this provider (a recycled address) is never linked by e-mail."""
+    if case == "head":  # the head of a school, whose account has the provider's address
+        from tests.test_institutions import school
+        _org, ines = school(make_user, head_email="ines.sso@example.org")
+    else:
+        ines = make_user("ines.sso@example.org", verified=case != "unverified")
+    if case == "platform_admin":
+        ines.is_admin = True
+    elif case == "recycled":
+        db.session.add(ExternalIdentity(user_id=ines.id, provider="test", subject="former-student"))
+    db.session.commit()
+    before = _counts()
+    response = _callback(client, sign_in_over_http(_start(client), "ines"))
+    assert response.status_code == 403 and 'data-code="link_from_settings"' in response.text
+    assert "link Test ENT from your settings" in response.text
+    assert _counts() == before and client.get("/settings").status_code == 302

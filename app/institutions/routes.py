@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from pathlib import Path
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -17,6 +18,20 @@ from app.services.errors import ServiceError
 
 # Guessing a code: a few tries a minute per address (10 characters of 32 symbols: ~50 bits anyway).
 code_limit = limiter.limit("10/minute", methods=["POST"])
+
+
+STASH_HOURS = 1
+
+
+def _sweep(folder: Path) -> None:
+    """Delete the previews nobody confirmed within ``STASH_HOURS``: they hold minors' personal data."""
+    limit = time.time() - STASH_HOURS * 3600
+    for old in folder.glob("*.csv"):
+        try:
+            if old.stat().st_mtime < limit:
+                old.unlink()
+        except OSError:  # removed meanwhile by another request
+            continue
 
 
 def _stash(org_id) -> Path:
@@ -250,7 +265,9 @@ def roster_preview(org_id):
         flash(exc.message, "error")
         return redirect(url_for(".head", org_id=org.id))
     digest = hashlib.sha256(data).hexdigest()
-    (_stash(org.id) / f"{digest}.csv").write_bytes(data)
+    _sweep(_stash(org.id))
+    if preview["valid"]:  # a file with errors is refused whole at import: never kept (review 14, L5)
+        (_stash(org.id) / f"{digest}.csv").write_bytes(data)
     return render_template("institutions/preview.html", org=org, preview=preview, digest=digest)
 
 
@@ -272,7 +289,8 @@ def roster_import(org_id, digest):
         db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for(".head", org_id=org.id))
-    path.unlink(missing_ok=True)
+    finally:  # imported or refused, the file (minors' names, birth dates, guardians) leaves the disk
+        path.unlink(missing_ok=True)
     rosters.run_roster_job(str(batch.id))
     return redirect(url_for(".roster_job", org_id=org.id, job_id=batch.id))
 

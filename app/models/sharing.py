@@ -64,11 +64,15 @@ class Grant(IdMixin, TimestampMixin, db.Model):
     portfolio: Mapped[Portfolio] = relationship()
     grantee: Mapped[Optional[User]] = relationship(foreign_keys=[grantee_id])
 
-    def is_active(self, now: datetime | None = None) -> bool:
-        """Accepted, not revoked, not expired: the only state in which the grant gives any right."""
+    def is_active(self, now: datetime | None = None, *, despite_suspension: bool = False) -> bool:
+        """Accepted, not revoked, not expired, and the owner's account not suspended: the only state in which
+        the grant gives any right (the same as ``app.policy.active_clause``). A suspended account's grants
+        reach nobody while it is suspended and work again once it is reinstated (review 14, M2);
+        ``despite_suspension`` is for the guardian who must still be able to lift their own refusal."""
         now = now or utcnow()
         return (self.accepted_at is not None and self.revoked_at is None
-                and (self.expires_at is None or self.expires_at > now))
+                and (self.expires_at is None or self.expires_at > now)
+                and (despite_suspension or self.portfolio.owner.suspended_at is None))
 
     @property
     def status(self) -> str:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.database import utcnow
 from app.models.admin import PLATFORM, DailyActivity, DailySeen
-from app.models.issuing import Membership
+from app.models.institutions import Enrolment
 
 _COUNTERS = ("sign_ins", "api_uses")
 
@@ -72,8 +72,10 @@ def record(session: Session, user, kind: str, *, day: date | None = None) -> boo
     amounts = {"sign_ins": 1} if kind == "sign_in" else {"api_uses": 1}
     if fresh:
         amounts["active_people"] = 1
+    # The organisations where the person activated or joined an enrolment: never a membership a head or an
+    # admin made without asking, which would tell them the days that person is active (review 14, M4).
     scopes = [PLATFORM] + [str(org_id) for org_id in session.scalars(
-        select(Membership.organisation_id).where(Membership.user_id == user.id))]
+        select(Enrolment.organisation_id).where(Enrolment.user_id == user.id, Enrolment.ended_at.is_(None)))]
     for scope in scopes:
         _bump(session, day, scope, **amounts)
     return fresh

@@ -474,14 +474,16 @@ def user_for_token(session: Session, raw) -> User | None:
     if not isinstance(raw, str) or not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
         return None
     settings = session.scalar(select(FeedSettings).where(FeedSettings.token_hash == _hash(raw)))
-    return settings.user if settings is not None and settings.user.is_active else None
+    # A suspended account's private feeds stop answering too, like its sign-in and tokens (review 14, L9).
+    return settings.user if settings is not None and settings.user.suspended_at is None else None
 
 
 def digest_recipients(session: Session) -> list[str]:
-    """Ids of the people who opted in to the weekly digest (verified address only)."""
+    """Ids of the people who opted in to the weekly digest (verified address, account not suspended)."""
     return [str(user_id) for user_id in session.scalars(
         select(FeedSettings.user_id).join(User, User.id == FeedSettings.user_id).where(
-            FeedSettings.digest.is_(True), User.email_verified_at.is_not(None)).order_by(FeedSettings.user_id))]
+            FeedSettings.digest.is_(True), User.email_verified_at.is_not(None), User.suspended_at.is_(None))
+        .order_by(FeedSettings.user_id))]
 
 
 def digest_items(session: Session, user: User, now: datetime | None = None) -> list[FeedItem]:

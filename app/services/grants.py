@@ -34,7 +34,7 @@ from app.models import (
     Credential, Diploma, Document, Experience, ExternalCredential, Grant, JournalEntry, Portfolio, Skill, User,
 )
 from app.models.sharing import ROLES, SCOPE_ITEM_TYPES, SECTIONS
-from app.services import access_log, received
+from app.services import access_log, minors, received
 from app.services.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from app.services.tokens import hash_token
 from app.services.validation import CONTROL_CHARS
@@ -176,6 +176,10 @@ def invite(session: Session, owner: User, *, email, role, scope="all", expires_a
     if email == owner.email.lower():
         raise ServiceError(str(_l("You cannot invite yourself: this is your own address.")),
                            code="self_invitation", status=422)
+    if role == "guardian":
+        check_guardian_invitation(session, owner, email)
+    else:
+        check_outsider_consent(session, owner, email, role)
     scope = clean_scope(session, portfolio, role, scope)
     expires = clean_expiry(expires_at)
     message = _clean_message(message)
@@ -193,6 +197,27 @@ def invite(session: Session, owner: User, *, email, role, scope="all", expires_a
     session.add(grant)
     session.flush()
     return grant, raw
+
+
+def check_guardian_invitation(session: Session, owner: User, email: str) -> None:
+    """A minor (under 18) gives the guardian role only to a guardian their institution named (the roster):
+    otherwise a pupil could make a second address of their own "guardian" and consent for themself
+    (review 14, H1). Adults keep inviting whom they like: their guardians decide nothing (``guardians.decide``)."""
+    if minors.is_minor(owner, threshold=minors.MAJORITY) and not minors.named_guardian(session, owner, email):
+        raise ServiceError(str(_l("Only a guardian named by your school can be invited as your guardian: ask "
+                                  "your school to add their e-mail to your enrolment.")),
+                           code="guardian_not_named", status=403)
+
+
+def check_outsider_consent(session: Session, owner: User, email: str, role: str) -> None:
+    """Under 15, a grant to someone outside the person's institutions waits for a guardian's consent, as a
+    share link does (it gives at least as much), and a certifier's also for attestations outside the school
+    (review 14, M5). ``Forbidden`` with ``guardian_consent_required`` (or ``account_refused``) otherwise."""
+    if not minors.is_minor(owner) or minors.inside_institution(session, owner, email):
+        return
+    minors.require_consent(session, owner, minors.SHARE_LINK)
+    if role == "certifier":
+        minors.require_consent(session, owner, minors.OUTSIDE_ATTESTATION)
 
 
 def owned_grant(session: Session, owner: User, grant_id) -> Grant:
@@ -217,6 +242,11 @@ def change(session: Session, owner: User, grant: Grant, *, role=None, scope=None
     if grant.revoked_at is not None:
         raise Conflict(str(_l("This share was revoked: invite the person again.")), code="revoked")
     new_role = clean_role(role) if role is not None else grant.role
+    if new_role != grant.role and "guardian" in (new_role, grant.role):
+        # The guardian role comes from a guardian invitation only (checked there), and leaves with the grant.
+        raise _invalid("role", _l("A guardian's access cannot be made from another share, nor turned into one."))
+    if new_role != grant.role and grant.group_id is None:
+        check_outsider_consent(session, owner, grant.email, new_role)
     if grant.group_id is not None and new_role != "viewer":
         # A group grant reaches whoever is staff of the group: reading only, never writing or attesting.
         raise _invalid("role", _l("A share with a group's staff is for reading only."))
@@ -235,6 +265,12 @@ def revoke(session: Session, owner: User, grant: Grant) -> Grant:
     """End the grant now (idempotent); its invitation link stops working too."""
     if not policy.can(owner, policy.DELETE, grant):
         raise not_found()
+    if (grant.role == "guardian" and grant.revoked_at is None and minors.is_minor(owner, threshold=minors.MAJORITY)
+            and minors.named_guardian(session, owner, grant.email)):
+        # A minor cannot silence the guardians the school named: they give the access back, or the head
+        # changes the roster (review 14, H1).
+        raise ServiceError(str(_l("A guardian named by your school keeps access while you are a minor.")),
+                           code="guardian_named_by_school", status=403)
     if grant.revoked_at is None:
         grant.revoked_at = utcnow()
     grant.token_hash = None

@@ -90,7 +90,7 @@ def guardian_grant(session: Session, guardian: User, minor: User) -> Grant:
     grant = session.scalars(select(Grant).join(Portfolio, Portfolio.id == Grant.portfolio_id).where(
         Portfolio.owner_id == minor.id, Grant.grantee_id == guardian.id, Grant.role == "guardian",
         Grant.revoked_at.is_(None))).first()
-    if grant is None or not grant.is_active():
+    if grant is None or not grant.is_active(despite_suspension=True):  # to lift their own refusal
         raise Forbidden(str(_l("You are not a guardian of this person.")), code="not_guardian")
     return grant
 
@@ -98,7 +98,7 @@ def guardian_grant(session: Session, guardian: User, minor: User) -> Grant:
 def minors_of(session: Session, guardian: User) -> list[User]:
     rows = session.scalars(select(Grant).where(Grant.grantee_id == guardian.id, Grant.role == "guardian",
                                                Grant.revoked_at.is_(None)))
-    return [grant.portfolio.owner for grant in rows if grant.is_active()]
+    return [grant.portfolio.owner for grant in rows if grant.is_active(despite_suspension=True)]
 
 
 def decide(session: Session, guardian: User, minor: User, scope: str, decision: str) -> GuardianConsent:
@@ -107,7 +107,15 @@ def decide(session: Session, guardian: User, minor: User, scope: str, decision: 
         raise ValidationFailed(str(_l("Not one of the allowed values.")), fields={"scope": str(_l("Not one of the allowed values."))})
     if decision not in DECISIONS:
         raise ValidationFailed(str(_l("Not one of the allowed values.")), fields={"decision": str(_l("Not one of the allowed values."))})
-    guardian_grant(session, guardian, minor)
+    grant = guardian_grant(session, guardian, minor)
+    if not minors.is_minor(minor, threshold=minors.MAJORITY):
+        # A guardian decides only for a minor: an adult's "guardian" (a coach, a renewed parent) reads, no more.
+        raise ServiceError(str(_l("This person is an adult: nobody decides for them.")), code="not_minor",
+                           status=403)
+    if not minors.named_guardian(session, minor, grant.email):
+        # Only a guardian the school named decides: one the pupil invited alone may be the pupil (H1).
+        raise Forbidden(str(_l("Only a guardian named by the school can decide for this pupil.")),
+                        code="guardian_not_named")
     consent = GuardianConsent(minor_id=minor.id, guardian_id=guardian.id, guardian_email=guardian.email,
                               scope=scope, decision=decision, decided_at=utcnow())
     session.add(consent)

@@ -5,8 +5,8 @@ a description, a name or any other portfolio content, so no page, API answer or 
 ``compute`` can show any (tests/test_indicators_counts_only.py proves it on seeded strings).
 
 "By institution" is pluggable: ``PEOPLE_OF`` lists functions ``(org_id) -> Select of user ids``; the
-organisation's people are the union: its members (staff, issuers, partners) and the people of its active
-enrolments (an activated account; a pending enrolment has no account yet, it is counted as pending).
+organisation's people are the people of its active enrolments (an activated account; a pending enrolment
+has no account yet, it is counted as pending), never its members (see ``PEOPLE_OF``).
 
 For an institution, "activated vs pending" comes from its enrolments (activated: the person activated or
 joined, ``user_id`` set; pending: not yet), and its heads get the same per group (``by group``: counts
@@ -33,8 +33,11 @@ from app.models.admin import PLATFORM, DailyActivity
 from app.models.institutions import Enrolment, Group
 from app.services.errors import Forbidden
 
+# Only the people who chose to be counted: those who activated or joined an enrolment (their own action with
+# the school's code). Members are not: a head or an admin adds any account as staff, partner or issuer by
+# e-mail without asking, and the difference of two readings would then single that person out (review 14,
+# M4); members appear only in "members by role", a count the organisation knows anyway.
 PEOPLE_OF: list[Callable[[object], Select]] = [
-    lambda org_id: select(Membership.user_id).where(Membership.organisation_id == org_id),
     lambda org_id: select(Enrolment.user_id).where(
         Enrolment.organisation_id == org_id, Enrolment.ended_at.is_(None), Enrolment.user_id.is_not(None)),
 ]
@@ -233,11 +236,20 @@ def _by_group(session: Session, org: Organisation) -> list[Section]:
     ]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: str) -> str:
+    """A cell a spreadsheet shows as text: one starting like a formula gets a leading quote (OWASP's CSV
+    injection advice). Organisation and group names come from heads and rosters (review 14, L6)."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def as_csv_rows(sections: list[Section]) -> list[list[str]]:
-    """``section, key, label, value`` rows, the same figures as the pages."""
+    """``section, key, label, value`` rows, the same figures as the pages (labels made inert)."""
     out = [["section", "key", "label", "value"]]
     for section in sections:
-        out.extend([section.key, key, label, str(value)] for key, label, value in section.rows)
+        out.extend([section.key, key, csv_cell(label), str(value)] for key, label, value in section.rows)
     return out
 
 

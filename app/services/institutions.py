@@ -25,8 +25,9 @@ from datetime import timedelta
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import policy
 from app.database import utcnow
@@ -450,8 +451,14 @@ def join(session: Session, user: User, raw) -> Enrolment:
 
 
 def _link(session: Session, row: ActivationCode, user: User) -> None:
+    """Spend the code with one conditional UPDATE: of two requests racing with the same code, only the one
+    that changed the row goes on (review 14, L2); the other gets the usual invalid-code answer."""
     now = utcnow()
-    row.used_at = now
+    spent = session.execute(update(ActivationCode).where(ActivationCode.id == row.id, ActivationCode.used_at.is_(None))
+                            .values(used_at=now).execution_options(synchronize_session=False))
+    if spent.rowcount != 1:
+        raise _invalid_code()
+    set_committed_value(row, "used_at", now)
     row.enrolment.user_id, row.enrolment.joined_at = user.id, now
     row.enrolment.invited_user_id = None
     session.flush()

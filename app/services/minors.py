@@ -119,3 +119,15 @@ def inside_institution(session: Session, user: User, email: str) -> bool:
         return False
     return session.scalar(select(Membership.id).where(Membership.user_id == person.id,
                                                       Membership.organisation_id.in_(orgs)).limit(1)) is not None
+
+
+def named_guardian(session: Session, user: User, email: str | None) -> bool:
+    """Did one of the person's institutions name ``email`` as a guardian (the roster's guardian e-mails of an
+    active enrolment)? Only such a guardian decides for a minor: a "guardian" the pupil invited alone could
+    be the pupil's own second address (review 14, H1)."""
+    address = (email or "").strip().lower()
+    if not address:
+        return False
+    rows = session.scalars(select(Enrolment.guardian_emails).where(Enrolment.user_id == user.id,
+                                                                   Enrolment.ended_at.is_(None)))
+    return any(address in (emails or []) for emails in rows)

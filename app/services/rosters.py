@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from app.database import utcnow
-from app.models import Organisation, User
+from app.models import Grant, Organisation, Portfolio, User
 from app.models.institutions import ENROLLING_KINDS, Enrolment, Group
 from app.models.issuing import ADMIN, APPROVED, HEAD
 from app import jobs
@@ -445,6 +445,8 @@ def _apply(session: Session, batch, payload: dict, context: _Context) -> dict:
         found.ended_at, found.end_reason, action = None, None, "return"
     elif found.group_id != group.id:
         action = "move"
+        if found.user_id is not None and found.group_id is not None:
+            _end_group_grants(session, found.user_id, found.group_id)
     found.group_id = group.id
     found.family_name, found.given_name = row.family_name, row.given_name
     found.birth_date = row.birth_date
@@ -453,6 +455,14 @@ def _apply(session: Session, batch, payload: dict, context: _Context) -> dict:
     found.guardian_emails = row.guardian_emails
     context.remember(found)
     return {"action": action, "enrolment": str(found.id)}
+
+
+def _end_group_grants(session: Session, user_id, group_id) -> None:
+    """A pupil moved to another group stops sharing with the old group's staff, as leaving ends it (review
+    14, L7): last year's teachers do not keep reading. The pupil shares with the new group again if they wish."""
+    session.execute(update(Grant).where(Grant.group_id == group_id, Grant.revoked_at.is_(None),
+                                        Grant.portfolio_id.in_(select(Portfolio.id).where(Portfolio.owner_id == user_id)))
+                    .values(revoked_at=utcnow()).execution_options(synchronize_session=False))
 
 
 class _Pipeline:

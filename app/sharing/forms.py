@@ -23,7 +23,8 @@ EXTENT_CHOICES = [SelectChoice("all", _l("The whole portfolio (not the journal)"
 
 
 class GrantForm(FlaskForm):
-    role = RadioField(_l("Role"), choices=ROLE_CHOICES, default="viewer", validators=[DataRequired()])
+    role = RadioField(_l("Role"), choices=[c for c in ROLE_CHOICES if c.value != "guardian"], default="viewer",
+                      validators=[DataRequired()])  # guardians are invited from the guardians page
     extent = RadioField(_l("What they see"), choices=EXTENT_CHOICES, default="all", validators=[DataRequired()])
     expires_on = DateField(_l("End of access (optional)"), validators=[Optional()])
 

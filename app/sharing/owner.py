@@ -86,6 +86,8 @@ def edit(grant_id):
     form = GrantForm(obj=None)
     if grant.group_id is not None:  # a group's staff only ever read (grants.change refuses the rest)
         form.role.choices = [choice for choice in ROLE_CHOICES if choice.value == "viewer"]
+    elif grant.role == "guardian":  # a guardian's role never changes (grants.change)
+        form.role.choices = [choice for choice in ROLE_CHOICES if choice.value == "guardian"]
     if request.method == "GET":
         form.role.data = grant.role
         form.extent.data = "all" if grant.scope == "all" else "chosen"
@@ -127,9 +129,14 @@ def _owned(grant_id):
 def revoke(grant_id):
     grant = _owned(grant_id)
     if EmptyForm().validate_on_submit():
-        service.revoke(db.session, current_user, grant)
-        db.session.commit()
-        flash(_("%(email)s no longer has access to your portfolio.", email=_label(grant)), "success")
+        try:
+            service.revoke(db.session, current_user, grant)
+        except ServiceError as exc:  # a guardian the school named, while the owner is a minor
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash(_("%(email)s no longer has access to your portfolio.", email=_label(grant)), "success")
     return redirect(url_for("sharing.index"))
 
 

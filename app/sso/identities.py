@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.database import utcnow
-from app.models import User
+from app.models import Membership, User
+from app.models.issuing import ADMIN, HEAD
 from app.models.sso import ExternalIdentity
 from app.services import accounts, activity, audit
 from app.services.errors import ServiceError, ValidationFailed
@@ -57,6 +58,21 @@ def _audit_link(session: Session, user: User, identity: ExternalIdentity, how: s
                  target_id=identity.id, details={"provider": identity.provider, "by": how})
 
 
+def _links_by_email(session: Session, provider: Provider, user: User) -> bool:
+    """Whether a provider's verified e-mail may link to ``user`` silently (review 14, M3). Never when the
+    account's own address is unverified (anyone can sign up with an address they do not hold, then wait
+    for its owner to arrive by SSO), when the account already has another identity at this provider (a
+    recycled address: a new person with the old one's e-mail), nor for the accounts that hold power (a
+    platform admin, an organisation's admin or a head): those link from their settings, signed in."""
+    if not user.is_verified or user.is_admin:
+        return False
+    if session.scalar(select(ExternalIdentity.id).where(ExternalIdentity.user_id == user.id,
+                                                        ExternalIdentity.provider == provider.name).limit(1)):
+        return False
+    return session.scalar(select(Membership.id).where(Membership.user_id == user.id,
+                                                      Membership.role.in_((ADMIN, HEAD))).limit(1)) is None
+
+
 def sign_in(session: Session, provider: Provider, claims: dict) -> tuple[User, str]:
     """(account, what happened: ``signed_in`` | ``linked`` | ``created``) for a person signing in."""
     identity = find(session, provider, claims["sub"])
@@ -76,6 +92,11 @@ def sign_in(session: Session, provider: Provider, claims: dict) -> tuple[User, s
     user = session.scalars(select(User).where(User.email == email)).first()
     if user is not None and user.suspended_at is not None:
         raise accounts.AccountSuspended()  # and no identity is linked to it
+    if user is not None and not _links_by_email(session, provider, user):
+        raise SsoError("link_from_settings", _(
+            "A Sillage account already uses this address, but Sillage cannot link %(provider)s to it by the "
+            "address alone. Sign in with your password, then link %(provider)s from your settings.",
+            provider=provider.label), status=403)
     outcome = "linked"
     if user is None:
         if not provider.create_accounts:
