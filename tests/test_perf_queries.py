@@ -34,8 +34,9 @@ from app.services import portfolio, tokens
 from app.templating import fast_url_for, translations
 from tests.conftest import login
 
-TIMELINE_STATEMENTS = 5  # session row, user + portfolio, experiences, their skills, diplomas
-TIMELINE_CACHED_STATEMENTS = 2  # seen again, unchanged: session row, user + portfolio (and its revision)
+TIMELINE_STATEMENTS = 6  # session row, user + portfolio, experiences, their skills, diplomas, the navigation's
+# one query of the person's ties (memberships, enrolments, guardian grants: which menus to show)
+TIMELINE_CACHED_STATEMENTS = 3  # seen again, unchanged: session row, user + portfolio (and its revision), navigation
 API_LIST_STATEMENTS = 4  # token + owner + portfolio, experiences, their skills, their evidence ids
 # The sweep's one statement, as SQLite (``?``) and PostgreSQL (``%(expiry_1)s::TIMESTAMP WITHOUT TIME ZONE``)
 # receive it.

@@ -117,8 +117,11 @@ def authenticate_token(session: Session, raw) -> User | None:
     token = session.scalars(_BY_HASH, {"token_hash": hash_token(raw)}).first()
     if token is None or not token.is_active or token.user.suspended_at is not None:
         return None
-    activity.record(session, token.user, "api_use")
     now = utcnow()
+    if token.last_used_at is None or token.last_used_at.date() != now.date():
+        # The indicators count a person's API use once a day; a use of this token today already did
+        # (every use runs this), so the day's first use alone pays the per-day check's query.
+        activity.record(session, token.user, "api_use")
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now
         session.flush()
