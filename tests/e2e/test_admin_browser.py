@@ -56,7 +56,9 @@ def test_indicators_filter_csv_then_suspend_and_reinstate(browser, live_server):
         admin.get_by_role("button", name="Show").click()
         admin.wait_for_url(re.compile(r"/admin/indicators\?org=[0-9a-f-]{36}"))
         assert SCHOOL in admin.locator("h1").inner_text()
-        assert int(row_value(admin, "accounts_by_kind", "People")) == 1   # only the school's head
+        # Organisation figures count only the people who activated or joined an enrolment there, never members
+        # added without being asked (review 14, M4): this school has a head and no pupil yet.
+        assert int(row_value(admin, "accounts_by_kind", "People")) == 0
         assert admin.locator("section[aria-labelledby=h-members_by_role]").count() == 1
 
         # Suspend, then the person is told (right password) — and reinstate.

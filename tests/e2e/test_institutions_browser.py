@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pypdfium2
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.test_cv import add_experience
 from tests.e2e.test_issuers import PASSWORD, account, sign_in
@@ -141,11 +142,11 @@ def test_menu_opens_with_the_keyboard_at_phone_width(browser, school):
     try:
         sign_in(page, HEAD)
         vault_link = menu(page).get_by_role("link", name="Vault", exact=True)
-        assert not vault_link.is_visible()     # groups start closed
+        expect(vault_link).to_be_hidden()     # groups start closed
         summary = menu(page).locator("summary", has_text="Vault and proof")
         summary.focus()
         page.keyboard.press("Enter")
-        assert vault_link.is_visible()
+        expect(vault_link).to_be_visible()
         box, width = vault_link.bounding_box(), page.viewport_size["width"]
         assert box["x"] >= 0 and box["x"] + box["width"] <= width   # inside the phone's width
         # Nothing overflows sideways.
@@ -154,13 +155,13 @@ def test_menu_opens_with_the_keyboard_at_phone_width(browser, school):
         page.keyboard.press("Tab")                # into the open list: its first link
         assert page.evaluate("document.activeElement.textContent") == "Vault"
         page.keyboard.press("Escape")              # closes, focus back on the group's title
-        assert not vault_link.is_visible()
+        expect(vault_link).to_be_hidden()
         assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
         # Opening another group closes the first one.
         page.keyboard.press("Enter")
         menu(page).locator("summary", has_text="Share").click()
-        assert not vault_link.is_visible()
-        assert menu(page).get_by_role("link", name="Shared with me").is_visible()
+        expect(vault_link).to_be_hidden()
+        expect(menu(page).get_by_role("link", name="Shared with me")).to_be_visible()
         menu(page).get_by_role("link", name="Shared with me").click()
         page.wait_for_url("**/shared")
         assert menu(page).locator("summary.nav-here").inner_text().startswith("Share")
