@@ -101,6 +101,52 @@ def test_row_faults_refuse_the_whole_import(app, make_user):
     assert db.session.scalar(select(Enrolment.id)) is None
 
 
+def test_rows_that_would_merge_or_lose_data_are_refused(app, make_user):
+    """The same pupil once with an e-mail and once without (the import would merge them silently), a
+    guardian e-mail split by the file's own separator (the second one would be dropped), a birth date more
+    than 120 years ago (a typing slip)."""
+    org, head = school(make_user)
+    text = (HEADER + "Durand;Ana;12/03/2010;5e;ana@example.org;;\n"
+            "DURAND;Âna;12/03/2010;5e B;;;\n"                          # the same, no e-mail
+            "Roux;Léa;01/01/2010;5e;;;a@example.org;b@example.org\n"  # two guardians split by ";"
+            "Vieux;Jean;01/01/1890;5e;;;\n"
+            "Twin;Sam;01/01/2010;5e;;1234567890V;\n"
+            f"Twin;Sam;01/01/2010;5e;;{'1234567891'}{rosters.bea_letter('1234567891')};\n"  # two INEs: two people
+            "Trail;Max;01/01/2010;5e;;;;;\n")                           # empty trailing cells are fine
+    preview = rosters.preview(db.session, head, org, text.encode())
+    errors = {r["line"]: " ".join(r["errors"]) for r in preview["rows"] if r["errors"]}
+    assert set(errors) == {3, 4, 5}
+    assert "2" in errors[3] and ";" in errors[4] and "120" in errors[5]
+
+
+def test_english_headers_commas_and_several_guardians(app, make_user):
+    org, head = school(make_user)
+    text = ("family_name,given_name,birth_date,group,email,guardian_email\n"
+            'Martin,Léo,2012-03-12,Year 8,,"mum@example.org, dad@example.org"\n'
+            "Petit,Zoé,2011-05-06,Year 8,zoe@example.org,\n")
+    preview = rosters.preview(db.session, head, org, text.encode())
+    assert preview["valid"] and preview["counts"]["add"] == 2
+    run_import(head, org, text)
+    leo = db.session.scalars(select(Enrolment).where(Enrolment.given_name == "Léo")).one()
+    assert leo.guardian_emails == ["mum@example.org", "dad@example.org"] and leo.group.name == "Year 8"
+
+
+def test_a_roster_of_5000_in_one_batch_and_the_size_limits(app, make_user, monkeypatch):
+    org, head = school(make_user)
+    lines = [HEADER] + [f"Nom{i};Prénom{i};01/01/2010;{i % 150}e;;;\n" for i in range(5000)]
+    batch = run_import(head, org, "".join(lines))
+    assert batch.status == "done" and batch.failed_count == 0
+    assert db.session.query(Enrolment).count() == 5000
+    monkeypatch.setattr(rosters, "MAX_ROWS", 10)
+    with pytest.raises(ServiceError) as caught:
+        rosters.preview(db.session, head, org, "".join(lines[:12]).encode())
+    assert caught.value.code == "too_many_rows"
+    with pytest.raises(ServiceError) as caught:
+        rosters.preview(db.session, head, org, HEADER.encode() + b" " * (rosters.MAX_BYTES + 1))
+    assert caught.value.code == "file_too_large"
+    assert db.session.query(Enrolment).count() == 5000  # nothing changed by the refusals
+
+
 def test_head_of_one_school_cannot_act_on_another(app, make_user):
     org_a, head_a = school(make_user, "Lycée A")
     org_b, head_b = school(make_user, "Lycée B")

@@ -33,7 +33,7 @@ def test_head_pages_preview_import_progress(client, make_user):
     digest = response.data.split(b"/roster/")[1].split(b"/import")[0].decode()
     done = client.post(f"/institutions/{org.id}/roster/{digest}/import",
                        data={"csrf_token": csrf_token(response)}, follow_redirects=True)
-    assert done.status_code == 200 and b'data-status="done"' in done.data and b'data-action="add">add: 2' in done.data
+    assert done.status_code == 200 and b'data-status="done"' in done.data and b'data-action="add" data-count="2"' in done.data
     assert len(db.session.scalars(select(Enrolment)).all()) == 2
 
 
@@ -144,12 +144,20 @@ def test_cli_roster_import_and_letters(app, make_user, tmp_path):
     runner = app.test_cli_runner()
     dry = runner.invoke(args=["roster", "import", "--org", str(org.id), str(path), "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert dry.output.strip().splitlines()[-1] == "accounts to create: 2"
+    assert dry.output.strip().splitlines()[-1] == "2"  # the last line: the number alone, for scripts
     done = runner.invoke(args=["roster", "import", "--org", str(org.id), str(path)])
     assert done.exit_code == 0, done.output
-    assert done.output.strip().splitlines()[-1] == "accounts created: 2"
+    assert done.output.strip().splitlines()[-1] == "2"
     again = runner.invoke(args=["roster", "import", "--org", str(org.id), str(path)])
-    assert again.output.strip().splitlines()[-1] == "accounts created: 0"  # the same file: nothing twice
+    assert again.output.strip().splitlines()[-1] == "0"  # the same file: nothing twice
+    # An updated file: the preview names who leaves, and who already has an account (invited, not enrolled).
+    make_user("tom@example.org")
+    path.write_bytes((HEADER + "Martin;Léo;12/03/2012;5e B;;1234567890V;parent@example.org\n"
+                      "Blanc;Tom;2011-01-02;5e B;tom@example.org;;\n").encode())
+    update = runner.invoke(args=["roster", "import", "--org", str(org.id), str(path), "--dry-run"])
+    assert update.exit_code == 0, update.output
+    assert "leaves: Zoé Petit" in update.output and "Tom Blanc already has an account" in update.output
+    assert update.output.strip().splitlines()[-1] == "0"
     bad = tmp_path / "bad.csv"
     bad.write_bytes(HEADER.encode() + b"A;B;01/01/2999;5e;;;\n")
     refused = runner.invoke(args=["roster", "import", "--org", str(org.id), str(bad)])

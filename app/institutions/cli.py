@@ -27,8 +27,9 @@ def _fail(exc: ServiceError) -> click.ClickException:
 @click.option("--dry-run", is_flag=True, help="Print the preview only; change nothing.")
 @with_appcontext
 def roster_import(org_ref, path, dry_run):
-    """Preview (per-row errors, duplicates, existing accounts), then import; last line: accounts created
-    (enrolments added, waiting for activation)."""
+    """Preview (per-row errors, duplicates, existing accounts, who leaves), then import. The last line is
+    the number of accounts created, alone, for scripts (as ``sillage orgs create`` ends with the id): new
+    pupils' accounts, each waiting for its activation (with ``--dry-run``: how many would be created)."""
     org = _organisation(org_ref)
     with open(path, "rb") as handle:
         data = handle.read()
@@ -39,11 +40,16 @@ def roster_import(org_ref, path, dry_run):
     for row in result["rows"]:
         if row["errors"]:
             click.echo(f"line {row['line']}: " + "; ".join(row["errors"]))
+        elif row["action"] == "invite":
+            click.echo(f"line {row['line']}: {row['given_name']} {row['family_name']} already has an account: "
+                       "invited to join")
+    for leaving in result["ending"]:
+        click.echo(f"leaves: {leaving['name']}")
     counts = result["counts"]
     click.echo(", ".join(f"{name}: {value}" for name, value in counts.items()))
     if dry_run:
-        click.echo("dry run: nothing imported")
-        click.echo(f"accounts to create: {counts['add']}")
+        click.echo("dry run: nothing imported; accounts it would create:")
+        click.echo(str(counts["add"]))
         return
     if not result["valid"]:
         raise click.ClickException("the roster has errors; nothing was imported")
@@ -65,7 +71,8 @@ def roster_import(org_ref, path, dry_run):
         click.echo(f"item {r['position']}: {r['error']['message']}")
     sent = rosters.run_mails(db.session, batch)
     click.echo(f"activation e-mails sent: {sent}")
-    click.echo(f"accounts created: {added}")
+    click.echo("accounts created (awaiting activation):")
+    click.echo(str(added))
 
 
 @roster.command("letters")

@@ -41,6 +41,9 @@ from app.services.errors import Forbidden, NotFound, ValidationFailed
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
+# The oldest birth date taken for a living person: anything older is a typing slip (1890 for 1990, a
+# two-digit year read as year 10), not a learner. A lifelong portfolio serves adults too, so no younger bound.
+MAX_AGE_YEARS = 120
 HEADERS = {
     "family_name": ("nom", "nom de famille", "family_name", "family name", "last_name", "surname"),
     "given_name": ("prenom", "prénom", "given_name", "given name", "first_name"),
@@ -141,7 +144,17 @@ class Row:
             return f"ine:{self.ine}"
         if self.email:
             return f"email:{self.email}"
+        return self.name_key()
+
+    def name_key(self) -> str:
         return f"name:{fold(self.family_name)}|{fold(self.given_name)}|{self.birth_date}"
+
+    def could_be(self, other: "Row") -> bool:
+        """Same name and birth date, and no identifier telling them apart (two different INE or e-mails):
+        the import would find the second row's person by name and birth date, i.e. the first one's."""
+        return (self.name_key() == other.name_key()
+                and not (self.ine and other.ine and self.ine != other.ine)
+                and not (self.email and other.email and self.email != other.email))
 
     def payload(self) -> dict:
         return {"line": self.line, "family_name": self.family_name, "given_name": self.given_name,
@@ -183,6 +196,12 @@ def parse(data: bytes, *, today: date | None = None) -> list[Row]:
             return record[index].strip() if index is not None and index < len(record) else ""
         row = Row(line=number, family_name=cell("family_name")[:100], given_name=cell("given_name")[:100],
                   group=cell("group")[:120])
+        if any(value.strip() for value in record[len(header):]):
+            # Most often a value holding the separator (two guardian e-mails split by ";" in a ";" file):
+            # reading on would drop the rest of the line silently.
+            row.errors.append(str(_l("This line has more cells than the header: does a value hold the "
+                                     "separator “%(separator)s”? Separate several guardian e-mails with commas.",
+                                     separator=delimiter)))
         for name in ("family_name", "given_name", "group"):
             if not getattr(row, name):
                 row.errors.append(str(_l("%(column)s is empty.", column=name)))
@@ -192,6 +211,9 @@ def parse(data: bytes, *, today: date | None = None) -> list[Row]:
             row.errors.append(str(_l("Birth date “%(value)s” is not a date (DD/MM/YYYY).", value=raw_date)))
         elif row.birth_date > today:
             row.errors.append(str(_l("Birth date is in the future.")))
+        elif row.birth_date.year < today.year - MAX_AGE_YEARS:
+            row.errors.append(str(_l("Birth date %(value)s is more than %(n)s years ago.", value=raw_date,
+                                     n=MAX_AGE_YEARS)))
         email = cell("email").lower()
         if email:
             if EMAIL.fullmatch(email) and len(email) <= 254:
@@ -218,12 +240,18 @@ def parse(data: bytes, *, today: date | None = None) -> list[Row]:
     if not rows:
         raise RosterError(str(_l("The file has a header but no pupils.")), code="empty_file")
     seen: dict[str, int] = {}
+    by_name: dict[str, list[Row]] = {}
     for row in rows:
         key = row.identity()
-        if key in seen:
-            row.errors.append(str(_l("Same pupil as line %(line)s.", line=seen[key])))
-        else:
-            seen[key] = row.line
+        first = seen.get(key)
+        if first is None and row.birth_date is not None:
+            first = next((r.line for r in by_name.get(row.name_key(), ()) if r.could_be(row)), None)
+        if first is not None:
+            row.errors.append(str(_l("Same pupil as line %(line)s.", line=first)))
+            continue
+        seen[key] = row.line
+        if row.birth_date is not None:
+            by_name.setdefault(row.name_key(), []).append(row)
     return rows
 
 
