@@ -238,6 +238,29 @@ def test_group_grant_reaches_its_staff_only_and_ends_with_the_affiliation(app, m
     assert pupil.portfolio is not None and enrolment.ended_at is not None  # the account stays
 
 
+def test_leaving_names_the_staff_still_shared_with_directly(app, make_user):
+    """A grant the pupil gave a teacher by name is the pupil's choice of a person: it stays, and the
+    leaving notice names it (the group grant ends)."""
+    from tests.test_auth import outbox
+    org, head, enrolment = enrol_one(make_user)
+    pupil = make_user("leo@example.org")
+    institutions.join(db.session, pupil, institutions.new_code(db.session, enrolment))
+    teacher = make_user("prof@lycee.example")
+    institutions.add_staff(db.session, org, enrolment.group, email=teacher.email, role="teacher")
+    db.session.commit()
+    group_grant = institutions.share_with_group(db.session, pupil, group_id=enrolment.group.id,
+                                                group_role="teacher")
+    direct, _ = grants.invite(db.session, pupil, email=teacher.email, role="viewer")
+    db.session.commit()
+    before = len(outbox(app))
+    institutions.end_enrolment(db.session, enrolment, "moved away")
+    db.session.commit()
+    assert db.session.get(Grant, group_grant.id).revoked_at is not None
+    assert db.session.get(Grant, direct.id).revoked_at is None
+    notices = [m.get_body(("plain",)).get_content() for m in outbox(app)[before:] if m["To"] == pupil.email]
+    assert len(notices) == 1 and "prof@lycee.example" in notices[0]
+
+
 def test_letters_one_page_per_pending_pupil(app, make_user):
     from cv_templates import pdf
     if not pdf.available():

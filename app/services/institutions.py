@@ -25,7 +25,7 @@ from datetime import timedelta
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -355,19 +355,35 @@ def end_enrolment(session: Session, enrolment: Enrolment, reason: str, *, notify
                                                          Grant.revoked_at.is_(None))):
             grant.revoked_at = now
         if notify and has_app_context():
-            _notify_end(enrolment)
+            _notify_end(enrolment, _direct_grants_to_staff(session, enrolment))
     session.flush()
     _audit(session, actor, "enrolment.end", enrolment.organisation_id, "enrolment", enrolment.id,
            reason=enrolment.end_reason)
     return enrolment
 
 
-def _notify_end(enrolment: Enrolment) -> None:
+def _direct_grants_to_staff(session: Session, enrolment: Enrolment) -> list[str]:
+    """The addresses of the institution's staff the person still shares with *directly* (a grant they gave
+    to a named person, not to a group). Those are the person's own choice of a person, who may be more than
+    a teacher to them: they stay, and the leaving notice names them so that the person can revoke them."""
+    staff = select(Membership.user_id).where(Membership.organisation_id == enrolment.organisation_id,
+                                             Membership.role.in_(STAFF_ROLES))
+    staff_emails = select(User.email).where(User.id.in_(staff))
+    return sorted(set(session.scalars(select(Grant.email).where(
+        Grant.portfolio_id == enrolment.user.portfolio.id, Grant.group_id.is_(None),
+        or_(Grant.grantee_id.in_(staff), Grant.email.in_(staff_emails)),
+        Grant.revoked_at.is_(None), or_(Grant.expires_at.is_(None), Grant.expires_at > utcnow())))))
+
+
+def _notify_end(enrolment: Enrolment, direct: list[str] = ()) -> None:
     from app.mail import send_after_response, send_mail
     org = enrolment.organisation
     body = str(_l("Your affiliation with %(org)s has ended (%(reason)s). Your account, your portfolio and your "
                   "credentials stay yours; what you had shared with its staff is no longer shared.",
                   org=org.name, reason=enrolment.end_reason or "-"))
+    if direct:
+        body += "\n\n" + str(_l("You still share directly with %(people)s, whom you invited yourself; revoke it "
+                                 "from your sharing page if you wish.", people=", ".join(direct)))
     send_after_response(send_mail, enrolment.user.email, str(_l("Your affiliation with %(org)s has ended", org=org.name)), body)
 
 
