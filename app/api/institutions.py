@@ -11,6 +11,7 @@ from app import policy
 from app.api.auth import api_user, require_token
 from app.api.schemas import ErrorSchema
 from app.extensions import db, limiter
+from app.models.issuing import STAFF_ROLES
 from app.services import batches, institutions, rosters
 from app.services.errors import ServiceError
 
@@ -47,7 +48,11 @@ def _enrolment_json(e) -> dict:
 
 
 def _member_json(m) -> dict:
-    return {"id": str(m.id), "user_id": str(m.user_id), "email": m.user.email, "role": m.role}
+    """A membership; an invitation not accepted yet names no account (whether the address has one is not
+    the inviter's to learn, review 14 M4)."""
+    accepted = m.is_accepted
+    return {"id": str(m.id), "user_id": str(m.user_id) if accepted else None, "email": m.address, "role": m.role,
+            "status": "accepted" if accepted else "pending"}
 
 
 def _body() -> dict:
@@ -113,10 +118,13 @@ def make_blueprint() -> Blueprint:
     @document_errors(blp, 401, 403, 404)
     def staff_members(org_id):
         org = _head_org(org_id)
-        return {"items": [_member_json(m) for m in institutions.staff_members(db.session, org)]}
+        from app.services import invitations
+        return {"items": [_member_json(m) for m in institutions.staff_members(db.session, org)]
+                + [_member_json(m) for m in invitations.pending_of(db.session, org, STAFF_ROLES)]}
 
     @blp.route("/orgs/<org_id>/staff", methods=["POST"])
-    @blp.doc(summary="Name a person (an existing account) staff: {email, role: head|teacher|counsellor}")
+    @blp.doc(summary="Invite a person staff: {email, role: head|teacher|counsellor}; pending (no power) until "
+                     "they accept. The answer is the same whether or not the address has an account")
     @document_errors(blp, 400, 401, 403, 404, 409, 422)
     def add_staff_member(org_id):
         org = _head_org(org_id)
@@ -137,7 +145,8 @@ def make_blueprint() -> Blueprint:
         return _member_json(membership)
 
     @blp.route("/orgs/<org_id>/staff/<membership_id>", methods=["DELETE"])
-    @blp.doc(summary="A person stops being staff (and leaves the institution's groups); the account stays")
+    @blp.doc(summary="A person stops being staff (and leaves the institution's groups), or a staff invitation "
+                     "is cancelled; the account stays, and a member removed gets a notice")
     @document_errors(blp, 401, 403, 404, 409)
     def remove_staff_member(org_id, membership_id):
         org = _head_org(org_id)

@@ -66,13 +66,20 @@ class ClosingSchema(ma.Schema):
 
 class MemberSchema(ma.Schema):
     id = fields.UUID(required=True)
-    email = fields.String(required=True, attribute="user.email")
+    email = fields.String(required=True, attribute="address")
     role = fields.String(required=True, validate=validate.OneOf(MEMBER_ROLES))
+    status = fields.Method("_status", metadata={"description": "pending (invited, not accepted yet: no power) "
+                                                               "or accepted"})
     created_at = UTCDateTime(required=True)
+
+    def _status(self, membership) -> str:
+        return "accepted" if membership.is_accepted else "pending"
 
 
 class NewMemberSchema(ma.Schema):
-    email = fields.String(required=True, metadata={"description": "The e-mail of an existing account."})
+    email = fields.String(required=True, metadata={
+        "description": "The person's e-mail: they get an invitation and become a member once they accept it "
+                       "(the answer is the same whether or not the address has an account)."})
     role = fields.String(required=True, validate=validate.OneOf(MEMBER_ROLES))
 
 
@@ -315,7 +322,7 @@ def make_blueprint() -> Blueprint:
 
     @blp.route("/<org_id>/members", methods=["POST"])
     @blp.response(201, MemberSchema)
-    @blp.doc(summary="Add a member (organisation admins)", **json_body(NewMemberSchema))
+    @blp.doc(summary="Invite a member (organisation admins): pending until they accept", **json_body(NewMemberSchema))
     @_errors(blp, 400, 401, 404, 415, 422, 409)
     def add_member(org_id):
         org = orgs.get(db.session, _actor(), org_id, "manage_members")
@@ -344,7 +351,7 @@ def make_blueprint() -> Blueprint:
 
     @blp.route("/<org_id>/members/<membership_id>", methods=["DELETE"])
     @blp.response(204)
-    @blp.doc(summary="Remove a member (never the last admin)")
+    @blp.doc(summary="Remove a member, or cancel an invitation (never the last admin)")
     @_errors(blp, 401, 404, 409)
     def remove_member(org_id, membership_id):
         org = orgs.get(db.session, _actor(), org_id, "manage_members")

@@ -62,7 +62,7 @@ def may_view(session: Session, actor, org: Organisation | None) -> bool:
         return True
     return org is not None and getattr(actor, "id", None) is not None and session.scalar(
         select(func.count()).select_from(Membership).where(
-            Membership.organisation_id == org.id, Membership.user_id == actor.id,
+            Membership.organisation_id == org.id, Membership.user_id == actor.id, Membership.accepted(),
             Membership.role.in_(("admin", "head")))) > 0
 
 
@@ -108,7 +108,8 @@ def compute(session: Session, actor, *, org: Organisation | None = None, days: i
         ("platform_admin", str(_l("Platform admins")), admins)]))
 
     if org is None:
-        largest = (select(Membership.organisation_id, func.count().label("n")).group_by(Membership.organisation_id)
+        largest = (select(Membership.organisation_id, func.count().label("n")).where(Membership.accepted())
+                   .group_by(Membership.organisation_id)
                    .order_by(func.count().desc()).limit(20).subquery())  # counted on the index, then named
         rows = session.execute(select(Organisation.id, Organisation.name, largest.c.n)
                                .join(largest, largest.c.organisation_id == Organisation.id)
@@ -116,7 +117,8 @@ def compute(session: Session, actor, *, org: Organisation | None = None, days: i
         sections.append(Section("accounts_by_institution", str(_l("Accounts by organisation (20 largest)")),
                                 [(str(i), name, n) for i, name, n in rows]))
     else:
-        roles = session.execute(select(Membership.role, func.count()).where(Membership.organisation_id == org.id)
+        roles = session.execute(select(Membership.role, func.count()).where(Membership.organisation_id == org.id,
+                                                                             Membership.accepted())
                                 .group_by(Membership.role)).all()
         sections.append(Section("members_by_role", str(_l("Members by role")), [(r, r, n) for r, n in roles]))
 
