@@ -21,12 +21,17 @@ from tests.test_institutions import school
 from tests.test_issuing_pages import outbox
 
 
+def _gone(membership_id) -> bool:
+    db.session.expire_all()
+    return db.session.scalar(select(Membership.id).where(Membership.id == membership_id)) is None
+
+
 def test_a_pending_admin_staff_or_partner_has_no_power_until_they_accept(app, classroom, make_user):
     org, head, group, pupil, teacher = classroom
     admin_inv = make_user("admin2@college.example")
     staff_inv = make_user("cpe@college.example")
     partner = make_user("club@sport.example")
-    as_admin = orgs.add_member(db.session, head, org, admin_inv.email, "admin")
+    as_admin = orgs.add_member(db.session, policy.OPERATOR, org, admin_inv.email, "admin", on_behalf_of=head)
     as_staff = institutions.add_staff_member(db.session, head, org, email=staff_inv.email, role="counsellor")
     institutions.add_staff(db.session, org, group, email=staff_inv.email, role="counsellor", actor=head)
     as_partner = guardians.add_partner(db.session, head, org, partner.email)
@@ -99,19 +104,20 @@ def test_only_the_invited_person_answers(app, client, classroom, make_user):
 def test_a_decline_removes_the_invitation_and_the_page_answers(app, client, classroom, make_user):
     org, head, *_rest = classroom
     invited = make_user("invited@example.org")
-    membership = orgs.add_member(db.session, head, org, invited.email, "issuer")
+    membership = orgs.add_member(db.session, policy.OPERATOR, org, invited.email, "issuer", on_behalf_of=head)
     db.session.commit()
+    membership_id = membership.id
     login(client, invited.email)
     page = client.get("/organisations")
     assert str(membership.id).encode() in page.data and org.name.encode() in page.data
     response = client.post(f"/organisations/invitations/{membership.id}/decline",
                            data={"csrf_token": csrf_token(page)})
     assert response.status_code == 302
-    assert db.session.get(Membership, membership.id) is None
+    assert _gone(membership.id)
     assert audit.events(db.session, action="invitation.decline")[0].actor_id == invited.id
-    assert client.post(f"/organisations/invitations/{membership.id}/accept",
+    assert client.post(f"/organisations/invitations/{membership_id}/accept",
                        data={"csrf_token": csrf_token(page)}).status_code == 404
-    assert client.post(f"/organisations/invitations/{membership.id}/maybe",
+    assert client.post(f"/organisations/invitations/{membership_id}/maybe",
                        data={"csrf_token": csrf_token(page)}).status_code == 404
 
 
@@ -153,6 +159,7 @@ def test_the_heads_answer_is_the_same_with_or_without_an_account(app, client, cl
         for path, body in (("partners", {"email": email}),):
             response = client.post(f"/api/v1/orgs/{org.id}/{path}", headers=headers, json=body)
             answers[email] = (response.status_code, sorted(response.json), response.json["status"])
+            response.close()  # the mail goes after the response, as on a server
     assert answers["has-account@example.org"] == answers["no-account@example.org"] == (
         201, ["email", "id", "role", "status"], "pending")
     staff = [client.post(f"/api/v1/orgs/{org.id}/staff", headers=headers,
@@ -170,10 +177,10 @@ def test_the_heads_answer_is_the_same_with_or_without_an_account(app, client, cl
         if email == "page-account@example.org":
             make_user(email)
         response = client.post(f"/institutions/{org.id}/partners", data={"csrf_token": csrf_token(page),
-                                                                         "email": email}, follow_redirects=True)
-        text = response.get_data(as_text=True)
-        flashes.append((response.status_code, text.count("invitation"), email in text))
-    assert flashes[0] == flashes[1]
+                                                                         "email": email})
+        with client.session_transaction() as browser:
+            flashes.append((response.status_code, response.headers["Location"], browser.pop("_flashes", None)))
+    assert flashes[0] == flashes[1] and flashes[0][0] == 302 and flashes[0][2][0][0] == "success"
     # Both addresses got the same invitation mail.
     mails = [m for m in outbox(app) if "has-account@example.org" in m.split("\n")[0]
              or "no-account@example.org" in m.split("\n")[0]]
@@ -223,8 +230,9 @@ def test_a_head_removes_a_partner_who_gets_a_notice_and_keeps_the_pupils_grants(
     assert f'data-partner="{membership.id}"'.encode() in page.data
     response = client.post(f"/institutions/{org.id}/partners/{membership.id}/remove",
                            data={"csrf_token": csrf_token(page)})
+    response.close()
     assert response.status_code == 302
-    assert db.session.get(Membership, membership.id) is None
+    assert _gone(membership.id)
     db.session.expire_all()
     assert db.session.get(Grant, grant.id).revoked_at is None  # the pupil's to revoke
     notice = [m for m in outbox(app) if m.startswith(f"To: {partner.email}") and "/shared" in m]
@@ -244,7 +252,7 @@ def test_heads_see_small_counts_as_less_than_five_and_platform_admins_exactly(ap
     assert group_values(head) == {str(group.id): "<5"}
     assert group_values(admin) == {str(group.id): 1}
     rows = indicators.as_csv_rows(indicators.compute(db.session, head, org=org))
-    assert ["group_activated", str(group.id), group.name, "<5"] in rows
+    assert [r[3] for r in rows if r[:2] == ["group_activated", str(group.id)]] == ["<5"]
     assert not any(r[0].startswith("group_") and r[3] in ("1", "2", "3", "4") for r in rows[1:])
     from app.admin.charts import chart
     section = next(s for s in indicators.compute(db.session, head, org=org) if s.key == "group_activated")
@@ -260,6 +268,7 @@ def test_the_migration_makes_every_existing_membership_accepted(app, make_user):
     invited = make_user("invited@college.example")
     orgs.add_member(db.session, head, org, invited.email, "issuer")
     db.session.commit()
+    head_id, org_id = head.id, org.id
     db.session.remove()
     downgrade(revision="d2e3f4a5b601")
     try:
@@ -270,5 +279,5 @@ def test_the_migration_makes_every_existing_membership_accepted(app, make_user):
         db.session.remove()
         upgrade()
     membership = db.session.scalars(select(Membership)).one()
-    assert membership.user_id == head.id and membership.accepted_at == membership.created_at
-    assert policy.org_role(head, org) == "admin"
+    assert membership.user_id == head_id and membership.organisation_id == org_id
+    assert membership.accepted_at == membership.created_at and membership.role == "admin"
