@@ -281,3 +281,19 @@ def test_the_migration_makes_every_existing_membership_accepted(app, make_user):
     membership = db.session.scalars(select(Membership)).one()
     assert membership.user_id == head_id and membership.organisation_id == org_id
     assert membership.accepted_at == membership.created_at and membership.role == "admin"
+
+
+def test_the_openapi_document_lists_the_stable_error_codes(app, client):
+    spec = client.get("/api/v1/openapi.json").json
+    def described(path, method, status):
+        return spec["paths"][path][method]["responses"][str(status)]["description"]
+    partners = "/api/v1/orgs/{org_id}/partners"
+    assert "`not_head`" in described(partners, "post", 403) and "`not_enrolling`" in described(partners, "post", 403)
+    assert "`already_member`" in described(partners, "post", 409)
+    assert "`already_member`" in described("/api/v1/memberships/invitations/{membership_id}/accept", "post", 409)
+    assert "`not_found`" in described("/api/v1/memberships/invitations/{membership_id}/decline", "post", 404)
+    assert "`group_exists`" in described("/api/v1/orgs/{org_id}/groups", "post", 409)
+    assert "`invalid_period`" not in described("/api/v1/orgs/{org_id}/groups", "post", 409)
+    assert "`last_admin`" in described("/api/v1/organisations/{org_id}/members/{membership_id}", "delete", 409)
+    indicators_403 = described("/api/v1/admin/indicators", "get", 404)
+    assert "`not_found`" in indicators_403

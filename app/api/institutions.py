@@ -9,20 +9,26 @@ from flask_smorest import Blueprint
 
 from app import policy
 from app.api.auth import api_user, require_token
-from app.api.schemas import ErrorSchema
+from app.api.common import document_errors as common_document_errors
 from app.extensions import db, limiter
 from app.models.issuing import STAFF_ROLES
 from app.services import batches, institutions, rosters
 from app.services.errors import ServiceError
 
 
+# The services behind the institution, guardian, roster and membership routes: their stable error codes are
+# listed in the OpenAPI answers (app.api.common.stable_codes reads them from the source).
+ERROR_SOURCES = ("app.services.institutions", "app.services.rosters", "app.services.guardians",
+                 "app.services.minors", "app.services.grants", "app.services.orgs", "app.services.invitations",
+                 "app.services.accounts", "app.services.batches", "app.api.institutions", "app.api.guardians")
+
+
 def document_errors(blp: Blueprint, *codes: int):
-    """Every refusal in the ``ErrorSchema`` shape (403 a role; 409 a conflict such as ``group_exists``)."""
-    def decorate(view):
-        for code in codes:
-            view = blp.alt_response(code, schema=ErrorSchema, description="An error: see `error`.")(view)
-        return view
-    return decorate
+    """Every refusal in the ``ErrorSchema`` shape; 403/404/409/422 list their stable codes
+    (``common.document_errors`` with this module's ``ERROR_SOURCES`` unless the blueprint names its own)."""
+    if not hasattr(blp, "error_sources"):
+        blp.error_sources = ERROR_SOURCES
+    return common_document_errors(blp, *codes)
 
 
 def _head_org(org_id):

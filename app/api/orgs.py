@@ -17,7 +17,7 @@ from marshmallow import fields, validate
 from app import policy
 from app.api.auth import require_principal
 from app.api.common import decode_cursor, document_errors, json_body, json_object, page
-from app.api.schemas import ErrorSchema, PageArgsSchema, UTCDateTime, page_schema
+from app.api.schemas import PageArgsSchema, UTCDateTime, page_schema
 from app.extensions import db
 from app.models import ACHIEVEMENT_KINDS, MEMBER_ROLES, ORGANISATION_KINDS
 from app.services import achievements, artwork, orgs
@@ -188,20 +188,9 @@ def _achievement(org_id, achievement_id, action=policy.READ):
 
 
 def _errors(blp: Blueprint, *codes: int):
-    """``document_errors``, plus the refusals of this API: 403 (a role, or an organisation not approved,
-    ``organisation_not_approved``) and 409 (``last_admin``, ``already_member``, ``did_key_cannot_rotate``)."""
-    common = document_errors(blp, *(code for code in codes if code not in (403, 409)))
-    extra = {403: "Your role (or an organisation token) does not allow this, or the organisation is not "
-                  "approved (organisation_not_approved).",
-             409: "A conflict: last_admin, already_member or did_key_cannot_rotate."}
-
-    def decorate(view):
-        view = common(view)
-        for code in (403, *(c for c in codes if c == 409)):
-            view = blp.alt_response(code, schema=ErrorSchema, description=extra[code])(view)
-        return view
-
-    return decorate
+    """``document_errors`` with a 403 on every route (a role, an organisation token, or an organisation not
+    approved or closed); each 403/404/409/422 lists the stable codes of ``blp.error_sources``."""
+    return document_errors(blp, *sorted({*codes, 403}))
 
 
 def make_blueprint() -> Blueprint:
@@ -209,6 +198,9 @@ def make_blueprint() -> Blueprint:
                     description="Issuer organisations: members, signing keys, organisation tokens and "
                                 "achievements. Personal tokens or organisation tokens (silo_…).")
     blp.before_request(require_principal)
+    # The stable error codes of these services are listed in each 403/404/409/422 answer (OpenAPI).
+    blp.error_sources = ("app.services.orgs", "app.services.invitations", "app.services.achievements",
+                         "app.services.artwork", "app.api.orgs")
 
     @blp.route("", methods=["GET"])
     @blp.arguments(StatusArgsSchema, location="query")
