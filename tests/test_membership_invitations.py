@@ -108,6 +108,7 @@ def test_a_decline_removes_the_invitation_and_the_page_answers(app, client, clas
     db.session.commit()
     membership_id = membership.id
     login(client, invited.email)
+    assert b'data-invitations="1"' in client.get("/dashboard").data
     page = client.get("/organisations")
     assert str(membership.id).encode() in page.data and org.name.encode() in page.data
     response = client.post(f"/organisations/invitations/{membership.id}/decline",
@@ -117,6 +118,7 @@ def test_a_decline_removes_the_invitation_and_the_page_answers(app, client, clas
     assert audit.events(db.session, action="invitation.decline")[0].actor_id == invited.id
     assert client.post(f"/organisations/invitations/{membership_id}/accept",
                        data={"csrf_token": csrf_token(page)}).status_code == 404
+    assert b"data-invitations" not in client.get("/dashboard").data
     assert client.post(f"/organisations/invitations/{membership_id}/maybe",
                        data={"csrf_token": csrf_token(page)}).status_code == 404
 
