@@ -20,7 +20,7 @@ from app.api.common import decode_cursor, document_errors, json_body, json_objec
 from app.api.schemas import PageArgsSchema, UTCDateTime, page_schema
 from app.extensions import db
 from app.models import ACHIEVEMENT_KINDS, MEMBER_ROLES, ORGANISATION_KINDS
-from app.services import achievements, artwork, orgs
+from app.services import achievements, artwork, invitations, orgs
 from app.services.errors import ServiceError, ValidationFailed
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
@@ -304,13 +304,14 @@ def make_blueprint() -> Blueprint:
     # members
     @blp.route("/<org_id>/members", methods=["GET"])
     @blp.response(200, page_schema(MemberSchema, "MemberListSchema"))
-    @blp.doc(summary="Members and their roles")
+    @blp.doc(summary="Members and their roles (and, for its admins, the invitations not accepted yet)")
     @_errors(blp, 401, 403, 404)
     def members(org_id):
         org = orgs.get(db.session, _actor(), org_id)
         if not org.is_approved:
             raise orgs._forbidden(org)
-        return {"items": orgs.members(db.session, org), "next_cursor": None}
+        pending = invitations.pending_of(db.session, org) if policy.can(_actor(), "manage_members", org) else []
+        return {"items": orgs.members(db.session, org) + pending, "next_cursor": None}
 
     @blp.route("/<org_id>/members", methods=["POST"])
     @blp.response(201, MemberSchema)
