@@ -284,6 +284,7 @@ def load(session: Session, extra_accounts: int = 0) -> list[str]:
     _demo_feed(session)  # after the frameworks and the demo organisation
     from app.institutions import demo as institutions_demo; lines += institutions_demo.load(session)  # noqa: E702
     from app.guardians import demo as guardians_demo; lines += guardians_demo.load(session)  # noqa: E702
+    from app.issuing import invitations_demo; lines += invitations_demo.load(session)  # noqa: E702
     if extra_accounts > 0:
         lines += generate_accounts(session, extra_accounts)
     return lines

@@ -68,7 +68,7 @@ class Ties:
 def ties(user) -> Ties:
     from app.models import Enrolment, Grant, Membership, Portfolio
     member, enrolled, guardian_of, guarded = db.session.execute(select(
-        exists().where(Membership.user_id == user.id),
+        exists().where(Membership.user_id == user.id, Membership.accepted()),
         exists().where(Enrolment.user_id == user.id, Enrolment.ended_at.is_(None)),
         exists().where(Grant.grantee_id == user.id, Grant.role == "guardian", Grant.revoked_at.is_(None)),
         exists().where(Grant.portfolio_id == Portfolio.id, Portfolio.owner_id == user.id,
@@ -79,7 +79,8 @@ def ties(user) -> Ties:
 def _memberships(user) -> list:
     from app.models import Membership, Organisation
     return db.session.scalars(select(Organisation).join(Membership, Membership.organisation_id == Organisation.id)
-                              .where(Membership.user_id == user.id).order_by(Organisation.name)).all()
+                              .where(Membership.user_id == user.id, Membership.accepted())
+                              .order_by(Organisation.name)).all()
 
 
 def headed_institutions(user, orgs: list) -> list:

@@ -104,8 +104,9 @@ def org_role(user, organisation: Organisation) -> str | None:
         return "token" if user.organisation_id == organisation.id else None
     if not isinstance(user, User):
         return None
+    # An invitation not accepted yet gives no role (issue 13: nobody is enrolled without their consent).
     return db.session.scalar(select(Membership.role).where(Membership.organisation_id == organisation.id,
-                                                           Membership.user_id == user.id))
+                                                           Membership.user_id == user.id, Membership.accepted()))
 
 
 def reviews_requests(user) -> bool:
@@ -260,7 +261,7 @@ def reaches_clause(user: User):
         or_(Grant.group_role.is_(None), GroupStaff.role == Grant.group_role),
         Group.id == GroupStaff.group_id, Group.archived_at.is_(None),
         Membership.organisation_id == Group.organisation_id, Membership.user_id == user.id,
-        Membership.role.in_(STAFF_ROLES),
+        Membership.role.in_(STAFF_ROLES), Membership.accepted_at.is_not(None),  # accepted by them (issue 13)
         # and the institution is approved and open: a closed or refused one's staff reach nothing (review 14, L8)
         Organisation.id == Group.organisation_id, Organisation.status == "approved",
         Organisation.closed_at.is_(None))))

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from app import policy
 from app.extensions import db
 from app.models import AuditEvent
-from app.services import audit, orgs
+from app.services import audit, invitations, orgs
 from app.services.errors import Forbidden
 
 ORG = {"name": "Lycée Audit", "kind": "school", "contact_email": "contact@lycee.example"}
@@ -60,11 +60,15 @@ def test_member_changes_are_logged_and_the_operator_is_an_anonymous_actor(app, m
     teacher = make_user("teacher@lycee.example")
     org.status = "approved"
     membership = orgs.add_member(db.session, head, org, teacher.email, "issuer")
-    orgs.remove_member(db.session, head, org, membership.id)
+    orgs.remove_member(db.session, head, org, membership.id)  # not accepted yet: a cancelled invitation
+    again = orgs.add_member(db.session, head, org, teacher.email, "issuer")
+    invitations.accept(db.session, teacher, again.id)
+    orgs.remove_member(db.session, head, org, again.id)
     audit.record(db.session, actor=policy.OPERATOR, action="cli.test", target_type="user", target_id=teacher.id,
                  details={"long": "x" * 5000})
     db.session.commit()
     actions = [e.action for e in audit.events(db.session, organisation_id=org.id)]
-    assert actions == ["member.remove", "member.add"]
+    assert sorted(actions) == sorted(["member.invite", "invitation.cancel", "member.invite",
+                                      "invitation.accept", "member.remove"])
     cli = audit.events(db.session, action="cli.test")[0]
     assert cli.actor_id is None and cli.actor_label == "" and len(cli.details["long"]) == 2000

@@ -10,6 +10,7 @@ from app.models import Experience, Membership
 from app.models.institutions import Enrolment
 from app.services import collab, grants, guardians, portfolio as items, tokens
 from app.services.errors import ServiceError
+from tests.membership_helpers import accept_all
 from tests.conftest import login
 from tests.test_institutions import school
 from tests.test_minors import name_guardian, years_ago
@@ -99,6 +100,7 @@ def test_partners_are_added_by_heads_only_and_contribute_only_through_a_grant(ap
     listed = client.get(f"/api/v1/orgs/{org.id}/partners", headers=bearer(head)).get_json()["items"]
     assert [p["email"] for p in listed] == [partner.email]
     assert db.session.query(Membership).filter_by(user_id=partner.id).one().role == "partner"
+    accept_all(partner.email)  # the partner accepts the head's invitation
     # Without a contributor grant the partner proposes nothing.
     viewer_grant, raw = grants.invite(db.session, pupil, email=partner.email, role="viewer")
     grants.accept_by_link(db.session, partner, raw)

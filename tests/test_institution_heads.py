@@ -15,6 +15,7 @@ from app.models import Membership
 from app.models.institutions import Enrolment, GroupStaff
 from app.services import audit, institutions, orgs
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from tests.membership_helpers import accept_all
 from tests.conftest import login
 from tests.helpers import csrf_token
 from tests.test_api_orgs import personal
@@ -115,12 +116,15 @@ def test_heads_manage_the_staff_from_the_institution_page_and_the_api(client, cl
     client.post(f"/institutions/{org.id}/staff", data={"csrf_token": csrf_token(page), "email": newcomer.email,
                                                         "role": "counsellor"})
     membership = db.session.scalars(select(Membership).where(Membership.user_id == newcomer.id)).one()
-    assert membership.role == "counsellor"
-    # A role outside the staff's (admin, issuer) is refused; so is an unknown account.
+    assert membership.role == "counsellor" and membership.accepted_at is None
+    accept_all(newcomer.email)
+    # A role outside the staff's (admin, issuer) is refused; an address without an account is invited like
+    # any other (the answer does not tell whether it has one).
     headers = personal(head)
     url = f"/api/v1/orgs/{org.id}/staff"
     assert client.post(url, headers=headers, json={"email": make_user().email, "role": "admin"}).status_code == 422
-    assert client.post(url, headers=headers, json={"email": "nobody@example.org", "role": "teacher"}).status_code == 422
+    invited = client.post(url, headers=headers, json={"email": "nobody@example.org", "role": "teacher"})
+    assert invited.status_code == 201 and invited.json["status"] == "pending" and invited.json["user_id"] is None
     assert client.post(url, headers=personal(teacher), json={"email": newcomer.email, "role": "head"}).status_code == 403
     client.post(f"/institutions/{org.id}/staff/{membership.id}",
                 data={"csrf_token": csrf_token(page), "action": "role", "role": "head"})
@@ -139,14 +143,14 @@ def test_heads_manage_the_staff_from_the_institution_page_and_the_api(client, cl
     assert institutions.reached(db.session, grant) == []
     assert client.delete(f"{url}/{teacher_membership.id}", headers=headers).status_code == 404
     listed = client.get(url, headers=headers).json["items"]
-    assert sorted(m["email"] for m in listed) == sorted([head.email, newcomer.email])
+    assert sorted(m["email"] for m in listed) == sorted([head.email, newcomer.email, "nobody@example.org"])
     # Another school's head: its staff ids are not found through their own school, refused on this one.
     org_b, head_b = school(make_user, "Collège B")
     assert client.get(url, headers=personal(head_b)).status_code == 403
     with pytest.raises(NotFound):
         institutions.remove_staff_member(db.session, head_b, org_b, membership.id)
     actions = {(e.action, e.actor_id) for e in audit.events(db.session, organisation_id=org.id)}
-    assert {("member.add", head.id), ("member.change_role", head.id), ("member.remove", head.id)} <= actions
+    assert {("member.invite", head.id), ("member.change_role", head.id), ("member.remove", head.id)} <= actions
 
 
 def test_an_issuing_member_is_not_the_heads_to_change(app, classroom, make_user):
@@ -171,13 +175,16 @@ def test_partners_page_lists_and_adds_partners_for_heads_only(client, classroom,
     assert "Aucun partenaire pour l’instant." in page.get_data(as_text=True) and b"data-partner" not in page.data
     response = client.post(f"/institutions/{org.id}/partners", data={"csrf_token": csrf_token(page),
                                                                      "email": club.email}, follow_redirects=True)
-    assert response.status_code == 200 and b"club@sport.example" in response.data and b"data-partner" in response.data
+    assert response.status_code == 200 and b"club@sport.example" in response.data and b"data-partner" not in response.data
+    assert b"data-invitation" in response.data  # invited: a partner once they accept
+    accept_all(club.email)
+    assert b"data-partner" in client.get(f"/institutions/{org.id}").data
     twice = client.post(f"/institutions/{org.id}/partners", data={"csrf_token": csrf_token(page),
                                                                   "email": club.email}, follow_redirects=True)
     assert "déjà membre".encode() in twice.data
     missing_csrf = client.post(f"/institutions/{org.id}/partners", data={"email": make_user().email})
     assert missing_csrf.status_code == 400
-    event = audit.events(db.session, organisation_id=org.id, action="member.add")[0]
+    event = audit.events(db.session, organisation_id=org.id, action="member.invite")[0]
     assert event.actor_id == head.id and event.details["role"] == "partner"
     assert client.get(f"/api/v1/orgs/{org.id}/partners", headers=personal(head)).json["items"][0]["email"] == club.email
     logout(client)

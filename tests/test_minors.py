@@ -15,6 +15,7 @@ from app.models.guardians import GuardianConsent
 from app.models.institutions import Enrolment
 from app.services import attestations, grants, guardians, minors, pages, portfolio as items, share_links
 from app.services.errors import Forbidden, ServiceError, ValidationFailed
+from tests.membership_helpers import accepted
 from tests.test_institutions import school
 
 
@@ -116,9 +117,13 @@ def test_attestation_inside_the_institution_needs_no_consent(app, pupil, make_us
     db.session.add(Enrolment(organisation_id=org.id, family_name="Martin", given_name="Léo",
                              birth_date=pupil.birth_date, user_id=pupil.id, guardian_emails=[]))
     partner = make_user("asso@partenaire.example")
-    guardians.add_partner(db.session, head, org, partner.email)
+    invitation = guardians.add_partner(db.session, head, org, partner.email)
     db.session.commit()
     item = stage(pupil)
+    with pytest.raises(Forbidden):  # invited, not accepted: still outside the institution
+        attestations.create(db.session, pupil, "experience", item.id, referee_name="Asso",
+                            referee_email=partner.email, relationship="partenaire")
+    accepted(invitation)
     request, _raw = attestations.create(db.session, pupil, "experience", item.id, referee_name="Asso",
                                         referee_email=partner.email, relationship="partenaire")
     assert request.referee_email == partner.email

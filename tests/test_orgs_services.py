@@ -9,6 +9,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.models import Membership, SigningKey
 from app.services import achievements, orgs
+from tests.membership_helpers import accepted
 from app.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from certs.keys import method_from_document
 
@@ -103,13 +104,15 @@ def test_members_roles_and_the_last_admin(app, org_pair, make_user):
     org, admin = org_pair
     teacher = make_user("teacher@lycee.example")
     membership = orgs.add_member(db.session, admin, org, "Teacher@Lycee.example", "issuer")
+    assert not orgs.may_issue(teacher, org)  # invited: no power until they accept
+    accepted(membership)
     assert orgs.may_issue(teacher, org) and not policy.can(teacher, "manage_achievements", org)
     with pytest.raises(Forbidden):
         orgs.add_member(db.session, teacher, org, "x@example.org", "admin")
     with pytest.raises(Conflict):
         orgs.add_member(db.session, admin, org, teacher.email, "admin")
-    with pytest.raises(ValidationFailed) as unknown:
-        orgs.add_member(db.session, admin, org, "nobody@example.org", "issuer")
+    with pytest.raises(ValidationFailed) as unknown:  # the operator's immediate act needs an account
+        orgs.add_member(db.session, policy.OPERATOR, org, "nobody@example.org", "issuer")
     assert unknown.value.code == "no_such_account"
     with pytest.raises(ValidationFailed):
         orgs.add_member(db.session, admin, org, teacher.email, "owner")

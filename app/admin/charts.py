@@ -8,20 +8,25 @@ from markupsafe import Markup, escape
 WIDTH, BAR, GAP, LABEL = 480, 22, 8, 190
 
 
+def _n(value) -> int:
+    """A count to draw; a suppressed small count ("<5", ``indicators.SMALL``) draws as nothing."""
+    return value if isinstance(value, int) else 0
+
+
 def bars(section) -> Markup:
     """Horizontal bars, one per row, scaled to the largest value."""
     rows = section.rows
-    top = max([v for _k, _l, v in rows] + [1])
+    top = max([_n(v) for _k, _l, v in rows] + [1])
     height = len(rows) * (BAR + GAP) + GAP
     parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
              f'aria-labelledby="chart-{escape(section.key)}"><title id="chart-{escape(section.key)}">'
              f'{escape(section.title)}</title>']
     for i, (_key, label, value) in enumerate(rows):
         y = GAP + i * (BAR + GAP)
-        w = round((WIDTH - LABEL - 60) * value / top)
+        w = round((WIDTH - LABEL - 60) * _n(value) / top)
         parts.append(f'<text x="0" y="{y + BAR - 6}" class="chart-label">{escape(str(label)[:28])}</text>'
                      f'<rect x="{LABEL}" y="{y}" width="{w}" height="{BAR}" class="chart-bar"/>'
-                     f'<text x="{LABEL + w + 4}" y="{y + BAR - 6}" class="chart-value">{value}</text>')
+                     f'<text x="{LABEL + w + 4}" y="{y + BAR - 6}" class="chart-value">{escape(str(value))}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -29,14 +34,14 @@ def bars(section) -> Markup:
 def columns(section) -> Markup:
     """A time series as columns (one per day), with the first and last day written below."""
     rows = section.rows
-    top = max([v for _k, _l, v in rows] + [1])
+    top = max([_n(v) for _k, _l, v in rows] + [1])
     height, base = 160, 130
     step = (WIDTH - 40) / max(len(rows), 1)
     parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
              f'aria-labelledby="chart-{escape(section.key)}"><title id="chart-{escape(section.key)}">'
              f'{escape(section.title)}</title><text x="0" y="12" class="chart-value">{top}</text>']
     for i, (_key, _label, value) in enumerate(rows):
-        h = round((base - 20) * value / top)
+        h = round((base - 20) * _n(value) / top)
         parts.append(f'<rect x="{40 + i * step:.1f}" y="{base - h}" width="{max(step - 2, 1):.1f}" '
                      f'height="{h}" class="chart-bar"/>')
     if rows:

@@ -1,7 +1,11 @@
 """Helpers shared by the API routes: JSON bodies, cursors and pages, and their OpenAPI description."""
 from __future__ import annotations
 
+import ast
 import base64
+import functools
+import importlib
+import inspect
 import binascii
 import json
 import math
@@ -146,15 +150,55 @@ def json_body(schema: type[ma.Schema]) -> dict:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
+_ERROR_CLASSES = {"ServiceError": 400, "ValidationFailed": 422, "Conflict": 409, "NotFound": 404, "Forbidden": 403}
+_DEFAULT_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 409: "conflict", 422: "validation_error"}
+LISTED_STATUSES = (403, 404, 409, 422)
+
+
+@functools.cache
+def stable_codes(*modules: str) -> dict[int, tuple[str, ...]]:
+    """The stable error codes the given modules can raise, by HTTP status, read from their source.
+
+    Every refusal is a ``ServiceError`` (or a subclass) built with ``code="..."`` and, for the base class,
+    ``status=...``: the syntax tree gives both, so the API documentation lists the codes the services
+    really raise and never drifts from them (no list kept by hand per route). Each status also lists its
+    class's default code (``forbidden``, ``not_found``…), raised when no code is given."""
+    found: dict[int, set[str]] = {status: {code} for status, code in _DEFAULT_CODES.items()}
+    for name in modules:
+        tree = ast.parse(inspect.getsource(importlib.import_module(name)))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+            if func not in _ERROR_CLASSES:
+                continue
+            words = {k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)}
+            if isinstance(words.get("code"), str):
+                found.setdefault(int(words.get("status") or _ERROR_CLASSES[func]), set()).add(words["code"])
+    return {status: tuple(sorted(codes)) for status, codes in found.items()}
+
+
 def document_errors(blp: Blueprint, *codes: int):
-    """Document the error responses an operation can give (all in the shape of ``ErrorSchema``)."""
+    """Document the error responses an operation can give (all in the shape of ``ErrorSchema``).
+
+    A blueprint with ``error_sources`` (the modules of the services its routes call) gets, for each of its
+    403, 404, 409 and 422 answers, the list of the stable ``error`` codes those modules raise at that
+    status (``stable_codes``)."""
     names = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT",
              415: "UNSUPPORTED_MEDIA_TYPE",
              422: "UNPROCESSABLE_ENTITY", 429: "TOO_MANY_REQUESTS"}
+    sources = tuple(getattr(blp, "error_sources", ()))
 
     def decorate(view):
+        from app.api.schemas import ErrorSchema
+        listed = stable_codes(*sources) if sources else {}
         for code in codes:
-            view = blp.alt_response(code, response=names[code])(view)
+            if code in LISTED_STATUSES and sources:
+                described = ", ".join(f"`{c}`" for c in listed.get(code, (_DEFAULT_CODES[code],)))
+                view = blp.alt_response(code, schema=ErrorSchema,
+                                        description=f"An error; `error` is one of: {described}.")(view)
+            else:
+                view = blp.alt_response(code, response=names[code])(view)
         return view
 
     return decorate

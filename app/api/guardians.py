@@ -12,7 +12,8 @@ from app.api.institutions import document_errors
 from app.extensions import db
 from app.models import User
 from app.models.issuing import Organisation
-from app.services import guardians, minors
+from app.models.issuing import PARTNER
+from app.services import guardians, invitations, minors
 from app.services.errors import Forbidden, NotFound, ServiceError
 
 
@@ -87,15 +88,29 @@ def make_blueprint() -> Blueprint:
         org = _org(org_id)
         from app.services.rosters import check_head
         check_head(db.session, api_user(), org)
-        return {"items": [{"id": str(m.id), "email": m.user.email} for m in guardians.partners(db.session, org)]}
+        return {"items": [{"id": str(m.id), "email": m.address, "status": "accepted"}
+                          for m in guardians.partners(db.session, org)]
+                + [{"id": str(m.id), "email": m.address, "status": "pending"}
+                   for m in invitations.pending_of(db.session, org, (PARTNER,))]}
 
     @blp.route("/orgs/<org_id>/partners", methods=["POST"])
-    @blp.doc(summary="Add a partner (an existing account, by e-mail): {email}")
+    @blp.doc(summary="Invite a partner by e-mail: {email}; pending (no power) until they accept. The answer is "
+                     "the same whether or not the address has an account")
     @document_errors(blp, 400, 401, 403, 404, 409, 422)
     def add_partner(org_id):
         membership = guardians.add_partner(db.session, api_user(), _org(org_id), _body().get("email"))
         db.session.commit()
-        return {"id": str(membership.id), "email": membership.user.email, "role": membership.role}, 201
+        return {"id": str(membership.id), "email": membership.address, "role": membership.role,
+                "status": "pending"}, 201
+
+    @blp.route("/orgs/<org_id>/partners/<membership_id>", methods=["DELETE"])
+    @blp.doc(summary="End a partnership or cancel a partner's invitation; the person gets a notice (grants "
+                     "pupils gave them stay the pupils' to revoke)")
+    @document_errors(blp, 401, 403, 404)
+    def remove_partner(org_id, membership_id):
+        guardians.remove_partner(db.session, api_user(), _org(org_id), membership_id)
+        db.session.commit()
+        return "", 204
 
     return blp
 

@@ -9,19 +9,26 @@ from flask_smorest import Blueprint
 
 from app import policy
 from app.api.auth import api_user, require_token
-from app.api.schemas import ErrorSchema
+from app.api.common import document_errors as common_document_errors
 from app.extensions import db, limiter
+from app.models.issuing import STAFF_ROLES
 from app.services import batches, institutions, rosters
 from app.services.errors import ServiceError
 
 
+# The services behind the institution, guardian, roster and membership routes: their stable error codes are
+# listed in the OpenAPI answers (app.api.common.stable_codes reads them from the source).
+ERROR_SOURCES = ("app.services.institutions", "app.services.rosters", "app.services.guardians",
+                 "app.services.minors", "app.services.grants", "app.services.orgs", "app.services.invitations",
+                 "app.services.accounts", "app.services.batches", "app.api.institutions", "app.api.guardians")
+
+
 def document_errors(blp: Blueprint, *codes: int):
-    """Every refusal in the ``ErrorSchema`` shape (403 a role; 409 a conflict such as ``group_exists``)."""
-    def decorate(view):
-        for code in codes:
-            view = blp.alt_response(code, schema=ErrorSchema, description="An error: see `error`.")(view)
-        return view
-    return decorate
+    """Every refusal in the ``ErrorSchema`` shape; 403/404/409/422 list their stable codes
+    (``common.document_errors`` with this module's ``ERROR_SOURCES`` unless the blueprint names its own)."""
+    if not hasattr(blp, "error_sources"):
+        blp.error_sources = ERROR_SOURCES
+    return common_document_errors(blp, *codes)
 
 
 def _head_org(org_id):
@@ -47,7 +54,11 @@ def _enrolment_json(e) -> dict:
 
 
 def _member_json(m) -> dict:
-    return {"id": str(m.id), "user_id": str(m.user_id), "email": m.user.email, "role": m.role}
+    """A membership; an invitation not accepted yet names no account (whether the address has one is not
+    the inviter's to learn, review 14 M4)."""
+    accepted = m.is_accepted
+    return {"id": str(m.id), "user_id": str(m.user_id) if accepted else None, "email": m.address, "role": m.role,
+            "status": "accepted" if accepted else "pending"}
 
 
 def _body() -> dict:
@@ -113,10 +124,13 @@ def make_blueprint() -> Blueprint:
     @document_errors(blp, 401, 403, 404)
     def staff_members(org_id):
         org = _head_org(org_id)
-        return {"items": [_member_json(m) for m in institutions.staff_members(db.session, org)]}
+        from app.services import invitations
+        return {"items": [_member_json(m) for m in institutions.staff_members(db.session, org)]
+                + [_member_json(m) for m in invitations.pending_of(db.session, org, STAFF_ROLES)]}
 
     @blp.route("/orgs/<org_id>/staff", methods=["POST"])
-    @blp.doc(summary="Name a person (an existing account) staff: {email, role: head|teacher|counsellor}")
+    @blp.doc(summary="Invite a person staff: {email, role: head|teacher|counsellor}; pending (no power) until "
+                     "they accept. The answer is the same whether or not the address has an account")
     @document_errors(blp, 400, 401, 403, 404, 409, 422)
     def add_staff_member(org_id):
         org = _head_org(org_id)
@@ -137,7 +151,8 @@ def make_blueprint() -> Blueprint:
         return _member_json(membership)
 
     @blp.route("/orgs/<org_id>/staff/<membership_id>", methods=["DELETE"])
-    @blp.doc(summary="A person stops being staff (and leaves the institution's groups); the account stays")
+    @blp.doc(summary="A person stops being staff (and leaves the institution's groups), or a staff invitation "
+                     "is cancelled; the account stays, and a member removed gets a notice")
     @document_errors(blp, 401, 403, 404, 409)
     def remove_staff_member(org_id, membership_id):
         org = _head_org(org_id)

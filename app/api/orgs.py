@@ -17,10 +17,10 @@ from marshmallow import fields, validate
 from app import policy
 from app.api.auth import require_principal
 from app.api.common import decode_cursor, document_errors, json_body, json_object, page
-from app.api.schemas import ErrorSchema, PageArgsSchema, UTCDateTime, page_schema
+from app.api.schemas import PageArgsSchema, UTCDateTime, page_schema
 from app.extensions import db
 from app.models import ACHIEVEMENT_KINDS, MEMBER_ROLES, ORGANISATION_KINDS
-from app.services import achievements, artwork, orgs
+from app.services import achievements, artwork, invitations, orgs
 from app.services.errors import ServiceError, ValidationFailed
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
@@ -66,13 +66,20 @@ class ClosingSchema(ma.Schema):
 
 class MemberSchema(ma.Schema):
     id = fields.UUID(required=True)
-    email = fields.String(required=True, attribute="user.email")
+    email = fields.String(required=True, attribute="address")
     role = fields.String(required=True, validate=validate.OneOf(MEMBER_ROLES))
+    status = fields.Method("_status", metadata={"description": "pending (invited, not accepted yet: no power) "
+                                                               "or accepted"})
     created_at = UTCDateTime(required=True)
+
+    def _status(self, membership) -> str:
+        return "accepted" if membership.is_accepted else "pending"
 
 
 class NewMemberSchema(ma.Schema):
-    email = fields.String(required=True, metadata={"description": "The e-mail of an existing account."})
+    email = fields.String(required=True, metadata={
+        "description": "The person's e-mail: they get an invitation and become a member once they accept it "
+                       "(the answer is the same whether or not the address has an account)."})
     role = fields.String(required=True, validate=validate.OneOf(MEMBER_ROLES))
 
 
@@ -181,20 +188,9 @@ def _achievement(org_id, achievement_id, action=policy.READ):
 
 
 def _errors(blp: Blueprint, *codes: int):
-    """``document_errors``, plus the refusals of this API: 403 (a role, or an organisation not approved,
-    ``organisation_not_approved``) and 409 (``last_admin``, ``already_member``, ``did_key_cannot_rotate``)."""
-    common = document_errors(blp, *(code for code in codes if code not in (403, 409)))
-    extra = {403: "Your role (or an organisation token) does not allow this, or the organisation is not "
-                  "approved (organisation_not_approved).",
-             409: "A conflict: last_admin, already_member or did_key_cannot_rotate."}
-
-    def decorate(view):
-        view = common(view)
-        for code in (403, *(c for c in codes if c == 409)):
-            view = blp.alt_response(code, schema=ErrorSchema, description=extra[code])(view)
-        return view
-
-    return decorate
+    """``document_errors`` with a 403 on every route (a role, an organisation token, or an organisation not
+    approved or closed); each 403/404/409/422 lists the stable codes of ``blp.error_sources``."""
+    return document_errors(blp, *sorted({*codes, 403}))
 
 
 def make_blueprint() -> Blueprint:
@@ -202,6 +198,9 @@ def make_blueprint() -> Blueprint:
                     description="Issuer organisations: members, signing keys, organisation tokens and "
                                 "achievements. Personal tokens or organisation tokens (silo_…).")
     blp.before_request(require_principal)
+    # The stable error codes of these services are listed in each 403/404/409/422 answer (OpenAPI).
+    blp.error_sources = ("app.services.orgs", "app.services.invitations", "app.services.achievements",
+                         "app.services.artwork", "app.api.orgs")
 
     @blp.route("", methods=["GET"])
     @blp.arguments(StatusArgsSchema, location="query")
@@ -305,17 +304,18 @@ def make_blueprint() -> Blueprint:
     # members
     @blp.route("/<org_id>/members", methods=["GET"])
     @blp.response(200, page_schema(MemberSchema, "MemberListSchema"))
-    @blp.doc(summary="Members and their roles")
+    @blp.doc(summary="Members and their roles (and, for its admins, the invitations not accepted yet)")
     @_errors(blp, 401, 403, 404)
     def members(org_id):
         org = orgs.get(db.session, _actor(), org_id)
         if not org.is_approved:
             raise orgs._forbidden(org)
-        return {"items": orgs.members(db.session, org), "next_cursor": None}
+        pending = invitations.pending_of(db.session, org) if policy.can(_actor(), "manage_members", org) else []
+        return {"items": orgs.members(db.session, org) + pending, "next_cursor": None}
 
     @blp.route("/<org_id>/members", methods=["POST"])
     @blp.response(201, MemberSchema)
-    @blp.doc(summary="Add a member (organisation admins)", **json_body(NewMemberSchema))
+    @blp.doc(summary="Invite a member (organisation admins): pending until they accept", **json_body(NewMemberSchema))
     @_errors(blp, 400, 401, 404, 415, 422, 409)
     def add_member(org_id):
         org = orgs.get(db.session, _actor(), org_id, "manage_members")
@@ -344,7 +344,7 @@ def make_blueprint() -> Blueprint:
 
     @blp.route("/<org_id>/members/<membership_id>", methods=["DELETE"])
     @blp.response(204)
-    @blp.doc(summary="Remove a member (never the last admin)")
+    @blp.doc(summary="Remove a member, or cancel an invitation (never the last admin)")
     @_errors(blp, 401, 404, 409)
     def remove_member(org_id, membership_id):
         org = orgs.get(db.session, _actor(), org_id, "manage_members")

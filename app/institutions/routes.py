@@ -13,7 +13,9 @@ from flask_login import current_user, login_required
 
 from app.extensions import db, limiter
 from app.institutions import bp
-from app.services import batches, guardians, institutions, rosters
+from app.models.issuing import PARTNER, STAFF_ROLES
+from app.services import batches, guardians, institutions, invitations, rosters
+from app.sharing.owner import mail_limit  # the sharing page's per-sender limit: each invitation is a mail
 from app.services.errors import ServiceError
 
 # Guessing a code: a few tries a minute per address (10 characters of 32 symbols: ~50 bits anyway).
@@ -73,7 +75,8 @@ def head(org_id):
     org = _headed(org_id)
     return render_template("institutions/head.html", org=org, groups=institutions.groups(db.session, org),
                            staff=institutions.staff_members(db.session, org),
-                           partners=guardians.partners(db.session, org), me=current_user)
+                           partners=guardians.partners(db.session, org), me=current_user,
+                           invited=invitations.pending_of(db.session, org, (*STAFF_ROLES, PARTNER)))
 
 
 def _done(org, message, endpoint=".head", **values):
@@ -91,6 +94,7 @@ def _refused(org, exc, endpoint=".head", **values):
 
 @bp.route("/institutions/<org_id>/staff", methods=["POST"])
 @login_required
+@mail_limit
 def add_member(org_id):
     org = _headed(org_id)
     try:
@@ -98,7 +102,7 @@ def add_member(org_id):
                                       role=request.form.get("role"))
     except ServiceError as exc:
         return _refused(org, exc)
-    return _done(org, _("Added to the institution's staff."))
+    return _done(org, _("An invitation is sent: the person joins the staff once they accept it."))
 
 
 @bp.route("/institutions/<org_id>/staff/<membership_id>", methods=["POST"])
@@ -121,13 +125,27 @@ def change_member(org_id, membership_id):
 
 @bp.route("/institutions/<org_id>/partners", methods=["POST"])
 @login_required
+@mail_limit
 def add_partner(org_id):
     org = _headed(org_id)
     try:
         guardians.add_partner(db.session, current_user, org, request.form.get("email"))
     except ServiceError as exc:
         return _refused(org, exc)
-    return _done(org, _("Partner added: they may now be asked for attestations by your pupils."))
+    return _done(org, _("An invitation is sent: once the partner accepts it, your pupils may ask them for "
+                        "attestations."))
+
+
+@bp.route("/institutions/<org_id>/partners/<membership_id>/remove", methods=["POST"])
+@login_required
+def remove_partner(org_id, membership_id):
+    """End a partnership (the partner gets a notice) or cancel a partner's invitation."""
+    org = _headed(org_id)
+    try:
+        guardians.remove_partner(db.session, current_user, org, membership_id)
+    except ServiceError as exc:
+        return _refused(org, exc)
+    return _done(org, _("Done: the partner is removed, or their invitation cancelled."))
 
 
 @bp.route("/institutions/<org_id>/groups/<group_id>/rename", methods=["POST"])

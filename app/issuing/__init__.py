@@ -15,3 +15,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(endorse.bp)
     app.jinja_env.globals["endorse_form"] = endorse.form_for
     endorsements.register(app)
+    from app.api import memberships
+    memberships.register(app)

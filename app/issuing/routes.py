@@ -21,7 +21,8 @@ from app.issuing.forms import (
     ACHIEVEMENT_KIND_LABELS, ORGANISATION_KIND_LABELS, ROLE_LABELS, STATUS_LABELS, AchievementForm,
     AddMemberForm, CloseForm, OrganisationForm, RefuseForm, RoleForm, TokenForm,
 )
-from app.services import achievements, artwork, concept_alignments, orgs
+from app.services import achievements, artwork, concept_alignments, invitations, orgs
+from app.sharing.owner import mail_limit  # the sharing page's per-sender limit: each invitation is a mail
 from app.services.errors import Conflict, ValidationFailed
 
 bp = Blueprint("issuing", __name__, template_folder="templates")
@@ -56,7 +57,39 @@ def organisations():
     me = _me()
     pending = len(orgs.list_organisations(db.session, "pending")) if policy.reviews_requests(me) else 0
     return render_template("issuing/organisations.html", memberships=orgs.organisations_of(db.session, me),
-                           pending=pending, reviews=policy.reviews_requests(me))
+                           pending=pending, reviews=policy.reviews_requests(me),
+                           invitations=invitations.mine(db.session, me),
+                           unconfirmed=invitations.unconfirmed_address(db.session, me), button=EmptyForm())
+
+
+@bp.get("/organisations/invitations")
+@login_required
+def invitations_page():
+    """The link of the invitation mail: the invitations are on the organisations page, answered there."""
+    return redirect(url_for("issuing.organisations", _anchor="invitations"))
+
+
+@bp.post("/organisations/invitations/<membership_id>/<answer>")
+@login_required
+def answer_invitation(membership_id, answer):
+    """Accept or decline an invitation addressed to me (anyone else's: 404)."""
+    if answer not in ("accept", "decline"):
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        if answer == "accept":
+            row = invitations.accept(db.session, _me(), membership_id)
+            db.session.commit()
+            flash(_("You are now a member of %(org)s.", org=row.organisation.name), "success")
+        else:
+            invitations.decline(db.session, _me(), membership_id)
+            db.session.commit()
+            flash(_("Invitation declined."), "success")
+    except Conflict as exc:
+        db.session.commit()  # the duplicate invitation is gone
+        flash(exc.message, "error")
+    return redirect(url_for("issuing.organisations"))
 
 
 @bp.route("/organisations/new", methods=["GET", "POST"])
@@ -96,6 +129,7 @@ def _render_org(org, status: int = 200, member_form=None, token_form=None):
     response = current_app.make_response((render_template(
         "issuing/organisation.html", org=org, allowed=allowed, role=policy.org_role(me, org),
         members=orgs.members(db.session, org) if org.is_approved else [],
+        invited=invitations.pending_of(db.session, org) if allowed["manage_members"] else [],
         keys=sorted(org.signing_keys, key=lambda k: k.created_at, reverse=True),
         tokens=tokens, created=created, raw_token=raw, token_prefix=orgs.ORG_TOKEN_PREFIX,
         achievements=achievements.list_for(db.session, me, org),
@@ -153,6 +187,7 @@ def close_organisation(org_id):
 
 @bp.post("/organisations/<org_id>/members")
 @login_required
+@mail_limit
 def add_member(org_id):
     org = orgs.get(db.session, _me(), org_id, "manage_members")
     form = AddMemberForm()
@@ -163,7 +198,8 @@ def add_member(org_id):
         except (ValidationFailed, Conflict) as exc:
             apply_errors(form, ValidationFailed(exc.message, fields=exc.fields or {"email": exc.message}))
         else:
-            flash(_("%(email)s is now a member.", email=membership.user.email), "success")
+            flash(_("An invitation is sent to %(email)s: they become a member once they accept it.",
+                    email=membership.address), "success")
             return redirect(url_for("issuing.organisation", org_id=org.id, _anchor="members"))
     return _render_org(org, 422, member_form=form)
 

@@ -79,18 +79,43 @@ class Organisation(IdMixin, TimestampMixin, db.Model):
 
 
 class Membership(IdMixin, db.Model):
-    """A person's role in an organisation: ``admin`` (members, keys, tokens, achievements) or ``issuer``."""
+    """A person's role in an organisation: ``admin`` (members, keys, tokens, achievements), ``issuer``, an
+    institution's staff (head, teacher, counsellor) or a ``partner``.
+
+    A membership a head or an org admin adds is an *invitation* until the person accepts it
+    (``accepted_at`` NULL): it gives no power anywhere (``Membership.accepted`` is in every query that
+    grants one), so that nobody is enrolled without their consent (issue 13). An invitation to an address
+    without an account has no ``user_id`` yet: ``email`` holds the address the inviter typed, and the person
+    who creates that account (and confirms the address) accepts it from their invitations page."""
 
     __tablename__ = "memberships"
     __table_args__ = (UniqueConstraint("organisation_id", "user_id"),)
 
     organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    accepted_at: Mapped[Optional[datetime]]
+    email: Mapped[Optional[str]] = mapped_column(String(254), index=True)  # the invited address
+    invited_by_id: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     organisation: Mapped[Organisation] = relationship(back_populates="memberships")
-    user: Mapped[User] = relationship()
+    user: Mapped[Optional[User]] = relationship(foreign_keys=[user_id])
+    invited_by: Mapped[Optional[User]] = relationship(foreign_keys=[invited_by_id])
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.accepted_at is not None
+
+    @property
+    def address(self) -> str:
+        """The e-mail shown for this membership: the account's, or the invited address."""
+        return self.user.email if self.user is not None else (self.email or "")
+
+    @classmethod
+    def accepted(cls):
+        """The SQL condition of a membership that gives its role's powers: accepted by the person."""
+        return cls.accepted_at.is_not(None)
 
 
 class SigningKey(IdMixin, db.Model):

@@ -33,8 +33,10 @@ def _year(item) -> int | None:
 @bp.get("/dashboard")
 @login_required
 def dashboard():
+    from app.services import invitations  # an organisation's invitation waits for an answer: say so here
     summary = service.summary(db.session, current_user)
-    return render_template("portfolio/dashboard.html", summary=summary, portfolio=current_user.portfolio)
+    return render_template("portfolio/dashboard.html", summary=summary, portfolio=current_user.portfolio,
+                           invitations=invitations.mine(db.session, current_user))
 
 
 @bp.get("/timeline")

@@ -385,10 +385,11 @@ def organisations_only_administered_by(session: Session, user: User) -> list:
     nothing left to manage) whose only admin is ``user``, by name: what stops the deletion of the account."""
     other = aliased(Membership)
     others = select(other.id).where(other.organisation_id == Organisation.id, other.role == ADMIN,
-                                    other.user_id != user.id)
+                                    other.user_id != user.id, other.accepted_at.is_not(None))
     return list(session.scalars(
         select(Organisation).join(Membership, Membership.organisation_id == Organisation.id)
-        .where(Membership.user_id == user.id, Membership.role == ADMIN, Organisation.status != REFUSED,
+        .where(Membership.user_id == user.id, Membership.role == ADMIN, Membership.accepted(),
+               Organisation.status != REFUSED,
                Organisation.closed_at.is_(None), ~others.exists())
         .order_by(Organisation.name, Organisation.id)))
 

@@ -62,7 +62,7 @@ def publishers(session: Session, user: User) -> list[Organisation | None]:
     """For whom ``user`` may publish: ``None`` (the platform) for an admin, then their organisations."""
     found: list[Organisation | None] = [None] if policy.may_publish(user, None) else []
     orgs = session.scalars(select(Organisation).join(Membership).where(
-        Membership.user_id == user.id, Organisation.status == APPROVED, Organisation.closed_at.is_(None))
+        Membership.user_id == user.id, Membership.accepted(), Organisation.status == APPROVED, Organisation.closed_at.is_(None))
         .order_by(Organisation.name))
     found.extend(org for org in orgs if policy.may_publish(user, org))
     return found

@@ -153,7 +153,7 @@ def heads_of(session: Session, minor: User) -> list[User]:
     if not orgs_now:
         return []
     return list(session.scalars(select(User).join(Membership, Membership.user_id == User.id).where(
-        Membership.organisation_id.in_(orgs_now), Membership.role == HEAD)))
+        Membership.organisation_id.in_(orgs_now), Membership.role == HEAD, Membership.accepted())))
 
 
 def _notify_heads(heads: list[User], minor: User) -> None:
@@ -221,5 +221,16 @@ def org_actor(head):
 
 
 def partners(session: Session, org: Organisation) -> list[Membership]:
+    """The accepted partners (pending invitations: ``invitations.pending_of``)."""
     return list(session.scalars(select(Membership).where(Membership.organisation_id == org.id,
-                                                         Membership.role == PARTNER)))
+                                                         Membership.role == PARTNER, Membership.accepted())))
+
+
+def remove_partner(session: Session, head, org: Organisation, membership_id) -> None:
+    """A head ends a partnership, or cancels a partner's invitation, as ``orgs.remove_member`` does (audited,
+    a notice to a partner removed). What pupils shared with the partner by a contributor or certifier grant
+    stays theirs to revoke: they gave it, and the notice says so."""
+    from app.services.rosters import check_head
+    check_head(session, head, org)
+    orgs.remove_member(session, org_actor(head), org, membership_id, only_roles=(PARTNER,),
+                       on_behalf_of=None if isinstance(head, policy.Operator) else head)

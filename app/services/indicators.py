@@ -41,6 +41,9 @@ PEOPLE_OF: list[Callable[[object], Select]] = [
     lambda org_id: select(Enrolment.user_id).where(
         Enrolment.organisation_id == org_id, Enrolment.ended_at.is_(None), Enrolment.user_id.is_not(None)),
 ]
+SMALL = 5  # a head sees a count from 1 to 4 as "<5" (review 14, M4): too few to hide a person
+SMALL_LABEL = "<5"
+NOT_SUPPRESSED = ("members_by_role",)  # the organisation's own member list, which its heads read anyway
 MAX_GROUPS = 60  # a lycée has 30 to 50 classes; more would not read as a chart anyway
 PERIODS = {"7": 7, "30": 30, "365": 365}
 
@@ -62,7 +65,7 @@ def may_view(session: Session, actor, org: Organisation | None) -> bool:
         return True
     return org is not None and getattr(actor, "id", None) is not None and session.scalar(
         select(func.count()).select_from(Membership).where(
-            Membership.organisation_id == org.id, Membership.user_id == actor.id,
+            Membership.organisation_id == org.id, Membership.user_id == actor.id, Membership.accepted(),
             Membership.role.in_(("admin", "head")))) > 0
 
 
@@ -108,7 +111,8 @@ def compute(session: Session, actor, *, org: Organisation | None = None, days: i
         ("platform_admin", str(_l("Platform admins")), admins)]))
 
     if org is None:
-        largest = (select(Membership.organisation_id, func.count().label("n")).group_by(Membership.organisation_id)
+        largest = (select(Membership.organisation_id, func.count().label("n")).where(Membership.accepted())
+                   .group_by(Membership.organisation_id)
                    .order_by(func.count().desc()).limit(20).subquery())  # counted on the index, then named
         rows = session.execute(select(Organisation.id, Organisation.name, largest.c.n)
                                .join(largest, largest.c.organisation_id == Organisation.id)
@@ -116,7 +120,8 @@ def compute(session: Session, actor, *, org: Organisation | None = None, days: i
         sections.append(Section("accounts_by_institution", str(_l("Accounts by organisation (20 largest)")),
                                 [(str(i), name, n) for i, name, n in rows]))
     else:
-        roles = session.execute(select(Membership.role, func.count()).where(Membership.organisation_id == org.id)
+        roles = session.execute(select(Membership.role, func.count()).where(Membership.organisation_id == org.id,
+                                                                             Membership.accepted())
                                 .group_by(Membership.role)).all()
         sections.append(Section("members_by_role", str(_l("Members by role")), [(r, r, n) for r, n in roles]))
 
@@ -190,6 +195,8 @@ def compute(session: Session, actor, *, org: Organisation | None = None, days: i
         ("sign_ins", str(_l("Sign-ins in the period")), int(flows[0])),
         ("api_uses", str(_l("API use days in the period")), int(flows[1]))]))
 
+    if org is not None and not (isinstance(actor, policy.Operator) or getattr(actor, "is_admin", False)):
+        sections = suppress_small(sections)
     if org is None:
         batches = dict(session.execute(select(Batch.status, func.count()).group_by(Batch.status)).all())
         failed = session.scalar(select(func.count()).select_from(BatchItem).where(BatchItem.status == "failed"))
@@ -197,6 +204,18 @@ def compute(session: Session, actor, *, org: Organisation | None = None, days: i
             (s, s, batches.get(s, 0)) for s in ("pending", "running", "done")]
             + [("failed_items", str(_l("Failed items")), failed or 0)]))
     return sections
+
+
+def suppress_small(sections: list[Section]) -> list[Section]:
+    """The head's view: every count from 1 to ``SMALL - 1`` becomes ``"<5"`` in the tables, the charts, the
+    CSV and the JSON, so that a small group, a day or a difference of two readings does not single a person
+    out (k-anonymity threshold, review 14 M4). Zero stays zero: it tells nothing about anyone. Platform
+    admins see the exact figures."""
+    return [section if section.key in NOT_SUPPRESSED else Section(
+        section.key, section.title,
+        [(key, label, SMALL_LABEL if isinstance(value, int) and 0 < value < SMALL else value)
+         for key, label, value in section.rows], unit=section.unit, chart=section.chart)
+            for section in sections]
 
 
 def _enrolments(session: Session, org: Organisation) -> dict[str, int]:

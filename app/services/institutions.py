@@ -69,7 +69,7 @@ def institutions_of(session: Session, user: User) -> list[tuple[Organisation, st
     """The enrolling institutions where ``user`` is staff, with their role."""
     rows = session.execute(select(Organisation, Membership.role).join(Membership)
                            .where(Membership.user_id == user.id, Membership.role.in_(STAFF_ROLES),
-                                  Organisation.kind.in_(ENROLLING_KINDS), Organisation.status == APPROVED)
+                                  Membership.accepted(), Organisation.kind.in_(ENROLLING_KINDS), Organisation.status == APPROVED)
                            .order_by(Organisation.name))
     return [(org, role) for org, role in rows]
 
@@ -154,8 +154,12 @@ def add_staff(session: Session, org: Organisation, group: Group, *, email, role,
     membership = session.scalars(select(Membership).where(Membership.organisation_id == org.id,
                                                           Membership.user_id == user.id)).first()
     if membership is None:
-        session.add(Membership(id=uuid.uuid4(), organisation_id=org.id, user_id=user.id,
-                               role=role if role != HEAD else "teacher"))
+        # A head's act invites (the group place reaches nothing until the person accepts, issue 13); the
+        # operator's (demo, command line, actor None) is immediate. ``orgs.add_member`` decides both.
+        from app.services import orgs
+        operator = actor is None or isinstance(actor, policy.Operator)
+        orgs.add_member(session, policy.OPERATOR, org, user.email, role if role != HEAD else "teacher",
+                        on_behalf_of=None if operator else actor)
     elif membership.role not in STAFF_ROLES:
         raise Conflict(str(_l("This person is an issuing member of the organisation, not staff.")),
                        code="not_staff")
@@ -189,7 +193,8 @@ def remove_staff(session: Session, group: Group, staff_id, *, actor=None) -> Non
 def staff_members(session: Session, org: Organisation) -> list[Membership]:
     """The institution's staff memberships (head, teacher, counsellor), by role then e-mail."""
     return list(session.scalars(select(Membership).join(User, User.id == Membership.user_id)
-                                .where(Membership.organisation_id == org.id, Membership.role.in_(STAFF_ROLES))
+                                .where(Membership.organisation_id == org.id, Membership.role.in_(STAFF_ROLES),
+                                       Membership.accepted())
                                 .order_by(Membership.role, User.email)))
 
 
@@ -247,7 +252,7 @@ def staff_groups(session: Session, user: User) -> list[tuple[Group, str]]:
                            .join(Membership, (Membership.organisation_id == Group.organisation_id)
                                  & (Membership.user_id == user.id))
                            .where(GroupStaff.user_id == user.id, Membership.role.in_(STAFF_ROLES),
-                                  Group.archived_at.is_(None))
+                                  Membership.accepted(), Group.archived_at.is_(None))
                            .order_by(Group.name))
     return [(g, r) for g, r in rows]
 
@@ -322,7 +327,7 @@ def reached(session: Session, grant: Grant) -> list[tuple[User, str]]:
              .join(Membership, (Membership.organisation_id == Group.organisation_id)
                    & (Membership.user_id == User.id))
              .where(GroupStaff.group_id == grant.group_id, Membership.role.in_(STAFF_ROLES),
-                    Group.archived_at.is_(None)))
+                    Membership.accepted(), Group.archived_at.is_(None)))
     if grant.group_role:
         query = query.where(GroupStaff.role == grant.group_role)
     return [(u, r) for u, r in session.execute(query.order_by(User.email))]

@@ -117,7 +117,7 @@ def inside_institution(session: Session, user: User, email: str) -> bool:
     person = session.scalars(select(User).where(User.email == email.lower())).first()
     if person is None:
         return False
-    return session.scalar(select(Membership.id).where(Membership.user_id == person.id,
+    return session.scalar(select(Membership.id).where(Membership.user_id == person.id, Membership.accepted(),
                                                       Membership.organisation_id.in_(orgs)).limit(1)) is not None
 
 

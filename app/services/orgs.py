@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app import policy
@@ -97,7 +97,8 @@ def check(actor, action: str, org: Organisation) -> None:
 def organisations_of(session: Session, user: User) -> list[tuple[Organisation, str]]:
     """The user's organisations with the user's role, by name."""
     rows = session.execute(select(Organisation, Membership.role).join(Membership)
-                           .where(Membership.user_id == user.id).order_by(Organisation.name))
+                           .where(Membership.user_id == user.id, Membership.accepted())
+                           .order_by(Organisation.name))
     return [(org, role) for org, role in rows]
 
 
@@ -123,8 +124,10 @@ def platform_admins(session: Session) -> list[User]:
 
 
 def members(session: Session, org: Organisation) -> list[Membership]:
-    return list(session.scalars(select(Membership).where(Membership.organisation_id == org.id)
-                                .join(User).order_by(Membership.role, User.email)))
+    """The accepted members (invitations not accepted yet: ``invitations.pending_of``)."""
+    return list(session.scalars(select(Membership).where(Membership.organisation_id == org.id,
+                                                         Membership.accepted())
+                                .join(User, User.id == Membership.user_id).order_by(Membership.role, User.email)))
 
 
 def may_issue(user, org: Organisation) -> bool:
@@ -264,7 +267,11 @@ def create_organisation(session: Session, actor, data: dict, *, admin: User, did
     if logo is not None:
         org.logo, org.logo_type = logo
     session.add(org)
-    session.add(Membership(id=uuid.uuid4(), organisation=org, user=admin, role=ADMIN))
+    # Accepted at once: the person asks for their own organisation, or the operator (``sillage orgs create
+    # --admin``, a platform admin's act on the command line) names its first admin, who is nobody's member
+    # yet and whom nobody else could invite; an organisation without an accepted admin could not act.
+    session.add(Membership(id=uuid.uuid4(), organisation=org, user=admin, role=ADMIN, email=admin.email,
+                           accepted_at=utcnow()))
     session.flush()
     _new_key(session, org, pair)
     if approve:
@@ -329,7 +336,8 @@ def close(session: Session, actor, org: Organisation, confirmation: str) -> Orga
 
 def _admins(session: Session, org: Organisation) -> int:
     return session.scalar(select(func.count()).select_from(Membership)
-                          .where(Membership.organisation_id == org.id, Membership.role == ADMIN))
+                          .where(Membership.organisation_id == org.id, Membership.role == ADMIN,
+                                 Membership.accepted()))
 
 
 def _role(role) -> str:
@@ -340,10 +348,18 @@ def _role(role) -> str:
 
 
 def add_member(session: Session, actor, org: Organisation, email, role, *, on_behalf_of=None) -> Membership:
-    """Add a person who has an account (by e-mail) with a role; a second time is a ``Conflict``.
+    """Invite a person (by e-mail) with a role: a pending membership (``accepted_at`` NULL) that gives no
+    power until they accept it (``invitations.accept``), and a mail to the address. Nobody is enrolled
+    without their consent (issue 13).
+
+    The answer is the same whether or not the address has an account (review 14, M4: no account oracle):
+    an address without one gets the same invitation, kept by its address, and accepts once the account
+    exists. Inviting the same person twice is a ``Conflict`` (``already_member``), as the member lists
+    and the pending invitations the caller can read already show them.
 
     ``on_behalf_of``: a head whose right the caller checked already (app/services/institutions.py,
     guardians.add_partner call with the operator as ``actor``); the audit log names that head."""
+    from app.services import invitations
     check(actor, "manage_members", org)
     role = _role(role)
     try:
@@ -352,18 +368,28 @@ def add_member(session: Session, actor, org: Organisation, email, role, *, on_be
         raise ValidationFailed(str(_l("Some information is not valid.")),
                                fields={"email": str(_l("Not a valid e-mail address."))}) from None
     user = session.scalars(select(User).where(User.email == address)).first()
-    if user is None:
+    # The operator's own act (``sillage orgs add-member``, the demo) is immediate: a platform admin on the
+    # command line names someone, e.g. a new admin when the last one left and nobody could invite.
+    immediate = isinstance(actor, policy.Operator) and on_behalf_of is None
+    if immediate and user is None:
         raise ValidationFailed(str(_l("No account uses this e-mail address: ask the person to sign up "
                                       "first.")), code="no_such_account",
                                fields={"email": str(_l("No account uses this e-mail address."))})
-    if session.scalars(select(Membership).where(Membership.organisation_id == org.id,
-                                                Membership.user_id == user.id)).first():
-        raise Conflict(str(_l("This person is already a member.")), code="already_member")
-    membership = Membership(id=uuid.uuid4(), organisation=org, user=user, role=role)
+    same = Membership.email == address if user is None else or_(Membership.user_id == user.id,
+                                                                Membership.email == address)
+    if session.scalars(select(Membership).where(Membership.organisation_id == org.id, same)).first():
+        raise Conflict(str(_l("This person is already a member or invited.")), code="already_member")
+    inviter = on_behalf_of or actor
+    membership = Membership(id=uuid.uuid4(), organisation=org, user=user, role=role, email=address,
+                            invited_by_id=inviter.id if isinstance(inviter, User) else None,
+                            accepted_at=utcnow() if immediate else None)
     session.add(membership)
     session.flush()
-    audit.record(session, actor=on_behalf_of or actor, action="member.add", target_type="membership",
-                 target_id=membership.id, organisation_id=org.id, details={"user_id": user.id, "role": role})
+    audit.record(session, actor=inviter, action="member.add" if immediate else "member.invite",
+                 target_type="membership", target_id=membership.id, organisation_id=org.id,
+                 details={"email": address, "role": role})
+    if not immediate:
+        invitations.send_invitation(membership, inviter)
     return membership
 
 
@@ -376,7 +402,7 @@ def get_membership(session: Session, org: Organisation, membership_id) -> Member
 
 
 def _keep_an_admin(session: Session, org: Organisation, membership: Membership) -> None:
-    if membership.role == ADMIN and _admins(session, org) <= 1:
+    if membership.role == ADMIN and membership.is_accepted and _admins(session, org) <= 1:
         raise Conflict(str(_l("An organisation always keeps at least one admin: name another admin "
                               "first.")), code="last_admin")
 
@@ -395,12 +421,25 @@ def change_role(session: Session, actor, org: Organisation, membership_id, role,
     return membership
 
 
-def remove_member(session: Session, actor, org: Organisation, membership_id, *, on_behalf_of=None) -> None:
+def remove_member(session: Session, actor, org: Organisation, membership_id, *, on_behalf_of=None,
+                  only_roles: tuple[str, ...] | None = None) -> None:
+    """Remove a member, or cancel an invitation not accepted yet (``invitation.cancel`` in the audit log).
+
+    A member removed gets a notice: their account is untouched, and what people shared with them by a grant
+    stays until those people revoke it (a grant is its giver's). ``only_roles``: a head removes staff or
+    partners only; another role is not theirs to see here (``NotFound``)."""
+    from app.services import invitations
     check(actor, "manage_members", org)
     membership = get_membership(session, org, membership_id)
+    if only_roles is not None and membership.role not in only_roles:
+        raise NotFound(str(_l("Not found.")))
     _keep_an_admin(session, org, membership)
-    audit.record(session, actor=on_behalf_of or actor, action="member.remove", target_type="membership",
-                 target_id=membership.id, organisation_id=org.id, details={"user_id": membership.user_id})
+    accepted = membership.is_accepted
+    audit.record(session, actor=on_behalf_of or actor, action="member.remove" if accepted else "invitation.cancel",
+                 target_type="membership", target_id=membership.id, organisation_id=org.id,
+                 details={"user_id": membership.user_id, "email": membership.address, "role": membership.role})
+    if accepted and membership.user is not None:
+        invitations.send_removal(membership)
     session.delete(membership)
     session.flush()
 
