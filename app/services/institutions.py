@@ -29,7 +29,7 @@ from datetime import timedelta
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import policy
@@ -401,6 +401,8 @@ def after_commit(session: Session, send, *args) -> None:
     (app/services/batches.py); a notice sent inside the failed attempt went out for a change that was
     rolled back, and the retry sent it a second time. ``send`` takes plain values (the session is closed
     to SQL by then) and its failure is logged, never raised."""
+    if isinstance(session, scoped_session):
+        session = session()
     tx = session.get_nested_transaction() or session.get_transaction()
     session.info.setdefault(_AFTER_COMMIT, []).append((tx, send, args))
 
