@@ -100,7 +100,7 @@ def test_the_platforms_budget_of_failed_codes_refuses_every_code_and_alerts_once
     with caplog.at_level(logging.WARNING, logger="app.institutions.guard"):
         refused = post_code(client, "AAAA-BBBB-CCCC", "2001:db8:9::1")
         right = post_code(client, code, "198.51.100.1")  # even the right code waits for the window's end
-    assert refused.status_code == 429 and "Too many wrong activation codes".encode() in refused.data
+    assert refused.status_code == 429 and "Trop de codes d’activation erronés".encode() in refused.data
     assert right.status_code == 429 and pupil().user_id is None
     assert len([r for r in caplog.records if "budget of failed codes" in r.getMessage()]) == 1
     db.session.expire_all()
