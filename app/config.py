@@ -209,6 +209,13 @@ def load(env=os.environ, overrides: Mapping | None = None) -> dict:
         "RATE_LIMIT_SHARE": get("RATE_LIMIT_SHARE", "20/minute;200/hour"),
         # ... and wrong passwords per link, whatever the address (a leaked link tried from many addresses).
         "RATE_LIMIT_SHARE_PASSWORD": get("RATE_LIMIT_SHARE_PASSWORD", "50/hour;200/day"),
+        # Activation codes (app/institutions/guard.py): attempts per address (an IPv6 /64), failed codes
+        # per signed-in account, failed codes for the whole platform.
+        "RATE_LIMIT_CODES": get("RATE_LIMIT_CODES", "10/minute;100/day"),
+        "RATE_LIMIT_CODES_ACCOUNT": get("RATE_LIMIT_CODES_ACCOUNT", "10/hour;30/day"),
+        "RATE_LIMIT_CODES_TOTAL": get("RATE_LIMIT_CODES_TOTAL", "1000/hour"),
+        # Roster previews (page and API) per head: each reads a file of up to 5 MB and checks its addresses.
+        "RATE_LIMIT_ROSTER_PREVIEW": get("RATE_LIMIT_ROSTER_PREVIEW", "30/hour"),
         # Verifications running at once on this host (``app.verification.runner``): half the request
         # capacity of ``sillage serve``, so that slow ones never hold every worker.
         "VERIFY_SLOTS": int(get("VERIFY_SLOTS") or max(1, int(get("WORKERS") or default_workers())

@@ -50,6 +50,23 @@ def _lazy_strings_are_escaped() -> None:
 
 
 _lazy_strings_are_escaped()
+
+
+def _a_views_referrer_policy_stands() -> None:
+    """Talisman's ``after_request`` writes its ``Referrer-Policy`` over whatever the view set: the
+    ``no-referrer`` of the pages whose URL holds a secret (share links, private feeds, an old activation
+    letter's ``?code=``) never reached the browser, which then sent the origin-only default. A view's own
+    policy now stands; every other response keeps the application's default."""
+    set_default = Talisman._set_referrer_policy_headers
+
+    def set_unless_the_view_did(self, headers):
+        if "Referrer-Policy" not in headers:
+            set_default(self, headers)
+
+    Talisman._set_referrer_policy_headers = set_unless_the_view_did
+
+
+_a_views_referrer_policy_stands()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 talisman = Talisman()
 mail = Mail()

@@ -28,7 +28,7 @@ def outbox(monkeypatch):
 
 
 def codes_in(outbox, to):
-    return [re.search(r"([A-Z2-9]{5}-[A-Z2-9]{5})", body).group(1) for recipient, body in outbox if recipient == to]
+    return [re.search(r"([A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4})", body).group(1) for recipient, body in outbox if recipient == to]
 
 
 def test_accent_and_case_only_differences_find_the_same_pupil(app, make_user):
@@ -144,7 +144,7 @@ def test_letters_carry_the_code_its_qr_and_the_expiry(app, make_user):
     group = db.session.scalars(select(institutions.Group)).one()
     data, count = institutions.letters(db.session, org, group, base_url="https://sillage.example")
     text = pdf.text_of(data)
-    codes = re.findall(r"[A-Z2-9]{5}-[A-Z2-9]{5}", text)
+    codes = re.findall(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", text)
     expiry = (utcnow().date() + timedelta(days=institutions.CODE_DAYS)).strftime("%d/%m/%Y")
     assert count == 2 and len(codes) == 2 and text.count(expiry) == 2
     for code in codes:

@@ -10,7 +10,8 @@ from flask_smorest import Blueprint
 from app import policy
 from app.api.auth import api_user, require_token
 from app.api.common import document_errors as common_document_errors
-from app.extensions import db, limiter
+from app.extensions import db
+from app.institutions import guard
 from app.models.issuing import STAFF_ROLES
 from app.services import batches, institutions, rosters
 from app.services.errors import ServiceError
@@ -193,9 +194,11 @@ def make_blueprint() -> Blueprint:
         return _enrolment_json(enrolment)
 
     @blp.route("/orgs/<org_id>/roster", methods=["POST"])
+    @guard.preview_limit
     @blp.doc(summary="Import a roster CSV (multipart `file`; `dry_run`=1 for the preview only). 202 with "
-                     "the job when it starts; 422 `roster_errors` when any row is wrong (nothing imported).")
-    @document_errors(blp, 400, 401, 403, 404, 409, 422)
+                     "the job when it starts; 422 `roster_errors` when any row is wrong (nothing imported); "
+                     "429 beyond 30 a head an hour (the page's previews count too).")
+    @document_errors(blp, 400, 401, 403, 404, 409, 422, 429)
     def roster(org_id):
         org = _head_org(org_id)
         upload = request.files.get("file")
@@ -248,11 +251,18 @@ def make_blueprint() -> Blueprint:
                 "reaches": [u.email for u, _r in institutions.reached(db.session, grant)]}, 201
 
     @blp.route("/me/institutions/join", methods=["POST"])
-    @limiter.limit("10/minute")
-    @blp.doc(summary="Join an institution with the code of its letter or e-mail: {code}")
-    @document_errors(blp, 400, 401, 409, 429)
+    @guard.per_address
+    @blp.doc(summary="Join an institution with the code of its letter or e-mail: {code}. Wrong codes are "
+                     "limited per address, per account and in total (429 `too_many_codes`)")
+    @document_errors(blp, 400, 401, 403, 409, 429)
     def join():
-        enrolment = institutions.join(db.session, api_user(), _body().get("code"))
+        guard.check(db.session, api_user())
+        try:
+            enrolment = institutions.join(db.session, api_user(), _body().get("code"))
+        except ServiceError as exc:
+            if exc.code == "invalid_code":
+                guard.failed(api_user())
+            raise
         db.session.commit()
         return _enrolment_json(enrolment)
 

@@ -11,15 +11,13 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.extensions import db, limiter
-from app.institutions import bp
+from app.extensions import db
+from app.institutions import bp, guard
 from app.models.issuing import PARTNER, STAFF_ROLES
 from app.services import batches, guardians, institutions, invitations, rosters
 from app.sharing.owner import mail_limit  # the sharing page's per-sender limit: each invitation is a mail
 from app.services.errors import ServiceError
 
-# Guessing a code: a few tries a minute per address (10 characters of 32 symbols: ~50 bits anyway).
-code_limit = limiter.limit("10/minute", methods=["POST"])
 
 
 STASH_HOURS = 1
@@ -273,6 +271,7 @@ def end(org_id, enrolment_id):
 
 @bp.route("/institutions/<org_id>/roster", methods=["POST"])
 @login_required
+@guard.preview_limit
 def roster_preview(org_id):
     org = _headed(org_id)
     upload = request.files.get("file")
@@ -327,28 +326,47 @@ def roster_job(org_id, job_id):
 
 
 @bp.route("/activate", methods=["GET", "POST"])
-@code_limit
+@guard.per_address
 def activate():
+    """The form of a letter's or e-mail's code. Their links carry the code in the URL's fragment (the page's
+    script copies it into the form); an old letter's ``?code=`` is still accepted, but the answer then
+    forbids any ``Referer`` (review 14, L4) and ``sillage serve`` logs no query string."""
     code = request.values.get("code", "")
     if request.method == "POST":
+        user = current_user if current_user.is_authenticated else None
         try:
-            if current_user.is_authenticated:
-                if request.form.get("confirm") != "yes":
-                    raise ServiceError(_("Tick the box to confirm that this enrolment is yours."), code="unconfirmed")
-                enrolment = institutions.join(db.session, current_user, code)
+            guard.check(db.session, user)
+            try:
+                if user is not None:
+                    if request.form.get("confirm") != "yes":
+                        raise ServiceError(_("Tick the box to confirm that this enrolment is yours."),
+                                           code="unconfirmed")
+                    enrolment = institutions.join(db.session, current_user, code)
+                    db.session.commit()
+                    flash(_("Your account is now linked to %(org)s.", org=enrolment.organisation.name), "success")
+                    return redirect(url_for(".home"))
+                institutions.activate(db.session, code, email=request.form.get("email"),
+                                      password=request.form.get("password"))
                 db.session.commit()
-                flash(_("Your account is now linked to %(org)s.", org=enrolment.organisation.name), "success")
-                return redirect(url_for(".home"))
-            institutions.activate(db.session, code, email=request.form.get("email"),
-                                  password=request.form.get("password"))
-            db.session.commit()
+            except ServiceError as exc:
+                if exc.code == "invalid_code":
+                    guard.failed(user)
+                raise
             flash(_("Your account is active: sign in with your e-mail and password."), "success")
             return redirect(url_for("auth.login"))
         except ServiceError as exc:
             db.session.rollback()
             flash(exc.message, "error")
-            return render_template("institutions/activate.html", code=code), exc.status
-    return render_template("institutions/activate.html", code=code)
+            return _private(render_template("institutions/activate.html", code=code), exc.status)
+    return _private(render_template("institutions/activate.html", code=code))
+
+
+def _private(body, status: int = 200):
+    """A page that may show a code: never cached, never named in a ``Referer``."""
+    response = current_app.make_response((body, status))
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def group_grant_reach(grant) -> dict:

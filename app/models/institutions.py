@@ -118,7 +118,9 @@ class Enrolment(IdMixin, TimestampMixin, db.Model):
 class ActivationCode(IdMixin, db.Model):
     """A one-time code (letter or e-mail) that activates an enrolment's new account or joins an existing one.
 
-    Only its SHA-256 is kept; a new code for the same enrolment supersedes the old ones (``used_at`` set)."""
+    Only its SHA-256 is kept; a new code for the same enrolment supersedes the old ones of the same channel
+    (``used_at`` set): a reprinted letter voids the earlier letter, a new e-mail the earlier e-mail.
+    ``mailed_to`` is the address an e-mailed code went to (NULL for a letter's code)."""
 
     __tablename__ = "activation_codes"
 
@@ -129,6 +131,7 @@ class ActivationCode(IdMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[Optional[datetime]]
+    mailed_to: Mapped[Optional[str]] = mapped_column(String(254))
 
     enrolment: Mapped[Enrolment] = relationship()
 

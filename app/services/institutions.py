@@ -5,9 +5,12 @@ Rules kept here (the pages, the API and the CLI all come through these functions
 - a head (``Membership.role == "head"``) manages the groups, staff and rosters of their own institution
   only; every lookup of a group or an enrolment is scoped to the organisation the actor heads, so a head
   of another school gets ``NotFound`` rather than a hint that the object exists;
-- an activation code is 10 characters from an alphabet without look-alikes (about 50 bits), stored as
-  its SHA-256, valid once and for ``CODE_DAYS`` days; issuing a new one for an enrolment supersedes the
-  old ones. Guessing is rate-limited by the pages and API (per address) and pointless offline (50 bits);
+- an activation code is 12 characters from an alphabet without look-alikes (60 bits), printed in three
+  groups of four, typed with or without separators and in any case, stored as its SHA-256, valid once
+  and for ``CODE_DAYS`` days; a new one supersedes the enrolment's earlier ones of the same channel (a
+  letter or an e-mail: see ``new_code``), and using any spends them all. Guessing is limited per
+  address, per account and in total (app/institutions/guard.py; the arithmetic is in ``CODE_LENGTH``'s
+  comment below);
 - activation creates the account (with the roster's birth date) or, for a person who already has one,
   links it after they confirm while signed in: nothing is merged silently;
 - ending an affiliation keeps the account, the portfolio and every credential; it revokes the person's
@@ -25,8 +28,8 @@ from datetime import timedelta
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import event, or_, select, update
+from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import policy
@@ -42,7 +45,17 @@ from app.services.errors import Conflict, Forbidden, NotFound, ServiceError, Val
 
 CODE_DAYS = 60
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
-CODE_LENGTH = 10
+# Why 12 characters (review 14, L1). 32 symbols: 32**12 = 2**60 ≈ 1.15e18 codes. Worst case: 100,000
+# live codes (a whole region's pending pupils, some with both a letter and an e-mailed code, counted
+# twice: 2e5). Failed codes are capped for the whole platform at RATE_LIMIT_CODES_TOTAL (1,000 an hour:
+# 24,000 a day, 1.44e6 over the CODE_DAYS = 60 days a code lives), whatever the number of addresses;
+# the chance that any guess hits any code over a code's whole life is then at most
+# 1.44e6 × 2e5 / 1.15e18 ≈ 2.5e-7. Without the total cap (say it were lifted), the review's attacker
+# (10,000 IPv6 /64s, each held to 10 a minute: 1.44e8 guesses a day, 8.6e9 in 60 days) would have
+# 8.6e9 × 2e5 / 1.15e18 ≈ 1.5e-3 — against 0.8 with the old 10 characters. 12 characters are still
+# typed in 15 seconds from a letter ("ABCD-EFGH-JKMN").
+CODE_LENGTH = 12
+LEGACY_LENGTH = 10  # codes printed or mailed before the change stay valid until they expire
 
 
 def _not_found() -> NotFound:
@@ -360,7 +373,7 @@ def end_enrolment(session: Session, enrolment: Enrolment, reason: str, *, notify
                                                          Grant.revoked_at.is_(None))):
             grant.revoked_at = now
         if notify and has_app_context():
-            _notify_end(enrolment, _direct_grants_to_staff(session, enrolment))
+            _notify_end(session, enrolment)
     session.flush()
     _audit(session, actor, "enrolment.end", enrolment.organisation_id, "enrolment", enrolment.id,
            reason=enrolment.end_reason)
@@ -380,16 +393,62 @@ def _direct_grants_to_staff(session: Session, enrolment: Enrolment) -> list[str]
         Grant.revoked_at.is_(None), or_(Grant.expires_at.is_(None), Grant.expires_at > utcnow())))))
 
 
-def _notify_end(enrolment: Enrolment, direct: list[str] = ()) -> None:
+def _notify_end(session: Session, enrolment: Enrolment) -> None:
+    """The person's notice: after the response in a request (the head's action), after the commit
+    elsewhere (a roster import's batch: ``after_commit``)."""
+    from flask import has_request_context
+
     from app.mail import send_after_response, send_mail
     org = enrolment.organisation
     body = str(_l("Your affiliation with %(org)s has ended (%(reason)s). Your account, your portfolio and your "
                   "credentials stay yours; what you had shared with its staff is no longer shared.",
                   org=org.name, reason=enrolment.end_reason or "-"))
+    direct = _direct_grants_to_staff(session, enrolment)
     if direct:
         body += "\n\n" + str(_l("You still share directly with %(people)s, whom you invited yourself; revoke it "
                                  "from your sharing page if you wish.", people=", ".join(direct)))
-    send_after_response(send_mail, enrolment.user.email, str(_l("Your affiliation with %(org)s has ended", org=org.name)), body)
+    args = (enrolment.user.email, str(_l("Your affiliation with %(org)s has ended", org=org.name)), body)
+    if has_request_context():
+        send_after_response(send_mail, *args)
+    else:
+        after_commit(session, send_mail, *args)
+
+
+_AFTER_COMMIT = "sillage_after_commit"
+
+
+def after_commit(session: Session, send, *args) -> None:
+    """Call ``send(*args)`` once the transaction that is open now commits; never if it (or the savepoint
+    open now) rolls back. Why: a roster import whose 200-row transaction fails redoes its rows one by one
+    (app/services/batches.py); a notice sent inside the failed attempt went out for a change that was
+    rolled back, and the retry sent it a second time. ``send`` takes plain values (the session is closed
+    to SQL by then) and its failure is logged, never raised."""
+    if isinstance(session, scoped_session):
+        session = session()
+    tx = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_AFTER_COMMIT, []).append((tx, send, args))
+
+
+def _within(tx, ancestor) -> bool:
+    while tx is not None:
+        if tx is ancestor:
+            return True
+        tx = tx.parent
+    return False
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous) -> None:
+    pending = session.info.get(_AFTER_COMMIT)
+    if pending:
+        session.info[_AFTER_COMMIT] = [p for p in pending if not _within(p[0], previous)]
+
+
+@event.listens_for(Session, "after_commit")
+def _send_committed(session: Session) -> None:
+    from app.mail import _run
+    for _tx, send, args in session.info.pop(_AFTER_COMMIT, []):
+        _run(send, args)
 
 
 # --- activation codes --------------------------------------------------------------------------------
@@ -406,24 +465,41 @@ def random_code() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
 
 
-def new_code(session: Session, enrolment: Enrolment, *, purpose: str = ACTIVATE, code: str | None = None) -> str:
-    """A fresh one-time code for the enrolment (the previous unused ones stop working); ``code`` when it was
-    chosen (and already e-mailed) beforehand, else a random one."""
+def new_code(session: Session, enrolment: Enrolment, *, purpose: str = ACTIVATE, code: str | None = None,
+             mailed_to: str | None = None) -> str:
+    """A fresh one-time code for the enrolment; ``code`` when it was chosen (and already e-mailed)
+    beforehand, else a random one; ``mailed_to`` the address it is e-mailed to (None: a printed letter).
+
+    It supersedes the earlier unused codes *of its own channel* only: a reprinted letter voids the lost
+    letter, a new e-mail the old e-mail, but printing the class's letters does not void a code already
+    e-mailed to a pupil who has not activated yet (they may be reading it right now; the letter is the
+    fallback for a message that went to spam or to an old address). So an enrolment has at most two live
+    codes, and whichever is used first spends both (``_link``); the guessing arithmetic counts them twice."""
     if enrolment.ended_at is not None:
         raise Conflict(str(_l("This affiliation has ended.")), code="enrolment_ended")
     now = utcnow()
+    channel = ActivationCode.mailed_to.is_not(None) if mailed_to else ActivationCode.mailed_to.is_(None)
     for old in session.scalars(select(ActivationCode).where(ActivationCode.enrolment_id == enrolment.id,
-                                                            ActivationCode.used_at.is_(None))):
+                                                            ActivationCode.used_at.is_(None), channel)):
         old.used_at = now
     code = code or random_code()
-    session.add(ActivationCode(id=uuid.uuid4(), enrolment_id=enrolment.id, purpose=purpose,
+    session.add(ActivationCode(id=uuid.uuid4(), enrolment_id=enrolment.id, purpose=purpose, mailed_to=mailed_to,
                                code_hash=_hash(code), created_at=now, expires_at=now + timedelta(days=CODE_DAYS)))
     session.flush()
     return code
 
 
 def format_code(code: str) -> str:
-    return f"{code[:5]}-{code[5:]}"
+    """Groups of four (of five for the older 10-character codes), as printed and mailed."""
+    size = 5 if len(code) == LEGACY_LENGTH else 4
+    return "-".join(code[i:i + size] for i in range(0, len(code), size))
+
+
+def activation_link(base_url: str, code: str) -> str:
+    """The letter's QR code and the e-mail's link: the code rides in the fragment, which browsers never
+    send to the server, so it stays out of access logs, proxies and ``Referer`` headers (review 14, L4);
+    one line of JavaScript on the page copies it into the form (the form alone works too)."""
+    return f"{base_url}/activate#code={code}"
 
 
 def _invalid_code() -> ServiceError:
@@ -434,7 +510,7 @@ def _invalid_code() -> ServiceError:
 def find_code(session: Session, raw) -> ActivationCode:
     """The usable code for ``raw``; one message for unknown, used and expired (no oracle)."""
     code = normalise_code(raw)
-    if len(code) != CODE_LENGTH:
+    if len(code) not in (CODE_LENGTH, LEGACY_LENGTH):
         raise _invalid_code()
     row = session.scalars(select(ActivationCode).where(ActivationCode.code_hash == _hash(code))).first()
     if row is None or not row.is_usable() or row.enrolment.ended_at is not None:
@@ -443,13 +519,21 @@ def find_code(session: Session, raw) -> ActivationCode:
 
 
 def activate(session: Session, raw, *, email, password) -> User:
-    """A new account from a letter's or e-mail's code: the code is spent, the enrolment linked."""
+    """A new account from a letter's or e-mail's code: the code is spent, the enrolment linked.
+
+    A ``join`` code is refused (review 14, L3): it invites an existing account, and only that account,
+    signed in, may use it (``join``). The new account's address counts as verified when the code was
+    e-mailed to that very address (whoever types it has read that mailbox); a letter's code proves nothing
+    about any address."""
     row = find_code(session, raw)
     enrolment = row.enrolment
     if enrolment.user_id is not None:
         raise _invalid_code()
+    if row.purpose == JOIN:
+        raise ServiceError(str(_l("This code invites an existing account: sign in with the account it was "
+                                  "sent to, then enter the code again.")), code="join_code", status=400)
     user = accounts.create_user(session, email=email, password=password,
-                                display_name=enrolment.full_name, verified=False)
+                                display_name=enrolment.full_name, verified=False)  # ``_link`` may verify
     user.birth_date = enrolment.birth_date
     _link(session, row, user)
     from app.services import guardians; guardians.invite_from_enrolment(session, user, enrolment)  # noqa: E702
@@ -457,11 +541,16 @@ def activate(session: Session, raw, *, email, password) -> User:
 
 
 def join(session: Session, user: User, raw) -> Enrolment:
-    """A signed-in person with an account confirms that this enrolment is theirs."""
+    """A signed-in person with an account confirms that this enrolment is theirs. A ``join`` code works for
+    the account it invited only (review 14, L3); an ``activate`` code (a letter) for any signed-in account
+    (the pupil who already had Sillage under another address)."""
     row = find_code(session, raw)
     enrolment = row.enrolment
     if enrolment.user_id is not None:
         raise _invalid_code()
+    if row.purpose == JOIN and enrolment.invited_user_id != user.id:
+        raise ServiceError(str(_l("This code invites another account: sign in with the account it was sent "
+                                  "to.")), code="join_code_other_account", status=403)
     if session.scalars(select(Enrolment.id).where(Enrolment.organisation_id == enrolment.organisation_id,
                                                    Enrolment.user_id == user.id)).first():
         raise Conflict(str(_l("Your account is already enrolled in this institution.")), code="already_enrolled")
@@ -480,26 +569,37 @@ def _link(session: Session, row: ActivationCode, user: User) -> None:
     if spent.rowcount != 1:
         raise _invalid_code()
     set_committed_value(row, "used_at", now)
+    for other in session.scalars(select(ActivationCode).where(ActivationCode.enrolment_id == row.enrolment_id,
+                                                              ActivationCode.id != row.id,
+                                                              ActivationCode.used_at.is_(None))):
+        other.used_at = now  # the letter's or the e-mail's twin: one enrolment, one use
+    if row.mailed_to and user.email_verified_at is None and user.email == row.mailed_to.strip().lower():
+        user.email_verified_at = now
     row.enrolment.user_id, row.enrolment.joined_at = user.id, now
     row.enrolment.invited_user_id = None
     session.flush()
 
 
+def mail_address(enrolment: Enrolment) -> str:
+    """Where ``mail_code`` writes: the invited account's address, else the roster's."""
+    return enrolment.invited_user.email if enrolment.invited_user else enrolment.email
+
+
 def mail_code(enrolment: Enrolment, code: str, *, base_url: str) -> None:
     """Send ``code`` to the enrolment: an activation code to a new pupil, an invitation to join to an
-    existing account."""
+    existing account. The link carries the code in its fragment (``activation_link``)."""
     from app.mail import send_mail
     org = enrolment.organisation
-    to = enrolment.invited_user.email if enrolment.invited_user else enrolment.email
+    to = mail_address(enrolment)
     if enrolment.invited_user_id:
         body = str(_l("%(org)s invites you to join it on Sillage with your existing account. Sign in, then "
                       "enter this code at %(url)s: %(code)s (valid %(days)s days). Your portfolio stays yours; "
                       "the institution sees only what you choose to share.", org=org.name,
-                      url=f"{base_url}/activate", code=format_code(code), days=CODE_DAYS))
+                      url=activation_link(base_url, code), code=format_code(code), days=CODE_DAYS))
     else:
         body = str(_l("%(org)s has opened a Sillage account for you: a portfolio of your experiences, skills "
                       "and credentials that stays yours. Activate it at %(url)s with this code: %(code)s "
-                      "(valid %(days)s days).", org=org.name, url=f"{base_url}/activate",
+                      "(valid %(days)s days).", org=org.name, url=activation_link(base_url, code),
                       code=format_code(code), days=CODE_DAYS))
     send_mail(to, str(_l("Your Sillage account at %(org)s", org=org.name)), body)
 
@@ -517,7 +617,8 @@ def send_codes_by_mail(session: Session, org: Organisation, *, base_url: str | N
         enrolment = session.get(Enrolment, enrolment_id)
         code = random_code()
         mail_code(enrolment, code, base_url=base_url)
-        new_code(session, enrolment, purpose=JOIN if enrolment.invited_user_id else ACTIVATE, code=code)
+        new_code(session, enrolment, purpose=JOIN if enrolment.invited_user_id else ACTIVATE, code=code,
+                 mailed_to=mail_address(enrolment))
         session.commit()
         sent += 1
     return sent
@@ -527,7 +628,8 @@ def send_codes_by_mail(session: Session, org: Organisation, *, base_url: str | N
 
 def letters(session: Session, org: Organisation, group: Group, *, base_url: str | None = None) -> tuple[bytes, int]:
     """One PDF, one page per pupil of ``group`` whose account is not active yet: the site's address, a fresh
-    one-time code (earlier ones stop working), its QR code (a link to the activation page with the code),
+    one-time code (earlier letters stop working; a code already e-mailed stays valid: ``new_code``), its QR
+    code (``activation_link``: the code in the fragment),
     its expiry, and what the account is for. Commits the codes (the PDF must never carry a code that
     does not exist). Returns the PDF and the number of pages."""
     import segno
@@ -551,7 +653,7 @@ def letters(session: Session, org: Organisation, group: Group, *, base_url: str 
         code = new_code(session, enrolment, purpose=JOIN if enrolment.invited_user_id else ACTIVATE)
         # One pixel per module (a few hundred bytes), enlarged without smoothing by the template: an
         # inline SVG of the same code costs WeasyPrint about 0.1 s per page to parse and draw.
-        qr = segno.make(f"{base_url}/activate?code={code}", error="m").png_data_uri(scale=1, border=4)
+        qr = segno.make(activation_link(base_url, code), error="m").png_data_uri(scale=1, border=4)
         pages.append({"name": enrolment.full_name, "code": format_code(code), "qr": qr,
                       "guardians": Markup(letter_html(enrolment, site=base_url))})
     session.commit()

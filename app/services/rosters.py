@@ -299,16 +299,30 @@ def _find(index: dict, row: Row) -> Enrolment | None:
 
 
 def preview(session: Session, actor, org: Organisation, data: bytes, *, today: date | None = None) -> dict:
-    """What importing ``data`` would do, row by row, without changing anything."""
+    """What importing ``data`` would do, row by row, without changing anything.
+
+    Which addresses already have a Sillage account is said per row only for people already linked to
+    this institution (an enrolment they activated or joined, or a membership): for anyone else only the
+    count is given (``counts["invite"]``), and their row reads ``add`` (review 14, L13). Otherwise any
+    head could upload 20,000 arbitrary addresses and learn which of them have an account; the count is
+    what the head needs (how many invitations rather than letters), and the previews' rate limit (30 an
+    hour per head, app/institutions/guard.py) keeps it from being narrowed down row by row."""
     check_head(session, actor, org)
     rows = parse(data, today=today)
     index = _index(session, org)
     year = school_year(today)
     groups = {g.id: g for g in session.scalars(select(Group).where(Group.organisation_id == org.id))}
     emails = sorted({r.email for r in rows if r.email})
-    accounts = set()
+    accounts, linked = set(), set()
+    from app.models import Membership
+    ours = or_(User.id.in_(select(Enrolment.user_id).where(Enrolment.organisation_id == org.id,
+                                                           Enrolment.user_id.is_not(None))),
+               User.id.in_(select(Membership.user_id).where(Membership.organisation_id == org.id)))
     for chunk in range(0, len(emails), 500):
-        accounts |= set(session.scalars(select(User.email).where(User.email.in_(emails[chunk:chunk + 500]))))
+        for email, known in session.execute(select(User.email, ours).where(User.email.in_(emails[chunk:chunk + 500]))):
+            accounts.add(email)
+            if known:
+                linked.add(email)
     report, listed = [], set()
     for row in rows:
         found = _find(index, row)
@@ -320,18 +334,21 @@ def preview(session: Session, actor, org: Organisation, data: bytes, *, today: d
         elif found is None:
             action = "invite" if row.email in accounts else "add"
         elif found.ended_at is not None:
-            action = "return"
+            action = "invite" if found.user_id is not None else "return"
         elif current is None or current.name != row.group or current.year != year:
             action = "move"
         else:
             action = "keep"
         report.append({**row.payload(), "action": action, "errors": row.errors,
-                       "existing_account": bool(row.email and row.email in accounts)})
+                       "existing_account": bool(row.email and row.email in linked)})
     ending = [{"enrolment": str(e.id), "name": f"{e.given_name} {e.family_name}"}
               for e in {id(v): v for v in index.values()}.values()
               if e.id not in listed and e.ended_at is None]
     counts = {a: sum(1 for r in report if r["action"] == a)
               for a in ("add", "invite", "move", "keep", "return", "error")}
+    for r in report:  # a stranger's row: "add", whether or not the address has an account (counted only)
+        if r["action"] == "invite" and not r["existing_account"]:
+            r["action"] = "add"
     counts["end"] = len(ending)
     return {"rows": report, "ending": ending, "counts": counts, "valid": counts["error"] == 0}
 
@@ -471,6 +488,11 @@ def _apply(session: Session, batch, payload: dict, context: _Context) -> dict:
             action = "invite"
     elif found.ended_at is not None:
         found.ended_at, found.end_reason, action = None, None, "return"
+        if found.user_id is not None:
+            # Back on the roster with an account of their own (review 14, L12): never re-enrolled without
+            # asking. The enrolment waits for them, as for anyone who already has an account: an invitation
+            # to join (a join code by e-mail, from this import's e-mail batch, or on a letter).
+            found.invited_user_id, found.user_id, found.joined_at, action = found.user_id, None, None, "invite"
     elif found.group_id != group.id:
         action = "move"
         if found.user_id is not None and found.group_id is not None:
@@ -569,7 +591,7 @@ def _mail_pending(session: Session, org_id):
     from app.models.institutions import ActivationCode
     return select(Enrolment.id).where(
         Enrolment.organisation_id == org_id, Enrolment.ended_at.is_(None), Enrolment.user_id.is_(None),
-        Enrolment.email.is_not(None),
+        or_(Enrolment.email.is_not(None), Enrolment.invited_user_id.is_not(None)),
         ~select(ActivationCode.id).where(ActivationCode.enrolment_id == Enrolment.id,
                                          ActivationCode.used_at.is_(None),
                                          ActivationCode.expires_at > utcnow()).exists())
@@ -602,6 +624,13 @@ def _still_pending(session: Session, item) -> Enrolment | None:
     return enrolment if pending is not None else None
 
 
+# Codes already e-mailed by ``_Mailer.ahead`` and not yet stored, per (batch, item key), in this process:
+# should the transaction's ``write`` fail, the batch redoes its items one by one (``handle_mail``), which
+# then stores the code the pupil already has instead of mailing a second message (a second notice, and a
+# first code that never worked). Lost on a crash: the item is then redone with a new message, as before.
+_SENT: dict[tuple[str, str], str] = {}
+
+
 class _Mailer:
     """``ahead``: pick a code and send the message, outside any write transaction; ``write``: store the
     codes of the messages sent (see the section's comment)."""
@@ -609,6 +638,7 @@ class _Mailer:
     def __init__(self, session: Session, batch):
         from flask import current_app
         self.base_url = current_app.config["BASE_URL"].rstrip("/")
+        self.batch_id = str(batch.id)
 
     def ahead(self, session: Session, batch, items) -> dict:
         from app.services import institutions
@@ -618,7 +648,7 @@ class _Mailer:
             if enrolment is not None:
                 code = institutions.random_code()
                 institutions.mail_code(enrolment, code, base_url=self.base_url)
-                sent[item.key] = code
+                sent[item.key] = _SENT[(self.batch_id, item.key)] = code
         return sent
 
     def write(self, session: Session, batch, items, sent: dict) -> list:
@@ -632,27 +662,33 @@ class _Mailer:
                 outcomes.append({"sent": False})
                 continue
             purpose = institutions.JOIN if enrolment.invited_user_id else institutions.ACTIVATE
-            institutions.new_code(session, enrolment, purpose=purpose, code=sent[item.key])
+            institutions.new_code(session, enrolment, purpose=purpose, code=sent[item.key],
+                                  mailed_to=institutions.mail_address(enrolment))
             outcomes.append({"sent": True})
         return outcomes
 
     def close(self):
-        pass
+        for key in [k for k in _SENT if k[0] == self.batch_id]:
+            _SENT.pop(key, None)
 
 
 @batches.handler(MAIL_KIND, per_transaction=50, pipeline=_Mailer, depth=1)
 def handle_mail(session: Session, batch, item) -> dict:
     """One message alone (the fallback when a transaction's ``write`` failed): its code is stored with the
-    item, and the message leaves after the commit would be wrong here (it could be lost), so it leaves
-    now; should the transaction fail, the item is redone with a new code."""
+    item. When ``ahead`` already mailed this item a code (``_SENT``), that code is stored and no second
+    message leaves; otherwise the message leaves now (after the commit it could be lost); should the
+    transaction fail, the item is redone with a new code."""
     from app.services import institutions
     enrolment = _still_pending(session, item)
     if enrolment is None:
         return {"sent": False}
-    code = institutions.new_code(session, enrolment,
-                                 purpose=institutions.JOIN if enrolment.invited_user_id else institutions.ACTIVATE)
-    from flask import current_app
-    institutions.mail_code(enrolment, code, base_url=current_app.config["BASE_URL"].rstrip("/"))
+    purpose = institutions.JOIN if enrolment.invited_user_id else institutions.ACTIVATE
+    already = _SENT.get((str(batch.id), item.key))
+    code = institutions.new_code(session, enrolment, purpose=purpose, code=already,
+                                 mailed_to=institutions.mail_address(enrolment))
+    if already is None:
+        from flask import current_app
+        institutions.mail_code(enrolment, code, base_url=current_app.config["BASE_URL"].rstrip("/"))
     return {"sent": True}
 
 
