@@ -14,6 +14,7 @@ from app.models import User
 from app.models.issuing import Organisation
 from app.services import guardians, minors
 from app.services.errors import Forbidden, NotFound, ServiceError
+from app.sharing.limits import mail_limit
 
 
 def _body() -> dict:
@@ -53,7 +54,8 @@ def make_blueprint() -> Blueprint:
 
     @blp.route("/guardians/invitations", methods=["POST"])
     @blp.doc(summary="Invite a guardian by e-mail: {email} (a guardian grant; the pupil's own address is refused)")
-    @document_errors(blp, 400, 401, 409, 422)
+    @document_errors(blp, 400, 401, 409, 422, 429)
+    @mail_limit  # the Sharing page's budget of invitation e-mails (review 14, L11)
     def invite():
         from app.sharing.emails import send_invitation
         grant, raw = guardians.invite(db.session, api_user(), _body().get("email"))

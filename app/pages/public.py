@@ -73,6 +73,12 @@ def _gone(status: int):
     return _headers(make_response(render_template(template), status))
 
 
+def owner_suspended():
+    """410 for anything public of a suspended account (pages, share links, badges): it says plainly why,
+    rather than "expired" or "unknown", and comes back if the account is reinstated (review 14, L9)."""
+    return _headers(make_response(render_template("pages/owner_suspended.html"), 410))
+
+
 def _open(token: str) -> ShareLink | None:
     """The active link of ``token``, or None after which the caller answers ``_refusal``."""
     state, link = service.open(db.session, token)
@@ -81,7 +87,9 @@ def _open(token: str) -> ShareLink | None:
 
 def _refusal(token: str):
     state, _link = service.open(db.session, token)
-    return _gone(410 if state in ("expired", "erased", "suspended") else 404)
+    if state == "suspended":
+        return owner_suspended()
+    return _gone(410 if state in ("expired", "erased") else 404)
 
 
 def _unlocked(link: ShareLink) -> bool:
