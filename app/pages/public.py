@@ -23,6 +23,7 @@ from app.pages import bp
 from app.pages.forms import EmptyForm, UnlockForm
 from app.pages.showcase import render_showcase
 from app.services import access_log, photos
+from app.services import pages as service_pages
 from app.services import share_links as service
 from app.services.errors import ServiceError
 from app.verification import display, runner
@@ -63,7 +64,7 @@ def _not_indexed(response, page):
     """A file reached from a page (photo, document) follows the page's own rule: ``noindex`` unless the
     owner opted in to a public profile. The ``robots`` meta tag of the page does not reach a PDF or an
     image: only this header does, so a leaked document URL never lands in a search engine's index."""
-    if not page.public_profile:
+    if not service_pages.is_public(db.session, page):
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
