@@ -90,7 +90,12 @@ def _init_extensions(app: Flask) -> None:
         user_id, _, version = identity.partition(":")
         key = parse_id(user_id)
         user = db.session.scalars(user_with_portfolio, {"id": key}).first() if key else None
-        if user is None or str(user.session_version) != version or user.suspended_at is not None:
+        if user is not None and not user.is_active:
+            # A session of an account suspended while signed in: the person gets the suspended page
+            # (app/auth/utils.py ``refuse_suspended_session``), not a login form that says nothing.
+            g.suspended_session = True
+            return None
+        if user is None or str(user.session_version) != version:
             return None
         return user
 

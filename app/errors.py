@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.extensions import db
+from app.services.accounts import AccountSuspended
 from app.services.errors import ServiceError
 
 CODES = {
@@ -82,6 +83,16 @@ def register(app: Flask) -> None:
     def service_error(exc: ServiceError):
         db.session.rollback()
         return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+    @app.errorhandler(AccountSuspended)
+    def account_suspended(exc: AccountSuspended):
+        """Wherever a suspended account is stopped (a session starting, a token), its pages say so plainly."""
+        db.session.rollback()
+        if wants_json():
+            return error_response(exc.status, exc.code, exc.message)
+        from app.auth.utils import suspended_page  # noqa: PLC0415 - app.auth imports the error helpers
+
+        return suspended_page()
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -31,8 +31,18 @@ class _CSRFProtect(CSRFProtect):
         self._exempt_blueprints = weakref.WeakSet()
 
 
+class _LoginManager(LoginManager):
+    """Flask-Login's manager, except that a session whose account was suspended while signed in gets the
+    suspended page (app/auth/utils.py) instead of the login form: the person learns why, once."""
+
+    def unauthorized(self):
+        from app.auth.utils import refuse_suspended_session  # noqa: PLC0415 - app.auth imports this module
+
+        return refuse_suspended_session() or super().unauthorized()
+
+
 migrate = Migrate()
-login_manager = LoginManager()
+login_manager = _LoginManager()
 csrf = _CSRFProtect()
 babel = Babel()
 

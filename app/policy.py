@@ -243,12 +243,16 @@ def covers_section(grant: Grant, section: str) -> bool:
 
 def active_clause(now: datetime):
     """The SQL condition of a grant that gives rights at ``now`` (the same as ``Grant.is_active``): accepted,
-    not revoked, not expired, on the portfolio of an account that is not suspended."""
+    not revoked, not expired, on the portfolio of an account that is not suspended, and not one of a minor's
+    grants to outsiders waiting for a guardian's consent (``minors.grants_waiting_for_consent``)."""
     # Not correlated on purpose: the callers' own queries may join users or portfolios.
     suspended = (select(Portfolio.id).join(User, User.id == Portfolio.owner_id)
                  .where(User.suspended_at.is_not(None)).correlate(None))
+    from app.services.minors import grants_waiting_for_consent  # noqa: PLC0415 - the services import policy
+
     return and_(Grant.accepted_at.is_not(None), Grant.revoked_at.is_(None),
-                or_(Grant.expires_at.is_(None), Grant.expires_at > now), Grant.portfolio_id.not_in(suspended))
+                or_(Grant.expires_at.is_(None), Grant.expires_at > now), Grant.portfolio_id.not_in(suspended),
+                Grant.id.not_in(grants_waiting_for_consent(now.date())))
 
 
 def reaches_clause(user: User):

@@ -30,8 +30,9 @@ def test_a_suspended_account_cannot_sign_in_use_a_session_a_token_or_its_links(c
 
     admin.suspend(db.session, platform_admin, user, "Spam reported by three schools.")
     db.session.commit()
-    assert client.get("/settings").status_code in (302, 401)  # the open session ended
-    assert client.get("/api/v1/profile", headers=headers).status_code == 401
+    assert client.get("/settings").status_code == 403  # the open session ended, on the suspended page
+    assert client.get("/settings").status_code in (302, 401)
+    assert client.get("/api/v1/profile", headers=headers).status_code == 403
     gone = client.get(f"/s/{link_raw}")
     assert gone.status_code == 410 and "Spam" not in gone.get_data(as_text=True)
     response = login(client, user.email)

@@ -42,7 +42,9 @@ def test_refusal_suspends_the_account_and_that_guardians_consent_reinstates_it(a
     guardians.decide(db.session, guardian, pupil, "account", "refused")
     db.session.commit()
     assert pupil.suspended_at is not None and "parent@example.org" in pupil.suspension_reason
-    assert client.get("/settings").status_code in (302, 401)  # the open session ended
+    ended = client.get("/settings")  # the open session ended, on the page that says why
+    assert ended.status_code == 403 and 'data-login-refusal="suspended"' in ended.get_data(as_text=True)
+    assert client.get("/settings").status_code in (302, 401)
     login(client, pupil.email)
     assert client.get("/settings").status_code in (302, 401)  # no sign-in either
     event = audit.events(db.session, action="account.suspend")[0]

@@ -16,6 +16,7 @@ from app.errors import error_response
 from app.extensions import db, login_manager
 from app.models import User
 from app.services import orgs, tokens
+from app.services.accounts import AccountSuspended
 
 API_PREFIX = "/api/"
 
@@ -69,6 +70,7 @@ def load_api_user() -> None:
     raw = _bearer_token()
     g.api_token_sent = raw is not None
     user = tokens.authenticate_token(db.session, raw) if raw else None
+    g.api_token_suspended = db.session.info.pop(tokens.SUSPENDED, False)
     if db.session.info.pop(tokens.TOUCHED, False):
         db.session.commit()  # keeps last_used_at (written at most once a minute), even if the call fails
     g.api_user = user
@@ -84,6 +86,9 @@ def forget_api_user(_exc=None) -> None:
 
 def unauthorized():
     """401 with the RFC 6750 challenge; ``invalid_token`` when a token was sent but refused."""
+    if g.get("api_token_suspended"):  # the right token of a suspended account: say why (review 14, L9)
+        exc = AccountSuspended()
+        return error_response(exc.status, exc.code, exc.message)
     challenge = 'Bearer realm="sillage"'
     if g.get("api_token_sent"):
         challenge += ', error="invalid_token"'

@@ -18,11 +18,12 @@ from flask_smorest import Blueprint
 from app.api.auth import api_user, require_token
 from app.api.common import document_errors, json_body, json_object
 from app.api.documents import CONTENT_CSP, content_response
-from app.extensions import db, limiter, talisman
+from app.extensions import db, talisman
 from app.models import Grant
 from app.services import access_log, grants as service
 from app.services.errors import ValidationFailed
 from app.sharing import emails
+from app.sharing.limits import mail_limit
 
 CREATE_FIELDS = {"email", "role", "scope", "expires_at", "message"}
 CHANGE_FIELDS = {"role", "scope", "expires_at"}
@@ -203,9 +204,8 @@ def _external_item(entry) -> dict:
                                                      "checked_at": _iso(verdict.checked_at)}}
 
 
-# Each invitation is an e-mail with the owner's own message to any address: without a limit, inviting
-# and revoking in a loop would turn the instance into a spam relay. The same budget as the Sharing page.
-invite_limit = limiter.limit("30/hour", methods=["POST"])
+# Each invitation is an e-mail with the owner's own message to any address: the Sharing page's budget.
+invite_limit = mail_limit
 
 
 def make_blueprint() -> Blueprint:

@@ -15,6 +15,7 @@ from app.models.issuing import Organisation
 from app.models.issuing import PARTNER
 from app.services import guardians, invitations, minors
 from app.services.errors import Forbidden, NotFound, ServiceError
+from app.sharing.limits import mail_limit
 
 
 def _body() -> dict:
@@ -54,7 +55,8 @@ def make_blueprint() -> Blueprint:
 
     @blp.route("/guardians/invitations", methods=["POST"])
     @blp.doc(summary="Invite a guardian by e-mail: {email} (a guardian grant; the pupil's own address is refused)")
-    @document_errors(blp, 400, 401, 409, 422)
+    @document_errors(blp, 400, 401, 409, 422, 429)
+    @mail_limit  # the Sharing page's budget of invitation e-mails (review 14, L11)
     def invite():
         from app.sharing.emails import send_invitation
         grant, raw = guardians.invite(db.session, api_user(), _body().get("email"))

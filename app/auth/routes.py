@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 
 from app.auth import emails
 from app.auth.forms import EmptyForm, ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
-from app.auth.utils import apply_errors, end_session, home_url, safe_next, start_session
+from app.auth.utils import apply_errors, end_session, home_url, safe_next, start_session, suspended_page
 from app.extensions import db, limiter
 from app.services import accounts, one_time_tokens
 from app.services.errors import Conflict, ServiceError, ValidationFailed
@@ -90,7 +90,7 @@ def login():
             user = accounts.authenticate(db.session, form.email.data, form.password.data)
         except accounts.AccountSuspended:
             db.session.commit()
-            return render_template("auth/suspended.html", contact=current_app.config.get("CONTACT_EMAIL")), 403
+            return suspended_page()
         db.session.commit()  # a failure is counted too
         if user is not None:
             start_session(user)

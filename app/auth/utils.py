@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import flash, g, redirect, session, url_for
+from flask import current_app, flash, g, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
@@ -12,6 +12,7 @@ from flask_wtf.csrf import generate_csrf
 from app import sessions
 from app.extensions import db
 from app.models import User
+from app.services.accounts import AccountSuspended
 from app.services.errors import ValidationFailed
 
 
@@ -41,6 +42,8 @@ def start_session(user: User) -> None:
 
     The session store commits the database session when it drops the old id: callers commit first.
     """
+    if not user.is_active:  # whatever door (password, SSO, settings) reached here: no session (L9)
+        raise AccountSuspended()
     sessions.regenerate(session)
     # A new CSRF token too: the one from before sign-in lived in a cookie that someone else may have set.
     # Made now, so that it is stored with the new session rather than by the next page's extra write.
@@ -48,6 +51,21 @@ def start_session(user: User) -> None:
     g.pop("csrf_token", None)
     generate_csrf()
     login_user(user)
+
+
+def suspended_page():
+    """The one answer a suspended account gets wherever it tries to sign in or use a session: why, and
+    whom to ask (never the admin's reason, which stays in the audit log)."""
+    return render_template("auth/suspended.html", contact=current_app.config.get("CONTACT_EMAIL")), 403
+
+
+def refuse_suspended_session():
+    """For a page that needs a signed-in person, when the session's account was suspended while signed in
+    (``load_user`` flags it): end that session and show the suspended page; else None."""
+    if not g.pop("suspended_session", False):
+        return None
+    end_session()
+    return suspended_page()
 
 
 def end_session() -> None:

@@ -14,14 +14,16 @@ import uuid
 
 from flask import abort, jsonify, make_response, render_template, request
 from flask_login import current_user
+from sqlalchemy import select
 
 from app.backpack import bp
 from app.backpack.routes import fetcher
 from app.credentials.forms import EmptyForm
 from app.credentials.public import SVG_POLICY
 from app.extensions import db, talisman
+from app.models import Portfolio, User
 from app.models.backpack import ExternalCredential
-from app.pages.public import _on_page, _opened_page, guess_limit
+from app.pages.public import _on_page, _opened_page, guess_limit, owner_suspended
 from app.pages.showcase import render_showcase
 from app.services import backpack
 from app.verification import display, runner
@@ -44,6 +46,10 @@ def _badge(badge_id: uuid.UUID) -> ExternalCredential:
         abort(410 if is_erased_page(db.session, badge_id) else 404)
     if row.hidden and not _is_owner(row):
         abort(404)
+    owner = db.session.scalar(select(User).join(Portfolio, Portfolio.owner_id == User.id)
+                              .where(Portfolio.id == row.portfolio_id))
+    if owner is not None and not owner.is_active:  # suspended: like its pages and share links (L9)
+        abort(owner_suspended())
     return row
 
 

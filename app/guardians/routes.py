@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app import policy
 from app.extensions import db
 from app.guardians import bp
+from app.sharing.limits import mail_limit
 from app.models import Grant, User
 from app.services import guardians, minors
 from app.services.errors import ServiceError
@@ -47,6 +48,7 @@ def _refused(exc: ServiceError):
 
 @bp.route("/guardians/invite", methods=["POST"])
 @login_required
+@mail_limit  # the Sharing page's budget of invitation e-mails (review 14, L11)
 def invite():
     from app.sharing.emails import send_invitation
     try:

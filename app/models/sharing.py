@@ -70,9 +70,16 @@ class Grant(IdMixin, TimestampMixin, db.Model):
         reach nobody while it is suspended and work again once it is reinstated (review 14, M2);
         ``despite_suspension`` is for the guardian who must still be able to lift their own refusal."""
         now = now or utcnow()
-        return (self.accepted_at is not None and self.revoked_at is None
+        if not (self.accepted_at is not None and self.revoked_at is None
                 and (self.expires_at is None or self.expires_at > now)
-                and (despite_suspension or self.portfolio.owner.suspended_at is None))
+                and (despite_suspension or self.portfolio.owner.suspended_at is None)):
+            return False
+        # And, under 15, a grant to an outsider has its guardian's consent now (review 14, M5).
+        from sqlalchemy.orm import object_session  # noqa: PLC0415
+        from app.services import minors  # noqa: PLC0415 - the one definition lives with the age rules
+
+        session = object_session(self)
+        return session is None or not minors.grant_waits_for_consent(session, self, now.date())
 
     @property
     def status(self) -> str:

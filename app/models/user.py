@@ -55,6 +55,12 @@ class User(IdMixin, TimestampMixin, UserMixin, db.Model):
     def is_verified(self) -> bool:
         return self.email_verified_at is not None
 
+    @property
+    def is_active(self) -> bool:
+        """Flask-Login's "active": not suspended (app/services/admin.py). ``login_user`` and every session
+        start then refuse a suspended account, whichever door it comes through (review 14, L9)."""
+        return self.suspended_at is None
+
     def __repr__(self) -> str:
         return f"<User {self.email}>"
 

@@ -23,6 +23,7 @@ from app.pages import bp
 from app.pages.forms import EmptyForm, UnlockForm
 from app.pages.showcase import render_showcase
 from app.services import access_log, photos
+from app.services import pages as service_pages
 from app.services import share_links as service
 from app.services.errors import ServiceError
 from app.verification import display, runner
@@ -63,7 +64,7 @@ def _not_indexed(response, page):
     """A file reached from a page (photo, document) follows the page's own rule: ``noindex`` unless the
     owner opted in to a public profile. The ``robots`` meta tag of the page does not reach a PDF or an
     image: only this header does, so a leaked document URL never lands in a search engine's index."""
-    if not page.public_profile:
+    if not service_pages.is_public(db.session, page):
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
@@ -71,6 +72,12 @@ def _not_indexed(response, page):
 def _gone(status: int):
     template = "pages/link_expired.html" if status == 410 else "pages/link_unknown.html"
     return _headers(make_response(render_template(template), status))
+
+
+def owner_suspended():
+    """410 for anything public of a suspended account (pages, share links, badges): it says plainly why,
+    rather than "expired" or "unknown", and comes back if the account is reinstated (review 14, L9)."""
+    return _headers(make_response(render_template("pages/owner_suspended.html"), 410))
 
 
 def _open(token: str) -> ShareLink | None:
@@ -81,7 +88,9 @@ def _open(token: str) -> ShareLink | None:
 
 def _refusal(token: str):
     state, _link = service.open(db.session, token)
-    return _gone(410 if state in ("expired", "erased", "suspended") else 404)
+    if state == "suspended":
+        return owner_suspended()
+    return _gone(410 if state in ("expired", "erased") else 404)
 
 
 def _unlocked(link: ShareLink) -> bool:

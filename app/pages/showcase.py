@@ -70,6 +70,7 @@ def render_showcase(page: Page, *, link: ShareLink | None = None, token: str | N
 
     portfolio = db.session.get(Portfolio, page.portfolio_id)
     shown = service.resolve(db.session, page)
+    indexable = not preview and service.is_public(db.session, page)  # consent read now, at display (L10)
     has_photo = bool(page.show_photo and portfolio.photo_key)
     if preview:
         photo_url = url_for("portfolio.photo") if has_photo else None
@@ -86,9 +87,9 @@ def render_showcase(page: Page, *, link: ShareLink | None = None, token: str | N
                            results=results or {}, form=form or EmptyForm(), label=service.label,
                            attestation_url=attestation_url,
                            json_ld=person_json_ld(portfolio, page, shown, page_url, photo_url),
-                           indexable=page.public_profile and not preview)
+                           indexable=indexable)
     response = make_response(html, status)
-    if not page.public_profile or preview:
+    if not indexable:
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Cache-Control"] = "no-store" if (preview or link is None or link.password_hash
                                                        or results) else "private, no-cache"

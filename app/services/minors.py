@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from app.database import utcnow
-from app.models import Membership, User
+from app.models import Grant, Membership, Portfolio, User
 from app.models.guardians import SCOPES, GuardianConsent
 from app.models.institutions import Enrolment
 from app.services.errors import Forbidden, ValidationFailed
@@ -131,3 +131,58 @@ def named_guardian(session: Session, user: User, email: str | None) -> bool:
     rows = session.scalars(select(Enrolment.guardian_emails).where(Enrolment.user_id == user.id,
                                                                    Enrolment.ended_at.is_(None)))
     return any(address in (emails or []) for emails in rows)
+
+
+def _minor_cutoff(on: date) -> date:
+    """Under 15 on ``on`` exactly when born after this day (the same rule as ``age``; 29 February → 28)."""
+    try:
+        return on.replace(year=on.year - DIGITAL_MAJORITY)
+    except ValueError:
+        return on.replace(year=on.year - DIGITAL_MAJORITY, day=28)
+
+
+def _consented(owner, scope: str):
+    """SQL: the latest decision of ``scope`` for ``owner`` (an entity: the users row) is "granted"."""
+    row, later = aliased(GuardianConsent), aliased(GuardianConsent)
+    return exists().where(row.minor_id == owner.id, row.scope == scope, row.decision == "granted",
+                          ~exists().where(later.minor_id == row.minor_id, later.scope == scope,
+                                          later.decided_at > row.decided_at))
+
+
+def _account_refused(owner):
+    row, later = aliased(GuardianConsent), aliased(GuardianConsent)
+    return exists().where(row.minor_id == owner.id, row.scope == ACCOUNT, row.decision == "refused",
+                          ~exists().where(later.minor_id == row.minor_id, later.scope == ACCOUNT,
+                                          later.decided_at > row.decided_at))
+
+
+def grants_waiting_for_consent(on: date):
+    """The ids (a SELECT, correlated with nothing outside it) of the grants that reach outside their owner's
+    institutions while the owner is under 15 and lacks the consent such a grant needs *now*: ``share_link``
+    (and ``outside_attestation`` for a certifier), as ``grants.check_outsider_consent`` asks at creation.
+
+    Checked at use, like suspension (``Grant.is_active`` and ``app.policy.active_clause`` both read it):
+    a guardian who withdraws the consent (or refuses the account), or an adult account that becomes a
+    minor's by joining a school with a birth date, stops such grants at once, and a consent given (again)
+    lets them work again, with nothing to undo (review 14, M5/L10). Group grants reach a school's staff and
+    guardian grants are the school's named guardians: neither is an outsider's."""
+    grant, portfolio, owner = aliased(Grant), aliased(Portfolio), aliased(User)
+    inside = exists().where(Membership.user_id == grant.grantee_id,
+                            Membership.organisation_id == Enrolment.organisation_id,
+                            Enrolment.user_id == owner.id, Enrolment.ended_at.is_(None))
+    consented = and_(_consented(owner, SHARE_LINK), ~_account_refused(owner))
+    return (select(grant.id).join(portfolio, portfolio.id == grant.portfolio_id)
+            .join(owner, owner.id == portfolio.owner_id)
+            .where(owner.birth_date > _minor_cutoff(on), grant.group_id.is_(None), grant.role != "guardian",
+                   ~inside, or_(~consented, and_(grant.role == "certifier",
+                                                 ~_consented(owner, OUTSIDE_ATTESTATION))))
+            .correlate(None))
+
+
+def grant_waits_for_consent(session: Session, grant: Grant, on: date | None = None) -> bool:
+    """``grants_waiting_for_consent`` for one grant (no query unless its owner is under 15)."""
+    owner = grant.portfolio.owner
+    if grant.group_id is not None or grant.role == "guardian" or not is_minor(owner, on):
+        return False
+    return session.scalar(select(exists().where(
+        Grant.id == grant.id, Grant.id.in_(grants_waiting_for_consent(on or today()))))) is True

@@ -485,6 +485,11 @@ def organisation_for_token(raw_token, session: Session | None = None) -> Organis
                             .where(OrganisationToken.token_hash == hash_token(raw_token))).first()
     if token is None or not token.is_active or token.organisation.status != APPROVED:
         return None
+    if token.created_by is not None and not token.created_by.is_active:
+        # A token acts for the organisation, but the person who minted it holds it too: while that person
+        # is suspended it stops (it works again on reinstatement; the other admins can mint new ones).
+        # Tokens minted by the operator (``sillage orgs token``, no creator) are not tied to anyone.
+        return None
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now

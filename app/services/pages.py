@@ -119,6 +119,17 @@ def _check_owned(session: Session, portfolio: Portfolio, refs: list[dict]) -> No
         raise _invalid("items", _l("Not one of your items: %(items)s.", items=", ".join(sorted(missing)[:5])))
 
 
+def is_public(session: Session, page: Page) -> bool:
+    """May search engines index ``page`` now? The owner's opt-in, and for a minor a guardian's
+    ``public_page`` consent read when the page is shown, not only when it was ticked: a withdrawn consent,
+    or an account that became a minor on joining a school, takes the page out at once (review 14, L10)."""
+    if not page.public_profile:
+        return False
+    owner = session.scalar(select(User).join(Portfolio, Portfolio.owner_id == User.id)
+                           .where(Portfolio.id == page.portfolio_id))
+    return owner is None or minors.has_consent(session, owner, minors.PUBLIC_PAGE)
+
+
 def create(session: Session, actor: User, data: dict) -> Page:
     portfolio = portfolio_of(actor)
     values = _clean(data, partial=False)

@@ -30,6 +30,9 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 # Set in ``session.info`` when ``authenticate_token`` wrote ``last_used_at``, so that a caller that would
 # not otherwise commit (a read-only API call) knows that it has something to commit.
 TOUCHED = "sillage.api_token_touched"
+# Set in ``session.info`` when the token is valid but its owner is suspended: the API then answers 403
+# ``account_suspended`` (as ``POST /api/v1/tokens`` with the right password does) instead of a bare 401.
+SUSPENDED = "sillage.api_token_owner_suspended"
 
 
 def hash_token(raw: str) -> str:
@@ -115,7 +118,10 @@ def authenticate_token(session: Session, raw) -> User | None:
     if not isinstance(raw, str) or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     token = session.scalars(_BY_HASH, {"token_hash": hash_token(raw)}).first()
-    if token is None or not token.is_active or token.user.suspended_at is not None:
+    if token is None or not token.is_active:
+        return None
+    if not token.user.is_active:
+        session.info[SUSPENDED] = True
         return None
     now = utcnow()
     if token.last_used_at is None or token.last_used_at.date() != now.date():

@@ -9,16 +9,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app.extensions import db, limiter
+from app.extensions import db
 from app.models import Credential, Diploma, Document, Experience, ExternalCredential, Skill
 from app.portfolio.common import show_errors
 from app.services import access_log, grants as service
 from app.services.errors import ServiceError, ValidationFailed
 from app.sharing import bp, emails
+from app.sharing.limits import mail_limit  # each sends a mail to someone who did not ask for it
 from app.sharing.forms import ROLE_CHOICES, EmptyForm, GrantForm, InviteForm
 
-# Each sends a mail to someone who did not ask for it.
-mail_limit = limiter.limit("30/hour", methods=["POST"])
 CHOOSABLE = (("experience", Experience, Experience.start_date.desc()), ("diploma", Diploma, Diploma.title),
              ("skill", Skill, Skill.sort_name), ("document", Document, Document.name),
              ("credential", Credential, Credential.issued_at.desc()))

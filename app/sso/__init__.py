@@ -20,7 +20,7 @@ def init_app(app: Flask) -> None:
     path = Path(app.config["INSTANCE_PATH"]) / "oidc_providers.json"
     if raw is None and path.is_file():
         raw = path.read_text()
-    parse(raw or "[]")
+    parse(raw or "[]", testing=bool(app.config.get("TESTING")))
 
     app.register_blueprint(bp)
     app.context_processor(_login_buttons)

@@ -144,4 +144,18 @@ def finish(provider: Provider, query, record: dict | None) -> dict:
     tokens = exchange_code(provider, code, record["verifier"], record["redirect_uri"])
     claims = verify_id_token(provider, tokens["id_token"], record["nonce"])
     extra = userinfo(provider, tokens.get("access_token"), claims["sub"])
-    return {**extra, **claims} if extra else claims
+    return merge_claims(claims, extra)
+
+
+def merge_claims(id_claims: dict, extra: dict) -> dict:
+    """The ID token's claims completed by UserInfo's, except that ``email`` and ``email_verified`` come
+    from one source only: the ID token when it names an e-mail, else UserInfo. Mixed, an ID token's
+    address could pick up ``email_verified: true`` from a UserInfo answer about another address
+    (review 14, L14); an account is linked by a verified e-mail, so the pair must belong together."""
+    merged = {**extra, **id_claims}
+    source = id_claims if "email" in id_claims else extra
+    for name in ("email", "email_verified"):
+        merged.pop(name, None)
+        if name in source:
+            merged[name] = source[name]
+    return merged

@@ -9,17 +9,27 @@
 
 The secret is never in the list itself (``client_secret`` is accepted for tests only, from the
 application's config overrides). Discovery documents and key sets are cached per process for an hour;
-an unknown ``kid`` makes the key set be fetched again once (key rotation at the provider).
+an unknown ``kid`` makes the key set be fetched again (key rotation at the provider), at most once a
+minute per provider, so that forged tokens cannot make us hammer the provider (review 14, L14).
+
+Hardening (review 14, L14): the issuer and the discovery URL must be ``https://`` (``http://`` only on a
+loopback host, or under TESTING). The endpoints the discovery document names (authorization, token,
+UserInfo, JWKS) must be on the issuer's own origin: a document pointing elsewhere is refused with a log
+line naming the endpoint, unless the entry lists that origin in ``"endpoint_origins"`` (some providers,
+Google's for one, serve their keys and tokens from other hosts: the operator says so explicitly).
 """
 from __future__ import annotations
 
+import ipaddress
 import json
+import logging
 import os
 import re
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 from flask import current_app
@@ -29,8 +39,12 @@ from app.sso.errors import SsoError
 
 HTTP_TIMEOUT = 10
 CACHE_SECONDS = 3600
+KEYS_REFRESH_SECONDS = 60  # an unknown kid refetches the key set at most this often, per provider
+ENDPOINTS = ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri")
+log = logging.getLogger(__name__)
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _cache: dict[str, tuple[float, dict]] = {}
+_refreshed: dict[str, float] = {}  # provider name -> when its key set was last fetched again for a kid
 _lock = threading.Lock()
 
 
@@ -44,6 +58,7 @@ class Provider:
     client_secret: str = field(repr=False)
     scopes: tuple[str, ...] = ("openid", "email", "profile")
     create_accounts: bool = True
+    endpoint_origins: tuple[str, ...] = ()  # origins besides the issuer's that its endpoints may use
 
 
 def _secret(entry: dict) -> str:
@@ -54,7 +69,30 @@ def _secret(entry: dict) -> str:
     return str(entry.get("client_secret", ""))
 
 
-def parse(raw) -> list[Provider]:
+def origin(url: str) -> str:
+    """``scheme://host[:port]``, lower-cased: what an endpoint is compared on."""
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def _loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _secure_url(url: str, *, testing: bool) -> bool:
+    """``https://``, or ``http://`` on a loopback host or in tests: a sign-in answer must not travel clear."""
+    if url.startswith("https://"):
+        return True
+    return url.startswith("http://") and (testing or _loopback(url))
+
+
+def parse(raw, *, testing: bool = False) -> list[Provider]:
     """Providers from the configuration value (JSON text or an already parsed list); wrong entries
     raise ValueError naming the entry, so that a misconfiguration shows at start-up, not at sign-in."""
     entries = json.loads(raw) if isinstance(raw, str) else list(raw or [])
@@ -69,12 +107,22 @@ def parse(raw) -> list[Provider]:
         scopes = tuple(entry.get("scopes") or ("openid", "email", "profile"))
         if "openid" not in scopes:
             scopes = ("openid",) + scopes
+        discovery_url = str(entry.get("discovery_url") or issuer + "/.well-known/openid-configuration")
+        for what, url in (("issuer", issuer), ("discovery_url", discovery_url)):
+            if not _secure_url(url, testing=testing):
+                raise ValueError(f"OIDC provider {name}: {what} must be an https:// URL (http:// only on "
+                                 f"a loopback host), got {url!r}")
+        origins = entry.get("endpoint_origins") or []
+        if not isinstance(origins, list) or not all(isinstance(o, str) and _secure_url(o, testing=testing)
+                                                    for o in origins):
+            raise ValueError(f"OIDC provider {name}: endpoint_origins must be a list of https:// origins")
         names.add(name)
         providers.append(Provider(
             name=name, label=str(entry.get("label") or name), issuer=str(entry["issuer"]),
-            discovery_url=entry.get("discovery_url") or issuer + "/.well-known/openid-configuration",
+            discovery_url=discovery_url,
             client_id=str(entry["client_id"]), client_secret=_secret(entry), scopes=scopes,
-            create_accounts=bool(entry.get("create_accounts", True))))
+            create_accounts=bool(entry.get("create_accounts", True)),
+            endpoint_origins=tuple(origin(o) for o in origins)))
     return providers
 
 
@@ -83,7 +131,7 @@ def configured() -> list[Provider]:
     if raw is None:
         path = Path(current_app.config["INSTANCE_PATH"]) / "oidc_providers.json"
         raw = path.read_text() if path.is_file() else "[]"
-    return parse(raw)
+    return parse(raw, testing=bool(current_app.config.get("TESTING")))
 
 
 def get(name: str) -> Provider:
@@ -126,8 +174,41 @@ def metadata(provider: Provider) -> dict:
         if not isinstance(document.get(key), str):
             raise SsoError("provider_unreachable", _("The sign-in service's description is incomplete."),
                            status=502)
+    allowed = {origin(provider.issuer), *provider.endpoint_origins}
+    for key in ENDPOINTS:
+        url = document.get(key)
+        if url is None and key == "userinfo_endpoint":
+            continue
+        if not isinstance(url, str) or origin(url) not in allowed:
+            # Pinned to the issuer's origin: a discovery document (tampered, or a provider compromised)
+            # must not send our client secret, codes or key lookups to another host (review 14, L14).
+            log.warning("OIDC provider %s: %s %r is not on the issuer's origin %s (nor in endpoint_origins): "
+                        "refused", provider.name, key, url, origin(provider.issuer))
+            raise SsoError("endpoint_elsewhere", _("The sign-in service's description points to another "
+                                                   "site: refused. The administrators have been told."),
+                           status=502)
     return document
 
 
 def key_set(provider: Provider, refresh: bool = False) -> dict:
-    return _cached(metadata(provider)["jwks_uri"], "keys", refresh=refresh)
+    """The provider's key set; ``refresh`` (an unknown kid) fetches it again at most once a minute per
+    provider, else answers the cached one (the token is then refused for its unknown key)."""
+    url = metadata(provider)["jwks_uri"]
+    if refresh:
+        now = time.monotonic()
+        with _lock:
+            last = _refreshed.get(provider.name)
+            refresh = last is None or now - last >= KEYS_REFRESH_SECONDS
+            if refresh:
+                _refreshed[provider.name] = now
+        if not refresh:
+            log.info("OIDC provider %s: unknown key id, key set fetched again less than %s s ago: not "
+                     "fetched again", provider.name, KEYS_REFRESH_SECONDS)
+    return _cached(url, "keys", refresh=refresh)
+
+
+def forget() -> None:
+    """Drop every cached document and refresh time (a provider replaced at the same address: tests)."""
+    with _lock:
+        _cache.clear()
+        _refreshed.clear()

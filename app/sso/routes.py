@@ -13,7 +13,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.auth.utils import home_url, safe_next, start_session
+from app.auth.utils import home_url, safe_next, start_session, suspended_page
 from app.extensions import db, limiter
 from app.services import accounts
 from app.sso import emails, flow, identities, providers
@@ -76,7 +76,7 @@ def callback(name: str):
         return _refuse(exc)
     except accounts.AccountSuspended:  # as after the right password (app/auth/routes.py login)
         db.session.rollback()
-        return render_template("auth/suspended.html", contact=current_app.config.get("CONTACT_EMAIL")), 403
+        return suspended_page()
     start_session(user)
     if outcome == "created":
         flash(_("Welcome! Your account was created with %(provider)s. You can also set a password with "

@@ -47,7 +47,7 @@ def _missing() -> str | None:
 
 
 @contextmanager
-def running_provider(tmp_path: Path, redirect_uris: list[str]):
+def running_provider(tmp_path: Path, redirect_uris: list[str], port: int | None = None):
     reason = _missing()
     if reason:
         if os.environ.get("CI") == "true":
@@ -59,12 +59,21 @@ def running_provider(tmp_path: Path, redirect_uris: list[str]):
               "clients": [{"client_id": "sillage", "client_secret": SECRET, "redirect_uris": redirect_uris,
                            "grant_types": ["authorization_code"], "response_types": ["code"],
                            "id_token_signed_response_alg": "RS256"}]}
+    if port:
+        config["port"] = port
     path = tmp_path / "oidc-provider.json"
     path.write_text(json.dumps(config))
     log = tmp_path / "oidc-provider.log"
     with log.open("wb") as errors:  # its stderr, shown if it does not start (an unsupported Node, say)
         process = subprocess.Popen([node_binary(), str(HERE / "provider.js"), str(path)],
                                    stdout=subprocess.PIPE, stderr=errors, text=True)
+    # Each run is a new provider with a new key under the same kid, on an ephemeral port that a later run
+    # may get again: the application's per-process cache of discovery documents and key sets (keyed by
+    # URL, an hour long) would then serve the previous provider's key, and the genuine token fails as
+    # "bad_signature" (the intermittent test_forged_id_tokens_are_refused[missing_nonce] under load).
+    # The cache belongs to the provider that is running: forgotten when one starts and when it stops.
+    from app.sso import providers  # noqa: PLC0415
+    providers.forget()
     try:
         line = process.stdout.readline()
         match = re.match(r"READY (\S+)", line or "")
@@ -73,6 +82,7 @@ def running_provider(tmp_path: Path, redirect_uris: list[str]):
             raise RuntimeError(f"the OpenID provider did not start: {line!r}\n{log.read_text()[-2000:]}")
         yield {"issuer": match.group(1), "key": key, "client_id": "sillage", "secret": SECRET}
     finally:
+        providers.forget()
         process.terminate()
         try:
             process.wait(10)
