@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from app.extensions import db, limiter
 from app.institutions import bp
 from app.services import batches, guardians, institutions, rosters
-from app.services.errors import ServiceError
+from app.services.errors import ServiceError, ValidationFailed
 
 # Guessing a code: a few tries a minute per address (10 characters of 32 symbols: ~50 bits anyway).
 code_limit = limiter.limit("10/minute", methods=["POST"])
@@ -70,10 +70,20 @@ def share():
 @bp.route("/institutions/<org_id>")
 @login_required
 def head(org_id):
-    org = _headed(org_id)
+    return _head_page(_headed(org_id))
+
+
+def _head_page(org, exc: ServiceError | None = None, **typed):
+    """The institution's page; after a refused form, with its message and what the person typed in that
+    form (``typed``: input id → value), answered with the refusal's status rather than a redirect that
+    would empty the fields."""
+    if exc is not None:
+        db.session.rollback()
+        flash(exc.explained, "error")
     return render_template("institutions/head.html", org=org, groups=institutions.groups(db.session, org),
                            staff=institutions.staff_members(db.session, org),
-                           partners=guardians.partners(db.session, org), me=current_user)
+                           partners=guardians.partners(db.session, org), me=current_user,
+                           typed=typed), exc.status if exc is not None else 200
 
 
 def _done(org, message, endpoint=".head", **values):
@@ -85,7 +95,7 @@ def _done(org, message, endpoint=".head", **values):
 
 def _refused(org, exc, endpoint=".head", **values):
     db.session.rollback()
-    flash(exc.message, "error")
+    flash(exc.explained, "error")
     return redirect(url_for(endpoint, org_id=org.id, **values))
 
 
@@ -97,7 +107,7 @@ def add_member(org_id):
         institutions.add_staff_member(db.session, current_user, org, email=request.form.get("email"),
                                       role=request.form.get("role"))
     except ServiceError as exc:
-        return _refused(org, exc)
+        return _head_page(org, exc, **{"staff-email": request.form.get("email", "")})
     return _done(org, _("Added to the institution's staff."))
 
 
@@ -126,7 +136,7 @@ def add_partner(org_id):
     try:
         guardians.add_partner(db.session, current_user, org, request.form.get("email"))
     except ServiceError as exc:
-        return _refused(org, exc)
+        return _head_page(org, exc, **{"partner-email": request.form.get("email", "")})
     return _done(org, _("Partner added: they may now be asked for attestations by your pupils."))
 
 
@@ -185,8 +195,7 @@ def create_group(org_id):
         db.session.commit()
         flash(_("Group created."), "success")
     except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+        return _head_page(org, exc, name=request.form.get("name", ""), year=request.form.get("year", ""))
     return redirect(url_for(".head", org_id=org.id))
 
 
@@ -321,8 +330,11 @@ def activate():
                 db.session.commit()
                 flash(_("Your account is now linked to %(org)s.", org=enrolment.organisation.name), "success")
                 return redirect(url_for(".home"))
-            institutions.activate(db.session, code, email=request.form.get("email"),
-                                  password=request.form.get("password"))
+            password = request.form.get("password")
+            # The page asks for the password twice; a client that sends it once (the API's way) is not refused.
+            if request.form.get("password_confirm", password) != password:
+                raise ValidationFailed(_("The two passwords are different."), code="password_mismatch")
+            institutions.activate(db.session, code, email=request.form.get("email"), password=password)
             db.session.commit()
             flash(_("Your account is active: sign in with your e-mail and password."), "success")
             return redirect(url_for("auth.login"))
