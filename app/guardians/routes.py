@@ -28,7 +28,8 @@ def home():
 
 
 def _home_page(exc: ServiceError | None = None, typed_email: str = ""):
-    """The page; after a refused invitation, with its message and the address typed kept in the field."""
+    """The page; after a refused invitation, with its message (also under the field, tied to it by
+    ``aria-describedby``) and the address typed kept in the field."""
     if exc is not None:
         db.session.rollback()
         flash(exc.explained, "error")
@@ -38,7 +39,8 @@ def _home_page(exc: ServiceError | None = None, typed_email: str = ""):
                            history=guardians.history(db.session, current_user), children=children,
                            decisions={c.id: guardians.history(db.session, c) for c in children},
                            grant_of={c.id: guardians.guardian_grant(db.session, current_user, c) for c in children},
-                           scopes=guardians.DECIDABLE, typed_email=typed_email), exc.status if exc else 200
+                           scopes=guardians.DECIDABLE, typed_email=typed_email,
+                           email_error=exc.explained if exc else ""), exc.status if exc else 200
 
 
 def _done(message: str):

@@ -73,17 +73,23 @@ def head(org_id):
     return _head_page(_headed(org_id))
 
 
-def _head_page(org, exc: ServiceError | None = None, **typed):
+def _head_page(org, exc: ServiceError | None = None, field: str | None = None, **typed):
     """The institution's page; after a refused form, with its message and what the person typed in that
     form (``typed``: input id → value), answered with the refusal's status rather than a redirect that
-    would empty the fields."""
+    would empty the fields. Each refused field shows its message under it, tied by ``aria-describedby``:
+    the service's field names are the group form's input ids; ``field`` is the input a refusal without
+    fields (a duplicate, a roster's fault, the other forms' e-mail) is about."""
+    errors = {}
     if exc is not None:
         db.session.rollback()
         flash(exc.explained, "error")
+        errors = {name: text for name, text in exc.fields.items() if name in ("name", "year", "kind")}
+        if field and not errors:
+            errors[field] = " ".join(dict.fromkeys(exc.fields.values())) or exc.message
     return render_template("institutions/head.html", org=org, groups=institutions.groups(db.session, org),
                            staff=institutions.staff_members(db.session, org),
                            partners=guardians.partners(db.session, org), me=current_user,
-                           typed=typed), exc.status if exc is not None else 200
+                           typed=typed, errors=errors), exc.status if exc is not None else 200
 
 
 def _done(org, message, endpoint=".head", **values):
@@ -107,7 +113,7 @@ def add_member(org_id):
         institutions.add_staff_member(db.session, current_user, org, email=request.form.get("email"),
                                       role=request.form.get("role"))
     except ServiceError as exc:
-        return _head_page(org, exc, **{"staff-email": request.form.get("email", "")})
+        return _head_page(org, exc, "staff-email", **{"staff-email": request.form.get("email", "")})
     return _done(org, _("Added to the institution's staff."))
 
 
@@ -136,7 +142,7 @@ def add_partner(org_id):
     try:
         guardians.add_partner(db.session, current_user, org, request.form.get("email"))
     except ServiceError as exc:
-        return _head_page(org, exc, **{"partner-email": request.form.get("email", "")})
+        return _head_page(org, exc, "partner-email", **{"partner-email": request.form.get("email", "")})
     return _done(org, _("Partner added: they may now be asked for attestations by your pupils."))
 
 
@@ -195,7 +201,7 @@ def create_group(org_id):
         db.session.commit()
         flash(_("Group created."), "success")
     except ServiceError as exc:
-        return _head_page(org, exc, name=request.form.get("name", ""), year=request.form.get("year", ""))
+        return _head_page(org, exc, "name", name=request.form.get("name", ""), year=request.form.get("year", ""))
     return redirect(url_for(".head", org_id=org.id))
 
 
@@ -271,8 +277,7 @@ def roster_preview(org_id):
     try:
         preview = rosters.preview(db.session, current_user, org, data)
     except ServiceError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for(".head", org_id=org.id))
+        return _head_page(org, exc, "file")
     digest = hashlib.sha256(data).hexdigest()
     _sweep(_stash(org.id))
     if preview["valid"]:  # a file with errors is refused whole at import: never kept (review 14, L5)

@@ -91,6 +91,12 @@ def without_browser_checks(field) -> None:
     field.evaluate("f => { f.form.noValidate = true; f.removeAttribute('maxlength'); }")
 
 
+def described(page, field, message: str) -> None:
+    """The refused field is marked invalid and its message, under it, is tied to it by aria-describedby."""
+    assert field.get_attribute("aria-invalid") == "true"
+    assert message in page.locator(f"#{field.get_attribute('aria-describedby')}").inner_text()
+
+
 def database(world) -> sqlite3.Connection:
     return sqlite3.connect(world.instance / "sillage.db")
 
@@ -113,6 +119,7 @@ def test_head_forms_group_staff_partner_and_roster(browse, world, tmp_path):
     create.click()
     assert "A group needs a name (120 characters at most)." in error_flash(head)
     name = head.get_by_label("New group")
+    described(head, name, "A group needs a name")
     without_browser_checks(name)
     name.fill("x" * 121)
     head.get_by_role("button", name="Create the group").click()
@@ -123,6 +130,7 @@ def test_head_forms_group_staff_partner_and_roster(browse, world, tmp_path):
         head.get_by_label("School year (first year)").fill(wrong)
         head.get_by_role("button", name="Create the group").click()
         assert "The year must be" in error_flash(head), wrong
+        described(head, head.get_by_label("School year (first year)"), "The year must be")
         assert head.get_by_label("New group").input_value() == "5e B"
         assert head.get_by_label("School year (first year)").input_value() == wrong
     head.get_by_label("School year (first year)").fill("")
@@ -144,6 +152,7 @@ def test_head_forms_group_staff_partner_and_roster(browse, world, tmp_path):
         without_browser_checks(email)
         head.get_by_role("button", name=button).click()
         assert "not a valid e-mail address" in error_flash(head).lower(), label
+        described(head, head.get_by_label(label, exact=True), "Not a valid e-mail address.")
         assert head.get_by_label(label, exact=True).input_value() == "prof-at-college"
         head.get_by_label(label, exact=True).fill("nobody@bad-input.example")
         head.get_by_role("button", name=button).click()
@@ -163,7 +172,7 @@ def test_head_forms_group_staff_partner_and_roster(browse, world, tmp_path):
         head.locator("input[name=file]").set_input_files(str(tmp_path / filename))
         head.get_by_role("button", name="Preview").click()
         assert message in error_flash(head), filename
-        assert head.url == home
+        described(head, head.locator("input[name=file]"), message)
     rows = ("nom;prénom;date_naissance;classe;ine\n"
             "Futur;Léo;01/01/2100;6e Z;\n"
             "Faux;Ine;01/01/2014;6e Z;12345\n")
@@ -244,6 +253,7 @@ def test_activation_then_the_guardian_forms(browse, world, tmp_path):
     pupil.get_by_role("button", name="Invite").click()
     assert "A guardian's e-mail cannot be the pupil's own." in error_flash(pupil)
     assert pupil.get_by_label("Invite a guardian (e-mail)").input_value() == LEA
+    described(pupil, pupil.get_by_label("Invite a guardian (e-mail)"), "cannot be the pupil's own")
     email = pupil.get_by_label("Invite a guardian (e-mail)")
     email.fill("papa@")
     pupil.get_by_role("button", name="Invite").click()
