@@ -85,7 +85,7 @@ def _head_page(org, exc: ServiceError | None = None, field: str | None = None, *
         flash(exc.explained, "error")
         errors = {name: text for name, text in exc.fields.items() if name in ("name", "year", "kind")}
         if field and not errors:
-            errors[field] = " ".join(dict.fromkeys(exc.fields.values())) or exc.message
+            errors[field] = " ".join(dict.fromkeys(map(str, exc.fields.values()))) or exc.message
     return render_template("institutions/head.html", org=org, groups=institutions.groups(db.session, org),
                            staff=institutions.staff_members(db.session, org),
                            partners=guardians.partners(db.session, org), me=current_user,

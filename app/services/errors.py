@@ -18,8 +18,9 @@ class ServiceError(Exception):
     def explained(self) -> str:
         """The message followed by each field's own message, for a page that shows one flash: a generic
         "Some information is not valid." alone does not tell the person what to change."""
-        extra = [text for text in dict.fromkeys(self.fields.values()) if text and text not in self.message]
-        return " ".join([self.message, *extra])
+        said = str(self.message)
+        extra = [text for text in dict.fromkeys(map(str, self.fields.values())) if text and text not in said]
+        return " ".join([said, *extra])
 
 
 class ValidationFailed(ServiceError):

@@ -349,3 +349,59 @@ def test_sso_settings_and_a_forged_callback(browse, world):
         form.submit(); }""")
     page.wait_for_url("**/unlink")
     assert "This linked account does not exist." in page.locator("main").inner_text()
+
+
+def tab_to(page, selector: str, limit: int = 120) -> None:
+    """Press Tab until the control matching ``selector`` has the focus; on the way, every control reached
+    shows a focus ring and has a name (its label, or its text for links and buttons)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        seen = page.evaluate("""(selector) => {
+            const el = document.activeElement, style = getComputedStyle(el);
+            const label = el.labels && el.labels.length ? el.labels[0].innerText : "";
+            return {match: el.matches(selector), ring: style.outlineStyle !== "none" && style.outlineWidth !== "0px",
+                    name: (label || el.getAttribute("aria-label") || el.innerText || "").trim(),
+                    what: el.outerHTML.slice(0, 120)}; }""", selector)
+        assert seen["ring"], f"no visible focus on {seen['what']}"
+        assert seen["name"], f"no name for {seen['what']}"
+        if seen["match"]:
+            return
+    raise AssertionError(f"{selector} never got the focus with Tab")
+
+
+def test_keyboard_only_roster_preview_import_and_letters(browser, world, tmp_path):
+    """The head's journey with the keyboard alone: choose the file, preview, import, back, the group, print."""
+    context = browser.new_context(base_url=world.url, locale="en-GB", accept_downloads=True)
+    context.set_default_timeout(20_000)
+    head = context.new_page()
+    try:
+        sign_in(head, HEAD)
+        head.goto(f"/institutions/{world.school_id}")
+        (tmp_path / "4e.csv").write_text("nom;prénom;date_naissance;classe\nKeyboard;Kim;01/02/2012;4e K\n",
+                                         encoding="utf-8")
+        tab_to(head, "input#file")
+        with head.expect_file_chooser() as chooser:
+            head.keyboard.press("Space")
+        chooser.value.set_files(str(tmp_path / "4e.csv"))
+        tab_to(head, "button[type=submit]")   # the form's Preview button, right after the file
+        assert head.evaluate("document.activeElement.innerText") == "Preview"
+        head.keyboard.press("Enter")
+        head.wait_for_url("**/roster")
+        assert head.locator('[data-count="add"]').inner_text() == "1"
+        tab_to(head, "form[action$='/import'] button")
+        head.keyboard.press("Enter")
+        head.locator('[data-status="done"]').wait_for(timeout=60_000)
+        tab_to(head, "a[href$='" + world.school_id + "']")
+        head.keyboard.press("Enter")
+        head.wait_for_url(re.compile(world.school_id + "$"))
+        tab_to(head, "section[aria-labelledby=groups-heading] a")
+        while head.evaluate("document.activeElement.innerText") != "4e K":
+            tab_to(head, "section[aria-labelledby=groups-heading] a")
+        head.keyboard.press("Enter")
+        head.wait_for_url("**/groups/**")
+        tab_to(head, "form[action$='letters.pdf'] button")
+        with head.expect_download() as download:
+            head.keyboard.press("Enter")
+        assert open(download.value.path(), "rb").read(5) == b"%PDF-"
+    finally:
+        context.close()
