@@ -5,8 +5,10 @@ Commands commit once at the end of their work, like a request does.
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import sys
+import threading
 
 import click
 from flask import Flask
@@ -26,9 +28,24 @@ ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(
 def _freeze_after_start(_worker) -> None:
     """gunicorn's ``post_worker_init`` hook: the application just built in this worker (SQLAlchemy
     mappers, Jinja, Babel catalogues, routes) lives as long as the worker, so it is moved out of the
-    garbage collector's sight: full collections stop scanning those objects again and again."""
+    garbage collector's sight: full collections stop scanning those objects again and again. Then the
+    PDF machinery warms up beside the serving threads (``_warm_up_pdf``)."""
     gc.collect()
     gc.freeze()
+    threading.Thread(target=_warm_up_pdf, name="sillage-pdf-warm-up", daemon=True).start()
+
+
+def _warm_up_pdf() -> None:
+    """Import WeasyPrint and print a tiny page, off the request path: the first activation letters (or CV
+    PDF) of a worker no longer pay about 1.3 s for it. A thread, not ``create_app``: the worker answers at
+    once, and tests and commands, which build the app without serving, never pay it. A failure here only
+    costs the first PDF its old delay, so it is logged and nothing more."""
+    try:
+        from cv_templates import pdf
+        pdf.warm_up()
+    except Exception:  # noqa: BLE001 - never take a worker down for a warm-up
+        logging.getLogger(__name__).warning("PDF warm-up failed", exc_info=True)
+    gc.freeze()  # WeasyPrint's modules and caches live as long as the worker, like the application
 
 
 @click.command("serve")

@@ -50,6 +50,25 @@ def available() -> bool:
     return unavailable_reason() is None
 
 
+# What the activation letters use (app/institutions/templates/institutions/letters.html): both DejaVu faces,
+# bold, and a PNG (the QR code), so that the warm-up loads the same fonts and image path.
+WARM_UP_HTML = ('<html><body style="font-family: \'DejaVu Sans\'"><p>Sillage <b>é</b></p>'
+                '<p style="font-family: \'DejaVu Sans Mono\'">ABCDE-FGHJK</p><img src="data:image/png;base64,'
+                'iVBORw0KGgoAAAANSUhEUgAAABEAAAARAQAAAAATFnpXAAAAR0lEQVR42g2JIRJAUBQA93iOJG4VjQsYkSwogqSqGum7gjHzvLBhd4kQR1'
+                'mLDE/yJnd6l72X2GVppEwyH3Je0m7y1dJU+cMfkish3vrEdqMAAAAASUVORK5CYII=" width="40"></body></html>')
+
+
+def warm_up() -> bool:
+    """Import WeasyPrint and print a one-line page with the letters' fonts and a PNG: the process's first
+    PDF paid about 1.3 s more for that (the import, Pango's and fontconfig's first font lookups). The server
+    calls this in a background thread of each worker (``sillage serve``); tests and the command line never
+    do, as most of them print nothing. Returns whether PDFs can be made here."""
+    if not available():
+        return False
+    render_pdf(WARM_UP_HTML)
+    return True
+
+
 def render_pdf(html: str) -> bytes:
     """The PDF of a standalone HTML page (no network: every style and image is inline, as ``data:`` URLs).
 

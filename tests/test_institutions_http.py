@@ -200,3 +200,41 @@ def test_roster_files_leave_the_disk(client, app, make_user):
     assert not refused.exists() and db.session.scalar(select(Enrolment.id)) is None
     client.post(f"/institutions/{org.id}/roster/{good.stem}/import", data={"csrf_token": csrf_token(response)})
     assert not good.exists() and len(db.session.scalars(select(Enrolment)).all()) == 2
+
+
+def test_refused_head_forms_keep_what_was_typed_and_say_which_field(client, make_user):
+    """A refused group, staff or partner form answers the page again with its status, the field's own message
+    (not the bare "Some information is not valid.") and the typed value; a 20-digit year is a message, not
+    the 500 the database's integer overflow gave; nothing is saved."""
+    from app.models.institutions import Group
+    org, head = school(make_user)
+    login(client, head.email)
+    token = csrf_token(client.get(f"/institutions/{org.id}"))
+    page = client.post(f"/institutions/{org.id}/groups",
+                       data={"csrf_token": token, "name": "5e C", "year": "99999999999999999999"})
+    assert page.status_code == 422
+    assert "L’année doit être comprise entre 1900 et 2200.".encode() in page.data
+    assert b'value="5e C"' in page.data and b'value="99999999999999999999"' in page.data
+    assert db.session.scalars(select(Group).where(Group.name == "5e C")).first() is None
+    for path, field in (("staff", "staff-email"), ("partners", "partner-email")):
+        page = client.post(f"/institutions/{org.id}/{path}", data={"csrf_token": token, "email": "prof-at-school",
+                                                                   "role": "teacher"})
+        assert page.status_code == 422, path
+        assert "Adresse électronique non valide.".encode() in page.data
+        assert f'id="{field}" name="email" type="email" required value="prof-at-school"'.encode() in page.data
+
+
+def test_activation_asks_the_password_twice(client, make_user):
+    org, head = school(make_user)
+    run_import(head, org, ROSTER.decode())
+    leo = db.session.scalars(select(Enrolment).where(Enrolment.given_name == "Léo")).one()
+    code = institutions.new_code(db.session, leo)
+    db.session.commit()
+    data = {"csrf_token": csrf_token(client.get("/activate")), "code": code, "email": "leo@example.org",
+            "password": "a long enough passphrase 42", "password_confirm": "a long enough passphrase 43"}
+    page = client.post("/activate", data=data)
+    assert page.status_code == 422 and b'value="leo@example.org"' in page.data
+    assert "Les deux mots de passe sont différents.".encode() in page.data
+    db.session.refresh(leo)
+    assert leo.user_id is None  # the code is not spent
+    assert client.post("/activate", data={**data, "password_confirm": data["password"]}).status_code == 302

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
+import threading
 
 import pytest
 from click.testing import CliRunner
@@ -42,16 +44,59 @@ def test_workers_from_the_environment_or_the_option(started, monkeypatch):
     assert started["workers"] == 2
 
 
-def test_each_worker_freezes_its_application(started):
+def test_each_worker_freezes_its_application(started, monkeypatch):
     assert CliRunner().invoke(cli.serve, []).exit_code == 0
     assert started["hook"] is cli._freeze_after_start
+    warmed = threading.Event()
+    monkeypatch.setattr(cli, "_warm_up_pdf", warmed.set)
     before = gc.get_freeze_count()
     kept = [[n] for n in range(1000)]  # objects alive when the worker has built its application
     try:
         started["hook"](None)
         assert gc.get_freeze_count() >= before + len(kept)
+        assert warmed.wait(30)  # and the PDF warm-up was started beside it
     finally:
         gc.unfreeze()
+
+
+def test_the_pdf_warm_up_runs_in_a_thread_and_never_fails_the_worker(monkeypatch):
+    """The hook returns at once (the worker serves while WeasyPrint loads) and a failing warm-up is only
+    logged."""
+    from cv_templates import pdf
+
+    release, threads = threading.Event(), []
+
+    def slow_warm_up():
+        threads.append(threading.current_thread())
+        release.wait(30)
+        raise OSError("no Pango here")
+
+    monkeypatch.setattr(pdf, "warm_up", slow_warm_up)
+    monkeypatch.setattr(gc, "freeze", lambda: None)
+    cli._freeze_after_start(None)
+    for _ in range(300):
+        if threads:
+            break
+        threading.Event().wait(0.1)
+    assert threads and threads[0] is not threading.current_thread() and threads[0].daemon
+    release.set()
+    threads[0].join(30)
+    assert not threads[0].is_alive()
+
+
+def test_the_warm_up_prints_a_page_and_the_app_alone_never_imports_weasyprint(tmp_path):
+    """``create_app`` (tests, commands) leaves WeasyPrint out; ``warm_up`` brings it in and prints."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom app import create_app\ncreate_app()\nprint('weasyprint' in sys.modules)\n"
+            "from cv_templates import pdf\nfrom PIL import ImageFile\nprint(pdf.warm_up(), 'weasyprint' in sys.modules,"
+            " ImageFile.LOAD_TRUNCATED_IMAGES)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SILLAGE_")}
+    env["SILLAGE_INSTANCE_PATH"] = str(tmp_path)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True", "True", "False"]
 
 
 def test_the_verification_slots_follow_the_capacity_serve_starts(started, tmp_path):

@@ -25,13 +25,23 @@ def _guardian_grants(user: User) -> list[Grant]:
 @bp.route("/guardians")
 @login_required
 def home():
+    return _home_page()
+
+
+def _home_page(exc: ServiceError | None = None, typed_email: str = ""):
+    """The page; after a refused invitation, with its message (also under the field, tied to it by
+    ``aria-describedby``) and the address typed kept in the field."""
+    if exc is not None:
+        db.session.rollback()
+        flash(exc.explained, "error")
     children = guardians.minors_of(db.session, current_user)
     return render_template("guardians/home.html", me=current_user, minor=minors.is_minor(current_user),
                            age=minors.age(current_user.birth_date), my_guardians=_guardian_grants(current_user),
                            history=guardians.history(db.session, current_user), children=children,
                            decisions={c.id: guardians.history(db.session, c) for c in children},
                            grant_of={c.id: guardians.guardian_grant(db.session, current_user, c) for c in children},
-                           scopes=guardians.DECIDABLE)
+                           scopes=guardians.DECIDABLE, typed_email=typed_email,
+                           email_error=exc.explained if exc else ""), exc.status if exc else 200
 
 
 def _done(message: str):
@@ -42,7 +52,7 @@ def _done(message: str):
 
 def _refused(exc: ServiceError):
     db.session.rollback()
-    flash(exc.message, "error")
+    flash(exc.explained, "error")
     return redirect(url_for(".home"))
 
 
@@ -55,7 +65,7 @@ def invite():
         grant, raw = guardians.invite(db.session, current_user, request.form.get("email"))
         db.session.commit()
     except ServiceError as exc:
-        return _refused(exc)
+        return _home_page(exc, request.form.get("email", ""))
     send_invitation(grant, raw)
     flash(_("Invitation sent to %(email)s.", email=grant.email), "success")
     return redirect(url_for(".home"))

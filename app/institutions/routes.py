@@ -16,7 +16,7 @@ from app.institutions import bp, guard
 from app.models.issuing import PARTNER, STAFF_ROLES
 from app.services import batches, guardians, institutions, invitations, rosters
 from app.sharing.owner import mail_limit  # the sharing page's per-sender limit: each invitation is a mail
-from app.services.errors import ServiceError
+from app.services.errors import ServiceError, ValidationFailed
 
 
 
@@ -70,11 +70,27 @@ def share():
 @bp.route("/institutions/<org_id>")
 @login_required
 def head(org_id):
-    org = _headed(org_id)
+    return _head_page(_headed(org_id))
+
+
+def _head_page(org, exc: ServiceError | None = None, field: str | None = None, **typed):
+    """The institution's page; after a refused form, with its message and what the person typed in that
+    form (``typed``: input id → value), answered with the refusal's status rather than a redirect that
+    would empty the fields. Each refused field shows its message under it, tied by ``aria-describedby``:
+    the service's field names are the group form's input ids; ``field`` is the input a refusal without
+    fields (a duplicate, a roster's fault, the other forms' e-mail) is about."""
+    errors = {}
+    if exc is not None:
+        db.session.rollback()
+        flash(exc.explained, "error")
+        errors = {name: text for name, text in exc.fields.items() if name in ("name", "year", "kind")}
+        if field and not errors:
+            errors[field] = " ".join(dict.fromkeys(map(str, exc.fields.values()))) or exc.message
     return render_template("institutions/head.html", org=org, groups=institutions.groups(db.session, org),
                            staff=institutions.staff_members(db.session, org),
                            partners=guardians.partners(db.session, org), me=current_user,
-                           invited=invitations.pending_of(db.session, org, (*STAFF_ROLES, PARTNER)))
+                           invited=invitations.pending_of(db.session, org, (*STAFF_ROLES, PARTNER)),
+                           typed=typed, errors=errors), exc.status if exc is not None else 200
 
 
 def _done(org, message, endpoint=".head", **values):
@@ -86,7 +102,7 @@ def _done(org, message, endpoint=".head", **values):
 
 def _refused(org, exc, endpoint=".head", **values):
     db.session.rollback()
-    flash(exc.message, "error")
+    flash(exc.explained, "error")
     return redirect(url_for(endpoint, org_id=org.id, **values))
 
 
@@ -99,7 +115,7 @@ def add_member(org_id):
         institutions.add_staff_member(db.session, current_user, org, email=request.form.get("email"),
                                       role=request.form.get("role"))
     except ServiceError as exc:
-        return _refused(org, exc)
+        return _head_page(org, exc, "staff-email", **{"staff-email": request.form.get("email", "")})
     return _done(org, _("An invitation is sent: the person joins the staff once they accept it."))
 
 
@@ -129,7 +145,7 @@ def add_partner(org_id):
     try:
         guardians.add_partner(db.session, current_user, org, request.form.get("email"))
     except ServiceError as exc:
-        return _refused(org, exc)
+        return _head_page(org, exc, "partner-email", **{"partner-email": request.form.get("email", "")})
     return _done(org, _("An invitation is sent: once the partner accepts it, your pupils may ask them for "
                         "attestations."))
 
@@ -201,8 +217,7 @@ def create_group(org_id):
         db.session.commit()
         flash(_("Group created."), "success")
     except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+        return _head_page(org, exc, "name", name=request.form.get("name", ""), year=request.form.get("year", ""))
     return redirect(url_for(".head", org_id=org.id))
 
 
@@ -279,8 +294,7 @@ def roster_preview(org_id):
     try:
         preview = rosters.preview(db.session, current_user, org, data)
     except ServiceError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for(".head", org_id=org.id))
+        return _head_page(org, exc, "file")
     digest = hashlib.sha256(data).hexdigest()
     _sweep(_stash(org.id))
     if preview["valid"]:  # a file with errors is refused whole at import: never kept (review 14, L5)
@@ -345,8 +359,12 @@ def activate():
                     db.session.commit()
                     flash(_("Your account is now linked to %(org)s.", org=enrolment.organisation.name), "success")
                     return redirect(url_for(".home"))
-                institutions.activate(db.session, code, email=request.form.get("email"),
-                                      password=request.form.get("password"))
+                password = request.form.get("password")
+                # The page asks for the password twice; a client that sends it once (the API's way) is not
+                # refused.
+                if request.form.get("password_confirm", password) != password:
+                    raise ValidationFailed(_("The two passwords are different."), code="password_mismatch")
+                institutions.activate(db.session, code, email=request.form.get("email"), password=password)
                 db.session.commit()
             except ServiceError as exc:
                 if exc.code == "invalid_code":

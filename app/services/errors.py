@@ -14,6 +14,14 @@ class ServiceError(Exception):
         self.fields = fields or {}
         self.status = status or self.status
 
+    @property
+    def explained(self) -> str:
+        """The message followed by each field's own message, for a page that shows one flash: a generic
+        "Some information is not valid." alone does not tell the person what to change."""
+        said = str(self.message)
+        extra = [text for text in dict.fromkeys(map(str, self.fields.values())) if text and text not in said]
+        return " ".join([said, *extra])
+
 
 class ValidationFailed(ServiceError):
     """Input that breaks a rule; ``fields`` maps each field name to a message for the person."""

@@ -107,7 +107,7 @@ def _group_name(name) -> str:
     name = (name or "").strip() if isinstance(name, (str, type(None))) else ""
     if not name or len(name) > 120:
         raise ValidationFailed(str(_l("A group needs a name (120 characters at most).")),
-                               fields={"name": str(_l("Required, 120 characters at most."))})
+                               fields={"name": str(_l("A group needs a name (120 characters at most)."))})
     return name
 
 
@@ -120,6 +120,9 @@ def create_group(session: Session, org: Organisation, *, name, kind="class", yea
         year = int(year) if year not in (None, "") else school_year()
     except (TypeError, ValueError):
         raise ValidationFailed(str(_l("The year must be a number.")), fields={"year": str(_l("The year must be a number."))})
+    if not 1900 <= year <= 2200:  # 20 digits overflowed the database's integer: a 500, not a message
+        raise ValidationFailed(str(_l("The year must be between 1900 and 2200.")),
+                               fields={"year": str(_l("The year must be between 1900 and 2200."))})
     if session.scalars(select(Group.id).where(Group.organisation_id == org.id, Group.name == name,
                                               Group.year == year)).first():
         raise Conflict(str(_l("This group already exists.")), code="group_exists")

@@ -93,6 +93,7 @@ def test_head_imports_a_roster_and_prints_letters_then_a_pupil_shares_with_the_t
         assert "#" not in pupil.url
         pupil.get_by_label("Your e-mail address").fill(PUPIL)
         pupil.get_by_label("Choose a password").fill(PASSWORD)
+        pupil.get_by_label("The password again").fill(PASSWORD)
         pupil.get_by_role("button", name="Activate").click()
         pupil.wait_for_url("**/login")
         assert "Your account is active" in pupil.locator(".flashes").inner_text()
