@@ -301,13 +301,16 @@ def _open_guardian_grants(session: Session) -> list[Grant]:
                                                     Grant.grantee_id.is_not(None))))
 
 
-def _tell(to: str, subject: str, body: str) -> None:
-    """A notice from the nightly job: a mail that fails is logged, never stops the job."""
+def _tell(user: User, subject, body) -> None:
+    """A notice from the nightly job, in the person's language (``subject`` and ``body`` are lazy strings):
+    a mail that fails is logged, never stops the job."""
     if not has_app_context():
         return
+    from flask_babel import force_locale
     from app.mail import send_mail
     try:
-        send_mail(to, subject, body)
+        with force_locale(user.locale or "fr"):
+            send_mail(user.email, str(subject), str(body))
     except Exception:  # noqa: BLE001 - the other notices and the revocations must still happen
         log.exception("Could not send a guardian notice")
 
@@ -331,13 +334,13 @@ def notify_majority(session: Session, on: date | None = None) -> int:
                                     scope=MAJORITY_NOTICE, decision="sent", decided_at=utcnow()))
         ends = majority_day(owner.birth_date).isoformat()
         name = (owner.portfolio.display_name if owner.portfolio else "") or owner.email
-        _tell(owner.email, str(_l("Your guardian's access to your portfolio ends at 18")),
-              str(_l("On %(date)s you turn 18: %(guardian)s will no longer read your portfolio unless you "
-                     "keep their access (Guardians page, \"Keep this guardian's access\").",
-                     date=ends, guardian=guardian.email)))
-        _tell(guardian.email, str(_l("Your access to a portfolio ends at 18")),
-              str(_l("On %(date)s, %(name)s turns 18: your access to their portfolio ends unless they keep "
-                     "it.", date=ends, name=name)))
+        _tell(owner, _l("Your guardian's access to your portfolio ends at 18"),
+              _l("On %(date)s you turn 18: %(guardian)s will no longer read your portfolio unless you "
+                 "keep their access (Guardians page, \"Keep this guardian's access\").",
+                 date=ends, guardian=guardian.email))
+        _tell(guardian, _l("Your access to a portfolio ends at 18"),
+              _l("On %(date)s, %(name)s turns 18: your access to their portfolio ends unless they keep "
+                 "it.", date=ends, name=name))
         sent += 1
     session.flush()
     return sent
@@ -357,12 +360,12 @@ def end_at_majority(session: Session, on: date | None = None) -> int:
         grant.revoked_at = utcnow()
         ended += 1
         name = (owner.portfolio.display_name if owner.portfolio else "") or owner.email
-        _tell(owner.email, str(_l("Your guardian's access to your portfolio has ended")),
-              str(_l("You are 18: %(guardian)s no longer reads your portfolio. You can invite them again "
-                     "from your Guardians page.", guardian=grant.email)))
+        _tell(owner, _l("Your guardian's access to your portfolio has ended"),
+              _l("You are 18: %(guardian)s no longer reads your portfolio. You can invite them again "
+                 "from your Guardians page.", guardian=grant.email))
         if grant.grantee is not None:
-            _tell(grant.grantee.email, str(_l("Your access to a portfolio has ended")),
-                  str(_l("%(name)s is 18: your access to their portfolio has ended.", name=name)))
+            _tell(grant.grantee, _l("Your access to a portfolio has ended"),
+                  _l("%(name)s is 18: your access to their portfolio has ended.", name=name))
     session.flush()
     return ended
 
