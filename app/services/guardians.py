@@ -1,12 +1,14 @@
 """Guardians of minors and partners of institutions.
 
 A guardian holds an ordinary ``guardian`` grant on the minor's portfolio (app/services/grants.py): it reads
-everything, writes nothing, sees the access log (app/policy.py). Being a guardian is that grant, active and
-accepted by the guardian's own account; from it the guardian decides on the consents of
-app/services/minors.py. At 18 the guardian's access ends (``end_at_majority``, a daily job) unless the
-person renewed it (``renew``). A refusal of the ``account`` suspends the account (the platform's suspension,
-app/services/admin.py) and tells the heads of the person's institutions to provide paper forms; a later
-consent of that guardian reinstates it.
+everything but the journal, writes nothing (app/policy.py), and sees the access log (``access_log``); a
+guardian the school named may also share the minor's portfolio with a group's staff (``share_with_group``).
+Being a guardian is that grant, active and accepted by the guardian's own account; from it the guardian
+decides on the consents of app/services/minors.py. At 18 the guardian's access ends (``end_at_majority``,
+a daily job) unless the person renewed it (``renew``, possible from ``RENEWAL_WINDOW_DAYS`` before;
+``notify_majority`` warns both once). A refusal of the ``account`` suspends the account (the platform's
+suspension, app/services/admin.py) and tells the heads (or admins) of the person's institutions to provide
+paper forms; a later consent of that guardian reinstates it.
 
 Partners are members of an institution with the ``partner`` role, added by a head; they can be asked for
 attestations (they count as inside the institution) and contribute only through a contributor grant the
@@ -226,9 +228,9 @@ def heads_of(session: Session, minor: User) -> list[User]:
     orgs_now = minors.institution_ids(session, minor)
     if not orgs_now:
         return []
-    return list(session.scalars(select(User).join(Membership, Membership.user_id == User.id).where(
-        Membership.organisation_id.in_(orgs_now), Membership.role.in_((HEAD, ADMIN))).distinct()
-        .order_by(User.email)))
+    ids = select(Membership.user_id).where(Membership.organisation_id.in_(orgs_now),
+                                           Membership.role.in_((HEAD, ADMIN)))
+    return list(session.scalars(select(User).where(User.id.in_(ids)).order_by(User.email)))
 
 
 def _notify_heads(heads: list[User], minor: User) -> None:
