@@ -171,8 +171,8 @@ def test_guardian_access_ends_at_18_unless_renewed(app, make_user):
     first = guardian_of(make_user, person, "mere@example.org")
     second = guardian_of(make_user, person, "pere@example.org")
     assert guardians.end_at_majority(db.session, on=date(2026, 12, 5)) == 0  # 17 the day before
-    with pytest.raises(ServiceError) as refused:
-        guardians.renew(db.session, person, first, on=date(2026, 12, 5))
+    with pytest.raises(ServiceError) as refused:  # renewal opens 30 days before 18 (tests/test_guardian_access.py)
+        guardians.renew(db.session, person, first, on=date(2026, 11, 5))
     assert refused.value.code == "not_adult"
     db.session.add(GuardianConsent(minor_id=person.id, guardian_id=first.id, guardian_email=first.email,
                                    scope="renewal", decision="granted",

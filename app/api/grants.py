@@ -328,15 +328,19 @@ def make_blueprint() -> Blueprint:
     @document_errors(blp, 401, 422)
     def access_log_events(args):
         portfolio = api_user().portfolio
-        events = access_log.events(db.session, portfolio.id, before=args["before"])
-        return {"items": [{"id": e.id, "at": e.created_at, "action": e.action, "object_type": e.object_type,
-                           "object_id": e.object_id,
-                           "object_title": service.object_title(db.session, e.object_type, e.object_id),
-                           "who": e.actor_label, "share_link": e.share_link_label if e.share_link_id else None,
-                           "network": e.ip} for e in events],
-                "next": events[-1].created_at.isoformat() if len(events) == access_log.PAGE_SIZE else None}
+        return access_log_body(access_log.events(db.session, portfolio.id, before=args["before"]))
 
     return blp
+
+
+def access_log_body(events) -> dict:
+    """One page of an access log as the API gives it (the owner's, and a guardian's view of a minor's)."""
+    return {"items": [{"id": e.id, "at": e.created_at, "action": e.action, "object_type": e.object_type,
+                       "object_id": e.object_id,
+                       "object_title": service.object_title(db.session, e.object_type, e.object_id),
+                       "who": e.actor_label, "share_link": e.share_link_label if e.share_link_id else None,
+                       "network": e.ip} for e in events],
+            "next": events[-1].created_at.isoformat() if len(events) == access_log.PAGE_SIZE else None}
 
 
 def _shared(grant: Grant, changes: int) -> dict:

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from app import policy
 from app.api.auth import api_user, require_token
+from app.api.grants import AccessLogArgs, AccessLogSchema, access_log_body
 from app.api.institutions import document_errors
 from app.extensions import db
 from app.models import User
@@ -82,6 +83,30 @@ def make_blueprint() -> Blueprint:
         row = guardians.renew(db.session, api_user(), _user(_body().get("guardian_id")))
         db.session.commit()
         return _consent_json(row), 201
+
+    @blp.route("/shared-with-me/<uuid:grant_id>/access-log", methods=["GET"])
+    @blp.arguments(AccessLogArgs, location="query")
+    @blp.response(200, AccessLogSchema)
+    @blp.doc(summary="A guardian reads the minor's access log (guardian grants only; any other grant: 404)")
+    @document_errors(blp, 401, 404, 422)
+    def guardian_access_log(args, grant_id):
+        _grant, events = guardians.access_log(db.session, api_user(), grant_id, before=args["before"])
+        return access_log_body(events)
+
+    @blp.route("/guardians/group-shares", methods=["POST"])
+    @blp.doc(summary="A guardian shares a minor's portfolio with the staff of one of the minor's groups: "
+                     "{minor_id, group_id, group_role (teacher|counsellor|null), scope, expires_at}")
+    @document_errors(blp, 400, 401, 403, 404, 422)
+    def group_share():
+        from app.services import institutions
+        data = _body()
+        grant = guardians.share_with_group(db.session, api_user(), _user(data.get("minor_id")),
+                                           group_id=data.get("group_id"), group_role=data.get("group_role"),
+                                           scope=data.get("scope", "all"), expires_at=data.get("expires_at"))
+        db.session.commit()
+        return {"id": str(grant.id), "group_id": str(grant.group_id), "group_role": grant.group_role,
+                "made_by": api_user().email,
+                "reaches": [u.email for u, _r in institutions.reached(db.session, grant)]}, 201
 
     @blp.route("/orgs/<org_id>/partners", methods=["GET"])
     @blp.doc(summary="The institution's partners (its heads)")

@@ -1,7 +1,7 @@
 """Pages: ``/guardians`` (both sides), invitations, decisions, renewal at 18, a head's partners."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -11,7 +11,7 @@ from app.extensions import db
 from app.guardians import bp
 from app.sharing.limits import mail_limit
 from app.models import Grant, User
-from app.services import guardians, minors
+from app.services import guardians, institutions, minors
 from app.services.errors import ServiceError
 
 
@@ -40,6 +40,9 @@ def _home_page(exc: ServiceError | None = None, typed_email: str = ""):
                            history=guardians.history(db.session, current_user), children=children,
                            decisions={c.id: guardians.history(db.session, c) for c in children},
                            grant_of={c.id: guardians.guardian_grant(db.session, current_user, c) for c in children},
+                           groups_of={c.id: institutions.shareable_groups(db.session, c) for c in children},
+                           may_renew=guardians.may_renew(current_user),
+                           renewal_opens=guardians.renewal_opens(current_user),
                            scopes=guardians.DECIDABLE, typed_email=typed_email,
                            email_error=exc.explained if exc else ""), exc.status if exc else 200
 
@@ -96,3 +99,42 @@ def renew():
         return _refused(exc)
     return _done(_("Your guardian keeps access to your portfolio."))
 
+
+
+@bp.route("/guardians/<uuid:grant_id>/access-log")
+@login_required
+def access_log(grant_id):
+    """The minor's access log, as the owner sees it, for the guardian of that grant only (else 404)."""
+    from datetime import datetime, timezone
+    from app.services import access_log as log_service, grants
+    before = request.args.get("before")
+    try:
+        before_time = datetime.fromisoformat(before) if before else None
+    except ValueError:
+        before_time = None
+    if before_time is not None and before_time.tzinfo is None:
+        before_time = before_time.replace(tzinfo=timezone.utc)
+    try:
+        grant, events = guardians.access_log(db.session, current_user, grant_id, before=before_time)
+    except ServiceError:
+        abort(404)
+    titles = {e.id: grants.object_title(db.session, e.object_type, e.object_id) for e in events}
+    owner = grant.portfolio.display_name or grant.portfolio.owner.email
+    return render_template("sharing/access_log.html", events=events, titles=titles, owner=owner,
+                           days=log_service.retention_days(), page_size=log_service.PAGE_SIZE,
+                           older_endpoint="guardians.access_log", older_args={"grant_id": grant.id})
+
+
+@bp.route("/guardians/group-share", methods=["POST"])
+@login_required
+def group_share():
+    """A guardian shares the minor's portfolio with the staff of one of the minor's groups (one action)."""
+    minor = db.session.get(User, policy.parse_id(request.form.get("minor_id")))
+    try:
+        if minor is None:
+            raise ServiceError(_("You are not a guardian of this person."), code="not_guardian", status=403)
+        guardians.share_with_group(db.session, current_user, minor, group_id=request.form.get("group_id"),
+                                   group_role=request.form.get("group_role") or None)
+    except ServiceError as exc:
+        return _refused(exc)
+    return _done(_("The group's staff can now read this portfolio."))

@@ -229,8 +229,10 @@ def group(org_id, group_id):
         found = institutions.group_of(db.session, org, group_id)
     except ServiceError:
         abort(404)
-    return render_template("institutions/group.html", org=org, group=found,
-                           members=institutions.members(db.session, found, include_ended=True))
+    members = institutions.members(db.session, found, include_ended=True)
+    from app.services import guardians  # the pupils whose guardian refused the account: paper instead
+    return render_template("institutions/group.html", org=org, group=found, members=members,
+                           refused=guardians.refused_accounts(db.session, [e.user_id for e in members]))
 
 
 @bp.route("/institutions/<org_id>/groups/<group_id>/staff", methods=["POST"])

@@ -1,12 +1,14 @@
 """Guardians of minors and partners of institutions.
 
 A guardian holds an ordinary ``guardian`` grant on the minor's portfolio (app/services/grants.py): it reads
-everything, writes nothing, sees the access log (app/policy.py). Being a guardian is that grant, active and
-accepted by the guardian's own account; from it the guardian decides on the consents of
-app/services/minors.py. At 18 the guardian's access ends (``end_at_majority``, a daily job) unless the
-person renewed it (``renew``). A refusal of the ``account`` suspends the account (the platform's suspension,
-app/services/admin.py) and tells the heads of the person's institutions to provide paper forms; a later
-consent of that guardian reinstates it.
+everything but the journal, writes nothing (app/policy.py), and sees the access log (``access_log``); a
+guardian the school named may also share the minor's portfolio with a group's staff (``share_with_group``).
+Being a guardian is that grant, active and accepted by the guardian's own account; from it the guardian
+decides on the consents of app/services/minors.py. At 18 the guardian's access ends (``end_at_majority``,
+a daily job) unless the person renewed it (``renew``, possible from ``RENEWAL_WINDOW_DAYS`` before;
+``notify_majority`` warns both once). A refusal of the ``account`` suspends the account (the platform's
+suspension, app/services/admin.py) and tells the heads (or admins) of the person's institutions to provide
+paper forms; a later consent of that guardian reinstates it.
 
 Partners are members of an institution with the ``partner`` role, added by a head; they can be asked for
 attestations (they count as inside the institution) and contribute only through a contributor grant the
@@ -14,7 +16,8 @@ pupil gave them (the collab proposals): no other right comes with the role.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+import logging
+from datetime import date, datetime, time, timedelta, timezone
 
 from flask import has_app_context
 from flask_babel import lazy_gettext as _l
@@ -26,12 +29,19 @@ from app.database import utcnow
 from app.extensions import db
 from app.models import Grant, Membership, Organisation, Portfolio, User
 from app.models.guardians import DECISIONS, GuardianConsent
-from app.models.institutions import Enrolment
-from app.models.issuing import HEAD, PARTNER
+from app.models.institutions import Enrolment, Group
+from app.models.issuing import ADMIN, HEAD, PARTNER
 from app.services import admin, grants, minors, orgs
 from app.services.errors import Forbidden, ServiceError, ValidationFailed
 
+log = logging.getLogger(__name__)
 DECIDABLE = (minors.PUBLIC_PAGE, minors.SHARE_LINK, minors.OUTSIDE_ATTESTATION, minors.ACCOUNT)
+# How long before the 18th birthday the person may renew a guardian's access, and when the nightly job
+# tells both of them: a month leaves time to act, while the person is nearly an adult and decides alone.
+RENEWAL_WINDOW_DAYS = 30
+# A ``GuardianConsent`` row with this scope records that the nightly job told a person and one guardian
+# that the access ends at 18 (decision ``sent``): the notice goes once, however often the job runs.
+MAJORITY_NOTICE = "majority_notice"
 
 
 def invite(session: Session, minor: User, email, *, locale: str | None = None) -> tuple[Grant, str]:
@@ -44,14 +54,32 @@ def invite(session: Session, minor: User, email, *, locale: str | None = None) -
     return grants.invite(session, minor, email=address, role="guardian", scope="all", locale=locale)
 
 
-def invite_from_enrolment(session: Session, minor: User, enrolment: Enrolment) -> list[tuple[Grant, str]]:
-    """On activation of a minor's account (under 18), invite the roster's guardian e-mails (by e-mail once
-    the request ends; the pupil's own address and already invited ones are skipped)."""
+def invite_added_guardians(session: Session, enrolment: Enrolment, before) -> list[tuple[Grant, str]]:
+    """A re-import changed an activated pupil's guardian e-mails (``before`` -> ``enrolment.guardian_emails``):
+    invite only the addresses it added, so that a guardian the school names later can decide too."""
+    if enrolment.user_id is None:
+        return []
+    added = set(enrolment.guardian_emails or []) - set(before or [])
+    if not added:
+        return []
+    minor = session.get(User, enrolment.user_id)
+    return invite_from_enrolment(session, minor, enrolment, only=added) if minor is not None else []
+
+
+def invite_from_enrolment(session: Session, minor: User, enrolment: Enrolment,
+                          only=None) -> list[tuple[Grant, str]]:
+    """On activation of a minor's account (under 18), on a join with a code by a minor who already has an
+    account, and when a re-import adds guardian e-mails to an activated pupil (``only``: the new ones),
+    invite the roster's guardian e-mails (by e-mail once the request ends; the pupil's own address and
+    already invited ones are skipped: ``grants.invite`` refuses an open grant to the same address)."""
     years = minors.age(enrolment.birth_date)
     if years is None or years >= minors.MAJORITY:
         return []
+    wanted = {e.lower() for e in only} if only is not None else None
     out = []
     for email in enrolment.guardian_emails or []:
+        if wanted is not None and email.lower() not in wanted:
+            continue
         try:
             out.append(invite(session, minor, email))
         except ServiceError:
@@ -92,6 +120,52 @@ def guardian_grant(session: Session, guardian: User, minor: User) -> Grant:
         Grant.revoked_at.is_(None))).first()
     if grant is None or not grant.is_active(despite_suspension=True):  # to lift their own refusal
         raise Forbidden(str(_l("You are not a guardian of this person.")), code="not_guardian")
+    return grant
+
+
+def guardian_grant_by_id(session: Session, guardian: User, grant_id) -> Grant:
+    """One of ``guardian``'s guardian grants by its id (as "shared with me" names it), active even while a
+    guardian's refusal suspends the account; ``NotFound`` for any other grant (another role, another
+    person's, revoked), like every grant a person does not hold."""
+    key = policy.parse_id(grant_id)
+    grant = session.get(Grant, key) if key is not None else None
+    if grant is None or grant.role != "guardian" or grant.grantee_id != guardian.id \
+            or not grant.is_active(despite_suspension=True):
+        raise grants.not_found()
+    return grant
+
+
+def access_log(session: Session, guardian: User, grant_id, *, before=None) -> tuple[Grant, list]:
+    """A guardian sees the minor's access log (issue 13: "read everything, write nothing, see the access
+    log"): who read what in the portfolio they watch over. Only through a guardian grant: a viewer,
+    a counsellor or a group's staff never see who else read."""
+    from app.services import access_log as log_service
+    grant = guardian_grant_by_id(session, guardian, grant_id)
+    return grant, log_service.events(session, grant.portfolio_id, before=before)
+
+
+def share_with_group(session: Session, guardian: User, minor: User, *, group_id, group_role=None,
+                     scope="all", expires_at=None) -> Grant:
+    """A guardian shares a minor's portfolio with a group's staff in one action (issue 13: "a pupil (or a
+    guardian, for a minor)"). The grant is the minor's, made by the guardian (``invited_by``, and an audit
+    line): revocable by the pupil as any other. Only a guardian the school named, while the person is under
+    18; the guardian writes nothing else."""
+    from app.services import audit, institutions
+    guardian_grant(session, guardian, minor)
+    if not minors.is_minor(minor, threshold=minors.MAJORITY):
+        raise ServiceError(str(_l("This person is an adult: nobody decides for them.")), code="not_minor",
+                           status=403)
+    if not minors.named_guardian(session, minor, guardian.email):
+        raise Forbidden(str(_l("Only a guardian named by the school can decide for this pupil.")),
+                        code="guardian_not_named")
+    grant = institutions.share_with_group(session, minor, group_id=group_id, group_role=group_role,
+                                          scope=scope, expires_at=expires_at)
+    grant.invited_by_id = guardian.id
+    group = session.get(Group, grant.group_id)
+    audit.record(session, actor=guardian, action="guardian.group_share", target_type="grant",
+                 target_id=grant.id, organisation_id=group.organisation_id,
+                 details={"minor_id": str(minor.id), "group_id": str(grant.group_id)})
+    session.flush()
     return grant
 
 
@@ -148,12 +222,15 @@ def history(session: Session, minor: User) -> list[GuardianConsent]:
 
 
 def heads_of(session: Session, minor: User) -> list[User]:
-    """The heads of the institutions the minor is enrolled in now."""
+    """Who is told that a guardian refused: the heads of the institutions the minor is enrolled in now and
+    their admins too (``rosters.check_head`` treats the admin as the head: an institution made with
+    ``sillage orgs create --admin`` may never name a head, and must still hear of the refusal)."""
     orgs_now = minors.institution_ids(session, minor)
     if not orgs_now:
         return []
-    return list(session.scalars(select(User).join(Membership, Membership.user_id == User.id).where(
-        Membership.organisation_id.in_(orgs_now), Membership.role == HEAD, Membership.accepted())))
+    ids = select(Membership.user_id).where(Membership.organisation_id.in_(orgs_now),
+                                           Membership.role.in_((HEAD, ADMIN)), Membership.accepted())
+    return list(session.scalars(select(User).where(User.id.in_(ids)).order_by(User.email)))
 
 
 def _notify_heads(heads: list[User], minor: User) -> None:
@@ -165,10 +242,46 @@ def _notify_heads(heads: list[User], minor: User) -> None:
                                    "forms instead for this pupil.", name=name)))
 
 
+def refused_accounts(session: Session, user_ids) -> set:
+    """Of ``user_ids``, the accounts whose latest guardian decision on the ``account`` is a refusal (the
+    group page marks them: the class teacher hands out paper instead). One query for a whole group."""
+    ids = [i for i in user_ids if i is not None]
+    if not ids:
+        return set()
+    latest: dict = {}
+    for row in session.scalars(select(GuardianConsent).where(GuardianConsent.minor_id.in_(ids),
+                                                             GuardianConsent.scope == minors.ACCOUNT)
+                               .order_by(GuardianConsent.decided_at)):
+        latest[row.minor_id] = row.decision
+    return {key for key, decision in latest.items() if decision == "refused"}
+
+
+def majority_day(birth_date: date) -> date:
+    """The 18th birthday (1 March for a person born on 29 February)."""
+    if birth_date.month == 2 and birth_date.day == 29:
+        return date(birth_date.year + minors.MAJORITY, 3, 1)
+    return birth_date.replace(year=birth_date.year + minors.MAJORITY)
+
+
+def renewal_opens(person: User) -> date | None:
+    """The first day the person may renew a guardian's access (``RENEWAL_WINDOW_DAYS`` before 18)."""
+    if person.birth_date is None:
+        return None
+    return majority_day(person.birth_date) - timedelta(days=RENEWAL_WINDOW_DAYS)
+
+
+def may_renew(person: User, on: date | None = None) -> bool:
+    opens = renewal_opens(person)
+    return opens is not None and (on or minors.today()) >= opens
+
+
 def renew(session: Session, person: User, guardian: User, *, on: date | None = None) -> GuardianConsent:
-    """At 18 or later, the person keeps their guardian's access (a ``renewal`` row, by the person)."""
-    if minors.age(person.birth_date, on) is None or minors.age(person.birth_date, on) < minors.MAJORITY:
-        raise ServiceError(str(_l("Only an adult renews a guardian's access.")), code="not_adult", status=422)
+    """The person keeps their guardian's access past 18 (a ``renewal`` row, by the person). Possible from
+    ``RENEWAL_WINDOW_DAYS`` before the 18th birthday: the grant is still active then, so the nightly
+    ``end_at_majority`` finds the renewal and leaves the grant alone."""
+    if not may_renew(person, on):
+        raise ServiceError(str(_l("You can keep a guardian's access from %(days)d days before your 18th "
+                                  "birthday.", days=RENEWAL_WINDOW_DAYS)), code="not_adult", status=422)
     guardian_grant(session, guardian, person)
     row = GuardianConsent(minor_id=person.id, guardian_id=guardian.id, guardian_email=guardian.email,
                           scope=minors.RENEWAL, decision="granted", decided_at=utcnow())
@@ -177,33 +290,93 @@ def renew(session: Session, person: User, guardian: User, *, on: date | None = N
     return row
 
 
+def _renewed(session: Session, owner: User, guardian_id) -> bool:
+    opens = renewal_opens(owner)
+    return session.scalar(select(GuardianConsent.id).where(
+        GuardianConsent.minor_id == owner.id, GuardianConsent.guardian_id == guardian_id,
+        GuardianConsent.scope == minors.RENEWAL,
+        GuardianConsent.decided_at >= datetime.combine(opens, time.min, tzinfo=timezone.utc)).limit(1)) is not None
+
+
+def _open_guardian_grants(session: Session) -> list[Grant]:
+    return list(session.scalars(select(Grant).where(Grant.role == "guardian", Grant.revoked_at.is_(None),
+                                                    Grant.grantee_id.is_not(None))))
+
+
+def _tell(user: User, subject, body) -> None:
+    """A notice from the nightly job, in the person's language (``subject`` and ``body`` are lazy strings):
+    a mail that fails is logged, never stops the job."""
+    if not has_app_context():
+        return
+    from flask_babel import force_locale
+    from app.mail import send_mail
+    try:
+        with force_locale(user.locale or "fr"):
+            send_mail(user.email, str(subject), str(body))
+    except Exception:  # noqa: BLE001 - the other notices and the revocations must still happen
+        log.exception("Could not send a guardian notice")
+
+
+def notify_majority(session: Session, on: date | None = None) -> int:
+    """The nightly job's warning, once per person and guardian: from ``RENEWAL_WINDOW_DAYS`` before 18, the
+    person and the guardian are told that the access ends on the 18th birthday unless the person keeps it
+    (a ``majority_notice`` row records that it went). Returns the number of notices recorded."""
+    on = on or minors.today()
+    sent = 0
+    for grant in _open_guardian_grants(session):
+        owner, guardian = grant.portfolio.owner, grant.grantee
+        if owner.birth_date is None or guardian is None or not may_renew(owner, on) \
+                or on >= majority_day(owner.birth_date) or _renewed(session, owner, guardian.id):
+            continue
+        if session.scalar(select(GuardianConsent.id).where(
+                GuardianConsent.minor_id == owner.id, GuardianConsent.guardian_id == guardian.id,
+                GuardianConsent.scope == MAJORITY_NOTICE).limit(1)) is not None:
+            continue
+        session.add(GuardianConsent(minor_id=owner.id, guardian_id=guardian.id, guardian_email=guardian.email,
+                                    scope=MAJORITY_NOTICE, decision="sent", decided_at=utcnow()))
+        ends = majority_day(owner.birth_date).isoformat()
+        name = (owner.portfolio.display_name if owner.portfolio else "") or owner.email
+        _tell(owner, _l("Your guardian's access to your portfolio ends at 18"),
+              _l("On %(date)s you turn 18: %(guardian)s will no longer read your portfolio unless you "
+                 "keep their access (Guardians page, \"Keep this guardian's access\").",
+                 date=ends, guardian=guardian.email))
+        _tell(guardian, _l("Your access to a portfolio ends at 18"),
+              _l("On %(date)s, %(name)s turns 18: your access to their portfolio ends unless they keep "
+                 "it.", date=ends, name=name))
+        sent += 1
+    session.flush()
+    return sent
+
+
 def end_at_majority(session: Session, on: date | None = None) -> int:
     """The daily job: revoke the guardian grants of people who are 18 on ``on`` unless they renewed that
-    guardian's access since their 18th birthday. Returns the number of grants ended."""
+    guardian's access (from ``RENEWAL_WINDOW_DAYS`` before their 18th birthday); both are told the access
+    ended. Returns the number of grants ended."""
     on = on or minors.today()
     ended = 0
-    rows = session.scalars(select(Grant).where(Grant.role == "guardian", Grant.revoked_at.is_(None)))
-    for grant in rows:
+    for grant in _open_guardian_grants(session):
         owner = grant.portfolio.owner
         years = minors.age(owner.birth_date, on)
-        if years is None or years < minors.MAJORITY:
+        if years is None or years < minors.MAJORITY or _renewed(session, owner, grant.grantee_id):
             continue
-        birthday = owner.birth_date.replace(year=owner.birth_date.year + minors.MAJORITY) \
-            if not (owner.birth_date.month == 2 and owner.birth_date.day == 29) \
-            else date(owner.birth_date.year + minors.MAJORITY, 3, 1)
-        renewed = session.scalar(select(GuardianConsent.id).where(
-            GuardianConsent.minor_id == owner.id, GuardianConsent.guardian_id == grant.grantee_id,
-            GuardianConsent.scope == minors.RENEWAL, GuardianConsent.decided_at >= datetime.combine(birthday, time.min, tzinfo=timezone.utc)).limit(1))
-        if renewed is None:
-            grant.revoked_at = utcnow()
-            ended += 1
+        grant.revoked_at = utcnow()
+        ended += 1
+        name = (owner.portfolio.display_name if owner.portfolio else "") or owner.email
+        _tell(owner, _l("Your guardian's access to your portfolio has ended"),
+              _l("You are 18: %(guardian)s no longer reads your portfolio. You can invite them again "
+                 "from your Guardians page.", guardian=grant.email))
+        if grant.grantee is not None:
+            _tell(grant.grantee, _l("Your access to a portfolio has ended"),
+                  _l("%(name)s is 18: your access to their portfolio has ended.", name=name))
     session.flush()
     return ended
 
 
 @jobs.periodic_task(jobs.crontab(hour="2", minute="23"))
 def end_guardianships_at_majority() -> None:
-    """Every night: guardians' access ends at 18 unless renewed (idempotent)."""
+    """Every night: the month-ahead notice (once), then guardians' access ends at 18 unless renewed
+    (idempotent)."""
+    notify_majority(db.session)
     end_at_majority(db.session)
 
 

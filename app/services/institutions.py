@@ -560,6 +560,7 @@ def join(session: Session, user: User, raw) -> Enrolment:
     if user.birth_date is None:
         user.birth_date = enrolment.birth_date
     _link(session, row, user)
+    from app.services import guardians; guardians.invite_from_enrolment(session, user, enrolment)  # noqa: E702
     return enrolment
 
 

@@ -502,7 +502,9 @@ def _apply(session: Session, batch, payload: dict, context: _Context) -> dict:
     found.birth_date = row.birth_date
     found.ine = row.ine or found.ine
     found.email = row.email or found.email
-    found.guardian_emails = row.guardian_emails
+    before, found.guardian_emails = found.guardian_emails, row.guardian_emails
+    if found.user_id is not None and set(row.guardian_emails or []) - set(before or []):
+        from app.services import guardians; guardians.invite_added_guardians(session, found, before)  # noqa: E702
     context.remember(found)
     return {"action": action, "enrolment": str(found.id)}
 
