@@ -5,7 +5,7 @@ supersedes only its own earlier codes), and activating with an e-mailed code at 
 See app/services/institutions.py.
 
 Revision ID: d2e3f4a5b702
-Revises: d2e3f4a5b601
+Revises: d2e3f4a5b701
 Create Date: 2026-12-06 05:15:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision = 'd2e3f4a5b702'
-down_revision = 'd2e3f4a5b601'
+down_revision = 'd2e3f4a5b701'
 branch_labels = None
 depends_on = None
 
