@@ -388,7 +388,7 @@ def _direct_grants_to_staff(session: Session, enrolment: Enrolment) -> list[str]
     to a named person, not to a group). Those are the person's own choice of a person, who may be more than
     a teacher to them: they stay, and the leaving notice names them so that the person can revoke them."""
     staff = select(Membership.user_id).where(Membership.organisation_id == enrolment.organisation_id,
-                                             Membership.role.in_(STAFF_ROLES))
+                                             Membership.role.in_(STAFF_ROLES), Membership.accepted())
     staff_emails = select(User.email).where(User.id.in_(staff))
     return sorted(set(session.scalars(select(Grant.email).where(
         Grant.portfolio_id == enrolment.user.portfolio.id, Grant.group_id.is_(None),

@@ -167,7 +167,7 @@ def grants_waiting_for_consent(on: date):
     lets them work again, with nothing to undo (review 14, M5/L10). Group grants reach a school's staff and
     guardian grants are the school's named guardians: neither is an outsider's."""
     grant, portfolio, owner = aliased(Grant), aliased(Portfolio), aliased(User)
-    inside = exists().where(Membership.user_id == grant.grantee_id,
+    inside = exists().where(Membership.user_id == grant.grantee_id, Membership.accepted(),
                             Membership.organisation_id == Enrolment.organisation_id,
                             Enrolment.user_id == owner.id, Enrolment.ended_at.is_(None))
     consented = and_(_consented(owner, SHARE_LINK), ~_account_refused(owner))
