@@ -67,12 +67,16 @@ ORG_RULES: dict[str, tuple[frozenset[str], bool]] = {
     "review": (frozenset({"platform_admin", "operator"}), False),
     "decide": (frozenset({"platform_admin", "operator"}), False),
     "close": (frozenset({"admin", "operator"}), False),
+    # A closed organisation's credentials stay revocable (a diploma found fraudulent after the school
+    # closed must not stay valid for good): by its former admins, the platform admin, the operator.
+    # Only once closed (``_can_organisation``); an open one revokes through "issue".
+    "revoke_closed": (frozenset({"admin", "platform_admin", "operator"}), False),
     "publish": (frozenset({"admin", "issuer", "operator"}), True),  # S'informer: events and offers (pages, API)
     "publish_trainings": (frozenset({"admin", "operator"}), True),  # issue 12: the training catalogue
 }
 # What a closed organisation still allows: its members (and the operator) read what it did, platform admins
-# see it; nothing else.
-CLOSED_ORG_ACTIONS = frozenset({"read", "review"})
+# see it, and what it issued can be revoked; nothing else.
+CLOSED_ORG_ACTIONS = frozenset({"read", "review", "revoke_closed"})
 # An achievement's actions, as the organisation action they need.
 ACHIEVEMENT_ACTIONS = {READ: "read", UPDATE: "manage_achievements", DELETE: "manage_achievements",
                        "award": "issue"}
@@ -124,6 +128,8 @@ def _can_organisation(user, action: str, organisation: Organisation) -> bool:
     if needs_approval and organisation.status != APPROVED:
         return False
     if action == "decide" and organisation.status != PENDING:
+        return False
+    if action == "revoke_closed" and organisation.closed_at is None:
         return False
     if "platform_admin" in roles and reviews_requests(user):
         return True

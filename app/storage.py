@@ -223,6 +223,7 @@ class S3Storage:
     """
 
     MIN_PART_SIZE = 5 * MiB
+    LIST_PAGE = 1000  # objects or pending uploads per listing request (S3's maximum); tests use less
 
     def __init__(self, client, bucket: str, prefix: str = "", part_size: int = 8 * MiB):
         if part_size < self.MIN_PART_SIZE:
@@ -359,7 +360,8 @@ class S3Storage:
         name = self._name(prefix) + "/"
         removed = 0
         with self._errors(prefix, "delete"):
-            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=name)
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=name, PaginationConfig={"PageSize": self.LIST_PAGE})
             for page in pages:
                 keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
                 if keys:
@@ -370,10 +372,15 @@ class S3Storage:
                         raise StorageUnavailable(f"S3 storage refused to delete {first.get('Key')} "
                                                  f"({first.get('Code')})", code=first.get("Code"))
                     removed += len(keys)
-            pending = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=name).get("Uploads", [])
-            for upload in pending:
-                self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"],
-                                                   UploadId=upload["UploadId"])
+            # One ListMultipartUploads answer holds at most 1,000 uploads: the paginator follows
+            # NextKeyMarker / NextUploadIdMarker, so that an owner with more pending uploads than one
+            # page (interrupted uploads pile up) keeps no part of them after the deletion.
+            uploads = self.client.get_paginator("list_multipart_uploads").paginate(
+                Bucket=self.bucket, Prefix=name, PaginationConfig={"PageSize": self.LIST_PAGE})
+            for page in uploads:
+                for upload in page.get("Uploads", []):
+                    self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"],
+                                                       UploadId=upload["UploadId"])
         return removed
 
 

@@ -195,11 +195,31 @@ def looks_like_jws(value: str) -> bool:
     return len(value) <= MAX_PAYLOAD_BYTES and bool(_JWS.match(value))
 
 
-def _b64url(part: str) -> bytes:
+def b64url(part: str) -> bytes:
     """A JWS segment: base64url without padding, which is multibase ``u`` without its prefix."""
     from certs import multibase  # late: reading a badge needs no JSON-LD machinery
 
     return multibase.decode(multibase.BASE64URL + part, allowed=multibase.BASE64URL)[1]
+
+
+def jws_segments(token: str) -> tuple[dict, bytes]:
+    """The header (a JSON object, read with ``parse_json``: no repeated key, since a header whose
+    ``alg`` appears twice means two things to two readers) and the raw payload of a compact JWS,
+    WITHOUT verifying it; raises ``BadgeError`` (``INVALID_CREDENTIAL``) saying what is wrong.
+
+    The one reader of the compact form: ``decode_jws`` (reading a badge) and the verifier's VC-JWT
+    check (``badges.verify.jwt``) both use it, so that they never disagree on what a token says.
+    Callers check the token's shape first (they differ on an empty payload or signature)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise BadgeError(INVALID_CREDENTIAL, "not a compact JWS (header.payload.signature)")
+    try:
+        header, payload = parse_json(b64url(parts[0])), b64url(parts[1])
+    except ValueError:  # certs' multibase errors are ValueErrors
+        raise BadgeError(INVALID_CREDENTIAL, "a part of the JWS is not base64url") from None
+    if not isinstance(header, dict):
+        raise BadgeError(INVALID_CREDENTIAL, "the JWS header is not a JSON object")
+    return header, payload
 
 
 def decode_jws(token: str) -> tuple[dict, Any]:
@@ -210,13 +230,8 @@ def decode_jws(token: str) -> tuple[dict, Any]:
     token = token.strip()
     if not looks_like_jws(token):
         raise BadgeError(INVALID_CREDENTIAL, "not a compact JWS (header.payload.signature)")
-    header_b64, payload_b64, _signature = token.split(".")
-    try:
-        header = parse_json(_b64url(header_b64))
-        payload_raw = _b64url(payload_b64)
-    except (BadgeError, ValueError):  # certs' multibase errors are ValueErrors
-        raise BadgeError(INVALID_CREDENTIAL, "the JWS header is not valid base64url JSON") from None
-    if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
+    header, payload_raw = jws_segments(token)
+    if not isinstance(header.get("alg"), str):
         raise BadgeError(INVALID_CREDENTIAL, "the JWS header has no algorithm")
     payload: Any
     if payload_raw.lstrip().startswith(b"{"):

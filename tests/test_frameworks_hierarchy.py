@@ -18,7 +18,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.models.frameworks import Concept, ConceptLink, Framework, FrameworkImportLock
 from app.services import frameworks as fw
-from tests.test_frameworks import ESCO, refused, write_esco
+from tests.test_frameworks import ESCO, concept, labels, refused, write_esco, write_simple
 from tests.test_frameworks_pages import admin, api, html, invoke, upload, zipped  # noqa: F401 - fixtures
 
 # ESCO v1.2's skills pillar in miniature: its "skills" (S) and "knowledge" (K) top groups and ISCED-F
@@ -376,3 +376,64 @@ def test_the_migration_matches_the_models(app):
     context = MigrationContext.configure(db.session.connection())
     names = ("concept_links", "framework_import_locks", "skill_type")
     assert [d for d in compare_metadata(context, db.metadata) if any(n in repr(d) for n in names)] == []
+
+
+def test_imports_of_two_frameworks_at_once_get_distinct_search_keys(app, tmp_path):
+    """Two real threads import *different* frameworks (two locks, both granted) on the test's database
+    (SQLite, and PostgreSQL in its pass): the first has written its concepts and not committed when the
+    second reaches its writes. Each new concept takes ``Concept.seq = max(seq) + 1 ...``; on PostgreSQL
+    the second read the same max and its insert failed on the unique key (the first's rows were not
+    visible to it) until ``apply`` serialised that allocation. Both import; every key is distinct, and
+    both frameworks' concepts are found by search."""
+    from sqlalchemy import text
+
+    from app.services import framework_readers
+
+    first_folder = write_simple(tmp_path / "a", [concept("a1", fr="Alpha soigner"), concept("a2", fr="Alpha écouter")],
+                                meta={"name": "A", "slug": "ref-a", "version": "1"})
+    second_folder = write_simple(tmp_path / "b", [concept("b1", fr="Beta soigner"), concept("b2", fr="Beta écouter"),
+                                                  concept("b3", fr="Beta installer")],
+                                 meta={"name": "B", "slug": "ref-b", "version": "1"})
+    written, release, outcomes = threading.Event(), threading.Event(), {}
+
+    def run(name, folder, before_commit):
+        with app.app_context():
+            try:
+                parsed = framework_readers.read(folder)
+                with fw.import_lock(db.session, parsed.slug):
+                    fw.apply(db.session, parsed)
+                    before_commit()
+                    db.session.commit()
+                outcomes[name] = "imported"
+            except Exception as exc:  # noqa: BLE001 - the test reports it
+                db.session.rollback()
+                outcomes[name] = repr(exc)
+            finally:
+                db.session.remove()
+
+    first = threading.Thread(target=run, args=("a", first_folder, lambda: (written.set(), release.wait(60))))
+    second = threading.Thread(target=run, args=("b", second_folder, lambda: None))
+    first.start()
+    try:
+        assert written.wait(30)
+        second.start()
+        if db.engine.dialect.name == "postgresql":
+            # Wait (not a timed assertion: the test then goes on either way) until the second import
+            # waits on a lock the first holds, so that its writes really overlap the first's transaction.
+            for _ in range(300):
+                waiting = db.session.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+                db.session.rollback()
+                if waiting:
+                    break
+                second.join(0.1)
+        else:
+            second.join(0.5)  # SQLite: the second waits for the single writer (busy_timeout)
+    finally:
+        release.set()
+        first.join(60)
+        second.join(60)
+    assert outcomes == {"a": "imported", "b": "imported"}
+    keys = db.session.scalars(select(Concept.seq)).all()
+    assert len(keys) == 5 and len(set(keys)) == 5
+    assert sorted(labels(fw.search(db.session, "soigner"))) == ["Alpha soigner", "Beta soigner"]
+    assert db.session.scalar(select(func.count()).select_from(FrameworkImportLock)) == 0

@@ -148,9 +148,106 @@ def test_credentials_issued_before_closing_still_verify_and_revocations_stay_vis
     assert result["verified"], result["errors"]
     result = verify(revoked.document, fetch=local_fetch(app))
     assert result["verified"] is False and result["verdict"]["reason"] == "revoked"
-    with pytest.raises(ServiceError) as refused:  # and nothing can be revoked any more
-        awarding.revoke(db.session, admin, kept, "Trop tard")
-    assert refused.value.status in (403, 404)
+    awarding.revoke(db.session, admin, kept, "Fraude découverte après la fermeture")  # still revocable
+    db.session.commit()
+    result = verify(kept.document, fetch=local_fetch(app))  # the list was re-signed with its last key
+    assert result["verified"] is False and result["verdict"]["reason"] == "revoked"
+
+
+# --- revoking what a closed organisation issued -----------------------------------------------------------
+
+@pytest.fixture
+def closed(org, admin, achievement, make_user):
+    """A closed organisation with one credential, an issuer, a platform admin and a stranger."""
+    issuer = make_user("issuer@univ.example")
+    orgs.add_member(db.session, OPERATOR, org, issuer.email, "issuer")
+    credential = awarding.award(db.session, admin, achievement, "holder@example.org").credential
+    db.session.commit()
+    _close(org, admin)
+    return {"credential": credential, "issuer": issuer, "stranger": make_user("x@example.org"),
+            "root": make_user("root@example.org", is_admin=True)}
+
+
+def test_former_admins_and_the_platform_admin_revoke_what_a_closed_organisation_issued(app, org, admin, closed):
+    """Revocation must outlive the organisation (a credential found wrong later would count for good):
+    its former admins and the platform admin may; its issuers and strangers may not; suspending, which
+    a closed organisation could never lift, stays refused."""
+    credential = closed["credential"]
+    for somebody, code in ((closed["issuer"], "organisation_closed"), (closed["stranger"], "organisation_closed")):
+        with pytest.raises(ServiceError) as refused:
+            awarding.revoke(db.session, somebody, credential, "Non")
+        assert refused.value.code == code and refused.value.status == 403
+        assert not awarding.may_revoke(somebody, credential)
+    with pytest.raises(ServiceError) as refused:
+        awarding.get_for_issuer(db.session, closed["stranger"], credential.id)
+    assert refused.value.status == 404
+    with pytest.raises(ServiceError) as refused:
+        awarding.suspend(db.session, admin, credential, "Enquête")
+    assert refused.value.code == "organisation_closed"
+    assert awarding.may_revoke(admin, credential) and awarding.may_revoke(closed["root"], credential)
+    assert awarding.get_for_issuer(db.session, closed["root"], credential.id) is credential
+    awarding.revoke(db.session, closed["root"], credential, "Diplôme frauduleux")
+    db.session.commit()
+    assert credential.revoked_at is not None
+    result = verify(credential.document, fetch=local_fetch(app))
+    assert result["verified"] is False and result["verdict"]["reason"] == "revoked"
+
+
+def test_the_platform_admin_cannot_revoke_for_an_open_organisation(app, org, admin, achievement, make_user):
+    credential = awarding.award(db.session, admin, achievement, "holder@example.org").credential
+    db.session.commit()
+    root = make_user("root@example.org", is_admin=True)
+    assert not awarding.may_revoke(root, credential) and not can(root, "revoke_closed", org)
+    with pytest.raises(ServiceError) as refused:
+        awarding.get_for_issuer(db.session, root, credential.id)
+    assert refused.value.status == 404
+
+
+def test_revoking_a_closed_organisations_credential_from_its_page(app, client, org, admin, closed):
+    credential = closed["credential"]
+    issuer = app.test_client()
+    login(issuer, closed["issuer"].email)
+    assert issuer.get(f"/organisations/{org.id}/credentials").status_code == 403
+    login(client, admin.email)
+    assert f"/organisations/{org.id}/credentials".encode() in client.get(f"/organisations/{org.id}").data
+    page = client.get(f"/organisations/{org.id}/credentials", headers={"Accept-Language": "en"})
+    assert page.status_code == 200 and b"can still be revoked" in page.data
+    assert f"/credentials/{credential.id}/revoke".encode() in page.data
+    assert f"/credentials/{credential.id}/suspend".encode() not in page.data
+    base = f"/organisations/{org.id}/credentials/{credential.id}"
+    assert client.post(f"{base}/revoke", data={"reason": "Fraude"}).status_code == 400  # no CSRF token
+    assert client.post(f"{base}/suspend", data={"reason": "x", "csrf_token": csrf_token(page)}).status_code == 403
+    done = client.post(f"{base}/revoke", data={"reason": "Fraude", "csrf_token": csrf_token(page)})
+    assert done.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(type(credential), credential.id).revocation_reason == "Fraude"
+
+
+def test_revoking_a_closed_organisations_credential_through_the_api_and_the_cli(app, client, org, admin, closed):
+    from tests.test_api_orgs import personal
+
+    credential = closed["credential"]
+    url = f"/api/v1/credentials/{credential.id}/revoke"
+    assert client.post(url, json={"reason": "Non"}, headers=personal(closed["issuer"])).status_code == 403
+    assert client.post(url, json={"reason": "Non"}, headers=personal(closed["stranger"])).status_code == 404
+    assert client.post(url, json={}, headers=personal(admin)).status_code == 422
+    done = client.post(url, json={"reason": "Erreur"}, headers=personal(admin))
+    assert done.status_code == 200 and done.json["state"] == "revoked"
+
+    other = awarding.get(db.session, credential.id)
+    db.session.expire_all()
+    runner = app.test_cli_runner()
+    again = runner.invoke(args=["revoke", str(other.id), "--reason", "Encore"])
+    assert again.exit_code != 0  # already revoked, said so
+    assert runner.invoke(args=["suspend", str(other.id)]).exit_code != 0
+
+
+def test_the_cli_revokes_for_a_closed_organisation(app, org, closed):
+    credential_id = str(closed["credential"].id)
+    result = app.test_cli_runner().invoke(args=["revoke", credential_id, "--reason", "Fraude"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert awarding.get(db.session, credential_id).revoked_at is not None
 
 
 def test_the_public_profile_says_when_it_closed(app, client, org):

@@ -439,3 +439,20 @@ def test_delete_prefix_removes_one_folder_and_nothing_beside_it(store):
     assert sorted(_leftovers(store)) == sorted(_leftovers_of(store, ["vault/aab/4", "vault/b/5"]))
     with pytest.raises(ValueError):
         store.delete_prefix("../x")
+
+
+def test_delete_prefix_aborts_pending_uploads_beyond_one_listing_page(s3_store, monkeypatch):
+    """One ListMultipartUploads answer holds at most 1,000 uploads (here 2, the store's page size made
+    small): every page is followed (KeyMarker / UploadIdMarker, several uploads on one key included), so
+    none under the prefix survives, and one beside it is left alone. The server really pages: the test
+    checks that a one-page listing is truncated, else it would prove nothing."""
+    monkeypatch.setattr(s3_store, "LIST_PAGE", 2)
+    client, prefix = s3_store.client, s3_store.prefix
+    for key in ("vault/aa/1", "vault/aa/1", "vault/aa/2", "vault/aa/sub/3", "vault/aa/sub/3", "vault/aab/4"):
+        client.create_multipart_upload(Bucket=BUCKET, Key=f"{prefix}/{key}")
+    for key in ("vault/aa/5", "vault/aa/6", "vault/aa/7"):
+        s3_store.put(key, b"x", "application/octet-stream")
+    first = client.list_multipart_uploads(Bucket=BUCKET, Prefix=f"{prefix}/vault/aa/", MaxUploads=2)
+    assert first["IsTruncated"] and len(first["Uploads"]) == 2
+    assert s3_store.delete_prefix("vault/aa") == 3
+    assert _leftovers(s3_store) == [f"upload:{prefix}/vault/aab/4"]

@@ -137,8 +137,11 @@ def make_issuer_blueprint() -> Blueprint:
 
     @blp.route("/credentials/<uuid:credential_id>/revoke", methods=["POST"])
     @blp.response(200, CredentialSchema)
-    @blp.doc(summary="Revoke a credential (for good; a reason is required)", **json_body(ReasonBodySchema))
-    @document_errors(blp, 400, 401, 404, 415, 422)
+    @blp.doc(summary="Revoke a credential (for good; a reason is required)",
+             description="A closed organisation's credentials stay revocable by its former admins and the "
+                         "platform admin (403 `organisation_closed` for its other members).",
+             **json_body(ReasonBodySchema))
+    @document_errors(blp, 400, 401, 403, 404, 415, 422)
     def revoke(credential_id):
         credential = _acting(credential_id)
         awarding.revoke(db.session, g.api_principal, credential, json_object().get("reason"))

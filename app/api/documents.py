@@ -86,36 +86,90 @@ def attachment(name: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
+_INT_RANGE = re.compile(r"([0-9]+)-([0-9]*)")
+_SUFFIX_RANGE = re.compile(r"-([0-9]+)")
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+UNSATISFIABLE = "unsatisfiable"
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | str | None:
+    """The one byte span ``(start, stop)`` to send for a ``Range`` header on ``size`` bytes,
+    ``UNSATISFIABLE`` (answer 416), or None (send the whole representation), read as RFC 9110 §14 says.
+
+    Written here rather than taken from werkzeug, whose parser calls ``bytes=-0`` malformed (so it got a
+    200) and honours invalid forms such as ``bytes=0 - 4``. What the RFC says, and what follows:
+    - §14.1.2 grammar: ``range-unit "=" 1#range-spec`` with no whitespace inside a spec, OWS only around
+      the list's commas, empty list elements ignored (§5.6.1.2); the unit is case-insensitive. A spec
+      that is invalid (bad syntax, ``last-pos < first-pos``) makes the whole header invalid, and a
+      server may ignore an invalid header (§14.2): the whole document, 200. So does another unit.
+    - §14.1.1/§14.1.2: the set is satisfiable when one int-range starts before ``size`` or one
+      suffix-range has a non-zero length; otherwise 416 with ``Content-Range: bytes */size`` (§15.5.17).
+      ``bytes=-0`` is therefore unsatisfiable, not invalid. A last-pos beyond the end is cut to the end,
+      and a suffix longer than the document selects all of it.
+    - §14.2: several ranges may be coalesced when they overlap or touch; the satisfiable ones that
+      coalesce into one span are sent as one part. Ranges that stay apart would need a
+      multipart/byteranges body, which we do not send: a server may ignore Range, so the whole document.
+    """
+    if header is None:
+        return None
+    unit, equals, range_set = header.strip(" \t").partition("=")
+    if not equals or not _TOKEN.fullmatch(unit) or unit.lower() != "bytes":
+        return None
+    spans, seen = [], False
+    for element in range_set.split(","):
+        element = element.strip(" \t")
+        if not element:
+            continue
+        seen = True
+        if match := _INT_RANGE.fullmatch(element):
+            first = int(match[1])
+            last = int(match[2]) if match[2] else None
+            if last is not None and last < first:
+                return None
+            if first < size:
+                spans.append((first, size if last is None else min(last + 1, size)))
+        elif match := _SUFFIX_RANGE.fullmatch(element):
+            if int(match[1]) > 0 and size > 0:
+                spans.append((max(size - int(match[1]), 0), size))
+        else:
+            return None
+    if not seen:
+        return None
+    if not spans:
+        return UNSATISFIABLE
+    spans.sort()
+    start, stop = spans[0]
+    for first, end in spans[1:]:
+        if first > stop:
+            return None
+        stop = max(stop, end)
+    return start, stop
+
+
 def content_response(user, document: Document) -> Response:
     """The download of ``document`` for the current request: whole (200), one byte range (206) or 416,
     always an attachment, never sniffed. Shared with the vault pages (``app.vault``), whose view must
     also carry ``@talisman(content_security_policy=CONTENT_CSP, content_security_policy_nonce_in=[])``.
 
-    A ``Range`` that is not one satisfiable-or-not byte range (several ranges, other units, bad syntax),
-    or an ``If-Range`` that does not match the ETag, gets the whole document (RFC 9110 allows it).
+    ``byte_range`` reads the ``Range`` header (RFC 9110 §14); an ``If-Range`` that does not match the
+    ETag (strong comparison; we send no Last-Modified, so a date never matches) gets the whole document.
     """
     etag = f'"{document.sha256}"'
     headers = {"Content-Disposition": attachment(document.name), "X-Content-Type-Options": "nosniff",
                "Accept-Ranges": "bytes", "ETag": etag, "Cache-Control": "private, no-store"}
     mimetype = documents.served_type(document)
-    wanted = request.range
     if_range = request.headers.get("If-Range")
-    if wanted is not None and wanted.units == "bytes" and len(wanted.ranges) == 1 \
-            and (if_range is None or if_range.strip() == etag):
-        first, last = wanted.ranges[0]
-        if first < 0 and last is None:
-            # A suffix longer than the document selects all of it (RFC 9110 §14.1.2); werkzeug's
-            # ``range_for_length`` would call it unsatisfiable.
-            first = max(first, -document.size)
-        span = type(wanted)("bytes", [(first, last)]).range_for_length(document.size)
-        if span is None:
-            response = jsonify(error="range_not_satisfiable", message=str(_l(
-                "The requested range is outside the document (%(size)d bytes).", size=document.size)))
-            response.status_code = 416
-            response.headers.update({key: value for key, value in headers.items()
-                                     if key != "Content-Disposition"})
-            response.headers["Content-Range"] = f"bytes */{document.size}"
-            return response
+    span = byte_range(request.headers.get("Range"), document.size) \
+        if if_range is None or if_range.strip() == etag else None
+    if span == UNSATISFIABLE:
+        response = jsonify(error="range_not_satisfiable", message=str(_l(
+            "The requested range is outside the document (%(size)d bytes).", size=document.size)))
+        response.status_code = 416
+        response.headers.update({key: value for key, value in headers.items()
+                                 if key != "Content-Disposition"})
+        response.headers["Content-Range"] = f"bytes */{document.size}"
+        return response
+    if span is not None:
         start, stop = span
         return Response(documents.read(user, document, start, stop - start), status=206, mimetype=mimetype,
                         direct_passthrough=True,
@@ -225,8 +279,10 @@ def make_blueprint() -> Blueprint:
     @blp.route("/<uuid:document_id>/content", methods=["GET"])
     @talisman(content_security_policy=CONTENT_CSP, content_security_policy_nonce_in=[])
     @blp.doc(summary="Download a document", description=(
-        "The decrypted content, streamed, always as an attachment. Supports one `Range: bytes=...` "
-        "(206; 416 when outside the document) and `If-Range` with the ETag. Errors before the first "
+        "The decrypted content, streamed, always as an attachment. Supports `Range: bytes=...` (RFC 9110: "
+        "206 for one range, or several that overlap or touch; 416 with `Content-Range: bytes */size` when "
+        "none is satisfiable, `bytes=-0` included; the whole document for an invalid header or ranges that "
+        "stay apart) and `If-Range` with the ETag. Errors before the first "
         "byte: `document_corrupted` (500; 410 when the stored content is missing), `storage_unavailable` "
         "(503). Damage found later in a long download cuts the connection short of Content-Length, so "
         "a client never takes a partial or altered file for the document."),

@@ -15,14 +15,20 @@ from app.auth.utils import apply_errors
 from app.credentials import bp, emails
 from app.credentials.forms import AwardForm, EmptyForm, ReasonForm
 from app.extensions import db
+from app.models import Organisation
 from app.services import achievements, awarding, orgs
 from app.services.errors import ServiceError, ValidationFailed
 
 PAGE_SIZE = 100
 
 
-def _organisation(organisation_id):
-    return orgs.get(db.session, current_user, organisation_id, "issue")
+def _organisation(organisation_id, *, revoking: bool = False):
+    """The organisation the person issues for; with ``revoking`` (the list and the revocation), also a
+    closed one to its former admins and the platform admin (``awarding.may_revoke``: what it issued
+    stays revocable), whom ``orgs.get`` answers 404 or 403 like any other page otherwise."""
+    found = db.session.get(Organisation, organisation_id)
+    closed = revoking and found is not None and found.closed_at is not None
+    return orgs.get(db.session, current_user, organisation_id, "revoke_closed" if closed else "issue")
 
 
 def _achievement(organisation, achievement_id):
@@ -65,14 +71,14 @@ def award(organisation_id, achievement_id):
 @bp.get("/organisations/<uuid:organisation_id>/credentials")
 @login_required
 def issued(organisation_id):
-    organisation = _organisation(organisation_id)
+    organisation = _organisation(organisation_id, revoking=True)
     return render_template("credentials/issued.html", organisation=organisation,
                            credentials=awarding.issued(db.session, organisation, limit=PAGE_SIZE),
                            reason_form=ReasonForm(), form=EmptyForm())
 
 
-def _act(organisation_id, credential_id, action):
-    organisation = _organisation(organisation_id)
+def _act(organisation_id, credential_id, action, *, revoking: bool = False):
+    organisation = _organisation(organisation_id, revoking=revoking)
     credential = _issued_credential(organisation, credential_id)
     form = ReasonForm()
     if not form.validate_on_submit():
@@ -93,7 +99,7 @@ def revoke(organisation_id, credential_id):
     def done(credential, reason):
         awarding.revoke(db.session, current_user, credential, reason)
         flash(_("The credential is revoked."), "success")
-    return _act(organisation_id, credential_id, done)
+    return _act(organisation_id, credential_id, done, revoking=True)
 
 
 @bp.post("/organisations/<uuid:organisation_id>/credentials/<uuid:credential_id>/suspend")

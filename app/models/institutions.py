@@ -20,14 +20,16 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, Uni
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import IdMixin, TimestampMixin, db, utcnow
-from app.models.issuing import Organisation
+from app.models.issuing import STAFF_ROLES, Organisation
 from app.models.user import User
 
 # Organisation kinds that may enrol people (the others only issue).
 ENROLLING_KINDS = ("school", "university", "training_body", "guidance_service")
 GROUP_KINDS = ("class", "cohort")
-# Roles a member of staff may hold in one group.
-GROUP_STAFF_ROLES = ("teacher", "counsellor", "head")
+# Roles a member of staff may hold in one group: the institution's staff roles themselves, one vocabulary
+# defined once (app/models/issuing.py), so that a role added there is a group role too. Only tested for
+# membership: the order is issuing's (the member forms' order).
+GROUP_STAFF_ROLES = STAFF_ROLES
 ACTIVATE, JOIN = "activate", "join"
 CODE_PURPOSES = (ACTIVATE, JOIN)
 

@@ -51,6 +51,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app import policy
 from app.database import utcnow
 from app.models import Portfolio, User
 from app.models.credentials import ClaimToken, Credential
@@ -265,9 +266,32 @@ def _check_acting(actor, credential: Credential) -> None:
     check_may_issue(actor, credential.organisation)
 
 
+def _check_revoking(actor, credential: Credential) -> None:
+    """An open organisation revokes through its issuers (``check_may_issue``). A closed one issues and
+    suspends nothing more, but what it issued must stay revocable (a credential found wrong later would
+    otherwise count for good): its former admins, the platform admin and the operator may
+    (``policy`` action ``revoke_closed``); its issuers and tokens may not."""
+    organisation = credential.organisation
+    if organisation.closed_at is None:
+        check_may_issue(actor, organisation)
+    elif actor is None or not policy.can(actor, "revoke_closed", organisation):
+        raise Forbidden(str(_l("This organisation is closed: only its former admins and the platform "
+                               "administrators may revoke what it issued.")), code="organisation_closed")
+
+
+def may_revoke(actor, credential: Credential) -> bool:
+    """Whether ``revoke`` would let ``actor`` revoke ``credential`` (pages show the form by it)."""
+    try:
+        _check_revoking(actor, credential)
+    except Forbidden:
+        return False
+    return True
+
+
 def revoke(session: Session, actor, credential: Credential, reason: str) -> None:
-    """Revoke for good (a reason is required); the revocation list is re-signed at once."""
-    _check_acting(actor, credential)
+    """Revoke for good (a reason is required); the revocation list is re-signed at once, a closed
+    organisation's too (``_check_revoking``)."""
+    _check_revoking(actor, credential)
     reason = _text(reason, "reason", REASON_MAX)
     if not reason:
         raise _invalid("reason", _l("Give the reason for the revocation."))
@@ -316,9 +340,15 @@ def get(session: Session, credential_id) -> Credential | None:
 
 
 def get_for_issuer(session: Session, actor, credential_id) -> Credential:
-    """A credential the actor may manage; another organisation's answers ``not_found`` (no leak)."""
+    """A credential the actor may manage (or, its organisation closed, revoke); another organisation's
+    answers ``not_found`` (no leak). A member of a closed organisation who may not revoke is told why."""
     credential = get(session, credential_id)
-    if credential is None or actor is None or not orgs.may_issue(actor, credential.organisation):
+    organisation = credential.organisation if credential is not None else None
+    if actor is None or organisation is None:
+        raise NotFound(str(_l("No such credential.")))
+    if not (orgs.may_issue(actor, organisation) or policy.can(actor, "revoke_closed", organisation)):
+        if organisation.closed_at is not None:
+            orgs.check(actor, "revoke_closed", organisation)  # 404 to strangers, 403 to its members
         raise NotFound(str(_l("No such credential.")))
     return credential
 

@@ -484,7 +484,7 @@ def apply(session: Session, parsed: Parsed, *, actor=None) -> ImportReport:
     ids = {uri: row.id for uri, row in existing.items()}
     for uri in parsed.concepts:
         ids.setdefault(uri, uuid.uuid4())
-    next_seq = (session.scalar(select(func.max(Concept.seq))) or 0) + 1
+    next_seq = _first_free_seq(session)
     depth = _depths(parsed)
     inserts, updates = [], []
     for uri in sorted(parsed.concepts, key=lambda u: depth[u]):
@@ -730,6 +730,26 @@ def _register_handler() -> None:
     from app.services import batches
 
     batches.handler(IMPORT_KIND, pipeline=_ImportPipeline, depth=1)(_run_import)
+
+
+# ----------------------------------------------------------------------------- search keys
+
+SEQ_LOCK_KEY = 0x5EA5C4  # pg_advisory_xact_lock's key for the allocation of ``Concept.seq`` (any constant)
+
+
+def _first_free_seq(session: Session) -> int:
+    """The first ``Concept.seq`` free for this import's new concepts, which take it and the ones after.
+
+    Imports of *different* frameworks hold different import locks and run at the same time. On
+    PostgreSQL (READ COMMITTED) both would read the same ``max(seq)`` (neither sees the other's
+    uncommitted rows) and the second's insert fail on the unique key once the first commits: a
+    transaction-scoped advisory lock makes the allocation wait for the other import's commit, and the
+    ``max`` read after it sees that import's keys. It is released with the transaction (commit or
+    rollback), so a failed import frees it. SQLite needs nothing: the import wrote the framework's row
+    before this point, and SQLite's single writer already holds every other import back."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEQ_LOCK_KEY})
+    return (session.scalar(select(func.max(Concept.seq))) or 0) + 1
 
 
 # ----------------------------------------------------------------------------- one import at a time

@@ -220,12 +220,14 @@ def unseal_key(org: Organisation, row: SigningKey, ring: vault_keys.Keyring | No
     return pair
 
 
-def signing_key(session: Session, org: Organisation) -> KeyPair:
+def signing_key(session: Session, org: Organisation, *, status_list: bool = False) -> KeyPair:
     """The organisation's current key, unsealed, its id the verification method under the org's DID.
 
     The caller must have checked ``may_issue``; an unapproved or closed organisation never signs (its
-    status lists were signed when their bits last changed and are served as stored)."""
-    if org.closed_at is not None:
+    status lists were signed when their bits last changed and are served as stored), except, with
+    ``status_list``, a closed one's status list after a revocation (``awarding.revoke``: what a closed
+    organisation issued stays revocable; its key stays in its DID document)."""
+    if org.closed_at is not None and not (status_list and org.status == APPROVED):
         raise _forbidden(org)
     if org.status != APPROVED:
         raise Forbidden(str(_l("This organisation is not approved: it cannot do this yet.")),

@@ -193,7 +193,7 @@ def _sign(session: Session, status_list: StatusList, organisation, bits: Bitstri
     now = now or utcnow()
     unsigned = status_list_credential(list_url(status_list), organisation.did, status_list.purpose,
                                       bits.encode(), valid_from=now)
-    signed = certs.sign(unsigned, orgs.signing_key(session, organisation), document_loader(), created=now)
+    signed = certs.sign(unsigned, orgs.signing_key(session, organisation, status_list=True), document_loader(), created=now)
     status_list.bits = bits.to_bytes()
     status_list.document = signed
     status_list.etag = hashlib.sha256(json.dumps(signed, sort_keys=True).encode()).hexdigest()[:32]

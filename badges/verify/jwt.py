@@ -27,7 +27,6 @@ can put any key in a header; a bare JWK published at a URL must be on the issuer
 """
 from __future__ import annotations
 
-import base64
 import copy
 import math
 import re
@@ -41,7 +40,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ..errors import BadgeError
-from ..formats import MAX_PAYLOAD_BYTES, as_list, parse_json
+from ..formats import MAX_PAYLOAD_BYTES, as_list, b64url, jws_segments, parse_json
 from .report import Failure
 from .session import _SKEW_SECONDS
 
@@ -96,28 +95,13 @@ def looks_like_jwt(text: Any) -> bool:
 
 
 def _decode(token: str) -> tuple[dict, Any]:
-    """Header and payload of a compact JWS, unverified, through badges.formats' strict JSON parser (no
-    repeated key: a header whose ``alg`` appears twice means two things to two readers)."""
-    header_part, payload_part, _signature = token.split(".")
+    """Header and payload of a compact JWS, unverified, read by ``badges.formats.jws_segments`` (the one
+    reader of the compact form, shared with ``badges.read``); the payload parsed when it is JSON."""
     try:
-        header = parse_json(_unb64(header_part))
-        payload = _unb64(payload_part)
-    except ValueError:
-        raise Failure("jwt_invalid", reason="a part is not base64url") from None
-    except BadgeError as error:
-        raise Failure("jwt_invalid", reason=error.message) from None
-    if not isinstance(header, dict):
-        raise Failure("jwt_invalid", reason="the header is not a JSON object")
-    try:
+        header, payload = jws_segments(token)
         return header, parse_json(payload) if payload.lstrip().startswith(b"{") else None
     except BadgeError as error:
         raise Failure("jwt_invalid", reason=error.message) from None
-
-
-def _unb64(part: str) -> bytes:
-    if len(part) % 4 == 1:
-        raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -333,7 +317,7 @@ def _resolve_kid(session, kid: str) -> JwtKey:
 def _did_jwk_key(did: str):
     """did:jwk: the DID is the base64url of the public JWK itself, so it resolves offline."""
     try:
-        jwk = parse_json(_unb64(did[len("did:jwk:"):]))
+        jwk = parse_json(b64url(did[len("did:jwk:"):]))
     except (ValueError, BadgeError):
         raise Failure("invalid_key", reason="the did:jwk does not encode a JWK") from None
     return import_public_jwk(jwk, "the did:jwk")

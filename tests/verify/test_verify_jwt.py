@@ -348,3 +348,23 @@ def test_enveloped_verifiable_credential(web, issuer):
     assert_refused(verify(tampered, fetch=web, now=NOW), "bad_signature", "proof")
     sd_jwt = {**envelope, "id": f"data:application/vc+sd-jwt,{token}~"}
     assert_refused(verify(sd_jwt, fetch=web, now=NOW), "unsupported_format", "parse")
+
+
+@pytest.mark.parametrize("header", [b'{"alg":"EdDSA","alg":"none"}', b'["EdDSA"]', b"not json"])
+def test_the_badge_reader_and_the_verifier_read_a_compact_jws_alike(header):
+    """One reader of the compact form (``badges.formats.jws_segments``) behind both ``badges.read``
+    (``decode_jws``) and the verifier (``read_jwt``): a header with a repeated ``alg`` (two meanings
+    for two readers), one that is no JSON object, or no JSON at all, is refused by both, for the same
+    reason, never read one way by one and another way by the other."""
+    from badges.errors import BadgeError
+    from badges.formats import decode_jws
+    from badges.verify.jwt import read_jwt
+    from badges.verify.report import Failure
+
+    token = f"{b64(header)}.{b64(json.dumps({'vc': {}}).encode())}.c2ln"
+    with pytest.raises(BadgeError) as by_reader:
+        decode_jws(token)
+    with pytest.raises(Failure) as by_verifier:
+        read_jwt(token)
+    assert by_verifier.value.code == "jwt_invalid"
+    assert by_verifier.value.params["reason"] == by_reader.value.message
