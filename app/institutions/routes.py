@@ -325,7 +325,8 @@ def activate():
                                            code="unconfirmed")
                     enrolment = institutions.join(db.session, current_user, code)
                     db.session.commit()
-                    flash(_("Your account is now linked to %(org)s.", org=enrolment.organisation.name), "success")
+                    flash(_("Your account is now linked to %(org)s.", org=enrolment.organisation.name),
+                          "success")
                     return redirect(url_for(".home"))
                 institutions.activate(db.session, code, email=request.form.get("email"),
                                       password=request.form.get("password"))
