@@ -337,3 +337,13 @@ def test_a_rolled_back_transaction_sends_no_notice(app, make_user, outbox):
     assert outbox == []  # not before the commit
     db.session.commit()
     assert [to for to, _body in outbox] == ["leo@example.org"]
+
+
+@pytest.mark.parametrize("address, key", [
+    ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"), ("192.0.2.7", "192.0.2.7"),
+    ("::ffff:192.0.2.7", "192.0.2.7"), ("not an address", "not an address")])
+def test_the_limiters_key_is_the_64_or_the_ipv4_address(app, address, key):
+    from app.institutions.guard import address_key
+
+    with app.test_request_context("/activate", environ_base={"REMOTE_ADDR": address}):
+        assert address_key() == key

@@ -61,8 +61,9 @@ preview_limit = limiter.shared_limit(lambda: current_app.config["RATE_LIMIT_ROST
 
 
 def _too_many() -> ServiceError:
-    return ServiceError(str(_l("Too many wrong activation codes have been tried: codes are refused for a while. "
-                               "Try again in an hour.")), code="too_many_codes", status=429)
+    message = _l("Too many wrong activation codes have been tried: codes are refused for a while. "
+                 "Try again in an hour.")
+    return ServiceError(str(message), code="too_many_codes", status=429)
 
 
 def check(session, user=None) -> None:

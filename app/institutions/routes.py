@@ -359,7 +359,8 @@ def activate():
                                            code="unconfirmed")
                     enrolment = institutions.join(db.session, current_user, code)
                     db.session.commit()
-                    flash(_("Your account is now linked to %(org)s.", org=enrolment.organisation.name), "success")
+                    flash(_("Your account is now linked to %(org)s.", org=enrolment.organisation.name),
+                          "success")
                     return redirect(url_for(".home"))
                 password = request.form.get("password")
                 # The page asks for the password twice; a client that sends it once (the API's way) is not

@@ -486,8 +486,9 @@ def new_code(session: Session, enrolment: Enrolment, *, purpose: str = ACTIVATE,
                                                             ActivationCode.used_at.is_(None), channel)):
         old.used_at = now
     code = code or random_code()
-    session.add(ActivationCode(id=uuid.uuid4(), enrolment_id=enrolment.id, purpose=purpose, mailed_to=mailed_to,
-                               code_hash=_hash(code), created_at=now, expires_at=now + timedelta(days=CODE_DAYS)))
+    session.add(ActivationCode(id=uuid.uuid4(), enrolment_id=enrolment.id, purpose=purpose,
+                               mailed_to=mailed_to, code_hash=_hash(code), created_at=now,
+                               expires_at=now + timedelta(days=CODE_DAYS)))
     session.flush()
     return code
 

@@ -319,7 +319,8 @@ def preview(session: Session, actor, org: Organisation, data: bytes, *, today: d
                                                            Enrolment.user_id.is_not(None))),
                User.id.in_(select(Membership.user_id).where(Membership.organisation_id == org.id)))
     for chunk in range(0, len(emails), 500):
-        for email, known in session.execute(select(User.email, ours).where(User.email.in_(emails[chunk:chunk + 500]))):
+        part = emails[chunk:chunk + 500]
+        for email, known in session.execute(select(User.email, ours).where(User.email.in_(part))):
             accounts.add(email)
             if known:
                 linked.add(email)
@@ -492,7 +493,8 @@ def _apply(session: Session, batch, payload: dict, context: _Context) -> dict:
             # Back on the roster with an account of their own (review 14, L12): never re-enrolled without
             # asking. The enrolment waits for them, as for anyone who already has an account: an invitation
             # to join (a join code by e-mail, from this import's e-mail batch, or on a letter).
-            found.invited_user_id, found.user_id, found.joined_at, action = found.user_id, None, None, "invite"
+            found.invited_user_id, found.user_id, found.joined_at = found.user_id, None, None
+            action = "invite"
     elif found.group_id != group.id:
         action = "move"
         if found.user_id is not None and found.group_id is not None:
