@@ -262,6 +262,8 @@ def test_a_refusal_reaches_an_institution_run_by_its_admin_and_marks_the_group_p
     row = page[page.index(f'data-enrolment="{db.session.scalars(select(Enrolment.id).where(Enrolment.user_id == pupil.id)).one()}"'):]
     assert row.index("data-refused") < row.index("</tr>")
     assert guardians.refused_accounts(db.session, [pupil.id, other.id, None]) == {pupil.id}
+    members = client.get(f"/api/v1/orgs/{org.id}/groups/{group.id}", headers=bearer(admin_user)).get_json()["members"]
+    assert {m["given_name"]: m["guardian_refused"] for m in members} == {"Léo": True, "Sarah": False}
     guardians.decide(db.session, guardian, pupil, "account", "granted")  # consent again: no longer marked
     db.session.commit()
     assert "data-refused" not in client.get(f"/institutions/{org.id}/groups/{group.id}").get_data(as_text=True)
