@@ -168,6 +168,17 @@ def test_renewal_from_30_days_before_18_keeps_the_guardian_and_the_nightly_job_t
     assert guardians.end_at_majority(db.session, on=birthday + timedelta(days=1)) == 0  # nothing twice
 
 
+def test_an_invitation_still_pending_at_18_ends_too(app, make_user):
+    person = nearly_adult(make_user, 5)
+    from tests.test_minors import name_guardian
+    name_guardian(make_user, person, "tante@example.org")
+    grant, _raw = guardians.invite(db.session, person, "tante@example.org")
+    db.session.commit()
+    assert guardians.notify_majority(db.session) == 0  # nobody accepted it: nobody to warn
+    assert guardians.end_at_majority(db.session, on=guardians.majority_day(person.birth_date)) == 1
+    assert db.session.get(Grant, grant.id).revoked_at is not None
+
+
 def test_no_renewal_button_and_no_notice_far_from_18(app, client, make_user):
     person = nearly_adult(make_user, 60)
     guardian = guardian_of(make_user, person, "mere@example.org")
