@@ -177,6 +177,7 @@ def test_an_invitation_still_pending_at_18_ends_too(app, make_user):
     assert guardians.notify_majority(db.session) == 0  # nobody accepted it: nobody to warn
     assert guardians.end_at_majority(db.session, on=guardians.majority_day(person.birth_date)) == 1
     assert db.session.get(Grant, grant.id).revoked_at is not None
+    assert mails_to(app, person.email) == []
 
 
 def test_no_renewal_button_and_no_notice_far_from_18(app, client, make_user):

@@ -362,13 +362,14 @@ def end_at_majority(session: Session, on: date | None = None) -> int:
             continue
         grant.revoked_at = utcnow()
         ended += 1
+        if grant.grantee is None:  # an invitation nobody accepted: nothing ends for anyone to hear of
+            continue
         name = (owner.portfolio.display_name if owner.portfolio else "") or owner.email
         _tell(owner, _l("Your guardian's access to your portfolio has ended"),
               _l("You are 18: %(guardian)s no longer reads your portfolio. You can invite them again "
                  "from your Guardians page.", guardian=grant.email))
-        if grant.grantee is not None:
-            _tell(grant.grantee, _l("Your access to a portfolio has ended"),
-                  _l("%(name)s is 18: your access to their portfolio has ended.", name=name))
+        _tell(grant.grantee, _l("Your access to a portfolio has ended"),
+              _l("%(name)s is 18: your access to their portfolio has ended.", name=name))
     session.flush()
     return ended
 
