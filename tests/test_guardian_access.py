@@ -168,6 +168,18 @@ def test_renewal_from_30_days_before_18_keeps_the_guardian_and_the_nightly_job_t
     assert guardians.end_at_majority(db.session, on=birthday + timedelta(days=1)) == 0  # nothing twice
 
 
+def test_an_invitation_still_pending_at_18_ends_too(app, make_user):
+    person = nearly_adult(make_user, 5)
+    from tests.test_minors import name_guardian
+    name_guardian(make_user, person, "tante@example.org")
+    grant, _raw = guardians.invite(db.session, person, "tante@example.org")
+    db.session.commit()
+    assert guardians.notify_majority(db.session) == 0  # nobody accepted it: nobody to warn
+    assert guardians.end_at_majority(db.session, on=guardians.majority_day(person.birth_date)) == 1
+    assert db.session.get(Grant, grant.id).revoked_at is not None
+    assert mails_to(app, person.email) == []
+
+
 def test_no_renewal_button_and_no_notice_far_from_18(app, client, make_user):
     person = nearly_adult(make_user, 60)
     guardian = guardian_of(make_user, person, "mere@example.org")
@@ -262,6 +274,8 @@ def test_a_refusal_reaches_an_institution_run_by_its_admin_and_marks_the_group_p
     row = page[page.index(f'data-enrolment="{db.session.scalars(select(Enrolment.id).where(Enrolment.user_id == pupil.id)).one()}"'):]
     assert row.index("data-refused") < row.index("</tr>")
     assert guardians.refused_accounts(db.session, [pupil.id, other.id, None]) == {pupil.id}
+    members = client.get(f"/api/v1/orgs/{org.id}/groups/{group.id}", headers=bearer(admin_user)).get_json()["members"]
+    assert {m["given_name"]: m["guardian_refused"] for m in members} == {"Léo": True, "Sarah": False}
     guardians.decide(db.session, guardian, pupil, "account", "granted")  # consent again: no longer marked
     db.session.commit()
     assert "data-refused" not in client.get(f"/institutions/{org.id}/groups/{group.id}").get_data(as_text=True)

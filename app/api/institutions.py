@@ -42,7 +42,10 @@ def _group_json(group, *, detail=False) -> dict:
             "archived_at": group.archived_at.isoformat() if group.archived_at else None}
     if detail:
         data["staff"] = [{"id": str(s.id), "email": s.user.email, "role": s.role} for s in group.staff]
-        data["members"] = [_enrolment_json(e) for e in institutions.members(db.session, group)]
+        from app.services import guardians  # a guardian's refusal: the school provides paper for that pupil
+        members = institutions.members(db.session, group)
+        refused = guardians.refused_accounts(db.session, [e.user_id for e in members])
+        data["members"] = [{**_enrolment_json(e), "guardian_refused": e.user_id in refused} for e in members]
     return data
 
 

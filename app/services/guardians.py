@@ -298,9 +298,9 @@ def _renewed(session: Session, owner: User, guardian_id) -> bool:
         GuardianConsent.decided_at >= datetime.combine(opens, time.min, tzinfo=timezone.utc)).limit(1)) is not None
 
 
-def _open_guardian_grants(session: Session) -> list[Grant]:
-    return list(session.scalars(select(Grant).where(Grant.role == "guardian", Grant.revoked_at.is_(None),
-                                                    Grant.grantee_id.is_not(None))))
+def _open_guardian_grants(session: Session, *, accepted_only: bool = True) -> list[Grant]:
+    query = select(Grant).where(Grant.role == "guardian", Grant.revoked_at.is_(None))
+    return list(session.scalars(query.where(Grant.grantee_id.is_not(None)) if accepted_only else query))
 
 
 def _tell(user: User, subject, body) -> None:
@@ -354,20 +354,22 @@ def end_at_majority(session: Session, on: date | None = None) -> int:
     ended. Returns the number of grants ended."""
     on = on or minors.today()
     ended = 0
-    for grant in _open_guardian_grants(session):
+    for grant in _open_guardian_grants(session, accepted_only=False):  # a pending invitation ends too
         owner = grant.portfolio.owner
         years = minors.age(owner.birth_date, on)
-        if years is None or years < minors.MAJORITY or _renewed(session, owner, grant.grantee_id):
+        if years is None or years < minors.MAJORITY or (
+                grant.grantee_id is not None and _renewed(session, owner, grant.grantee_id)):
             continue
         grant.revoked_at = utcnow()
         ended += 1
+        if grant.grantee is None:  # an invitation nobody accepted: nothing ends for anyone to hear of
+            continue
         name = (owner.portfolio.display_name if owner.portfolio else "") or owner.email
         _tell(owner, _l("Your guardian's access to your portfolio has ended"),
               _l("You are 18: %(guardian)s no longer reads your portfolio. You can invite them again "
                  "from your Guardians page.", guardian=grant.email))
-        if grant.grantee is not None:
-            _tell(grant.grantee, _l("Your access to a portfolio has ended"),
-                  _l("%(name)s is 18: your access to their portfolio has ended.", name=name))
+        _tell(grant.grantee, _l("Your access to a portfolio has ended"),
+              _l("%(name)s is 18: your access to their portfolio has ended.", name=name))
     session.flush()
     return ended
 
