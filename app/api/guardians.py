@@ -15,6 +15,7 @@ from app.models.issuing import Organisation
 from app.models.issuing import PARTNER
 from app.services import guardians, invitations, minors
 from app.services.errors import Forbidden, NotFound, ServiceError
+from app.sharing.owner import mail_limit  # the sharing page's limit: each invitation is a mail
 
 
 def _body() -> dict:
@@ -94,6 +95,7 @@ def make_blueprint() -> Blueprint:
                    for m in invitations.pending_of(db.session, org, (PARTNER,))]}
 
     @blp.route("/orgs/<org_id>/partners", methods=["POST"])
+    @mail_limit
     @blp.doc(summary="Invite a partner by e-mail: {email}; pending (no power) until they accept. The answer is "
                      "the same whether or not the address has an account")
     @document_errors(blp, 400, 401, 403, 404, 409, 422)
