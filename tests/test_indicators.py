@@ -144,7 +144,11 @@ def test_an_institutions_people_activation_and_groups_come_from_its_enrolments(c
     institutions.share_with_group(db.session, pupil, group_id=group.id)
     institutions.archive_group(db.session, org, archived)
     db.session.commit()
-    mine = indicators.compute(db.session, head, org=org)
+    # The exact figures (a platform admin's view); the head sees the same with 1 to 4 as "<5" (review 14, M4).
+    mine = indicators.compute(db.session, platform_admin, org=org)
+    heads = indicators.compute(db.session, head, org=org)
+    assert _values(heads, "activation") == {"activated": "<5", "pending": "<5", "suspended": 0}
+    assert _values(heads, "group_pending") == {str(group.id): "<5"}
     assert _values(mine, "activation") == {"activated": 1, "pending": 2, "suspended": 0}
     assert _values(mine, "enrolments") == {"activated": 1, "pending": 2, "ended": 1}
     # the activated pupil only (members are not its people); the leaver's enrolment ended
@@ -152,7 +156,7 @@ def test_an_institutions_people_activation_and_groups_come_from_its_enrolments(c
     assert _values(mine, "group_activated") == {str(group.id): 1}
     assert _values(mine, "group_pending") == {str(group.id): 2}
     assert _values(mine, "group_shares") == {str(group.id): 1}  # archived groups are left out
-    assert indicators.compute(db.session, platform_admin, org=org)[0].rows == mine[0].rows
+    assert indicators.suppress_small(mine)[0].rows == heads[0].rows
     with pytest.raises(Forbidden):
         indicators.compute(db.session, teacher, org=org)
     other_org, other_head = make_school(make_user, "Collège Voisin")

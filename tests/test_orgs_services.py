@@ -194,8 +194,13 @@ def test_demo_issuer_is_approved_with_an_admin_and_two_achievements_once(app):
     assert first == second
     org = db.session.scalars(select(Organisation).where(Organisation.name == demo.ISSUER["name"])).one()
     assert org.status == "approved"
-    admin = db.session.scalars(select(Membership).where(Membership.organisation_id == org.id)).one()
+    admin = db.session.scalars(select(Membership).where(Membership.organisation_id == org.id,
+                                                       Membership.accepted_at.is_not(None))).one()
     assert admin.role == "admin" and admin.user.email == demo.ISSUER_ADMIN.email
+    # and one invitation, not answered (app/issuing/invitations_demo.py): it gives no power
+    invited = db.session.scalars(select(Membership).where(Membership.organisation_id == org.id,
+                                                         Membership.accepted_at.is_(None))).one()
+    assert invited.role == "issuer" and not orgs.may_issue(invited.user, org)
     assert len(db.session.scalars(select(Achievement).where(Achievement.organisation_id == org.id)).all()) == 2
     assert orgs.signing_key(db.session, org).controller == org.did
 

@@ -121,6 +121,7 @@ def make_blueprint() -> Blueprint:
                    for m in invitations.pending_of(db.session, org, (PARTNER,))]}
 
     @blp.route("/orgs/<org_id>/partners", methods=["POST"])
+    @mail_limit
     @blp.doc(summary="Invite a partner by e-mail: {email}; pending (no power) until they accept. The answer is "
                      "the same whether or not the address has an account")
     @document_errors(blp, 400, 401, 403, 404, 409, 422)

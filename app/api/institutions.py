@@ -15,6 +15,7 @@ from app.institutions import guard
 from app.models.issuing import STAFF_ROLES
 from app.services import batches, institutions, rosters
 from app.services.errors import ServiceError
+from app.sharing.limits import mail_limit  # the one per-sender budget of invitation e-mails
 
 
 # The services behind the institution, guardian, roster and membership routes: their stable error codes are
@@ -133,6 +134,7 @@ def make_blueprint() -> Blueprint:
                 + [_member_json(m) for m in invitations.pending_of(db.session, org, STAFF_ROLES)]}
 
     @blp.route("/orgs/<org_id>/staff", methods=["POST"])
+    @mail_limit
     @blp.doc(summary="Invite a person staff: {email, role: head|teacher|counsellor}; pending (no power) until "
                      "they accept. The answer is the same whether or not the address has an account")
     @document_errors(blp, 400, 401, 403, 404, 409, 422)

@@ -21,6 +21,7 @@ from app.api.schemas import PageArgsSchema, UTCDateTime, page_schema
 from app.extensions import db
 from app.models import ACHIEVEMENT_KINDS, MEMBER_ROLES, ORGANISATION_KINDS
 from app.services import achievements, artwork, invitations, orgs
+from app.sharing.limits import mail_limit  # the one per-sender budget of invitation e-mails
 from app.services.errors import ServiceError, ValidationFailed
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
@@ -314,6 +315,7 @@ def make_blueprint() -> Blueprint:
         return {"items": orgs.members(db.session, org) + pending, "next_cursor": None}
 
     @blp.route("/<org_id>/members", methods=["POST"])
+    @mail_limit
     @blp.response(201, MemberSchema)
     @blp.doc(summary="Invite a member (organisation admins): pending until they accept", **json_body(NewMemberSchema))
     @_errors(blp, 400, 401, 404, 415, 422, 409)

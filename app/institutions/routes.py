@@ -15,7 +15,7 @@ from app.extensions import db
 from app.institutions import bp, guard
 from app.models.issuing import PARTNER, STAFF_ROLES
 from app.services import batches, guardians, institutions, invitations, rosters
-from app.sharing.owner import mail_limit  # the sharing page's per-sender limit: each invitation is a mail
+from app.sharing.limits import mail_limit  # the one per-sender budget of invitation e-mails
 from app.services.errors import ServiceError, ValidationFailed
 
 

@@ -22,7 +22,7 @@ from app.issuing.forms import (
     AddMemberForm, CloseForm, OrganisationForm, RefuseForm, RoleForm, TokenForm,
 )
 from app.services import achievements, artwork, concept_alignments, invitations, orgs
-from app.sharing.owner import mail_limit  # the sharing page's per-sender limit: each invitation is a mail
+from app.sharing.limits import mail_limit  # the one per-sender budget of invitation e-mails
 from app.services.errors import Conflict, ValidationFailed
 
 bp = Blueprint("issuing", __name__, template_folder="templates")
