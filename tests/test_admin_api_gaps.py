@@ -35,7 +35,7 @@ def test_suspension_can_be_driven_by_the_api_alone(client, make_user):
     assert bad.status_code == 400 and bad.get_json()["error"] == "invalid_email"
     bare = client.get("/api/v1/admin/accounts", headers=headers)
     assert bare.status_code == 400 and bare.get_json()["error"] == "missing_filter"
-    refused = client.get(f"/api/v1/admin/accounts?email={target.email}", headers=_auth(target))
+    refused = client.get(f"/api/v1/admin/accounts?email={target.email}", headers=_auth(make_user("n@example.org")))
     assert refused.status_code == 403 and refused.get_json()["error"] == "forbidden"
     assert client.get("/api/v1/admin/accounts?suspended=true").status_code == 401
 

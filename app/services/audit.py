@@ -37,11 +37,12 @@ def record(session: Session, *, actor, action: str, target_type: str, target_id=
     ``actor`` is a User or None (the command line, a background job); its e-mail is kept as a label so
     that the log still reads after the account is deleted. Any other principal (an organisation acting
     through its API token, ``policy.OPERATOR``) is recorded without an account, under a label saying so."""
-    from app.models import Organisation, User
+    from app.models import User
+    from app.policy import OrganisationPrincipal
 
     user = actor if isinstance(actor, User) else None
     label = user.email if user is not None else (
-        "organisation token" if isinstance(actor, Organisation) else "")
+        "organisation token" if isinstance(actor, OrganisationPrincipal) else "")
     event = AuditEvent(
         actor_id=getattr(user, "id", None),
         actor_label=(label or "")[:254],
