@@ -158,6 +158,8 @@ def test_the_platform_csv_through_the_api_and_its_refusals(client, platform_admi
     got = client.get("/api/v1/admin/indicators.csv?days=365", headers={"Authorization": f"Bearer {raw}"})
     assert got.status_code == 200 and got.mimetype == "text/csv"
     assert f"accounts_by_institution,{two_schools['org'].id},Collège Grand,2" in got.get_data(as_text=True)
+    # a figure not known (no sweep in immediate mode) is an empty cell, not "None"
+    assert re.search(r"^jobs,last_sweep_minutes,[^,]+,\r?$", got.get_data(as_text=True), re.MULTILINE)
     refused = client.get("/api/v1/admin/indicators.csv", headers={"Authorization": f"Bearer {head_raw}"})
     assert refused.status_code == 403
     assert client.get("/api/v1/admin/indicators.csv").status_code == 401

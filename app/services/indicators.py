@@ -371,7 +371,8 @@ def as_csv_rows(sections: list[Section]) -> list[list[str]]:
     """``section, key, label, value`` rows, the same figures as the pages (labels made inert)."""
     out = [["section", "key", "label", "value"]]
     for section in sections:
-        out.extend([section.key, key, csv_cell(label), str(value)] for key, label, value in section.rows)
+        out.extend([section.key, key, csv_cell(label), "" if value is None else str(value)]
+                   for key, label, value in section.rows)  # None: not known (a queue never swept)
     return out
 
 
