@@ -121,7 +121,8 @@ def test_the_demo_has_a_platform_admin_who_reaches_the_indicators(app):
     admins = db.session.scalars(select(User).where(User.is_admin.is_(True))).all()
     assert [u.email for u in admins] == ["admin.plateforme@example.org"]
     account = next(a for a in demo.DEMO_ACCOUNTS if a.email == "admin.plateforme@example.org")
-    assert f"`{account.email}` | `{account.password}`" in (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    assert f"`{account.email}` | `{account.password}`" in readme
     client = app.test_client()
     assert login(client, account.email, account.password).status_code == 302
     page = client.get("/admin/indicators")

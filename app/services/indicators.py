@@ -116,8 +116,11 @@ def compute(session: Session, actor, *, org: Organisation | None = None, group: 
             ("counsellor", str(_l("Counsellors")), by_role.get("counsellor", 0)),
             ("platform_admin", str(_l("Platform admins")), admins)] + _kinds(session, org, owners)))
 
+    waiting = 0
     if org is None:
         sections.extend(_institutions(session))
+        # roster pupils not yet activated, platform-wide: the institutions' pending, summed
+        waiting = sum(v for s in sections if s.key == "pending_by_institution" for _k, _l, v in s.rows)
     elif group is None:
         roles = session.execute(select(Membership.role, func.count()).where(Membership.organisation_id == org.id)
                                 .group_by(Membership.role)).all()
@@ -133,7 +136,6 @@ def compute(session: Session, actor, *, org: Organisation | None = None, group: 
     else:
         # The platform: an account is pending until its e-mail is verified, and a roster pupil until they
         # activate (an enrolment with no account yet: the school counts them, so does the platform).
-        waiting = _roster_pending(session) if org is None else 0
         sections.append(Section("activation", str(_l("Activated and pending accounts")), [
             ("activated", str(_l("Activated")), verified),
             ("pending", str(_l("Pending")), total - verified + waiting),
@@ -234,33 +236,31 @@ def _kinds(session: Session, org: Organisation | None, owners) -> list[tuple[str
 
 def _institutions(session: Session) -> list[Section]:
     """The platform's view of its institutions: how many of each kind, and every institution's people (the
-    same definition as its own page: activated enrolments; pending ones beside them). One grouped pass over
-    the enrolments; institutions with nobody enrolled yet are listed with 0."""
+    same definition as its own page: activated enrolments; pending ones beside them); institutions with
+    nobody enrolled yet are listed with 0."""
     kinds = session.execute(select(Organisation.kind, func.count()).where(Organisation.status == "approved")
                             .group_by(Organisation.kind).order_by(Organisation.kind)).all()
     out = [Section("institutions_by_kind", str(_l("Organisations by kind (approved)")),
                    [(k, k, n) for k, n in kinds])]
-    counts = (select(Enrolment.organisation_id.label("org_id"),
-                     func.sum(case((Enrolment.user_id.is_not(None), 1), else_=0)).label("activated"),
-                     func.count().label("enrolled"))
-              .where(Enrolment.ended_at.is_(None)).group_by(Enrolment.organisation_id).subquery())
-    rows = session.execute(
-        select(Organisation.id, Organisation.name, func.coalesce(counts.c.activated, 0),
-               func.coalesce(counts.c.enrolled, 0))
-        .outerjoin(counts, counts.c.org_id == Organisation.id)
-        .where((Organisation.kind.in_(ENROLLING_KINDS)) | counts.c.org_id.is_not(None))
-        .order_by(func.coalesce(counts.c.enrolled, 0).desc(), Organisation.name)).all()
+    # Two cheap reads rather than one slow one: every enrolment per institution from the (organisation, user)
+    # index alone, minus the ended ones found by one scan (a GROUP BY filtered on ``ended_at`` reads the table
+    # in index order, row by row: 100 ms at 33,000 enrolments, against 10 + 20 ms).
+    counts = {org_id: [n, activated] for org_id, n, activated in session.execute(
+        select(Enrolment.organisation_id, func.count(), func.count(Enrolment.user_id))
+        .group_by(Enrolment.organisation_id))}
+    for org_id, user_id in session.execute(select(Enrolment.organisation_id, Enrolment.user_id)
+                                           .where(Enrolment.ended_at.is_not(None))):
+        counts[org_id][0] -= 1
+        counts[org_id][1] -= user_id is not None
+    named = [(i, name) for i, name, kind in session.execute(select(Organisation.id, Organisation.name,
+                                                                   Organisation.kind))
+             if kind in ENROLLING_KINDS or i in counts]
+    rows = sorted(((i, name, *counts.get(i, (0, 0))) for i, name in named), key=lambda r: (-r[2], r[1]))
     out.append(Section("accounts_by_institution", str(_l("Activated accounts by institution")),
-                       [(str(i), name, int(a)) for i, name, a, _n in rows], top=CHART_TOP))
+                       [(str(i), name, a) for i, name, _n, a in rows], top=CHART_TOP))
     out.append(Section("pending_by_institution", str(_l("Pending accounts by institution")),
-                       [(str(i), name, int(n) - int(a)) for i, name, a, n in rows], top=CHART_TOP))
+                       [(str(i), name, n - a) for i, name, n, a in rows], top=CHART_TOP))
     return out
-
-
-def _roster_pending(session: Session) -> int:
-    """Roster pupils still to activate, platform-wide: active enrolments with no account linked."""
-    return session.scalar(select(func.count()).select_from(Enrolment).where(
-        Enrolment.ended_at.is_(None), Enrolment.user_id.is_(None))) or 0
 
 
 def _per_day(session: Session, scope: str, today: date, days: int) -> Section:
