@@ -114,7 +114,7 @@ def compute(session: Session, actor, *, org: Organisation | None = None, group: 
         sections.append(Section("accounts_by_kind", str(_l("Accounts by kind")), [
             ("citizen", str(_l("People")), by_role.get("citizen", 0)),
             ("counsellor", str(_l("Counsellors")), by_role.get("counsellor", 0)),
-            ("platform_admin", str(_l("Platform admins")), admins)] + _kinds(session, org, owners)))
+            ("platform_admin", str(_l("Platform admins")), admins)]))
 
     waiting = 0
     if org is None:
@@ -125,6 +125,8 @@ def compute(session: Session, actor, *, org: Organisation | None = None, group: 
         roles = session.execute(select(Membership.role, func.count()).where(Membership.organisation_id == org.id)
                                 .group_by(Membership.role)).all()
         sections.append(Section("members_by_role", str(_l("Members by role")), [(r, r, n) for r, n in roles]))
+    if group is None:
+        sections[0].rows.extend(_kinds(session, org, owners, sections))
 
     enrolled = _enrolments(session, org, group) if org is not None else {}
     if sum(enrolled.values()):
@@ -211,24 +213,29 @@ def _group_people(group: Group):
                                            Enrolment.user_id.is_not(None)).scalar_subquery()
 
 
-def _kinds(session: Session, org: Organisation | None, owners) -> list[tuple[str, str, int]]:
-    """Accounts by what they are to the institutions: pupils (an activated enrolment), guardians (a live
+def _kinds(session: Session, org: Organisation | None, owners, sections) -> list[tuple[str, str, int]]:
+    """Accounts by what they are to the institutions: pupils (activated enrolments), guardians (a live
     guardian grant), staff and partners (memberships). One account may be several: these are not a partition.
-    For one organisation: its activated pupils, their guardians, its own staff and partners."""
-    enrolled = select(func.count(func.distinct(Enrolment.user_id))).where(
-        Enrolment.ended_at.is_(None), Enrolment.user_id.is_not(None))
+    For one organisation: its activated pupils, their guardians, its own staff and partners.
+
+    Pupils are the activated enrolments, already counted per institution: a person enrolled in two
+    institutions at once counts in each (rare: a distinct count cost 30 to 70 ms at 33,000 enrolments)."""
+    if org is None:
+        pupils = sum(v for s in sections if s.key == "accounts_by_institution" for _k, _l, v in s.rows)
+    else:
+        pupils = session.scalar(select(func.count()).select_from(Enrolment).where(
+            Enrolment.organisation_id == org.id, Enrolment.ended_at.is_(None), Enrolment.user_id.is_not(None)))
     guardians = select(func.count(func.distinct(Grant.grantee_id))).where(
         Grant.role == "guardian", Grant.revoked_at.is_(None), Grant.grantee_id.is_not(None))
     members = select(case((Membership.role == PARTNER, "partner"), else_="staff"),
                      func.count(func.distinct(Membership.user_id))).where(
         Membership.role.in_((*STAFF_ROLES, PARTNER)))
     if org is not None:
-        enrolled = enrolled.where(Enrolment.organisation_id == org.id)
         guardians = guardians.where(Grant.portfolio_id.in_(owners))
         members = members.where(Membership.organisation_id == org.id)
     by_member = dict(session.execute(members.group_by(case((Membership.role == PARTNER, "partner"),
                                                            else_="staff"))).all())
-    return [("pupils", str(_l("Pupils and students (enrolled)")), session.scalar(enrolled) or 0),
+    return [("pupils", str(_l("Pupils and students (activated enrolments)")), pupils or 0),
             ("guardians", str(_l("Guardians")), session.scalar(guardians) or 0),
             ("staff", str(_l("Institution staff")), by_member.get("staff", 0)),
             ("partners", str(_l("Partners")), by_member.get("partner", 0))]
