@@ -245,7 +245,16 @@ DEMO_ACCOUNTS = (
                 "admin of the lycée's issuing organisation", "citizen", lambda session, user: None),
     DemoAccount("martine.leclerc@example.org", "tutrice-demo-stage", "Martine Leclerc",  # collab's demo
                 "Inès's internship tutor, contributor to her portfolio", "citizen", lambda session, user: None),
+    DemoAccount("admin.plateforme@example.org", "plateforme-demo-admin", "Admin Plateforme",
+                "platform admin: /admin/indicators, /admin/audit, /admin/accounts", "citizen",
+                lambda session, user: _make_platform_admin(user)),
 )
+
+
+def _make_platform_admin(user: User) -> None:
+    """The demo's platform administrator, so that the indicators, the audit log and suspensions can be tried
+    (``is_admin`` is what ``app.services.admin.is_platform_admin`` reads; no portfolio content of its own)."""
+    user.is_admin = True
 
 
 def load(session: Session, extra_accounts: int = 0) -> list[str]:

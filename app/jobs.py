@@ -164,6 +164,25 @@ def beat() -> None:
     huey.put(HEARTBEAT_KEY, time.time())
 
 
+SWEEP_KEY = "sillage:last-sweep"
+
+
+def mark_sweep() -> None:
+    """Write "the sweep of unfinished batches ran now" beside the heartbeat (the indicators' queue health)."""
+    huey.put(SWEEP_KEY, time.time())
+
+
+def last_sweep_seconds_ago() -> int | None:
+    """Seconds since the last sweep, or None: none yet, immediate mode (no consumer), or storage unreadable."""
+    if huey.immediate:
+        return None
+    try:
+        last = huey.get(SWEEP_KEY, peek=True)
+    except Exception:  # noqa: BLE001 - reported as unknown; /healthz logs the storage's faults
+        return None
+    return None if last is None else max(0, round(time.time() - float(last)))
+
+
 @huey.periodic_task(every_minute)
 def heartbeat() -> None:
     """Every minute, through the queue like any job (no database, no application context needed)."""

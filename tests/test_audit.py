@@ -33,8 +33,9 @@ def test_approval_refusal_and_closing_are_logged_with_actor_target_and_reason(ap
     orgs.close(db.session, head, org, ORG["name"])
     db.session.commit()
     log = audit.events(db.session)
-    assert [e.action for e in log][::-1] == ["organisation.refuse", "organisation.approve", "organisation.close"]
-    refuse = log[-1]
+    assert [e.action for e in log][::-1] == ["organisation.create", "organisation.create", "organisation.refuse",
+                                             "organisation.approve", "organisation.close"]
+    refuse = log[-3]
     assert refuse.actor_id == admin.id and refuse.actor_label == "admin@platform.example"
     assert refuse.target_type == "organisation" and refuse.target_id == str(other.id)
     assert refuse.organisation_id == other.id and refuse.details == {"reason": "Not an institution we know."}
@@ -52,7 +53,7 @@ def test_a_refused_act_leaves_no_event_and_a_rolled_back_act_neither(app, make_u
     db.session.commit()
     orgs.approve(db.session, admin, org)
     db.session.rollback()  # the act and its log line go together
-    assert db.session.scalars(select(AuditEvent)).all() == []
+    assert [e.action for e in db.session.scalars(select(AuditEvent))] == ["organisation.create"]
 
 
 def test_member_changes_are_logged_and_the_operator_is_an_anonymous_actor(app, make_user, pending):
@@ -68,7 +69,7 @@ def test_member_changes_are_logged_and_the_operator_is_an_anonymous_actor(app, m
                  details={"long": "x" * 5000})
     db.session.commit()
     actions = [e.action for e in audit.events(db.session, organisation_id=org.id)]
-    assert sorted(actions) == sorted(["member.invite", "invitation.cancel", "member.invite",
+    assert sorted(actions) == sorted(["organisation.create", "member.invite", "invitation.cancel", "member.invite",
                                       "invitation.accept", "member.remove"])
     cli = audit.events(db.session, action="cli.test")[0]
     assert cli.actor_id is None and cli.actor_label == "" and len(cli.details["long"]) == 2000

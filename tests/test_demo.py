@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -112,3 +113,22 @@ def test_demo_imports_martines_resume_once(app):
     assert db.session.scalar(select(func.count()).select_from(ImportFingerprint)
                              .where(ImportFingerprint.portfolio_id == martine.id)) == made
     assert len(portfolio_of("martine.leclerc@example.org").experiences) == 2
+
+
+def test_the_demo_has_a_platform_admin_who_reaches_the_indicators(app):
+    """Audit 15, #20: `/admin/indicators` can be tried from `sillage demo` (README's demo accounts name it)."""
+    run_demo(app)
+    admins = db.session.scalars(select(User).where(User.is_admin.is_(True))).all()
+    assert [u.email for u in admins] == ["admin.plateforme@example.org"]
+    account = next(a for a in demo.DEMO_ACCOUNTS if a.email == "admin.plateforme@example.org")
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    assert f"`{account.email}` | `{account.password}`" in readme
+    client = app.test_client()
+    assert login(client, account.email, account.password).status_code == 302
+    page = client.get("/admin/indicators")
+    assert page.status_code == 200 and "Lycée professionnel Les Trois-Rivières" in page.get_data(as_text=True)
+    ines = next(a for a in demo.DEMO_ACCOUNTS if a.email == "ines.martin@example.org")
+    with app.app_context():
+        other = app.test_client()
+        login(other, ines.email, ines.password)
+        assert other.get("/admin/indicators").status_code == 404

@@ -45,7 +45,8 @@ def test_figures_for_the_platform_and_for_one_organisation(app, make_user, platf
     outsider = make_user("outsider@example.org")
     sections = indicators.compute(db.session, platform_admin)
     assert _values(sections, "activation") == {"activated": 3, "pending": 1, "suspended": 0}
-    assert _values(sections, "accounts_by_institution") == {str(org.id): 1}
+    # an institution's people are its activated enrolments, on the platform's page as on its own (audit 15, #3)
+    assert _values(sections, "accounts_by_institution") == {str(org.id): 0}
     mine = indicators.compute(db.session, head, org=org)
     # Members are not the organisation's people (review 14, M4): only activated enrolments are.
     assert _values(mine, "activation") == {"activated": 0, "pending": 0, "suspended": 0}
@@ -152,7 +153,10 @@ def test_an_institutions_people_activation_and_groups_come_from_its_enrolments(c
     assert _values(mine, "activation") == {"activated": 1, "pending": 2, "suspended": 0}
     assert _values(mine, "enrolments") == {"activated": 1, "pending": 2, "ended": 1}
     # the activated pupil only (members are not its people); the leaver's enrolment ended
-    assert sum(_values(mine, "accounts_by_kind").values()) == 1  # the pupil; members are not counted (M4)
+    kinds = _values(mine, "accounts_by_kind")
+    assert kinds["citizen"] + kinds["counsellor"] + kinds["platform_admin"] == 1  # the pupil only (M4)
+    # what the institution's accounts are: its enrolled pupil; its staff (head, teacher) counted as staff
+    assert (kinds["pupils"], kinds["guardians"], kinds["staff"], kinds["partners"]) == (1, 0, 2, 0)
     assert _values(mine, "group_activated") == {str(group.id): 1}
     assert _values(mine, "group_pending") == {str(group.id): 2}
     assert _values(mine, "group_shares") == {str(group.id): 1}  # archived groups are left out

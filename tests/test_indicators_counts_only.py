@@ -41,9 +41,9 @@ def test_no_indicator_output_shows_portfolio_content(client, make_user):
     _t, raw = tokens.create_token(db.session, admin, "api")
     db.session.commit()
     # the service itself
-    for org_arg in (None, org):
+    for org_arg, group_arg in ((None, None), (org, None), (org, group)):
         for days in (7, 30, 365):
-            sections = indicators.compute(db.session, admin, org=org_arg, days=days)
+            sections = indicators.compute(db.session, admin, org=org_arg, group=group_arg, days=days)
             blob = repr([(s.key, s.title, s.rows) for s in sections])
             assert not any(secret.lower() in blob.lower() for secret in SECRETS)
     login(client, admin.email)
@@ -52,9 +52,18 @@ def test_no_indicator_output_shows_portfolio_content(client, make_user):
     for days in ("7", "30", "365"):
         urls += [f"/admin/indicators?days={days}", f"/admin/indicators?days={days}&format=csv",
                  f"/admin/indicators?days={days}&org={org.id}", f"/organisations/{org.id}/indicators?days={days}",
-                 f"/organisations/{org.id}/indicators?days={days}&format=csv"]
+                 f"/organisations/{org.id}/indicators?days={days}&format=csv",
+                 f"/organisations/{org.id}/indicators?days={days}&group={group.id}",
+                 f"/organisations/{org.id}/indicators?days={days}&group={group.id}&format=csv",
+                 f"/admin/indicators?days={days}&org={org.id}&group={group.id}"]
     outputs = [client.get(url) for url in urls]
     outputs += [client.get(f"/api/v1/admin/indicators?days={d}", headers=headers) for d in ("7", "30", "365")]
+    outputs += [client.get(f"/api/v1/admin/indicators.csv?days={d}", headers=headers) for d in ("7", "30", "365")]
+    outputs += [client.get(f"/api/v1/orgs/{org.id}/indicators.csv?group={group.id}", headers=headers),
+                client.get(f"/api/v1/orgs/{org.id}/indicators?group={group.id}", headers=headers)]
+    group_body = outputs[-1].get_json()["indicators"]
+    assert group_body["activation"]["values"] == {"activated": 1, "pending": 1, "suspended": 0}
+    assert group_body["storage"]["values"]["documents"] == 1  # the group's pupil's document, counted only
     outputs += [client.get(f"/api/v1/orgs/{org.id}/indicators", headers=headers)]
     for response in outputs:
         assert response.status_code == 200

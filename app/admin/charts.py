@@ -3,6 +3,7 @@ table the template puts beside each chart (the chart is ``aria-hidden``-free but
 accessible source)."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 WIDTH, BAR, GAP, LABEL = 480, 22, 8, 190
@@ -13,10 +14,22 @@ def _n(value) -> int:
     return value if isinstance(value, int) else 0
 
 
+def _drawn(section) -> list[tuple]:
+    """The rows a chart draws: an unknown figure (None, shown as "—" in the table) or a suppressed one as 0, and past
+    ``section.top`` rows the largest ``top`` and one "others" bar (the table still lists every row)."""
+    rows = [(k, label, _n(v)) for k, label, v in section.rows]
+    limit = getattr(section, "top", 0)
+    if limit and len(rows) > limit:
+        rest = sorted(rows, key=lambda row: row[2], reverse=True)
+        rows = rest[:limit] + [("others", _("Others (%(n)s)", n=len(rest) - limit),
+                                sum(v for _k, _l, v in rest[limit:]))]
+    return rows
+
+
 def bars(section) -> Markup:
     """Horizontal bars, one per row, scaled to the largest value."""
-    rows = section.rows
-    top = max([_n(v) for _k, _l, v in rows] + [1])
+    rows = _drawn(section)
+    top = max([v for _k, _l, v in rows] + [1])
     height = len(rows) * (BAR + GAP) + GAP
     parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
              f'aria-labelledby="chart-{escape(section.key)}"><title id="chart-{escape(section.key)}">'
@@ -32,9 +45,9 @@ def bars(section) -> Markup:
 
 
 def columns(section) -> Markup:
-    """A time series as columns (one per day), with the first and last day written below."""
-    rows = section.rows
-    top = max([_n(v) for _k, _l, v in rows] + [1])
+    """A time series as columns (one per day or week), with the first and last written below."""
+    rows = _drawn(section)
+    top = max([v for _k, _l, v in rows] + [1])
     height, base = 160, 130
     step = (WIDTH - 40) / max(len(rows), 1)
     parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '

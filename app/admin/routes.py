@@ -18,6 +18,7 @@ from app.admin.charts import chart
 from app.auth.forms import EmptyForm
 from app.extensions import db
 from app.models import Organisation, User
+from app.models.institutions import Group
 from app.services import admin, audit, indicators
 from app.services.accounts import normalise_email
 from app.services.errors import ServiceError, ValidationFailed
@@ -50,6 +51,24 @@ def _org(org_id) -> Organisation | None:
     return org
 
 
+def _group(org: Organisation | None, group_id) -> Group | None:
+    """The ``group`` filter: one of ``org``'s groups, or 404 (another institution's group, or no org)."""
+    if not group_id:
+        return None
+    key = policy.parse_id(group_id)
+    group = db.session.get(Group, key) if key else None
+    if group is None or org is None or group.organisation_id != org.id:
+        abort(404)
+    return group
+
+
+def _groups(org: Organisation | None) -> list:
+    if org is None:
+        return []
+    return db.session.scalars(select(Group).where(Group.organisation_id == org.id, Group.archived_at.is_(None))
+                              .order_by(Group.year.desc(), Group.name).limit(indicators.MAX_GROUPS)).all()
+
+
 def _csv(sections, name: str) -> Response:
     out = io.StringIO()
     csv.writer(out).writerows(indicators.as_csv_rows(sections))
@@ -57,9 +76,9 @@ def _csv(sections, name: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
-def _render(org, sections, days, csv_url):
+def _render(org, sections, days, csv_url, group=None):
     return render_template("admin/indicators.html", org=org, sections=sections, days=days, chart=chart,
-                           periods=indicators.PERIODS, csv_url=csv_url,
+                           periods=indicators.PERIODS, csv_url=csv_url, group=group, groups=_groups(org),
                            organisations=(db.session.scalars(select(Organisation).order_by(Organisation.name)
                                                              .limit(500)).all() if org is None or
                                           admin.is_platform_admin(current_user) else []))
@@ -70,11 +89,13 @@ def _render(org, sections, days, csv_url):
 def platform_indicators():
     me = _admin_only()
     org, days = _org(request.args.get("org")), _days()
-    sections = indicators.compute(db.session, me, org=org, days=days)
+    group = _group(org, request.args.get("group"))
+    sections = indicators.compute(db.session, me, org=org, group=group, days=days)
     if request.args.get("format") == "csv":
         return _csv(sections, f"indicators-{days}d")
     return _render(org, sections, days, url_for(".platform_indicators", org=request.args.get("org") or None,
-                                                days=days, format="csv"))
+                                                group=group.id if group else None, days=days, format="csv"),
+                   group)
 
 
 @bp.get("/organisations/<uuid:org_id>/indicators")
@@ -82,13 +103,17 @@ def platform_indicators():
 def organisation_indicators(org_id):
     org, days = _org(str(org_id)), _days()
     try:
-        sections = indicators.compute(db.session, current_user, org=org, days=days)
+        if not indicators.may_view(db.session, current_user, org):
+            abort(404)  # before the group: another school's group ids are not probed here
+        group = _group(org, request.args.get("group"))
+        sections = indicators.compute(db.session, current_user, org=org, group=group, days=days)
     except ServiceError:
         abort(404)
     if request.args.get("format") == "csv":
-        return _csv(sections, f"indicators-{org.id}-{days}d")
+        return _csv(sections, f"indicators-{org.id}-{group.id}-{days}d" if group else
+                    f"indicators-{org.id}-{days}d")
     return _render(org, sections, days, url_for(".organisation_indicators", org_id=org.id, days=days,
-                                                format="csv"))
+                                                group=group.id if group else None, format="csv"), group)
 
 
 @bp.get("/admin/audit")

@@ -118,7 +118,10 @@ def init_app(app: Flask) -> None:
             "info": {"description": (
                 "The Sillage e-portfolio API. Authenticate with a personal access token: "
                 "`Authorization: Bearer sil_...` (create one with POST /api/v1/tokens or on the settings "
-                "page). Lists are paginated with `limit` and `cursor`.")},
+                "page). Lists are paginated with `limit` and `cursor`. One organisation answers under two "
+                "prefixes, with the same id: `/api/v1/organisations/<id>/…` for issuing (profile, members, "
+                "signing keys, organisation tokens, achievements) and `/api/v1/orgs/<id>/…` for the "
+                "institution (groups, staff, partners, roster, activation letters, indicators).")},
             "security": [{"bearerAuth": []}],
         },
     })

@@ -1,12 +1,17 @@
-"""``/api/v1/admin/…`` and ``/api/v1/orgs/<id>/indicators``: the indicators, the audit log and account
-suspension, for the platform admin (an organisation's admins read their organisation's indicators)."""
+"""``/api/v1/admin/…`` and ``/api/v1/orgs/<id>/indicators``: the indicators (JSON and CSV), the audit log,
+account look-up and suspension, for the platform admin (an organisation's admins and heads read their
+organisation's indicators, and one group's)."""
 from __future__ import annotations
 
+import csv
+import io
+
 import marshmallow as ma
-from flask import request
+from flask import Response, request
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 from marshmallow import fields
+from sqlalchemy import select
 
 from app import api as api_package
 from app import policy
@@ -14,16 +19,30 @@ from app.api.auth import api_user, require_token
 from app.api.common import document_errors, json_object
 from app.api.schemas import UTCDateTime
 from app.extensions import db
-from app.models import Organisation
+from app.models import Organisation, User
+from app.models.institutions import Group
 from app.services import admin, audit, indicators
-from app.services.errors import Forbidden, NotFound, ServiceError
+from app.services.accounts import normalise_email
+from app.services.errors import Forbidden, NotFound, ServiceError, ValidationFailed
 
 
 class IndicatorsSchema(ma.Schema):
     days = fields.Integer(required=True)
     organisation_id = fields.UUID(allow_none=True, required=True)
+    group_id = fields.UUID(allow_none=True, required=True)
     indicators = fields.Dict(required=True, metadata={
         "description": "Per section: its title and {key: count}. Counts only, never portfolio content."})
+
+
+class AdminAccountSchema(ma.Schema):
+    id = fields.UUID(required=True)
+    email = fields.String(required=True)
+    role = fields.String(required=True)
+    is_admin = fields.Boolean(required=True)
+    created_at = UTCDateTime(required=True)
+    email_verified_at = UTCDateTime(allow_none=True, required=True)
+    suspended_at = UTCDateTime(allow_none=True, required=True)
+    suspension_reason = fields.String(allow_none=True, required=True)
 
 
 class AuditEventSchema(ma.Schema):
@@ -59,14 +78,44 @@ def _org(org_id) -> Organisation:
     return org
 
 
+def _group(org):
+    """The ``group`` filter: one of ``org``'s groups; any other id (another institution's too) is 404."""
+    raw = request.args.get("group")
+    if not raw:
+        return None
+    key = policy.parse_id(raw)
+    group = db.session.get(Group, key) if key else None
+    if group is None or org is None or group.organisation_id != org.id:
+        raise NotFound(str(_l("Not found.")))
+    return group
+
+
+def _sections(org, days):
+    me = api_user()
+    if org is not None and not indicators.may_view(db.session, me, org):
+        raise NotFound(str(_l("Not found.")))  # another organisation's: as unknown (its groups too)
+    group = _group(org)
+    return indicators.compute(db.session, me, org=org, group=group, days=days), group
+
+
 def _result(org, days):
-    try:
-        sections = indicators.compute(db.session, api_user(), org=org, days=days)
-    except Forbidden:
-        if org is None:
-            raise
-        raise NotFound(str(_l("Not found."))) from None  # another organisation's: as unknown
-    return {"days": days, "organisation_id": org.id if org else None, "indicators": indicators.as_json(sections)}
+    sections, group = _sections(org, days)
+    return {"days": days, "organisation_id": org.id if org else None, "group_id": group.id if group else None,
+            "indicators": indicators.as_json(sections)}
+
+
+def _csv(org, days) -> Response:
+    sections, group = _sections(org, days)
+    out = io.StringIO()
+    csv.writer(out).writerows(indicators.as_csv_rows(sections))
+    name = "-".join(["indicators", *(str(x.id) for x in (org, group) if x is not None), f"{days}d"])
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+CSV_RESPONSE = {"200": {"description": "`section,key,label,value` rows: the same figures as the JSON answer "
+                                       "(labels starting like a formula are quoted).",
+                        "content": {"text/csv": {"schema": {"type": "string"}}}}}
 
 
 def _admin():
@@ -84,19 +133,56 @@ def make_blueprint() -> Blueprint:
 
     @blp.route("/admin/indicators", methods=["GET"])
     @blp.response(200, IndicatorsSchema)
-    @blp.doc(summary="Platform indicators (?days=7|30|365&org=<id>)")
-    @document_errors(blp, 400, 401, 404)
+    @blp.doc(summary="Platform indicators (?days=7|30|365&org=<id>&group=<id of one of org's groups>)")
+    @document_errors(blp, 400, 401, 403, 404)
     def platform_indicators():
         org_id = request.args.get("org")
         _admin()
         return _result(_org(org_id) if org_id else None, _days())
 
+    @blp.route("/admin/indicators.csv", methods=["GET"])
+    @blp.doc(summary="Platform indicators as CSV, like the page's export (same parameters)",
+             responses=CSV_RESPONSE)
+    @document_errors(blp, 400, 401, 403, 404)
+    def platform_indicators_csv():
+        org_id = request.args.get("org")
+        _admin()
+        return _csv(_org(org_id) if org_id else None, _days())
+
     @blp.route("/orgs/<org_id>/indicators", methods=["GET"])
     @blp.response(200, IndicatorsSchema)
-    @blp.doc(summary="An organisation's indicators, for its admins (?days=7|30|365)")
+    @blp.doc(summary="An organisation's indicators, for its admins and heads (?days=7|30|365&group=<id>: one "
+                     "of its groups' people)")
     @document_errors(blp, 400, 401, 404)
     def organisation_indicators(org_id):
         return _result(_org(org_id), _days())
+
+    @blp.route("/orgs/<org_id>/indicators.csv", methods=["GET"])
+    @blp.doc(summary="An organisation's indicators as CSV (same parameters)", responses=CSV_RESPONSE)
+    @document_errors(blp, 400, 401, 404)
+    def organisation_indicators_csv(org_id):
+        return _csv(_org(org_id), _days())
+
+    @blp.route("/admin/accounts", methods=["GET"])
+    @blp.response(200, AdminAccountSchema(many=True))
+    @blp.doc(summary="Find accounts for suspension: `?email=` (the one account using it, or none) or "
+                     "`?suspended=true` (suspended accounts, most recent first, 200 at most)")
+    @document_errors(blp, 400, 401, 403)
+    def accounts():
+        _admin()
+        email = (request.args.get("email") or "").strip()
+        if email:
+            try:
+                key = normalise_email(email)
+            except ValidationFailed:
+                raise ServiceError(str(_l("This is not an e-mail address.")), code="invalid_email",
+                                   status=400) from None
+            return db.session.scalars(select(User).where(User.email == key)).all()
+        if request.args.get("suspended") in ("true", "1"):
+            return db.session.scalars(select(User).where(User.suspended_at.is_not(None))
+                                      .order_by(User.suspended_at.desc()).limit(200)).all()
+        raise ServiceError(str(_l("Give an e-mail address (email=) or ask for suspended accounts "
+                                  "(suspended=true).")), code="missing_filter", status=400)
 
     @blp.route("/admin/audit", methods=["GET"])
     @blp.response(200, AuditEventSchema(many=True))

@@ -44,7 +44,8 @@ def _group_json(group, *, detail=False) -> dict:
     if detail:
         data["staff"] = [{"id": str(s.id), "email": s.user.email, "role": s.role} for s in group.staff]
         from app.services import guardians  # a guardian's refusal: the school provides paper for that pupil
-        members = institutions.members(db.session, group)
+        # ended members too, as the group's page shows them (their ``ended_at`` and ``end_reason`` set)
+        members = institutions.members(db.session, group, include_ended=True)
         refused = guardians.refused_accounts(db.session, [e.user_id for e in members])
         data["members"] = [{**_enrolment_json(e), "guardian_refused": e.user_id in refused} for e in members]
     return data
@@ -76,7 +77,8 @@ def _body() -> dict:
 def make_blueprint() -> Blueprint:
     blp = Blueprint("institutions_api", __name__, url_prefix="/api/v1",
                     description="Institutions: groups, staff, rosters, activation letters; sharing with a "
-                                "group's staff.")
+                                "group's staff; your institutions and groups. The same organisation's issuing side "
+                                "(members, keys, tokens, achievements) is under /api/v1/organisations/<id>/….")
     blp.before_request(require_token)
 
     @blp.route("/orgs/<org_id>/groups", methods=["GET"])
@@ -241,6 +243,28 @@ def make_blueprint() -> Blueprint:
         db.session.commit()
         return Response(data, mimetype="application/pdf", headers={
             "Content-Disposition": 'attachment; filename="activation-letters.pdf"', "Cache-Control": "no-store"})
+
+    @blp.route("/me/institutions", methods=["GET"])
+    @blp.doc(summary="Your institutions and groups, as `/institutions` shows them: where you are staff "
+                     "(`staff_of`), the groups you teach or follow (`staff_groups`), the portfolios shared "
+                     "with them (`shared_with_my_groups`), and the groups of your enrolments whose staff you may "
+                     "share with (`shareable_groups`: their `id` is the `group_id` of `POST /me/group-shares`)")
+    @document_errors(blp, 401)
+    def my_institutions():
+        me = api_user()
+        org_json = lambda org: {"id": str(org.id), "name": org.name, "kind": org.kind}  # noqa: E731
+        return {
+            "staff_of": [{"organisation": org_json(org), "role": role}
+                         for org, role in institutions.institutions_of(db.session, me)],
+            "staff_groups": [{**_group_json(g), "organisation_name": g.organisation.name, "role": role}
+                             for g, role in institutions.staff_groups(db.session, me)],
+            "shared_with_my_groups": [
+                {"grant_id": str(grant.id), "group_id": str(grant.group_id), "portfolio_id": str(grant.portfolio_id),
+                 "owner": grant.portfolio.display_name or grant.portfolio.owner.email}
+                for grant in institutions.shared_with_staff(db.session, me)],
+            "shareable_groups": [{**_group_json(g), "organisation_name": g.organisation.name}
+                                 for g in institutions.shareable_groups(db.session, me)],
+        }
 
     @blp.route("/me/group-shares", methods=["POST"])
     @blp.doc(summary="Share your portfolio with the staff of one of your groups: {group_id, group_role "

@@ -197,7 +197,9 @@ def _errors(blp: Blueprint, *codes: int):
 def make_blueprint() -> Blueprint:
     blp = Blueprint("organisations", __name__, url_prefix="/api/v1/organisations",
                     description="Issuer organisations: members, signing keys, organisation tokens and "
-                                "achievements. Personal tokens or organisation tokens (silo_…).")
+                                "achievements. Personal tokens or organisation tokens (silo_…). The same "
+                                "organisation's institution side (groups, staff, roster, indicators) is under "
+                                "/api/v1/orgs/<id>/….")
     blp.before_request(require_principal)
     # The stable error codes of these services are listed in each 403/404/409/422 answer (OpenAPI).
     blp.error_sources = ("app.services.orgs", "app.services.invitations", "app.services.achievements",

@@ -185,7 +185,7 @@ def admin():
         parsed = frameworks.read_stored(key, **options)
         with frameworks.import_lock(db.session, parsed.slug):
             try:
-                report = frameworks.apply(db.session, parsed)
+                report = frameworks.apply(db.session, parsed, actor=current_user)
                 storage.delete_after_commit(db.session, key)
                 db.session.commit()
             except BaseException:
@@ -222,7 +222,7 @@ def retire(framework_id):
     except NotFound:
         abort(404)
     restore = request.form.get("decision") == "restore"
-    frameworks.retire_framework(db.session, found, retired=not restore)
+    frameworks.retire_framework(db.session, found, retired=not restore, actor=current_user)
     db.session.commit()
     flash(_("“%(name)s” is back in search.", name=found.name) if restore else
           _("“%(name)s” is retired: hidden from search, its concepts still resolve.", name=found.name), "success")

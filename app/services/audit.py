@@ -35,10 +35,17 @@ def record(session: Session, *, actor, action: str, target_type: str, target_id=
     """Add an audit event (flushed, not committed: the caller's transaction decides).
 
     ``actor`` is a User or None (the command line, a background job); its e-mail is kept as a label so
-    that the log still reads after the account is deleted."""
+    that the log still reads after the account is deleted. Any other principal (an organisation acting
+    through its API token, ``policy.OPERATOR``) is recorded without an account, under a label saying so."""
+    from app.models import User
+    from app.policy import OrganisationPrincipal
+
+    user = actor if isinstance(actor, User) else None
+    label = user.email if user is not None else (
+        "organisation token" if isinstance(actor, OrganisationPrincipal) else "")
     event = AuditEvent(
-        actor_id=getattr(actor, "id", None),
-        actor_label=(getattr(actor, "email", None) or "")[:254],
+        actor_id=getattr(user, "id", None),
+        actor_label=(label or "")[:254],
         action=action[:64],
         target_type=target_type[:40],
         target_id=None if target_id is None else str(target_id)[:64],

@@ -288,6 +288,14 @@ def may_revoke(actor, credential: Credential) -> bool:
     return True
 
 
+def _audit(session: Session, actor, credential: Credential, action: str, reason: str | None) -> None:
+    """An organisation's act on one of its credentials, in the audit log (the reason; never the content)."""
+    from app.services import audit
+
+    audit.record(session, actor=actor, action=action, target_type="credential", target_id=credential.id,
+                 organisation_id=credential.organisation_id, details={"reason": reason} if reason else {})
+
+
 def revoke(session: Session, actor, credential: Credential, reason: str) -> None:
     """Revoke for good (a reason is required); the revocation list is re-signed at once, a closed
     organisation's too (``_check_revoking``)."""
@@ -300,6 +308,7 @@ def revoke(session: Session, actor, credential: Credential, reason: str) -> None
     credential.revoked_at = utcnow()
     credential.revocation_reason = reason
     session.flush()
+    _audit(session, actor, credential, "credential.revoke", reason)
     status_lists.publish_for(session, credential, "revocation")
 
 
@@ -318,6 +327,7 @@ def suspend(session: Session, actor, credential: Credential, reason: str | None 
     credential.suspended_at = utcnow()
     credential.suspension_reason = reason
     session.flush()
+    _audit(session, actor, credential, "credential.suspend", reason)
     status_lists.publish_for(session, credential, "suspension")
 
 
@@ -328,6 +338,7 @@ def unsuspend(session: Session, actor, credential: Credential) -> None:
     credential.suspended_at = None
     credential.suspension_reason = None
     session.flush()
+    _audit(session, actor, credential, "credential.unsuspend", None)
     status_lists.publish_for(session, credential, "suspension")
 
 

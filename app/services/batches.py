@@ -453,5 +453,6 @@ def run_batch_job(batch_id: str) -> None:
 def sweep_batches() -> None:
     """Every minute: resume the batches whose consumer died (their lease expired) or whose job was lost."""
     resumed = resume_unfinished(db.session)
+    jobs.mark_sweep()
     if resumed:
         log.info("Resumed %s unfinished batch(es)", resumed)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from app.database import utcnow
 from app.models.frameworks import (CONCEPT_KINDS, RELATIONS, SKILL_TYPES, Concept, ConceptLink, ConceptRelation,
                                    Framework, FrameworkImportLock)
+from app.models.user import User
 from app.services.errors import NotFound, ServiceError
 
 LANGUAGES = ("fr", "en")
@@ -524,6 +525,11 @@ def apply(session: Session, parsed: Parsed, *, actor=None) -> ImportReport:
     framework.concept_count = len(parsed.concepts)
     framework.relation_count = len(relations)
     framework.retired_count = retired_total
+    from app.services import audit
+    audit.record(session, actor=actor, action="framework.import", target_type="framework",
+                 target_id=framework.id, details={"slug": framework.slug, "version": framework.version,
+                                                  "added": len(inserts), "updated": len(updates),
+                                                  "retired": len(missing)})
     session.flush()
     session.expire_all()
     return ImportReport(framework, added=len(inserts), updated=len(updates), retired=len(missing),
@@ -554,10 +560,15 @@ def _chunks(rows: list, size: int):
         yield rows[start:start + size]
 
 
-def retire_framework(session: Session, framework: Framework, *, retired: bool = True) -> None:
-    """Hide a framework from search and pickers (or bring it back); its concepts still resolve."""
+def retire_framework(session: Session, framework: Framework, *, retired: bool = True, actor=None) -> None:
+    """Hide a framework from search and pickers (or bring it back); its concepts still resolve. In the
+    audit log (``actor`` None: the command line)."""
+    from app.services import audit
+
     framework.retired_at = utcnow() if retired else None
     session.flush()
+    audit.record(session, actor=actor, action="framework.retire" if retired else "framework.restore",
+                 target_type="framework", target_id=framework.id, details={"slug": framework.slug})
 
 
 def import_path(session: Session, path: str | Path, *, format: str | None = None, name: str | None = None,
@@ -668,6 +679,11 @@ def queue_import(session: Session, actor, key: str, options: dict):
                                 owner=getattr(actor, "id", None), params={"file": options.get("filename", "")})
 
 
+def _owner(session: Session, batch):
+    """Who queued a background import (the audit log's actor), or None once the account is gone."""
+    return session.get(User, batch.owner_id) if batch.owner_id else None
+
+
 def _options(item) -> tuple[str, dict]:
     options = dict(item.payload)
     options.pop("filename", None)
@@ -682,7 +698,7 @@ def _run_import(session: Session, batch, item) -> dict:
 
     key, options = _options(item)
     try:
-        report = import_stored(session, key, **options)
+        report = apply(session, read_stored(key, **options), actor=_owner(session, batch))
     except FrameworkImportError as exc:
         raise batches.ItemFailed(exc.code, exc.message) from None
     finally:
@@ -717,7 +733,7 @@ class _ImportPipeline:
         try:
             if problem is not None:
                 raise problem
-            return [apply(session, parsed).as_dict()]
+            return [apply(session, parsed, actor=_owner(session, batch)).as_dict()]
         except ServiceError as exc:
             return [batches.ItemFailed(exc.code, exc.message)]
 

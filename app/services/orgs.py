@@ -243,7 +243,10 @@ def rotate_key(session: Session, actor, org: Organisation) -> SigningKey:
                               "identifier is the key.")), code="did_key_cannot_rotate")
     old = current_key_row(session, org)
     old.retired_at = utcnow()
-    return _new_key(session, org)
+    new = _new_key(session, org)
+    audit.record(session, actor=actor, action="organisation.rotate_key", target_type="organisation",
+                 target_id=org.id, organisation_id=org.id, details={"retired_key": old.id, "new_key": new.id})
+    return new
 
 
 # --- request, decision ------------------------------------------------------------------------------------
@@ -279,6 +282,10 @@ def create_organisation(session: Session, actor, data: dict, *, admin: User, did
     if approve:
         org.status, org.decided_at = APPROVED, utcnow()
     session.flush()
+    audit.record(session, actor=actor if isinstance(actor, User) else None, action="organisation.create",
+                 target_type="organisation", target_id=org.id, organisation_id=org.id,
+                 details={"name": org.name, "kind": org.kind, "admin_id": admin.id, "approved": approve,
+                          "did_method": org.did_method})
     return org
 
 
@@ -291,6 +298,9 @@ def update_organisation(session: Session, actor, org: Organisation, data: dict,
     if logo is not None:
         org.logo, org.logo_type = logo
     session.flush()
+    audit.record(session, actor=actor, action="organisation.update", target_type="organisation",
+                 target_id=org.id, organisation_id=org.id,
+                 details={"fields": sorted(values) + (["logo"] if logo is not None else [])})
     return org
 
 
@@ -457,6 +467,8 @@ def create_token(session: Session, actor, org: Organisation, name: str = "") -> 
                               created_by=actor if isinstance(actor, User) else None, created_at=utcnow())
     session.add(token)
     session.flush()
+    audit.record(session, actor=actor, action="organisation.token_create", target_type="organisation_token",
+                 target_id=token.id, organisation_id=org.id, details={"name": token.name})
     return token, raw
 
 
@@ -475,6 +487,8 @@ def revoke_token(session: Session, actor, org: Organisation, token_id) -> Organi
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.flush()
+        audit.record(session, actor=actor, action="organisation.token_revoke", target_type="organisation_token",
+                     target_id=token.id, organisation_id=org.id, details={"name": token.name})
     return token
 
 

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from app import policy
 from app.models import Organisation, User
 from app.models.path import Training, TrainingSkill
-from app.services import frameworks
+from app.services import audit, frameworks
 from app.services.errors import NotFound, ServiceError, ValidationFailed
 from app.services.validation import CONTROL_CHARS, MAX_DATE, MIN_DATE, URL
 
@@ -248,6 +248,9 @@ def import_catalogue(session: Session, actor, data: bytes, *, filename: str = ""
         training.import_id, training.source, training.imported_by_id = import_id, filename[:255], actor_id
         training.skills = [TrainingSkill(concept_uri=uri) for uri in row["skill_uris"]]
     session.flush()
+    audit.record(session, actor=actor, action="training.import", target_type="training_import",
+                 target_id=import_id, organisation_id=organisation_id,
+                 details={"file": filename[:255], "created": created, "updated": updated})
     return ImportReport(import_id=import_id, created=created, updated=updated)
 
 
@@ -281,5 +284,7 @@ def delete_training(session: Session, actor, training: Training) -> None:
     organisation = session.get(Organisation, training.organisation_id) if training.organisation_id else None
     if not may_publish(actor, organisation):
         raise NotFound(str(_l("This training does not exist.")))
+    audit.record(session, actor=actor, action="training.delete", target_type="training", target_id=training.id,
+                 organisation_id=training.organisation_id)
     session.delete(training)
     session.flush()

@@ -80,7 +80,7 @@ def seed(app, accounts: int, rng: random.Random):
         db.session.commit()
         print(f"seeded {accounts} accounts, {len(members)} memberships, {len(enrolments)} enrolments "
               f"in {time.perf_counter() - started:.1f} s")
-        return str(organisations[0].id)
+        return str(organisations[0].id), str(groups[0]["id"])
 
 
 def timed(client, url: str, repeat: int) -> list[float]:
@@ -102,7 +102,7 @@ def main(argv=None) -> int:
 
     with tempfile.TemporaryDirectory() as folder:
         app = make_app(Path(folder))
-        org_id = seed(app, args.accounts, random.Random(13))
+        org_id, group_id = seed(app, args.accounts, random.Random(13))
         client = app.test_client()
         client.post("/login", data={"email": "root@bench.example", "password": PASSWORD,
                                     "csrf_token": csrf_token(client.get("/login"))})
@@ -110,6 +110,7 @@ def main(argv=None) -> int:
         for label, url in (("platform, 30 days", "/admin/indicators?days=30"),
                            ("platform, 365 days", "/admin/indicators?days=365"),
                            ("one organisation", f"/organisations/{org_id}/indicators?days=30"),
+                           ("one group", f"/organisations/{org_id}/indicators?days=30&group={group_id}"),
                            ("CSV export", "/admin/indicators?format=csv")):
             timed(client, url, 2)  # warm-up
             times = timed(client, url, args.repeat)
