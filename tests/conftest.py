@@ -5,6 +5,7 @@ PostgreSQL: set ``SILLAGE_TEST_DATABASE_URL``; the migrations run once, tables a
 """
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 
@@ -37,6 +38,52 @@ def generous_signing_budget():
     default, signing.SIGN_TIME_BUDGET_SECONDS = signing.SIGN_TIME_BUDGET_SECONDS, SUITE_SIGN_TIME_BUDGET_SECONDS
     yield
     signing.SIGN_TIME_BUDGET_SECONDS = default
+
+
+def _memoise_route_builders() -> None:
+    """Werkzeug compiles two URL-builder functions per route (``Rule._compile_builder``: an AST built,
+    walked and passed to ``compile``) for every application: about 470 routes, a quarter of
+    ``create_app``'s time, spent again for each of the suite's two thousand applications. The function
+    it produces depends only on what the key below holds: the rule's text, its parsed parts
+    (``_trace``), which arguments have defaults (and, for those in the rule, their value as the
+    converter writes it, folded into the code) and ``append_unknown``; it reaches the rule's converters
+    at call time through the ``self`` it is bound to (``compile`` binds it to each rule). So the same
+    function serves every application's copy of a route, exactly as if it were compiled again.
+    Production builds one application and is not concerned. Skipped if Werkzeug's internals change."""
+    from werkzeug.routing.rules import Rule
+
+    original = Rule._compile_builder
+    if getattr(original, "memoised", False) or not hasattr(Rule, "_get_func_code"):
+        return
+    cache: dict = {}
+
+    def _compile_builder(self, append_unknown: bool = True):
+        defaults = self.defaults or {}
+        key = (append_unknown, self.rule, tuple(self._trace),
+               tuple((name, self._converters[name].to_url(value) if name in self._converters else None)
+                     for name, value in defaults.items()))
+        builder = cache.get(key)
+        if builder is None:
+            builder = cache[key] = original(self, append_unknown)
+        return builder
+
+    _compile_builder.memoised = True
+    Rule._compile_builder = _compile_builder
+
+
+_memoise_route_builders()
+
+
+def _quieter_garbage_collector() -> None:
+    """Building an application allocates about a million short-lived objects (flask-smorest deep-copies
+    its OpenAPI fragments; Werkzeug compiles routes): with the default thresholds the cyclic collector
+    ran through every imported module's objects about once per application. Called once the first
+    application exists: the objects alive then (modules, classes, caches) are frozen, out of every
+    collection, and the youngest generation is collected less often. Collections still run, so released
+    applications are freed (tests/test_app_memory.py). Test process only; ``sillage serve`` freezes too."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 10, 10)
 
 
 def _settings(instance, database_url: str, **overrides) -> dict:
@@ -75,6 +122,7 @@ def template_db(tmp_path_factory):
     folder = tmp_path_factory.mktemp("template")
     url = PG_URL or f"sqlite:///{folder / 'template.db'}"
     _migrate(_settings(folder, url))
+    _quieter_garbage_collector()
     return folder / "template.db"
 
 
