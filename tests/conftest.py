@@ -77,10 +77,12 @@ _memoise_route_builders()
 def _quieter_garbage_collector() -> None:
     """Building an application allocates about a million short-lived objects (flask-smorest deep-copies
     its OpenAPI fragments; Werkzeug compiles routes): with the default thresholds the cyclic collector
-    ran through every imported module's objects about once per application. Called once the first
-    application exists: the objects alive then (modules, classes, caches) are frozen, out of every
-    collection, and the youngest generation is collected less often. Collections still run, so released
-    applications are freed (tests/test_app_memory.py). Test process only; ``sillage serve`` freezes too."""
+    ran through every imported module's objects about once per application. Called before the first
+    application is built: the objects alive then (modules, classes, the collected tests) are frozen, out
+    of every collection, and the youngest generation is collected less often. Not after: an application
+    alive at that moment (Flask-Talisman keeps the last one it was bound to) would stay forever. Full
+    collections still run, so released applications are freed (tests/test_app_memory.py checks it).
+    Test process only (``sillage serve`` freezes its own imports likewise)."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 10, 10)
@@ -121,8 +123,8 @@ def template_db(tmp_path_factory):
     """Run the real migrations once per session (SQLite: into a template file)."""
     folder = tmp_path_factory.mktemp("template")
     url = PG_URL or f"sqlite:///{folder / 'template.db'}"
-    _migrate(_settings(folder, url))
     _quieter_garbage_collector()
+    _migrate(_settings(folder, url))
     return folder / "template.db"
 
 
