@@ -184,10 +184,30 @@ def release_database() -> None:
     close_all_sessions()
     db.session.remove()
     if PG_URL:
-        tables = ", ".join(t.name for t in db.metadata.sorted_tables)
-        db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        db.session.commit()
+        _empty_postgres_tables()
     db.engine.dispose()
+
+
+def _empty_postgres_tables() -> None:
+    """Leave the PostgreSQL database as the migrations left it: every table empty, every sequence at its
+    start.
+
+    TRUNCATE of all ~100 tables took about 0.8 s a test (each table gets a new file), about half of the
+    PostgreSQL pass; a test writes to a handful. So one query asks which tables hold rows and only those
+    are truncated (CASCADE empties whatever refers to them, as before), and every sequence used since its
+    last restart (even by a row inserted then deleted or rolled back, whose table is empty) is restarted:
+    the same state as the full TRUNCATE … RESTART IDENTITY gave."""
+    tables = [table.name for table in db.metadata.sorted_tables]
+    probe = " UNION ALL ".join(f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM {name})" for name in tables)
+    written = [row[0] for row in db.session.execute(text(probe))]
+    used = [row[0] for row in db.session.execute(text(
+        "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) FROM pg_sequences "
+        "WHERE schemaname = current_schema() AND last_value IS NOT NULL"))]
+    if written:
+        db.session.execute(text(f"TRUNCATE {', '.join(written)} RESTART IDENTITY CASCADE"))
+    for sequence in used:
+        db.session.execute(text(f"ALTER SEQUENCE {sequence} RESTART"))
+    db.session.commit()
 
 
 @pytest.fixture
