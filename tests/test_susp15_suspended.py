@@ -16,6 +16,7 @@ from app.services.accounts import AccountSuspended
 from tests.backpack_helpers import Elsewhere
 from tests.conftest import login
 from tests.test_orgs_services import ORG
+from tests.membership_helpers import accepted
 
 SUSPENDED_PAGE = 'data-login-refusal="suspended"'
 
@@ -101,7 +102,7 @@ def test_share_links_and_badge_pages_answer_410_saying_why(app, client, make_use
 def test_organisation_tokens_of_a_suspended_admin_stop_until_reinstated(app, make_user):
     admin_user, colleague = make_user("admin@lycee.example"), make_user("admin2@lycee.example")
     org = orgs.create_organisation(db.session, policy.OPERATOR, ORG, admin=admin_user, approve=True)
-    orgs.add_member(db.session, admin_user, org, colleague.email, "admin")
+    accepted(orgs.add_member(db.session, admin_user, org, colleague.email, "admin"))
     _t1, minted = orgs.create_token(db.session, admin_user, org, "SIS")
     _t2, other = orgs.create_token(db.session, colleague, org, "LMS")
     db.session.commit()
