@@ -240,3 +240,16 @@ def test_job_queue_health_reports_waiting_oldest_failures_and_sweep(app, platfor
     db.session.commit()
     healthy = _values(indicators.compute(db.session, platform_admin, days=7), "jobs")
     assert healthy["unfinished_batches"] == 0 and healthy["oldest_unfinished_minutes"] is None
+
+
+def test_the_platform_page_explains_a_filter_it_cannot_apply(client, platform_admin, two_schools):
+    """An unknown period or a group of another institution (the form kept the group of the institution
+    chosen before) shows the page with a message, not a bare 404 or a silent change."""
+    login(client, platform_admin.email)
+    period = client.get("/admin/indicators?days=999")
+    assert period.status_code == 200 and 'class="flash flash-error"' in period.get_data(as_text=True)
+    small, group = two_schools["small"], two_schools["group"]
+    moved = client.get(f"/admin/indicators?org={small.id}&group={group.id}")
+    text = moved.get_data(as_text=True)
+    assert moved.status_code == 200 and 'class="flash flash-error"' in text and small.name in text
+    assert "5e A" not in text  # the other school's group is neither shown nor counted

@@ -38,7 +38,11 @@ def _admin_only():
 
 
 def _days() -> int:
-    return indicators.PERIODS.get(request.args.get("days", "30"), 30)
+    """The period in days; an unknown value (a hand-edited address) falls back to 30, and the page says so."""
+    days = indicators.PERIODS.get(request.args.get("days", "30"))
+    if days is None:
+        flash(_("Unknown period: the last 30 days are shown."), "error")
+    return days or 30
 
 
 def _org(org_id) -> Organisation | None:
@@ -89,7 +93,14 @@ def _render(org, sections, days, csv_url, group=None):
 def platform_indicators():
     me = _admin_only()
     org, days = _org(request.args.get("org")), _days()
-    group = _group(org, request.args.get("group"))
+    group_id = request.args.get("group")
+    if group_id and org is not None and (key := policy.parse_id(group_id)) is not None and \
+            (chosen := db.session.get(Group, key)) is not None and chosen.organisation_id != org.id:
+        # The platform's form kept the group of the institution chosen before: show the new institution whole
+        # (a head's page answers 404 instead, so that another school's group ids are never probed there).
+        flash(_("That group belongs to another institution: the whole institution is shown."), "error")
+        group_id = None
+    group = _group(org, group_id)
     sections = indicators.compute(db.session, me, org=org, group=group, days=days)
     if request.args.get("format") == "csv":
         return _csv(sections, f"indicators-{days}d")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 
 from flask import abort, jsonify, make_response, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -39,7 +40,9 @@ def _is_owner(row: ExternalCredential) -> bool:
     return portfolio is not None and row.portfolio_id == portfolio.id
 
 
-def _badge(badge_id: uuid.UUID) -> ExternalCredential:
+def _badge(badge_id: uuid.UUID, *, as_json: bool = False) -> ExternalCredential:
+    """The public badge, or a refusal: 404, 410 once erased with its holder, 410 while the holder is
+    suspended (as JSON for ``.json``, which programs read)."""
     row = db.session.get(ExternalCredential, badge_id)
     if row is None:
         from app.services.erasure import is_erased_page  # noqa: PLC0415 - issue 11: gone with its holder
@@ -49,6 +52,10 @@ def _badge(badge_id: uuid.UUID) -> ExternalCredential:
     owner = db.session.scalar(select(User).join(Portfolio, Portfolio.owner_id == User.id)
                               .where(Portfolio.id == row.portfolio_id))
     if owner is not None and not owner.is_active:  # suspended: like its pages and share links (L9)
+        if as_json:
+            abort(make_response(jsonify(error="owner_suspended", message=_(
+                "The account that published it is suspended by the administrators of this service, so "
+                "nothing it shares is shown for now.")), 410))
         abort(owner_suspended())
     return row
 
@@ -105,7 +112,7 @@ def _file(data: bytes, media_type: str, filename: str, row: ExternalCredential):
 @bp.get("/backpack/<uuid:badge_id>.json")
 def document_json(badge_id):
     """The credential as JSON (a VC-JWT: its decoded credential; ``/original`` has the JWS itself)."""
-    row = _badge(badge_id)
+    row = _badge(badge_id, as_json=True)
     response = make_response(jsonify(row.document))
     if request.args.get("download"):
         response.headers["Content-Disposition"] = f'attachment; filename="badge-{row.id}.json"'
