@@ -299,3 +299,19 @@ def test_the_openapi_document_lists_the_stable_error_codes(app, client):
     assert "`last_admin`" in described("/api/v1/organisations/{org_id}/members/{membership_id}", "delete", 409)
     indicators_403 = described("/api/v1/admin/indicators", "get", 404)
     assert "`not_found`" in indicators_403
+
+
+def test_the_group_page_marks_staff_who_have_not_accepted(client, classroom, make_user):
+    org, head, group, _pupil, _teacher = classroom
+    invited = make_user("cpe2@college.example")
+    membership = institutions.add_staff_member(db.session, head, org, email=invited.email, role="counsellor")
+    institutions.add_staff(db.session, org, group, email=invited.email, role="counsellor", actor=head)
+    db.session.commit()
+    login(client, head.email)
+    page = client.get(f"/institutions/{org.id}/groups/{group.id}").get_data(as_text=True)
+    row = page.split(invited.email)[1].split("</li>")[0]
+    assert "data-pending" in row
+    accepted(membership)
+    db.session.commit()
+    page = client.get(f"/institutions/{org.id}/groups/{group.id}").get_data(as_text=True)
+    assert "data-pending" not in page.split(invited.email)[1].split("</li>")[0]

@@ -231,8 +231,11 @@ def group(org_id, group_id):
         abort(404)
     members = institutions.members(db.session, found, include_ended=True)
     from app.services import guardians  # the pupils whose guardian refused the account: paper instead
+    # staff whose invitation to the institution is not accepted yet: their group place reaches nothing yet
+    waiting = {m.user_id for m in invitations.pending_of(db.session, org, STAFF_ROLES)}
     return render_template("institutions/group.html", org=org, group=found, members=members,
-                           refused=guardians.refused_accounts(db.session, [e.user_id for e in members]))
+                           refused=guardians.refused_accounts(db.session, [e.user_id for e in members]),
+                           waiting=waiting)
 
 
 @bp.route("/institutions/<org_id>/groups/<group_id>/staff", methods=["POST"])
