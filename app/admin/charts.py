@@ -17,19 +17,19 @@ def _n(value) -> int:
 def _drawn(section) -> list[tuple]:
     """The rows a chart draws: an unknown figure (None, shown as "—" in the table) or a suppressed one as 0, and past
     ``section.top`` rows the largest ``top`` and one "others" bar (the table still lists every row)."""
-    rows = [(k, label, _n(v)) for k, label, v in section.rows]
+    rows = [(k, label, 0 if v is None else v) for k, label, v in section.rows]  # "<5" stays written as such
     limit = getattr(section, "top", 0)
     if limit and len(rows) > limit:
-        rest = sorted(rows, key=lambda row: row[2], reverse=True)
+        rest = sorted(rows, key=lambda row: _n(row[2]), reverse=True)
         rows = rest[:limit] + [("others", _("Others (%(n)s)", n=len(rest) - limit),
-                                sum(v for _k, _l, v in rest[limit:]))]
+                                sum(_n(v) for _k, _l, v in rest[limit:]))]
     return rows
 
 
 def bars(section) -> Markup:
     """Horizontal bars, one per row, scaled to the largest value."""
     rows = _drawn(section)
-    top = max([v for _k, _l, v in rows] + [1])
+    top = max([_n(v) for _k, _l, v in rows] + [1])
     height = len(rows) * (BAR + GAP) + GAP
     parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
              f'aria-labelledby="chart-{escape(section.key)}"><title id="chart-{escape(section.key)}">'
@@ -47,7 +47,7 @@ def bars(section) -> Markup:
 def columns(section) -> Markup:
     """A time series as columns (one per day or week), with the first and last written below."""
     rows = _drawn(section)
-    top = max([v for _k, _l, v in rows] + [1])
+    top = max([_n(v) for _k, _l, v in rows] + [1])
     height, base = 160, 130
     step = (WIDTH - 40) / max(len(rows), 1)
     parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
