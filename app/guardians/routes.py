@@ -74,13 +74,19 @@ def invite():
     return redirect(url_for(".home"))
 
 
+def _minor() -> User:
+    """The person a guardian's form names (``minor_id``); an unknown id is refused like someone else's."""
+    minor = db.session.get(User, policy.parse_id(request.form.get("minor_id")))
+    if minor is None:
+        raise ServiceError(_("You are not a guardian of this person."), code="not_guardian", status=403)
+    return minor
+
+
 @bp.route("/guardians/decide", methods=["POST"])
 @login_required
 def decide():
-    minor = db.session.get(User, policy.parse_id(request.form.get("minor_id")))
     try:
-        if minor is None:
-            raise ServiceError(_("You are not a guardian of this person."), code="not_guardian", status=403)
+        minor = _minor()
         guardians.decide(db.session, current_user, minor, request.form.get("scope"), request.form.get("decision"))
     except ServiceError as exc:
         return _refused(exc)
@@ -105,17 +111,10 @@ def renew():
 @login_required
 def access_log(grant_id):
     """The minor's access log, as the owner sees it, for the guardian of that grant only (else 404)."""
-    from datetime import datetime, timezone
     from app.services import access_log as log_service, grants
-    before = request.args.get("before")
+    from app.sharing.owner import before_param
     try:
-        before_time = datetime.fromisoformat(before) if before else None
-    except ValueError:
-        before_time = None
-    if before_time is not None and before_time.tzinfo is None:
-        before_time = before_time.replace(tzinfo=timezone.utc)
-    try:
-        grant, events = guardians.access_log(db.session, current_user, grant_id, before=before_time)
+        grant, events = guardians.access_log(db.session, current_user, grant_id, before=before_param())
     except ServiceError:
         abort(404)
     titles = {e.id: grants.object_title(db.session, e.object_type, e.object_id) for e in events}
@@ -129,10 +128,8 @@ def access_log(grant_id):
 @login_required
 def group_share():
     """A guardian shares the minor's portfolio with the staff of one of the minor's groups (one action)."""
-    minor = db.session.get(User, policy.parse_id(request.form.get("minor_id")))
     try:
-        if minor is None:
-            raise ServiceError(_("You are not a guardian of this person."), code="not_guardian", status=403)
+        minor = _minor()
         guardians.share_with_group(db.session, current_user, minor, group_id=request.form.get("group_id"),
                                    group_role=request.form.get("group_role") or None)
     except ServiceError as exc:

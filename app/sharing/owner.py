@@ -156,17 +156,23 @@ def resend(grant_id):
     return redirect(url_for("sharing.index"))
 
 
-@bp.get("/portfolio/access-log")
-@login_required
-def access_log_page():
+def before_param() -> datetime | None:
+    """The access log's ``?before=`` (its older page): an ISO time, UTC when it names no zone; ignored if
+    malformed (the newest page then)."""
     before = request.args.get("before")
     try:
         before_time = datetime.fromisoformat(before) if before else None
     except ValueError:
-        before_time = None
+        return None
     if before_time is not None and before_time.tzinfo is None:
         before_time = before_time.replace(tzinfo=timezone.utc)
-    events = access_log.events(db.session, current_user.portfolio.id, before=before_time)
+    return before_time
+
+
+@bp.get("/portfolio/access-log")
+@login_required
+def access_log_page():
+    events = access_log.events(db.session, current_user.portfolio.id, before=before_param())
     titles = {event.id: service.object_title(db.session, event.object_type, event.object_id) for event in events}
     return render_template("sharing/access_log.html", events=events, titles=titles,
                            days=access_log.retention_days(), page_size=access_log.PAGE_SIZE)
