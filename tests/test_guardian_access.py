@@ -276,6 +276,12 @@ def test_a_refusal_reaches_an_institution_run_by_its_admin_and_marks_the_group_p
     assert guardians.refused_accounts(db.session, [pupil.id, other.id, None]) == {pupil.id}
     members = client.get(f"/api/v1/orgs/{org.id}/groups/{group.id}", headers=bearer(admin_user)).get_json()["members"]
     assert {m["given_name"]: m["guardian_refused"] for m in members} == {"Léo": True, "Sarah": False}
+    # Another guardian's consent does not lift the refusal (only the refusing guardian does): still marked.
+    other_guardian = guardian_of(make_user, pupil, "mere@example.org")
+    guardians.decide(db.session, other_guardian, pupil, "account", "granted")
+    db.session.commit()
+    assert pupil.suspended_at is not None
+    assert guardians.refused_accounts(db.session, [pupil.id]) == {pupil.id}
     guardians.decide(db.session, guardian, pupil, "account", "granted")  # consent again: no longer marked
     db.session.commit()
     assert "data-refused" not in client.get(f"/institutions/{org.id}/groups/{group.id}").get_data(as_text=True)

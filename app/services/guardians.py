@@ -243,17 +243,15 @@ def _notify_heads(heads: list[User], minor: User) -> None:
 
 
 def refused_accounts(session: Session, user_ids) -> set:
-    """Of ``user_ids``, the accounts whose latest guardian decision on the ``account`` is a refusal (the
-    group page marks them: the class teacher hands out paper instead). One query for a whole group."""
+    """Of ``user_ids``, the accounts suspended now by a guardian's refusal (the group page marks them: the
+    class teacher hands out paper instead). The suspension, not the latest decision, decides: only the
+    guardian who refused lifts it, so another guardian's later consent leaves the account refused. One
+    query for a whole group, then one per suspended account (rare)."""
     ids = [i for i in user_ids if i is not None]
     if not ids:
         return set()
-    latest: dict = {}
-    for row in session.scalars(select(GuardianConsent).where(GuardianConsent.minor_id.in_(ids),
-                                                             GuardianConsent.scope == minors.ACCOUNT)
-                               .order_by(GuardianConsent.decided_at)):
-        latest[row.minor_id] = row.decision
-    return {key for key, decision in latest.items() if decision == "refused"}
+    suspended = session.scalars(select(User).where(User.id.in_(ids), User.suspended_at.is_not(None)))
+    return {user.id for user in suspended if admin.guardian_suspension(session, user) is not None}
 
 
 def majority_day(birth_date: date) -> date:
