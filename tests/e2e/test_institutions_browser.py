@@ -84,6 +84,13 @@ def test_head_imports_a_roster_and_prints_letters_then_a_pupil_shares_with_the_t
         head.get_by_label("Role").select_option("teacher")
         head.get_by_role("button", name="Add", exact=True).click()
         assert f"{TEACHER} — Teacher" in head.locator("main").inner_text()
+        # The teacher is on the staff only once they accept the invitation (nobody is enrolled without
+        # their consent): until then the group's shares reach nobody.
+        sign_in(teacher, TEACHER)
+        teacher.goto("/organisations")
+        teacher.locator("[data-invitation]").get_by_role("button", name=re.compile("^Accept")).click()
+        teacher.wait_for_url("**/organisations")
+        assert teacher.locator("[data-invitation]").count() == 0
         # (b) Léa activates her account with the e-mailed code, then shares with her group's teachers.
         code = activation_code(school.instance / "outbox", PUPIL)
         # The e-mail's link carries the code in the fragment (never sent to the server): the page's script
@@ -124,7 +131,7 @@ def test_head_imports_a_roster_and_prints_letters_then_a_pupil_shares_with_the_t
         assert f"This reaches: {TEACHER}" in pupil.locator(".flashes").inner_text()
 
         # The teacher sees the shared portfolio from the institutions page and reads it.
-        sign_in(teacher, TEACHER)
+        teacher.goto("/dashboard")
         menu(teacher).get_by_text("Share", exact=True).click()
         menu(teacher).get_by_role("link", name="Institutions").click()
         shared = teacher.locator("main section[aria-labelledby=shared-heading] li a")
