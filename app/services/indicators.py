@@ -245,14 +245,15 @@ def _kinds(session: Session, org: Organisation | None, owners, sections) -> list
             Enrolment.organisation_id == org.id, Enrolment.ended_at.is_(None), Enrolment.user_id.is_not(None)))
     guardians = select(func.count(func.distinct(Grant.grantee_id))).where(
         Grant.role == "guardian", Grant.revoked_at.is_(None), Grant.grantee_id.is_not(None))
-    members = select(case((Membership.role == PARTNER, "partner"), else_="staff"),
-                     func.count(func.distinct(Membership.user_id))).where(
-        Membership.role.in_((*STAFF_ROLES, PARTNER)), Membership.accepted())
     if org is not None:
         guardians = guardians.where(Grant.portfolio_id.in_(owners))
-        members = members.where(Membership.organisation_id == org.id)
-    by_member = dict(session.execute(members.group_by(case((Membership.role == PARTNER, "partner"),
-                                                           else_="staff"))).all())
+
+    def members(roles) -> int:
+        # one count per kind: a CASE in both SELECT and GROUP BY is two expressions to PostgreSQL
+        query = select(func.count(func.distinct(Membership.user_id))).where(Membership.role.in_(roles),
+                                                                             Membership.accepted())
+        return session.scalar(query.where(Membership.organisation_id == org.id) if org is not None else query) or 0
+    by_member = {"staff": members(STAFF_ROLES), "partner": members((PARTNER,))}
     return [("pupils", str(_l("Pupils and students (activated enrolments)")), pupils or 0),
             ("guardians", str(_l("Guardians")), session.scalar(guardians) or 0),
             ("staff", str(_l("Institution staff")), by_member.get("staff", 0)),
