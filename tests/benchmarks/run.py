@@ -129,6 +129,7 @@ FOLLOWERS = (
     ("frameworks", "Writing aid: skill suggestions on the same generated framework", ["bench_skill_suggestions.py"]),
     ("path", "Career hypotheses: gap analysis", ["bench_path.py"]),
     ("roster", "Rosters: 5,000 pupils previewed and imported, letters for 35", ["bench_roster.py"]),
+    ("roster", "Rosters: the first letters a fresh server prints, beside the second", ["bench_first_letters.py"]),
     ("indicators", "Indicators page with 100,000 accounts", ["bench_indicators.py"]),
 )
 
