@@ -151,13 +151,7 @@ def share_with_group(session: Session, guardian: User, minor: User, *, group_id,
     line): revocable by the pupil as any other. Only a guardian the school named, while the person is under
     18; the guardian writes nothing else."""
     from app.services import audit, institutions
-    guardian_grant(session, guardian, minor)
-    if not minors.is_minor(minor, threshold=minors.MAJORITY):
-        raise ServiceError(str(_l("This person is an adult: nobody decides for them.")), code="not_minor",
-                           status=403)
-    if not minors.named_guardian(session, minor, guardian.email):
-        raise Forbidden(str(_l("Only a guardian named by the school can decide for this pupil.")),
-                        code="guardian_not_named")
+    _deciding_guardian(session, guardian, minor)
     grant = institutions.share_with_group(session, minor, group_id=group_id, group_role=group_role,
                                           scope=scope, expires_at=expires_at)
     grant.invited_by_id = guardian.id
@@ -166,6 +160,20 @@ def share_with_group(session: Session, guardian: User, minor: User, *, group_id,
                  target_id=grant.id, organisation_id=group.organisation_id,
                  details={"minor_id": str(minor.id), "group_id": str(grant.group_id)})
     session.flush()
+    return grant
+
+
+def _deciding_guardian(session: Session, guardian: User, minor: User) -> Grant:
+    """The guardian's grant, if they may act for ``minor``: only for a minor (an adult's "guardian" — a
+    coach, a renewed parent — reads, no more), and only a guardian the school named (one the pupil invited
+    alone may be the pupil, H1), by the address the grant was given to."""
+    grant = guardian_grant(session, guardian, minor)
+    if not minors.is_minor(minor, threshold=minors.MAJORITY):
+        raise ServiceError(str(_l("This person is an adult: nobody decides for them.")), code="not_minor",
+                           status=403)
+    if not minors.named_guardian(session, minor, grant.email):
+        raise Forbidden(str(_l("Only a guardian named by the school can decide for this pupil.")),
+                        code="guardian_not_named")
     return grant
 
 
@@ -181,15 +189,7 @@ def decide(session: Session, guardian: User, minor: User, scope: str, decision: 
         raise ValidationFailed(str(_l("Not one of the allowed values.")), fields={"scope": str(_l("Not one of the allowed values."))})
     if decision not in DECISIONS:
         raise ValidationFailed(str(_l("Not one of the allowed values.")), fields={"decision": str(_l("Not one of the allowed values."))})
-    grant = guardian_grant(session, guardian, minor)
-    if not minors.is_minor(minor, threshold=minors.MAJORITY):
-        # A guardian decides only for a minor: an adult's "guardian" (a coach, a renewed parent) reads, no more.
-        raise ServiceError(str(_l("This person is an adult: nobody decides for them.")), code="not_minor",
-                           status=403)
-    if not minors.named_guardian(session, minor, grant.email):
-        # Only a guardian the school named decides: one the pupil invited alone may be the pupil (H1).
-        raise Forbidden(str(_l("Only a guardian named by the school can decide for this pupil.")),
-                        code="guardian_not_named")
+    _deciding_guardian(session, guardian, minor)
     consent = GuardianConsent(minor_id=minor.id, guardian_id=guardian.id, guardian_email=guardian.email,
                               scope=scope, decision=decision, decided_at=utcnow())
     session.add(consent)
