@@ -372,6 +372,10 @@ def test_keyboard_only_roster_preview_import_and_letters(browser, world, tmp_pat
     context = browser.new_context(base_url=world.url, locale="en-GB", accept_downloads=True)
     context.set_default_timeout(20_000)
     head = context.new_page()
+    # Playwright asks Chromium to intercept file choosers only once a listener exists, and that request
+    # races a single key press (a click makes several round trips first, a key press one): listening
+    # from the start means the Space below always meets an intercepted chooser.
+    head.on("filechooser", lambda chooser: None)
     try:
         sign_in(head, HEAD)
         head.goto(f"/institutions/{world.school_id}")
