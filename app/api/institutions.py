@@ -42,13 +42,19 @@ def _group_json(group, *, detail=False) -> dict:
             "organisation_id": str(group.organisation_id),
             "archived_at": group.archived_at.isoformat() if group.archived_at else None}
     if detail:
-        data["staff"] = [{"id": str(s.id), "email": s.user.email, "role": s.role} for s in group.staff]
+        data["staff"] = [_place_json(s) for s in group.staff]
         from app.services import guardians  # a guardian's refusal: the school provides paper for that pupil
         # ended members too, as the group's page shows them (their ``ended_at`` and ``end_reason`` set)
         members = institutions.members(db.session, group, include_ended=True)
         refused = guardians.refused_accounts(db.session, [e.user_id for e in members])
         data["members"] = [{**_enrolment_json(e), "guardian_refused": e.user_id in refused} for e in members]
     return data
+
+
+def _place_json(place) -> dict:
+    """A group place; one waiting for its staff invitation shows the invited address (``pending``)."""
+    return {"id": str(place.id), "email": place.address, "role": place.role,
+            "status": "pending" if place.pending else "accepted"}
 
 
 def _enrolment_json(e) -> dict:
@@ -169,7 +175,11 @@ def make_blueprint() -> Blueprint:
         return "", 204
 
     @blp.route("/orgs/<org_id>/groups/<group_id>/staff", methods=["POST"])
-    @blp.doc(summary="Attach a person (by e-mail, an existing account) to the group: {email, role}")
+    @mail_limit
+    @blp.doc(summary="Give a person a place in the group: {email, role: head|teacher|counsellor}. Staff of "
+                     "the institution get it at once; anyone else is invited to the staff (or their pending "
+                     "invitation is used) and the place, `pending`, reaches nothing until they accept. The "
+                     "answer is the same whether or not the address has an account")
     @document_errors(blp, 400, 401, 403, 404, 409, 422)
     def add_staff(org_id, group_id):
         org = _head_org(org_id)
@@ -178,10 +188,10 @@ def make_blueprint() -> Blueprint:
         staff = institutions.add_staff(db.session, org, group, email=data.get("email"), role=data.get("role"),
                                        actor=api_user())
         db.session.commit()
-        return {"id": str(staff.id), "email": staff.user.email, "role": staff.role}, 201
+        return _place_json(staff), 201
 
     @blp.route("/orgs/<org_id>/groups/<group_id>/staff/<staff_id>", methods=["DELETE"])
-    @blp.doc(summary="Detach a member of staff from the group")
+    @blp.doc(summary="Take a place in the group away (a pending one too; the staff invitation stays)")
     @document_errors(blp, 401, 403, 404)
     def remove_staff(org_id, group_id, staff_id):
         org = _head_org(org_id)

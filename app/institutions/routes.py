@@ -231,23 +231,22 @@ def group(org_id, group_id):
         abort(404)
     members = institutions.members(db.session, found, include_ended=True)
     from app.services import guardians  # the pupils whose guardian refused the account: paper instead
-    # staff whose invitation to the institution is not accepted yet: their group place reaches nothing yet
-    waiting = {m.user_id for m in invitations.pending_of(db.session, org, STAFF_ROLES)}
     return render_template("institutions/group.html", org=org, group=found, members=members,
-                           refused=guardians.refused_accounts(db.session, [e.user_id for e in members]),
-                           waiting=waiting)
+                           refused=guardians.refused_accounts(db.session, [e.user_id for e in members]))
 
 
 @bp.route("/institutions/<org_id>/groups/<group_id>/staff", methods=["POST"])
 @login_required
+@mail_limit
 def add_staff(org_id, group_id):
     org = _headed(org_id)
     try:
         found = institutions.group_of(db.session, org, group_id)
-        institutions.add_staff(db.session, org, found, email=request.form.get("email"),
-                               role=request.form.get("role"), actor=current_user)
+        place = institutions.add_staff(db.session, org, found, email=request.form.get("email"),
+                                       role=request.form.get("role"), actor=current_user)
         db.session.commit()
-        flash(_("Added to the group's staff."), "success")
+        flash(_("Added to the group's staff.") if not place.pending else
+              _("Invited: the place in the group counts once the person accepts to join the staff."), "success")
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.message, "error")

@@ -16,11 +16,11 @@ import uuid
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import IdMixin, TimestampMixin, db, utcnow
-from app.models.issuing import STAFF_ROLES, Organisation
+from app.models.issuing import STAFF_ROLES, Membership, Organisation
 from app.models.user import User
 
 # Organisation kinds that may enrol people (the others only issue).
@@ -56,18 +56,37 @@ class Group(IdMixin, TimestampMixin, db.Model):
 
 
 class GroupStaff(IdMixin, db.Model):
-    """A member of an institution's staff attached to one group with a role (teacher, counsellor, head)."""
+    """A place in one group with a role (teacher, counsellor, head): a member of the institution's staff's
+    (``user_id``), or one waiting for a staff invitation to be accepted (``membership_id``: the pending
+    ``Membership``, whose address the group page shows). A waiting place reaches nothing (no ``user_id``);
+    accepting the invitation turns it into the person's place, declining or withdrawing it deletes it
+    (``ON DELETE CASCADE``), see app/services/institutions.py ``take_places``."""
 
     __tablename__ = "group_staff"
-    __table_args__ = (UniqueConstraint("group_id", "user_id"),)
+    __table_args__ = (UniqueConstraint("group_id", "user_id"),
+                      UniqueConstraint("group_id", "membership_id", name="uq_group_staff_group_membership"),
+                      CheckConstraint("(user_id IS NULL) <> (membership_id IS NULL)", name="one_holder"))
 
     group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    membership_id: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("memberships.id", ondelete="CASCADE"),
+                                                               index=True)
     role: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     group: Mapped[Group] = relationship(back_populates="staff")
-    user: Mapped[User] = relationship()
+    user: Mapped[Optional[User]] = relationship()
+    membership: Mapped[Optional[Membership]] = relationship(back_populates="group_places")
+
+    @property
+    def pending(self) -> bool:
+        """Waiting for the person to accept the institution's invitation."""
+        return self.membership_id is not None
+
+    @property
+    def address(self) -> str:
+        """The person's address, or the invited one (never the account's while the invitation waits)."""
+        return (self.membership.email or "") if self.membership is not None else self.user.email
 
 
 class Enrolment(IdMixin, TimestampMixin, db.Model):

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from app.database import IdMixin, TimestampMixin, db, utcnow
 from app.models.user import User
+
+if TYPE_CHECKING:  # the group places of a staff invitation (imported there: institutions imports this module)
+    from app.models.institutions import GroupStaff
 
 ORGANISATION_KINDS = ("university", "school", "training_body", "employer", "association",
                       "guidance_service", "other")
@@ -102,6 +105,10 @@ class Membership(IdMixin, db.Model):
     organisation: Mapped[Organisation] = relationship(back_populates="memberships")
     user: Mapped[Optional[User]] = relationship(foreign_keys=[user_id])
     invited_by: Mapped[Optional[User]] = relationship(foreign_keys=[invited_by_id])
+    # Group places waiting for this invitation (app/models/institutions.py ``GroupStaff``): they go with it
+    # (declined, withdrawn) and become the person's places when they accept it.
+    group_places: Mapped[list["GroupStaff"]] = relationship(back_populates="membership", cascade="all",
+                                                            passive_deletes=True)
 
     @property
     def is_accepted(self) -> bool:

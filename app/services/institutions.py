@@ -160,46 +160,70 @@ def archive_group(session: Session, org: Organisation, group: Group, *, actor=No
 
 
 def add_staff(session: Session, org: Organisation, group: Group, *, email, role, actor=None) -> GroupStaff:
-    """Attach a person with an account to a group; they become staff of the institution with that role
-    (``teacher``/``counsellor``) if they were not already a member."""
+    """Give the person with this address a place in the group (``teacher``/``counsellor``/``head``).
+
+    Accepted staff of the institution get the place at once. Anyone else is invited to the institution's
+    staff (``orgs.add_member``: the group role, a group ``head`` being invited as ``teacher``), or their
+    pending invitation is used, and the place waits with it (``GroupStaff.membership_id``): it reaches
+    nothing until they accept (``take_places``) and goes if they decline or the invitation is withdrawn. A
+    head's answer is the same whether or not the address has an account or an invitation (review 14, M4).
+    The operator's act (demo, command line: ``actor`` None) invites nobody: the account must exist and
+    becomes staff at once. An issuing member or a partner of the organisation is refused (``not_staff``).
+    Adding a place the person has already changes its role."""
+    from app.services import orgs
     if role not in GROUP_STAFF_ROLES:
         raise ValidationFailed(str(_l("Not one of the allowed values.")), fields={"role": str(_l("Not one of the allowed values."))})
-    user = accounts.find_by_email(session, accounts.normalise_email(email))
-    if user is None:
-        raise NotFound(str(_l("No account uses this e-mail address.")), code="no_account")
-    membership = session.scalars(select(Membership).where(Membership.organisation_id == org.id,
-                                                          Membership.user_id == user.id)).first()
+    address = accounts.normalise_email(email)
+    user = accounts.find_by_email(session, address)
+    same = Membership.email == address if user is None else or_(Membership.user_id == user.id,
+                                                                Membership.email == address)
+    membership = session.scalars(select(Membership).where(Membership.organisation_id == org.id, same)
+                                 .order_by(Membership.accepted_at.is_(None))).first()
     if membership is None:
-        # A head's act invites (the group place reaches nothing until the person accepts, issue 13); the
-        # operator's (demo, command line, actor None) is immediate. ``orgs.add_member`` decides both.
-        from app.services import orgs
         operator = actor is None or isinstance(actor, policy.Operator)
-        orgs.add_member(session, policy.OPERATOR, org, user.email, role if role != HEAD else "teacher",
-                        on_behalf_of=None if operator else actor)
+        membership = orgs.add_member(session, policy.OPERATOR, org, address, role if role != HEAD else "teacher",
+                                     on_behalf_of=None if operator else actor)
     elif membership.role not in STAFF_ROLES:
-        raise Conflict(str(_l("This person is an issuing member of the organisation, not staff.")),
+        raise Conflict(str(_l("This person is an issuing member or a partner of the organisation, not staff.")),
                        code="not_staff")
-    existing = session.scalars(select(GroupStaff).where(GroupStaff.group_id == group.id,
-                                                        GroupStaff.user_id == user.id)).first()
-    if existing is not None:
-        existing.role = role
-        session.flush()
-        _audit(session, actor, "staff.add", org.id, "group", group.id, user_id=user.id, role=role)
-        return existing
-    staff = GroupStaff(id=uuid.uuid4(), group_id=group.id, user_id=user.id, role=role)
-    session.add(staff)
+    holder = (GroupStaff.user_id == membership.user_id if membership.is_accepted
+              else GroupStaff.membership_id == membership.id)
+    place = session.scalars(select(GroupStaff).where(GroupStaff.group_id == group.id, holder)).first()
+    if place is None:
+        place = GroupStaff(id=uuid.uuid4(), group=group, role=role)
+        if membership.is_accepted:
+            place.user_id = membership.user_id
+        else:
+            place.membership = membership
+        session.add(place)
+    place.role = role
     session.flush()
-    _audit(session, actor, "staff.add", org.id, "group", group.id, user_id=user.id, role=role)
-    return staff
+    _audit(session, actor, "staff.add", org.id, "group", group.id, role=role,
+           **({"user_id": place.user_id} if place.user_id else {"email": membership.email}))
+    return place
+
+
+def take_places(session: Session, membership: Membership) -> None:
+    """The person accepted ``membership``: the group places waiting with it become theirs, except in a
+    group archived meanwhile or one where they have a place already (those go)."""
+    for place in list(membership.group_places):
+        taken = session.scalar(select(GroupStaff.id).where(GroupStaff.group_id == place.group_id,
+                                                           GroupStaff.user_id == membership.user_id))
+        if place.group.archived_at is not None or taken is not None:
+            session.delete(place)
+        else:
+            place.membership, place.user_id = None, membership.user_id
+    session.flush()
 
 
 def remove_staff(session: Session, group: Group, staff_id, *, actor=None) -> None:
+    """Take a place away (a waiting one too; the invitation to the institution stays)."""
     key = policy.parse_id(staff_id)
     staff = session.get(GroupStaff, key) if key is not None else None
     if staff is None or staff.group_id != group.id:
         raise _not_found()
-    _audit(session, actor, "staff.remove", group.organisation_id, "group", group.id, user_id=staff.user_id,
-           role=staff.role)
+    _audit(session, actor, "staff.remove", group.organisation_id, "group", group.id, role=staff.role,
+           **({"user_id": staff.user_id} if staff.user_id else {"email": staff.address}))
     session.delete(staff)
     session.flush()
 
@@ -256,8 +280,9 @@ def remove_staff_member(session: Session, actor, org: Organisation, membership_i
     from app.services import orgs
     headed(session, actor, org.id)
     membership = _staff_membership(session, org, actor, membership_id)
+    # an invitation's waiting places go with it (``Membership.group_places``); a member's are theirs
     for staff in session.scalars(select(GroupStaff).join(Group, Group.id == GroupStaff.group_id).where(
-            Group.organisation_id == org.id, GroupStaff.user_id == membership.user_id)):
+            Group.organisation_id == org.id, GroupStaff.user_id == membership.user_id)) if membership.user_id else ():
         session.delete(staff)
     orgs.remove_member(session, policy.OPERATOR, org, membership.id, on_behalf_of=actor)
 

@@ -59,7 +59,8 @@ def _mine(session: Session, user: User, membership_id) -> Membership:
 
 
 def accept(session: Session, user: User, membership_id) -> Membership:
-    """The person accepts: from now on the role gives its powers (and their activity counts there)."""
+    """The person accepts: from now on the role gives its powers (and their activity counts there), and
+    the group places waiting with a staff invitation become theirs."""
     row = _mine(session, user, membership_id)
     if row.user_id is None:
         if session.scalar(select(Membership.id).where(Membership.organisation_id == row.organisation_id,
@@ -70,6 +71,8 @@ def accept(session: Session, user: User, membership_id) -> Membership:
         row.user_id = user.id
     row.accepted_at = utcnow()
     session.flush()
+    from app.services import institutions  # the group places a head gave with a staff invitation
+    institutions.take_places(session, row)
     audit.record(session, actor=user, action="invitation.accept", target_type="membership", target_id=row.id,
                  organisation_id=row.organisation_id, details={"role": row.role})
     return row
