@@ -6,6 +6,8 @@ at once, as the operator's acts (demo, command line) do."""
 from __future__ import annotations
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select
 
@@ -192,3 +194,8 @@ def test_migrating_down_and_up_keeps_the_waiting_places_of_accounts(app, classro
     waiting = db.session.scalars(select(GroupStaff).where(GroupStaff.group_id == group_id,
                                                           GroupStaff.membership_id.is_not(None))).all()
     assert [(p.membership_id, p.user_id) for p in waiting] == [(membership_id, None)]
+
+
+def test_the_migration_matches_the_model(app):
+    context = MigrationContext.configure(db.session.connection())
+    assert [d for d in compare_metadata(context, db.metadata) if "group_staff" in repr(d)] == []

@@ -80,7 +80,7 @@ def test_head_imports_a_roster_and_prints_letters_then_a_pupil_shares_with_the_t
         head.get_by_role("link", name="Back to the institution").click()
         head.get_by_role("link", name="3e A").click()
         assert "Léa Durand" in head.locator("main table").inner_text()
-        head.get_by_label("E-mail of their account").fill(TEACHER)
+        head.get_by_label(re.compile(r"^Their e-mail")).fill(TEACHER)
         head.get_by_label("Role").select_option("teacher")
         head.get_by_role("button", name="Add", exact=True).click()
         assert f"{TEACHER} — Teacher" in head.locator("main").inner_text()
