@@ -83,6 +83,11 @@ def test_the_page_answers_the_same_lists_and_removes_a_waiting_place(client, cla
                        data={"csrf_token": csrf_token(client.get(url))}).status_code == 302
     assert "nobody@college.example" not in [p.address for p in _places(group)]
     assert _invitation(org, "nobody@college.example").accepted_at is None  # the invitation itself stays
+    # A bad address says what is wrong.
+    client.post(f"{url}/staff", data={"csrf_token": csrf_token(client.get(url)), "email": "not an address",
+                                      "role": "teacher"})
+    flash = client.get(url).get_data(as_text=True).split('class="flash flash-error"')[1].split("</div>")[0]
+    assert "Saisissez une adresse électronique valide." in flash
     # Without the form's token, nothing happens.
     assert client.post(f"{url}/staff", data={"email": "x@college.example", "role": "teacher"}).status_code == 400
 

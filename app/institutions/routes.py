@@ -249,7 +249,7 @@ def add_staff(org_id, group_id):
               _("Invited: the place in the group counts once the person accepts to join the staff."), "success")
     except ServiceError as exc:
         db.session.rollback()
-        flash(exc.message, "error")
+        flash(exc.explained, "error")  # a bad address says so, not only "Some information is not valid."
     return redirect(url_for(".group", org_id=org.id, group_id=group_id))
 
 

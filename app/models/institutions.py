@@ -56,11 +56,11 @@ class Group(IdMixin, TimestampMixin, db.Model):
 
 
 class GroupStaff(IdMixin, db.Model):
-    """A place in one group with a role (teacher, counsellor, head): a member of the institution's staff's
-    (``user_id``), or one waiting for a staff invitation to be accepted (``membership_id``: the pending
+    """A place in one group with a role (teacher, counsellor, head), held by a member of the institution's
+    staff (``user_id``) or waiting for a staff invitation to be accepted (``membership_id``: the pending
     ``Membership``, whose address the group page shows). A waiting place reaches nothing (no ``user_id``);
-    accepting the invitation turns it into the person's place, declining or withdrawing it deletes it
-    (``ON DELETE CASCADE``), see app/services/institutions.py ``take_places``."""
+    accepting the invitation makes it the person's place (app/services/institutions.py ``take_places``),
+    declining or withdrawing the invitation deletes it (``ON DELETE CASCADE``)."""
 
     __tablename__ = "group_staff"
     __table_args__ = (UniqueConstraint("group_id", "user_id"),

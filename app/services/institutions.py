@@ -280,10 +280,10 @@ def remove_staff_member(session: Session, actor, org: Organisation, membership_i
     from app.services import orgs
     headed(session, actor, org.id)
     membership = _staff_membership(session, org, actor, membership_id)
-    # an invitation's waiting places go with it (``Membership.group_places``); a member's are theirs
-    for staff in session.scalars(select(GroupStaff).join(Group, Group.id == GroupStaff.group_id).where(
-            Group.organisation_id == org.id, GroupStaff.user_id == membership.user_id)) if membership.user_id else ():
-        session.delete(staff)
+    if membership.user_id is not None:  # an invitation's waiting places go with it (``group_places``)
+        for staff in session.scalars(select(GroupStaff).join(Group, Group.id == GroupStaff.group_id).where(
+                Group.organisation_id == org.id, GroupStaff.user_id == membership.user_id)):
+            session.delete(staff)
     orgs.remove_member(session, policy.OPERATOR, org, membership.id, on_behalf_of=actor)
 
 
