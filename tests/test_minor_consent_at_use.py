@@ -117,11 +117,20 @@ def test_a_minors_public_page_is_indexable_only_while_the_consent_holds(app, cli
         assert noindex == ('<meta name="robots" content="noindex' in response.get_data(as_text=True))
         return not noindex
 
-    assert indexable()
+    owner = app.test_client()
+    login(owner, pupil.email)
+
+    def listed_as_waiting() -> bool:
+        """What the pupil's list of pages says: "Public profile", or that it waits for a guardian."""
+        html = owner.get("/pages").get_data(as_text=True)
+        return 'data-public="waiting"' in html
+
+    assert indexable() and not listed_as_waiting()
     _decide(guardian, pupil, "public_page", "refused")
     assert not indexable()                                 # still shared by its link, no longer public
+    assert listed_as_waiting()
     _decide(guardian, pupil, "public_page", "granted")
-    assert indexable()
+    assert indexable() and not listed_as_waiting()
 
 
 def test_an_adults_public_page_needs_no_consent(app, client, make_user):

@@ -31,7 +31,9 @@ class PageBodySchema(ma.Schema):
         "description": "The items shown, in this order (100 at most); each must be one of the owner's."})
     show_photo = ma.fields.Boolean()
     public_profile = ma.fields.Boolean(metadata={"description": "Let search engines index the page "
-                                                                "(else it is served noindex)."})
+                                                                "(else it is served noindex); for an owner "
+                                                                "under 15, only while a guardian's "
+                                                                "`public_page` consent holds."})
 
 
 class PageSchema(PageBodySchema):

@@ -14,6 +14,7 @@ from app.pages import bp
 from app.pages.forms import EmptyForm, PageForm, ShareLinkForm
 from app.pages.showcase import render_showcase
 from app.portfolio.common import show_errors
+from app.services import minors
 from app.services import pages as service
 from app.services import share_links
 from app.services.errors import NotFound, ValidationFailed
@@ -63,7 +64,9 @@ def _values(form) -> dict:
 def index():
     found = service.list_for(db.session, current_user)
     links = share_links.list_for(db.session, current_user)
-    return render_template("pages/index.html", pages=found, form=EmptyForm(),
+    # "Public profile" only while it is true: a minor's page waits for a guardian's consent (issue 13).
+    consent = minors.has_consent(db.session, current_user, minors.PUBLIC_PAGE)
+    return render_template("pages/index.html", pages=found, form=EmptyForm(), public_consent=consent,
                            links={page.id: [link for link in links if link.page_id == page.id] for page in found})
 
 

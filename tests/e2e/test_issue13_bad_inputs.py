@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import uuid
 
 import pytest
 from playwright.sync_api import expect
@@ -407,3 +408,44 @@ def test_keyboard_only_roster_preview_import_and_letters(browser, world, tmp_pat
         assert open(download.value.path(), "rb").read(5) == b"%PDF-"
     finally:
         context.close()
+
+
+def test_the_roster_progress_page_follows_the_job_without_moving_the_focus(browser, world):
+    """While a roster import runs, its page follows it in place (live.js) rather than reloading itself: the
+    keyboard focus and the page itself stay (a reload would drop both), the region is ``aria-busy`` until the
+    job ends, then shows the counts once. The batch is written in the database directly, leased far ahead so
+    that the server's consumer leaves it alone, and finished by the test when it chooses."""
+    batch = uuid.uuid4()
+    with database(world) as db:
+        school = db.execute("SELECT id FROM organisations WHERE name = ?", (SCHOOL,)).fetchone()[0]
+        db.execute("INSERT INTO batches (id, kind, key, digest, params, status, total, done_count, failed_count, "
+                   "lease_owner, lease_until, created_at, started_at) VALUES (?, 'roster', ?, ?, ?, 'running', "
+                   "2, 1, 0, 'the test', '2999-01-01 00:00:00.000000', ?, ?)",
+                   (batch.hex, f"test-{batch.hex}", "0" * 64, json.dumps({"organisation": str(uuid.UUID(school))}),
+                    "2026-01-01 00:00:00.000000", "2026-01-01 00:00:00.000000"))
+    context = browser.new_context(base_url=world.url, locale="en-GB")
+    context.set_default_timeout(20_000)
+    head = context.new_page()
+    try:
+        sign_in(head, HEAD)
+        head.goto(f"/institutions/{world.school_id}/roster/jobs/{batch}")
+        live = head.locator("#job-live")
+        assert "1 / 2" in live.inner_text() and live.get_attribute("aria-busy") == "true"
+        head.evaluate("window.sameDocument = true")
+        back = head.get_by_role("link", name="Back to the institution")
+        back.focus()
+        head.wait_for_timeout(4_500)                        # two polls at least: nothing moved
+        assert head.evaluate("window.sameDocument") is True
+        assert head.evaluate("document.activeElement.innerText") == "Back to the institution"
+        with database(world) as db:
+            db.execute("UPDATE batches SET status = 'done', done_count = 2, finished_at = started_at WHERE id = ?",
+                       (batch.hex,))
+        head.locator('[data-status="done"]').wait_for()
+        assert "2 / 2" in live.inner_text() and live.get_attribute("aria-busy") == "false"
+        assert live.get_attribute("data-live-every") is None   # polling stopped
+        assert head.evaluate("window.sameDocument") is True
+        assert head.evaluate("document.activeElement.innerText") == "Back to the institution"
+    finally:
+        context.close()
+        with database(world) as db:
+            db.execute("DELETE FROM batches WHERE id = ?", (batch.hex,))
