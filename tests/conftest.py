@@ -246,6 +246,15 @@ def user(make_user):
 
 
 @pytest.fixture
+def platform_admin(make_user):
+    """A platform administrator (organisations, accounts, indicators; no portfolio content)."""
+    person = make_user("root@platform.example")
+    person.is_admin = True
+    db.session.commit()
+    return person
+
+
+@pytest.fixture
 def logged_in(client, user):
     """A client signed in as ``user``."""
     response = login(client, user.email)

@@ -9,14 +9,6 @@ from app.services.errors import Conflict, Forbidden, ValidationFailed
 from tests.conftest import login
 
 
-@pytest.fixture
-def platform_admin(make_user):
-    person = make_user("root@platform.example")
-    person.is_admin = True
-    db.session.commit()
-    return person
-
-
 def test_a_suspended_account_cannot_sign_in_use_a_session_a_token_or_its_links(client, user, platform_admin):
     login(client, user.email)
     assert client.get("/settings").status_code == 200

@@ -20,14 +20,6 @@ def _actions(**filters) -> list[str]:
     return [e.action for e in audit.events(db.session, **filters)][::-1]  # oldest first
 
 
-@pytest.fixture
-def platform_admin(make_user):
-    person = make_user("root@platform.example")
-    person.is_admin = True
-    db.session.commit()
-    return person
-
-
 def test_an_organisation_created_edited_its_key_rotated_and_tokens_are_logged(app, make_user):
     head = make_user("head@univ.example")
     org = orgs.create_organisation(db.session, head, {"name": "Université Audit", "kind": "university",

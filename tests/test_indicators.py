@@ -19,14 +19,6 @@ from tests.helpers import csrf_token
 
 
 @pytest.fixture
-def platform_admin(make_user):
-    person = make_user("root@platform.example")
-    person.is_admin = True
-    db.session.commit()
-    return person
-
-
-@pytest.fixture
 def school(app, make_user):
     head = make_user("head@lycee.example")
     org = orgs.create_organisation(db.session, policy.OPERATOR, {"name": "Lycée Indicateurs", "kind": "school",

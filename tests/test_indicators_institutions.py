@@ -22,14 +22,6 @@ from tests.test_institutions import school as make_school
 from tests.membership_helpers import accepted
 
 
-@pytest.fixture
-def platform_admin(make_user):
-    person = make_user("root@platform.example")
-    person.is_admin = True
-    db.session.commit()
-    return person
-
-
 def _values(sections, key):
     return {k: v for s in sections if s.key == key for k, _l, v in s.rows}
 

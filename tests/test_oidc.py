@@ -299,14 +299,6 @@ def _mails(app, to):
     return [mail for mail in outbox(app) if mail["To"] == to]
 
 
-@pytest.fixture
-def platform_admin(make_user):
-    person = make_user("root@platform.example")
-    person.is_admin = True
-    db.session.commit()
-    return person
-
-
 def test_a_suspended_account_is_told_as_after_the_right_password(app, client, make_user, platform_admin):
     ines = make_user("ines.sso@example.org")
     admin.suspend(db.session, platform_admin, ines, "Spam reported by three schools.")

@@ -3,6 +3,8 @@ only; another institution's ids answer 404 as unknown ones do), plus the person'
 group's staff and joining an institution with a code. Personal tokens only."""
 from __future__ import annotations
 
+import functools
+
 from flask import Response, request
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
@@ -33,8 +35,17 @@ def document_errors(blp: Blueprint, *codes: int):
     return common_document_errors(blp, *codes)
 
 
-def _head_org(org_id):
-    return institutions.headed(db.session, api_user(), org_id)
+def headed(view):
+    """A head's route: the URL's ``org_id`` becomes ``org``, the organisation the token's person heads
+    (``institutions.headed``: another's, or an unknown id, is refused with its stable code), and its
+    ``group_id``, if any, becomes ``group``, one of that organisation's groups (another's is not found)."""
+    @functools.wraps(view)
+    def resolved(org_id, **values):
+        org = institutions.headed(db.session, api_user(), org_id)
+        if "group_id" in values:
+            values["group"] = institutions.group_of(db.session, org, values.pop("group_id"))
+        return view(org, **values)
+    return resolved
 
 
 def _group_json(group, *, detail=False) -> dict:
@@ -90,15 +101,15 @@ def make_blueprint() -> Blueprint:
     @blp.route("/orgs/<org_id>/groups", methods=["GET"])
     @blp.doc(summary="The institution's groups (its heads)")
     @document_errors(blp, 401, 403, 404)
-    def groups(org_id):
-        org = _head_org(org_id)
+    @headed
+    def groups(org):
         return {"items": [_group_json(g) for g in institutions.groups(db.session, org)]}
 
     @blp.route("/orgs/<org_id>/groups", methods=["POST"])
     @blp.doc(summary="Create a group: {name, kind: class|cohort, year}")
     @document_errors(blp, 400, 401, 403, 404, 409, 422)
-    def create_group(org_id):
-        org = _head_org(org_id)
+    @headed
+    def create_group(org):
         data = _body()
         group = institutions.create_group(db.session, org, name=data.get("name"), kind=data.get("kind", "class"),
                                           year=data.get("year"), actor=api_user())
@@ -108,16 +119,15 @@ def make_blueprint() -> Blueprint:
     @blp.route("/orgs/<org_id>/groups/<group_id>", methods=["GET"])
     @blp.doc(summary="A group with its staff and members")
     @document_errors(blp, 401, 403, 404)
-    def group(org_id, group_id):
-        org = _head_org(org_id)
-        return _group_json(institutions.group_of(db.session, org, group_id), detail=True)
+    @headed
+    def group(org, group):
+        return _group_json(group, detail=True)
 
     @blp.route("/orgs/<org_id>/groups/<group_id>", methods=["PATCH"])
     @blp.doc(summary="Rename a group: {name}")
     @document_errors(blp, 400, 401, 403, 404, 409, 422)
-    def rename_group(org_id, group_id):
-        org = _head_org(org_id)
-        group = institutions.group_of(db.session, org, group_id)
+    @headed
+    def rename_group(org, group):
         institutions.rename_group(db.session, org, group, _body().get("name"), actor=api_user())
         db.session.commit()
         return _group_json(group)
@@ -125,9 +135,8 @@ def make_blueprint() -> Blueprint:
     @blp.route("/orgs/<org_id>/groups/<group_id>/archive", methods=["POST"])
     @blp.doc(summary="Archive a group: its grants stop reaching anyone (409 `group_archived` if it was)")
     @document_errors(blp, 401, 403, 404, 409)
-    def archive_group(org_id, group_id):
-        org = _head_org(org_id)
-        group = institutions.group_of(db.session, org, group_id)
+    @headed
+    def archive_group(org, group):
         institutions.archive_group(db.session, org, group, actor=api_user())
         db.session.commit()
         return _group_json(group)
@@ -135,8 +144,8 @@ def make_blueprint() -> Blueprint:
     @blp.route("/orgs/<org_id>/staff", methods=["GET"])
     @blp.doc(summary="The institution's staff: heads, teachers, counsellors")
     @document_errors(blp, 401, 403, 404)
-    def staff_members(org_id):
-        org = _head_org(org_id)
+    @headed
+    def staff_members(org):
         from app.services import invitations
         return {"items": [_member_json(m) for m in institutions.staff_members(db.session, org)]
                 + [_member_json(m) for m in invitations.pending_of(db.session, org, STAFF_ROLES)]}
@@ -146,8 +155,8 @@ def make_blueprint() -> Blueprint:
     @blp.doc(summary="Invite a person staff: {email, role: head|teacher|counsellor}; pending (no power) until "
                      "they accept. The answer is the same whether or not the address has an account")
     @document_errors(blp, 400, 401, 403, 404, 409, 422)
-    def add_staff_member(org_id):
-        org = _head_org(org_id)
+    @headed
+    def add_staff_member(org):
         data = _body()
         membership = institutions.add_staff_member(db.session, api_user(), org, email=data.get("email"),
                                                    role=data.get("role"))
@@ -157,8 +166,8 @@ def make_blueprint() -> Blueprint:
     @blp.route("/orgs/<org_id>/staff/<membership_id>", methods=["PATCH"])
     @blp.doc(summary="Change a staff member's role: {role} (never one's own: 409 `own_membership`)")
     @document_errors(blp, 400, 401, 403, 404, 409, 422)
-    def change_staff_member(org_id, membership_id):
-        org = _head_org(org_id)
+    @headed
+    def change_staff_member(org, membership_id):
         membership = institutions.change_staff_role(db.session, api_user(), org, membership_id,
                                                     _body().get("role"))
         db.session.commit()
@@ -168,8 +177,8 @@ def make_blueprint() -> Blueprint:
     @blp.doc(summary="A person stops being staff (and leaves the institution's groups), or a staff invitation "
                      "is cancelled; the account stays, and a member removed gets a notice")
     @document_errors(blp, 401, 403, 404, 409)
-    def remove_staff_member(org_id, membership_id):
-        org = _head_org(org_id)
+    @headed
+    def remove_staff_member(org, membership_id):
         institutions.remove_staff_member(db.session, api_user(), org, membership_id)
         db.session.commit()
         return "", 204
@@ -181,9 +190,8 @@ def make_blueprint() -> Blueprint:
                      "invitation is used) and the place, `pending`, reaches nothing until they accept. The "
                      "answer is the same whether or not the address has an account")
     @document_errors(blp, 400, 401, 403, 404, 409, 422)
-    def add_staff(org_id, group_id):
-        org = _head_org(org_id)
-        group = institutions.group_of(db.session, org, group_id)
+    @headed
+    def add_staff(org, group):
         data = _body()
         staff = institutions.add_staff(db.session, org, group, email=data.get("email"), role=data.get("role"),
                                        actor=api_user())
@@ -193,18 +201,17 @@ def make_blueprint() -> Blueprint:
     @blp.route("/orgs/<org_id>/groups/<group_id>/staff/<staff_id>", methods=["DELETE"])
     @blp.doc(summary="Take a place in the group away (a pending one too; the staff invitation stays)")
     @document_errors(blp, 401, 403, 404)
-    def remove_staff(org_id, group_id, staff_id):
-        org = _head_org(org_id)
-        institutions.remove_staff(db.session, institutions.group_of(db.session, org, group_id), staff_id,
-                                  actor=api_user())
+    @headed
+    def remove_staff(org, group, staff_id):
+        institutions.remove_staff(db.session, group, staff_id, actor=api_user())
         db.session.commit()
         return "", 204
 
     @blp.route("/orgs/<org_id>/enrolments/<enrolment_id>/end", methods=["POST"])
     @blp.doc(summary="End a pupil's affiliation (the account and portfolio stay theirs): {reason}")
     @document_errors(blp, 400, 401, 403, 404)
-    def end(org_id, enrolment_id):
-        org = _head_org(org_id)
+    @headed
+    def end(org, enrolment_id):
         enrolment = institutions.enrolment_of(db.session, org, enrolment_id)
         institutions.end_enrolment(db.session, enrolment, str(_body().get("reason") or ""), actor=api_user())
         db.session.commit()
@@ -216,8 +223,8 @@ def make_blueprint() -> Blueprint:
                      "the job when it starts; 422 `roster_errors` when any row is wrong (nothing imported); "
                      "429 beyond 30 a head an hour (the page's previews count too).")
     @document_errors(blp, 400, 401, 403, 404, 409, 422, 429)
-    def roster(org_id):
-        org = _head_org(org_id)
+    @headed
+    def roster(org):
         upload = request.files.get("file")
         if upload is None:
             raise ServiceError(str(_l("Send the roster as the multipart field “file”.")), code="file_missing")
@@ -234,8 +241,8 @@ def make_blueprint() -> Blueprint:
     @blp.route("/orgs/<org_id>/roster/<job_id>", methods=["GET"])
     @blp.doc(summary="A roster import's progress and what it did")
     @document_errors(blp, 401, 403, 404)
-    def roster_job(org_id, job_id):
-        org = _head_org(org_id)
+    @headed
+    def roster_job(org, job_id):
         batch = rosters.job_of(db.session, org, job_id)
         result = rosters.summary(db.session, batch)
         result["failed_items"] = batches.report(db.session, batch, status="failed")
@@ -245,8 +252,8 @@ def make_blueprint() -> Blueprint:
     @blp.doc(summary="Activation letters of a group (`group`=id): one page per pupil not yet activated; "
                      "each call issues fresh codes (earlier letters stop working)")
     @document_errors(blp, 401, 403, 404, 409)
-    def letters(org_id):
-        org = _head_org(org_id)
+    @headed
+    def letters(org):
         group = institutions.group_of(db.session, org, request.args.get("group"))
         data, count = institutions.letters(db.session, org, group)
         institutions.letters_printed(db.session, api_user(), org, group, count)

@@ -2,6 +2,7 @@
 signed-in person heads (``institutions.headed``), so another school's ids are simply not found."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import time
@@ -17,7 +18,6 @@ from app.models.issuing import PARTNER, STAFF_ROLES
 from app.services import batches, guardians, institutions, invitations, rosters
 from app.sharing.limits import mail_limit  # the one per-sender budget of invitation e-mails
 from app.services.errors import ServiceError, ValidationFailed
-
 
 
 STASH_HOURS = 1
@@ -67,10 +67,24 @@ def share():
     return redirect(url_for(".home"))
 
 
+def headed(view):
+    """A head's page or act: the URL's ``org_id`` becomes ``org``, the organisation the signed-in person
+    heads (``institutions.headed``); another's, or an unknown id, is simply not found (404)."""
+    @functools.wraps(view)
+    def resolved(org_id, **values):
+        try:
+            org = institutions.headed(db.session, current_user, org_id)
+        except ServiceError:
+            abort(404)
+        return view(org, **values)
+    return resolved
+
+
 @bp.route("/institutions/<org_id>")
 @login_required
-def head(org_id):
-    return _head_page(_headed(org_id))
+@headed
+def head(org):
+    return _head_page(org)
 
 
 def _head_page(org, exc: ServiceError | None = None, field: str | None = None, **typed):
@@ -93,170 +107,140 @@ def _head_page(org, exc: ServiceError | None = None, field: str | None = None, *
                            typed=typed, errors=errors), exc.status if exc is not None else 200
 
 
-def _done(org, message, endpoint=".head", **values):
-    """Commit a head's act and go back to the page it came from, or show the service's refusal there."""
-    db.session.commit()
-    flash(message, "success")
-    return redirect(url_for(endpoint, org_id=org.id, **values))
-
-
-def _refused(org, exc, endpoint=".head", **values):
-    db.session.rollback()
-    flash(exc.explained, "error")
-    return redirect(url_for(endpoint, org_id=org.id, **values))
+def _act(org, act, message, *, group_id=None, form: dict | None = None):
+    """A head's act, answered on the head's page: ``act()`` (the service call) is committed and ``message``
+    shown (a string, or a function of what ``act`` returned); refused, it is rolled back and explained. With ``group_id``, an act on one of the institution's
+    groups (another's is not found): ``act(group)``, answered on the group's page. A form of the head's
+    page whose input must survive a refusal names it in ``form`` (``_head_page``'s ``field`` and typed
+    values): refused, that page is shown again rather than redirected to."""
+    try:
+        done = act() if group_id is None else act(institutions.group_of(db.session, org, group_id))
+    except ServiceError as exc:
+        if form is not None:
+            return _head_page(org, exc, **form)
+        db.session.rollback()
+        flash(exc.explained, "error")
+    else:
+        db.session.commit()
+        flash(message(done) if callable(message) else message, "success")
+    if group_id is None:
+        return redirect(url_for(".head", org_id=org.id))
+    return redirect(url_for(".group", org_id=org.id, group_id=group_id))
 
 
 @bp.route("/institutions/<org_id>/staff", methods=["POST"])
 @login_required
 @mail_limit
-def add_member(org_id):
-    org = _headed(org_id)
-    try:
-        institutions.add_staff_member(db.session, current_user, org, email=request.form.get("email"),
-                                      role=request.form.get("role"))
-    except ServiceError as exc:
-        return _head_page(org, exc, "staff-email", **{"staff-email": request.form.get("email", "")})
-    return _done(org, _("An invitation is sent: the person joins the staff once they accept it."))
+@headed
+def add_member(org):
+    email = request.form.get("email")
+    return _act(org, lambda: institutions.add_staff_member(db.session, current_user, org, email=email,
+                                                           role=request.form.get("role")),
+                _("An invitation is sent: the person joins the staff once they accept it."),
+                form={"field": "staff-email", "staff-email": email or ""})
 
 
 @bp.route("/institutions/<org_id>/staff/<membership_id>", methods=["POST"])
 @login_required
-def change_member(org_id, membership_id):
+@headed
+def change_member(org, membership_id):
     """One form per person: a new role, or ``remove`` (the person stays, their staff role goes)."""
-    org = _headed(org_id)
-    try:
-        if request.form.get("action") == "remove":
-            institutions.remove_staff_member(db.session, current_user, org, membership_id)
-            message = _("The person is no longer staff of the institution.")
-        else:
-            institutions.change_staff_role(db.session, current_user, org, membership_id,
-                                           request.form.get("role"))
-            message = _("Role changed.")
-    except ServiceError as exc:
-        return _refused(org, exc)
-    return _done(org, message)
+    if request.form.get("action") == "remove":
+        return _act(org, lambda: institutions.remove_staff_member(db.session, current_user, org,
+                                                                  membership_id),
+                    _("The person is no longer staff of the institution."))
+    return _act(org, lambda: institutions.change_staff_role(db.session, current_user, org, membership_id,
+                                                            request.form.get("role")),
+                _("Role changed."))
 
 
 @bp.route("/institutions/<org_id>/partners", methods=["POST"])
 @login_required
 @mail_limit
-def add_partner(org_id):
-    org = _headed(org_id)
-    try:
-        guardians.add_partner(db.session, current_user, org, request.form.get("email"))
-    except ServiceError as exc:
-        return _head_page(org, exc, "partner-email", **{"partner-email": request.form.get("email", "")})
-    return _done(org, _("An invitation is sent: once the partner accepts it, your pupils may ask them for "
-                        "attestations."))
+@headed
+def add_partner(org):
+    email = request.form.get("email")
+    return _act(org, lambda: guardians.add_partner(db.session, current_user, org, email),
+                _("An invitation is sent: once the partner accepts it, your pupils may ask them for "
+                  "attestations."), form={"field": "partner-email", "partner-email": email or ""})
 
 
 @bp.route("/institutions/<org_id>/partners/<membership_id>/remove", methods=["POST"])
 @login_required
-def remove_partner(org_id, membership_id):
+@headed
+def remove_partner(org, membership_id):
     """End a partnership (the partner gets a notice) or cancel a partner's invitation."""
-    org = _headed(org_id)
-    try:
-        guardians.remove_partner(db.session, current_user, org, membership_id)
-    except ServiceError as exc:
-        return _refused(org, exc)
-    return _done(org, _("Done: the partner is removed, or their invitation cancelled."))
+    return _act(org, lambda: guardians.remove_partner(db.session, current_user, org, membership_id),
+                _("Done: the partner is removed, or their invitation cancelled."))
 
 
 @bp.route("/institutions/<org_id>/groups/<group_id>/rename", methods=["POST"])
 @login_required
-def rename_group(org_id, group_id):
-    org = _headed(org_id)
-    try:
-        found = institutions.group_of(db.session, org, group_id)
-        institutions.rename_group(db.session, org, found, request.form.get("name"), actor=current_user)
-    except ServiceError as exc:
-        return _refused(org, exc, ".group", group_id=group_id)
-    return _done(org, _("Group renamed."), ".group", group_id=group_id)
+@headed
+def rename_group(org, group_id):
+    return _act(org, lambda group: institutions.rename_group(db.session, org, group, request.form.get("name"),
+                                                             actor=current_user),
+                _("Group renamed."), group_id=group_id)
 
 
 @bp.route("/institutions/<org_id>/groups/<group_id>/archive", methods=["POST"])
 @login_required
-def archive_group(org_id, group_id):
-    org = _headed(org_id)
-    try:
-        found = institutions.group_of(db.session, org, group_id)
-        institutions.archive_group(db.session, org, found, actor=current_user)
-    except ServiceError as exc:
-        return _refused(org, exc, ".group", group_id=group_id)
-    return _done(org, _("Group archived: what pupils shared with it no longer reaches anyone."), ".group",
-                 group_id=group_id)
+@headed
+def archive_group(org, group_id):
+    return _act(org, lambda group: institutions.archive_group(db.session, org, group, actor=current_user),
+                _("Group archived: what pupils shared with it no longer reaches anyone."), group_id=group_id)
 
 
 @bp.route("/institutions/<org_id>/groups/<group_id>/staff/<staff_id>/remove", methods=["POST"])
 @login_required
-def remove_staff(org_id, group_id, staff_id):
-    org = _headed(org_id)
-    try:
-        found = institutions.group_of(db.session, org, group_id)
-        institutions.remove_staff(db.session, found, staff_id, actor=current_user)
-    except ServiceError as exc:
-        return _refused(org, exc, ".group", group_id=group_id)
-    return _done(org, _("Removed from the group's staff."), ".group", group_id=group_id)
-
-
-def _headed(org_id):
-    try:
-        return institutions.headed(db.session, current_user, org_id)
-    except ServiceError:
-        abort(404)
+@headed
+def remove_staff(org, group_id, staff_id):
+    return _act(org, lambda group: institutions.remove_staff(db.session, group, staff_id, actor=current_user),
+                _("Removed from the group's staff."), group_id=group_id)
 
 
 @bp.route("/institutions/<org_id>/groups", methods=["POST"])
 @login_required
-def create_group(org_id):
-    org = _headed(org_id)
-    try:
-        institutions.create_group(db.session, org, name=request.form.get("name"),
-                                  kind=request.form.get("kind", "class"), year=request.form.get("year"),
-                                  actor=current_user)
-        db.session.commit()
-        flash(_("Group created."), "success")
-    except ServiceError as exc:
-        return _head_page(org, exc, "name", name=request.form.get("name", ""), year=request.form.get("year", ""))
-    return redirect(url_for(".head", org_id=org.id))
+@headed
+def create_group(org):
+    name, year = request.form.get("name"), request.form.get("year")
+    return _act(org, lambda: institutions.create_group(db.session, org, name=name, year=year,
+                                                       kind=request.form.get("kind", "class"),
+                                                       actor=current_user),
+                _("Group created."), form={"field": "name", "name": name or "", "year": year or ""})
 
 
 @bp.route("/institutions/<org_id>/groups/<group_id>")
 @login_required
-def group(org_id, group_id):
-    org = _headed(org_id)
+@headed
+def group(org, group_id):
     try:
         found = institutions.group_of(db.session, org, group_id)
     except ServiceError:
         abort(404)
     members = institutions.members(db.session, found, include_ended=True)
-    from app.services import guardians  # the pupils whose guardian refused the account: paper instead
     return render_template("institutions/group.html", org=org, group=found, members=members,
+                           # the pupils whose guardian refused the account: paper instead
                            refused=guardians.refused_accounts(db.session, [e.user_id for e in members]))
 
 
 @bp.route("/institutions/<org_id>/groups/<group_id>/staff", methods=["POST"])
 @login_required
 @mail_limit
-def add_staff(org_id, group_id):
-    org = _headed(org_id)
-    try:
-        found = institutions.group_of(db.session, org, group_id)
-        place = institutions.add_staff(db.session, org, found, email=request.form.get("email"),
-                                       role=request.form.get("role"), actor=current_user)
-        db.session.commit()
-        flash(_("Added to the group's staff.") if not place.pending else
-              _("Invited: the place in the group counts once the person accepts to join the staff."), "success")
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.explained, "error")  # a bad address says so, not only "Some information is not valid."
-    return redirect(url_for(".group", org_id=org.id, group_id=group_id))
+@headed
+def add_staff(org, group_id):
+    return _act(org, lambda group: institutions.add_staff(db.session, org, group, actor=current_user,
+                                                          email=request.form.get("email"),
+                                                          role=request.form.get("role")),
+                lambda place: _("Added to the group's staff.") if not place.pending else
+                _("Invited: the place in the group counts once the person accepts to join the staff."),
+                group_id=group_id)
 
 
 @bp.route("/institutions/<org_id>/groups/<group_id>/letters.pdf", methods=["POST"])
 @login_required
-def letters(org_id, group_id):
-    org = _headed(org_id)
+@headed
+def letters(org, group_id):
     try:
         found = institutions.group_of(db.session, org, group_id)
         data, count = institutions.letters(db.session, org, found)
@@ -272,8 +256,8 @@ def letters(org_id, group_id):
 
 @bp.route("/institutions/<org_id>/enrolments/<enrolment_id>/end", methods=["POST"])
 @login_required
-def end(org_id, enrolment_id):
-    org = _headed(org_id)
+@headed
+def end(org, enrolment_id):
     try:
         enrolment = institutions.enrolment_of(db.session, org, enrolment_id)
         reason = request.form.get("reason") or _("Left the institution.")
@@ -291,8 +275,8 @@ def end(org_id, enrolment_id):
 @bp.route("/institutions/<org_id>/roster", methods=["POST"])
 @login_required
 @guard.preview_limit
-def roster_preview(org_id):
-    org = _headed(org_id)
+@headed
+def roster_preview(org):
     upload = request.files.get("file")
     data = upload.stream.read(rosters.MAX_BYTES + 1) if upload else b""
     try:
@@ -308,8 +292,8 @@ def roster_preview(org_id):
 
 @bp.route("/institutions/<org_id>/roster/<digest>/import", methods=["POST"])
 @login_required
-def roster_import(org_id, digest):
-    org = _headed(org_id)
+@headed
+def roster_import(org, digest):
     if not re.fullmatch(r"[0-9a-f]{64}", digest):
         abort(404)
     path = _stash(org.id) / f"{digest}.csv"
@@ -332,8 +316,8 @@ def roster_import(org_id, digest):
 
 @bp.route("/institutions/<org_id>/roster/jobs/<job_id>")
 @login_required
-def roster_job(org_id, job_id):
-    org = _headed(org_id)
+@headed
+def roster_job(org, job_id):
     try:
         batch = rosters.job_of(db.session, org, job_id)
     except ServiceError:
