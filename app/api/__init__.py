@@ -12,6 +12,7 @@ from flask_smorest import Api
 from werkzeug.exceptions import UnprocessableEntity
 
 from app.api import auth
+from app.api.common import describe_error_codes
 from app.api.schemas import ErrorSchema
 from app.errors import error_response
 from app.extensions import csrf, db
@@ -63,6 +64,7 @@ class SillageApi(Api):
         and in its operations: flask-smorest offers no tag name apart from the blueprint's name."""
         super().register_blueprint(blp, parameters=parameters, **options)
         name = options.get("name", blp.name)
+        describe_error_codes(self, blp, name)
         human = tag_name(name)
         if human == name:
             return
