@@ -120,6 +120,26 @@ def recursive():
     return _recursive(3)
 
 
+def _bad_form(message, status=400):
+    return ServiceError(message, code="invalid_form" if status == 400 else "form_too_large", status=status)
+
+
+def status_given():
+    raise _bad_form("too large", status=413)
+
+
+def status_defaulted():
+    raise _bad_form("bad")
+
+
+def _bound(item_id):
+    raise NotFound("no", code="bound_missing")
+
+
+def bound_in_a_loop(item_id, item_of=_bound):
+    return item_of(item_id)
+
+
 def importing_locally():
     from app.api.common import json_object
     return json_object()
@@ -159,6 +179,13 @@ def test_a_helper_given_its_code_lists_the_code_given(sample):
     assert {status for status, _ in codes(sample.computed)} == {404, 410}
 
 
+def test_a_helper_given_its_status_lists_its_codes_at_that_status(sample):
+    assert codes(sample.status_given) == {(413, "invalid_form"), (413, "form_too_large")}
+    assert codes(sample.status_defaulted) == {(400, "invalid_form"), (400, "form_too_large")}
+    # a function parameter's default (``def view(id, item_of=item_of)``, a loop's binding) is what it calls
+    assert codes(sample.bound_in_a_loop) == {(404, "bound_missing")}
+
+
 def test_a_call_that_cannot_be_followed_counts_the_whole_module(sample):
     everything = error_codes.module_codes(sample.__name__)
     assert {(409, "deep_taken"), (404, "other_missing"), (403, "checker_refused")} <= everything
@@ -190,6 +217,10 @@ def test_the_groups_list_does_not_list_what_only_creating_a_group_can_give(clien
     assert "not_head" in listed(spec, groups, "get", 403)  # two calls down: headed -> rosters.check_head
     assert "account_suspended" in listed(spec, groups, "get", 403)  # the blueprint's before_request hook
     assert "invalid_period" not in listed(spec, groups, "post", 409)
+    # Exact: archiving a group cannot find a name taken, nor a head's list refuse a guardian.
+    assert listed(spec, "/api/v1/orgs/{org_id}/groups/{group_id}/archive", "post", 409) == {"group_archived"}
+    assert listed(spec, "/api/v1/orgs/{org_id}/groups/{group_id}", "patch", 409) == {"group_exists"}
+    assert listed(spec, groups, "get", 403) == {"account_suspended", "not_enrolling", "not_head"}
     partners = "/api/v1/orgs/{org_id}/partners"
     assert "already_member" in listed(spec, partners, "post", 409)
     assert "last_admin" in listed(spec, "/api/v1/organisations/{org_id}/members/{membership_id}", "delete", 409)

@@ -187,21 +187,30 @@ def route_codes(view, hooks=(), *, path_arguments: bool = False, query_arguments
     """The stable codes a route can answer, by status (``app.api.error_codes``): those of its view and of
     every function in its chain of decorators (``__wrapped__``), of its blueprint's ``before_request``
     hooks, ``not_found`` when its path has an argument that a converter may refuse (``<uuid:id>``) and
-    ``validation_error`` when it reads query arguments with a schema."""
+    ``validation_error`` when it reads query arguments with a schema. Kept by the functions' code
+    objects, the same in every application the process builds."""
     chain = []
     while view is not None:
         chain.append(view)
         view = getattr(view, "__wrapped__", None)
-    found = set(error_codes.expand(error_codes.codes_of(*chain, *hooks)))
-    if path_arguments:
-        found.add((404, CODES[404]))
-    if query_arguments:
-        found.add((422, CODES[422]))
-    by_status: dict[int, set[str]] = {}
-    for status, code in found:
-        for each in (LISTED_STATUSES if status == error_codes.ANY else (status,)):
-            by_status.setdefault(each, set()).add(code)
-    return {status: tuple(sorted(codes)) for status, codes in by_status.items()}
+    functions = (*chain, *hooks)
+    key = (tuple(getattr(getattr(f, "__func__", f), "__code__", None) for f in functions),
+           path_arguments, query_arguments)
+    if key not in _ROUTES:
+        found = set(error_codes.expand(error_codes.codes_of(*functions)))
+        if path_arguments:
+            found.add((404, CODES[404]))
+        if query_arguments:
+            found.add((422, CODES[422]))
+        by_status: dict[int, set[str]] = {}
+        for status, code in found:
+            for each in (LISTED_STATUSES if status == error_codes.ANY else (status,)):
+                by_status.setdefault(each, set()).add(code)
+        _ROUTES[key] = {status: tuple(sorted(codes)) for status, codes in by_status.items()}
+    return _ROUTES[key]
+
+
+_ROUTES: dict[tuple, dict[int, tuple[str, ...]]] = {}
 
 
 def describe_error_codes(api, blp: Blueprint, name: str) -> None:

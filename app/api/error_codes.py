@@ -50,9 +50,10 @@ _OR_404 = {"get_or_404", "first_or_404", "one_or_404"}  # Flask-SQLAlchemy's 404
 
 @dataclass(frozen=True)
 class Result:
-    """What calling a function can refuse: concrete ``(status, code)`` pairs; ``forwards``, the
-    ``(parameter, statuses, guesses)`` whose argument is the code (``guesses``: the helper's code-like
-    strings, used when the argument is not a plain string); ``modules`` whose every code counts."""
+    """What calling a function can refuse: concrete ``(status, code)`` pairs; ``forwards``, the refusals
+    whose code or status is a parameter, ``(code parameter, status parameter, statuses, codes)`` (either
+    parameter None when not one; the statuses and codes when not given or not a constant); ``modules``
+    whose every code counts."""
 
     codes: frozenset = frozenset()
     forwards: frozenset = frozenset()
@@ -80,26 +81,43 @@ def _module_of(function: FunctionType) -> str:
 # --- the syntax ---------------------------------------------------------------------------------------
 
 @functools.cache
-def _module_nodes(filename: str) -> dict[tuple[int, str], ast.AST]:
-    """Every function of a source file by (first line, name), the first line being that of its first
-    decorator as in ``co_firstlineno``; a line holding two lambdas maps to None (ambiguous)."""
+def _module_tree(filename: str) -> ast.Module:
     with open(filename, encoding="utf-8") as handle:
-        tree = ast.parse(handle.read(), filename)
+        return ast.parse(handle.read(), filename)
+
+
+@functools.cache
+def _module_functions(filename: str) -> dict[tuple[int, str], ast.AST]:
+    """Every ``def`` of a source file by (first line, name), the first line being that of its first
+    decorator as in ``co_firstlineno``. Statements only are visited: a ``def`` is one."""
     nodes: dict[tuple[int, str], ast.AST] = {}
-    for node in ast.walk(tree):
+    stack = list(_module_tree(filename).body)
+    while stack:
+        node = stack.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
             nodes[(first, node.name)] = node
-        elif isinstance(node, ast.Lambda):
-            key = (node.lineno, "<lambda>")
-            nodes[key] = None if key in nodes else node
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            stack.extend(item for item in getattr(node, name, ()) if isinstance(item, ast.AST))
+    return nodes
+
+
+@functools.cache
+def _module_lambdas(filename: str) -> dict[int, ast.Lambda | None]:
+    """The lambdas of a source file by line; None for a line holding two (which is which is unknown)."""
+    nodes: dict[int, ast.Lambda | None] = {}
+    for node in ast.walk(_module_tree(filename)):
+        if isinstance(node, ast.Lambda):
+            nodes[node.lineno] = None if node.lineno in nodes else node
     return nodes
 
 
 def _node(code: CodeType) -> ast.AST | None:
     try:
-        return _module_nodes(code.co_filename).get((code.co_firstlineno, code.co_name))
-    except (OSError, SyntaxError):
+        if code.co_name == "<lambda>":
+            return _module_lambdas(code.co_filename).get(code.co_firstlineno)
+        return _module_functions(code.co_filename).get((code.co_firstlineno, code.co_name))
+    except (OSError, SyntaxError, UnicodeDecodeError):
         return None
 
 
@@ -109,11 +127,11 @@ def _params(node: ast.AST) -> list[str]:
         [a.arg for a in (args.vararg, args.kwarg) if a is not None]
 
 
-def _bound_names(node: ast.AST) -> tuple[set[str], set[str], dict[str, tuple]]:
+def _bound_names(node: ast.AST) -> tuple[set[str], set[str], dict[str, tuple], list[ast.Assign]]:
     """The names local to a function (parameters, assignments, imports); among them, those of the
     functions and classes it defines (their bodies are read as part of it) and those it imports
-    (name: (module, attribute or None, level))."""
-    names, defined, declared, imports = set(_params(node)), set(), set(), {}
+    (name: (module, attribute or None, level)); and its assignments ``x = call(...)``."""
+    names, defined, declared, imports, assigned = set(_params(node)), set(), set(), {}, []
     stack = list(node.body if isinstance(node.body, list) else [node.body])
     while stack:
         item = stack.pop()
@@ -136,8 +154,11 @@ def _bound_names(node: ast.AST) -> tuple[set[str], set[str], dict[str, tuple]]:
                 imports[alias.asname or alias.name] = (item.module or "", alias.name, item.level)
         elif isinstance(item, ast.ExceptHandler) and item.name:
             names.add(item.name)
+        elif (isinstance(item, ast.Assign) and len(item.targets) == 1 and isinstance(item.targets[0], ast.Name)
+              and isinstance(item.value, ast.Call)):
+            assigned.append(item)
         stack.extend(ast.iter_child_nodes(item))
-    return (names | defined | set(imports)) - declared, defined - declared, imports
+    return (names | defined | set(imports)) - declared, defined - declared, imports, assigned
 
 
 def _import(imported: tuple, package: str):
@@ -202,6 +223,9 @@ class _Scanner(ast.NodeVisitor):
             except ValueError:  # an empty cell
                 pass
         self.owner = self._owner_class()
+        parameters = inspect.signature(function).parameters.values() if function.__defaults__ or \
+            function.__kwdefaults__ else ()
+        self.defaults = {p.name: p.default for p in parameters if p.default is not p.empty}
         self.scopes: list[tuple[set, set, dict, dict]] = []
         self.called: set[int] = set()
         self._enter(node)
@@ -210,18 +234,16 @@ class _Scanner(ast.NodeVisitor):
 
     # scopes ----------------------------------------------------------------------------------------
     def _enter(self, node) -> None:
-        names, defined, imports = _bound_names(node)
+        names, defined, imports, assigned = _bound_names(node)
         module = sys.modules.get(_module_of(self.function))
         package = getattr(module, "__package__", None) or _module_of(self.function)
         imported = {name: _import(value, package) for name, value in imports.items()}
         types: dict[str, type] = {}
         self.scopes.append((names, defined, imported, types))
-        for item in ast.walk(node):  # ``x = Class(...)``: then ``x.method(...)`` is Class.method
-            if (isinstance(item, ast.Assign) and len(item.targets) == 1 and isinstance(item.targets[0], ast.Name)
-                    and isinstance(item.value, ast.Call)):
-                found, _ = self._resolve(item.value.func)
-                if isinstance(found, type) and is_project(found):
-                    types[item.targets[0].id] = found
+        for item in assigned:  # ``x = Class(...)``: then ``x.method(...)`` is Class.method
+            found, _ = self._resolve(item.value.func)
+            if isinstance(found, type) and is_project(found):
+                types[item.targets[0].id] = found
 
     def _nested(self, node) -> None:
         for default in (*node.args.defaults, *node.args.kw_defaults):
@@ -259,6 +281,8 @@ class _Scanner(ast.NodeVisitor):
                 outermost = depth == len(self.scopes) - 1
                 if outermost and self.owner is not None and self.function.__code__.co_varnames[:1] == (name,):
                     return self.owner, 1  # self or cls
+                if outermost and isinstance(self.defaults.get(name), FunctionType):
+                    return self.defaults[name], 0  # ``def view(item_id, item_of=item_of)``: a loop's binding
                 return (_NOTHING if with_attributes else _DYNAMIC), 0
         for space in (self.closure, self.function.__globals__, vars(builtins)):
             if name in space:
@@ -373,22 +397,29 @@ class _Scanner(ast.NodeVisitor):
         return node.args[position] if len(node.args) > position else None
 
     def _refusal(self, cls: type, node: ast.Call) -> None:
+        """A refusal built here. Its code and its status are each written (a constant), the class's own
+        (not given), a parameter of this function (forwarded: its caller gives it) or computed (every
+        code-like string of this function; every int written in the status's expression, else any)."""
         words = {k.arg: k.value for k in node.keywords if k.arg}
-        status = words.get("status")
+        status, code = words.get("status"), words.get("code")
+        own = len(self.scopes) == 1  # a parameter of a function defined inside this one is not known
+        status_param = status.id if isinstance(status, ast.Name) and own and status.id in self.own_params else None
+        code_param = code.id if isinstance(code, ast.Name) and own and code.id in self.own_params else None
         if status is None or (isinstance(status, ast.Constant) and status.value is None):
             statuses = {cls.status}
         else:
             statuses = {c.value for c in ast.walk(status) if isinstance(c, ast.Constant)
                         and isinstance(c.value, int) and not isinstance(c.value, bool)} or {ANY}
-        code = words.get("code")
         if code is None or (isinstance(code, ast.Constant) and code.value is None):
-            self.codes.update((s, cls.code) for s in statuses)
+            codes = {cls.code}
         elif isinstance(code, ast.Constant) and isinstance(code.value, str):
-            self.codes.update((s, code.value) for s in statuses)
-        elif isinstance(code, ast.Name) and code.id in self.own_params and len(self.scopes) == 1:
-            self.forwards.add((code.id, tuple(sorted(statuses)), _guesses(self.function.__code__)))
+            codes = {code.value}
         else:
-            self.codes.update((s, guess) for s in statuses for guess in _guesses(self.function.__code__))
+            codes = set(_guesses(self.function.__code__))
+        if status_param or code_param:
+            self.forwards.add((code_param, status_param, tuple(sorted(statuses)), frozenset(codes)))
+        else:
+            self.codes.update((s, c) for s in statuses for c in codes)
 
 
 # --- the graph ------------------------------------------------------------------------------------------
@@ -413,21 +444,31 @@ def _given(call: _Call, name: str) -> ast.AST | None:
     if 0 <= index < len(call.node.args):
         return call.node.args[index]
     default = parameters[position].default
-    return ast.Constant(default) if isinstance(default, str) else None
+    return ast.Constant(default) if isinstance(default, (str, int)) else None
 
 
 def _bind(callee: Result, call: _Call, caller: FunctionType, caller_params: set) -> Result:
-    """What ``callee`` refuses as called here: each forwarded code given its argument (a string, or a
-    parameter of the caller, which then forwards it in turn; else every code the helper may be given)."""
+    """What ``callee`` refuses as called here: each forwarded code and status given its argument (a
+    constant; a parameter of the caller, which then forwards it in turn; else what the helper may use)."""
     codes, forwards = set(callee.codes), set()
-    for name, statuses, guesses in callee.forwards:
-        value = _given(call, name)
-        if isinstance(value, ast.Constant) and isinstance(value.value, str):
-            codes.update((s, value.value) for s in statuses)
-        elif isinstance(value, ast.Name) and value.id in caller_params:
-            forwards.add((value.id, statuses, guesses | _guesses(caller.__code__)))
+    for code_param, status_param, statuses, candidates in callee.forwards:
+        given_code = _given(call, code_param) if code_param else None
+        given_status = _given(call, status_param) if status_param else None
+        next_code = next_status = None
+        if isinstance(given_code, ast.Constant) and isinstance(given_code.value, str):
+            candidates = frozenset({given_code.value})
+        elif isinstance(given_code, ast.Name) and given_code.id in caller_params:
+            next_code = given_code.id
+        if isinstance(given_status, ast.Constant) and isinstance(given_status.value, int):
+            statuses = (given_status.value,)
+        elif isinstance(given_status, ast.Name) and given_status.id in caller_params:
+            next_status = given_status.id
+        elif status_param:
+            statuses = (ANY,)
+        if next_code or next_status:
+            forwards.add((next_code, next_status, statuses, candidates))
         else:
-            codes.update((s, guess) for s in statuses for guess in guesses)
+            codes.update((s, c) for s in statuses for c in candidates)
     return Result(frozenset(codes), frozenset(forwards), callee.modules)
 
 
@@ -494,16 +535,19 @@ class _Walk:
         return result
 
 
-def codes_of(*functions) -> Result:
-    """What calling these project functions can refuse (``Result``), analysed once per function."""
+def codes_of(*functions, callers_give: bool = False) -> Result:
+    """What calling these project functions can refuse (``Result``), analysed once per function. A code
+    or status a function leaves to its caller counts as whatever it may be given, unless ``callers_give``
+    (a whole module's functions: their calls in the module give them, and are read)."""
     walk = _Walk()
     result = Result()
     for function in functions:
         function = getattr(function, "__func__", function)
         if isinstance(function, FunctionType) and is_project(function):
             own = walk.result(function)
-            # a forwarded code with no caller to give it: every code the helper may be given
-            guessed = {(s, g) for _name, statuses, guesses in own.forwards for s in statuses for g in guesses}
+            guessed = set() if callers_give else {
+                (ANY if status_param else s, c) for _code, status_param, statuses, candidates in own.forwards
+                for s in statuses for c in candidates}
             result = result | Result(own.codes | guessed, frozenset(), own.modules)
     return result
 
@@ -518,7 +562,7 @@ def _module_result(name: str) -> Result:
             functions.extend(getattr(v, "__func__", v) for v in vars(value).values())
         elif isinstance(value, FunctionType) and _module_of(value) == name:
             functions.append(value)
-    return codes_of(*functions)
+    return codes_of(*functions, callers_give=True)
 
 
 def module_codes(name: str) -> frozenset:
