@@ -1,5 +1,5 @@
 """The OpenAPI document lists, in each 403/404/409/422 answer, the stable codes that route can give
-(``app.api.error_codes``): exact per route, never a code the route cannot reach, never one it gives missing."""
+(``app.api.error_codes``): exact per route, no code the route cannot reach, none it gives missing."""
 from __future__ import annotations
 
 import ast
@@ -213,7 +213,7 @@ def test_the_groups_list_does_not_list_what_only_creating_a_group_can_give(clien
     spec = _spec(client)
     groups = "/api/v1/orgs/{org_id}/groups"
     assert "group_exists" in listed(spec, groups, "post", 409)
-    assert "group_exists" not in {code for status in ("403", "404") for code in listed(spec, groups, "get", status)}
+    assert "group_exists" not in listed(spec, groups, "get", 403) | listed(spec, groups, "get", 404)
     assert "not_head" in listed(spec, groups, "get", 403)  # two calls down: headed -> rosters.check_head
     assert "account_suspended" in listed(spec, groups, "get", 403)  # the blueprint's before_request hook
     assert "invalid_period" not in listed(spec, groups, "post", 409)
@@ -223,7 +223,8 @@ def test_the_groups_list_does_not_list_what_only_creating_a_group_can_give(clien
     assert listed(spec, groups, "get", 403) == {"account_suspended", "not_enrolling", "not_head"}
     partners = "/api/v1/orgs/{org_id}/partners"
     assert "already_member" in listed(spec, partners, "post", 409)
-    assert "last_admin" in listed(spec, "/api/v1/organisations/{org_id}/members/{membership_id}", "delete", 409)
+    member = "/api/v1/organisations/{org_id}/members/{membership_id}"
+    assert "last_admin" in listed(spec, member, "delete", 409)
     assert "not_found" in listed(spec, "/api/v1/admin/indicators", "get", 404)
 
 
@@ -239,7 +240,7 @@ def _literals() -> set[str]:
 def test_every_listed_code_is_one_the_application_gives_at_that_status(app, client):
     spec = _spec(client)
     written = _literals()
-    modules = sorted(name for name in sys.modules if name.startswith("app.") and "_error_codes_sample" not in name)
+    modules = sorted(name for name in sys.modules if name.startswith("app.") and "_sample_" not in name)
     possible = set().union(*(error_codes.module_codes(name) for name in modules))
     possible |= {(status, CODES[status]) for status in LISTED_STATUSES}
     checked = 0
@@ -254,7 +255,7 @@ def test_every_listed_code_is_one_the_application_gives_at_that_status(app, clie
                 for code in listed(spec, path, method, status):
                     checked += 1
                     assert code in written, (path, method, code)
-                    assert (status, code) in possible or (error_codes.ANY, code) in possible, (path, method, code)
+                    assert {(status, code), (error_codes.ANY, code)} & possible, (path, method, code)
     assert checked > 300
 
 
@@ -287,20 +288,21 @@ def test_real_refusals_are_listed_in_their_routes_documentation(client, make_use
              headers=heads, json={"name": "4e B"})
     _refused(client, spec, groups, "post", f"/api/v1/orgs/{org.id}/groups", (422, "validation_error"),
              headers=heads, json={"name": "4e C", "kind": "nonsense"})
-    _refused(client, spec, groups, "get", f"/api/v1/orgs/{org.id}/groups", (403, "not_head"), headers=teachers)
+    _refused(client, spec, groups, "get", f"/api/v1/orgs/{org.id}/groups", (403, "not_head"),
+             headers=teachers)
     _refused(client, spec, groups, "get", f"/api/v1/orgs/{uuid.uuid4()}/groups", (404,), headers=heads)
-    _refused(client, spec, one_group, "patch", f"/api/v1/orgs/{org.id}/groups/{group.id}", (422,), headers=heads,
-             json={"name": ""})
+    _refused(client, spec, one_group, "patch", f"/api/v1/orgs/{org.id}/groups/{group.id}", (422,),
+             headers=heads, json={"name": ""})
     _refused(client, spec, "/api/v1/organisations/{org_id}/members/{membership_id}", "delete",
              f"/api/v1/organisations/{org.id}/members/{membership.id}", (404, "not_found"), headers=heads)
     admin = make_user("admin@issuer.example")
-    issuer = orgs.create_organisation(db.session, policy.OPERATOR, {"name": "Issuer", "kind": "school", "website": "",
-                                                                   "contact_email": admin.email},
-                                      admin=admin, approve=True)
+    details = {"name": "Issuer", "kind": "school", "website": "", "contact_email": admin.email}
+    issuer = orgs.create_organisation(db.session, policy.OPERATOR, details, admin=admin, approve=True)
     db.session.commit()
     own = db.session.scalars(select(Membership).where(Membership.organisation_id == issuer.id)).one()
     _refused(client, spec, "/api/v1/organisations/{org_id}/members/{membership_id}", "delete",
-             f"/api/v1/organisations/{issuer.id}/members/{own.id}", (409, "last_admin"), headers=personal(admin))
+             f"/api/v1/organisations/{issuer.id}/members/{own.id}", (409, "last_admin"),
+             headers=personal(admin))
     _refused(client, spec, "/api/v1/experiences/{item_id}", "get", f"/api/v1/experiences/{uuid.uuid4()}",
              (404, "not_found"), headers=heads)
     _refused(client, spec, "/api/v1/account", "patch", "/api/v1/account", (422, "validation_error"),

@@ -151,8 +151,9 @@ def json_body(schema: type[ma.Schema]) -> dict:
 
 
 LISTED_STATUSES = (403, 404, 409, 422)
-LISTED = "listed_error_statuses"
-ERROR_SCHEMA = {"$ref": "#/components/schemas/Error"}  # app.api.schemas.ErrorSchema  # the key of ``_apidoc`` naming the statuses whose codes are listed
+LISTED = "listed_error_statuses"  # the key of ``_apidoc`` naming the statuses whose codes are listed
+# ``app.api.schemas.ErrorSchema`` by reference: flask-smorest deep-copies a schema object at each decorator
+ERROR_SCHEMA = {"$ref": "#/components/schemas/Error"}
 
 
 def document_errors(blp: Blueprint, *codes: int):
@@ -167,8 +168,9 @@ def document_errors(blp: Blueprint, *codes: int):
 
     def decorate(view):
         for code in codes:
-            if code in LISTED_STATUSES:  # the schema by reference: flask-smorest deep-copies it at each decorator
-                view = blp.alt_response(code, schema=ERROR_SCHEMA, description=_described((CODES[code],)))(view)
+            if code in LISTED_STATUSES:  # described once the route is whole (``describe_error_codes``)
+                view = blp.alt_response(code, schema=ERROR_SCHEMA,
+                                        description=_described([CODES[code]]))(view)
             else:
                 view = blp.alt_response(code, response=names[code])(view)
         listed = [code for code in codes if code in LISTED_STATUSES]
@@ -227,7 +229,8 @@ def describe_error_codes(api, blp: Blueprint, name: str) -> None:
         for method, doc in operations.items():
             if not isinstance(doc, dict) or not doc.get(LISTED):
                 continue
-            refusing = any(not isinstance(c, (UnicodeConverter, PathConverter)) for c in rule._converters.values())
+            refusing = any(not isinstance(converter, (UnicodeConverter, PathConverter))
+                           for converter in rule._converters.values())  # <uuid:…> refuses; <name> never does
             codes = route_codes(view, hooks, path_arguments=refusing, query_arguments="arguments" in doc)
             for status in doc[LISTED]:
                 described[method]["responses"][str(status)]["description"] = \

@@ -15,10 +15,11 @@ A helper that builds its refusal with a code given by its caller (``raise _forbi
 ``link_error("link_used")``) is read at each call: the argument, or the parameter's default. Where the code
 is neither written nor given (computed), every code-like string of the helper counts.
 
-A call that cannot be resolved to a project function (a method of an object of unknown class, a library)
-adds nothing. A call the analysis cannot follow at all (``getattr(…)(…)``, ``handlers[kind](…)`` on a local,
-calling a function received as an argument) adds every code of the module where it is made, so that
-nothing is missed; a function passed to another (``run(items, handler)``) counts as called.
+A call that cannot be resolved to a project function (a method of an object of unknown class, a
+library) adds nothing. A call the analysis cannot follow at all (``getattr(…)(…)``, ``table[kind](…)``
+on a local, calling a function received as an argument) adds every code of the module where it is made, so
+that nothing is missed; a function passed to another (``run(items, handler)``) counts as called, and a
+table of functions held by a module (``HANDLERS[kind](…)``) as a call to each.
 
 Results are kept per code object (the same for every application the process builds, as the views of each
 ``make_blueprint`` share their code): the analysis runs once per function and process.
@@ -44,7 +45,7 @@ from app.services.errors import ServiceError
 
 ANY = 0  # the status of a refusal whose status the analysis cannot tell: listed under each status
 _CODE_LIKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
-_ABORTS = {flask.abort, werkzeug.exceptions.abort}
+_ABORTS = (flask.abort, werkzeug.exceptions.abort)
 _OR_404 = {"get_or_404", "first_or_404", "one_or_404"}  # Flask-SQLAlchemy's 404s
 
 
@@ -154,15 +155,15 @@ def _bound_names(node: ast.AST) -> tuple[set[str], set[str], dict[str, tuple], l
                 imports[alias.asname or alias.name] = (item.module or "", alias.name, item.level)
         elif isinstance(item, ast.ExceptHandler) and item.name:
             names.add(item.name)
-        elif (isinstance(item, ast.Assign) and len(item.targets) == 1 and isinstance(item.targets[0], ast.Name)
-              and isinstance(item.value, ast.Call)):
+        elif (isinstance(item, ast.Assign) and len(item.targets) == 1
+              and isinstance(item.targets[0], ast.Name) and isinstance(item.value, ast.Call)):
             assigned.append(item)
         stack.extend(ast.iter_child_nodes(item))
     return (names | defined | set(imports)) - declared, defined - declared, imports, assigned
 
 
 def _import(imported: tuple, package: str):
-    """The object a function-local import binds (the module is imported, as running the function would)."""
+    """The object a function-local import binds (its module imported, as running the function would)."""
     module_name, attribute, level = imported
     if level:
         base = package.rsplit(".", level - 1)[0] if level > 1 else package
@@ -187,8 +188,8 @@ def _guesses(code: CodeType) -> frozenset[str]:
     skipped = {id(call.args[1]) for call in ast.walk(node) if isinstance(call, ast.Call)
                and isinstance(call.func, ast.Name) and call.func.id in {"getattr", "hasattr", "setattr"}
                and len(call.args) > 1}
-    return frozenset(c.value for c in ast.walk(node) if isinstance(c, ast.Constant) and isinstance(c.value, str)
-                     and id(c) not in skipped and _CODE_LIKE.fullmatch(c.value))
+    return frozenset(c.value for c in ast.walk(node) if isinstance(c, ast.Constant)
+                     and isinstance(c.value, str) and id(c) not in skipped and _CODE_LIKE.fullmatch(c.value))
 
 
 # --- one function -------------------------------------------------------------------------------------
@@ -279,10 +280,11 @@ class _Scanner(ast.NodeVisitor):
                 if with_attributes and name in types:  # an instance of a known class
                     return types[name], 1
                 outermost = depth == len(self.scopes) - 1
-                if outermost and self.owner is not None and self.function.__code__.co_varnames[:1] == (name,):
+                first = self.function.__code__.co_varnames[:1] == (name,)
+                if outermost and first and self.owner is not None:
                     return self.owner, 1  # self or cls
                 if outermost and isinstance(self.defaults.get(name), FunctionType):
-                    return self.defaults[name], 0  # ``def view(item_id, item_of=item_of)``: a loop's binding
+                    return self.defaults[name], 0  # ``def view(id, item_of=item_of)``: a loop's binding
                 return (_NOTHING if with_attributes else _DYNAMIC), 0
         for space in (self.closure, self.function.__globals__, vars(builtins)):
             if name in space:
@@ -354,11 +356,11 @@ class _Scanner(ast.NodeVisitor):
                 self._refusal(found, node)
         elif isinstance(found, type) and issubclass(found, HTTPException) and found.code:
             self.codes.add((found.code, CODES.get(found.code, "error")))
-        elif found in _ABORTS or found is error_response:
+        elif any(found is known for known in (*_ABORTS, error_response)):
             status = self._argument(node, 0, "status" if found is error_response else "code")
             if isinstance(status, ast.Constant) and isinstance(status.value, int):
                 code = self._argument(node, 1, "code") if found is error_response else None
-                written = code.value if isinstance(code, ast.Constant) and isinstance(code.value, str) else None
+                written = isinstance(code, ast.Constant) and isinstance(code.value, str) and code.value
                 self.codes.add((status.value, written or CODES.get(status.value, "error")))
         elif isinstance(found, type) and is_project(found.__init__):
             self.calls.append(_Call(found.__init__, node, 1))
@@ -368,8 +370,9 @@ class _Scanner(ast.NodeVisitor):
 
     def _super_init(self, node: ast.Call) -> bool:
         func = node.func
-        return (isinstance(func, ast.Attribute) and func.attr == "__init__" and isinstance(func.value, ast.Call)
-                and isinstance(func.value.func, ast.Name) and func.value.func.id == "super"
+        return (isinstance(func, ast.Attribute) and func.attr == "__init__"
+                and isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Name)
+                and func.value.func.id == "super"
                 and isinstance(self.owner, type) and issubclass(self.owner, ServiceError))
 
     def visit_Name(self, node: ast.Name) -> None:
@@ -403,8 +406,9 @@ class _Scanner(ast.NodeVisitor):
         words = {k.arg: k.value for k in node.keywords if k.arg}
         status, code = words.get("status"), words.get("code")
         own = len(self.scopes) == 1  # a parameter of a function defined inside this one is not known
-        status_param = status.id if isinstance(status, ast.Name) and own and status.id in self.own_params else None
-        code_param = code.id if isinstance(code, ast.Name) and own and code.id in self.own_params else None
+        status_param, code_param = (
+            expr.id if own and isinstance(expr, ast.Name) and expr.id in self.own_params else None
+            for expr in (status, code))
         if status is None or (isinstance(status, ast.Constant) and status.value is None):
             statuses = {cls.status}
         else:
@@ -546,7 +550,8 @@ def codes_of(*functions, callers_give: bool = False) -> Result:
         if isinstance(function, FunctionType) and is_project(function):
             own = walk.result(function)
             guessed = set() if callers_give else {
-                (ANY if status_param else s, c) for _code, status_param, statuses, candidates in own.forwards
+                (ANY if status_param else s, c)
+                for _code, status_param, statuses, candidates in own.forwards
                 for s in statuses for c in candidates}
             result = result | Result(own.codes | guessed, frozenset(), own.modules)
     return result
