@@ -81,13 +81,18 @@ def _module_of(function: FunctionType) -> str:
 
 # --- the syntax ---------------------------------------------------------------------------------------
 
-@functools.cache
+# Syntax trees are large (about 50 MB for the whole application) and needed only until each function of
+# theirs that a route reaches has been read: a few modules are kept, the others read again if need be.
+SOURCES_KEPT = 8
+
+
+@functools.lru_cache(maxsize=SOURCES_KEPT)
 def _module_tree(filename: str) -> ast.Module:
     with open(filename, encoding="utf-8") as handle:
         return ast.parse(handle.read(), filename)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=SOURCES_KEPT)
 def _module_functions(filename: str) -> dict[tuple[int, str], ast.AST]:
     """Every ``def`` of a source file by (first line, name), the first line being that of its first
     decorator as in ``co_firstlineno``. Statements only are visited: a ``def`` is one."""
@@ -103,7 +108,7 @@ def _module_functions(filename: str) -> dict[tuple[int, str], ast.AST]:
     return nodes
 
 
-@functools.cache
+@functools.lru_cache(maxsize=SOURCES_KEPT)
 def _module_lambdas(filename: str) -> dict[int, ast.Lambda | None]:
     """The lambdas of a source file by line; None for a line holding two (which is which is unknown)."""
     nodes: dict[int, ast.Lambda | None] = {}
