@@ -47,7 +47,8 @@ def tag_name(blueprint_name: str) -> str:
 
 
 class SillageApi(Api):
-    """flask-smorest's Api without its app-wide error handler, and with human tag names.
+    """flask-smorest's Api without its app-wide error handler, with human tag names, and with each
+    route's error answers listing the codes it can give (``app.api.common.describe_error_codes``).
 
     flask-smorest registers a handler for every ``HTTPException`` that answers JSON in its own shape,
     which would replace Sillage's HTML error pages and JSON errors. ``app.errors`` stays the one place
@@ -60,8 +61,9 @@ class SillageApi(Api):
         return None
 
     def register_blueprint(self, blp, *, parameters=None, **options):
-        """Register as flask-smorest does, then rename the blueprint's tag (``tag_name``) in the tag list
-        and in its operations: flask-smorest offers no tag name apart from the blueprint's name."""
+        """Register as flask-smorest does, list the error codes of its routes, then rename the blueprint's
+        tag (``tag_name``) in the tag list and in its operations: flask-smorest offers no tag name apart
+        from the blueprint's name."""
         super().register_blueprint(blp, parameters=parameters, **options)
         name = options.get("name", blp.name)
         describe_error_codes(self, blp, name)
