@@ -185,6 +185,9 @@ def _described(codes) -> str:
     return "An error; `error` is one of: " + ", ".join(f"`{c}`" for c in codes) + "."
 
 
+_ROUTES: dict[tuple, dict[int, tuple[str, ...]]] = {}  # by the code objects of a route's functions
+
+
 def route_codes(view, hooks=(), *, path_arguments: bool = False, query_arguments: bool = False) -> dict:
     """The stable codes a route can answer, by status (``app.api.error_codes``): those of its view and of
     every function in its chain of decorators (``__wrapped__``), of its blueprint's ``before_request``
@@ -212,9 +215,6 @@ def route_codes(view, hooks=(), *, path_arguments: bool = False, query_arguments
     return _ROUTES[key]
 
 
-_ROUTES: dict[tuple, dict[int, tuple[str, ...]]] = {}
-
-
 def describe_error_codes(api, blp: Blueprint, name: str) -> None:
     """Once ``blp`` is registered as ``name``: list, in each 403/404/409/422 answer that
     ``document_errors`` declared, the codes the route can give at that status (``route_codes``); a status
@@ -226,11 +226,11 @@ def describe_error_codes(api, blp: Blueprint, name: str) -> None:
         view = app.view_functions[full]
         rule = next(app.url_map.iter_rules(full))
         described = paths[FlaskPlugin.flaskpath2openapi(rule.rule)]
+        refusing = any(not isinstance(converter, (UnicodeConverter, PathConverter))
+                       for converter in rule._converters.values())  # <uuid:…> refuses; <name> never does
         for method, doc in operations.items():
             if not isinstance(doc, dict) or not doc.get(LISTED):
                 continue
-            refusing = any(not isinstance(converter, (UnicodeConverter, PathConverter))
-                           for converter in rule._converters.values())  # <uuid:…> refuses; <name> never does
             codes = route_codes(view, hooks, path_arguments=refusing, query_arguments="arguments" in doc)
             for status in doc[LISTED]:
                 described[method]["responses"][str(status)]["description"] = \

@@ -168,17 +168,22 @@ def _bound_names(node: ast.AST) -> tuple[set[str], set[str], dict[str, tuple], l
 
 
 def _import(imported: tuple, package: str):
-    """The object a function-local import binds (its module imported, as running the function would)."""
+    """The object a function-local import binds. A project module is imported (as running the function
+    would); another only if already loaded: a library imported late (PDF, S3) stays unloaded, and cannot
+    hold a project function anyway."""
     module_name, attribute, level = imported
     if level:
         base = package.rsplit(".", level - 1)[0] if level > 1 else package
         module_name = f"{base}.{module_name}" if module_name else base
+    names = [module_name] if attribute is None else [module_name, f"{module_name}.{attribute}"]
+    if not module_name.startswith("app.") and not all(name in sys.modules for name in names[:1]):
+        return _NOTHING
     try:
         module = importlib.import_module(module_name)
-        if attribute is None:
-            return module
-        found = getattr(module, attribute, _NOTHING)
-        return importlib.import_module(f"{module_name}.{attribute}") if found is _NOTHING else found
+        found = module if attribute is None else getattr(module, attribute, _NOTHING)
+        if found is _NOTHING and module_name.startswith("app."):
+            found = importlib.import_module(names[1])
+        return found
     except ImportError:
         return _NOTHING
 
