@@ -17,12 +17,14 @@ from app.api.common import LISTED_STATUSES, route_codes
 from app.errors import CODES
 from app.extensions import db
 from app.models import Membership
+from app.services import admin as admin_service
 from app.services import institutions, orgs
 from tests.test_api_orgs import personal
 from tests.test_institutions import school
 
 # A module of the project (its name under ``app.``) written for these tests: each view shows one case.
 SOURCE = '''
+import functools
 import sys
 
 from app.services.errors import Conflict, Forbidden, NotFound, ServiceError
@@ -138,6 +140,20 @@ def _bound(item_id):
 
 def bound_in_a_loop(item_id, item_of=_bound):
     return item_of(item_id)
+
+
+def guarded(view):
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if not args:
+            raise Forbidden("no", code="decorator_refused")
+        return view(*args, **kwargs)
+    return wrapper
+
+
+@guarded
+def decorated(item_id):
+    raise Conflict("taken", code="view_taken")
 
 
 def importing_locally():
@@ -259,6 +275,11 @@ def test_every_listed_code_is_one_the_application_gives_at_that_status(app, clie
     assert checked > 300
 
 
+def test_a_route_lists_its_project_decorators_refusals_and_its_hooks(sample):
+    assert route_codes(sample.decorated) == {403: ("decorator_refused",), 409: ("view_taken",)}
+    assert route_codes(sample.nothing, [sample.given]) == {403: ("given_refusal",)}
+
+
 def test_a_route_with_an_id_in_its_path_or_query_arguments_lists_their_refusals():
     def view(item_id):
         return None
@@ -307,3 +328,8 @@ def test_real_refusals_are_listed_in_their_routes_documentation(client, make_use
              (404, "not_found"), headers=heads)
     _refused(client, spec, "/api/v1/account", "patch", "/api/v1/account", (422, "validation_error"),
              headers=heads, json={"locale": "xx"})
+    # A suspended account's token: refused by the blueprint's before_request hook, before any view runs.
+    admin_service.suspend(db.session, policy.OPERATOR, teacher, "test")
+    db.session.commit()
+    _refused(client, spec, groups, "get", f"/api/v1/orgs/{org.id}/groups", (403, "account_suspended"),
+             headers=teachers)
