@@ -160,8 +160,8 @@ def document_errors(blp: Blueprint, *codes: int):
     """Document the error responses an operation can give (all in the shape of ``ErrorSchema``).
 
     Each 403, 404, 409 and 422 answer lists the stable ``error`` codes the route can give at that status,
-    filled in when the blueprint is registered (``describe_error_codes``): the view is only whole then,
-    with the decorators above this one and the blueprint's ``before_request`` hooks."""
+    filled in once the route is registered (``describe_error_codes``): the view is only whole then, with
+    the decorators above this one and the blueprint's ``before_request`` hooks."""
     names = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT",
              415: "UNSUPPORTED_MEDIA_TYPE",
              422: "UNPROCESSABLE_ENTITY", 429: "TOO_MANY_REQUESTS"}
@@ -216,7 +216,8 @@ def route_codes(view, hooks=(), *, path_arguments: bool = False, query_arguments
 
 
 def describe_error_codes(api, blp: Blueprint, name: str) -> None:
-    """Once ``blp`` is registered as ``name``: list, in each 403/404/409/422 answer that
+    """Once ``blp`` is registered as ``name`` (``app.api.SillageApi`` calls this before writing the
+    document out): list, in each 403/404/409/422 answer that
     ``document_errors`` declared, the codes the route can give at that status (``route_codes``); a status
     for which none is found lists its default code."""
     app, paths = api._app, api.spec._paths  # apispec offers no public way to amend a registered path
