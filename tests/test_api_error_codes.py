@@ -191,7 +191,7 @@ def test_a_helper_given_its_code_lists_the_code_given(sample):
     assert codes(sample.given) == {(403, "given_refusal")}
     assert codes(sample.defaulted) == {(403, "default_refusal")}
     # A code computed from input: every code-like string of the helper, at each status it can have.
-    assert {("link_used"), ("link_expired")} <= {code for _, code in codes(sample.computed)}
+    assert {"link_used", "link_expired"} <= {code for _, code in codes(sample.computed)}
     assert {status for status, _ in codes(sample.computed)} == {404, 410}
 
 
