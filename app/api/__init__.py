@@ -6,12 +6,15 @@ Swagger UI served from this site (``app.api.docs``: no CDN, so the CSP stays ``'
 """
 from __future__ import annotations
 
+import threading
+
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Api
 from werkzeug.exceptions import UnprocessableEntity
 
 from app.api import auth
+from app.api.common import describe_error_codes
 from app.api.schemas import ErrorSchema
 from app.errors import error_response
 from app.extensions import csrf, db
@@ -46,7 +49,8 @@ def tag_name(blueprint_name: str) -> str:
 
 
 class SillageApi(Api):
-    """flask-smorest's Api without its app-wide error handler, and with human tag names.
+    """flask-smorest's Api without its app-wide error handler, with human tag names, and with each
+    route's error answers listing the codes it can give (``app.api.common.describe_error_codes``).
 
     flask-smorest registers a handler for every ``HTTPException`` that answers JSON in its own shape,
     which would replace Sillage's HTML error pages and JSON errors. ``app.errors`` stays the one place
@@ -58,11 +62,32 @@ class SillageApi(Api):
     def _register_error_handlers(self):
         return None
 
+    def _init_spec(self, **kwargs):
+        """flask-smorest's document, whose routes' error codes are listed when it is first written out
+        (and again for routes registered since): reading the code of every route takes a second or two
+        of CPU once per process, which a process that never serves the document (a CLI command, most
+        web workers) does not spend."""
+        super()._init_spec(**kwargs)
+        self._undescribed: list[tuple] = []
+        self._describing = threading.Lock()
+        write = self.spec.to_dict
+
+        def to_dict():
+            with self._describing:
+                for blueprint, name in self._undescribed:
+                    describe_error_codes(self, blueprint, name)
+                self._undescribed.clear()
+            return write()
+
+        self.spec.to_dict = to_dict  # what /api/v1/openapi.json and ``sillage openapi`` call
+
     def register_blueprint(self, blp, *, parameters=None, **options):
         """Register as flask-smorest does, then rename the blueprint's tag (``tag_name``) in the tag list
-        and in its operations: flask-smorest offers no tag name apart from the blueprint's name."""
+        and in its operations: flask-smorest offers no tag name apart from the blueprint's name. Its
+        routes' error codes are listed when the document is written out (``_init_spec``)."""
         super().register_blueprint(blp, parameters=parameters, **options)
         name = options.get("name", blp.name)
+        self._undescribed.append((blp, name))
         human = tag_name(name)
         if human == name:
             return

@@ -129,7 +129,6 @@ def make_blueprint() -> Blueprint:
     blp = Blueprint("admin_api", __name__, url_prefix="/api/v1",
                     description="Platform administration: indicators (counts only), audit log, suspensions.")
     blp.before_request(require_token)
-    blp.error_sources = ("app.services.indicators", "app.services.admin", "app.api.admin")  # codes in OpenAPI
 
     @blp.route("/admin/indicators", methods=["GET"])
     @blp.response(200, IndicatorsSchema)

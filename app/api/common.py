@@ -1,11 +1,7 @@
 """Helpers shared by the API routes: JSON bodies, cursors and pages, and their OpenAPI description."""
 from __future__ import annotations
 
-import ast
 import base64
-import functools
-import importlib
-import inspect
 import binascii
 import json
 import math
@@ -17,7 +13,11 @@ import marshmallow as ma
 from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
+from flask_smorest.spec.plugins import FlaskPlugin
+from werkzeug.routing import PathConverter, UnicodeConverter
 
+from app.api import error_codes
+from app.errors import CODES
 from app.services.errors import ServiceError
 from app.services.validation import CONTROL_CHARS, ISO_DATE
 
@@ -150,55 +150,89 @@ def json_body(schema: type[ma.Schema]) -> dict:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
-_ERROR_CLASSES = {"ServiceError": 400, "ValidationFailed": 422, "Conflict": 409, "NotFound": 404, "Forbidden": 403}
-_DEFAULT_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 409: "conflict", 422: "validation_error"}
 LISTED_STATUSES = (403, 404, 409, 422)
-
-
-@functools.cache
-def stable_codes(*modules: str) -> dict[int, tuple[str, ...]]:
-    """The stable error codes the given modules can raise, by HTTP status, read from their source.
-
-    Every refusal is a ``ServiceError`` (or a subclass) built with ``code="..."`` and, for the base class,
-    ``status=...``: the syntax tree gives both, so the API documentation lists the codes the services
-    really raise and never drifts from them (no list kept by hand per route). Each status also lists its
-    class's default code (``forbidden``, ``not_found``…), raised when no code is given."""
-    found: dict[int, set[str]] = {status: {code} for status, code in _DEFAULT_CODES.items()}
-    for name in modules:
-        tree = ast.parse(inspect.getsource(importlib.import_module(name)))
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Call):
-                continue
-            func = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
-            if func not in _ERROR_CLASSES:
-                continue
-            words = {k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)}
-            if isinstance(words.get("code"), str):
-                found.setdefault(int(words.get("status") or _ERROR_CLASSES[func]), set()).add(words["code"])
-    return {status: tuple(sorted(codes)) for status, codes in found.items()}
+LISTED = "listed_error_statuses"  # the key of ``_apidoc`` naming the statuses whose codes are listed
+# ``app.api.schemas.ErrorSchema`` by reference: flask-smorest deep-copies a schema object at each decorator
+ERROR_SCHEMA = {"$ref": "#/components/schemas/Error"}
 
 
 def document_errors(blp: Blueprint, *codes: int):
     """Document the error responses an operation can give (all in the shape of ``ErrorSchema``).
 
-    A blueprint with ``error_sources`` (the modules of the services its routes call) gets, for each of its
-    403, 404, 409 and 422 answers, the list of the stable ``error`` codes those modules raise at that
-    status (``stable_codes``)."""
+    Each 403, 404, 409 and 422 answer lists the stable ``error`` codes the route can give at that status,
+    filled in once the route is registered (``describe_error_codes``): the view is only whole then, with
+    the decorators above this one and the blueprint's ``before_request`` hooks."""
     names = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT",
              415: "UNSUPPORTED_MEDIA_TYPE",
              422: "UNPROCESSABLE_ENTITY", 429: "TOO_MANY_REQUESTS"}
-    sources = tuple(getattr(blp, "error_sources", ()))
 
     def decorate(view):
-        from app.api.schemas import ErrorSchema
-        listed = stable_codes(*sources) if sources else {}
         for code in codes:
-            if code in LISTED_STATUSES and sources:
-                described = ", ".join(f"`{c}`" for c in listed.get(code, (_DEFAULT_CODES[code],)))
-                view = blp.alt_response(code, schema=ErrorSchema,
-                                        description=f"An error; `error` is one of: {described}.")(view)
+            if code in LISTED_STATUSES:  # described once the route is whole (``describe_error_codes``)
+                view = blp.alt_response(code, schema=ERROR_SCHEMA,
+                                        description=_described([CODES[code]]))(view)
             else:
                 view = blp.alt_response(code, response=names[code])(view)
+        listed = [code for code in codes if code in LISTED_STATUSES]
+        if listed:
+            view._apidoc[LISTED] = listed
         return view
 
     return decorate
+
+
+def _described(codes) -> str:
+    return "An error; `error` is one of: " + ", ".join(f"`{c}`" for c in codes) + "."
+
+
+_ROUTES: dict[tuple, dict[int, tuple[str, ...]]] = {}  # by the code objects of a route's functions
+
+
+def route_codes(view, hooks=(), *, path_arguments: bool = False, query_arguments: bool = False) -> dict:
+    """The stable codes a route can answer, by status (``app.api.error_codes``): those of its view and of
+    every function in its chain of decorators (``__wrapped__``), of its blueprint's ``before_request``
+    hooks, ``not_found`` when its path has an argument that a converter may refuse (``<uuid:id>``) and
+    ``validation_error`` when it reads query arguments with a schema. Kept by the functions' code
+    objects, the same in every application the process builds."""
+    chain = []
+    while view is not None:
+        chain.append(view)
+        view = getattr(view, "__wrapped__", None)
+    functions = (*chain, *hooks)
+    key = (tuple(getattr(getattr(f, "__func__", f), "__code__", None) for f in functions),
+           path_arguments, query_arguments)
+    if key not in _ROUTES:
+        found = set(error_codes.expand(error_codes.codes_of(*functions)))
+        if path_arguments:
+            found.add((404, CODES[404]))
+        if query_arguments:
+            found.add((422, CODES[422]))
+        by_status: dict[int, set[str]] = {}
+        for status, code in found:
+            for each in (LISTED_STATUSES if status == error_codes.ANY else (status,)):
+                by_status.setdefault(each, set()).add(code)
+        _ROUTES[key] = {status: tuple(sorted(codes)) for status, codes in by_status.items()}
+    return _ROUTES[key]
+
+
+def describe_error_codes(api, blp: Blueprint, name: str) -> None:
+    """Once ``blp`` is registered as ``name`` (``app.api.SillageApi`` calls this before writing the
+    document out): list, in each 403/404/409/422 answer that
+    ``document_errors`` declared, the codes the route can give at that status (``route_codes``); a status
+    for which none is found lists its default code."""
+    app, paths = api._app, api.spec._paths  # apispec offers no public way to amend a registered path
+    hooks = blp.before_request_funcs.get(None, ())
+    for endpoint, operations in blp._docs.items():
+        full = f"{name}.{endpoint}"
+        view = app.view_functions[full]
+        rule = next(app.url_map.iter_rules(full))
+        described = paths[FlaskPlugin.flaskpath2openapi(rule.rule)]
+        refusing = any(not isinstance(converter, (UnicodeConverter, PathConverter))
+                       for converter in rule._converters.values())  # <uuid:…> refuses; <name> never does
+        for method, doc in operations.items():
+            if not isinstance(doc, dict) or not doc.get(LISTED):
+                continue
+            codes = route_codes(view, hooks, path_arguments=refusing, query_arguments="arguments" in doc)
+            for status in doc[LISTED]:
+                described[method]["responses"][str(status)]["description"] = \
+                    _described(codes.get(status) or (CODES[status],))

@@ -8,8 +8,8 @@ from flask_smorest import Blueprint
 
 from app import policy
 from app.api.auth import api_user, require_token
+from app.api.common import document_errors
 from app.api.grants import AccessLogArgs, AccessLogSchema, access_log_body
-from app.api.institutions import document_errors
 from app.extensions import db
 from app.models import User
 from app.models.issuing import Organisation

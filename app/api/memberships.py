@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from app.api.auth import api_user, require_token
-from app.api.institutions import document_errors
+from app.api.common import document_errors
 from app.extensions import db
 from app.services import invitations
 

@@ -190,7 +190,7 @@ def _achievement(org_id, achievement_id, action=policy.READ):
 
 def _errors(blp: Blueprint, *codes: int):
     """``document_errors`` with a 403 on every route (a role, an organisation token, or an organisation not
-    approved or closed); each 403/404/409/422 lists the stable codes of ``blp.error_sources``."""
+    approved or closed); each 403/404/409/422 lists the stable codes the route can give."""
     return document_errors(blp, *sorted({*codes, 403}))
 
 
@@ -201,9 +201,6 @@ def make_blueprint() -> Blueprint:
                                 "organisation's institution side (groups, staff, roster, indicators) is under "
                                 "/api/v1/orgs/<id>/….")
     blp.before_request(require_principal)
-    # The stable error codes of these services are listed in each 403/404/409/422 answer (OpenAPI).
-    blp.error_sources = ("app.services.orgs", "app.services.invitations", "app.services.achievements",
-                         "app.services.artwork", "app.api.orgs")
 
     @blp.route("", methods=["GET"])
     @blp.arguments(StatusArgsSchema, location="query")
