@@ -11,28 +11,13 @@ from flask_smorest import Blueprint
 
 from app import policy
 from app.api.auth import api_user, require_token
-from app.api.common import document_errors as common_document_errors
+from app.api.common import document_errors
 from app.extensions import db
 from app.institutions import guard
 from app.models.issuing import STAFF_ROLES
 from app.services import batches, institutions, rosters
 from app.services.errors import ServiceError
 from app.sharing.limits import mail_limit  # the one per-sender budget of invitation e-mails
-
-
-# The services behind the institution, guardian, roster and membership routes: their stable error codes are
-# listed in the OpenAPI answers (app.api.common.stable_codes reads them from the source).
-ERROR_SOURCES = ("app.services.institutions", "app.services.rosters", "app.services.guardians",
-                 "app.services.minors", "app.services.grants", "app.services.orgs", "app.services.invitations",
-                 "app.services.accounts", "app.services.batches", "app.api.institutions", "app.api.guardians")
-
-
-def document_errors(blp: Blueprint, *codes: int):
-    """Every refusal in the ``ErrorSchema`` shape; 403/404/409/422 list their stable codes
-    (``common.document_errors`` with this module's ``ERROR_SOURCES`` unless the blueprint names its own)."""
-    if not hasattr(blp, "error_sources"):
-        blp.error_sources = ERROR_SOURCES
-    return common_document_errors(blp, *codes)
 
 
 def headed(view):
