@@ -204,3 +204,19 @@ def test_migrating_down_and_up_keeps_the_waiting_places_of_accounts(app, classro
 def test_the_migration_matches_the_model(app):
     context = MigrationContext.configure(db.session.connection())
     assert [d for d in compare_metadata(context, db.metadata) if "group_staff" in repr(d)] == []
+
+
+def test_group_places_spend_the_mail_budget_only_when_an_invitation_leaves(client, classroom):
+    """Placing accepted staff mails nobody: a head placing a teacher in 31 classes is not refused; the 30
+    invitations an hour (the sender's one budget) still stop new addresses at the 31st."""
+    org, head, _group, _pupil, teacher = classroom
+    groups = [institutions.create_group(db.session, org, name=f"Classe {n}") for n in range(31)]
+    db.session.commit()
+    auth = personal(head)
+    placed = [client.post(f"/api/v1/orgs/{org.id}/groups/{g.id}/staff", headers=auth,
+                          json={"email": teacher.email, "role": "teacher"}).status_code for g in groups]
+    assert placed == [201] * 31
+    invited = [client.post(f"/api/v1/orgs/{org.id}/groups/{g.id}/staff", headers=auth,
+                           json={"email": f"new{n}@college.example", "role": "teacher"}).status_code
+               for n, g in enumerate(groups)]
+    assert invited == [201] * 30 + [429]

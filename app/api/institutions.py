@@ -9,7 +9,6 @@ from flask import Response, request
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
-from app import policy
 from app.api.auth import api_user, require_token
 from app.api.common import document_errors
 from app.extensions import db
@@ -17,7 +16,7 @@ from app.institutions import guard
 from app.models.issuing import STAFF_ROLES
 from app.services import batches, institutions, rosters
 from app.services.errors import ServiceError
-from app.sharing.limits import mail_limit  # the one per-sender budget of invitation e-mails
+from app.sharing.limits import mail_limit, mail_limit_when_sent  # the one per-sender budget of invitation e-mails
 
 
 def headed(view):
@@ -169,7 +168,7 @@ def make_blueprint() -> Blueprint:
         return "", 204
 
     @blp.route("/orgs/<org_id>/groups/<group_id>/staff", methods=["POST"])
-    @mail_limit
+    @mail_limit_when_sent
     @blp.doc(summary="Give a person a place in the group: {email, role: head|teacher|counsellor}. Staff of "
                      "the institution get it at once; anyone else is invited to the staff (or their pending "
                      "invitation is used) and the place, `pending`, reaches nothing until they accept. The "

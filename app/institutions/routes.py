@@ -16,7 +16,7 @@ from app.extensions import db
 from app.institutions import bp, guard
 from app.models.issuing import PARTNER, STAFF_ROLES
 from app.services import batches, guardians, institutions, invitations, rosters
-from app.sharing.limits import mail_limit  # the one per-sender budget of invitation e-mails
+from app.sharing.limits import mail_limit, mail_limit_when_sent  # the one per-sender budget of invitation e-mails
 from app.services.errors import ServiceError, ValidationFailed
 
 
@@ -226,7 +226,7 @@ def group(org, group_id):
 
 @bp.route("/institutions/<org_id>/groups/<group_id>/staff", methods=["POST"])
 @login_required
-@mail_limit
+@mail_limit_when_sent
 @headed
 def add_staff(org, group_id):
     return _act(org, lambda group: institutions.add_staff(db.session, org, group, actor=current_user,

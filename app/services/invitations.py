@@ -110,6 +110,8 @@ def send_invitation(membership: Membership, inviter) -> None:
                "inviter": getattr(inviter, "email", None) or "",
                "link": _base() + "/organisations/invitations",
                "register": _base() + "/register?next=/organisations/invitations"}
+    from app.sharing.limits import mail_sent  # noqa: PLC0415 (the sender's budget of invitation e-mails)
+    mail_sent()
     send_after_response(_render_and_send, membership.email or membership.address, locale,
                         "issuing/email/invitation.txt", _l("%(org)s invites you to join it on Sillage", org=org.name),
                         context)

@@ -7,6 +7,7 @@ address only when nobody is signed in): otherwise each door would add its own 30
 """
 from __future__ import annotations
 
+from flask import g, has_request_context
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
@@ -20,3 +21,17 @@ def sender_key() -> str:
 
 
 mail_limit = limiter.shared_limit(MAIL_BUDGET, scope="invitation-mail", key_func=sender_key, methods=["POST"])
+
+
+def mail_sent() -> None:
+    """Say that this request sent an invitation e-mail (``mail_limit_when_sent`` spends the budget then)."""
+    if has_request_context():
+        g.invitation_mailed = True
+
+
+# A route that mails only sometimes (a group place: accepted staff get it at once, a pending invitation is
+# reused) checks the same budget on each request but spends it only when an e-mail left: a head placing
+# their staff in forty classes is not a spam relay.
+mail_limit_when_sent = limiter.shared_limit(MAIL_BUDGET, scope="invitation-mail", key_func=sender_key,
+                                            methods=["POST"],
+                                            deduct_when=lambda response: bool(g.get("invitation_mailed")))
