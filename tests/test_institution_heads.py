@@ -226,3 +226,18 @@ def test_every_head_action_is_audited_with_the_head(client, classroom, make_user
         letters = client.get(f"/api/v1/orgs/{org.id}/letters.pdf?group={new_group}", headers=headers)
         assert letters.status_code == 200
         assert audit.events(db.session, action="letters.print")[0].details == {"pages": 1}
+
+
+def test_the_group_page_says_each_pupils_state_in_words(client, classroom):
+    """The pupils' table reads "activated", "awaiting activation"… in the reader's language, not the keys."""
+    org, head, group, _pupil, _teacher = classroom
+    db.session.add(Enrolment(organisation_id=org.id, group_id=group.id, family_name="Lopes", given_name="Sarah",
+                             guardian_emails=[]))
+    db.session.commit()
+    login(client, head.email)
+    html = client.get(f"/institutions/{org.id}/groups/{group.id}", headers={"Accept-Language": "en"}).get_data(
+        as_text=True)
+    assert '<td data-status="active">activated' in html
+    assert '<td data-status="pending">awaiting activation' in html
+    french = client.get(f"/institutions/{org.id}/groups/{group.id}", headers={"Accept-Language": "fr"})
+    assert "en attente d’activation" in french.get_data(as_text=True)
