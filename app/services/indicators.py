@@ -27,7 +27,7 @@ from app import policy
 from app.database import utcnow
 from app.models import (
     AttestationRequest, Batch, BatchItem, Credential, Document, Grant, Membership, Organisation, Portfolio,
-    ShareLink, User, VerificationVerdict,
+    User, VerificationVerdict,
 )
 from app.models.admin import PLATFORM, DailyActivity
 from app.models.institutions import ENROLLING_KINDS, Enrolment, Group

@@ -41,7 +41,7 @@ from app.models.institutions import (
 )
 from app.models.issuing import APPROVED, HEAD, STAFF_ROLES
 from app.services import accounts, audit
-from app.services.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
+from app.services.errors import Conflict, NotFound, ServiceError, ValidationFailed
 
 CODE_DAYS = 60
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
@@ -174,11 +174,7 @@ def add_staff(session: Session, org: Organisation, group: Group, *, email, role,
     if role not in GROUP_STAFF_ROLES:
         raise ValidationFailed(str(_l("Not one of the allowed values.")), fields={"role": str(_l("Not one of the allowed values."))})
     address = accounts.normalise_email(email)
-    user = accounts.find_by_email(session, address)
-    same = Membership.email == address if user is None else or_(Membership.user_id == user.id,
-                                                                Membership.email == address)
-    membership = session.scalars(select(Membership).where(Membership.organisation_id == org.id, same)
-                                 .order_by(Membership.accepted_at.is_(None))).first()
+    membership = orgs.find_membership(session, org, address, accounts.find_by_email(session, address))
     if membership is None:
         operator = actor is None or isinstance(actor, policy.Operator)
         membership = orgs.add_member(session, policy.OPERATOR, org, address, role if role != HEAD else "teacher",

@@ -387,9 +387,7 @@ def add_member(session: Session, actor, org: Organisation, email, role, *, on_be
         raise ValidationFailed(str(_l("No account uses this e-mail address: ask the person to sign up "
                                       "first.")), code="no_such_account",
                                fields={"email": str(_l("No account uses this e-mail address."))})
-    same = Membership.email == address if user is None else or_(Membership.user_id == user.id,
-                                                                Membership.email == address)
-    if session.scalars(select(Membership).where(Membership.organisation_id == org.id, same)).first():
+    if find_membership(session, org, address, user) is not None:
         raise Conflict(str(_l("This person is already a member or invited.")), code="already_member")
     inviter = on_behalf_of or actor
     membership = Membership(id=uuid.uuid4(), organisation=org, user=user, role=role, email=address,
@@ -403,6 +401,15 @@ def add_member(session: Session, actor, org: Organisation, email, role, *, on_be
     if not immediate:
         invitations.send_invitation(membership, inviter)
     return membership
+
+
+def find_membership(session: Session, org: Organisation, address: str, user: User | None) -> Membership | None:
+    """The person's membership of ``org``, accepted or invited, by their account (``user``) or by the address
+    an invitation was sent to; an accepted one first."""
+    same = Membership.email == address if user is None else or_(Membership.user_id == user.id,
+                                                                Membership.email == address)
+    return session.scalars(select(Membership).where(Membership.organisation_id == org.id, same)
+                           .order_by(Membership.accepted_at.is_(None))).first()
 
 
 def get_membership(session: Session, org: Organisation, membership_id) -> Membership:
