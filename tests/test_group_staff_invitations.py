@@ -220,3 +220,26 @@ def test_group_places_spend_the_mail_budget_only_when_an_invitation_leaves(clien
                            json={"email": f"new{n}@college.example", "role": "teacher"}).status_code
                for n, g in enumerate(groups)]
     assert invited == [201] * 30 + [429]
+
+
+def test_refusals_a_teacher_a_wrong_role_and_another_groups_place(client, classroom, make_user):
+    """A teacher of the same school may not give places; a role outside teacher/counsellor/head is refused
+    with its field; a place id of another group (or of another school's group) is not found, and stays."""
+    org, head, group, _pupil, teacher = classroom
+    url = f"/api/v1/orgs/{org.id}/groups/{group.id}/staff"
+    response = client.post(url, headers=personal(teacher), json={"email": "y@college.example", "role": "teacher"})
+    assert response.status_code == 403 and response.json["error"] == "not_head"
+    response = client.post(url, headers=personal(head), json={"email": "y@college.example", "role": "admin"})
+    assert response.status_code == 422 and "role" in response.json["fields"]
+    assert db.session.scalar(select(Membership.id).where(Membership.email == "y@college.example")) is None
+    other_group = institutions.create_group(db.session, org, name="3e A")
+    other_org, other_head = school(make_user, "Lycée Voisin")
+    far_group = institutions.create_group(db.session, other_org, name="2de 1")
+    db.session.commit()
+    near = client.post(f"/api/v1/orgs/{org.id}/groups/{other_group.id}/staff", headers=personal(head),
+                       json={"email": teacher.email, "role": "teacher"}).json["id"]
+    far = client.post(f"/api/v1/orgs/{other_org.id}/groups/{far_group.id}/staff", headers=personal(other_head),
+                      json={"email": "z@lycee.example", "role": "teacher"}).json["id"]
+    for place in (near, far):
+        assert client.delete(f"{url}/{place}", headers=personal(head)).status_code == 404
+    assert {str(p.id) for p in _places(other_group)} == {near} and {str(p.id) for p in _places(far_group)} == {far}
